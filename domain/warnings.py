@@ -1,0 +1,153 @@
+"""Warnings: levels, lifecycle, fingerprints, and folding firings into warnings.
+
+A rule *fires*; a firing becomes a warning identified by its fingerprint (rule id + ``group_by``
+values). While the warning is open (not resolved) further firings fold into it: occurrences, last
+seen, and the highest level reached. Its level never falls by itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+
+class Level(str, Enum):
+    """Warning level, lowest first: blue (IV) < yellow (III) < orange (II) < red (I)."""
+
+    blue = "blue"
+    yellow = "yellow"
+    orange = "orange"
+    red = "red"
+
+    @property
+    def rank(self) -> int:
+        """0 for blue … 3 for red."""
+        return LEVELS.index(self)
+
+    @property
+    def roman(self) -> str:
+        """IV for blue … I for red."""
+        return ("IV", "III", "II", "I")[self.rank]
+
+    @property
+    def chinese(self) -> str:
+        """The colour name and gravity a responder reads, e.g. ``橙色（严重）``."""
+        return ("蓝色（一般）", "黄色（较重）", "橙色（严重）", "红色（特别严重）")[self.rank]
+
+    @property
+    def cap_severity(self) -> str:
+        """CAP 1.2 severity for this level."""
+        return ("Minor", "Moderate", "Severe", "Extreme")[self.rank]
+
+
+LEVELS: tuple[Level, ...] = (Level.blue, Level.yellow, Level.orange, Level.red)
+
+
+class Status(str, Enum):
+    """Lifecycle of a warning. Open means not resolved: an acknowledged warning still folds firings."""
+
+    open = "open"
+    acknowledged = "acknowledged"
+    resolved = "resolved"
+
+
+def fingerprint(rule: str, group: dict[str, Any]) -> str:
+    """Stable identity of a warning: a hash of the rule id and its ``group_by`` values."""
+    canon = json.dumps([rule, sorted((k, str(v)) for k, v in group.items())], ensure_ascii=False)
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One time a rule fired, with everything needed to explain it."""
+
+    rule: str
+    level: Level
+    at: datetime
+    group: dict[str, Any]
+    region: str
+    records: tuple[str, ...]
+    explanation: str
+    summary: str = ""
+    title: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    rulebook_version: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the warning this firing belongs to."""
+        return fingerprint(self.rule, self.group)
+
+
+class Change(str, Enum):
+    """What a firing did to its warning."""
+
+    opened = "opened"
+    updated = "updated"
+    raised = "raised"
+
+
+@dataclass(frozen=True)
+class WarningState:
+    """The evaluator's view of a warning (the store keeps the rest: routing, audit, notifications)."""
+
+    fingerprint: str
+    rule: str
+    level: Level
+    region: str
+    first_at: datetime
+    last_at: datetime
+    occurrences: int
+    explanation: str
+    summary: str
+    title: str
+    records: tuple[str, ...]
+    rulebook_version: str
+    status: Status = Status.open
+
+
+MAX_RECORD_REFS = 50
+"""A warning keeps the first records that fired it and the latest; enough to explain, bounded in size."""
+
+
+def fold(current: WarningState | None, firing: Firing) -> tuple[WarningState, Change]:
+    """Fold ``firing`` into the open warning ``current`` (or open a new one when there is none or it
+    is resolved). Returns the new state and what changed; a level only rises."""
+    if current is None or current.status is Status.resolved:
+        return (
+            WarningState(
+                fingerprint=firing.fingerprint,
+                rule=firing.rule,
+                level=firing.level,
+                region=firing.region,
+                first_at=firing.at,
+                last_at=firing.at,
+                occurrences=1,
+                explanation=firing.explanation,
+                summary=firing.summary,
+                title=firing.title,
+                records=firing.records[:MAX_RECORD_REFS],
+                rulebook_version=firing.rulebook_version,
+            ),
+            Change.opened,
+        )
+    raised = firing.level.rank > current.level.rank
+    refs = tuple(dict.fromkeys(current.records + firing.records))
+    if len(refs) > MAX_RECORD_REFS:
+        refs = refs[: MAX_RECORD_REFS // 2] + refs[-MAX_RECORD_REFS // 2 :]
+    state = replace(
+        current,
+        level=firing.level if raised else current.level,
+        last_at=max(current.last_at, firing.at),
+        occurrences=current.occurrences + 1,
+        records=refs,
+        # The explanation follows the firing that set the level: it says why the level is what it is.
+        explanation=firing.explanation if raised else current.explanation,
+        summary=firing.summary if raised else current.summary,
+        rulebook_version=firing.rulebook_version or current.rulebook_version,
+    )
+    return state, (Change.raised if raised else Change.updated)

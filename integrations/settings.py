@@ -1,0 +1,82 @@
+"""The one settings object of Fenghuo.
+
+Every knob is read here, from the environment (prefix ``FENGHUO_``) or a ``.env`` file, and nowhere else:
+no other module reads ``os.environ``. Secrets are :class:`pydantic.SecretStr` so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout (or installed tree) that holds ``rules/``, ``domain/`` and friends."""
+
+
+class Settings(BaseSettings):
+    """Fenghuo's configuration. Environment variables are ``FENGHUO_<FIELD>`` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_prefix="FENGHUO_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default=Path(".fenghuo"), description="Working folder: database, outbox files, demo data.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the store; default a SQLite file in `home`."
+    )
+    rulebook: Path = Field(default=PACKAGE_ROOT / "rules" / "catalog", description="Folder of rule files.")
+    responders: Path = Field(
+        default=PACKAGE_ROOT / "integrations" / "data" / "responders.yaml",
+        description="Responders directory: who answers for which region node.",
+    )
+    regions: Path = Field(
+        default=PACKAGE_ROOT / "integrations" / "data" / "regions.yaml",
+        description="Region directory: names of region codes.",
+    )
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr("fenghuo-development-key-change-me"),
+        description="HMAC key for pseudonymising personal identifiers at ingest. Set it in production.",
+    )
+    link_secret: SecretStr = Field(
+        default=SecretStr("fenghuo-development-link-secret"),
+        description="Key that signs one-click acknowledgement links.",
+    )
+    simulator_url: str = Field(default="http://127.0.0.1:8765", description="Base URL of departmental systems.")
+    http_timeout_s: float = Field(default=10.0, description="Timeout of one HTTP request to a source.")
+    http_retries: int = Field(default=4, description="Retries of a failed page fetch (5xx, 429, timeouts).")
+    page_size: int = Field(default=500, description="Records asked for per page.")
+    allowed_lateness_s: int = Field(default=0, description="Lateness allowed before the watermark advances.")
+    outbox_dir: Path | None = Field(default=None, description="Where the file channel writes; default home/outbox.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The store URL: the configured one, else a SQLite file under ``home``."""
+        if self.database_url:
+            return self.database_url
+        self.home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.home / 'fenghuo.db').resolve()}"
+
+    @property
+    def resolved_outbox_dir(self) -> Path:
+        """Folder the file channel writes notifications to."""
+        return self.outbox_dir or self.home / "outbox"
+
+
+def quiet_prefect() -> None:
+    """Switch off Prefect's analytics and telemetry before Prefect is imported.
+
+    This is the one place that writes process environment: Prefect reads its own settings from it, and
+    without these it tries to reach the network.
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call ``get_settings.cache_clear()`` after changing env)."""
+    return Settings()
