@@ -39,11 +39,17 @@ class FieldSpec:
         if self.type == "int":
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(f"{self.name} must be a whole number, got {value!r}")
-            out = int(value)
+            try:
+                out = int(value)
+            except ValueError:  # int("many") says nothing about which field; say it
+                raise ValueError(f"{self.name} must be a whole number, got {value!r}") from None
         elif self.type == "number":
             if isinstance(value, bool):
                 raise ValueError(f"{self.name} must be a number, got {value!r}")
-            out = float(value)
+            try:
+                out = float(value)
+            except ValueError:
+                raise ValueError(f"{self.name} must be a number, got {value!r}") from None
         elif self.type == "bool":
             if not isinstance(value, bool):
                 raise ValueError(f"{self.name} must be true or false, got {value!r}")

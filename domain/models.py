@@ -197,3 +197,19 @@ class EvaluatorStateRow(SQLModel, table=True):
     watermark: datetime | None = _dt(default=None, nullable=True)
     state: dict[str, Any] = _json(default_factory=dict)
     updated_at: datetime = _dt(default_factory=utcnow)
+
+
+class ActionLinkRow(SQLModel, table=True):
+    """A one-click action link that has been used: its nonce is the key, so a link acts at most once
+    (a replay, even a concurrent one, collides on the primary key)."""
+
+    __tablename__ = "action_link"
+
+    nonce: str = Field(primary_key=True, max_length=64)
+    warning_id: int = Field(foreign_key="warning.id", index=True)
+    action: str = Field(max_length=20)
+    responder: str = Field(max_length=100)
+    used_at: datetime = _dt(default_factory=utcnow)
+
+
+import domain.assessment_models  # noqa: E402, F401  (registers the assessment tables for Alembic)

@@ -133,7 +133,8 @@ class RegionDirectory:
         if not path.exists():
             return cls()
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return cls.from_mapping(data.get("regions", data))
+        names = data.get("regions", data) if isinstance(data, dict) else {}
+        return cls.from_mapping(names or {})
 
     def name(self, code: str) -> str:
         """The node's name, or its code when unnamed."""

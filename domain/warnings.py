@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 
@@ -77,9 +78,9 @@ class Firing:
     values: dict[str, Any] = field(default_factory=dict)
     rulebook_version: str = ""
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """The fingerprint of the warning this firing belongs to."""
+        """The fingerprint of the warning this firing belongs to (computed once)."""
         return fingerprint(self.rule, self.group)
 
 

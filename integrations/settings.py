@@ -31,6 +31,10 @@ class Settings(BaseSettings):
         default=PACKAGE_ROOT / "integrations" / "data" / "responders.yaml",
         description="Responders directory: who answers for which region node.",
     )
+    escalation: Path = Field(
+        default=PACKAGE_ROOT / "integrations" / "data" / "escalation.yaml",
+        description="Escalation policy: level -> tier, SLAs, reminders, leadership, overrides.",
+    )
     regions: Path = Field(
         default=PACKAGE_ROOT / "integrations" / "data" / "regions.yaml",
         description="Region directory: names of region codes.",
@@ -43,12 +47,54 @@ class Settings(BaseSettings):
         default=SecretStr("fenghuo-development-link-secret"),
         description="Key that signs one-click acknowledgement links.",
     )
+    webhook_secret: SecretStr = Field(
+        default=SecretStr("fenghuo-development-webhook-secret"),
+        description="Key that signs webhook notifications (X-Fenghuo-Signature). Set it in production.",
+    )
     simulator_url: str = Field(default="http://127.0.0.1:8765", description="Base URL of departmental systems.")
     http_timeout_s: float = Field(default=10.0, description="Timeout of one HTTP request to a source.")
     http_retries: int = Field(default=4, description="Retries of a failed page fetch (5xx, 429, timeouts).")
     page_size: int = Field(default=500, description="Records asked for per page.")
     allowed_lateness_s: int = Field(default=0, description="Lateness allowed before the watermark advances.")
     outbox_dir: Path | None = Field(default=None, description="Where the file channel writes; default home/outbox.")
+
+    # CAP 1.2 alerts and the Atom feed (integrations/cap.py).
+    cap_sender: str = Field(
+        default="fenghuo@city.example.gov.cn", description="CAP <sender>: who issues the alerts (no spaces)."
+    )
+    cap_sender_name: str = Field(default="烽火社会稳定风险预警平台", description="CAP <senderName>.")
+    cap_timezone: str = Field(default="Asia/Shanghai", description="Offset CAP times are written in.")
+    cap_exercise: bool = Field(
+        default=False, description="CAP status Exercise instead of Actual on every alert (demo, drills)."
+    )
+    cap_restriction: str = Field(
+        default="仅限负有处置职责的各级责任人员内部使用，不得对外公开。",
+        description="CAP <restriction> of the Restricted scope.",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8766",
+        description="Where responders reach Fenghuo: one-click links, the CAP feed.",
+    )
+
+    # E-mail over SMTP (integrations/notify/email.py).
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server.")
+    smtp_port: int = Field(default=25, description="SMTP port (587 with STARTTLS, 465 with implicit TLS).")
+    smtp_user: str | None = Field(default=None, description="SMTP login; none means no AUTH.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS.")
+    smtp_ssl: bool = Field(default=False, description="Implicit TLS (SMTPS, usually port 465).")
+    smtp_from: str = Field(default="fenghuo@city.example.gov.cn", description="From address of e-mails.")
+    smtp_timeout_s: float = Field(default=10.0, description="Timeout of one SMTP conversation step.")
+
+    # IM group robots through apprise (integrations/notify/apprise_robots.py).
+    im_robot_endpoints: dict[str, str] = Field(
+        default_factory=dict,
+        description='Per robot channel, a scheme+host replacing the vendor\'s (政务微信, 专有钉钉, a proxy), '
+        'e.g. {"wecom": "https://gov-wecom.example.cn"}; JSON in the environment.',
+    )
+
+    # One-click action links (integrations/links.py, integrations/actions_api.py).
+    link_ttl_s: int = Field(default=72 * 3600, description="How long a one-click link stays valid.")
 
     @property
     def resolved_database_url(self) -> str:
@@ -80,3 +126,12 @@ def quiet_prefect() -> None:
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests call ``get_settings.cache_clear()`` after changing env)."""
     return Settings()
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """The environment for a child process we start (a Prefect server): ours, quieted, plus overrides.
+
+    Kept here so that this module stays the only one that touches ``os.environ``.
+    """
+    quiet_prefect()
+    return {**os.environ, **overrides}

@@ -1,0 +1,33 @@
+"""Departmental data sources: the :class:`DataSource` protocol, a REST source, a fake, and mapping."""
+
+from integrations.sources.base import (
+    DataSource,
+    Page,
+    RawItem,
+    SourceError,
+    SourceRateLimited,
+    SourceRequestError,
+    SourceStalled,
+    SourceUnavailable,
+)
+from integrations.sources.fake import FakeSource
+from integrations.sources.mapping import DEPARTMENTS, Rejection, SourceConfig, map_item, safe_raw
+from integrations.sources.rest import RestSource
+
+__all__ = [
+    "DEPARTMENTS",
+    "DataSource",
+    "FakeSource",
+    "Page",
+    "RawItem",
+    "Rejection",
+    "RestSource",
+    "SourceConfig",
+    "SourceError",
+    "SourceRateLimited",
+    "SourceRequestError",
+    "SourceStalled",
+    "SourceUnavailable",
+    "map_item",
+    "safe_raw",
+]

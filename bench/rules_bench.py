@@ -1,0 +1,186 @@
+"""Rules benchmark: a seeded synthetic megacity stream through the default rulebook.
+
+Measures, in the same run, records/s for
+  - floor:     bare durable_rules — the same compiled conditions, facts asserted, actions drained and
+               facts retracted per batch (facts built outside the timing);
+  - durable:   Evaluator(engine="durable"): records → warnings, event time, chaining, folding;
+  - reference: Evaluator(engine="reference"): the same in plain Python,
+and prints the ratios against the floor, the resident memory as the stream goes on, and the event-time
+state held (records in windows, partial sequences, pending absences). It never asserts wall-clock.
+
+    uv run python bench/rules_bench.py --records 200000
+    uv run python bench/rules_bench.py --records 5000000 --engines durable   # memory stays bounded
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from domain.records import Record  # noqa: E402
+from rules.engine import DurableEngine  # noqa: E402
+from rules.evaluate import Evaluator  # noqa: E402
+from rules.loader import load_rulebook  # noqa: E402
+from rules.matching import DurableMatcher  # noqa: E402
+
+CST = timezone(timedelta(hours=8))
+START = datetime(2026, 1, 1, tzinfo=CST)
+CHUNK = 20_000
+CATEGORIES = [f"cat{i:02d}" for i in range(40)]
+SUBJECTS = ["征地补偿", "拆迁安置", "欠薪", "物业纠纷", "医疗纠纷", "环境污染", "教育", "社保"]
+KINDS = (["hotline"] * 60 + ["petition"] * 12 + ["dispute"] * 5 + ["opinion"] * 8 + ["incident"] * 5
+         + ["care_visit_due"] * 5 + ["care_visit"] * 5)
+CAT_WEIGHTS = [1 / (i + 1) ** 0.8 for i in range(len(CATEGORIES))]
+
+
+def _communities(rng: random.Random) -> list[str]:
+    return [f"5101{d:02d}{s:03d}{c:03d}" for d in range(4, 16) for s in range(1, 13) for c in range(1, 21)]
+
+
+def _person(rng: random.Random) -> str:
+    """Most people petition once in a long while; a few thousand come back often."""
+    return f"f{rng.randrange(3_000)}" if rng.random() < 0.01 else f"p{rng.randrange(3_000_000)}"
+
+
+def stream(n: int, seed: int = 7, per_day: int = 200_000) -> Iterator[list[Record]]:
+    """``n`` records in chunks, in time order: about ``per_day`` records a day across the city."""
+    rng = random.Random(seed)
+    places = _communities(rng)
+    step = 86400.0 / per_day
+    t = 0.0
+    made = 0
+    while made < n:
+        chunk: list[Record] = []
+        for _ in range(min(CHUNK, n - made)):
+            made += 1
+            t += rng.expovariate(1.0 / step)
+            kind = rng.choice(KINDS)
+            a: dict[str, Any] = {}
+            if kind == "hotline":
+                a = {"person": f"h{rng.randrange(2_000_000)}", "status": "open",
+                     "category": rng.choices(CATEGORIES, CAT_WEIGHTS)[0]}
+            elif kind == "petition":
+                people = 1 if rng.random() < 0.95 else rng.choice([1, 2, 3, 4] * 50 + [5, 8, 60, 350])
+                a = {"person": _person(rng), "people": people, "subject": rng.choice(SUBJECTS),
+                     "channel": rng.choice(["visit", "letter", "phone", "online"])}
+            elif kind == "dispute":
+                a = {"person": _person(rng), "type": rng.choice(["land", "neighbour"] * 5 + ["wage_arrears"]),
+                     "amount": round(rng.lognormvariate(7, 1), 2),
+                     "status": rng.choice(["open", "mediating", "resolved"])}
+            elif kind == "opinion":
+                a = {"topic": f"t{rng.randrange(300)}", "platform": "weibo", "volume": rng.randrange(1, 400),
+                     "sentiment": round(rng.uniform(-1, 1), 2)}
+            elif kind == "incident":
+                a = {"category": "traffic", "injured": rng.choice([0] * 30 + [1, 2, 4]), "address": "某路",
+                     "deaths": 0 if rng.random() < 0.998 else 1}
+            else:
+                a = {"person": f"c{rng.randrange(5_000)}", "program": "elderly"}
+            chunk.append(Record(kind=kind, source="sim", id=str(made), at=START + timedelta(seconds=t),
+                                region=rng.choice(places), attributes=a))
+        yield chunk
+
+
+def rss_mb() -> float:
+    """Current resident memory in MB."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_floor(rulebook: Any, n: int, seed: int) -> float:
+    """Seconds spent by durable_rules alone on the compiled conditions."""
+    engine = DurableEngine(rulebook)
+    matcher = engine.matcher
+    assert isinstance(matcher, DurableMatcher)
+    spent = 0.0
+    for chunk in stream(n, seed):
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for r in chunk:
+            rs = matcher.kinds.get(r.kind)
+            if rs is not None:
+                rs.mid += 1
+                by_kind.setdefault(r.kind, []).append(rs.compiled.message(engine.fields(r), rs.mid))
+        t0 = time.perf_counter()
+        for kind, facts in by_kind.items():
+            matcher.kinds[kind].run(facts)
+        spent += time.perf_counter() - t0
+    engine.close()
+    return spent
+
+
+def run_engine(rulebook: Any, engine: str, n: int, seed: int, report_every: int) -> tuple[float, int]:
+    """Seconds spent in ``Evaluator.feed`` and the number of warning changes."""
+    ev = Evaluator(rulebook, engine)
+    spent, changes, done, next_report = 0.0, 0, 0, report_every
+    for chunk in stream(n, seed):
+        t0 = time.perf_counter()
+        changes += len(ev.feed(chunk))
+        spent += time.perf_counter() - t0
+        done += len(chunk)
+        if done >= next_report:
+            held = _held(ev)
+            print(f"  {engine}: {done:>9,} records  {done / spent:>9,.0f} rec/s  RSS {rss_mb():7.1f} MB  "
+                  f"state held {held:,}  open warnings {len(ev.warnings()):,}", flush=True)
+            next_report += report_every
+    ev.close()
+    return spent, changes
+
+
+def _held(ev: Evaluator) -> int:
+    engine = ev.engine
+    states = getattr(engine, "states", {})
+    return sum(s.size() for s in states.values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print figures and ratios."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--records", type=int, default=200_000)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--engines", default="floor,durable,reference")
+    p.add_argument("--rules", type=Path, default=None, help="rulebook folder (default: the configured one)")
+    args = p.parse_args(argv)
+    rulebook = load_rulebook([args.rules] if args.rules else None)
+    if not rulebook.rules:
+        print("the rulebook has no rules", file=sys.stderr)
+        return 1
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    n = args.records
+    print(f"rulebook {rulebook.version[:12]}: {len(rulebook.rules)} rules; {n:,} records, seed {args.seed}")
+    t0 = time.perf_counter()
+    generated = sum(len(c) for c in stream(min(n, 100_000), args.seed))
+    gen_rate = generated / (time.perf_counter() - t0)
+    print(f"record generation (not timed below): {gen_rate:,.0f} rec/s")
+    results: dict[str, float] = {}
+    for name in engines:
+        if name == "floor":
+            spent = run_floor(rulebook, n, args.seed)
+            print(f"floor (bare durable_rules, same conditions): {n / spent:,.0f} rec/s")
+        else:
+            spent, changes = run_engine(rulebook, name, n, args.seed, max(n // 5, CHUNK))
+            print(f"{name}: {n / spent:,.0f} rec/s, {changes:,} warning changes")
+        results[name] = spent
+    if "floor" in results:
+        for name, spent in results.items():
+            if name != "floor":
+                print(f"ratio {name} / floor: {spent / results['floor']:.2f}x the cost")
+    if "durable" in results and "reference" in results:
+        print(f"ratio reference / durable: {results['reference'] / results['durable']:.2f}x")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

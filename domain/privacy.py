@@ -1,0 +1,116 @@
+"""Privacy: keyed pseudonyms and masking of personal identifiers (pure functions).
+
+Personal identifiers (ID-card numbers, phone numbers) are replaced at ingest by a keyed pseudonym —
+HMAC-SHA256 under ``settings.pseudonym_key`` — so two departments' records of one person still join while
+the raw value is never stored. A pseudonym is ``"p_"`` + 20 hex digits (80 bits: no collisions at a
+city's scale) and is stable for a key; a different key gives unrelated pseudonyms.
+
+:func:`mask` is for free text (subjects, addresses, messages, logs): every run of ASCII letters and
+digits that contains an 18-character ID-card number, an 11-digit mobile number (``1[3-9]`` + 9 digits),
+a passport-like token (letters with 6+ digits, 8+ characters) or a card-like number (16+ digits) is
+masked whole, keeping its first 3 and last 2 characters. Region codes (12 or 15 digits of the
+statistical code) and pseudonyms are left alone: they identify places and keyed hashes, not people.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+PSEUDONYM_PREFIX = "p_"
+_PSEUDONYM = re.compile(r"^p_[0-9a-f]{20}$")
+_RUN = re.compile(r"[0-9A-Za-z]+")
+_ID_CARD = re.compile(r"\d{17}[\dXx]")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_HEX20 = re.compile(r"^[0-9a-f]{20}$")
+
+
+def _key_bytes(key: str | bytes) -> bytes:
+    return key if isinstance(key, bytes) else key.encode("utf-8")
+
+
+def normalise_identifier(value: str) -> str:
+    """The canonical form hashed for a pseudonym: trimmed, no inner spaces or dashes, upper case.
+
+    So ``"510104 19900101 123x"`` and ``"51010419900101123X"`` are one person.
+    """
+    return re.sub(r"[\s\-]", "", value).upper()
+
+
+def is_pseudonym(value: object) -> bool:
+    """True if ``value`` already is a pseudonym (so pseudonymising twice changes nothing)."""
+    return isinstance(value, str) and bool(_PSEUDONYM.match(value))
+
+
+def pseudonym(value: str, key: str | bytes) -> str:
+    """The keyed pseudonym of an identifier: ``p_`` + the first 20 hex digits of HMAC-SHA256.
+
+    Idempotent: a value that already is a pseudonym is returned unchanged, so a quarantined payload
+    (stored pseudonymised) can be replayed through the same mapping.
+    """
+    if is_pseudonym(value):
+        return value
+    digest = hmac.new(_key_bytes(key), normalise_identifier(value).encode("utf-8"), hashlib.sha256)
+    return PSEUDONYM_PREFIX + digest.hexdigest()[:20]
+
+
+def _looks_identifying(run: str) -> bool:
+    if _ID_CARD.search(run) or _MOBILE.search(run):
+        return True
+    digits = sum(c.isdigit() for c in run)
+    if digits == len(run):
+        # 12/15-digit runs are region codes; 16+ digits are card or account numbers.
+        return len(run) >= 16
+    return len(run) >= 8 and digits >= 6
+
+
+def _mask_run(run: str) -> str:
+    return run[:3] + "*" * (len(run) - 5) + run[-2:]
+
+
+def mask(text: str) -> str:
+    """``text`` with every identifier-like run masked, keeping its first 3 and last 2 characters.
+
+    >>> mask("来电 13812345678 反映")
+    '来电 138******78 反映'
+    """
+
+    def repl(m: re.Match[str]) -> str:
+        run = m.group(0)
+        # A pseudonym's hex part is a keyed hash, not an identifier: leave it readable.
+        if m.start() >= 2 and text[m.start() - 2 : m.start()] == PSEUDONYM_PREFIX and _HEX20.match(run):
+            return run
+        return _mask_run(run) if _looks_identifying(run) else run
+
+    return _RUN.sub(repl, text)
+
+
+def mask_value(value: Any) -> Any:
+    """:func:`mask` applied to a string, or to the strings inside a list or dict; other values as they are."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list):
+        return [mask_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    return value
+
+
+def pseudonymise_value(value: Any, key: str | bytes) -> Any:
+    """Pseudonym of a scalar identifier (or of each one in a list); ``None`` and ``""`` stay as they are."""
+    if value is None or value == "":
+        return value
+    if isinstance(value, list):
+        return [pseudonymise_value(v, key) for v in value]
+    return pseudonym(str(value), key)
+
+
+def pseudonymise_fields(
+    attrs: Mapping[str, Any], personal_fields: Iterable[str], key: str | bytes
+) -> dict[str, Any]:
+    """A copy of ``attrs`` with each field named in ``personal_fields`` replaced by its pseudonym."""
+    personal = set(personal_fields)
+    return {name: pseudonymise_value(v, key) if name in personal else v for name, v in attrs.items()}

@@ -1,0 +1,179 @@
+"""The outbox: notifications written with the warning change behind them, delivered afterwards.
+
+Rows are written by :func:`route_warning` (``domain.repo.routing``, re-exported here) in the warning's own
+transaction. :func:`deliver_pending` sends them at least once: each row is sent, then marked sent and
+committed on its own, so a crash mid-sweep resends at most the row that was in flight — with the same
+idempotency key, which receivers use to drop the duplicate. Failures back off exponentially with jitter;
+after ``max_attempts`` (or a non-retryable error) a row is ``dead`` until :func:`retry_dead`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from domain.models import OutboxRow
+from domain.repo.routing import make_router, route_warning
+from integrations.notify.base import Channel, DeliveryError, Notification
+
+__all__ = [
+    "Backoff",
+    "DeliveryReport",
+    "deliver_pending",
+    "list_notifications",
+    "make_router",
+    "retry_dead",
+    "route_warning",
+]
+
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter: attempt n waits about ``base * 2**(n-1)``, at most ``cap``."""
+
+    base: timedelta = timedelta(seconds=30)
+    cap: timedelta = timedelta(hours=1)
+    max_attempts: int = 8
+
+    def delay(self, attempts: int, rng: random.Random) -> timedelta:
+        """Wait before the next try after ``attempts`` failed ones (equal jitter: half fixed, half random)."""
+        full: timedelta = min(self.cap, self.base * (2 ** max(0, attempts - 1)))
+        return full / 2 + (full / 2) * rng.random()
+
+
+@dataclass
+class DeliveryReport:
+    """What one sweep did: counts of rows sent, failed (to be retried) and given up (dead), with keys."""
+
+    sent_keys: list[str] = field(default_factory=list)
+    failed_keys: list[str] = field(default_factory=list)
+    dead_keys: list[str] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        """Rows delivered in this sweep."""
+        return len(self.sent_keys)
+
+    @property
+    def failed(self) -> int:
+        """Rows that failed and will be retried after their backoff."""
+        return len(self.failed_keys)
+
+    @property
+    def dead(self) -> int:
+        """Rows given up in this sweep (limit reached or a permanent error)."""
+        return len(self.dead_keys)
+
+    @property
+    def attempted(self) -> int:
+        """Rows tried in this sweep."""
+        return self.sent + self.failed + self.dead
+
+
+def notification_of(row: OutboxRow) -> Notification:
+    """The message a channel receives for an outbox row (carrying its idempotency key)."""
+    return Notification(
+        idempotency_key=row.idempotency_key, warning_id=row.warning_id, step=row.step,
+        recipient=row.recipient, channel=row.channel, address=row.address, level=row.level,
+        subject=row.subject, body=row.body, payload=row.payload, created_at=row.created_at,
+    )
+
+
+def _claim(session: Session, row_id: int, now: datetime) -> OutboxRow | None:
+    """The row if it is still due; on PostgreSQL locked so a concurrent sweep skips it."""
+    query = select(OutboxRow).where(
+        OutboxRow.id == row_id, OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) <= now
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.exec(query).first()
+
+
+def deliver_pending(
+    engine: sa.Engine,
+    channels: Mapping[str, Channel],
+    *,
+    now: datetime,
+    limit: int = 100,
+    backoff: Backoff | None = None,
+    rng: random.Random | None = None,
+) -> DeliveryReport:
+    """Send up to ``limit`` pending rows due by ``now`` over the configured ``channels`` (by name).
+
+    Rows of channels not configured here are left pending for a sweep that has them. Each row is
+    committed on its own after its send, so a crash resends at most one row (same idempotency key).
+    """
+    backoff = backoff or Backoff()
+    rng = rng or random.Random()
+    report = DeliveryReport()
+    with Session(engine) as session:
+        query = (
+            select(OutboxRow.id)
+            .where(OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) <= now,
+                   col(OutboxRow.channel).in_(list(channels)))
+            .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
+            .limit(limit)
+        )
+        ids = [i for i in session.exec(query) if i is not None]
+    for row_id in ids:
+        with Session(engine, expire_on_commit=False) as session:
+            row = _claim(session, row_id, now)
+            if row is None:
+                continue  # sent or claimed by a concurrent sweep meanwhile
+            row.attempts += 1
+            try:
+                channels[row.channel].send(notification_of(row))
+            except Exception as exc:
+                # The contract is DeliveryError; anything else is a channel bug, retried like a transient
+                # failure so that one bad row never stops the sweep.
+                retryable = exc.retryable if isinstance(exc, DeliveryError) else True
+                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                if not retryable or row.attempts >= backoff.max_attempts:
+                    row.status = DEAD
+                    report.dead_keys.append(row.idempotency_key)
+                else:
+                    row.next_attempt_at = now + backoff.delay(row.attempts, rng)
+                    report.failed_keys.append(row.idempotency_key)
+            else:
+                row.status, row.sent_at = SENT, now
+                report.sent_keys.append(row.idempotency_key)
+            session.add(row)
+            session.commit()
+    return report
+
+
+def list_notifications(
+    *, session: Session, failed: bool = False, warning_id: int | None = None, limit: int = 200
+) -> list[OutboxRow]:
+    """Outbox rows, newest first; ``failed`` keeps dead rows and pending rows that have failed before."""
+    query = select(OutboxRow)
+    if warning_id is not None:
+        query = query.where(OutboxRow.warning_id == warning_id)
+    if failed:
+        retrying = sa.and_(col(OutboxRow.status) == PENDING, col(OutboxRow.attempts) > 0)
+        query = query.where(sa.or_(col(OutboxRow.status) == DEAD, retrying))
+    return list(session.exec(query.order_by(col(OutboxRow.id).desc()).limit(limit)))
+
+
+def retry_dead(*, session: Session, ids: Iterable[int] | None = None, now: datetime) -> int:
+    """Put dead rows (these ``ids``, or all) back to pending, due at ``now`` with a fresh attempt budget.
+
+    The idempotency key is unchanged: a receiver that did get an earlier attempt drops the resend.
+    """
+    query = select(OutboxRow).where(OutboxRow.status == DEAD)
+    if ids is not None:
+        query = query.where(col(OutboxRow.id).in_(list(ids)))
+    count = 0
+    for row in session.exec(query):
+        row.status, row.attempts, row.next_attempt_at = PENDING, 0, now
+        session.add(row)
+        count += 1
+    session.flush()
+    return count

@@ -1,0 +1,110 @@
+"""Plain views of what the situation report reads: warnings and audit entries, and the report's day.
+
+The computation never touches the store: the repository (``domain/repo/report.py``) builds these views
+from rows, and tests build them by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.models import AuditRow, WarningRow
+from domain.warnings import Level
+
+REPORT_TZ = ZoneInfo("Asia/Shanghai")
+"""Days of the report are local days in Beijing time, whatever the server's zone."""
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("naive datetime refused: the situation report takes timezone-aware datetimes only")
+    return value
+
+
+@dataclass(frozen=True)
+class Day:
+    """One local day ``[start, end)`` in :data:`REPORT_TZ`."""
+
+    date: date
+
+    @property
+    def start(self) -> datetime:
+        """Midnight that opens the day (aware)."""
+        return datetime.combine(self.date, time(0), tzinfo=REPORT_TZ)
+
+    @property
+    def end(self) -> datetime:
+        """Midnight that closes the day (exclusive, aware)."""
+        return datetime.combine(self.date + timedelta(days=1), time(0), tzinfo=REPORT_TZ)
+
+    def contains(self, at: datetime | None) -> bool:
+        """True if ``at`` (aware) lies within the day."""
+        return at is not None and self.start <= at < self.end
+
+    def minus(self, days: int) -> Day:
+        """The day ``days`` before this one."""
+        return Day(self.date - timedelta(days=days))
+
+
+def local_date(at: datetime) -> date:
+    """The Beijing-time calendar date of an aware instant."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime refused")
+    return at.astimezone(REPORT_TZ).date()
+
+
+@dataclass(frozen=True)
+class WarningView:
+    """What the report needs of one warning. ``level`` is its current (highest reached) level."""
+
+    id: int
+    rule: str
+    title: str
+    level: Level
+    status: str
+    region: str
+    opened_at: datetime
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    ack_due_at: datetime | None = None
+    resolve_due_at: datetime | None = None
+    escalation_step: int = 0
+
+    def __post_init__(self) -> None:
+        for value in (self.opened_at, self.acknowledged_at, self.resolved_at, self.ack_due_at,
+                      self.resolve_due_at):
+            _aware(value)
+
+    @classmethod
+    def from_row(cls, row: WarningRow) -> WarningView:
+        """The view of a stored warning (which must have been flushed, so it has an id)."""
+        if row.id is None:
+            raise ValueError("a warning without an id cannot be reported")
+        return cls(
+            id=row.id, rule=row.rule, title=row.title, level=Level(row.level), status=row.status,
+            region=row.region, opened_at=row.opened_at, acknowledged_at=row.acknowledged_at,
+            resolved_at=row.resolved_at, ack_due_at=row.ack_due_at, resolve_due_at=row.resolve_due_at,
+            escalation_step=row.escalation_step,
+        )
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """One audit entry: which warning, when, what (``opened``, ``escalated``, ``acknowledged`` …)."""
+
+    warning_id: int
+    at: datetime
+    action: str
+    actor: str = ""
+
+    def __post_init__(self) -> None:
+        _aware(self.at)
+
+    @classmethod
+    def from_row(cls, row: AuditRow) -> AuditView:
+        """The view of a stored audit entry (entries without a warning are not reported)."""
+        if row.warning_id is None:
+            raise ValueError("an audit entry without a warning cannot be reported")
+        return cls(warning_id=row.warning_id, at=row.at, action=row.action, actor=row.actor)

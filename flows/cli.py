@@ -1,0 +1,39 @@
+"""The ``fenghuo`` command.
+
+Commands that need no orchestration (rules, backtest, warnings, notifications, quarantine, assess) call
+plain functions and never import Prefect: they answer in well under a second. ``demo``, ``run`` and
+``serve`` orchestrate flows and import Prefect lazily, when they start.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from flows import cli_ops, cli_rules, cli_warnings
+
+app = typer.Typer(
+    name="fenghuo",
+    help="烽火 Fenghuo — social-stability early warning: rules, warnings, escalation, risk assessment.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(cli_rules.app, name="rules")
+app.add_typer(cli_warnings.app, name="warnings")
+app.command("backtest")(cli_rules.backtest_cmd)
+cli_ops.register(app)
+
+
+def _mount_optional() -> None:
+    """Mount sub-apps that live in their own modules (assessment, quarantine, notifications)."""
+    try:
+        from flows.assess_cli import app as assess_app
+    except ImportError:  # pragma: no cover - the assessment module ships with the product
+        return
+    app.add_typer(assess_app, name="assess", help="社会稳定风险评估: assess a major decision before it is taken.")
+
+
+_mount_optional()
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,69 @@
+"""``fenghuo report``: make the daily situation report (日报) on demand.
+
+Calls :func:`integrations.report.make.make_report` directly: it never imports or starts Prefect, and it
+queues nothing (the scheduled ``report_situation`` flow delivers to the city tier).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.console import console, err_console, fail, open_engine, print_json
+
+
+def report_cmd(
+    date: Annotated[str | None, typer.Option(
+        "--date", help="Day to report, YYYY-MM-DD in Beijing time. Default: today.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for the Markdown, HTML and charts. Default: FENGHUO_HOME/reports.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the figures and file paths as JSON.")] = False,
+) -> None:
+    """Make the situation report of a day: Markdown, self-contained HTML and SVG charts."""
+    import sqlalchemy as sa
+
+    from domain.situation.views import REPORT_TZ
+    from integrations.report.make import make_report, parse_day
+    from integrations.settings import get_settings
+
+    now = datetime.now(REPORT_TZ)
+    try:
+        day = parse_day(date, now=now)
+    except ValueError as exc:
+        fail(str(exc))
+    if day > now.date():
+        fail(f"{day:%Y-%m-%d} is in the future (today is {now:%Y-%m-%d} in Beijing time)")
+    folder = out or get_settings().home / "reports"
+    engine = open_engine()
+    # The status goes to stderr, so `--json` output on stdout stays clean for scripts.
+    with err_console.status(f"making the situation report of {day:%Y-%m-%d}…") as status:
+        try:
+            files = make_report(engine, day, folder, now=now,
+                                progress=lambda step: status.update(f"{day:%Y-%m-%d}: {step}…"))
+        except OSError as exc:
+            fail(f"cannot write the report to {folder}: {exc.strerror or exc}")
+        except sa.exc.SQLAlchemyError as exc:
+            fail(f"cannot read the store: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        except ValueError as exc:  # e.g. a malformed region directory
+            fail(str(exc).splitlines()[0])
+    report = files.report
+    if as_json:
+        from domain.situation.jsonable import report_to_dict
+
+        print_json({"day": day.isoformat(), "markdown": str(files.markdown_path),
+                    "html": str(files.html_path), "charts": [str(p) for p in files.charts],
+                    "report": report_to_dict(report) if report else None})
+        return
+    if report is not None:
+        from integrations.report.text import headline
+
+        console.print(f"[bold]烽火 日报 {day:%Y-%m-%d}[/]  {headline(report)}", highlight=False,
+                      soft_wrap=True)
+    console.print(f"Markdown  {files.markdown_path}", highlight=False, soft_wrap=True)
+    console.print(f"HTML      {files.html_path}", highlight=False, soft_wrap=True)
+    for chart in files.charts:
+        console.print(f"chart     {chart}", highlight=False, soft_wrap=True)

@@ -1,0 +1,169 @@
+"""``fenghuo warnings …``: list, show, and act on warnings (acknowledge, resolve, comment).
+
+These commands read and write the store directly; they never start Prefect.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from flows.console import console, fail, open_engine, print_json
+
+app = typer.Typer(help="List, show and act on warnings.", no_args_is_help=True)
+
+LEVEL_STYLE = {"red": "bold red", "orange": "bold dark_orange", "yellow": "bold yellow", "blue": "bold blue"}
+LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
+
+
+def _row_dict(row: Any) -> dict[str, Any]:
+    return {k: getattr(row, k) for k in (
+        "id", "rule", "title", "level", "status", "region", "tier", "route_region", "first_at", "last_at",
+        "occurrences", "summary", "fingerprint", "rulebook_version", "escalation_step")}
+
+
+@app.command("list")
+def list_cmd(
+    status: Annotated[str | None, typer.Option(help="open, acknowledged, resolved or unresolved")] = None,
+    level: Annotated[str | None, typer.Option(help="blue, yellow, orange or red")] = None,
+    region: Annotated[str | None, typer.Option(help="only warnings in this region's subtree")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
+) -> None:
+    """Warnings, red first, newest first within a level."""
+    from sqlmodel import Session
+
+    from domain.regions import RegionDirectory, RegionCodeError, validate_code
+    from domain.repo.warnings import list_warnings
+    from integrations.settings import get_settings
+
+    if level and level not in LEVEL_STYLE:
+        fail(f"unknown level {level!r}; use blue, yellow, orange or red")
+    if region:
+        try:
+            validate_code(region)
+        except RegionCodeError as exc:
+            fail(str(exc))
+    engine = open_engine()
+    with Session(engine) as session:
+        rows = list_warnings(session=session, status=status, level=level, within=region, limit=limit)
+    if as_json:
+        for r in rows:
+            print_json(_row_dict(r))
+        return
+    if not rows:
+        console.print("No warnings match. Run `uv run fenghuo demo` to make some.")
+        return
+    names = RegionDirectory.load(get_settings().regions)
+    table = Table(title=f"{len(rows)} warnings")
+    for col in ("id", "level", "status", "rule", "region", "occ.", "last seen", "summary"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r.id), f"[{LEVEL_STYLE.get(r.level, '')}]{LEVEL_CN.get(r.level, '')} {r.level}[/]",
+                      r.status, r.rule, names.path(r.region), str(r.occurrences),
+                      r.last_at.astimezone().strftime("%Y-%m-%d %H:%M"), r.summary[:60])
+    console.print(table)
+
+
+@app.command("show")
+def show_cmd(
+    warning_id: Annotated[int, typer.Argument(help="the warning's id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The whole story of one warning: explanation, routing, notifications, escalations, acks."""
+    from sqlmodel import Session, col, select
+
+    from domain.models import OutboxRow
+    from domain.privacy import mask
+    from domain.regions import RegionDirectory
+    from domain.repo.warnings import audit_trail, get_warning
+    from integrations.settings import get_settings
+
+    engine = open_engine()
+    with Session(engine) as session:
+        row = get_warning(session=session, warning_id=warning_id)
+        if row is None:
+            fail(f"no warning {warning_id}; `fenghuo warnings list` shows the ids")
+        trail = audit_trail(session=session, warning_id=warning_id)
+        sent = list(session.exec(select(OutboxRow).where(OutboxRow.warning_id == warning_id)
+                                 .order_by(col(OutboxRow.id))))
+    if as_json:
+        data = _row_dict(row) | {"explanation": row.explanation, "records": row.records,
+                                 "audit": [{"at": a.at, "actor": a.actor, "action": a.action,
+                                            "reason": a.reason} for a in trail],
+                                 "notifications": [{"key": o.idempotency_key, "status": o.status,
+                                                    "recipient": o.recipient, "channel": o.channel}
+                                                   for o in sent]}
+        print_json(data)
+        return
+    names = RegionDirectory.load(get_settings().regions)
+    style = LEVEL_STYLE.get(row.level, "")
+    console.print(f"[{style}]#{row.id} {LEVEL_CN.get(row.level, '')}色预警 {row.level}[/]  "
+                  f"{row.title or row.rule}  ({row.status})")
+    console.print(f"  rule       {row.rule}   rulebook {row.rulebook_version[:12]}")
+    console.print(f"  region     {names.path(row.region)} ({row.region})")
+    console.print(f"  routed to  {row.tier} {names.path(row.route_region) if row.route_region else '-'}"
+                  f"   escalation step {row.escalation_step}")
+    console.print(f"  seen       {row.first_at.astimezone():%Y-%m-%d %H:%M} → "
+                  f"{row.last_at.astimezone():%Y-%m-%d %H:%M}, {row.occurrences} occurrence(s)")
+    if row.ack_due_at:
+        console.print(f"  ack due    {row.ack_due_at.astimezone():%Y-%m-%d %H:%M}")
+    console.print(f"  summary    {mask(row.summary)}")
+    console.print("[bold]Why[/]")
+    console.print("  " + mask(row.explanation).replace("\n", "\n  "), highlight=False)
+    console.print(f"[bold]Records[/] {', '.join(row.records[:20])}{' …' if len(row.records) > 20 else ''}")
+    console.print("[bold]Story[/]")
+    for a in trail:
+        console.print(f"  {a.at.astimezone():%Y-%m-%d %H:%M}  {a.actor:<24} {a.action:<12} {mask(a.reason)}")
+    console.print("[bold]Notifications[/]")
+    for o in sent:
+        console.print(f"  {o.status:<8} {o.channel:<8} {o.recipient:<28} {o.step:<14} attempts={o.attempts}"
+                      f"{'  ' + o.last_error[:60] if o.last_error else ''}")
+
+
+def _act(action: str, warning_id: int, responder: str, reason: str) -> None:
+    from domain.repo import actions
+    from domain.store import session_scope
+
+    engine = open_engine()
+    func = {"ack": actions.acknowledge, "resolve": actions.resolve, "comment": actions.comment}[action]
+    try:
+        with session_scope(engine) as session:
+            func(session=session, warning_id=warning_id, responder=responder, reason=reason,
+                 now=datetime.now(UTC))
+    except actions.ActionError as exc:
+        fail(str(exc))
+    console.print(f"{action}: warning {warning_id} by {responder} — recorded in its audit log.")
+
+
+@app.command("ack")
+def ack_cmd(
+    warning_id: Annotated[int, typer.Argument()],
+    responder: Annotated[str, typer.Option("--as", help="your responder id from the directory")],
+    reason: Annotated[str, typer.Option(help="a note for the audit log")] = "",
+) -> None:
+    """Acknowledge a warning in your jurisdiction: stops its escalation."""
+    _act("ack", warning_id, responder, reason)
+
+
+@app.command("resolve")
+def resolve_cmd(
+    warning_id: Annotated[int, typer.Argument()],
+    responder: Annotated[str, typer.Option("--as")],
+    reason: Annotated[str, typer.Option(help="how it was resolved")] = "",
+) -> None:
+    """Resolve a warning: the next firing of its rule opens a new one."""
+    _act("resolve", warning_id, responder, reason)
+
+
+@app.command("comment")
+def comment_cmd(
+    warning_id: Annotated[int, typer.Argument()],
+    responder: Annotated[str, typer.Option("--as")],
+    text: Annotated[str, typer.Option("--text", help="the comment")],
+) -> None:
+    """Add a comment to a warning's story."""
+    _act("comment", warning_id, responder, text)

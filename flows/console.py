@@ -1,0 +1,37 @@
+"""Shared bits of the command line: one console, clean one-line errors, the store engine, JSON output."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one readable line (no traceback) and exit with ``code``."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def open_engine() -> sa.Engine:
+    """The configured store, migrated; a connection failure is one line saying what to check."""
+    from flows.store import store_engine
+    from integrations.settings import get_settings
+
+    url = get_settings().resolved_database_url
+    try:
+        return store_engine()
+    except sa.exc.OperationalError as exc:
+        fail(f"cannot open the store at {sa.make_url(url).render_as_string(hide_password=True)}: "
+             f"{exc.orig}. Check FENGHUO_DATABASE_URL and that the database is running.")
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as JSON for scripts (datetimes as ISO 8601, Chinese kept readable)."""
+    typer.echo(json.dumps(data, ensure_ascii=False, default=str, indent=None))

@@ -1,0 +1,40 @@
+"""What the flows load once per run: the rulebook, the escalation policy, the directories, channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.escalation import EscalationPolicy
+from domain.regions import RegionDirectory
+from domain.responders import ResponderDirectory
+from integrations.settings import Settings
+
+
+@dataclass
+class RoutingContext:
+    """Policy and directories used to route warnings; loaded from the files named in settings."""
+
+    policy: EscalationPolicy
+    directory: ResponderDirectory
+    regions: RegionDirectory
+
+    @classmethod
+    def load(cls, settings: Settings) -> RoutingContext:
+        """Read escalation.yaml, the responders directory and the region directory."""
+        return cls(
+            policy=EscalationPolicy.load(settings.escalation),
+            directory=ResponderDirectory.load(settings.responders),
+            regions=RegionDirectory.load(settings.regions),
+        )
+
+    def router(self, now: datetime) -> Any:
+        """A router for ``apply_changes``: routes opened and raised warnings in the same transaction."""
+        from domain.repo.outbox import route_warning
+
+        def route(session: Any, row: Any, change: str) -> object:
+            return route_warning(session=session, warning=row, change=change, policy=self.policy,
+                                 directory=self.directory, regions=self.regions, now=now)
+
+        return route

@@ -1,0 +1,71 @@
+"""The scheduled deployments, in one place: `fenghuo serve` serves these; prefect.yaml declares the same
+for `prefect deploy` (a test keeps the two in agreement).
+
+Times are Asia/Shanghai. Every few minutes each source is ingested and, right after, evaluated and
+escalated (one `run_pipeline` per source); the SLA watch runs every minute; the situation report daily
+at 08:00; the assessment follow-up weekly on Monday 09:00.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TIMEZONE = "Asia/Shanghai"
+SOURCES = ("petitions", "disputes", "hotline", "incidents", "care", "opinion")
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """One deployment: which flow, when, with which parameters."""
+
+    name: str
+    flow: str  # "module:function"
+    interval_s: int | None = None
+    cron: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+def deployment_specs(sources: tuple[str, ...] = SOURCES, ingest_every_s: int = 300) -> list[DeploymentSpec]:
+    """Every deployment Fenghuo runs on a schedule."""
+    specs = [
+        DeploymentSpec(
+            name=f"pipeline-{name}",
+            flow="flows.pipeline:run_pipeline",
+            interval_s=ingest_every_s,
+            parameters={"sources": [name]},
+            description=f"Ingest {name}, then evaluate the rules and escalate, right after.",
+        )
+        for name in sources
+    ]
+    specs += [
+        DeploymentSpec(name="sla-watch", flow="flows.escalate:escalate_warnings", interval_s=60,
+                       description="Escalate warnings not acknowledged in time; deliver the outbox."),
+        DeploymentSpec(name="daily-report", flow="flows.report:report_situation", cron="0 8 * * *",
+                       description="The daily situation report (日报) to the city tier."),
+        DeploymentSpec(name="ssra-follow-up", flow="flows.assess:follow_up_assessments", cron="0 9 * * 1",
+                       description="Link petitions/disputes to implemented decisions; re-assess on rises."),
+    ]
+    return specs
+
+
+def load_flow(ref: str) -> Any:
+    """Import ``module:function`` and return the flow object."""
+    import importlib
+
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def to_deployments(specs: list[DeploymentSpec]) -> list[Any]:
+    """Prefect ``RunnerDeployment`` objects for ``prefect.serve``."""
+    from prefect.schedules import Cron, Interval
+
+    out = []
+    for spec in specs:
+        schedule = (Interval(spec.interval_s, timezone=TIMEZONE) if spec.interval_s
+                    else Cron(spec.cron or "0 8 * * *", timezone=TIMEZONE))
+        out.append(load_flow(spec.flow).to_deployment(
+            name=spec.name, schedule=schedule, parameters=spec.parameters, description=spec.description))
+    return out

@@ -1,0 +1,47 @@
+"""``escalate_warnings``: the SLA watch (escalate what nobody acknowledged in time, remind) and one
+delivery sweep of the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+
+from flows.context import RoutingContext
+from flows.store import store_engine
+from integrations.settings import get_settings
+
+
+@task(name="watch-sla", cache_policy=NONE)
+def watch_sla(now: datetime) -> int:
+    """Escalate unacknowledged warnings past their deadline and queue reminders; returns the count."""
+    from domain.repo.actions import sla_sweep
+    from domain.store import session_scope
+
+    routing = RoutingContext.load(get_settings())
+    with session_scope(store_engine()) as session:
+        steps = sla_sweep(session=session, policy=routing.policy, directory=routing.directory,
+                          regions=routing.regions, now=now)
+    return len(steps)
+
+
+@task(name="deliver-outbox", cache_policy=NONE)
+def deliver_outbox(now: datetime) -> dict[str, int]:
+    """Send pending notifications whose time has come; failures retry later with backoff."""
+    from domain.repo.outbox import deliver_pending
+    from integrations.notify.registry import build_channels
+
+    report = deliver_pending(store_engine(), build_channels(get_settings()), now=now)
+    return {"sent": report.sent, "failed": report.failed, "dead": report.dead}
+
+
+@flow(name="escalate_warnings", log_prints=True)
+def escalate_warnings(now: datetime | None = None) -> dict[str, Any]:
+    """SLA watch then delivery: every minute in production."""
+    at = now or datetime.now(UTC)
+    escalated = watch_sla(at)
+    delivered = deliver_outbox(at)
+    get_run_logger().info("escalated %d; delivered %s", escalated, delivered)
+    return {"escalated": escalated, **delivered}

@@ -1,0 +1,47 @@
+"""``fenghuo serve``: every deployment on its schedule, on one machine (the embedded default).
+
+Starts a local Prefect server on 127.0.0.1 (schedules never fire on the temporary server), serves the
+deployments of :mod:`flows.deployments` against it with ``prefect.serve``, and on Ctrl-C stops the
+serving first and the server last, so no run is left talking to a server that is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from flows.deployments import deployment_specs, to_deployments
+from integrations.prefect_server import start_prefect_server
+
+
+def serve_all(
+    home: Path,
+    *,
+    port: int = 4200,
+    sources: tuple[str, ...] | None = None,
+    ingest_every_s: int = 300,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Start the server, serve all deployments until interrupted, then stop both (serving first)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    specs = deployment_specs(sources, ingest_every_s) if sources else deployment_specs(ingest_every_s=ingest_every_s)
+    say(f"starting a local Prefect server on 127.0.0.1:{port} (its data in {home}) …")
+    server = start_prefect_server(home, port=port)
+    try:
+        say(f"Prefect UI: {server.url}  — every run shows there")
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            import prefect
+
+            deployments = to_deployments(specs)
+            for spec in specs:
+                when = f"every {spec.interval_s}s" if spec.interval_s else f"cron '{spec.cron}'"
+                say(f"  serving {spec.name:<22} {when:<18} Asia/Shanghai  {spec.parameters or ''}")
+            say("press Ctrl-C to stop (serving stops first, then the server)")
+            try:
+                prefect.serve(*deployments, print_starting_message=False)
+            except KeyboardInterrupt:
+                say("stopping: serving stopped")
+    finally:
+        server.stop()
+        say("Prefect server stopped")

@@ -1,0 +1,88 @@
+"""The situation report as Markdown: tables a responder can read in any viewer, charts as image links."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from domain.situation.compute import SituationReport
+from domain.situation.sla import DeadlineStats
+from domain.warnings import LEVELS
+from integrations.report import text
+
+
+def _cell(value: str) -> str:
+    # A pipe or a newline in a rule title would break the table.
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _sla_row(name: str, s: DeadlineStats) -> list[str]:
+    return [name, str(s.met), str(s.breached), str(s.pending), text.pct(s)]
+
+
+def render_markdown(report: SituationReport, *, charts: Mapping[str, str] | None = None) -> str:
+    """The report in Markdown. ``charts`` maps ``trend`` and ``districts`` to image paths (relative to
+    the Markdown file); charts without a path are left out."""
+    charts = charts or {}
+    out = [f"# {text.title(report)}", "", text.subtitle(report), "", f"> {text.headline(report)}", ""]
+
+    out += [f"## 一、在办红色、橙色预警（{len(report.open_severe)} 起）", ""]
+    if report.open_severe:
+        out += _table(text.SEVERE_HEADERS, [text.with_level(text.severe_cells(w), w.level.chinese)
+                                            for w in report.open_severe])
+    else:
+        out.append("无在办红色、橙色预警。")
+    out.append("")
+
+    out += ["## 二、当日概况（按预警等级）", ""]
+    headers = ["等级", *(name for _, name in text.COUNT_COLUMNS), "在办"]
+    rows = [[lvl.chinese, *text.count_cells(report.by_level[lvl]), str(report.open_by_level[lvl])]
+            for lvl in text.LEVELS_DESC]
+    rows.append(["合计", *text.count_cells(report.totals), str(sum(report.open_by_level.values()))])
+    out += [*_table(headers, rows), ""]
+
+    out += ["## 三、各区县情况", ""]
+    if report.by_district:
+        rows = [[f"{d.name}（{d.code[:6]}）" if d.name != d.code else d.code, *text.count_cells(d.counts)]
+                for d in report.by_district]
+        out += _table(["区县", *(name for _, name in text.COUNT_COLUMNS)], rows)
+    else:
+        out.append("当日各区县无预警变化。")
+    if "districts" in charts:
+        out += ["", f"![各区县预警处置]({charts['districts']})"]
+    out.append("")
+
+    sla = report.sla
+    out += ["## 四、时限执行情况", "", f"- {text.sla_sentence('签收及时率', sla.ack)}",
+            f"- {text.sla_sentence('办结及时率', sla.resolve)}"]
+    if sla.resolve.breached_ids:
+        out.append("- 超期未办结预警：" + "、".join(f"#{i}" for i in sla.resolve.breached_ids))
+    if sla.ack.breached_ids:
+        out.append("- 超时签收预警：" + "、".join(f"#{i}" for i in sla.ack.breached_ids))
+    out.append("")
+    rows = [_sla_row(lvl.chinese, sla.ack_by_level[lvl]) for lvl in text.LEVELS_DESC]
+    out += [*_table(["等级（签收）", "按时", "超时", "未到期", "及时率"], rows), ""]
+
+    out += ["## 五、高发规则", ""]
+    for heading, ranked in (("当日", report.top_rules_day), ("近7日", report.top_rules_week)):
+        out += [f"**{heading}**", ""]
+        if ranked:
+            out += _table(["排名", "规则", "名称", "预警数"],
+                          [[str(i), r.rule, r.title, str(r.count)] for i, r in enumerate(ranked, 1)])
+        else:
+            out.append("无。")
+        out.append("")
+
+    out += ["## 六、近30日趋势", ""]
+    totals = {lvl: sum(d.opened[lvl] for d in report.trend) for lvl in LEVELS}
+    out.append("近30日新增：" + "，".join(f"{lvl.chinese} {totals[lvl]}" for lvl in text.LEVELS_DESC)
+               + f"，合计 {sum(totals.values())}。")
+    if "trend" in charts:
+        out += ["", f"![近30日新增预警]({charts['trend']})"]
+    out += ["", "---", "本报告由烽火平台自动生成，仅供负有处置职责的人员内部使用。", ""]
+    return "\n".join(out)

@@ -1,0 +1,81 @@
+"""Words and numbers shared by the Markdown and HTML renderings of the situation report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.situation.compute import Counts, OpenWarning, SituationReport
+from domain.situation.sla import DeadlineStats
+from domain.situation.views import REPORT_TZ
+from domain.warnings import LEVELS, Level
+
+TITLE = "烽火 社会稳定风险预警日报"
+COUNT_COLUMNS = (("opened", "新增"), ("acknowledged", "签收"), ("escalated", "升级"), ("resolved", "办结"))
+ACK_STATE = {"acknowledged": "已签收", "overdue": "超时未签收", "waiting": "待签收"}
+LEVELS_DESC: tuple[Level, ...] = tuple(reversed(LEVELS))
+"""Red first: the order responders read levels in."""
+
+
+def title(report: SituationReport) -> str:
+    """The report's heading, e.g. ``烽火 社会稳定风险预警日报 — 2026-01-20``."""
+    return f"{TITLE} — {report.day:%Y-%m-%d}"
+
+
+def local(at: datetime | None) -> str:
+    """An instant in Beijing time, ``YYYY-MM-DD HH:MM``; ``—`` for none."""
+    return at.astimezone(REPORT_TZ).strftime("%Y-%m-%d %H:%M") if at else "—"
+
+
+def as_of_text(report: SituationReport) -> str:
+    """When the figures stand: ``24:00`` of the day, or the time the report was made during it."""
+    if report.as_of < report.generated_at:
+        return f"{report.day:%Y-%m-%d} 24:00"
+    return local(report.as_of)
+
+
+def subtitle(report: SituationReport) -> str:
+    """The line under the title: the day, the cut-off and when the report was made."""
+    return (f"统计日：{report.day:%Y-%m-%d}（北京时间）· 数据截至 {as_of_text(report)} · "
+            f"生成于 {local(report.generated_at)}")
+
+
+def pct(stats: DeadlineStats) -> str:
+    """Compliance as a percentage, ``—`` when nothing was judged."""
+    return "—" if stats.rate is None else f"{stats.rate * 100:.1f}%"
+
+
+def sla_sentence(name: str, stats: DeadlineStats) -> str:
+    """One line of compliance, e.g. ``签收及时率 85.7%（按时 6，超时 1，未到期 2）``."""
+    return f"{name} {pct(stats)}（按时 {stats.met}，超时 {stats.breached}，未到期 {stats.pending}）"
+
+
+def count_cells(counts: Counts) -> list[str]:
+    """The four lifecycle counts as table cells."""
+    return [str(getattr(counts, attr)) for attr, _ in COUNT_COLUMNS]
+
+
+def severe_cells(w: OpenWarning) -> list[str]:
+    """One open red/orange warning as table cells (without the level badge)."""
+    ack = ACK_STATE.get(w.ack_state, w.ack_state)
+    if w.ack_state == "acknowledged":
+        ack += f" {local(w.acknowledged_at)}"
+    elif w.ack_due_at:
+        ack += f"（时限 {local(w.ack_due_at)}）"
+    return [f"#{w.id}", w.title, w.region_path, local(w.opened_at), str(w.escalation_step), ack]
+
+
+def with_level(cells: list[str], level: str) -> list[str]:
+    """``cells`` of :func:`severe_cells` with the level in the second column."""
+    return [cells[0], level, *cells[1:]]
+
+
+SEVERE_HEADERS = ("编号", "等级", "预警", "地区", "发出时间", "升级次数", "签收状态")
+
+
+def headline(report: SituationReport) -> str:
+    """One sentence a leader reads first."""
+    t = report.totals
+    red_orange = len(report.open_severe)
+    return (f"当日新增预警 {t.opened} 起，签收 {t.acknowledged} 起，升级 {t.escalated} 起，"
+            f"办结 {t.resolved} 起；在办红色、橙色预警 {red_orange} 起；"
+            f"{sla_sentence('签收及时率', report.sla.ack)}。")

@@ -1,0 +1,202 @@
+"""The simulator's HTTP server: stdlib ``ThreadingHTTPServer`` in a background thread.
+
+Endpoints (JSON, UTF-8):
+
+- ``GET /api/{kind}?cursor=<opaque>&limit=N`` → ``{"items": [...], "next_cursor": "..." | null,
+  "has_more": bool}``. ``next_cursor`` is where the next page starts (null only when nothing was ever
+  served and nothing is there); keep it and ask again later to get only what is new.
+- ``GET /regions`` → ``{code: name}`` of the simulated city.
+- ``GET /health`` → ``{"ok": true}``.
+- ``POST /admin/append-days?n=1`` → generate ``n`` more days of traffic (live data for a second run).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from integrations.simulator.faults import Faults, FaultState
+from integrations.simulator.feed import CursorError, Feed, decode_cursor, encode_cursor, item_id
+from integrations.simulator.generate import DEFAULT_DAYS, DEFAULT_START, KINDS, Entry, Generator, generate
+from integrations.simulator.regions import region_directory
+
+MAX_LIMIT = 5000
+
+
+class RunningSimulator:
+    """A running simulator: ``.url``, ``.stop()``, a context manager; live data and faults are settable."""
+
+    def __init__(
+        self,
+        server: ThreadingHTTPServer,
+        thread: threading.Thread,
+        gen: Generator,
+        feed: Feed,
+        faults: FaultState,
+        days: int,
+    ) -> None:
+        self._server, self._thread, self.generator, self.feed = server, thread, gen, feed
+        self._faults = faults
+        self.days = days
+        self.request_log: list[tuple[str, int]] = []
+        """(path, status) of every request answered, in order."""
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:54321``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def faults(self) -> Faults:
+        """The faults injected now."""
+        return self._faults.faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._faults.set(faults)
+
+    def append_days(self, n: int = 1) -> int:
+        """Generate ``n`` more days of background traffic after the current end; returns items added."""
+        start = len(self.generator.out)
+        for day in range(self.days, self.days + n):
+            self.generator.background_day(day)
+        self.days += n
+        new = sorted(self.generator.out[start:], key=lambda e: e.updated_at)
+        return self.feed.add(new)
+
+    def append(self, kind: str, items: list[dict[str, Any]]) -> int:
+        """Add raw items (department shape) to ``kind``'s feed."""
+        return self.feed.add(Entry(kind, dict(i), datetime.now().astimezone()) for i in items)
+
+    def update(self, kind: str, id_: str, **changes: Any) -> dict[str, Any]:
+        """Change an item at its department: it is served again, after the current cursor."""
+        item = self.feed.get(kind, id_)
+        if item is None:
+            raise KeyError(f"no {kind} item {id_!r}")
+        item.update(changes)
+        self.feed.add([Entry(kind, item, datetime.now().astimezone())])
+        return item
+
+    def items(self, kind: str) -> list[dict[str, Any]]:
+        """Every item of ``kind`` as served now (latest versions, update order); for tests and demos."""
+        out, _, _ = self.feed.page(kind, 0, 10**9)
+        return out
+
+    def stop(self) -> None:
+        """Shut the server down and wait for its thread."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> RunningSimulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _handler(sim_ref: list[RunningSimulator]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: the client reuses one connection
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes; without NODELAY, Nagle + delayed ACK add 40 ms each.
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and demo own the console
+            pass
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+            sim_ref[0].request_log.append((self.path, status))
+
+        def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+            self._send(status, json.dumps(data, ensure_ascii=False).encode("utf-8"), headers)
+
+        def do_POST(self) -> None:
+            url = urlsplit(self.path)
+            if url.path == "/admin/append-days":
+                n = int(parse_qs(url.query).get("n", ["1"])[0])
+                self._json(200, {"added": sim_ref[0].append_days(n)})
+            else:
+                self._json(404, {"error": f"no such endpoint {url.path}"})
+
+        def do_GET(self) -> None:
+            sim = sim_ref[0]
+            url = urlsplit(self.path)
+            if url.path == "/health":
+                return self._json(200, {"ok": True})
+            if url.path == "/regions":
+                return self._json(200, region_directory())
+            kind = url.path.removeprefix("/api/")
+            if not url.path.startswith("/api/") or kind not in sim.feed.kinds:
+                return self._json(404, {"error": f"no such endpoint {url.path}"})
+            q = parse_qs(url.query)
+            decision = sim._faults.decide()
+            if sim.faults.latency_s:
+                time.sleep(sim.faults.latency_s)
+            if decision.status != 200:
+                headers = (
+                    {"Retry-After": str(decision.retry_after)} if decision.retry_after is not None else {}
+                )
+                return self._json(decision.status, {"error": "simulated fault"}, headers)
+            try:
+                after = decode_cursor(q.get("cursor", [""])[0])
+                limit = max(1, min(MAX_LIMIT, int(q.get("limit", ["500"])[0])))
+            except (CursorError, ValueError) as exc:
+                return self._json(400, {"error": str(exc)})
+            items, last, more = sim.feed.page(kind, after, limit)
+            body = {
+                "items": sim._faults.shape_items(items),
+                "next_cursor": encode_cursor(last) if last else None,
+                "has_more": more,
+            }
+            raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            if decision.truncate:
+                raw = raw[: len(raw) // 2]
+            self._send(200, raw)
+
+    return Handler
+
+
+def start_simulator(
+    *,
+    seed: int = 20260105,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    start: datetime = DEFAULT_START,
+    days: int = DEFAULT_DAYS,
+    scale: float = 1.0,
+    bad_rate: float = 0.0,
+    scenarios: bool = True,
+    faults: Faults | None = None,
+) -> RunningSimulator:
+    """Generate the month for ``seed`` and serve it on ``host:port`` (0: a free port) in a thread."""
+    gen = generate(seed=seed, start=start, days=days, scale=scale, bad_rate=bad_rate, scenarios=scenarios)
+    feed = Feed(KINDS)
+    feed.add(gen.entries())
+    sim_ref: list[RunningSimulator] = []
+    server = ThreadingHTTPServer((host, port), _handler(sim_ref))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="fenghuo-simulator", daemon=True)
+    sim = RunningSimulator(server, thread, gen, feed, FaultState(faults or Faults()), days)
+    sim_ref.append(sim)
+    thread.start()
+    return sim
+
+
+__all__ = ["RunningSimulator", "item_id", "start_simulator"]

@@ -1,0 +1,241 @@
+"""From a department's item to a :class:`~domain.records.Record`, or a :class:`Rejection` saying why not.
+
+Each department names things its own way; a :class:`SourceConfig` maps its field names to the record
+kind's (``occurred_at`` → ``at``, ``region_code`` → ``region``, ``id_card`` → ``person``…). Only mapped
+fields are kept, so a raw name a department sends along is never stored; personal fields are
+pseudonymised and free-text fields masked here, at the border. :func:`map_item` never raises: every
+problem with an item is a Rejection, to be quarantined with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Container, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from domain.kinds import RecordKinds
+from domain.privacy import mask, mask_value, pseudonymise_value
+from domain.records import Record
+from domain.regions import RegionCodeError, validate_code
+
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future an item's time may lie (departments' clocks drift) before it is refused."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """How one department's items become records of one kind."""
+
+    name: str
+    """Fenghuo's name for the source (``Record.source``)."""
+    kind: str
+    path: str
+    """URL path of its endpoint, relative to the base URL."""
+    fields: Mapping[str, str]
+    """Department field → record field, for the kind's own fields. Several may feed one (first wins)."""
+    id_field: str = "id"
+    at_field: str = "occurred_at"
+    region_field: str = "region_code"
+    required: tuple[str, ...] = ()
+    """Record fields an item must have: their absence means schema drift, not a sparse record."""
+    free_text: tuple[str, ...] = ()
+    """Record fields of free text, masked (ID-card and phone numbers typed into them)."""
+    personal_raw: tuple[str, ...] = ("id_card", "name", "phone")
+    """Department fields holding personal data, pseudonymised even in quarantined payloads."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An item that is not a valid record: why, its id if it had one, and its payload made safe to keep."""
+
+    reason: str
+    source_id: str | None
+    raw: str
+
+
+DEPARTMENTS: tuple[SourceConfig, ...] = (
+    SourceConfig(
+        "xinfang",
+        "petition",
+        "/api/petition",
+        {
+            "id_card": "person",
+            "people": "people",
+            "subject": "subject",
+            "channel": "channel",
+            "status": "status",
+        },
+        required=("person", "people"),
+        free_text=("subject",),
+    ),
+    SourceConfig(
+        "mediation",
+        "dispute",
+        "/api/dispute",
+        {
+            "id_card": "person",
+            "dispute_type": "type",
+            "people": "people",
+            "amount": "amount",
+            "status": "status",
+        },
+        id_field="case_no",
+        required=("type", "status"),
+    ),
+    SourceConfig(
+        "hotline12345",
+        "hotline",
+        "/api/hotline",
+        {"phone": "person", "category": "category", "descriptor": "descriptor", "status": "status"},
+        id_field="ticket_id",
+        at_field="call_time",
+        required=("category",),
+        free_text=("descriptor",),
+    ),
+    SourceConfig(
+        "public-safety",
+        "incident",
+        "/api/incident",
+        {
+            "category": "category",
+            "injured": "injured",
+            "deaths": "deaths",
+            "address": "address",
+            "status": "status",
+        },
+        required=("category",),
+        free_text=("address",),
+    ),
+    SourceConfig(
+        "opinion-monitor",
+        "opinion",
+        "/api/opinion",
+        {"topic": "topic", "platform": "platform", "volume": "volume", "sentiment": "sentiment"},
+        required=("volume", "sentiment"),
+        free_text=("topic",),
+    ),
+    SourceConfig(
+        "civil-affairs-due",
+        "care_visit_due",
+        "/api/care_visit_due",
+        {"id_card": "person", "program": "program", "outcome": "outcome"},
+        required=("person",),
+    ),
+    SourceConfig(
+        "civil-affairs-visit",
+        "care_visit",
+        "/api/care_visit",
+        {"id_card": "person", "program": "program", "outcome": "outcome"},
+        required=("person",),
+    ),
+)
+"""The simulator's departments (in code for now; a config file later)."""
+
+
+def safe_raw(raw: Any, config: SourceConfig, key: str | bytes) -> str:
+    """The payload as text fit to store: personal fields pseudonymised, identifiers in text masked."""
+    if isinstance(raw, Mapping):
+        safe = {
+            k: pseudonymise_value(v, key) if k in config.personal_raw else mask_value(v)
+            for k, v in raw.items()
+        }
+        return json.dumps(safe, ensure_ascii=False, default=str)
+    text = raw if isinstance(raw, str) else repr(raw)
+    if config.personal_raw:
+        # A cut page is not JSON, but its personal fields still look like "name": "value".
+        fields = "|".join(re.escape(f) for f in config.personal_raw)
+        pattern = re.compile(rf'("(?:{fields})"\s*:\s*")([^"]*)')
+        text = pattern.sub(lambda m: m.group(1) + str(pseudonymise_value(m.group(2), key)), text)
+    return mask(text)
+
+
+def _parse_at(value: Any, name: str, now: datetime) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be an ISO 8601 timestamp, got {value!r}")
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name} is not an ISO 8601 timestamp: {value!r}") from None
+    if at.tzinfo is None:
+        raise ValueError(f"{name} {value!r} is a naive timestamp (no UTC offset); the source must send one")
+    if at > now + CLOCK_SKEW:
+        raise ValueError(f"{name} {value!r} lies in the future (now is {now.isoformat(timespec='seconds')})")
+    return at
+
+
+def map_item(
+    raw: Any,
+    config: SourceConfig,
+    kinds: RecordKinds,
+    key: str | bytes,
+    *,
+    now: datetime | None = None,
+    known_regions: Container[str] | None = None,
+) -> Record | Rejection:
+    """Validate, map and pseudonymise one raw item. Never raises: a problem is a :class:`Rejection`.
+
+    ``now`` (default: the wall clock) bounds timestamps from the future; ``known_regions``, when given,
+    is the set of region codes the deployment knows (others are refused).
+    """
+    now = now or datetime.now(UTC)
+    source_id: str | None = None
+
+    def reject(reason: str) -> Rejection:
+        return Rejection(reason, source_id, safe_raw(raw, config, key))
+
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            return reject(f"unparseable JSON ({exc}); the page was cut or corrupted in transit")
+    if not isinstance(raw, Mapping):
+        return reject(f"item is not a JSON object but {type(raw).__name__}")
+    sid = raw.get(config.id_field)
+    if sid is None or sid == "" or isinstance(sid, (dict, list)):
+        return reject(f"missing id field {config.id_field!r}; has the department renamed it?")
+    source_id = str(sid)
+    for name in (config.at_field, config.region_field):
+        if name not in raw:
+            return reject(
+                f"missing field {name!r} (renamed at the source? update the mapping of {config.name})"
+            )
+    try:
+        at = _parse_at(raw[config.at_field], config.at_field, now)
+        region = validate_code(raw[config.region_field])
+    except RegionCodeError as exc:
+        return reject(f"invalid region code in {config.region_field!r}: {exc}")
+    except ValueError as exc:
+        return reject(str(exc))
+    if known_regions is not None and region not in known_regions:
+        return reject(f"unknown region code {region!r}: not in the region directory")
+    attrs: dict[str, Any] = {}
+    for src, dst in config.fields.items():
+        value = raw.get(src)
+        if value is not None and value != "" and dst not in attrs:
+            attrs[dst] = value
+    missing = [f for f in config.required if f not in attrs]
+    if missing:
+        return reject(
+            f"missing field(s) {', '.join(missing)} (renamed at the source? update the mapping "
+            f"of {config.name})"
+        )
+    try:
+        attrs = kinds.coerce(config.kind, attrs)
+    except (ValueError, KeyError) as exc:
+        return reject(f"invalid field: {exc}")
+    for name in attrs:
+        if name in kinds.personal:
+            attrs[name] = pseudonymise_value(attrs[name], key)
+        elif name in config.free_text:
+            attrs[name] = mask_value(attrs[name])
+    try:
+        return Record(
+            kind=config.kind, source=config.name, id=source_id, at=at, region=region, attributes=attrs
+        )
+    except ValidationError as exc:
+        return reject(f"invalid record: {exc.errors()[0]['msg']}")

@@ -1,0 +1,1 @@
+"""Scoring schemes of the social stability risk assessment (``*.yaml`` here) and their loader."""

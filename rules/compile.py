@@ -1,0 +1,189 @@
+"""Compile rule-language conditions into durable_rules rulesets (the JSON form of its C engine).
+
+One durable ruleset holds every *check* that tests records of one kind: a check is a rule's ``where``
+(of a step), or ``where`` AND one level's ``when``. Records are asserted as *facts*, so every durable
+rule sees each one (a posted event would be consumed by the first rule that matches it); each matching
+durable rule queues an action naming the fact, and the facts are retracted after.
+
+The language's semantics are kept exactly:
+
+- an absent field satisfies no comparison: ``ne`` compiles to ``field exists AND $neq``, ``not_in`` to
+  ``exists AND $neq…``; ``not`` is pushed down to the leaves (De Morgan), where ``not (f > 5)`` becomes
+  ``f absent OR f <= 5``;
+- ``contains`` is ``$iany``; its negation ``$iall … $neq`` with an empty list posted as ``[SENTINEL]``
+  (``$iall`` does not hold on an empty list);
+- ``matches`` is ``$mt`` (whole string) on :func:`rules.regex.translate_regex`'s dialect;
+- timestamps are posted and compared as epoch seconds.
+
+durable_rules has no negated regex, so a check with ``not … matches`` is compiled as one durable rule
+per leaf (a *probe*), and its boolean structure is combined over the probes' results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rules.conditions import evaluate_leaves, referenced_fields
+from rules.language import AnyOf, Condition, FieldTest, NotOf, Op
+from rules.regex import translate_regex
+
+__all__ = ["SENTINEL", "CompiledKind", "compile_kind", "expression", "message_value"]
+
+SENTINEL = "\u0000empty"
+"""Posted in place of an empty list, so that ``$iall`` (not contains) holds on it."""
+
+TRUE: dict[str, Any] = {"$ex": {"kind": 1}}
+FALSE: dict[str, Any] = {"$nex": {"kind": 1}}
+
+
+class _NeedsProbe(Exception):
+    """A negated ``matches``: durable_rules cannot say it in one expression."""
+
+
+def message_value(value: Any) -> Any:
+    """A field value as posted to durable_rules: datetimes as epoch seconds, ``[]`` as ``[SENTINEL]``."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, (list, tuple)):
+        return [message_value(v) for v in value] if value else [SENTINEL]
+    return value
+
+
+def _v(value: Any) -> Any:
+    return value.timestamp() if isinstance(value, datetime) else value
+
+
+def _all(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    if any(p is FALSE for p in parts):
+        return FALSE
+    parts = [p for p in parts if p is not TRUE]
+    if not parts:
+        return TRUE
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _any(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    if any(p is TRUE for p in parts):
+        return TRUE
+    parts = [p for p in parts if p is not FALSE]
+    if not parts:
+        return FALSE
+    return parts[0] if len(parts) == 1 else {"$or": parts}
+
+
+def _leaf(test: FieldTest, negate: bool) -> dict[str, Any]:
+    f, op, v = test.field, test.op, test.value
+    ex: dict[str, Any] = {"$ex": {f: 1}}
+    nex: dict[str, Any] = {"$nex": {f: 1}}
+    if op is Op.exists:
+        return ex if bool(v) != negate else nex
+    if op in (Op.eq, Op.ne):
+        eq: dict[str, Any] = {f: _v(v)}
+        neq: dict[str, Any] = {"$neq": {f: _v(v)}}
+        if op is Op.eq:
+            return _any([nex, neq]) if negate else eq
+        return _any([nex, eq]) if negate else _all([ex, neq])
+    if op in (Op.gt, Op.gte, Op.lt, Op.lte):
+        flip = {Op.gt: "$lte", Op.gte: "$lt", Op.lt: "$gte", Op.lte: "$gt"}[op]
+        return _any([nex, {flip: {f: _v(v)}}]) if negate else {"$" + op.value: {f: _v(v)}}
+    if op in (Op.in_, Op.not_in):
+        eqs: list[dict[str, Any]] = [{f: _v(x)} for x in v]
+        neqs: list[dict[str, Any]] = [{"$neq": {f: _v(x)}} for x in v]
+        if (op is Op.in_) != negate:  # in, or not (not_in): present and one of them
+            return _any(eqs) if op is Op.in_ else _any([nex, *eqs])
+        return _any([nex, _all([ex, *neqs])]) if negate else _all([ex, *neqs])
+    if op is Op.contains:
+        if negate:
+            return _any([nex, {"$iall": {f: {"$neq": {"$i": _v(v)}}}}])
+        return {"$iany": {f: {"$i": _v(v)}}}
+    if op is Op.matches:
+        if negate:
+            raise _NeedsProbe(f)
+        return {"$mt": {f: translate_regex(str(v))}}
+    raise ValueError(f"unknown operator {op!r}")  # pragma: no cover
+
+
+def expression(condition: Condition, negate: bool = False) -> dict[str, Any]:
+    """The durable_rules expression of ``condition`` (or of its negation). Raises ``ValueError`` for a
+    negated ``matches``, which has no durable_rules form."""
+    try:
+        return _expression(condition, negate)
+    except _NeedsProbe as exc:
+        raise ValueError(f"not {exc.args[0]} matches … has no durable_rules expression") from None
+
+
+def _expression(condition: Condition, negate: bool) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    for term in condition.terms:
+        if isinstance(term, FieldTest):
+            parts.append(_leaf(term, negate))
+        elif isinstance(term, AnyOf):
+            options = [_expression(o, negate) for o in term.options]
+            parts.append(_all(options) if negate else _any(options))
+        elif isinstance(term, NotOf):
+            parts.append(_expression(term.condition, not negate))
+    return _any(parts) if negate else _all(parts)
+
+
+@dataclass
+class CompiledKind:
+    """The durable ruleset of one record kind and how its durable rules map back to checks."""
+
+    kind: str
+    definition: dict[str, Any] = field(default_factory=dict)
+    fields: tuple[str, ...] = ()
+    direct: dict[str, int] = field(default_factory=dict)
+    """durable rule name → check id, for checks compiled to one expression."""
+    probes: dict[int, tuple[Condition, dict[int, str]]] = field(default_factory=dict)
+    """check id → (its condition, ``id(leaf)`` → durable rule name), for probe-compiled checks."""
+    always: frozenset[int] = frozenset()
+    """Checks with no condition at all: they hold for every record of the kind, nothing to test."""
+
+    def message(self, fields: Mapping[str, Any], mid: int) -> dict[str, Any]:
+        """The fact to post for a record (or aggregate) with these fields: only the fields tested."""
+        out: dict[str, Any] = {"id": mid, "kind": self.kind}
+        for name in self.fields:
+            value = fields.get(name)
+            if value is not None:
+                out[name] = message_value(value)
+        return out
+
+    def checks_of(self, matched: set[str]) -> set[int]:
+        """The checks that hold, given the names of the durable rules that matched one fact."""
+        out = {self.direct[n] for n in matched if n in self.direct} | self.always
+        for check, (condition, names) in self.probes.items():
+            if evaluate_leaves(condition, lambda leaf, names=names: names[id(leaf)] in matched):  # type: ignore[misc]
+                out.add(check)
+        return out
+
+
+def compile_kind(kind: str, checks: list[tuple[int, Condition]]) -> CompiledKind:
+    """Compile the checks ``(check id, condition)`` that test records of ``kind`` into one durable
+    ruleset definition."""
+    out = CompiledKind(kind)
+    names: set[str] = {"kind"}
+    always: set[int] = set()
+    for check, condition in checks:
+        if not condition.terms:
+            always.add(check)
+            continue
+        names |= referenced_fields(condition)
+        try:
+            expr = _expression(condition, False)
+        except _NeedsProbe:
+            leaves: dict[int, str] = {}
+            for i, leaf in enumerate(condition.walk()):
+                name = f"c{check}p{i}"
+                leaves[id(leaf)] = name
+                out.definition[name] = {"all": [{"m": _leaf(leaf, False)}]}
+            out.probes[check] = (condition, leaves)
+            continue
+        name = f"c{check}"
+        out.definition[name] = {"all": [{"m": expr}]}
+        out.direct[name] = check
+    out.fields = tuple(sorted(names - {"kind", "id"}))
+    out.always = frozenset(always)
+    return out

@@ -1,0 +1,204 @@
+"""Matchers: which checks hold for a batch of records — in plain Python, or by durable_rules.
+
+A *check* is one condition a rule needs tested on records of one kind (see :mod:`rules.compile`):
+a step's ``where``, or ``where`` AND a level's ``when``. A window rule's levels are tested on the
+aggregate (``count``/``sum``/``distinct`` and ``periods``) with :meth:`Matcher.levels`.
+
+:class:`DurableMatcher` drives durable_rules' C engine directly (``durable.engine.durable_rules_engine``,
+the module :class:`durable.engine.Host` wraps): one ruleset per record kind, every record of a batch
+asserted as a fact in one call, the queued actions drained (each names the durable rule and the fact),
+then the facts retracted in one call. No ``Host``: it would start wall-clock timer threads that
+dispatch actions from another thread; here everything runs in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from durable.engine import durable_rules_engine as _dre
+
+from rules.compile import CompiledKind, compile_kind
+from rules.conditions import evaluate
+from rules.language import Condition
+
+__all__ = ["DurableMatcher", "Matcher", "Plan", "PythonMatcher"]
+
+_names = itertools.count(1)
+
+
+@dataclass
+class Plan:
+    """What to test: checks per record kind, and per window rule its levels' ``when`` on the aggregate."""
+
+    checks: dict[str, list[tuple[int, Condition]]] = field(default_factory=dict)
+    aggregates: dict[int, list[tuple[int, Condition]]] = field(default_factory=dict)
+
+
+class Matcher(Protocol):
+    """Tests the checks of a :class:`Plan`."""
+
+    def match(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[set[int]]:
+        """For each ``(kind, fields)``, the ids of the checks that hold."""
+        ...
+
+    def levels(self, rule: int, fields: Mapping[str, Any]) -> set[int]:
+        """The indices of window rule ``rule``'s levels whose ``when`` holds on the aggregate ``fields``."""
+        ...
+
+    def close(self) -> None:
+        """Free what the matcher holds."""
+        ...
+
+
+class PythonMatcher:
+    """The reference: every check evaluated with :func:`rules.conditions.evaluate`."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+
+    def match(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[set[int]]:
+        """See :meth:`Matcher.match`."""
+        checks = self.plan.checks
+        return [{cid for cid, cond in checks.get(kind, ()) if evaluate(cond, f)} for kind, f in items]
+
+    def levels(self, rule: int, fields: Mapping[str, Any]) -> set[int]:
+        """See :meth:`Matcher.levels`."""
+        return {li for li, cond in self.plan.aggregates.get(rule, ()) if evaluate(cond, fields)}
+
+    def close(self) -> None:
+        """Nothing to free."""
+
+
+_ACTION = re.compile(r'\{"([^"]+)":\{"m":\{"id": ?(\d+)[,}]')
+"""The head of an action: ``{"<durable rule>":{"m":{"id": <fact id>, …`` (the fact as asserted, id first)."""
+
+
+class _Ruleset:
+    """One durable ruleset (its C handle) and the compiled mapping back to checks."""
+
+    def __init__(self, compiled: CompiledKind) -> None:
+        self.compiled = compiled
+        self.handle: Any = None
+        if compiled.definition:
+            self.handle = _dre.create_ruleset(
+                f"fenghuo-{next(_names)}-{compiled.kind}", json.dumps(compiled.definition, ensure_ascii=False)
+            )
+        self.mid = 0
+
+    def run(self, facts: list[dict[str, Any]]) -> dict[int, set[str]]:
+        """Assert ``facts`` (each with a unique ``id``), drain the actions, retract them: fact id → names
+        of the durable rules that matched it."""
+        out: dict[int, set[str]] = {}
+        if self.handle is None:
+            return out
+        text = json.dumps(facts, ensure_ascii=False)
+        _dre.assert_facts(self.handle, text)  # (1, n): nothing matched; errors raise
+        try:
+            started = _dre.start_action(self.handle)
+            if started:
+                _, message, state = started
+                head = _ACTION.match
+                while message:
+                    m = head(message)
+                    if m is not None:
+                        out.setdefault(int(m.group(2)), set()).add(m.group(1))
+                    else:  # pragma: no cover - another layout of durable_rules' output
+                        for name, bound in json.loads(message).items():
+                            out.setdefault(int(bound["m"]["id"]), set()).add(name)
+                    message = _dre.complete_and_start_action(self.handle, state)
+        finally:
+            _dre.retract_facts(self.handle, text)
+        return out
+
+    def close(self) -> None:
+        if self.handle is not None:
+            _dre.delete_ruleset(self.handle)
+            self.handle = None
+
+
+class DurableMatcher:
+    """Checks tested by durable_rules: one ruleset per record kind, one per window rule's levels."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.kinds: dict[str, _Ruleset] = {}
+        self.aggregates: dict[int, _Ruleset] = {}
+        self.memo: dict[tuple[int, tuple[Any, ...]], set[int]] = {}
+        try:
+            for kind, checks in plan.checks.items():
+                if checks:
+                    self.kinds[kind] = _Ruleset(compile_kind(kind, checks))
+            for rule, levels in plan.aggregates.items():
+                if levels:
+                    self.aggregates[rule] = _Ruleset(compile_kind("aggregate", levels))
+        except BaseException:
+            self.close()
+            raise
+
+    def match(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[set[int]]:
+        """See :meth:`Matcher.match`: the records of each kind go to that kind's ruleset in one batch."""
+        out: list[set[int]] = [set() for _ in items]
+        by_kind: dict[str, list[int]] = {}
+        for i, (kind, _) in enumerate(items):
+            if kind in self.kinds:
+                by_kind.setdefault(kind, []).append(i)
+        for kind, indices in by_kind.items():
+            rs = self.kinds[kind]
+            compiled = rs.compiled
+            base = rs.mid
+            rs.mid += len(indices)
+            always = compiled.always
+            if rs.handle is None:
+                for i in indices:
+                    out[i] = set(always)
+                continue
+            facts = [compiled.message(items[i][1], base + n) for n, i in enumerate(indices)]
+            matched = rs.run(facts)
+            direct = compiled.direct
+            for n, i in enumerate(indices):
+                names = matched.get(base + n)
+                got = {direct[x] for x in names if x in direct} if names else set()
+                if always:
+                    got |= always
+                if compiled.probes:
+                    got |= compiled.checks_of(names or set())
+                out[i] = got
+        return out
+
+    def levels(self, rule: int, fields: Mapping[str, Any]) -> set[int]:
+        """See :meth:`Matcher.levels`. A condition's outcome depends only on the fields it tests, so the
+        answer is remembered per tested values (an aggregate takes few distinct values)."""
+        rs = self.aggregates.get(rule)
+        if rs is None:
+            return set()
+        compiled = rs.compiled
+        key = (rule, tuple(_hashable(fields.get(n)) for n in compiled.fields))
+        hit = self.memo.get(key)
+        if hit is None:
+            rs.mid += 1
+            names = rs.run([compiled.message(fields, rs.mid)]).get(rs.mid, set())
+            hit = {compiled.direct[x] for x in names if x in compiled.direct} | compiled.checks_of(names)
+            if len(self.memo) > 100_000:
+                self.memo.clear()
+            self.memo[key] = hit
+        return hit
+
+    def close(self) -> None:
+        """Delete the durable rulesets."""
+        for rs in [*self.kinds.values(), *self.aggregates.values()]:
+            rs.close()
+        self.kinds, self.aggregates = {}, {}
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown
+            self.close()
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value

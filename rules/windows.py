@@ -1,0 +1,287 @@
+"""Event-time state of rules: sliding windows, partial sequences and pending absences.
+
+Times are epoch seconds (floats) of the records' ``at``; keys are tuples of the ``by``/``join`` values.
+Records arrive in the engine's order ``(at, source, id)``, one after another. Every structure forgets
+what event time has left behind (:meth:`sweep`), so memory is bounded by what the windows hold, not by
+how many records went through. Every structure can be written to and read from plain JSON.
+
+Semantics (RULES.md, "Windows" and "Sequences and absences"):
+
+- :class:`Windows`: the aggregate over the key's records that arrived so far with ``at`` in
+  ``(t - within, t]``; ``count``, ``sum`` of a field or ``distinct`` values of a field.
+- :class:`Sequences`: a match completes when the last step arrives with earlier steps in order and all
+  within ``[first.at, first.at + within]``; the oldest partial match completes first, and a record
+  completes (or else advances) at most one partial match; a record matching the first step also
+  starts a new partial match.
+- :class:`Absences`: ``after`` fires at ``after.at + within`` once the watermark passes that instant
+  with no ``missing`` record of its key in ``[after.at, after.at + within]``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections import deque
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Absences", "Sequences", "Windows"]
+
+Key = tuple[Hashable, ...]
+
+
+def _key_out(key: Key) -> list[Any]:
+    return list(key)
+
+
+def _key_in(raw: list[Any]) -> Key:
+    return tuple(raw)
+
+
+class _Slot:
+    """The records of one key in a window: their times and values, with running aggregates."""
+
+    __slots__ = ("ats", "counts", "total", "vals")
+
+    def __init__(self) -> None:
+        self.ats: deque[float] = deque()
+        self.vals: deque[Any] = deque()
+        self.total: float = 0
+        self.counts: dict[Any, int] = {}
+
+    def push(self, t: float, value: Any) -> None:
+        self.ats.append(t)
+        self.vals.append(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.total += value
+        self.counts[value] = self.counts.get(value, 0) + 1
+
+    def pop(self) -> None:
+        self.ats.popleft()
+        value = self.vals.popleft()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.total -= value
+        left = self.counts[value] - 1
+        if left:
+            self.counts[value] = left
+        else:
+            del self.counts[value]
+        if not self.ats:
+            self.total = 0
+
+
+class Windows:
+    """Sliding event-time windows of one rule, one per key."""
+
+    def __init__(self, within: float, aggregate: str) -> None:
+        if aggregate not in ("count", "sum", "distinct"):
+            raise ValueError(f"unknown aggregate {aggregate!r}")
+        self.within = within
+        self.aggregate = aggregate
+        self.slots: dict[Key, _Slot] = {}
+
+    def add(self, key: Key, t: float, value: Any = None) -> float | int:
+        """Let a record at ``t`` (with the summed or distinct ``value``) join ``key``'s window; return
+        the aggregate over ``(t - within, t]``."""
+        slot = self.slots.get(key)
+        if slot is None:
+            slot = self.slots[key] = _Slot()
+        if slot.ats and t < slot.ats[-1]:
+            return self._add_late(slot, t, value)
+        slot.push(t, value)
+        horizon = t - self.within
+        ats = slot.ats
+        while ats[0] <= horizon:
+            slot.pop()
+        if self.aggregate == "count":
+            return len(ats)
+        if self.aggregate == "sum":
+            return slot.total
+        return len(slot.counts)
+
+    def _add_late(self, slot: _Slot, t: float, value: Any) -> float | int:
+        """A record behind its key's latest (a chained warning of an absence): insert it in time order
+        and aggregate over what the window still holds in ``(t - within, t]``."""
+        pairs = list(zip(slot.ats, slot.vals, strict=True))
+        pos = bisect.bisect_right([a for a, _ in pairs], t)
+        pairs.insert(pos, (t, value))
+        fresh = _Slot()
+        for a, v in pairs:
+            fresh.push(a, v)
+        slot.ats, slot.vals, slot.total, slot.counts = fresh.ats, fresh.vals, fresh.total, fresh.counts
+        inside = [v for a, v in pairs if t - self.within < a <= t]
+        if self.aggregate == "count":
+            return len(inside)
+        if self.aggregate == "sum":
+            return sum(v for v in inside if isinstance(v, (int, float)) and not isinstance(v, bool))
+        return len(set(inside))
+
+    def sweep(self, watermark: float) -> None:
+        """Forget keys whose every record is at or before ``watermark - within``."""
+        horizon = watermark - self.within
+        dead = [k for k, s in self.slots.items() if s.ats[-1] <= horizon]
+        for k in dead:
+            del self.slots[k]
+
+    def size(self) -> int:
+        """How many records the windows hold."""
+        return sum(len(s.ats) for s in self.slots.values())
+
+    def to_json(self) -> list[Any]:
+        """The windows' contents as plain JSON."""
+        return [[_key_out(k), list(s.ats), list(s.vals)] for k, s in self.slots.items()]
+
+    def load_json(self, data: list[Any]) -> None:
+        """Restore what :meth:`to_json` wrote."""
+        self.slots = {}
+        for key, ats, vals in data:
+            slot = self.slots[_key_in(key)] = _Slot()
+            for a, v in zip(ats, vals, strict=True):
+                slot.push(float(a), v)
+
+
+@dataclass
+class _Partial:
+    first: float
+    next: int
+    refs: list[str] = field(default_factory=list)
+
+
+class Sequences:
+    """Partial matches of one sequence rule, per ``join`` key."""
+
+    def __init__(self, steps: int, within: float) -> None:
+        self.steps = steps
+        self.within = within
+        self.partials: dict[Key, list[_Partial]] = {}
+
+    def add(self, key: Key, t: float, matched: frozenset[int] | set[int], ref: str) -> list[str] | None:
+        """A record at ``t`` that passes the steps ``matched`` (indices). Returns the record refs of the
+        match it completes, if any (the record itself last)."""
+        last = self.steps - 1
+        plist = self.partials.get(key)
+        if plist:
+            plist[:] = [p for p in plist if p.first + self.within >= t]
+        done: list[str] | None = None
+        if plist:
+            used = False
+            if last in matched:
+                for i, p in enumerate(plist):
+                    if p.next == last and p.first <= t:
+                        done = [*p.refs, ref]
+                        del plist[i]
+                        used = True
+                        break
+            if not used:
+                for step in sorted((s for s in matched if 0 < s < last), reverse=True):
+                    hit = next((p for p in plist if p.next == step and p.first <= t), None)
+                    if hit is not None:
+                        hit.refs.append(ref)
+                        hit.next += 1
+                        break
+        if 0 in matched and last > 0:
+            self.partials.setdefault(key, []).append(_Partial(t, 1, [ref]))
+        if plist is not None and not plist and key in self.partials and not self.partials[key]:
+            del self.partials[key]
+        return done
+
+    def sweep(self, watermark: float) -> None:
+        """Forget partial matches that can no longer complete."""
+        for key in list(self.partials):
+            alive = [p for p in self.partials[key] if p.first + self.within >= watermark]
+            if alive:
+                self.partials[key] = alive
+            else:
+                del self.partials[key]
+
+    def size(self) -> int:
+        """How many partial matches are held."""
+        return sum(len(v) for v in self.partials.values())
+
+    def to_json(self) -> list[Any]:
+        """Partial matches as plain JSON."""
+        return [[_key_out(k), [[p.first, p.next, p.refs] for p in v]] for k, v in self.partials.items()]
+
+    def load_json(self, data: list[Any]) -> None:
+        """Restore what :meth:`to_json` wrote."""
+        self.partials = {_key_in(k): [_Partial(float(f), int(n), list(r)) for f, n, r in v] for k, v in data}
+
+
+class Absences:
+    """Pending ``after`` records of one absence rule, waiting for their deadline or a ``missing`` record."""
+
+    def __init__(self, within: float) -> None:
+        self.within = within
+        self.pending: dict[Key, dict[int, tuple[float, Any]]] = {}
+        self.heap: list[tuple[float, int, Key]] = []
+        self.last_missing: dict[Key, float] = {}
+        self.seq = 0
+
+    def missing(self, key: Key, t: float) -> None:
+        """A ``missing`` record at ``t``: it cancels every pending ``after`` of the key with
+        ``after.at <= t <= after.at + within``."""
+        self.last_missing[key] = max(t, self.last_missing.get(key, t))
+        waiting = self.pending.get(key)
+        if not waiting:
+            return
+        for seq, (at, _) in list(waiting.items()):
+            if at <= t <= at + self.within:
+                del waiting[seq]
+        if not waiting:
+            del self.pending[key]
+
+    def after(self, key: Key, t: float, payload: Any) -> None:
+        """An ``after`` record at ``t``; ``payload`` is returned by :meth:`due` when it fires."""
+        seen = self.last_missing.get(key)
+        if seen is not None and t <= seen <= t + self.within:
+            return  # a missing record with the same at arrived just before it
+        self.seq += 1
+        self.pending.setdefault(key, {})[self.seq] = (t, payload)
+        heapq.heappush(self.heap, (t + self.within, self.seq, key))
+
+    def due(self, watermark: float) -> list[tuple[float, Any]]:
+        """Pop the pending ``after`` records whose deadline the watermark has passed, oldest deadline
+        first, as ``(deadline, payload)``."""
+        out: list[tuple[float, Any]] = []
+        heap = self.heap
+        while heap and heap[0][0] < watermark:
+            deadline, seq, key = heapq.heappop(heap)
+            waiting = self.pending.get(key)
+            if waiting is None or seq not in waiting:
+                continue  # cancelled
+            _, payload = waiting.pop(seq)
+            if not waiting:
+                del self.pending[key]
+            out.append((deadline, payload))
+        return out
+
+    def sweep(self, watermark: float) -> None:
+        """Forget the last ``missing`` times no future ``after`` can be affected by."""
+        self.last_missing = {k: t for k, t in self.last_missing.items() if t >= watermark}
+        if len(self.heap) > 2 * self.size() + 64:
+            self.heap = [(d, s, k) for d, s, k in self.heap if s in self.pending.get(k, {})]
+            heapq.heapify(self.heap)
+
+    def size(self) -> int:
+        """How many ``after`` records are pending."""
+        return sum(len(v) for v in self.pending.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """Pending records as plain JSON (payloads must be JSON already)."""
+        return {
+            "seq": self.seq,
+            "pending": [[_key_out(k), s, t, p] for k, v in self.pending.items() for s, (t, p) in v.items()],
+            "last_missing": [[_key_out(k), t] for k, t in self.last_missing.items()],
+        }
+
+    def load_json(self, data: dict[str, Any]) -> None:
+        """Restore what :meth:`to_json` wrote."""
+        self.seq = int(data["seq"])
+        self.pending, self.heap = {}, []
+        for k, s, t, p in data["pending"]:
+            key = _key_in(k)
+            self.pending.setdefault(key, {})[int(s)] = (float(t), p)
+            self.heap.append((float(t) + self.within, int(s), key))
+        heapq.heapify(self.heap)
+        self.last_missing = {_key_in(k): float(t) for k, t in data["last_missing"]}

@@ -1,0 +1,101 @@
+"""Shared fixtures: stores on SQLite and PostgreSQL, one Prefect test harness per session.
+
+PostgreSQL tests run against the server on 127.0.0.1:5432 (database ``test``), each in a schema of its
+own that is dropped afterwards. Without that server they are skipped with a reason, except in CI
+(``CI`` set), where a missing PostgreSQL is a failure: CI must never skip them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from domain.store import open_store
+from integrations.settings import get_settings, quiet_prefect
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+quiet_prefect()
+
+
+def _pg_available() -> str | None:
+    try:
+        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure to connect means "not here"
+        return f"PostgreSQL on 127.0.0.1:5432 not reachable ({type(exc).__name__})"
+
+
+@pytest.fixture(scope="session")
+def pg_reason() -> str | None:
+    """None when PostgreSQL answers; else why not."""
+    return _pg_available()
+
+
+@pytest.fixture
+def pg_url(pg_reason: str | None) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+    if pg_reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {pg_reason}")
+        pytest.skip(pg_reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """The store URL, once per backend: the same test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/fenghuo.db"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[sa.Engine]:
+    """A migrated store on each backend."""
+    eng = open_store(store_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path) -> Iterator[sa.Engine]:  # type: ignore[no-untyped-def]
+    """A migrated SQLite store only (for tests whose backend does not matter)."""
+    eng = open_store(f"sqlite:///{tmp_path}/fenghuo.db")
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Every test gets its own FENGHUO_HOME, so nothing touches the developer's .fenghuo/."""
+    monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("FENGHUO_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One Prefect test harness for the whole session (starting one costs seconds)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield

@@ -1,0 +1,73 @@
+"""Responders directory: parsing, rota, fallback upward, the leadership as last resort."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from escalation_helpers import MONDAY_10_BJ, MONDAY_22_BJ, chan, small_directory
+from pydantic import ValidationError
+
+from domain.responders import ResponderDirectory, recipients_for
+from integrations.settings import PACKAGE_ROOT
+
+
+def ids(rs: list[Any]) -> list[str]:
+    return [r.id for r in rs]
+
+
+def test_a_staffed_node_gets_its_own_responders() -> None:
+    d = small_directory()
+    assert ids(recipients_for("510104001001", "community", d, MONDAY_10_BJ)) == ["c1"]
+    assert d.responder("c1") is not None and d.responder("c1").node == "510104001001"  # type: ignore[union-attr]
+
+
+def test_an_empty_node_falls_back_upward() -> None:
+    d = small_directory()
+    assert ids(recipients_for("510104001002", "community", d, MONDAY_10_BJ)) == ["s1"]
+    assert ids(recipients_for("510104002001", "community", d, MONDAY_10_BJ)) == ["jj-duty"]
+    assert ids(recipients_for("510105001001", "community", d, MONDAY_10_BJ)) == ["city-duty"]
+
+
+def test_off_duty_falls_back_upward() -> None:
+    d = small_directory()
+    assert ids(recipients_for("510104001001", "community", d, MONDAY_22_BJ)) == ["s1"]
+
+
+def test_the_leadership_is_the_last_resort_and_the_step_above_the_city() -> None:
+    d = small_directory().model_copy(update={"nodes": {}})
+    assert ids(recipients_for("510104001001", "community", d, MONDAY_10_BJ)) == ["leader"]
+    assert ids(recipients_for("510100000000", "leadership", small_directory(), MONDAY_10_BJ)) == ["leader"]
+
+
+def test_specialist_units_are_looked_up_separately() -> None:
+    d = small_directory()
+    unit = "petition-office"
+    assert ids(recipients_for("510104001000", "street", d, MONDAY_10_BJ, unit=unit)) == ["s1-petition"]
+    assert ids(recipients_for("510104002000", "street", d, MONDAY_10_BJ, unit=unit)) == ["city-petition"]
+    assert recipients_for("510104001000", "street", d, MONDAY_10_BJ, unit="no-such-unit") == []
+
+
+def test_the_shipped_directory_loads_and_leaves_some_nodes_unstaffed() -> None:
+    d = ResponderDirectory.load(PACKAGE_ROOT / "integrations" / "data" / "responders.yaml")
+    assert d.city == "510100000000"
+    for district in ("510104", "510105", "510106", "510107", "510108"):
+        assert d.at_node(district + "000000"), district
+    assert not d.at_node("510104003000")  # a street nobody staffs: its warnings go up to the district
+    assert ids(recipients_for("510104003001", "community", d, MONDAY_10_BJ)) == ["jj-duty-office"]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"city": "510100000000", "leadership": []},
+        {"city": "510104000000", "leadership": [{"id": "x", "name": "x", "channels": chan("x")}]},
+        {"city": "510100000000", "leadership": [{"id": "x", "name": "x", "channels": chan("x")}],
+         "nodes": {"510104000000": {"responders": [{"id": "x", "name": "dup", "channels": chan("x")}]}}},
+        {"city": "510100000000", "leadership": [{"id": "x", "name": "x", "channels": chan("x")}],
+         "nodes": {"520104000000": {"responders": [{"id": "y", "name": "外市", "channels": chan("y")}]}}},
+    ],
+)
+def test_broken_directories_are_rejected(broken: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        ResponderDirectory.model_validate(broken)

@@ -1,0 +1,65 @@
+"""The store: migrations, aware datetimes and the one-open-warning-per-fingerprint constraint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from domain.models import WarningRow
+from domain.store import open_store, session_scope
+
+CST = timezone(timedelta(hours=8))
+
+
+def _warning(fp: str) -> WarningRow:
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=CST)
+    return WarningRow(fingerprint=fp, open_key=fp, rule="r", level="blue", region="510104001001",
+                      first_at=at, last_at=at)
+
+
+def test_migrations_create_every_table(engine: sa.Engine) -> None:
+    names = set(sa.inspect(engine).get_table_names())
+    assert {"record", "record_version", "quarantine", "cursor", "warning", "audit", "outbox",
+            "evaluator_state", "alembic_version"} <= names
+
+
+def test_migrating_twice_is_harmless(store_url: str) -> None:
+    open_store(store_url).dispose()
+    eng = open_store(store_url)
+    with eng.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from alembic_version")).scalar_one() == 1
+    eng.dispose()
+
+
+def test_datetimes_come_back_aware_and_equal(engine: sa.Engine) -> None:
+    with session_scope(engine) as s:
+        s.add(_warning("a"))
+    with Session(engine) as s:
+        row = s.exec(select(WarningRow)).one()
+    assert row.first_at.tzinfo is not None
+    assert row.first_at == datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+
+
+def test_naive_datetime_is_refused(engine: sa.Engine) -> None:
+    row = _warning("n")
+    row.first_at = datetime(2026, 1, 5, 9, 0)
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), session_scope(engine) as s:
+        s.add(row)
+
+
+def test_one_open_warning_per_fingerprint(engine: sa.Engine) -> None:
+    with session_scope(engine) as s:
+        s.add(_warning("same"))
+    with pytest.raises(sa.exc.IntegrityError), session_scope(engine) as s:
+        s.add(_warning("same"))
+    # Resolved warnings release the key: the next firing may open a new one.
+    with session_scope(engine) as s:
+        row = s.exec(select(WarningRow)).one()
+        row.open_key = None
+        row.status = "resolved"
+        s.add(row)
+    with session_scope(engine) as s:
+        s.add(_warning("same"))

@@ -1,0 +1,98 @@
+"""map_item: department item -> Record, or a Rejection with a reason (never an exception)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from domain.kinds import RecordKinds
+from domain.privacy import pseudonym
+from domain.records import Record
+from integrations.sources import DEPARTMENTS, Rejection, map_item
+
+PETITION = next(c for c in DEPARTMENTS if c.kind == "petition")
+HOTLINE = next(c for c in DEPARTMENTS if c.kind == "hotline")
+NOW = datetime(2026, 2, 10, tzinfo=UTC)
+ID_CARD = "51010419900101123X"
+
+
+def item(**over: Any) -> dict[str, Any]:
+    base = {
+        "id": "XF-1",
+        "occurred_at": "2026-01-05T09:00:00+08:00",
+        "region_code": "510104001001001",
+        "id_card": ID_CARD,
+        "name": "张伟",
+        "people": 5,
+        "subject": "征地补偿",
+        "channel": "visit",
+        "status": "received",
+        "updated_at": "2026-01-05T09:30:00+08:00",
+    }
+    base.update(over)
+    return {k: v for k, v in base.items() if v is not ...}
+
+
+def test_valid_item_is_mapped_and_pseudonymised(kinds: RecordKinds) -> None:
+    out = map_item(item(subject="征地补偿，电话13812345678"), PETITION, kinds, "k", now=NOW)
+    assert isinstance(out, Record)
+    assert out.source == "xinfang" and out.id == "XF-1" and out.kind == "petition"
+    assert out.at == datetime.fromisoformat("2026-01-05T09:00:00+08:00")
+    assert out.attributes["person"] == pseudonym(ID_CARD, "k")
+    assert out.attributes["people"] == 5 and "name" not in out.attributes
+    assert "13812345678" not in out.attributes["subject"]
+
+
+def test_hotline_maps_phone_and_call_time(kinds: RecordKinds) -> None:
+    raw = {
+        "ticket_id": "RX-1",
+        "call_time": "2026-01-05T22:00:00+08:00",
+        "region_code": "510104001001",
+        "phone": "13812345678",
+        "category": "noise",
+        "descriptor": "施工噪音",
+        "status": "open",
+    }
+    out = map_item(raw, HOTLINE, kinds, "k", now=NOW)
+    assert isinstance(out, Record) and out.attributes["person"] == pseudonym("13812345678", "k")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (item(id=...), "missing id field 'id'"),
+        (item(occurred_at=...), "missing field 'occurred_at'"),
+        (item(people=...), "missing field(s) people"),
+        (item(people="many"), "invalid field"),
+        (item(channel="pigeon"), "channel must be one of"),
+        (item(region_code="5101"), "invalid region code"),
+        (item(region_code=None), "invalid region code"),
+        (item(occurred_at="2026-01-05T09:00:00"), "naive timestamp"),
+        (item(occurred_at="yesterday"), "not an ISO 8601 timestamp"),
+        (item(occurred_at="2027-01-05T09:00:00+08:00"), "lies in the future"),
+        ('{"id": "XF-1", "occurred_at": "2026-01-0', "unparseable JSON"),
+        ([1, 2], "not a JSON object"),
+    ],
+)
+def test_invalid_items_are_rejections_with_reasons(kinds: RecordKinds, raw: Any, reason: str) -> None:
+    out = map_item(raw, PETITION, kinds, "k", now=NOW)
+    assert isinstance(out, Rejection)
+    assert reason in out.reason
+    assert ID_CARD not in out.raw and "张伟" not in out.raw
+
+
+def test_unknown_region_when_a_directory_is_given(kinds: RecordKinds) -> None:
+    out = map_item(item(), PETITION, kinds, "k", now=NOW, known_regions={"510104001001002"})
+    assert isinstance(out, Rejection) and "unknown region code" in out.reason
+
+
+def test_quarantined_payload_replays_to_the_same_record(kinds: RecordKinds) -> None:
+    bad = map_item(item(region_code="5101"), PETITION, kinds, "k", now=NOW)
+    assert isinstance(bad, Rejection) and bad.source_id == "XF-1"
+    fixed = json.loads(bad.raw) | {"region_code": "510104001001001"}
+    replayed = map_item(fixed, PETITION, kinds, "k", now=NOW)
+    original = map_item(item(), PETITION, kinds, "k", now=NOW)
+    assert isinstance(replayed, Record) and replayed == original

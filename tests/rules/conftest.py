@@ -1,0 +1,37 @@
+"""Helpers for the rule-language tests: write rule files into a temporary folder and check them."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rules.check import CheckResult, check_paths
+
+REPO = Path(__file__).resolve().parents[2]
+RULEBOOK = REPO / "rules" / "catalog"
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str], Path]:
+    """``write(name, yaml_text)`` → path of a dedented file in a fresh folder."""
+
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def check() -> Callable[..., CheckResult]:
+    """``check(path, ...)``: check these PATHs against the shipped kinds and calendars."""
+
+    def _check(*paths: Path) -> CheckResult:
+        return check_paths(list(paths), rulebook=RULEBOOK)
+
+    return _check

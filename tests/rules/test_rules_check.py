@@ -1,0 +1,404 @@
+"""`rules check`: every bad input of RULES.md "Safety" is one `FILE:LINE: message` line, other files
+still load, and the shipped rulebook is clean."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rulebook_samples import GOOD
+
+from rules.check import CheckResult, check_paths
+
+Write = Callable[[str, str], Path]
+Check = Callable[..., CheckResult]
+
+
+def test_good_file_has_no_errors(write: Write, check: Check) -> None:
+    path = write("good.yaml", GOOD)
+    result = check(path)
+    assert result.lines() == []
+    assert result.ok
+    assert result.files == 1
+    assert result.rules == 2
+    assert result.summary() == "1 files, 2 rules, 0 errors"
+
+
+def test_malformed_yaml(write: Write, check: Check) -> None:
+    path = write(
+        "broken.yaml",
+        """
+        ruleset: broken
+        rules:
+          - id: a
+            record: petition
+            where: {people: {gte: 5}
+            level: yellow
+        """,
+    )
+    [line] = check(path).lines()
+    assert line.startswith(f"{path}:6: malformed YAML: ")
+
+
+def test_unknown_top_level_and_rule_keys(write: Write, check: Check) -> None:
+    path = write(
+        "keys.yaml",
+        """
+        ruleset: keys
+        descripton: typo
+        rules:
+          - id: a
+            record: petition
+            wher: {people: {gte: 5}}
+            level: yellow
+        """,
+    )
+    assert check(path).lines() == [
+        f"{path}:2: unknown key 'descripton'; did you mean 'description'?",
+        f"{path}:6: unknown key 'wher'; did you mean 'where'?",
+    ]
+
+
+def test_unknown_field_with_suggestion(write: Write, check: Check) -> None:
+    path = write(
+        "field.yaml",
+        """
+        ruleset: field
+        rules:
+          - id: a
+            record: petition
+            where:
+              subject: {eq: 征地}
+              peple: {gte: 5}
+            level: yellow
+        """,
+    )
+    assert check(path).lines() == [
+        f"{path}:7: unknown field 'peple' for petition records; did you mean 'people'?"
+    ]
+
+
+def test_unknown_operator_with_suggestion(write: Write, check: Check) -> None:
+    path = write(
+        "op.yaml",
+        """
+        ruleset: op
+        rules:
+          - id: a
+            record: petition
+            where:
+              people: {gtee: 5}
+            level: yellow
+        """,
+    )
+    assert check(path).lines() == [f"{path}:6: unknown operator 'gtee'; did you mean 'gte'?"]
+
+
+def test_unknown_kind_with_suggestion(write: Write, check: Check) -> None:
+    path = write(
+        "kind.yaml",
+        """
+        ruleset: kind
+        rules:
+          - id: a
+            title: x
+            record: petiton
+            level: yellow
+        """,
+    )
+    assert check(path).lines() == [f"{path}:5: unknown record kind 'petiton'; did you mean 'petition'?"]
+
+
+def test_unknown_kind_in_a_sequence_step(write: Write, check: Check) -> None:
+    path = write(
+        "seq.yaml",
+        """
+        ruleset: seq
+        rules:
+          - id: a
+            sequence:
+              - {record: dispute}
+              - {record: petiton}
+            join: [person]
+            within: 7d
+            level: orange
+        """,
+    )
+    assert check(path).lines() == [f"{path}:6: unknown record kind 'petiton'; did you mean 'petition'?"]
+
+
+def test_duplicate_rule_ids_across_files(write: Write, check: Check) -> None:
+    first = write("a.yaml", GOOD)
+    second = write(
+        "b.yaml",
+        """
+        ruleset: other
+        rules:
+          - id: other-rule
+            record: hotline
+            level: blue
+          - id: collective-petition
+            record: petition
+            level: red
+        """,
+    )
+    result = check(first.parent)
+    assert result.lines() == [f"{second}:6: duplicate rule id 'collective-petition' (first at {first}:3)"]
+    # The first file still loads; the second is left out whole.
+    assert {r.id for r in result.rulebook.rules} == {"collective-petition", "noise-spike"}
+
+
+def test_duplicate_rule_id_in_one_file(write: Write, check: Check) -> None:
+    path = write(
+        "dup.yaml",
+        """
+        ruleset: dup
+        rules:
+          - id: a
+            record: petition
+            level: yellow
+          - id: a
+            record: hotline
+            level: blue
+        """,
+    )
+    assert check(path).lines() == [f"{path}:6: duplicate rule id 'a' (first at line 3)"]
+
+
+def test_duplicate_key_in_one_mapping(write: Write, check: Check) -> None:
+    path = write(
+        "dupkey.yaml",
+        """
+        ruleset: dupkey
+        rules:
+          - id: a
+            record: petition
+            where:
+              people: {gte: 5}
+              people: {gte: 50}
+            level: yellow
+        """,
+    )
+    assert check(path).lines() == [f"{path}:7: duplicate key 'people' (first at line 6)"]
+
+
+def test_cycle_through_two_files(write: Write, check: Check) -> None:
+    first = write(
+        "street.yaml",
+        """
+        ruleset: street
+        rules:
+          - id: street-cluster
+            record: warning
+            where: {rule: {ne: street-cluster}}
+            window: {within: 7d, by: [street], aggregate: count}
+            levels: [{level: orange, when: {count: {gte: 3}}}]
+        """,
+    )
+    second = write(
+        "district.yaml",
+        """
+        ruleset: district
+        rules:
+          - id: district-cluster
+            record: warning
+            where: {level: {in: [orange, red]}}
+            window: {within: 7d, by: [district], aggregate: count}
+            level: red
+        """,
+    )
+    assert check(first.parent).lines() == [
+        f"{second}:3: rule 'district-cluster' could consume its own warnings through "
+        "district-cluster → street-cluster → district-cluster; exclude with a condition on rule or level",
+        f"{first}:3: rule 'street-cluster' could consume its own warnings through "
+        "district-cluster → street-cluster → district-cluster; exclude with a condition on rule or level",
+    ]
+
+
+def test_self_cycle_and_its_fix(write: Write, check: Check) -> None:
+    path = write(
+        "self.yaml",
+        """
+        ruleset: self
+        rules:
+          - id: any-warning
+            record: warning
+            level: blue
+        """,
+    )
+    assert check(path).lines() == [
+        f"{path}:3: rule 'any-warning' could consume its own warnings;"
+        " exclude it with e.g. rule: {ne: any-warning}"
+    ]
+    fixed = write(
+        "self.yaml",
+        """
+        ruleset: self
+        rules:
+          - id: any-warning
+            record: warning
+            where: {level: {in: [orange, red]}}
+            level: blue
+        """,
+    )
+    assert check(fixed).lines() == []  # it emits only blue, and takes only orange and red
+
+
+def test_unknown_template_field(write: Write, check: Check) -> None:
+    path = write(
+        "tpl.yaml",
+        """
+        ruleset: tpl
+        rules:
+          - id: a
+            record: petition
+            level: yellow
+            summary: "{people} 人：{subjet}"
+          - id: b
+            record: petition
+            level: yellow
+            summary: "{people.__class__}"
+          - id: c
+            record: hotline
+            window: {within: 24h, by: [community], aggregate: count}
+            levels: [{level: blue, when: {count: {gte: 10}}}]
+            summary: "{count} 次 {sum}"
+        """,
+    )
+    assert check(path).lines() == [
+        f"{path}:6: summary names unknown field 'subjet'; did you mean 'subject'?",
+        f"{path}:10: summary: '{{people.__class__}}':"
+        " only plain field names are allowed (no attribute or index)",
+        f"{path}:15: summary names unknown field 'sum'",
+    ]
+
+
+def test_overlong_and_unsupported_regex(write: Write, check: Check) -> None:
+    long = "a" * 201
+    path = write(
+        "re.yaml",
+        f"""
+        ruleset: re
+        rules:
+          - id: a
+            record: hotline
+            where:
+              descriptor: {{matches: "{long}"}}
+            level: blue
+          - id: b
+            record: hotline
+            where:
+              descriptor: {{matches: "(?=噪音).*"}}
+            level: blue
+        """,
+    )
+    assert check(path).lines() == [
+        f"{path}:6: regex is 201 characters long; the limit is 200",
+        f"{path}:11: only plain (...) and (?:...) groups are supported at position 2 of regex '(?=噪音).*'",
+    ]
+
+
+def test_python_tag_is_rejected_and_runs_nothing(write: Write, check: Check, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    path = write(
+        "evil.yaml",
+        f"""
+        ruleset: evil
+        rules:
+          - id: a
+            record: petition
+            title: !!python/object/apply:os.system ["touch {marker}"]
+            level: yellow
+        """,
+    )
+    assert check(path).lines() == [
+        f"{path}:5: tag '!!python/object/apply:os.system' is not allowed; rule files hold plain data only"
+    ]
+    assert not marker.exists()
+
+
+def test_other_files_are_still_checked_and_loaded(write: Write, check: Check) -> None:
+    write("a-good.yaml", GOOD)
+    bad = write("b-bad.yaml", "ruleset: bad\nrules:\n  - id: x\n    record: nope\n    level: blue\n")
+    worse = write("c-worse.yaml", "ruleset: [unclosed\n")
+    result = check(bad.parent)
+    assert result.lines() == [
+        f"{bad}:4: unknown record kind 'nope'",
+        f"{worse}:2: malformed YAML: expected ',' or ']', but got '<stream end>'",
+    ]
+    assert result.files == 3
+    assert {r.id for r in result.rulebook.rules} == {"collective-petition", "noise-spike"}
+
+
+def test_a_file_with_rules_but_no_ruleset_is_an_error(write: Write, check: Check) -> None:
+    path = write("noset.yaml", "rules:\n  - id: x\n    record: petition\n    level: blue\n")
+    assert check(path).lines() == [f"{path}:1: a rule file needs a top-level 'ruleset'"]
+
+
+def test_data_files_are_not_rule_files(write: Write, check: Check) -> None:
+    write("good.yaml", GOOD)
+    data = write("regions.yaml", "regions: {'510104001001': 春熙路社区}\n")
+    result = check(data.parent)
+    assert result.ok and result.rules == 2 and result.files == 2
+
+
+def test_default_rulebook_is_clean() -> None:
+    result = check_paths(None)
+    assert result.lines() == []
+    assert result.rules >= 10
+
+
+def test_one_pass_shows_errors_of_every_part(write: Write, check: Check) -> None:
+    path = write(
+        "odd.yaml",
+        """
+        ruleset: odd
+        rules:
+          - id: a
+            record: petition
+            level: yelow
+          - id: b
+            record: petition
+            group_by: street
+            level: blue
+          - id: c
+            record: hotline
+            window: {within: 1d, by: [communty], aggregate: {sum: category}}
+            levels: [{level: blue, when: {count: {gte: 3}}}]
+          - id: d
+            record: dispute
+            where: {type: {in: [wage_arrear]}}
+            level: blue
+        tests:
+          - name: t
+            records:
+              - {kind: petition, at: "2026-01-05T09:00:00", region: "510104001001"}
+              - {kind: petition, at: "2026-01-05T09:00:00+08:00", region: "5101"}
+              - {kind: petition, at: "2026-01-05T09:00:00+08:00", region: "510104001001", people: many}
+            expect: [{rule: a, level: rd}]
+          - nam: x
+        """,
+    )
+    assert check(path).lines() == [
+        f"{path}:5: unknown level 'yelow'; did you mean 'yellow'?",
+        f"{path}:8: rules.1.group_by: expected a list, e.g. [street]",
+        f"{path}:12: sum needs a numeric field; 'category' is not a number",
+        f"{path}:12: window field 'communty' is not a field of hotline records; did you mean 'community'?",
+        f"{path}:13: unknown field 'count' in levels: a window's levels test 'sum' and 'periods'",
+        f"{path}:16: type is never 'wage_arrear'; did you mean 'wage_arrears'?",
+        f"{path}:19: test 't': unknown level 'rd' in expect; did you mean 'red'?",
+        f"{path}:21: test 't': 'at' needs a time zone, e.g. +08:00: '2026-01-05T09:00:00'",
+        f"{path}:22: test 't': region code must be 12 digits (15 for a grid), got '5101'",
+        f"{path}:23: test 't': people must be a whole number, got 'many'",
+        f"{path}:25: missing key 'expect'",
+        f"{path}:25: missing key 'name'",
+        f"{path}:25: missing key 'records'",
+        f"{path}:25: unknown key 'nam'; did you mean 'name'?",
+    ]
+
+
+def test_hidden_folders_are_not_searched(write: Write, check: Check) -> None:
+    write("good.yaml", GOOD)
+    write(".venv/lib/broken.yaml", "ruleset: [\n")
+    result = check(write("x.yaml", "a: 1\n").parent)
+    assert result.ok and result.files == 2
