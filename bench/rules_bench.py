@@ -26,11 +26,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from domain.records import Record  # noqa: E402
-from rules.engine import DurableEngine  # noqa: E402
-from rules.evaluate import Evaluator  # noqa: E402
-from rules.loader import load_rulebook  # noqa: E402
-from rules.matching import DurableMatcher  # noqa: E402
+from domain.records import Record
+from rules.engine import DurableEngine
+from rules.evaluate import Evaluator
+from rules.loader import load_rulebook
+from rules.matching import DurableMatcher
 
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 1, 1, tzinfo=CST)
@@ -98,13 +98,13 @@ def rss_mb() -> float:
     return 0.0
 
 
-def run_floor(rulebook: Any, n: int, seed: int) -> float:
+def run_floor(rulebook: Any, n: int, seed: int, per_day: int) -> float:
     """Seconds spent by durable_rules alone on the compiled conditions."""
     engine = DurableEngine(rulebook)
     matcher = engine.matcher
     assert isinstance(matcher, DurableMatcher)
     spent = 0.0
-    for chunk in stream(n, seed):
+    for chunk in stream(n, seed, per_day):
         by_kind: dict[str, list[dict[str, Any]]] = {}
         for r in chunk:
             rs = matcher.kinds.get(r.kind)
@@ -119,11 +119,13 @@ def run_floor(rulebook: Any, n: int, seed: int) -> float:
     return spent
 
 
-def run_engine(rulebook: Any, engine: str, n: int, seed: int, report_every: int) -> tuple[float, int]:
+def run_engine(
+    rulebook: Any, engine: str, n: int, seed: int, per_day: int, report_every: int
+) -> tuple[float, int]:
     """Seconds spent in ``Evaluator.feed`` and the number of warning changes."""
     ev = Evaluator(rulebook, engine)
     spent, changes, done, next_report = 0.0, 0, 0, report_every
-    for chunk in stream(n, seed):
+    for chunk in stream(n, seed, per_day):
         t0 = time.perf_counter()
         changes += len(ev.feed(chunk))
         spent += time.perf_counter() - t0
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--records", type=int, default=200_000)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--per-day", type=int, default=200_000, help="records per day of event time")
     p.add_argument("--engines", default="floor,durable,reference")
     p.add_argument("--rules", type=Path, default=None, help="rulebook folder (default: the configured one)")
     args = p.parse_args(argv)
@@ -157,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     n = args.records
-    print(f"rulebook {rulebook.version[:12]}: {len(rulebook.rules)} rules; {n:,} records, seed {args.seed}")
+    print(f"rulebook {rulebook.version[:12]}: {len(rulebook.rules)} rules; {n:,} records, seed {args.seed}, "
+          f"{args.per_day:,} records/day ({n / args.per_day:.1f} days of event time)")
     t0 = time.perf_counter()
     generated = sum(len(c) for c in stream(min(n, 100_000), args.seed))
     gen_rate = generated / (time.perf_counter() - t0)
@@ -165,10 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, float] = {}
     for name in engines:
         if name == "floor":
-            spent = run_floor(rulebook, n, args.seed)
+            spent = run_floor(rulebook, n, args.seed, args.per_day)
             print(f"floor (bare durable_rules, same conditions): {n / spent:,.0f} rec/s")
         else:
-            spent, changes = run_engine(rulebook, name, n, args.seed, max(n // 5, CHUNK))
+            spent, changes = run_engine(rulebook, name, n, args.seed, args.per_day, max(n // 10, CHUNK))
             print(f"{name}: {n / spent:,.0f} rec/s, {changes:,} warning changes")
         results[name] = spent
     if "floor" in results:

@@ -135,6 +135,23 @@ class EscalationPolicy(BaseModel):
     )
     leadership: Leadership = Field(default_factory=Leadership)
     overrides: tuple[CategoryOverride, ...] = ()
+    digest_window: timedelta = Field(
+        default=timedelta(minutes=10),
+        description="Blue and yellow notifications for one responder and channel inside this window go as "
+        "one digest (orange and red never wait); 0 turns digests off.",
+    )
+
+    @field_validator("digest_window", mode="before")
+    @classmethod
+    def _window(cls, value: object) -> object:
+        return parse_duration(value)
+
+    @field_validator("digest_window")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("digest_window must not be negative")
+        return value
 
     @model_validator(mode="after")
     def _every_level(self) -> EscalationPolicy:

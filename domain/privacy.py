@@ -108,9 +108,7 @@ def pseudonymise_value(value: Any, key: str | bytes) -> Any:
     return pseudonym(str(value), key)
 
 
-def pseudonymise_fields(
-    attrs: Mapping[str, Any], personal_fields: Iterable[str], key: str | bytes
-) -> dict[str, Any]:
+def pseudonymise_fields(attrs: Mapping[str, Any], personal_fields: Iterable[str], key: str | bytes) -> dict[str, Any]:
     """A copy of ``attrs`` with each field named in ``personal_fields`` replaced by its pseudonym."""
     personal = set(personal_fields)
     return {name: pseudonymise_value(v, key) if name in personal else v for name, v in attrs.items()}

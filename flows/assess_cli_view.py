@@ -141,12 +141,13 @@ def follow_up_cmd(
     note: Annotated[str | None, typer.Option(help="also note a follow-up observation")] = None,
     by: Annotated[str, typer.Option(help="who notes it")] = "assessment office",
     now: Annotated[str | None, typer.Option(help="evaluate as of this ISO time (default: now)")] = None,
+    route: Annotated[bool, typer.Option(help="route a follow-up warning to responders (outbox)")] = True,
 ) -> None:
     """Follow up a decision being implemented: link related petitions, disputes and warnings; warn and
     re-open the assessment when a threshold is crossed."""
-    from domain.repo.assessment_followup import follow_up
     from domain.repo.assessments import add_follow_up_note
     from domain.store import session_scope
+    from flows.assess_ops import run_follow_up
 
     with _errors():
         at = datetime.fromisoformat(now) if now else _now()
@@ -156,7 +157,7 @@ def follow_up_cmd(
         if note:
             with session_scope(engine) as s:
                 add_follow_up_note(session=s, assessment_id=assessment_id, note=note, actor=by, now=at)
-        rep = follow_up(engine, assessment_id, at)
+        rep = run_follow_up(engine, assessment_id, at, route=route)
     if rep.status not in ("implementing", "reassessment"):
         console.print(f"assessment {assessment_id} is {rep.status}: follow-up starts once a decision to "
                       "implement is recorded." + (" Note recorded." if note else ""))

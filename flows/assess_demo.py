@@ -7,7 +7,7 @@ Plain functions, no Prefect. Idempotent: seeding a store twice returns the examp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import select
@@ -133,8 +133,8 @@ def _seed(engine: sa.Engine, region: str, now: datetime) -> None:
         result = score(load_bundle(session=s, assessment_id=aid).to_input(), scheme)
         save_score(session=s, assessment_id=aid, score=result, now=now - timedelta(days=40))
         decide(session=s, assessment_id=aid, outcome=DecisionOutcome.implement_after_mitigation,
-               decided_by="锦江区人民政府常务会议", note="同意在落实各项风险化解措施后实施", now=now - timedelta(days=32),
-               implement_from=now - timedelta(days=30))
+               decided_by="锦江区人民政府常务会议", note="同意在落实各项风险化解措施后实施",
+               now=now - timedelta(days=32), implement_from=now - timedelta(days=30))
         grids = [f"{region[:6]}{st:03d}{c:03d}{g:03d}" for st, c, g in ((1, 1, 1), (1, 2, 1), (2, 1, 2))]
         subjects = ["拆迁安置", "征收补偿标准过低", "拆迁安置过渡费未发放", "拆迁安置", "拒绝搬迁户被断水",
                     "征收补偿不公", "拆迁安置房质量"]
@@ -150,4 +150,4 @@ def _seed(engine: sa.Engine, region: str, now: datetime) -> None:
                             attributes={"subject": text, "people": 1}))
 
 
-__all__ = ["DEMO_TITLE", "DemoAssessment", "date", "seed_demo_assessment"]
+__all__ = ["DEMO_TITLE", "DemoAssessment", "seed_demo_assessment"]

@@ -14,6 +14,7 @@ from domain.assessment import AssessmentIncomplete
 from domain.assessment_scheme import Scheme
 from domain.assessment_scoring import Score, missing_evidence, score
 from domain.regions import RegionDirectory
+from domain.repo.assessment_followup import FollowUpReport, Router, follow_up
 from domain.repo.assessments import AssessmentBundle, load_bundle, save_score
 from domain.store import session_scope
 from integrations.assessment_report import write_report
@@ -53,5 +54,33 @@ def write_reports(engine: sa.Engine, assessment_id: int, out_dir: Path, *, schem
     return write_report(bundle(engine, assessment_id), out_dir, scheme=scheme, names=names, now=now)
 
 
-__all__ = ["AssessmentIncomplete", "bundle", "check_evidence", "scheme_for", "score_assessment",
-           "write_reports"]
+def default_router(now: datetime) -> Router | None:
+    """The routing every warning gets (responsible tier, responders, outbox), for follow-up warnings;
+    None when the routing module is not available."""
+    try:
+        from domain.repo.routing import make_router
+        from flows.context import RoutingContext
+        from integrations.settings import get_settings
+    except ImportError:  # pragma: no cover - routing ships with the product
+        return None
+    ctx = RoutingContext.load(get_settings())
+    return make_router(policy=ctx.policy, directory=ctx.directory, regions=ctx.regions, now=now,
+                       categories=lambda w: ("ssra", "petition"))
+
+
+def run_follow_up(engine: sa.Engine, assessment_id: int, now: datetime, *, route: bool = True) -> FollowUpReport:
+    """Follow up one assessment; its warning (if any) is routed like any other when ``route``."""
+    return follow_up(engine, assessment_id, now, router=default_router(now) if route else None)
+
+
+__all__ = [
+    "AssessmentIncomplete",
+    "FollowUpReport",
+    "bundle",
+    "check_evidence",
+    "default_router",
+    "run_follow_up",
+    "scheme_for",
+    "score_assessment",
+    "write_reports",
+]

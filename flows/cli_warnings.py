@@ -36,7 +36,7 @@ def list_cmd(
     """Warnings, red first, newest first within a level."""
     from sqlmodel import Session
 
-    from domain.regions import RegionDirectory, RegionCodeError, validate_code
+    from domain.regions import RegionCodeError, RegionDirectory, validate_code
     from domain.repo.warnings import list_warnings
     from integrations.settings import get_settings
 

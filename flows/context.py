@@ -31,10 +31,6 @@ class RoutingContext:
 
     def router(self, now: datetime) -> Any:
         """A router for ``apply_changes``: routes opened and raised warnings in the same transaction."""
-        from domain.repo.outbox import route_warning
+        from domain.repo.routing import make_router
 
-        def route(session: Any, row: Any, change: str) -> object:
-            return route_warning(session=session, warning=row, change=change, policy=self.policy,
-                                 directory=self.directory, regions=self.regions, now=now)
-
-        return route
+        return make_router(policy=self.policy, directory=self.directory, regions=self.regions, now=now)

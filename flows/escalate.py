@@ -33,8 +33,15 @@ def deliver_outbox(now: datetime) -> dict[str, int]:
     from domain.repo.outbox import deliver_pending
     from integrations.notify.registry import build_channels
 
-    report = deliver_pending(store_engine(), build_channels(get_settings()), now=now)
-    return {"sent": report.sent, "failed": report.failed, "dead": report.dead}
+    channels = build_channels(get_settings())
+    totals = {"sent": 0, "failed": 0, "dead": 0}
+    # Sweep until nothing due is left: each sweep commits row by row, so a crash re-sends at most one.
+    while True:
+        report = deliver_pending(store_engine(), channels, now=now, limit=500)
+        for name in totals:
+            totals[name] += getattr(report, name)
+        if report.attempted == 0 or report.sent == 0:
+            return totals
 
 
 @flow(name="escalate_warnings", log_prints=True)

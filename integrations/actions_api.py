@@ -1,4 +1,5 @@
-"""The small HTTP endpoint behind one-click action links (FastAPI).
+"""The small HTTP endpoint behind one-click action links (FastAPI); with ``settings.cap_feed_token`` set,
+it also serves the restricted CAP feed (:mod:`integrations.cap_api`).
 
 ``GET /a/{token}`` checks the link and shows the warning with one button; ``POST /a/{token}`` (the button)
 consumes the link and acknowledges or resolves the warning through :mod:`domain.repo.actions`, which checks
@@ -96,6 +97,11 @@ def create_app(
 
     def check(token: str) -> LinkClaim:
         return verify_link(parse_token(token), now_of(), secret=settings.link_secret)
+
+    if settings.cap_feed_token is not None:
+        from integrations.cap_api import cap_router
+
+        app.include_router(cap_router(engine, settings, clock=now_of))
 
     @app.get("/a/{token:path}", response_class=HTMLResponse)
     def confirm(token: str, request: Request) -> HTMLResponse:

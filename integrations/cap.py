@@ -14,6 +14,7 @@ The Atom feed of current alerts is in :mod:`integrations.cap_feed`; the parser i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,9 +87,10 @@ class CapWarning:
 
     @property
     def category(self) -> str:
-        """CAP category: by record kind when known, else by the rule id's first word, else Security."""
-        key = self.kind or self.rule.replace("-", "_").replace(".", "_").split("_")[0]
-        return CATEGORY_BY_KIND.get(key, "Security")
+        """CAP category: by record kind when known, else by a kind named in the rule id
+        (``collective-petition`` → petition), else Security."""
+        words = [self.kind, *re.split(r"[-_.\s]+", self.rule)]
+        return next((CATEGORY_BY_KIND[w] for w in words if w in CATEGORY_BY_KIND), "Security")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ class IngestReport:
     quarantined: int = 0
     cursor: str | None = None
     reasons: dict[str, int] = field(default_factory=dict)
-    """Quarantine reasons (first 60 characters) and how often each occurred."""
+    """How many items were quarantined for each kind of problem (:attr:`Rejection.code`)."""
 
     @property
     def stored(self) -> int:
@@ -99,8 +99,8 @@ def ingest_source(
         report.unchanged += stats.unchanged
         report.quarantined += len(rejections)
         for rej in rejections:
-            short = rej.reason[:60]
-            report.reasons[short] = report.reasons.get(short, 0) + 1
+            code = "unparseable_page" if page.error else rej.code
+            report.reasons[code] = report.reasons.get(code, 0) + 1
         report.cursor = next_cursor
         if progress is not None:
             progress(report)

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
         default="仅限负有处置职责的各级责任人员内部使用，不得对外公开。",
         description="CAP <restriction> of the Restricted scope.",
     )
+    cap_feed_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of the restricted CAP feed (/cap/feed.atom); unset, the feed is not served.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8766",
         description="Where responders reach Fenghuo: one-click links, the CAP feed.",
@@ -83,6 +87,9 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS.")
     smtp_ssl: bool = Field(default=False, description="Implicit TLS (SMTPS, usually port 465).")
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA bundle that signs the SMTP server's certificate (an internal CA)."
+    )
     smtp_from: str = Field(default="fenghuo@city.example.gov.cn", description="From address of e-mails.")
     smtp_timeout_s: float = Field(default=10.0, description="Timeout of one SMTP conversation step.")
 

@@ -30,7 +30,7 @@ from rules.conditions import evaluate_leaves, referenced_fields
 from rules.language import AnyOf, Condition, FieldTest, NotOf, Op
 from rules.regex import translate_regex
 
-__all__ = ["SENTINEL", "CompiledKind", "compile_kind", "expression", "message_value"]
+__all__ = ["SENTINEL", "CompiledKind", "compile_kind", "expression", "message_value", "posted_name"]
 
 SENTINEL = "\u0000empty"
 """Posted in place of an empty list, so that ``$iall`` (not contains) holds on it."""
@@ -74,8 +74,17 @@ def _any(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return parts[0] if len(parts) == 1 else {"$or": parts}
 
 
+_RENAMED = {"id": "fh_record_id", "sid": "fh_record_sid"}
+"""Field names durable_rules keeps for itself (a fact's identity and its state)."""
+
+
+def posted_name(name: str) -> str:
+    """The name a field is posted under (``id`` and ``sid`` are durable_rules' own)."""
+    return _RENAMED.get(name, name)
+
+
 def _leaf(test: FieldTest, negate: bool) -> dict[str, Any]:
-    f, op, v = test.field, test.op, test.value
+    f, op, v = posted_name(test.field), test.op, test.value
     ex: dict[str, Any] = {"$ex": {f: 1}}
     nex: dict[str, Any] = {"$nex": {f: 1}}
     if op is Op.exists:
@@ -148,7 +157,7 @@ class CompiledKind:
         for name in self.fields:
             value = fields.get(name)
             if value is not None:
-                out[name] = message_value(value)
+                out[posted_name(name)] = message_value(value)
         return out
 
     def checks_of(self, matched: set[str]) -> set[int]:
@@ -184,6 +193,6 @@ def compile_kind(kind: str, checks: list[tuple[int, Condition]]) -> CompiledKind
         name = f"c{check}"
         out.definition[name] = {"all": [{"m": expr}]}
         out.direct[name] = check
-    out.fields = tuple(sorted(names - {"kind", "id"}))
+    out.fields = tuple(sorted(names - {"kind"}))
     out.always = frozenset(always)
     return out

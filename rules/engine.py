@@ -22,10 +22,10 @@ from typing import Any, Protocol
 
 from domain.records import Record
 from domain.regions import ancestors
-from domain.warnings import Firing, Level
-from rules.explain import describe, duration, firing
-from rules.language import Condition, Rule
-from rules.matching import DurableMatcher, Matcher, Plan, PythonMatcher
+from domain.warnings import Firing
+from rules.explain import describe, duration, firing, firing_from_json, firing_to_json, tested
+from rules.language import Rule
+from rules.matching import DurableMatcher, Matcher, Plan, PythonMatcher, build_plan
 from rules.windows import Absences, Sequences, Windows
 
 __all__ = ["DurableEngine", "Emit", "ReferenceEngine", "RuleEngine", "RulebookLike", "firing_from_json",
@@ -73,28 +73,9 @@ class RuleEngine(Protocol):
         ...
 
 
-def firing_to_json(f: Firing) -> dict[str, Any]:
-    """A firing as plain JSON."""
-    return {"rule": f.rule, "level": f.level.value, "at": f.at.isoformat(), "group": f.group,
-            "region": f.region, "records": list(f.records), "explanation": f.explanation,
-            "summary": f.summary, "title": f.title, "values": f.values, "version": f.rulebook_version}
-
-
-def firing_from_json(d: Mapping[str, Any]) -> Firing:
-    """The inverse of :func:`firing_to_json`."""
-    return Firing(rule=d["rule"], level=Level(d["level"]), at=datetime.fromisoformat(d["at"]),
-                  group=dict(d["group"]), region=d["region"], records=tuple(d["records"]),
-                  explanation=d["explanation"], summary=d["summary"], title=d["title"],
-                  values=dict(d["values"]), rulebook_version=d["version"])
-
-
 @lru_cache(maxsize=65536)
 def _tiers(region: str) -> dict[str, str]:
     return ancestors(region)
-
-
-def _and(a: Condition, b: Condition | None) -> Condition:
-    return a if b is None else Condition(terms=a.terms + b.terms, file=a.file, line=a.line)
 
 
 class _Engine:
@@ -104,52 +85,27 @@ class _Engine:
         self.rules = list(rulebook.rules)
         self.version = rulebook.version
         self.calendars = rulebook.calendars
-        self.info: list[tuple[int, int, int]] = []  # check id -> (rule, step, level or -1 for where)
-        plan = Plan()
+        self.plan = plan = build_plan(self.rules)
+        self.info = plan.info
         self.states: dict[int, Windows | Sequences | Absences] = {}
-        periods_kinds: set[str] = set()
-
-        def check(kind: str, ri: int, si: int, li: int, cond: Condition) -> None:
-            plan.checks.setdefault(kind, []).append((len(self.info), cond))
-            self.info.append((ri, si, li))
-            if any(t.field == "periods" for t in cond.walk()):
-                periods_kinds.add(kind)
-
         for ri, rule in enumerate(self.rules):
-            steps = rule.steps
-            if rule.window is not None:
-                w = rule.window
-                check(steps[0].record, ri, 0, -1, steps[0].where)
-                plan.aggregates[ri] = [(li, s.when) for li, s in enumerate(rule.levels) if s.when is not None]
-                if any(t.field == "periods" for _, c in plan.aggregates[ri] for t in c.walk()):
-                    periods_kinds.add(steps[0].record)
-                self.states[ri] = Windows(w.within.total_seconds(), w.aggregate.kind)
-                continue
-            fire_step = 0 if rule.sequence is None else len(steps) - 1
-            for si, step in enumerate(steps):
-                if rule.kind == "simple":
-                    for li, spec in enumerate(rule.levels):
-                        check(step.record, ri, si, li, _and(step.where, spec.when))
-                    continue
-                check(step.record, ri, si, -1, step.where)
-                if si == fire_step:
-                    for li, spec in enumerate(rule.levels):
-                        if spec.when is not None:
-                            check(step.record, ri, si, li, _and(step.where, spec.when))
             within = rule.within.total_seconds() if rule.within is not None else 0.0
-            if rule.sequence is not None:
-                self.states[ri] = Sequences(len(steps), within)
+            if rule.window is not None:
+                self.states[ri] = Windows(rule.window.within.total_seconds(), rule.window.aggregate.kind)
+            elif rule.sequence is not None:
+                self.states[ri] = Sequences(len(rule.sequence), within)
             elif rule.absence is not None:
                 self.states[ri] = Absences(within)
-        self.plan = plan
-        self.periods_kinds = frozenset(periods_kinds)
+        self.free = [frozenset(li for li, s in enumerate(r.levels) if s.when is None) for r in self.rules]
+        self.ranks = {r.id: [s.level.rank for s in r.levels] for r in self.rules}
+        self.periods_kinds = plan.periods_kinds
         self.watched = frozenset(plan.checks)
-        self.absence_rules = [ri for ri, s in self.states.items() if isinstance(s, Absences)]
+        self.absences = [(ri, s) for ri, s in self.states.items() if isinstance(s, Absences)]
         withins = [s.within for s in self.states.values()]
         self.sweep_every = max(60.0, min(withins) / 2) if withins else float("inf")
         self.next_sweep = float("-inf")
         self.watermark = float("-inf")
-        self._periods: dict[int, list[str]] = {}
+        self._periods: dict[int, tuple[str, ...]] = {}
         self.matcher = make_matcher(plan)
 
     # -- records ---------------------------------------------------------------------------------
@@ -163,7 +119,7 @@ class _Engine:
             day = int((r.at.timestamp() + 28800) // 86400)
             got = self._periods.get(day)
             if got is None:
-                got = self._periods[day] = list(self.calendars.periods_at(r.at))
+                got = self._periods[day] = tuple(self.calendars.periods_at(r.at))
             f["periods"] = got
         return f
 
@@ -188,46 +144,54 @@ class _Engine:
         out: list[Firing] = []
         if t > self.watermark:
             self.watermark = t
-            if self.absence_rules:
+            if self.absences:
                 due: list[tuple[float, int, Any]] = []
-                for ri in self.absence_rules:
-                    state = self.states[ri]
-                    assert isinstance(state, Absences)
-                    due.extend((d, ri, p) for d, p in state.due(t))
-                due.sort(key=lambda x: (x[0], x[1]))
-                out.extend(firing_from_json(p) for _, _, p in due)
+                for ri, pending in self.absences:
+                    if pending.heap and pending.heap[0][0] < t:
+                        due.extend((d, ri, p) for d, p in pending.due(t))
+                if due:
+                    due.sort(key=lambda x: (x[0], x[1]))
+                    out.extend(firing_from_json(p) for _, _, p in due)
             if t >= self.next_sweep:
                 for state in self.states.values():
                     state.sweep(t)
                 self.next_sweep = t + self.sweep_every
         if not checks:
             return out
+        info = self.info
+        if len(checks) == 1:
+            for cid in checks:
+                ri, si, li = info[cid]
+                got = self._rule(ri, r, f, t, [(si, li)])
+                if got is not None:
+                    out.append(got)
+            return out
         per_rule: dict[int, list[tuple[int, int]]] = {}
-        for cid in checks:
-            ri, si, li = self.info[cid]
+        for cid in sorted(checks):  # check ids follow rule order
+            ri, si, li = info[cid]
             per_rule.setdefault(ri, []).append((si, li))
-        for ri in sorted(per_rule):
-            got = self._rule(ri, r, f, t, per_rule[ri])
+        for ri, hits in per_rule.items():
+            got = self._rule(ri, r, f, t, hits)
             if got is not None:
                 out.append(got)
         return out
 
-    def _best(self, rule: Rule, held: set[int]) -> int | None:
-        return max(held, key=lambda li: rule.levels[li].level.rank) if held else None
+    def _best(self, rule: Rule, held: set[int] | frozenset[int]) -> int | None:
+        return max(held, key=self.ranks[rule.id].__getitem__) if held else None
 
     def _rule(
         self, ri: int, r: Record, f: dict[str, Any], t: float, hits: list[tuple[int, int]]
     ) -> Firing | None:
         rule = self.rules[ri]
         state = self.states.get(ri)
-        free = {li for li, s in enumerate(rule.levels) if s.when is None}
+        free = self.free[ri]
         if state is None:  # simple
             li = self._best(rule, {li for _, li in hits})
             if li is None:
                 return None
             reasons = describe(rule.where, f) + describe(rule.levels[li].when, f)
             return firing(rule, rule.levels[li].level, r.at, f, (r.ref,), self.version,
-                          values=_tested(rule, li, f), reasons=reasons)
+                          values=tested(rule, li, f), reasons=reasons)
         if isinstance(state, Windows):
             return self._window(ri, rule, state, r, f, t, free)
         if isinstance(state, Sequences):
@@ -246,7 +210,7 @@ class _Engine:
                        f"{span} 内依次出现 in order within {span}"]
             reasons += describe(rule.levels[li].when, f)
             return firing(rule, rule.levels[li].level, r.at, f, tuple(done), self.version,
-                          values=_tested(rule, li, f), reasons=reasons)
+                          values=tested(rule, li, f), reasons=reasons)
         assert isinstance(state, Absences)
         key = tuple(f.get(j) for j in rule.join)
         if None in key:
@@ -262,15 +226,15 @@ class _Engine:
                            f"(no {rule.absence.missing.record} within {span} after {r.ref})"]
                 reasons += describe(rule.levels[li].when, f)
                 pending = firing(rule, rule.levels[li].level, r.at + rule.within, f, (r.ref,), self.version,
-                                 values=_tested(rule, li, f), reasons=reasons)
+                                 values=tested(rule, li, f), reasons=reasons)
                 state.after(key, t, firing_to_json(pending))
         return None
 
     def _window(self, ri: int, rule: Rule, state: Windows, r: Record, f: dict[str, Any], t: float,
-                free: set[int]) -> Firing | None:
+                free: frozenset[int]) -> Firing | None:
         assert rule.window is not None
         agg = rule.window.aggregate
-        key = tuple(f.get(b) for b in rule.window.by)
+        key = tuple(map(f.get, rule.window.by))
         value = f.get(agg.field) if agg.field else None
         if None in key or (agg.field and value is None):
             return None
@@ -278,7 +242,8 @@ class _Engine:
         aggf: dict[str, Any] = {agg.name: total}
         if "periods" in f:
             aggf["periods"] = f["periods"]
-        li = self._best(rule, free | self.matcher.levels(ri, aggf))
+        held = self.matcher.levels(ri, aggf)
+        li = self._best(rule, free | held if free else held)
         if li is None:
             return None
         span = duration(rule.window.within)
@@ -306,14 +271,6 @@ class _Engine:
     def close(self) -> None:
         """See :meth:`RuleEngine.close`."""
         self.matcher.close()
-
-
-def _tested(rule: Rule, li: int, f: Mapping[str, Any]) -> dict[str, Any]:
-    """The values of the fields the firing step's conditions and the level's ``when`` test."""
-    names = [t.field for step in rule.steps for t in step.where.walk()]
-    when = rule.levels[li].when
-    names += [t.field for t in when.walk()] if when is not None else []
-    return {n: f[n] for n in dict.fromkeys(names) if n in f and n not in ("at",)}
 
 
 class ReferenceEngine(_Engine):

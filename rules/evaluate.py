@@ -10,8 +10,10 @@ the whole state (windows, partial sequences, pending absences, watermark, open w
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Literal
 
 from domain.records import Record
@@ -21,6 +23,8 @@ from rules.engine import DurableEngine, ReferenceEngine, RulebookLike, RuleEngin
 __all__ = ["EngineName", "Evaluator", "warning_from_json", "warning_to_json"]
 
 EngineName = Literal["durable", "reference"]
+_ORDER = attrgetter("at", "source", "id")
+"""The engine's order, as :attr:`domain.records.Record.key`."""
 WARNING_SOURCE = "fenghuo"
 """``source`` of the chained ``warning`` records."""
 
@@ -68,7 +72,7 @@ class Evaluator:
     def feed(self, records: Iterable[Record]) -> list[tuple[WarningState, Change]]:
         """Evaluate ``records`` (any order; sorted here) after everything fed before. Returns each
         warning change in stream order: opened, updated (another occurrence) or raised."""
-        ordered = sorted(records, key=lambda r: r.key)
+        ordered = sorted(records, key=_ORDER)
         changes: list[tuple[WarningState, Change]] = []
 
         def emit(record: Record, firings: list[Firing]) -> Sequence[Record]:
@@ -82,7 +86,14 @@ class Evaluator:
                     chained.append(self._warning_record(state, f))
             return chained
 
-        self.engine.process(ordered, emit)
+        paused = gc.isenabled()
+        if paused:  # the batch makes no reference cycles; collect once after it, not every few records
+            gc.disable()
+        try:
+            self.engine.process(ordered, emit)
+        finally:
+            if paused:
+                gc.enable()
         return changes
 
     def _warning_record(self, state: WarningState, f: Firing) -> Record:

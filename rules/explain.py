@@ -16,7 +16,8 @@ from domain.warnings import Firing, Level
 from rules.language import AnyOf, Condition, FieldTest, NotOf, Op, Rule
 from rules.templates import render
 
-__all__ = ["describe", "duration", "firing", "group_of", "region_of"]
+__all__ = ["describe", "duration", "firing", "firing_from_json", "firing_to_json", "group_of", "region_of",
+           "tested"]
 
 _SYMBOL = {
     Op.eq: "=", Op.ne: "≠", Op.gt: ">", Op.gte: "≥", Op.lt: "<", Op.lte: "≤", Op.in_: "∈",
@@ -114,3 +115,26 @@ def firing(
         values={k: _plain(v) for k, v in vals.items()},
         rulebook_version=version,
     )
+
+
+def firing_to_json(f: Firing) -> dict[str, Any]:
+    """A firing as plain JSON."""
+    return {"rule": f.rule, "level": f.level.value, "at": f.at.isoformat(), "group": f.group,
+            "region": f.region, "records": list(f.records), "explanation": f.explanation,
+            "summary": f.summary, "title": f.title, "values": f.values, "version": f.rulebook_version}
+
+
+def firing_from_json(d: Mapping[str, Any]) -> Firing:
+    """The inverse of :func:`firing_to_json`."""
+    return Firing(rule=d["rule"], level=Level(d["level"]), at=datetime.fromisoformat(d["at"]),
+                  group=dict(d["group"]), region=d["region"], records=tuple(d["records"]),
+                  explanation=d["explanation"], summary=d["summary"], title=d["title"],
+                  values=dict(d["values"]), rulebook_version=d["version"])
+
+
+def tested(rule: Rule, li: int, f: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of the fields the firing step's conditions and the level's ``when`` test."""
+    names = [t.field for step in rule.steps for t in step.where.walk()]
+    when = rule.levels[li].when
+    names += [t.field for t in when.walk()] if when is not None else []
+    return {n: f[n] for n in dict.fromkeys(names) if n in f and n not in ("at",)}

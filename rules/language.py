@@ -30,6 +30,12 @@ Build from parsed YAML with ``RuleFile.model_validate(data, context={"file": pat
 (``kinds`` optional: a :class:`domain.kinds.RecordKinds`, used to find timestamp fields). A dict given
 for a condition field is always parsed as the YAML condition form. Sequences are tuples, except a
 test's ``records``/``expect`` which are lists of plain dicts, as written.
+
+Helpers: ``rule.steps`` (what it watches, as Steps), ``rule.firing_record`` (kind of the record that
+fires), ``rule.emits`` (levels it can fire at), ``node.lines[key]`` (line of a key). Elsewhere:
+:func:`rules.regex.compile_regex` / :func:`rules.regex.translate_regex` for ``matches``,
+:func:`rules.templates.render` for ``summary``, :func:`rules.chaining.step_takes` for chaining, and
+:func:`rules.loader.load_rulebook` to get validated rules.
 """
 
 from __future__ import annotations

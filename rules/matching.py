@@ -25,9 +25,9 @@ from durable.engine import durable_rules_engine as _dre
 
 from rules.compile import CompiledKind, compile_kind
 from rules.conditions import evaluate
-from rules.language import Condition
+from rules.language import Condition, Rule
 
-__all__ = ["DurableMatcher", "Matcher", "Plan", "PythonMatcher"]
+__all__ = ["DurableMatcher", "Matcher", "Plan", "PythonMatcher", "build_plan"]
 
 _names = itertools.count(1)
 
@@ -38,6 +38,50 @@ class Plan:
 
     checks: dict[str, list[tuple[int, Condition]]] = field(default_factory=dict)
     aggregates: dict[int, list[tuple[int, Condition]]] = field(default_factory=dict)
+    info: list[tuple[int, int, int]] = field(default_factory=list)
+    """check id → (rule index, step index, level index or -1 for the step's ``where`` alone)."""
+    periods_kinds: frozenset[str] = frozenset()
+    """Record kinds whose checks (or windows' levels) test ``periods``."""
+
+
+def _and(a: Condition, b: Condition | None) -> Condition:
+    return a if b is None else Condition(terms=a.terms + b.terms, file=a.file, line=a.line)
+
+
+def build_plan(rules: Sequence[Rule]) -> Plan:
+    """The checks of ``rules``: a simple rule's ``where`` AND each level's ``when``; a window's ``where``
+    (its levels go to ``aggregates``); each step's ``where`` of a sequence or absence, and for the firing
+    step (a sequence's last, an absence's ``after``) also ``where`` AND each level's ``when``."""
+    plan = Plan()
+    periods: set[str] = set()
+
+    def check(kind: str, ri: int, si: int, li: int, cond: Condition) -> None:
+        plan.checks.setdefault(kind, []).append((len(plan.info), cond))
+        plan.info.append((ri, si, li))
+        if any(t.field == "periods" for t in cond.walk()):
+            periods.add(kind)
+
+    for ri, rule in enumerate(rules):
+        steps = rule.steps
+        if rule.window is not None:
+            check(steps[0].record, ri, 0, -1, steps[0].where)
+            plan.aggregates[ri] = [(li, s.when) for li, s in enumerate(rule.levels) if s.when is not None]
+            if any(t.field == "periods" for _, c in plan.aggregates[ri] for t in c.walk()):
+                periods.add(steps[0].record)
+            continue
+        fire_step = 0 if rule.sequence is None else len(steps) - 1
+        for si, step in enumerate(steps):
+            if rule.kind == "simple":
+                for li, spec in enumerate(rule.levels):
+                    check(step.record, ri, si, li, _and(step.where, spec.when))
+                continue
+            check(step.record, ri, si, -1, step.where)
+            if si == fire_step:
+                for li, spec in enumerate(rule.levels):
+                    if spec.when is not None:
+                        check(step.record, ri, si, li, _and(step.where, spec.when))
+    plan.periods_kinds = frozenset(periods)
+    return plan
 
 
 class Matcher(Protocol):
@@ -108,9 +152,11 @@ class _Ruleset:
                     m = head(message)
                     if m is not None:
                         out.setdefault(int(m.group(2)), set()).add(m.group(1))
-                    else:  # pragma: no cover - another layout of durable_rules' output
+                    else:  # the ruleset's state object (no fields) matches `$nex` tests: not a record
                         for name, bound in json.loads(message).items():
-                            out.setdefault(int(bound["m"]["id"]), set()).add(name)
+                            fid = bound["m"].get("id")
+                            if isinstance(fid, int):
+                                out.setdefault(fid, set()).add(name)
                     message = _dre.complete_and_start_action(self.handle, state)
         finally:
             _dre.retract_facts(self.handle, text)
@@ -178,7 +224,7 @@ class DurableMatcher:
         if rs is None:
             return set()
         compiled = rs.compiled
-        key = (rule, tuple(_hashable(fields.get(n)) for n in compiled.fields))
+        key = (rule, tuple(map(fields.get, compiled.fields)))  # periods come as a tuple
         hit = self.memo.get(key)
         if hit is None:
             rs.mid += 1
@@ -198,7 +244,3 @@ class DurableMatcher:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # interpreter shutdown
             self.close()
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value

@@ -1,9 +1,9 @@
 """Event-time state of rules: sliding windows, partial sequences and pending absences.
 
-Times are epoch seconds (floats) of the records' ``at``; keys are tuples of the ``by``/``join`` values.
-Records arrive in the engine's order ``(at, source, id)``, one after another. Every structure forgets
-what event time has left behind (:meth:`sweep`), so memory is bounded by what the windows hold, not by
-how many records went through. Every structure can be written to and read from plain JSON.
+Times are epoch seconds of the records' ``at``; keys are tuples of the ``by``/``join`` values. Records
+arrive in the engine's order ``(at, source, id)``, one after another. Every structure forgets
+what event time has left behind (``sweep``), so memory is bounded by what the windows hold, not by how
+many records went through. Every structure can be written to and read from plain JSON.
 
 Semantics (RULES.md, "Windows" and "Sequences and absences"):
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,44 +30,58 @@ __all__ = ["Absences", "Sequences", "Windows"]
 Key = tuple[Hashable, ...]
 
 
-def _key_out(key: Key) -> list[Any]:
-    return list(key)
-
-
 def _key_in(raw: list[Any]) -> Key:
     return tuple(raw)
 
 
 class _Slot:
-    """The records of one key in a window: their times and values, with running aggregates."""
+    """The records of one key in a window: their times and values (from ``head`` on), with running
+    aggregates. Plain lists with a moving head: small for the many keys that hold one record."""
 
-    __slots__ = ("ats", "counts", "total", "vals")
+    __slots__ = ("ats", "counts", "head", "total", "vals")
 
     def __init__(self) -> None:
-        self.ats: deque[float] = deque()
-        self.vals: deque[Any] = deque()
+        self.ats: list[float] = []
+        self.vals: list[Any] = []
+        self.head = 0
         self.total: float = 0
-        self.counts: dict[Any, int] = {}
+        self.counts: dict[Any, int] | None = None
 
     def push(self, t: float, value: Any) -> None:
         self.ats.append(t)
         self.vals.append(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            self.total += value
-        self.counts[value] = self.counts.get(value, 0) + 1
+        if value is not None:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.total += value
+            counts = self.counts
+            if counts is None:
+                counts = self.counts = {}
+            counts[value] = counts.get(value, 0) + 1
 
     def pop(self) -> None:
-        self.ats.popleft()
-        value = self.vals.popleft()
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            self.total -= value
-        left = self.counts[value] - 1
-        if left:
-            self.counts[value] = left
-        else:
-            del self.counts[value]
-        if not self.ats:
-            self.total = 0
+        value = self.vals[self.head]
+        self.head += 1
+        if value is not None:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.total -= value
+            assert self.counts is not None
+            left = self.counts[value] - 1
+            if left:
+                self.counts[value] = left
+            else:
+                del self.counts[value]
+        if self.head == len(self.ats):
+            self.ats, self.vals, self.head, self.total = [], [], 0, 0
+        elif self.head > 16 and self.head * 2 > len(self.ats):
+            del self.ats[: self.head]
+            del self.vals[: self.head]
+            self.head = 0
+
+    def live(self) -> list[tuple[float, Any]]:
+        return list(zip(self.ats[self.head :], self.vals[self.head :], strict=True))
+
+    def __len__(self) -> int:
+        return len(self.ats) - self.head
 
 
 class Windows:
@@ -87,29 +100,29 @@ class Windows:
         slot = self.slots.get(key)
         if slot is None:
             slot = self.slots[key] = _Slot()
-        if slot.ats and t < slot.ats[-1]:
+        elif slot.ats and t < slot.ats[-1]:
             return self._add_late(slot, t, value)
         slot.push(t, value)
         horizon = t - self.within
-        ats = slot.ats
-        while ats[0] <= horizon:
+        while slot.ats[slot.head] <= horizon:
             slot.pop()
         if self.aggregate == "count":
-            return len(ats)
+            return len(slot)
         if self.aggregate == "sum":
             return slot.total
-        return len(slot.counts)
+        return len(slot.counts or ())
 
     def _add_late(self, slot: _Slot, t: float, value: Any) -> float | int:
         """A record behind its key's latest (a chained warning of an absence): insert it in time order
         and aggregate over what the window still holds in ``(t - within, t]``."""
-        pairs = list(zip(slot.ats, slot.vals, strict=True))
+        pairs = slot.live()
         pos = bisect.bisect_right([a for a, _ in pairs], t)
         pairs.insert(pos, (t, value))
         fresh = _Slot()
         for a, v in pairs:
             fresh.push(a, v)
-        slot.ats, slot.vals, slot.total, slot.counts = fresh.ats, fresh.vals, fresh.total, fresh.counts
+        slot.ats, slot.vals, slot.head = fresh.ats, fresh.vals, 0
+        slot.total, slot.counts = fresh.total, fresh.counts
         inside = [v for a, v in pairs if t - self.within < a <= t]
         if self.aggregate == "count":
             return len(inside)
@@ -120,17 +133,17 @@ class Windows:
     def sweep(self, watermark: float) -> None:
         """Forget keys whose every record is at or before ``watermark - within``."""
         horizon = watermark - self.within
-        dead = [k for k, s in self.slots.items() if s.ats[-1] <= horizon]
+        dead = [k for k, s in self.slots.items() if not s.ats or s.ats[-1] <= horizon]
         for k in dead:
             del self.slots[k]
 
     def size(self) -> int:
         """How many records the windows hold."""
-        return sum(len(s.ats) for s in self.slots.values())
+        return sum(len(s) for s in self.slots.values())
 
     def to_json(self) -> list[Any]:
         """The windows' contents as plain JSON."""
-        return [[_key_out(k), list(s.ats), list(s.vals)] for k, s in self.slots.items()]
+        return [[list(k), s.ats[s.head :], s.vals[s.head :]] for k, s in self.slots.items() if len(s)]
 
     def load_json(self, data: list[Any]) -> None:
         """Restore what :meth:`to_json` wrote."""
@@ -189,10 +202,8 @@ class Sequences:
     def sweep(self, watermark: float) -> None:
         """Forget partial matches that can no longer complete."""
         for key in list(self.partials):
-            alive = [p for p in self.partials[key] if p.first + self.within >= watermark]
-            if alive:
-                self.partials[key] = alive
-            else:
+            self.partials[key] = [p for p in self.partials[key] if p.first + self.within >= watermark]
+            if not self.partials[key]:
                 del self.partials[key]
 
     def size(self) -> int:
@@ -201,7 +212,7 @@ class Sequences:
 
     def to_json(self) -> list[Any]:
         """Partial matches as plain JSON."""
-        return [[_key_out(k), [[p.first, p.next, p.refs] for p in v]] for k, v in self.partials.items()]
+        return [[list(k), [[p.first, p.next, p.refs] for p in v]] for k, v in self.partials.items()]
 
     def load_json(self, data: list[Any]) -> None:
         """Restore what :meth:`to_json` wrote."""
@@ -271,8 +282,8 @@ class Absences:
         """Pending records as plain JSON (payloads must be JSON already)."""
         return {
             "seq": self.seq,
-            "pending": [[_key_out(k), s, t, p] for k, v in self.pending.items() for s, (t, p) in v.items()],
-            "last_missing": [[_key_out(k), t] for k, t in self.last_missing.items()],
+            "pending": [[list(k), s, t, p] for k, v in self.pending.items() for s, (t, p) in v.items()],
+            "last_missing": [[list(k), t] for k, t in self.last_missing.items()],
         }
 
     def load_json(self, data: dict[str, Any]) -> None:

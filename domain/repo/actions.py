@@ -14,13 +14,17 @@ from typing import Literal
 
 from sqlmodel import Session, col, select
 
-from domain.escalation import EscalationPolicy, SlaView, Step, due_escalations
+from domain.escalation import LEADERSHIP, EscalationPolicy, SlaView, Step, due_escalations
 from domain.models import AuditRow, OutboxRow, WarningRow
-from domain.regions import RegionDirectory, is_within
+from domain.regions import RegionDirectory, Tier, is_within
 from domain.repo.audit import append_audit
 from domain.repo.routing import pinned_policy, route_warning
 from domain.responders import Responder, ResponderDirectory
 from domain.warnings import Status
+
+RESOLVE_OVERDUE = "resolve-overdue"
+"""Audit action recorded once when a warning passes its resolve-within deadline unresolved."""
+SLA_ACTOR = "system:sla"
 
 
 class ActionError(Exception):
@@ -128,7 +132,7 @@ class SlaAction:
     """One thing the SLA sweep did to a warning."""
 
     warning_id: int
-    action: Literal["escalate", "remind"]
+    action: Literal["escalate", "remind", "overdue"]
     step: str
     to_tier: Step
     to_code: str
@@ -144,7 +148,8 @@ def sla_sweep(
     Uses the policy pinned on each warning (``policy`` only for warnings without one). One action per
     warning per sweep; each writes outbox rows and an audit row through :func:`route_warning`, in the
     caller's transaction. Running the sweep again at the same ``now`` does nothing more: every action
-    moves the warning's ``ack_due_at`` forward.
+    moves the warning's ``ack_due_at`` forward. Resolve-within breaches are reported too, once per
+    warning (:func:`resolve_overdue_sweep`), after the acknowledgement actions.
     """
     query = (
         select(WarningRow)
@@ -168,4 +173,41 @@ def sla_sweep(
                                              directory=directory, regions=regions, now=now)
         step = out[0].step if out else ""
         done.append(SlaAction(due.warning_id, due.action, step, due.to_step, due.to_code, len(out)))
+    done.extend(resolve_overdue_sweep(session=session, policy=policy, directory=directory, regions=regions,
+                                      now=now, limit=limit))
+    return done
+
+
+def resolve_overdue_sweep(
+    *, session: Session, policy: EscalationPolicy, directory: ResponderDirectory, regions: RegionDirectory,
+    now: datetime, limit: int = 500,
+) -> list[SlaAction]:
+    """Report unresolved warnings whose ``resolve_due_at`` passed by ``now``: once per warning, an audit
+    row ``resolve-overdue`` and a notification of step ``overdue`` to the node responsible now.
+
+    Acknowledged warnings count too: acknowledging is not resolving. In the caller's transaction; a
+    warning already reported (its ``resolve-overdue`` audit row exists) is never reported again.
+    """
+    reported = select(AuditRow.warning_id).where(AuditRow.action == RESOLVE_OVERDUE,
+                                                 col(AuditRow.warning_id).is_not(None))
+    query = (
+        select(WarningRow)
+        .where(WarningRow.status != Status.resolved.value, col(WarningRow.resolve_due_at) <= now,
+               col(WarningRow.tier) != "", col(WarningRow.id).not_in(reported))
+        .order_by(col(WarningRow.resolve_due_at), col(WarningRow.id))
+        .limit(limit)
+    )
+    done: list[SlaAction] = []
+    for row in list(session.exec(query)):
+        assert row.id is not None and row.resolve_due_at is not None
+        out = route_warning(session=session, warning=row, change="overdue", policy=policy,
+                            directory=directory, regions=regions, now=now)
+        late = now - row.resolve_due_at
+        append_audit(session=session, warning_id=row.id, actor=SLA_ACTOR, action=RESOLVE_OVERDUE,
+                     reason=f"not resolved by {row.resolve_due_at.isoformat()}", at=now,
+                     detail={"resolve_due_at": row.resolve_due_at.isoformat(), "overdue_s": int(late.total_seconds()),
+                             "status": row.status, "tier": row.tier, "node": row.route_region,
+                             "notifications": len(out)})
+        to: Step = LEADERSHIP if row.tier == LEADERSHIP else Tier(row.tier)
+        done.append(SlaAction(row.id, "overdue", "overdue", to, row.route_region, len(out)))
     return done

@@ -18,8 +18,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.models import OutboxRow
+from domain.repo.digests import DIGEST_KEY, claim_digest, form_digests, is_held, siblings
 from domain.repo.routing import make_router, route_warning
 from integrations.notify.base import Channel, DeliveryError, Notification
+from integrations.notify.digest import digest_notification
 
 __all__ = [
     "Backoff",
@@ -55,6 +57,10 @@ class DeliveryReport:
     sent_keys: list[str] = field(default_factory=list)
     failed_keys: list[str] = field(default_factory=list)
     dead_keys: list[str] = field(default_factory=list)
+    digest_keys: list[str] = field(default_factory=list)
+    """Digests delivered in this sweep (their members' keys are in ``sent_keys``)."""
+    held_keys: list[str] = field(default_factory=list)
+    """Blue/yellow rows left waiting because their digest window is still open."""
 
     @property
     def sent(self) -> int:
@@ -73,7 +79,7 @@ class DeliveryReport:
 
     @property
     def attempted(self) -> int:
-        """Rows tried in this sweep."""
+        """Rows tried in this sweep (each member of a digest counts)."""
         return self.sent + self.failed + self.dead
 
 
@@ -96,6 +102,38 @@ def _claim(session: Session, row_id: int, now: datetime) -> OutboxRow | None:
     return session.exec(query).first()
 
 
+def _send(channel: Channel, message: Notification) -> tuple[str, bool] | None:
+    """Send; None when delivered, else (error text, retryable)."""
+    try:
+        channel.send(message)
+    except Exception as exc:
+        # The contract is DeliveryError; anything else is a channel bug, retried like a transient failure
+        # so that one bad row never stops the sweep.
+        retryable = exc.retryable if isinstance(exc, DeliveryError) else True
+        return f"{type(exc).__name__}: {exc}"[:2000], retryable
+    return None
+
+
+def _settle(
+    rows: list[OutboxRow], failure: tuple[str, bool] | None, *, now: datetime, backoff: Backoff,
+    rng: random.Random, report: DeliveryReport,
+) -> None:
+    """Record one attempt's outcome on ``rows`` (one row, or every member of one digest, alike)."""
+    attempts = max(r.attempts for r in rows) + 1
+    wait = backoff.delay(attempts, rng) if failure else timedelta(0)
+    for row in rows:
+        row.attempts = attempts
+        if failure is None:
+            row.status, row.sent_at = SENT, now
+            report.sent_keys.append(row.idempotency_key)
+        elif not failure[1] or attempts >= backoff.max_attempts:
+            row.status, row.last_error = DEAD, failure[0]
+            report.dead_keys.append(row.idempotency_key)
+        else:
+            row.next_attempt_at, row.last_error = now + wait, failure[0]
+            report.failed_keys.append(row.idempotency_key)
+
+
 def deliver_pending(
     engine: sa.Engine,
     channels: Mapping[str, Channel],
@@ -104,47 +142,62 @@ def deliver_pending(
     limit: int = 100,
     backoff: Backoff | None = None,
     rng: random.Random | None = None,
+    digest_window: timedelta | None = None,
 ) -> DeliveryReport:
     """Send up to ``limit`` pending rows due by ``now`` over the configured ``channels`` (by name).
 
     Rows of channels not configured here are left pending for a sweep that has them. Each row is
     committed on its own after its send, so a crash resends at most one row (same idempotency key).
+
+    With a ``digest_window`` (the policy's ``digest_window``; None or 0: off), blue and yellow rows for
+    one recipient and channel wait until the window of their group closes and then go as one digest
+    (``domain.repo.digests``): one send under the digest's key, every member marked sent with that key
+    in its payload. Orange and red rows are never held.
     """
     backoff = backoff or Backoff()
     rng = rng or random.Random()
     report = DeliveryReport()
+    if digest_window:
+        form_digests(engine, list(channels), now=now, window=digest_window)
     with Session(engine) as session:
         query = (
-            select(OutboxRow.id)
+            select(OutboxRow.id, OutboxRow.level, OutboxRow.created_at, OutboxRow.attempts, OutboxRow.payload,
+                   OutboxRow.recipient, OutboxRow.channel, OutboxRow.idempotency_key)
             .where(OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) <= now,
                    col(OutboxRow.channel).in_(list(channels)))
             .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
             .limit(limit)
         )
-        ids = [i for i in session.exec(query) if i is not None]
-    for row_id in ids:
+        candidates = list(session.exec(query))
+    # Units of work, in due order: a row id, or a digest (key, recipient, channel) sent whole once.
+    units: list[int | tuple[str, str, str]] = []
+    for row_id, level, created_at, attempts, payload, recipient, channel, key in candidates:
+        member_of = (payload or {}).get(DIGEST_KEY)
+        if member_of:
+            unit = (str(member_of), recipient, channel)
+            if unit not in units:
+                units.append(unit)
+        elif is_held(level, created_at, attempts, payload, now=now, window=digest_window):
+            report.held_keys.append(key)
+        elif row_id is not None:
+            units.append(row_id)
+    for unit in units:
         with Session(engine, expire_on_commit=False) as session:
-            row = _claim(session, row_id, now)
-            if row is None:
-                continue  # sent or claimed by a concurrent sweep meanwhile
-            row.attempts += 1
-            try:
-                channels[row.channel].send(notification_of(row))
-            except Exception as exc:
-                # The contract is DeliveryError; anything else is a channel bug, retried like a transient
-                # failure so that one bad row never stops the sweep.
-                retryable = exc.retryable if isinstance(exc, DeliveryError) else True
-                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if not retryable or row.attempts >= backoff.max_attempts:
-                    row.status = DEAD
-                    report.dead_keys.append(row.idempotency_key)
-                else:
-                    row.next_attempt_at = now + backoff.delay(row.attempts, rng)
-                    report.failed_keys.append(row.idempotency_key)
+            if isinstance(unit, int):
+                row = _claim(session, unit, now)
+                if row is None:
+                    continue  # sent or claimed by a concurrent sweep meanwhile
+                rows, message = [row], notification_of(row)
             else:
-                row.status, row.sent_at = SENT, now
-                report.sent_keys.append(row.idempotency_key)
-            session.add(row)
+                rows = claim_digest(session, *unit, now)
+                if not rows:
+                    continue
+                message = digest_notification([notification_of(r) for r in rows], unit[0], digest_window)
+            failure = _send(channels[rows[0].channel], message)
+            _settle(rows, failure, now=now, backoff=backoff, rng=rng, report=report)
+            if failure is None and not isinstance(unit, int):
+                report.digest_keys.append(unit[0])
+            session.add_all(rows)
             session.commit()
     return report
 
@@ -170,10 +223,11 @@ def retry_dead(*, session: Session, ids: Iterable[int] | None = None, now: datet
     query = select(OutboxRow).where(OutboxRow.status == DEAD)
     if ids is not None:
         query = query.where(col(OutboxRow.id).in_(list(ids)))
-    count = 0
-    for row in session.exec(query):
+    rows = {r.id: r for r in session.exec(query)}
+    # A digest is retried whole (its members share one send), whichever of its members was named.
+    rows.update((r.id, r) for r in siblings(session, list(rows.values()), DEAD))
+    for row in rows.values():
         row.status, row.attempts, row.next_attempt_at = PENDING, 0, now
         session.add(row)
-        count += 1
     session.flush()
-    return count
+    return len(rows)

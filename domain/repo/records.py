@@ -1,4 +1,5 @@
-"""Records, their versions, quarantine and source cursors in the store (keyword-only, explicit session).
+"""Records and their versions in the store (keyword-only, explicit session); quarantine and source
+cursors live in :mod:`domain.repo.intake` and are re-exported here.
 
 ``upsert_records`` is the ingest's hot path: it selects the existing rows of a batch in bulk, inserts
 new ones with one multi-row statement, updates changed ones with one executemany, and never flushes
@@ -18,8 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from domain.models import CursorRow, QuarantineRow, RecordRow, RecordVersionRow, utcnow
+from domain.models import RecordRow, RecordVersionRow, utcnow
 from domain.records import Record
+from domain.repo.intake import get_cursor, list_quarantine, quarantine, set_cursor
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
 _VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
@@ -82,6 +84,9 @@ _INSERT_COLS = (
 )
 
 
+_VER_KEYS = ("record_id", "version", "attributes", "at", "region", "content_hash", "received_at")
+
+
 def _bind(dialect: sa.Dialect, column: str) -> Callable[[Any], Any]:
     """The column type's own bind conversion (e.g. aware datetime -> naive UTC text on SQLite)."""
     proc = _REC.c[column].type.bind_processor(dialect)
@@ -91,8 +96,7 @@ def _bind(dialect: sa.Dialect, column: str) -> Callable[[Any], Any]:
 def _insert_sql(dialect: sa.Dialect) -> str:
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     marks = [
-        f"CAST({mark} AS JSON)" if c == "attributes" and dialect.name == "postgresql" else mark
-        for c in _INSERT_COLS
+        f"CAST({mark} AS JSON)" if c == "attributes" and dialect.name == "postgresql" else mark for c in _INSERT_COLS
     ]
     return f"INSERT INTO {_REC.name} ({', '.join(_INSERT_COLS)}) VALUES ({', '.join(marks)})"
 
@@ -150,32 +154,23 @@ def upsert_records(*, session: Session, records: Sequence[Record]) -> UpsertStat
         seq += 1
         if ex is None:
             # Same order as _INSERT_COLS.
-            inserts.append(
-                (r.source, r.id, r.kind, at_bind(r.at), r.region, attrs_json, h, 1, r.late, seq, now_b)
-            )
+            inserts.append((r.source, r.id, r.kind, at_bind(r.at), r.region, attrs_json, h, 1, r.late, seq, now_b))
             continue
-        row = {
-            "kind": r.kind,
-            "at": r.at,
-            "region": r.region,
-            "attrs_json": attrs_json,
-            "content_hash": h,
-            "late": r.late,
-            "received_at": now,
-            "seq": seq,
-        }
-        updates.append({"_id": ex[0], "version": ex[2] + 1, **row})
-        versions.append(
-            {
-                "record_id": ex[0],
-                "version": ex[2] + 1,
-                "attributes": r.attributes,
-                "at": r.at,
-                "region": r.region,
-                "content_hash": h,
-                "received_at": now,
-            }
+        updates.append(
+            dict(
+                _id=ex[0],
+                version=ex[2] + 1,
+                kind=r.kind,
+                at=r.at,
+                region=r.region,
+                attrs_json=attrs_json,
+                content_hash=h,
+                late=r.late,
+                received_at=now,
+                seq=seq,
+            )
         )
+        versions.append(dict(zip(_VER_KEYS, (ex[0], ex[2] + 1, r.attributes, r.at, r.region, h, now), strict=True)))
     if inserts:
         # The hot path: one DBAPI executemany of ready tuples. New rows need no ids back (no history row
         # until they change), and skipping SQLAlchemy's per-row parameter processing doubles the speed.
@@ -183,26 +178,9 @@ def upsert_records(*, session: Session, records: Sequence[Record]) -> UpsertStat
     if updates:
         first = [u["_id"] for u in updates if u["version"] == 2]
         for chunk in _chunks(first):
-            q = sa.select(
-                _REC.c.id,
-                _REC.c.attributes,
-                _REC.c.at,
-                _REC.c.region,
-                _REC.c.content_hash,
-                _REC.c.received_at,
-            ).where(_REC.c.id.in_(chunk))
-            versions.extend(
-                {
-                    "record_id": rid,
-                    "version": 1,
-                    "attributes": attrs,
-                    "at": at,
-                    "region": region,
-                    "content_hash": h,
-                    "received_at": received,
-                }
-                for rid, attrs, at, region, h, received in session.execute(q)
-            )
+            old = (_REC.c.attributes, _REC.c.at, _REC.c.region, _REC.c.content_hash, _REC.c.received_at)
+            q = sa.select(_REC.c.id, *old).where(_REC.c.id.in_(chunk))
+            versions.extend(dict(zip(_VER_KEYS, (rid, 1, *rest), strict=True)) for rid, *rest in session.execute(q))
         cols = ("kind", "at", "region", "content_hash", "late", "received_at", "seq", "version")
         values: dict[str, Any] = {c: sa.bindparam(c) for c in cols}
         values["attributes"] = _json_param("attrs_json", dialect)
@@ -262,20 +240,18 @@ def record_versions(*, session: Session, source: str, source_id: str) -> list[Re
     """Every version of one record, oldest first (``[]`` if unknown; one unsaved row if never changed)."""
     q = (
         sa.select(RecordVersionRow)
-        .join(RecordRow, RecordRow.id == RecordVersionRow.record_id)  # type: ignore[arg-type]
-        .where(RecordRow.source == source, RecordRow.source_id == source_id)  # type: ignore[arg-type]
-        .order_by(RecordVersionRow.version)
-    )  # type: ignore[arg-type]
+        .join(_REC, _REC.c.id == _VER.c.record_id)
+        .where(_REC.c.source == source, _REC.c.source_id == source_id)
+        .order_by(_VER.c.version)
+    )
     rows = list(session.execute(q).scalars())
     if rows:
         return rows
     cur = (
-        session.execute(
-            sa.select(RecordRow).where(RecordRow.source == source, RecordRow.source_id == source_id)
-        )
+        session.execute(sa.select(RecordRow).where(_REC.c.source == source, _REC.c.source_id == source_id))
         .scalars()
         .first()
-    )  # type: ignore[arg-type]
+    )
     if cur is None or cur.id is None:
         return []
     return [
@@ -291,40 +267,17 @@ def record_versions(*, session: Session, source: str, source_id: str) -> list[Re
     ]
 
 
-def quarantine(
-    *, session: Session, source: str, page: str | None, raw: str, reason: str, source_id: str | None = None
-) -> None:
-    """Keep an input that failed validation, whole (as made safe by the caller), with its reason."""
-    session.add(
-        QuarantineRow(
-            source=source, source_id=source_id, page=(page or "")[:500] or None, raw=raw, reason=reason
-        )
-    )
-
-
-def list_quarantine(*, session: Session, source: str | None = None, limit: int = 100) -> list[QuarantineRow]:
-    """Quarantined inputs, oldest first, optionally of one source."""
-    q = sa.select(QuarantineRow).order_by(QuarantineRow.id).limit(limit)  # type: ignore[arg-type]
-    if source is not None:
-        q = q.where(QuarantineRow.source == source)  # type: ignore[arg-type]
-    return list(session.execute(q).scalars())
-
-
-def get_cursor(*, session: Session, source: str) -> str | None:
-    """Where ``source``'s next fetch continues (``None``: from the beginning)."""
-    row = session.get(CursorRow, source)
-    return row.cursor if row else None
-
-
-def set_cursor(
-    *, session: Session, source: str, cursor: str | None, complete_until: datetime | None = None
-) -> None:
-    """Move ``source``'s cursor (in the caller's transaction: together with the batch it covers)."""
-    row = session.get(CursorRow, source)
-    if row is None:
-        row = CursorRow(source=source)
-    row.cursor = cursor
-    if complete_until is not None:
-        row.complete_until = complete_until
-    row.updated_at = utcnow()
-    session.add(row)
+__all__ = [
+    "UpsertStats",
+    "content_hash",
+    "get_cursor",
+    "list_quarantine",
+    "max_seq",
+    "quarantine",
+    "record_versions",
+    "records_after_seq",
+    "records_between",
+    "seq_records_after",
+    "set_cursor",
+    "upsert_records",
+]

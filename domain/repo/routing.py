@@ -29,14 +29,17 @@ from domain.models import OutboxRow, WarningRow
 from domain.regions import RegionDirectory, Tier, ancestor
 from domain.repo.audit import append_audit, audit_entries
 from domain.responders import Responder, ResponderDirectory, recipients_for
+from domain.warnings import Status
 from integrations.notify.render import render
 
-ChangeKind = Literal["opened", "raised", "escalated", "reminder"]
+ChangeKind = Literal["opened", "raised", "escalated", "reminder", "overdue"]
 LinkMaker = Callable[[int, str, datetime], Mapping[str, str]]
 """(warning id, responder id, now) → ``{"ack": url, "resolve": url}``."""
 ROUTED = "routed"
 """Audit action of a routing step; its ``reason`` is the step (``open``, ``escalate-1``…)."""
 SYSTEM = "system:router"
+ACK_RESET = "ack-reset"
+"""Audit action when a raise takes back an acknowledgement (the new tier must acknowledge again)."""
 _KEY = "idempotency_key"
 
 
@@ -80,6 +83,8 @@ def _targets(
         warning.ack_due_at = due.ack_due_at
         return [(tier, code)]
     current = _as_step(warning.tier)
+    if change == "overdue":
+        return [(current, warning.route_region)]
     if change == "escalated":
         up = next_step(current)
         upper = step_node(warning.route_region, up)
@@ -92,6 +97,23 @@ def _targets(
     original = responsible_node(warning.region, level, policy)
     warning.ack_due_at = now + lp.remind_every
     return [(current, warning.route_region), original]
+
+
+def _reset_acknowledgement(session: Session, warning: WarningRow, policy: EscalationPolicy, now: datetime) -> None:
+    """Take back the acknowledgement of a raised warning: open again, due by the new level's deadline."""
+    acknowledged_at = warning.acknowledged_at
+    warning.status, warning.acknowledged_at = Status.open.value, None
+    # Always a fresh deadline: the old one may lie in the past (it was met), and keeping it would make
+    # the next SLA sweep escalate a warning its new tier has not even seen yet.
+    warning.ack_due_at = deadlines(now, warning.level, policy).ack_due_at
+    assert warning.id is not None
+    append_audit(
+        session=session, warning_id=warning.id, actor=SYSTEM, action=ACK_RESET,
+        reason=f"raised to {warning.level}", at=now,
+        detail={"acknowledged_at": acknowledged_at.isoformat() if acknowledged_at else None,
+                "tier": warning.tier, "node": warning.route_region,
+                "ack_due_at": warning.ack_due_at.isoformat()},
+    )
 
 
 def _recipients(
@@ -161,14 +183,20 @@ def route_warning(
     - ``raised``: re-routes to the new level's node (never below where it already is), tighter deadlines;
     - ``escalated``: one step up (tier, or the duty leadership above the city); both the node that
       missed the deadline and the one above are told; ``escalation_step`` + 1;
-    - ``reminder``: the current node and the originally responsible node are reminded.
+    - ``reminder``: the current node and the originally responsible node are reminded;
+    - ``overdue``: the node responsible now is told that the resolve-within deadline passed (no
+      deadline changes; :func:`domain.repo.actions.resolve_overdue_sweep` calls it once per warning).
+
+    A raise of an *acknowledged* warning takes the acknowledgement back (status ``open``, audited as
+    ``ack-reset``): the acknowledgement was given for a lower level, perhaps by a lower tier, so the tier
+    answering for the new level must acknowledge again, against the new level's deadline.
 
     SLA decisions use the policy pinned on the warning; ``policy`` is only the fallback. ``categories``
     (record kinds or types behind the warning) select category overrides besides the rule id. ``links``
     (e.g. ``integrations.notify.render.action_links``) adds one-click links for each recipient.
     Idempotent per step: a step already routed returns its existing rows and changes nothing.
     """
-    if change not in ("opened", "raised", "escalated", "reminder"):
+    if change not in ("opened", "raised", "escalated", "reminder", "overdue"):
         raise ValueError(f"unknown routing change {change!r}")
     if change != "opened" and not warning.tier:
         change = "opened"  # a warning never routed (e.g. raised in the batch that opened it) starts here
@@ -184,13 +212,15 @@ def route_warning(
     done = [a.reason for a in audit_entries(session=session, warning_id=warning.id, action=ROUTED)]
     escalations = 1 + sum(1 for r in done if r.startswith("escalate-"))
     reminders = 1 + sum(1 for r in done if r.startswith("remind-"))
-    planned = {"opened": "open", "raised": f"raise-{warning.level}",
+    planned = {"opened": "open", "raised": f"raise-{warning.level}", "overdue": "overdue",
                "reminder": f"remind-{reminders}", "escalated": f"escalate-{escalations}"}[change]
     if audit_entries(session=session, warning_id=warning.id, action=ROUTED, reason=planned):
         return _rows_of_step(session, warning.id, planned)
     previous = (warning.tier, warning.route_region)
     step = planned
     targets = _targets(warning, change, pinned, now)
+    if change == "raised" and warning.status == Status.acknowledged.value:
+        _reset_acknowledgement(session, warning, pinned, now)
     session.add(warning)
     people = _recipients(warning, targets, pinned, directory, now, categories)
     rows: list[OutboxRow] = []

@@ -2,7 +2,7 @@
 
 Counts are of distinct warnings: a warning escalated twice on a day counts once as escalated that day.
 A warning is counted at its current level (the highest it reached). Its district is its region's
-ancestor at the district tier; a warning raised at city level is counted under the city itself.
+ancestor at the district tier; a warning whose region is the city itself is counted under the city.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def _trend(warnings: Iterable[WarningView], day: Day) -> list[TrendDay]:
     for w in warnings:
         if first.start <= w.opened_at < day.end:
             per_day[local_date(w.opened_at)][w.level] += 1
-    days = [first.minus(-i).date for i in range(TREND_DAYS)]
+    days = [first.date + timedelta(days=i) for i in range(TREND_DAYS)]
     return [TrendDay(d, dict(per_day[d]) if d in per_day else dict.fromkeys(LEVELS, 0)) for d in days]
 
 

@@ -103,7 +103,11 @@ class AppriseRobotChannel:
         """Post ``message`` to the robot or raise :class:`DeliveryError`."""
         if not message.address.strip():
             raise PermanentDeliveryError(f"{self._name}: no robot address for {message.recipient}")
-        url = robot_url(message.address, SCHEMES[self._name])
+        scheme = SCHEMES[self._name]
+        url = robot_url(message.address, scheme)
+        if not url.startswith(f"{scheme}://"):
+            # apprise speaks ~100 services; this channel must reach only its own kind of robot.
+            raise PermanentDeliveryError(f"{self._name}: address of {message.recipient} is not a {scheme} robot")
         plugin = Apprise.instantiate(url, asset=self._asset)
         if plugin is None:
             # Never echo the URL: it holds the robot's key.

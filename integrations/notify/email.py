@@ -101,14 +101,23 @@ class EmailChannel:
         """Channel name (``email``)."""
         return self._name
 
+    def _tls(self) -> ssl.SSLContext:
+        # Certificates are always verified; an internal CA is trusted through smtp_ca_file, never by
+        # switching verification off.
+        ca = self._settings.smtp_ca_file
+        return ssl.create_default_context(cafile=str(ca) if ca else None)
+
     def _connect(self) -> smtplib.SMTP:
         s = self._settings
         if s.smtp_ssl:
-            return smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s,
-                                    context=ssl.create_default_context())
+            return smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s, context=self._tls())
         smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
         if s.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
+            try:
+                smtp.starttls(context=self._tls())
+            except BaseException:
+                smtp.close()
+                raise
         return smtp
 
     def send(self, message: Notification) -> None:

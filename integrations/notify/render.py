@@ -19,7 +19,8 @@ from integrations.settings import Settings, get_settings
 CHINA = timezone(timedelta(hours=8), "CST")
 """Responders read Beijing time."""
 
-_STEP_NOTE = {"escalate": "逾期未确认，已逐级上报", "remind": "催办：仍未确认", "raise": "预警等级提升"}
+_STEP_NOTE = {"escalate": "逾期未确认，已逐级上报", "remind": "催办：仍未确认", "raise": "预警等级提升",
+              "overdue": "已超过处置时限，仍未办结"}
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def action_links(
 ) -> dict[str, str]:
     """Signed one-click links (``integrations.links``) for ``responder`` to acknowledge or resolve the
     warning, valid for ``settings.link_ttl_s`` from ``now``; pass as ``route_warning(links=...)``."""
-    from integrations.links import make_link  # the links module needs the store tables: import on use
+    from integrations.links import make_link  # only deployments that send links need the module
 
     s = settings or get_settings()
     expires = now + timedelta(seconds=s.link_ttl_s)

@@ -61,9 +61,9 @@ def render_markdown(report: SituationReport, *, charts: Mapping[str, str] | None
     out += ["## 四、时限执行情况", "", f"- {text.sla_sentence('签收及时率', sla.ack)}",
             f"- {text.sla_sentence('办结及时率', sla.resolve)}"]
     if sla.resolve.breached_ids:
-        out.append("- 超期未办结预警：" + "、".join(f"#{i}" for i in sla.resolve.breached_ids))
+        out.append("- 未按时办结预警：" + "、".join(f"#{i}" for i in sla.resolve.breached_ids))
     if sla.ack.breached_ids:
-        out.append("- 超时签收预警：" + "、".join(f"#{i}" for i in sla.ack.breached_ids))
+        out.append("- 未按时签收预警：" + "、".join(f"#{i}" for i in sla.ack.breached_ids))
     out.append("")
     rows = [_sla_row(lvl.chinese, sla.ack_by_level[lvl]) for lvl in text.LEVELS_DESC]
     out += [*_table(["等级（签收）", "按时", "超时", "未到期", "及时率"], rows), ""]

@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.write_regions:
         args.write_regions.write_text(
-            yaml.safe_dump({"regions": region_directory()}, allow_unicode=True, sort_keys=True),
+            "# Region directory of the simulated city (generated: python -m integrations.simulator "
+            "--write-regions PATH).\n# Real district codes and names; streets, communities and grids are made up.\n"
+            + yaml.safe_dump({"regions": region_directory()}, allow_unicode=True, sort_keys=True),
             encoding="utf-8",
         )
         print(f"wrote {args.write_regions}")
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         faults=faults,
     )
     counts = {k: sim.feed.count(k) for k in KINDS}
-    print(json.dumps({"url": sim.url, "counts": counts}, ensure_ascii=False))
+    print(json.dumps({"url": sim.url, "counts": counts}, ensure_ascii=False), flush=True)
     for line in sim.generator.planted:
         print("  planted:", line)
     try:

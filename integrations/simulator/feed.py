@@ -10,6 +10,7 @@ import base64
 import bisect
 import threading
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from integrations.simulator.generate import ID_FIELD, Entry
@@ -50,7 +51,10 @@ class Feed:
         self._lock = threading.Lock()
         self._seqs: dict[str, list[int]] = {k: [] for k in kinds}
         self._items: dict[str, list[dict[str, Any]]] = {k: [] for k in self._seqs}
-        self._latest: dict[tuple[str, str], int] = {}
+        self._times: dict[str, list[datetime]] = {k: [] for k in self._seqs}
+        self.visible_until: datetime | None = None
+        """When set, only entries the departments had recorded by then are served (a simulated clock)."""
+        self._latest: dict[tuple[str, str], tuple[int, datetime]] = {}
         self._seq = 0
 
     @property
@@ -66,16 +70,18 @@ class Feed:
                 self._seq += 1
                 self._seqs[e.kind].append(self._seq)
                 self._items[e.kind].append(e.item)
-                self._latest[(e.kind, item_id(e.kind, e.item))] = self._seq
+                self._times[e.kind].append(e.updated_at)
+                self._latest[(e.kind, item_id(e.kind, e.item))] = (self._seq, e.updated_at)
                 n += 1
         return n
 
     def get(self, kind: str, id_: str) -> dict[str, Any] | None:
         """The latest version of an item, or ``None``."""
         with self._lock:
-            seq = self._latest.get((kind, id_))
-            if seq is None:
+            latest = self._latest.get((kind, id_))
+            if latest is None:
                 return None
+            seq = latest[0]
             return dict(self._items[kind][bisect.bisect_left(self._seqs[kind], seq)])
 
     def count(self, kind: str) -> int:
@@ -84,17 +90,23 @@ class Feed:
             return sum(1 for k, _ in self._latest if k == kind)
 
     def page(self, kind: str, after: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
-        """Up to ``limit`` latest-version items after sequence ``after``: (items, last seq, more?)."""
+        """Up to ``limit`` latest-version items after sequence ``after``: (items, last seq, more?).
+
+        With :attr:`visible_until` set, the page ends at the first entry recorded after it (so a cursor
+        never skips an entry that is revealed later).
+        """
         with self._lock:
-            seqs, items = self._seqs[kind], self._items[kind]
+            seqs, items, times = self._seqs[kind], self._items[kind], self._times[kind]
+            until = self.visible_until
             i = bisect.bisect_right(seqs, after)
             out: list[dict[str, Any]] = []
             last = after
-            while i < len(seqs) and len(out) < limit:
+            while i < len(seqs) and len(out) < limit and (until is None or times[i] <= until):
                 item = items[i]
-                # An item changed since is served at its newer place only.
-                if self._latest[(kind, item_id(kind, item))] == seqs[i]:
+                # An item changed since is served at its newer place only (once that is revealed).
+                newest_seq, newest_at = self._latest[(kind, item_id(kind, item))]
+                if newest_seq == seqs[i] or (until is not None and newest_at > until):
                     out.append(dict(item))
                 last = seqs[i]
                 i += 1
-            return out, last, i < len(seqs)
+            return out, last, i < len(seqs) and (until is None or times[i] <= until)

@@ -17,8 +17,21 @@ from zoneinfo import ZoneInfo
 
 from integrations.simulator.people import Person, make_person
 from integrations.simulator.regions import DISTRICTS, RegionTree, region_tree
+from integrations.simulator.vocab import (
+    CARE_PROGRAMS,
+    DAILY,
+    DESCRIPTORS,
+    DISPUTE_TYPES,
+    HOTLINE_CATEGORIES,
+    HOUR_WEIGHTS,
+    ID_PREFIX,
+    INCIDENT_CATEGORIES,
+    PETITION_SUBJECTS,
+    PLATFORMS,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+_DISTRICTS = list(DISTRICTS)
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=SHANGHAI)
 DEFAULT_DAYS = 30
 KINDS = ("petition", "dispute", "hotline", "incident", "opinion", "care_visit_due", "care_visit")
@@ -26,64 +39,6 @@ KINDS = ("petition", "dispute", "hotline", "incident", "opinion", "care_visit_du
 
 ID_FIELD = {"dispute": "case_no", "hotline": "ticket_id"}
 """The departments' id field where it is not ``id``."""
-_ID_PREFIX = {
-    "petition": "XF",
-    "dispute": "TJ",
-    "hotline": "RX",
-    "incident": "SJ",
-    "opinion": "YQ",
-    "care_visit_due": "GAD",
-    "care_visit": "GAV",
-}
-# Per day at scale 1.
-_DAILY = {"hotline": 250, "petition": 35, "dispute": 30, "incident": 10, "opinion": 20, "care_visit_due": 40}
-_HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 12, 10, 12, 14, 14, 12, 10, 9, 8, 6, 4, 2, 1]
-HOTLINE_CATEGORIES = {
-    "noise": 12,
-    "sanitation": 14,
-    "traffic": 12,
-    "property_management": 16,
-    "water_supply": 8,
-    "consumer": 10,
-    "housing": 8,
-    "public_order": 8,
-    "other": 12,
-}
-_DESCRIPTORS = {
-    "noise": ["施工噪音", "广场舞噪音", "商铺音响", "夜间装修"],
-    "sanitation": ["垃圾未清运", "污水外溢"],
-    "traffic": ["违停占道", "信号灯故障"],
-    "property_management": ["电梯故障", "物业收费争议"],
-    "water_supply": ["停水", "水质浑浊"],
-    "consumer": ["预付卡退费", "商品质量"],
-    "housing": ["房屋漏水", "延期交房"],
-    "public_order": ["占道经营", "聚众喧哗"],
-    "other": ["咨询", "建议"],
-}
-PETITION_SUBJECTS = [
-    "征地补偿",
-    "拆迁安置",
-    "拖欠工资",
-    "物业纠纷",
-    "社保待遇",
-    "医疗纠纷",
-    "教育入学",
-    "环境污染",
-]
-DISPUTE_TYPES = {
-    "neighbour": 20,
-    "family": 15,
-    "property": 15,
-    "labour": 10,
-    "wage_arrears": 8,
-    "land": 8,
-    "demolition": 5,
-    "medical": 5,
-    "other": 14,
-}
-INCIDENT_CATEGORIES = ["traffic", "fire", "fight", "gas", "construction", "crowd"]
-PLATFORMS = ["weibo", "douyin", "wechat", "toutiao", "local_forum"]
-CARE_PROGRAMS = ["独居老人", "留守儿童", "残疾人", "困难群众"]
 
 
 @dataclass
@@ -110,7 +65,9 @@ class Generator:
     bad_rate: float = 0.0
     rng: random.Random = field(init=False)
     tree: RegionTree = field(init=False)
-    population: list[Person] = field(init=False)
+    population: int = field(init=False)
+    """How many residents there are; each is made on first use (deterministically from its number)."""
+    _people: dict[int, Person] = field(init=False, default_factory=dict)
     out: list[Entry] = field(init=False, default_factory=list)
     _counter: dict[str, int] = field(init=False, default_factory=dict)
     planted: list[str] = field(init=False, default_factory=list)
@@ -120,10 +77,8 @@ class Generator:
         self.rng = random.Random(self.seed)
         self.tree = region_tree()
         self.grids = self.tree.all_grids
-        districts = list(DISTRICTS)
-        self.population = [
-            make_person(self.rng, self.rng.choice(districts)) for _ in range(max(200, int(8000 * self.scale)))
-        ]
+        # Large enough that unplanned coincidences (the same person in two departments) stay rare.
+        self.population = max(200, int(50000 * self.scale))
 
     # -- building blocks -------------------------------------------------------------------------
     def day_start(self, day: int) -> datetime:
@@ -133,17 +88,28 @@ class Generator:
 
     def when(self, day: int) -> datetime:
         """A random moment of ``day``, busier in the daytime."""
-        hour = self.rng.choices(range(24), _HOUR_WEIGHTS)[0]
+        hour = self.rng.choices(range(24), HOUR_WEIGHTS)[0]
         return self.day_start(day) + timedelta(hours=hour, seconds=self.rng.randrange(3600))
 
     def person(self) -> Person:
         """A random resident."""
-        return self.rng.choice(self.population)
+        i = self.rng.randrange(self.population)
+        p = self._people.get(i)
+        if p is None:
+            own = random.Random(self.seed * 1_000_003 + i)
+            p = self._people[i] = make_person(own, own.choice(_DISTRICTS))
+        return p
+
+    def caller(self) -> str:
+        """A hotline caller's number: mostly one-off callers, one in five a known resident."""
+        if self.rng.random() < 0.2:
+            return self.person().phone
+        return f"1{self.rng.choice('3456789')}{self.rng.randrange(10**9):09d}"
 
     def new_id(self, kind: str, at: datetime) -> str:
         """The department's id: prefix, local date and a running number (``XF-20260105-000123``)."""
         n = self._counter[kind] = self._counter.get(kind, 0) + 1
-        return f"{_ID_PREFIX[kind]}-{at.astimezone(SHANGHAI):%Y%m%d}-{n:06d}"
+        return f"{ID_PREFIX[kind]}-{at.astimezone(SHANGHAI):%Y%m%d}-{n:06d}"
 
     def emit(self, kind: str, at: datetime, region: str, **fields: Any) -> dict[str, Any]:
         """Add a new item; the department records it 5–120 minutes after it happened."""
@@ -180,7 +146,7 @@ class Generator:
 
     # -- background --------------------------------------------------------------------------------
     def _n(self, kind: str) -> int:
-        mean = _DAILY[kind] * self.scale
+        mean = DAILY[kind] * self.scale
         return max(0, int(self.rng.gauss(mean, mean**0.5)))
 
     def background_day(self, day: int) -> None:
@@ -192,9 +158,9 @@ class Generator:
                 "hotline",
                 self.when(day),
                 rng.choice(self.grids),
-                phone=self.person().phone,
+                phone=self.caller(),
                 category=cat,
-                descriptor=rng.choice(_DESCRIPTORS[cat]),
+                descriptor=rng.choice(DESCRIPTORS[cat]),
                 status=rng.choice(["closed", "closed", "in_progress", "open"]),
             )
         for _ in range(self._n("petition")):
@@ -216,9 +182,7 @@ class Generator:
         for _ in range(self._n("dispute")):
             p = self.person()
             dtype = rng.choices(list(DISPUTE_TYPES), list(DISPUTE_TYPES.values()))[0]
-            amount = (
-                round(rng.uniform(2000, 60000), 2) if dtype in ("wage_arrears", "labour", "property") else 0
-            )
+            amount = round(rng.uniform(2000, 60000), 2) if dtype in ("wage_arrears", "labour", "property") else 0
             at = self.when(day)
             item = self.emit(
                 "dispute",
@@ -264,9 +228,7 @@ class Generator:
         grid = self.rng.choice(self.grids)
         program = self.rng.choice(CARE_PROGRAMS)
         due_at = self.when(day)
-        item = self.emit(
-            "care_visit_due", due_at, grid, id_card=p.id_card, name=p.name, program=program, outcome="due"
-        )
+        item = self.emit("care_visit_due", due_at, grid, id_card=p.id_card, name=p.name, program=program, outcome="due")
         if visited or late_hours is not None:
             hours = late_hours if late_hours is not None else self.rng.uniform(2, 60)
             self.emit(

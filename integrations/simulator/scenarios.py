@@ -14,7 +14,8 @@ comments are the defaults of the rules that should catch it). Days are 0-based f
   from distinct callers; and one caller ringing 9 times in a day (many calls, one person);
 - serious incidents: 3, 6 injured; 1 death; 3 deaths and 12 injured; 10 deaths and 20 injured;
 - missed care visits: 8 visits fall due and never happen, one happens 80 h late;
-- opinion surges: negative topics whose volume climbs to 3,000 / 15,000 / 60,000 within hours.
+- opinion surges: negative topics whose volume adds up to 10,500 / 70,000 / 275,000 within hours
+  (yellow, orange, red at 10k / 50k / 200k a day).
 """
 
 from __future__ import annotations
@@ -160,9 +161,7 @@ def _wage_arrears(gen: Generator, day: Day) -> None:
             amount=amount,
             status="open",
         )
-    gen.planted.append(
-        "wage arrears: 47 disputes in 510114 (mostly street 510114002) from day 12, two > 1M yuan"
-    )
+    gen.planted.append("wage arrears: 47 disputes in 510114 (mostly street 510114002) from day 12, two > 1M yuan")
 
 
 def _noise(gen: Generator, day: Day) -> None:
@@ -180,9 +179,7 @@ def _noise(gen: Generator, day: Day) -> None:
                 descriptor="夜间施工噪音",
                 status="open",
             )
-        gen.planted.append(
-            f"noise spike: {n} complaints in {hours} h from community {community} on day {day(d)}"
-        )
+        gen.planted.append(f"noise spike: {n} complaints in {hours} h from community {community} on day {day(d)}")
     caller = gen.person()
     grid = rng.choice(gen.grids)
     for _ in range(9):
@@ -229,9 +226,9 @@ def _missed_care(gen: Generator, day: Day) -> None:
 
 def _opinion(gen: Generator, day: Day) -> None:
     for d, topic, community, ramp, sentiment in (
-        (14, "学校食堂", "510107001001", (800, 1500, 3000), -0.4),
-        (9, "某小区业主维权", "510104002003", (500, 1500, 4000, 9000, 15000), -0.6),
-        (21, "工地欠薪讨薪视频", "510114002001", (2000, 8000, 20000, 40000, 60000), -0.85),
+        (14, "学校食堂", "510107001001", (1500, 3000, 6000), -0.4),
+        (9, "某小区业主维权", "510104002003", (2000, 6000, 12000, 20000, 30000), -0.6),
+        (21, "工地欠薪讨薪视频", "510114002001", (5000, 20000, 50000, 80000, 120000), -0.85),
     ):
         t0 = gen.day_start(day(d)) + timedelta(hours=11)
         for i, volume in enumerate(ramp):
@@ -244,7 +241,7 @@ def _opinion(gen: Generator, day: Day) -> None:
                 volume=volume,
                 sentiment=sentiment,
             )
-        gen.planted.append(f"opinion surge: {topic} up to {ramp[-1]} on day {day(d)} in {community}")
+        gen.planted.append(f"opinion surge: {topic}, {sum(ramp)} in {len(ramp)} h on day {day(d)} in {community}")
 
 
 PLATFORM_ORDER = ("weibo", "douyin", "wechat", "toutiao", "local_forum")

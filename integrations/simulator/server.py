@@ -71,9 +71,17 @@ class RunningSimulator:
         new = sorted(self.generator.out[start:], key=lambda e: e.updated_at)
         return self.feed.add(new)
 
+    def reveal_until(self, until: datetime | None) -> None:
+        """Serve only what the departments had recorded by ``until`` (``None``: everything)."""
+        self.feed.visible_until = until
+
+    def _stamp(self) -> datetime:
+        # Live additions are recorded "now" on the simulated clock, so they are visible at once.
+        return self.feed.visible_until or datetime.now().astimezone()
+
     def append(self, kind: str, items: list[dict[str, Any]]) -> int:
         """Add raw items (department shape) to ``kind``'s feed."""
-        return self.feed.add(Entry(kind, dict(i), datetime.now().astimezone()) for i in items)
+        return self.feed.add(Entry(kind, dict(i), self._stamp()) for i in items)
 
     def update(self, kind: str, id_: str, **changes: Any) -> dict[str, Any]:
         """Change an item at its department: it is served again, after the current cursor."""
@@ -81,7 +89,7 @@ class RunningSimulator:
         if item is None:
             raise KeyError(f"no {kind} item {id_!r}")
         item.update(changes)
-        self.feed.add([Entry(kind, item, datetime.now().astimezone())])
+        self.feed.add([Entry(kind, item, self._stamp())])
         return item
 
     def items(self, kind: str) -> list[dict[str, Any]]:
@@ -150,9 +158,7 @@ def _handler(sim_ref: list[RunningSimulator]) -> type[BaseHTTPRequestHandler]:
             if sim.faults.latency_s:
                 time.sleep(sim.faults.latency_s)
             if decision.status != 200:
-                headers = (
-                    {"Retry-After": str(decision.retry_after)} if decision.retry_after is not None else {}
-                )
+                headers = {"Retry-After": str(decision.retry_after)} if decision.retry_after is not None else {}
                 return self._json(decision.status, {"error": "simulated fault"}, headers)
             try:
                 after = decode_cursor(q.get("cursor", [""])[0])
@@ -181,14 +187,22 @@ def start_simulator(
     start: datetime = DEFAULT_START,
     days: int = DEFAULT_DAYS,
     scale: float = 1.0,
-    bad_rate: float = 0.0,
+    bad_rate: float = 0.002,
     scenarios: bool = True,
     faults: Faults | None = None,
+    reveal_until: datetime | None = None,
 ) -> RunningSimulator:
-    """Generate the month for ``seed`` and serve it on ``host:port`` (0: a free port) in a thread."""
+    """Generate the month for ``seed`` and serve it on ``host:port`` (0: a free port) in a thread.
+
+    ``bad_rate`` is the share of malformed items (bad region codes, naive timestamps) the departments
+    send, for the quarantine to show; tests that count records pass 0. ``reveal_until`` starts the
+    simulated clock there: only what was recorded by then is served, until
+    :meth:`RunningSimulator.reveal_until` moves it.
+    """
     gen = generate(seed=seed, start=start, days=days, scale=scale, bad_rate=bad_rate, scenarios=scenarios)
     feed = Feed(KINDS)
     feed.add(gen.entries())
+    feed.visible_until = reveal_until
     sim_ref: list[RunningSimulator] = []
     server = ThreadingHTTPServer((host, port), _handler(sim_ref))
     server.daemon_threads = True

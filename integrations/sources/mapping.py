@@ -56,6 +56,9 @@ class Rejection:
     reason: str
     source_id: str | None
     raw: str
+    code: str = "invalid"
+    """Short kind of problem, for counting: ``unparseable``, ``missing_field``, ``bad_timestamp``,
+    ``naive_timestamp``, ``future_timestamp``, ``invalid_region``, ``unknown_region``, ``invalid_field``…"""
 
 
 DEPARTMENTS: tuple[SourceConfig, ...] = (
@@ -140,10 +143,7 @@ DEPARTMENTS: tuple[SourceConfig, ...] = (
 def safe_raw(raw: Any, config: SourceConfig, key: str | bytes) -> str:
     """The payload as text fit to store: personal fields pseudonymised, identifiers in text masked."""
     if isinstance(raw, Mapping):
-        safe = {
-            k: pseudonymise_value(v, key) if k in config.personal_raw else mask_value(v)
-            for k, v in raw.items()
-        }
+        safe = {k: pseudonymise_value(v, key) if k in config.personal_raw else mask_value(v) for k, v in raw.items()}
         return json.dumps(safe, ensure_ascii=False, default=str)
     text = raw if isinstance(raw, str) else repr(raw)
     if config.personal_raw:
@@ -154,17 +154,27 @@ def safe_raw(raw: Any, config: SourceConfig, key: str | bytes) -> str:
     return mask(text)
 
 
+class _TimeError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def _parse_at(value: Any, name: str, now: datetime) -> datetime:
     if not isinstance(value, str):
-        raise ValueError(f"{name} must be an ISO 8601 timestamp, got {value!r}")
+        raise _TimeError("bad_timestamp", f"{name} must be an ISO 8601 timestamp, got {value!r}")
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{name} is not an ISO 8601 timestamp: {value!r}") from None
+        raise _TimeError("bad_timestamp", f"{name} is not an ISO 8601 timestamp: {value!r}") from None
     if at.tzinfo is None:
-        raise ValueError(f"{name} {value!r} is a naive timestamp (no UTC offset); the source must send one")
+        raise _TimeError(
+            "naive_timestamp", f"{name} {value!r} is a naive timestamp (no UTC offset); the source must send one"
+        )
     if at > now + CLOCK_SKEW:
-        raise ValueError(f"{name} {value!r} lies in the future (now is {now.isoformat(timespec='seconds')})")
+        raise _TimeError(
+            "future_timestamp", f"{name} {value!r} lies in the future (now is {now.isoformat(timespec='seconds')})"
+        )
     return at
 
 
@@ -185,34 +195,34 @@ def map_item(
     now = now or datetime.now(UTC)
     source_id: str | None = None
 
-    def reject(reason: str) -> Rejection:
-        return Rejection(reason, source_id, safe_raw(raw, config, key))
+    def reject(reason: str, code: str) -> Rejection:
+        return Rejection(reason, source_id, safe_raw(raw, config, key), code)
 
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except ValueError as exc:
-            return reject(f"unparseable JSON ({exc}); the page was cut or corrupted in transit")
+            return reject(f"unparseable JSON ({exc}); the page was cut or corrupted in transit", "unparseable")
     if not isinstance(raw, Mapping):
-        return reject(f"item is not a JSON object but {type(raw).__name__}")
+        return reject(f"item is not a JSON object but {type(raw).__name__}", "not_object")
     sid = raw.get(config.id_field)
     if sid is None or sid == "" or isinstance(sid, (dict, list)):
-        return reject(f"missing id field {config.id_field!r}; has the department renamed it?")
+        return reject(f"missing id field {config.id_field!r}; has the department renamed it?", "missing_id")
     source_id = str(sid)
     for name in (config.at_field, config.region_field):
         if name not in raw:
             return reject(
-                f"missing field {name!r} (renamed at the source? update the mapping of {config.name})"
+                f"missing field {name!r} (renamed at the source? update the mapping of {config.name})", "missing_field"
             )
     try:
         at = _parse_at(raw[config.at_field], config.at_field, now)
         region = validate_code(raw[config.region_field])
     except RegionCodeError as exc:
-        return reject(f"invalid region code in {config.region_field!r}: {exc}")
-    except ValueError as exc:
-        return reject(str(exc))
+        return reject(f"invalid region code in {config.region_field!r}: {exc}", "invalid_region")
+    except _TimeError as exc:
+        return reject(str(exc), exc.code)
     if known_regions is not None and region not in known_regions:
-        return reject(f"unknown region code {region!r}: not in the region directory")
+        return reject(f"unknown region code {region!r}: not in the region directory", "unknown_region")
     attrs: dict[str, Any] = {}
     for src, dst in config.fields.items():
         value = raw.get(src)
@@ -221,21 +231,19 @@ def map_item(
     missing = [f for f in config.required if f not in attrs]
     if missing:
         return reject(
-            f"missing field(s) {', '.join(missing)} (renamed at the source? update the mapping "
-            f"of {config.name})"
+            f"missing field(s) {', '.join(missing)} (renamed at the source? update the mapping of {config.name})",
+            "missing_field",
         )
     try:
         attrs = kinds.coerce(config.kind, attrs)
     except (ValueError, KeyError) as exc:
-        return reject(f"invalid field: {exc}")
+        return reject(f"invalid field: {exc}", "invalid_field")
     for name in attrs:
         if name in kinds.personal:
             attrs[name] = pseudonymise_value(attrs[name], key)
         elif name in config.free_text:
             attrs[name] = mask_value(attrs[name])
     try:
-        return Record(
-            kind=config.kind, source=config.name, id=source_id, at=at, region=region, attributes=attrs
-        )
+        return Record(kind=config.kind, source=config.name, id=source_id, at=at, region=region, attributes=attrs)
     except ValidationError as exc:
-        return reject(f"invalid record: {exc.errors()[0]['msg']}")
+        return reject(f"invalid record: {exc.errors()[0]['msg']}", "invalid_record")

@@ -8,14 +8,14 @@ import pytest
 import sqlalchemy as sa
 from report_scenario import NOW, REGIONS, D, audits, store, warnings
 
-from domain.situation.compute import compute_report
+from domain.situation.compute import SituationReport, compute_report
 from integrations.report import charts
 from integrations.report.html import render_html
 from integrations.report.make import make_report, parse_day
 from integrations.report.markdown import render_markdown
 
 
-def _report():  # type: ignore[no-untyped-def]
+def _report() -> SituationReport:
     views = [w for w in warnings() if w.id != 8]
     return compute_report(day=D, warnings=views, audits=audits(views), now=NOW, regions=REGIONS)
 
@@ -29,7 +29,7 @@ def test_markdown_has_the_figures_and_red_orange_first() -> None:
     assert "| 橙色（严重） | 2 | 0 | 1 | 1 | 2 |" in md
     assert "| 锦江区（510104） | 2 | 2 | 0 | 2 |" in md
     assert "签收及时率 40.0%（按时 2，超时 3，未到期 0）" in md
-    assert "超期未办结预警：#5" in md
+    assert "未按时办结预警：#5" in md
     assert "| 1 | petition-surge | 信访激增 | 2 |" in md
     assert "![近30日新增预警](t.svg)" in md and "![各区县预警处置](d.svg)" in md
     # Red 6 (opened D-2) before red 1, then the oranges.

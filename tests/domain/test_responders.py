@@ -71,3 +71,19 @@ def test_the_shipped_directory_loads_and_leaves_some_nodes_unstaffed() -> None:
 def test_broken_directories_are_rejected(broken: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         ResponderDirectory.model_validate(broken)
+
+
+def test_an_overnight_slot_covers_the_small_hours_of_the_next_day() -> None:
+    from datetime import UTC, datetime
+
+    from domain.responders import DutySlot
+
+    night = DutySlot.model_validate({"days": ["fri"], "from": "20:00", "to": "08:00"})
+    friday_23_bj = datetime(2026, 1, 9, 15, 0, tzinfo=UTC)
+    saturday_03_bj = datetime(2026, 1, 9, 19, 0, tzinfo=UTC)
+    saturday_09_bj = datetime(2026, 1, 10, 1, 0, tzinfo=UTC)
+    thursday_23_bj = datetime(2026, 1, 8, 15, 0, tzinfo=UTC)
+    assert night.covers(friday_23_bj) and night.covers(saturday_03_bj)
+    assert not night.covers(saturday_09_bj) and not night.covers(thursday_23_bj)
+    with pytest.raises(ValidationError):
+        DutySlot.model_validate({"days": ["friday"]})

@@ -125,3 +125,17 @@ def test_the_pinned_policy_wins_over_a_new_one(engine: sa.Engine) -> None:
         # The pinned default policy: orange acknowledges within 30 minutes, not the new 1 minute.
         assert row.ack_due_at == now + timedelta(minutes=30)
         assert (row.tier, row.escalation_step) == ("city", 1)
+
+
+def test_links_are_made_per_recipient_when_asked(engine: sa.Engine) -> None:
+    def links(warning_id: int, responder: str, now: datetime) -> dict[str, str]:
+        return {"ack": f"https://fh.test/a/{warning_id}-{responder}"}
+
+    w = warning("orange")
+    with session_scope(engine) as s:
+        s.add(w)
+        s.flush()
+        rows = route_warning(session=s, warning=w, change="opened", policy=PLAIN, directory=small_directory(),
+                             regions=REGIONS, now=MONDAY_10_BJ, links=links)
+    url = f"https://fh.test/a/{w.id}-jj-duty"
+    assert all(r.payload["links"] == {"ack": url} and f"一键确认：{url}" in r.body for r in rows)

@@ -128,6 +128,9 @@ def test_errors_become_delivery_errors(receiver: Receiver) -> None:
         channel.send(_note("", "wecom"))
     with pytest.raises(PermanentDeliveryError):
         channel.send(_note("bad key with spaces!", "wecom"))
+    with pytest.raises(PermanentDeliveryError, match="not a wecombot robot"):
+        channel.send(_note("mailto://someone@example.cn", "wecom"))
+    assert len(receiver.requests) == 2
 
 
 def test_receiver_down_is_retryable() -> None:

@@ -103,6 +103,8 @@ def test_exercise_status_from_settings_and_safety_category() -> None:
     alert = parse_cap(render_cap(_warning(kind="incident"), settings=settings))
     assert alert.status == "Exercise" and alert.sender == "fenghuo@chengdu.example.gov.cn"
     assert alert.infos[0].categories == ("Safety",)
+    by_rule = parse_cap(render_cap(_warning(rule="public-incident-injuries")))
+    assert by_rule.infos[0].categories == ("Safety",)
 
 
 def test_from_row_uses_region_names() -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+import ssl
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,5 +126,63 @@ def test_login_with_secret_password() -> None:
         bad = good.model_copy(update={"smtp_password": SecretStr("wrong")})
         with pytest.raises(PermanentDeliveryError):
             EmailChannel(bad).send(_note())
+    finally:
+        controller.stop()
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (and its key), as an internal CA would issue, written as PEM."""
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_starttls_then_login_with_an_internal_ca(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    recorder = Recorder()
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"fenghuo", b"s3cret")
+        return AuthResult(success=ok, handled=False)
+
+    port = free_port()
+    # The server insists on STARTTLS before anything else, and on TLS before AUTH (aiosmtpd's default).
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, tls_context=server_tls,
+                            require_starttls=True, authenticator=authenticator)
+    controller.start()
+    try:
+        settings = Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=True, smtp_ca_file=cert,
+                            smtp_user="fenghuo", smtp_password=SecretStr("s3cret"), smtp_timeout_s=5)
+        EmailChannel(settings).send(_note())
+        assert len(recorder.messages) == 1
+        # Without the internal CA the certificate is refused: no silent downgrade, and no retrying.
+        untrusted = settings.model_copy(update={"smtp_ca_file": None})
+        with pytest.raises(PermanentDeliveryError, match="certificate"):
+            EmailChannel(untrusted).send(_note())
+        # Without STARTTLS this server refuses to talk (530): a misconfiguration, not a passing fault.
+        plain = settings.model_copy(update={"smtp_starttls": False})
+        with pytest.raises(PermanentDeliveryError):
+            EmailChannel(plain).send(_note())
     finally:
         controller.stop()

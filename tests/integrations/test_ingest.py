@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -16,9 +17,9 @@ from domain.repo.records import list_quarantine, record_versions
 from domain.store import session_scope
 from integrations.ingest import IngestReport, build_sources, ingest_source
 from integrations.settings import Settings
-from integrations.simulator import Faults, RunningSimulator, start_simulator
+from integrations.simulator import DEFAULT_START, Faults, RunningSimulator, start_simulator
 from integrations.simulator.feed import item_id
-from integrations.sources import DEPARTMENTS, RestSource, SourceStalled
+from integrations.sources import DEPARTMENTS, FakeSource, RawItem, RestSource, SourceStalled, SourceUnavailable
 
 pytestmark = pytest.mark.integration
 KEY = "test-key"
@@ -26,7 +27,7 @@ KEY = "test-key"
 
 @pytest.fixture
 def sim() -> Iterator[RunningSimulator]:
-    with start_simulator(seed=11, days=3, scale=0.3) as s:
+    with start_simulator(seed=11, days=3, scale=0.3, bad_rate=0.0) as s:
         yield s
 
 
@@ -56,9 +57,7 @@ def count(engine: sa.Engine, table: type, **where: str) -> int:
         return int(s.execute(q).scalar_one())
 
 
-def test_full_ingest_then_only_new_records(
-    engine: sa.Engine, sim: RunningSimulator, kinds: RecordKinds
-) -> None:
+def test_full_ingest_then_only_new_records(engine: sa.Engine, sim: RunningSimulator, kinds: RecordKinds) -> None:
     reports = run_all(engine, sim, kinds)
     for cfg in DEPARTMENTS:
         assert reports[cfg.kind].inserted == sim.feed.count(cfg.kind), cfg.kind
@@ -74,9 +73,7 @@ def test_full_ingest_then_only_new_records(
     assert count(engine, RecordRow) == before + added
 
 
-def test_500s_429s_and_an_outage_are_retried(
-    engine: sa.Engine, sim: RunningSimulator, kinds: RecordKinds
-) -> None:
+def test_500s_429s_and_an_outage_are_retried(engine: sa.Engine, sim: RunningSimulator, kinds: RecordKinds) -> None:
     sim.faults = Faults(down_for_requests=2, fail_rate=0.2, rate_limit_rate=0.2, retry_after_s=3, seed=5)
     sleeps: list[float] = []
     run_all(engine, sim, kinds, sleeps=sleeps)
@@ -122,9 +119,7 @@ def test_changed_record_becomes_version_two_with_history(
     assert versions[0].attributes["status"] == target["status"] != versions[1].attributes["status"]
 
 
-def test_invalid_records_are_quarantined_with_reasons(
-    tmp_path: Path, engine: sa.Engine, kinds: RecordKinds
-) -> None:
+def test_invalid_records_are_quarantined_with_reasons(tmp_path: Path, engine: sa.Engine, kinds: RecordKinds) -> None:
     with start_simulator(seed=12, days=3, scale=0.3, bad_rate=0.05) as sim:
         reports = run_all(engine, sim, kinds)
         total = sum(sim.feed.count(c.kind) for c in DEPARTMENTS)
@@ -136,16 +131,10 @@ def test_invalid_records_are_quarantined_with_reasons(
     assert reasons & {"invalid", "occurred_at", "call_time"}
 
 
-def test_personal_identifiers_never_reach_the_database(
-    db_path: Path, engine: sa.Engine, kinds: RecordKinds
-) -> None:
-    with start_simulator(
-        seed=13, days=3, scale=0.3, bad_rate=0.05, faults=Faults(truncate_rate=0.2, seed=4)
-    ) as sim:
+def test_personal_identifiers_never_reach_the_database(db_path: Path, engine: sa.Engine, kinds: RecordKinds) -> None:
+    with start_simulator(seed=13, days=3, scale=0.3, bad_rate=0.05, faults=Faults(truncate_rate=0.2, seed=4)) as sim:
         run_all(engine, sim, kinds)
-        raw = {
-            v for k in sim.feed.kinds for i in sim.items(k) for f in ("id_card", "phone") if (v := i.get(f))
-        }
+        raw = {v for k in sim.feed.kinds for i in sim.items(k) for f in ("id_card", "phone") if (v := i.get(f))}
         names = {i["name"] for k in sim.feed.kinds for i in sim.items(k) if "name" in i}
     assert count(engine, QuarantineRow) > 0 and len(raw) > 100
     engine.dispose()
@@ -157,9 +146,7 @@ def test_personal_identifiers_never_reach_the_database(
     assert not [n for n in names if f'"{n}"' in text]
 
 
-def test_interrupted_run_resumes_exactly_once(
-    engine: sa.Engine, sim: RunningSimulator, kinds: RecordKinds
-) -> None:
+def test_interrupted_run_resumes_exactly_once(engine: sa.Engine, sim: RunningSimulator, kinds: RecordKinds) -> None:
     cfg = next(c for c in DEPARTMENTS if c.kind == "hotline")
     expected = sim.feed.count("hotline")
 
@@ -188,6 +175,35 @@ def test_interrupted_run_resumes_exactly_once(
     assert tail["items"] == [] and not tail["has_more"]
 
 
+def test_fake_source_failure_mid_run_then_rerun_stores_each_record_once(engine: sa.Engine, kinds: RecordKinds) -> None:
+    cfg = next(c for c in DEPARTMENTS if c.kind == "incident")
+
+    def incident(i: int) -> dict[str, object]:
+        return {
+            "id": f"SJ-{i}",
+            "occurred_at": f"2026-01-05T{i % 24:02d}:00:00+08:00",
+            "region_code": "510104001001001",
+            "category": "fire",
+            "injured": i % 3,
+            "deaths": 0,
+        }
+
+    items: list[RawItem] = [incident(i) for i in range(25)]
+    items[7] = {**incident(7), "region_code": "999"}
+    items[12] = '{"id": "SJ-12", "occ'
+    src = FakeSource(cfg, items, fail_on_fetch={3})
+    with pytest.raises(SourceUnavailable):
+        ingest_source(engine, src, kinds=kinds, key=KEY, page_size=5)
+    assert count(engine, RecordRow) == 9  # two pages of five, one of them invalid
+    src.append(incident(25))
+    report = ingest_source(engine, src, kinds=kinds, key=KEY, page_size=5)
+    assert report.inserted == 24 - 9 and report.quarantined == 1
+    assert count(engine, RecordRow) == 24 and count(engine, QuarantineRow) == 2
+    with session_scope(engine) as s:
+        assert {r.reason.split(" ")[0] for r in list_quarantine(session=s)} == {"invalid", "unparseable"}
+        assert s.get(CursorRow, cfg.name).cursor == "26"  # type: ignore[union-attr]
+
+
 def test_a_source_that_only_sends_garbage_stalls(engine: sa.Engine, kinds: RecordKinds) -> None:
     cfg = DEPARTMENTS[0]
     transport = httpx.MockTransport(lambda req: httpx.Response(200, content=b'{"items": [{"id": "XF'))
@@ -196,6 +212,22 @@ def test_a_source_that_only_sends_garbage_stalls(engine: sa.Engine, kinds: Recor
     assert count(engine, QuarantineRow) == 3
     with session_scope(engine) as s:
         assert s.get(CursorRow, cfg.name) is None
+
+
+def test_simulated_clock_reveals_the_month_bit_by_bit(engine: sa.Engine, kinds: RecordKinds) -> None:
+    start = DEFAULT_START
+    with start_simulator(seed=14, days=3, scale=0.3, bad_rate=0.0, reveal_until=start) as sim:
+        total = sum(sim.feed.count(c.kind) for c in DEPARTMENTS)
+        seen = 0
+        for hours in (12, 30, 200):
+            sim.reveal_until(start + timedelta(hours=hours))
+            reports = run_all(engine, sim, kinds)
+            assert all(r.unchanged == 0 for r in reports.values())
+            seen += sum(r.inserted for r in reports.values())
+            with session_scope(engine) as s:
+                latest = s.execute(sa.select(sa.func.max(RecordRow.at))).scalar_one()
+            assert latest <= start + timedelta(hours=hours)
+        assert seen == total == count(engine, RecordRow)
 
 
 @pytest.mark.postgres

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from domain.models import ActionLinkRow, WarningRow
@@ -109,3 +111,16 @@ def test_a_link_is_consumed_once(store: sa.Engine) -> None:
     with pytest.raises(LinkError) as err, session_scope(store) as s:
         consume_link(session=s, claim=claim, now=NOW)
     assert (err.value.reason, err.value.status) == ("used", 410)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    wid=st.integers(min_value=1, max_value=10**9),
+    responder=st.text(min_size=1, max_size=40),
+    nonce=st.text(alphabet="abcdefABCDEF0123456789", min_size=8, max_size=64),
+)
+def test_any_link_survives_masking_and_verifies(wid: int, responder: str, nonce: str) -> None:
+    url = make_link("http://127.0.0.1:8766", wid, "ack", responder, LATER, nonce, secret=SECRET)
+    assert mask(url) == url
+    claim = verify_link(parse_token(url.rsplit("/a/", 1)[1]), NOW, secret=SECRET)
+    assert (claim.warning_id, claim.responder, claim.nonce) == (wid, responder, nonce)

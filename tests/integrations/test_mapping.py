@@ -61,27 +61,35 @@ def test_hotline_maps_phone_and_call_time(kinds: RecordKinds) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "reason"),
+    ("raw", "code", "reason"),
     [
-        (item(id=...), "missing id field 'id'"),
-        (item(occurred_at=...), "missing field 'occurred_at'"),
-        (item(people=...), "missing field(s) people"),
-        (item(people="many"), "invalid field"),
-        (item(channel="pigeon"), "channel must be one of"),
-        (item(region_code="5101"), "invalid region code"),
-        (item(region_code=None), "invalid region code"),
-        (item(occurred_at="2026-01-05T09:00:00"), "naive timestamp"),
-        (item(occurred_at="yesterday"), "not an ISO 8601 timestamp"),
-        (item(occurred_at="2027-01-05T09:00:00+08:00"), "lies in the future"),
-        ('{"id": "XF-1", "occurred_at": "2026-01-0', "unparseable JSON"),
-        ([1, 2], "not a JSON object"),
+        (item(id=...), "missing_id", "missing id field 'id'"),
+        (item(occurred_at=...), "missing_field", "missing field 'occurred_at'"),
+        (item(people=...), "missing_field", "missing field(s) people"),
+        (item(people="many"), "invalid_field", "invalid field"),
+        (item(channel="pigeon"), "invalid_field", "channel must be one of"),
+        (item(region_code="5101"), "invalid_region", "invalid region code"),
+        (item(region_code=None), "invalid_region", "invalid region code"),
+        (item(occurred_at="2026-01-05T09:00:00"), "naive_timestamp", "naive timestamp"),
+        (item(occurred_at="yesterday"), "bad_timestamp", "not an ISO 8601 timestamp"),
+        (item(occurred_at=20260105), "bad_timestamp", "must be an ISO 8601 timestamp"),
+        (item(occurred_at="2027-01-05T09:00:00+08:00"), "future_timestamp", "lies in the future"),
+        ('{"id": "XF-1", "occurred_at": "2026-01-0', "unparseable", "unparseable JSON"),
+        ([1, 2], "not_object", "not a JSON object"),
     ],
 )
-def test_invalid_items_are_rejections_with_reasons(kinds: RecordKinds, raw: Any, reason: str) -> None:
+def test_invalid_items_are_rejections_with_reasons(kinds: RecordKinds, raw: Any, code: str, reason: str) -> None:
     out = map_item(raw, PETITION, kinds, "k", now=NOW)
     assert isinstance(out, Rejection)
-    assert reason in out.reason
+    assert reason in out.reason and out.code == code
     assert ID_CARD not in out.raw and "张伟" not in out.raw
+
+
+def test_cut_page_text_is_stored_without_identifiers(kinds: RecordKinds) -> None:
+    text = json.dumps({"items": [item()]}, ensure_ascii=False)[:-30]
+    out = map_item(text, PETITION, kinds, "k", now=NOW)
+    assert isinstance(out, Rejection) and out.code == "unparseable"
+    assert ID_CARD not in out.raw and "张伟" not in out.raw and pseudonym(ID_CARD, "k") in out.raw
 
 
 def test_unknown_region_when_a_directory_is_given(kinds: RecordKinds) -> None:

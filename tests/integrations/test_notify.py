@@ -131,3 +131,14 @@ def test_webhook_network_errors_are_retryable_and_bad_addresses_are_not() -> Non
         hook.send(_message())
     with pytest.raises(PermanentDeliveryError):
         hook.send(_message(address="mailto:someone@example.org"))
+
+
+def test_one_click_links_are_signed_for_the_recipient_and_survive_masking() -> None:
+    from integrations.links import parse_token, verify_link
+    from integrations.notify.render import action_links
+
+    links = action_links(42, "jj-duty", AT)
+    text = render(_warning(), step="open", recipient="jj-duty", regions=REGIONS, links=links)
+    assert f"一键确认：{links['ack']}" in text.body and f"一键办结：{links['resolve']}" in text.body
+    claim = verify_link(parse_token(links["ack"].rsplit("/a/", 1)[1]), AT)
+    assert (claim.warning_id, claim.action, claim.responder) == (42, "ack", "jj-duty")

@@ -22,9 +22,7 @@ from integrations.sources.rest import retry_after_seconds
 CFG = DEPARTMENTS[0]
 
 
-def make(
-    handler: Callable[[httpx.Request], httpx.Response], retries: int = 3
-) -> tuple[RestSource, list[float]]:
+def make(handler: Callable[[httpx.Request], httpx.Response], retries: int = 3) -> tuple[RestSource, list[float]]:
     sleeps: list[float] = []
     src = RestSource(
         CFG,
@@ -52,11 +50,7 @@ def test_page_and_cursor_are_passed_through() -> None:
     with src:
         page = src.fetch("c1", limit=7)
     assert page.items == [{"id": "a"}] and page.next_cursor == "c2" and page.has_more
-    assert (
-        seen[0].path == "/api/petition"
-        and seen[0].params["cursor"] == "c1"
-        and seen[0].params["limit"] == "7"
-    )
+    assert seen[0].path == "/api/petition" and seen[0].params["cursor"] == "c1" and seen[0].params["limit"] == "7"
 
 
 def test_5xx_and_connect_errors_are_retried_with_growing_backoff() -> None:

@@ -15,9 +15,7 @@ from integrations.simulator.feed import item_id
 pytestmark = pytest.mark.integration
 
 
-def pages(
-    client: httpx.Client, kind: str, limit: int, cursor: str | None = None
-) -> tuple[list[dict], str | None]:
+def pages(client: httpx.Client, kind: str, limit: int, cursor: str | None = None) -> tuple[list[dict], str | None]:
     items: list[dict] = []
     while True:
         params = {"limit": limit} | ({"cursor": cursor} if cursor else {})
@@ -54,9 +52,7 @@ def test_month_volume_and_planted_scenarios() -> None:
     wage = [
         e.item
         for e in gen.entries()
-        if e.kind == "dispute"
-        and e.item["dispute_type"] == "wage_arrears"
-        and e.item["occurred_at"] >= "2026-01-17"
+        if e.kind == "dispute" and e.item["dispute_type"] == "wage_arrears" and e.item["occurred_at"] >= "2026-01-17"
     ]
     assert Counter(w["region_code"][:6] for w in wage).most_common(1)[0][0] == "510114"
     assert max(w["amount"] for w in wage) > 1_000_000

@@ -104,3 +104,13 @@ def test_batches_match_like_single_records() -> None:
 
 def test_timestamp_value_is_aware() -> None:
     assert cond({"at": {"gte": "2026-01-05T09:00:00+08:00"}}).walk()[0].value == datetime(2026, 1, 5, 9, tzinfo=CST)
+
+
+def test_conditions_on_id_and_source() -> None:
+    plan = Plan(checks={"petition": [(0, cond({"id": {"eq": "42"}})), (1, cond({"source": {"ne": "sim"}}))]})
+    durable = DurableMatcher(plan)
+    try:
+        items = [("petition", {"kind": "petition", "id": i, "source": s}) for i in ("41", "42") for s in ("sim", "x")]
+        assert durable.match(items) == PythonMatcher(plan).match(items) == [set(), {1}, {0}, {0, 1}]
+    finally:
+        durable.close()

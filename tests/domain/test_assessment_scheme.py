@@ -1,0 +1,97 @@
+"""Scoring scheme files: validation with FILE:LINE errors and the tests inside each file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rules.assessment import schemes
+
+DEFAULT = schemes.DEFAULT_SCHEME.read_text(encoding="utf-8")
+
+
+def _write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_shipped_schemes_are_valid_and_their_tests_pass() -> None:
+    assert schemes.check_schemes([schemes.SCHEME_DIR]) == []
+    result = schemes.test_schemes([schemes.SCHEME_DIR])
+    assert result == f"{result.passed} passed, 0 failed" and result.passed >= 7
+    assert result.failures == []
+
+
+def test_unknown_key_is_reported_with_its_line(tmp_path: Path) -> None:
+    text = DEFAULT.replace("combine: max", "combine: max\ncombination: sum")
+    path = _write(tmp_path, text)
+    errors = schemes.check_schemes([path])
+    assert errors == [f"{path}:{_line_of(text, 'combination:')}: combination: Extra inputs are not permitted"]
+
+
+def test_bad_weight_and_cutoffs_point_at_their_lines(tmp_path: Path) -> None:
+    text = DEFAULT.replace("legality: {weight: 1.2", "legality: {weight: -1").replace("high: 15", "high: 5")
+    path = _write(tmp_path, text)
+    errors = schemes.check_schemes([path])
+    assert len(errors) == 2, errors
+    assert errors[0].startswith(f"{path}:{_line_of(text, 'legality: {weight: -1')}: dimensions.legality.weight")
+    assert errors[1].startswith(f"{path}:{_line_of(text, 'cutoffs:')}: cutoffs: cut-off medium (8.0) must be below")
+    assert all("\n" not in e for e in errors)
+
+
+def test_hard_rule_needs_exactly_one_condition(tmp_path: Path) -> None:
+    text = DEFAULT.replace("when: {failure_in: legality}", "when: {failure_in: legality, factor: {score: 3}}")
+    path = _write(tmp_path, text)
+    [error] = schemes.check_schemes([path])
+    assert error.startswith(f"{path}:{_line_of(text, 'factor: {score: 3}')}: hard_rules.0.when")
+    assert "exactly one" in error
+
+
+def test_missing_dimension_and_duplicate_key(tmp_path: Path) -> None:
+    no_safety = DEFAULT.replace("  safety: {weight: 1.2, label: 安全性}\n", "")
+    [error] = schemes.check_schemes([_write(tmp_path, no_safety)])
+    assert "dimensions missing a weight: safety" in error
+    dup = DEFAULT.replace("combine: max", "combine: max\ncombine: sum")
+    path = _write(tmp_path, dup, "dup.yaml")
+    assert schemes.check_schemes([path]) == [f"{path}:{_line_of(dup, 'combine: sum')}: duplicate key 'combine' "
+                                              f"(first at line {_line_of(dup, 'combine: max')})"]
+
+
+def test_panel_bands_must_end_open(tmp_path: Path) -> None:
+    text = DEFAULT.replace("      - {experts: 5}", "      - {below_yuan: 2000000000, experts: 5}")
+    [error] = schemes.check_schemes([_write(tmp_path, text)])
+    assert "requirements.panel" in error and "last by_investment band" in error
+
+
+def test_failing_case_is_counted_and_explained(tmp_path: Path) -> None:
+    text = DEFAULT.replace("expect: {before: medium, after: low}", "expect: {before: high, after: low}", 1)
+    path = _write(tmp_path, text)
+    result = schemes.test_schemes([path])
+    assert result == f"{result.passed} passed, 1 failed"
+    assert "expected before=high" in result.failures[0] and "got before=medium" in result.failures[0]
+
+
+def test_invalid_file_counts_as_a_failure(tmp_path: Path) -> None:
+    path = _write(tmp_path, "scheme: x\n  bad: [")
+    result = schemes.test_schemes([path])
+    assert result == "0 passed, 1 failed"
+    assert result.failures[0].startswith(f"{path}:")
+
+
+def test_case_with_bad_region_is_a_validation_error(tmp_path: Path) -> None:
+    text = DEFAULT.replace('region: "510100000000"', 'region: "5101"')
+    path = _write(tmp_path, text)
+    [error] = schemes.check_schemes([path])
+    assert error.startswith(f"{path}:") and "region code" in error
+
+
+def test_load_named_scheme() -> None:
+    assert schemes.load_named_scheme("default").scheme == "default"
+    with pytest.raises(schemes.SchemeFileError, match="cannot read"):
+        schemes.load_named_scheme("nope")

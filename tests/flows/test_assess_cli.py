@@ -1,0 +1,113 @@
+"""``fenghuo assess …`` end to end through typer's CliRunner, on a fresh SQLite store per test."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from domain.models import RecordRow
+from domain.store import open_store, session_scope
+from flows.assess_cli import app
+from integrations.settings import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def store() -> None:
+    """The configured store, with the assessment tables (until the initial migration carries them)."""
+    from sqlmodel import SQLModel
+
+    engine = open_store(get_settings().resolved_database_url)
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _err(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith("error: ")
+    # One line; rich wraps it at the test terminal's 80 columns, so unwrap before comparing.
+    return " ".join(result.output.split())
+
+
+def _prepared(tmp_path: Path) -> None:
+    _ok("new", "水井坊片区拆迁安置项目", "--region", "510104000000", "--kind", "demolition",
+        "--body", "锦江区人民政府", "--people", "1260", "--investment", "380000000")
+    _ok("add-evidence", "1", "public_notice", "征收补偿方案公示", "--notice-from", "2026-01-05",
+        "--notice-to", "2026-01-19")
+    survey = tmp_path / "survey.csv"
+    survey.write_text("answer,count\nstrongly_support,96\nsupport,188\nneutral,61\noppose,48\n"
+                      "strongly_oppose,19\n", encoding="utf-8")
+    assert "E2 added" in _ok("add-evidence", "1", "survey", "--csv", str(survey))
+    _ok("add-evidence", "1", "hearing", "听证会", "--participants", "86", "--on", "2026-01-20")
+    for name in ("王立新", "陈晓梅"):
+        _ok("add-evidence", "1", "expert", name, "--field", "法律")
+    _ok("add-factor", "1", "少数住户拒绝搬迁", "--dimension", "controllability", "-p", "3", "-i", "4",
+        "--rp", "2", "--ri", "2", "--mitigation", "一户一策", "--evidence", "E2", "--people", "120")
+
+
+def test_full_workflow(tmp_path: Path) -> None:
+    _prepared(tmp_path)
+    out = _err("score", "1")
+    assert "scoring blocked, evidence missing: expert panel has 2 members; this decision needs at least 3" in out
+    _ok("add-evidence", "1", "expert", "刘建国")
+    factors = tmp_path / "factors.csv"
+    factors.write_text("title,dimension,probability,impact,residual_probability,residual_impact,evidence\n"
+                       "补偿标准争议,合理性,3,3,2,2,E2 E3\n", encoding="utf-8")
+    assert "1 factors imported: F2" in _ok("add-factor", "1", "--csv", str(factors))
+    out = _ok("score", "1")
+    assert "中风险 medium (14.4) → after mitigation 低风险 low (4.8)" in out
+    out = _ok("report", "1", "--out", str(tmp_path / "r"))
+    html = (tmp_path / "r" / "assessment-1.html").read_text(encoding="utf-8")
+    assert "<svg" in html and 'href="#E2"' in html and (tmp_path / "r" / "assessment-1.md").exists()
+    assert "status scored" not in _ok("show", "1")
+    _ok("decide", "1", "implement_after_mitigation", "--by", "锦江区人民政府常务会议",
+        "--implement-from", "2026-02-01")
+    engine = open_store(get_settings().resolved_database_url)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    with session_scope(engine) as s:
+        for n in range(5):
+            s.add(RecordRow(source="xf", source_id=str(n), kind="petition", at=start + timedelta(hours=n),
+                            region="510104001001001", content_hash=str(n), attributes={"subject": "拆迁安置"}))
+    engine.dispose()
+    out = _ok("follow-up", "1", "--now", "2026-03-02T12:00:00+08:00", "--no-route", "--note", "入户回访")
+    assert "linked 5 records" in out and "re-opened" in out
+    listed = [json.loads(line) for line in _ok("list", "--json").splitlines()]
+    assert [(a["id"], a["status"], a["level_before"], a["level_after"]) for a in listed] == \
+        [(1, "reassessment", "medium", "low")]
+    shown = json.loads(_ok("show", "1", "--json"))
+    assert shown["links"] == 5 and [e["ref"] for e in shown["evidence"]] == ["E1", "E2", "E3"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("show", "42"), "no assessment 42"),
+    (("new", "x", "--region", "5101"), "region code must be 12 digits"),
+    (("new", "x", "--region", "510104000000", "--kind", "war"), "'war' is not a valid DecisionKind"),
+    (("decide", "1", "implement", "--by", "会议"), "only a scored assessment can be decided"),
+    (("add-factor", "1", "x", "--dimension", "safety", "-p", "9", "-i", "1"), "probability"),
+    (("add-evidence", "1", "public_notice", "公示", "--notice-from", "2026-01-10", "--notice-to", "2026-01-01"),
+     "ends (2026-01-01) before it starts"),
+    (("add-evidence", "1", "survey", "--csv", "/nonexistent.csv"), "cannot read as UTF-8 CSV"),
+    (("follow-up", "1", "--now", "2026-03-02T12:00:00"), "--now needs a timezone"),
+])
+def test_errors_are_one_readable_line(args: tuple[str, ...], message: str) -> None:
+    _ok("new", "政策", "--region", "510104000000", "--kind", "policy_change")
+    assert message in _err(*args)
+
+
+def test_list_empty_and_follow_up_before_decision() -> None:
+    assert "No assessments" in _ok("list")
+    _ok("new", "政策", "--region", "510104000000")
+    assert "follow-up starts once a decision" in _ok("follow-up", "1", "--no-route")
