@@ -35,11 +35,11 @@ from rules.matching import DurableMatcher
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 1, 1, tzinfo=CST)
 CHUNK = 20_000
-CATEGORIES = [f"cat{i:02d}" for i in range(40)]
+CATEGORIES = [f"cat{i:02d}" for i in range(80)]
 SUBJECTS = ["征地补偿", "拆迁安置", "欠薪", "物业纠纷", "医疗纠纷", "环境污染", "教育", "社保"]
 KINDS = (["hotline"] * 60 + ["petition"] * 12 + ["dispute"] * 5 + ["opinion"] * 8 + ["incident"] * 5
          + ["care_visit_due"] * 5 + ["care_visit"] * 5)
-CAT_WEIGHTS = [1 / (i + 1) ** 0.8 for i in range(len(CATEGORIES))]
+CAT_WEIGHTS = [1 / (i + 1) ** 0.5 for i in range(len(CATEGORIES))]
 
 
 def _communities(rng: random.Random) -> list[str]:
@@ -80,7 +80,7 @@ def stream(n: int, seed: int = 7, per_day: int = 200_000) -> Iterator[list[Recor
                 a = {"topic": f"t{rng.randrange(300)}", "platform": "weibo", "volume": rng.randrange(1, 400),
                      "sentiment": round(rng.uniform(-1, 1), 2)}
             elif kind == "incident":
-                a = {"category": "traffic", "injured": rng.choice([0] * 30 + [1, 2, 4]), "address": "某路",
+                a = {"category": "traffic", "injured": rng.choice([0] * 60 + [1, 2, 4]), "address": "某路",
                      "deaths": 0 if rng.random() < 0.998 else 1}
             else:
                 a = {"person": f"c{rng.randrange(5_000)}", "program": "elderly"}
@@ -120,9 +120,10 @@ def run_floor(rulebook: Any, n: int, seed: int, per_day: int) -> float:
 
 
 def run_engine(
-    rulebook: Any, engine: str, n: int, seed: int, per_day: int, report_every: int
+    rulebook: Any, engine: str, n: int, seed: int, per_day: int, report_every: int, resolve_days: float
 ) -> tuple[float, int]:
-    """Seconds spent in ``Evaluator.feed`` and the number of warning changes."""
+    """Seconds spent in ``Evaluator.feed`` and the number of warning changes. Responders are played by
+    resolving, between batches, the warnings quiet for ``resolve_days`` of event time (0: never)."""
     ev = Evaluator(rulebook, engine)
     spent, changes, done, next_report = 0.0, 0, 0, report_every
     for chunk in stream(n, seed, per_day):
@@ -130,6 +131,11 @@ def run_engine(
         changes += len(ev.feed(chunk))
         spent += time.perf_counter() - t0
         done += len(chunk)
+        if resolve_days and done % (10 * CHUNK) == 0:
+            quiet = chunk[-1].at - timedelta(days=resolve_days)
+            for w in ev.warnings():
+                if w.last_at < quiet:
+                    ev.resolve(w.fingerprint)
         if done >= next_report:
             held = _held(ev)
             print(f"  {engine}: {done:>9,} records  {done / spent:>9,.0f} rec/s  RSS {rss_mb():7.1f} MB  "
@@ -151,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--records", type=int, default=200_000)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--per-day", type=int, default=200_000, help="records per day of event time")
+    p.add_argument("--resolve-after-days", type=float, default=7.0,
+                   help="play responders: resolve warnings quiet this long (0: never)")
     p.add_argument("--engines", default="floor,durable,reference")
     p.add_argument("--rules", type=Path, default=None, help="rulebook folder (default: the configured one)")
     args = p.parse_args(argv)
@@ -172,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             spent = run_floor(rulebook, n, args.seed, args.per_day)
             print(f"floor (bare durable_rules, same conditions): {n / spent:,.0f} rec/s")
         else:
-            spent, changes = run_engine(rulebook, name, n, args.seed, args.per_day, max(n // 10, CHUNK))
+            spent, changes = run_engine(rulebook, name, n, args.seed, args.per_day, max(n // 10, CHUNK),
+                                        args.resolve_after_days)
             print(f"{name}: {n / spent:,.0f} rec/s, {changes:,} warning changes")
         results[name] = spent
     if "floor" in results:

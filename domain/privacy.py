@@ -22,7 +22,9 @@ from typing import Any
 
 PSEUDONYM_PREFIX = "p_"
 _PSEUDONYM = re.compile(r"^p_[0-9a-f]{20}$")
-_RUN = re.compile(r"[0-9A-Za-z]+")
+# Only runs of 8+ letters and digits can be identifiers (the shortest is a passport-like token), so
+# shorter ones are never even looked at.
+_RUN = re.compile(r"[0-9A-Za-z]{8,}")
 _ID_CARD = re.compile(r"\d{17}[\dXx]")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _HEX20 = re.compile(r"^[0-9a-f]{20}$")

@@ -98,11 +98,12 @@ def add_evidence_cmd(
                     fail("a public notice needs both --notice-from and --notice-to")
                 survey = None
                 if counts is not None:
-                    parts = [int(p) for p in counts.replace("，", ",").split(",")]
-                    if len(parts) != 5:
+                    raw = counts.replace("，", ",").split(",")
+                    if len(raw) != 5 or not all(p.strip().isdigit() for p in raw):
                         fail("--counts needs five numbers: strongly support,support,neutral,oppose,strongly oppose")
                     survey = SurveyCounts(**dict(zip(
-                        ("strongly_support", "support", "neutral", "oppose", "strongly_oppose"), parts, strict=True)))
+                        ("strongly_support", "support", "neutral", "oppose", "strongly_oppose"),
+                        (int(p) for p in raw), strict=True)))
                 row = add_evidence(session=s, assessment_id=assessment_id, kind=EvidenceKind(kind), title=title,
                                    summary=summary, held_on=_day(on, "--on"), notice=notice, survey=survey,
                                    participants=participants, now=_now())

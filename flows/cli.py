@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from flows import cli_ops, cli_rules, cli_warnings
+from flows import cli_ops, cli_report, cli_rules, cli_warnings
 
 app = typer.Typer(
     name="fenghuo",
@@ -22,6 +22,7 @@ app.add_typer(cli_rules.app, name="rules")
 app.add_typer(cli_warnings.app, name="warnings")
 app.command("backtest")(cli_rules.backtest_cmd)
 cli_ops.register(app)
+app.command("report")(cli_report.report_cmd)
 
 
 def _mount_optional() -> None:

@@ -5,10 +5,11 @@ These commands read and write the store directly; they never start Prefect.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from flows.console import console, fail, open_engine, print_json
@@ -17,6 +18,19 @@ app = typer.Typer(help="List, show and act on warnings.", no_args_is_help=True)
 
 LEVEL_STYLE = {"red": "bold red", "orange": "bold dark_orange", "yellow": "bold yellow", "blue": "bold blue"}
 LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
+STATUS_SHORT = {"open": "open", "acknowledged": "acked", "resolved": "resolved"}
+CST = timezone(timedelta(hours=8))
+
+
+def short_place(code: str, names: Any) -> str:
+    """``金牛区 文荷岗社区``: the district and the finest named node, enough to tell warnings apart."""
+    from domain.regions import Tier, ancestor, tier_of
+
+    district = ancestor(code, Tier.district) if tier_of(code).rank >= Tier.district.rank else None
+    finest = names.name(code) if code in names.names else names.name(code[:12])
+    if district and district != code[:12].ljust(12, "0")[:12] and district in names.names:
+        return f"{names.name(district)} {finest}"
+    return finest
 
 
 def _row_dict(row: Any) -> dict[str, Any]:
@@ -36,6 +50,7 @@ def list_cmd(
     """Warnings, red first, newest first within a level."""
     from sqlmodel import Session
 
+    from domain.privacy import mask
     from domain.regions import RegionCodeError, RegionDirectory, validate_code
     from domain.repo.warnings import list_warnings
     from integrations.settings import get_settings
@@ -58,13 +73,21 @@ def list_cmd(
         console.print("No warnings match. Run `uv run fenghuo demo` to make some.")
         return
     names = RegionDirectory.load(get_settings().regions)
-    table = Table(title=f"{len(rows)} warnings")
-    for col in ("id", "level", "status", "rule", "region", "occ.", "last seen", "summary"):
-        table.add_column(col)
+    table = Table(title=f"{len(rows)} warnings", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("id", "level", "status"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("rule", max_width=20, overflow="ellipsis", no_wrap=True)
+    table.add_column("where", max_width=14, overflow="ellipsis", no_wrap=True)
+    for col in ("occ.", "last seen"):
+        table.add_column(col, no_wrap=True)
+    wide = console.width >= 110  # a narrow terminal drops the summary rather than squeeze the ids away
+    if wide:
+        table.add_column("summary", max_width=console.width - 90, overflow="ellipsis", no_wrap=True)
     for r in rows:
         table.add_row(str(r.id), f"[{LEVEL_STYLE.get(r.level, '')}]{LEVEL_CN.get(r.level, '')} {r.level}[/]",
-                      r.status, r.rule, names.path(r.region), str(r.occurrences),
-                      r.last_at.astimezone().strftime("%Y-%m-%d %H:%M"), r.summary[:60])
+                      STATUS_SHORT.get(r.status, r.status), r.rule, short_place(r.region, names),
+                      str(r.occurrences), r.last_at.astimezone(CST).strftime("%m-%d %H:%M"),
+                      *([mask(r.summary)] if wide else []))
     console.print(table)
 
 
@@ -107,17 +130,17 @@ def show_cmd(
     console.print(f"  region     {names.path(row.region)} ({row.region})")
     console.print(f"  routed to  {row.tier} {names.path(row.route_region) if row.route_region else '-'}"
                   f"   escalation step {row.escalation_step}")
-    console.print(f"  seen       {row.first_at.astimezone():%Y-%m-%d %H:%M} → "
-                  f"{row.last_at.astimezone():%Y-%m-%d %H:%M}, {row.occurrences} occurrence(s)")
+    console.print(f"  seen       {row.first_at.astimezone(CST):%Y-%m-%d %H:%M} → "
+                  f"{row.last_at.astimezone(CST):%Y-%m-%d %H:%M} (Beijing), {row.occurrences} occurrence(s)")
     if row.ack_due_at:
-        console.print(f"  ack due    {row.ack_due_at.astimezone():%Y-%m-%d %H:%M}")
+        console.print(f"  ack due    {row.ack_due_at.astimezone(CST):%Y-%m-%d %H:%M}")
     console.print(f"  summary    {mask(row.summary)}")
     console.print("[bold]Why[/]")
     console.print("  " + mask(row.explanation).replace("\n", "\n  "), highlight=False)
     console.print(f"[bold]Records[/] {', '.join(row.records[:20])}{' …' if len(row.records) > 20 else ''}")
     console.print("[bold]Story[/]")
     for a in trail:
-        console.print(f"  {a.at.astimezone():%Y-%m-%d %H:%M}  {a.actor:<24} {a.action:<12} {mask(a.reason)}")
+        console.print(f"  {a.at.astimezone(CST):%Y-%m-%d %H:%M}  {a.actor:<24} {a.action:<12} {mask(a.reason)}")
     console.print("[bold]Notifications[/]")
     for o in sent:
         console.print(f"  {o.status:<8} {o.channel:<8} {o.recipient:<28} {o.step:<14} attempts={o.attempts}"

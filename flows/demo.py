@@ -103,7 +103,8 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
             progress.update(step, advance=1, description="delivering the last notifications")
             from flows.escalate import escalate_warnings
 
-            escalate_warnings(now=DEFAULT_START + timedelta(days=days, minutes=1))
+            # Past the digest window (escalation.yaml), so the last blue and yellow go out too.
+            escalate_warnings(now=DEFAULT_START + timedelta(days=days, minutes=11))
             progress.update(step, advance=1, description="done")
         finally:
             sim.stop()

@@ -33,11 +33,14 @@ def deliver_outbox(now: datetime) -> dict[str, int]:
     from domain.repo.outbox import deliver_pending
     from integrations.notify.registry import build_channels
 
-    channels = build_channels(get_settings())
+    settings = get_settings()
+    channels = build_channels(settings)
+    # Blue and yellow wait for their digest window (escalation.yaml); orange and red go at once.
+    window = RoutingContext.load(settings).policy.digest_window
     totals = {"sent": 0, "failed": 0, "dead": 0}
     # Sweep until nothing due is left: each sweep commits row by row, so a crash re-sends at most one.
     while True:
-        report = deliver_pending(store_engine(), channels, now=now, limit=500)
+        report = deliver_pending(store_engine(), channels, now=now, limit=500, digest_window=window)
         for name in totals:
             totals[name] += getattr(report, name)
         if report.attempted == 0 or report.sent == 0:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from domain.assessment import DecisionKind, DecisionOutcome, Dimension, Recommendation, RiskLevel
+from domain.assessment_models import AssessmentEvidenceRow, AssessmentFactorRow
 from domain.assessment_scheme import Scheme
 from domain.assessment_scoring import missing_evidence
 from domain.regions import RegionDirectory, tier_of
@@ -55,10 +56,7 @@ def _pct(part: int, total: int) -> str:
     return f"{100 * part / total:.1f}%" if total else "–"
 
 
-def _evidence_numbers(e: object) -> str:
-    from domain.assessment_models import AssessmentEvidenceRow
-
-    assert isinstance(e, AssessmentEvidenceRow)
+def _evidence_numbers(e: AssessmentEvidenceRow) -> str:
     if e.notice_start and e.notice_end:
         days = (e.notice_end - e.notice_start).days + 1
         return f"{e.notice_start} – {e.notice_end} ({days} days)"
@@ -69,6 +67,12 @@ def _evidence_numbers(e: object) -> str:
         return (f"非常支持 {n[0]} · 支持 {n[1]} · 中立 {n[2]} · 反对 {n[3]} · 强烈反对 {n[4]} "
                 f"(n={total}; oppose {_pct(n[3], total)}, strongly oppose {_pct(n[4], total)})")
     return f"{e.participants} participants" if e.participants is not None else ""
+
+
+def _finding(f: AssessmentFactorRow) -> str:
+    rp, ri = f.residual_probability or f.probability, f.residual_impact or f.impact
+    return (f" [{f.ref}] {f.title} ({f.probability}×{f.impact} → {rp}×{ri}"
+            + (f"; mitigation: {f.mitigation}" if f.mitigation else "") + ").")
 
 
 def build_sections(bundle: AssessmentBundle, *, scheme: Scheme | None = None,
@@ -119,7 +123,8 @@ def build_sections(bundle: AssessmentBundle, *, scheme: Scheme | None = None,
         fail = f" Requirement not met: {' '.join(f'[{x}]' for x in d.failures)}." if d.failures else ""
         dims.append(f"**{d.dimension.chinese} {d.dimension.value}** (weight {d.weight:g}): "
                     + (f"{score.combine if score else ''} of {refs} = {d.before:g} before mitigation, "
-                       f"{d.after:g} after.{fail}" if d.factors else "no risk factor identified."))
+                       f"{d.after:g} after.{fail}" if d.factors else "no risk factor identified.")
+                    + "".join(_finding(f) for f in bundle.factors if f.dimension == d.dimension.value))
     out.append(Section("四、各维度分析 Findings by dimension", dims or ["Not scored yet."]))
     out.append(Section("五、风险矩阵 Risk matrix", []))
     out.append(Svg(risk_matrix_svg(inp.factors, medium=score.cutoff_medium if score else 8,

@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(default=10.0, description="Timeout of one HTTP request to a source.")
     http_retries: int = Field(default=4, description="Retries of a failed page fetch (5xx, 429, timeouts).")
     page_size: int = Field(default=500, description="Records asked for per page.")
+    sources_file: Path = Field(
+        default=PACKAGE_ROOT / "integrations" / "data" / "sources.yaml",
+        description="Departmental sources: endpoints, auth, pagination, field mappings (sources.yaml).",
+    )
+    source_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='Secrets that sources.yaml names (API keys, tokens, OAuth2 client secrets), e.g. '
+        '{"hotline-key": "..."}; JSON in the environment (FENGHUO_SOURCE_SECRETS).',
+    )
     allowed_lateness_s: int = Field(default=0, description="Lateness allowed before the watermark advances.")
     outbox_dir: Path | None = Field(default=None, description="Where the file channel writes; default home/outbox.")
 

@@ -76,6 +76,7 @@ def find_cycles(rules: Sequence[Rule]) -> list[list[str]]:
     groups: list[list[str]] = []
 
     def visit(node: str) -> None:
+        """Tarjan's step: number ``node``, follow its edges, pop a component when it is a root."""
         index[node] = low[node] = len(index)
         stack.append(node)
         on_stack.add(node)

@@ -43,8 +43,20 @@ class _NeedsProbe(Exception):
     """A negated ``matches``: durable_rules cannot say it in one expression."""
 
 
+_STANDINS = str.maketrans({'"': "\ue000", "\\": "\ue001"})
+"""durable_rules matches regular expressions on a string's JSON-escaped text, where ``"`` and ``\\`` take
+two characters: they are posted (and compared) as one private-use character each instead."""
+
+
+def _text(value: str) -> str:
+    return value.translate(_STANDINS) if '"' in value or "\\" in value else value
+
+
 def message_value(value: Any) -> Any:
-    """A field value as posted to durable_rules: datetimes as epoch seconds, ``[]`` as ``[SENTINEL]``."""
+    """A field value as posted to durable_rules: datetimes as epoch seconds, ``[]`` as ``[SENTINEL]``,
+    ``"`` and ``\\`` in text as stand-ins."""
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, (list, tuple)):
@@ -52,8 +64,23 @@ def message_value(value: Any) -> Any:
     return value
 
 
-def _v(value: Any) -> Any:
-    return value.timestamp() if isinstance(value, datetime) else value
+_v = message_value
+
+
+def _pattern(pattern: str) -> str:
+    """durable_rules' form of a pattern, with the stand-ins for literal ``"`` and ``\\``."""
+    translate_regex(pattern)  # checked as written
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            out.append("\ue001" if pattern[i + 1] == "\\" else pattern[i : i + 2])
+            i += 2
+            continue
+        out.append("\ue000" if ch == '"' else ch)
+        i += 1
+    return translate_regex("".join(out))
 
 
 def _all(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -111,7 +138,7 @@ def _leaf(test: FieldTest, negate: bool) -> dict[str, Any]:
     if op is Op.matches:
         if negate:
             raise _NeedsProbe(f)
-        return {"$mt": {f: translate_regex(str(v))}}
+        return {"$mt": {f: _pattern(str(v))}}
     raise ValueError(f"unknown operator {op!r}")  # pragma: no cover
 
 

@@ -101,8 +101,9 @@ class _Engine:
         self.periods_kinds = plan.periods_kinds
         self.watched = frozenset(plan.checks)
         self.absences = [(ri, s) for ri, s in self.states.items() if isinstance(s, Absences)]
-        withins = [s.within for s in self.states.values()]
-        self.sweep_every = max(60.0, min(withins) / 2) if withins else float("inf")
+        # each state forgets what it no longer needs every half of its own `within` of event time
+        self.swept = list(self.states.values())
+        self.sweep_at = [float("-inf")] * len(self.swept)
         self.next_sweep = float("-inf")
         self.watermark = float("-inf")
         self._periods: dict[int, tuple[str, ...]] = {}
@@ -153,9 +154,11 @@ class _Engine:
                     due.sort(key=lambda x: (x[0], x[1]))
                     out.extend(firing_from_json(p) for _, _, p in due)
             if t >= self.next_sweep:
-                for state in self.states.values():
-                    state.sweep(t)
-                self.next_sweep = t + self.sweep_every
+                for i, state in enumerate(self.swept):
+                    if t >= self.sweep_at[i]:
+                        state.sweep(t)
+                        self.sweep_at[i] = t + max(60.0, state.within / 2)
+                self.next_sweep = min(self.sweep_at, default=float("inf"))
         if not checks:
             return out
         info = self.info

@@ -115,7 +115,8 @@ class Evaluator:
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to continue later, as plain JSON."""
         return {"rulebook_version": self.rulebook.version, "engine": self.engine.snapshot(),
-                "warnings": [warning_to_json(w) for w in self.warnings()], "chained": self._chained}
+                "warnings": [warning_to_json(w) for w in self.warnings()], "chained": self._chained,
+                "values": self.last_values}
 
     @classmethod
     def restore(cls, rulebook: RulebookLike, snapshot: Mapping[str, Any],
@@ -127,6 +128,7 @@ class Evaluator:
         out.engine.load(snapshot.get("engine", {}))
         out._open = {w["fingerprint"]: warning_from_json(w) for w in snapshot.get("warnings", [])}
         out._chained = int(snapshot.get("chained", 0))
+        out.last_values = {fp: dict(v) for fp, v in snapshot.get("values", {}).items() if fp in out._open}
         return out
 
     def close(self) -> None:

@@ -26,10 +26,9 @@ def yaml_files(paths: Iterable[Path]) -> list[Path]:
     Hidden folders (``.venv``, ``.git``…) under a folder PATH are not searched."""
     out: dict[Path, None] = {}
     for path in paths:
+        found = [path]
         if path.is_dir():
             found = sorted(f for f in path.rglob("*.yaml") if not _hidden(f.relative_to(path)))
-        else:
-            found = [path]
         for f in found:
             out.setdefault(f, None)
     return list(out)

@@ -80,6 +80,7 @@ class _Loading:
         self.parsed: dict[Path, Any] = {}
 
     def read(self, path: Path) -> Any:
+        """Parsed YAML of one file, or ``_FAILED`` with the error noted."""
         name = display_path(path)
         try:
             text = path.read_bytes()

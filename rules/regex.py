@@ -2,14 +2,20 @@
 
 Authors write Python syntax limited to: literals (any script), ``.``, classes ``[...]``, ``\\d \\w \\s``,
 groups ``(...)``/``(?:...)``, alternation, ``* + ?`` and ``{m}``/``{m,n}`` with n ≤ 100. The pattern must
-match the whole string. :func:`translate_regex` checks a pattern and returns durable_rules' ``$mt``
-dialect (Lua-like ``%`` escapes); :func:`compile_regex` gives the Python pattern with the same meaning
-for the reference engine (``re.ASCII``: ``\\d \\w \\s`` are ASCII there too, as ``%d %w %s`` are).
+match the whole string. Also refused, because durable_rules gets them wrong: negated classes ``[^...]``
+(mismatches), a repeated group that can match the empty string (``(a?)+`` hangs its matcher), and
+whatever its automaton compiler rejects (:func:`rules.regex_engine.engine_refusals`, asked at load
+time).
+
+:func:`translate_regex` checks a pattern and returns durable_rules' ``$mt`` dialect (Lua-like ``%``
+escapes); :func:`compile_regex` gives the Python pattern with the same meaning for the reference engine
+(``re.ASCII``: ``\\d \\w \\s`` are ASCII there too, as ``%d %w %s`` are).
 
 What durable_rules' matcher does (checked against durable_rules 2.0.28, see the tests): ``%d %a %s
 %w`` classes, ``%`` escapes the specials ``. ( ) | [ ] { } + * ? %``; inside ``[...]`` a ``%`` class
 only works as the first item and ``-`` only as the last; a range with non-ASCII ends crashes it, so
-ranges must be ASCII; ``%w`` has no underscore, so ``\\w`` becomes ``[%w_]``.
+ranges must be ASCII; ``%w`` has no underscore, so ``\\w`` becomes ``[%w_]``. The tests ask
+durable_rules itself whether translations match as Python does.
 """
 
 from __future__ import annotations
@@ -42,32 +48,63 @@ class _Translator:
         self.p = pattern
         self.i = 0
         self.depth = 0
+        self.repeats = 0  # quantifiers seen so far, to spot a repeat inside a repeated group
 
     def fail(self, what: str) -> RegexError:
-        return RegexError(f"{what} at position {self.i + 1} of regex {self.p!r}")
+        """An error naming the position reached."""
+        return RegexError(f"{what} at position {self.i + 1} of regex '{self.p}'")
 
     def peek(self) -> str:
+        """The next character, or ``""`` at the end."""
         return self.p[self.i] if self.i < len(self.p) else ""
 
-    def alternation(self) -> str:
-        parts = [self.sequence()]
+    def alternation(self) -> tuple[str, bool]:
+        """Translated text and whether it can match the empty string."""
+        text, nullable = self.sequence()
+        parts = [text]
         while self.peek() == "|":
             self.i += 1
-            parts.append(self.sequence())
-        return "|".join(parts)
+            text, empty = self.sequence()
+            parts.append(text)
+            nullable = nullable or empty
+        if len(parts) == 1:
+            return parts[0], nullable
+        # durable_rules lets a repeat that ends one alternative run on into the next ('a+|b+' matches
+        # 'ab' there); each alternative in its own group keeps them apart.
+        return "|".join(f"({part})" for part in parts), nullable
 
-    def sequence(self) -> str:
+    def sequence(self) -> tuple[str, bool]:
+        """Atoms with their quantifiers up to ``|``, ``)`` or the end; and whether it can be empty."""
         out = []
+        nullable = True
         while self.peek() not in ("", "|", ")"):
-            atom = self.atom()
-            out.append(atom + self.quantifier())
-        return "".join(out)
+            start, repeats_before = self.i, self.repeats
+            atom, empty = self.atom()
+            nested = self.repeats > repeats_before
+            q, low, high = self.quantifier()
+            if q:
+                self.repeats += 1
+            if empty and (high is None or high > 1):
+                # durable_rules' matcher can loop for ever on such a pattern (e.g. (a?)+); it also
+                # means nothing a plain pattern cannot say.
+                self.i = start
+                raise self.fail("a repeated group must not be able to match the empty string")
+            if nested and (high is None or high > 1):
+                # Nested repeats blow up durable_rules' automaton (too many states) and some even
+                # corrupt its memory: (a+|b){1,3} is refused, (ab|cd)+ is fine.
+                self.i = start
+                raise self.fail("a repeated group must not contain a repeat itself")
+            out.append(atom + q)
+            nullable = nullable and (empty or low == 0)
+        return "".join(out), nullable
 
-    def quantifier(self) -> str:
+    def quantifier(self) -> tuple[str, int, int | None]:
+        """The quantifier text (maybe empty) with its bounds; ``None`` is unbounded."""
         ch = self.peek()
-        if ch in ("*", "+", "?"):
+        bounds: dict[str, tuple[int, int | None]] = {"*": (0, None), "+": (1, None), "?": (0, 1)}
+        if ch in bounds:
             self.i += 1
-            q = ch
+            q, (low, high) = ch, bounds[ch]
         elif ch == "{":
             m = _QUANT.match(self.p, self.i)
             if m is None:
@@ -78,12 +115,13 @@ class _Translator:
             self.i = m.end()
             q = m.group(0)
         else:
-            return ""
+            return "", 1, 1
         if self.peek() in ("*", "+", "?", "{"):
             raise self.fail("lazy, possessive or stacked quantifiers are not supported")
-        return q
+        return q, low, high
 
-    def atom(self) -> str:
+    def atom(self) -> tuple[str, bool]:
+        """One atom, translated, and whether it can match the empty string (only a group can)."""
         ch = self.peek()
         if ch in ("*", "+", "?", "{"):
             raise self.fail(f"'{ch}' has nothing to repeat")
@@ -94,32 +132,34 @@ class _Translator:
         if ch == "]":
             raise self.fail("unbalanced ']'; write \\] for the character")
         self.i += 1
-        if ch == ".":
-            return "."
         if ch == "(":
             return self.group()
+        if ch == ".":
+            return ".", False
         if ch == "[":
-            return self.char_class()
+            return self.char_class(), False
         if ch == "\\":
-            return self.escape(in_class=False)
+            return self.escape(in_class=False), False
         if ord(ch) < 32 or ord(ch) == 127:
             raise self.fail("control characters are not supported")
-        return _lit(ch)
+        return _lit(ch), False
 
-    def group(self) -> str:
+    def group(self) -> tuple[str, bool]:
+        """``(...)`` or ``(?:...)`` after its ``(``; durable_rules groups never capture anyway."""
         if self.p.startswith("?:", self.i):
             self.i += 2
         elif self.peek() == "?":
             raise self.fail("only plain (...) and (?:...) groups are supported")
         self.depth += 1
-        inner = self.alternation()
+        inner, nullable = self.alternation()
         if self.peek() != ")":
             raise self.fail("missing ')'")
         self.i += 1
         self.depth -= 1
-        return f"({inner})"
+        return f"({inner})", nullable
 
     def escape(self, in_class: bool) -> str:
+        """What follows a backslash; inside a class a shorthand comes back tagged with ``\\x00``."""
         ch = self.peek()
         if not ch:
             raise self.fail("pattern ends with a lone backslash")
@@ -133,9 +173,11 @@ class _Translator:
         raise self.fail(f"escape \\{ch} is not supported (only \\d \\w \\s and escaped punctuation)")
 
     def char_class(self) -> str:
-        negate = self.peek() == "^"
-        if negate:
-            self.i += 1
+        """``[...]`` after its ``[``."""
+        if self.peek() == "^":
+            # durable_rules mismatches a negated class whenever another path of the pattern can take
+            # the same character ('.*[^a]' does not match 'ab' there): refuse rather than disagree.
+            raise self.fail("negated classes [^...] are not supported; list what may match instead")
         if self.peek() == "]":
             raise self.fail("empty class or unescaped ']'; write \\] for the character")
         shorthand: list[str] = []
@@ -168,10 +210,10 @@ class _Translator:
             else:
                 literals.append(ch)
         self.i += 1
-        return self._emit_class(negate, shorthand, ranges, literals)
+        return self._emit_class(shorthand, ranges, literals)
 
     @staticmethod
-    def _emit_class(negate: bool, shorthand: list[str], ranges: list[str], literals: list[str]) -> str:
+    def _emit_class(shorthand: list[str], ranges: list[str], literals: list[str]) -> str:
         # durable_rules honours one %-class only, as the first item: keep \s as %s (it has no range
         # form), and spell \d and \w as ranges.
         head = "%s" if "s" in shorthand else ""
@@ -181,7 +223,7 @@ class _Translator:
             ranges += ["0-9", "A-Z", "a-z"]
             literals.append("_")
         lits = list(dict.fromkeys(literals))
-        if not negate and not head and not ranges and len(lits) == 1:
+        if not head and not ranges and len(lits) == 1:
             return _lit(lits[0])
         body = "".join(dict.fromkeys(ranges))
         body += "".join("%" + c if c in "[]%." else c for c in lits if c not in "^-")
@@ -189,7 +231,7 @@ class _Translator:
         body += "-" if "-" in lits else ""
         if body.startswith("^"):
             raise RegexError("a class holding only '^' and '-' is not supported; write (\\^|-)")
-        return "[" + ("^" if negate else "") + head + body + "]"
+        return "[" + head + body + "]"
 
 
 def translate_regex(pattern: str) -> str:
@@ -201,13 +243,13 @@ def translate_regex(pattern: str) -> str:
     if len(pattern) > MAX_LENGTH:
         raise RegexError(f"regex is {len(pattern)} characters long; the limit is {MAX_LENGTH}")
     translator = _Translator(pattern)
-    out = translator.alternation()
+    out, _ = translator.alternation()
     if translator.peek() == ")":
         raise translator.fail("unbalanced ')'")
     try:  # the subset is Python syntax too: make sure Python agrees it is well formed
         re.compile(pattern, re.ASCII)
     except re.error as exc:
-        raise RegexError(f"invalid regex {pattern!r}: {exc}") from None
+        raise RegexError(f"invalid regex '{pattern}': {exc}") from None
     return out
 
 

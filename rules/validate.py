@@ -23,6 +23,7 @@ from rules.calendars import Calendars
 from rules.conditions_ast import Condition, FieldTest, Op
 from rules.language import Rule, RuleFile, TestCase
 from rules.regex import RegexError, translate_regex
+from rules.regex_engine import engine_refusals
 from rules.templates import TemplateError, template_fields
 
 RECORD_FIELDS: tuple[str, ...] = (
@@ -52,6 +53,7 @@ class FileValidator:
         self.file = rule_file
         self.kinds = kinds
         self.calendars = calendars
+        self.regexes: list[tuple[int, str, str]] = []  # (line, pattern, translation) to ask the engine
 
     def problems(self) -> list[Problem]:
         """Every problem found, in file order."""
@@ -65,6 +67,8 @@ class FileValidator:
             out.extend(self._rule(rule))
         for case in self.file.tests:
             out.extend(self._test(case))
+        refused = engine_refusals(t for _, _, t in self.regexes)
+        out.extend((line, f"regex '{p}': {refused[t]}") for line, p, t in self.regexes if t in refused)
         return sorted(out, key=lambda p: p[0])
 
     # -- rules -------------------------------------------------------------------------------------
@@ -162,7 +166,7 @@ class FileValidator:
         """Operator-specific checks: regexes, fixed values, period names."""
         if test.op is Op.matches:
             try:
-                translate_regex(str(test.value))
+                self.regexes.append((test.line, str(test.value), translate_regex(str(test.value))))
             except RegexError as exc:
                 yield test.line, str(exc)
             return

@@ -92,6 +92,10 @@ def claim_digest(session: Session, key: str, recipient: str, channel: str, now: 
                col(OutboxRow.next_attempt_at) <= now)
         .order_by(col(OutboxRow.id))
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # As for single rows (``outbox._claim``): a lost "sent" mark only means a resend under the same key.
+        # The membership itself (``form_digests``) is committed synchronously: it must never be lost.
+        session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
     rows = [r for r in session.exec(_lock(session, query)) if digest_of(r) == key]
     if not rows or len(rows) != int(rows[0].payload.get(DIGEST_SIZE, 0)):
         return []

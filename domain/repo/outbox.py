@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.models import OutboxRow
-from domain.repo.digests import DIGEST_KEY, claim_digest, form_digests, is_held, siblings
+from domain.repo.digests import claim_digest, digest_of, form_digests, is_held, siblings
 from domain.repo.routing import make_router, route_warning
 from integrations.notify.base import Channel, DeliveryError, Notification
-from integrations.notify.digest import digest_notification
+from integrations.notify.digest import DIGEST_LEVELS, digest_notification
 
 __all__ = [
     "Backoff",
@@ -98,6 +98,9 @@ def _claim(session: Session, row_id: int, now: datetime) -> OutboxRow | None:
         OutboxRow.id == row_id, OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) <= now
     )
     if session.get_bind().dialect.name == "postgresql":
+        # Marking a row sent need not wait for the WAL flush: were the server to lose that commit, the
+        # row is sent again under the same key and the receiver drops it (delivery is at least once).
+        session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
         query = query.with_for_update(skip_locked=True)
     return session.exec(query).first()
 
@@ -159,39 +162,44 @@ def deliver_pending(
     report = DeliveryReport()
     if digest_window:
         form_digests(engine, list(channels), now=now, window=digest_window)
+    due = select(OutboxRow).where(OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) <= now,
+                                  col(OutboxRow.channel).in_(list(channels)))
+    # Rows that may be waiting for their digest window are read apart, so that however many wait they
+    # never take the places (``limit``) of the rows that are ready, orange and red above all.
+    recent = (sa.and_(col(OutboxRow.level).in_(sorted(DIGEST_LEVELS)), col(OutboxRow.attempts) == 0,
+                      col(OutboxRow.created_at) > now - digest_window) if digest_window else None)
     with Session(engine) as session:
-        query = (
-            select(OutboxRow.id, OutboxRow.level, OutboxRow.created_at, OutboxRow.attempts, OutboxRow.payload,
-                   OutboxRow.recipient, OutboxRow.channel, OutboxRow.idempotency_key)
-            .where(OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) <= now,
-                   col(OutboxRow.channel).in_(list(channels)))
-            .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
-            .limit(limit)
-        )
-        candidates = list(session.exec(query))
+        ready = due.where(sa.not_(recent)) if recent is not None else due
+        candidates = list(session.exec(ready.order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
+                                       .limit(limit)))
+        if recent is not None:
+            candidates += session.exec(due.where(recent).order_by(col(OutboxRow.id)))
     # Units of work, in due order: a row id, or a digest (key, recipient, channel) sent whole once.
     units: list[int | tuple[str, str, str]] = []
-    for row_id, level, created_at, attempts, payload, recipient, channel, key in candidates:
-        member_of = (payload or {}).get(DIGEST_KEY)
+    for c in candidates:
+        member_of = digest_of(c)
         if member_of:
-            unit = (str(member_of), recipient, channel)
-            if unit not in units:
-                units.append(unit)
-        elif is_held(level, created_at, attempts, payload, now=now, window=digest_window):
-            report.held_keys.append(key)
-        elif row_id is not None:
-            units.append(row_id)
-    for unit in units:
-        with Session(engine, expire_on_commit=False) as session:
+            group = (member_of, c.recipient, c.channel)
+            if group not in units:
+                units.append(group)
+        elif is_held(c.level, c.created_at, c.attempts, c.payload, now=now, window=digest_window):
+            report.held_keys.append(c.idempotency_key)
+        elif c.id is not None:
+            units.append(c.id)
+    # One session for the sweep (no pool checkout per row) but one transaction per row or digest.
+    with Session(engine, expire_on_commit=False) as session:
+        for unit in units:
             if isinstance(unit, int):
                 row = _claim(session, unit, now)
-                if row is None:
-                    continue  # sent or claimed by a concurrent sweep meanwhile
-                rows, message = [row], notification_of(row)
+                rows = [row] if row is not None else []
             else:
                 rows = claim_digest(session, *unit, now)
-                if not rows:
-                    continue
+            if not rows:
+                session.rollback()  # sent or claimed by a concurrent sweep meanwhile: end the transaction
+                continue
+            if isinstance(unit, int):
+                message = notification_of(rows[0])
+            else:
                 message = digest_notification([notification_of(r) for r in rows], unit[0], digest_window)
             failure = _send(channels[rows[0].channel], message)
             _settle(rows, failure, now=now, backoff=backoff, rng=rng, report=report)

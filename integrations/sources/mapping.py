@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Container, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -47,6 +48,18 @@ class SourceConfig:
     """Record fields of free text, masked (ID-card and phone numbers typed into them)."""
     personal_raw: tuple[str, ...] = ("id_card", "name", "phone")
     """Department fields holding personal data, pseudonymised even in quarantined payloads."""
+    constants: Mapping[str, Any] = field(default_factory=dict)
+    """Record field → fixed value, for fields the department does not send (an item's value wins)."""
+    value_maps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Record field → {department value → ours}, e.g. category codes; unlisted values pass unchanged."""
+    at_format: str | None = None
+    """``strptime`` format of ``at_field``; ``None``: ISO 8601."""
+    timezone: str | None = None
+    """IANA zone of timestamps sent without an offset; ``None``: such timestamps are refused."""
+    region_fields: tuple[str, ...] = ()
+    """Department fields whose values, joined by ``|``, are looked up in ``region_lookup``."""
+    region_lookup: Mapping[str, str] | None = None
+    """Lookup key → region code (e.g. NYC community board + zip); ``None``: the field holds the code."""
 
 
 @dataclass(frozen=True)
@@ -61,83 +74,13 @@ class Rejection:
     ``naive_timestamp``, ``future_timestamp``, ``invalid_region``, ``unknown_region``, ``invalid_field``…"""
 
 
-DEPARTMENTS: tuple[SourceConfig, ...] = (
-    SourceConfig(
-        "xinfang",
-        "petition",
-        "/api/petition",
-        {
-            "id_card": "person",
-            "people": "people",
-            "subject": "subject",
-            "channel": "channel",
-            "status": "status",
-        },
-        required=("person", "people"),
-        free_text=("subject",),
-    ),
-    SourceConfig(
-        "mediation",
-        "dispute",
-        "/api/dispute",
-        {
-            "id_card": "person",
-            "dispute_type": "type",
-            "people": "people",
-            "amount": "amount",
-            "status": "status",
-        },
-        id_field="case_no",
-        required=("type", "status"),
-    ),
-    SourceConfig(
-        "hotline12345",
-        "hotline",
-        "/api/hotline",
-        {"phone": "person", "category": "category", "descriptor": "descriptor", "status": "status"},
-        id_field="ticket_id",
-        at_field="call_time",
-        required=("category",),
-        free_text=("descriptor",),
-    ),
-    SourceConfig(
-        "public-safety",
-        "incident",
-        "/api/incident",
-        {
-            "category": "category",
-            "injured": "injured",
-            "deaths": "deaths",
-            "address": "address",
-            "status": "status",
-        },
-        required=("category",),
-        free_text=("address",),
-    ),
-    SourceConfig(
-        "opinion-monitor",
-        "opinion",
-        "/api/opinion",
-        {"topic": "topic", "platform": "platform", "volume": "volume", "sentiment": "sentiment"},
-        required=("volume", "sentiment"),
-        free_text=("topic",),
-    ),
-    SourceConfig(
-        "civil-affairs-due",
-        "care_visit_due",
-        "/api/care_visit_due",
-        {"id_card": "person", "program": "program", "outcome": "outcome"},
-        required=("person",),
-    ),
-    SourceConfig(
-        "civil-affairs-visit",
-        "care_visit",
-        "/api/care_visit",
-        {"id_card": "person", "program": "program", "outcome": "outcome"},
-        required=("person",),
-    ),
-)
-"""The simulator's departments (in code for now; a config file later)."""
+def __getattr__(name: str) -> Any:
+    # DEPARTMENTS used to live here in code; it is now the packaged sources.yaml (kept importable).
+    if name == "DEPARTMENTS":
+        from integrations.sources.config import DEPARTMENTS
+
+        return DEPARTMENTS
+    raise AttributeError(name)
 
 
 def safe_raw(raw: Any, config: SourceConfig, key: str | bytes) -> str:
@@ -154,28 +97,49 @@ def safe_raw(raw: Any, config: SourceConfig, key: str | bytes) -> str:
     return mask(text)
 
 
-class _TimeError(ValueError):
+class _ItemError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
 
 
-def _parse_at(value: Any, name: str, now: datetime) -> datetime:
+def _parse_at(value: Any, name: str, now: datetime, config: SourceConfig) -> datetime:
+    fmt = config.at_format
+    what = f"a timestamp like {fmt!r}" if fmt else "an ISO 8601 timestamp"
     if not isinstance(value, str):
-        raise _TimeError("bad_timestamp", f"{name} must be an ISO 8601 timestamp, got {value!r}")
+        raise _ItemError("bad_timestamp", f"{name} must be {what}, got {value!r}")
     try:
-        at = datetime.fromisoformat(value)
+        at = datetime.strptime(value.strip(), fmt) if fmt else datetime.fromisoformat(value)
     except ValueError:
-        raise _TimeError("bad_timestamp", f"{name} is not an ISO 8601 timestamp: {value!r}") from None
+        raise _ItemError("bad_timestamp", f"{name} is not {what}: {value!r}") from None
     if at.tzinfo is None:
-        raise _TimeError(
-            "naive_timestamp", f"{name} {value!r} is a naive timestamp (no UTC offset); the source must send one"
-        )
+        if config.timezone is None:
+            raise _ItemError(
+                "naive_timestamp", f"{name} {value!r} is a naive timestamp (no UTC offset); the source must send one"
+            )
+        # A department's local wall time; ZoneInfo picks the right offset (DST included) for that date.
+        at = at.replace(tzinfo=ZoneInfo(config.timezone))
     if at > now + CLOCK_SKEW:
-        raise _TimeError(
+        raise _ItemError(
             "future_timestamp", f"{name} {value!r} lies in the future (now is {now.isoformat(timespec='seconds')})"
         )
     return at
+
+
+def _region(raw: Mapping[str, Any], config: SourceConfig) -> str:
+    """The item's region code: the field itself, or the lookup of its region fields."""
+    if config.region_lookup is None:
+        return validate_code(raw[config.region_field])
+    names = config.region_fields or (config.region_field,)
+    parts = [str(raw.get(n) if raw.get(n) is not None else "").strip() for n in names]
+    empty = [n for n, p in zip(names, parts, strict=True) if not p]
+    if empty:
+        raise _ItemError("missing_region", f"no region: {', '.join(map(repr, empty))} empty or missing")
+    code = config.region_lookup.get("|".join(parts))
+    if code is None:
+        shown = ", ".join(f"{n}={p!r}" for n, p in zip(names, parts, strict=True))
+        raise _ItemError("unknown_region", f"unknown region: no code for {shown} in the source's region lookup")
+    return code
 
 
 def map_item(
@@ -209,25 +173,32 @@ def map_item(
     if sid is None or sid == "" or isinstance(sid, (dict, list)):
         return reject(f"missing id field {config.id_field!r}; has the department renamed it?", "missing_id")
     source_id = str(sid)
-    for name in (config.at_field, config.region_field):
+    for name in (config.at_field, *(config.region_fields or (config.region_field,))):
         if name not in raw:
             return reject(
                 f"missing field {name!r} (renamed at the source? update the mapping of {config.name})", "missing_field"
             )
     try:
-        at = _parse_at(raw[config.at_field], config.at_field, now)
-        region = validate_code(raw[config.region_field])
+        at = _parse_at(raw[config.at_field], config.at_field, now, config)
+        region = _region(raw, config)
     except RegionCodeError as exc:
         return reject(f"invalid region code in {config.region_field!r}: {exc}", "invalid_region")
-    except _TimeError as exc:
+    except _ItemError as exc:
         return reject(str(exc), exc.code)
     if known_regions is not None and region not in known_regions:
         return reject(f"unknown region code {region!r}: not in the region directory", "unknown_region")
     attrs: dict[str, Any] = {}
     for src, dst in config.fields.items():
         value = raw.get(src)
-        if value is not None and value != "" and dst not in attrs:
-            attrs[dst] = value
+        if value is None or value == "" or dst in attrs:
+            continue
+        vmap = config.value_maps.get(dst)
+        if vmap is not None and isinstance(value, (str, int, float, bool)) and str(value) in vmap:
+            value = vmap[str(value)]
+        # A department field marked personal is pseudonymised whatever record field it feeds.
+        attrs[dst] = pseudonymise_value(value, key) if src in config.personal_raw else value
+    for name, value in config.constants.items():
+        attrs.setdefault(name, value)
     missing = [f for f in config.required if f not in attrs]
     if missing:
         return reject(

@@ -68,9 +68,14 @@ class RestSource:
         self._rng = rng or random.Random()
         # Connecting should be quick on a LAN; reading a large page may take the whole budget.
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
-        self._client = httpx.Client(
-            base_url=base_url, timeout=timeout, transport=transport, headers={"User-Agent": "fenghuo-ingest"}
-        )
+        try:
+            self._client = httpx.Client(
+                base_url=base_url, timeout=timeout, transport=transport, headers={"User-Agent": "fenghuo-ingest"}
+            )
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise SourceRequestError(
+                config.name, f"invalid base URL {base_url!r}: {exc}; fix the source's settings"
+            ) from exc
 
     @classmethod
     def from_settings(cls, config: SourceConfig, settings: Settings, **kw: Any) -> RestSource:
@@ -112,8 +117,10 @@ class RestSource:
                 resp = self._client.get(self._config.path, params=params)
             except httpx.TimeoutException as exc:
                 problem = f"timed out ({type(exc).__name__})"
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # connect/read/protocol errors, a body that would not decode
                 problem = f"could not connect or read ({type(exc).__name__}: {exc})"
+            except httpx.HTTPError as exc:  # anything else httpx raises (e.g. an invalid URL): not a blip
+                raise SourceRequestError(self.name, f"GET {ref} failed: {exc}; check the source's base URL") from exc
             else:
                 if resp.status_code == 200:
                     return self._page(resp, cursor, ref)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from domain.records import Record
@@ -21,7 +19,7 @@ from domain.repo.records import (
     set_cursor,
     upsert_records,
 )
-from domain.store import open_store, session_scope
+from domain.store import session_scope
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
@@ -35,11 +33,6 @@ def rec(i: int, source: str = "s", **attrs: object) -> Record:
         region="510104001001001",
         attributes={"people": 1, **attrs},
     )
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> sa.Engine:
-    return open_store(f"sqlite:///{tmp_path}/t.db")
 
 
 def test_insert_then_unchanged_then_update_keeps_history(engine: sa.Engine) -> None:

@@ -51,6 +51,7 @@ def _prepared(tmp_path: Path) -> None:
     survey.write_text("answer,count\nstrongly_support,96\nsupport,188\nneutral,61\noppose,48\n"
                       "strongly_oppose,19\n", encoding="utf-8")
     assert "E2 added" in _ok("add-evidence", "1", "survey", "--csv", str(survey))
+    assert "E3 added" in _ok("add-evidence", "1", "survey", "街道问卷", "--counts", "10,20,5,3,1")
     _ok("add-evidence", "1", "hearing", "听证会", "--participants", "86", "--on", "2026-01-20")
     for name in ("王立新", "陈晓梅"):
         _ok("add-evidence", "1", "expert", name, "--field", "法律")
@@ -65,7 +66,7 @@ def test_full_workflow(tmp_path: Path) -> None:
     _ok("add-evidence", "1", "expert", "刘建国")
     factors = tmp_path / "factors.csv"
     factors.write_text("title,dimension,probability,impact,residual_probability,residual_impact,evidence\n"
-                       "补偿标准争议,合理性,3,3,2,2,E2 E3\n", encoding="utf-8")
+                       "补偿标准争议,合理性,3,3,2,2,E2 E4\n", encoding="utf-8")
     assert "1 factors imported: F2" in _ok("add-factor", "1", "--csv", str(factors))
     out = _ok("score", "1")
     assert "中风险 medium (14.4) → after mitigation 低风险 low (4.8)" in out
@@ -88,7 +89,7 @@ def test_full_workflow(tmp_path: Path) -> None:
     assert [(a["id"], a["status"], a["level_before"], a["level_after"]) for a in listed] == \
         [(1, "reassessment", "medium", "low")]
     shown = json.loads(_ok("show", "1", "--json"))
-    assert shown["links"] == 5 and [e["ref"] for e in shown["evidence"]] == ["E1", "E2", "E3"]
+    assert shown["links"] == 5 and [e["ref"] for e in shown["evidence"]] == ["E1", "E2", "E3", "E4"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -101,6 +102,7 @@ def test_full_workflow(tmp_path: Path) -> None:
      "ends (2026-01-01) before it starts"),
     (("add-evidence", "1", "survey", "--csv", "/nonexistent.csv"), "cannot read as UTF-8 CSV"),
     (("follow-up", "1", "--now", "2026-03-02T12:00:00"), "--now needs a timezone"),
+    (("add-evidence", "1", "survey", "问卷", "--counts", "1,2,x,4,5"), "--counts needs five numbers"),
 ])
 def test_errors_are_one_readable_line(args: tuple[str, ...], message: str) -> None:
     _ok("new", "政策", "--region", "510104000000", "--kind", "policy_change")

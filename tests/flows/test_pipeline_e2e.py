@@ -38,6 +38,13 @@ def test_pipeline_routes_warnings_at_every_level_and_reruns_change_nothing(prefe
         # Run again: nothing new at the sources, so nothing new anywhere (no duplicate warning or notification).
         run_pipeline(now=end)
         assert _counts() == first
+    with Session(store_engine()) as s:
+        held = s.exec(select(OutboxRow).where(OutboxRow.status == "pending")).all()
+    # Blue and yellow wait for their digest window (orange and red never do); a sweep after it sends them.
+    assert held and {o.level for o in held} <= {"blue", "yellow"}
+    from flows.escalate import escalate_warnings
+
+    escalate_warnings(now=end + timedelta(minutes=10))
 
     with Session(store_engine()) as s:
         warnings = s.exec(select(WarningRow)).all()
@@ -53,10 +60,13 @@ def test_pipeline_routes_warnings_at_every_level_and_reruns_change_nothing(prefe
     assert sent and not [p for p in pending if p.channel == "file"]
     keys = [o.idempotency_key for o in sent]
     assert len(keys) == len(set(keys))
-    # The file channel wrote each notification once, with its idempotency key, masked.
+    # The file channel wrote each notification once, with its idempotency key (a digest's for the rows
+    # that went in one), masked.
     lines = [json.loads(line) for f in get_settings().resolved_outbox_dir.glob("*.jsonl")
              for line in f.read_text(encoding="utf-8").splitlines()]
     file_keys = [entry["idempotency_key"] for entry in lines]
-    assert sorted(file_keys) == sorted(o.idempotency_key for o in sent if o.channel == "file")
+    expected = {o.payload.get("digest_key") or o.idempotency_key for o in sent if o.channel == "file"}
+    assert sorted(file_keys) == sorted(expected)
+    assert any(k.startswith("digest:") for k in file_keys)
     raw_id = "510104"  # a raw ID-card number starts with a district code; pseudonyms never do
     assert not any(raw_id + "19" in json.dumps(entry, ensure_ascii=False) for entry in lines)

@@ -121,3 +121,8 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds("3") == 3.0
     assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_an_invalid_base_url_is_a_request_error() -> None:
+    with pytest.raises(SourceRequestError, match="invalid base URL"):
+        RestSource(CFG, base_url="http://example.test:notaport")

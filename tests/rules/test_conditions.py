@@ -114,3 +114,15 @@ def test_conditions_on_id_and_source() -> None:
         assert durable.match(items) == PythonMatcher(plan).match(items) == [set(), {1}, {0}, {0, 1}]
     finally:
         durable.close()
+
+
+def test_quotes_and_backslashes_match_alike() -> None:
+    conds = [{"subject": {"matches": 'a"b'}}, {"subject": {"matches": "a\\\\b"}}, {"subject": {"matches": "a.b"}},
+             {"subject": {"eq": 'a"b'}}, {"subject": {"in": ["a\\b"]}}, {"subject": {"matches": ".*补偿"}}]
+    plan = Plan(checks={"petition": [(i, cond(c)) for i, c in enumerate(conds)]})
+    durable = DurableMatcher(plan)
+    try:
+        items = [("petition", {"subject": v}) for v in ['a"b', "a\\b", "axb", "a\\\\b", '征地"补偿']]
+        assert durable.match(items) == PythonMatcher(plan).match(items)
+    finally:
+        durable.close()

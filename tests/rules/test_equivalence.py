@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from rules.evaluate import Evaluator
 
-WORDS = ["a", "b", "ab", "征地"]
-PATTERNS = ["a.*", ".*b", "[ab]", "征.*", "a?b", "\\w+"]
+WORDS = ["a", "b", "ab", "征地", "a\"b"]
+PATTERNS = ["a.*", ".*b", "[ab]", "征.*", "a?b", "\\w+", "a.b"]
 CAL = {"p1": [{"from": date(2026, 1, 5), "to": date(2026, 1, 6)}],
        "p2": [{"from": date(2026, 1, 6), "to": date(2026, 1, 8)}]}
 INT = st.integers(0, 10)

@@ -31,6 +31,7 @@ Write = Callable[[str, str], Path]
         ("a: 1\nb: 2\na: 3\n", 3, "duplicate key 'a' (first at line 1)"),
         ("x: !!python/object/new:os.system [a]", 1, "tag '!!python/object/new:os.system' is not allowed"),
         ("x: !include other.yaml\n", 1, "tag '!include' is not allowed"),
+        ("x: !!python/object:os.system {}\n", 1, "tag '!!python/object:os.system' is not allowed"),
         ("x: !!binary aGk=\n", 1, "tag '!!binary' is not allowed"),
         ("x: &a 1\ny: *a\n", 1, "anchors (&name) are not allowed"),
         ("x: {<<: {a: 1}}\n", 1, "merge keys (<<) are not allowed"),

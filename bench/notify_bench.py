@@ -1,0 +1,204 @@
+"""Notification benchmark: the outbox through the signed webhook channel to a receiver on 127.0.0.1.
+
+Measures, in one run, against the reference receiver (``integrations.notify.receiver``, verifying each
+signature and dropping duplicates by key) running in a process of its own:
+  1. throughput — N notifications (routed by ``apply_changes`` into the outbox beforehand) delivered
+     by ``deliver_pending`` sweeps through ``WebhookChannel``, against a baseline of bare ``httpx`` posts
+     of the same bodies (signed beforehand, no store); prints both rates and their ratio;
+  2. latency — orange and red warnings opened one by one (``apply_changes`` with the router, committed)
+     while a delivery loop runs ``deliver_pending`` in a thread, as the run loop would; prints p50, p95
+     and max from each warning's commit to its acceptance at the receiver (target: p95 under 1 s).
+It never asserts wall-clock.
+
+    uv run python bench/notify_bench.py [--notifications 2000] [--warnings 200] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+from pydantic import SecretStr
+from sqlmodel import Session, select
+
+from domain.escalation import EscalationPolicy
+from domain.models import OutboxRow, WarningRow
+from domain.regions import RegionDirectory
+from domain.repo.outbox import deliver_pending, make_router, notification_of
+from domain.repo.warnings import apply_changes
+from domain.responders import ResponderDirectory
+from domain.store import open_store, session_scope
+from domain.warnings import Firing, Level, fold
+from integrations.notify import WebhookChannel
+from integrations.notify.webhook import body_of, sign
+from integrations.settings import PACKAGE_ROOT, child_env
+
+SECRET = "bench-secret"
+POLICY = EscalationPolicy()
+REGIONS = RegionDirectory.from_mapping({"510100000000": "成都市", "510104000000": "锦江区",
+                                        "510104001000": "春熙路街道"})
+
+
+def directory(hook: str) -> ResponderDirectory:
+    """The district and the city each answer on one webhook."""
+    nodes = {code: {"responders": [{"id": f"duty-{code[:6]}", "name": "值班室", "kind": "unit",
+                                    "channels": [{"type": "webhook", "address": hook}]}]}
+             for code in ("510100000000", "510104000000")}
+    leaders = [{"id": "leader", "name": "值班领导", "channels": [{"type": "webhook", "address": hook}]}]
+    return ResponderDirectory.model_validate({"city": "510100000000", "nodes": nodes, "leadership": leaders})
+
+
+def firing(i: int, level: Level, at: datetime) -> Firing:
+    """A firing of its own fingerprint (so each opens a warning), with a realistic explanation."""
+    return Firing(rule=f"bench-{i}", level=level, at=at, group={"street": "510104001000"}, region="510104001000",
+                  records=(f"r{i}",), title="集体访", summary="60 人集体访：征地补偿",
+                  explanation=f"近 24 小时同一事项来访 {50 + i % 40} 人 ≥ 50；联系电话 13812345678")
+
+
+def start_receiver() -> tuple[subprocess.Popen[str], str]:
+    """The reference receiver in a process of its own; its URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "integrations.notify.receiver", "--secret", SECRET],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=PACKAGE_ROOT,
+                            env=child_env())
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def stop_receiver(proc: subprocess.Popen[str]) -> dict[str, float]:
+    """Stop the receiver; each accepted key's arrival time (wall clock)."""
+    import json
+
+    out, _ = proc.communicate(timeout=30)  # closing its stdin stops it
+    summary = json.loads(out.strip().splitlines()[-1])
+    accepted: dict[str, float] = summary["accepted_at"]
+    return accepted
+
+
+def throughput(engine, hook: str, n: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(outbox notifications/s, bare httpx posts/s) for ``n`` orange notifications."""
+    now = datetime.now(UTC)
+    router = make_router(policy=POLICY, directory=directory(hook), regions=REGIONS, now=now)
+    for start in range(0, n, 500):
+        changes = [fold(None, firing(i, Level.orange, now)) for i in range(start, min(n, start + 500))]
+        with session_scope(engine) as session:
+            apply_changes(session=session, changes=changes, now=now, router=router)
+    with Session(engine) as session:
+        messages = [notification_of(r) for r in session.exec(select(OutboxRow))]
+    stamp = str(int(time.time()))
+    bare = []
+    for m in messages:
+        body = body_of(m)
+        bare.append((body.encode("utf-8"), {
+            "Content-Type": "application/json; charset=utf-8", "X-Fenghuo-Idempotency-Key": "bare:" + m.idempotency_key,
+            "X-Fenghuo-Timestamp": stamp, "X-Fenghuo-Signature": sign(SECRET, stamp, body)}))
+    with httpx.Client(timeout=10) as client:
+        for body, headers in bare[:50]:  # warm-up: connection, receiver threads
+            client.post(hook, content=body, headers={**headers, "X-Fenghuo-Idempotency-Key": "warm" + headers[
+                "X-Fenghuo-Idempotency-Key"]})
+        t0 = time.perf_counter()
+        for body, headers in bare:
+            client.post(hook, content=body, headers=headers).raise_for_status()
+        t_bare = time.perf_counter() - t0
+    channel = WebhookChannel(SecretStr(SECRET))
+    t0 = time.perf_counter()
+    sent = 0
+    while True:
+        report = deliver_pending(engine, {"webhook": channel}, now=datetime.now(UTC), limit=500)
+        sent += report.sent
+        if report.attempted == 0:
+            break
+    t_outbox = time.perf_counter() - t0
+    channel.close()
+    assert sent == len(messages), (sent, len(messages))
+    return len(messages) / t_outbox, len(bare) / t_bare
+
+
+def latency(engine, hook: str, count: int, gap_s: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Open ``count`` orange/red warnings ``gap_s`` apart with a delivery loop running; commit time per key."""
+    stop = threading.Event()
+    channel = WebhookChannel(SecretStr(SECRET))
+
+    def run_loop() -> None:
+        while not stop.is_set():
+            report = deliver_pending(engine, {"webhook": channel}, now=datetime.now(UTC), limit=100,
+                                     digest_window=POLICY.digest_window)
+            if report.attempted == 0:
+                time.sleep(0.005)  # idle: poll the outbox every 5 ms
+
+    loop = threading.Thread(target=run_loop, name="deliver", daemon=True)
+    loop.start()
+    committed: dict[str, float] = {}
+    directory_ = directory(hook)
+    rng = random.Random(11)
+    for i in range(count):
+        now = datetime.now(UTC)
+        router = make_router(policy=POLICY, directory=directory_, regions=REGIONS, now=now)
+        level = Level.red if i % 2 else Level.orange
+        fired = firing(100_000 + i, level, now)
+        with session_scope(engine) as session:
+            apply_changes(session=session, changes=[fold(None, fired)], now=now, router=router)
+        at = time.time()  # after the commit: the warning and its outbox rows exist from here on
+        with Session(engine) as session:
+            query = (select(OutboxRow.idempotency_key).join(WarningRow, WarningRow.id == OutboxRow.warning_id)
+                     .where(WarningRow.fingerprint == fired.fingerprint))
+            keys = list(session.exec(query))
+        committed.update(dict.fromkeys(keys, at))
+        time.sleep(gap_s * rng.uniform(0.5, 1.5))
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with Session(engine) as session:
+            if not session.exec(select(OutboxRow.id).where(OutboxRow.status != "sent")).first():
+                break
+        time.sleep(0.05)
+    stop.set()
+    loop.join()
+    channel.close()
+    return committed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both measurements and print the figures."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--notifications", type=int, default=2000)
+    p.add_argument("--warnings", type=int, default=200, help="warnings opened for the latency run")
+    p.add_argument("--gap-ms", type=float, default=20.0, help="mean pause between two warnings")
+    p.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary folder")
+    args = p.parse_args(argv)
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/notify_bench.db"
+    proc, hook = start_receiver()
+    try:
+        engine = open_store(url)
+        outbox_rate, bare_rate = throughput(engine, hook, args.notifications)
+        engine.dispose()
+        engine = open_store(url)
+        committed = latency(engine, hook, args.warnings, args.gap_ms / 1000)
+        engine.dispose()
+    finally:
+        accepted = stop_receiver(proc)
+    delays = sorted(accepted[k] - t for k, t in committed.items() if k in accepted)
+    print(f"store: {url.split(':')[0]}")
+    print(f"throughput: outbox → webhook {outbox_rate:,.0f} notifications/s; bare httpx posts {bare_rate:,.0f}/s; "
+          f"ratio {outbox_rate / bare_rate:.2f}")
+    if not delays:
+        print("latency: nothing delivered")
+        return 1
+    p95 = delays[min(len(delays) - 1, int(0.95 * len(delays)))]
+    print(f"latency (commit → accepted at receiver), {len(delays)}/{len(committed)} notifications: "
+          f"p50 {statistics.median(delays) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {delays[-1] * 1000:.0f} ms "
+          f"(target p95 < 1000 ms: {'met' if p95 < 1.0 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""``fenghuo notifications …``: the outbox seen from the command line — list (``--failed`` for dead and
+retrying ones) and retry dead ones.
+
+These commands read and write the store directly; they never start Prefect. Addresses and errors are
+masked (they can carry phone numbers or e-mail addresses).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from flows.console import console, fail, open_engine, print_json
+
+app = typer.Typer(help="List and retry notifications (the outbox).", no_args_is_help=True)
+
+STATUS_STYLE = {"sent": "green", "pending": "yellow", "dead": "bold red"}
+LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
+
+
+def _row_dict(row: Any) -> dict[str, Any]:
+    """One outbox row for scripts (masked address and error; the digest it went in, if any)."""
+    from domain.privacy import mask
+    from domain.repo.digests import digest_of
+
+    return {
+        "id": row.id, "idempotency_key": row.idempotency_key, "warning_id": row.warning_id, "step": row.step,
+        "recipient": row.recipient, "channel": row.channel, "address": mask(row.address), "level": row.level,
+        "status": row.status, "attempts": row.attempts, "next_attempt_at": row.next_attempt_at,
+        "last_error": mask(row.last_error), "created_at": row.created_at, "sent_at": row.sent_at,
+        "digest_key": digest_of(row), "subject": row.subject,
+    }
+
+
+def _when(row: Any) -> str:
+    """When it went out, or when it is tried next."""
+    at = row.sent_at if row.status == "sent" else (row.next_attempt_at if row.status == "pending" else None)
+    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if at else "—"
+
+
+@app.command("list")
+def list_cmd(
+    failed: Annotated[bool, typer.Option("--failed", help="only dead ones and ones being retried")] = False,
+    warning: Annotated[int | None, typer.Option("--warning", help="only this warning's notifications")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
+) -> None:
+    """Notifications, newest first: status, attempts, the next try or when it was sent, the last error."""
+    from sqlmodel import Session
+
+    from domain.privacy import mask
+    from domain.repo.digests import digest_of
+    from domain.repo.outbox import list_notifications
+
+    if limit < 1:
+        fail("--limit must be at least 1")
+    with Session(open_engine()) as session:
+        rows = list_notifications(session=session, failed=failed, warning_id=warning, limit=limit)
+    if as_json:
+        for r in rows:
+            print_json(_row_dict(r))
+        return
+    if not rows:
+        console.print("No failed notifications." if failed else "No notifications match.")
+        return
+    table = Table(title=f"{len(rows)} {'failed ' if failed else ''}notifications")
+    for name in ("id", "status", "level", "warning", "step", "recipient", "channel", "tries", "sent / next",
+                 "last error"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        step = f"{r.step} (digest)" if digest_of(r) else r.step
+        table.add_row(str(r.id), f"[{STATUS_STYLE.get(r.status, '')}]{r.status}[/]",
+                      f"{LEVEL_CN.get(r.level, '')} {r.level}".strip(), str(r.warning_id or "—"), step,
+                      r.recipient, r.channel, str(r.attempts), _when(r), mask(r.last_error)[:80])
+    console.print(table)
+    if failed:
+        console.print("Dead ones go back in the queue with `fenghuo notifications retry ID…` (or all of them "
+                      "with no ids); the resend carries the same idempotency key.", highlight=False)
+
+
+@app.command("retry")
+def retry_cmd(
+    ids: Annotated[list[int] | None, typer.Argument(help="outbox ids to retry; none: every dead one")] = None,
+) -> None:
+    """Put dead notifications back in the queue (fresh attempts, due now, the same idempotency key)."""
+    from sqlmodel import Session, col, select
+
+    from domain.models import OutboxRow
+    from domain.repo.outbox import retry_dead
+    from domain.store import session_scope
+
+    engine = open_engine()
+    if ids:
+        with Session(engine) as session:
+            found = {r.id: r.status for r in session.exec(select(OutboxRow).where(col(OutboxRow.id).in_(ids)))}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            fail(f"no notification {', '.join(map(str, missing))}; `fenghuo notifications list` shows the ids")
+        alive = [f"{i} ({found[i]})" for i in ids if found[i] != "dead"]
+        if alive:
+            fail(f"only dead notifications can be retried, not {', '.join(alive)}")
+    with session_scope(engine) as session:
+        count = retry_dead(session=session, ids=ids or None, now=datetime.now(UTC))
+    if count == 0:
+        console.print("No dead notifications to retry.")
+        return
+    console.print(f"{count} notification(s) back in the queue; the next delivery sweep sends them.")

@@ -1,0 +1,161 @@
+"""The shape of ``sources.yaml`` (pydantic, ``extra="forbid"``): one entry per departmental source.
+
+Read by :mod:`integrations.sources.config`, which turns each entry into a runtime
+:class:`~integrations.sources.config.SourceSpec`. Secrets are never in the file: ``auth.secret`` names an
+entry of ``settings.source_secrets`` (``FENGHUO_SOURCE_SECRETS``) and ``auth.secret_block`` a Prefect
+Secret block.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from domain.regions import validate_code
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthModel(_Model):
+    """How to authenticate: ``none``, an API key header, a bearer token, or OAuth2 client credentials."""
+
+    type: Literal["none", "api_key", "bearer", "oauth2"] = "none"
+    header: str = "X-API-Key"
+    """Header carrying the API key (``api_key``)."""
+    secret: str | None = None
+    """Name of the secret in ``settings.source_secrets`` (key, token, or OAuth2 client secret)."""
+    secret_block: str | None = None
+    """Name of a Prefect Secret block holding it instead (loaded only when the source is used)."""
+    token_url: str | None = None
+    client_id: str | None = None
+    scope: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> AuthModel:
+        if self.type == "none":
+            return self
+        if (self.secret is None) == (self.secret_block is None):
+            raise ValueError(f"auth type {self.type} needs exactly one of 'secret' or 'secret_block'")
+        if self.type == "oauth2" and not (self.token_url and self.client_id):
+            raise ValueError("auth type oauth2 needs 'token_url' and 'client_id'")
+        return self
+
+
+class PaginationModel(_Model):
+    """How pages follow each other; the stored cursor is the token, the item offset, or the next URL."""
+
+    style: Literal["cursor", "page", "offset", "link"] = "cursor"
+    items_field: str = "items"
+    """Field of the response body holding the items (``""``: the body is the list)."""
+    cursor_param: str = "cursor"
+    next_field: str = "next_cursor"
+    """``cursor`` style: the response field with the next cursor token (the incremental cursor)."""
+    has_more_field: str = "has_more"
+    page_param: str = "page"
+    first_page: int = 1
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+
+
+class TimeModel(_Model):
+    """Where the event time is and how to read it."""
+
+    field: str = "occurred_at"
+    format: str | None = None
+    """``strptime`` format (e.g. ``%m/%d/%Y %I:%M:%S %p``); unset: ISO 8601."""
+    timezone: str | None = None
+    """IANA zone of times sent without an offset (e.g. ``Asia/Shanghai``); unset: they are refused."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from None
+        return v
+
+
+class RegionModel(_Model):
+    """How to derive the region code: a field holding it, or a lookup of one or more fields."""
+
+    field: str = "region_code"
+    fields: list[str] | None = None
+    """Fields joined by ``|`` to form the lookup key (default: ``field``)."""
+    lookup: dict[str, str] | None = None
+    lookup_file: str | None = None
+    """YAML file (relative to sources.yaml) with a ``lookup:`` mapping, for large tables."""
+
+    @field_validator("lookup")
+    @classmethod
+    def _codes(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        for code in (v or {}).values():
+            validate_code(code)
+        return v
+
+
+class FileDropModel(_Model):
+    """A folder the department drops export files into; files are read in name order."""
+
+    folder: str
+    format: Literal["csv", "jsonl"] = "csv"
+    pattern: str = "*"
+    encoding: str = "utf-8-sig"
+    delimiter: str = ","
+
+
+class SourceModel(_Model):
+    """One departmental source."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
+    kind: str
+    description: str = ""
+    path: str | None = None
+    """REST endpoint path (relative to ``base_url``); exclusive with ``filedrop``."""
+    base_url: str | None = None
+    filedrop: FileDropModel | None = None
+    auth: AuthModel = AuthModel()
+    pagination: PaginationModel = PaginationModel()
+    id: str = "id"
+    at: TimeModel = TimeModel()
+    region: RegionModel = RegionModel()
+    fields: dict[str, str]
+    """Department field → record field."""
+    constants: dict[str, Any] = {}
+    value_maps: dict[str, dict[str, Any]] = {}
+    """Record field → {department value → ours}."""
+    required: list[str] = []
+    free_text: list[str] = []
+    personal: list[str] = ["id_card", "name", "phone"]
+    """Department fields holding personal data: pseudonymised on the way in, even in quarantine."""
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> SourceModel:
+        if (self.path is None) == (self.filedrop is None):
+            raise ValueError("a source needs exactly one of 'path' (REST) or 'filedrop'")
+        return self
+
+    @field_validator("value_maps")
+    @classmethod
+    def _str_keys(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        # YAML reads 01 as 1; keys are compared as text, so normalise them once here.
+        return {f: {str(k): val for k, val in m.items()} for f, m in v.items()}
+
+
+class DefaultsModel(_Model):
+    """Values every source gets unless it says otherwise."""
+
+    base_url: str = "${simulator_url}"
+    timezone: str | None = None
+
+
+class SourcesFileModel(_Model):
+    """The whole file."""
+
+    defaults: DefaultsModel = DefaultsModel()
+    sources: list[SourceModel]

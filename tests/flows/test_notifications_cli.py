@@ -1,0 +1,126 @@
+"""``fenghuo notifications list|retry``: failed ones visible, dead ones retried, JSON for scripts, no Prefect."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+import typer
+from typer.testing import CliRunner
+
+from domain.escalation import EscalationPolicy
+from domain.models import OutboxRow
+from domain.regions import RegionDirectory
+from domain.repo.outbox import Backoff, deliver_pending, route_warning
+from domain.responders import ResponderDirectory
+from domain.store import open_store, session_scope
+from flows import cli_notifications
+from integrations.notify import FakeChannel
+from integrations.settings import PACKAGE_ROOT, get_settings
+
+app = typer.Typer()
+app.add_typer(cli_notifications.app, name="notifications")
+runner = CliRunner()
+
+REGIONS = RegionDirectory.from_mapping({"510100000000": "成都市", "510104000000": "锦江区"})
+DIRECTORY = ResponderDirectory.model_validate({
+    "city": "510100000000",
+    "leadership": [{"id": "leader", "name": "值班领导", "channels": [{"type": "file", "address": "leader"}]}],
+    "nodes": {"510104000000": {"responders": [
+        {"id": "jj-duty", "name": "区值班室", "kind": "unit",
+         "channels": [{"type": "file", "address": "jj"}, {"type": "webhook", "address": "http://h/13812345678"}]},
+    ]}},
+})
+
+
+@pytest.fixture
+def store() -> dict[str, int]:
+    """Two orange warnings for the district: the first's webhook is dead, the second's file was sent."""
+    from domain.models import WarningRow
+
+    engine = open_store(get_settings().resolved_database_url)
+    now = datetime.now(UTC) - timedelta(minutes=5)
+    ids = []
+    for n in (1, 2):
+        w = WarningRow(fingerprint=f"fp{n}", open_key=f"fp{n}", rule="r", level="orange", region="510104000000",
+                       first_at=now, last_at=now, opened_at=now, title=f"预警{n}")
+        with session_scope(engine) as s:
+            s.add(w)
+            s.flush()
+            route_warning(session=s, warning=w, change="opened", policy=EscalationPolicy(), directory=DIRECTORY,
+                          regions=REGIONS, now=now)
+        ids.append(w.id or 0)
+    down = FakeChannel("webhook", fail_first=100, retryable=False)
+    deliver_pending(engine, {"file": FakeChannel("file"), "webhook": down}, now=now, limit=3,
+                    backoff=Backoff(max_attempts=1))
+    with engine.connect() as conn:
+        rows = {key: (i, status) for i, key, status in
+                conn.execute(sa.select(sa.column("id"), sa.column("idempotency_key"), sa.column("status"))
+                             .select_from(sa.table("outbox")))}
+    engine.dispose()
+    return {"w1": ids[0], "w2": ids[1], "dead": rows[f"{ids[0]}:open:jj-duty:webhook"][0],
+            "sent": rows[f"{ids[0]}:open:jj-duty:file"][0]}
+
+
+def _json_lines(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_list_shows_everything_and_failed_only_the_dead(store: dict[str, int]) -> None:
+    result = runner.invoke(app, ["notifications", "list"])
+    assert result.exit_code == 0, result.output
+    assert "4 notifications" in result.output and "dead" in result.output
+    failed = runner.invoke(app, ["notifications", "list", "--failed", "--json"])
+    [row] = _json_lines(failed.output)
+    assert (row["id"], row["status"], row["channel"], row["attempts"]) == (store["dead"], "dead", "webhook", 1)
+    assert row["idempotency_key"] == f"{store['w1']}:open:jj-duty:webhook"
+    assert "13812345678" not in failed.output  # the address is masked
+    table = runner.invoke(app, ["notifications", "list", "--failed"])
+    assert "1 failed notifications" in table.output and "fenghuo notifications retry" in table.output
+
+
+def test_list_by_warning(store: dict[str, int]) -> None:
+    result = runner.invoke(app, ["notifications", "list", "--warning", str(store["w2"]), "--json"])
+    rows = _json_lines(result.output)
+    assert {r["warning_id"] for r in rows} == {store["w2"]} and len(rows) == 2
+    assert {r["status"] for r in rows} == {"pending", "sent"}  # limit=3 left one of w2's pending
+    empty = runner.invoke(app, ["notifications", "list", "--warning", "999"])
+    assert empty.exit_code == 0 and "No notifications match" in empty.output
+
+
+def test_retry_puts_a_dead_one_back_with_the_same_key(store: dict[str, int]) -> None:
+    result = runner.invoke(app, ["notifications", "retry", str(store["dead"])])
+    assert result.exit_code == 0, result.output
+    assert "1 notification(s) back in the queue" in result.output
+    engine = open_store(get_settings().resolved_database_url)
+    with session_scope(engine) as s:
+        row = s.get(OutboxRow, store["dead"])
+        assert row is not None
+        assert (row.status, row.attempts, row.idempotency_key) == (
+            "pending", 0, f"{store['w1']}:open:jj-duty:webhook")
+    engine.dispose()
+    assert "No dead notifications" in runner.invoke(app, ["notifications", "retry"]).output
+    failed = runner.invoke(app, ["notifications", "list", "--failed"])
+    assert "No failed notifications" in failed.output
+
+
+def test_retry_without_ids_takes_every_dead_one(store: dict[str, int]) -> None:
+    result = runner.invoke(app, ["notifications", "retry"])
+    assert result.exit_code == 0 and "1 notification(s)" in result.output
+
+
+@pytest.mark.parametrize(("which", "says"), [("sent", "only dead notifications"), ("999", "no notification 999")])
+def test_retry_refuses_what_is_not_dead_in_one_line(store: dict[str, int], which: str, says: str) -> None:
+    target = str(store[which]) if which in store else which
+    result = runner.invoke(app, ["notifications", "retry", target])
+    assert result.exit_code == 1
+    assert says in result.output and "Traceback" not in result.output
+
+
+def test_the_command_module_does_not_import_prefect() -> None:
+    code = "import sys, flows.cli_notifications; assert 'prefect' not in sys.modules, 'prefect imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE_ROOT)
