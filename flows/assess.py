@@ -65,3 +65,24 @@ def assess_decision(assessment_id: int, out_dir: str | None = None, scheme: str 
     get_run_logger().info("assessment %d: %s → %s, %s", assessment_id, result["level_before"],
                           result["level_after"], result["recommendation"])
     return result
+
+
+@task(name="follow-up-assessment", cache_policy=NONE)
+def follow_up_task(assessment_id: int, now: datetime) -> dict[str, Any]:
+    """Link new petitions, disputes and warnings to one implemented decision; warn on a rise."""
+    rep = assess_ops.run_follow_up(store_engine(), assessment_id, now)
+    return {"assessment": assessment_id, "linked_records": rep.linked_records,
+            "linked_warnings": rep.linked_warnings, "warning_id": rep.warning_id, "status": rep.status}
+
+
+@flow(name="follow_up_assessments", log_prints=True)
+def follow_up_assessments(now: datetime | None = None) -> list[dict[str, Any]]:
+    """The weekly follow-up of every decision being implemented (and of those already re-opened)."""
+    from domain.repo.assessments import list_assessments
+    from domain.store import session_scope
+
+    at = now or datetime.now(UTC)
+    with session_scope(store_engine()) as session:
+        ids = [a.id for status in ("implementing", "reassessment")
+               for a in list_assessments(session=session, status=status, limit=10_000) if a.id is not None]
+    return [follow_up_task(i, at) for i in ids]

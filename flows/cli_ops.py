@@ -27,6 +27,7 @@ def demo_cmd(
 def serve_cmd(
     port: Annotated[int, typer.Option(help="port of the local Prefect server (127.0.0.1)")] = 4200,
     ingest_every: Annotated[int, typer.Option(help="seconds between ingests of each source")] = 300,
+    watch_every: Annotated[int, typer.Option(help="seconds between SLA watches")] = 60,
 ) -> None:
     """Run every deployment on its schedule on this machine (starts a local Prefect server)."""
     from flows.console import console, fail
@@ -36,6 +37,7 @@ def serve_cmd(
 
     try:
         serve_all(get_settings().home / "prefect", port=port, ingest_every_s=ingest_every,
+                  watch_every_s=watch_every,
                   say=lambda s: console.print(s, highlight=False))
     except PrefectServerError as exc:
         fail(str(exc))

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TIMEZONE = "Asia/Shanghai"
-SOURCES = ("petitions", "disputes", "hotline", "incidents", "care", "opinion")
+SOURCES = ("xinfang", "mediation", "hotline12345", "public-safety", "opinion-monitor", "civil-affairs-due",
+           "civil-affairs-visit")
+"""The departmental sources (names as in the source configuration)."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,9 @@ class DeploymentSpec:
     description: str = ""
 
 
-def deployment_specs(sources: tuple[str, ...] = SOURCES, ingest_every_s: int = 300) -> list[DeploymentSpec]:
+def deployment_specs(
+    sources: tuple[str, ...] = SOURCES, ingest_every_s: int = 300, watch_every_s: int = 60
+) -> list[DeploymentSpec]:
     """Every deployment Fenghuo runs on a schedule."""
     specs = [
         DeploymentSpec(
@@ -40,7 +44,7 @@ def deployment_specs(sources: tuple[str, ...] = SOURCES, ingest_every_s: int = 3
         for name in sources
     ]
     specs += [
-        DeploymentSpec(name="sla-watch", flow="flows.escalate:escalate_warnings", interval_s=60,
+        DeploymentSpec(name="sla-watch", flow="flows.escalate:escalate_warnings", interval_s=watch_every_s,
                        description="Escalate warnings not acknowledged in time; deliver the outbox."),
         DeploymentSpec(name="daily-report", flow="flows.report:report_situation", cron="0 8 * * *",
                        description="The daily situation report (日报) to the city tier."),

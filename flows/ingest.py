@@ -21,7 +21,7 @@ def fetch_source(name: str, now: datetime) -> dict[str, Any]:
     settings = get_settings()
     # The kinds in force are the rulebook's (rules/kinds.yaml unless the rulebook folder has its own).
     kinds = load_rulebook([settings.rulebook]).kinds
-    (source,) = [s for s in build_sources(settings) if s.name == name]
+    (source,) = build_sources(settings, [name])
     try:
         report = ingest_source(store_engine(), source, kinds=kinds, now=now, page_size=settings.page_size,
                                key=settings.pseudonym_key.get_secret_value())
@@ -35,9 +35,9 @@ def fetch_source(name: str, now: datetime) -> dict[str, Any]:
 
 def source_names() -> list[str]:
     """Names of the configured departmental sources."""
-    from integrations.sources.mapping import DEPARTMENTS
+    from integrations.sources.factory import configured_sources
 
-    return [cfg.name for cfg in DEPARTMENTS]
+    return configured_sources(get_settings()).names
 
 
 @flow(name="ingest_records", log_prints=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from flows.deployments import deployment_specs, to_deployments
+from flows.deployments import SOURCES, deployment_specs, to_deployments
 from integrations.prefect_server import start_prefect_server
 
 
@@ -20,12 +20,13 @@ def serve_all(
     port: int = 4200,
     sources: tuple[str, ...] | None = None,
     ingest_every_s: int = 300,
+    watch_every_s: int = 60,
     say: Callable[[str], None] = print,
 ) -> None:
     """Start the server, serve all deployments until interrupted, then stop both (serving first)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    specs = deployment_specs(sources, ingest_every_s) if sources else deployment_specs(ingest_every_s=ingest_every_s)
+    specs = deployment_specs(sources or SOURCES, ingest_every_s, watch_every_s)
     say(f"starting a local Prefect server on 127.0.0.1:{port} (its data in {home}) …")
     server = start_prefect_server(home, port=port)
     try:
@@ -39,9 +40,11 @@ def serve_all(
                 say(f"  serving {spec.name:<22} {when:<18} Asia/Shanghai  {spec.parameters or ''}")
             say("press Ctrl-C to stop (serving stops first, then the server)")
             try:
+                # prefect.serve returns on Ctrl-C once its runner has shut down (or raises it through).
                 prefect.serve(*deployments, print_starting_message=False)
             except KeyboardInterrupt:
-                say("stopping: serving stopped")
+                pass
+            say("serving stopped")
     finally:
         server.stop()
         say("Prefect server stopped")

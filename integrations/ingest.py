@@ -21,8 +21,8 @@ from domain.repo.records import UpsertStats, get_cursor, quarantine, set_cursor,
 from domain.store import session_scope
 from integrations.settings import Settings
 from integrations.sources.base import DataSource, SourceStalled
-from integrations.sources.mapping import DEPARTMENTS, Rejection, map_item
-from integrations.sources.rest import RestSource
+from integrations.sources.factory import build_source, configured_sources
+from integrations.sources.mapping import Rejection, map_item
 
 
 @dataclass
@@ -119,12 +119,14 @@ def ingest_source(
         cursor = next_cursor
 
 
-def build_sources(settings: Settings, **kw: object) -> list[DataSource]:
-    """A :class:`RestSource` per simulated department at ``settings.simulator_url`` (close them after use).
+def build_sources(settings: Settings, names: list[str] | None = None, **kw: object) -> list[DataSource]:
+    """The sources of ``settings.sources_file`` (default: the simulator's departments); close them after use.
 
-    Extra keyword arguments go to every :class:`RestSource` (``transport``, ``sleep``… in tests).
+    ``names`` picks some (in file order). Extra keyword arguments go to every REST source
+    (``transport``, ``sleep``… in tests). Raises ``SourcesFileError`` for a broken file.
     """
-    return [RestSource.from_settings(cfg, settings, **kw) for cfg in DEPARTMENTS]
+    specs = configured_sources(settings).specs
+    return [build_source(s, settings, **kw) for s in specs if names is None or s.name in names]
 
 
 def ingest_all(

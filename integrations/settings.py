@@ -126,7 +126,7 @@ class Settings(BaseSettings):
         return self.outbox_dir or self.home / "outbox"
 
 
-def quiet_prefect() -> None:
+def quiet_prefect(log_level: str = "WARNING") -> None:
     """Switch off Prefect's analytics and telemetry before Prefect is imported.
 
     This is the one place that writes process environment: Prefect reads its own settings from it, and
@@ -135,7 +135,7 @@ def quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", log_level)
 
 
 @lru_cache(maxsize=1)

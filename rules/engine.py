@@ -101,7 +101,7 @@ class _Engine:
         self.periods_kinds = plan.periods_kinds
         self.watched = frozenset(plan.checks)
         self.absences = [(ri, s) for ri, s in self.states.items() if isinstance(s, Absences)]
-        # each state forgets what it no longer needs every half of its own `within` of event time
+        # each state forgets what it no longer needs every quarter of its `within` (at most a day) of event time
         self.swept = list(self.states.values())
         self.sweep_at = [float("-inf")] * len(self.swept)
         self.next_sweep = float("-inf")
@@ -157,7 +157,7 @@ class _Engine:
                 for i, state in enumerate(self.swept):
                     if t >= self.sweep_at[i]:
                         state.sweep(t)
-                        self.sweep_at[i] = t + max(60.0, state.within / 2)
+                        self.sweep_at[i] = t + max(60.0, min(state.within / 4, 86400.0))
                 self.next_sweep = min(self.sweep_at, default=float("inf"))
         if not checks:
             return out

@@ -18,11 +18,15 @@ def quarantine(
     )
 
 
-def list_quarantine(*, session: Session, source: str | None = None, limit: int = 100) -> list[QuarantineRow]:
-    """Quarantined inputs, oldest first, optionally of one source."""
+def list_quarantine(
+    *, session: Session, source: str | None = None, limit: int = 100, include_replayed: bool = True
+) -> list[QuarantineRow]:
+    """Quarantined inputs, oldest first, optionally of one source, optionally only those not replayed."""
     q = select(QuarantineRow).order_by(col(QuarantineRow.id)).limit(limit)
     if source is not None:
         q = q.where(QuarantineRow.source == source)
+    if not include_replayed:
+        q = q.where(col(QuarantineRow.replayed_at).is_(None))
     return list(session.exec(q))
 
 

@@ -31,6 +31,10 @@ class Faults:
     """Shuffle the items of each page (the cursor still advances by update sequence)."""
     rename_fields: dict[str, str] = field(default_factory=dict)
     """Schema drift: rename fields of every item, e.g. ``{"occurred_at": "occur_time"}``."""
+    slow_rate: float = 0.0
+    """Answer this share of requests only after ``slow_s`` more seconds (a client with a shorter timeout
+    times out on them)."""
+    slow_s: float = 1.0
     down_for_requests: int = 0
     """Answer 503 to the first N API requests (a department that is down, then back)."""
     seed: int = 0
@@ -43,6 +47,7 @@ class Decision:
     status: int = 200
     retry_after: int | None = None
     truncate: bool = False
+    delay_s: float = 0.0
 
 
 class FaultState:
@@ -70,6 +75,8 @@ class FaultState:
                 return Decision(status=500)
             if f.rate_limit_rate and self.rng.random() < f.rate_limit_rate:
                 return Decision(status=429, retry_after=f.retry_after_s)
+            if f.slow_rate and self.rng.random() < f.slow_rate:
+                return Decision(delay_s=f.slow_s)
             return Decision(truncate=bool(f.truncate_rate) and self.rng.random() < f.truncate_rate)
 
     def shape_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -166,8 +166,8 @@ def _handler(sim_ref: list[RunningSimulator]) -> type[BaseHTTPRequestHandler]:
                 return self._json(404, {"error": f"no such endpoint {url.path}"})
             q = parse_qs(url.query)
             decision = sim._faults.decide()
-            if sim.faults.latency_s:
-                time.sleep(sim.faults.latency_s)
+            if sim.faults.latency_s or decision.delay_s:
+                time.sleep(sim.faults.latency_s + decision.delay_s)
             if decision.status != 200:
                 headers = {"Retry-After": str(decision.retry_after)} if decision.retry_after is not None else {}
                 return self._json(decision.status, {"error": "simulated fault"}, headers)

@@ -11,6 +11,7 @@ from integrations.sources.base import (
     SourceUnavailable,
 )
 from integrations.sources.fake import FakeSource
+from integrations.sources.filedrop import FileDropSource
 from integrations.sources.mapping import DEPARTMENTS, Rejection, SourceConfig, map_item, safe_raw
 from integrations.sources.rest import RestSource
 
@@ -18,6 +19,7 @@ __all__ = [
     "DEPARTMENTS",
     "DataSource",
     "FakeSource",
+    "FileDropSource",
     "Page",
     "RawItem",
     "Rejection",

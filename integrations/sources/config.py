@@ -191,7 +191,8 @@ def _spec(model: SourceModel, defaults: Any, values: dict[str, str], base: Path,
         return SourceSpec(cfg, "rest", sub(model.base_url or defaults.base_url), auth, model.pagination, line=line)
     fd = model.filedrop
     folder = Path(sub(fd.folder))
-    return SourceSpec(cfg, "filedrop", "", auth, model.pagination, folder if folder.is_absolute() else base / folder,
+    folder = (folder if folder.is_absolute() else base / folder).resolve()
+    return SourceSpec(cfg, "filedrop", "", auth, model.pagination, folder,
                       fd.format, fd.pattern, fd.encoding, fd.delimiter, line)
 
 

@@ -1,6 +1,10 @@
-"""A departmental REST source over httpx: paginated JSON with an opaque cursor, retried with care.
+"""A departmental REST source over httpx: paginated JSON, authenticated, retried with care.
 
-``GET {base_url}{path}?cursor=…&limit=N`` → ``{"items": [...], "next_cursor": ..., "has_more": ...}``.
+Pagination styles (:class:`~integrations.sources.schema.PaginationModel`), and what the stored cursor is:
+``cursor`` (the simulator's: ``?cursor=…&limit=N`` → ``{"items": [...], "next_cursor": ..., "has_more":
+...}``; the token), ``page`` (``?page=P&limit=N``; the number of items consumed, so a changed page size
+still resumes right), ``offset`` (``?offset=O&limit=N``; the offset) and ``link`` (RFC 8288 ``Link:
+<…>; rel="next"``; the next URL, or the last page's URL once there is no next, so new items are seen).
 One :class:`httpx.Client` per source, reused for every page. Connect errors, timeouts, 5xx and 429 are
 retried with exponential backoff and full jitter (429 waits what ``Retry-After`` says); anything else
 and exhausted retries become a :class:`~integrations.sources.base.SourceError`. A 200 whose body is
@@ -18,6 +22,7 @@ from typing import Any
 import httpx
 
 from integrations.settings import Settings
+from integrations.sources.auth import AuthError
 from integrations.sources.base import (
     Page,
     SourceError,
@@ -26,6 +31,7 @@ from integrations.sources.base import (
     SourceUnavailable,
 )
 from integrations.sources.mapping import SourceConfig
+from integrations.sources.schema import PaginationModel
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -59,8 +65,11 @@ class RestSource:
         backoff_max_s: float = 30.0,
         max_retry_after_s: float = 120.0,
         rng: random.Random | None = None,
+        auth: httpx.Auth | None = None,
+        pagination: PaginationModel | None = None,
     ) -> None:
         self._config = config
+        self.pagination = pagination or PaginationModel()
         self.retries = retries
         self.sleep = sleep
         self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
@@ -70,7 +79,13 @@ class RestSource:
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
         try:
             self._client = httpx.Client(
-                base_url=base_url, timeout=timeout, transport=transport, headers={"User-Agent": "fenghuo-ingest"}
+                base_url=base_url,
+                timeout=timeout,
+                transport=transport,
+                auth=auth,
+                headers={"User-Agent": "fenghuo-ingest"},
+                # One client per source, reused: a few keep-alive connections are all one source needs.
+                limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
             )
         except (httpx.InvalidURL, ValueError) as exc:
             raise SourceRequestError(
@@ -103,18 +118,40 @@ class RestSource:
     def _backoff(self, attempt: int) -> float:
         return self._rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**attempt))
 
+    def _request(self, cursor: str | None, limit: int) -> tuple[str, dict[str, str | int], int]:
+        """(URL or path, query parameters, items to skip at the start of the page) for ``cursor``."""
+        p, path = self.pagination, self._config.path
+        params: dict[str, str | int] = {p.limit_param: limit}
+        if p.style == "cursor":
+            if cursor:
+                params[p.cursor_param] = cursor
+            return path, params, 0
+        if p.style == "link":
+            return (cursor, {}, 0) if cursor else (path, params, 0)
+        done = int(cursor or 0)
+        if p.style == "offset":
+            params[p.offset_param] = done
+            return path, params, 0
+        params[p.page_param] = done // limit + p.first_page
+        return path, params, done % limit
+
     def fetch(self, cursor: str | None, *, limit: int) -> Page:
         """The page after ``cursor``; retried as the module docstring says. Raises only SourceError."""
-        params: dict[str, str | int] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        ref = f"{self._config.path}?cursor={cursor or ''}&limit={limit}"
+        try:
+            url, params, skip = self._request(cursor, limit)
+        except ValueError:
+            raise SourceRequestError(self.name, f"stored cursor {cursor!r} is not a number; reset it") from None
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        ref = f"{url}?{query}" if query else url
         problem = "no attempt made"
         rate_limited = False
         for attempt in range(self.retries + 1):
             wait: float | None = None
             try:
-                resp = self._client.get(self._config.path, params=params)
+                # Empty params would replace the query string of a Link-header URL: pass none then.
+                resp = self._client.get(url, params=params or None)
+            except AuthError as exc:
+                raise SourceRequestError(self.name, f"authentication failed: {exc}") from None
             except httpx.TimeoutException as exc:
                 problem = f"timed out ({type(exc).__name__})"
             except httpx.RequestError as exc:  # connect/read/protocol errors, a body that would not decode
@@ -123,7 +160,7 @@ class RestSource:
                 raise SourceRequestError(self.name, f"GET {ref} failed: {exc}; check the source's base URL") from exc
             else:
                 if resp.status_code == 200:
-                    return self._page(resp, cursor, ref)
+                    return self._page(resp, cursor, ref, limit, skip)
                 if resp.status_code == 429:
                     rate_limited = True
                     problem = "answered 429 Too Many Requests"
@@ -152,17 +189,29 @@ class RestSource:
             "or raise FENGHUO_HTTP_RETRIES / FENGHUO_HTTP_TIMEOUT_S",
         )
 
-    def _page(self, resp: httpx.Response, cursor: str | None, ref: str) -> Page:
+    def _page(self, resp: httpx.Response, cursor: str | None, ref: str, limit: int, skip: int) -> Page:
+        p = self.pagination
         try:
             body = resp.json()
         except ValueError as exc:
             return Page([resp.text], cursor, ref, has_more=True, error=f"unparseable JSON page: {exc}")
-        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-            return Page([resp.text], cursor, ref, has_more=True, error="page is not {items: [...]}")
-        nxt = body.get("next_cursor")
-        next_cursor = str(nxt) if nxt else cursor
-        has_more = bool(body.get("has_more", nxt is not None and bool(body["items"])))
-        return Page(list(body["items"]), next_cursor, ref, has_more=has_more)
+        items = body if p.items_field == "" else body.get(p.items_field) if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            shape = "a JSON list" if p.items_field == "" else f"{{{p.items_field}: [...]}}"
+            return Page([resp.text], cursor, ref, has_more=True, error=f"page is not {shape}")
+        if p.style == "cursor":
+            nxt = body.get(p.next_field) if isinstance(body, dict) else None
+            next_cursor = str(nxt) if nxt else cursor
+            more = body.get(p.has_more_field, nxt is not None and bool(items)) if isinstance(body, dict) else False
+            return Page(list(items), next_cursor, ref, has_more=bool(more))
+        if p.style == "link":
+            nxt = resp.links.get("next", {}).get("url")
+            # No next link: keep the last page's URL, so the next run sees what is appended to it.
+            here = str(resp.request.url)
+            return Page(list(items), str(resp.url.join(nxt)) if nxt else here, ref, has_more=bool(nxt))
+        done = int(cursor or 0)
+        fresh = list(items)[skip:]
+        return Page(fresh, str(done + len(fresh)), ref, has_more=len(items) >= limit and bool(fresh))
 
     def close(self) -> None:
         """Close the HTTP client."""

@@ -1,0 +1,116 @@
+"""``fenghuo sources …``: check ``sources.yaml`` and try one source without storing anything.
+
+Plain functions over the store-free source machinery; Prefect is never imported here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from flows.console import console, err_console, fail, print_json
+
+app = typer.Typer(help="Check the departmental sources file and try a source.", no_args_is_help=True)
+
+FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="sources file (default: settings.sources_file)")]
+
+
+def _kinds() -> Any:
+    """The record kinds in force: the rulebook folder's kinds.yaml if it has one, else the shipped one."""
+    from domain.kinds import RecordKinds
+    from integrations.settings import PACKAGE_ROOT, get_settings
+
+    own = get_settings().rulebook / "kinds.yaml"
+    return RecordKinds.load(own if own.is_file() else PACKAGE_ROOT / "rules" / "kinds.yaml")
+
+
+def _load(file: Path | None, kinds: Any) -> Any:
+    from integrations.settings import get_settings
+    from integrations.sources.config import SourcesFileError, load_sources
+
+    settings = get_settings()
+    try:
+        return load_sources(file or settings.sources_file, settings=settings, kinds=kinds)
+    except SourcesFileError as exc:
+        for error in exc.errors:
+            err_console.print(str(error), highlight=False, markup=False)
+        raise typer.Exit(1) from None
+
+
+@app.command("check")
+def check_cmd(file: FileOpt = None) -> None:
+    """Validate the sources file: one ``FILE:LINE: message`` per problem, exit 1 if there is any."""
+    loaded = _load(file, _kinds())
+    for spec in loaded.specs:
+        where = spec.base_url + spec.config.path if spec.transport == "rest" else str(spec.folder)
+        console.print(f"  {spec.name:<22} {spec.config.kind:<15} {spec.transport:<8} {where}", highlight=False)
+    console.print(f"[green]ok[/]: {len(loaded.specs)} sources in {loaded.path}")
+
+
+def _attrs(attrs: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in attrs.items())
+
+
+@app.command("test")
+def test_cmd(
+    name: Annotated[str, typer.Argument(help="source name, as in the sources file")],
+    file: FileOpt = None,
+    limit: Annotated[int, typer.Option(help="items to fetch")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="start here instead of the beginning")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
+) -> None:
+    """Fetch one page of NAME and show the mapped records and the rejections; stores nothing."""
+    from integrations.settings import get_settings
+    from domain.records import Record
+    from integrations.sources.base import SourceError
+    from integrations.sources.factory import build_source
+    from integrations.sources.mapping import map_item
+
+    settings = get_settings()
+    kinds = _kinds()
+    loaded = _load(file, kinds)
+    try:
+        spec = loaded.get(name)
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+    now = datetime.now(UTC)
+    key = settings.pseudonym_key.get_secret_value()
+    try:
+        source = build_source(spec, settings)
+        try:
+            page = source.fetch(cursor, limit=limit)
+        finally:
+            source.close()
+    except SourceError as exc:
+        fail(str(exc))
+    mapped = [map_item(raw, spec.config, kinds, key, now=now) for raw in page.items]
+    records = [m for m in mapped if isinstance(m, Record)]
+    rejected = [m for m in mapped if not isinstance(m, Record)]
+    if as_json:
+        for r in records:
+            print_json({"ok": True, **r.model_dump(mode="json")})
+        for j in rejected:
+            print_json({"ok": False, "id": j.source_id, "code": j.code, "reason": j.reason})
+        return
+    table = Table(box=box.SIMPLE, title=f"{name}: {len(records)} records")
+    for column in ("id", "at", "region", "attributes"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        table.add_row(r.id, r.at.isoformat(timespec="seconds"), r.region, _attrs(r.attributes))
+    console.print(table)
+    if rejected:
+        bad = Table(box=box.SIMPLE, title=f"{len(rejected)} rejected (would be quarantined)")
+        for column in ("id", "code", "reason"):
+            bad.add_column(column, overflow="fold")
+        for j in rejected:
+            bad.add_row(j.source_id or "-", j.code, j.reason)
+        console.print(bad)
+    if page.error:
+        console.print(f"[yellow]page unreadable[/]: {page.error}")
+    console.print(f"page {page.page_ref}; next cursor {page.next_cursor!r}; more: {page.has_more}. Nothing stored.",
+                  highlight=False)

@@ -1,0 +1,91 @@
+"""Deployments: prefect.yaml and `fenghuo serve` agree, and a real local Prefect server runs a schedule."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from flows.deployments import deployment_specs, load_flow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_prefect_yaml_declares_what_serve_serves() -> None:
+    declared = {d["name"]: d for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]}
+    specs = {s.name: s for s in deployment_specs()}
+    assert declared.keys() == specs.keys()
+    for name, spec in specs.items():
+        d = declared[name]
+        module, fn = spec.flow.split(":")
+        assert d["entrypoint"] == f"{module.replace('.', '/')}.py:{fn}"
+        assert d.get("parameters", {}) == spec.parameters
+        (schedule,) = d["schedules"]
+        assert schedule["timezone"] == "Asia/Shanghai"
+        assert schedule.get("interval") == spec.interval_s and schedule.get("cron") == spec.cron
+
+
+def test_every_entrypoint_is_a_flow() -> None:
+    from prefect import Flow
+
+    for spec in deployment_specs():
+        assert isinstance(load_flow(spec.flow), Flow), spec.flow
+
+
+def test_schedules_are_in_shanghai_time() -> None:
+    report = next(s for s in deployment_specs() if s.name == "daily-report")
+    assert report.cron == "0 8 * * *"
+    assert {s.interval_s for s in deployment_specs() if s.name.startswith("pipeline-")} == {300}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`fenghuo serve` starts its own Prefect server; its scheduler fires the SLA watch; Ctrl-C stops both."""
+    port = _free_port()
+    # A fast scheduler and runner poll, so the first scheduled run comes in seconds, not a minute.
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "2")
+    monkeypatch.setenv("PREFECT_RUNNER_POLL_FREQUENCY", "2")
+    monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
+    log = (tmp_path / "serve.log").open("wb")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--watch-every", "5",
+         "--ingest-every", "3600"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 150
+        completed: list[dict[str, object]] = []
+        with httpx.Client(timeout=5) as client:
+            while time.monotonic() < deadline and not completed:
+                time.sleep(2)
+                try:
+                    runs = client.post(f"{api}/flow_runs/filter", json={
+                        "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).json()
+                except httpx.HTTPError:
+                    continue  # server not up yet
+                completed = [r for r in runs if isinstance(r, dict)]
+        assert completed, (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
+        assert any(r.get("deployment_id") for r in completed)
+    finally:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            raise
+        log.close()
+    output = (tmp_path / "serve.log").read_text(errors="replace")
+    assert output.index("serving stopped") < output.index("Prefect server stopped")

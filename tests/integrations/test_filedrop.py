@@ -1,0 +1,121 @@
+"""File-drop source: CSV and JSON lines, name order, a cursor of (file, row) that survives a crash."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from domain.kinds import RecordKinds
+from domain.models import CursorRow, QuarantineRow, RecordRow
+from domain.repo.records import list_quarantine
+from domain.store import session_scope
+from integrations.ingest import IngestReport, ingest_source
+from integrations.settings import Settings
+from integrations.sources import FileDropSource, SourceRequestError
+from integrations.sources.config import load_sources
+from integrations.sources.factory import build_source
+
+SOURCES = """\
+sources:
+  - name: town-hotline
+    kind: hotline
+    filedrop: {{folder: drops, format: {fmt}, pattern: "*.{fmt}"}}
+    id: ticket
+    at: {{field: time, timezone: Asia/Shanghai}}
+    region: {{field: region}}
+    fields: {{phone: person, category: category}}
+    required: [category]
+"""
+
+
+def row(i: int, **over: str) -> dict[str, str]:
+    return {"ticket": f"T{i}", "time": f"2026-01-05T{i % 24:02d}:00:00", "region": "510104001001",
+            "phone": f"1381234{i:04d}", "category": "noise", **over}
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def source(tmp_path: Path, fmt: str = "csv") -> FileDropSource:
+    (tmp_path / "drops").mkdir(exist_ok=True)
+    path = tmp_path / "sources.yaml"
+    path.write_text(SOURCES.format(fmt=fmt), encoding="utf-8")
+    spec = load_sources(path, settings=Settings()).get("town-hotline")
+    src = build_source(spec, Settings())
+    assert isinstance(src, FileDropSource)
+    return src
+
+
+def count(engine: sa.Engine, table: type) -> int:
+    with session_scope(engine) as s:
+        return int(s.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def test_csv_files_in_name_order_then_only_new_rows(
+    tmp_path: Path, sqlite_engine: sa.Engine, kinds: RecordKinds
+) -> None:
+    src = source(tmp_path)
+    write_csv(tmp_path / "drops" / "2026-01-06.csv", [row(i) for i in range(10, 15)])
+    write_csv(tmp_path / "drops" / "2026-01-05.csv", [row(i) for i in range(10)] + [row(99, region="")])
+    with src:
+        first = ingest_source(sqlite_engine, src, kinds=kinds, key="k", page_size=4)
+    assert (first.inserted, first.quarantined) == (15, 1)
+    with session_scope(sqlite_engine) as s:
+        assert s.get(CursorRow, "town-hotline").cursor == "2026-01-06.csv:5"  # type: ignore[union-attr]
+        seqs = {sid: seq for sid, seq in s.execute(sa.select(RecordRow.source_id, RecordRow.seq))}
+        [bad] = list_quarantine(session=s)
+    assert seqs["T0"] < seqs["T9"] < seqs["T10"]  # the older file first
+    assert bad.page == "2026-01-05.csv:rows 9-11" and "region" in bad.reason and "13812340099" not in bad.raw
+    with (tmp_path / "drops" / "2026-01-06.csv").open("a", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerow(list(row(15).values()))
+    write_csv(tmp_path / "drops" / "2026-01-07.csv", [row(16)])
+    with src:
+        second = ingest_source(sqlite_engine, src, kinds=kinds, key="k", page_size=4)
+    assert (second.inserted, second.unchanged, second.quarantined) == (2, 0, 0)
+
+
+def test_a_crash_mid_file_resumes_at_the_committed_row(
+    tmp_path: Path, engine: sa.Engine, kinds: RecordKinds
+) -> None:
+    src = source(tmp_path)
+    write_csv(tmp_path / "drops" / "a.csv", [row(i) for i in range(23)])
+
+    class Crash(Exception):
+        pass
+
+    def crash(report: IngestReport) -> None:
+        if report.pages == 2:
+            raise Crash
+
+    with src, pytest.raises(Crash):
+        ingest_source(engine, src, kinds=kinds, key="k", page_size=5, progress=crash)
+    assert count(engine, RecordRow) == 10
+    with source(tmp_path) as fresh:  # a new process: nothing cached
+        report = ingest_source(engine, fresh, kinds=kinds, key="k", page_size=5)
+    assert (report.inserted, report.unchanged) == (13, 0) and count(engine, RecordRow) == 23
+
+
+def test_json_lines_with_a_broken_line(tmp_path: Path, sqlite_engine: sa.Engine, kinds: RecordKinds) -> None:
+    src = source(tmp_path, "jsonl")
+    lines = [json.dumps(row(i)) for i in range(4)]
+    lines.insert(2, '{"ticket": "T9", "time": ')
+    (tmp_path / "drops" / "x.jsonl").write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    with src:
+        report = ingest_source(sqlite_engine, src, kinds=kinds, key="k")
+    assert (report.inserted, report.reasons) == (4, {"unparseable": 1})
+    assert count(sqlite_engine, QuarantineRow) == 1
+
+
+def test_a_missing_folder_is_a_request_error(tmp_path: Path) -> None:
+    src = source(tmp_path)
+    (tmp_path / "drops").rmdir()
+    with pytest.raises(SourceRequestError, match="does not exist"):
+        src.fetch(None, limit=10)
