@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 from pydantic import SecretStr
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domain.escalation import EscalationPolicy
 from domain.models import OutboxRow, WarningRow
@@ -98,10 +98,10 @@ def throughput(engine, hook: str, n: int) -> tuple[float, float]:  # type: ignor
     stamp = str(int(time.time()))
     bare = []
     for m in messages:
-        body = body_of(m)
-        bare.append((body.encode("utf-8"), {
+        text = body_of(m)
+        bare.append((text.encode("utf-8"), {
             "Content-Type": "application/json; charset=utf-8", "X-Fenghuo-Idempotency-Key": "bare:" + m.idempotency_key,
-            "X-Fenghuo-Timestamp": stamp, "X-Fenghuo-Signature": sign(SECRET, stamp, body)}))
+            "X-Fenghuo-Timestamp": stamp, "X-Fenghuo-Signature": sign(SECRET, stamp, text)}))
     with httpx.Client(timeout=10) as client:
         for body, headers in bare[:50]:  # warm-up: connection, receiver threads
             client.post(hook, content=body, headers={**headers, "X-Fenghuo-Idempotency-Key": "warm" + headers[
@@ -150,7 +150,7 @@ def latency(engine, hook: str, count: int, gap_s: float) -> dict[str, float]:  #
             apply_changes(session=session, changes=[fold(None, fired)], now=now, router=router)
         at = time.time()  # after the commit: the warning and its outbox rows exist from here on
         with Session(engine) as session:
-            query = (select(OutboxRow.idempotency_key).join(WarningRow, WarningRow.id == OutboxRow.warning_id)
+            query = (select(OutboxRow.idempotency_key).join(WarningRow, col(WarningRow.id) == col(OutboxRow.warning_id))
                      .where(WarningRow.fingerprint == fired.fingerprint))
             keys = list(session.exec(query))
         committed.update(dict.fromkeys(keys, at))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -44,7 +45,15 @@ def normalise_identifier(value: str) -> str:
 
 def is_pseudonym(value: object) -> bool:
     """True if ``value`` already is a pseudonym (so pseudonymising twice changes nothing)."""
-    return isinstance(value, str) and bool(_PSEUDONYM.match(value))
+    # The cheap length and prefix tests first: this runs for every identifier at ingest.
+    return isinstance(value, str) and len(value) == 22 and value[:2] == PSEUDONYM_PREFIX and bool(_PSEUDONYM.match(value))
+
+
+@lru_cache(maxsize=1 << 16)
+def _keyed(value: str, key: bytes) -> str:
+    # People recur across records and departments: caching saves the HMAC and the normalisation.
+    digest = hmac.new(key, normalise_identifier(value).encode("utf-8"), hashlib.sha256)
+    return PSEUDONYM_PREFIX + digest.hexdigest()[:20]
 
 
 def pseudonym(value: str, key: str | bytes) -> str:
@@ -55,8 +64,7 @@ def pseudonym(value: str, key: str | bytes) -> str:
     """
     if is_pseudonym(value):
         return value
-    digest = hmac.new(_key_bytes(key), normalise_identifier(value).encode("utf-8"), hashlib.sha256)
-    return PSEUDONYM_PREFIX + digest.hexdigest()[:20]
+    return _keyed(value, _key_bytes(key))
 
 
 def _looks_identifying(run: str) -> bool:

@@ -13,7 +13,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from flows.console import console, err_console, fail, print_json
+from flows.console import console, fail, print_json
 
 app = typer.Typer(help="Check the departmental sources file and try a source.", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ def _load(file: Path | None, kinds: Any) -> Any:
         return load_sources(file or settings.sources_file, settings=settings, kinds=kinds)
     except SourcesFileError as exc:
         for error in exc.errors:
-            err_console.print(str(error), highlight=False, markup=False)
+            typer.echo(str(error), err=True)  # plain: one unwrapped FILE:LINE: line per error, for editors
         raise typer.Exit(1) from None
 
 
@@ -65,8 +65,8 @@ def test_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
 ) -> None:
     """Fetch one page of NAME and show the mapped records and the rejections; stores nothing."""
-    from integrations.settings import get_settings
     from domain.records import Record
+    from integrations.settings import get_settings
     from integrations.sources.base import SourceError
     from integrations.sources.factory import build_source
     from integrations.sources.mapping import map_item

@@ -10,6 +10,8 @@ harmless. An unreadable page (cut JSON) is quarantined and fetched again from th
 from __future__ import annotations
 
 from collections.abc import Callable, Container
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,7 +22,7 @@ from domain.records import Record
 from domain.repo.records import UpsertStats, get_cursor, quarantine, set_cursor, upsert_records
 from domain.store import session_scope
 from integrations.settings import Settings
-from integrations.sources.base import DataSource, SourceStalled
+from integrations.sources.base import DataSource, Page, SourceStalled
 from integrations.sources.factory import build_source, configured_sources
 from integrations.sources.mapping import Rejection, map_item
 
@@ -57,20 +59,44 @@ def ingest_source(
     max_stalls: int = 5,
     known_regions: Container[str] | None = None,
     progress: Callable[[IngestReport], None] | None = None,
+    prefetch: bool = True,
 ) -> IngestReport:
     """Fetch ``source`` from its stored cursor until it has no more; see the module docstring.
 
     ``now`` bounds item timestamps from the future (default: the wall clock at each page);
-    ``progress`` is called with the running report after each committed page.
+    ``progress`` is called with the running report after each committed page. With ``prefetch`` the
+    next page is fetched in a background thread while this one is mapped and stored (network and
+    SQLite both release the GIL); it is only a read ahead: the cursor still moves page by page after
+    each commit, and an error of the next fetch surfaces after this page is committed, as without it.
     Raises :class:`~integrations.sources.SourceError` (nothing uncommitted is lost).
     """
+    with ThreadPoolExecutor(1, thread_name_prefix=f"fetch-{source.name}") if prefetch else nullcontext() as pool:
+        return _ingest(engine, source, kinds, key, now, page_size, max_stalls, known_regions, progress, pool)
+
+
+def _ingest(
+    engine: sa.Engine,
+    source: DataSource,
+    kinds: RecordKinds,
+    key: str | bytes,
+    now: datetime | None,
+    page_size: int,
+    max_stalls: int,
+    known_regions: Container[str] | None,
+    progress: Callable[[IngestReport], None] | None,
+    pool: ThreadPoolExecutor | None,
+) -> IngestReport:
     report = IngestReport(source.name)
     with session_scope(engine) as session:
         cursor = get_cursor(session=session, source=source.name)
     report.cursor = cursor
     stalls = 0
+    ahead: Future[Page] | None = None
     while True:
-        page = source.fetch(cursor, limit=page_size)
+        page = ahead.result() if ahead is not None else source.fetch(cursor, limit=page_size)
+        ahead = None
+        if pool is not None and page.has_more:
+            ahead = pool.submit(source.fetch, page.next_cursor or cursor, limit=page_size)
         page_now = now or datetime.now(UTC)
         records: list[Record] = []
         rejections: list[Rejection] = []

@@ -56,8 +56,9 @@ class RuleEngine(Protocol):
     watched: frozenset[str]
     """Record kinds some rule watches (``warning`` among them when rules chain)."""
 
-    def process(self, records: Sequence[Record], emit: Emit) -> None:
-        """Evaluate ``records`` (sorted by ``(at, source, id)``), calling ``emit`` per record that fired."""
+    def process(self, records: Sequence[Record], emit: Emit, times: Sequence[float] | None = None) -> None:
+        """Evaluate ``records`` (sorted by ``(at, source, id)``), calling ``emit`` per record that fired.
+        ``times`` are the records' ``at`` as epoch seconds, when the caller has them already."""
         ...
 
     def snapshot(self) -> dict[str, Any]:
@@ -111,37 +112,39 @@ class _Engine:
 
     # -- records ---------------------------------------------------------------------------------
 
-    def fields(self, r: Record) -> dict[str, Any]:
-        """Every field a rule may test (RULES.md): the record's own, common ones, tiers, periods."""
+    def fields(self, r: Record, t: float | None = None) -> dict[str, Any]:
+        """Every field a rule may test (RULES.md): the record's own, common ones, tiers, periods
+        (``t``: ``r.at`` in epoch seconds, if known)."""
         f = {k: v for k, v in r.attributes.items() if v is not None}
         f.update(_tiers(r.region))
         f["kind"], f["source"], f["id"], f["at"], f["region"] = r.kind, r.source, r.id, r.at, r.region
         if r.kind in self.periods_kinds and self.calendars is not None:
-            day = int((r.at.timestamp() + 28800) // 86400)
+            day = int(((r.at.timestamp() if t is None else t) + 28800) // 86400)
             got = self._periods.get(day)
             if got is None:
                 got = self._periods[day] = tuple(self.calendars.periods_at(r.at))
             f["periods"] = got
         return f
 
-    def process(self, records: Sequence[Record], emit: Emit) -> None:
+    def process(self, records: Sequence[Record], emit: Emit, times: Sequence[float] | None = None) -> None:
         """See :meth:`RuleEngine.process`."""
         for start in range(0, len(records), BATCH):
-            chunk = [r for r in records[start : start + BATCH]]
-            items = [(r.kind, self.fields(r)) for r in chunk]
+            chunk = records[start : start + BATCH]
+            ts = times[start : start + BATCH] if times is not None else [r.at.timestamp() for r in chunk]
+            items = [(r.kind, self.fields(r, t)) for r, t in zip(chunk, ts, strict=True)]
             matched = self.matcher.match(items)
-            for r, (_, f), m in zip(chunk, items, matched, strict=True):
-                self._one(r, f, m, emit)
+            for r, t, (_, f), m in zip(chunk, ts, items, matched, strict=True):
+                self._one(r, t, f, m, emit)
 
-    def _one(self, r: Record, f: dict[str, Any], checks: set[int], emit: Emit) -> None:
-        out = self._step(r, f, checks)
+    def _one(self, r: Record, t: float, f: dict[str, Any], checks: set[int], emit: Emit) -> None:
+        out = self._step(r, t, f, checks)
         if out:
             for w in emit(r, out):
-                fw = self.fields(w)
-                self._one(w, fw, self.matcher.match([(w.kind, fw)])[0], emit)
+                tw = w.at.timestamp()
+                fw = self.fields(w, tw)
+                self._one(w, tw, fw, self.matcher.match([(w.kind, fw)])[0], emit)
 
-    def _step(self, r: Record, f: dict[str, Any], checks: set[int]) -> list[Firing]:
-        t = r.at.timestamp()
+    def _step(self, r: Record, t: float, f: dict[str, Any], checks: set[int]) -> list[Firing]:
         out: list[Firing] = []
         if t > self.watermark:
             self.watermark = t

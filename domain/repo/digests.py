@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -44,6 +44,18 @@ def is_held(row_level: str, created_at: datetime, attempts: int, payload: dict[s
     return created_at > now - window
 
 
+def sqlite_write_lock(session: Session, *where: Any) -> bool:
+    """On SQLite, take the database's write lock now, by a no-op UPDATE of the rows about to be grouped or
+    claimed: a concurrent sweep then waits until this transaction ends and finds them sent. SQLite's stand-in
+    for PostgreSQL's ``FOR UPDATE SKIP LOCKED``. Returns whether any row matched; elsewhere True, a no-op."""
+    if session.get_bind().dialect.name != "sqlite":
+        return True
+    touch = (sa.update(OutboxRow).where(*where).values(attempts=col(OutboxRow.attempts))
+             .execution_options(synchronize_session=False))
+    result: Any = session.execute(touch)
+    return bool(result.rowcount)
+
+
 def _lock(session: Session, query: _Q) -> _Q:
     # On PostgreSQL two sweeps must not group (or send) the same rows: the second skips locked ones.
     if session.get_bind().dialect.name == "postgresql":
@@ -57,15 +69,13 @@ def form_digests(
     """Turn every (recipient, channel) group of due, never-tried blue/yellow rows whose window has closed
     by ``now`` into a digest (two members or more); commit the membership; return the new digest keys."""
     formed: list[str] = []
+    candidate = (OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) <= now,
+                 col(OutboxRow.channel).in_(list(channels)), col(OutboxRow.level).in_(sorted(DIGEST_LEVELS)),
+                 OutboxRow.attempts == 0)
     with Session(engine) as session:
-        query = (
-            select(OutboxRow)
-            .where(OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) <= now,
-                   col(OutboxRow.channel).in_(list(channels)), col(OutboxRow.level).in_(sorted(DIGEST_LEVELS)),
-                   OutboxRow.attempts == 0)
-            .order_by(col(OutboxRow.id))
-            .limit(limit)
-        )
+        if not sqlite_write_lock(session, *candidate):
+            return formed
+        query = select(OutboxRow).where(*candidate).order_by(col(OutboxRow.id)).limit(limit)
         groups: dict[tuple[str, str], list[OutboxRow]] = {}
         for row in session.exec(_lock(session, query)):
             if digest_of(row) is None:
@@ -86,12 +96,11 @@ def form_digests(
 def claim_digest(session: Session, key: str, recipient: str, channel: str, now: datetime) -> list[OutboxRow]:
     """The pending, due members of digest ``key`` (oldest first), or ``[]`` unless all of them are there
     (a concurrent sweep holds some, or they are not due): a digest is sent whole or not at all."""
-    query = (
-        select(OutboxRow)
-        .where(OutboxRow.recipient == recipient, OutboxRow.channel == channel, OutboxRow.status == PENDING,
-               col(OutboxRow.next_attempt_at) <= now)
-        .order_by(col(OutboxRow.id))
-    )
+    mine = (OutboxRow.recipient == recipient, OutboxRow.channel == channel, OutboxRow.status == PENDING,
+            col(OutboxRow.next_attempt_at) <= now)
+    if not sqlite_write_lock(session, *mine):
+        return []
+    query = select(OutboxRow).where(*mine).order_by(col(OutboxRow.id))
     if session.get_bind().dialect.name == "postgresql":
         # As for single rows (``outbox._claim``): a lost "sent" mark only means a resend under the same key.
         # The membership itself (``form_digests``) is committed synchronously: it must never be lost.

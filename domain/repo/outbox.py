@@ -5,6 +5,10 @@ transaction. :func:`deliver_pending` sends them at least once: each row is sent,
 committed on its own, so a crash mid-sweep resends at most the row that was in flight — with the same
 idempotency key, which receivers use to drop the duplicate. Failures back off exponentially with jitter;
 after ``max_attempts`` (or a non-retryable error) a row is ``dead`` until :func:`retry_dead`.
+
+Blue and yellow rows for one recipient and channel can be grouped into a digest (``digest_window``;
+``domain.repo.digests``): one message under a key derived from its members' keys, the membership
+committed before the send so that a resend after a crash is the same digest under the same key.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.models import OutboxRow
-from domain.repo.digests import claim_digest, digest_of, form_digests, is_held, siblings
+from domain.repo.digests import claim_digest, digest_of, form_digests, is_held, siblings, sqlite_write_lock
 from domain.repo.routing import make_router, route_warning
 from integrations.notify.base import Channel, DeliveryError, Notification
 from integrations.notify.digest import DIGEST_LEVELS, digest_notification
@@ -93,10 +97,12 @@ def notification_of(row: OutboxRow) -> Notification:
 
 
 def _claim(session: Session, row_id: int, now: datetime) -> OutboxRow | None:
-    """The row if it is still due; on PostgreSQL locked so a concurrent sweep skips it."""
-    query = select(OutboxRow).where(
-        OutboxRow.id == row_id, OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) <= now
-    )
+    """The row if it is still due, locked until this transaction ends: on PostgreSQL a concurrent sweep
+    skips it, on SQLite it waits and then finds it sent."""
+    due = (OutboxRow.id == row_id, OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) <= now)
+    if not sqlite_write_lock(session, *due):
+        return None
+    query = select(OutboxRow).where(*due)
     if session.get_bind().dialect.name == "postgresql":
         # Marking a row sent need not wait for the WAL flush: were the server to lose that commit, the
         # row is sent again under the same key and the receiver drops it (delivery is at least once).

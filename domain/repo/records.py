@@ -13,13 +13,13 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from domain.models import RecordRow, RecordVersionRow, utcnow
+from domain.models import AwareDateTime, RecordRow, RecordVersionRow, utcnow
 from domain.records import Record
 from domain.repo.intake import get_cursor, list_quarantine, quarantine, set_cursor
 
@@ -43,8 +43,12 @@ class UpsertStats:
         )
 
 
+# One encoder for every record: json.dumps with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _canonical(attributes: dict[str, Any]) -> str:
-    return json.dumps(attributes, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _ENCODER.encode(attributes)
 
 
 def _hash(record: Record, attrs_json: str) -> str:
@@ -87,9 +91,21 @@ _INSERT_COLS = (
 _VER_KEYS = ("record_id", "version", "attributes", "at", "region", "content_hash", "received_at")
 
 
+def _sqlite_datetime(value: datetime) -> str:
+    """An aware datetime as SQLAlchemy stores it on SQLite (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def _bind(dialect: sa.Dialect, column: str) -> Callable[[Any], Any]:
-    """The column type's own bind conversion (e.g. aware datetime -> naive UTC text on SQLite)."""
-    proc = _REC.c[column].type.bind_processor(dialect)
+    """The column type's own bind conversion (e.g. aware datetime -> naive UTC text on SQLite).
+
+    On SQLite the text must be exactly what SQLAlchemy writes elsewhere (with microseconds): the column
+    is compared as text, and ``'… 01:00:00' < '… 01:00:00.000000'`` would drop a record lying exactly
+    on a range bound. A direct formatter does that, at a third of the cost of the type's processors.
+    """
+    if dialect.name == "sqlite" and isinstance(_REC.c[column].type, AwareDateTime):
+        return _sqlite_datetime
+    proc = _REC.c[column].type.dialect_impl(dialect).bind_processor(dialect)
     return proc if proc is not None else (lambda v: v)
 
 

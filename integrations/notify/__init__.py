@@ -13,7 +13,10 @@ Exceptions a channel may raise (and no other)::
 
 Channels: :class:`FileChannel` (JSON lines per recipient; the demo's), :class:`ConsoleChannel`,
 :class:`FakeChannel` (tests), :class:`WebhookChannel` (HMAC-signed JSON over httpx).
-Messages are rendered in Chinese by :mod:`integrations.notify.render`, personal identifiers masked.
+Messages are rendered in Chinese by :mod:`integrations.notify.render`, personal identifiers masked;
+blue and yellow ones for one responder can go as one digest (:mod:`integrations.notify.digest`).
+:mod:`integrations.notify.receiver` is a reference webhook receiver (verify the signature, drop
+duplicates by idempotency key) used by the fault tests and the benchmark.
 """
 
 from integrations.notify.base import (

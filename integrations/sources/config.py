@@ -8,8 +8,7 @@ relative to the sources file. With ``kinds``, mapped fields are checked against 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +54,8 @@ class SourceSpec:
     transport: str
     """``rest`` or ``filedrop``."""
     base_url: str = ""
-    auth: AuthModel = AuthModel()
-    pagination: PaginationModel = PaginationModel()
+    auth: AuthModel = field(default_factory=AuthModel)
+    pagination: PaginationModel = field(default_factory=PaginationModel)
     folder: Path | None = None
     file_format: str = "csv"
     pattern: str = "*"
@@ -99,9 +98,8 @@ def _walk_line(raw: Any, loc: tuple[Any, ...]) -> int:
     """The line of the deepest node of ``loc`` present in the parsed YAML."""
     node, line = raw, line_of(raw, 1)
     for step in loc:
-        if isinstance(node, dict) and step in node:
-            line, node = key_line(node, step, line), node[step]
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+        in_map = isinstance(node, dict) and step in node
+        if in_map or (isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)):
             line, node = key_line(node, step, line), node[step]
         else:
             break
@@ -111,7 +109,8 @@ def _walk_line(raw: Any, loc: tuple[Any, ...]) -> int:
 def _substitute(text: str, values: dict[str, str], file: Path, line: int, out: list[SourceFileError]) -> str:
     def repl(m: re.Match[str]) -> str:
         if m.group(1) not in values:
-            out.append(SourceFileError(file, line, f"unknown placeholder ${{{m.group(1)}}}; known: {sorted(values)}"))
+            known = ", ".join(f"${{{k}}}" for k in sorted(values))
+            out.append(SourceFileError(file, line, f"unknown placeholder ${{{m.group(1)}}}; known: {known}"))
             return m.group(0)
         return values[m.group(1)]
 
@@ -142,7 +141,8 @@ def _lookup(model: SourceModel, base: Path, line: int, errors: list[SourceFileEr
         return None
 
 
-def _check_kind(model: SourceModel, kinds: RecordKinds, file: Path, raw: Any, loc: tuple[Any, ...]) -> list[str]:
+def _check_kind(model: SourceModel, kinds: RecordKinds) -> list[str]:
+    """Problems of the mapping against the record kind's declared fields."""
     try:
         spec = kinds.get(model.kind)
     except KeyError as exc:
@@ -183,7 +183,10 @@ def _spec(model: SourceModel, defaults: Any, values: dict[str, str], base: Path,
         region_fields=tuple(model.region.fields or ()),
         region_lookup=lookup,
     )
-    sub = lambda text: _substitute(text, values, file, line, errors)  # noqa: E731
+
+    def sub(text: str) -> str:
+        return _substitute(text, values, file, line, errors)
+
     auth = model.auth
     if auth.token_url:
         auth = auth.model_copy(update={"token_url": sub(auth.token_url)})
@@ -219,25 +222,22 @@ def load_sources(path: Path, *, settings: Settings | None = None, kinds: RecordK
                 msg = f"missing key '{loc[-1]}'"
             errors.append(SourceFileError(path, _walk_line(raw, loc), f"{where}: {msg}"))
         raise SourcesFileError(errors) from None
-    values = {"simulator_url": settings.simulator_url, "package_root": str(PACKAGE_ROOT), "home": str(settings.home)}
+    values = {"simulator_url": settings.simulator_url, "package_root": str(PACKAGE_ROOT),
+              "home": str(settings.home)}
     specs: list[SourceSpec] = []
     seen: dict[str, int] = {}
     for i, src in enumerate(model.sources):
         line = _walk_line(raw, ("sources", i))
         if src.name in seen:
-            errors.append(SourceFileError(path, line, f"duplicate source name '{src.name}' (first at line {seen[src.name]})"))
+            first = seen[src.name]
+            errors.append(SourceFileError(path, line, f"duplicate source name '{src.name}' (first at line {first})"))
         seen.setdefault(src.name, line)
         if kinds is not None:
-            errors.extend(SourceFileError(path, line, f"{src.name}: {p}") for p in _check_kind(src, kinds, path, raw, ()))
+            errors.extend(SourceFileError(path, line, f"{src.name}: {p}") for p in _check_kind(src, kinds))
         specs.append(_spec(src, model.defaults, values, path.parent, line, errors, path))
     if errors:
         raise SourcesFileError(errors)
     return SourcesFile(path, tuple(specs))
-
-
-def iter_specs(path: Path, settings: Settings | None = None) -> Iterator[SourceSpec]:
-    """The specs of ``path`` (raises :class:`SourcesFileError`)."""
-    yield from load_sources(path, settings=settings).specs
 
 
 DEPARTMENTS: tuple[SourceConfig, ...] = load_sources(DEFAULT_SOURCES_FILE).configs

@@ -12,8 +12,9 @@ A zip code that straddles two boards is a community under each. The lookup key o
 ``"<Community Board>|<Incident Zip>"`` (e.g. ``"12 MANHATTAN|10032"``). A row whose board is
 ``"Unspecified BROOKLYN"`` but whose zip is known goes to the community of that zip under the board it
 appears with most often in that borough (``"Unspecified BROOKLYN|11221"`` has its own lookup entry).
-Rows with an empty zip, or a zip never seen with a board, have no region: the ingest quarantines them. Output (``nyc311-regions.yaml``):
-``regions`` (code → name: ``NEW YORK CITY``, ``BROOKLYN``, ``12 BROOKLYN``, ``11201``) and ``lookup``.
+Rows with an empty zip, or a zip never seen with a board, have no region: the ingest quarantines them.
+Output (``nyc311-regions.yaml``): ``regions`` (code → name: ``NEW YORK CITY``, ``BROOKLYN``,
+``12 BROOKLYN``, ``11201``) and ``lookup``.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def build_regions(csv_files: Iterable[Path]) -> tuple[dict[str, str], dict[str, 
 
 
 def write_regions(out: Path = REGIONS_FILE, data_dir: Path = DATA_DIR) -> int:
-    """Write the generated region directory and lookup to ``out``; returns the number of communities."""
+    """Write the generated region directory and lookup to ``out``; returns the number of lookup entries."""
     names, lookup = build_regions(sorted(data_dir.glob("*.csv")))
     header = (
         "# NYC 311 region hierarchy, generated from the samples in shared/data/nyc311 by\n"
@@ -91,4 +92,4 @@ def write_regions(out: Path = REGIONS_FILE, data_dir: Path = DATA_DIR) -> int:
 
 if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else REGIONS_FILE
-    print(f"{write_regions(target)} communities written to {target}")
+    print(f"{write_regions(target)} lookup entries written to {target}")

@@ -170,3 +170,31 @@ def test_the_window_comes_from_the_policy(tmp_path: Path) -> None:
     assert EscalationPolicy.load(path).digest_window == timedelta(0)
     with pytest.raises(ValueError):
         EscalationPolicy.model_validate({"digest_window": "-5m"})
+
+
+def test_concurrent_sweeps_send_each_row_and_each_digest_once(engine: sa.Engine) -> None:
+    import threading
+
+    for i in range(6):
+        _open(engine, "yellow", f"rule-y{i}", T0)  # street s1: one digest of six
+        _open(engine, "orange", f"rule-o{i}", T0)  # district jj-duty: file + webhook, each at once
+    channel = FakeChannel()
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def sweep() -> None:
+        try:
+            barrier.wait()
+            _deliver(engine, channel, T0 + timedelta(minutes=10))
+        except BaseException as exc:  # surfaced below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sweep) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    keys = [m.idempotency_key for m in channel.sent]
+    assert len(keys) == len(set(keys)) == 13  # 12 orange rows and one digest of six
+    assert {r.status for r in _rows(engine).values()} == {"sent"}

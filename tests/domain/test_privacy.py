@@ -59,3 +59,4 @@ def test_pseudonymise_fields_only_touches_personal_fields() -> None:
     assert out["person"] == pseudonym("51010419900101123X", "k")
     assert out["people"] == 5 and out["subject"] == "征地" and out["none"] is None
     assert attrs["person"] == "51010419900101123X"  # a copy, not in place
+

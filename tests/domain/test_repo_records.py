@@ -92,3 +92,12 @@ def test_quarantine_and_cursor(engine: sa.Engine) -> None:
         assert get_cursor(session=s, source="x") == "c2"
         rows = list_quarantine(session=s, source="x")
         assert [(r.page, r.raw, r.reason) for r in rows] == [("p1", "{", "unparseable")]
+
+
+def test_a_record_exactly_on_a_range_bound_is_found(engine: sa.Engine) -> None:
+    # The bulk insert must store times exactly as SQLAlchemy binds them (SQLite compares them as text).
+    with session_scope(engine) as s:
+        upsert_records(session=s, records=[rec(0), rec(1)])
+    with session_scope(engine) as s:
+        on_bound = records_between(session=s, since=T0, until=T0 + timedelta(minutes=1))
+    assert [r.id for r in on_bound] == ["r0"]

@@ -8,8 +8,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 import typer
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from domain.escalation import EscalationPolicy
@@ -57,13 +57,11 @@ def store() -> dict[str, int]:
     down = FakeChannel("webhook", fail_first=100, retryable=False)
     deliver_pending(engine, {"file": FakeChannel("file"), "webhook": down}, now=now, limit=3,
                     backoff=Backoff(max_attempts=1))
-    with engine.connect() as conn:
-        rows = {key: (i, status) for i, key, status in
-                conn.execute(sa.select(sa.column("id"), sa.column("idempotency_key"), sa.column("status"))
-                             .select_from(sa.table("outbox")))}
+    with Session(engine) as s:
+        rows = {r.idempotency_key: r.id or 0 for r in s.exec(select(OutboxRow))}
     engine.dispose()
-    return {"w1": ids[0], "w2": ids[1], "dead": rows[f"{ids[0]}:open:jj-duty:webhook"][0],
-            "sent": rows[f"{ids[0]}:open:jj-duty:file"][0]}
+    return {"w1": ids[0], "w2": ids[1], "dead": rows[f"{ids[0]}:open:jj-duty:webhook"],
+            "sent": rows[f"{ids[0]}:open:jj-duty:file"]}
 
 
 def _json_lines(output: str) -> list[dict[str, object]]:

@@ -330,8 +330,6 @@ def test_every_fault_at_once_interrupted_and_drifted_leaves_exactly_the_valid_re
     with session_scope(engine) as s:
         stored = s.execute(sa.select(RecordRow.source_id)).scalars().all()
         pending = list_quarantine(session=s, limit=10_000, include_replayed=False)
-    all_q = {q.source_id: q.reason for q in pending}
-    print("MISSING", [(m, all_q.get(m)) for m in sorted(valid - set(stored))][:5], replayed.still_invalid)
     assert len(stored) == len(set(stored)) == len(valid) and set(stored) == valid
     assert count(engine, RecordVersionRow) == 0  # duplicates and re-deliveries changed nothing
     assert {q.source_id for q in pending if q.source_id} == invalid

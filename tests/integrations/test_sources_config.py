@@ -126,3 +126,13 @@ def test_declarative_mapping_renames_maps_zones_and_looks_up_regions(tmp_path: P
     garbled = map_item({**item, "when": "05/01/2026"}, cfg, kinds, "k", now=NOW)
     assert isinstance(garbled, Rejection) and garbled.code == "bad_timestamp" and "%Y-%m-%d %H:%M" in garbled.reason
     assert "13812345678" not in garbled.raw
+
+
+def test_quarantined_payload_keeps_region_codes_that_look_like_phone_numbers(kinds: RecordKinds) -> None:
+    from integrations.sources.mapping import safe_raw
+
+    hotline = next(c for c in DEPARTMENTS if c.kind == "hotline")
+    # 510116… contains "16" + 9 digits: masking it as a phone number would make the item unreplayable.
+    raw = {"ticket_id": "T1", "region_code": "510116001001002", "phone": "13812345678", "note": "13912345678"}
+    safe = safe_raw(raw, hotline, "k")
+    assert "510116001001002" in safe and "13812345678" not in safe and "139******78" in safe

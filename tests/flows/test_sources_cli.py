@@ -1,0 +1,97 @@
+"""``fenghuo sources check|test`` and ``fenghuo quarantine list|show|replay`` (no Prefect)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from domain.kinds import RecordKinds
+from domain.store import open_store
+from flows import cli_quarantine, cli_sources
+from integrations.ingest import ingest_source
+from integrations.settings import PACKAGE_ROOT, get_settings
+from integrations.simulator import RunningSimulator, start_simulator
+from integrations.sources import DEPARTMENTS, FakeSource
+
+app = typer.Typer()
+app.add_typer(cli_sources.app, name="sources")
+app.add_typer(cli_quarantine.app, name="quarantine")
+runner = CliRunner()
+KINDS = RecordKinds.load(PACKAGE_ROOT / "rules" / "kinds.yaml")
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSimulator]:
+    with start_simulator(seed=3, days=1, scale=0.2, bad_rate=0.2) as s:
+        monkeypatch.setenv("FENGHUO_SIMULATOR_URL", s.url)
+        get_settings.cache_clear()
+        yield s
+
+
+def test_check_accepts_the_packaged_file_and_lists_errors_with_lines(tmp_path: Path) -> None:
+    ok = runner.invoke(app, ["sources", "check"])
+    assert ok.exit_code == 0, ok.output
+    assert "ok: 7 sources" in ok.output and "hotline12345" in ok.output
+    bad = tmp_path / "s.yaml"
+    bad.write_text("sources:\n  - name: x\n    kind: hotline\n    path: /x\n    fields: {a: colour}\n    nope: 1\n")
+    result = runner.invoke(app, ["sources", "check", "--file", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:6: sources.0.nope: unknown key 'nope'" in result.output
+
+
+def test_check_of_the_nyc_profile() -> None:
+    result = runner.invoke(app, ["sources", "check", "-f", str(PACKAGE_ROOT / "integrations/data/sources-nyc311.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "nyc311" in result.output and "filedrop" in result.output
+
+
+def test_source_test_shows_records_and_rejections_and_stores_nothing(sim: RunningSimulator) -> None:
+    result = runner.invoke(app, ["sources", "test", "hotline12345", "--limit", "40"])
+    assert result.exit_code == 0, result.output
+    assert "records" in result.output and "rejected" in result.output and "Nothing stored" in result.output
+    lines = [json.loads(x) for x in runner.invoke(app, ["sources", "test", "xinfang", "--json"]).output.splitlines()]
+    assert lines and all("ok" in x for x in lines)
+    assert all(x["person"].startswith("p_") for x in lines if x["ok"] and "person" in x)
+    assert not (get_settings().home / "fenghuo.db").exists()  # nothing stored, no store even opened
+    unknown = runner.invoke(app, ["sources", "test", "nope"])
+    assert unknown.exit_code == 1 and "no source 'nope'" in unknown.output
+
+
+def test_source_test_of_a_department_that_is_down_is_one_line() -> None:
+    result = runner.invoke(app, ["sources", "test", "xinfang"], env={"FENGHUO_SIMULATOR_URL": "http://127.0.0.1:9",
+                                                                      "FENGHUO_HTTP_RETRIES": "0"})
+    assert result.exit_code == 1 and "xinfang" in result.output
+
+
+def test_quarantine_list_show_replay() -> None:
+    engine = open_store(get_settings().resolved_database_url)
+    petition = next(c for c in DEPARTMENTS if c.kind == "petition")
+    item = {"id": "XF-1", "occurred_at": "2026-01-05T09:00:00+08:00", "region_code": "510104001001",
+            "id_card": "510104199001011234", "people": 3}
+    ingest_source(engine, FakeSource(petition, [{**item, "occurred_at": "2026-01-05 09:00"}, item]), kinds=KINDS,
+                  key="k", now=datetime(2026, 2, 1, tzinfo=UTC))
+    engine.dispose()
+    listed = runner.invoke(app, ["quarantine", "list", "--json"])
+    [row] = [json.loads(x) for x in listed.output.splitlines()]
+    assert row["source"] == "xinfang" and "naive timestamp" in row["reason"]
+    shown = runner.invoke(app, ["quarantine", "show", str(row["id"])])
+    assert shown.exit_code == 0 and "510104199001011234" not in shown.output and '"p_' in shown.output
+    assert runner.invoke(app, ["quarantine", "show", "999"]).exit_code == 1
+    replay = runner.invoke(app, ["quarantine", "replay", "--all", "--json"])
+    report = json.loads(replay.output)
+    assert report["replayed"] == [] and str(row["id"]) in report["still_invalid"]
+    assert runner.invoke(app, ["quarantine", "replay"]).exit_code == 1
+
+
+def test_the_commands_never_import_prefect() -> None:
+    code = ("import sys; from flows import cli_sources, cli_quarantine; "
+            "assert not any(m.startswith('prefect') for m in sys.modules), 'prefect imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE_ROOT)
