@@ -19,6 +19,7 @@ class RoutingContext:
     policy: EscalationPolicy
     directory: ResponderDirectory
     regions: RegionDirectory
+    links: bool = True
 
     @classmethod
     def load(cls, settings: Settings) -> RoutingContext:
@@ -27,10 +28,13 @@ class RoutingContext:
             policy=EscalationPolicy.load(settings.escalation),
             directory=ResponderDirectory.load(settings.responders),
             regions=RegionDirectory.load(settings.regions),
+            links=settings.action_links,
         )
 
     def router(self, now: datetime) -> Any:
         """A router for ``apply_changes``: routes opened and raised warnings in the same transaction."""
         from domain.repo.routing import make_router
+        from integrations.notify.render import action_links
 
-        return make_router(policy=self.policy, directory=self.directory, regions=self.regions, now=now)
+        return make_router(policy=self.policy, directory=self.directory, regions=self.regions, now=now,
+                           links=action_links if self.links else None)

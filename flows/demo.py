@@ -85,6 +85,8 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
         sim = start_simulator(seed=seed, days=days, reveal_until=DEFAULT_START)
         try:
             settings.simulator_url = sim.url
+            # The demo's clock is January 2026: one-click links signed then would be long expired.
+            settings.action_links = False
             progress.update(step, advance=1, description="starting Prefect (a temporary local API, ~10 s)")
             from flows.pipeline import run_pipeline
 

@@ -27,10 +27,17 @@ def serve_all(
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     specs = deployment_specs(sources or SOURCES, ingest_every_s, watch_every_s)
+    from flows.store import store_engine
+    from integrations.settings import get_settings
+    from integrations.web import start_web
+
     say(f"starting a local Prefect server on 127.0.0.1:{port} (its data in {home}) …")
     server = start_prefect_server(home, port=port)
+    web = None
     try:
         say(f"Prefect UI: {server.url}  — every run shows there")
+        web = start_web(store_engine(), get_settings())
+        say(f"responders' links and CAP feed: {web.url}")
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             import prefect
 
@@ -46,5 +53,7 @@ def serve_all(
                 pass
             say("serving stopped")
     finally:
+        if web is not None:
+            web.stop()
         server.stop()
         say("Prefect server stopped")

@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     )
 
     # One-click action links (integrations/links.py, integrations/actions_api.py).
+    action_links: bool = Field(
+        default=True, description="Put signed one-click acknowledge/resolve links in notifications.")
     link_ttl_s: int = Field(default=72 * 3600, description="How long a one-click link stays valid.")
 
     @property

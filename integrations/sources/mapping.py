@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.kinds import RecordKinds
+from domain.kinds import FieldSpec, RecordKinds
 from domain.privacy import mask, mask_value, pseudonymise_value
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
@@ -151,6 +151,34 @@ def _region(raw: Mapping[str, Any], config: SourceConfig) -> str:
     return code
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A mapping resolved against the kinds once: (src, dst, value map, field spec, personal?, free text?)."""
+
+    fields: tuple[tuple[str, str, Mapping[str, Any] | None, FieldSpec | None, bool, bool], ...]
+
+
+_PLANS: dict[int, tuple[SourceConfig, RecordKinds, _Plan]] = {}
+
+
+def _plan(config: SourceConfig, kinds: RecordKinds) -> _Plan:
+    # Keyed by identity (configs hold dicts, so they do not hash); the entry keeps both alive, so an id
+    # is never reused while cached. Configs are few; the bound only guards against a leak.
+    hit = _PLANS.get(id(config))
+    if hit is not None and hit[0] is config and hit[1] is kinds:
+        return hit[2]
+    own = kinds.get(config.kind).fields
+    plan = _Plan(tuple(
+        (src, dst, config.value_maps.get(dst), own.get(dst), src in config.personal_raw or dst in kinds.personal,
+         dst in config.free_text)
+        for src, dst in config.fields.items()
+    ))
+    if len(_PLANS) > 256:
+        _PLANS.clear()
+    _PLANS[id(config)] = (config, kinds, plan)
+    return plan
+
+
 def map_item(
     raw: Any,
     config: SourceConfig,
@@ -196,21 +224,28 @@ def map_item(
         return reject(str(exc), exc.code)
     if known_regions is not None and region not in known_regions:
         return reject(f"unknown region code {region!r}: not in the region directory", "unknown_region")
+    if config.kind not in kinds.kinds:
+        return reject(f"invalid field: unknown record kind {config.kind!r}", "invalid_field")
+    plan = _plan(config, kinds)
     attrs: dict[str, Any] = {}
-    personal = config.personal_raw
-    done: set[str] = set()
-    for src, dst in config.fields.items():
+    bad: str | None = None
+    for src, dst, vmap, spec, personal, free in plan.fields:
         value = raw.get(src)
         if value is None or value == "" or dst in attrs:
             continue
-        vmap = config.value_maps.get(dst)
         if vmap is not None and isinstance(value, (str, int, float, bool)) and str(value) in vmap:
             value = vmap[str(value)]
-        # A department field marked personal is pseudonymised whatever record field it feeds.
-        if src in personal:
-            value = pseudonymise_value(value, key)
-            done.add(dst)
-        attrs[dst] = value
+        if spec is None:
+            bad = bad or f"{config.kind} records have no field {dst!r}"
+            continue
+        try:
+            value = spec.coerce(value)
+        except ValueError as exc:
+            bad = bad or str(exc)
+            attrs[dst] = None  # present but wrong: reported as invalid, not as missing
+            continue
+        # Personal: a department field marked so, or a field the kinds declare personal (``person``).
+        attrs[dst] = pseudonymise_value(value, key) if personal else mask_value(value) if free else value
     for name, value in config.constants.items():
         attrs.setdefault(name, value)
     missing = [f for f in config.required if f not in attrs]
@@ -219,16 +254,8 @@ def map_item(
             f"missing field(s) {', '.join(missing)} (renamed at the source? update the mapping of {config.name})",
             "missing_field",
         )
-    try:
-        attrs = kinds.coerce(config.kind, attrs)
-    except (ValueError, KeyError) as exc:
-        return reject(f"invalid field: {exc}", "invalid_field")
-    for name in attrs:
-        if name in kinds.personal:
-            if name not in done:  # a coerced value may differ in type, but a pseudonym stays one
-                attrs[name] = pseudonymise_value(attrs[name], key)
-        elif name in config.free_text:
-            attrs[name] = mask_value(attrs[name])
+    if bad is not None:
+        return reject(f"invalid field: {bad}", "invalid_field")
     # Every field was validated above (region code, aware time, text id, coerced attributes): build the
     # model without validating it again; this is the ingest's hot path.
     return Record.model_construct(

@@ -60,6 +60,8 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
     monkeypatch.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "2")
     monkeypatch.setenv("PREFECT_RUNNER_POLL_FREQUENCY", "2")
     monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
+    web = f"http://127.0.0.1:{_free_port()}"
+    monkeypatch.setenv("FENGHUO_PUBLIC_BASE_URL", web)
     log = (tmp_path / "serve.log").open("wb")
     child = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--watch-every", "5",
@@ -79,6 +81,8 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
                 completed = [r for r in runs if isinstance(r, dict)]
         assert completed, (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
         assert any(r.get("deployment_id") for r in completed)
+        # The responders' endpoint runs beside the flows: a forged link is refused, not ignored.
+        assert httpx.get(f"{web}/a/forged-token", timeout=5).status_code == 403
     finally:
         child.send_signal(signal.SIGINT)
         try:
