@@ -45,10 +45,17 @@ def _load(file: Path | None, kinds: Any) -> Any:
 @app.command("check")
 def check_cmd(file: FileOpt = None) -> None:
     """Validate the sources file: one ``FILE:LINE: message`` per problem, exit 1 if there is any."""
+    from integrations.settings import get_settings
+
     loaded = _load(file, _kinds())
+    secrets = get_settings().source_secrets
     for spec in loaded.specs:
         where = spec.base_url + spec.config.path if spec.transport == "rest" else str(spec.folder)
         console.print(f"  {spec.name:<22} {spec.config.kind:<15} {spec.transport:<8} {where}", highlight=False)
+        if spec.auth.secret is not None and spec.auth.secret not in secrets:
+            # Not a fault of the file, but the source cannot run until it is set.
+            typer.echo(f"{loaded.path}:{spec.line}: warning: {spec.name}: secret {spec.auth.secret!r} is not set "
+                       "in FENGHUO_SOURCE_SECRETS", err=True)
     console.print(f"[green]ok[/]: {len(loaded.specs)} sources in {loaded.path}")
 
 
@@ -99,7 +106,7 @@ def test_cmd(
         return
     table = Table(box=box.SIMPLE, title=f"{name}: {len(records)} records")
     for column in ("id", "at", "region", "attributes"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column != "attributes")
     for r in records:
         table.add_row(r.id, r.at.isoformat(timespec="seconds"), r.region, _attrs(r.attributes))
     console.print(table)

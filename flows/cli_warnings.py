@@ -12,6 +12,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from domain.regions import RegionDirectory
 from flows.console import console, fail, open_engine, print_json
 
 app = typer.Typer(help="List, show and act on warnings.", no_args_is_help=True)
@@ -22,13 +23,13 @@ STATUS_SHORT = {"open": "open", "acknowledged": "acked", "resolved": "resolved"}
 CST = timezone(timedelta(hours=8))
 
 
-def short_place(code: str, names: Any) -> str:
+def short_place(code: str, names: RegionDirectory) -> str:
     """``金牛区 文荷岗社区``: the district and the finest named node, enough to tell warnings apart."""
-    from domain.regions import Tier, ancestor, tier_of
+    from domain.regions import Tier, ancestor
 
-    district = ancestor(code, Tier.district) if tier_of(code).rank >= Tier.district.rank else None
-    finest = names.name(code) if code in names.names else names.name(code[:12])
-    if district and district != code[:12].ljust(12, "0")[:12] and district in names.names:
+    district = ancestor(code, Tier.district)
+    finest = names.name(code)
+    if district and district != code and district in names.names:
         return f"{names.name(district)} {finest}"
     return finest
 

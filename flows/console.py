@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import sqlalchemy as sa
 import typer
 from rich.console import Console
 
 console = Console()
 err_console = Console(stderr=True)
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -21,6 +23,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def open_engine() -> sa.Engine:
     """The configured store, migrated; a connection failure is one line saying what to check."""
+    import sqlalchemy as sa
+
     from flows.store import store_engine
     from integrations.settings import get_settings
 

@@ -39,7 +39,7 @@ def _reset_home() -> None:
 
 def _simulated_responders(clock: datetime, rng: random.Random) -> int:
     """Acknowledge a share of the warnings opened this round, a few minutes after they were routed."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from domain.models import WarningRow
     from domain.repo.actions import ActionError, acknowledge
@@ -54,7 +54,7 @@ def _simulated_responders(clock: datetime, rng: random.Random) -> int:
         for row in sorted(rows, key=lambda r: r.id or 0):
             # The first person the warning was routed to answers (or not, as people sometimes don't).
             first = session.exec(select(OutboxRow.recipient).where(OutboxRow.warning_id == row.id)
-                                 .order_by(OutboxRow.id)).first()
+                                 .order_by(col(OutboxRow.id))).first()
             if first is None or rng.random() > ACK_SHARE.get(row.level, 0.5):
                 continue
             try:

@@ -87,6 +87,7 @@ def _ingest(
     pool: ThreadPoolExecutor | None,
 ) -> IngestReport:
     report = IngestReport(source.name)
+    key = key.encode("utf-8") if isinstance(key, str) else key  # once, not per pseudonym
     with session_scope(engine) as session:
         cursor = get_cursor(session=session, source=source.name)
     report.cursor = cursor

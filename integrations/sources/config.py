@@ -240,5 +240,6 @@ def load_sources(path: Path, *, settings: Settings | None = None, kinds: RecordK
     return SourcesFile(path, tuple(specs))
 
 
-DEPARTMENTS: tuple[SourceConfig, ...] = load_sources(DEFAULT_SOURCES_FILE).configs
+# Only the mappings are kept, so the defaults (not the environment) fill the placeholders here.
+DEPARTMENTS: tuple[SourceConfig, ...] = load_sources(DEFAULT_SOURCES_FILE, settings=Settings.model_construct()).configs
 """The simulator's departments, as the packaged sources.yaml maps them."""

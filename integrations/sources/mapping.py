@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from domain.kinds import FieldSpec, RecordKinds
 from domain.privacy import mask, mask_value, pseudonymise_value
 from domain.records import Record
@@ -204,7 +206,7 @@ def map_item(
             raw = json.loads(raw)
         except ValueError as exc:
             return reject(f"unparseable JSON ({exc}); the page was cut or corrupted in transit", "unparseable")
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):  # the exact-type test first: ABCs are slow
         return reject(f"item is not a JSON object but {type(raw).__name__}", "not_object")
     sid = raw.get(config.id_field)
     if sid is None or sid == "" or isinstance(sid, (dict, list)):
@@ -256,8 +258,7 @@ def map_item(
         )
     if bad is not None:
         return reject(f"invalid field: {bad}", "invalid_field")
-    # Every field was validated above (region code, aware time, text id, coerced attributes): build the
-    # model without validating it again; this is the ingest's hot path.
-    return Record.model_construct(
-        kind=config.kind, source=config.name, id=source_id, at=at, region=region, attributes=attrs, late=False
-    )
+    try:
+        return Record(kind=config.kind, source=config.name, id=source_id, at=at, region=region, attributes=attrs)
+    except ValidationError as exc:
+        return reject(f"invalid record: {exc.errors()[0]['msg']}", "invalid_record")

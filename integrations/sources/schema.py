@@ -48,7 +48,7 @@ class AuthModel(_Model):
 class PaginationModel(_Model):
     """How pages follow each other; the stored cursor is the token, the item offset, or the next URL."""
 
-    style: Literal["cursor", "page", "offset", "link"] = "cursor"
+    style: Literal["cursor", "page", "offset", "link", "since"] = "cursor"
     items_field: str = "items"
     """Field of the response body holding the items (``""``: the body is the list)."""
     cursor_param: str = "cursor"
@@ -59,6 +59,11 @@ class PaginationModel(_Model):
     first_page: int = 1
     offset_param: str = "offset"
     limit_param: str = "limit"
+    since_param: str = "since"
+    cursor_field: str = "updated_at"
+    """``since`` style: the item field whose largest value on a page is the next ``?since=`` (the
+    incremental cursor field; ISO 8601 times or numbers). The department must include equal values
+    (``>=``): items on the boundary come again, which the upsert makes harmless."""
 
 
 class TimeModel(_Model):

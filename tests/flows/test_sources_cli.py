@@ -65,9 +65,11 @@ def test_source_test_shows_records_and_rejections_and_stores_nothing(sim: Runnin
     assert unknown.exit_code == 1 and "no source 'nope'" in unknown.output
 
 
-def test_source_test_of_a_department_that_is_down_is_one_line() -> None:
-    result = runner.invoke(app, ["sources", "test", "xinfang"], env={"FENGHUO_SIMULATOR_URL": "http://127.0.0.1:9",
-                                                                      "FENGHUO_HTTP_RETRIES": "0"})
+def test_source_test_of_a_department_that_is_down_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FENGHUO_SIMULATOR_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("FENGHUO_HTTP_RETRIES", "0")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["sources", "test", "xinfang"])
     assert result.exit_code == 1 and "xinfang" in result.output
 
 
@@ -95,3 +97,15 @@ def test_the_commands_never_import_prefect() -> None:
     code = ("import sys; from flows import cli_sources, cli_quarantine; "
             "assert not any(m.startswith('prefect') for m in sys.modules), 'prefect imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE_ROOT)
+
+
+def test_check_warns_of_a_secret_that_is_not_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("sources:\n  - name: x\n    kind: hotline\n    path: /x\n    fields: {c: category}\n"
+                    "    auth: {type: bearer, secret: x-token}\n")
+    result = runner.invoke(app, ["sources", "check", "-f", str(path)])
+    assert result.exit_code == 0 and f"{path}:2: warning: x: secret 'x-token' is not set" in result.output
+    monkeypatch.setenv("FENGHUO_SOURCE_SECRETS", '{"x-token": "t"}')
+    get_settings.cache_clear()
+    ok = runner.invoke(app, ["sources", "check", "-f", str(path)])
+    assert ok.exit_code == 0 and "warning" not in ok.output
