@@ -56,7 +56,8 @@ class RecordRow(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("source", "source_id", name="uq_record_source_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(index=True, max_length=100)
+    # No index of its own on source: the unique (source, source_id) constraint already serves it.
+    source: str = Field(max_length=100)
     source_id: str = Field(max_length=200)
     kind: str = Field(index=True, max_length=50)
     at: datetime = _dt(index=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from flows import cli_notifications, cli_ops, cli_report, cli_rules, cli_warnings
+from flows import cli_notifications, cli_ops, cli_quarantine, cli_report, cli_rules, cli_sources, cli_warnings
 
 app = typer.Typer(
     name="fenghuo",
@@ -24,6 +24,8 @@ app.command("backtest")(cli_rules.backtest_cmd)
 cli_ops.register(app)
 app.command("report")(cli_report.report_cmd)
 app.add_typer(cli_notifications.app, name="notifications")
+app.add_typer(cli_quarantine.app, name="quarantine")
+app.add_typer(cli_sources.app, name="sources")
 
 
 def _mount_optional() -> None:

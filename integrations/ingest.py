@@ -65,9 +65,9 @@ def ingest_source(
 
     ``now`` bounds item timestamps from the future (default: the wall clock at each page);
     ``progress`` is called with the running report after each committed page. With ``prefetch`` the
-    next page is fetched in a background thread while this one is mapped and stored (network and
-    SQLite both release the GIL); it is only a read ahead: the cursor still moves page by page after
-    each commit, and an error of the next fetch surfaces after this page is committed, as without it.
+    next page is fetched and mapped in a background thread while this one is stored (network and
+    SQLite release the GIL); it is only a read ahead: the cursor still moves page by page after each
+    commit, and an error of the next fetch surfaces after this page is committed, as without it.
     Raises :class:`~integrations.sources.SourceError` (nothing uncommitted is lost).
     """
     with ThreadPoolExecutor(1, thread_name_prefix=f"fetch-{source.name}") if prefetch else nullcontext() as pool:
@@ -92,18 +92,24 @@ def _ingest(
         cursor = get_cursor(session=session, source=source.name)
     report.cursor = cursor
     stalls = 0
-    ahead: Future[Page] | None = None
-    while True:
-        page = ahead.result() if ahead is not None else source.fetch(cursor, limit=page_size)
-        ahead = None
-        if pool is not None and page.has_more:
-            ahead = pool.submit(source.fetch, page.next_cursor or cursor, limit=page_size)
+
+    def fetch_and_map(at: str | None) -> tuple[Page, list[Record], list[Rejection]]:
+        # Mapping is pure, so it may run ahead in the fetch thread, overlapping the store's work.
+        page = source.fetch(at, limit=page_size)
         page_now = now or datetime.now(UTC)
         records: list[Record] = []
         rejections: list[Rejection] = []
         for raw in page.items:
             out = map_item(raw, source.config, kinds, key, now=page_now, known_regions=known_regions)
             (records if isinstance(out, Record) else rejections).append(out)  # type: ignore[arg-type]
+        return page, records, rejections
+
+    ahead: Future[tuple[Page, list[Record], list[Rejection]]] | None = None
+    while True:
+        page, records, rejections = ahead.result() if ahead is not None else fetch_and_map(cursor)
+        ahead = None
+        if pool is not None and page.has_more:
+            ahead = pool.submit(fetch_and_map, page.next_cursor or cursor)
         next_cursor = page.next_cursor or cursor
         with session_scope(engine) as session:
             stats = upsert_records(session=session, records=records) if records else UpsertStats()

@@ -21,8 +21,9 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from domain.records import Record
-from domain.regions import ancestors
+from domain.regions import TIERS, ancestors
 from domain.warnings import Firing
+from rules.conditions import referenced_fields
 from rules.explain import describe, duration, firing, firing_from_json, firing_to_json, tested
 from rules.language import Rule
 from rules.matching import DurableMatcher, Matcher, Plan, PythonMatcher, build_plan
@@ -79,6 +80,26 @@ def _tiers(region: str) -> dict[str, str]:
     return ancestors(region)
 
 
+_COMMON = ("kind", "source", "id", "at", "region")
+_TIER_NAMES = frozenset(t.value for t in TIERS)
+
+
+class _Window:
+    """What the hot path needs of one window rule, looked up once."""
+
+    __slots__ = ("agg", "by", "field", "memo", "periods", "ri", "rule", "state")
+
+    def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool) -> None:
+        assert rule.window is not None
+        self.ri, self.rule, self.state = ri, rule, state
+        self.by = tuple(rule.window.by)
+        self.field = rule.window.aggregate.field or None
+        self.agg = rule.window.aggregate.name
+        self.periods = periods
+        self.memo: dict[Any, int | None] = {}
+        """aggregate (and ``periods`` when the levels test it) → the level that holds, if any."""
+
+
 class _Engine:
     """The event-time machinery shared by both engines; subclasses choose the :class:`Matcher`."""
 
@@ -109,6 +130,34 @@ class _Engine:
         self.watermark = float("-inf")
         self._periods: dict[int, tuple[str, ...]] = {}
         self.matcher = make_matcher(plan)
+        # The fields each watched kind's records need before any rule fires: what its checks test, the
+        # windows' keys and summed or distinct fields, the joins. A firing builds every field (`fields`).
+        needs: dict[str, set[str]] = {kind: set() for kind in plan.checks}
+        for kind, checks in plan.checks.items():
+            for _, cond in checks:
+                needs[kind] |= referenced_fields(cond)
+        for rule in self.rules:
+            for step in rule.steps:
+                extra = set(rule.join)
+                if rule.window is not None:
+                    extra |= set(rule.window.by) | ({rule.window.aggregate.field} - {None, ""})
+                needs.setdefault(step.record, set()).update(str(x) for x in extra)
+        self._needs: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]] = {}
+        for kind, names in needs.items():
+            names.discard("periods")
+            self._needs[kind] = (
+                tuple(sorted(n for n in names if n not in _TIER_NAMES and n not in _COMMON)),
+                tuple(sorted(n for n in names if n in _TIER_NAMES)),
+                tuple(n for n in _COMMON if n in names),
+                kind in self.periods_kinds and self.calendars is not None,
+            )
+        self._windows: dict[int, _Window] = {}
+        for ri, state in self.states.items():
+            if isinstance(state, Windows):
+                levels = [s.when for s in self.rules[ri].levels if s.when is not None]
+                tests_periods = any(t.field == "periods" for c in levels for t in c.walk())
+                self._windows[ri] = _Window(ri, self.rules[ri], state, tests_periods)
+        self._groups: dict[frozenset[int], list[tuple[int, list[tuple[int, int]]]]] = {}
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -119,11 +168,42 @@ class _Engine:
         f.update(_tiers(r.region))
         f["kind"], f["source"], f["id"], f["at"], f["region"] = r.kind, r.source, r.id, r.at, r.region
         if r.kind in self.periods_kinds and self.calendars is not None:
-            day = int(((r.at.timestamp() if t is None else t) + 28800) // 86400)
-            got = self._periods.get(day)
-            if got is None:
-                got = self._periods[day] = tuple(self.calendars.periods_at(r.at))
-            f["periods"] = got
+            f["periods"] = self._periods_at(r, t)
+        return f
+
+    def _periods_at(self, r: Record, t: float | None) -> tuple[str, ...]:
+        day = int(((r.at.timestamp() if t is None else t) + 28800) // 86400)
+        got = self._periods.get(day)
+        if got is None:
+            assert self.calendars is not None
+            got = self._periods[day] = tuple(self.calendars.periods_at(r.at))
+        return got
+
+    def light(self, r: Record, t: float) -> dict[str, Any]:
+        """The fields of :meth:`fields` that the rules watching ``r.kind`` test or key on before they
+        fire (the same values: a tier code over an attribute of its name, the common fields over both)."""
+        need = self._needs.get(r.kind)
+        if need is None:
+            return {}
+        attrs, tiers, common, periods = need
+        a = r.attributes
+        f: dict[str, Any] = {}
+        for n in attrs:
+            v = a.get(n)
+            if v is not None:
+                f[n] = v
+        if tiers:
+            anc = _tiers(r.region)
+            for n in tiers:
+                v = anc.get(n)
+                if v is None:
+                    v = a.get(n)
+                if v is not None:
+                    f[n] = v
+        for n in common:
+            f[n] = getattr(r, n)
+        if periods:
+            f["periods"] = self._periods_at(r, t)
         return f
 
     def process(self, records: Sequence[Record], emit: Emit, times: Sequence[float] | None = None) -> None:
@@ -131,7 +211,8 @@ class _Engine:
         for start in range(0, len(records), BATCH):
             chunk = records[start : start + BATCH]
             ts = times[start : start + BATCH] if times is not None else [r.at.timestamp() for r in chunk]
-            items = [(r.kind, self.fields(r, t)) for r, t in zip(chunk, ts, strict=True)]
+            light = self.light
+            items = [(r.kind, light(r, t)) for r, t in zip(chunk, ts, strict=True)]
             matched = self.matcher.match(items)
             for r, t, (_, f), m in zip(chunk, ts, items, matched, strict=True):
                 self._one(r, t, f, m, emit)
@@ -141,7 +222,7 @@ class _Engine:
         if out:
             for w in emit(r, out):
                 tw = w.at.timestamp()
-                fw = self.fields(w, tw)
+                fw = self.light(w, tw)
                 self._one(w, tw, fw, self.matcher.match([(w.kind, fw)])[0], emit)
 
     def _step(self, r: Record, t: float, f: dict[str, Any], checks: set[int]) -> list[Firing]:
@@ -164,23 +245,27 @@ class _Engine:
                 self.next_sweep = min(self.sweep_at, default=float("inf"))
         if not checks:
             return out
-        info = self.info
-        if len(checks) == 1:
-            for cid in checks:
-                ri, si, li = info[cid]
-                got = self._rule(ri, r, f, t, [(si, li)])
-                if got is not None:
-                    out.append(got)
-            return out
-        per_rule: dict[int, list[tuple[int, int]]] = {}
-        for cid in sorted(checks):  # check ids follow rule order
-            ri, si, li = info[cid]
-            per_rule.setdefault(ri, []).append((si, li))
-        for ri, hits in per_rule.items():
-            got = self._rule(ri, r, f, t, hits)
+        groups = self._groups.get(key := frozenset(checks))
+        if groups is None:
+            groups = self._group(key)
+        windows = self._windows
+        for ri, hits in groups:
+            w = windows.get(ri)
+            got = self._window(w, r, f, t) if w is not None else self._rule(ri, r, f, t, hits)
             if got is not None:
                 out.append(got)
         return out
+
+    def _group(self, checks: frozenset[int]) -> list[tuple[int, list[tuple[int, int]]]]:
+        """The checks that held, per rule in rule order: ``(rule index, [(step, level)…])``."""
+        per_rule: dict[int, list[tuple[int, int]]] = {}
+        for cid in sorted(checks):  # check ids follow rule order
+            ri, si, li = self.info[cid]
+            per_rule.setdefault(ri, []).append((si, li))
+        if len(self._groups) >= 4096:
+            self._groups.clear()
+        got = self._groups[checks] = list(per_rule.items())
+        return got
 
     def _best(self, rule: Rule, held: set[int] | frozenset[int]) -> int | None:
         return max(held, key=self.ranks[rule.id].__getitem__) if held else None
@@ -188,6 +273,7 @@ class _Engine:
     def _rule(
         self, ri: int, r: Record, f: dict[str, Any], t: float, hits: list[tuple[int, int]]
     ) -> Firing | None:
+        """A simple, sequence or absence rule on a record (``f``: its :meth:`light` fields)."""
         rule = self.rules[ri]
         state = self.states.get(ri)
         free = self.free[ri]
@@ -195,11 +281,10 @@ class _Engine:
             li = self._best(rule, {li for _, li in hits})
             if li is None:
                 return None
+            f = self.fields(r, t)
             reasons = describe(rule.where, f) + describe(rule.levels[li].when, f)
             return firing(rule, rule.levels[li].level, r.at, f, (r.ref,), self.version,
                           values=tested(rule, li, f), reasons=reasons)
-        if isinstance(state, Windows):
-            return self._window(ri, rule, state, r, f, t, free)
         if isinstance(state, Sequences):
             key = tuple(f.get(j) for j in rule.join)
             steps = {si for si, li in hits if li == -1}
@@ -211,6 +296,7 @@ class _Engine:
             li = self._best(rule, free | {li for si, li in hits if li >= 0})
             if li is None:
                 return None
+            f = self.fields(r, t)
             span = duration(rule.within) if rule.within is not None else ""
             reasons = [f"{' → '.join(s.record for s in rule.steps)}: 同一 same {', '.join(rule.join)}, "
                        f"{span} 内依次出现 in order within {span}"]
@@ -227,6 +313,7 @@ class _Engine:
             li = self._best(rule, free | {li for si, li in hits if si == 0 and li >= 0})
             if li is not None:
                 assert rule.absence is not None and rule.within is not None
+                f = self.fields(r, t)
                 span = duration(rule.within)
                 reasons = [f"{rule.absence.after.record} 之后 {span} 内无 {rule.absence.missing.record} "
                            f"(no {rule.absence.missing.record} within {span} after {r.ref})"]
@@ -236,27 +323,54 @@ class _Engine:
                 state.after(key, t, firing_to_json(pending))
         return None
 
-    def _window(self, ri: int, rule: Rule, state: Windows, r: Record, f: dict[str, Any], t: float,
-                free: frozenset[int]) -> Firing | None:
-        assert rule.window is not None
-        agg = rule.window.aggregate
-        key = tuple(map(f.get, rule.window.by))
-        value = f.get(agg.field) if agg.field else None
-        if None in key or (agg.field and value is None):
-            return None
-        total = state.add(key, t, value)
-        aggf: dict[str, Any] = {agg.name: total}
-        if "periods" in f:
-            aggf["periods"] = f["periods"]
-        held = self.matcher.levels(ri, aggf)
-        li = self._best(rule, free | held if free else held)
+    def _window(self, w: _Window, r: Record, f: dict[str, Any], t: float) -> Firing | None:
+        """A window rule on a record that passed its ``where`` (``f``: the record's :meth:`light` fields)."""
+        by = w.by
+        if len(by) == 1:
+            k0 = f.get(by[0])
+            if k0 is None:
+                return None
+            key: tuple[Any, ...] = (k0,)
+        else:
+            key = tuple(map(f.get, by))
+            if None in key:
+                return None
+        value = None
+        if w.field is not None:
+            value = f.get(w.field)
+            if value is None:
+                return None
+        total = w.state.add(key, t, value)
+        # The level depends only on the aggregate (and periods when the levels test them): remembered.
+        mk: Any = (total, f.get("periods")) if w.periods else total
+        memo = w.memo
+        if mk in memo:
+            li = memo[mk]
+        else:
+            aggf: dict[str, Any] = {w.agg: total}
+            if "periods" in f:
+                aggf["periods"] = f["periods"]
+            ri = w.ri
+            held = self.matcher.levels(ri, aggf)
+            free = self.free[ri]
+            li = self._best(w.rule, free | held if free else held)
+            if len(memo) >= 100_000:
+                memo.clear()
+            memo[mk] = li
         if li is None:
             return None
+        rule = w.rule
+        assert rule.window is not None
+        full = self.fields(r, t)
+        aggf = {w.agg: total}
+        if "periods" in full:
+            aggf["periods"] = full["periods"]
         span = duration(rule.window.within)
         reasons = [f"{span} 内 within {span}, by {', '.join(rule.window.by) or '-'}"]
-        reasons += describe(rule.levels[li].when, aggf) or [f"{agg.name}={total}"]
-        return firing(rule, rule.levels[li].level, r.at, {**f, agg.name: total}, (r.ref,), self.version,
-                      values={agg.name: total}, reasons=reasons)
+        reasons += describe(rule.levels[li].when, aggf) or [f"{w.agg}={total}"]
+        full[w.agg] = total
+        return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), self.version,
+                      values={w.agg: total}, reasons=reasons)
 
     # -- state -----------------------------------------------------------------------------------
 

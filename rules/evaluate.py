@@ -70,10 +70,21 @@ class Evaluator:
     def feed(self, records: Iterable[Record]) -> list[tuple[WarningState, Change]]:
         """Evaluate ``records`` (any order; sorted here) after everything fed before. Returns each
         warning change in stream order: opened, updated (another occurrence) or raised."""
+        paused = gc.isenabled()
+        if paused:  # the batch makes no reference cycles; collect once after it, not every few records
+            # (sorting included: a collection every 700 new tuples walks every live window and warning)
+            gc.disable()
+        try:
+            return self._feed(records)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _feed(self, records: Iterable[Record]) -> list[tuple[WarningState, Change]]:
         # The engine's order (Record.key) with `at` as epoch seconds: much faster to compare than aware
         # datetimes, the same order (a double resolves well under a microsecond at today's epochs).
         given = list(records)
-        keys = sorted((r.at.timestamp(), r.source, r.id, i) for i, r in enumerate(given))
+        keys = sorted([(r.at.timestamp(), r.source, r.id, i) for i, r in enumerate(given)])
         ordered = [given[k[3]] for k in keys]
         times = [k[0] for k in keys]
         changes: list[tuple[WarningState, Change]] = []
@@ -89,14 +100,7 @@ class Evaluator:
                     chained.append(self._warning_record(state, f))
             return chained
 
-        paused = gc.isenabled()
-        if paused:  # the batch makes no reference cycles; collect once after it, not every few records
-            gc.disable()
-        try:
-            self.engine.process(ordered, emit, times)
-        finally:
-            if paused:
-                gc.enable()
+        self.engine.process(ordered, emit, times)
         return changes
 
     def _warning_record(self, state: WarningState, f: Firing) -> Record:

@@ -52,8 +52,9 @@ def process_runner(workers: int | None = None) -> Runner:
     """A runner that runs each shard in a process of a fresh pool (``workers`` default: CPU count)."""
 
     def run(jobs: Sequence[ShardJob]) -> list[ShardResult]:
-        # Largest shards first so the pool is not left waiting on one big shard at the end.
-        order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].items))
+        # Largest shards first (the city shard, then by size) so the pool is not left waiting on one big
+        # shard at the end.
+        order = sorted(range(len(jobs)), key=lambda i: (jobs[i].name != "city", -len(jobs[i].items)))
         with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
             got = dict(zip(order, pool.map(run_shard, [jobs[i] for i in order]), strict=True))
         return [got[i] for i in range(len(jobs))]

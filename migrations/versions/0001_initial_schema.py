@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 18:41:30.112399
+Create Date: 2026-11-25 19:13:08.692156
 """
 from alembic import op
 import sqlalchemy as sa
@@ -103,7 +103,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_record_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_region'), ['region'], unique=False)
         batch_op.create_index(batch_op.f('ix_record_seq'), ['seq'], unique=False)
-        batch_op.create_index(batch_op.f('ix_record_source'), ['source'], unique=False)
 
     op.create_table('warning',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -353,7 +352,6 @@ def downgrade() -> None:
 
     op.drop_table('warning')
     with op.batch_alter_table('record', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_record_source'))
         batch_op.drop_index(batch_op.f('ix_record_seq'))
         batch_op.drop_index(batch_op.f('ix_record_region'))
         batch_op.drop_index(batch_op.f('ix_record_kind'))

@@ -1,0 +1,82 @@
+"""``backtest_sharded``: the sharded backtest from the store as a Prefect flow on Dask (DESIGN.md decision 9).
+
+Each shard of each layer (:mod:`rules.sharding`) is one Prefect task; prefect-dask's
+``DaskTaskRunner`` runs them in Dask worker *processes* with one thread each — durable_rules is
+single-threaded and not thread-safe. Each task reads its own slice of the store
+(:class:`rules.shard_store.StoreSlice`), so only warnings travel between machines.
+
+One machine (the default): a local Dask cluster of ``workers`` processes is started for the run.
+
+Several machines: start a Dask scheduler and workers yourself, with the store reachable from every
+worker (PostgreSQL: ``FENGHUO_DATABASE_URL`` set on each, this code installed on each)::
+
+    dask scheduler                                   # on the coordinator, port 8786
+    dask worker tcp://coordinator:8786 --nworkers 4 --nthreads 1    # on each machine
+
+then pass ``address="tcp://coordinator:8786"`` (``fenghuo``-side: ``backtest_sharded(..., address=...)``):
+``DaskTaskRunner(address=...)`` connects to that cluster instead of starting one. Keep ``--nthreads 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+from prefect_dask import DaskTaskRunner
+
+from rules.shard_run import ShardJob, ShardResult, run_shard
+
+
+@task(name="evaluate-shard", cache_policy=NONE)
+def shard_task(job: ShardJob) -> ShardResult:
+    """One shard in a Dask worker process."""
+    return run_shard(job)
+
+
+def _prefect_runner(jobs: Sequence[ShardJob]) -> list[ShardResult]:
+    """Runs a layer's shards as Prefect tasks on the flow's task runner, all at once."""
+    futures = [shard_task.with_options(name=f"shard-{j.name}").submit(j) for j in jobs]
+    return [f.result() for f in futures]
+
+
+def dask_runner(workers: int = 2, address: str | None = None) -> DaskTaskRunner:
+    """A DaskTaskRunner: a local cluster of ``workers`` single-threaded processes, or the cluster at
+    ``address``."""
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"processes": True, "n_workers": workers, "threads_per_worker": 1,
+                                          "dashboard_address": None})
+
+
+def run_sharded(url: str, since: datetime, until: datetime, rules: Path | None = None,
+                engine: str = "durable") -> list[dict[str, Any]]:
+    """The body of :func:`backtest_sharded` (call inside a flow whose task runner runs the shards)."""
+    from rules.loader import load_rulebook
+    from rules.shard_store import sharded_store_backtest
+
+    rulebook = load_rulebook([rules] if rules else None)
+    return sharded_store_backtest(rulebook, url, since, until, runner=_prefect_runner, engine=engine)
+
+
+@flow(name="backtest_sharded", log_prints=True)
+def backtest_sharded(since: datetime, until: datetime, rules: Path | None = None, url: str | None = None,
+                     engine: str = "durable") -> list[dict[str, Any]]:
+    """Backtest the store's records in ``[since, until)`` sharded; the warnings, oldest first. The
+    task runner is set by :func:`backtest_sharded_on` (default: a local 2-process Dask cluster)."""
+    from integrations.settings import get_settings
+
+    got = run_sharded(url or get_settings().resolved_database_url, since, until, rules, engine)
+    get_run_logger().info("sharded backtest %s .. %s: %d warnings", since, until, len(got))
+    return got
+
+
+def backtest_sharded_on(since: datetime, until: datetime, *, workers: int = 2, address: str | None = None,
+                        rules: Path | None = None, url: str | None = None,
+                        engine: str = "durable") -> list[dict[str, Any]]:
+    """Run :func:`backtest_sharded` on a Dask cluster: local (``workers`` processes) or at ``address``."""
+    configured = backtest_sharded.with_options(task_runner=dask_runner(workers, address))
+    return configured(since, until, rules, url, engine)

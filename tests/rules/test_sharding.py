@@ -1,0 +1,162 @@
+"""Sharded evaluation (DESIGN.md decision 9): the plan, and the sharded run equal to the single run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from shard_samples import EXTRA_PLAN, EXTRA_RULES, synthetic_stream
+
+from rules.backtest import backtest
+from rules.language import Rule
+from rules.loader import Rulebook, load_rulebook
+from rules.sharded import inline_runner, process_runner, sharded_backtest
+from rules.sharding import is_district_local, plan_shards, shard_of
+
+RULEBOOK = Path(__file__).resolve().parents[2] / "rules" / "catalog"
+
+CATALOG_PLAN = {
+    "care-visit-missed": ("city", 0),
+    "street-cluster": ("district", 1),
+    "district-cluster": ("district", 2),
+    "unresolved-dispute-then-petition": ("city", 0),
+    "wage-arrears-sum": ("district", 0),
+    "hotline-complaint-spike": ("district", 0),
+    "hotline-many-callers": ("district", 0),
+    "serious-incident": ("city", 0),  # fingerprint (source, id): a record's new version may move district
+    "opinion-negative-surge": ("district", 0),
+    "collective-petition": ("district", 0),
+    "repeat-petitioner": ("city", 0),
+}
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Rulebook:
+    """The default catalog plus the synthetic rules of shard_samples."""
+    extra = tmp_path_factory.mktemp("shard") / "extra.yaml"
+    extra.write_text(EXTRA_RULES, encoding="utf-8")
+    loaded = load_rulebook([RULEBOOK, extra], rulebook=RULEBOOK)
+    assert loaded.ok, loaded.errors
+    return loaded
+
+
+def _plan_of(rulebook: Any) -> dict[str, tuple[str, int]]:
+    return {p.rule: (p.place, p.layer) for p in plan_shards(rulebook).rules}
+
+
+def test_catalog_plan() -> None:
+    assert _plan_of(load_rulebook(RULEBOOK, rulebook=RULEBOOK)) == CATALOG_PLAN
+
+
+def test_synthetic_plan(book: Rulebook) -> None:
+    assert _plan_of(book) == {**CATALOG_PLAN, **EXTRA_PLAN, "street-cluster": ("district", 2),
+                              "district-cluster": ("district", 3)}
+    assert plan_shards(book).layers == 4
+
+
+@pytest.mark.parametrize(("spec", "local"), [
+    ({"record": "hotline", "window": {"within": "1h", "by": ["street", "person"]}}, True),
+    ({"record": "hotline", "window": {"within": "1h", "by": ["person"]}, "group_by": ["street"]}, False),
+    ({"record": "hotline", "window": {"within": "1h", "by": ["street"]}, "group_by": ["person"]}, False),
+    ({"record": "hotline", "window": {"within": "1h"}}, False),
+    ({"record": "hotline", "window": {"within": "1h", "by": ["city"]}}, False),
+    ({"record": "hotline"}, True),  # fingerprint defaults to region
+    ({"record": "hotline", "group_by": []}, False),
+    ({"record": "hotline", "group_by": ["grid"]}, True),
+    ({"sequence": [{"record": "dispute"}, {"record": "petition"}], "join": ["person"], "within": "1d",
+      "group_by": ["district"]}, False),
+    ({"sequence": [{"record": "dispute"}, {"record": "petition"}], "join": ["person", "community"],
+      "within": "1d"}, True),
+    ({"absence": {"after": {"record": "care_visit_due"}, "missing": {"record": "care_visit"}},
+      "join": ["district"], "within": "1d", "group_by": ["person"]}, False),
+])
+def test_district_local(spec: dict[str, Any], local: bool) -> None:
+    rule = Rule.model_validate({"id": "r", "level": "blue", **spec}, context={"file": "t.yaml"})
+    assert is_district_local(rule)[0] is local
+
+
+def test_shard_of() -> None:
+    assert shard_of("510104001002") == shard_of("510104001000") == shard_of("510104000000") == "510104000000"
+    assert shard_of("510104001002003") == "510104000000"
+    assert shard_of("510100000000") == "510100000000"  # above district: its own shard
+
+
+def _same(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:
+    def key(w: dict[str, Any]) -> tuple[str, str]:
+        return (w["fingerprint"], w["first_at"])
+
+    assert sorted(a, key=key) == sorted(b, key=key)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sharded_equals_single(book: Rulebook, seed: int) -> None:
+    records = synthetic_stream(seed)
+    single = backtest(book, records)
+    rules = {w["rule"] for w in single}
+    # the stream exercises every place and layer: person-keyed, local, absences, each chained layer
+    assert {"unresolved-dispute-then-petition", "care-missed-in-community", "street-cluster",
+            "district-cluster", "city-warning-wave", "district-warning-then-petition"} <= rules
+    assert any(w["occurrences"] > 1 for w in single)
+    _same(single, sharded_backtest(book, records, runner=inline_runner))
+
+
+def test_sharded_reference_engine(book: Rulebook) -> None:
+    records = synthetic_stream(4, n=3000)
+    _same(backtest(book, records, engine="reference"),
+          sharded_backtest(book, records, runner=inline_runner, engine="reference"))
+
+
+def test_sharded_in_processes(book: Rulebook) -> None:
+    records = synthetic_stream(5, n=3000)
+    _same(backtest(book, records), sharded_backtest(book, records, runner=process_runner(2)))
+
+
+def test_empty(book: Rulebook) -> None:
+    assert sharded_backtest(book, [], runner=inline_runner) == []
+
+
+def test_catalog_alone() -> None:
+    catalog = load_rulebook(RULEBOOK, rulebook=RULEBOOK)
+    records = synthetic_stream(6, n=4000)
+    _same(backtest(catalog, records), sharded_backtest(catalog, records, runner=inline_runner))
+
+
+def _stored(url: str, records: list[Any]) -> tuple[Any, Any]:
+    from domain.repo.records import records_between, upsert_records
+    from domain.store import open_store, session_scope
+
+    eng = open_store(url)
+    with session_scope(eng) as s:
+        upsert_records(session=s, records=records)
+    first, last = min(r.at for r in records), max(r.at for r in records)
+    until = last + timedelta(seconds=1)
+    with session_scope(eng) as s:
+        back = records_between(session=s, since=first, until=until)
+    eng.dispose()
+    return (first, until), back
+
+
+def test_sharded_from_store(book: Rulebook, tmp_path: Path) -> None:
+    from rules.shard_store import sharded_store_backtest
+
+    url = f"sqlite:///{tmp_path}/fenghuo.db"
+    (since, until), back = _stored(url, synthetic_stream(7, n=3000))
+    _same(backtest(book, back), sharded_store_backtest(book, url, since, until, runner=inline_runner))
+
+
+@pytest.mark.integration
+def test_flow_on_dask(book: Rulebook, tmp_path: Path, prefect_harness: None) -> None:
+    from flows.sharded import backtest_sharded_on
+
+    url = f"sqlite:///{tmp_path}/fenghuo.db"
+    (since, until), back = _stored(url, synthetic_stream(8, n=1500, days=4))
+    extra = tmp_path / "rules"
+    extra.mkdir()
+    for f in RULEBOOK.glob("*.yaml"):
+        (extra / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    (extra / "extra.yaml").write_text(EXTRA_RULES, encoding="utf-8")
+    rb = load_rulebook(extra, rulebook=RULEBOOK)
+    got = backtest_sharded_on(since, until, workers=2, rules=extra, url=url)
+    _same(backtest(rb, back), got)
