@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rules_bench import START, stream  # noqa: E402  (same folder)
+from rules_bench import START, stream  # the same folder (sys.path above)
 
 PER_DAY = 100_000
 
@@ -69,6 +69,13 @@ def _peak_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its finished children: unlike wall time, not
+    inflated when other work shares the machine."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def single(url: str, days: int, out: Any) -> None:
     """Child: one Evaluator over the store, day by day."""
     from sqlmodel import Session
@@ -83,7 +90,7 @@ def single(url: str, days: int, out: Any) -> None:
     book = load_rulebook()
     kinds = sorted(kinds_watched(book.rules) - {"warning"})
     since, until = _span(days)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     ev, n = Evaluator(book), 0
     with Session(make_engine(url)) as session:
         t = since
@@ -93,7 +100,7 @@ def single(url: str, days: int, out: Any) -> None:
             ev.feed(batch)
             t += timedelta(days=1)
     rows = [warning_row(w) for w in ev.warnings()]
-    out.put({"seconds": time.perf_counter() - t0, "records": n, "warnings": rows,
+    out.put({"seconds": time.perf_counter() - t0, "cpu": _cpu() - c0, "records": n, "warnings": rows,
              "peak_self": _peak_mb(resource.RUSAGE_SELF), "peak_children": 0.0})
 
 
@@ -105,9 +112,9 @@ def sharded(url: str, days: int, workers: int, out: Any) -> None:
 
     book = load_rulebook()
     since, until = _span(days)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     rows = sharded_store_backtest(book, url, since, until, runner=process_runner(workers))
-    out.put({"seconds": time.perf_counter() - t0, "warnings": rows,
+    out.put({"seconds": time.perf_counter() - t0, "cpu": _cpu() - c0, "warnings": rows,
              "peak_self": _peak_mb(resource.RUSAGE_SELF), "peak_children": _peak_mb(resource.RUSAGE_CHILDREN)})
 
 
@@ -148,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         got = _in_child(single, url, args.days) if mode == "single" else _in_child(sharded, url, args.days,
                                                                                    args.workers)
         results[mode] = got
-        print(f"{mode:>8}: {got['seconds']:8.1f} s  {n / got['seconds']:>9,.0f} rec/s  peak RSS: "
+        print(f"{mode:>8}: {got['seconds']:8.1f} s wall  {got['cpu']:8.1f} s CPU  {n / got['seconds']:>9,.0f} rec/s  "
+              f"peak RSS: "
               f"{got['peak_self']:7.1f} MB (process)  {got['peak_children']:7.1f} MB (largest shard process)  "
               f"{len(got['warnings']):,} warnings", flush=True)
     if "single" in results and "sharded" in results:
@@ -159,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
 
         same = sorted(a["warnings"], key=key) == sorted(b["warnings"], key=key)
         print(f"identical warnings: {'yes' if same else 'NO'}")
-        print(f"ratio sharded / single: {b['seconds'] / a['seconds']:.2f}x the time "
-              f"({a['seconds'] / b['seconds']:.2f}x the throughput)")
+        print(f"ratio sharded / single: {b['seconds'] / a['seconds']:.2f}x the wall time "
+              f"({a['seconds'] / b['seconds']:.2f}x the throughput), {b['cpu'] / a['cpu']:.2f}x the CPU")
+        print(f"load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work slows both modes)")
         mem = b["peak_self"] + args.workers * b["peak_children"]
         print(f"memory: single {a['peak_self']:.0f} MB; sharded at most {mem:.0f} MB "
               f"(coordinator + {args.workers} × largest shard process) = {mem / a['peak_self']:.2f}x")

@@ -26,7 +26,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
-from prefect_dask import DaskTaskRunner
+from prefect_dask.task_runners import DaskTaskRunner
 
 from rules.shard_run import ShardJob, ShardResult, run_shard
 
@@ -62,7 +62,12 @@ def run_sharded(url: str, since: datetime, until: datetime, rules: Path | None =
     return sharded_store_backtest(rulebook, url, since, until, runner=_prefect_runner, engine=engine)
 
 
-@flow(name="backtest_sharded", log_prints=True)
+# The default task runner is a local Dask cluster of processes, never Prefect's thread pool: durable_rules
+# is not thread-safe. backtest_sharded_on picks the size or a remote cluster.
+_DEFAULT_RUNNER: Any = dask_runner()
+
+
+@flow(name="backtest_sharded", log_prints=True, task_runner=_DEFAULT_RUNNER)
 def backtest_sharded(since: datetime, until: datetime, rules: Path | None = None, url: str | None = None,
                      engine: str = "durable") -> list[dict[str, Any]]:
     """Backtest the store's records in ``[since, until)`` sharded; the warnings, oldest first. The
@@ -78,5 +83,6 @@ def backtest_sharded_on(since: datetime, until: datetime, *, workers: int = 2, a
                         rules: Path | None = None, url: str | None = None,
                         engine: str = "durable") -> list[dict[str, Any]]:
     """Run :func:`backtest_sharded` on a Dask cluster: local (``workers`` processes) or at ``address``."""
-    configured = backtest_sharded.with_options(task_runner=dask_runner(workers, address))
+    runner: Any = dask_runner(workers, address)  # a TaskRunner of Dask futures; Prefect's hint wants its own
+    configured = backtest_sharded.with_options(task_runner=runner)
     return configured(since, until, rules, url, engine)

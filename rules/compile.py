@@ -178,14 +178,33 @@ class CompiledKind:
     always: frozenset[int] = frozenset()
     """Checks with no condition at all: they hold for every record of the kind, nothing to test."""
 
+    _posted: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
+    _unmatched: frozenset[int] | None = field(default=None, init=False, repr=False, compare=False)
+
     def message(self, fields: Mapping[str, Any], mid: int) -> dict[str, Any]:
         """The fact to post for a record (or aggregate) with these fields: only the fields tested."""
+        posted = self._posted
+        if len(posted) != len(self.fields):
+            posted = self._posted = tuple((name, posted_name(name)) for name in self.fields)
         out: dict[str, Any] = {"id": mid, "kind": self.kind}
-        for name in self.fields:
+        for name, as_name in posted:
             value = fields.get(name)
             if value is not None:
-                out[posted_name(name)] = message_value(value)
+                kind = type(value)
+                if kind is str:
+                    if '"' in value or "\\" in value:
+                        value = value.translate(_STANDINS)
+                elif kind is not int and kind is not float:
+                    value = message_value(value)
+                out[as_name] = value
         return out
+
+    def unmatched(self) -> frozenset[int]:
+        """The checks that hold for a fact no durable rule matched (computed once)."""
+        got = self._unmatched
+        if got is None:
+            got = self._unmatched = frozenset(self.checks_of(set()))
+        return got
 
     def checks_of(self, matched: set[str]) -> set[int]:
         """The checks that hold, given the names of the durable rules that matched one fact."""

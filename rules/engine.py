@@ -16,6 +16,7 @@ records to process right after it (chained warnings), before the next record.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
@@ -140,8 +141,10 @@ class _Engine:
             for step in rule.steps:
                 extra = set(rule.join)
                 if rule.window is not None:
-                    extra |= set(rule.window.by) | ({rule.window.aggregate.field} - {None, ""})
-                needs.setdefault(step.record, set()).update(str(x) for x in extra)
+                    extra.update(rule.window.by)
+                    if rule.window.aggregate.field:
+                        extra.add(rule.window.aggregate.field)
+                needs.setdefault(step.record, set()).update(extra)
         self._needs: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]] = {}
         for kind, names in needs.items():
             names.discard("periods")
@@ -217,7 +220,7 @@ class _Engine:
             for r, t, (_, f), m in zip(chunk, ts, items, matched, strict=True):
                 self._one(r, t, f, m, emit)
 
-    def _one(self, r: Record, t: float, f: dict[str, Any], checks: set[int], emit: Emit) -> None:
+    def _one(self, r: Record, t: float, f: dict[str, Any], checks: AbstractSet[int], emit: Emit) -> None:
         out = self._step(r, t, f, checks)
         if out:
             for w in emit(r, out):
@@ -225,7 +228,7 @@ class _Engine:
                 fw = self.light(w, tw)
                 self._one(w, tw, fw, self.matcher.match([(w.kind, fw)])[0], emit)
 
-    def _step(self, r: Record, t: float, f: dict[str, Any], checks: set[int]) -> list[Firing]:
+    def _step(self, r: Record, t: float, f: dict[str, Any], checks: AbstractSet[int]) -> list[Firing]:
         out: list[Firing] = []
         if t > self.watermark:
             self.watermark = t

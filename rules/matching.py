@@ -18,6 +18,7 @@ import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +31,7 @@ from rules.language import Condition, Rule
 __all__ = ["DurableMatcher", "Matcher", "Plan", "PythonMatcher", "build_plan"]
 
 _names = itertools.count(1)
+_NONE: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -87,8 +89,9 @@ def build_plan(rules: Sequence[Rule]) -> Plan:
 class Matcher(Protocol):
     """Tests the checks of a :class:`Plan`."""
 
-    def match(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[set[int]]:
-        """For each ``(kind, fields)``, the ids of the checks that hold."""
+    def match(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[AbstractSet[int]]:
+        """For each ``(kind, fields)``, the ids of the checks that hold (to read, not to change: equal
+        answers may be one shared frozenset)."""
         ...
 
     def levels(self, rule: int, fields: Mapping[str, Any]) -> set[int]:
@@ -106,7 +109,7 @@ class PythonMatcher:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
 
-    def match(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[set[int]]:
+    def match(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[AbstractSet[int]]:
         """See :meth:`Matcher.match`."""
         checks = self.plan.checks
         return [{cid for cid, cond in checks.get(kind, ()) if evaluate(cond, f)} for kind, f in items]
@@ -141,7 +144,7 @@ class _Ruleset:
         out: dict[int, set[str]] = {}
         if self.handle is None:
             return out
-        text = json.dumps(facts, ensure_ascii=False)
+        text = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
         _dre.assert_facts(self.handle, text)  # (1, n): nothing matched; errors raise
         try:
             started = _dre.start_action(self.handle)
@@ -187,34 +190,36 @@ class DurableMatcher:
             self.close()
             raise
 
-    def match(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[set[int]]:
-        """See :meth:`Matcher.match`: the records of each kind go to that kind's ruleset in one batch."""
-        out: list[set[int]] = [set() for _ in items]
+    def match(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[AbstractSet[int]]:
+        """See :meth:`Matcher.match`: the records of each kind go to that kind's ruleset in one batch.
+        Records that match no durable rule share one answer (the kind's checks without conditions)."""
+        out: list[AbstractSet[int]] = [_NONE] * len(items)
+        kinds = self.kinds
         by_kind: dict[str, list[int]] = {}
         for i, (kind, _) in enumerate(items):
-            if kind in self.kinds:
+            if kind in kinds:
                 by_kind.setdefault(kind, []).append(i)
         for kind, indices in by_kind.items():
-            rs = self.kinds[kind]
+            rs = kinds[kind]
             compiled = rs.compiled
             base = rs.mid
             rs.mid += len(indices)
-            always = compiled.always
+            unmatched = compiled.unmatched()
             if rs.handle is None:
                 for i in indices:
-                    out[i] = set(always)
+                    out[i] = unmatched
                 continue
-            facts = [compiled.message(items[i][1], base + n) for n, i in enumerate(indices)]
-            matched = rs.run(facts)
-            direct = compiled.direct
+            message = compiled.message
+            matched = rs.run([message(items[i][1], base + n) for n, i in enumerate(indices)])
+            direct, always, probes = compiled.direct, compiled.always, compiled.probes
             for n, i in enumerate(indices):
                 names = matched.get(base + n)
-                got = {direct[x] for x in names if x in direct} if names else set()
-                if always:
-                    got |= always
-                if compiled.probes:
-                    got |= compiled.checks_of(names or set())
-                out[i] = got
+                if names is None:
+                    out[i] = unmatched
+                elif probes:
+                    out[i] = frozenset(compiled.checks_of(names))
+                else:
+                    out[i] = frozenset([direct[x] for x in names if x in direct]) | always
         return out
 
     def levels(self, rule: int, fields: Mapping[str, Any]) -> set[int]:

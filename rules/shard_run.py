@@ -72,6 +72,16 @@ class ShardJob:
     stream: Callable[[], Iterable[list[tuple[Position, Record]]]] | None = None
     last_at: Record | None = None
     """A tick record at the city's last ``at``, when the shard has absences to bring due."""
+    weight: int = -1
+    """Records the shard will read, if known (``-1``: unknown, assume many); runners use it to keep
+    small shards (later layers, fed a few warnings) out of process pools."""
+
+    @property
+    def size(self) -> int:
+        """:attr:`weight`, else the number of ``items`` when there is no ``stream``, else ``-1``."""
+        if self.weight >= 0:
+            return self.weight
+        return len(self.items) if self.stream is None else -1
 
 
 @dataclass

@@ -48,13 +48,18 @@ def inline_runner(jobs: Sequence[ShardJob]) -> list[ShardResult]:
     return [run_shard(j) for j in jobs]
 
 
-def process_runner(workers: int | None = None) -> Runner:
-    """A runner that runs each shard in a process of a fresh pool (``workers`` default: CPU count)."""
+def process_runner(workers: int | None = None, inline_below: int = 20_000) -> Runner:
+    """A runner that runs each shard in a process of a fresh pool (``workers`` default: CPU count).
+    A layer whose shards together read fewer than ``inline_below`` records (a layer of clusters fed a
+    few hundred warnings) runs here instead: starting processes would cost more than the work."""
 
     def run(jobs: Sequence[ShardJob]) -> list[ShardResult]:
+        sizes = [j.size for j in jobs]
+        if all(s >= 0 for s in sizes) and sum(sizes) < inline_below:
+            return inline_runner(jobs)
         # Largest shards first (the city shard, then by size) so the pool is not left waiting on one big
         # shard at the end.
-        order = sorted(range(len(jobs)), key=lambda i: (jobs[i].name != "city", -len(jobs[i].items)))
+        order = sorted(range(len(jobs)), key=lambda i: (jobs[i].name != "city", -sizes[i]))
         with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
             got = dict(zip(order, pool.map(run_shard, [jobs[i] for i in order]), strict=True))
         return [got[i] for i in range(len(jobs))]

@@ -34,11 +34,15 @@ def _key_in(raw: list[Any]) -> Key:
     return tuple(raw)
 
 
+_OLD = -float(2**62)
+"""The sweep bucket of a slot that holds nothing: swept first."""
+
+
 class _Slot:
     """The records of one key in a window: their times and values (from ``head`` on), with running
     aggregates. Plain lists with a moving head: small for the many keys that hold one record."""
 
-    __slots__ = ("ats", "counts", "head", "total", "vals")
+    __slots__ = ("ats", "bucket", "counts", "head", "total", "vals")
 
     def __init__(self) -> None:
         self.ats: list[float] = []
@@ -46,6 +50,8 @@ class _Slot:
         self.head = 0
         self.total: float = 0
         self.counts: dict[Any, int] | None = None
+        self.bucket: float = _OLD
+        """The sweep bucket of the latest ``at`` (see :meth:`Windows.sweep`)."""
 
     def push(self, t: float, value: Any) -> None:
         self.ats.append(t)
@@ -85,7 +91,10 @@ class _Slot:
 
 
 class Windows:
-    """Sliding event-time windows of one rule, one per key."""
+    """Sliding event-time windows of one rule, one per key.
+
+    For sweeping, every key is also listed under the *bucket* (``at // grain``) of its latest record:
+    a sweep visits only the buckets the horizon has reached, not every key."""
 
     def __init__(self, within: float, aggregate: str) -> None:
         if aggregate not in ("count", "sum", "distinct"):
@@ -93,6 +102,20 @@ class Windows:
         self.within = within
         self.aggregate = aggregate
         self.slots: dict[Key, _Slot] = {}
+        self.grain = max(60.0, min(within / 4, 86400.0))
+        self.buckets: dict[float, list[Key]] = {}
+        """bucket → keys whose latest record fell in it (a key may linger where it no longer is)."""
+
+    def _listed(self, key: Key, slot: _Slot) -> None:
+        """List ``key`` under the bucket of its slot's latest record."""
+        b = slot.ats[-1] // self.grain if slot.ats else _OLD
+        if b != slot.bucket:
+            slot.bucket = b
+            got = self.buckets.get(b)
+            if got is None:
+                self.buckets[b] = [key]
+            else:
+                got.append(key)
 
     def add(self, key: Key, t: float, value: Any = None) -> float | int:
         """Let a record at ``t`` (with the summed or distinct ``value``) join ``key``'s window; return
@@ -102,13 +125,27 @@ class Windows:
             slot = self.slots[key] = _Slot()
         elif slot.ats and t < slot.ats[-1]:
             return self._add_late(slot, t, value)
-        slot.push(t, value)
+        if value is None:
+            slot.ats.append(t)
+            slot.vals.append(None)
+        else:
+            slot.push(t, value)
+        b = t // self.grain
+        if b != slot.bucket:
+            slot.bucket = b
+            got = self.buckets.get(b)
+            if got is None:
+                self.buckets[b] = [key]
+            else:
+                got.append(key)
         horizon = t - self.within
-        while slot.ats[slot.head] <= horizon:
-            slot.pop()
-        if self.aggregate == "count":
-            return len(slot)
-        if self.aggregate == "sum":
+        if slot.ats[slot.head] <= horizon:
+            while slot.ats[slot.head] <= horizon:
+                slot.pop()
+        aggregate = self.aggregate
+        if aggregate == "count":
+            return len(slot.ats) - slot.head
+        if aggregate == "sum":
             return slot.total
         return len(slot.counts or ())
 
@@ -131,11 +168,23 @@ class Windows:
         return len(set(inside))
 
     def sweep(self, watermark: float) -> None:
-        """Forget keys whose every record is at or before ``watermark - within``."""
+        """Forget keys whose every record is at or before ``watermark - within``: those listed in the
+        buckets up to the horizon's (a key's latest record is in its bucket; later buckets are later)."""
         horizon = watermark - self.within
-        dead = [k for k, s in self.slots.items() if not s.ats or s.ats[-1] <= horizon]
-        for k in dead:
-            del self.slots[k]
+        last = horizon // self.grain
+        slots = self.slots
+        for b in sorted(b for b in self.buckets if b <= last):
+            keep: list[Key] = []
+            for k in self.buckets.pop(b):
+                slot = slots.get(k)
+                if slot is None or slot.bucket != b:
+                    continue  # gone, or listed again under a later bucket
+                if not slot.ats or slot.ats[-1] <= horizon:
+                    del slots[k]
+                else:
+                    keep.append(k)
+            if keep:
+                self.buckets[b] = keep
 
     def size(self) -> int:
         """How many records the windows hold."""
@@ -147,11 +196,13 @@ class Windows:
 
     def load_json(self, data: list[Any]) -> None:
         """Restore what :meth:`to_json` wrote."""
-        self.slots = {}
+        self.slots, self.buckets = {}, {}
         for key, ats, vals in data:
-            slot = self.slots[_key_in(key)] = _Slot()
+            k = _key_in(key)
+            slot = self.slots[k] = _Slot()
             for a, v in zip(ats, vals, strict=True):
                 slot.push(float(a), v)
+            self._listed(k, slot)
 
 
 @dataclass

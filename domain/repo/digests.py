@@ -100,7 +100,7 @@ def claim_digest(session: Session, key: str, recipient: str, channel: str, now: 
             col(OutboxRow.next_attempt_at) <= now)
     if not sqlite_write_lock(session, *mine):
         return []
-    query = select(OutboxRow).where(*mine).order_by(col(OutboxRow.id))
+    query = select(OutboxRow).where(*mine).order_by(col(OutboxRow.id)).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
         # As for single rows (``outbox._claim``): a lost "sent" mark only means a resend under the same key.
         # The membership itself (``form_digests``) is committed synchronously: it must never be lost.

@@ -102,13 +102,27 @@ def _claim(session: Session, row_id: int, now: datetime) -> OutboxRow | None:
     due = (OutboxRow.id == row_id, OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) <= now)
     if not sqlite_write_lock(session, *due):
         return None
-    query = select(OutboxRow).where(*due)
+    # populate_existing: the sweep's session may hold this row from an earlier read; take it as it is now.
+    query = select(OutboxRow).where(*due).execution_options(populate_existing=True)
     if session.get_bind().dialect.name == "postgresql":
         # Marking a row sent need not wait for the WAL flush: were the server to lose that commit, the
         # row is sent again under the same key and the receiver drops it (delivery is at least once).
         session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
         query = query.with_for_update(skip_locked=True)
     return session.exec(query).first()
+
+
+def _awaits_grouping(session: Session, row: OutboxRow) -> bool:
+    """True if ``row`` could still join a digest: a never-tried blue/yellow row with no digest yet that has
+    a sibling like it (same recipient and channel): its group is being formed by a concurrent sweep, and
+    sending it alone would split the digest. The next sweep's ``form_digests`` takes it; a row alone in its
+    group is sent as itself."""
+    if row.level not in DIGEST_LEVELS or row.attempts > 0:
+        return False
+    like = select(sa.func.count()).select_from(OutboxRow).where(
+        OutboxRow.recipient == row.recipient, OutboxRow.channel == row.channel, OutboxRow.status == PENDING,
+        OutboxRow.attempts == 0, col(OutboxRow.level).in_(sorted(DIGEST_LEVELS)), OutboxRow.id != row.id)
+    return bool(session.exec(like).one())
 
 
 def _send(channel: Channel, message: Notification) -> tuple[str, bool] | None:
@@ -198,6 +212,11 @@ def deliver_pending(
             if isinstance(unit, int):
                 row = _claim(session, unit, now)
                 rows = [row] if row is not None else []
+                # Read as a single row, it may have joined a digest since (a concurrent sweep grouped it):
+                # then it goes with its digest, never alone.
+                if rows and (digest_of(rows[0]) is not None
+                             or (digest_window and _awaits_grouping(session, rows[0]))):
+                    rows = []
             else:
                 rows = claim_digest(session, *unit, now)
             if not rows:
