@@ -11,12 +11,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """Warning level, lowest first: blue (IV) < yellow (III) < orange (II) < red (I)."""
 
     blue = "blue"
@@ -48,7 +48,7 @@ class Level(str, Enum):
 LEVELS: tuple[Level, ...] = (Level.blue, Level.yellow, Level.orange, Level.red)
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Lifecycle of a warning. Open means not resolved: an acknowledged warning still folds firings."""
 
     open = "open"
@@ -84,7 +84,7 @@ class Firing:
         return fingerprint(self.rule, self.group)
 
 
-class Change(str, Enum):
+class Change(StrEnum):
     """What a firing did to its warning."""
 
     opened = "opened"

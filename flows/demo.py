@@ -41,9 +41,8 @@ def _simulated_responders(clock: datetime, rng: random.Random) -> int:
     """Acknowledge a share of the warnings opened this round, a few minutes after they were routed."""
     from sqlmodel import col, select
 
-    from domain.models import WarningRow
+    from domain.models import OutboxRow, WarningRow
     from domain.repo.actions import ActionError, acknowledge
-    from domain.models import OutboxRow
     from domain.store import session_scope
     from flows.store import store_engine
 
@@ -77,8 +76,8 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
     _reset_home()
     rng = random.Random(seed)
     console.rule("[bold red]烽火 Fenghuo[/] demo — a simulated month in 成都")
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TimeElapsedColumn())
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
     totals: Counter[str] = Counter()
     with Progress(*columns, console=console, transient=False) as progress:
         step = progress.add_task("starting the departmental-systems simulator", total=rounds + 3)

@@ -7,6 +7,7 @@ serving first and the server last, so no run is left talking to a server that is
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,11 +47,9 @@ def serve_all(
                 when = f"every {spec.interval_s}s" if spec.interval_s else f"cron '{spec.cron}'"
                 say(f"  serving {spec.name:<22} {when:<18} Asia/Shanghai  {spec.parameters or ''}")
             say("press Ctrl-C to stop (serving stops first, then the server)")
-            try:
-                # prefect.serve returns on Ctrl-C once its runner has shut down (or raises it through).
+            # prefect.serve returns on Ctrl-C once its runner has shut down (or raises it through).
+            with contextlib.suppress(KeyboardInterrupt):
                 prefect.serve(*deployments, print_starting_message=False)
-            except KeyboardInterrupt:
-                pass
             say("serving stopped")
     finally:
         if web is not None:

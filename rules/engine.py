@@ -217,16 +217,20 @@ class _Engine:
             light = self.light
             items = [(r.kind, light(r, t)) for r, t in zip(chunk, ts, strict=True)]
             matched = self.matcher.match(items)
+            step = self._step
             for r, t, (_, f), m in zip(chunk, ts, items, matched, strict=True):
-                self._one(r, t, f, m, emit)
+                out = step(r, t, f, m)
+                if out:
+                    self._emitted(r, out, emit)
 
-    def _one(self, r: Record, t: float, f: dict[str, Any], checks: AbstractSet[int], emit: Emit) -> None:
-        out = self._step(r, t, f, checks)
-        if out:
-            for w in emit(r, out):
-                tw = w.at.timestamp()
-                fw = self.light(w, tw)
-                self._one(w, tw, fw, self.matcher.match([(w.kind, fw)])[0], emit)
+    def _emitted(self, r: Record, out: list[Firing], emit: Emit) -> None:
+        """Hand ``r``'s firings to ``emit``; process the records it returns (chained), depth first."""
+        for w in emit(r, out):
+            tw = w.at.timestamp()
+            fw = self.light(w, tw)
+            again = self._step(w, tw, fw, self.matcher.match([(w.kind, fw)])[0])
+            if again:
+                self._emitted(w, again, emit)
 
     def _step(self, r: Record, t: float, f: dict[str, Any], checks: AbstractSet[int]) -> list[Firing]:
         out: list[Firing] = []
@@ -347,9 +351,8 @@ class _Engine:
         # The level depends only on the aggregate (and periods when the levels test them): remembered.
         mk: Any = (total, f.get("periods")) if w.periods else total
         memo = w.memo
-        if mk in memo:
-            li = memo[mk]
-        else:
+        li = memo.get(mk, -1)
+        if li == -1:
             aggf: dict[str, Any] = {w.agg: total}
             if "periods" in f:
                 aggf["periods"] = f["periods"]

@@ -20,6 +20,7 @@ own records, where none of its warnings can change, so its warnings are those of
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 from bisect import bisect_right
@@ -48,8 +49,10 @@ def inline_runner(jobs: Sequence[ShardJob]) -> list[ShardResult]:
     return [run_shard(j) for j in jobs]
 
 
-def process_runner(workers: int | None = None, inline_below: int = 20_000) -> Runner:
-    """A runner that runs each shard in a process of a fresh pool (``workers`` default: CPU count).
+def process_runner(workers: int | None = None, inline_below: int = 20_000, context: str | None = None) -> Runner:
+    """A runner that runs each shard in a process of a fresh pool (``workers`` default: CPU count;
+    ``context``: the multiprocessing start method, default the platform's — pass ``"spawn"`` from a
+    process that runs threads).
     A layer whose shards together read fewer than ``inline_below`` records (a layer of clusters fed a
     few hundred warnings) runs here instead: starting processes would cost more than the work."""
 
@@ -60,7 +63,8 @@ def process_runner(workers: int | None = None, inline_below: int = 20_000) -> Ru
         # Largest shards first (the city shard, then by size) so the pool is not left waiting on one big
         # shard at the end.
         order = sorted(range(len(jobs)), key=lambda i: (jobs[i].name != "city", -sizes[i]))
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        ctx = multiprocessing.get_context(context)
+        with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx) as pool:
             got = dict(zip(order, pool.map(run_shard, [jobs[i] for i in order]), strict=True))
         return [got[i] for i in range(len(jobs))]
 

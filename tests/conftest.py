@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from domain.store import open_store
 from integrations.settings import get_settings, quiet_prefect
@@ -20,6 +21,11 @@ from integrations.settings import get_settings, quiet_prefect
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 quiet_prefect()
+
+# CI explores the same examples on every run (a red CI must be reproducible); developers explore anew.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _pg_available() -> str | None:

@@ -110,7 +110,7 @@ def test_sharded_reference_engine(book: Rulebook) -> None:
 
 def test_sharded_in_processes(book: Rulebook) -> None:
     records = synthetic_stream(5, n=3000)
-    _same(backtest(book, records), sharded_backtest(book, records, runner=process_runner(2)))
+    _same(backtest(book, records), sharded_backtest(book, records, runner=process_runner(2, inline_below=0)))
 
 
 def test_empty(book: Rulebook) -> None:
