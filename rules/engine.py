@@ -360,7 +360,7 @@ class _Engine:
             held = self.matcher.levels(ri, aggf)
             free = self.free[ri]
             li = self._best(w.rule, free | held if free else held)
-            if len(memo) >= 100_000:
+            if len(memo) >= 4096:  # sums take many values; counts few
                 memo.clear()
             memo[mk] = li
         if li is None:

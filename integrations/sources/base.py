@@ -90,3 +90,24 @@ class DataSource(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+class ConfiguredSource:
+    """The part every source shares: its name, record kind and field mapping, from its ``SourceConfig``."""
+
+    _config: SourceConfig
+
+    @property
+    def name(self) -> str:
+        """Source name (``Record.source``)."""
+        return self._config.name
+
+    @property
+    def kind(self) -> str:
+        """Record kind of its items."""
+        return self._config.kind
+
+    @property
+    def config(self) -> SourceConfig:
+        """Field mapping."""
+        return self._config

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from integrations.sources.base import Page, RawItem, SourceUnavailable
+from integrations.sources.base import ConfiguredSource, Page, RawItem, SourceUnavailable
 from integrations.sources.mapping import SourceConfig
 
 
-class FakeSource:
+class FakeSource(ConfiguredSource):
     """Serves ``items`` in order; the cursor is the offset. ``fail_on_fetch`` makes fetch number N raise."""
 
     def __init__(
@@ -20,21 +20,6 @@ class FakeSource:
         self.items: list[RawItem] = list(items or [])
         self.fail_on_fetch = fail_on_fetch or set()
         self.fetches = 0
-
-    @property
-    def name(self) -> str:
-        """Source name."""
-        return self._config.name
-
-    @property
-    def kind(self) -> str:
-        """Record kind."""
-        return self._config.kind
-
-    @property
-    def config(self) -> SourceConfig:
-        """Field mapping."""
-        return self._config
 
     def append(self, *items: RawItem) -> None:
         """Add items at the end (a later run sees them)."""

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from integrations.sources.base import Page, RawItem, SourceRequestError
+from integrations.sources.base import ConfiguredSource, Page, RawItem, SourceRequestError
 from integrations.sources.mapping import SourceConfig
 
 
@@ -26,7 +26,7 @@ def parse_cursor(cursor: str | None) -> tuple[str, int]:
     return name, int(rows)
 
 
-class FileDropSource:
+class FileDropSource(ConfiguredSource):
     """Reads a folder of export files page by page (see the module docstring)."""
 
     def __init__(
@@ -44,21 +44,6 @@ class FileDropSource:
         self.encoding, self.delimiter = encoding, delimiter
         # The open file of the last page, so consecutive pages do not re-read the file from its start.
         self._open: tuple[str, int, IO[str], Iterator[RawItem]] | None = None
-
-    @property
-    def name(self) -> str:
-        """Source name (``Record.source``)."""
-        return self._config.name
-
-    @property
-    def kind(self) -> str:
-        """Record kind of its items."""
-        return self._config.kind
-
-    @property
-    def config(self) -> SourceConfig:
-        """Field mapping."""
-        return self._config
 
     def files(self) -> list[Path]:
         """The export files now in the folder, in name order."""

@@ -27,6 +27,7 @@ import httpx
 from integrations.settings import Settings
 from integrations.sources.auth import AuthError
 from integrations.sources.base import (
+    ConfiguredSource,
     Page,
     SourceError,
     SourceRateLimited,
@@ -58,7 +59,7 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class RestSource:
+class RestSource(ConfiguredSource):
     """A paginated JSON endpoint of one department (see the module docstring)."""
 
     def __init__(
@@ -109,21 +110,6 @@ class RestSource:
         kw.setdefault("timeout_s", settings.http_timeout_s)
         kw.setdefault("retries", settings.http_retries)
         return cls(config, **kw)
-
-    @property
-    def name(self) -> str:
-        """Source name (``Record.source``)."""
-        return self._config.name
-
-    @property
-    def kind(self) -> str:
-        """Record kind of its items."""
-        return self._config.kind
-
-    @property
-    def config(self) -> SourceConfig:
-        """Field mapping."""
-        return self._config
 
     def _backoff(self, attempt: int) -> float:
         return self._rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2**attempt))
