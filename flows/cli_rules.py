@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -50,7 +51,7 @@ def test_cmd(
     book = load_rulebook(_existing(paths))
     for error in book.errors:
         typer.echo(str(error))
-    code = print_tests(book, engine=engine)
+    code = print_tests(book, out=sys.stdout, engine=engine)
     raise typer.Exit(1 if code or book.errors else 0)
 
 

@@ -1,0 +1,107 @@
+"""`fenghuo rules check|test` and `fenghuo backtest`: the rule authors' commands, as RULES.md specifies them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+GOOD = """\
+ruleset: sample
+rules:
+  - id: big-petition
+    record: petition
+    where: {people: {gte: 5}}
+    levels:
+      - {level: yellow}
+      - {level: orange, when: {people: {gte: 50}}}
+    group_by: [street]
+    summary: "{people} 人"
+tests:
+  - name: five is yellow
+    records:
+      - {kind: petition, at: "2026-01-05T09:00:00+08:00", region: "510104001001", people: 5}
+    expect:
+      - {rule: big-petition, level: yellow, region: "510104001000"}
+"""
+
+
+def test_check_catalog_is_clean() -> None:
+    result = runner.invoke(app, ["rules", "check"])
+    assert result.exit_code == 0, result.output
+
+
+def test_check_reports_file_and_line_and_checks_the_other_files(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(GOOD.replace("big-petition", "other").replace("people: {gte: 5}",
+                                                                                     "peeple: {gte: 5}"),
+                                       encoding="utf-8")
+    result = runner.invoke(app, ["rules", "check", str(tmp_path)])
+    assert result.exit_code == 1
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stdout
+    assert lines[0].startswith(f"{tmp_path / 'bad.yaml'}:5: ") or lines[0].split(":")[1] == "5", lines[0]
+    assert "did you mean 'people'" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_check_missing_path_is_one_line() -> None:
+    result = runner.invoke(app, ["rules", "check", "no/such/folder"])
+    assert result.exit_code == 1
+    assert "no such file or folder" in result.output and "Traceback" not in result.output
+
+
+def test_rules_test_counts_and_fails(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
+    ok = runner.invoke(app, ["rules", "test", str(tmp_path)])
+    assert ok.exit_code == 0 and "1 passed, 0 failed" in ok.stdout
+    (tmp_path / "good.yaml").write_text(GOOD.replace("level: yellow, region", "level: red, region"),
+                                        encoding="utf-8")
+    bad = runner.invoke(app, ["rules", "test", str(tmp_path)])
+    assert bad.exit_code == 1 and "0 passed, 1 failed" in bad.stdout
+
+
+def test_backtest_jsonl_prints_one_object_per_warning(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(GOOD, encoding="utf-8")
+    records = tmp_path / "records.jsonl"
+    rows = [{"kind": "petition", "at": "2026-01-05T10:00:00+08:00", "region": "510104001002", "people": 60},
+            {"kind": "petition", "at": "2026-01-05T09:00:00+08:00", "region": "510104001001", "people": 5},
+            {"kind": "petition", "at": "2026-01-05T09:30:00+08:00", "region": "510105001001", "people": 4}]
+    records.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["backtest", "--rules", str(tmp_path / "rules.yaml"), "--records", str(records),
+                                 "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert len(out) == 1
+    (w,) = out
+    assert set(w) >= {"rule", "level", "fingerprint", "region", "first_at", "last_at", "occurrences", "explanation"}
+    # Sorted by time, the 5-person petition opens it and the 60-person one raises it to orange.
+    assert (w["rule"], w["level"], w["region"], w["occurrences"]) == ("big-petition", "orange", "510104001000", 2)
+    assert w["first_at"].startswith("2026-01-05T01:00") or w["first_at"].startswith("2026-01-05T09:00")
+
+
+def test_backtest_bad_line_is_one_line_with_its_number(tmp_path: Path) -> None:
+    records = tmp_path / "records.jsonl"
+    records.write_text('{"kind": "petition", "at": "2026-01-05T09:00:00+08:00", "region": "510104001001"}\n'
+                       "{not json\n", encoding="utf-8")
+    result = runner.invoke(app, ["backtest", "--records", str(records), "--format", "jsonl"])
+    assert result.exit_code == 1
+    assert f"{records}:line 2" in result.output.replace("\n", "") and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("argv", [["rules", "check"], ["rules", "test"], ["warnings", "list"]])
+def test_commands_that_need_no_orchestration_never_import_prefect(argv: list[str]) -> None:
+    code = ("import sys; from flows.cli import app\n"
+            f"try:\n    app({argv!r})\nexcept SystemExit:\n    pass\n"
+            "assert 'prefect' not in sys.modules, 'prefect was imported'\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]

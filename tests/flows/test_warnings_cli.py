@@ -1,0 +1,64 @@
+"""`fenghuo warnings list|show|ack|resolve|comment` against the configured store and responders directory."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from domain.models import AuditRow, WarningRow
+from domain.store import session_scope
+from flows.cli import app
+from flows.console import open_engine
+
+runner = CliRunner()
+AT = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+
+
+def _seed() -> int:
+    row = WarningRow(fingerprint="fp-1", open_key="fp-1", rule="collective-petition", title="集体访",
+                     level="orange", region="510104001001", tier="district", route_region="510104000000",
+                     first_at=AT, last_at=AT, summary="60 人集体访：征地补偿，联系人 13812345678",
+                     explanation="people=60 ≥ 50 (orange)", records=["xinfang/1"], rulebook_version="abc")
+    with session_scope(open_engine()) as s:
+        s.add(row)
+        s.flush()
+        assert row.id is not None
+        return row.id
+
+
+def test_list_json_and_show() -> None:
+    wid = _seed()
+    listed = runner.invoke(app, ["warnings", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    (item,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert (item["id"], item["level"], item["rule"]) == (wid, "orange", "collective-petition")
+    shown = runner.invoke(app, ["warnings", "show", str(wid)])
+    assert shown.exit_code == 0, shown.output
+    assert "people=60 ≥ 50" in shown.stdout
+    assert "13812345678" not in shown.stdout  # identifiers are masked wherever a warning is shown
+
+
+def test_a_responder_outside_the_region_is_refused_and_audited() -> None:
+    wid = _seed()
+    refused = runner.invoke(app, ["warnings", "ack", str(wid), "--as", "qy-duty-office"])  # 青羊区, not 锦江区
+    assert refused.exit_code == 1
+    assert "Traceback" not in refused.output
+    ok = runner.invoke(app, ["warnings", "ack", str(wid), "--as", "jj-duty-office", "--reason", "已派人核实"])
+    assert ok.exit_code == 0, ok.output
+    with Session(open_engine()) as s:
+        row = s.get(WarningRow, wid)
+        actions = [(a.actor, a.action) for a in s.exec(select(AuditRow).where(AuditRow.warning_id == wid))]
+    assert row is not None and row.status == "acknowledged"
+    assert actions[-1] == ("jj-duty-office", "acknowledged")
+    assert any(actor == "qy-duty-office" and action != "acknowledged" for actor, action in actions)
+
+
+def test_resolve_then_unknown_warning() -> None:
+    wid = _seed()
+    done = runner.invoke(app, ["warnings", "resolve", str(wid), "--as", "jj-duty-office", "--reason", "已化解"])
+    assert done.exit_code == 0, done.output
+    missing = runner.invoke(app, ["warnings", "show", "999"])
+    assert missing.exit_code == 1 and "no warning 999" in missing.output
