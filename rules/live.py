@@ -58,6 +58,29 @@ def _records_after(session: Session, seq: int, limit: int) -> list[tuple[int, Re
     ]
 
 
+def _mark_late(session: Session, evaluator: Evaluator, batch: list[tuple[int, Record]]) -> list[Record]:
+    """The batch's records, those behind the watermark marked late (here and in the store).
+
+    A late record is still evaluated at once (DESIGN decision 1); only late records can make a live run
+    and a backtest differ, so they are marked and counted.
+    """
+    from domain.models import RecordRow
+
+    watermark = getattr(evaluator.engine, "watermark", None)
+    if not isinstance(watermark, float) or watermark == float("-inf"):
+        return [r for _, r in batch]
+    out: list[Record] = []
+    late_seqs: list[int] = []
+    for seq, record in batch:
+        if record.at.timestamp() < watermark and not record.late:
+            record = record.model_copy(update={"late": True})
+            late_seqs.append(seq)
+        out.append(record)
+    if late_seqs:
+        session.execute(sa.update(RecordRow).where(col(RecordRow.seq).in_(late_seqs)).values(late=True))
+    return out
+
+
 def _load(session: Session, rulebook: Rulebook, engine_name: str) -> tuple[Evaluator, int, bool]:
     state = session.get(EvaluatorStateRow, STATE_NAME)
     if state is not None and state.rulebook_version == rulebook.version and state.state:
@@ -99,7 +122,7 @@ def evaluate_pending(
             batch = _records_after(session, consumed, batch_size)
             if not batch:
                 return report
-            records = [r for _, r in batch]
+            records = _mark_late(session, evaluator, batch)
             changes = evaluator.feed(records)
             report.add(apply_changes(session=session, changes=changes, now=now, router=router))
             consumed = batch[-1][0]

@@ -105,3 +105,24 @@ def test_commands_that_need_no_orchestration_never_import_prefect(argv: list[str
             "assert 'prefect' not in sys.modules, 'prefect was imported'\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_backtest_since_reads_the_stored_records() -> None:
+    from datetime import UTC, datetime
+
+    from domain.records import Record
+    from domain.repo.records import upsert_records
+    from domain.store import session_scope
+    from flows.console import open_engine
+
+    at = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+    with session_scope(open_engine()) as s:
+        upsert_records(session=s, records=[
+            Record(kind="petition", source="xinfang", id="1", at=at, region="510104001001",
+                   attributes={"people": 320, "subject": "征地"}),
+            Record(kind="petition", source="xinfang", id="0", at=datetime(2025, 12, 1, tzinfo=UTC),
+                   region="510104001001", attributes={"people": 6, "subject": "征地"})])
+    result = runner.invoke(app, ["backtest", "--since", "2026-01-01", "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert [(w["rule"], w["level"], w["occurrences"]) for w in out] == [("collective-petition", "red", 1)]
