@@ -112,7 +112,14 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
         finally:
             sim.stop()
     _summary(totals, assessment)
+    from flows.demo_nyc import print_nyc311
 
+    with console.status("real data: NYC 311 records through the same rules …"):
+        print_nyc311(console)
+    console.print(f"\nNotifications written to {get_settings().resolved_outbox_dir}/. Next:\n"
+                  "  uv run fenghuo warnings list\n  uv run fenghuo warnings show <id>\n"
+                  "  uv run fenghuo rules test\n  uv run fenghuo assess list\n"
+                  "  uv run fenghuo report --date 2026-01-25")
 
 def _seed_assessment(now: datetime) -> Any:
     from flows.assess_demo import seed_demo_assessment
@@ -167,6 +174,4 @@ def _summary(totals: Counter[str], assessment: Any) -> None:
                       f"{assessment.level_before} → {assessment.level_after} after mitigation, "
                       f"recommendation {assessment.recommendation}; status now {assessment.status}"
                       + (f", re-assessment warning #{assessment.warning_id}" if assessment.warning_id else ""))
-    console.print(f"\nNotifications written to {settings.resolved_outbox_dir}/. Next:\n"
-                  "  uv run fenghuo warnings list\n  uv run fenghuo warnings show <id>\n"
-                  "  uv run fenghuo rules test\n  uv run fenghuo assess list")
+
