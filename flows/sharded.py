@@ -13,8 +13,9 @@ worker (PostgreSQL: ``FENGHUO_DATABASE_URL`` set on each, this code installed on
     dask scheduler                                   # on the coordinator, port 8786
     dask worker tcp://coordinator:8786 --nworkers 4 --nthreads 1    # on each machine
 
-then pass ``address="tcp://coordinator:8786"`` (``fenghuo``-side: ``backtest_sharded(..., address=...)``):
+then call ``backtest_sharded_on(since, until, address="tcp://coordinator:8786", url=...)``:
 ``DaskTaskRunner(address=...)`` connects to that cluster instead of starting one. Keep ``--nthreads 1``.
+SQLite only works when every worker is on the coordinator's machine; use PostgreSQL across machines.
 """
 
 from __future__ import annotations

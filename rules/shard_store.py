@@ -136,8 +136,9 @@ class StoreSlice:
                     end, start = u.timestamp(), ci
                     while ci < len(self.chained) and self.chained[ci][0][0] < end:
                         ci += 1
-                    if ci > start:
-                        items = sorted(items + list(self.chained[start:ci]), key=lambda x: x[0])
+                    # Sorted here, not only by SQL: a database collation may order source and id
+                    # otherwise than Python, whose order the engine and the single run follow.
+                    items = sorted(items + list(self.chained[start:ci]), key=lambda x: x[0])
                     if items:
                         yield items
                     t = u
@@ -152,15 +153,20 @@ def district_prefixes(session: Session, since: datetime, until: datetime) -> lis
     return [str(p) for p in session.execute(q).scalars()]
 
 
-def store_clock(session: Session) -> Any:
-    """A :data:`rules.sharded.Clock` over the store: the first record with ``at`` after a deadline."""
+def store_clock(session: Session, until: datetime) -> Any:
+    """A :data:`rules.sharded.Clock` over the store: the first record before ``until`` with ``at``
+    after a deadline."""
 
     def clock(after: float) -> Position | None:
         when = datetime.fromtimestamp(after, UTC)
-        q = (sa.select(_REC.c.at, _REC.c.source, _REC.c.source_id).where(_REC.c.at > when)
-             .order_by(_REC.c.at, _REC.c.source, _REC.c.source_id).limit(1))
-        row = session.execute(q).first()
-        return None if row is None else (row.at.timestamp(), row.source, row.source_id)
+        first = session.execute(sa.select(sa.func.min(_REC.c.at)).where(_REC.c.at > when, _REC.c.at < until))
+        at = first.scalar_one_or_none()
+        if at is None:
+            return None
+        q = sa.select(_REC.c.source, _REC.c.source_id).where(_REC.c.at == at)
+        # the first in Python's order, whatever the database's collation
+        source, sid = min((row.source, row.source_id) for row in session.execute(q))
+        return (at.timestamp(), source, sid)
 
     return clock
 
@@ -187,7 +193,7 @@ def sharded_store_backtest(rulebook: Any, url: str, since: datetime, until: date
         with Session(store) as session:
             prefixes = district_prefixes(session, since, until)
             last = _last(session, since, until)
-            clock = store_clock(session)
+            clock = store_clock(session, until)
             for layer in range(plan.layers):
                 template, city = layer_jobs(rulebook, plan, layer, engine)
                 jobs: list[ShardJob] = []

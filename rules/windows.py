@@ -102,7 +102,8 @@ class Windows:
         self.within = within
         self.aggregate = aggregate
         self.slots: dict[Key, _Slot] = {}
-        self.grain = max(60.0, min(within / 4, 86400.0))
+        self.grain = max(1.0, min(within / 32, 3600.0))
+        """Bucket width: a sweep re-reads the live keys of the horizon's bucket, so keep it narrow."""
         self.buckets: dict[float, list[Key]] = {}
         """bucket → keys whose latest record fell in it (a key may linger where it no longer is)."""
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shard_samples import EXTRA_PLAN, EXTRA_RULES, synthetic_stream
 
 from rules.backtest import backtest
@@ -102,6 +104,14 @@ def test_sharded_equals_single(book: Rulebook, seed: int) -> None:
     _same(single, sharded_backtest(book, records, runner=inline_runner))
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 2500), days=st.floats(0.2, 5.0))
+def test_sharded_equals_single_any_stream(book: Rulebook, seed: int, n: int, days: float) -> None:
+    """Sparse or dense, short or long: ties at one minute, deadlines landing on records, silent districts."""
+    records = synthetic_stream(seed, n=n, days=days)
+    _same(backtest(book, records), sharded_backtest(book, records, runner=inline_runner))
+
+
 def test_sharded_reference_engine(book: Rulebook) -> None:
     records = synthetic_stream(4, n=3000)
     _same(backtest(book, records, engine="reference"),
@@ -138,10 +148,10 @@ def _stored(url: str, records: list[Any]) -> tuple[Any, Any]:
     return (first, until), back
 
 
-def test_sharded_from_store(book: Rulebook, tmp_path: Path) -> None:
+def test_sharded_from_store(book: Rulebook, store_url: str) -> None:
     from rules.shard_store import sharded_store_backtest
 
-    url = f"sqlite:///{tmp_path}/fenghuo.db"
+    url = store_url
     (since, until), back = _stored(url, synthetic_stream(7, n=3000))
     _same(backtest(book, back), sharded_store_backtest(book, url, since, until, runner=inline_runner))
 
