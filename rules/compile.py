@@ -16,19 +16,24 @@ The language's semantics are kept exactly:
 - timestamps are posted and compared as epoch seconds.
 
 durable_rules has no negated regex, so a check with ``not … matches`` is compiled as one durable rule
-per leaf (a *probe*), and its boolean structure is combined over the probes' results.
+per leaf (a *probe*), and its boolean structure is combined over the probes' results. The same way, a
+``matches`` whose pattern durable_rules cannot be trusted with (:func:`rules.regex.python_only`, or
+refused by its automaton compiler: :func:`rules.regex_engine.engine_refusals`) is a leaf evaluated in
+Python (:func:`rules.conditions.holds`, as the reference engine does), with no durable rule at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rules.conditions import evaluate_leaves, referenced_fields
+from rules.conditions import evaluate_leaves, holds, referenced_fields
 from rules.language import AnyOf, Condition, FieldTest, NotOf, Op
-from rules.regex import translate_regex
+from rules.regex import python_only, translate_regex
+from rules.regex_engine import engine_refusals
 
 __all__ = ["SENTINEL", "CompiledKind", "compile_kind", "expression", "message_value", "posted_name"]
 
@@ -40,7 +45,7 @@ FALSE: dict[str, Any] = {"$nex": {"kind": 1}}
 
 
 class _NeedsProbe(Exception):
-    """A negated ``matches``: durable_rules cannot say it in one expression."""
+    """A negated ``matches``, or one evaluated in Python: durable_rules cannot say it in one expression."""
 
 
 _STANDINS = str.maketrans({'"': "\ue000", "\\": "\ue001"})
@@ -69,7 +74,12 @@ _v = message_value
 
 def _pattern(pattern: str) -> str:
     """durable_rules' form of a pattern, with the stand-ins for literal ``"`` and ``\\``."""
-    translate_regex(pattern)  # checked as written
+    return translate_regex(_standin(pattern))
+
+
+def _standin(pattern: str) -> str:
+    """The pattern (checked as written) with the stand-ins for literal ``"`` and ``\\``."""
+    translate_regex(pattern)
     out: list[str] = []
     i = 0
     while i < len(pattern):
@@ -80,7 +90,21 @@ def _pattern(pattern: str) -> str:
             continue
         out.append("\ue000" if ch == '"' else ch)
         i += 1
-    return translate_regex("".join(out))
+    return "".join(out)
+
+
+def in_python(test: FieldTest) -> bool:
+    """Whether ``test`` is a ``matches`` that durable_rules cannot be trusted with, so that it is
+    evaluated in Python: :func:`rules.regex.python_only` (as written, or with the stand-ins), or refused
+    by durable_rules' automaton compiler (asked in a child process, once per pattern)."""
+    if test.op is not Op.matches:
+        return False
+    pattern = str(test.value)
+    standin = _standin(pattern)
+    if python_only(pattern) is not None or python_only(standin) is not None:
+        return True
+    translated = translate_regex(standin)
+    return bool(engine_refusals([translated]))
 
 
 def _all(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -136,7 +160,7 @@ def _leaf(test: FieldTest, negate: bool) -> dict[str, Any]:
             return _any([nex, {"$iall": {f: {"$neq": {"$i": _v(v)}}}}])
         return {"$iany": {f: {"$i": _v(v)}}}
     if op is Op.matches:
-        if negate:
+        if negate or in_python(test):
             raise _NeedsProbe(f)
         return {"$mt": {f: _pattern(str(v))}}
     raise ValueError(f"unknown operator {op!r}")  # pragma: no cover
@@ -144,11 +168,11 @@ def _leaf(test: FieldTest, negate: bool) -> dict[str, Any]:
 
 def expression(condition: Condition, negate: bool = False) -> dict[str, Any]:
     """The durable_rules expression of ``condition`` (or of its negation). Raises ``ValueError`` for a
-    negated ``matches``, which has no durable_rules form."""
+    negated ``matches`` or one evaluated in Python (:func:`in_python`): they have no durable_rules form."""
     try:
         return _expression(condition, negate)
     except _NeedsProbe as exc:
-        raise ValueError(f"not {exc.args[0]} matches … has no durable_rules expression") from None
+        raise ValueError(f"{exc.args[0]} matches … (negated or in Python) has no durable_rules expression") from None
 
 
 def _expression(condition: Condition, negate: bool) -> dict[str, Any]:
@@ -177,6 +201,9 @@ class CompiledKind:
     """check id → (its condition, ``id(leaf)`` → durable rule name), for probe-compiled checks."""
     always: frozenset[int] = frozenset()
     """Checks with no condition at all: they hold for every record of the kind, nothing to test."""
+    python: frozenset[int] = frozenset()
+    """``id(leaf)`` of the probe leaves evaluated in Python (:func:`in_python`): when there are any,
+    :meth:`checks_of` needs each fact's fields."""
 
     _posted: tuple[tuple[str, str], ...] = field(default=(), init=False, repr=False, compare=False)
     _unmatched: frozenset[int] | None = field(default=None, init=False, repr=False, compare=False)
@@ -200,17 +227,27 @@ class CompiledKind:
         return out
 
     def unmatched(self) -> frozenset[int]:
-        """The checks that hold for a fact no durable rule matched (computed once)."""
+        """The checks that hold for a fact no durable rule matched (computed once; only when no leaf
+        is evaluated in Python, see :attr:`python`)."""
         got = self._unmatched
         if got is None:
             got = self._unmatched = frozenset(self.checks_of(set()))
         return got
 
-    def checks_of(self, matched: set[str]) -> set[int]:
-        """The checks that hold, given the names of the durable rules that matched one fact."""
+    def checks_of(self, matched: AbstractSet[str], fields: Mapping[str, Any] | None = None) -> set[int]:
+        """The checks that hold, given the names of the durable rules that matched one fact and (when
+        :attr:`python` has leaves) the fact's fields."""
         out = {self.direct[n] for n in matched if n in self.direct} | self.always
+        python = self.python
+        values: Mapping[str, Any] = fields if fields is not None else {}
         for check, (condition, names) in self.probes.items():
-            if evaluate_leaves(condition, lambda leaf, names=names: names[id(leaf)] in matched):  # type: ignore[misc]
+
+            def truth(leaf: FieldTest, names: dict[int, str] = names) -> bool:
+                if id(leaf) in python:
+                    return holds(leaf, values)
+                return names[id(leaf)] in matched
+
+            if evaluate_leaves(condition, truth):
                 out.add(check)
         return out
 
@@ -221,6 +258,7 @@ def compile_kind(kind: str, checks: list[tuple[int, Condition]]) -> CompiledKind
     out = CompiledKind(kind)
     names: set[str] = {"kind"}
     always: set[int] = set()
+    python: set[int] = set()
     for check, condition in checks:
         if not condition.terms:
             always.add(check)
@@ -231,6 +269,9 @@ def compile_kind(kind: str, checks: list[tuple[int, Condition]]) -> CompiledKind
         except _NeedsProbe:
             leaves: dict[int, str] = {}
             for i, leaf in enumerate(condition.walk()):
+                if in_python(leaf):
+                    python.add(id(leaf))
+                    continue
                 name = f"c{check}p{i}"
                 leaves[id(leaf)] = name
                 out.definition[name] = {"all": [{"m": _leaf(leaf, False)}]}
@@ -241,4 +282,5 @@ def compile_kind(kind: str, checks: list[tuple[int, Condition]]) -> CompiledKind
         out.direct[name] = check
     out.fields = tuple(sorted(names - {"kind"}))
     out.always = frozenset(always)
+    out.python = frozenset(python)
     return out

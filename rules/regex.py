@@ -2,14 +2,19 @@
 
 Authors write Python syntax limited to: literals (any script), ``.``, classes ``[...]``, ``\\d \\w \\s``,
 groups ``(...)``/``(?:...)``, alternation, ``* + ?`` and ``{m}``/``{m,n}`` with n ≤ 100. The pattern must
-match the whole string. Also refused, because durable_rules gets them wrong: negated classes ``[^...]``
-(mismatches), a repeated group that can match the empty string (``(a?)+`` hangs its matcher), and
-whatever its automaton compiler rejects (:func:`rules.regex_engine.engine_refusals`, asked at load
-time).
+match the whole string; anything else is a :class:`RegexError`.
+
+Some patterns of the subset durable_rules gets wrong: negated classes ``[^...]`` (mismatches), a
+repeated group that can match the empty string (``(a?)+`` hangs its matcher) or that contains a repeat
+itself (``(a+|b){1,3}``: too many states, sometimes memory corruption), ranges with non-ASCII ends
+(crash) and whatever its automaton compiler rejects (:func:`rules.regex_engine.engine_refusals`).
+They are accepted all the same: :func:`python_only` names the static reason, and the durable engine
+evaluates such ``matches`` tests in Python (:mod:`rules.compile`), as the reference engine does.
 
 :func:`translate_regex` checks a pattern and returns durable_rules' ``$mt`` dialect (Lua-like ``%``
-escapes); :func:`compile_regex` gives the Python pattern with the same meaning for the reference engine
-(``re.ASCII``: ``\\d \\w \\s`` are ASCII there too, as ``%d %w %s`` are).
+escapes; meaningless for a :func:`python_only` pattern); :func:`compile_regex` gives the Python pattern
+with the same meaning for the reference engine (``re.ASCII``: ``\\d \\w \\s`` are ASCII there too,
+as ``%d %w %s`` are).
 
 What durable_rules' matcher does (checked against durable_rules 2.0.28, see the tests): ``%d %a %s
 %w`` classes, ``%`` escapes the specials ``. ( ) | [ ] { } + * ? %``; inside ``[...]`` a ``%`` class
@@ -21,6 +26,7 @@ durable_rules itself whether translations match as Python does.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MAX_LENGTH = 200
 """Longest pattern accepted (characters)."""
@@ -49,6 +55,7 @@ class _Translator:
         self.i = 0
         self.depth = 0
         self.repeats = 0  # quantifiers seen so far, to spot a repeat inside a repeated group
+        self.untrusted: list[str] = []  # why durable_rules cannot be trusted with the pattern
 
     def fail(self, what: str) -> RegexError:
         """An error naming the position reached."""
@@ -85,15 +92,12 @@ class _Translator:
             if q:
                 self.repeats += 1
             if empty and (high is None or high > 1):
-                # durable_rules' matcher can loop for ever on such a pattern (e.g. (a?)+); it also
-                # means nothing a plain pattern cannot say.
-                self.i = start
-                raise self.fail("a repeated group must not be able to match the empty string")
+                # durable_rules' matcher can loop for ever on such a pattern (e.g. (a?)+).
+                self.untrusted.append(f"a repeated group that can match nothing at position {start + 1}")
             if nested and (high is None or high > 1):
                 # Nested repeats blow up durable_rules' automaton (too many states) and some even
-                # corrupt its memory: (a+|b){1,3} is refused, (ab|cd)+ is fine.
-                self.i = start
-                raise self.fail("a repeated group must not contain a repeat itself")
+                # corrupt its memory: (a+|b){1,3} is left to Python, (ab|cd)+ is fine.
+                self.untrusted.append(f"a repeated group holding a repeat at position {start + 1}")
             out.append(atom + q)
             nullable = nullable and (empty or low == 0)
         return "".join(out), nullable
@@ -174,10 +178,13 @@ class _Translator:
 
     def char_class(self) -> str:
         """``[...]`` after its ``[``."""
-        if self.peek() == "^":
+        start = self.i
+        negated = self.peek() == "^"
+        if negated:
             # durable_rules mismatches a negated class whenever another path of the pattern can take
-            # the same character ('.*[^a]' does not match 'ab' there): refuse rather than disagree.
-            raise self.fail("negated classes [^...] are not supported; list what may match instead")
+            # the same character ('.*[^a]' does not match 'ab' there).
+            self.untrusted.append(f"a negated class at position {start}")
+            self.i += 1
         if self.peek() == "]":
             raise self.fail("empty class or unescaped ']'; write \\] for the character")
         shorthand: list[str] = []
@@ -204,13 +211,21 @@ class _Translator:
                 if end == "\\":
                     raise self.fail("a range ends in a plain character")
                 self.i += 1
-                if not (ch.isascii() and end.isascii()) or ord(end) < ord(ch):
-                    raise self.fail(f"range {ch}-{end} must be ASCII and in order")
+                if ord(end) < ord(ch):
+                    raise self.fail(f"range {ch}-{end} is out of order")
+                if not (ch.isascii() and end.isascii()):  # durable_rules crashes on it
+                    self.untrusted.append(f"a non-ASCII range at position {start}")
                 ranges.append(f"{ch}-{end}")
             else:
                 literals.append(ch)
         self.i += 1
-        return self._emit_class(shorthand, ranges, literals)
+        if negated:  # never given to durable_rules (see python_only)
+            return "[^" + "".join(shorthand) + "".join(ranges) + "".join(literals) + "]"
+        try:
+            return self._emit_class(shorthand, ranges, literals)
+        except RegexError:
+            self.untrusted.append(f"a class of only '^' and '-' at position {start}")
+            return "[-^]"
 
     @staticmethod
     def _emit_class(shorthand: list[str], ranges: list[str], literals: list[str]) -> str:
@@ -230,7 +245,7 @@ class _Translator:
         body += "^" if "^" in lits else ""
         body += "-" if "-" in lits else ""
         if body.startswith("^"):
-            raise RegexError("a class holding only '^' and '-' is not supported; write (\\^|-)")
+            raise RegexError("durable_rules has no form for a class holding only '^' and '-'")
         return "[" + head + body + "]"
 
 
@@ -238,8 +253,26 @@ def translate_regex(pattern: str) -> str:
     """Check ``pattern`` against the portable subset and return durable_rules' ``$mt`` form.
 
     Raises :class:`RegexError` naming the first construct outside the subset."""
+    return _analyse(_checked(pattern))[0]
+
+
+def python_only(pattern: str) -> str | None:
+    """Why durable_rules cannot be trusted with ``pattern`` of the subset (its translation would be
+    wrong, hang or crash), or ``None``. Such patterns are evaluated in Python by both engines. The
+    automaton limits are another reason, asked of durable_rules itself
+    (:func:`rules.regex_engine.engine_refusals`). Raises :class:`RegexError` outside the subset."""
+    reasons = _analyse(_checked(pattern))[1]
+    return "; ".join(reasons) if reasons else None
+
+
+def _checked(pattern: str) -> str:
     if not isinstance(pattern, str) or not pattern:
         raise RegexError("a regex must be a non-empty string")
+    return pattern
+
+
+@lru_cache(maxsize=4096)
+def _analyse(pattern: str) -> tuple[str, tuple[str, ...]]:
     if len(pattern) > MAX_LENGTH:
         raise RegexError(f"regex is {len(pattern)} characters long; the limit is {MAX_LENGTH}")
     translator = _Translator(pattern)
@@ -250,7 +283,7 @@ def translate_regex(pattern: str) -> str:
         re.compile(pattern, re.ASCII)
     except re.error as exc:
         raise RegexError(f"invalid regex '{pattern}': {exc}") from None
-    return out
+    return out, tuple(translator.untrusted)
 
 
 def compile_regex(pattern: str) -> re.Pattern[str]:

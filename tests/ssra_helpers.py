@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import SQLModel
 
 import domain.models  # noqa: F401  (registers every table, the assessment ones included)
 from domain.assessment import (
@@ -35,8 +34,7 @@ def default_scheme() -> Scheme:
 
 
 def ensure_tables(engine: sa.Engine) -> sa.Engine:
-    """Create the assessment tables if the migrations do not (yet) have them; a no-op once they do."""
-    SQLModel.metadata.create_all(engine)
+    """The store as migrated (the initial migration carries the assessment tables)."""
     return engine
 
 

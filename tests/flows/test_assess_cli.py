@@ -19,11 +19,8 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def store() -> None:
-    """The configured store, with the assessment tables (until the initial migration carries them)."""
-    from sqlmodel import SQLModel
-
+    """The configured store, migrated."""
     engine = open_store(get_settings().resolved_database_url)
-    SQLModel.metadata.create_all(engine)
     engine.dispose()
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 from ssra_helpers import seed_complete
 
 from domain.assessment import AssessmentIncomplete
@@ -20,7 +20,6 @@ def test_assess_decision_scores_and_writes_reports(prefect_harness: None, tmp_pa
     from flows.assess import assess_decision
 
     engine = open_store(get_settings().resolved_database_url)
-    SQLModel.metadata.create_all(engine)
     aid = seed_complete(engine)
     result = assess_decision(aid, out_dir=str(tmp_path))
     assert (result["level_before"], result["level_after"]) == ("medium", "low")
@@ -37,7 +36,6 @@ def test_assess_decision_fails_on_missing_evidence(prefect_harness: None, tmp_pa
     from flows.assess_ops import bundle
 
     engine = open_store(get_settings().resolved_database_url)
-    SQLModel.metadata.create_all(engine)
     with session_scope(engine) as s:
         aid = create_assessment(session=s, now=datetime(2026, 1, 1, tzinfo=UTC),
                                 decision=Decision(title="x", region="510104000000")).id
@@ -53,7 +51,6 @@ def test_demo_example_is_medium_low_then_reopened() -> None:
     from flows.assess_demo import seed_demo_assessment
 
     engine = open_store(get_settings().resolved_database_url)
-    SQLModel.metadata.create_all(engine)
     now = datetime(2026, 5, 1, 12, tzinfo=UTC)
     demo = seed_demo_assessment(engine, "510104000000", now=now)
     assert (demo.level_before, demo.level_after, demo.recommendation) == \

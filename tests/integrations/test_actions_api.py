@@ -44,8 +44,6 @@ def _directory() -> ResponderDirectory:
 def store(store_url: str) -> Iterator[sa.Engine]:
     """A migrated store on SQLite and on PostgreSQL (root conftest's ``store_url``)."""
     engine = open_store(store_url)
-    # Until the lead regenerates the initial migration with the action_link table.
-    ActionLinkRow.__table__.create(engine, checkfirst=True)  # type: ignore[attr-defined]
     yield engine
     engine.dispose()
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from domain.models import ActionLinkRow, WarningRow
+from domain.models import WarningRow
 from domain.privacy import mask
 from domain.store import open_store, session_scope
 from integrations.links import LinkError, consume_link, make_link, make_token, parse_token, verify_link
@@ -90,8 +90,6 @@ def test_token_survives_masking_of_the_message_it_is_rendered_into() -> None:
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[sa.Engine]:
     engine = open_store(f"sqlite:///{tmp_path}/links.db")
-    # Until the lead regenerates the initial migration with the action_link table.
-    ActionLinkRow.__table__.create(engine, checkfirst=True)  # type: ignore[attr-defined]
     yield engine
     engine.dispose()
 
