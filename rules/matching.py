@@ -32,6 +32,7 @@ __all__ = ["DurableMatcher", "Matcher", "Plan", "PythonMatcher", "build_plan"]
 
 _names = itertools.count(1)
 _NONE: frozenset[int] = frozenset()
+_NO_NAMES: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -204,12 +205,17 @@ class DurableMatcher:
             compiled = rs.compiled
             base = rs.mid
             rs.mid += len(indices)
+            message = compiled.message
+            if compiled.python:  # leaves evaluated in Python: every record needs its own answer
+                matched = rs.run([message(items[i][1], base + n) for n, i in enumerate(indices)])
+                for n, i in enumerate(indices):
+                    out[i] = frozenset(compiled.checks_of(matched.get(base + n, _NO_NAMES), items[i][1]))
+                continue
             unmatched = compiled.unmatched()
             if rs.handle is None:
                 for i in indices:
                     out[i] = unmatched
                 continue
-            message = compiled.message
             matched = rs.run([message(items[i][1], base + n) for n, i in enumerate(indices)])
             direct, always, probes = compiled.direct, compiled.always, compiled.probes
             for n, i in enumerate(indices):
@@ -234,7 +240,7 @@ class DurableMatcher:
         if hit is None:
             rs.mid += 1
             names = rs.run([compiled.message(fields, rs.mid)]).get(rs.mid, set())
-            hit = {compiled.direct[x] for x in names if x in compiled.direct} | compiled.checks_of(names)
+            hit = {compiled.direct[x] for x in names if x in compiled.direct} | compiled.checks_of(names, fields)
             if len(self.memo) > 100_000:
                 self.memo.clear()
             self.memo[key] = hit

@@ -33,11 +33,6 @@ def default_scheme() -> Scheme:
     return load_scheme(DEFAULT_SCHEME)
 
 
-def ensure_tables(engine: sa.Engine) -> sa.Engine:
-    """The store as migrated (the initial migration carries the assessment tables)."""
-    return engine
-
-
 def notice(days: int = 15) -> Evidence:
     """A public notice of ``days`` days."""
     start = date(2026, 1, 5)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
-from ssra_helpers import NOW, default_scheme, ensure_tables, seed_complete
+from ssra_helpers import NOW, default_scheme, seed_complete
 
 from domain.assessment import DecisionOutcome
 from domain.assessment_models import AssessmentLinkRow, AssessmentStatus
@@ -23,7 +23,7 @@ START = NOW + timedelta(days=10)  # implementation starts
 
 @pytest.fixture
 def store(engine: sa.Engine) -> sa.Engine:
-    return ensure_tables(engine)
+    return engine
 
 
 def _implementing(engine: sa.Engine) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from lxml import etree
-from ssra_helpers import NOW, default_scheme, ensure_tables, seed_complete
+from ssra_helpers import NOW, default_scheme, seed_complete
 
 from domain.assessment import Dimension, RiskFactor
 from domain.assessment_scoring import score
@@ -20,7 +20,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _scored(engine: sa.Engine) -> int:
-    aid = seed_complete(ensure_tables(engine))
+    aid = seed_complete(engine)
     with session_scope(engine) as s:
         save_score(session=s, assessment_id=aid, now=NOW,
                    score=score(load_bundle(session=s, assessment_id=aid).to_input(), default_scheme()))
@@ -74,7 +74,7 @@ def test_markdown_report_links_references(sqlite_engine: sa.Engine) -> None:
 
 
 def test_unscored_report_says_what_is_missing(sqlite_engine: sa.Engine) -> None:
-    aid = seed_complete(ensure_tables(sqlite_engine))
+    aid = seed_complete(sqlite_engine)
     with session_scope(sqlite_engine) as s:
         bundle = load_bundle(session=s, assessment_id=aid)
         bundle.experts = bundle.experts[:1]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from ssra_helpers import DISTRICT, NOW, default_scheme, ensure_tables, seed_complete
+from ssra_helpers import DISTRICT, NOW, default_scheme, seed_complete
 
 from domain.assessment import AssessmentIncomplete, Decision, DecisionKind, DecisionOutcome, Dimension
 from domain.assessment_models import AssessmentStatus
@@ -29,7 +29,7 @@ from domain.store import session_scope
 
 @pytest.fixture
 def store(engine: sa.Engine) -> sa.Engine:
-    return ensure_tables(engine)
+    return engine
 
 
 def test_lifecycle_score_and_decide(store: sa.Engine) -> None:
