@@ -24,7 +24,7 @@ Python (:func:`rules.conditions.holds`, as the reference engine does), with no d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -105,6 +105,19 @@ def in_python(test: FieldTest) -> bool:
         return True
     translated = translate_regex(standin)
     return bool(engine_refusals([translated]))
+
+
+def ask_engine(conditions: Iterable[Condition]) -> None:
+    """Ask durable_rules about every trusted ``matches`` pattern of ``conditions`` in one child process,
+    so that :func:`in_python` finds its answers cached (one process per pattern would be slow)."""
+    patterns = {str(t.value) for c in conditions for t in c.walk() if t.op is Op.matches}
+    translated = []
+    for pattern in patterns:
+        standin = _standin(pattern)
+        if python_only(pattern) is None and python_only(standin) is None:
+            translated.append(translate_regex(standin))
+    if translated:
+        engine_refusals(translated)
 
 
 def _all(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -255,6 +268,7 @@ class CompiledKind:
 def compile_kind(kind: str, checks: list[tuple[int, Condition]]) -> CompiledKind:
     """Compile the checks ``(check id, condition)`` that test records of ``kind`` into one durable
     ruleset definition."""
+    ask_engine(condition for _, condition in checks)
     out = CompiledKind(kind)
     names: set[str] = {"kind"}
     always: set[int] = set()

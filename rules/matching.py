@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from durable.engine import durable_rules_engine as _dre
 
-from rules.compile import CompiledKind, compile_kind
+from rules.compile import CompiledKind, ask_engine, compile_kind
 from rules.conditions import evaluate
 from rules.language import Condition, Rule
 
@@ -181,6 +181,10 @@ class DurableMatcher:
         self.aggregates: dict[int, _Ruleset] = {}
         self.memo: dict[tuple[int, tuple[Any, ...]], set[int]] = {}
         try:
+            ask_engine(
+                [c for checks in plan.checks.values() for _, c in checks]
+                + [c for levels in plan.aggregates.values() for _, c in levels]
+            )
             for kind, checks in plan.checks.items():
                 if checks:
                     self.kinds[kind] = _Ruleset(compile_kind(kind, checks))

@@ -1,8 +1,9 @@
-"""Ask durable_rules itself whether it accepts translated ``matches`` patterns (at load time).
+"""Ask durable_rules itself whether it accepts translated ``matches`` patterns.
 
 durable_rules compiles each pattern to an automaton with fixed limits (states, transitions) and refuses
-some patterns our subset allows (too many states, alternatives it cannot tell apart). Asking it when
-rules are loaded turns a failure during evaluation into a ``FILE:LINE`` error.
+some patterns our subset allows (too many states, alternatives it cannot tell apart). The durable engine
+asks when it compiles its rulesets (:func:`rules.compile.in_python`) and evaluates a refused pattern in
+Python instead, so the pattern is still accepted and gives the reference engine's answers.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ def _ask_engine(patterns: list[str], timeout: float = 20.0) -> dict[str, str | N
 def engine_refusals(translated: Iterable[str]) -> dict[str, str]:
     """Why durable_rules refuses each of these translated patterns (only those it refuses).
 
-    Its matcher compiles patterns to automata with fixed limits; asking it at load time turns a failure
-    at evaluation time into a ``FILE:LINE`` error. One child process checks them all; if it dies, each
+    Its matcher compiles patterns to automata with fixed limits; a refused pattern is evaluated in Python
+    instead. One child process checks them all (answers are cached for the process); if it dies, each
     pattern is retried alone so the culprit is named."""
     patterns = list(translated)  # read twice below
     todo = sorted({p for p in patterns if p not in _engine_cache})
