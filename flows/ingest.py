@@ -15,16 +15,20 @@ from integrations.settings import get_settings
 @task(name="fetch-source", cache_policy=NONE, retries=2, retry_delay_seconds=[2, 10])
 def fetch_source(name: str, now: datetime) -> dict[str, Any]:
     """Fetch one source from its stored cursor to its end; valid records stored, invalid quarantined."""
+    from domain.regions import RegionDirectory
     from integrations.ingest import build_sources, ingest_source
     from rules.loader import load_rulebook
 
     settings = get_settings()
     # The kinds in force are the rulebook's (rules/kinds.yaml unless the rulebook folder has its own).
     kinds = load_rulebook([settings.rulebook]).kinds
+    # A well-formed code the region directory does not know is quarantined as an unknown region (a typo
+    # at the department would otherwise route a warning to nobody's jurisdiction).
+    directory = RegionDirectory.load(settings.regions).names if settings.reject_unknown_regions else {}
     (source,) = build_sources(settings, [name])
     try:
         report = ingest_source(store_engine(), source, kinds=kinds, now=now, page_size=settings.page_size,
-                               key=settings.pseudonym_key.get_secret_value())
+                               key=settings.pseudonym_key.get_secret_value(), known_regions=directory or None)
     finally:
         source.close()
     if report.quarantined:

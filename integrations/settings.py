@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     simulator_url: str = Field(default="http://127.0.0.1:8765", description="Base URL of departmental systems.")
     http_timeout_s: float = Field(default=10.0, description="Timeout of one HTTP request to a source.")
     http_retries: int = Field(default=4, description="Retries of a failed page fetch (5xx, 429, timeouts).")
+    reject_unknown_regions: bool = Field(
+        default=True,
+        description="Quarantine records whose region code is not in the region directory (when it has names).",
+    )
     page_size: int = Field(default=500, description="Records asked for per page.")
     sources_file: Path = Field(
         default=PACKAGE_ROOT / "integrations" / "data" / "sources.yaml",

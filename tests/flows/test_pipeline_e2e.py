@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, func, select
 
-from domain.models import AuditRow, OutboxRow, RecordRow, WarningRow
+from domain.models import AuditRow, OutboxRow, QuarantineRow, RecordRow, WarningRow
 from flows.store import store_engine
 from integrations.settings import get_settings
 from integrations.simulator.generate import DEFAULT_START
@@ -38,6 +38,16 @@ def test_pipeline_routes_warnings_at_every_level_and_reruns_change_nothing(prefe
         # Run again: nothing new at the sources, so nothing new anywhere (no duplicate warning or notification).
         run_pipeline(now=end)
         assert _counts() == first
+        # A well-formed region code the directory does not know is quarantined with its reason: kept, not
+        # stored as a record, and its ID-card number pseudonymised even there.
+        sim.append("petition", [{"id": "X-UNKNOWN", "occurred_at": (end - timedelta(days=1)).isoformat(),
+                                 "region_code": "510104099099", "people": 3, "id_card": "510104199001011234",
+                                 "subject": "测试", "channel": "visit", "status": "open"}])
+        run_pipeline(now=end)
+        with Session(store_engine()) as s:
+            kept = s.exec(select(QuarantineRow).where(QuarantineRow.source_id == "X-UNKNOWN")).one()
+            assert s.exec(select(RecordRow).where(RecordRow.source_id == "X-UNKNOWN")).first() is None
+        assert "unknown region" in kept.reason and "510104199001011234" not in kept.raw
     with Session(store_engine()) as s:
         held = s.exec(select(OutboxRow).where(OutboxRow.status == "pending")).all()
     # Blue and yellow wait for their digest window (orange and red never do); a sweep after it sends them.
