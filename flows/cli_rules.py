@@ -118,19 +118,13 @@ class _null:
 
 
 def _stored_records(since: datetime, until: datetime | None) -> list[Any]:
-    from sqlmodel import Session, col, select
+    from sqlmodel import Session
 
-    from domain.models import RecordRow
-    from domain.records import Record
+    from domain.repo.records import records_between
     from flows.console import open_engine
 
-    query = select(RecordRow).where(RecordRow.at >= since)
-    if until is not None:
-        query = query.where(RecordRow.at < until)
     with Session(open_engine()) as session:
-        rows = session.exec(query.order_by(col(RecordRow.at))).all()
-        return [Record(kind=r.kind, source=r.source, id=r.source_id, at=r.at, region=r.region,
-                       attributes=r.attributes) for r in rows]
+        return records_between(session=session, since=since, until=until or datetime.max.replace(tzinfo=_CST))
 
 
 def _print_table(rows: list[dict[str, Any]], n_records: int) -> None:

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from domain.models import EvaluatorStateRow, WarningRow
 from domain.records import Record
+from domain.repo.records import seq_records_after
 from domain.repo.warnings import ApplyReport, Router, apply_changes
 from domain.store import session_scope
 from rules.evaluate import Evaluator
@@ -43,19 +44,6 @@ class EvaluationReport:
         self.opened += applied.opened
         self.updated += applied.updated
         self.raised += applied.raised
-
-
-def _records_after(session: Session, seq: int, limit: int) -> list[tuple[int, Record]]:
-    from domain.models import RecordRow
-
-    rows = session.exec(
-        select(RecordRow).where(RecordRow.seq > seq).order_by(col(RecordRow.seq)).limit(limit)
-    ).all()
-    return [
-        (r.seq, Record(kind=r.kind, source=r.source, id=r.source_id, at=r.at, region=r.region,
-                       attributes=r.attributes, late=r.late))
-        for r in rows
-    ]
 
 
 def _mark_late(session: Session, evaluator: Evaluator, batch: list[tuple[int, Record]]) -> list[Record]:
@@ -119,7 +107,7 @@ def evaluate_pending(
         # One transaction per batch: the warnings, their outbox rows and the evaluator's state commit
         # together. If it fails, the exception ends the run and the next run starts from this state.
         with session_scope(engine) as session:
-            batch = _records_after(session, consumed, batch_size)
+            batch = seq_records_after(session=session, seq=consumed, limit=batch_size)
             if not batch:
                 return report
             records = _mark_late(session, evaluator, batch)

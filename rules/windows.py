@@ -131,6 +131,7 @@ class Windows:
             slot.vals.append(None)
         else:
             slot.push(t, value)
+        # _listed, inlined: this runs once per record per window rule, the engine's hottest line.
         b = t // self.grain
         if b != slot.bucket:
             slot.bucket = b

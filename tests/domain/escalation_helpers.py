@@ -60,3 +60,20 @@ def warning(level: str = "yellow", region: str = "510104001001", rule: str = "co
                       region=region, first_at=MONDAY_10_BJ, last_at=MONDAY_10_BJ, opened_at=MONDAY_10_BJ,
                       summary=kw.pop("summary", "60 人集体访：征地补偿"),
                       explanation=kw.pop("explanation", "people=60 ≥ 50"), **kw)
+
+
+def open_routed(engine: Any, level: str = "yellow", region: str = "510104001001", *,
+                rule: str = "collective-petition", at: datetime = MONDAY_10_BJ, **kw: Any) -> int:
+    """Write a warning and route it as opened at ``at`` (default policy, the small directory); its id."""
+    from domain.escalation import EscalationPolicy
+    from domain.repo.routing import route_warning
+    from domain.store import session_scope
+
+    w = warning(level, region=region, rule=rule, **kw)
+    with session_scope(engine) as s:
+        s.add(w)
+        s.flush()
+        route_warning(session=s, warning=w, change="opened", policy=EscalationPolicy(),
+                      directory=small_directory(), regions=REGIONS, now=at)
+    assert w.id is not None
+    return w.id

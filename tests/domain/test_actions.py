@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from escalation_helpers import MONDAY_10_BJ, REGIONS, small_directory, warning
+from escalation_helpers import MONDAY_10_BJ, REGIONS, open_routed, small_directory
 from sqlmodel import Session, select
 
 from domain.escalation import EscalationPolicy
@@ -19,15 +19,6 @@ T0 = MONDAY_10_BJ
 POLICY = EscalationPolicy()
 
 
-def _open(engine: sa.Engine, level: str = "yellow", region: str = "510104001001") -> int:
-    w = warning(level, region=region)
-    with session_scope(engine) as s:
-        s.add(w)
-        s.flush()
-        route_warning(session=s, warning=w, change="opened", policy=POLICY, directory=small_directory(),
-                      regions=REGIONS, now=T0)
-    assert w.id is not None
-    return w.id
 
 
 def _audit(engine: sa.Engine, wid: int) -> list[tuple[str, str]]:
@@ -42,7 +33,7 @@ def _sweep(engine: sa.Engine, now):  # type: ignore[no-untyped-def]
 
 
 def test_acknowledge_within_jurisdiction_is_audited(engine: sa.Engine) -> None:
-    wid = _open(engine)
+    wid = open_routed(engine)
     with session_scope(engine) as s:
         w = acknowledge(session=s, warning_id=wid, responder="s1", directory=small_directory(),
                         reason="已派员到场", now=T0 + timedelta(minutes=5))
@@ -51,7 +42,7 @@ def test_acknowledge_within_jurisdiction_is_audited(engine: sa.Engine) -> None:
 
 
 def test_the_city_and_the_leadership_may_act_everywhere_in_the_city(engine: sa.Engine) -> None:
-    wid = _open(engine)
+    wid = open_routed(engine)
     with session_scope(engine) as s:
         comment(session=s, warning_id=wid, responder="city-duty", directory=small_directory(),
                 reason="请街道跟进", now=T0)
@@ -61,7 +52,7 @@ def test_the_city_and_the_leadership_may_act_everywhere_in_the_city(engine: sa.E
 
 @pytest.mark.parametrize("who", ["c1", "nobody-known"])  # c1: community 001, warning in community 002
 def test_acting_outside_the_jurisdiction_is_refused_and_audited(engine: sa.Engine, who: str) -> None:
-    wid = _open(engine, region="510104001002")
+    wid = open_routed(engine, region="510104001002")
     with pytest.raises(JurisdictionError), session_scope(engine) as s:
         acknowledge(session=s, warning_id=wid, responder=who, directory=small_directory(), now=T0)
     with Session(engine) as s:
@@ -72,7 +63,7 @@ def test_acting_outside_the_jurisdiction_is_refused_and_audited(engine: sa.Engin
 
 
 def test_resolve_needs_a_reason_frees_the_fingerprint_and_is_final(engine: sa.Engine) -> None:
-    wid = _open(engine)
+    wid = open_routed(engine)
     with session_scope(engine) as s, pytest.raises(ActionError):
         resolve(session=s, warning_id=wid, responder="s1", directory=small_directory(), reason=" ", now=T0)
     with session_scope(engine) as s:
@@ -85,7 +76,7 @@ def test_resolve_needs_a_reason_frees_the_fingerprint_and_is_final(engine: sa.En
 
 
 def test_sla_escalates_once_then_reminds_until_acknowledged(engine: sa.Engine) -> None:
-    wid = _open(engine, "yellow")  # street s1, acknowledge within 2h, remind every 1h
+    wid = open_routed(engine, "yellow")  # street s1, acknowledge within 2h, remind every 1h
     assert _sweep(engine, T0 + timedelta(hours=1)) == []
     t1 = T0 + timedelta(hours=2, minutes=1)
     [esc] = _sweep(engine, t1)
@@ -111,7 +102,7 @@ def test_sla_escalates_once_then_reminds_until_acknowledged(engine: sa.Engine) -
 
 
 def test_red_escalates_to_the_duty_leadership(engine: sa.Engine) -> None:
-    wid = _open(engine, "red")
+    wid = open_routed(engine, "red")
     [esc] = _sweep(engine, T0 + timedelta(minutes=16))
     assert (esc.to_tier, esc.to_code) == ("leadership", "510100000000")
     with Session(engine) as s:
@@ -121,7 +112,7 @@ def test_red_escalates_to_the_duty_leadership(engine: sa.Engine) -> None:
 
 def test_a_refusal_is_an_action_error_and_the_configured_directory_is_the_default(engine: sa.Engine) -> None:
     # The shipped responders.yaml: jj-duty-office answers for district 510104, not for 510105.
-    wid = _open(engine, region="510105001001")
+    wid = open_routed(engine, region="510105001001")
     with pytest.raises(ActionError), session_scope(engine) as s:
         acknowledge(session=s, warning_id=wid, responder="jj-duty-office", now=T0)
     with session_scope(engine) as s:
@@ -130,7 +121,7 @@ def test_a_refusal_is_an_action_error_and_the_configured_directory_is_the_defaul
 
 
 def test_a_raise_after_an_escalation_climbs_again_with_fresh_step_names(engine: sa.Engine) -> None:
-    wid = _open(engine, "yellow")
+    wid = open_routed(engine, "yellow")
     t1 = T0 + timedelta(hours=2, minutes=1)
     assert [a.step for a in _sweep(engine, t1)] == ["escalate-1"]  # street → district
     with session_scope(engine) as s:
@@ -147,7 +138,7 @@ def test_a_raise_after_an_escalation_climbs_again_with_fresh_step_names(engine: 
 
 
 def test_a_raise_below_the_escalated_tier_keeps_the_route_and_tightens_deadlines(engine: sa.Engine) -> None:
-    wid = _open(engine, "blue")  # community c1, ack within 24h
+    wid = open_routed(engine, "blue")  # community c1, ack within 24h
     t1 = T0 + timedelta(hours=24, minutes=1)
     _sweep(engine, t1)  # → street, ack due t1 + 24h
     with session_scope(engine) as s:

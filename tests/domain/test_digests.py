@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from escalation_helpers import MONDAY_10_BJ, REGIONS, small_directory, warning
+from escalation_helpers import MONDAY_10_BJ, open_routed
 from sqlmodel import Session, select
 
 from domain.escalation import EscalationPolicy
 from domain.models import OutboxRow
 from domain.repo.digests import DIGEST_KEY
-from domain.repo.outbox import Backoff, deliver_pending, retry_dead, route_warning
+from domain.repo.outbox import Backoff, deliver_pending, retry_dead
 from domain.store import session_scope
 from integrations.notify import FakeChannel, Notification
 from integrations.notify.digest import digest_key, digest_notification
@@ -25,14 +25,7 @@ FAST = Backoff(base=timedelta(seconds=10), cap=timedelta(minutes=1), max_attempt
 
 
 def _open(engine: sa.Engine, level: str, rule: str, at: datetime, region: str = "510104001001") -> int:
-    w = warning(level, region=region, rule=rule, title=f"规则 {rule}")
-    with session_scope(engine) as s:
-        s.add(w)
-        s.flush()
-        route_warning(session=s, warning=w, change="opened", policy=EscalationPolicy(),
-                      directory=small_directory(), regions=REGIONS, now=at)
-    assert w.id is not None
-    return w.id
+    return open_routed(engine, level, region, rule=rule, at=at, title=f"规则 {rule}")
 
 
 def _deliver(engine: sa.Engine, channel: FakeChannel, at: datetime, **kw: object):  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from escalation_helpers import MONDAY_10_BJ, REGIONS, small_directory, warning
+from escalation_helpers import MONDAY_10_BJ, REGIONS, open_routed, small_directory
 from sqlmodel import Session, select
 
 from domain.escalation import EscalationPolicy
@@ -20,15 +20,6 @@ T0 = MONDAY_10_BJ
 POLICY = EscalationPolicy()
 
 
-def _open(engine: sa.Engine, level: str = "yellow") -> int:
-    w = warning(level)
-    with session_scope(engine) as s:
-        s.add(w)
-        s.flush()
-        route_warning(session=s, warning=w, change="opened", policy=POLICY, directory=small_directory(),
-                      regions=REGIONS, now=T0)
-    assert w.id is not None
-    return w.id
 
 
 def _sweep(engine: sa.Engine, now: datetime) -> list[SlaAction]:
@@ -48,7 +39,7 @@ def _actions(engine: sa.Engine, wid: int) -> list[str]:
 
 
 def test_a_resolve_breach_is_audited_and_notified_once(engine: sa.Engine) -> None:
-    wid = _open(engine, "yellow")  # street s1; resolve within 7 days
+    wid = open_routed(engine, "yellow")  # street s1; resolve within 7 days
     _ack(engine, wid, "s1", T0 + timedelta(minutes=10))  # acknowledged is not resolved
     assert _sweep(engine, T0 + timedelta(days=7) - timedelta(seconds=1)) == []
     late = T0 + timedelta(days=7, minutes=1)
@@ -70,7 +61,7 @@ def test_a_resolve_breach_is_audited_and_notified_once(engine: sa.Engine) -> Non
 
 
 def test_resolved_warnings_are_never_reported_overdue(engine: sa.Engine) -> None:
-    wid = _open(engine, "red")  # resolve within 24h
+    wid = open_routed(engine, "red")  # resolve within 24h
     with session_scope(engine) as s:
         resolve(session=s, warning_id=wid, responder="city-duty", directory=small_directory(),
                 reason="已处置", now=T0 + timedelta(hours=1))
@@ -80,7 +71,7 @@ def test_resolved_warnings_are_never_reported_overdue(engine: sa.Engine) -> None
 
 
 def test_an_unacknowledged_overdue_warning_is_escalated_and_reported_in_one_sweep(engine: sa.Engine) -> None:
-    wid = _open(engine, "red")  # city; acknowledge within 15 min, resolve within 24h
+    wid = open_routed(engine, "red")  # city; acknowledge within 15 min, resolve within 24h
     actions = _sweep(engine, T0 + timedelta(hours=25))
     assert [(a.action, a.step) for a in actions] == [("escalate", "escalate-1"), ("overdue", "overdue")]
     with Session(engine) as s:
@@ -130,7 +121,7 @@ def test_a_raise_of_an_acknowledged_warning_needs_a_new_acknowledgement(engine: 
 
 
 def test_a_raise_while_escalated_above_resets_the_ack_with_a_fresh_deadline(engine: sa.Engine) -> None:
-    wid = _open(engine, "blue")  # community c1, acknowledge within 24h
+    wid = open_routed(engine, "blue")  # community c1, acknowledge within 24h
     t1 = T0 + timedelta(hours=24, minutes=1)
     _sweep(engine, t1)  # → street
     _ack(engine, wid, "s1", t1 + timedelta(minutes=1))
