@@ -138,6 +138,8 @@ class _Ruleset:
                 f"fenghuo-{next(_names)}-{compiled.kind}", json.dumps(compiled.definition, ensure_ascii=False)
             )
         self.mid = 0
+        self.answers: dict[frozenset[str], frozenset[int]] = {}
+        """names of the durable rules that matched a fact → the checks that hold (few distinct sets)."""
 
     def run(self, facts: list[dict[str, Any]]) -> dict[int, set[str]]:
         """Assert ``facts`` (each with a unique ``id``), drain the actions, retract them: fact id → names
@@ -180,6 +182,8 @@ class DurableMatcher:
         self.kinds: dict[str, _Ruleset] = {}
         self.aggregates: dict[int, _Ruleset] = {}
         self.memo: dict[tuple[int, tuple[Any, ...]], set[int]] = {}
+        self._unmatched: dict[str, frozenset[int]] | None = None
+        self._posted: dict[str, _Ruleset] = {}
         try:
             ask_engine(
                 [c for checks in plan.checks.values() for _, c in checks]
@@ -198,39 +202,58 @@ class DurableMatcher:
     def match(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[AbstractSet[int]]:
         """See :meth:`Matcher.match`: the records of each kind go to that kind's ruleset in one batch.
         Records that match no durable rule share one answer (the kind's checks without conditions)."""
-        out: list[AbstractSet[int]] = [_NONE] * len(items)
-        kinds = self.kinds
-        by_kind: dict[str, list[int]] = {}
-        for i, (kind, _) in enumerate(items):
-            if kind in kinds:
-                by_kind.setdefault(kind, []).append(i)
-        for kind, indices in by_kind.items():
-            rs = kinds[kind]
+        if self._unmatched is None:
+            self._prepare()
+        assert self._unmatched is not None
+        unmatched = self._unmatched
+        # Every record starts with its kind's answer when no durable rule matches; one pass then builds
+        # the facts of the kinds that have a ruleset (most records in a city are of kinds that have none).
+        out: list[AbstractSet[int]] = [unmatched.get(kind, _NONE) for kind, _ in items]
+        posted = self._posted
+        batches: dict[str, tuple[list[int], list[dict[str, Any]]]] = {}
+        for i, (kind, fields) in enumerate(items):
+            rs = posted.get(kind)
+            if rs is None:
+                continue
+            got = batches.get(kind)
+            if got is None:
+                got = batches[kind] = ([], [])
+            rs.mid += 1
+            got[0].append(i)
+            got[1].append(rs.compiled.message(fields, rs.mid))
+        for kind, (indices, facts) in batches.items():
+            rs = posted[kind]
             compiled = rs.compiled
-            base = rs.mid
-            rs.mid += len(indices)
-            message = compiled.message
+            matched = rs.run(facts)
             if compiled.python:  # leaves evaluated in Python: every record needs its own answer
-                matched = rs.run([message(items[i][1], base + n) for n, i in enumerate(indices)])
-                for n, i in enumerate(indices):
-                    out[i] = frozenset(compiled.checks_of(matched.get(base + n, _NO_NAMES), items[i][1]))
+                for i, fact in zip(indices, facts, strict=True):
+                    out[i] = frozenset(compiled.checks_of(matched.get(fact["id"], _NO_NAMES), items[i][1]))
                 continue
-            unmatched = compiled.unmatched()
-            if rs.handle is None:
-                for i in indices:
-                    out[i] = unmatched
+            if not matched:
                 continue
-            matched = rs.run([message(items[i][1], base + n) for n, i in enumerate(indices)])
-            direct, always, probes = compiled.direct, compiled.always, compiled.probes
-            for n, i in enumerate(indices):
-                names = matched.get(base + n)
-                if names is None:
-                    out[i] = unmatched
-                elif probes:
-                    out[i] = frozenset(compiled.checks_of(names))
-                else:
-                    out[i] = frozenset([direct[x] for x in names if x in direct]) | always
+            answers = rs.answers
+            for i, fact in zip(indices, facts, strict=True):
+                names = matched.get(fact["id"])
+                if names is not None:
+                    key = frozenset(names)
+                    hit = answers.get(key)
+                    if hit is None:
+                        hit = answers[key] = frozenset(compiled.checks_of(names))
+                    out[i] = hit
         return out
+
+    def _prepare(self) -> None:
+        """Per kind: the answer for a record no durable rule matches, and the rulesets to post to."""
+        self._unmatched = {}
+        self._posted = {}
+        for kind, rs in self.kinds.items():
+            if rs.compiled.python:
+                self._posted[kind] = rs
+                self._unmatched[kind] = _NONE  # replaced per record
+            else:
+                self._unmatched[kind] = rs.compiled.unmatched()
+                if rs.handle is not None:
+                    self._posted[kind] = rs
 
     def levels(self, rule: int, fields: Mapping[str, Any]) -> set[int]:
         """See :meth:`Matcher.levels`. A condition's outcome depends only on the fields it tests, so the

@@ -101,6 +101,7 @@ class Windows:
             raise ValueError(f"unknown aggregate {aggregate!r}")
         self.within = within
         self.aggregate = aggregate
+        self.counting = aggregate == "count"
         self.slots: dict[Key, _Slot] = {}
         self.grain = max(1.0, min(within / 32, 3600.0))
         """Bucket width: a sweep re-reads the live keys of the horizon's bucket, so keep it narrow."""
@@ -126,8 +127,12 @@ class Windows:
             slot = self.slots[key] = _Slot()
         elif slot.ats and t < slot.ats[-1]:
             return self._add_late(slot, t, value)
-        if value is None:
-            slot.ats.append(t)
+        counting = self.counting
+        ats = slot.ats
+        if counting:  # a count keeps the times only (its `vals` stay empty)
+            ats.append(t)
+        elif value is None:
+            ats.append(t)
             slot.vals.append(None)
         else:
             slot.push(t, value)
@@ -141,26 +146,41 @@ class Windows:
             else:
                 got.append(key)
         horizon = t - self.within
-        if slot.ats[slot.head] <= horizon:
-            while slot.ats[slot.head] <= horizon:
-                slot.pop()
-        aggregate = self.aggregate
-        if aggregate == "count":
-            return len(slot.ats) - slot.head
-        if aggregate == "sum":
+        head = slot.head
+        if ats[head] <= horizon:  # never past the end: `t` itself is inside
+            if counting:
+                head += 1
+                while ats[head] <= horizon:
+                    head += 1
+                if head > 16 and head * 2 > len(ats):
+                    del ats[:head]
+                    head = 0
+                slot.head = head
+            else:
+                while ats[slot.head] <= horizon:
+                    slot.pop()
+                ats = slot.ats
+        if counting:
+            return len(ats) - slot.head
+        if self.aggregate == "sum":
             return slot.total
         return len(slot.counts or ())
+
+    def _live(self, slot: _Slot) -> list[tuple[float, Any]]:
+        if self.counting:
+            return [(a, None) for a in slot.ats[slot.head :]]
+        return slot.live()
 
     def _add_late(self, slot: _Slot, t: float, value: Any) -> float | int:
         """A record behind its key's latest (a chained warning of an absence): insert it in time order
         and aggregate over what the window still holds in ``(t - within, t]``."""
-        pairs = slot.live()
+        pairs = self._live(slot)
         pos = bisect.bisect_right([a for a, _ in pairs], t)
         pairs.insert(pos, (t, value))
         fresh = _Slot()
         for a, v in pairs:
             fresh.push(a, v)
-        slot.ats, slot.vals, slot.head = fresh.ats, fresh.vals, 0
+        slot.ats, slot.vals, slot.head = fresh.ats, [] if self.counting else fresh.vals, 0
         slot.total, slot.counts = fresh.total, fresh.counts
         inside = [v for a, v in pairs if t - self.within < a <= t]
         if self.aggregate == "count":
@@ -194,7 +214,7 @@ class Windows:
 
     def to_json(self) -> list[Any]:
         """The windows' contents as plain JSON."""
-        return [[list(k), s.ats[s.head :], s.vals[s.head :]] for k, s in self.slots.items() if len(s)]
+        return [[list(k), *map(list, zip(*self._live(s), strict=True))] for k, s in self.slots.items() if len(s)]
 
     def load_json(self, data: list[Any]) -> None:
         """Restore what :meth:`to_json` wrote."""
@@ -204,6 +224,8 @@ class Windows:
             slot = self.slots[k] = _Slot()
             for a, v in zip(ats, vals, strict=True):
                 slot.push(float(a), v)
+            if self.counting:
+                slot.vals = []
             self._listed(k, slot)
 
 
