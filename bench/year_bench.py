@@ -83,6 +83,7 @@ def single(url: str, days: int, out: Any) -> None:
     from domain.store import make_engine
     from rules.backtest import warning_row
     from rules.evaluate import Evaluator
+    from rules.gc_pause import gc_paused
     from rules.loader import load_rulebook
     from rules.shard_store import read_slice
     from rules.sharding import kinds_watched
@@ -92,7 +93,9 @@ def single(url: str, days: int, out: Any) -> None:
     since, until = _span(days)
     t0, c0 = time.perf_counter(), _cpu()
     ev, n = Evaluator(book), 0
-    with Session(make_engine(url)) as session:
+    # Collection paused for the whole run, as in every shard (rules.shard_run), so the two modes compare
+    # evaluation, not garbage-collection policy.
+    with Session(make_engine(url)) as session, gc_paused():
         t = since
         while t < until:
             batch = read_slice(session, t, t + timedelta(days=1), None, kinds)
@@ -104,8 +107,9 @@ def single(url: str, days: int, out: Any) -> None:
              "peak_self": _peak_mb(resource.RUSAGE_SELF), "peak_children": 0.0})
 
 
-def sharded(url: str, days: int, workers: int, out: Any) -> None:
-    """Child: the sharded backtest over the store with ``workers`` processes."""
+def sharded(url: str, days: int, workers: int, groups: int | None, out: Any) -> None:
+    """Child: the sharded backtest over the store with ``workers`` processes and at most ``groups``
+    district shards a layer."""
     from rules.loader import load_rulebook
     from rules.shard_store import sharded_store_backtest
     from rules.sharded import process_runner
@@ -113,7 +117,7 @@ def sharded(url: str, days: int, workers: int, out: Any) -> None:
     book = load_rulebook()
     since, until = _span(days)
     t0, c0 = time.perf_counter(), _cpu()
-    rows = sharded_store_backtest(book, url, since, until, runner=process_runner(workers))
+    rows = sharded_store_backtest(book, url, since, until, runner=process_runner(workers), groups=groups)
     out.put({"seconds": time.perf_counter() - t0, "cpu": _cpu() - c0, "warnings": rows,
              "peak_self": _peak_mb(resource.RUSAGE_SELF), "peak_children": _peak_mb(resource.RUSAGE_CHILDREN)})
 
@@ -136,12 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     p.add_argument("--db", type=Path, default=None, help="SQLite file (default: /tmp/fenghuo-year-DAYS.db)")
     p.add_argument("--modes", default="single,sharded")
+    p.add_argument("--groups", type=int, default=None,
+                   help="district shards a layer (default 2 × workers − 1; 0: one per district)")
     args = p.parse_args(argv)
     db = args.db or Path(f"/tmp/fenghuo-year-{args.days}d-{args.seed}.db")
     url = f"sqlite:///{db}"
     n = args.days * PER_DAY
+    # About two district shards per worker beside the city shard: few enough that each day's index range
+    # is stepped through a few times, not once per district; enough for the pool to balance them.
+    groups = 2 * args.workers - 1 if args.groups is None else (args.groups or None)
     print(f"{args.days} days × {PER_DAY:,} records/day = {n:,} records; store {db}; {args.workers} workers; "
-          f"{os.cpu_count()} CPUs")
+          f"{groups or 'one per district'} district shards; {os.cpu_count()} CPUs")
     if db.exists() and db.with_suffix(".done").exists():
         print("store: reusing the loaded store")
     else:
@@ -153,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         got = _in_child(single, url, args.days) if mode == "single" else _in_child(sharded, url, args.days,
-                                                                                   args.workers)
+                                                                                   args.workers, groups)
         results[mode] = got
         print(f"{mode:>8}: {got['seconds']:8.1f} s wall  {got['cpu']:8.1f} s CPU  {n / got['seconds']:>9,.0f} rec/s  "
               f"peak RSS: "

@@ -41,14 +41,14 @@ class FieldSpec:
                 raise ValueError(f"{self.name} must be a whole number, got {value!r}")
             try:
                 out = int(value)
-            except ValueError:  # int("many") says nothing about which field; say it
+            except (TypeError, ValueError):  # int("many") or int([]) says nothing about which field; say it
                 raise ValueError(f"{self.name} must be a whole number, got {value!r}") from None
         elif self.type == "number":
             if isinstance(value, bool):
                 raise ValueError(f"{self.name} must be a number, got {value!r}")
             try:
                 out = float(value)
-            except ValueError:
+            except (TypeError, ValueError):  # a list or an object sent for a number
                 raise ValueError(f"{self.name} must be a number, got {value!r}") from None
         elif self.type == "bool":
             if not isinstance(value, bool):

@@ -15,7 +15,6 @@ statistical code) and pseudonyms are left alone: they identify places and keyed 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -53,11 +52,32 @@ def is_pseudonym(value: object) -> bool:
     return bool(_PSEUDONYM.match(value))
 
 
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
+
+@lru_cache(maxsize=16)
+def _hmac_states(key: bytes) -> tuple[Any, Any]:
+    """SHA-256 states with the key's inner and outer pads absorbed (RFC 2104), copied for each value.
+
+    Half the cost of ``hmac.new`` per identifier, which matters at ingest: most people are new there.
+    """
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+
+
 @lru_cache(maxsize=1 << 16)
 def _keyed(value: str, key: bytes) -> str:
     # People recur across records and departments: caching saves the HMAC and the normalisation.
-    digest = hmac.new(key, normalise_identifier(value).encode("utf-8"), hashlib.sha256)
-    return PSEUDONYM_PREFIX + digest.hexdigest()[:20]
+    inner, outer = _hmac_states(key)
+    h = inner.copy()
+    h.update(normalise_identifier(value).encode("utf-8"))
+    o = outer.copy()
+    o.update(h.digest())
+    digest: str = o.hexdigest()
+    return PSEUDONYM_PREFIX + digest[:20]
 
 
 def pseudonym(value: str, key: str | bytes) -> str:

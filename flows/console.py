@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one readable line (no traceback) and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # soft_wrap: an error stays one line whatever the terminal width, so `FILE:LINE: message` can be grepped.
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

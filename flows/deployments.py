@@ -3,7 +3,8 @@ for `prefect deploy` (a test keeps the two in agreement).
 
 Times are Asia/Shanghai. Every few minutes each source is ingested and, right after, evaluated and
 escalated (one `run_pipeline` per source); the SLA watch runs every minute; the situation report daily
-at 08:00; the assessment follow-up weekly on Monday 09:00.
+at 08:00; the assessment follow-up weekly on Monday 09:00. The sharded backtest (`backtest-sharded`) has
+no schedule: administrators run it on demand (README, "Operations").
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ class DeploymentSpec:
     parameters: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
+    @property
+    def when(self) -> str:
+        """The schedule in words (``on demand`` without one)."""
+        if self.interval_s:
+            return f"every {self.interval_s}s"
+        return f"cron '{self.cron}'" if self.cron else "on demand"
+
 
 def deployment_specs(
     sources: tuple[str, ...] = SOURCES, ingest_every_s: int = 300, watch_every_s: int = 60
@@ -50,6 +58,12 @@ def deployment_specs(
                        description="The daily situation report (日报) to the city tier."),
         DeploymentSpec(name="ssra-follow-up", flow="flows.assess:follow_up_assessments", cron="0 9 * * 1",
                        description="Link petitions/disputes to implemented decisions; re-assess on rises."),
+        # On demand (no schedule): `since` and `until` are given with each run; `address` points it at a
+        # running Dask cluster of several machines, else it starts `workers` local processes.
+        DeploymentSpec(name="backtest-sharded", flow="flows.sharded:backtest_sharded",
+                       parameters={"workers": 2, "engine": "durable"},
+                       description="Backtest the stored records of [since, until) sharded on Dask; "
+                                   "on demand (DESIGN.md decision 9)."),
     ]
     return specs
 
@@ -69,7 +83,7 @@ def to_deployments(specs: list[DeploymentSpec]) -> list[Any]:
     out = []
     for spec in specs:
         schedule = (Interval(spec.interval_s, timezone=TIMEZONE) if spec.interval_s
-                    else Cron(spec.cron or "0 8 * * *", timezone=TIMEZONE))
+                    else Cron(spec.cron, timezone=TIMEZONE) if spec.cron else None)
         out.append(load_flow(spec.flow).to_deployment(
             name=spec.name, schedule=schedule, parameters=spec.parameters, description=spec.description))
     return out

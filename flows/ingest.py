@@ -16,12 +16,12 @@ from integrations.settings import get_settings
 def fetch_source(name: str, now: datetime) -> dict[str, Any]:
     """Fetch one source from its stored cursor to its end; valid records stored, invalid quarantined."""
     from domain.regions import RegionDirectory
-    from integrations.ingest import build_sources, ingest_source
-    from rules.loader import load_rulebook
+    from integrations.ingest import build_sources, ingest_source, load_kinds
 
     settings = get_settings()
-    # The kinds in force are the rulebook's (rules/kinds.yaml unless the rulebook folder has its own).
-    kinds = load_rulebook([settings.rulebook]).kinds
+    # The kinds in force are the rulebook's (rules/kinds.yaml unless the rulebook folder has its own); the
+    # rules themselves are not needed here.
+    kinds = load_kinds(settings.rulebook)
     # A well-formed code the region directory does not know is quarantined as an unknown region (a typo
     # at the department would otherwise route a warning to nobody's jurisdiction).
     directory = RegionDirectory.load(settings.regions).names if settings.reject_unknown_regions else {}

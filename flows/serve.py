@@ -44,8 +44,7 @@ def serve_all(
 
             deployments = to_deployments(specs)
             for spec in specs:
-                when = f"every {spec.interval_s}s" if spec.interval_s else f"cron '{spec.cron}'"
-                say(f"  serving {spec.name:<22} {when:<18} Asia/Shanghai  {spec.parameters or ''}")
+                say(f"  serving {spec.name:<22} {spec.when:<18} Asia/Shanghai  {spec.parameters or ''}")
             say("press Ctrl-C to stop (serving stops first, then the server)")
             # prefect.serve returns on Ctrl-C once its runner has shut down (or raises it through).
             with contextlib.suppress(KeyboardInterrupt):

@@ -13,9 +13,14 @@ worker (PostgreSQL: ``FENGHUO_DATABASE_URL`` set on each, this code installed on
     dask scheduler                                   # on the coordinator, port 8786
     dask worker tcp://coordinator:8786 --nworkers 4 --nthreads 1    # on each machine
 
-then call ``backtest_sharded_on(since, until, address="tcp://coordinator:8786", url=...)``:
-``DaskTaskRunner(address=...)`` connects to that cluster instead of starting one. Keep ``--nthreads 1``.
-SQLite only works when every worker is on the coordinator's machine; use PostgreSQL across machines.
+then run the ``backtest-sharded`` deployment (or call ``backtest_sharded``) with
+``address="tcp://coordinator:8786"``: ``DaskTaskRunner(address=...)`` connects to that cluster instead
+of starting one. Keep ``--nthreads 1``. SQLite only works when every worker is on the coordinator's
+machine; use PostgreSQL across machines.
+
+``backtest_sharded`` (the deployable flow) picks the cluster from its parameters and runs the shards in
+a subflow, ``backtest_sharded_shards``, whose task runner is that cluster: a flow's task runner is fixed
+when it is called, not by a parameter.
 """
 
 from __future__ import annotations
@@ -54,13 +59,14 @@ def dask_runner(workers: int = 2, address: str | None = None) -> DaskTaskRunner:
 
 
 def run_sharded(url: str, since: datetime, until: datetime, rules: Path | None = None,
-                engine: str = "durable") -> list[dict[str, Any]]:
-    """The body of :func:`backtest_sharded` (call inside a flow whose task runner runs the shards)."""
+                engine: str = "durable", groups: int | None = None) -> list[dict[str, Any]]:
+    """The body of :func:`backtest_sharded_shards` (call inside a flow whose task runner runs the shards)."""
     from rules.loader import load_rulebook
     from rules.shard_store import sharded_store_backtest
 
     rulebook = load_rulebook([rules] if rules else None)
-    return sharded_store_backtest(rulebook, url, since, until, runner=_prefect_runner, engine=engine)
+    return sharded_store_backtest(rulebook, url, since, until, runner=_prefect_runner, engine=engine,
+                                  groups=groups)
 
 
 # The default task runner is a local Dask cluster of processes, never Prefect's thread pool: durable_rules
@@ -68,22 +74,34 @@ def run_sharded(url: str, since: datetime, until: datetime, rules: Path | None =
 _DEFAULT_RUNNER: Any = dask_runner()
 
 
-@flow(name="backtest_sharded", log_prints=True, task_runner=_DEFAULT_RUNNER)
-def backtest_sharded(since: datetime, until: datetime, rules: Path | None = None, url: str | None = None,
-                     engine: str = "durable") -> list[dict[str, Any]]:
+@flow(name="backtest_sharded_shards", log_prints=True, task_runner=_DEFAULT_RUNNER)
+def backtest_sharded_shards(since: datetime, until: datetime, rules: Path | None = None, url: str | None = None,
+                            engine: str = "durable", groups: int | None = None) -> list[dict[str, Any]]:
     """Backtest the store's records in ``[since, until)`` sharded; the warnings, oldest first. The
     task runner is set by :func:`backtest_sharded_on` (default: a local 2-process Dask cluster)."""
     from integrations.settings import get_settings
 
-    got = run_sharded(url or get_settings().resolved_database_url, since, until, rules, engine)
+    got = run_sharded(url or get_settings().resolved_database_url, since, until, rules, engine, groups)
     get_run_logger().info("sharded backtest %s .. %s: %d warnings", since, until, len(got))
     return got
 
 
 def backtest_sharded_on(since: datetime, until: datetime, *, workers: int = 2, address: str | None = None,
-                        rules: Path | None = None, url: str | None = None,
-                        engine: str = "durable") -> list[dict[str, Any]]:
-    """Run :func:`backtest_sharded` on a Dask cluster: local (``workers`` processes) or at ``address``."""
+                        rules: Path | None = None, url: str | None = None, engine: str = "durable",
+                        groups: int | None = None) -> list[dict[str, Any]]:
+    """Run :func:`backtest_sharded_shards` on a Dask cluster: local (``workers`` processes) or at
+    ``address``; at most ``groups`` district shards a layer (default one per district)."""
     runner: Any = dask_runner(workers, address)  # a TaskRunner of Dask futures; Prefect's hint wants its own
-    configured = backtest_sharded.with_options(task_runner=runner)
-    return configured(since, until, rules, url, engine)
+    configured = backtest_sharded_shards.with_options(task_runner=runner)
+    return configured(since, until, rules, url, engine, groups)
+
+
+@flow(name="backtest_sharded", log_prints=True)
+def backtest_sharded(since: datetime, until: datetime, rules: Path | None = None, url: str | None = None,
+                     engine: str = "durable", workers: int = 2, address: str | None = None,
+                     groups: int | None = None) -> list[dict[str, Any]]:
+    """The sharded backtest of ``[since, until)`` on a Dask cluster: ``workers`` local processes, or
+    the running cluster at ``address`` (``tcp://host:8786``); the warnings, oldest first. This flow
+    submits no task itself: its shards run in the subflow :func:`backtest_sharded_shards`."""
+    return backtest_sharded_on(since, until, workers=workers, address=address, rules=rules, url=url,
+                               engine=engine, groups=groups)

@@ -17,24 +17,34 @@ from domain.kinds import RecordKinds
 from domain.records import Record
 from domain.warnings import WarningState
 from rules.evaluate import Evaluator
+from rules.gc_pause import gc_paused
 from rules.testing import record_from_dict
 
-__all__ = ["backtest", "parse_jsonl", "warning_row"]
+__all__ = ["JsonlLineError", "backtest", "parse_jsonl", "warning_row"]
 
 BATCH = 50_000
+
+
+class JsonlLineError(ValueError):
+    """A bad line of a JSON-lines record file: ``line`` is its 1-based number, ``reason`` what is wrong."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
 
 
 def parse_jsonl(lines: Iterable[str], kinds: RecordKinds | None = None) -> Iterator[Record]:
     """Records from JSON lines (``kind``, ``at``, ``region``, other keys attributes; ``source`` and
     ``id`` default to ``test`` and the line number). Blank lines are skipped; a bad line raises
-    ``ValueError`` naming its number."""
+    ``JsonlLineError`` naming its number."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             yield record_from_dict(json.loads(line), number, kinds)
         except ValueError as exc:
-            raise ValueError(f"line {number}: {exc}") from None
+            raise JsonlLineError(number, str(exc)) from None
 
 
 def warning_row(w: WarningState) -> dict[str, Any]:
@@ -49,8 +59,9 @@ def backtest(rulebook: Any, records: Iterable[Record], engine: str = "durable") 
     evaluator = Evaluator(rulebook, engine)
     try:
         it = iter(records)
-        while batch := list(islice(it, BATCH)):
-            evaluator.feed(batch)
+        with gc_paused():  # for the whole run, not batch by batch: see rules.gc_pause
+            while batch := list(islice(it, BATCH)):
+                evaluator.feed(batch)
         return [warning_row(w) for w in evaluator.warnings()]
     finally:
         evaluator.close()

@@ -22,6 +22,7 @@ from typing import Any
 from domain.records import Record
 from domain.warnings import Change, Firing, WarningState, fold
 from rules.engine import DurableEngine, ReferenceEngine
+from rules.gc_pause import gc_paused
 from rules.language import Rule
 
 __all__ = ["CLOCK_KIND", "Chained", "Position", "ShardJob", "ShardResult", "SubRulebook", "run_shard"]
@@ -133,10 +134,14 @@ def run_shard(job: ShardJob) -> ShardResult:
         return ()  # a layer never consumes its own warnings: later layers get them
 
     try:
-        for chunk in _chunks(job):
-            where = {id(r): p for p, r in chunk}
-            seen += len(chunk)
-            engine.process([r for _, r in chunk], emit)
+        # Paused for the whole shard, not chunk by chunk: after each resume the first collection walks
+        # every object the chunk left alive (~80 ms a day in the city shard), and a backtest makes
+        # almost no cyclic garbage (a few hundred objects a week) for collection to find.
+        with gc_paused():
+            for chunk in _chunks(job):
+                where = {id(r): p for p, r in chunk}
+                seen += len(chunk)
+                engine.process([r for _, r in chunk], emit)
     finally:
         engine.close()
     warnings = sorted(open_.values(), key=lambda w: (w.first_at, w.fingerprint))

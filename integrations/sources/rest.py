@@ -18,11 +18,13 @@ import random
 import ssl
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 
 import httpx
+import orjson
 
 from integrations.settings import Settings
 from integrations.sources.auth import AuthError
@@ -51,6 +53,13 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+_UNPARSED = object()
+# Digits to 0, every other byte to 1: a run of 19 digits is then a find() of 19 zero bytes, which costs
+# a twentieth of the regular expression \d{19} on a page full of ids, codes and times.
+_DIGITS_TO_ZERO = bytes(0 if chr(b).isdigit() and b < 128 else 1 for b in range(256))
+_LONG_DIGITS = b"\0" * 19
 
 
 @lru_cache(maxsize=1)
@@ -191,8 +200,16 @@ class RestSource(ConfiguredSource):
 
     def _page(self, resp: httpx.Response, cursor: str | None, ref: str, limit: int, skip: int) -> Page:
         p = self.pagination
+        # orjson parses a page several times faster. Anything it refuses (a body not in UTF-8, NaN, a cut
+        # page) goes to httpx's own parser, whose result and message stand; so does a page with a run of
+        # 19+ digits, which might be an integer beyond 64 bits (orjson would make it a float).
+        body: Any = _UNPARSED
+        if resp.content.translate(_DIGITS_TO_ZERO).find(_LONG_DIGITS) < 0:
+            with suppress(orjson.JSONDecodeError):
+                body = orjson.loads(resp.content)
         try:
-            body = resp.json()
+            if body is _UNPARSED:
+                body = resp.json()
         except ValueError as exc:
             return Page([resp.text], cursor, ref, has_more=True, error=f"unparseable JSON page: {exc}")
         items = body if p.items_field == "" else body.get(p.items_field) if isinstance(body, dict) else None

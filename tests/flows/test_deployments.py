@@ -27,6 +27,9 @@ def test_prefect_yaml_declares_what_serve_serves() -> None:
         module, fn = spec.flow.split(":")
         assert d["entrypoint"] == f"{module.replace('.', '/')}.py:{fn}"
         assert d.get("parameters", {}) == spec.parameters
+        if spec.interval_s is None and spec.cron is None:  # on demand
+            assert not d.get("schedules"), name
+            continue
         (schedule,) = d["schedules"]
         assert schedule["timezone"] == "Asia/Shanghai"
         assert schedule.get("interval") == spec.interval_s and schedule.get("cron") == spec.cron
@@ -37,6 +40,15 @@ def test_every_entrypoint_is_a_flow() -> None:
 
     for spec in deployment_specs():
         assert isinstance(load_flow(spec.flow), Flow), spec.flow
+
+
+def test_sharded_backtest_is_on_demand_with_the_flows_parameters() -> None:
+    import inspect
+
+    spec = next(s for s in deployment_specs() if s.name == "backtest-sharded")
+    assert spec.interval_s is None and spec.cron is None and spec.when == "on demand"
+    params = inspect.signature(load_flow(spec.flow).fn).parameters
+    assert spec.parameters.keys() <= params.keys() and {"since", "until", "address", "workers"} <= params.keys()
 
 
 def test_schedules_are_in_shanghai_time() -> None:

@@ -95,7 +95,8 @@ def test_backtest_bad_line_is_one_line_with_its_number(tmp_path: Path) -> None:
                        "{not json\n", encoding="utf-8")
     result = runner.invoke(app, ["backtest", "--records", str(records), "--format", "jsonl"])
     assert result.exit_code == 1
-    assert f"{records}:line 2" in result.output.replace("\n", "") and "Traceback" not in result.output
+    (line,) = [x for x in result.output.splitlines() if x.strip()]
+    assert line.startswith(f"error: {records}:2: ") and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("argv", [["rules", "check"], ["rules", "test"], ["warnings", "list"]])

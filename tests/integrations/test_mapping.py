@@ -67,6 +67,7 @@ def test_hotline_maps_phone_and_call_time(kinds: RecordKinds) -> None:
         (item(occurred_at=...), "missing_field", "missing field 'occurred_at'"),
         (item(people=...), "missing_field", "missing field(s) people"),
         (item(people="many"), "invalid_field", "invalid field"),
+        (item(people=[3]), "invalid_field", "people must be a whole number"),  # was a TypeError out of map_item
         (item(channel="pigeon"), "invalid_field", "channel must be one of"),
         (item(region_code="5101"), "invalid_region", "invalid region code"),
         (item(region_code=None), "invalid_region", "invalid region code"),

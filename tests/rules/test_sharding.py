@@ -148,17 +148,32 @@ def _stored(url: str, records: list[Any]) -> tuple[Any, Any]:
     return (first, until), back
 
 
-def test_sharded_from_store(book: Rulebook, store_url: str) -> None:
+@pytest.mark.parametrize("groups", [None, 2])
+def test_sharded_from_store(book: Rulebook, store_url: str, groups: int | None) -> None:
+    """One shard per district, or runs of districts in one shard: the single run's warnings either way."""
     from rules.shard_store import sharded_store_backtest
 
     url = store_url
     (since, until), back = _stored(url, synthetic_stream(7, n=3000))
-    _same(backtest(book, back), sharded_store_backtest(book, url, since, until, runner=inline_runner))
+    got = sharded_store_backtest(book, url, since, until, runner=inline_runner, groups=groups)
+    _same(backtest(book, back), got)
+
+
+def test_district_groups() -> None:
+    from rules.shard_store import district_groups
+
+    sizes = {"510100": 5, "510104": 40, "510105": 10, "510106": 30, "510107": 20}
+    assert district_groups(sizes, None) == [(p, p) for p in sizes]
+    assert district_groups(sizes, 9) == [(p, p) for p in sizes]
+    # neighbours only, about half the records each: 5+40+10 | 30+20
+    assert district_groups(sizes, 2) == [("510100", "510105"), ("510106", "510107")]
+    assert district_groups(sizes, 1) == [("510100", "510107")]
+    assert district_groups({}, 2) == []
 
 
 @pytest.mark.integration
 def test_flow_on_dask(book: Rulebook, tmp_path: Path, prefect_harness: None) -> None:
-    from flows.sharded import backtest_sharded_on
+    from flows.sharded import backtest_sharded
 
     url = f"sqlite:///{tmp_path}/fenghuo.db"
     (since, until), back = _stored(url, synthetic_stream(8, n=1500, days=4))
@@ -168,5 +183,6 @@ def test_flow_on_dask(book: Rulebook, tmp_path: Path, prefect_harness: None) -> 
         (extra / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
     (extra / "extra.yaml").write_text(EXTRA_RULES, encoding="utf-8")
     rb = load_rulebook(extra, rulebook=RULEBOOK)
-    got = backtest_sharded_on(since, until, workers=2, rules=extra, url=url)
+    # the deployable flow, as the backtest-sharded deployment runs it: its shards in a Dask subflow
+    got = backtest_sharded(since, until, rules=extra, url=url, workers=2, groups=2)
     _same(backtest(rb, back), got)

@@ -1,0 +1,199 @@
+"""One source's mapping compiled once: items straight to prepared store rows, the common case fast.
+
+:func:`~integrations.sources.mapping.map_item` is the reference: it builds a pydantic ``Record`` per item
+and says exactly why an item is refused. :class:`CompiledMapping` resolves the source's configuration
+once and takes each item through cheap exact-type tests to a :class:`~domain.repo.prepared.PreparedRecord`
+(canonical attribute text and content hash included). An item that fails any test — and every
+invalid item does — goes through ``map_item`` instead, so what is stored and every quarantine
+reason are those of the reference (``tests/integrations/test_fastmap.py`` checks both agree on
+generated items, valid and not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.kinds import RecordKinds
+from domain.privacy import mask_value, pseudonymise_value
+from domain.records import Record
+from domain.regions import RegionCodeError, validate_code
+from domain.repo.prepared import PreparedRecord, canonical_json, hash_content, prepare
+from integrations.sources.mapping import CLOCK_SKEW, Rejection, SourceConfig, _ItemError, _plan, _region, map_item
+
+_new = tuple.__new__
+_CACHE_MAX = 1 << 16
+"""Entries kept per cache (pseudonyms, masked texts, region codes) before it starts afresh."""
+_AS_IS = {"string": str, "int": int, "number": float}
+"""Field type → the exact Python type whose values its coercion returns unchanged."""
+
+
+class CompiledMapping:
+    """The mapping of one source against the record kinds, a key and the known regions (see the module)."""
+
+    def __init__(
+        self,
+        config: SourceConfig,
+        kinds: RecordKinds,
+        key: str | bytes,
+        *,
+        known_regions: Container[str] | None = None,
+    ) -> None:
+        self.config, self.kinds, self.known_regions = config, kinds, known_regions
+        self.key = key.encode("utf-8") if isinstance(key, str) else key
+        # An unknown kind refuses every item: leave all of them to the reference and its reason.
+        self._usable = config.kind in kinds.kinds
+        self._zone = ZoneInfo(config.timezone) if config.timezone else None
+        self._pseudonyms: dict[str, Any] = {}
+        self._masked: dict[str, Any] = {}
+        self._codes: set[str] = set()
+        self._fast = self._compile() if self._usable else None
+
+    def reference(self, raw: Any, now: datetime) -> PreparedRecord | Rejection:
+        """What :func:`map_item` makes of ``raw``, prepared for the store when it is a record."""
+        out = map_item(raw, self.config, self.kinds, self.key, now=now, known_regions=self.known_regions)
+        return prepare(out) if isinstance(out, Record) else out
+
+    def map_one(self, raw: Any, now: datetime) -> PreparedRecord | Rejection:
+        """``raw`` as a prepared record, or the :class:`Rejection` saying why not; never raises."""
+        fast = self._fast(raw, *self._limit(now)) if self._fast is not None else None
+        return fast if fast is not None else self.reference(raw, now)
+
+    def _limit(self, now: datetime) -> tuple[datetime, float | None]:
+        """The latest acceptable time, and its timestamp when comparing timestamps decides the same.
+
+        Aware datetimes compare as instants, except two with the very same tzinfo, which compare as wall
+        times: that differs (in a DST fold) only when ``now`` carries the source's own zone object.
+        """
+        limit = now + CLOCK_SKEW
+        same_zone = self._zone is not None and limit.tzinfo is self._zone
+        return limit, None if same_zone or limit.tzinfo is None else limit.timestamp()
+
+    def map_page(self, items: Iterable[Any], now: datetime) -> tuple[list[PreparedRecord], list[Rejection]]:
+        """The page's records and its rejections, in item order."""
+        records: list[PreparedRecord] = []
+        rejections: list[Rejection] = []
+        limit, limit_ts = self._limit(now)
+        fast = self._fast
+        for raw in items:
+            out = fast(raw, limit, limit_ts) if fast is not None else None
+            if out is not None:
+                records.append(out)
+                continue
+            ref = self.reference(raw, now)
+            if isinstance(ref, Rejection):
+                rejections.append(ref)
+            else:
+                records.append(ref)
+        return records, rejections
+
+    def _compile(self) -> Callable[[Any, datetime, float | None], PreparedRecord | None]:
+        """The per-item function: the configuration bound as closure variables, the field loop flattened."""
+        config, key, known = self.config, self.key, self.known_regions
+        id_field, at_field, at_format, zone = config.id_field, config.at_field, config.at_format, self._zone
+        region_field, lookup = config.region_field, config.region_lookup
+        needed = (at_field, *(config.region_fields or (config.region_field,)))
+        kind, name = config.kind, config.name
+        constants, required = tuple(config.constants.items()), config.required
+        fields = tuple(
+            (src, dst, vmap, spec, _AS_IS.get(spec.type) if spec else None, spec.values if spec else None,
+             personal, free)
+            for src, dst, vmap, spec, personal, free in _plan(config, self.kinds).fields
+        )
+        # "First wins" needs the test only when two department fields feed one record field.
+        shared = len({f[1] for f in fields}) < len(fields)
+        pseudonyms, masked, codes = self._pseudonyms, self._masked, self._codes
+        fromisoformat, strptime = datetime.fromisoformat, datetime.strptime
+
+        def fast(raw: Any, limit: datetime, limit_ts: float | None) -> PreparedRecord | None:
+            # Every test mirrors one of map_item's; failing one means "ask the reference", never "refuse".
+            if type(raw) is not dict:
+                return None
+            sid = raw.get(id_field)
+            if type(sid) is str and sid:
+                source_id = sid
+            elif type(sid) is int:
+                source_id = str(sid)
+            else:
+                return None
+            for field_name in needed:
+                if field_name not in raw:
+                    return None
+            value = raw[at_field]
+            if type(value) is not str:
+                return None
+            try:
+                at = strptime(value.strip(), at_format) if at_format else fromisoformat(value)
+            except ValueError:
+                return None
+            if at.tzinfo is None:
+                if zone is None:
+                    return None
+                at = at.replace(tzinfo=zone)
+            ts = at.timestamp()  # exact to the microsecond (below 2**53 µs): orders as the instants do
+            if (at > limit) if limit_ts is None else (ts > limit_ts):
+                return None
+            if lookup is None:
+                region = raw[region_field]
+                if type(region) is not str:
+                    return None
+            else:
+                try:
+                    region = _region(raw, config)
+                except (_ItemError, RegionCodeError):
+                    return None
+            if region not in codes:  # the check Record's validator makes, once per distinct code
+                try:
+                    validate_code(region)
+                except RegionCodeError:
+                    return None
+                if len(codes) >= _CACHE_MAX:
+                    codes.clear()
+                codes.add(region)
+            if known is not None and region not in known:
+                return None
+            attrs: dict[str, Any] = {}
+            for src, dst, vmap, spec, as_is, values, personal, free in fields:
+                value = raw.get(src)
+                if value is None or value == "" or (shared and dst in attrs):
+                    continue
+                if vmap is not None and isinstance(value, (str, int, float, bool)) and str(value) in vmap:
+                    value = vmap[str(value)]
+                if spec is None:
+                    return None
+                if type(value) is as_is:  # what spec.coerce returns unchanged, bar the allowed values
+                    if values is not None and value not in values:
+                        return None
+                else:
+                    try:
+                        value = spec.coerce(value)
+                    except ValueError:
+                        return None
+                if personal or free:
+                    # People and texts recur: a dict hit costs far less than an HMAC or the mask regexes.
+                    cache = pseudonyms if personal else masked
+                    out = cache.get(value) if type(value) is str else None
+                    if out is None:
+                        out = pseudonymise_value(value, key) if personal else mask_value(value)
+                        if type(value) is str:
+                            if len(cache) >= _CACHE_MAX:
+                                cache.clear()
+                            cache[value] = out
+                    value = out
+                attrs[dst] = value
+            for const, value in constants:
+                attrs.setdefault(const, value)
+            for field_name in required:
+                if field_name not in attrs:
+                    return None
+            attrs_json = canonical_json(attrs)
+            h = hash_content(kind, ts, region, attrs_json)
+            # tuple.__new__ skips the NamedTuple's Python-level constructor.
+            return _new(PreparedRecord, (name, source_id, kind, at, region, attrs, attrs_json, h, False))
+
+        return fast
+
+
+__all__ = ["CompiledMapping"]
