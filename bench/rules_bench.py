@@ -39,6 +39,8 @@ from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from machine import machine_line  # bench/machine.py: a script's own folder is on sys.path
+
 from domain.records import Record
 from rules.engine import BATCH, DurableEngine
 from rules.evaluate import Evaluator
@@ -302,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     n = args.records
+    print(machine_line())
     print(f"rulebook {rulebook.version[:12]}: {len(rulebook.rules)} rules; {n:,} records, seed {args.seed}, "
           f"{args.per_day:,} records/day ({n / args.per_day:.1f} days of event time); {args.clock} clock")
     t0 = time.perf_counter()

@@ -30,7 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rules_bench import START, stream  # the same folder (sys.path above)
+from machine import machine_line  # the same folder (sys.path above)
+from rules_bench import START, stream
 
 PER_DAY = 100_000
 
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     groups = 2 * args.workers - 1 if args.groups is None else (args.groups or None)
     print(f"{args.days} days × {PER_DAY:,} records/day = {n:,} records; store {db}; {args.workers} workers; "
           f"{groups or 'one per district'} district shards; {os.cpu_count()} CPUs")
+    print(machine_line())
     if db.exists() and db.with_suffix(".done").exists():
         print("store: reusing the loaded store")
     else:

@@ -28,7 +28,7 @@ from rules.conditions import referenced_fields
 from rules.explain import describe, duration, firing, firing_from_json, firing_to_json, tested
 from rules.language import Rule
 from rules.matching import DurableMatcher, Matcher, Plan, PythonMatcher, build_plan
-from rules.windows import Absences, Sequences, Windows
+from rules.windows import Absences, Sequences, Windows, seconds
 
 __all__ = ["DurableEngine", "Emit", "ReferenceEngine", "RuleEngine", "RulebookLike", "firing_from_json",
            "firing_to_json"]
@@ -82,23 +82,60 @@ def _tiers(region: str) -> dict[str, str]:
 
 
 _COMMON = ("kind", "source", "id", "at", "region")
+_Run = Callable[[Any, Any, Record, dict[str, Any], float], "Firing | None"]
+"""How :meth:`_Engine._step` runs one rule on a record: ``run(engine, job, record, light fields, t)``."""
 _TIER_NAMES = frozenset(t.value for t in TIERS)
+
+
+class _Needs:
+    """The fields the rules watching one record kind test or key on before they fire (see
+    :meth:`_Engine.light`): attributes, tiers, common fields, and whether ``periods``."""
+
+    __slots__ = ("attrs", "common", "periods", "regions", "tiers")
+
+    def __init__(self, attrs: tuple[str, ...], tiers: tuple[str, ...], common: tuple[str, ...], periods: bool) -> None:
+        self.attrs, self.tiers, self.common, self.periods = attrs, tiers, common, periods
+        self.regions: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {}
+        """region → the codes of the needed tiers it has, and the needed tiers it lacks (those are read
+        from the record's attribute of that name): looked up once per region, not per record."""
+
+    def region(self, region: str) -> tuple[dict[str, str], tuple[str, ...]]:
+        """:attr:`regions` for ``region``, worked out and remembered."""
+        anc = _tiers(region)
+        got = ({n: anc[n] for n in self.tiers if anc.get(n) is not None},
+               tuple(n for n in self.tiers if anc.get(n) is None))
+        if len(self.regions) >= 65536:
+            self.regions.clear()
+        self.regions[region] = got
+        return got
 
 
 class _Window:
     """What the hot path needs of one window rule, looked up once."""
 
-    __slots__ = ("agg", "by", "field", "memo", "periods", "ri", "rule", "state")
+    __slots__ = ("add", "agg", "by", "field", "memo", "periods", "ri", "rule", "state")
 
     def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool) -> None:
         assert rule.window is not None
         self.ri, self.rule, self.state = ri, rule, state
+        self.add = state.add
         self.by = tuple(rule.window.by)
         self.field = rule.window.aggregate.field or None
         self.agg = rule.window.aggregate.name
         self.periods = periods
         self.memo: dict[Any, int | None] = {}
         """aggregate (and ``periods`` when the levels test it) → the level that holds, if any."""
+
+
+class _Absent:
+    """The pending firing of an absence rule's ``after`` record, built only when it comes due or the
+    state is written (:meth:`_Engine.absent_json`): most are cancelled by their ``missing`` record first,
+    and building a firing (fields, explanation, summary) costs more than all the rest of a record."""
+
+    __slots__ = ("li", "r", "ri", "t")
+
+    def __init__(self, ri: int, li: int, r: Record, t: float) -> None:
+        self.ri, self.li, self.r, self.t = ri, li, r, t
 
 
 class _Engine:
@@ -145,10 +182,10 @@ class _Engine:
                     if rule.window.aggregate.field:
                         extra.add(rule.window.aggregate.field)
                 needs.setdefault(step.record, set()).update(extra)
-        self._needs: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]] = {}
+        self._needs: dict[str, _Needs] = {}
         for kind, names in needs.items():
             names.discard("periods")
-            self._needs[kind] = (
+            self._needs[kind] = _Needs(
                 tuple(sorted(n for n in names if n not in _TIER_NAMES and n not in _COMMON)),
                 tuple(sorted(n for n in names if n in _TIER_NAMES)),
                 tuple(n for n in _COMMON if n in names),
@@ -160,7 +197,7 @@ class _Engine:
                 levels = [s.when for s in self.rules[ri].levels if s.when is not None]
                 tests_periods = any(t.field == "periods" for c in levels for t in c.walk())
                 self._windows[ri] = _Window(ri, self.rules[ri], state, tests_periods)
-        self._groups: dict[frozenset[int], list[tuple[int, list[tuple[int, int]]]]] = {}
+        self._plans: dict[frozenset[int], list[tuple[_Run, Any]]] = {}
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -175,7 +212,7 @@ class _Engine:
         return f
 
     def _periods_at(self, r: Record, t: float | None) -> tuple[str, ...]:
-        day = int(((r.at.timestamp() if t is None else t) + 28800) // 86400)
+        day = int(((seconds(r.at) if t is None else t) + 28800) // 86400)
         got = self._periods.get(day)
         if got is None:
             assert self.calendars is not None
@@ -188,24 +225,27 @@ class _Engine:
         need = self._needs.get(r.kind)
         if need is None:
             return {}
-        attrs, tiers, common, periods = need
         a = r.attributes
-        f: dict[str, Any] = {}
-        for n in attrs:
+        if need.tiers:
+            region = r.region
+            got = need.regions.get(region)
+            if got is None:
+                got = need.region(region)
+            f: dict[str, Any] = got[0].copy()
+            for n in got[1]:
+                v = a.get(n)
+                if v is not None:
+                    f[n] = v
+        else:
+            f = {}
+        for n in need.attrs:
             v = a.get(n)
             if v is not None:
                 f[n] = v
-        if tiers:
-            anc = _tiers(r.region)
-            for n in tiers:
-                v = anc.get(n)
-                if v is None:
-                    v = a.get(n)
-                if v is not None:
-                    f[n] = v
-        for n in common:
-            f[n] = getattr(r, n)
-        if periods:
+        if need.common:
+            for n in need.common:
+                f[n] = getattr(r, n)
+        if need.periods:
             f["periods"] = self._periods_at(r, t)
         return f
 
@@ -213,7 +253,7 @@ class _Engine:
         """See :meth:`RuleEngine.process`."""
         for start in range(0, len(records), BATCH):
             chunk = records[start : start + BATCH]
-            ts = times[start : start + BATCH] if times is not None else [r.at.timestamp() for r in chunk]
+            ts = times[start : start + BATCH] if times is not None else [seconds(r.at) for r in chunk]
             light = self.light
             items = [(r.kind, light(r, t)) for r, t in zip(chunk, ts, strict=True)]
             matched = self.matcher.match(items)
@@ -226,7 +266,7 @@ class _Engine:
     def _emitted(self, r: Record, out: list[Firing], emit: Emit) -> None:
         """Hand ``r``'s firings to ``emit``; process the records it returns (chained), depth first."""
         for w in emit(r, out):
-            tw = w.at.timestamp()
+            tw = seconds(w.at)
             fw = self.light(w, tw)
             again = self._step(w, tw, fw, self.matcher.match([(w.kind, fw)])[0])
             if again:
@@ -243,7 +283,7 @@ class _Engine:
                         due.extend((d, ri, p) for d, p in pending.due(t))
                 if due:
                     due.sort(key=lambda x: (x[0], x[1]))
-                    out.extend(firing_from_json(p) for _, _, p in due)
+                    out.extend(firing_from_json(self.absent_json(p)) for _, _, p in due)
             if t >= self.next_sweep:
                 for i, state in enumerate(self.swept):
                     if t >= self.sweep_at[i]:
@@ -252,35 +292,39 @@ class _Engine:
                 self.next_sweep = min(self.sweep_at, default=float("inf"))
         if not checks:
             return out
-        groups = self._groups.get(key := frozenset(checks))
-        if groups is None:
-            groups = self._group(key)
-        windows = self._windows
-        for ri, hits in groups:
-            w = windows.get(ri)
-            got = self._window(w, r, f, t) if w is not None else self._rule(ri, r, f, t, hits)
+        key = frozenset(checks)  # the same object when it is one (DurableMatcher's answers)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plan(key)
+        for run, job in plan:
+            got = run(self, job, r, f, t)
             if got is not None:
                 out.append(got)
         return out
 
-    def _group(self, checks: frozenset[int]) -> list[tuple[int, list[tuple[int, int]]]]:
-        """The checks that held, per rule in rule order: ``(rule index, [(step, level)…])``."""
+    def _plan(self, checks: frozenset[int]) -> list[tuple[_Run, Any]]:
+        """What to run, per rule in rule order, for a record whose checks ``checks`` held: a window
+        rule's :meth:`_window`, else :meth:`_rule` with ``(rule index, [(step, level)…])``. Matchers
+        answer with few distinct sets, so this is worked out once per set."""
         per_rule: dict[int, list[tuple[int, int]]] = {}
         for cid in sorted(checks):  # check ids follow rule order
             ri, si, li = self.info[cid]
             per_rule.setdefault(ri, []).append((si, li))
-        if len(self._groups) >= 4096:
-            self._groups.clear()
-        got = self._groups[checks] = list(per_rule.items())
-        return got
+        if len(self._plans) >= 4096:
+            self._plans.clear()
+        windows = self._windows  # the functions, not bound methods: a plan must not hold the engine (a cycle)
+        plan: list[tuple[_Run, Any]] = [(_Engine._window, windows[ri]) if ri in windows
+                                        else (_Engine._rule, (ri, hits)) for ri, hits in per_rule.items()]
+        self._plans[checks] = plan
+        return plan
 
     def _best(self, rule: Rule, held: set[int] | frozenset[int]) -> int | None:
         return max(held, key=self.ranks[rule.id].__getitem__) if held else None
 
-    def _rule(
-        self, ri: int, r: Record, f: dict[str, Any], t: float, hits: list[tuple[int, int]]
-    ) -> Firing | None:
-        """A simple, sequence or absence rule on a record (``f``: its :meth:`light` fields)."""
+    def _rule(self, job: tuple[int, list[tuple[int, int]]], r: Record, f: dict[str, Any], t: float) -> Firing | None:
+        """A simple, sequence or absence rule on a record (``f``: its :meth:`light` fields); ``job``: the
+        rule's index and the ``(step, level)`` of its checks that held."""
+        ri, hits = job
         rule = self.rules[ri]
         state = self.states.get(ri)
         free = self.free[ri]
@@ -319,16 +363,24 @@ class _Engine:
         if any(si == 0 and li == -1 for si, li in hits):
             li = self._best(rule, free | {li for si, li in hits if si == 0 and li >= 0})
             if li is not None:
-                assert rule.absence is not None and rule.within is not None
-                f = self.fields(r, t)
-                span = duration(rule.within)
-                reasons = [f"{rule.absence.after.record} 之后 {span} 内无 {rule.absence.missing.record} "
-                           f"(no {rule.absence.missing.record} within {span} after {r.ref})"]
-                reasons += describe(rule.levels[li].when, f)
-                pending = firing(rule, rule.levels[li].level, r.at + rule.within, f, (r.ref,), self.version,
-                                 values=tested(rule, li, f), reasons=reasons)
-                state.after(key, t, firing_to_json(pending))
+                state.after(key, t, _Absent(ri, li, r, t))
         return None
+
+    def absent_json(self, payload: Any) -> Any:
+        """A pending absence's payload as JSON: the firing of an :class:`_Absent` (built now, the same as
+        when its ``after`` record came), or the JSON it was loaded as."""
+        if not isinstance(payload, _Absent):
+            return payload
+        rule, li, r = self.rules[payload.ri], payload.li, payload.r
+        assert rule.absence is not None and rule.within is not None
+        f = self.fields(r, payload.t)
+        span = duration(rule.within)
+        reasons = [f"{rule.absence.after.record} 之后 {span} 内无 {rule.absence.missing.record} "
+                   f"(no {rule.absence.missing.record} within {span} after {r.ref})"]
+        reasons += describe(rule.levels[li].when, f)
+        pending = firing(rule, rule.levels[li].level, r.at + rule.within, f, (r.ref,), self.version,
+                         values=tested(rule, li, f), reasons=reasons)
+        return firing_to_json(pending)
 
     def _window(self, w: _Window, r: Record, f: dict[str, Any], t: float) -> Firing | None:
         """A window rule on a record that passed its ``where`` (``f``: the record's :meth:`light` fields)."""
@@ -347,7 +399,7 @@ class _Engine:
             value = f.get(w.field)
             if value is None:
                 return None
-        total = w.state.add(key, t, value)
+        total = w.add(key, t, value)
         # The level depends only on the aggregate (and periods when the levels test them): remembered.
         mk: Any = (total, f.get("periods")) if w.periods else total
         memo = w.memo
@@ -383,7 +435,8 @@ class _Engine:
     def snapshot(self) -> dict[str, Any]:
         """See :meth:`RuleEngine.snapshot`."""
         return {"watermark": self.watermark if self.watermark != float("-inf") else None,
-                "states": {self.rules[ri].id: s.to_json() for ri, s in self.states.items()}}
+                "states": {self.rules[ri].id: s.to_json(self.absent_json) if isinstance(s, Absences) else s.to_json()
+                           for ri, s in self.states.items()}}
 
     def load(self, data: Mapping[str, Any]) -> None:
         """See :meth:`RuleEngine.load`."""

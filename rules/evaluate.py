@@ -11,6 +11,8 @@ the whole state (windows, partial sequences, pending absences, watermark, open w
 from __future__ import annotations
 
 import gc
+import itertools
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -18,6 +20,7 @@ from typing import Any, Literal
 from domain.records import Record
 from domain.warnings import Change, Firing, Level, Status, WarningState, fold
 from rules.engine import DurableEngine, ReferenceEngine, RulebookLike, RuleEngine
+from rules.windows import seconds
 
 __all__ = ["EngineName", "Evaluator", "warning_from_json", "warning_to_json"]
 
@@ -84,9 +87,13 @@ class Evaluator:
         # The engine's order (Record.key) with `at` as epoch seconds: much faster to compare than aware
         # datetimes, the same order (a double resolves well under a microsecond at today's epochs).
         given = list(records)
-        keys = sorted([(r.at.timestamp(), r.source, r.id, i) for i, r in enumerate(given)])
-        ordered = [given[k[3]] for k in keys]
-        times = [k[0] for k in keys]
+        times = [seconds(r.at) for r in given]
+        if all(map(operator.lt, times, itertools.islice(times, 1, None))):
+            ordered = given  # in order already, no two at the same instant (usual for a feed): no keys
+        else:
+            keys = sorted([(t, r.source, r.id, i) for i, (t, r) in enumerate(zip(times, given, strict=True))])
+            ordered = [given[k[3]] for k in keys]
+            times = [k[0] for k in keys]
         changes: list[tuple[WarningState, Change]] = []
 
         def emit(record: Record, firings: list[Firing]) -> Sequence[Record]:

@@ -21,17 +21,41 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timezone, tzinfo
 from typing import Any
 
-__all__ = ["Absences", "Sequences", "Windows"]
+__all__ = ["Absences", "Sequences", "Windows", "seconds"]
 
 Key = tuple[Hashable, ...]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCHS: dict[tzinfo, datetime] = {}
+
+
+def seconds(at: datetime) -> float:
+    """``at.timestamp()`` (``at`` aware), the same float, in a third of the time for the usual fixed
+    offsets: ``timestamp()`` asks both ``at``'s and the UTC epoch's tzinfo for their offsets on every
+    call, while two datetimes with the same ``tzinfo`` object subtract as naive ones (exact for a
+    fixed-offset :class:`~datetime.timezone`; not for a zone with DST, which takes ``timestamp()``)."""
+    tz = at.tzinfo
+    if type(tz) is timezone:
+        epoch = _EPOCHS.get(tz)
+        if epoch is None:
+            if len(_EPOCHS) > 64:
+                _EPOCHS.clear()
+            epoch = _EPOCHS[tz] = _EPOCH.astimezone(tz)
+        return (at - epoch).total_seconds()
+    return at.timestamp()
 
 
 def _key_in(raw: list[Any]) -> Key:
     return tuple(raw)
+
+
+def _same(payload: Any) -> Any:
+    return payload
 
 
 _OLD = -float(2**62)
@@ -44,13 +68,13 @@ class _Slot:
 
     __slots__ = ("ats", "bucket", "counts", "head", "total", "vals")
 
-    def __init__(self) -> None:
-        self.ats: list[float] = []
-        self.vals: list[Any] = []
+    def __init__(self, ats: list[float] | None = None, vals: list[Any] | None = None, bucket: float = _OLD) -> None:
+        self.ats: list[float] = [] if ats is None else ats
+        self.vals: list[Any] = [] if vals is None else vals
         self.head = 0
         self.total: float = 0
         self.counts: dict[Any, int] | None = None
-        self.bucket: float = _OLD
+        self.bucket: float = bucket
         """The sweep bucket of the latest ``at`` (see :meth:`Windows.sweep`)."""
 
     def push(self, t: float, value: Any) -> None:
@@ -124,8 +148,8 @@ class Windows:
         the aggregate over ``(t - within, t]``."""
         slot = self.slots.get(key)
         if slot is None:
-            slot = self.slots[key] = _Slot()
-        elif slot.ats and t < slot.ats[-1]:
+            return self._first(key, t, value)
+        if slot.ats and t < slot.ats[-1]:
             return self._add_late(slot, t, value)
         counting = self.counting
         ats = slot.ats
@@ -165,6 +189,27 @@ class Windows:
         if self.aggregate == "sum":
             return slot.total
         return len(slot.counts or ())
+
+    def _first(self, key: Key, t: float, value: Any) -> float | int:
+        """:meth:`add` for a key that holds nothing yet (most keys of a city hold one record): its slot
+        is made holding ``t`` and listed, with nothing to drop from the window."""
+        b = t // self.grain
+        if self.counting:
+            self.slots[key] = _Slot([t], None, b)
+            aggregate: float | int = 1
+        elif value is None:
+            self.slots[key] = _Slot([t], [None], b)
+            aggregate = 0
+        else:
+            slot = self.slots[key] = _Slot(None, None, b)
+            slot.push(t, value)
+            aggregate = slot.total if self.aggregate == "sum" else 1
+        got = self.buckets.get(b)
+        if got is None:
+            self.buckets[b] = [key]
+        else:
+            got.append(key)
+        return aggregate
 
     def _live(self, slot: _Slot) -> list[tuple[float, Any]]:
         if self.counting:
@@ -353,11 +398,13 @@ class Absences:
         """How many ``after`` records are pending."""
         return sum(len(v) for v in self.pending.values())
 
-    def to_json(self) -> dict[str, Any]:
-        """Pending records as plain JSON (payloads must be JSON already)."""
+    def to_json(self, encode: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+        """Pending records as plain JSON: payloads through ``encode`` (they may be built lazily: most
+        never come due), else as they are (JSON already)."""
+        encode = encode or _same
         return {
             "seq": self.seq,
-            "pending": [[list(k), s, t, p] for k, v in self.pending.items() for s, (t, p) in v.items()],
+            "pending": [[list(k), s, t, encode(p)] for k, v in self.pending.items() for s, (t, p) in v.items()],
             "last_missing": [[list(k), t] for k, t in self.last_missing.items()],
         }
 

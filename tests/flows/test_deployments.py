@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -63,6 +64,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _group_alive(pgid: int, grace_s: float = 15.0) -> bool:
+    """Whether any process of group ``pgid`` is still there after ``grace_s`` (exiting ones get time)."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        try:
+            os.killpg(pgid, 0)  # signal 0: only asks whether any process of the group is left
+        except ProcessLookupError:
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.5)
+
+
 @pytest.mark.integration
 @pytest.mark.slow
 def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,13 +85,17 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
     # A fast scheduler and runner poll, so the first scheduled run comes in seconds, not a minute.
     monkeypatch.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "2")
     monkeypatch.setenv("PREFECT_RUNNER_POLL_FREQUENCY", "2")
+    # Each run is a process that imports Prefect and Fenghuo (seconds here): with runs every 10 s and no
+    # limit they pile up and slow every later test; two at a time is plenty for one to complete.
+    monkeypatch.setenv("PREFECT_RUNNER_PROCESS_LIMIT", "2")
     monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
     web = f"http://127.0.0.1:{_free_port()}"
     monkeypatch.setenv("FENGHUO_PUBLIC_BASE_URL", web)
     log = (tmp_path / "serve.log").open("wb")
     child = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--watch-every", "5",
-         "--ingest-every", "3600"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--watch-every", "10",
+         "--ingest-every", "3600"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)  # its own process group: a failed stop kills the server and runs with it
     api = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + 150
@@ -100,8 +118,13 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
         try:
             child.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            child.kill()
+            os.killpg(child.pid, signal.SIGKILL)  # serve, its Prefect server and any flow-run processes
             raise
-        log.close()
+        finally:
+            log.close()
+        leftovers = _group_alive(child.pid)
+        if leftovers:
+            os.killpg(child.pid, signal.SIGKILL)  # never leave them running into the rest of the suite
+    assert not leftovers, "fenghuo serve left processes behind after Ctrl-C"
     output = (tmp_path / "serve.log").read_text(errors="replace")
     assert output.index("serving stopped") < output.index("Prefect server stopped")

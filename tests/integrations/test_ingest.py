@@ -335,3 +335,36 @@ def test_every_fault_at_once_interrupted_and_drifted_leaves_exactly_the_valid_re
     assert {q.source_id for q in pending if q.source_id} == invalid
     assert all(q.reason for q in pending)
     assert any(q.source_id is None and "unparseable JSON" in q.reason for q in pending)  # truncated pages
+
+
+def test_pages_all_new_repeated_and_mixed_are_counted_and_sequenced(engine: sa.Engine, kinds: RecordKinds) -> None:
+    # Pages all new, repeated whole, mixed, with a duplicate inside: the figures, the arrival order (seq)
+    # and the history must hold whatever each page holds.
+    cfg = next(c for c in DEPARTMENTS if c.kind == "incident")
+
+    def incident(i: int, injured: int = 0) -> dict[str, object]:
+        return {
+            "id": f"SJ-{i}",
+            "occurred_at": f"2026-01-05T{i % 24:02d}:00:00+08:00",
+            "region_code": "510104001001001",
+            "category": "fire",
+            "injured": injured,
+            "deaths": 0,
+        }
+
+    items: list[RawItem] = [incident(i) for i in range(10)]  # pages 1-2: all new
+    items += [incident(i) for i in range(5)]  # page 3: page 1 again, unchanged
+    items += [incident(10), incident(5, 2), incident(11), incident(6), incident(12)]  # page 4: mixed
+    items += [incident(i) for i in range(13, 18)]  # page 5: all new again
+    items += [incident(18), incident(19), incident(18, 4), incident(20), incident(0, 1)]  # page 6: a duplicate
+    report = ingest_source(engine, FakeSource(cfg, items), kinds=kinds, key=KEY, page_size=5)
+    assert (report.inserted, report.updated, report.unchanged) == (21, 2, 6)
+    with session_scope(engine) as s:
+        rows = s.execute(sa.select(RecordRow.source_id, RecordRow.seq, RecordRow.version).order_by(RecordRow.seq))
+        got = [(sid, seq, v) for sid, seq, v in rows]
+        assert [v.version for v in record_versions(session=s, source=cfg.name, source_id="SJ-5")] == [1, 2]
+        assert [v.version for v in record_versions(session=s, source=cfg.name, source_id="SJ-0")] == [1, 2]
+    order = [f"SJ-{i}" for i in [1, 2, 3, 4, 6, 7, 8, 9, 10, 5, 11, 12, *range(13, 18), 19, 18, 20, 0]]
+    assert [sid for sid, _, _ in got] == order
+    assert [seq for _, seq, _ in got] == [2, 3, 4, 5, *range(7, 24)]  # 1 and 6: SJ-0 and SJ-5 changed since
+    assert {sid: v for sid, _, v in got if v > 1} == {"SJ-5": 2, "SJ-0": 2}
