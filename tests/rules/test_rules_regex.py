@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,11 @@ def _durable_matches(pattern: str, value: str, name: str) -> bool:
     hits: list[Any] = []
 
     class _Host(Host):  # type: ignore[misc]
+        def _run(self) -> None:
+            # No wall-clock dispatch threads: each Host's two re-arm themselves every 0.2 s for the life of
+            # the process, and hundreds of Hosts made here slowed every later test. post() answers alone.
+            pass
+
         def get_action(self, action_name: str) -> Any:
             def action(context: Any) -> None:
                 hits.append(context)
@@ -147,9 +153,11 @@ _counter = itertools.count()
 def test_durable_rules_agrees_with_python(pattern: str, values: list[str]) -> None:
     pytest.importorskip("durable.engine")
     python = compile_regex(pattern)
+    threads = threading.active_count()
     for value in values:
         expected = python.fullmatch(value) is not None
         assert _durable_matches(pattern, value, f"re{next(_counter)}") == expected, (pattern, value)
+    assert threading.active_count() == threads  # no Host left dispatching from timer threads
 
 
 def test_engine_refusals_name_the_reason() -> None:
