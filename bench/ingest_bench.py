@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from machine import machine_line  # bench/machine.py: a script's own folder is on sys.path
 
 from domain.kinds import RecordKinds
 from domain.repo.records import set_cursor, upsert_prepared
@@ -180,6 +181,7 @@ def _run(args: argparse.Namespace, url1: str, url2: str) -> None:
     engine.dispose()
     rate, bare = n / t_all, len(rows) / t_bare
     where = url1.split("?")[0] if not pg else "PostgreSQL " + url1.split("@")[-1].split("?")[0]
+    print(machine_line())
     print(f"records: {n} (scale {args.scale}, page size {args.page_size}), {where}")
     rate_ingest = n_ingest / t_ingest
     print(
