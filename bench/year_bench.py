@@ -18,7 +18,6 @@ warning lists are identical; it never asserts wall-clock.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import multiprocessing as mp
 import os
 import resource
@@ -38,7 +37,8 @@ PER_DAY = 100_000
 
 def load(url: str, days: int, seed: int) -> tuple[int, float]:
     """Generate and insert ``days`` of records into a fresh store; (records, seconds)."""
-    from domain.repo.records import _canonical, _insert_sql  # bench-only bulk load into an empty store
+    from domain.repo.prepared import prepare
+    from domain.repo.records import _insert_sql  # bench-only bulk load into an empty store
     from domain.store import open_store
 
     eng = open_store(url)
@@ -52,10 +52,9 @@ def load(url: str, days: int, seed: int) -> tuple[int, float]:
             rows = []
             for r in chunk:
                 seq += 1
-                attrs = _canonical(r.attributes)
+                p = prepare(r)  # the canonical text and content hash the ingest stores
                 at = r.at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-                h = hashlib.sha256(f"{r.kind}|{r.region}|{at}|{attrs}".encode()).hexdigest()
-                rows.append((r.source, r.id, r.kind, at, r.region, attrs, h, 1, False, seq, now))
+                rows.append((r.source, r.id, r.kind, at, r.region, p.attrs_json, p.content_hash, 1, False, seq, now))
             conn.exec_driver_sql(sql, rows)
     eng.dispose()
     return n, time.perf_counter() - t0

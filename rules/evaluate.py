@@ -10,7 +10,6 @@ the whole state (windows, partial sequences, pending absences, watermark, open w
 
 from __future__ import annotations
 
-import gc
 import itertools
 import operator
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +19,7 @@ from typing import Any, Literal
 from domain.records import Record
 from domain.warnings import Change, Firing, Level, Status, WarningState, fold
 from rules.engine import DurableEngine, ReferenceEngine, RulebookLike, RuleEngine
+from rules.gc_pause import gc_paused
 from rules.windows import seconds
 
 __all__ = ["EngineName", "Evaluator", "warning_from_json", "warning_to_json"]
@@ -73,15 +73,10 @@ class Evaluator:
     def feed(self, records: Iterable[Record]) -> list[tuple[WarningState, Change]]:
         """Evaluate ``records`` (any order; sorted here) after everything fed before. Returns each
         warning change in stream order: opened, updated (another occurrence) or raised."""
-        paused = gc.isenabled()
-        if paused:  # the batch makes no reference cycles; collect once after it, not every few records
-            # (sorting included: a collection every 700 new tuples walks every live window and warning)
-            gc.disable()
-        try:
+        # The batch makes no reference cycles; collect once after it, not every few records (sorting
+        # included: a collection every 700 new tuples walks every live window and warning).
+        with gc_paused():
             return self._feed(records)
-        finally:
-            if paused:
-                gc.enable()
 
     def _feed(self, records: Iterable[Record]) -> list[tuple[WarningState, Change]]:
         # The engine's order (Record.key) with `at` as epoch seconds: much faster to compare than aware

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from domain.models import AwareDateTime, RecordRow, RecordVersionRow, utcnow
 from domain.records import Record
 from domain.repo.intake import get_cursor, list_quarantine, quarantine, set_cursor
-from domain.repo.prepared import PreparedRecord, canonical_json, prepare
+from domain.repo.prepared import PreparedRecord, prepare
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
 _VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
@@ -40,9 +40,6 @@ class UpsertStats:
         return UpsertStats(
             self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
         )
-
-
-_canonical = canonical_json  # the name bench/year_bench.py imports
 
 
 def content_hash(record: Record) -> str:
