@@ -25,6 +25,7 @@ from domain.records import Record
 from domain.regions import TIERS, ancestors
 from domain.warnings import Firing
 from rules.conditions import referenced_fields
+from rules.count_windows import CountWindows
 from rules.explain import describe, duration, firing, firing_from_json, firing_to_json, tested
 from rules.language import Rule
 from rules.matching import DurableMatcher, Matcher, Plan, PythonMatcher, build_plan
@@ -115,7 +116,7 @@ class _Window:
 
     __slots__ = ("add", "agg", "by", "field", "memo", "periods", "ri", "rule", "state")
 
-    def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool) -> None:
+    def __init__(self, ri: int, rule: Rule, state: Windows | CountWindows, periods: bool) -> None:
         assert rule.window is not None
         self.ri, self.rule, self.state = ri, rule, state
         self.add = state.add
@@ -147,11 +148,13 @@ class _Engine:
         self.calendars = rulebook.calendars
         self.plan = plan = build_plan(self.rules)
         self.info = plan.info
-        self.states: dict[int, Windows | Sequences | Absences] = {}
+        self.states: dict[int, Windows | CountWindows | Sequences | Absences] = {}
         for ri, rule in enumerate(self.rules):
             within = rule.within.total_seconds() if rule.within is not None else 0.0
             if rule.window is not None:
-                self.states[ri] = Windows(rule.window.within.total_seconds(), rule.window.aggregate.kind)
+                span, aggregate = rule.window.within.total_seconds(), rule.window.aggregate.kind
+                # Counts — most of a city's window state — kept compact (rules.count_windows).
+                self.states[ri] = CountWindows(span) if aggregate == "count" else Windows(span, aggregate)
             elif rule.sequence is not None:
                 self.states[ri] = Sequences(len(rule.sequence), within)
             elif rule.absence is not None:
@@ -193,7 +196,7 @@ class _Engine:
             )
         self._windows: dict[int, _Window] = {}
         for ri, state in self.states.items():
-            if isinstance(state, Windows):
+            if isinstance(state, (Windows, CountWindows)):
                 levels = [s.when for s in self.rules[ri].levels if s.when is not None]
                 tests_periods = any(t.field == "periods" for c in levels for t in c.walk())
                 self._windows[ri] = _Window(ri, self.rules[ri], state, tests_periods)

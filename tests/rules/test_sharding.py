@@ -159,6 +159,48 @@ def test_sharded_from_store(book: Rulebook, store_url: str, groups: int | None) 
     _same(backtest(book, back), got)
 
 
+def test_groups_from_a_sample_still_read_every_district(book: Rulebook, store_url: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of districts balanced on sampled days cover the districts the sample missed: two districts
+    whose only records (enough for warnings) come on a day outside the sample."""
+    from datetime import datetime
+
+    from shard_samples import CST
+
+    import rules.shard_store as shard_store
+    from domain.records import Record
+    from rules.shard_store import district_prefixes, sharded_store_backtest
+
+    late = datetime(2026, 3, 4, 10, tzinfo=CST)  # mid-range: neither the first nor the last day
+    extra = [Record(kind="hotline", source="hotline", id=f"x{d}-{i}", at=late + timedelta(minutes=i),
+                    region=f"5101{d}001001", attributes={"person": f"q{i}", "category": "noise", "status": "open"})
+             for d in ("02", "99") for i in range(12)]
+    (since, until), back = _stored(store_url, synthetic_stream(7, n=3000, days=7.0) + extra)
+    monkeypatch.setattr(shard_store, "SAMPLE_DAYS", 2)
+    from sqlmodel import Session
+
+    from domain.store import make_engine
+
+    eng = make_engine(store_url)
+    with Session(eng) as session:
+        sampled = district_prefixes(session, since, until, sample=2)
+        full = district_prefixes(session, since, until)
+    eng.dispose()
+    assert {"510102", "510199"} <= set(full) - set(sampled)  # the sample misses both
+    single = backtest(book, back)
+    assert {w["region"][:6] for w in single} >= {"510102", "510199"}
+    _same(single, sharded_store_backtest(book, store_url, since, until, runner=inline_runner, groups=2))
+
+
+def test_covering_runs_touch_and_span_every_prefix() -> None:
+    from rules.shard_store import covering
+
+    assert covering([("510100", "510105"), ("510106", "510107")]) == [("000000", "510105"), ("510106", "999999")]
+    assert covering([("510104", "510104"), ("510110", "510112"), ("510120", "510120")]) == [
+        ("000000", "510109"), ("510110", "510119"), ("510120", "999999")]
+    assert covering([]) == [("000000", "999999")]
+
+
 def test_district_groups() -> None:
     from rules.shard_store import district_groups
 

@@ -1,0 +1,67 @@
+"""CountWindows answers exactly as the general Windows counting: counts, sweeps, sizes, JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rules.count_windows import CountWindows
+from rules.windows import Windows
+
+KEYS = st.sampled_from([("a",), ("b",), ("c", 1), ("征地",)])
+# (key, gap to the previous record or a step back, whether to sweep after it, whether to snapshot)
+STEP = st.tuples(KEYS, st.integers(-30, 60), st.booleans(), st.integers(0, 12))
+
+
+def _same(general: Windows, compact: CountWindows) -> None:
+    assert compact.size() == general.size()
+    assert json.dumps(compact.to_json()) == json.dumps(general.to_json())
+
+
+@settings(max_examples=300, deadline=None)
+@given(within=st.sampled_from([1.0, 10.0, 45.0, 100.0, 3600.0]), steps=st.lists(STEP, max_size=120))
+def test_counts_sweeps_sizes_and_json_agree(within: float, steps: list[tuple[Any, int, bool, int]]) -> None:
+    general, compact = Windows(within, "count"), CountWindows(within)
+    t = 0.0
+    for key, gap, sweep, snap in steps:
+        # Mostly forward in event time, sometimes a step back (a chained warning behind its key's latest).
+        t = t + gap if gap >= 0 else max(0.0, t + gap)
+        assert compact.add(key, t) == general.add(key, t), (key, t)
+        if sweep:
+            general.sweep(t)
+            compact.sweep(t)
+            _same(general, compact)
+        if snap == 0:  # now and then, both continue from their JSON
+            again = CountWindows(within)
+            again.load_json(json.loads(json.dumps(compact.to_json())))
+            compact = again
+            other = Windows(within, "count")
+            other.load_json(json.loads(json.dumps(general.to_json())))
+            general = other
+    _same(general, compact)
+
+
+def test_one_record_keys_stay_plain_times() -> None:
+    w = CountWindows(10.0)
+    assert w.add(("k",), 0.0) == 1
+    assert w.slots[("k",)] == 0.0  # a float, not a list: no object for the collector to walk
+    assert w.add(("k",), 5.0) == 2
+    assert w.add(("k",), 20.0) == 1  # both earlier ones left the window
+    assert w.slots[("k",)] == 20.0
+    assert w.add(("k",), 30.0) == 1  # the lower bound is exclusive: the record at 20 is out
+    assert w.add(("k",), 35.0) == 2
+    assert w.add(("k",), 45.0) == 1  # …from a list of times too
+
+
+def test_sweep_forgets_what_event_time_left_behind() -> None:
+    w = CountWindows(10.0)
+    for i in range(1000):
+        w.add((f"k{i}",), float(i))
+        w.add((f"k{i}",), float(i) + 0.5)
+        if i % 50 == 0:
+            w.sweep(float(i))
+    assert len(w.slots) <= 70
+    assert w.size() <= 140
