@@ -5,7 +5,7 @@ record (a person's first petition of the month, a community's first complaint of
 :class:`CountWindows` keeps such a key as that one time (a float: no object the garbage collector
 walks) and a key holding more as the list of its times, oldest first. It answers exactly as
 :class:`rules.windows.Windows` with ``aggregate="count"`` — the same counts, sweeps, sizes and JSON —
-in about half the memory per key (``tests/rules/test_count_windows.py`` checks both on generated
+in about half the memory per key (``tests/rules/test_compact_windows.py`` checks both on generated
 streams). Semantics: the count of the key's records that arrived so far with ``at`` in
 ``(t - within, t]`` (RULES.md, "Windows").
 """

@@ -26,6 +26,7 @@ from domain.regions import TIERS, ancestors
 from domain.warnings import Firing
 from rules.conditions import referenced_fields
 from rules.count_windows import CountWindows
+from rules.distinct_windows import DistinctWindows
 from rules.explain import describe, duration, firing, firing_from_json, firing_to_json, tested
 from rules.language import Rule
 from rules.matching import DurableMatcher, Matcher, Plan, PythonMatcher, build_plan
@@ -153,8 +154,9 @@ class _Engine:
             within = rule.within.total_seconds() if rule.within is not None else 0.0
             if rule.window is not None:
                 span, aggregate = rule.window.within.total_seconds(), rule.window.aggregate.kind
-                # Counts — most of a city's window state — kept compact (rules.count_windows).
-                self.states[ri] = CountWindows(span) if aggregate == "count" else Windows(span, aggregate)
+                # Counts and distincts — most of a city's window state — keep one-record keys compact.
+                self.states[ri] = (CountWindows(span) if aggregate == "count" else DistinctWindows(span)
+                                   if aggregate == "distinct" else Windows(span, aggregate))
             elif rule.sequence is not None:
                 self.states[ri] = Sequences(len(rule.sequence), within)
             elif rule.absence is not None:

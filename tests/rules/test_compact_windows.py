@@ -1,4 +1,5 @@
-"""CountWindows answers exactly as the general Windows counting: counts, sweeps, sizes, JSON."""
+"""The compact windows (CountWindows, DistinctWindows) answer exactly as the general Windows: aggregates,
+sweeps, sizes, JSON."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules.count_windows import CountWindows
+from rules.distinct_windows import DistinctWindows
 from rules.windows import Windows
 
 KEYS = st.sampled_from([("a",), ("b",), ("c", 1), ("征地",)])
@@ -65,3 +67,39 @@ def test_sweep_forgets_what_event_time_left_behind() -> None:
             w.sweep(float(i))
     assert len(w.slots) <= 70
     assert w.size() <= 140
+
+
+VALUES = st.sampled_from(["p1", "p2", "p3", None, 7])
+
+
+@settings(max_examples=300, deadline=None)
+@given(within=st.sampled_from([1.0, 10.0, 45.0, 3600.0]),
+       steps=st.lists(st.tuples(KEYS, st.integers(-30, 60), VALUES, st.booleans(), st.integers(0, 12)), max_size=120))
+def test_distinct_agrees_with_the_general_windows(within: float, steps: list[tuple[Any, int, Any, bool, int]]) -> None:
+    general, compact = Windows(within, "distinct"), DistinctWindows(within)
+    t = 0.0
+    for key, gap, value, sweep, snap in steps:
+        t = t + gap if gap >= 0 else max(0.0, t + gap)
+        assert compact.add(key, t, value) == general.add(key, t, value), (key, t, value)
+        if sweep:
+            general.sweep(t)
+            compact.sweep(t)
+            _same(general, compact)
+        if snap == 0:
+            again = DistinctWindows(within)
+            again.load_json(json.loads(json.dumps(compact.to_json())))
+            compact = again
+            other = Windows(within, "distinct")
+            other.load_json(json.loads(json.dumps(general.to_json())))
+            general = other
+    _same(general, compact)
+
+
+def test_distinct_one_record_keys_stay_pairs() -> None:
+    w = DistinctWindows(10.0)
+    assert w.add(("k",), 0.0, "a") == 1
+    assert w.slots[("k",)] == (0.0, "a")
+    assert w.add(("k",), 10.0, "b") == 1  # the record at 0 is at t - within: out, the key stays a pair
+    assert w.slots[("k",)] == (10.0, "b")
+    assert w.add(("k",), 12.0, "c") == 2
+    assert w.add(("k",), 13.0, "c") == 2
