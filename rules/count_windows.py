@@ -13,37 +13,21 @@ streams). Semantics: the count of the key's records that arrived so far with ``a
 from __future__ import annotations
 
 import bisect
-from collections.abc import Hashable
 from typing import Any
+
+from rules.windows import Key, Windows
 
 __all__ = ["CountWindows"]
 
-Key = tuple[Hashable, ...]
 
-
-class CountWindows:
-    """Sliding event-time count windows of one rule, one per key (see the module docstring).
-
-    For sweeping, every key is also listed under the *bucket* (``at // grain``) of its latest record, as
-    in :class:`rules.windows.Windows`: a sweep visits only the buckets the horizon has reached."""
-
-    aggregate = "count"
-    counting = True
+class CountWindows(Windows):
+    """Sliding event-time count windows of one rule, one per key (see the module docstring); listed in
+    buckets and swept as :class:`rules.windows.Windows` does."""
 
     def __init__(self, within: float) -> None:
-        self.within = within
-        self.slots: dict[Key, float | list[float]] = {}
+        super().__init__(within, "count")
+        self.slots: dict[Key, Any] = {}
         """key → the time of its one record, or the times of its records (more than one), oldest first."""
-        self.grain = max(1.0, min(within / 32, 3600.0))
-        self.buckets: dict[float, list[Key]] = {}
-        """bucket → keys whose latest record fell in it (a key may linger where it no longer is)."""
-
-    def _list(self, key: Key, b: float) -> None:
-        got = self.buckets.get(b)
-        if got is None:
-            self.buckets[b] = [key]
-        else:
-            got.append(key)
 
     def add(self, key: Key, t: float, value: Any = None) -> int:
         """Let a record at ``t`` join ``key``'s window; return the count over ``(t - within, t]``
@@ -57,7 +41,7 @@ class CountWindows:
             return 1
         if not isinstance(got, list):  # one record held
             if t < got:
-                return self._add_late(key, [got], t)
+                return self._late(key, [got], t)
             b = t // grain
             if b != got // grain:
                 self._list(key, b)
@@ -68,7 +52,7 @@ class CountWindows:
             return 2
         last = got[-1]
         if t < last:
-            return self._add_late(key, got, t)
+            return self._late(key, got, t)
         b = t // grain
         if b != last // grain:
             self._list(key, b)
@@ -82,7 +66,7 @@ class CountWindows:
             del got[:keep]
         return len(got)
 
-    def _add_late(self, key: Key, times: list[float], t: float) -> int:
+    def _late(self, key: Key, times: list[float], t: float) -> int:
         """A record behind its key's latest (a chained warning of an absence): kept in time order with
         everything the window holds; counted over what lies in ``(t - within, t]``."""
         times = [*times]
@@ -91,28 +75,9 @@ class CountWindows:
         lo = bisect.bisect_right(times, t - self.within)
         return bisect.bisect_right(times, t) - lo
 
-    def sweep(self, watermark: float) -> None:
-        """Forget keys whose every record is at or before ``watermark - within``: those listed in the
-        buckets up to the horizon's (a key's latest record is in its bucket; later buckets are later)."""
-        horizon = watermark - self.within
-        grain = self.grain
-        last = horizon // grain
-        slots = self.slots
-        for b in sorted(b for b in self.buckets if b <= last):
-            keep: list[Key] = []
-            for k in self.buckets.pop(b):
-                got = slots.get(k)
-                if got is None:
-                    continue  # gone
-                latest = got[-1] if isinstance(got, list) else got
-                if latest // grain != b:
-                    continue  # listed again under a later bucket
-                if latest <= horizon:
-                    del slots[k]
-                else:
-                    keep.append(k)
-            if keep:
-                self.buckets[b] = keep
+    def _latest(self, entry: Any) -> tuple[float, float | None]:
+        latest: float = entry[-1] if isinstance(entry, list) else entry
+        return latest // self.grain, latest
 
     def size(self) -> int:
         """How many records the windows hold."""

@@ -30,7 +30,7 @@ class DistinctWindows(Windows):
         got = self.slots.get(key)
         if got is None:
             self.slots[key] = (t, value)
-            self._bucket(key, t // self.grain)
+            self._list(key, t // self.grain)
             return 0 if value is None else 1
         if type(got) is not tuple:
             return super().add(key, t, value)
@@ -39,7 +39,7 @@ class DistinctWindows(Windows):
             return self._add_late(self._expand(key, t0, v0), t, value)
         b = t // self.grain
         if b != t0 // self.grain:
-            self._bucket(key, b)
+            self._list(key, b)
         if t0 <= t - self.within:  # the earlier record has left the window
             self.slots[key] = (t, value)
             return 0 if value is None else 1
@@ -48,45 +48,16 @@ class DistinctWindows(Windows):
         slot.bucket = b
         return len(slot.counts or ())
 
-    def _bucket(self, key: Key, b: float) -> None:
-        got = self.buckets.get(b)
-        if got is None:
-            self.buckets[b] = [key]
-        else:
-            got.append(key)
-
     def _expand(self, key: Key, t: float, value: Any) -> _Slot:
         """Replace ``key``'s pair with a slot holding its record."""
         slot = self.slots[key] = _Slot(bucket=t // self.grain)
         slot.push(t, value)
         return slot
 
-    def sweep(self, watermark: float) -> None:
-        """See :meth:`rules.windows.Windows.sweep`; a pair's bucket is that of its time."""
-        horizon = watermark - self.within
-        grain = self.grain
-        last = horizon // grain
-        slots = self.slots
-        for b in sorted(b for b in self.buckets if b <= last):
-            keep: list[Key] = []
-            for k in self.buckets.pop(b):
-                got = slots.get(k)
-                if got is None:
-                    continue
-                if type(got) is tuple:
-                    latest: float | None = got[0]
-                    if got[0] // grain != b:
-                        continue  # listed again under a later bucket
-                else:
-                    if got.bucket != b:
-                        continue
-                    latest = got.ats[-1] if got.ats else None
-                if latest is None or latest <= horizon:
-                    del slots[k]
-                else:
-                    keep.append(k)
-            if keep:
-                self.buckets[b] = keep
+    def _latest(self, entry: Any) -> tuple[float, float | None]:
+        if type(entry) is tuple:
+            return entry[0] // self.grain, entry[0]
+        return super()._latest(entry)
 
     def size(self) -> int:
         """How many records the windows hold."""

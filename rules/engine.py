@@ -117,7 +117,7 @@ class _Window:
 
     __slots__ = ("add", "agg", "by", "field", "memo", "periods", "ri", "rule", "state")
 
-    def __init__(self, ri: int, rule: Rule, state: Windows | CountWindows, periods: bool) -> None:
+    def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool) -> None:
         assert rule.window is not None
         self.ri, self.rule, self.state = ri, rule, state
         self.add = state.add
@@ -149,7 +149,7 @@ class _Engine:
         self.calendars = rulebook.calendars
         self.plan = plan = build_plan(self.rules)
         self.info = plan.info
-        self.states: dict[int, Windows | CountWindows | Sequences | Absences] = {}
+        self.states: dict[int, Windows | Sequences | Absences] = {}
         for ri, rule in enumerate(self.rules):
             within = rule.within.total_seconds() if rule.within is not None else 0.0
             if rule.window is not None:
@@ -198,7 +198,7 @@ class _Engine:
             )
         self._windows: dict[int, _Window] = {}
         for ri, state in self.states.items():
-            if isinstance(state, (Windows, CountWindows)):
+            if isinstance(state, Windows):
                 levels = [s.when for s in self.rules[ri].levels if s.when is not None]
                 tests_periods = any(t.field == "periods" for c in levels for t in c.walk())
                 self._windows[ri] = _Window(ri, self.rules[ri], state, tests_periods)

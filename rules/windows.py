@@ -132,16 +132,20 @@ class Windows:
         self.buckets: dict[float, list[Key]] = {}
         """bucket → keys whose latest record fell in it (a key may linger where it no longer is)."""
 
+    def _list(self, key: Key, b: float) -> None:
+        """List ``key`` under bucket ``b``."""
+        got = self.buckets.get(b)
+        if got is None:
+            self.buckets[b] = [key]
+        else:
+            got.append(key)
+
     def _listed(self, key: Key, slot: _Slot) -> None:
         """List ``key`` under the bucket of its slot's latest record."""
         b = slot.ats[-1] // self.grain if slot.ats else _OLD
         if b != slot.bucket:
             slot.bucket = b
-            got = self.buckets.get(b)
-            if got is None:
-                self.buckets[b] = [key]
-            else:
-                got.append(key)
+            self._list(key, b)
 
     def add(self, key: Key, t: float, value: Any = None) -> float | int:
         """Let a record at ``t`` (with the summed or distinct ``value``) join ``key``'s window; return
@@ -204,11 +208,7 @@ class Windows:
             slot = self.slots[key] = _Slot(None, None, b)
             slot.push(t, value)
             aggregate = slot.total if self.aggregate == "sum" else 1
-        got = self.buckets.get(b)
-        if got is None:
-            self.buckets[b] = [key]
-        else:
-            got.append(key)
+        self._list(key, b)
         return aggregate
 
     def _live(self, slot: _Slot) -> list[tuple[float, Any]]:
@@ -239,19 +239,28 @@ class Windows:
         buckets up to the horizon's (a key's latest record is in its bucket; later buckets are later)."""
         horizon = watermark - self.within
         last = horizon // self.grain
-        slots = self.slots
+        slots: dict[Key, Any] = self.slots
         for b in sorted(b for b in self.buckets if b <= last):
             keep: list[Key] = []
             for k in self.buckets.pop(b):
-                slot = slots.get(k)
-                if slot is None or slot.bucket != b:
-                    continue  # gone, or listed again under a later bucket
-                if not slot.ats or slot.ats[-1] <= horizon:
+                entry = slots.get(k)
+                if entry is None:
+                    continue  # gone
+                listed, latest = self._latest(entry)
+                if listed != b:
+                    continue  # listed again under a later bucket
+                if latest is None or latest <= horizon:
                     del slots[k]
                 else:
                     keep.append(k)
             if keep:
                 self.buckets[b] = keep
+
+    def _latest(self, entry: Any) -> tuple[float, float | None]:
+        """A key's bucket and the time of its latest record (``None``: it holds none). Subclasses that
+        keep some keys in a compact form (:mod:`rules.count_windows`, :mod:`rules.distinct_windows`)
+        say it for theirs; :meth:`sweep` is theirs too."""
+        return entry.bucket, entry.ats[-1] if entry.ats else None
 
     def size(self) -> int:
         """How many records the windows hold."""

@@ -4,6 +4,7 @@ sweeps, sizes, JSON."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import given, settings
@@ -14,36 +15,50 @@ from rules.distinct_windows import DistinctWindows
 from rules.windows import Windows
 
 KEYS = st.sampled_from([("a",), ("b",), ("c", 1), ("征地",)])
-# (key, gap to the previous record or a step back, whether to sweep after it, whether to snapshot)
-STEP = st.tuples(KEYS, st.integers(-30, 60), st.booleans(), st.integers(0, 12))
+VALUES = st.sampled_from(["p1", "p2", "p3", None, 7])
+# (key, gap to the previous record or a step back, value, whether to sweep after it, whether to snapshot)
+STEPS = st.lists(st.tuples(KEYS, st.integers(-30, 60), VALUES, st.booleans(), st.integers(0, 12)), max_size=120)
+WITHIN = st.sampled_from([1.0, 10.0, 45.0, 100.0, 3600.0])
 
 
-def _same(general: Windows, compact: CountWindows) -> None:
+def _same(general: Windows, compact: Windows) -> None:
     assert compact.size() == general.size()
     assert json.dumps(compact.to_json()) == json.dumps(general.to_json())
 
 
-@settings(max_examples=300, deadline=None)
-@given(within=st.sampled_from([1.0, 10.0, 45.0, 100.0, 3600.0]), steps=st.lists(STEP, max_size=120))
-def test_counts_sweeps_sizes_and_json_agree(within: float, steps: list[tuple[Any, int, bool, int]]) -> None:
-    general, compact = Windows(within, "count"), CountWindows(within)
+def _agree(aggregate: str, compact_of: Callable[[float], Windows], within: float,
+           steps: list[tuple[Any, int, Any, bool, int]]) -> None:
+    """Feed ``steps`` to the general windows and the compact ones; they must agree throughout."""
+    general, compact = Windows(within, aggregate), compact_of(within)
     t = 0.0
-    for key, gap, sweep, snap in steps:
+    for key, gap, value, sweep, snap in steps:
         # Mostly forward in event time, sometimes a step back (a chained warning behind its key's latest).
         t = t + gap if gap >= 0 else max(0.0, t + gap)
-        assert compact.add(key, t) == general.add(key, t), (key, t)
+        assert compact.add(key, t, value) == general.add(key, t, value), (key, t, value)
         if sweep:
             general.sweep(t)
             compact.sweep(t)
             _same(general, compact)
         if snap == 0:  # now and then, both continue from their JSON
-            again = CountWindows(within)
+            again = compact_of(within)
             again.load_json(json.loads(json.dumps(compact.to_json())))
             compact = again
-            other = Windows(within, "count")
+            other = Windows(within, aggregate)
             other.load_json(json.loads(json.dumps(general.to_json())))
             general = other
     _same(general, compact)
+
+
+@settings(max_examples=300, deadline=None)
+@given(within=WITHIN, steps=STEPS)
+def test_counts_sweeps_sizes_and_json_agree(within: float, steps: list[tuple[Any, int, Any, bool, int]]) -> None:
+    _agree("count", CountWindows, within, steps)  # a count ignores the values
+
+
+@settings(max_examples=300, deadline=None)
+@given(within=WITHIN, steps=STEPS)
+def test_distinct_agrees_with_the_general_windows(within: float, steps: list[tuple[Any, int, Any, bool, int]]) -> None:
+    _agree("distinct", DistinctWindows, within, steps)
 
 
 def test_one_record_keys_stay_plain_times() -> None:
@@ -67,32 +82,6 @@ def test_sweep_forgets_what_event_time_left_behind() -> None:
             w.sweep(float(i))
     assert len(w.slots) <= 70
     assert w.size() <= 140
-
-
-VALUES = st.sampled_from(["p1", "p2", "p3", None, 7])
-
-
-@settings(max_examples=300, deadline=None)
-@given(within=st.sampled_from([1.0, 10.0, 45.0, 3600.0]),
-       steps=st.lists(st.tuples(KEYS, st.integers(-30, 60), VALUES, st.booleans(), st.integers(0, 12)), max_size=120))
-def test_distinct_agrees_with_the_general_windows(within: float, steps: list[tuple[Any, int, Any, bool, int]]) -> None:
-    general, compact = Windows(within, "distinct"), DistinctWindows(within)
-    t = 0.0
-    for key, gap, value, sweep, snap in steps:
-        t = t + gap if gap >= 0 else max(0.0, t + gap)
-        assert compact.add(key, t, value) == general.add(key, t, value), (key, t, value)
-        if sweep:
-            general.sweep(t)
-            compact.sweep(t)
-            _same(general, compact)
-        if snap == 0:
-            again = DistinctWindows(within)
-            again.load_json(json.loads(json.dumps(compact.to_json())))
-            compact = again
-            other = Windows(within, "distinct")
-            other.load_json(json.loads(json.dumps(general.to_json())))
-            general = other
-    _same(general, compact)
 
 
 def test_distinct_one_record_keys_stay_pairs() -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import pytest
 from engine_helpers import book, rec
 
+from rules.count_windows import CountWindows
+from rules.distinct_windows import DistinctWindows
 from rules.evaluate import Evaluator
 from rules.windows import Windows
 
@@ -45,6 +48,17 @@ def test_keys_are_separate_and_swept() -> None:
             w.sweep(float(i))
     assert len(w.slots) <= 70
     assert w.size() <= 70
+
+
+@pytest.mark.parametrize("make", [lambda: Windows(10.0, "count"), lambda: Windows(10.0, "distinct"),
+                                  lambda: CountWindows(10.0), lambda: DistinctWindows(10.0)])
+def test_sweep_forgets_a_key_whose_latest_record_is_exactly_at_the_horizon(make: Any) -> None:
+    w = make()
+    w.add(("k",), 0.0, "a")
+    w.add(("j",), 0.5, "a")
+    w.sweep(10.0)  # horizon 0.0: the record at 0 is out (the lower bound is exclusive), the one at 0.5 in
+    assert list(w.slots) == [("j",)]
+    assert w.size() == 1
 
 
 def test_late_record_counts_only_what_is_before_it() -> None:
