@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -68,16 +68,30 @@ def _hmac_states(key: bytes) -> tuple[Any, Any]:
     return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
 
 
-@lru_cache(maxsize=1 << 16)
-def _keyed(value: str, key: bytes) -> str:
-    # People recur across records and departments: caching saves the HMAC and the normalisation.
-    inner, outer = _hmac_states(key)
+def _digest(value: str, inner: Any, outer: Any) -> str:
     h = inner.copy()
     h.update(normalise_identifier(value).encode("utf-8"))
     o = outer.copy()
     o.update(h.digest())
     digest: str = o.hexdigest()
     return PSEUDONYM_PREFIX + digest[:20]
+
+
+@lru_cache(maxsize=1 << 16)
+def _keyed(value: str, key: bytes) -> str:
+    # People recur across records and departments: caching saves the HMAC and the normalisation.
+    return _digest(value, *_hmac_states(key))
+
+
+def pseudonymiser(key: str | bytes) -> Callable[[str], str]:
+    """:func:`pseudonym` under ``key``, as a function of a string, without the shared cache: for a caller
+    that keeps its own (the ingest's compiled mapping), to whom that cache is only extra work."""
+    inner, outer = _hmac_states(_key_bytes(key))
+
+    def one(value: str) -> str:
+        return value if is_pseudonym(value) else _digest(value, inner, outer)
+
+    return one
 
 
 def pseudonym(value: str, key: str | bytes) -> str:

@@ -10,6 +10,7 @@ harmless. An unreadable page (cut JSON) is quarantined and fetched again from th
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Container
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
+from sqlmodel import Session
 
 from domain.kinds import KindsError, RecordKinds
 from domain.repo.records import PreparedRecord, UpsertStats, get_cursor, quarantine, set_cursor, upsert_prepared
@@ -28,6 +30,7 @@ from integrations.sources.base import DataSource, Page, SourceStalled
 from integrations.sources.factory import build_source, configured_sources
 from integrations.sources.fastmap import CompiledMapping
 from integrations.sources.mapping import Rejection
+from rules.gc_pause import gc_paused
 
 
 @dataclass
@@ -67,13 +70,15 @@ def ingest_source(
     """Fetch ``source`` from its stored cursor until it has no more; see the module docstring.
 
     ``now`` bounds item timestamps from the future (default: the wall clock at each page);
-    ``progress`` is called with the running report after each committed page. With ``prefetch`` the
-    next page is fetched and mapped in a background thread while this one is stored (network and
-    SQLite release the GIL); it is only a read ahead: the cursor still moves page by page after each
-    commit, and an error of the next fetch surfaces after this page is committed, as without it.
+    ``progress`` is called with the running report after each committed page. With ``prefetch`` two
+    helper threads read ahead: one fetches the next page while this one is stored (the department
+    prepares it meanwhile), the other maps it while this one commits (SQLite writes without the GIL;
+    mapped any earlier, it would fight the inserts for the GIL row by row). It is only a read ahead:
+    the cursor still moves page by page after each commit, and an error of the next fetch surfaces
+    after this page is committed, as without it.
     Raises :class:`~integrations.sources.SourceError` (nothing uncommitted is lost).
     """
-    with ThreadPoolExecutor(1, thread_name_prefix=f"fetch-{source.name}") if prefetch else nullcontext() as pool:
+    with ThreadPoolExecutor(2, thread_name_prefix=f"ingest-{source.name}") if prefetch else nullcontext() as pool:
         return _ingest(engine, source, kinds, key, now, page_size, max_stalls, known_regions, progress, pool)
 
 
@@ -96,34 +101,41 @@ def _ingest(
         cursor = get_cursor(session=session, source=source.name)
     report.cursor = cursor
     stalls = 0
+    new_only = True
 
     def fetch_and_map(at: str | None) -> tuple[Page, list[PreparedRecord], list[Rejection]]:
-        # Mapping (and hashing) is pure, so it may run ahead in the fetch thread, overlapping the store's work.
         page = source.fetch(at, limit=page_size)
         records, rejections = mapping.map_page(page.items, now or datetime.now(UTC))
         return page, records, rejections
 
-    ahead: Future[tuple[Page, list[PreparedRecord], list[Rejection]]] | None = None
+    def map_when(fetched: Future[Page], gate: threading.Event) -> tuple[Page, list[PreparedRecord], list[Rejection]]:
+        # The next page, mapped once the page before it starts committing (see ingest_source).
+        page = fetched.result()
+        gate.wait()
+        records, rejections = mapping.map_page(page.items, now or datetime.now(UTC))
+        return page, records, rejections
+
+    mapped: Future[tuple[Page, list[PreparedRecord], list[Rejection]]] | None = None
     while True:
-        page, records, rejections = ahead.result() if ahead is not None else fetch_and_map(cursor)
-        ahead = None
-        if pool is not None and page.has_more:
-            ahead = pool.submit(fetch_and_map, page.next_cursor or cursor)
-        next_cursor = page.next_cursor or cursor
-        with session_scope(engine) as session:
-            stats = upsert_prepared(session=session, records=records) if records else UpsertStats()
-            for rej in rejections:
-                reason = f"{page.error}: {rej.reason}" if page.error else rej.reason
-                quarantine(
-                    session=session,
-                    source=source.name,
-                    page=page.page_ref,
-                    raw=rej.raw,
-                    reason=reason,
-                    source_id=rej.source_id,
-                )
-            if next_cursor != cursor:
-                set_cursor(session=session, source=source.name, cursor=next_cursor)
+        with gc_paused():
+            page, records, rejections = mapped.result() if mapped is not None else fetch_and_map(cursor)
+            mapped = None
+            next_cursor = page.next_cursor or cursor
+            gate = threading.Event()
+            if pool is not None and page.has_more:
+                mapped = pool.submit(map_when, pool.submit(source.fetch, next_cursor, limit=page_size), gate)
+            try:
+                with session_scope(engine) as session:
+                    stats = _store_page(session, source.name, page, records, rejections, new_only)
+                    if next_cursor != cursor:
+                        set_cursor(session=session, source=source.name, cursor=next_cursor)
+                    gate.set()  # the commit (leaving the block) and the next page's mapping overlap
+            finally:
+                gate.set()  # on an error too: the helper must not wait forever (the pool waits for it)
+        # A page that re-delivered records (after an interruption, or a source that repeats its boundary
+        # items) makes the next page check its keys first; a page of only new ones lets the next insert
+        # them without asking (see upsert_prepared).
+        new_only = stats.updated == 0 and stats.unchanged == 0
         report.pages += 1
         report.fetched += len(page.items)
         report.inserted += stats.inserted
@@ -149,6 +161,24 @@ def _ingest(
         else:
             stalls = 0
         cursor = next_cursor
+
+
+def _store_page(
+    session: Session,
+    name: str,
+    page: Page,
+    records: list[PreparedRecord],
+    rejections: list[Rejection],
+    new_only: bool,
+) -> UpsertStats:
+    """A page's records upserted and its refused items quarantined, in ``session``."""
+    stats = upsert_prepared(session=session, records=records, optimistic=new_only) if records else UpsertStats()
+    for rej in rejections:
+        reason = f"{page.error}: {rej.reason}" if page.error else rej.reason
+        quarantine(
+            session=session, source=name, page=page.page_ref, raw=rej.raw, reason=reason, source_id=rej.source_id
+        )
+    return stats
 
 
 _KINDS_KEY = re.compile(rb"^kinds\s*:", re.MULTILINE)

@@ -121,8 +121,15 @@ def upsert_records(*, session: Session, records: Sequence[Record]) -> UpsertStat
     return upsert_prepared(session=session, records=[prepare(r) for r in records])
 
 
-def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord]) -> UpsertStats:
-    """:func:`upsert_records` of records already prepared (the ingest prepares them while mapping)."""
+def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], optimistic: bool = False) -> UpsertStats:
+    """:func:`upsert_records` of records already prepared (the ingest prepares them while mapping).
+
+    With ``optimistic`` (used on SQLite; the ingest sets it while its pages bring only new records) the
+    batch is first inserted as if every key were new, skipping keys that exist (``ON CONFLICT DO
+    NOTHING``). When every row went in, that was the whole upsert, without the query for existing keys;
+    when some did not, the rows just inserted are deleted again and the batch takes the usual way. The
+    outcome is the same either way (``tests/domain/test_upsert_optimistic.py``).
+    """
     latest = {(r[0], r[1]): r for r in records}
     if len(latest) < len(records):  # a key repeated: order the batch by the last occurrences
         latest = {}
@@ -132,6 +139,10 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord]) -> U
             latest[k] = r
     if not latest:
         return UpsertStats()
+    if optimistic and session.get_bind().dialect.name == "sqlite":
+        inserted = _insert_if_all_new(session, list(latest.values()))
+        if inserted is not None:
+            return inserted
     by_source: dict[str, list[str]] = {}
     for source, sid in latest:
         ids = by_source.get(source)
@@ -219,6 +230,26 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord]) -> U
     if versions:
         session.execute(sa.insert(_VER), versions)
     return UpsertStats(len(inserts), len(updates), unchanged)
+
+
+def _insert_if_all_new(session: Session, records: list[PreparedRecord]) -> UpsertStats | None:
+    """Insert ``records`` (distinct keys, SQLite) as new rows, all or none: ``None`` when some key exists."""
+    conn = session.connection()
+    base = max_seq(session=session)
+    now = _sqlite_datetime(utcnow())
+    rows = [
+        (source, sid, kind, _sqlite_datetime(at), region, attrs_json, h, 1, late, seq, now)
+        for seq, (source, sid, kind, at, region, _, attrs_json, h, late) in enumerate(records, base + 1)
+    ]
+    sql = f"{_insert_sql(conn.dialect)} ON CONFLICT (source, source_id) DO NOTHING"
+    if conn.exec_driver_sql(sql, rows).rowcount == len(rows):  # sqlite3 sums an executemany's row counts
+        return UpsertStats(len(rows))
+    # Some keys were there already: take back exactly the rows this call inserted (its seq range, its
+    # arrival time), in the same transaction, so nothing of the attempt remains.
+    conn.exec_driver_sql(
+        f"DELETE FROM {_REC.name} WHERE seq > ? AND seq <= ? AND received_at = ?", (base, base + len(rows), now)
+    )
+    return None
 
 
 def _to_record(row: Any) -> Record:

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.kinds import RecordKinds
-from domain.privacy import mask_value, pseudonymise_value
+from domain.privacy import mask_value, pseudonymise_value, pseudonymiser
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
 from domain.repo.prepared import PreparedRecord, canonical_json, hash_content, prepare
@@ -105,6 +105,7 @@ class CompiledMapping:
         # "First wins" needs the test only when two department fields feed one record field.
         shared = len({f[1] for f in fields}) < len(fields)
         pseudonyms, masked, codes = self._pseudonyms, self._masked, self._codes
+        pseudonym_of = pseudonymiser(key)
         fromisoformat, strptime = datetime.fromisoformat, datetime.strptime
 
         def fast(raw: Any, limit: datetime, limit_ts: float | None) -> PreparedRecord | None:
@@ -176,7 +177,12 @@ class CompiledMapping:
                     cache = pseudonyms if personal else masked
                     out = cache.get(value) if type(value) is str else None
                     if out is None:
-                        out = pseudonymise_value(value, key) if personal else mask_value(value)
+                        if not personal:
+                            out = mask_value(value)
+                        elif type(value) is str:  # (never "": skipped above)
+                            out = pseudonym_of(value)
+                        else:
+                            out = pseudonymise_value(value, key)
                         if type(value) is str:
                             if len(cache) >= _CACHE_MAX:
                                 cache.clear()

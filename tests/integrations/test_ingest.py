@@ -368,3 +368,39 @@ def test_pages_all_new_repeated_and_mixed_are_counted_and_sequenced(engine: sa.E
     assert [sid for sid, _, _ in got] == order
     assert [seq for _, seq, _ in got] == [2, 3, 4, 5, *range(7, 24)]  # 1 and 6: SJ-0 and SJ-5 changed since
     assert {sid: v for sid, _, v in got if v > 1} == {"SJ-5": 2, "SJ-0": 2}
+
+
+def test_a_page_that_fails_to_store_stops_the_run_after_the_pages_before_it(
+    sqlite_engine: sa.Engine, kinds: RecordKinds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The next page's mapping waits for this page's commit to begin; a failure before it must release
+    # that wait (else the run would hang on its helper thread) and leave the pages before committed.
+    import integrations.ingest as ingest
+
+    cfg = next(c for c in DEPARTMENTS if c.kind == "incident")
+    items: list[RawItem] = [
+        {
+            "id": f"SJ-{i}",
+            "occurred_at": "2026-01-05T01:00:00+08:00",
+            "region_code": "510104001001001",
+            "category": "fire",
+            "injured": 0,
+            "deaths": 0,
+        }
+        for i in range(20)
+    ]
+    real = ingest._store_page
+    calls = []
+
+    def failing(*args: object) -> object:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest, "_store_page", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_source(sqlite_engine, FakeSource(cfg, items), kinds=kinds, key=KEY, page_size=5)
+    assert count(sqlite_engine, RecordRow) == 10
+    with session_scope(sqlite_engine) as s:
+        assert s.get(CursorRow, cfg.name).cursor == "10"  # type: ignore[union-attr]
