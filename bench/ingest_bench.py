@@ -123,7 +123,7 @@ def _run(args: argparse.Namespace, url1: str, url2: str) -> None:
                 recs, _ = mapping.map_page(page.items, datetime.now(UTC))
                 t2 = time.perf_counter()
                 with session_scope(engine) as s:
-                    upsert_prepared(session=s, records=recs)
+                    upsert_prepared(session=s, records=recs, optimistic=True)
                     set_cursor(session=s, source=src.name, cursor=page.next_cursor)
                 t3 = time.perf_counter()
                 # The reference mapping of the same page, for comparison only (not part of the stages); its
