@@ -103,27 +103,26 @@ def _ingest(
     stalls = 0
     new_only = True
 
-    def fetch_and_map(at: str | None) -> tuple[Page, list[PreparedRecord], list[Rejection]]:
-        page = source.fetch(at, limit=page_size)
-        records, rejections = mapping.map_page(page.items, now or datetime.now(UTC))
-        return page, records, rejections
+    def mapped(page: Page) -> tuple[Page, list[PreparedRecord], list[Rejection]]:
+        return page, *mapping.map_page(page.items, now or datetime.now(UTC))
 
     def map_when(fetched: Future[Page], gate: threading.Event) -> tuple[Page, list[PreparedRecord], list[Rejection]]:
         # The next page, mapped once the page before it starts committing (see ingest_source).
         page = fetched.result()
         gate.wait()
-        records, rejections = mapping.map_page(page.items, now or datetime.now(UTC))
-        return page, records, rejections
+        return mapped(page)
 
-    mapped: Future[tuple[Page, list[PreparedRecord], list[Rejection]]] | None = None
+    ahead: Future[tuple[Page, list[PreparedRecord], list[Rejection]]] | None = None
     while True:
         with gc_paused():
-            page, records, rejections = mapped.result() if mapped is not None else fetch_and_map(cursor)
-            mapped = None
+            page, records, rejections = (
+                ahead.result() if ahead is not None else mapped(source.fetch(cursor, limit=page_size))
+            )
+            ahead = None
             next_cursor = page.next_cursor or cursor
             gate = threading.Event()
             if pool is not None and page.has_more:
-                mapped = pool.submit(map_when, pool.submit(source.fetch, next_cursor, limit=page_size), gate)
+                ahead = pool.submit(map_when, pool.submit(source.fetch, next_cursor, limit=page_size), gate)
             try:
                 with session_scope(engine) as session:
                     stats = _store_page(session, source.name, page, records, rejections, new_only)

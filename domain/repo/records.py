@@ -9,7 +9,7 @@ consumes records by ``seq``, so a changed record is evaluated again as its new v
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -181,17 +181,16 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
     conn = session.connection()
     at_bind = _bind(conn.dialect, "at")
     now_b = at_bind(now)
-    inserts: list[tuple[Any, ...]] = []
+    fresh: list[tuple[int, PreparedRecord]] = []
     updates: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
     unchanged = 0
     for key, r in latest.items():
-        source, sid, kind, at, region, _, attrs_json, h, late = r
+        attrs_json, h = r.attrs_json, r.content_hash
         ex = existing.get(key)
         if ex is None:
             seq += 1
-            # Same order as _INSERT_COLS.
-            inserts.append((source, sid, kind, at_bind(at), region, attrs_json, h, 1, late, seq, now_b))
+            fresh.append((seq, r))
             continue
         if ex[1] == h:
             unchanged += 1
@@ -212,6 +211,7 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
             )
         )
         versions.append(dict(zip(_VER_KEYS, (ex[0], ex[2] + 1, r.attributes, r.at, r.region, h, now), strict=True)))
+    inserts = _insert_rows(fresh, at_bind, now_b)
     if inserts:
         # The hot path: one DBAPI executemany of ready tuples. New rows need no ids back (no history row
         # until they change), and skipping SQLAlchemy's per-row parameter processing doubles the speed.
@@ -232,15 +232,22 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
     return UpsertStats(len(inserts), len(updates), unchanged)
 
 
+def _insert_rows(
+    numbered: Iterable[tuple[int, PreparedRecord]], at_bind: Callable[[Any], Any], received_at: Any
+) -> list[tuple[Any, ...]]:
+    """New rows as the insert statement takes them (in the order of ``_INSERT_COLS``), each with its seq."""
+    return [
+        (source, sid, kind, at_bind(at), region, attrs_json, h, 1, late, seq, received_at)
+        for seq, (source, sid, kind, at, region, _, attrs_json, h, late) in numbered
+    ]
+
+
 def _insert_if_all_new(session: Session, records: list[PreparedRecord]) -> UpsertStats | None:
     """Insert ``records`` (distinct keys, SQLite) as new rows, all or none: ``None`` when some key exists."""
     conn = session.connection()
     base = max_seq(session=session)
     now = _sqlite_datetime(utcnow())
-    rows = [
-        (source, sid, kind, _sqlite_datetime(at), region, attrs_json, h, 1, late, seq, now)
-        for seq, (source, sid, kind, at, region, _, attrs_json, h, late) in enumerate(records, base + 1)
-    ]
+    rows = _insert_rows(enumerate(records, base + 1), _sqlite_datetime, now)
     sql = f"{_insert_sql(conn.dialect)} ON CONFLICT (source, source_id) DO NOTHING"
     if conn.exec_driver_sql(sql, rows).rowcount == len(rows):  # sqlite3 sums an executemany's row counts
         return UpsertStats(len(rows))
