@@ -138,7 +138,7 @@ def _run(args: argparse.Namespace, url1: str, url2: str) -> None:
                     break
             src.close()
         t_all = time.perf_counter() - t_all - t_ref
-        # The real thing: ingest_source (cursor per page, quarantine, next page prefetched), into a new store.
+        # The real thing: ingest_source (cursor per page, quarantine, pages read ahead), into a new store.
         engine2 = open_store(url2)
         sources = build_sources(Settings(simulator_url=url))
         t_ingest, cpu_ingest = time.perf_counter(), time.process_time()
@@ -185,7 +185,7 @@ def _run(args: argparse.Namespace, url1: str, url2: str) -> None:
     print(f"records: {n} (scale {args.scale}, page size {args.page_size}), {where}")
     rate_ingest = n_ingest / t_ingest
     print(
-        f"ingest_source      : {rate_ingest:10,.0f} records/s  ({t_ingest:.2f} s, prefetching the next page; "
+        f"ingest_source      : {rate_ingest:10,.0f} records/s  ({t_ingest:.2f} s, reading ahead; "
         f"CPU of this process {cpu_ingest:.2f} s)"
     )
     print(f"stages in sequence : {rate:10,.0f} records/s  ({t_all:.2f} s)")

@@ -38,7 +38,7 @@ PER_DAY = 100_000
 def load(url: str, days: int, seed: int) -> tuple[int, float]:
     """Generate and insert ``days`` of records into a fresh store; (records, seconds)."""
     from domain.repo.prepared import prepare
-    from domain.repo.records import _insert_sql  # bench-only bulk load into an empty store
+    from domain.repo.record_insert import insert_sql  # bench-only bulk load into an empty store
     from domain.store import open_store
 
     eng = open_store(url)
@@ -47,7 +47,7 @@ def load(url: str, days: int, seed: int) -> tuple[int, float]:
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     seq = 0
     with eng.begin() as conn:
-        sql = _insert_sql(conn.dialect)
+        sql = insert_sql(conn.dialect)
         for chunk in stream(n, seed, PER_DAY):
             rows = []
             for r in chunk:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Container
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from sqlmodel import Session
 from domain.kinds import KindsError, RecordKinds
 from domain.repo.records import PreparedRecord, UpsertStats, get_cursor, quarantine, set_cursor, upsert_prepared
 from domain.store import session_scope
+from integrations.ingest_ahead import ReadAhead
 from integrations.settings import Settings
 from integrations.sources.base import DataSource, Page, SourceStalled
 from integrations.sources.factory import build_source, configured_sources
@@ -71,15 +71,13 @@ def ingest_source(
 
     ``now`` bounds item timestamps from the future (default: the wall clock at each page);
     ``progress`` is called with the running report after each committed page. With ``prefetch`` two
-    helper threads read ahead: one fetches the next page while this one is stored (the department
-    prepares it meanwhile), the other maps it while this one commits (SQLite writes without the GIL;
-    mapped any earlier, it would fight the inserts for the GIL row by row). It is only a read ahead:
-    the cursor still moves page by page after each commit, and an error of the next fetch surfaces
-    after this page is committed, as without it.
+    helper threads read ahead (:mod:`integrations.ingest_ahead`): one fetches the next two pages while
+    this one is stored, the other maps the next one while this one's rows are written (SQLite writes a
+    page without the GIL). It is only a read ahead: the cursor still moves page by page after each
+    commit, and an error of a later fetch surfaces after the pages before it are committed, as without it.
     Raises :class:`~integrations.sources.SourceError` (nothing uncommitted is lost).
     """
-    with ThreadPoolExecutor(2, thread_name_prefix=f"ingest-{source.name}") if prefetch else nullcontext() as pool:
-        return _ingest(engine, source, kinds, key, now, page_size, max_stalls, known_regions, progress, pool)
+    return _ingest(engine, source, kinds, key, now, page_size, max_stalls, known_regions, progress, prefetch)
 
 
 def _ingest(
@@ -92,11 +90,12 @@ def _ingest(
     max_stalls: int,
     known_regions: Container[str] | None,
     progress: Callable[[IngestReport], None] | None,
-    pool: ThreadPoolExecutor | None,
+    prefetch: bool,
 ) -> IngestReport:
     report = IngestReport(source.name)
     # Compiled once per run: the mapping resolves the source's configuration before the first item.
-    mapping = CompiledMapping(source.config, kinds, key, known_regions=known_regions)
+    sqlite = engine.dialect.name == "sqlite"
+    mapping = CompiledMapping(source.config, kinds, key, known_regions=known_regions, utc_text=sqlite)
     with session_scope(engine) as session:
         cursor = get_cursor(session=session, source=source.name)
     report.cursor = cursor
@@ -106,60 +105,69 @@ def _ingest(
     def mapped(page: Page) -> tuple[Page, list[PreparedRecord], list[Rejection]]:
         return page, *mapping.map_page(page.items, now or datetime.now(UTC))
 
-    def map_when(fetched: Future[Page], gate: threading.Event) -> tuple[Page, list[PreparedRecord], list[Rejection]]:
-        # The next page, mapped once the page before it starts committing (see ingest_source).
-        page = fetched.result()
-        gate.wait()
+    def mapped_ahead(page: Page, gate: threading.Event) -> tuple[Page, list[PreparedRecord], list[Rejection]]:
+        gate.wait()  # until the page before is being written (see integrations.ingest_ahead)
         return mapped(page)
 
-    ahead: Future[tuple[Page, list[PreparedRecord], list[Rejection]]] | None = None
-    while True:
-        with gc_paused():
-            page, records, rejections = (
-                ahead.result() if ahead is not None else mapped(source.fetch(cursor, limit=page_size))
-            )
-            ahead = None
-            next_cursor = page.next_cursor or cursor
-            gate = threading.Event()
-            if pool is not None and page.has_more:
-                ahead = pool.submit(map_when, pool.submit(source.fetch, next_cursor, limit=page_size), gate)
-            try:
-                with session_scope(engine) as session:
-                    stats = _store_page(session, source.name, page, records, rejections, new_only)
-                    if next_cursor != cursor:
-                        set_cursor(session=session, source=source.name, cursor=next_cursor)
-                    gate.set()  # the commit (leaving the block) and the next page's mapping overlap
-            finally:
-                gate.set()  # on an error too: the helper must not wait forever (the pool waits for it)
-        # A page that re-delivered records (after an interruption, or a source that repeats its boundary
-        # items) makes the next page check its keys first; a page of only new ones lets the next insert
-        # them without asking (see upsert_prepared).
-        new_only = stats.updated == 0 and stats.unchanged == 0
-        report.pages += 1
-        report.fetched += len(page.items)
-        report.inserted += stats.inserted
-        report.updated += stats.updated
-        report.unchanged += stats.unchanged
-        report.quarantined += len(rejections)
-        for rej in rejections:
-            code = "unparseable_page" if page.error else rej.code
-            report.reasons[code] = report.reasons.get(code, 0) + 1
-        report.cursor = next_cursor
-        if progress is not None:
-            progress(report)
-        if not page.has_more:
-            return report
-        if next_cursor == cursor:
-            stalls += 1
-            if stalls > max_stalls:
-                raise SourceStalled(
-                    source.name,
-                    f"{stalls} unreadable pages in a row at cursor {cursor!r}; "
-                    "see the quarantine for what it sent, and run the ingest again later",
-                )
-        else:
-            stalls = 0
-        cursor = next_cursor
+    ahead = ReadAhead(source, cursor, page_size, mapped_ahead) if prefetch else None
+    with ahead or nullcontext():
+        while True:
+            with gc_paused():
+                if ahead is not None:
+                    (page, records, rejections), gate = ahead.next()
+                else:
+                    (page, records, rejections), gate = mapped(source.fetch(cursor, limit=page_size)), None
+                next_cursor = page.next_cursor or cursor
+                try:
+                    with session_scope(engine) as session:
+                        # SQLite writes a page's rows in one call without the GIL: the next page is mapped
+                        # meanwhile. PostgreSQL's driver takes the GIL back for each row: there the mapping
+                        # waits for the commit, as it would fight the rows for the GIL one by one.
+                        early = gate.set if gate is not None and sqlite else None
+                        stats = _store_page(session, source.name, page, records, rejections, new_only, early)
+                        if next_cursor != cursor:
+                            set_cursor(session=session, source=source.name, cursor=next_cursor)
+                        if gate is not None:
+                            gate.set()  # at the latest as the commit starts (it runs without the GIL)
+                finally:
+                    if gate is not None:
+                        gate.set()  # on an error too: the helper must not wait forever
+            # A page that re-delivered records (after an interruption, or a source that repeats its boundary
+            # items) makes the next page check its keys first; a page of only new ones lets the next insert
+            # them without asking (see upsert_prepared).
+            new_only = stats.updated == 0 and stats.unchanged == 0
+            _count(report, page, stats, rejections, next_cursor)
+            if progress is not None:
+                progress(report)
+            if not page.has_more:
+                return report
+            if next_cursor == cursor:
+                stalls += 1
+                if stalls > max_stalls:
+                    raise SourceStalled(
+                        source.name,
+                        f"{stalls} unreadable pages in a row at cursor {cursor!r}; "
+                        "see the quarantine for what it sent, and run the ingest again later",
+                    )
+            else:
+                stalls = 0
+            cursor = next_cursor
+
+
+def _count(
+    report: IngestReport, page: Page, stats: UpsertStats, rejections: list[Rejection], cursor: str | None
+) -> None:
+    """Add a committed page to ``report``."""
+    report.pages += 1
+    report.fetched += len(page.items)
+    report.inserted += stats.inserted
+    report.updated += stats.updated
+    report.unchanged += stats.unchanged
+    report.quarantined += len(rejections)
+    for rej in rejections:
+        code = "unparseable_page" if page.error else rej.code
+        report.reasons[code] = report.reasons.get(code, 0) + 1
+    report.cursor = cursor
 
 
 def _store_page(
@@ -169,9 +177,10 @@ def _store_page(
     records: list[PreparedRecord],
     rejections: list[Rejection],
     new_only: bool,
+    before_write: Callable[[], None] | None,
 ) -> UpsertStats:
     """A page's records upserted and its refused items quarantined, in ``session``."""
-    stats = upsert_prepared(session=session, records=records, optimistic=new_only) if records else UpsertStats()
+    stats = upsert_prepared(session=session, records=records, optimistic=new_only, before_write=before_write)
     for rej in rejections:
         reason = f"{page.error}: {rej.reason}" if page.error else rej.reason
         quarantine(

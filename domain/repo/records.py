@@ -9,18 +9,26 @@ consumes records by ``seq``, so a changed record is evaluated again as its new v
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from domain.models import AwareDateTime, RecordRow, RecordVersionRow, utcnow
+from domain.models import RecordRow, RecordVersionRow, utcnow
 from domain.records import Record
 from domain.repo.intake import get_cursor, list_quarantine, quarantine, set_cursor
 from domain.repo.prepared import PreparedRecord, prepare
+from domain.repo.record_insert import (
+    ConcurrentWrite,
+    bound_now,
+    execute_insert,
+    insert_if_all_new,
+    insert_rows,
+    max_seq,
+)
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
 _VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
@@ -59,54 +67,7 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[i : i + _CHUNK]
 
 
-_INSERT_COLS = (
-    "source",
-    "source_id",
-    "kind",
-    "at",
-    "region",
-    "attributes",
-    "content_hash",
-    "version",
-    "late",
-    "seq",
-    "received_at",
-)
-
-
 _VER_KEYS = ("record_id", "version", "attributes", "at", "region", "content_hash", "received_at")
-
-
-def _sqlite_datetime(value: datetime) -> str:
-    """An aware datetime as SQLAlchemy stores it on SQLite (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``)."""
-    # isoformat of the UTC time, without its "+00:00" (years are always written with 4 digits).
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
-
-
-def _bind(dialect: sa.Dialect, column: str) -> Callable[[Any], Any]:
-    """The column type's own bind conversion (e.g. aware datetime -> naive UTC text on SQLite).
-
-    On SQLite the text must be exactly what SQLAlchemy writes elsewhere (with microseconds): the column
-    is compared as text, and ``'… 01:00:00' < '… 01:00:00.000000'`` would drop a record lying exactly
-    on a range bound. A direct formatter does that, at a third of the cost of the type's processors.
-    """
-    if dialect.name == "sqlite" and isinstance(_REC.c[column].type, AwareDateTime):
-        return _sqlite_datetime
-    proc = _REC.c[column].type.dialect_impl(dialect).bind_processor(dialect)
-    return proc if proc is not None else (lambda v: v)
-
-
-def _insert_sql(dialect: sa.Dialect) -> str:
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    marks = [
-        f"CAST({mark} AS JSON)" if c == "attributes" and dialect.name == "postgresql" else mark for c in _INSERT_COLS
-    ]
-    return f"INSERT INTO {_REC.name} ({', '.join(_INSERT_COLS)}) VALUES ({', '.join(marks)})"
-
-
-def max_seq(*, session: Session) -> int:
-    """The highest arrival sequence stored (0 when empty)."""
-    return int(session.execute(sa.select(sa.func.coalesce(sa.func.max(_REC.c.seq), 0))).scalar_one())
 
 
 def upsert_records(*, session: Session, records: Sequence[Record]) -> UpsertStats:
@@ -121,7 +82,13 @@ def upsert_records(*, session: Session, records: Sequence[Record]) -> UpsertStat
     return upsert_prepared(session=session, records=[prepare(r) for r in records])
 
 
-def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], optimistic: bool = False) -> UpsertStats:
+def upsert_prepared(
+    *,
+    session: Session,
+    records: Sequence[PreparedRecord],
+    optimistic: bool = False,
+    before_write: Callable[[], None] | None = None,
+) -> UpsertStats:
     """:func:`upsert_records` of records already prepared (the ingest prepares them while mapping).
 
     With ``optimistic`` (used on SQLite; the ingest sets it while its pages bring only new records) the
@@ -129,6 +96,10 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
     NOTHING``). When every row went in, that was the whole upsert, without the query for existing keys;
     when some did not, the rows just inserted are deleted again and the batch takes the usual way. The
     outcome is the same either way (``tests/domain/test_upsert_optimistic.py``).
+
+    ``before_write`` is called when the rows are ready, just before they are written (also when there
+    is nothing to write; a second time if the optimistic insert falls back): the ingest starts mapping
+    its next page then.
     """
     latest = {(r[0], r[1]): r for r in records}
     if len(latest) < len(records):  # a key repeated: order the batch by the last occurrences
@@ -138,11 +109,13 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
             latest.pop(k, None)
             latest[k] = r
     if not latest:
+        if before_write is not None:
+            before_write()
         return UpsertStats()
     if optimistic and session.get_bind().dialect.name == "sqlite":
-        inserted = _insert_if_all_new(session, list(latest.values()))
+        inserted = insert_if_all_new(session, list(latest.values()), before_write)
         if inserted is not None:
-            return inserted
+            return UpsertStats(inserted)
     by_source: dict[str, list[str]] = {}
     for source, sid in latest:
         ids = by_source.get(source)
@@ -179,8 +152,6 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
     seq = max_seq(session=session)
     now = utcnow()
     conn = session.connection()
-    at_bind = _bind(conn.dialect, "at")
-    now_b = at_bind(now)
     fresh: list[tuple[int, PreparedRecord]] = []
     updates: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []
@@ -210,12 +181,14 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
                 seq=seq,
             )
         )
-        versions.append(dict(zip(_VER_KEYS, (ex[0], ex[2] + 1, r.attributes, r.at, r.region, h, now), strict=True)))
-    inserts = _insert_rows(fresh, at_bind, now_b)
+        version_row = (ex[0], ex[2] + 1, r.attributes, r.at, r.region, h, now)
+        versions.append(dict(zip(_VER_KEYS, version_row, strict=True)))
+    inserts = insert_rows(fresh, conn.dialect, bound_now(conn.dialect, now))
+    if before_write is not None:
+        before_write()
     if inserts:
-        # The hot path: one DBAPI executemany of ready tuples. New rows need no ids back (no history row
-        # until they change), and skipping SQLAlchemy's per-row parameter processing doubles the speed.
-        conn.exec_driver_sql(_insert_sql(conn.dialect), inserts)
+        # New rows need no ids back (no history row until they change): see domain.repo.record_insert.
+        execute_insert(conn, inserts)
     if updates:
         first = [u["_id"] for u in updates if u["version"] == 2]
         for chunk in _chunks(first):
@@ -230,33 +203,6 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
     if versions:
         session.execute(sa.insert(_VER), versions)
     return UpsertStats(len(inserts), len(updates), unchanged)
-
-
-def _insert_rows(
-    numbered: Iterable[tuple[int, PreparedRecord]], at_bind: Callable[[Any], Any], received_at: Any
-) -> list[tuple[Any, ...]]:
-    """New rows as the insert statement takes them (in the order of ``_INSERT_COLS``), each with its seq."""
-    return [
-        (source, sid, kind, at_bind(at), region, attrs_json, h, 1, late, seq, received_at)
-        for seq, (source, sid, kind, at, region, _, attrs_json, h, late) in numbered
-    ]
-
-
-def _insert_if_all_new(session: Session, records: list[PreparedRecord]) -> UpsertStats | None:
-    """Insert ``records`` (distinct keys, SQLite) as new rows, all or none: ``None`` when some key exists."""
-    conn = session.connection()
-    base = max_seq(session=session)
-    now = _sqlite_datetime(utcnow())
-    rows = _insert_rows(enumerate(records, base + 1), _sqlite_datetime, now)
-    sql = f"{_insert_sql(conn.dialect)} ON CONFLICT (source, source_id) DO NOTHING"
-    if conn.exec_driver_sql(sql, rows).rowcount == len(rows):  # sqlite3 sums an executemany's row counts
-        return UpsertStats(len(rows))
-    # Some keys were there already: take back exactly the rows this call inserted (its seq range, its
-    # arrival time), in the same transaction, so nothing of the attempt remains.
-    conn.exec_driver_sql(
-        f"DELETE FROM {_REC.name} WHERE seq > ? AND seq <= ? AND received_at = ?", (base, base + len(rows), now)
-    )
-    return None
 
 
 def _to_record(row: Any) -> Record:
@@ -336,6 +282,7 @@ def record_versions(*, session: Session, source: str, source_id: str) -> list[Re
 
 
 __all__ = [
+    "ConcurrentWrite",
     "PreparedRecord",
     "UpsertStats",
     "content_hash",

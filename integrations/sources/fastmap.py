@@ -20,7 +20,7 @@ from domain.kinds import RecordKinds
 from domain.privacy import mask_value, pseudonymise_value, pseudonymiser
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
-from domain.repo.prepared import PreparedRecord, canonical_json, hash_content, prepare
+from domain.repo.prepared import PreparedRecord, canonical_json, hash_content, prepare, utc_text_of
 from integrations.sources.mapping import CLOCK_SKEW, Rejection, SourceConfig, _ItemError, _plan, _region, map_item
 
 _new = tuple.__new__
@@ -40,8 +40,11 @@ class CompiledMapping:
         key: str | bytes,
         *,
         known_regions: Container[str] | None = None,
+        utc_text: bool = True,
     ) -> None:
+        """``utc_text``: write each record's UTC time text while mapping (a SQLite store needs it)."""
         self.config, self.kinds, self.known_regions = config, kinds, known_regions
+        self._utc_text = utc_text
         self.key = key.encode("utf-8") if isinstance(key, str) else key
         # An unknown kind refuses every item: leave all of them to the reference and its reason.
         self._usable = config.kind in kinds.kinds
@@ -98,14 +101,23 @@ class CompiledMapping:
         kind, name = config.kind, config.name
         constants, required = tuple(config.constants.items()), config.required
         fields = tuple(
-            (src, dst, vmap, spec, _AS_IS.get(spec.type) if spec else None, spec.values if spec else None,
-             personal, free)
+            (
+                src,
+                dst,
+                vmap,
+                spec,
+                _AS_IS.get(spec.type) if spec else None,
+                spec.values if spec else None,
+                personal,
+                free,
+            )
             for src, dst, vmap, spec, personal, free in _plan(config, self.kinds).fields
         )
         # "First wins" needs the test only when two department fields feed one record field.
         shared = len({f[1] for f in fields}) < len(fields)
         pseudonyms, masked, codes = self._pseudonyms, self._masked, self._codes
         pseudonym_of = pseudonymiser(key)
+        with_text = self._utc_text
         fromisoformat, strptime = datetime.fromisoformat, datetime.strptime
 
         def fast(raw: Any, limit: datetime, limit_ts: float | None) -> PreparedRecord | None:
@@ -197,7 +209,9 @@ class CompiledMapping:
             attrs_json = canonical_json(attrs)
             h = hash_content(kind, ts, region, attrs_json)
             # tuple.__new__ skips the NamedTuple's Python-level constructor.
-            return _new(PreparedRecord, (name, source_id, kind, at, region, attrs, attrs_json, h, False))
+            # The UTC text the SQLite insert needs is written here, off the writer's path (see ingest_ahead).
+            at_utc = utc_text_of(at, ts) if with_text else ""
+            return _new(PreparedRecord, (name, source_id, kind, at, region, attrs, attrs_json, h, False, at_utc))
 
         return fast
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.records import Record
-from domain.repo.prepared import canonical_json, prepare
+from domain.repo.prepared import canonical_json, prepare, utc_text, utc_text_of
 from domain.repo.records import content_hash
 
 
@@ -59,3 +60,27 @@ def test_content_hash_of_a_record_is_unchanged() -> None:
     )
     expected = "cbb72d42e45a079c767c72a2407c7746d69ccb4dec8e9d353ca31b79744d58b7"
     assert content_hash(record) == prepare(record).content_hash == expected
+
+
+_zones = st.sampled_from(
+    [UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-9, minutes=-30)), ZoneInfo("Asia/Shanghai"),
+     ZoneInfo("America/New_York")]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.datetimes(min_value=datetime(1960, 1, 1), max_value=datetime(2120, 12, 31), timezones=_zones))
+def test_utc_text_from_the_timestamp_is_the_utc_text(at: datetime) -> None:
+    # The ingest writes the stored time from the timestamp it already has; it must be the very same text
+    # (the column is compared as text), microseconds included, before 1970 and after 2099 too.
+    assert utc_text_of(at, at.timestamp()) == utc_text(at)
+
+
+def test_utc_text_at_the_edges_of_a_second_and_a_day() -> None:
+    for at in (
+        datetime(2026, 1, 4, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(2026, 1, 5, 0, 0, 0, 0, tzinfo=UTC),
+        datetime(2099, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+    ):
+        assert utc_text_of(at, at.timestamp()) == utc_text(at) == at.replace(tzinfo=None).isoformat(" ", "microseconds")

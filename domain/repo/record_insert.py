@@ -1,0 +1,173 @@
+"""Writing new record rows in bulk: the insert half of :func:`~domain.repo.records.upsert_prepared`.
+
+New rows go in as ready tuples through the DBAPI, skipping SQLAlchemy's per-row parameter processing.
+On SQLite a batch is one statement of many rows rather than an ``executemany``: the sqlite3 module
+releases the GIL once for the whole statement instead of once per row, so the ingest's mapping of its
+next page runs beside it on the other core (a thread that must take the GIL back after every row waits
+for the mapping each time, and both crawl). Statements come in sizes that are powers of two, the unused
+rows bound as NULLs, which ``INSERT OR IGNORE`` skips (they break NOT NULL): a handful of prepared
+statements — about a megabyte for a thousand rows — serve every batch size.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import lru_cache
+from itertools import chain
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from domain.models import AwareDateTime, RecordRow, utcnow
+from domain.repo.prepared import PreparedRecord, utc_text
+
+__all__ = [
+    "INSERT_COLS",
+    "ConcurrentWrite",
+    "bound_now",
+    "execute_insert",
+    "insert_if_all_new",
+    "insert_rows",
+    "insert_sql",
+    "max_seq",
+]
+
+_REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
+_MAX_ROWS_PER_STATEMENT = 2048
+"""Rows per SQLite statement at most (its default limit of 32,766 parameters would allow 2,978)."""
+
+INSERT_COLS = (
+    "source",
+    "source_id",
+    "kind",
+    "at",
+    "region",
+    "attributes",
+    "content_hash",
+    "version",
+    "late",
+    "seq",
+    "received_at",
+)
+"""The columns of a new record row, in the order :func:`insert_rows` builds them."""
+
+
+class ConcurrentWrite(RuntimeError):
+    """Another writer stored some of the same records while an upsert was under way (its batch is not
+    kept: the caller's transaction rolls back); running the batch again resolves it."""
+
+
+def max_seq(*, session: Session) -> int:
+    """The highest arrival sequence stored (0 when empty)."""
+    return int(session.execute(sa.select(sa.func.coalesce(sa.func.max(_REC.c.seq), 0))).scalar_one())
+
+
+def _bind(dialect: sa.Dialect, column: str) -> Callable[[Any], Any]:
+    """The column type's own bind conversion (e.g. aware datetime -> naive UTC text on SQLite).
+
+    On SQLite the text must be exactly what SQLAlchemy writes elsewhere (with microseconds): the column
+    is compared as text, and ``'… 01:00:00' < '… 01:00:00.000000'`` would drop a record lying exactly
+    on a range bound. :func:`~domain.repo.prepared.utc_text` writes it, at a third of the cost of the
+    type's processors.
+    """
+    if dialect.name == "sqlite" and isinstance(_REC.c[column].type, AwareDateTime):
+        return utc_text
+    proc = _REC.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return proc if proc is not None else (lambda v: v)
+
+
+def insert_sql(dialect: sa.Dialect) -> str:
+    """The one-row insert of :data:`INSERT_COLS` for ``dialect`` (for an ``executemany``)."""
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    marks = [
+        f"CAST({mark} AS JSON)" if c == "attributes" and dialect.name == "postgresql" else mark for c in INSERT_COLS
+    ]
+    return f"INSERT INTO {_REC.name} ({', '.join(INSERT_COLS)}) VALUES ({', '.join(marks)})"
+
+
+@lru_cache(maxsize=32)
+def _padded_insert_sql(rows: int) -> str:
+    one = "(" + ", ".join(["?"] * len(INSERT_COLS)) + ")"
+    return f"INSERT OR IGNORE INTO {_REC.name} ({', '.join(INSERT_COLS)}) VALUES {', '.join([one] * rows)}"
+
+
+def _size_class(n: int) -> int:
+    return 1 << (n - 1).bit_length()
+
+
+def insert_rows(
+    numbered: Iterable[tuple[int, PreparedRecord]], dialect: sa.Dialect, received_at: Any
+) -> list[tuple[Any, ...]]:
+    """New rows as the insert takes them (in :data:`INSERT_COLS` order), each with its seq.
+
+    ``received_at`` is already in the form the dialect binds (see :func:`bound_now`).
+    """
+    if dialect.name == "sqlite":
+        # The event time's text was written while the record was mapped (off the writer's path).
+        return [
+            (source, sid, kind, at_utc or utc_text(at), region, attrs_json, h, 1, late, seq, received_at)
+            for seq, (source, sid, kind, at, region, _, attrs_json, h, late, at_utc) in numbered
+        ]
+    at_bind = _bind(dialect, "at")
+    return [
+        (source, sid, kind, at_bind(at), region, attrs_json, h, 1, late, seq, received_at)
+        for seq, (source, sid, kind, at, region, _, attrs_json, h, late, _) in numbered
+    ]
+
+
+def bound_now(dialect: sa.Dialect, now: datetime | None = None) -> Any:
+    """``now`` (default: the current time) as ``received_at`` is bound on ``dialect``."""
+    return _bind(dialect, "received_at")(now or utcnow())
+
+
+def execute_insert(conn: sa.Connection, rows: list[tuple[Any, ...]], *, if_new: bool = False) -> int:
+    """Insert ``rows`` (from :func:`insert_rows`); with ``if_new`` (SQLite only) skip existing keys.
+
+    Returns the number of rows inserted; without ``if_new`` that is all of them, or
+    :class:`ConcurrentWrite` is raised. See the module docstring for how SQLite gets them.
+    """
+    if conn.dialect.name != "sqlite":
+        return int(conn.exec_driver_sql(insert_sql(conn.dialect), rows).rowcount)
+    width = len(INSERT_COLS)
+    raw: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
+    most = min(
+        _MAX_ROWS_PER_STATEMENT, _size_class(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width + 1) // 2
+    )
+    done = 0
+    for i in range(0, len(rows), most):
+        chunk = rows[i : i + most]
+        size = _size_class(len(chunk))
+        params = list(chain.from_iterable(chunk))
+        params.extend([None] * (width * (size - len(chunk))))
+        done += conn.exec_driver_sql(_padded_insert_sql(size), tuple(params)).rowcount
+    if done != len(rows) and not if_new:
+        # The keys were looked up before (outside the write lock): another writer got there in between.
+        raise ConcurrentWrite(
+            f"{len(rows) - done} of {len(rows)} new records were stored by another writer meanwhile; "
+            "nothing of this batch is kept (its transaction rolls back): run it again"
+        )
+    return done
+
+
+def insert_if_all_new(
+    session: Session, records: list[PreparedRecord], before_write: Callable[[], None] | None
+) -> int | None:
+    """Insert ``records`` (distinct keys; SQLite) as new rows, all or none; how many, or ``None`` when some
+    key exists already (then nothing of the attempt remains)."""
+    conn = session.connection()
+    base = max_seq(session=session)
+    now = bound_now(conn.dialect)
+    rows = insert_rows(enumerate(records, base + 1), conn.dialect, now)
+    if before_write is not None:
+        before_write()
+    if execute_insert(conn, rows, if_new=True) == len(rows):
+        return len(rows)
+    # Some keys were there already: take back exactly the rows this call inserted (its seq range, its
+    # arrival time), in the same transaction.
+    conn.exec_driver_sql(
+        f"DELETE FROM {_REC.name} WHERE seq > ? AND seq <= ? AND received_at = ?", (base, base + len(rows), now)
+    )
+    return None

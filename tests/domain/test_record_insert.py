@@ -1,0 +1,126 @@
+"""The bulk insert of new record rows: padded multi-row statements on SQLite store what executemany does."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.records import Record
+from domain.repo import record_insert
+from domain.repo.prepared import prepare, utc_text
+from domain.repo.record_insert import ConcurrentWrite, bound_now, execute_insert, insert_rows, insert_sql
+from domain.repo.records import UpsertStats, upsert_prepared
+from domain.store import open_store, session_scope
+
+T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+_runs = itertools.count()
+
+
+def _prepared(prefix: str, n: int, *, precomputed: bool = True) -> list:  # type: ignore[type-arg]
+    out = []
+    for i in range(n):
+        at = T0 + timedelta(minutes=i, microseconds=i % 3)
+        rec = prepare(Record(kind="petition", source=f"{prefix}s", id=f"{i}", at=at, region="510104001001",
+                             attributes={"people": i % 4 + 1, "status": "new"}))
+        out.append(rec if precomputed else rec._replace(at_utc=""))
+    return out
+
+
+def _stored(engine: sa.Engine, prefix: str) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT source, source_id, kind, at, region, attributes, content_hash, version, late, seq, received_at "
+            "FROM record WHERE source LIKE ? ORDER BY seq",
+            (f"{prefix}%",),
+        ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> sa.Engine:
+    """One store for the module (migrations are slow); each example writes under sources of its own."""
+    return open_store(f"sqlite:///{tmp_path_factory.mktemp('insert')}/insert.db")
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.one_of(st.integers(1, 70), st.sampled_from([1000, 1024, 1025, 2047, 2048, 2049, 4500])))
+def test_padded_statements_store_exactly_what_executemany_stores(store: sa.Engine, n: int) -> None:
+    a, b = f"a{next(_runs)}-", f"b{next(_runs)}-"
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    with session_scope(store) as s:
+        conn = s.connection()
+        rows = insert_rows(enumerate(_prepared(a, n), 1_000_000), conn.dialect, bound_now(conn.dialect, now))
+        assert execute_insert(conn, rows) == n
+        # The reference: one executemany of the same rows, with the event time written at insert time.
+        ref = insert_rows(
+            enumerate(_prepared(b, n, precomputed=False), 1_000_000), conn.dialect, bound_now(conn.dialect, now)
+        )
+        conn.exec_driver_sql(insert_sql(conn.dialect), ref)
+    mine, theirs = _stored(store, a), _stored(store, b)
+    assert len(mine) == n
+    assert [r[1:] for r in mine] == [r[1:] for r in theirs]
+
+
+def test_statement_sizes_stay_few_whatever_the_batch_sizes() -> None:
+    # Every batch size from 1 to 5000 is served by the power-of-two statements up to 2048: twelve of them.
+    sizes = set()
+    for n in range(1, 5001):
+        for i in range(0, n, 2048):
+            sizes.add(record_insert._size_class(min(2048, n - i)))
+    assert sizes == {1 << k for k in range(12)}
+
+
+def test_the_event_time_text_matches_what_sqlalchemy_writes(store: sa.Engine) -> None:
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    assert utc_text(at) == "2026-03-01 09:30:00.000000"
+    assert prepare(Record(kind="petition", source="x", id="1", at=at, region="510104001001")).at_utc == utc_text(at)
+
+
+def test_an_existing_key_among_rows_thought_new_rolls_the_batch_back(store: sa.Engine) -> None:
+    p = f"c{next(_runs)}-"
+    records = _prepared(p, 5)
+    with session_scope(store) as s:
+        upsert_prepared(session=s, records=records[2:3])
+    with pytest.raises(ConcurrentWrite, match="another writer"), session_scope(store) as s:
+        conn = s.connection()
+        rows = insert_rows(enumerate(records, 2_000_000), conn.dialect, bound_now(conn.dialect))
+        execute_insert(conn, rows)  # as if the lookup had not seen the key another writer just stored
+    assert [r[1] for r in _stored(store, p)] == ["2"]  # nothing of the failed batch stayed
+
+
+def test_if_new_skips_existing_keys_and_says_how_many_went_in(store: sa.Engine) -> None:
+    p = f"d{next(_runs)}-"
+    records = _prepared(p, 6)
+    with session_scope(store) as s:
+        upsert_prepared(session=s, records=records[:2])
+    with session_scope(store) as s:
+        conn = s.connection()
+        rows = insert_rows(enumerate(records, 3_000_000), conn.dialect, bound_now(conn.dialect))
+        assert execute_insert(conn, rows, if_new=True) == 4
+
+
+@pytest.mark.parametrize("optimistic", [True, False])
+def test_before_write_is_called_before_the_rows_are_written(store: sa.Engine, optimistic: bool) -> None:
+    p = f"e{next(_runs)}-"
+    seen: list[int] = []
+    with session_scope(store) as s:
+
+        def before() -> None:
+            seen.append(len(_stored_in(s, p)))
+
+        stats = upsert_prepared(session=s, records=_prepared(p, 7), optimistic=optimistic, before_write=before)
+    assert stats == UpsertStats(7) and seen and seen[0] == 0
+    called: list[bool] = []
+    with session_scope(store) as s:
+        upsert_prepared(session=s, records=[], before_write=lambda: called.append(True))
+    assert called == [True]  # with nothing to write too: the ingest's next page waits for it
+
+
+def _stored_in(session: object, prefix: str) -> list[object]:
+    conn = session.connection()  # type: ignore[attr-defined]
+    return list(conn.exec_driver_sql("SELECT id FROM record WHERE source LIKE ?", (f"{prefix}%",)))
