@@ -145,6 +145,7 @@ def execute_insert(conn: sa.Connection, rows: list[tuple[Any, ...]], *, if_new: 
         done += conn.exec_driver_sql(_padded_insert_sql(size), tuple(params)).rowcount
     if done != len(rows) and not if_new:
         # The keys were looked up before (outside the write lock): another writer got there in between.
+        # (IGNORE would also skip a row breaking NOT NULL; mapped records never do.)
         raise ConcurrentWrite(
             f"{len(rows) - done} of {len(rows)} new records were stored by another writer meanwhile; "
             "nothing of this batch is kept (its transaction rolls back): run it again"

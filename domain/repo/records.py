@@ -92,9 +92,9 @@ def upsert_prepared(
     """:func:`upsert_records` of records already prepared (the ingest prepares them while mapping).
 
     With ``optimistic`` (used on SQLite; the ingest sets it while its pages bring only new records) the
-    batch is first inserted as if every key were new, skipping keys that exist (``ON CONFLICT DO
-    NOTHING``). When every row went in, that was the whole upsert, without the query for existing keys;
-    when some did not, the rows just inserted are deleted again and the batch takes the usual way. The
+    batch is first inserted as if every key were new, skipping keys that exist (``INSERT OR IGNORE``).
+    When every row went in, that was the whole upsert, without the query for existing keys; when some
+    did not, the rows just inserted are deleted again and the batch takes the usual way. The
     outcome is the same either way (``tests/domain/test_upsert_optimistic.py``).
 
     ``before_write`` is called when the rows are ready, just before they are written (also when there
@@ -181,8 +181,7 @@ def upsert_prepared(
                 seq=seq,
             )
         )
-        version_row = (ex[0], ex[2] + 1, r.attributes, r.at, r.region, h, now)
-        versions.append(dict(zip(_VER_KEYS, version_row, strict=True)))
+        versions.append(dict(zip(_VER_KEYS, (ex[0], ex[2] + 1, r.attributes, r.at, r.region, h, now), strict=True)))
     inserts = insert_rows(fresh, conn.dialect, bound_now(conn.dialect, now))
     if before_write is not None:
         before_write()
