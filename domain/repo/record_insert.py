@@ -156,8 +156,8 @@ def execute_insert(conn: sa.Connection, rows: list[tuple[Any, ...]], *, if_new: 
 def insert_if_all_new(
     session: Session, records: list[PreparedRecord], before_write: Callable[[], None] | None
 ) -> int | None:
-    """Insert ``records`` (distinct keys; SQLite) as new rows, all or none; how many, or ``None`` when some
-    key exists already (then nothing of the attempt remains)."""
+    """Insert ``records`` (SQLite) as new rows, all or none; how many, or ``None`` when some key exists
+    already or comes twice (then nothing of the attempt remains)."""
     conn = session.connection()
     base = max_seq(session=session)
     now = bound_now(conn.dialect)

@@ -101,6 +101,15 @@ def upsert_prepared(
     is nothing to write; a second time if the optimistic insert falls back): the ingest starts mapping
     its next page then.
     """
+    if not records:
+        if before_write is not None:
+            before_write()
+        return UpsertStats()
+    if optimistic and session.get_bind().dialect.name == "sqlite":
+        # A key repeated within the batch is skipped like an existing one: the checked way sorts it out.
+        inserted = insert_if_all_new(session, list(records), before_write)
+        if inserted is not None:
+            return UpsertStats(inserted)
     latest = {(r[0], r[1]): r for r in records}
     if len(latest) < len(records):  # a key repeated: order the batch by the last occurrences
         latest = {}
@@ -108,14 +117,6 @@ def upsert_prepared(
             k = (r[0], r[1])
             latest.pop(k, None)
             latest[k] = r
-    if not latest:
-        if before_write is not None:
-            before_write()
-        return UpsertStats()
-    if optimistic and session.get_bind().dialect.name == "sqlite":
-        inserted = insert_if_all_new(session, list(latest.values()), before_write)
-        if inserted is not None:
-            return UpsertStats(inserted)
     by_source: dict[str, list[str]] = {}
     for source, sid in latest:
         ids = by_source.get(source)
