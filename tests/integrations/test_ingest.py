@@ -404,3 +404,32 @@ def test_a_page_that_fails_to_store_stops_the_run_after_the_pages_before_it(
     assert count(sqlite_engine, RecordRow) == 10
     with session_scope(sqlite_engine) as s:
         assert s.get(CursorRow, cfg.name).cursor == "10"  # type: ignore[union-attr]
+
+
+def test_reading_ahead_stores_what_the_plain_ingest_stores(
+    sim: RunningSimulator, kinds: RecordKinds, tmp_path: Path
+) -> None:
+    # The read-ahead (fetching two pages ahead, mapping during the write, the UTC text written while
+    # mapping, one multi-row statement per page) is only a schedule: row for row, the same store.
+    from domain.store import open_store
+
+    sim.faults = Faults(duplicate_rate=0.1, out_of_order=True)
+    stored = []
+    for prefetch in (True, False):
+        engine = open_store(f"sqlite:///{tmp_path}/{prefetch}.db")
+        sources = build_sources(Settings(simulator_url=sim.url))
+        try:
+            for s in sources:
+                ingest_source(engine, s, kinds=kinds, key=KEY, page_size=37, prefetch=prefetch)
+        finally:
+            for s in sources:
+                s.close()
+        with engine.connect() as conn:
+            stored.append(
+                conn.exec_driver_sql(
+                    "SELECT source, source_id, kind, at, region, attributes, content_hash, version, late "
+                    "FROM record ORDER BY source, source_id"
+                ).fetchall()
+            )
+        engine.dispose()
+    assert stored[0] and stored[0] == stored[1]
