@@ -124,9 +124,12 @@ def _ingest(
                         # meanwhile. PostgreSQL's driver takes the GIL back for each row: there the mapping
                         # waits for the commit, as it would fight the rows for the GIL one by one.
                         early = gate.set if gate is not None and sqlite else None
-                        stats = _store_page(session, source.name, page, records, rejections, new_only, early)
                         if next_cursor != cursor:
+                            # Written first (the same transaction), while no helper competes for the GIL:
+                            # after the gate opens, each call into the database waits for the mapping.
                             set_cursor(session=session, source=source.name, cursor=next_cursor)
+                            session.flush()
+                        stats = _store_page(session, source.name, page, records, rejections, new_only, early)
                         if gate is not None:
                             gate.set()  # at the latest as the commit starts (it runs without the GIL)
                 finally:
