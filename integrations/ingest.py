@@ -93,8 +93,8 @@ def _ingest(
     prefetch: bool,
 ) -> IngestReport:
     report = IngestReport(source.name)
-    # Compiled once per run: the mapping resolves the source's configuration before the first item.
     sqlite = engine.dialect.name == "sqlite"
+    # Compiled once per run: the mapping resolves the source's configuration before the first item.
     mapping = CompiledMapping(source.config, kinds, key, known_regions=known_regions, utc_text=sqlite)
     with session_scope(engine) as session:
         cursor = get_cursor(session=session, source=source.name)
