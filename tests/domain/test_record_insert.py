@@ -9,11 +9,19 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from record_rows import record_rows
 
 from domain.records import Record
 from domain.repo import record_insert
 from domain.repo.prepared import prepare, utc_text
-from domain.repo.record_insert import ConcurrentWrite, bound_now, execute_insert, insert_rows, insert_sql
+from domain.repo.record_insert import (
+    INSERT_COLS,
+    ConcurrentWrite,
+    bound_now,
+    execute_insert,
+    insert_rows,
+    insert_sql,
+)
 from domain.repo.records import UpsertStats, upsert_prepared
 from domain.store import open_store, session_scope
 
@@ -32,13 +40,7 @@ def _prepared(prefix: str, n: int, *, precomputed: bool = True) -> list:  # type
 
 
 def _stored(engine: sa.Engine, prefix: str) -> list[tuple[object, ...]]:
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT source, source_id, kind, at, region, attributes, content_hash, version, late, seq, received_at "
-            "FROM record WHERE source LIKE ? ORDER BY seq",
-            (f"{prefix}%",),
-        ).fetchall()
-    return [tuple(r) for r in rows]
+    return record_rows(engine, prefix, ", ".join(INSERT_COLS))
 
 
 @pytest.fixture(scope="module")

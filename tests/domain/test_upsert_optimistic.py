@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from record_rows import record_rows
 
 from domain.records import Record
 from domain.repo.prepared import prepare
@@ -24,18 +25,14 @@ _runs = itertools.count()
 
 
 def _rows(engine: sa.Engine, prefix: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    records = record_rows(engine, prefix, "source, source_id, seq, version, content_hash, attributes, at")
     with engine.connect() as conn:
-        records = conn.exec_driver_sql(
-            "SELECT source, source_id, seq, version, content_hash, attributes, at FROM record "
-            "WHERE source LIKE ? ORDER BY seq",
-            (f"{prefix}%",),
-        ).fetchall()
         versions = conn.exec_driver_sql(
             "SELECT r.source, r.source_id, v.version, v.content_hash FROM record_version v "
             "JOIN record r ON r.id = v.record_id WHERE r.source LIKE ? ORDER BY r.source, r.source_id, v.version",
             (f"{prefix}%",),
         ).fetchall()
-    return [tuple(r) for r in records], [tuple(v) for v in versions]
+    return records, [tuple(v) for v in versions]
 
 
 def _upsert(engine: sa.Engine, batch: list[Record], optimistic: bool) -> UpsertStats:
