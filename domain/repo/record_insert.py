@@ -5,8 +5,10 @@ On SQLite a batch is one statement of many rows rather than an ``executemany``: 
 releases the GIL once for the whole statement instead of once per row, so the ingest's mapping of its
 next page runs beside it on the other core (a thread that must take the GIL back after every row waits
 for the mapping each time, and both crawl). Statements come in sizes that are powers of two, the unused
-rows bound as NULLs, which ``INSERT OR IGNORE`` skips (they break NOT NULL): a handful of prepared
-statements — about a megabyte for a thousand rows — serve every batch size.
+rows bound with a NULL source, which ``INSERT OR IGNORE`` skips (it breaks NOT NULL): a handful of
+prepared statements — about a megabyte for a thousand rows — serve every batch size. Binding is most of
+what the insert does while holding the GIL, so the rows hold only what sqlite3 binds without looking for
+an adapter: str, int and float (a bool or a ``None`` costs it two failed attribute lookups).
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ class ConcurrentWrite(RuntimeError):
 
 def max_seq(*, session: Session) -> int:
     """The highest arrival sequence stored (0 when empty)."""
-    return int(session.execute(sa.select(sa.func.coalesce(sa.func.max(_REC.c.seq), 0))).scalar_one())
+    # Plain SQL: the ingest asks once a page, and a statement built and compiled each time costs more.
+    return int(session.connection().exec_driver_sql(f"SELECT coalesce(max(seq), 0) FROM {_REC.name}").scalar_one())
 
 
 def _bind(dialect: sa.Dialect, column: str) -> Callable[[Any], Any]:
@@ -94,6 +97,13 @@ def _padded_insert_sql(rows: int) -> str:
     return f"INSERT OR IGNORE INTO {_REC.name} ({', '.join(INSERT_COLS)}) VALUES {', '.join([one] * rows)}"
 
 
+@lru_cache(maxsize=4)
+def _pad_row(width: int) -> list[Any]:
+    """A padding row's parameters: a NULL source (NOT NULL: IGNORE skips the row), then zeros, which
+    sqlite3 binds directly (see the module docstring)."""
+    return [None] + [0] * (width - 1)
+
+
 def _size_class(n: int) -> int:
     return 1 << (n - 1).bit_length()
 
@@ -106,9 +116,10 @@ def insert_rows(
     ``received_at`` is already in the form the dialect binds (see :func:`bound_now`).
     """
     if dialect.name == "sqlite":
-        # The event time's text was written while the record was mapped (off the writer's path).
+        # The event time's text was written while the record was mapped (off the writer's path); `late`
+        # goes as the 0 or 1 SQLite stores for a boolean (see the module docstring).
         return [
-            (source, sid, kind, at_utc or utc_text(at), region, attrs_json, h, 1, late, seq, received_at)
+            (source, sid, kind, at_utc or utc_text(at), region, attrs_json, h, 1, 1 if late else 0, seq, received_at)
             for seq, (source, sid, kind, at, region, _, attrs_json, h, late, at_utc) in numbered
         ]
     at_bind = _bind(dialect, "at")
@@ -123,26 +134,50 @@ def bound_now(dialect: sa.Dialect, now: datetime | None = None) -> Any:
     return _bind(dialect, "received_at")(now or utcnow())
 
 
-def execute_insert(conn: sa.Connection, rows: list[tuple[Any, ...]], *, if_new: bool = False) -> int:
+def execute_insert(
+    conn: sa.Connection,
+    rows: list[tuple[Any, ...]],
+    *,
+    if_new: bool = False,
+    before_write: Callable[[], None] | None = None,
+) -> int:
     """Insert ``rows`` (from :func:`insert_rows`); with ``if_new`` (SQLite only) skip existing keys.
 
     Returns the number of rows inserted; without ``if_new`` that is all of them, or
     :class:`ConcurrentWrite` is raised. See the module docstring for how SQLite gets them.
+    ``before_write`` is called once the statements' parameters are ready, just before the first runs.
     """
     if conn.dialect.name != "sqlite":
+        if before_write is not None:
+            before_write()
         return int(conn.exec_driver_sql(insert_sql(conn.dialect), rows).rowcount)
     width = len(INSERT_COLS)
     raw: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
     most = min(
         _MAX_ROWS_PER_STATEMENT, _size_class(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width + 1) // 2
     )
-    done = 0
+    statements = []
     for i in range(0, len(rows), most):
         chunk = rows[i : i + most]
         size = _size_class(len(chunk))
         params = list(chain.from_iterable(chunk))
-        params.extend([None] * (width * (size - len(chunk))))
-        done += conn.exec_driver_sql(_padded_insert_sql(size), tuple(params)).rowcount
+        params.extend(_pad_row(width) * (size - len(chunk)))
+        statements.append((_padded_insert_sql(size), params))
+    # Everything Python had to do is done: whoever starts now (the ingest's next mapping) holds the GIL
+    # only while the statements run without it. The DBAPI cursor directly, as SQLAlchemy's execution
+    # path would be more Python in between.
+    if before_write is not None:
+        before_write()
+    cursor = raw.cursor()
+    done = 0
+    try:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            done += cursor.rowcount
+    except sqlite3.Error as exc:  # as SQLAlchemy would have raised it (callers catch its exceptions)
+        raise sa.exc.DBAPIError.instance(sql[:200], None, exc, sqlite3.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
     if done != len(rows) and not if_new:
         # The keys were looked up before (outside the write lock): another writer got there in between.
         # (IGNORE would also skip a row breaking NOT NULL; mapped records never do.)
@@ -162,9 +197,7 @@ def insert_if_all_new(
     base = max_seq(session=session)
     now = bound_now(conn.dialect)
     rows = insert_rows(enumerate(records, base + 1), conn.dialect, now)
-    if before_write is not None:
-        before_write()
-    if execute_insert(conn, rows, if_new=True) == len(rows):
+    if execute_insert(conn, rows, if_new=True, before_write=before_write) == len(rows):
         return len(rows)
     # Some keys were there already: take back exactly the rows this call inserted (its seq range, its
     # arrival time), in the same transaction.

@@ -184,11 +184,11 @@ def upsert_prepared(
         )
         versions.append(dict(zip(_VER_KEYS, (ex[0], ex[2] + 1, r.attributes, r.at, r.region, h, now), strict=True)))
     inserts = insert_rows(fresh, conn.dialect, bound_now(conn.dialect, now))
-    if before_write is not None:
-        before_write()
     if inserts:
         # New rows need no ids back (no history row until they change): see domain.repo.record_insert.
-        execute_insert(conn, inserts)
+        execute_insert(conn, inserts, before_write=before_write)
+    elif before_write is not None:
+        before_write()
     if updates:
         first = [u["_id"] for u in updates if u["version"] == 2]
         for chunk in _chunks(first):

@@ -126,3 +126,28 @@ def test_before_write_is_called_before_the_rows_are_written(store: sa.Engine, op
 def _stored_in(session: object, prefix: str) -> list[object]:
     conn = session.connection()  # type: ignore[attr-defined]
     return list(conn.exec_driver_sql("SELECT id FROM record WHERE source LIKE ?", (f"{prefix}%",)))
+
+
+def test_late_is_stored_as_sqlalchemy_stores_a_boolean(store: sa.Engine) -> None:
+    from domain.models import RecordRow
+
+    p = f"g{next(_runs)}-"
+    records = [r._replace(late=i == 1) for i, r in enumerate(_prepared(p, 2))]
+    with session_scope(store) as s:
+        conn = s.connection()
+        execute_insert(conn, insert_rows(enumerate(records, 5_000_000), conn.dialect, bound_now(conn.dialect)))
+    with session_scope(store) as s:
+        rows = s.execute(sa.select(RecordRow.source_id, RecordRow.late).where(RecordRow.source == f"{p}s"))
+        assert sorted(rows) == [("0", False), ("1", True)]
+        typed = s.execute(sa.text("SELECT DISTINCT typeof(late) FROM record WHERE source = :s"), {"s": f"{p}s"})
+        assert typed.scalars().all() == ["integer"]
+
+
+def test_a_database_error_comes_as_sqlalchemy_raises_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = open_store(f"sqlite:///{tmp_path}/err.db")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER no_rows BEFORE INSERT ON record BEGIN SELECT RAISE(FAIL, 'refused'); END")
+    with pytest.raises(sa.exc.DBAPIError, match="refused"), session_scope(engine) as s:
+        conn = s.connection()
+        execute_insert(conn, insert_rows(enumerate(_prepared("h-", 3), 1), conn.dialect, bound_now(conn.dialect)))
+    engine.dispose()
