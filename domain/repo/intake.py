@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.models import CursorRow, QuarantineRow, utcnow
+from domain.repo.record_insert import bound_now
+
+_CURSOR: sa.Table = CursorRow.__table__  # type: ignore[attr-defined]
 
 
 def quarantine(
@@ -38,11 +43,27 @@ def get_cursor(*, session: Session, source: str) -> str | None:
 
 def set_cursor(*, session: Session, source: str, cursor: str | None, complete_until: datetime | None = None) -> None:
     """Move ``source``'s cursor (in the caller's transaction: together with the batch it covers)."""
-    row = session.get(CursorRow, source)
-    if row is None:
-        row = CursorRow(source=source)
-    row.cursor = cursor
+    # One UPDATE in plain SQL, not the ORM's SELECT then UPDATE at the next flush (nor a statement built
+    # per call): the ingest moves the cursor with every page, while its helper threads want the GIL.
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sets, params = [f'"cursor" = {mark}', f"updated_at = {mark}"], [cursor, bound_now(conn.dialect)]
     if complete_until is not None:
-        row.complete_until = complete_until
-    row.updated_at = utcnow()
-    session.add(row)
+        sets.append(f"complete_until = {mark}")
+        params.append(_bind_until(conn.dialect)(complete_until))
+    moved = conn.exec_driver_sql(f'UPDATE "cursor" SET {", ".join(sets)} WHERE source = {mark}', (*params, source))
+    if not moved.rowcount:
+        values: dict[str, object] = {"cursor": cursor, "updated_at": utcnow()}
+        if complete_until is not None:
+            values["complete_until"] = complete_until
+        session.execute(sa.insert(_CURSOR).values(source=source, **values))
+    if session.identity_map:  # a row read earlier in this session: read it again when next asked
+        loaded = session.identity_map.get(session.identity_key(CursorRow, source))
+        if loaded is not None:
+            session.expire(loaded)
+
+
+def _bind_until(dialect: sa.Dialect) -> Any:
+    """How ``complete_until`` is bound on ``dialect`` (the column type's own conversion)."""
+    proc = _CURSOR.c.complete_until.type.dialect_impl(dialect).bind_processor(dialect)
+    return proc if proc is not None else (lambda v: v)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from domain.models import CursorRow
 from domain.records import Record
 from domain.repo.records import (
     get_cursor,
@@ -92,6 +93,20 @@ def test_quarantine_and_cursor(engine: sa.Engine) -> None:
         assert get_cursor(session=s, source="x") == "c2"
         rows = list_quarantine(session=s, source="x")
         assert [(r.page, r.raw, r.reason) for r in rows] == [("p1", "{", "unparseable")]
+
+
+def test_cursor_moves_within_a_session_and_keeps_complete_until(engine: sa.Engine) -> None:
+    until = datetime(2026, 3, 1, tzinfo=UTC)
+    with session_scope(engine) as s:
+        set_cursor(session=s, source="y", cursor="c1", complete_until=until)
+        held = s.get(CursorRow, "y")  # loaded, and kept in the session while held
+        assert held is not None and held.cursor == "c1"
+        set_cursor(session=s, source="y", cursor="c2")
+        assert get_cursor(session=s, source="y") == "c2" and held.cursor == "c2"  # not stale
+    with session_scope(engine) as s:
+        row = s.get(CursorRow, "y")
+        assert row is not None and (row.cursor, row.complete_until) == ("c2", until)
+        assert row.updated_at.tzinfo is not None
 
 
 def test_a_record_exactly_on_a_range_bound_is_found(engine: sa.Engine) -> None:
