@@ -17,10 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.kinds import RecordKinds
-from domain.privacy import mask_value, pseudonymise_value, pseudonymiser
+from domain.privacy import pseudonymiser
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
 from domain.repo.prepared import PreparedRecord, canonical_json, hash_content, prepare, utc_text_of
+from integrations.sources.fastmap_fields import field_filler
 from integrations.sources.mapping import CLOCK_SKEW, Rejection, SourceConfig, _ItemError, _plan, _region, map_item
 
 _new = tuple.__new__
@@ -99,7 +100,6 @@ class CompiledMapping:
         region_field, lookup = config.region_field, config.region_lookup
         needed = (at_field, *(config.region_fields or (config.region_field,)))
         kind, name = config.kind, config.name
-        constants, required = tuple(config.constants.items()), config.required
         fields = tuple(
             (
                 src,
@@ -113,10 +113,17 @@ class CompiledMapping:
             )
             for src, dst, vmap, spec, personal, free in _plan(config, self.kinds).fields
         )
-        # "First wins" needs the test only when two department fields feed one record field.
-        shared = len({f[1] for f in fields}) < len(fields)
-        pseudonyms, masked, codes = self._pseudonyms, self._masked, self._codes
-        pseudonym_of = pseudonymiser(key)
+        fill = field_filler(
+            fields,
+            tuple(config.constants.items()),
+            config.required,
+            key=key,
+            pseudonym_of=pseudonymiser(key),
+            pseudonyms=self._pseudonyms,
+            masked=self._masked,
+            cache_max=_CACHE_MAX,
+        )
+        codes = self._codes
         with_text = self._utc_text
         fromisoformat, strptime = datetime.fromisoformat, datetime.strptime
 
@@ -167,45 +174,9 @@ class CompiledMapping:
                 codes.add(region)
             if known is not None and region not in known:
                 return None
-            attrs: dict[str, Any] = {}
-            for src, dst, vmap, spec, as_is, values, personal, free in fields:
-                value = raw.get(src)
-                if value is None or value == "" or (shared and dst in attrs):
-                    continue
-                if vmap is not None and isinstance(value, (str, int, float, bool)) and str(value) in vmap:
-                    value = vmap[str(value)]
-                if spec is None:
-                    return None
-                if type(value) is as_is:  # what spec.coerce returns unchanged, bar the allowed values
-                    if values is not None and value not in values:
-                        return None
-                else:
-                    try:
-                        value = spec.coerce(value)
-                    except ValueError:
-                        return None
-                if personal or free:
-                    # People and texts recur: a dict hit costs far less than an HMAC or the mask regexes.
-                    cache = pseudonyms if personal else masked
-                    out = cache.get(value) if type(value) is str else None
-                    if out is None:
-                        if not personal:
-                            out = mask_value(value)
-                        elif type(value) is str:  # (never "": skipped above)
-                            out = pseudonym_of(value)
-                        else:
-                            out = pseudonymise_value(value, key)
-                        if type(value) is str:
-                            if len(cache) >= _CACHE_MAX:
-                                cache.clear()
-                            cache[value] = out
-                    value = out
-                attrs[dst] = value
-            for const, value in constants:
-                attrs.setdefault(const, value)
-            for field_name in required:
-                if field_name not in attrs:
-                    return None
+            attrs = fill(raw)
+            if attrs is None:
+                return None
             attrs_json = canonical_json(attrs)
             h = hash_content(kind, ts, region, attrs_json)
             # tuple.__new__ skips the NamedTuple's Python-level constructor.

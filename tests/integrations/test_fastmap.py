@@ -155,6 +155,34 @@ def test_fast_mapping_equals_reference(config: SourceConfig, known: bool, data: 
     assert _view(mapping.map_one(raw, now)) == _view(mapping.reference(raw, now))
 
 
+@st.composite
+def framed_items(draw: st.DrawFn, config: SourceConfig) -> dict[str, Any]:
+    """An item whose id, time and region are valid, so that only its mapped fields decide: the field block
+    of the compiled mapping (fastmap_fields) is what this exercises."""
+    times = ["2026-01-05T09:00:00+08:00", "2026-02-01T00:00:00Z"]
+    raw: dict[str, Any] = {config.id_field: draw(st.sampled_from(["A-1", "B-2"])),
+                           config.at_field: draw(st.sampled_from(times))}
+    if config.at_format:
+        raw[config.at_field] = "01/05/2026 09:00:00 AM"
+    if config.region_lookup is not None:
+        raw.update({config.region_field: "1", "zip": "10001"})
+    else:
+        raw[config.region_field] = "510104001001001"
+    for src, dst in config.fields.items():
+        if draw(st.integers(0, 4)) > 0:  # present four times in five
+            raw[src] = draw(_typical(config, src, dst))
+    return raw
+
+
+@pytest.mark.parametrize("config", CONFIGS[:-1], ids=[c.name for c in CONFIGS[:-1]])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_fast_mapping_equals_reference_on_valid_frames(config: SourceConfig, data: st.DataObject) -> None:
+    mapping = MAPPINGS[(config.name, False)]
+    raw = data.draw(framed_items(config))
+    assert _view(mapping.map_one(raw, NOW)) == _view(mapping.reference(raw, NOW))
+
+
 def test_page_keeps_order_and_splits_records_from_rejections() -> None:
     petition = next(c for c in DEPARTMENTS if c.kind == "petition")
     mapping = CompiledMapping(petition, KINDS, "k")
