@@ -91,7 +91,8 @@ def utc_text_of(at: datetime, ts: float) -> str:
     if not 0.0 <= ts < _LAST_TS:
         return utc_text(at)
     whole = int(ts)
-    micro = round((ts - whole) * 1_000_000)
+    # Whole seconds (most departments send no fraction) need neither the rounding nor the formatting.
+    micro = 0 if ts == whole else round((ts - whole) * 1_000_000)
     if micro == 1_000_000:
         whole, micro = whole + 1, 0
     days, second = divmod(whole, 86_400)
@@ -99,6 +100,8 @@ def utc_text_of(at: datetime, ts: float) -> str:
     if day is None:  # at most one entry per day up to 2100: 47,482
         day = _DAYS[days] = f"{(_EPOCH_DAY + timedelta(days)).isoformat()} "
     minute, second = divmod(second, 60)
+    if micro == 0:
+        return f"{day}{_HOUR_MINUTE[minute]}{_SECOND[second]}000000"
     return f"{day}{_HOUR_MINUTE[minute]}{_SECOND[second]}{micro:06d}"
 
 

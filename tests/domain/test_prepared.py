@@ -76,6 +76,13 @@ def test_utc_text_from_the_timestamp_is_the_utc_text(at: datetime) -> None:
     assert utc_text_of(at, at.timestamp()) == utc_text(at)
 
 
+@settings(max_examples=1000, deadline=None)
+@given(st.datetimes(min_value=datetime(1960, 1, 1), max_value=datetime(2120, 12, 31), timezones=_zones))
+def test_utc_text_of_whole_seconds_is_the_utc_text(at: datetime) -> None:
+    at = at.replace(microsecond=0)  # the common case, which takes its own way
+    assert utc_text_of(at, at.timestamp()) == utc_text(at)
+
+
 def test_utc_text_at_the_edges_of_a_second_and_a_day() -> None:
     for at in (
         datetime(2026, 1, 4, 23, 59, 59, 999_999, tzinfo=UTC),
