@@ -9,6 +9,7 @@ harmless. An unreadable page (cut JSON) is quarantined and fetched again from th
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 from collections.abc import Callable, Container
@@ -110,31 +111,33 @@ def _ingest(
         return mapped(page)
 
     ahead = ReadAhead(source, cursor, page_size, mapped_ahead) if prefetch else None
-    with ahead or nullcontext():
+    # The page's objects die by reference count; the collector would walk the live ones (this page's and
+    # the one being mapped) after every page, so it runs every few pages instead (cycles are rare here).
+    with ahead or nullcontext(), gc_paused():
         while True:
-            with gc_paused():
-                if ahead is not None:
-                    (page, records, rejections), gate = ahead.next()
-                else:
-                    (page, records, rejections), gate = mapped(source.fetch(cursor, limit=page_size)), None
-                next_cursor = page.next_cursor or cursor
-                try:
-                    with session_scope(engine) as session:
-                        # SQLite writes a page's rows in one call without the GIL: the next page is mapped
-                        # meanwhile. PostgreSQL's driver takes the GIL back for each row: there the mapping
-                        # waits for the commit, as it would fight the rows for the GIL one by one.
-                        early = gate.set if gate is not None and sqlite else None
-                        if next_cursor != cursor:
-                            # Written first (the same transaction), while no helper competes for the GIL:
-                            # after the gate opens, each call into the database waits for the mapping.
-                            set_cursor(session=session, source=source.name, cursor=next_cursor)
-                            session.flush()
-                        stats = _store_page(session, source.name, page, records, rejections, new_only, early)
-                        if gate is not None:
-                            gate.set()  # at the latest as the commit starts (it runs without the GIL)
-                finally:
+            if report.pages % _COLLECT_EVERY_PAGES == _COLLECT_EVERY_PAGES - 1:
+                gc.collect(1)
+            if ahead is not None:
+                (page, records, rejections), gate = ahead.next()
+            else:
+                (page, records, rejections), gate = mapped(source.fetch(cursor, limit=page_size)), None
+            next_cursor = page.next_cursor or cursor
+            try:
+                with session_scope(engine) as session:
+                    # SQLite writes a page's rows in one call without the GIL: the next page is mapped
+                    # meanwhile. PostgreSQL's driver takes the GIL back for each row: there the mapping
+                    # waits for the commit, as it would fight the rows for the GIL one by one.
+                    early = gate.set if gate is not None and sqlite else None
+                    if next_cursor != cursor:
+                        # Written first (the same transaction), while no helper competes for the GIL:
+                        # after the gate opens, each call into the database waits for the mapping.
+                        set_cursor(session=session, source=source.name, cursor=next_cursor)
+                    stats = _store_page(session, source.name, page, records, rejections, new_only, early)
                     if gate is not None:
-                        gate.set()  # on an error too: the helper must not wait forever
+                        gate.set()  # at the latest as the commit starts (it runs without the GIL)
+            finally:
+                if gate is not None:
+                    gate.set()  # on an error too: the helper must not wait forever
             # A page that re-delivered records (after an interruption, or a source that repeats its boundary
             # items) makes the next page check its keys first; a page of only new ones lets the next insert
             # them without asking (see upsert_prepared).
@@ -191,6 +194,9 @@ def _store_page(
         )
     return stats
 
+
+_COLLECT_EVERY_PAGES = 16
+"""Pages between two collections of young garbage during an ingest (the collector is paused between)."""
 
 _KINDS_KEY = re.compile(rb"^kinds\s*:", re.MULTILINE)
 

@@ -209,6 +209,31 @@ def test_fake_source_failure_mid_run_then_rerun_stores_each_record_once(engine: 
         assert s.get(CursorRow, cfg.name).cursor == "26"  # type: ignore[union-attr]
 
 
+def test_the_collector_runs_every_few_pages_and_is_on_again_after(
+    sqlite_engine: sa.Engine, kinds: RecordKinds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    import integrations.ingest as ingest_mod
+
+    cfg = next(c for c in DEPARTMENTS if c.kind == "incident")
+    items: list[RawItem] = [
+        {"id": f"SJ-{i}", "occurred_at": "2026-01-05T09:00:00+08:00", "region_code": "510104001001001",
+         "category": "fire"}
+        for i in range(40)
+    ]
+    seen: list[bool] = []
+    monkeypatch.setattr(ingest_mod, "_COLLECT_EVERY_PAGES", 4)
+    monkeypatch.setattr(gc, "collect", lambda generation=2: seen.append(gc.isenabled()) or 0)
+    assert gc.isenabled()
+    report = ingest_source(sqlite_engine, FakeSource(cfg, items), kinds=kinds, key=KEY, page_size=2)
+    assert report.pages == 20 and seen == [False] * 5  # paused in between; a collection every 4 pages
+    assert gc.isenabled()
+    with pytest.raises(SourceUnavailable):  # and after a failure too
+        ingest_source(sqlite_engine, FakeSource(cfg, items, fail_on_fetch={1}), kinds=kinds, key=KEY, page_size=2)
+    assert gc.isenabled()
+
+
 def test_a_source_that_only_sends_garbage_stalls(sqlite_engine: sa.Engine, kinds: RecordKinds) -> None:
     cfg = DEPARTMENTS[0]
     transport = httpx.MockTransport(lambda req: httpx.Response(200, content=b'{"items": [{"id": "XF'))
