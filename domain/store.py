@@ -6,7 +6,7 @@ is created and upgraded only by Alembic migrations (``migrations/versions``), ne
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,6 +37,29 @@ def make_engine(url: str) -> sa.Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def for_backend(obj: object, dialect: str) -> bool:
+    """False for a schema item declared for other backends only (``sa.Index(...).ddl_if(dialect=...)``).
+
+    Alembic's comparison of models and database does not read that condition: its ``include_object``
+    hook (``migrations/env.py``, the drift test) asks this instead.
+    """
+    cond = getattr(obj, "_ddl_if", None)
+    wanted = getattr(cond, "dialect", None)
+    if wanted is None:
+        return True
+    return dialect == wanted if isinstance(wanted, str) else dialect in wanted
+
+
+def include_object_for(dialect: str) -> Callable[..., bool]:
+    """Alembic's ``include_object`` hook for ``dialect``: an index declared for another backend only is
+    neither missing there nor to be dropped (see :func:`for_backend`)."""
+
+    def include_object(obj: object, _name: str, type_: str, reflected: bool, compare_to: object) -> bool:
+        return for_backend(compare_to if reflected else obj, dialect) if type_ == "index" else True
+
+    return include_object
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:

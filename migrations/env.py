@@ -5,23 +5,29 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import domain.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from domain.store import include_object_for
 
 config = context.config
 target_metadata = SQLModel.metadata
+
+
+def _configure(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                      include_object=include_object_for(connection.dialect.name))
 
 
 def run() -> None:
     """Run migrations online, on the given connection or a fresh one."""
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        _configure(connection)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
                                 poolclass=pool.NullPool)
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        _configure(conn)
         with context.begin_transaction():
             context.run_migrations()
 
