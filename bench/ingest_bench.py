@@ -8,7 +8,9 @@ validation, pseudonymisation, upsert with cursor commits — per stage, then as 
 (``--repeat`` times, each into a new store: the median and every run are printed);
 (2) the reference mapping (``map_item``, a pydantic Record per item) on the same pages, for comparison;
 (3) the same rows, as stored, inserted by a bare ``executemany`` into a copy of the record table (same
-indexes and constraints). Prints rates and their ratios; wall clock, plus the process's CPU time.
+indexes and constraints), right after each end-to-end run, so that each ratio compares two runs seconds
+apart (this machine's speed drifts within minutes). Prints rates and their ratios, run by run; wall
+clock, plus the process's CPU time.
 """
 
 from __future__ import annotations
@@ -141,10 +143,38 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
                     break
             src.close()
         t_all = time.perf_counter() - t_all - t_ref
+        # The bare insert's rows: the store's rows as the stages above wrote them.
+        pg = engine.dialect.name == "postgresql"
+        cols = [c["name"] for c in sa.inspect(engine).get_columns("record")]
+        # PostgreSQL hands JSON back parsed: read it as text and cast it on the way in, as the ingest does.
+        select = ", ".join(f"{c}::text" if pg and c == "attributes" else c for c in cols)
+        mark = "%s" if pg else "?"
+        marks = ",".join(f"CAST({mark} AS JSON)" if pg and c == "attributes" else mark for c in cols)
+        with engine.begin() as conn:
+            rows = conn.exec_driver_sql(f"SELECT {select} FROM record").fetchall()
+
+        def bare_insert(table: str, per_page: bool = False) -> tuple[float, float]:
+            """Wall and CPU seconds of an executemany of ``rows`` into a new copy of the record table."""
+            with engine.begin() as conn:
+                _copy_table(conn, table)
+            raw = engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                t0, c0 = time.perf_counter(), time.process_time()
+                step = args.page_size if per_page else len(rows)
+                for i in range(0, len(rows), step):
+                    cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows[i : i + step])
+                    raw.commit()
+                return time.perf_counter() - t0, time.process_time() - c0
+            finally:
+                raw.close()
+
         # The real thing: ingest_source (cursor per page, quarantine, pages read ahead), into new stores,
-        # several times: on a shared machine one run is one draw.
+        # several times (on a shared machine one run is one draw), each followed at once by a bare insert:
+        # each ratio compares two runs minutes, not seconds, apart would not (this machine's speed drifts).
         runs: list[tuple[int, float, float]] = []
-        for url2 in urls:
+        bares: list[tuple[float, float]] = []
+        for k, url2 in enumerate(urls):
             engine2 = open_store(url2)
             sources = build_sources(Settings(simulator_url=url))
             t_ingest, cpu_ingest = time.perf_counter(), time.process_time()
@@ -154,38 +184,17 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
                 src.close()
             runs.append((n_ingest, time.perf_counter() - t_ingest, time.process_time() - cpu_ingest))
             engine2.dispose()
+            bares.append(bare_insert(f"bench_bare_{k}"))
+        # The same, committed once per page as the ingest must (the cursor moves with each page).
+        t_paged, cpu_paged = bare_insert("bench_paged", per_page=True)
     finally:
         sim.terminate()
         sim.wait()
-    pg = engine.dialect.name == "postgresql"
-    cols = [c["name"] for c in sa.inspect(engine).get_columns("record")]
-    # PostgreSQL hands JSON back parsed: read it as text and cast it on the way in, as the ingest does.
-    select = ", ".join(f"{c}::text" if pg and c == "attributes" else c for c in cols)
-    mark = "%s" if pg else "?"
-    marks = ",".join(f"CAST({mark} AS JSON)" if pg and c == "attributes" else mark for c in cols)
-    with engine.begin() as conn:
-        rows = conn.exec_driver_sql(f"SELECT {select} FROM record").fetchall()
-        for name in ("bench_bare", "bench_paged"):
-            _copy_table(conn, name)
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        t0, c0 = time.perf_counter(), time.process_time()
-        cur.executemany(f"INSERT INTO bench_bare ({', '.join(cols)}) VALUES ({marks})", rows)
-        raw.commit()
-        t_bare, cpu_bare = time.perf_counter() - t0, time.process_time() - c0
-        # The same, committed once per page as the ingest must (the cursor moves with each page).
-        t0, c0 = time.perf_counter(), time.process_time()
-        for i in range(0, len(rows), args.page_size):
-            cur.executemany(
-                f"INSERT INTO bench_paged ({', '.join(cols)}) VALUES ({marks})", rows[i : i + args.page_size]
-            )
-            raw.commit()
-        t_paged, cpu_paged = time.perf_counter() - t0, time.process_time() - c0
-    finally:
-        raw.close()
     engine.dispose()
-    rate, bare = n / t_all, len(rows) / t_bare
+    bare_rates = [len(rows) / t for t, _ in bares]
+    bare = statistics.median(bare_rates)
+    cpu_bare = statistics.median(c for _, c in bares)
+    rate = n / t_all
     where = url1.split("?")[0] if not pg else "PostgreSQL " + url1.split("@")[-1].split("?")[0]
     print(machine_line())
     print(f"records: {n} (scale {args.scale}, page size {args.page_size}), {where}")
@@ -202,12 +211,16 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
     print(f"  upsert+cursor    : {n / t_store:10,.0f} records/s  ({t_store:.2f} s)")
     print(f"reference map_item : {n / t_ref:10,.0f} records/s  ({t_ref:.2f} s, a pydantic Record per item)")
     paged = len(rows) / t_paged
-    print(f"bare executemany   : {bare:10,.0f} records/s  ({t_bare:.2f} s, one transaction)")
-    print(f"  … commit per page: {paged:10,.0f} records/s  ({t_paged:.2f} s)")
     print(
-        f"ratio ingest_source / bare: {rate_ingest / bare:.3f}   stages / bare: {rate / bare:.3f}   "
-        f"upsert / bare: {(n / t_store) / bare:.3f}   "
-        f"upsert / bare per page: {(n / t_store) / paged:.3f}"
+        f"bare executemany   : {bare:10,.0f} records/s  (median of {len(bares)}, each right after an ingest "
+        f"run: {', '.join(f'{r:,.0f}' for r in bare_rates)}; one transaction)"
+    )
+    print(f"  … commit per page: {paged:10,.0f} records/s  ({t_paged:.2f} s)")
+    pairs = [(n_i / t_i) / b for (n_i, t_i, _), b in zip(runs, bare_rates, strict=True)]
+    print(
+        f"ratio ingest_source / bare, run by run: {', '.join(f'{r:.3f}' for r in pairs)} "
+        f"(median {statistics.median(pairs):.3f})   stages / bare: {rate / bare:.3f}   "
+        f"upsert / bare: {(n / t_store) / bare:.3f}   upsert / bare per page: {(n / t_store) / paged:.3f}"
     )
     # On a shared machine the wall clock also counts the time other processes had the cores; the CPU
     # clock of this process does not (the simulator, a separate process, is left out of both).
