@@ -195,6 +195,9 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
     bare = statistics.median(bare_rates)
     cpu_bare = statistics.median(c for _, c in bares)
     rate = n / t_all
+    short = [n_i for n_i, _, _ in runs if n_i != n] + ([len(rows)] if len(rows) != n else [])
+    if short:  # a run that stored less than the whole feed would flatter every figure below
+        sys.exit(f"ingest_bench: a run stored {short[0]} records, not the {n} of the feed: figures withheld")
     where = url1.split("?")[0] if not pg else "PostgreSQL " + url1.split("@")[-1].split("?")[0]
     print(machine_line())
     print(f"records: {n} (scale {args.scale}, page size {args.page_size}), {where}")
