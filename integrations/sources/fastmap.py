@@ -20,7 +20,7 @@ from domain.kinds import RecordKinds
 from domain.privacy import pseudonymiser
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
-from domain.repo.prepared import PreparedRecord, canonical_json, hash_content, prepare, utc_text_of
+from domain.repo.prepared import PreparedRecord, canonical_and_hash, prepare, utc_text_of
 from integrations.sources.fastmap_fields import field_filler
 from integrations.sources.mapping import CLOCK_SKEW, Rejection, SourceConfig, _ItemError, _plan, _region, map_item
 
@@ -177,8 +177,7 @@ class CompiledMapping:
             attrs = fill(raw)
             if attrs is None:
                 return None
-            attrs_json = canonical_json(attrs)
-            h = hash_content(kind, ts, region, attrs_json)
+            attrs_json, h = canonical_and_hash(kind, ts, region, attrs)
             # tuple.__new__ skips the NamedTuple's Python-level constructor.
             # The UTC text the SQLite insert needs is written here, off the writer's path (see ingest_ahead).
             at_utc = utc_text_of(at, ts) if with_text else ""
