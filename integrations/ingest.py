@@ -33,6 +33,9 @@ from integrations.sources.fastmap import CompiledMapping
 from integrations.sources.mapping import Rejection
 from rules.gc_pause import gc_paused
 
+_COLLECT_EVERY_PAGES = 16
+"""Pages between two collections of young garbage during an ingest (the collector is paused between)."""
+
 
 @dataclass
 class IngestReport:
@@ -194,9 +197,6 @@ def _store_page(
         )
     return stats
 
-
-_COLLECT_EVERY_PAGES = 16
-"""Pages between two collections of young garbage during an ingest (the collector is paused between)."""
 
 _KINDS_KEY = re.compile(rb"^kinds\s*:", re.MULTILINE)
 
