@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.models import CursorRow, QuarantineRow, utcnow
-from domain.repo.record_insert import bound_now
+from domain.repo.record_insert import bind_conversion
 
 _CURSOR: sa.Table = CursorRow.__table__  # type: ignore[attr-defined]
 
@@ -46,24 +45,19 @@ def set_cursor(*, session: Session, source: str, cursor: str | None, complete_un
     # One UPDATE in plain SQL, not the ORM's SELECT then UPDATE at the next flush (nor a statement built
     # per call): the ingest moves the cursor with every page, while its helper threads want the GIL.
     conn = session.connection()
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sets, params = [f'"cursor" = {mark}', f"updated_at = {mark}"], [cursor, bound_now(conn.dialect)]
+    dialect = conn.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    cols = ['"cursor"', "updated_at"]
+    params = [cursor, bind_conversion(dialect, _CURSOR.c.updated_at)(utcnow())]
     if complete_until is not None:
-        sets.append(f"complete_until = {mark}")
-        params.append(_bind_until(conn.dialect)(complete_until))
-    moved = conn.exec_driver_sql(f'UPDATE "cursor" SET {", ".join(sets)} WHERE source = {mark}', (*params, source))
+        cols.append("complete_until")
+        params.append(bind_conversion(dialect, _CURSOR.c.complete_until)(complete_until))
+    sets = ", ".join(f"{c} = {mark}" for c in cols)
+    moved = conn.exec_driver_sql(f'UPDATE "cursor" SET {sets} WHERE source = {mark}', (*params, source))
     if not moved.rowcount:
-        values: dict[str, object] = {"cursor": cursor, "updated_at": utcnow()}
-        if complete_until is not None:
-            values["complete_until"] = complete_until
-        session.execute(sa.insert(_CURSOR).values(source=source, **values))
+        marks = ", ".join([mark] * (len(cols) + 1))
+        conn.exec_driver_sql(f'INSERT INTO "cursor" (source, {", ".join(cols)}) VALUES ({marks})', (source, *params))
     if session.identity_map:  # a row read earlier in this session: read it again when next asked
         loaded = session.identity_map.get(session.identity_key(CursorRow, source))
         if loaded is not None:
             session.expire(loaded)
-
-
-def _bind_until(dialect: sa.Dialect) -> Any:
-    """How ``complete_until`` is bound on ``dialect`` (the column type's own conversion)."""
-    proc = _CURSOR.c.complete_until.type.dialect_impl(dialect).bind_processor(dialect)
-    return proc if proc is not None else (lambda v: v)

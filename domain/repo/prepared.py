@@ -54,8 +54,14 @@ def canonical_json(attributes: dict[str, Any]) -> str:
 
 def hash_content(kind: str, at_timestamp: float, region: str, attrs_json: str) -> str:
     """SHA-256 (hex) of what a record says, from its kind, ``at.timestamp()``, region and canonical text."""
-    text = f"{kind}\x1f{at_timestamp!r}\x1f{region}\x1f{attrs_json}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _content_digest(kind, at_timestamp, region, attrs_json.encode("utf-8"))
+
+
+def _content_digest(kind: str, at_timestamp: float, region: str, attrs_utf8: bytes) -> str:
+    # The one place the hashed form is written: kind, time, region and the canonical text, 0x1F between.
+    digest = hashlib.sha256(f"{kind}\x1f{at_timestamp!r}\x1f{region}\x1f".encode())
+    digest.update(attrs_utf8)
+    return digest.hexdigest()
 
 
 def canonical_and_hash(kind: str, at_timestamp: float, region: str, attributes: dict[str, Any]) -> tuple[str, str]:
@@ -70,9 +76,7 @@ def canonical_and_hash(kind: str, at_timestamp: float, region: str, attributes: 
         except orjson.JSONEncodeError:
             pass
         else:
-            digest = hashlib.sha256(f"{kind}\x1f{at_timestamp!r}\x1f{region}\x1f".encode())
-            digest.update(data)
-            return data.decode("utf-8"), digest.hexdigest()
+            return data.decode("utf-8"), _content_digest(kind, at_timestamp, region, data)
     text = _ENCODER.encode(attributes)
     return text, hash_content(kind, at_timestamp, region, text)
 

@@ -29,6 +29,7 @@ from domain.repo.prepared import PreparedRecord, utc_text
 __all__ = [
     "INSERT_COLS",
     "ConcurrentWrite",
+    "bind_conversion",
     "bound_now",
     "execute_insert",
     "insert_if_all_new",
@@ -68,17 +69,18 @@ def max_seq(*, session: Session) -> int:
     return int(session.connection().exec_driver_sql(f"SELECT coalesce(max(seq), 0) FROM {_REC.name}").scalar_one())
 
 
-def _bind(dialect: sa.Dialect, column: str) -> Callable[[Any], Any]:
-    """The column type's own bind conversion (e.g. aware datetime -> naive UTC text on SQLite).
+def bind_conversion(dialect: sa.Dialect, column: sa.Column[Any]) -> Callable[[Any], Any]:
+    """The column type's own bind conversion (e.g. aware datetime -> naive UTC text on SQLite), for
+    statements sent through the driver.
 
     On SQLite the text must be exactly what SQLAlchemy writes elsewhere (with microseconds): the column
     is compared as text, and ``'… 01:00:00' < '… 01:00:00.000000'`` would drop a record lying exactly
     on a range bound. :func:`~domain.repo.prepared.utc_text` writes it, at a third of the cost of the
     type's processors.
     """
-    if dialect.name == "sqlite" and isinstance(_REC.c[column].type, AwareDateTime):
+    if dialect.name == "sqlite" and isinstance(column.type, AwareDateTime):
         return utc_text
-    proc = _REC.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    proc = column.type.dialect_impl(dialect).bind_processor(dialect)
     return proc if proc is not None else (lambda v: v)
 
 
@@ -122,7 +124,7 @@ def insert_rows(
             (source, sid, kind, at_utc or utc_text(at), region, attrs_json, h, 1, 1 if late else 0, seq, received_at)
             for seq, (source, sid, kind, at, region, _, attrs_json, h, late, at_utc) in numbered
         ]
-    at_bind = _bind(dialect, "at")
+    at_bind = bind_conversion(dialect, _REC.c.at)
     return [
         (source, sid, kind, at_bind(at), region, attrs_json, h, 1, late, seq, received_at)
         for seq, (source, sid, kind, at, region, _, attrs_json, h, late, _) in numbered
@@ -131,7 +133,7 @@ def insert_rows(
 
 def bound_now(dialect: sa.Dialect, now: datetime | None = None) -> Any:
     """``now`` (default: the current time) as ``received_at`` is bound on ``dialect``."""
-    return _bind(dialect, "received_at")(now or utcnow())
+    return bind_conversion(dialect, _REC.c.received_at)(now or utcnow())
 
 
 def execute_insert(
