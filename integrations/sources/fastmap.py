@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain import speedups
 from domain.kinds import RecordKinds
 from domain.privacy import pseudonymiser
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
-from domain.repo.prepared import PreparedRecord, canonical_and_hash, prepare, utc_text_of
+from domain.repo.prepared import PreparedRecord, canonical_and_hash_py, prepare, times_of_py
 from integrations.sources.fastmap_fields import field_filler
 from integrations.sources.mapping import CLOCK_SKEW, Rejection, SourceConfig, _ItemError, _plan, _region, map_item
 
@@ -29,6 +30,11 @@ _CACHE_MAX = 1 << 16
 """Entries kept per cache (pseudonyms, masked texts, region codes) before it starts afresh."""
 _AS_IS = {"string": str, "int": int, "number": float}
 """Field type → the exact Python type whose values its coercion returns unchanged."""
+
+
+def _leave_to_python(*_: Any) -> None:
+    """Stands in for a C function of :mod:`domain.speedups` where it is not built: "ask the Python twin"."""
+    return None
 
 
 class CompiledMapping:
@@ -126,6 +132,9 @@ class CompiledMapping:
         codes = self._codes
         with_text = self._utc_text
         fromisoformat, strptime = datetime.fromisoformat, datetime.strptime
+        # The C twins (domain.speedups) answer None for what they leave to Python, as they do when not built.
+        c_times = speedups.times_of or _leave_to_python
+        c_canonical_and_hash = speedups.canonical_and_hash or _leave_to_python
 
         def fast(raw: Any, limit: datetime, limit_ts: float | None) -> PreparedRecord | None:
             # Every test mirrors one of map_item's; failing one means "ask the reference", never "refuse".
@@ -152,7 +161,8 @@ class CompiledMapping:
                 if zone is None:
                     return None
                 at = at.replace(tzinfo=zone)
-            ts = at.timestamp()  # exact to the microsecond (below 2**53 µs): orders as the instants do
+            # at.timestamp() is exact to the microsecond (below 2**53 µs): it orders as the instants do.
+            ts, at_utc = c_times(at) or times_of_py(at)
             if (at > limit) if limit_ts is None else (ts > limit_ts):
                 return None
             if lookup is None:
@@ -177,11 +187,14 @@ class CompiledMapping:
             attrs = fill(raw)
             if attrs is None:
                 return None
-            attrs_json, h = canonical_and_hash(kind, ts, region, attrs)
+            text_and_hash = c_canonical_and_hash(kind, ts, region, attrs)
+            attrs_json, h = text_and_hash or canonical_and_hash_py(kind, ts, region, attrs)
             # tuple.__new__ skips the NamedTuple's Python-level constructor.
             # The UTC text the SQLite insert needs is written here, off the writer's path (see ingest_ahead).
-            at_utc = utc_text_of(at, ts) if with_text else ""
-            return _new(PreparedRecord, (name, source_id, kind, at, region, attrs, attrs_json, h, False, at_utc))
+            return _new(
+                PreparedRecord,
+                (name, source_id, kind, at, region, attrs, attrs_json, h, False, at_utc if with_text else ""),
+            )
 
         return fast
 

@@ -8,13 +8,17 @@ code, id, payload made safe).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain import speedups
 from domain.kinds import RecordKinds
 from domain.repo.prepared import PreparedRecord
 from integrations.settings import PACKAGE_ROOT
@@ -137,22 +141,42 @@ def _view(out: PreparedRecord | Rejection) -> Any:
     return (*out._replace(at=None, attributes={}), out.at.timestamp(), out.at.utcoffset(), repr(out.attributes))
 
 
+@contextmanager
+def python_only() -> Iterator[None]:
+    """As if the C twins (domain.speedups) were not built: every value computed by the Python code."""
+    with mock.patch.multiple(speedups, canonical_and_hash=None, times_of=None, Pseudonymiser=None):
+        yield
+
+
+def reference(mapping: CompiledMapping, raw: Any, now: datetime) -> PreparedRecord | Rejection:
+    """The reference mapping, all in Python: the C code of the fast path is checked against it too."""
+    with python_only():
+        return mapping.reference(raw, now)
+
+
+def _compile(c: SourceConfig, known: bool, impl: str) -> CompiledMapping:
+    if impl == "python":
+        with python_only():
+            return CompiledMapping(c, KINDS, "k", known_regions=KNOWN if known else None)
+    return CompiledMapping(c, KINDS, "k", known_regions=KNOWN if known else None)
+
+
+IMPLS = ["c", "python"]  # "c" is the Python code too where the extension is not built
 MAPPINGS = {
-    (c.name, known): CompiledMapping(c, KINDS, "k", known_regions=KNOWN if known else None)
-    for c in CONFIGS
-    for known in (False, True)
+    (c.name, known, impl): _compile(c, known, impl) for c in CONFIGS for known in (False, True) for impl in IMPLS
 }  # shared across examples, so the pseudonym, mask and region caches are exercised too
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.name for c in CONFIGS])
 @pytest.mark.parametrize("known", [False, True], ids=["any-region", "known-regions"])
+@pytest.mark.parametrize("impl", IMPLS)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
-def test_fast_mapping_equals_reference(config: SourceConfig, known: bool, data: st.DataObject) -> None:
-    mapping = MAPPINGS[(config.name, known)]
+def test_fast_mapping_equals_reference(config: SourceConfig, known: bool, impl: str, data: st.DataObject) -> None:
+    mapping = MAPPINGS[(config.name, known, impl)]
     raw = data.draw(items(config))
     now = NOW + timedelta(seconds=data.draw(st.integers(-10, 10)))
-    assert _view(mapping.map_one(raw, now)) == _view(mapping.reference(raw, now))
+    assert _view(mapping.map_one(raw, now)) == _view(reference(mapping, raw, now))
 
 
 @st.composite
@@ -175,12 +199,13 @@ def framed_items(draw: st.DrawFn, config: SourceConfig) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("config", CONFIGS[:-1], ids=[c.name for c in CONFIGS[:-1]])
+@pytest.mark.parametrize("impl", IMPLS)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
-def test_fast_mapping_equals_reference_on_valid_frames(config: SourceConfig, data: st.DataObject) -> None:
-    mapping = MAPPINGS[(config.name, False)]
+def test_fast_mapping_equals_reference_on_valid_frames(config: SourceConfig, impl: str, data: st.DataObject) -> None:
+    mapping = MAPPINGS[(config.name, False, impl)]
     raw = data.draw(framed_items(config))
-    assert _view(mapping.map_one(raw, NOW)) == _view(mapping.reference(raw, NOW))
+    assert _view(mapping.map_one(raw, NOW)) == _view(reference(mapping, raw, NOW))
 
 
 def test_page_keeps_order_and_splits_records_from_rejections() -> None:
