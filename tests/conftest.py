@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -61,6 +61,34 @@ def pg_url(pg_reason: str | None) -> Iterator[str]:
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schemas(pg_reason: str | None) -> Iterator[Callable[[], str]]:
+    """Makes PostgreSQL URLs, each with a fresh schema, for fixtures broader than one test (a module's
+    stores, migrated once); the schemas are dropped at the end of the session. Skips or fails as
+    :func:`pg_url` does."""
+    if pg_reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {pg_reason}")
+        pytest.skip(pg_reason)
+    made: list[str] = []
+    admin = sa.create_engine(PG_URL)
+
+    def make() -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        made.append(schema)
+        return f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+    try:
+        yield make
+    finally:
+        with admin.begin() as conn:
+            for schema in made:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 

@@ -28,9 +28,11 @@ from domain.repo.prepared import PreparedRecord, utc_text
 
 __all__ = [
     "INSERT_COLS",
+    "SEQ_LOCK",
     "ConcurrentWrite",
     "bind_conversion",
     "bound_now",
+    "copy_if_all_new",
     "execute_insert",
     "insert_if_all_new",
     "insert_rows",
@@ -39,6 +41,8 @@ __all__ = [
 ]
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
+SEQ_LOCK = 0x0F3B_0001
+"""The PostgreSQL advisory lock serialising ``seq`` allocation between writers (held to the commit)."""
 _MAX_ROWS_PER_STATEMENT = 2048
 """Rows per SQLite statement at most (its default limit of 32,766 parameters would allow 2,978)."""
 
@@ -144,11 +148,14 @@ def execute_insert(
     before_write: Callable[[], None] | None = None,
 ) -> int:
     """Insert ``rows`` (from :func:`insert_rows`); with ``if_new`` (SQLite only) skip existing keys.
+    PostgreSQL takes them by ``COPY``.
 
     Returns the number of rows inserted; without ``if_new`` that is all of them, or
     :class:`ConcurrentWrite` is raised. See the module docstring for how SQLite gets them.
     ``before_write`` is called once the statements' parameters are ready, just before the first runs.
     """
+    if conn.dialect.name == "postgresql" and not if_new:
+        return _copy_rows(conn, rows, before_write)
     if conn.dialect.name != "sqlite":
         if before_write is not None:
             before_write()
@@ -190,6 +197,27 @@ def execute_insert(
     return done
 
 
+def _copy_rows(conn: sa.Connection, rows: list[tuple[Any, ...]], before_write: Callable[[], None] | None) -> int:
+    """``rows`` into PostgreSQL by ``COPY … FROM STDIN``: the bulk load path, half again as fast as the
+    pipelined ``executemany`` here (``bench/ingest_bench.py`` prints both). A key that exists already
+    fails the whole COPY, raised as SQLAlchemy's ``IntegrityError`` as the insert would raise it."""
+    if before_write is not None:
+        before_write()
+    if not rows:
+        return 0
+    raw = conn.connection.dbapi_connection
+    sql = f"COPY {_REC.name} ({', '.join(INSERT_COLS)}) FROM STDIN"
+    try:
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+    except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would have raised it (callers catch those)
+        raise sa.exc.DBAPIError.instance(
+            sql, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from exc
+    return len(rows)
+
+
 def insert_if_all_new(
     session: Session, records: list[PreparedRecord], before_write: Callable[[], None] | None
 ) -> int | None:
@@ -207,3 +235,24 @@ def insert_if_all_new(
         f"DELETE FROM {_REC.name} WHERE seq > ? AND seq <= ? AND received_at = ?", (base, base + len(rows), now)
     )
     return None
+
+
+def copy_if_all_new(
+    session: Session, records: list[PreparedRecord], before_write: Callable[[], None] | None
+) -> int | None:
+    """Insert ``records`` (PostgreSQL) as new rows by ``COPY``, all or none, without first asking which
+    keys exist; how many, or ``None`` when some key exists already or comes twice (then nothing of the
+    attempt remains: it ran in a savepoint, rolled back)."""
+    if len({(r[0], r[1]) for r in records}) < len(records):
+        return None
+    conn = session.connection()
+    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (SEQ_LOCK,))
+    rows = insert_rows(enumerate(records, max_seq(session=session) + 1), conn.dialect, bound_now(conn.dialect))
+    savepoint = conn.begin_nested()
+    try:
+        _copy_rows(conn, rows, before_write)
+    except sa.exc.IntegrityError:
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return len(rows)

@@ -22,8 +22,10 @@ from domain.records import Record
 from domain.repo.intake import get_cursor, list_quarantine, quarantine, set_cursor
 from domain.repo.prepared import PreparedRecord, prepare
 from domain.repo.record_insert import (
+    SEQ_LOCK,
     ConcurrentWrite,
     bound_now,
+    copy_if_all_new,
     execute_insert,
     insert_if_all_new,
     insert_rows,
@@ -33,7 +35,6 @@ from domain.repo.record_insert import (
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
 _VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
 _CHUNK = 500  # keys per IN (...) query: well under every database's bound-parameter limit
-_SEQ_LOCK = 0x0F3B_0001  # PostgreSQL advisory lock id serialising seq allocation between writers
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,12 @@ def upsert_prepared(
 ) -> UpsertStats:
     """:func:`upsert_records` of records already prepared (the ingest prepares them while mapping).
 
-    With ``optimistic`` (used on SQLite; the ingest sets it while its pages bring only new records) the
-    batch is first inserted as if every key were new, skipping keys that exist (``INSERT OR IGNORE``).
-    When every row went in, that was the whole upsert, without the query for existing keys; when some
-    did not, the rows just inserted are deleted again and the batch takes the usual way. The
+    With ``optimistic`` (the ingest sets it while its pages bring only new records) the batch is first
+    inserted as if every key were new: on SQLite skipping keys that exist (``INSERT OR IGNORE``), on
+    PostgreSQL by one ``COPY`` in a savepoint, which an existing key fails. When every row went in, that
+    was the whole upsert, without the query for existing keys; when some did not, what the attempt
+    wrote is taken back (SQLite: the rows just inserted are deleted; PostgreSQL: the savepoint is
+    rolled back) and the batch takes the usual way. The
     outcome is the same either way (``tests/domain/test_upsert_optimistic.py``).
 
     ``before_write`` is called when the rows are ready, just before they are written (also when there
@@ -105,9 +108,12 @@ def upsert_prepared(
         if before_write is not None:
             before_write()
         return UpsertStats()
-    if optimistic and session.get_bind().dialect.name == "sqlite":
+    if optimistic:
         # A key repeated within the batch is skipped like an existing one: the checked way sorts it out.
-        inserted = insert_if_all_new(session, list(records), before_write)
+        try_all_new = {"sqlite": insert_if_all_new, "postgresql": copy_if_all_new}.get(
+            session.get_bind().dialect.name
+        )
+        inserted = try_all_new(session, list(records), before_write) if try_all_new is not None else None
         if inserted is not None:
             return UpsertStats(inserted)
     latest = {(r[0], r[1]): r for r in records}
@@ -149,7 +155,7 @@ def upsert_prepared(
                 existing[(source, sid)] = (row_id, h, version)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SEQ_LOCK})
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQ_LOCK})
     seq = max_seq(session=session)
     now = utcnow()
     conn = session.connection()

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 def record_rows(engine: sa.Engine, prefix: str, columns: str, *, order: str = "seq") -> list[tuple[object, ...]]:
     """``columns`` (SQL) of the record rows whose source starts with ``prefix``, ordered by ``order``."""
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            f"SELECT {columns} FROM record WHERE source LIKE ? ORDER BY {order}", (f"{prefix}%",)
+        rows = conn.execute(
+            sa.text(f"SELECT {columns} FROM record WHERE source LIKE :prefix ORDER BY {order}"),
+            {"prefix": f"{prefix}%"},
         ).fetchall()
     return [tuple(r) for r in rows]

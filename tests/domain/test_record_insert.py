@@ -151,3 +151,40 @@ def test_a_database_error_comes_as_sqlalchemy_raises_it(tmp_path) -> None:  # ty
         conn = s.connection()
         execute_insert(conn, insert_rows(enumerate(_prepared("h-", 3), 1), conn.dialect, bound_now(conn.dialect)))
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_copy_on_postgresql_stores_exactly_what_executemany_stores(pg_url: str) -> None:
+    engine = open_store(pg_url)
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    odd = {"q": 'a"b\\c\n\t\x01', "中": "广场舞", "n": None, "f": 1e-07, "big": 2**70, "yes": True}
+    records = [
+        r._replace(attrs_json=r.attrs_json if i % 3 else prepare(Record(
+            kind="petition", source=r.source, id=r.id, at=r.at, region=r.region, attributes=odd)).attrs_json)
+        for i, r in enumerate(_prepared("copy-", 300))
+    ]
+    with session_scope(engine) as s:
+        conn = s.connection()
+        rows = insert_rows(enumerate(records, 1), conn.dialect, bound_now(conn.dialect, now))
+        assert execute_insert(conn, rows) == 300  # COPY
+        ref = insert_rows(
+            enumerate([r._replace(source="ref-s") for r in records], 1), conn.dialect, bound_now(conn.dialect, now)
+        )
+        conn.exec_driver_sql(insert_sql(conn.dialect), ref)
+    cols = ", ".join(c if c != "attributes" else "attributes::text" for c in INSERT_COLS)
+    mine, theirs = record_rows(engine, "copy-", cols), record_rows(engine, "ref-", cols)
+    assert len(mine) == 300 and [r[1:] for r in mine] == [r[1:] for r in theirs]
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_copy_meeting_an_existing_key_raises_the_integrity_error_and_keeps_nothing(pg_url: str) -> None:
+    engine = open_store(pg_url)
+    records = _prepared("dup-", 5)
+    with session_scope(engine) as s:
+        upsert_prepared(session=s, records=records[2:3])
+    with pytest.raises(sa.exc.IntegrityError), session_scope(engine) as s:
+        conn = s.connection()
+        execute_insert(conn, insert_rows(enumerate(records, 100), conn.dialect, bound_now(conn.dialect)))
+    assert [r[1] for r in _stored(engine, "dup-")] == ["2"]
+    engine.dispose()

@@ -1,8 +1,10 @@
-"""The optimistic upsert (insert as if all new, else undo and check) gives what the checked one gives."""
+"""The optimistic upsert (insert as if all new, else undo and check) gives what the checked one gives,
+on SQLite (INSERT OR IGNORE, then delete) and on PostgreSQL (COPY in a savepoint, rolled back)."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,10 +29,12 @@ _runs = itertools.count()
 def _rows(engine: sa.Engine, prefix: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     records = record_rows(engine, prefix, "source, source_id, seq, version, content_hash, attributes, at")
     with engine.connect() as conn:
-        versions = conn.exec_driver_sql(
-            "SELECT r.source, r.source_id, v.version, v.content_hash FROM record_version v "
-            "JOIN record r ON r.id = v.record_id WHERE r.source LIKE ? ORDER BY r.source, r.source_id, v.version",
-            (f"{prefix}%",),
+        versions = conn.execute(
+            sa.text(
+                "SELECT r.source, r.source_id, v.version, v.content_hash FROM record_version v JOIN record r "
+                "ON r.id = v.record_id WHERE r.source LIKE :p ORDER BY r.source, r.source_id, v.version"
+            ),
+            {"p": f"{prefix}%"},
         ).fetchall()
     return records, [tuple(v) for v in versions]
 
@@ -40,11 +44,19 @@ def _upsert(engine: sa.Engine, batch: list[Record], optimistic: bool) -> UpsertS
         return upsert_prepared(session=s, records=[prepare(r) for r in batch], optimistic=optimistic)
 
 
-@pytest.fixture(scope="module")
-def stores(tmp_path_factory: pytest.TempPathFactory) -> list[sa.Engine]:
-    """Two stores made once (migrations are slow); each example writes under sources of its own."""
-    base = tmp_path_factory.mktemp("optimistic")
-    return [open_store(f"sqlite:///{base}/{name}.db") for name in ("optimistic", "checked")]
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[sa.Engine]]:
+    """Two stores made once per backend (migrations are slow); each example writes under sources of its own."""
+    if request.param == "sqlite":
+        base = tmp_path_factory.mktemp("optimistic")
+        urls = [f"sqlite:///{base}/{name}.db" for name in ("optimistic", "checked")]
+    else:
+        make = request.getfixturevalue("pg_schemas")
+        urls = [make(), make()]
+    engines = [open_store(url) for url in urls]
+    yield engines
+    for engine in engines:
+        engine.dispose()
 
 
 @settings(max_examples=60, deadline=None)
@@ -70,15 +82,15 @@ def test_optimistic_and_checked_upserts_store_the_same(
     assert _rows(stores[0], run) == _rows(stores[1], run)
 
 
-def test_a_batch_meeting_a_stored_key_is_undone_and_checked(sqlite_engine: sa.Engine) -> None:
+def test_a_batch_meeting_a_stored_key_is_undone_and_checked(engine: sa.Engine) -> None:
     def rec(i: int, people: int = 1) -> Record:
         return Record(
             kind="petition", source="s", id=f"r{i}", at=T0, region="510104001001001", attributes={"people": people}
         )
 
-    assert _upsert(sqlite_engine, [rec(1), rec(2)], True) == UpsertStats(2, 0, 0)
+    assert _upsert(engine, [rec(1), rec(2)], True) == UpsertStats(2, 0, 0)
     # r2 unchanged, r1 changed, r3 new: the optimistic insert cannot take them all, so nothing of it stays.
-    assert _upsert(sqlite_engine, [rec(3), rec(2), rec(1, people=5)], True) == UpsertStats(1, 1, 1)
-    with sqlite_engine.connect() as conn:
+    assert _upsert(engine, [rec(3), rec(2), rec(1, people=5)], True) == UpsertStats(1, 1, 1)
+    with engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT source_id, seq, version FROM record ORDER BY seq").fetchall()
     assert [tuple(r) for r in rows] == [("r2", 2, 1), ("r3", 3, 1), ("r1", 4, 2)]
