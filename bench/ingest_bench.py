@@ -154,8 +154,9 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
         with engine.begin() as conn:
             rows = conn.exec_driver_sql(f"SELECT {select} FROM record").fetchall()
 
-        def bare_insert(table: str, per_page: bool = False) -> tuple[float, float]:
-            """Wall and CPU seconds of an executemany of ``rows`` into a new copy of the record table."""
+        def bare_insert(table: str, per_page: bool = False, copy: bool = False) -> tuple[float, float]:
+            """Wall and CPU seconds of an executemany (or PostgreSQL's COPY) of ``rows`` into a new copy of
+            the record table."""
             with engine.begin() as conn:
                 _copy_table(conn, table)
             raw = engine.raw_connection()
@@ -164,7 +165,14 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
                 t0, c0 = time.perf_counter(), time.process_time()
                 step = args.page_size if per_page else len(rows)
                 for i in range(0, len(rows), step):
-                    cur.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows[i : i + step])
+                    if copy:
+                        with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:  # type: ignore[attr-defined]
+                            for row in rows[i : i + step]:
+                                cp.write_row(row)
+                    else:
+                        cur.executemany(
+                            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows[i : i + step]
+                        )
                     raw.commit()
                 return time.perf_counter() - t0, time.process_time() - c0
             finally:
@@ -188,6 +196,8 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
             bares.append(bare_insert(f"bench_bare_{k}"))
         # The same, committed once per page as the ingest must (the cursor moves with each page).
         t_paged, cpu_paged = bare_insert("bench_paged", per_page=True)
+        # PostgreSQL's bulk path, which the ingest uses there: the floor below the issue's executemany.
+        t_copy = bare_insert("bench_copy", copy=True)[0] if pg else None
     finally:
         sim.terminate()
         sim.wait()
@@ -221,6 +231,9 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
         f"run: {', '.join(f'{r:,.0f}' for r in bare_rates)}; one transaction)"
     )
     print(f"  … commit per page: {paged:10,.0f} records/s  ({t_paged:.2f} s)")
+    if t_copy is not None:
+        print(f"bare COPY          : {len(rows) / t_copy:10,.0f} records/s  ({t_copy:.2f} s; one transaction; "
+              f"ingest_source / bare COPY: {rate_ingest / (len(rows) / t_copy):.3f})")
     pairs = [(n_i / t_i) / b for (n_i, t_i, _), b in zip(runs, bare_rates, strict=True)]
     print(
         f"ratio ingest_source / bare, run by run: {', '.join(f'{r:.3f}' for r in pairs)} "

@@ -77,8 +77,9 @@ def ingest_source(
     ``progress`` is called with the running report after each committed page. With ``prefetch`` two
     helper threads read ahead (:mod:`integrations.ingest_ahead`): one fetches the next two pages while
     this one is stored, the other maps the next one while this one's rows are written (SQLite writes a
-    page without the GIL). It is only a read ahead: the cursor still moves page by page after each
-    commit, and an error of a later fetch surfaces after the pages before it are committed, as without it.
+    page, and PostgreSQL finishes its COPY, without the GIL). It is only a read ahead: the cursor still
+    moves page by page after each commit, and an error of a later fetch surfaces after the pages before
+    it are committed, as without it.
     Raises :class:`~integrations.sources.SourceError` (nothing uncommitted is lost).
     """
     return _ingest(engine, source, kinds, key, now, page_size, max_stalls, known_regions, progress, prefetch)
@@ -127,10 +128,9 @@ def _ingest(
             next_cursor = page.next_cursor or cursor
             try:
                 with session_scope(engine) as session:
-                    # SQLite writes a page's rows in one call without the GIL: the next page is mapped
-                    # meanwhile. PostgreSQL's driver takes the GIL back for each row: there the mapping
-                    # waits for the commit, as it would fight the rows for the GIL one by one.
-                    early = gate.set if gate is not None and sqlite else None
+                    # SQLite writes a page's rows in one call without the GIL, and PostgreSQL finishes a
+                    # COPY of them after the driver has them: the next page is mapped meanwhile.
+                    early = gate.set if gate is not None else None
                     if next_cursor != cursor:
                         # Written first (the same transaction), while no helper competes for the GIL:
                         # after the gate opens, each call into the database waits for the mapping.

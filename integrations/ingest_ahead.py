@@ -4,8 +4,9 @@ While the ingest writes page *n*, one helper fetches pages *n+1* and *n+2* in tu
 prepares each meanwhile) and the other maps page *n+1* — but only once page *n*'s rows are being
 written (:meth:`ReadAhead.next` hands the ingest a gate to open then). That timing is the point:
 
-- SQLite writes a page in one statement without the GIL (several milliseconds), so the mapping's
-  Python runs beside it on the other core;
+- SQLite writes a page in one statement without the GIL (several milliseconds), and PostgreSQL
+  finishes a page's COPY and commit while the driver waits without it, so the mapping's Python runs
+  beside them;
 - mapped any earlier, it would hold the GIL while the ingest builds its rows, and every short call
   into the database (each one releases and takes back the GIL) would wait for the mapping to let go.
 

@@ -200,10 +200,15 @@ def execute_insert(
 def _copy_rows(conn: sa.Connection, rows: list[tuple[Any, ...]], before_write: Callable[[], None] | None) -> int:
     """``rows`` into PostgreSQL by ``COPY … FROM STDIN``: the bulk load path, half again as fast as the
     pipelined ``executemany`` here (``bench/ingest_bench.py`` prints both). A key that exists already
-    fails the whole COPY, raised as SQLAlchemy's ``IntegrityError`` as the insert would raise it."""
-    if before_write is not None:
-        before_write()
+    fails the whole COPY, raised as SQLAlchemy's ``IntegrityError`` as the insert would raise it.
+
+    ``before_write`` is called once every row has been handed to the driver: the server's end of the
+    COPY (about as long again) and the commit are waits without the GIL, in which the ingest maps its
+    next page. (While rows are still being formatted, a mapping beside them would only fight for it.)
+    """
     if not rows:
+        if before_write is not None:
+            before_write()
         return 0
     raw = conn.connection.dbapi_connection
     sql = f"COPY {_REC.name} ({', '.join(INSERT_COLS)}) FROM STDIN"
@@ -211,6 +216,8 @@ def _copy_rows(conn: sa.Connection, rows: list[tuple[Any, ...]], before_write: C
         with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
             for row in rows:
                 copy.write_row(row)
+            if before_write is not None:
+                before_write()
     except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would have raised it (callers catch those)
         raise sa.exc.DBAPIError.instance(
             sql, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect

@@ -188,3 +188,20 @@ def test_copy_meeting_an_existing_key_raises_the_integrity_error_and_keeps_nothi
         execute_insert(conn, insert_rows(enumerate(records, 100), conn.dialect, bound_now(conn.dialect)))
     assert [r[1] for r in _stored(engine, "dup-")] == ["2"]
     engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("optimistic", [True, False])
+def test_before_write_on_postgresql_comes_once_the_rows_are_handed_over(pg_url: str, optimistic: bool) -> None:
+    engine = open_store(pg_url)
+    calls: list[int] = []
+    with session_scope(engine) as s:
+        stats = upsert_prepared(
+            session=s,
+            records=_prepared("gate-", 9),
+            optimistic=optimistic,
+            before_write=lambda: calls.append(len(_stored(engine, "gate-"))),  # seen from another connection
+        )
+    assert stats == UpsertStats(9) and calls == [0]  # once, before anything is committed
+    assert len(_stored(engine, "gate-")) == 9
+    engine.dispose()
