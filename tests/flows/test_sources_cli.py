@@ -108,4 +108,15 @@ def test_check_warns_of_a_secret_that_is_not_set(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("FENGHUO_SOURCE_SECRETS", '{"x-token": "t"}')
     get_settings.cache_clear()
     ok = runner.invoke(app, ["sources", "check", "-f", str(path)])
-    assert ok.exit_code == 0 and "warning" not in ok.output
+    assert ok.exit_code == 0 and "is not set" not in ok.output
+
+
+def test_check_says_when_the_ingest_runs_without_its_c_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from domain import speedups
+
+    monkeypatch.setattr(speedups, "UNAVAILABLE", None)
+    assert "without its C code" not in runner.invoke(app, ["sources", "check"]).output
+    monkeypatch.setattr(speedups, "UNAVAILABLE", "domain._speedups is not built (test)")
+    result = runner.invoke(app, ["sources", "check"])
+    assert result.exit_code == 0 and "warning: the ingest runs without its C code: domain._speedups is not built" \
+        in result.output
