@@ -125,7 +125,8 @@ class CompiledMapping:
             config.required,
             key=key,
             pseudonym_of=pseudonymiser(key),
-            pseudonyms=self._pseudonyms,
+            # People recur, but a C pseudonym (domain.speedups) costs less than a cache miss in Python.
+            pseudonyms=self._pseudonyms if speedups.Pseudonymiser is None else None,
             masked=self._masked,
             cache_max=_CACHE_MAX,
         )

@@ -31,14 +31,15 @@ def field_filler(
     *,
     key: bytes,
     pseudonym_of: Callable[[str], str],
-    pseudonyms: dict[str, Any],
+    pseudonyms: dict[str, Any] | None,
     masked: dict[str, Any],
     cache_max: int,
 ) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
     """A function of a raw item returning its record attributes, or ``None`` when the item needs the
     reference mapping (a field that would not coerce, an unmapped type, a required field missing).
 
-    ``pseudonyms`` and ``masked`` are caches it fills (emptied when ``cache_max`` is reached).
+    ``pseudonyms`` and ``masked`` are caches it fills (emptied when ``cache_max`` is reached);
+    ``pseudonyms=None``: no cache, ``pseudonym_of`` every time (the C one costs less than a cache miss).
     """
     env: dict[str, Any] = {
         "_key": key,
@@ -83,7 +84,14 @@ def field_filler(
             if values is not None:
                 env[f"_values{i}"] = values
                 lines += [f"        elif v not in _values{i}:", "            return None"]
-        if personal or free:
+        if personal and pseudonyms is None:
+            lines += [
+                "        if type(v) is str:",
+                "            v = _pseudonym_of(v)",
+                "        else:",
+                "            v = _pseudonymise_value(v, _key)",
+            ]
+        elif personal or free:
             # People and texts recur: a dict hit costs far less than an HMAC or the mask regexes.
             cache, make = ("_pseudonyms", "_pseudonym_of(v)") if personal else ("_masked", "_mask_value(v)")
             other = "_pseudonymise_value(v, _key)" if personal else "_mask_value(v)"
