@@ -230,3 +230,25 @@ def test_valid_items_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None
             "id_card": ID_CARD, "people": 2, "channel": "visit"}
     records, rejections = mapping.map_page([good], NOW)
     assert len(records) == 1 and not rejections
+
+
+def test_valid_items_use_the_c_twins(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The speed of the C code is only there if the compiled mapping calls it: count the calls.
+    calls: list[str] = []
+
+    def counting(name: str, real: Any) -> Any:
+        def f(*args: Any) -> Any:
+            calls.append(name)
+            return real(*args) if real is not None else None
+
+        return f
+
+    monkeypatch.setattr(speedups, "times_of", counting("times", speedups.times_of))
+    monkeypatch.setattr(speedups, "canonical_and_hash", counting("hash", speedups.canonical_and_hash))
+    petition = next(c for c in DEPARTMENTS if c.kind == "petition")
+    mapping = CompiledMapping(petition, KINDS, "k")
+    good = {"id": "A", "occurred_at": "2026-01-05T09:00:00+08:00", "region_code": "510104001001001",
+            "id_card": ID_CARD, "people": 2, "channel": "visit"}
+    records, _ = mapping.map_page([good, {**good, "id": "B"}], NOW)
+    assert calls == ["times", "hash"] * 2
+    assert records == [reference(mapping, item, NOW) for item in (good, {**good, "id": "B"})]
