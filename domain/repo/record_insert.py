@@ -9,6 +9,8 @@ rows bound with a NULL source, which ``INSERT OR IGNORE`` skips (it breaks NOT N
 prepared statements — about a megabyte for a thousand rows — serve every batch size. Binding is most of
 what the insert does while holding the GIL, so the rows hold only what sqlite3 binds without looking for
 an adapter: str, int and float (a bool or a ``None`` costs it two failed attribute lookups).
+PostgreSQL takes a batch by ``COPY … FROM STDIN`` (:func:`copy_if_all_new` tries it before asking which
+keys exist, in a savepoint).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 cursors live in :mod:`domain.repo.intake` and are re-exported here.
 
 ``upsert_records`` is the ingest's hot path: it selects the existing rows of a batch in bulk, inserts
-new ones with one multi-row statement, updates changed ones with one executemany, and never flushes
+new ones in bulk (SQLite: one multi-row statement; PostgreSQL: one ``COPY``), updates changed ones with
+one executemany (see :mod:`domain.repo.record_insert`), and never flushes
 ORM objects row by row. Every inserted or changed row gets the next arrival ``seq``; evaluation
 consumes records by ``seq``, so a changed record is evaluated again as its new version.
 """
