@@ -134,6 +134,11 @@ def upsert_prepared(
     conn = session.connection()
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     pg = conn.dialect.name == "postgresql"
+    if pg:
+        # Writers take turns from here to their commit (seq allocation needs it anyway): taken before the
+        # lookup, no other writer can store one of these keys between it and the insert (READ COMMITTED:
+        # each statement sees what the writer before committed), so concurrent ingests never collide.
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (SEQ_LOCK,))
     for source, ids in by_source.items():
         for chunk in _chunks(ids):
             if pg:
@@ -155,8 +160,6 @@ def upsert_prepared(
             for row_id, sid, h, version in conn.exec_driver_sql(sql, params):
                 existing[(source, sid)] = (row_id, h, version)
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQ_LOCK})
     seq = max_seq(session=session)
     now = utcnow()
     conn = session.connection()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -204,4 +206,37 @@ def test_before_write_on_postgresql_comes_once_the_rows_are_handed_over(pg_url: 
         )
     assert stats == UpsertStats(9) and calls == [0]  # once, before anything is committed
     assert len(_stored(engine, "gate-")) == 9
+    engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("optimistic", [False, True])
+def test_concurrent_upserts_of_the_same_keys_on_postgresql_take_turns(pg_url: str, optimistic: bool) -> None:
+    # B starts while A's transaction (holding the writers' lock) is open: B must wait for it before it
+    # looks for existing keys, then find A's rows. Looking first, B would miss them and fail on insert.
+    engine = open_store(pg_url)
+    records = _prepared("race-", 6)
+    outcome: dict[str, object] = {}
+
+    def writer_b() -> None:
+        try:
+            with session_scope(engine) as s:
+                outcome["b"] = upsert_prepared(session=s, records=records[2:], optimistic=optimistic)
+        except Exception as exc:  # reported below, with the assertion
+            outcome["b"] = exc
+
+    b = threading.Thread(target=writer_b)
+    with session_scope(engine) as s:
+        assert upsert_prepared(session=s, records=records[:4]) == UpsertStats(4)
+        b.start()
+        deadline = time.monotonic() + 10
+        with engine.connect() as watch:  # until B waits for the lock A holds
+            while not watch.exec_driver_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).scalar_one():
+                assert time.monotonic() < deadline, f"B never waited for the lock: {outcome}"
+                time.sleep(0.02)
+    b.join(10)
+    assert outcome["b"] == UpsertStats(2, 0, 2)
+    assert [r[1] for r in _stored(engine, "race-")] == ["0", "1", "2", "3", "4", "5"]
     engine.dispose()
