@@ -34,7 +34,10 @@ UNAVAILABLE: str | None = None
 try:
     from domain import _speedups
 except ImportError as exc:  # not built: the Python twins do all the work
-    UNAVAILABLE = f"domain._speedups is not built ({exc}); run `uv sync` with a C compiler"
+    UNAVAILABLE = (
+        f"domain._speedups is not built ({exc}); install a C compiler and OpenSSL's headers (Debian: gcc "
+        "libssl-dev), then run `uv sync --reinstall-package fenghuo`"
+    )
 else:
     if getattr(_speedups, "VERSION", None) == VERSION:
         canonical_and_hash, times_of = _speedups.canonical_and_hash, _speedups.times_of
