@@ -69,6 +69,9 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[i : i + _CHUNK]
 
 
+_TRY_ALL_NEW = {"sqlite": insert_if_all_new, "postgresql": copy_if_all_new}
+"""The optimistic insert of each backend: all rows as new, or ``None`` and nothing of the attempt kept."""
+
 _VER_KEYS = ("record_id", "version", "attributes", "at", "region", "content_hash", "received_at")
 
 
@@ -109,11 +112,10 @@ def upsert_prepared(
         if before_write is not None:
             before_write()
         return UpsertStats()
+    dialect = session.get_bind().dialect.name
     if optimistic:
         # A key repeated within the batch is skipped like an existing one: the checked way sorts it out.
-        try_all_new = {"sqlite": insert_if_all_new, "postgresql": copy_if_all_new}.get(
-            session.get_bind().dialect.name
-        )
+        try_all_new = _TRY_ALL_NEW.get(dialect)
         inserted = try_all_new(session, list(records), before_write) if try_all_new is not None else None
         if inserted is not None:
             return UpsertStats(inserted)
@@ -133,7 +135,7 @@ def upsert_prepared(
     existing: dict[tuple[str, str], tuple[int, str, int]] = {}
     conn = session.connection()
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    pg = conn.dialect.name == "postgresql"
+    pg = dialect == "postgresql"
     if pg:
         # Writers take turns from here to their commit (seq allocation needs it anyway): taken before the
         # lookup, no other writer can store one of these keys between it and the insert (READ COMMITTED:
@@ -159,10 +161,8 @@ def upsert_prepared(
                 params = (source, *chunk)
             for row_id, sid, h, version in conn.exec_driver_sql(sql, params):
                 existing[(source, sid)] = (row_id, h, version)
-    dialect = session.get_bind().dialect.name
     seq = max_seq(session=session)
     now = utcnow()
-    conn = session.connection()
     fresh: list[tuple[int, PreparedRecord]] = []
     updates: list[dict[str, Any]] = []
     versions: list[dict[str, Any]] = []

@@ -37,6 +37,11 @@ def _leave_to_python(*_: Any) -> None:
     return None
 
 
+def _timestamp_only(at: datetime) -> tuple[float, str]:
+    """``(at.timestamp(), "")``: :func:`~domain.repo.prepared.times_of_py` for a store that needs no UTC text."""
+    return at.timestamp(), ""
+
+
 class CompiledMapping:
     """The mapping of one source against the record kinds, a key and the known regions (see the module)."""
 
@@ -135,6 +140,8 @@ class CompiledMapping:
         fromisoformat, strptime = datetime.fromisoformat, datetime.strptime
         # The C twins (domain.speedups) answer None for what they leave to Python, as they do when not built.
         c_times = speedups.times_of or _leave_to_python
+        # Where C declines (a zone with rules), the UTC text only where the store needs it (SQLite).
+        py_times = times_of_py if with_text else _timestamp_only
         c_canonical_and_hash = speedups.canonical_and_hash or _leave_to_python
 
         def fast(raw: Any, limit: datetime, limit_ts: float | None) -> PreparedRecord | None:
@@ -163,7 +170,7 @@ class CompiledMapping:
                     return None
                 at = at.replace(tzinfo=zone)
             # at.timestamp() is exact to the microsecond (below 2**53 µs): it orders as the instants do.
-            ts, at_utc = c_times(at) or times_of_py(at)
+            ts, at_utc = c_times(at) or py_times(at)
             if (at > limit) if limit_ts is None else (ts > limit_ts):
                 return None
             if lookup is None:
