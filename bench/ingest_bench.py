@@ -31,14 +31,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from machine import machine_line  # bench/machine.py: a script's own folder is on sys.path
 
-from domain import speedups
 from domain.kinds import RecordKinds
-from domain.repo.records import set_cursor, upsert_prepared
-from domain.store import open_store, session_scope
-from integrations.ingest import build_sources, ingest_source
+from integrations.ingest import speedups
+from integrations.ingest.run import build_sources, ingest_source
 from integrations.settings import PACKAGE_ROOT, Settings
 from integrations.sources import map_item
 from integrations.sources.fastmap import CompiledMapping
+from integrations.store.db import open_store, session_scope
+from integrations.store.records import set_cursor, upsert_prepared
 
 
 @contextmanager
@@ -212,7 +212,7 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
     where = url1.split("?")[0] if not pg else "PostgreSQL " + url1.split("@")[-1].split("?")[0]
     print(machine_line())
     print(f"records: {n} (scale {args.scale}, page size {args.page_size}), {where}")
-    print(f"C twins (domain._speedups): {'built' if speedups.UNAVAILABLE is None else speedups.UNAVAILABLE}")
+    print(f"C twins: {'built' if speedups.UNAVAILABLE is None else speedups.UNAVAILABLE}")
     rates = [n_i / t_i for n_i, t_i, _ in runs]
     rate_ingest = statistics.median(rates)
     cpu_rate = statistics.median(n_i / c_i for n_i, _, c_i in runs)

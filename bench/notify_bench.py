@@ -33,16 +33,16 @@ from pydantic import SecretStr
 from sqlmodel import Session, col, select
 
 from domain.escalation import EscalationPolicy
-from domain.models import OutboxRow, WarningRow
 from domain.regions import RegionDirectory
-from domain.repo.outbox import deliver_pending, make_router, notification_of
-from domain.repo.warnings import apply_changes
 from domain.responders import ResponderDirectory
-from domain.store import open_store, session_scope
 from domain.warnings import Firing, Level, fold
 from integrations.notify import WebhookChannel
 from integrations.notify.webhook import body_of, sign
 from integrations.settings import PACKAGE_ROOT, child_env
+from integrations.store.db import open_store, session_scope
+from integrations.store.models import OutboxRow, WarningRow
+from integrations.store.outbox import deliver_pending, make_router, notification_of
+from integrations.store.warnings import apply_changes
 
 SECRET = "bench-secret"
 POLICY = EscalationPolicy()

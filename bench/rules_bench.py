@@ -43,11 +43,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from machine import machine_line  # bench/machine.py: a script's own folder is on sys.path
 
 from domain.records import Record
-from rules.engine import BATCH, DurableEngine
-from rules.evaluate import Evaluator
-from rules.gc_pause import gc_paused
-from rules.loader import load_rulebook
-from rules.matching import DurableMatcher
+from rules.engine.engines import BATCH, DurableEngine
+from rules.engine.evaluate import Evaluator
+from rules.engine.gc_pause import gc_paused
+from rules.engine.matching import DurableMatcher
+from rules.language.loader import load_rulebook
 
 clock = time.perf_counter
 """The clock every figure is measured with (``--clock``)."""

@@ -4,7 +4,7 @@ sharded (DESIGN.md decision 9) versus not.
 1. load: the seeded stream of bench/rules_bench.py (12 districts × 12 streets × 20 communities, realistic
    kinds) bulk-inserted into a fresh SQLite store (``--db``; reused when it already holds the run);
 2. single: one process reads the store day by day and feeds one Evaluator (the default rulebook);
-3. sharded: rules.shard_store.sharded_store_backtest with ``--workers`` processes — one shard per
+3. sharded: integrations.store.shard_store.sharded_store_backtest with ``--workers`` processes — one shard per
    district and a city shard per layer, each reading its own slice of the store.
 
 Both modes run in fresh (spawned) processes so their peak memory (ru_maxrss) is theirs alone. It prints
@@ -37,9 +37,9 @@ PER_DAY = 100_000
 
 def load(url: str, days: int, seed: int) -> tuple[int, float]:
     """Generate and insert ``days`` of records into a fresh store; (records, seconds)."""
-    from domain.repo.prepared import prepare
-    from domain.repo.record_insert import insert_sql  # bench-only bulk load into an empty store
-    from domain.store import open_store
+    from integrations.store.db import open_store
+    from integrations.store.prepared import prepare
+    from integrations.store.record_insert import insert_sql  # bench-only bulk load into an empty store
 
     eng = open_store(url)
     n = days * PER_DAY
@@ -80,20 +80,20 @@ def single(url: str, days: int, out: Any) -> None:
     """Child: one Evaluator over the store, day by day."""
     from sqlmodel import Session
 
-    from domain.store import make_engine
-    from rules.backtest import warning_row
-    from rules.evaluate import Evaluator
-    from rules.gc_pause import gc_paused
-    from rules.loader import load_rulebook
-    from rules.shard_store import read_slice
-    from rules.sharding import kinds_watched
+    from integrations.store.db import make_engine
+    from integrations.store.shard_store import read_slice
+    from rules.engine.evaluate import Evaluator
+    from rules.engine.gc_pause import gc_paused
+    from rules.language.loader import load_rulebook
+    from rules.run.backtest import warning_row
+    from rules.run.sharding import kinds_watched
 
     book = load_rulebook()
     kinds = sorted(kinds_watched(book.rules) - {"warning"})
     since, until = _span(days)
     t0, c0 = time.perf_counter(), _cpu()
     ev, n = Evaluator(book), 0
-    # Collection paused for the whole run, as in every shard (rules.shard_run), so the two modes compare
+    # Collection paused for the whole run, as in every shard (rules.run.shard_run), so the two modes compare
     # evaluation, not garbage-collection policy.
     with Session(make_engine(url)) as session, gc_paused():
         t = since
@@ -110,9 +110,9 @@ def single(url: str, days: int, out: Any) -> None:
 def sharded(url: str, days: int, workers: int, groups: int | None, out: Any) -> None:
     """Child: the sharded backtest over the store with ``workers`` processes and at most ``groups``
     district shards a layer."""
-    from rules.loader import load_rulebook
-    from rules.shard_store import sharded_store_backtest
-    from rules.sharded import process_runner
+    from integrations.store.shard_store import sharded_store_backtest
+    from rules.language.loader import load_rulebook
+    from rules.run.sharded import process_runner
 
     book = load_rulebook()
     since, until = _span(days)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from domain import speedups
+from integrations.ingest import speedups
 
 PSEUDONYM_PREFIX = "p_"
 _PSEUDONYM = re.compile(r"^p_[0-9a-f]{20}$")
@@ -90,7 +90,7 @@ def pseudonymiser(key: str | bytes) -> Callable[[str], str]:
     to whom that cache is only extra work (the ingest's compiled mapping, which keeps its own in front
     of the Python function and none in front of the C one).
 
-    Where :mod:`domain.speedups` is built, a C function that computes the pseudonyms of ASCII letters and
+    Where :mod:`integrations.ingest.speedups` is built, a C function that computes the pseudonyms of ASCII letters and
     digits (ID-card and phone numbers) itself and hands any other value to :func:`pseudonymiser_py`'s.
     """
     one = pseudonymiser_py(key)

@@ -78,8 +78,8 @@ def follow_up_task(assessment_id: int, now: datetime) -> dict[str, Any]:
 @flow(name="follow_up_assessments", log_prints=True)
 def follow_up_assessments(now: datetime | None = None) -> list[dict[str, Any]]:
     """The weekly follow-up of every decision being implemented (and of those already re-opened)."""
-    from domain.repo.assessments import list_assessments
-    from domain.store import session_scope
+    from integrations.store.assessments import list_assessments
+    from integrations.store.db import session_scope
 
     at = now or datetime.now(UTC)
     with session_scope(store_engine()) as session:

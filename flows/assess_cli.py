@@ -38,8 +38,8 @@ def new_cmd(
 ) -> None:
     """Open an assessment of a major decision."""
     from domain.assessment import Decision, DecisionKind
-    from domain.repo.assessments import create_assessment
-    from domain.store import session_scope
+    from integrations.store.assessments import create_assessment
+    from integrations.store.db import session_scope
     from rules.assessment.schemes import load_named_scheme
 
     with _errors():
@@ -72,9 +72,9 @@ def add_evidence_cmd(
 ) -> None:
     """Add evidence to an assessment (or, with kind ``expert``, a member of its panel)."""
     from domain.assessment import EvidenceKind, PublicNotice, SurveyCounts
-    from domain.repo.assessment_csv import import_survey_csv
-    from domain.repo.assessments import add_evidence, add_expert
-    from domain.store import session_scope
+    from integrations.store.assessment_csv import import_survey_csv
+    from integrations.store.assessments import add_evidence, add_expert
+    from integrations.store.db import session_scope
 
     with _errors():
         engine = open_engine()
@@ -128,9 +128,9 @@ def add_factor_cmd(
 ) -> None:
     """Add a risk factor to the register (or import a register from CSV)."""
     from domain.assessment import Dimension
-    from domain.repo.assessment_csv import import_factors_csv
-    from domain.repo.assessments import add_factor
-    from domain.store import session_scope
+    from integrations.store.assessment_csv import import_factors_csv
+    from integrations.store.assessments import add_factor
+    from integrations.store.db import session_scope
 
     with _errors():
         engine = open_engine()
@@ -199,8 +199,8 @@ def decide_cmd(
 ) -> None:
     """Record the collective decision taken after the assessment (humans decide)."""
     from domain.assessment import DecisionOutcome
-    from domain.repo.assessments import decide
-    from domain.store import session_scope
+    from integrations.store.assessments import decide
+    from integrations.store.db import session_scope
 
     with _errors():
         start = _day(implement_from, "--implement-from")

@@ -27,8 +27,8 @@ def _errors() -> Iterator[None]:
     """Turn the errors a user can cause into one readable line and exit 1."""
     from domain.assessment import AssessmentIncomplete
     from domain.regions import RegionCodeError
-    from domain.repo.assessment_csv import CsvImportError
-    from domain.repo.assessments import AssessmentNotFound, AssessmentStateError
+    from integrations.store.assessment_csv import CsvImportError
+    from integrations.store.assessments import AssessmentNotFound, AssessmentStateError
     from rules.assessment.schemes import SchemeFileError
 
     try:
@@ -68,8 +68,8 @@ def list_cmd(
     """Assessments, newest first."""
     from rich.table import Table
 
-    from domain.repo.assessments import list_assessments
-    from domain.store import session_scope
+    from integrations.store.assessments import list_assessments
+    from integrations.store.db import session_scope
 
     with _errors():
         engine = open_engine()
@@ -145,9 +145,9 @@ def follow_up_cmd(
 ) -> None:
     """Follow up a decision being implemented: link related petitions, disputes and warnings; warn and
     re-open the assessment when a threshold is crossed."""
-    from domain.repo.assessments import add_follow_up_note
-    from domain.store import session_scope
     from flows.assess_ops import run_follow_up
+    from integrations.store.assessments import add_follow_up_note
+    from integrations.store.db import session_scope
 
     with _errors():
         at = datetime.fromisoformat(now) if now else _now()

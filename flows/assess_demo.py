@@ -21,11 +21,10 @@ from domain.assessment import (
     PublicNotice,
     SurveyCounts,
 )
-from domain.assessment_models import AssessmentRow
 from domain.assessment_scoring import score
-from domain.models import RecordRow
-from domain.repo.assessment_followup import FollowUpReport, Router, follow_up
-from domain.repo.assessments import (
+from integrations.store.assessment_followup import FollowUpReport, Router, follow_up
+from integrations.store.assessment_models import AssessmentRow
+from integrations.store.assessments import (
     add_evidence,
     add_expert,
     add_factor,
@@ -34,7 +33,8 @@ from domain.repo.assessments import (
     load_bundle,
     save_score,
 )
-from domain.store import session_scope
+from integrations.store.db import session_scope
+from integrations.store.models import RecordRow
 from rules.assessment.schemes import load_named_scheme
 
 DEMO_TITLE = "水井坊片区棚户区改造（拆迁安置）项目"

@@ -14,10 +14,10 @@ from domain.assessment import AssessmentIncomplete
 from domain.assessment_scheme import Scheme
 from domain.assessment_scoring import Score, missing_evidence, score
 from domain.regions import RegionDirectory
-from domain.repo.assessment_followup import FollowUpReport, Router, follow_up
-from domain.repo.assessments import AssessmentBundle, load_bundle, save_score
-from domain.store import session_scope
 from integrations.assessment_report import write_report
+from integrations.store.assessment_followup import FollowUpReport, Router, follow_up
+from integrations.store.assessments import AssessmentBundle, load_bundle, save_score
+from integrations.store.db import session_scope
 from rules.assessment.schemes import load_named_scheme
 
 
@@ -58,9 +58,9 @@ def default_router(now: datetime) -> Router | None:
     """The routing every warning gets (responsible tier, responders, outbox), for follow-up warnings;
     None when the routing module is not available."""
     try:
-        from domain.repo.routing import make_router
         from flows.context import RoutingContext
         from integrations.settings import get_settings
+        from integrations.store.routing import make_router
     except ImportError:  # pragma: no cover - routing ships with the product
         return None
     ctx = RoutingContext.load(get_settings())

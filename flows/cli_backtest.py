@@ -1,7 +1,7 @@
 """``fenghuo backtest --since DATE --workers N``: the sharded backtest from the store, in local processes.
 
 The same warnings and the same table or JSON lines as the unsharded ``fenghuo backtest --since``, from
-:func:`rules.shard_store.sharded_store_backtest` (DESIGN.md decision 9): one process per shard from a
+:func:`integrations.store.shard_store.sharded_store_backtest` (DESIGN.md decision 9): one process per shard from a
 pool of ``N``, each reading its own slice of the store, layer by layer. Never starts Prefect or Dask
 (the ``backtest_sharded`` deployment does, for a cluster). Progress goes to stderr, one line a layer,
 so ``--format jsonl`` output stays clean.
@@ -23,8 +23,8 @@ def store_span(since: datetime, until: datetime | None) -> tuple[datetime, datet
     import sqlalchemy as sa
     from sqlmodel import Session
 
-    from domain.models import RecordRow
     from flows.console import open_engine
+    from integrations.store.models import RecordRow
 
     at = RecordRow.__table__.c.at  # type: ignore[attr-defined]
     q = sa.select(sa.func.min(at), sa.func.max(at), sa.func.count()).where(at >= since)
@@ -46,8 +46,8 @@ def store_span(since: datetime, until: datetime | None) -> tuple[datetime, datet
 
 def _layered(workers: int) -> Any:
     """A process-pool runner that prints a line to stderr when each layer starts and ends."""
-    from rules.shard_run import ShardJob, ShardResult
-    from rules.sharded import process_runner
+    from rules.run.shard_run import ShardJob, ShardResult
+    from rules.run.sharded import process_runner
 
     pool = process_runner(workers)
     layer = 0
@@ -72,7 +72,7 @@ def sharded_rows(book: Any, since: datetime, until: datetime | None, workers: in
     """The backtest rows of the stored records in ``[since, until)``, sharded over ``workers``
     processes, and the number of records (as the unsharded backtest counts them)."""
     from integrations.settings import get_settings
-    from rules.shard_store import sharded_store_backtest
+    from integrations.store.shard_store import sharded_store_backtest
 
     if workers < 1:
         fail(f"--workers {workers}: give at least 1 process")

@@ -24,7 +24,7 @@ LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
 def _row_dict(row: Any) -> dict[str, Any]:
     """One outbox row for scripts (masked address and error; the digest it went in, if any)."""
     from domain.privacy import mask
-    from domain.repo.digests import digest_of
+    from integrations.store.digests import digest_of
 
     return {
         "id": row.id, "idempotency_key": row.idempotency_key, "warning_id": row.warning_id, "step": row.step,
@@ -52,8 +52,8 @@ def list_cmd(
     from sqlmodel import Session
 
     from domain.privacy import mask
-    from domain.repo.digests import digest_of
-    from domain.repo.outbox import list_notifications
+    from integrations.store.digests import digest_of
+    from integrations.store.outbox import list_notifications
 
     if limit < 1:
         fail("--limit must be at least 1")
@@ -88,9 +88,9 @@ def retry_cmd(
     """Put dead notifications back in the queue (fresh attempts, due now, the same idempotency key)."""
     from sqlmodel import Session, col, select
 
-    from domain.models import OutboxRow
-    from domain.repo.outbox import retry_dead
-    from domain.store import session_scope
+    from integrations.store.db import session_scope
+    from integrations.store.models import OutboxRow
+    from integrations.store.outbox import retry_dead
 
     engine = open_engine()
     if ids:

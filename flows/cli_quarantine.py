@@ -32,8 +32,8 @@ def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
 ) -> None:
     """Quarantined input, oldest first (not yet replayed, unless --replayed)."""
-    from domain.repo.records import list_quarantine
-    from domain.store import session_scope
+    from integrations.store.db import session_scope
+    from integrations.store.records import list_quarantine
 
     with session_scope(open_engine()) as s:
         rows = list_quarantine(session=s, source=source, limit=limit, include_replayed=replayed)
@@ -56,8 +56,8 @@ def show_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts")] = False,
 ) -> None:
     """One quarantined input: its reason, the page it came on, and the raw payload (pseudonymised)."""
-    from domain.models import QuarantineRow
-    from domain.store import session_scope
+    from integrations.store.db import session_scope
+    from integrations.store.models import QuarantineRow
 
     with session_scope(open_engine()) as s:
         row = s.get(QuarantineRow, entry)

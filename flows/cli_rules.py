@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from flows.console import console, err_console, fail
+from integrations.settings import get_settings
 
 app = typer.Typer(help="Check and test rule files (no Prefect, no store).", no_args_is_help=True)
 
@@ -30,9 +31,9 @@ def _existing(paths: list[Path] | None) -> list[Path] | None:
 @app.command("check")
 def check_cmd(paths: PathsArg = None) -> None:
     """Validate rule files: one `FILE:LINE: message` line per error; exit 1 on any."""
-    from rules.check import check_paths
+    from rules.language.check import check_paths
 
-    result = check_paths(_existing(paths))
+    result = check_paths(_existing(paths), rulebook=get_settings().rulebook)
     for line in result.lines():
         typer.echo(line)
     err_console.print(result.summary(), style="green" if result.ok else "red", highlight=False)
@@ -45,10 +46,10 @@ def test_cmd(
     engine: Annotated[str, typer.Option(help="durable (production) or reference (the oracle)")] = "durable",
 ) -> None:
     """Run the tests inside rule files; closes with `N passed, M failed`; exit 1 on a failure."""
-    from rules.cli_support import print_tests
-    from rules.loader import load_rulebook
+    from rules.language.loader import load_rulebook
+    from rules.run.cli_support import print_tests
 
-    book = load_rulebook(_existing(paths))
+    book = load_rulebook(_existing(paths), rulebook=get_settings().rulebook)
     for error in book.errors:
         typer.echo(str(error))
     code = print_tests(book, out=sys.stdout, engine=engine)
@@ -80,8 +81,8 @@ def backtest_cmd(
         help="with --since: shard the backtest over this many local processes (same output)")] = None,
 ) -> None:
     """Evaluate records with no store writes and no notifications; print the warnings they would open."""
-    from rules.backtest import JsonlLineError, backtest, parse_jsonl
-    from rules.loader import load_rulebook
+    from rules.language.loader import load_rulebook
+    from rules.run.backtest import JsonlLineError, backtest, parse_jsonl
 
     if fmt not in ("table", "jsonl"):
         fail(f"--format {fmt!r}: use table or jsonl")
@@ -91,7 +92,7 @@ def backtest_cmd(
         fail("--workers shards a backtest of the store: give --since DATE")
     if workers is not None and workers < 1:
         fail(f"--workers {workers}: give at least 1 process")
-    book = load_rulebook(_existing([rules] if rules else None))
+    book = load_rulebook(_existing([rules] if rules else None), rulebook=get_settings().rulebook)
     for error in book.errors:
         err_console.print(str(error), highlight=False)
     if workers is not None:
@@ -136,8 +137,8 @@ class _null:
 def _stored_records(since: datetime, until: datetime | None) -> list[Any]:
     from sqlmodel import Session
 
-    from domain.repo.records import records_between
     from flows.console import open_engine
+    from integrations.store.records import records_between
 
     with Session(open_engine()) as session:
         return records_between(session=session, since=since, until=until or datetime.max.replace(tzinfo=_CST))

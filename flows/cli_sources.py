@@ -57,7 +57,7 @@ def check_cmd(file: FileOpt = None) -> None:
             typer.echo(f"{loaded.path}:{spec.line}: warning: {spec.name}: secret {spec.auth.secret!r} is not set "
                        "in FENGHUO_SOURCE_SECRETS", err=True)
     console.print(f"[green]ok[/]: {len(loaded.specs)} sources in {loaded.path}")
-    from domain import speedups
+    from integrations.ingest import speedups
 
     if speedups.UNAVAILABLE is not None:  # not a fault of the file: the same records, at about half the speed
         typer.echo(f"warning: the ingest runs without its C code: {speedups.UNAVAILABLE}", err=True)

@@ -53,8 +53,8 @@ def list_cmd(
 
     from domain.privacy import mask
     from domain.regions import RegionCodeError, RegionDirectory, validate_code
-    from domain.repo.warnings import list_warnings
     from integrations.settings import get_settings
+    from integrations.store.warnings import list_warnings
 
     if level and level not in LEVEL_STYLE:
         fail(f"unknown level {level!r}; use blue, yellow, orange or red")
@@ -100,11 +100,11 @@ def show_cmd(
     """The whole story of one warning: explanation, routing, notifications, escalations, acks."""
     from sqlmodel import Session, col, select
 
-    from domain.models import OutboxRow
     from domain.privacy import mask
     from domain.regions import RegionDirectory
-    from domain.repo.warnings import audit_trail, get_warning
     from integrations.settings import get_settings
+    from integrations.store.models import OutboxRow
+    from integrations.store.warnings import audit_trail, get_warning
 
     engine = open_engine()
     with Session(engine) as session:
@@ -149,8 +149,8 @@ def show_cmd(
 
 
 def _act(action: str, warning_id: int, responder: str, reason: str) -> None:
-    from domain.repo import actions
-    from domain.store import session_scope
+    from integrations.store import actions
+    from integrations.store.db import session_scope
 
     engine = open_engine()
     func = {"ack": actions.acknowledge, "resolve": actions.resolve, "comment": actions.comment}[action]

@@ -33,8 +33,8 @@ class RoutingContext:
 
     def router(self, now: datetime) -> Any:
         """A router for ``apply_changes``: routes opened and raised warnings in the same transaction."""
-        from domain.repo.routing import make_router
         from integrations.notify.render import action_links
+        from integrations.store.routing import make_router
 
         return make_router(policy=self.policy, directory=self.directory, regions=self.regions, now=now,
                            links=action_links if self.links else None)

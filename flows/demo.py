@@ -41,10 +41,10 @@ def _simulated_responders(clock: datetime, rng: random.Random) -> int:
     """Acknowledge a share of the warnings opened this round, a few minutes after they were routed."""
     from sqlmodel import col, select
 
-    from domain.models import OutboxRow, WarningRow
-    from domain.repo.actions import ActionError, acknowledge
-    from domain.store import session_scope
     from flows.store import store_engine
+    from integrations.store.actions import ActionError, acknowledge
+    from integrations.store.db import session_scope
+    from integrations.store.models import OutboxRow, WarningRow
 
     acked = 0
     with session_scope(store_engine()) as session:
@@ -132,9 +132,9 @@ def _seed_assessment(now: datetime) -> Any:
 def _summary(totals: Counter[str], assessment: Any) -> None:
     from sqlmodel import Session, func, select
 
-    from domain.models import OutboxRow, WarningRow
     from domain.regions import RegionDirectory, Tier, ancestor
     from flows.store import store_engine
+    from integrations.store.models import OutboxRow, WarningRow
 
     settings = get_settings()
     names = RegionDirectory.load(settings.regions)

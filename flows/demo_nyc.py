@@ -31,8 +31,8 @@ def backtest_nyc311() -> NycResult | None:
     from integrations.sources.factory import build_source
     from integrations.sources.mapping import Rejection, map_item
     from integrations.sources.nyc311 import DATA_DIR
-    from rules.backtest import backtest
-    from rules.loader import load_rulebook
+    from rules.language.loader import load_rulebook
+    from rules.run.backtest import backtest
 
     if not DATA_DIR.exists():
         return None

@@ -16,8 +16,8 @@ from integrations.settings import get_settings
 @task(name="evaluate-batch", cache_policy=NONE, retries=1, retry_delay_seconds=2)
 def evaluate_batch(now: datetime) -> dict[str, Any]:
     """One batch step: load the rulebook, evaluate what is new, write warnings and outbox together."""
-    from rules.live import evaluate_pending
-    from rules.loader import load_rulebook
+    from integrations.store.live import evaluate_pending
+    from rules.language.loader import load_rulebook
 
     settings = get_settings()
     rulebook = load_rulebook([settings.rulebook])

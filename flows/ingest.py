@@ -16,7 +16,7 @@ from integrations.settings import get_settings
 def fetch_source(name: str, now: datetime) -> dict[str, Any]:
     """Fetch one source from its stored cursor to its end; valid records stored, invalid quarantined."""
     from domain.regions import RegionDirectory
-    from integrations.ingest import build_sources, ingest_source, load_kinds
+    from integrations.ingest.run import build_sources, ingest_source, load_kinds
 
     settings = get_settings()
     # The kinds in force are the rulebook's (rules/kinds.yaml unless the rulebook folder has its own); the

@@ -1,9 +1,9 @@
 """``backtest_sharded``: the sharded backtest from the store as a Prefect flow on Dask (DESIGN.md decision 9).
 
-Each shard of each layer (:mod:`rules.sharding`) is one Prefect task; prefect-dask's
+Each shard of each layer (:mod:`rules.run.sharding`) is one Prefect task; prefect-dask's
 ``DaskTaskRunner`` runs them in Dask worker *processes* with one thread each — durable_rules is
 single-threaded and not thread-safe. Each task reads its own slice of the store
-(:class:`rules.shard_store.StoreSlice`), so only warnings travel between machines.
+(:class:`integrations.store.shard_store.StoreSlice`), so only warnings travel between machines.
 
 One machine (the default): a local Dask cluster of ``workers`` processes is started for the run.
 
@@ -34,7 +34,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect_dask.task_runners import DaskTaskRunner
 
-from rules.shard_run import ShardJob, ShardResult, run_shard
+from integrations.settings import get_settings
+from rules.run.shard_run import ShardJob, ShardResult, run_shard
 
 
 @task(name="evaluate-shard", cache_policy=NONE)
@@ -61,10 +62,10 @@ def dask_runner(workers: int = 2, address: str | None = None) -> DaskTaskRunner:
 def run_sharded(url: str, since: datetime, until: datetime, rules: Path | None = None,
                 engine: str = "durable", groups: int | None = None) -> list[dict[str, Any]]:
     """The body of :func:`backtest_sharded_shards` (call inside a flow whose task runner runs the shards)."""
-    from rules.loader import load_rulebook
-    from rules.shard_store import sharded_store_backtest
+    from integrations.store.shard_store import sharded_store_backtest
+    from rules.language.loader import load_rulebook
 
-    rulebook = load_rulebook([rules] if rules else None)
+    rulebook = load_rulebook([rules] if rules else None, rulebook=get_settings().rulebook)
     return sharded_store_backtest(rulebook, url, since, until, runner=_prefect_runner, engine=engine,
                                   groups=groups)
 

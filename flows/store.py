@@ -6,8 +6,8 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from domain.store import open_store
 from integrations.settings import get_settings
+from integrations.store.db import open_store
 
 
 @lru_cache(maxsize=4)

@@ -2,7 +2,7 @@
 it also serves the restricted CAP feed (:mod:`integrations.cap_api`).
 
 ``GET /a/{token}`` checks the link and shows the warning with one button; ``POST /a/{token}`` (the button)
-consumes the link and acknowledges or resolves the warning through :mod:`domain.repo.actions`, which checks
+consumes the link and acknowledges or resolves the warning through :mod:`integrations.store.actions`, which checks
 the responder's jurisdiction and audits the change. Acting on GET would be simpler, but IM clients
 (WeCom, DingTalk, Feishu) unfurl links and mail gateways scan them with GETs: a warning would be
 "acknowledged" by a robot before any person read it, and its escalation would stop. The system warns;
@@ -24,15 +24,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from domain.models import WarningRow
 from domain.privacy import mask
-from domain.repo.actions import ActionError, JurisdictionError, acknowledge, resolve
-from domain.repo.audit import append_audit
 from domain.responders import ResponderDirectory
-from domain.store import session_scope
 from domain.warnings import Level
 from integrations.links import LinkClaim, LinkError, consume_link, ensure_unused, parse_token, verify_link
 from integrations.settings import Settings
+from integrations.store.actions import ActionError, JurisdictionError, acknowledge, resolve
+from integrations.store.audit import append_audit
+from integrations.store.db import session_scope
+from integrations.store.models import WarningRow
 
 _VERB = {"ack": "签收（确认收到并开始处置）", "resolve": "办结"}
 _HEADERS = {
@@ -152,7 +152,7 @@ def create_app(
         except LinkError as err:
             return refuse(request, token, err)
         except JurisdictionError:
-            # domain.repo.actions has already audited the refusal in a transaction of its own.
+            # integrations.store.actions has already audited the refusal in a transaction of its own.
             return _page("无权处理", "<p>该预警不在您的管辖范围内，操作已被拒绝并记录。</p>", 403)
         except ActionError as err:
             return _page("无法处理", f"<p>{html.escape(str(err))}</p>", 409)

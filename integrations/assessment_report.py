@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from domain.assessment import DecisionKind, DecisionOutcome, Dimension, Recommendation, RiskLevel
-from domain.assessment_models import AssessmentEvidenceRow, AssessmentFactorRow
 from domain.assessment_scheme import Scheme
 from domain.assessment_scoring import missing_evidence
 from domain.regions import RegionDirectory, tier_of
-from domain.repo.assessments import AssessmentBundle
 from integrations.assessment_svg import risk_matrix_svg
+from integrations.store.assessment_models import AssessmentEvidenceRow, AssessmentFactorRow
+from integrations.store.assessments import AssessmentBundle
 
 _REF = re.compile(r"\[([EF]\d+)\]")
 

@@ -22,13 +22,13 @@ from typing import Any, Literal
 
 from lxml import etree
 
-from domain.models import AuditRow, WarningRow
 from domain.privacy import mask
 from domain.regions import RegionDirectory
 from domain.warnings import Level
 from integrations.cap_parse import CapAlert, CapArea, CapInfo, parse_cap
 from integrations.cap_xml import CAP_NS, CapError, cap_time, to_string
 from integrations.settings import Settings, get_settings
+from integrations.store.models import AuditRow, WarningRow
 
 __all__ = [
     "CapAlert", "CapArea", "CapError", "CapInfo", "CapMessage", "CapWarning", "build_alert", "cap_messages",

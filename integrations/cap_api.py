@@ -17,12 +17,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from domain.models import AuditRow, WarningRow
 from domain.regions import RegionDirectory
 from domain.warnings import Status
 from integrations.cap import CapWarning, cap_messages, render_message
 from integrations.cap_feed import CAP_MEDIA_TYPE, render_atom_feed
 from integrations.settings import Settings
+from integrations.store.models import AuditRow, WarningRow
 
 _IDENTIFIER = re.compile(r"^fenghuo-w(?P<id>\d+)-(?P<fp>[0-9a-zA-Z_-]{1,12})-(?P<seq>\d+)$")
 FEED_LIMIT = 500

@@ -12,11 +12,11 @@ from datetime import datetime
 
 from lxml import etree
 
-from domain.models import AuditRow
 from domain.privacy import mask
 from integrations.cap import CapWarning, build_alert, cap_messages
 from integrations.cap_xml import ATOM_NS, cap_time, to_string
 from integrations.settings import Settings, get_settings
+from integrations.store.models import AuditRow
 
 CAP_MEDIA_TYPE = "application/cap+xml"
 """The registered media type of a CAP document."""

@@ -28,8 +28,8 @@ from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from domain.models import ActionLinkRow
 from integrations.settings import get_settings
+from integrations.store.models import ActionLinkRow
 
 Action = Literal["ack", "resolve"]
 ACTIONS: tuple[Action, ...] = ("ack", "resolve")

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from domain.kinds import RecordKinds
-from domain.models import QuarantineRow, utcnow
 from domain.records import Record
-from domain.repo.records import upsert_records
-from domain.store import session_scope
 from integrations.sources.mapping import SourceConfig, map_item
+from integrations.store.db import session_scope
+from integrations.store.models import QuarantineRow, utcnow
+from integrations.store.records import upsert_records
 
 
 @dataclass

@@ -1,11 +1,11 @@
-"""Alembic environment: migrations run on the connection handed over by ``domain.store.upgrade``."""
+"""Alembic environment: migrations run on the connection handed over by ``integrations.store.db.upgrade``."""
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import domain.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from domain.store import include_object_for
+import integrations.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from integrations.store.db import include_object_for
 
 config = context.config
 target_metadata = SQLModel.metadata

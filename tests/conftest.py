@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import settings
 
-from domain.store import open_store
 from integrations.settings import get_settings, quiet_prefect
+from integrations.store.db import open_store
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

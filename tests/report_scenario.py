@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from domain.models import AuditRow, WarningRow
 from domain.regions import RegionDirectory
 from domain.situation.views import AuditView, WarningView
-from domain.store import session_scope
 from domain.warnings import Level
+from integrations.store.db import session_scope
+from integrations.store.models import AuditRow, WarningRow
 
 BJ = ZoneInfo("Asia/Shanghai")
 D = date(2026, 1, 20)

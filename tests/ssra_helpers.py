@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
-import domain.models  # noqa: F401  (registers every table, the assessment ones included)
+import integrations.store.models  # noqa: F401  (registers every table, the assessment ones included)
 from domain.assessment import (
     AssessmentInput,
     Decision,
@@ -20,8 +20,8 @@ from domain.assessment import (
     SurveyCounts,
 )
 from domain.assessment_scheme import Scheme
-from domain.repo.assessments import add_evidence, add_expert, add_factor, create_assessment
-from domain.store import session_scope
+from integrations.store.assessments import add_evidence, add_expert, add_factor, create_assessment
+from integrations.store.db import session_scope
 from rules.assessment.schemes import DEFAULT_SCHEME, load_scheme
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Plain views of what the situation report reads: warnings and audit entries, and the report's day.
 
-The computation never touches the store: the repository (``domain/repo/report.py``) builds these views
+The computation never touches the store: the store (``integrations/store/report.py``) builds these views
 from rows, and tests build them by hand.
 """
 
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.models import AuditRow, WarningRow
 from domain.warnings import Level
 
 REPORT_TZ = ZoneInfo("Asia/Shanghai")
@@ -77,18 +76,6 @@ class WarningView:
                       self.resolve_due_at):
             _aware(value)
 
-    @classmethod
-    def from_row(cls, row: WarningRow) -> WarningView:
-        """The view of a stored warning (which must have been flushed, so it has an id)."""
-        if row.id is None:
-            raise ValueError("a warning without an id cannot be reported")
-        return cls(
-            id=row.id, rule=row.rule, title=row.title, level=Level(row.level), status=row.status,
-            region=row.region, opened_at=row.opened_at, acknowledged_at=row.acknowledged_at,
-            resolved_at=row.resolved_at, ack_due_at=row.ack_due_at, resolve_due_at=row.resolve_due_at,
-            escalation_step=row.escalation_step,
-        )
-
 
 @dataclass(frozen=True)
 class AuditView:
@@ -101,10 +88,3 @@ class AuditView:
 
     def __post_init__(self) -> None:
         _aware(self.at)
-
-    @classmethod
-    def from_row(cls, row: AuditRow) -> AuditView:
-        """The view of a stored audit entry (entries without a warning are not reported)."""
-        if row.warning_id is None:
-            raise ValueError("an audit entry without a warning cannot be reported")
-        return cls(warning_id=row.warning_id, at=row.at, action=row.action, actor=row.actor)

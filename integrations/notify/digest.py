@@ -2,7 +2,7 @@
 
 A digest's idempotency key is derived from its members' keys (``digest:`` + SHA-256 of the sorted keys),
 so every (re)send of the same group carries the same key and a receiver drops a resend by it. Which
-rows form a digest is decided and stored before anything is sent (``domain.repo.digests``); this module
+rows form a digest is decided and stored before anything is sent (``integrations.store.digests``); this module
 only names and renders a digest (in Chinese, each member with its level's colour).
 """
 

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from domain.models import WarningRow
 from domain.privacy import mask
 from domain.regions import RegionDirectory, Tier, ancestors
 from domain.warnings import Level
 from integrations.settings import Settings, get_settings
+from integrations.store.models import WarningRow
 
 CHINA = timezone(timedelta(hours=8), "CST")
 """Responders read Beijing time."""

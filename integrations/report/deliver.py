@@ -10,11 +10,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from domain.repo.report_outbox import queue_report
 from domain.responders import ResponderDirectory
-from domain.store import session_scope
 from integrations.report import text
 from integrations.report.make import ReportFiles
+from integrations.store.db import session_scope
+from integrations.store.report_outbox import queue_report
 
 
 def queue_report_files(

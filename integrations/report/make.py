@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from domain.regions import RegionDirectory
-from domain.repo.report import load_report_inputs
 from domain.situation.compute import SituationReport, compute_report
 from domain.situation.views import REPORT_TZ, local_date
 from integrations.report.charts import cjk_font, district_chart, trend_chart
 from integrations.report.html import render_html
 from integrations.report.markdown import render_markdown
+from integrations.store.report import load_report_inputs
 
 Progress = Callable[[str], None]
 

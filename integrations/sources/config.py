@@ -19,8 +19,8 @@ from domain.regions import RegionCodeError, validate_code
 from integrations.settings import PACKAGE_ROOT, Settings
 from integrations.sources.mapping import SourceConfig
 from integrations.sources.schema import AuthModel, PaginationModel, SourceModel, SourcesFileModel
-from rules.positions import key_line, line_of
-from rules.yaml_safe import YamlError, load_yaml
+from rules.language.positions import key_line, line_of
+from rules.language.yaml_safe import YamlError, load_yaml
 
 DEFAULT_SOURCES_FILE = PACKAGE_ROOT / "integrations" / "data" / "sources.yaml"
 _PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")

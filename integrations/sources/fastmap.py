@@ -2,7 +2,7 @@
 
 :func:`~integrations.sources.mapping.map_item` is the reference: it builds a pydantic ``Record`` per item
 and says exactly why an item is refused. :class:`CompiledMapping` resolves the source's configuration
-once and takes each item through cheap exact-type tests to a :class:`~domain.repo.prepared.PreparedRecord`
+once and takes each item through cheap exact-type tests to a :class:`~integrations.store.prepared.PreparedRecord`
 (canonical attribute text and content hash included). An item that fails any test — and every
 invalid item does — goes through ``map_item`` instead, so what is stored and every quarantine
 reason are those of the reference (``tests/integrations/test_fastmap.py`` checks both agree on
@@ -16,14 +16,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain import speedups
 from domain.kinds import RecordKinds
 from domain.privacy import pseudonymiser
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
-from domain.repo.prepared import PreparedRecord, canonical_and_hash_py, prepare, times_of_py
+from integrations.ingest import speedups
 from integrations.sources.fastmap_fields import field_filler
 from integrations.sources.mapping import CLOCK_SKEW, Rejection, SourceConfig, _ItemError, _plan, _region, map_item
+from integrations.store.prepared import PreparedRecord, canonical_and_hash_py, prepare, times_of_py
 
 _new = tuple.__new__
 _CACHE_MAX = 1 << 16
@@ -33,12 +33,12 @@ _AS_IS = {"string": str, "int": int, "number": float}
 
 
 def _leave_to_python(*_: Any) -> None:
-    """Stands in for a C function of :mod:`domain.speedups` where it is not built: "ask the Python twin"."""
+    """Stands in for a C function of :mod:`integrations.ingest.speedups` where it is not built."""
     return None
 
 
 def _timestamp_only(at: datetime) -> tuple[float, str]:
-    """``(at.timestamp(), "")``: :func:`~domain.repo.prepared.times_of_py` for a store that needs no UTC text."""
+    """``(at.timestamp(), "")``: :func:`~integrations.store.prepared.times_of_py` for a store that needs no UTC text."""
     return at.timestamp(), ""
 
 
@@ -130,7 +130,7 @@ class CompiledMapping:
             config.required,
             key=key,
             pseudonym_of=pseudonymiser(key),
-            # People recur, but a C pseudonym (domain.speedups) costs less than a cache miss in Python.
+            # People recur, but a C pseudonym (integrations.ingest.speedups) costs less than a cache miss in Python.
             pseudonyms=self._pseudonyms if speedups.Pseudonymiser is None else None,
             masked=self._masked,
             cache_max=_CACHE_MAX,
@@ -138,7 +138,7 @@ class CompiledMapping:
         codes = self._codes
         with_text = self._utc_text
         fromisoformat, strptime = datetime.fromisoformat, datetime.strptime
-        # The C twins (domain.speedups) answer None for what they leave to Python, as they do when not built.
+        # The C twins (integrations.ingest.speedups) answer None for what they leave to Python, as when not built.
         c_times = speedups.times_of or _leave_to_python
         # Where C declines (a zone with rules), the UTC text only where the store needs it (SQLite).
         py_times = times_of_py if with_text else _timestamp_only

@@ -7,7 +7,7 @@ Create Date: 2026-11-25 19:13:08.692156
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import domain.models
+import integrations.store.models
 
 
 revision = '0001'
@@ -31,21 +31,21 @@ def upgrade() -> None:
     sa.Column('scheme', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('keywords', sa.JSON(), nullable=False),
     sa.Column('categories', sa.JSON(), nullable=False),
-    sa.Column('created_at', domain.models.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', domain.models.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('scored_at', domain.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('scored_at', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
     sa.Column('score_before', sa.Float(), nullable=True),
     sa.Column('score_after', sa.Float(), nullable=True),
     sa.Column('level_before', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
     sa.Column('level_after', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
     sa.Column('recommendation', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('score_detail', sa.JSON(), nullable=False),
-    sa.Column('decided_at', domain.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
     sa.Column('decision', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('decision_note', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('implementation_from', domain.models.AwareDateTime(timezone=True), nullable=True),
-    sa.Column('reopened_at', domain.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('implementation_from', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('reopened_at', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('assessment', schema=None) as batch_op:
@@ -55,17 +55,17 @@ def upgrade() -> None:
     op.create_table('cursor',
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('cursor', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('complete_until', domain.models.AwareDateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('complete_until', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('source')
     )
     op.create_table('evaluator_state',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
     sa.Column('rulebook_version', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('consumed_seq', sa.Integer(), nullable=False),
-    sa.Column('watermark', domain.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('watermark', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
     sa.Column('state', sa.JSON(), nullable=False),
-    sa.Column('updated_at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
     op.create_table('quarantine',
@@ -75,8 +75,8 @@ def upgrade() -> None:
     sa.Column('page', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('raw', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('received_at', domain.models.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('replayed_at', domain.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('replayed_at', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('quarantine', schema=None) as batch_op:
@@ -87,13 +87,13 @@ def upgrade() -> None:
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('source_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
-    sa.Column('at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.Column('region', sqlmodel.sql.sqltypes.AutoString(length=15), nullable=False),
     sa.Column('attributes', sa.JSON(), nullable=False),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('late', sa.Boolean(), nullable=False),
-    sa.Column('received_at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('source', 'source_id', name='uq_record_source_id')
@@ -115,8 +115,8 @@ def upgrade() -> None:
     sa.Column('region', sqlmodel.sql.sqltypes.AutoString(length=15), nullable=False),
     sa.Column('tier', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('route_region', sqlmodel.sql.sqltypes.AutoString(length=15), nullable=False),
-    sa.Column('first_at', domain.models.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('last_at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('first_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('last_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.Column('occurrences', sa.Integer(), nullable=False),
     sa.Column('summary', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('explanation', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -124,11 +124,11 @@ def upgrade() -> None:
     sa.Column('rulebook_version', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('policy', sa.JSON(), nullable=False),
     sa.Column('escalation_step', sa.Integer(), nullable=False),
-    sa.Column('opened_at', domain.models.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('acknowledged_at', domain.models.AwareDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', domain.models.AwareDateTime(timezone=True), nullable=True),
-    sa.Column('ack_due_at', domain.models.AwareDateTime(timezone=True), nullable=True),
-    sa.Column('resolve_due_at', domain.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('opened_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('acknowledged_at', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('ack_due_at', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('resolve_due_at', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('open_key', name='uq_warning_open_key')
     )
@@ -144,7 +144,7 @@ def upgrade() -> None:
     sa.Column('warning_id', sa.Integer(), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('responder', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-    sa.Column('used_at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['warning_id'], ['warning.id'], ),
     sa.PrimaryKeyConstraint('nonce')
     )
@@ -154,7 +154,7 @@ def upgrade() -> None:
     op.create_table('assessment_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=False),
-    sa.Column('at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -182,7 +182,7 @@ def upgrade() -> None:
     sa.Column('oppose', sa.Integer(), nullable=True),
     sa.Column('strongly_oppose', sa.Integer(), nullable=True),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-    sa.Column('created_at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('assessment_id', 'ref', name='uq_assessment_evidence_ref')
@@ -229,9 +229,9 @@ def upgrade() -> None:
     sa.Column('record_id', sa.Integer(), nullable=True),
     sa.Column('warning_id', sa.Integer(), nullable=True),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
-    sa.Column('at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.Column('matched', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-    sa.Column('linked_at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('linked_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
     sa.ForeignKeyConstraint(['record_id'], ['record.id'], ),
     sa.ForeignKeyConstraint(['warning_id'], ['warning.id'], ),
@@ -247,7 +247,7 @@ def upgrade() -> None:
     op.create_table('audit',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('warning_id', sa.Integer(), nullable=True),
-    sa.Column('at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -272,10 +272,10 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('created_at', domain.models.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', domain.models.AwareDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['warning_id'], ['warning.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('idempotency_key')
@@ -289,10 +289,10 @@ def upgrade() -> None:
     sa.Column('record_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('attributes', sa.JSON(), nullable=False),
-    sa.Column('at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.Column('region', sqlmodel.sql.sqltypes.AutoString(length=15), nullable=False),
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('received_at', domain.models.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['record_id'], ['record.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

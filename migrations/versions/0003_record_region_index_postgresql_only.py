@@ -1,6 +1,6 @@
 """the record region index on PostgreSQL only
 
-SQLite reads records of a day by time and filters districts itself (``rules/shard_store.py`` keeps the
+SQLite reads records of a day by time and filters districts itself (``integrations/store/shard_store.py`` keeps the
 query off the region index on purpose), so there the index cost every insert a fifth more and served no
 read. PostgreSQL keeps it: a shard's read of a day narrows to its districts through it.
 

@@ -26,8 +26,8 @@ from domain.assessment import (
 )
 from domain.assessment_scheme import Scheme, SchemeCase
 from domain.assessment_scoring import score
-from rules.positions import key_line, line_of
-from rules.yaml_safe import YamlError, load_yaml
+from rules.language.positions import key_line, line_of
+from rules.language.yaml_safe import YamlError, load_yaml
 
 SCHEME_DIR = Path(__file__).resolve().parent
 """Where the shipped schemes live."""

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import rules_bench  # bench/ is not a package: found through sys.path
 
-from rules.loader import Rulebook, load_rulebook
+from rules.language.loader import Rulebook, load_rulebook
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_both_floors_find_the_same_matches(book: Rulebook) -> None:
 
 def test_the_wrapper_answers_like_the_reference(book: Rulebook) -> None:
     """DurableMatcher.match, timed against the floor, gives the PythonMatcher's answers on the same fields."""
-    from rules.engine import DurableEngine, ReferenceEngine
+    from rules.engine.engines import DurableEngine, ReferenceEngine
 
     durable, reference = DurableEngine(book), ReferenceEngine(book)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ssra_helpers import complete_input, default_scheme, notice
 
 from domain.assessment import (
     AssessmentIncomplete,
@@ -19,6 +18,7 @@ from domain.assessment import (
     recommend,
 )
 from domain.assessment_scoring import missing_evidence, required_panel_size, score
+from tests.ssra_helpers import complete_input, default_scheme, notice
 
 SCHEME = default_scheme()
 

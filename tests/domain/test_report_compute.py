@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from report_scenario import CITY, JINJIANG, NOW, QINGYANG, REGIONS, D, at, audits, warnings
 
 from domain.situation.compute import Counts, SituationReport, compute_report, district_of
 from domain.situation.jsonable import report_to_dict
 from domain.situation.sla import DeadlineStats, ack_done, ack_due, deadline_stats
 from domain.situation.views import Day, WarningView
 from domain.warnings import Level
+from tests.report_scenario import CITY, JINJIANG, NOW, QINGYANG, REGIONS, D, at, audits, warnings
 
 
 def _report(now: datetime = NOW) -> SituationReport:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from escalation_helpers import MONDAY_10_BJ, MONDAY_22_BJ, chan, small_directory
 from pydantic import ValidationError
 
 from domain.responders import ResponderDirectory, recipients_for
 from integrations.settings import PACKAGE_ROOT
+from tests.escalation_helpers import MONDAY_10_BJ, MONDAY_22_BJ, chan, small_directory
 
 
 def ids(rs: list[Any]) -> list[str]:

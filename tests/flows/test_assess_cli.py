@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from domain.models import RecordRow
-from domain.store import open_store, session_scope
 from flows.assess_cli import app
 from integrations.settings import get_settings
+from integrations.store.db import open_store, session_scope
+from integrations.store.models import RecordRow
 
 runner = CliRunner()
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
-from ssra_helpers import seed_complete
 
 from domain.assessment import AssessmentIncomplete
-from domain.models import WarningRow
-from domain.store import open_store
 from integrations.settings import get_settings
+from integrations.store.db import open_store
+from integrations.store.models import WarningRow
+from tests.ssra_helpers import seed_complete
 
 
 @pytest.mark.integration
@@ -30,10 +30,10 @@ def test_assess_decision_scores_and_writes_reports(prefect_harness: None, tmp_pa
 @pytest.mark.integration
 def test_assess_decision_fails_on_missing_evidence(prefect_harness: None, tmp_path: Path) -> None:
     from domain.assessment import Decision
-    from domain.repo.assessments import create_assessment
-    from domain.store import session_scope
     from flows.assess import assess_decision
     from flows.assess_ops import bundle
+    from integrations.store.assessments import create_assessment
+    from integrations.store.db import session_scope
 
     engine = open_store(get_settings().resolved_database_url)
     with session_scope(engine) as s:

@@ -28,8 +28,8 @@ def _synthetic_stream(seed: int, n: int) -> list[Any]:
 @pytest.fixture
 def stored(store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A store on each backend holding a 4-day stream, configured as the CLI's store."""
-    from domain.repo.records import upsert_records
-    from domain.store import open_store, session_scope
+    from integrations.store.db import open_store, session_scope
+    from integrations.store.records import upsert_records
 
     eng = open_store(store_url)
     with session_scope(eng) as s:

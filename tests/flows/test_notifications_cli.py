@@ -13,14 +13,14 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from domain.escalation import EscalationPolicy
-from domain.models import OutboxRow
 from domain.regions import RegionDirectory
-from domain.repo.outbox import Backoff, deliver_pending, route_warning
 from domain.responders import ResponderDirectory
-from domain.store import open_store, session_scope
 from flows import cli_notifications
 from integrations.notify import FakeChannel
 from integrations.settings import PACKAGE_ROOT, get_settings
+from integrations.store.db import open_store, session_scope
+from integrations.store.models import OutboxRow
+from integrations.store.outbox import Backoff, deliver_pending, route_warning
 
 app = typer.Typer()
 app.add_typer(cli_notifications.app, name="notifications")
@@ -40,7 +40,7 @@ DIRECTORY = ResponderDirectory.model_validate({
 @pytest.fixture
 def store() -> dict[str, int]:
     """Two orange warnings for the district: the first's webhook is dead, the second's file was sent."""
-    from domain.models import WarningRow
+    from integrations.store.models import WarningRow
 
     engine = open_store(get_settings().resolved_database_url)
     now = datetime.now(UTC) - timedelta(minutes=5)

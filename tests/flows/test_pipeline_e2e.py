@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, func, select
 
-from domain.models import AuditRow, OutboxRow, QuarantineRow, RecordRow, WarningRow
 from flows.store import store_engine
 from integrations.settings import get_settings
 from integrations.simulator.generate import DEFAULT_START
 from integrations.simulator.server import start_simulator
+from integrations.store.models import AuditRow, OutboxRow, QuarantineRow, RecordRow, WarningRow
 
 pytestmark = pytest.mark.integration
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import typer
-from report_scenario import store
 from typer.testing import CliRunner
 
-from domain.store import open_store
 from flows.cli_report import report_cmd
 from integrations.settings import PACKAGE_ROOT, get_settings
+from integrations.store.db import open_store
+from tests.report_scenario import store
 
 app = typer.Typer()
 app.command("report")(report_cmd)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from report_scenario import store
 from sqlmodel import Session, select
 
-from domain.models import OutboxRow
-from domain.store import open_store
 from integrations.settings import get_settings
+from integrations.store.db import open_store
+from integrations.store.models import OutboxRow
+from tests.report_scenario import store
 
 
 @pytest.mark.integration

@@ -112,9 +112,9 @@ def test_backtest_since_reads_the_stored_records() -> None:
     from datetime import UTC, datetime
 
     from domain.records import Record
-    from domain.repo.records import upsert_records
-    from domain.store import session_scope
     from flows.console import open_engine
+    from integrations.store.db import session_scope
+    from integrations.store.records import upsert_records
 
     at = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
     with session_scope(open_engine()) as s:

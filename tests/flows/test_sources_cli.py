@@ -14,12 +14,12 @@ import typer
 from typer.testing import CliRunner
 
 from domain.kinds import RecordKinds
-from domain.store import open_store
 from flows import cli_quarantine, cli_sources
-from integrations.ingest import ingest_source
+from integrations.ingest.run import ingest_source
 from integrations.settings import PACKAGE_ROOT, get_settings
 from integrations.simulator import RunningSimulator, start_simulator
 from integrations.sources import DEPARTMENTS, FakeSource
+from integrations.store.db import open_store
 
 app = typer.Typer()
 app.add_typer(cli_sources.app, name="sources")
@@ -112,11 +112,11 @@ def test_check_warns_of_a_secret_that_is_not_set(tmp_path: Path, monkeypatch: py
 
 
 def test_check_says_when_the_ingest_runs_without_its_c_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    from domain import speedups
+    from integrations.ingest import speedups
 
     monkeypatch.setattr(speedups, "UNAVAILABLE", None)
     assert "without its C code" not in runner.invoke(app, ["sources", "check"]).output
-    monkeypatch.setattr(speedups, "UNAVAILABLE", "domain._speedups is not built (test)")
+    monkeypatch.setattr(speedups, "UNAVAILABLE", "integrations.ingest._speedups is not built (test)")
     result = runner.invoke(app, ["sources", "check"])
-    assert result.exit_code == 0 and "warning: the ingest runs without its C code: domain._speedups is not built" \
-        in result.output
+    expected = "warning: the ingest runs without its C code: integrations.ingest._speedups is not built"
+    assert result.exit_code == 0 and expected in result.output

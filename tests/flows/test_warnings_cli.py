@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from domain.models import AuditRow, WarningRow
-from domain.store import session_scope
 from flows.cli import app
 from flows.console import open_engine
+from integrations.store.db import session_scope
+from integrations.store.models import AuditRow, WarningRow
 
 runner = CliRunner()
 AT = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)

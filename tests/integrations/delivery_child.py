@@ -16,12 +16,12 @@ from pydantic import SecretStr
 
 from domain.escalation import EscalationPolicy
 from domain.regions import RegionDirectory
-from domain.repo.outbox import deliver_pending, make_router
-from domain.repo.warnings import apply_changes
 from domain.responders import ResponderDirectory
-from domain.store import open_store, session_scope
 from domain.warnings import Firing, Level, fold
 from integrations.notify import Notification, WebhookChannel
+from integrations.store.db import open_store, session_scope
+from integrations.store.outbox import deliver_pending, make_router
+from integrations.store.warnings import apply_changes
 
 REGIONS = RegionDirectory.from_mapping({"510100000000": "成都市", "510104000000": "锦江区",
                                         "510104001000": "春熙路街道"})

@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from domain.models import ActionLinkRow, AuditRow, WarningRow
 from domain.responders import ResponderDirectory
-from domain.store import open_store, session_scope
 from integrations.actions_api import create_app
 from integrations.links import make_link
 from integrations.settings import Settings
+from integrations.store.db import open_store, session_scope
+from integrations.store.models import ActionLinkRow, AuditRow, WarningRow
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Beijing
 SETTINGS = Settings(link_secret="api-test-secret", public_base_url="http://testserver")

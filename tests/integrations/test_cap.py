@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from domain.models import AuditRow, WarningRow
 from domain.regions import RegionDirectory
 from domain.warnings import LEVELS, Level
 from integrations.cap import (
@@ -22,6 +21,7 @@ from integrations.cap import (
 )
 from integrations.cap_xml import ATOM_NS, CAP_NS, validate_against
 from integrations.settings import Settings
+from integrations.store.models import AuditRow, WarningRow
 
 SHARED_CAP = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cap"
 XSD = SHARED_CAP / "CAP-v1.2.xsd"

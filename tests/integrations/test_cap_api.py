@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from lxml import etree
 
-from domain.models import AuditRow, WarningRow
-from domain.store import open_store, session_scope
 from integrations.actions_api import create_app
 from integrations.cap import parse_cap
 from integrations.cap_xml import ATOM_NS, validate_against
 from integrations.settings import Settings
+from integrations.store.db import open_store, session_scope
+from integrations.store.models import AuditRow, WarningRow
 
 XSD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cap" / "CAP-v1.2.xsd"
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)

@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
-from domain.models import OutboxRow
-from domain.repo.outbox import Backoff, deliver_pending
-from domain.store import open_store
 from integrations.notify import WebhookChannel
 from integrations.notify.receiver import WebhookReceiver
 from integrations.settings import PACKAGE_ROOT, child_env
+from integrations.store.db import open_store
+from integrations.store.models import OutboxRow
+from integrations.store.outbox import Backoff, deliver_pending
 
 pytestmark = pytest.mark.integration
 

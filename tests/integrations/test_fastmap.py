@@ -18,12 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain import speedups
 from domain.kinds import RecordKinds
-from domain.repo.prepared import PreparedRecord
+from integrations.ingest import speedups
 from integrations.settings import PACKAGE_ROOT
 from integrations.sources import DEPARTMENTS, Rejection, SourceConfig
 from integrations.sources.fastmap import CompiledMapping
+from integrations.store.prepared import PreparedRecord
 
 KINDS = RecordKinds.load(PACKAGE_ROOT / "rules" / "kinds.yaml")
 NOW = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)
@@ -143,7 +143,7 @@ def _view(out: PreparedRecord | Rejection) -> Any:
 
 @contextmanager
 def python_only() -> Iterator[None]:
-    """As if the C twins (domain.speedups) were not built: every value computed by the Python code."""
+    """As if the C twins (integrations.ingest.speedups) were not built: every value computed by the Python code."""
     with mock.patch.multiple(speedups, canonical_and_hash=None, times_of=None, Pseudonymiser=None):
         yield
 

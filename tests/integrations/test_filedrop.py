@@ -10,14 +10,14 @@ import pytest
 import sqlalchemy as sa
 
 from domain.kinds import RecordKinds
-from domain.models import CursorRow, QuarantineRow, RecordRow
-from domain.repo.records import list_quarantine
-from domain.store import session_scope
-from integrations.ingest import IngestReport, ingest_source
+from integrations.ingest.run import IngestReport, ingest_source
 from integrations.settings import Settings
 from integrations.sources import FileDropSource, SourceRequestError
 from integrations.sources.config import load_sources
 from integrations.sources.factory import build_source
+from integrations.store.db import session_scope
+from integrations.store.models import CursorRow, QuarantineRow, RecordRow
+from integrations.store.records import list_quarantine
 
 SOURCES = """\
 sources:

@@ -12,14 +12,14 @@ import pytest
 import sqlalchemy as sa
 
 from domain.kinds import RecordKinds
-from domain.models import CursorRow, QuarantineRow, RecordRow, RecordVersionRow
-from domain.repo.records import list_quarantine, record_versions
-from domain.store import session_scope
-from integrations.ingest import IngestReport, build_sources, ingest_source
+from integrations.ingest.run import IngestReport, build_sources, ingest_source
 from integrations.settings import Settings
 from integrations.simulator import DEFAULT_START, Faults, RunningSimulator, start_simulator
 from integrations.simulator.feed import item_id
 from integrations.sources import DEPARTMENTS, FakeSource, RawItem, RestSource, SourceStalled, SourceUnavailable
+from integrations.store.db import session_scope
+from integrations.store.models import CursorRow, QuarantineRow, RecordRow, RecordVersionRow
+from integrations.store.records import list_quarantine, record_versions
 
 pytestmark = pytest.mark.integration
 KEY = "test-key"
@@ -214,7 +214,7 @@ def test_the_collector_runs_every_few_pages_and_is_on_again_after(
 ) -> None:
     import gc
 
-    import integrations.ingest as ingest_mod
+    import integrations.ingest.run as ingest_mod
 
     cfg = next(c for c in DEPARTMENTS if c.kind == "incident")
     items: list[RawItem] = [
@@ -290,7 +290,7 @@ def test_every_fault_at_once_interrupted_and_drifted_leaves_exactly_the_valid_re
     import dataclasses
     from datetime import UTC, datetime
 
-    import integrations.ingest as ingest_mod
+    import integrations.ingest.run as ingest_mod
     from domain.records import Record
     from integrations.replay import replay_quarantine
     from integrations.sources import map_item
@@ -400,7 +400,7 @@ def test_a_page_that_fails_to_store_stops_the_run_after_the_pages_before_it(
 ) -> None:
     # The next page's mapping waits for this page's commit to begin; a failure before it must release
     # that wait (else the run would hang on its helper thread) and leave the pages before committed.
-    import integrations.ingest as ingest
+    import integrations.ingest.run as ingest
 
     cfg = next(c for c in DEPARTMENTS if c.kind == "incident")
     items: list[RawItem] = [
@@ -436,7 +436,7 @@ def test_reading_ahead_stores_what_the_plain_ingest_stores(
 ) -> None:
     # The read-ahead (fetching two pages ahead, mapping during the write, the UTC text written while
     # mapping, one multi-row statement per page) is only a schedule: row for row, the same store.
-    from domain.store import open_store
+    from integrations.store.db import open_store
 
     sim.faults = Faults(duplicate_rate=0.1, out_of_order=True)
     stored = []

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from integrations.ingest_ahead import ReadAhead
+from integrations.ingest.ahead import ReadAhead
 from integrations.sources.base import Page, SourceUnavailable
 
 

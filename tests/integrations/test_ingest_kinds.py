@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from integrations.ingest import load_kinds
+from integrations.ingest.run import load_kinds
 from integrations.settings import PACKAGE_ROOT
-from rules.loader import load_rulebook
+from rules.language.loader import load_rulebook
 
 SHIPPED = PACKAGE_ROOT / "rules"
 

@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from domain.models import WarningRow
 from domain.privacy import mask
-from domain.store import open_store, session_scope
 from integrations.links import LinkError, consume_link, make_link, make_token, parse_token, verify_link
+from integrations.store.db import open_store, session_scope
+from integrations.store.models import WarningRow
 
 SECRET = SecretStr("test-link-secret")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

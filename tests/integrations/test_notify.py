@@ -10,7 +10,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from domain.models import WarningRow
 from domain.regions import RegionDirectory
 from integrations.notify import (
     DeliveryError,
@@ -24,6 +23,7 @@ from integrations.notify import (
 from integrations.notify.render import render
 from integrations.notify.webhook import verify
 from integrations.settings import get_settings
+from integrations.store.models import WarningRow
 
 AT = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 REGIONS = RegionDirectory.from_mapping({"510100000000": "成都市", "510104000000": "锦江区",

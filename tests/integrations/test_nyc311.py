@@ -12,17 +12,17 @@ import pytest
 import sqlalchemy as sa
 
 from domain.kinds import RecordKinds
-from domain.models import QuarantineRow, RecordRow
 from domain.records import Record
 from domain.regions import RegionDirectory, ancestors
-from domain.repo.records import list_quarantine
-from domain.store import session_scope
-from integrations.ingest import ingest_source
+from integrations.ingest.run import ingest_source
 from integrations.settings import PACKAGE_ROOT, Settings
 from integrations.sources.config import SourceSpec, load_sources
 from integrations.sources.factory import build_source
 from integrations.sources.mapping import map_item
 from integrations.sources.nyc311 import DATA_DIR, REGIONS_FILE, build_regions
+from integrations.store.db import session_scope
+from integrations.store.models import QuarantineRow, RecordRow
+from integrations.store.records import list_quarantine
 
 PROFILE = PACKAGE_ROOT / "integrations" / "data" / "sources-nyc311.yaml"
 MAY = DATA_DIR / "nyc311_2022-05-01_first_2h.csv"
@@ -87,8 +87,8 @@ def test_ingesting_may_first_gives_every_row_with_a_zip_and_quarantines_the_rest
 
 
 def test_christmas_day_backtest_warns_of_a_hotline_spike(tmp_path: Path, kinds: RecordKinds) -> None:
-    from rules.backtest import backtest
-    from rules.loader import load_rulebook
+    from rules.language.loader import load_rulebook
+    from rules.run.backtest import backtest
 
     spec = spec_for(tmp_path, XMAS)
     records: list[Record] = []

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from domain.kinds import RecordKinds
-from domain.models import QuarantineRow
-from domain.repo.records import list_quarantine, max_seq, records_after_seq
-from domain.store import session_scope
-from integrations.ingest import ingest_source
+from integrations.ingest.run import ingest_source
 from integrations.replay import replay_quarantine
 from integrations.sources import DEPARTMENTS, FakeSource, RawItem
+from integrations.store.db import session_scope
+from integrations.store.models import QuarantineRow
+from integrations.store.records import list_quarantine, max_seq, records_after_seq
 
 PETITION = next(c for c in DEPARTMENTS if c.kind == "petition")
 NOW = datetime(2026, 2, 1, tzinfo=UTC)

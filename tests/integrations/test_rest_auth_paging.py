@@ -10,14 +10,14 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from domain.kinds import RecordKinds
-from domain.models import CursorRow, RecordRow
-from domain.store import session_scope
-from integrations.ingest import ingest_source
+from integrations.ingest.run import ingest_source
 from integrations.settings import Settings
 from integrations.sources import DEPARTMENTS, RestSource, SourceRequestError
 from integrations.sources.config import SourceSpec
 from integrations.sources.factory import build_source
 from integrations.sources.schema import AuthModel, PaginationModel
+from integrations.store.db import session_scope
+from integrations.store.models import CursorRow, RecordRow
 
 HOTLINE = next(c for c in DEPARTMENTS if c.kind == "hotline")
 ITEMS = [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rules.check import CheckResult, check_paths
+from rules.language.check import CheckResult, check_paths
 
 REPO = Path(__file__).resolve().parents[2]
 RULEBOOK = REPO / "rules" / "catalog"

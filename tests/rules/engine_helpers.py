@@ -12,8 +12,8 @@ import yaml
 
 from domain.kinds import RecordKinds
 from domain.records import Record
-from rules.calendars import Calendars
-from rules.language import Rule, RuleFile
+from rules.language.calendars import Calendars
+from rules.language.model import Rule, RuleFile
 
 REPO = Path(__file__).resolve().parents[2]
 KINDS = RecordKinds.load(REPO / "rules" / "kinds.yaml")

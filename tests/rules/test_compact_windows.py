@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.count_windows import CountWindows
-from rules.distinct_windows import DistinctWindows
-from rules.windows import Windows
+from rules.engine.count_windows import CountWindows
+from rules.engine.distinct_windows import DistinctWindows
+from rules.engine.windows import Windows
 
 KEYS = st.sampled_from([("a",), ("b",), ("c", 1), ("征地",)])
 VALUES = st.sampled_from(["p1", "p2", "p3", None, 7])

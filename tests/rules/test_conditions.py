@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from engine_helpers import CST, T0
 
-from rules.conditions import evaluate
-from rules.language import Condition, parse_condition
-from rules.matching import DurableMatcher, Plan, PythonMatcher
+from rules.engine.conditions import evaluate
+from rules.engine.matching import DurableMatcher, Plan, PythonMatcher
+from rules.language.model import Condition, parse_condition
+from tests.rules.engine_helpers import CST, T0
 
 
 def cond(raw: dict[str, Any]) -> Condition:

@@ -6,15 +6,15 @@ import threading
 from datetime import timedelta
 
 import pytest
-from engine_helpers import book, rec
 
 from domain.records import Record
 from domain.warnings import Firing, Level
-from rules.compile import compile_kind
-from rules.engine import DurableEngine, ReferenceEngine, RuleEngine
-from rules.explain import firing_from_json, firing_to_json
-from rules.language import parse_condition
-from rules.matching import DurableMatcher, build_plan
+from rules.engine.compile import compile_kind
+from rules.engine.engines import DurableEngine, ReferenceEngine, RuleEngine
+from rules.engine.explain import firing_from_json, firing_to_json
+from rules.engine.matching import DurableMatcher, build_plan
+from rules.language.model import parse_condition
+from tests.rules.engine_helpers import book, rec
 
 RULES = """
 - id: big

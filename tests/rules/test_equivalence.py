@@ -7,11 +7,11 @@ import json
 from datetime import date
 from typing import Any
 
-from engine_helpers import book, rec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules.evaluate import Evaluator
+from rules.engine.evaluate import Evaluator
+from tests.rules.engine_helpers import book, rec
 
 WORDS = ["a", "b", "ab", "征地", "a\"b"]
 PATTERNS = ["a.*", ".*b", "[ab]", "征.*", "a?b", "\\w+", "a.b",

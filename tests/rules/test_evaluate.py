@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from engine_helpers import book, rec
-from rulebook_samples import GOOD
 
 from domain.warnings import Change, fingerprint
-from rules.backtest import backtest, parse_jsonl
-from rules.evaluate import Evaluator
-from rules.loader import load_rulebook
-from rules.testing import format_results, run_tests
+from rules.engine.evaluate import Evaluator
+from rules.language.loader import load_rulebook
+from rules.run.backtest import backtest, parse_jsonl
+from rules.run.testing import format_results, run_tests
+from tests.rules.engine_helpers import book, rec
+from tests.rules.rulebook_samples import GOOD
 
 PETITION = """
 - id: collective-petition

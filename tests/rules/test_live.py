@@ -9,13 +9,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from domain.models import RecordRow, WarningRow
 from domain.records import Record
-from domain.repo.records import upsert_records
-from domain.store import session_scope
-from rules.backtest import backtest
-from rules.live import evaluate_pending
-from rules.loader import load_rulebook
+from integrations.store.db import session_scope
+from integrations.store.live import evaluate_pending
+from integrations.store.models import RecordRow, WarningRow
+from integrations.store.records import upsert_records
+from rules.language.loader import load_rulebook
+from rules.run.backtest import backtest
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 NOW = datetime(2026, 2, 1, tzinfo=UTC)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rulebook_samples import GOOD
-
-from rules.check import CheckResult, check_paths
+from rules.language.check import CheckResult, check_paths
+from tests.rules.rulebook_samples import GOOD
 
 Write = Callable[[str, str], Path]
 Check = Callable[..., CheckResult]

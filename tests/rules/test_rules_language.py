@@ -6,10 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
-from rulebook_samples import GOOD
 
 from domain.warnings import Level
-from rules.language import (
+from rules.language.model import (
     AnyOf,
     Condition,
     FieldTest,
@@ -21,7 +20,8 @@ from rules.language import (
     parse_condition,
     parse_duration,
 )
-from rules.yaml_safe import load_yaml
+from rules.language.yaml_safe import load_yaml
+from tests.rules.rulebook_samples import GOOD
 
 
 def _file(text: str) -> RuleFile:

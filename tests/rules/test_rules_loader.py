@@ -7,15 +7,15 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from rulebook_samples import GOOD
 
-from rules.calendars import Calendars
-from rules.chaining import find_cycles
-from rules.diagnostics import RuleError
-from rules.language import RuleFile
-from rules.loader import load_rulebook
-from rules.templates import TemplateError, render, template_fields
-from rules.yaml_safe import YamlError, load_yaml
+from rules.language.calendars import Calendars
+from rules.language.chaining import find_cycles
+from rules.language.diagnostics import RuleError
+from rules.language.loader import load_rulebook
+from rules.language.model import RuleFile
+from rules.language.templates import TemplateError, render, template_fields
+from rules.language.yaml_safe import YamlError, load_yaml
+from tests.rules.rulebook_samples import GOOD
 
 REPO = Path(__file__).resolve().parents[2]
 RULEBOOK = REPO / "rules" / "catalog"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from rules.check import check_paths
-from rules.regex import RegexError, compile_regex, python_only, translate_regex
-from rules.regex_engine import engine_refusals
+from rules.language.check import check_paths
+from rules.language.regex import RegexError, compile_regex, python_only, translate_regex
+from rules.language.regex_engine import engine_refusals
 
 
 @pytest.mark.parametrize(
@@ -193,7 +193,7 @@ def test_check_still_refuses_what_is_outside_the_subset(tmp_path: Path) -> None:
 
 
 def test_a_crash_of_the_engine_names_the_culprit(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rules.regex_engine as engine
+    import rules.language.regex_engine as engine
 
     crashing = (
         "import json, os, sys\n"
@@ -232,7 +232,7 @@ def _patterns() -> Any:
 @pytest.mark.slow
 def test_random_patterns_agree_with_durable_rules() -> None:
     """Random patterns of the subset: durable_rules and Python agree on random texts, or the pattern
-    is left to Python (rules.regex.python_only, or refused by durable_rules' compiler), or refused at
+    is left to Python (rules.language.regex.python_only, or refused by durable_rules' compiler), or refused at
     load time (outside the subset)."""
     pytest.importorskip("durable.engine")
     from hypothesis import HealthCheck, given, settings
@@ -279,10 +279,9 @@ def test_patterns_left_to_python_agree_on_both_engines(pattern: str, yes: list[s
     pytest.importorskip("durable.engine")
     import json
 
-    from engine_helpers import book
-
-    from rules.compile import compile_kind
-    from rules.matching import DurableMatcher, PythonMatcher, build_plan
+    from rules.engine.compile import compile_kind
+    from rules.engine.matching import DurableMatcher, PythonMatcher, build_plan
+    from tests.rules.engine_helpers import book
 
     p = json.dumps(pattern, ensure_ascii=False)
     rules = f"""

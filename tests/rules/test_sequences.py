@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from engine_helpers import book, rec
 
-from rules.evaluate import Evaluator
-from rules.windows import Absences, Sequences
+from rules.engine.evaluate import Evaluator
+from rules.engine.windows import Absences, Sequences
+from tests.rules.engine_helpers import book, rec
 
 SEQ = """
 - id: dispute-then-petition

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shard_samples import EXTRA_PLAN, EXTRA_RULES, synthetic_stream
 
-from rules.backtest import backtest
-from rules.language import Rule
-from rules.loader import Rulebook, load_rulebook
-from rules.sharded import inline_runner, process_runner, sharded_backtest
-from rules.sharding import is_district_local, plan_shards, shard_of
+from rules.language.loader import Rulebook, load_rulebook
+from rules.language.model import Rule
+from rules.run.backtest import backtest
+from rules.run.sharded import inline_runner, process_runner, sharded_backtest
+from rules.run.sharding import is_district_local, plan_shards, shard_of
+from tests.rules.shard_samples import EXTRA_PLAN, EXTRA_RULES, synthetic_stream
 
 RULEBOOK = Path(__file__).resolve().parents[2] / "rules" / "catalog"
 
@@ -134,8 +134,8 @@ def test_catalog_alone() -> None:
 
 
 def _stored(url: str, records: list[Any]) -> tuple[Any, Any]:
-    from domain.repo.records import records_between, upsert_records
-    from domain.store import open_store, session_scope
+    from integrations.store.db import open_store, session_scope
+    from integrations.store.records import records_between, upsert_records
 
     eng = open_store(url)
     with session_scope(eng) as s:
@@ -151,7 +151,7 @@ def _stored(url: str, records: list[Any]) -> tuple[Any, Any]:
 @pytest.mark.parametrize("groups", [None, 2])
 def test_sharded_from_store(book: Rulebook, store_url: str, groups: int | None) -> None:
     """One shard per district, or runs of districts in one shard: the single run's warnings either way."""
-    from rules.shard_store import sharded_store_backtest
+    from integrations.store.shard_store import sharded_store_backtest
 
     url = store_url
     (since, until), back = _stored(url, synthetic_stream(7, n=3000))
@@ -165,11 +165,10 @@ def test_groups_from_a_sample_still_read_every_district(book: Rulebook, store_ur
     whose only records (enough for warnings) come on a day outside the sample."""
     from datetime import datetime
 
-    from shard_samples import CST
-
-    import rules.shard_store as shard_store
+    import integrations.store.shard_store as shard_store
     from domain.records import Record
-    from rules.shard_store import district_prefixes, sharded_store_backtest
+    from integrations.store.shard_store import district_prefixes, sharded_store_backtest
+    from tests.rules.shard_samples import CST
 
     late = datetime(2026, 3, 4, 10, tzinfo=CST)  # mid-range: neither the first nor the last day
     extra = [Record(kind="hotline", source="hotline", id=f"x{d}-{i}", at=late + timedelta(minutes=i),
@@ -179,7 +178,7 @@ def test_groups_from_a_sample_still_read_every_district(book: Rulebook, store_ur
     monkeypatch.setattr(shard_store, "SAMPLE_DAYS", 2)
     from sqlmodel import Session
 
-    from domain.store import make_engine
+    from integrations.store.db import make_engine
 
     eng = make_engine(store_url)
     with Session(eng) as session:
@@ -193,7 +192,7 @@ def test_groups_from_a_sample_still_read_every_district(book: Rulebook, store_ur
 
 
 def test_covering_runs_touch_and_span_every_prefix() -> None:
-    from rules.shard_store import covering
+    from integrations.store.shard_store import covering
 
     assert covering([("510100", "510105"), ("510106", "510107")]) == [("000000", "510105"), ("510106", "999999")]
     assert covering([("510104", "510104"), ("510110", "510112"), ("510120", "510120")]) == [
@@ -202,7 +201,7 @@ def test_covering_runs_touch_and_span_every_prefix() -> None:
 
 
 def test_district_groups() -> None:
-    from rules.shard_store import district_groups
+    from integrations.store.shard_store import district_groups
 
     sizes = {"510100": 5, "510104": 40, "510105": 10, "510106": 30, "510107": 20}
     assert district_groups(sizes, None) == [(p, p) for p in sizes]

@@ -7,12 +7,12 @@ from datetime import date
 from typing import Any
 
 import pytest
-from engine_helpers import book, rec
 
-from rules.count_windows import CountWindows
-from rules.distinct_windows import DistinctWindows
-from rules.evaluate import Evaluator
-from rules.windows import Windows
+from rules.engine.count_windows import CountWindows
+from rules.engine.distinct_windows import DistinctWindows
+from rules.engine.evaluate import Evaluator
+from rules.engine.windows import Windows
+from tests.rules.engine_helpers import book, rec
 
 NOISE = """
 - id: noise

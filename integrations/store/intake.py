@@ -1,0 +1,63 @@
+"""What the ingest keeps besides records: quarantined input and where each source's next fetch starts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from integrations.store.models import CursorRow, QuarantineRow, utcnow
+from integrations.store.record_insert import bind_conversion
+
+_CURSOR: sa.Table = CursorRow.__table__  # type: ignore[attr-defined]
+
+
+def quarantine(
+    *, session: Session, source: str, page: str | None, raw: str, reason: str, source_id: str | None = None
+) -> None:
+    """Keep an input that failed validation, whole (as made safe by the caller), with its reason."""
+    session.add(
+        QuarantineRow(source=source, source_id=source_id, page=(page or "")[:500] or None, raw=raw, reason=reason)
+    )
+
+
+def list_quarantine(
+    *, session: Session, source: str | None = None, limit: int = 100, include_replayed: bool = True
+) -> list[QuarantineRow]:
+    """Quarantined inputs, oldest first, optionally of one source, optionally only those not replayed."""
+    q = select(QuarantineRow).order_by(col(QuarantineRow.id)).limit(limit)
+    if source is not None:
+        q = q.where(QuarantineRow.source == source)
+    if not include_replayed:
+        q = q.where(col(QuarantineRow.replayed_at).is_(None))
+    return list(session.exec(q))
+
+
+def get_cursor(*, session: Session, source: str) -> str | None:
+    """Where ``source``'s next fetch continues (``None``: from the beginning)."""
+    row = session.get(CursorRow, source)
+    return row.cursor if row else None
+
+
+def set_cursor(*, session: Session, source: str, cursor: str | None, complete_until: datetime | None = None) -> None:
+    """Move ``source``'s cursor (in the caller's transaction: together with the batch it covers)."""
+    # One UPDATE in plain SQL, not the ORM's SELECT then UPDATE at the next flush (nor a statement built
+    # per call): the ingest moves the cursor with every page, while its helper threads want the GIL.
+    conn = session.connection()
+    dialect = conn.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    cols = ['"cursor"', "updated_at"]
+    params = [cursor, bind_conversion(dialect, _CURSOR.c.updated_at)(utcnow())]
+    if complete_until is not None:
+        cols.append("complete_until")
+        params.append(bind_conversion(dialect, _CURSOR.c.complete_until)(complete_until))
+    sets = ", ".join(f"{c} = {mark}" for c in cols)
+    moved = conn.exec_driver_sql(f'UPDATE "cursor" SET {sets} WHERE source = {mark}', (*params, source))
+    if not moved.rowcount:
+        marks = ", ".join([mark] * (len(cols) + 1))
+        conn.exec_driver_sql(f'INSERT INTO "cursor" (source, {", ".join(cols)}) VALUES ({marks})', (source, *params))
+    if session.identity_map:  # a row read earlier in this session: read it again when next asked
+        loaded = session.identity_map.get(session.identity_key(CursorRow, source))
+        if loaded is not None:
+            session.expire(loaded)

@@ -1,0 +1,310 @@
+"""Records and their versions in the store (keyword-only, explicit session); quarantine and source
+cursors live in :mod:`integrations.store.intake` and are re-exported here.
+
+``upsert_records`` is the ingest's hot path: it selects the existing rows of a batch in bulk, inserts
+new ones in bulk (SQLite: one multi-row statement; PostgreSQL: one ``COPY``), updates changed ones with
+one executemany (see :mod:`integrations.store.record_insert`), and never flushes
+ORM objects row by row. Every inserted or changed row gets the next arrival ``seq``; evaluation
+consumes records by ``seq``, so a changed record is evaluated again as its new version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from domain.records import Record
+from integrations.store.intake import get_cursor, list_quarantine, quarantine, set_cursor
+from integrations.store.models import RecordRow, RecordVersionRow, utcnow
+from integrations.store.prepared import PreparedRecord, prepare
+from integrations.store.record_insert import (
+    SEQ_LOCK,
+    ConcurrentWrite,
+    bound_now,
+    copy_if_all_new,
+    execute_insert,
+    insert_if_all_new,
+    insert_rows,
+    max_seq,
+)
+
+_REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
+_VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
+_CHUNK = 500  # keys per IN (...) query: well under every database's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class UpsertStats:
+    """What an upsert did."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertStats) -> UpsertStats:
+        return UpsertStats(
+            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+        )
+
+
+def content_hash(record: Record) -> str:
+    """SHA-256 of what a record says (kind, time, region, attributes): equal hash, same content."""
+    return prepare(record).content_hash
+
+
+def _json_param(name: str, dialect: str) -> Any:
+    # The attributes arrive serialised once (the same text is hashed), so bind them as text; PostgreSQL
+    # wants the cast to its JSON type, SQLite stores the text as it is.
+    param = sa.bindparam(name, type_=sa.Text)
+    return sa.cast(param, sa.JSON) if dialect == "postgresql" else param
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+_TRY_ALL_NEW = {"sqlite": insert_if_all_new, "postgresql": copy_if_all_new}
+"""The optimistic insert of each backend: all rows as new, or ``None`` and nothing of the attempt kept."""
+
+_VER_KEYS = ("record_id", "version", "attributes", "at", "region", "content_hash", "received_at")
+
+
+def upsert_records(*, session: Session, records: Sequence[Record]) -> UpsertStats:
+    """Insert new records, update changed ones (version + 1, history kept), skip unchanged ones.
+
+    Keyed by (source, id); within the batch the last occurrence of a key wins. Inserted and updated rows
+    get consecutive ``seq`` values after the current maximum, in batch order. History: when a record first
+    changes, its version 1 and version 2 are written to ``record_version``, and every later version after
+    them; a record that never changed has no history rows (its row is its only version), which keeps
+    inserts to one statement. :func:`record_versions` hides the difference.
+    """
+    return upsert_prepared(session=session, records=[prepare(r) for r in records])
+
+
+def upsert_prepared(
+    *,
+    session: Session,
+    records: Sequence[PreparedRecord],
+    optimistic: bool = False,
+    before_write: Callable[[], None] | None = None,
+) -> UpsertStats:
+    """:func:`upsert_records` of records already prepared (the ingest prepares them while mapping).
+
+    With ``optimistic`` (the ingest sets it while its pages bring only new records) the batch is first
+    inserted as if every key were new: on SQLite skipping keys that exist (``INSERT OR IGNORE``), on
+    PostgreSQL by one ``COPY`` in a savepoint, which an existing key fails. When every row went in, that
+    was the whole upsert, without the query for existing keys; when some did not, what the attempt
+    wrote is taken back (SQLite: the rows just inserted are deleted; PostgreSQL: the savepoint is
+    rolled back) and the batch takes the usual way. The
+    outcome is the same either way (``tests/integrations/store/test_upsert_optimistic.py``).
+
+    ``before_write`` is called when the rows are ready, just before they are written (also when there
+    is nothing to write; a second time if the optimistic insert falls back): the ingest starts mapping
+    its next page then.
+    """
+    if not records:
+        if before_write is not None:
+            before_write()
+        return UpsertStats()
+    dialect = session.get_bind().dialect.name
+    if optimistic:
+        # A key repeated within the batch is skipped like an existing one: the checked way sorts it out.
+        try_all_new = _TRY_ALL_NEW.get(dialect)
+        inserted = try_all_new(session, list(records), before_write) if try_all_new is not None else None
+        if inserted is not None:
+            return UpsertStats(inserted)
+    latest = {(r[0], r[1]): r for r in records}
+    if len(latest) < len(records):  # a key repeated: order the batch by the last occurrences
+        latest = {}
+        for r in records:
+            k = (r[0], r[1])
+            latest.pop(k, None)
+            latest[k] = r
+    by_source: dict[str, list[str]] = {}
+    for source, sid in latest:
+        ids = by_source.get(source)
+        if ids is None:
+            ids = by_source[source] = []
+        ids.append(sid)
+    existing: dict[tuple[str, str], tuple[int, str, int]] = {}
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    pg = dialect == "postgresql"
+    if pg:
+        # Writers take turns from here to their commit (seq allocation needs it anyway): taken before the
+        # lookup, no other writer can store one of these keys between it and the insert (READ COMMITTED:
+        # each statement sees what the writer before committed), so concurrent ingests never collide.
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (SEQ_LOCK,))
+    for source, ids in by_source.items():
+        for chunk in _chunks(ids):
+            if pg:
+                # One array parameter joined to the table: psycopg prepares a statement run five times, and
+                # the generic plan of "source_id IN ($2, …, $501)" tested every row of the source against
+                # the whole list (half a second a page at 30,000 rows); a join probes or hashes instead.
+                sql = (
+                    f"SELECT r.id, r.source_id, r.content_hash, r.version FROM unnest(%s::text[]) AS k(sid) "
+                    f"JOIN {_REC.name} r ON r.source = %s AND r.source_id = k.sid"
+                )
+                params: tuple[Any, ...] = (list(chunk), source)
+            else:
+                # Plain SQL: compiling an expanding IN of 500 parameters costs more than running it.
+                sql = (
+                    f"SELECT id, source_id, content_hash, version FROM {_REC.name} "
+                    f"WHERE source = {mark} AND source_id IN ({', '.join([mark] * len(chunk))})"
+                )
+                params = (source, *chunk)
+            for row_id, sid, h, version in conn.exec_driver_sql(sql, params):
+                existing[(source, sid)] = (row_id, h, version)
+    seq = max_seq(session=session)
+    now = utcnow()
+    fresh: list[tuple[int, PreparedRecord]] = []
+    updates: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
+    unchanged = 0
+    for key, r in latest.items():
+        attrs_json, h = r.attrs_json, r.content_hash
+        ex = existing.get(key)
+        if ex is None:
+            seq += 1
+            fresh.append((seq, r))
+            continue
+        if ex[1] == h:
+            unchanged += 1
+            continue
+        seq += 1
+        updates.append(
+            dict(
+                _id=ex[0],
+                version=ex[2] + 1,
+                kind=r.kind,
+                at=r.at,
+                region=r.region,
+                attrs_json=attrs_json,
+                content_hash=h,
+                late=r.late,
+                received_at=now,
+                seq=seq,
+            )
+        )
+        versions.append(dict(zip(_VER_KEYS, (ex[0], ex[2] + 1, r.attributes, r.at, r.region, h, now), strict=True)))
+    inserts = insert_rows(fresh, conn.dialect, bound_now(conn.dialect, now))
+    if inserts:
+        # New rows need no ids back (no history row until they change): see integrations.store.record_insert.
+        execute_insert(conn, inserts, before_write=before_write)
+    elif before_write is not None:
+        before_write()
+    if updates:
+        first = [u["_id"] for u in updates if u["version"] == 2]
+        for chunk in _chunks(first):
+            old = (_REC.c.attributes, _REC.c.at, _REC.c.region, _REC.c.content_hash, _REC.c.received_at)
+            q = sa.select(_REC.c.id, *old).where(_REC.c.id.in_(chunk))
+            versions.extend(dict(zip(_VER_KEYS, (rid, 1, *rest), strict=True)) for rid, *rest in session.execute(q))
+        cols = ("kind", "at", "region", "content_hash", "late", "received_at", "seq", "version")
+        values: dict[str, Any] = {c: sa.bindparam(c) for c in cols}
+        values["attributes"] = _json_param("attrs_json", dialect)
+        upd = sa.update(_REC).where(_REC.c.id == sa.bindparam("_id")).values(values)
+        session.connection().execute(upd, updates)
+    if versions:
+        session.execute(sa.insert(_VER), versions)
+    return UpsertStats(len(inserts), len(updates), unchanged)
+
+
+def _to_record(row: Any) -> Record:
+    return Record(
+        kind=row.kind,
+        source=row.source,
+        id=row.source_id,
+        at=row.at,
+        region=row.region,
+        attributes=row.attributes or {},
+        late=row.late,
+    )
+
+
+_COLS = (
+    _REC.c.seq,
+    _REC.c.kind,
+    _REC.c.source,
+    _REC.c.source_id,
+    _REC.c.at,
+    _REC.c.region,
+    _REC.c.attributes,
+    _REC.c.late,
+)
+
+
+def seq_records_after(*, session: Session, seq: int, limit: int = 10_000) -> list[tuple[int, Record]]:
+    """``(seq, record)`` pairs of the latest versions with ``seq`` above ``seq``, in seq order."""
+    q = sa.select(*_COLS).where(_REC.c.seq > seq).order_by(_REC.c.seq).limit(limit)
+    return [(row.seq, _to_record(row)) for row in session.execute(q)]
+
+
+def records_after_seq(*, session: Session, seq: int, limit: int = 10_000) -> list[Record]:
+    """Records (latest versions) that arrived after ``seq``, in arrival order."""
+    return [r for _, r in seq_records_after(session=session, seq=seq, limit=limit)]
+
+
+def records_between(*, session: Session, since: datetime, until: datetime) -> list[Record]:
+    """Records with ``since <= at < until``, in the engine's order (at, source, id)."""
+    q = (
+        sa.select(*_COLS)
+        .where(_REC.c.at >= since, _REC.c.at < until)
+        .order_by(_REC.c.at, _REC.c.source, _REC.c.source_id)
+    )
+    return [_to_record(row) for row in session.execute(q)]
+
+
+def record_versions(*, session: Session, source: str, source_id: str) -> list[RecordVersionRow]:
+    """Every version of one record, oldest first (``[]`` if unknown; one unsaved row if never changed)."""
+    q = (
+        sa.select(RecordVersionRow)
+        .join(_REC, _REC.c.id == _VER.c.record_id)
+        .where(_REC.c.source == source, _REC.c.source_id == source_id)
+        .order_by(_VER.c.version)
+    )
+    rows = list(session.execute(q).scalars())
+    if rows:
+        return rows
+    cur = (
+        session.execute(sa.select(RecordRow).where(_REC.c.source == source, _REC.c.source_id == source_id))
+        .scalars()
+        .first()
+    )
+    if cur is None or cur.id is None:
+        return []
+    return [
+        RecordVersionRow(
+            record_id=cur.id,
+            version=cur.version,
+            attributes=cur.attributes,
+            at=cur.at,
+            region=cur.region,
+            content_hash=cur.content_hash,
+            received_at=cur.received_at,
+        )
+    ]
+
+
+__all__ = [
+    "ConcurrentWrite",
+    "PreparedRecord",
+    "UpsertStats",
+    "content_hash",
+    "get_cursor",
+    "list_quarantine",
+    "max_seq",
+    "quarantine",
+    "record_versions",
+    "records_after_seq",
+    "records_between",
+    "seq_records_after",
+    "set_cursor",
+    "upsert_prepared",
+    "upsert_records",
+]

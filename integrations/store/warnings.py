@@ -1,0 +1,138 @@
+"""Warnings in the store: applying the evaluator's changes, listing and reading them.
+
+``apply_changes`` runs inside the caller's transaction, together with routing (outbox rows) and the
+audit log, so a warning and its notifications are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from domain.regions import tier_of
+from domain.warnings import Change, Status, WarningState
+from integrations.store.models import AuditRow, WarningRow
+
+Router = Callable[[Session, WarningRow, str], object]
+"""Called for each opened or raised warning, in the same transaction: writes outbox rows and audit."""
+
+
+@dataclass
+class ApplyReport:
+    """What applying a batch of changes did."""
+
+    opened: int = 0
+    updated: int = 0
+    raised: int = 0
+
+
+def _audit(session: Session, row: WarningRow, action: str, detail: dict[str, object], at: datetime) -> None:
+    session.add(AuditRow(warning_id=row.id, at=at, actor="system:evaluator", action=action, detail=detail))
+
+
+def apply_changes(
+    *,
+    session: Session,
+    changes: Iterable[tuple[WarningState, Change]],
+    now: datetime,
+    router: Router | None = None,
+) -> ApplyReport:
+    """Write the evaluator's changes: open, update (fold) or raise warnings, each audited.
+
+    Idempotent with respect to the fingerprint: an ``opened`` change for a fingerprint that is already
+    open in the store is folded into it instead of opening a second warning.
+    """
+    report = ApplyReport()
+    for state, change in changes:
+        row = session.exec(select(WarningRow).where(WarningRow.open_key == state.fingerprint)).first()
+        if row is None:
+            row = WarningRow(
+                fingerprint=state.fingerprint,
+                open_key=state.fingerprint,
+                rule=state.rule,
+                title=state.title,
+                level=state.level.value,
+                status=Status.open.value,
+                region=state.region,
+                first_at=state.first_at,
+                last_at=state.last_at,
+                occurrences=state.occurrences,
+                summary=state.summary,
+                explanation=state.explanation,
+                records=list(state.records),
+                rulebook_version=state.rulebook_version,
+                opened_at=now,
+            )
+            session.add(row)
+            session.flush()
+            report.opened += 1
+            _audit(session, row, "opened", {"level": row.level, "explanation": row.explanation}, now)
+            if router is not None:
+                router(session, row, Change.opened.value)
+            continue
+        previous = row.level
+        row.level = state.level.value
+        row.last_at = state.last_at
+        row.occurrences = state.occurrences
+        row.records = list(state.records)
+        row.summary = state.summary
+        row.explanation = state.explanation
+        row.rulebook_version = state.rulebook_version
+        session.add(row)
+        if change is Change.raised and previous != row.level:
+            report.raised += 1
+            _audit(session, row, "raised", {"from": previous, "to": row.level,
+                                             "explanation": row.explanation}, now)
+            if router is not None:
+                router(session, row, Change.raised.value)
+        else:
+            report.updated += 1
+    session.flush()
+    return report
+
+
+def open_fingerprints(*, session: Session, fingerprints: Sequence[str]) -> set[str]:
+    """Of ``fingerprints``, those that have an open (unresolved) warning in the store."""
+    if not fingerprints:
+        return set()
+    rows = session.exec(select(WarningRow.open_key).where(col(WarningRow.open_key).in_(list(fingerprints))))
+    return {r for r in rows if r is not None}
+
+
+def list_warnings(
+    *,
+    session: Session,
+    status: str | None = None,
+    level: str | None = None,
+    within: str | None = None,
+    limit: int = 100,
+) -> list[WarningRow]:
+    """Warnings, most severe and newest first; ``within`` keeps those in a region's subtree."""
+    query = select(WarningRow)
+    if status == "unresolved":
+        query = query.where(WarningRow.status != Status.resolved.value)
+    elif status:
+        query = query.where(WarningRow.status == status)
+    if level:
+        query = query.where(WarningRow.level == level)
+    if within:
+        # Region codes are prefix-structured: a subtree is a prefix match on the ancestor's digits.
+        query = query.where(col(WarningRow.region).startswith(within[: tier_of(within).digits]))
+    rows = list(session.exec(query.order_by(col(WarningRow.last_at).desc())))
+    order = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
+    rows.sort(key=lambda r: order.get(r.level, 9))  # stable: newest first inside a level
+    return rows[:limit]
+
+
+def get_warning(*, session: Session, warning_id: int) -> WarningRow | None:
+    """One warning by id."""
+    return session.get(WarningRow, warning_id)
+
+
+def audit_trail(*, session: Session, warning_id: int) -> list[AuditRow]:
+    """The append-only story of a warning, oldest first."""
+    query = select(AuditRow).where(AuditRow.warning_id == warning_id).order_by(col(AuditRow.id))
+    return list(session.exec(query))

@@ -1,0 +1,1 @@
+"""The rule engine: matching conditions, event-time windows, sequences, absences, chaining, explanations."""

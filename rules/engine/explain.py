@@ -1,0 +1,140 @@
+"""Building a :class:`~domain.warnings.Firing`: its group, region, summary and a plain-words explanation.
+
+The explanation names the rule, the values that crossed the thresholds of the level it fired at, and
+the records, e.g.
+``规则 collective-petition（集体访）: people=57 ≥ 50 → 橙色（严重） orange; 记录 records: sim/123``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.regions import TIERS
+from domain.warnings import Firing, Level
+from rules.language.model import AnyOf, Condition, FieldTest, NotOf, Op, Rule
+from rules.language.templates import render
+
+__all__ = ["describe", "duration", "firing", "firing_from_json", "firing_to_json", "group_of", "region_of",
+           "tested"]
+
+_SYMBOL = {
+    Op.eq: "=", Op.ne: "≠", Op.gt: ">", Op.gte: "≥", Op.lt: "<", Op.lte: "≤", Op.in_: "∈",
+    Op.not_in: "∉", Op.contains: "∋", Op.matches: "~", Op.exists: "exists",
+}
+_FINEST_FIRST = tuple(t.value for t in reversed(TIERS))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+def duration(td: timedelta) -> str:
+    """A duration as rule files write it: ``7d``, ``24h``, ``90m``, ``30s``."""
+    secs = int(td.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs % size == 0 and secs >= size:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
+
+
+def describe(condition: Condition | None, fields: Mapping[str, Any]) -> list[str]:
+    """Each leaf test of ``condition`` in words with the actual value, e.g. ``people=57 ≥ 50``."""
+    if condition is None:
+        return []
+    out: list[str] = []
+    for term in condition.terms:
+        if isinstance(term, FieldTest):
+            actual = fields.get(term.field)
+            if term.op is Op.exists:
+                out.append(f"{term.field} {'存在 present' if actual is not None else '缺失 absent'}")
+            else:
+                out.append(f"{term.field}={_show(actual)} {_SYMBOL[term.op]} {_show(term.value)}")
+        elif isinstance(term, AnyOf):
+            parts = [" 且 ".join(describe(o, fields)) or "true" for o in term.options]
+            out.append("（" + " 或 ".join(parts) + "）")
+        elif isinstance(term, NotOf):
+            out.append("非（" + " 且 ".join(describe(term.condition, fields)) + "）")
+    return out
+
+
+def group_of(rule: Rule, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The fingerprint's group: the values of ``group_by`` (or its default) in ``fields``."""
+    return {name: _plain(fields.get(name)) for name in rule.fingerprint_fields}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def region_of(rule: Rule, fields: Mapping[str, Any]) -> str:
+    """The ancestor code at the finest tier among the fingerprint fields, else the record's region."""
+    names = set(rule.fingerprint_fields)
+    for tier in _FINEST_FIRST:
+        if tier in names and isinstance(fields.get(tier), str):
+            return str(fields[tier])
+    return str(fields["region"])
+
+
+def firing(
+    rule: Rule,
+    level: Level,
+    at: datetime,
+    fields: Mapping[str, Any],
+    records: Sequence[str],
+    version: str,
+    *,
+    values: Mapping[str, Any] | None = None,
+    reasons: Sequence[str] = (),
+) -> Firing:
+    """The firing of ``rule`` at ``level`` at ``at``; ``fields`` are the firing record's (plus the
+    aggregate for a window), ``values`` what crossed the thresholds, ``reasons`` the words for it."""
+    vals = dict(values or {})
+    name = f"{rule.id}（{rule.title}）" if rule.title else rule.id
+    why = "; ".join(reasons) if reasons else "条件成立 conditions hold"
+    shown = list(records[:5]) + ([f"…(+{len(records) - 5})"] if len(records) > 5 else [])
+    explanation = f"规则 {name}: {why} → {level.chinese} {level.value}; 记录 records: {', '.join(shown)}"
+    summary = render(rule.summary, {**fields, **vals}) if rule.summary else ""
+    return Firing(
+        rule=rule.id,
+        level=level,
+        at=at,
+        group=group_of(rule, fields),
+        region=region_of(rule, fields),
+        records=tuple(records),
+        explanation=explanation,
+        summary=summary,
+        title=rule.title,
+        values={k: _plain(v) for k, v in vals.items()},
+        rulebook_version=version,
+    )
+
+
+def firing_to_json(f: Firing) -> dict[str, Any]:
+    """A firing as plain JSON."""
+    return {"rule": f.rule, "level": f.level.value, "at": f.at.isoformat(), "group": f.group,
+            "region": f.region, "records": list(f.records), "explanation": f.explanation,
+            "summary": f.summary, "title": f.title, "values": f.values, "version": f.rulebook_version}
+
+
+def firing_from_json(d: Mapping[str, Any]) -> Firing:
+    """The inverse of :func:`firing_to_json`."""
+    return Firing(rule=d["rule"], level=Level(d["level"]), at=datetime.fromisoformat(d["at"]),
+                  group=dict(d["group"]), region=d["region"], records=tuple(d["records"]),
+                  explanation=d["explanation"], summary=d["summary"], title=d["title"],
+                  values=dict(d["values"]), rulebook_version=d["version"])
+
+
+def tested(rule: Rule, li: int, f: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of the fields the firing step's conditions and the level's ``when`` test."""
+    names = [t.field for step in rule.steps for t in step.where.walk()]
+    when = rule.levels[li].when
+    names += [t.field for t in when.walk()] if when is not None else []
+    return {n: f[n] for n in dict.fromkeys(names) if n in f and n not in ("at",)}

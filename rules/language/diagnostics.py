@@ -1,0 +1,114 @@
+"""Errors that cite ``FILE:LINE``, and the translation of pydantic's errors into them."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from rules.language.positions import LanguageError, key_line, line_of
+
+# Keys an author may write in each part of a file, for "did you mean" on an unknown key.
+FILE_KEYS = ("ruleset", "description", "rules", "tests")
+RULE_KEYS = (
+    "id", "title", "record", "where", "level", "levels", "group_by", "summary",
+    "window", "sequence", "join", "within", "absence",
+)  # fmt: skip
+_CONTEXT_KEYS = {
+    None: FILE_KEYS,
+    "rules": RULE_KEYS,
+    "levels": ("level", "when"),
+    "window": ("within", "by", "aggregate"),
+    "sequence": ("record", "where"),
+    "after": ("record", "where"),
+    "missing": ("record", "where"),
+    "absence": ("after", "missing"),
+    "tests": ("name", "records", "expect"),
+}
+
+
+_EXPECTED = {
+    "tuple_type": "expected a list, e.g. [street]",
+    "list_type": "expected a list",
+    "string_type": "expected text",
+    "dict_type": "expected a map",
+    "model_type": "expected a map",
+}
+
+
+@dataclass(frozen=True, order=True)
+class RuleError:
+    """One problem in a rule or data file. ``str()`` is exactly ``FILE:LINE: message``."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+def _walk(raw: Any, loc: tuple[int | str, ...]) -> tuple[Any, int]:
+    """Follow ``loc`` into the parsed YAML as far as it goes: (deepest node reached, its line)."""
+    node, line = raw, line_of(raw, 1)
+    for step in loc:
+        if step == "levels" and isinstance(node, dict) and "level" in node and "levels" not in node:
+            return node, key_line(node, "level", line)  # `level: x` was rewritten into `levels`
+        try:
+            child = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+        line = key_line(node, step, line)
+        node = child
+    return node, line
+
+
+def _context(loc: tuple[int | str, ...]) -> str | None:
+    """The name of the list or map that holds the last key of ``loc`` (``rules``, ``levels``…)."""
+    names = [p for p in loc if isinstance(p, str)]
+    return names[-1] if names else None
+
+
+def _suggest(name: str, known: tuple[str, ...]) -> str:
+    near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"; did you mean '{near[0]}'?" if near else ""
+
+
+def from_validation_error(
+    exc: ValidationError, raw: Any, file: str, prefix: tuple[int | str, ...] = ()
+) -> list[RuleError]:
+    """Readable errors, at the right lines, for a failed ``model_validate`` of the part of ``raw`` (the
+    whole parsed file) at ``prefix`` (e.g. ``("rules", 2)`` when one rule was validated alone)."""
+    out: list[RuleError] = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(p for p in err["loc"] if isinstance(p, (int, str)))
+        # pydantic puts model names in loc for tagged unions; keep only keys and indexes we wrote
+        ctx_error = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, LanguageError):
+            _, line = _walk(raw, loc)
+            out.append(RuleError(file, ctx_error.line or line, ctx_error.message))
+            continue
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            parent, _ = _walk(raw, loc[:-1])
+            key = str(loc[-1])
+            known = _CONTEXT_KEYS.get(_context(loc[:-1]), RULE_KEYS)
+            msg = f"unknown key '{key}'{_suggest(key, known)}"
+            out.append(RuleError(file, key_line(parent, loc[-1], 1), msg))
+        elif kind == "missing":
+            _, line = _walk(raw, loc[:-1])
+            out.append(RuleError(file, line, f"missing key '{loc[-1]}'"))
+        elif kind == "enum" and loc and loc[-1] == "level":
+            _, line = _walk(raw, loc)
+            given = str(err.get("input"))
+            levels = ("blue", "yellow", "orange", "red")
+            hint = _suggest(given, levels) or "; levels are blue, yellow, orange, red"
+            out.append(RuleError(file, line, f"unknown level '{given}'{hint}"))
+        else:
+            _, line = _walk(raw, loc)
+            where = ".".join(str(p) for p in loc) or "file"
+            what = _EXPECTED.get(kind, err["msg"])
+            out.append(RuleError(file, line, f"{where}: {what}"))
+    return out

@@ -1,0 +1,68 @@
+"""Files of a rulebook: finding the YAML under PATHs, naming them in errors, and the content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rules.language.positions import plain
+
+
+def display_path(path: Path) -> str:
+    """How errors name a file: relative to the working folder when under it, else as given."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def yaml_files(paths: Iterable[Path]) -> list[Path]:
+    """Every ``*.yaml`` file under the PATHs (a file PATH is taken as is), sorted, without repeats.
+
+    Hidden folders (``.venv``, ``.git``…) under a folder PATH are not searched."""
+    out: dict[Path, None] = {}
+    for path in paths:
+        found = [path]
+        if path.is_dir():
+            found = sorted(f for f in path.rglob("*.yaml") if not _hidden(f.relative_to(path)))
+        for f in found:
+            out.setdefault(f, None)
+    return list(out)
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _canonical(value: Any) -> Any:
+    """JSON-ready form with stable types (dates and durations as text)."""
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return value
+
+
+def content_digest(rule_data: list[Any], kinds_data: Any, calendars_data: Any) -> str:
+    """SHA-256 of the canonical JSON of the rule files (sorted), kinds and calendars: comments, key
+    order and layout do not change it; any content does."""
+    docs = sorted(json.dumps(_canonical(plain(d)), sort_keys=True, ensure_ascii=False) for d in rule_data)
+    canon = json.dumps(
+        {
+            "rules": docs,
+            "kinds": _canonical(plain(kinds_data)),
+            "calendars": _canonical(plain(calendars_data)),
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()

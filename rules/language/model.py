@@ -1,0 +1,278 @@
+"""The typed AST of a rule file (RULES.md v1), as frozen pydantic models.
+
+How the back end walks it
+-------------------------
+``RuleFile`` → ``rules: tuple[Rule, ...]`` and ``tests: tuple[TestCase, ...]``. A :class:`Rule` is one
+of four kinds (``rule.kind``):
+
+- ``"simple"``:   ``record`` (a kind name) + ``where``; fires on each record that passes.
+- ``"window"``:   ``record`` + ``where`` + ``window`` (:class:`Window`: ``within`` timedelta, ``by``
+  fields, ``aggregate`` = :class:`Aggregate` with ``kind`` in count/sum/distinct and ``field``); levels'
+  ``when`` test the aggregate under ``window.aggregate.name`` (``count``/``sum``/``distinct``) and
+  ``periods``.
+- ``"sequence"``: ``sequence`` (tuple of :class:`Step` ``record``+``where``), ``join`` fields,
+  ``within``.
+- ``"absence"``:  ``absence`` (:class:`Absence` ``after``/``missing`` steps), ``join``, ``within``.
+
+``levels`` is always a non-empty tuple of :class:`LevelSpec` (``level: x`` was normalised to
+``levels=({level: x},)``), in file order; the highest level whose ``when`` holds wins, ``when=None``
+always holds. A level may appear twice (e.g. a lower threshold during a calendar period): either entry
+holding is enough. ``rule.fingerprint_fields`` applies the ``group_by`` default (window ``by``, else
+``join``, else ``("region",)``).
+
+Conditions: ``where``/``when`` are a :class:`Condition` = a conjunction of ``terms``; each term is a
+:class:`FieldTest` (``field``, ``op``: :class:`Op`, ``value``), an :class:`AnyOf` (``options``: tuple of
+Condition, one must hold) or a :class:`NotOf` (``condition`` must not hold). An empty Condition holds.
+Values on ``at`` (and on timestamp fields of the kind) are aware datetimes. ``Condition.walk()`` yields
+the leaves. Every model carries ``file`` and ``line`` (1-based) for ``FILE:LINE`` errors.
+
+Build from parsed YAML with ``RuleFile.model_validate(data, context={"file": path, "kinds": kinds})``
+(``kinds`` optional: a :class:`domain.kinds.RecordKinds`, used to find timestamp fields). A dict given
+for a condition field is always parsed as the YAML condition form. Sequences are tuples, except a
+test's ``records``/``expect`` which are lists of plain dicts, as written.
+
+Helpers: ``rule.steps`` (what it watches, as Steps), ``rule.firing_record`` (kind of the record that
+fires), ``rule.emits`` (levels it can fire at), ``node.lines[key]`` (line of a key). Elsewhere:
+:func:`rules.language.regex.compile_regex` / :func:`rules.language.regex.translate_regex` for ``matches``,
+:func:`rules.language.templates.render` for ``summary``, :func:`rules.language.chaining.step_takes` for chaining, and
+:func:`rules.language.loader.load_rulebook` to get validated rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import Field, ValidationInfo
+
+from domain.warnings import Level
+from rules.language.ast_base import Located, condition_field, parse_duration, timestamp_fields
+from rules.language.conditions_ast import OPERATORS, AnyOf, Condition, FieldTest, NotOf, Op, Term, parse_condition
+from rules.language.positions import LanguageError, LineList, key_line, plain
+
+__all__ = [
+    "OPERATORS",
+    "Absence",
+    "Aggregate",
+    "AggregateKind",
+    "AnyOf",
+    "Condition",
+    "FieldTest",
+    "LanguageError",
+    "LevelSpec",
+    "NotOf",
+    "Op",
+    "Rule",
+    "RuleFile",
+    "RuleKind",
+    "Step",
+    "Term",
+    "TestCase",
+    "Window",
+    "parse_condition",
+    "parse_duration",
+]
+
+RuleKind = Literal["simple", "window", "sequence", "absence"]
+AggregateKind = Literal["count", "sum", "distinct"]
+RULE_ID = re.compile(r"^[a-z0-9-]+$")
+
+
+class Step(Located):
+    """One step of a sequence or absence: a record kind and a filter."""
+
+    record: str
+    where: Condition = Field(default_factory=Condition)
+
+    @classmethod
+    def _normalise(cls, raw: Mapping[str, Any], out: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        condition_field(raw, out, "where", timestamp_fields(info, out.get("record")))
+        return out
+
+
+class Absence(Located):
+    """``after`` happened and ``missing`` did not follow within the rule's ``within``."""
+
+    after: Step
+    missing: Step
+
+
+class Aggregate(Located):
+    """What a window computes: ``count`` of records, ``sum`` of a field, or ``distinct`` values of one."""
+
+    kind: AggregateKind
+    field: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The name levels' ``when`` and the summary use for the value: count, sum or distinct."""
+        return self.kind
+
+
+class Window(Located):
+    """A sliding event-time window: records of one key (``by``) with ``at`` in (t − within, t]."""
+
+    within: timedelta
+    by: tuple[str, ...] = ()
+    aggregate: Aggregate
+
+    @classmethod
+    def _normalise(cls, raw: Mapping[str, Any], out: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "within" in out:
+            out["within"] = parse_duration(out["within"], key_line(raw, "within", out["line"]))
+        agg = out.get("aggregate", "count")
+        here = key_line(raw, "aggregate", out["line"])
+        if agg == "count":
+            out["aggregate"] = {"kind": "count", "file": out["file"], "line": here}
+        elif isinstance(agg, Mapping) and len(agg) == 1 and next(iter(agg)) in ("sum", "distinct"):
+            kind, field = next(iter(agg.items()))
+            if not isinstance(field, str):
+                raise LanguageError(f"'{kind}' takes a field name", here)
+            out["aggregate"] = {"kind": kind, "field": field, "file": out["file"], "line": here}
+        elif not isinstance(agg, Aggregate):
+            msg = f"aggregate must be count, {{sum: FIELD}} or {{distinct: FIELD}}, got {agg!r}"
+            raise LanguageError(msg, here)
+        return out
+
+
+class LevelSpec(Located):
+    """A level and the condition under which the rule fires at it (``None``: always)."""
+
+    level: Level
+    when: Condition | None = None
+
+    @classmethod
+    def _normalise(cls, raw: Mapping[str, Any], out: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if out.get("when") is not None:
+            condition_field(raw, out, "when", frozenset({"at"}))
+        return out
+
+
+_KIND_KEYS = {"record", "sequence", "absence"}
+
+
+class Rule(Located):
+    """One early-warning rule (see the module docstring for the four kinds)."""
+
+    id: str
+    title: str = ""
+    record: str | None = None
+    where: Condition = Field(default_factory=Condition)
+    levels: tuple[LevelSpec, ...]
+    group_by: tuple[str, ...] | None = None
+    summary: str | None = None
+    window: Window | None = None
+    sequence: tuple[Step, ...] | None = None
+    join: tuple[str, ...] = ()
+    within: timedelta | None = None
+    absence: Absence | None = None
+
+    @classmethod
+    def _normalise(cls, raw: Mapping[str, Any], out: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        here = out["line"]
+        rid = out.get("id")
+        if not isinstance(rid, str) or not RULE_ID.match(rid):
+            raise LanguageError(f"rule id must match [a-z0-9-]+, got {rid!r}", key_line(raw, "id", here))
+        present = sorted(_KIND_KEYS & set(raw))
+        if len(present) != 1:
+            why = "has none" if not present else f"has {', '.join(present)}"
+            raise LanguageError(f"rule '{rid}' needs exactly one of record, sequence, absence ({why})", here)
+        watch = present[0]
+        if "window" in raw and watch != "record":
+            raise LanguageError("'window' goes with 'record'", key_line(raw, "window", here))
+        if "where" in raw and watch != "record":
+            msg = f"'where' goes with 'record'; a {watch} filters in its steps"
+            raise LanguageError(msg, key_line(raw, "where", here))
+        for key in ("join", "within"):
+            if watch == "record" and key in raw:
+                hint = " (a window has its own 'within')" if key == "within" and "window" in raw else ""
+                raise LanguageError(f"'{key}' goes with sequence or absence{hint}", key_line(raw, key, here))
+            if watch != "record" and key not in raw:
+                raise LanguageError(f"a {watch} rule needs '{key}'", here)
+        if watch == "sequence" and (not isinstance(raw["sequence"], list) or len(raw["sequence"]) < 2):
+            raise LanguageError("a sequence needs at least two steps", key_line(raw, "sequence", here))
+        if "within" in out:
+            out["within"] = parse_duration(out["within"], key_line(raw, "within", here))
+        if "level" in out:
+            if "levels" in out:
+                raise LanguageError("write 'level' or 'levels', not both", key_line(raw, "level", here))
+            lline = key_line(raw, "level", here)
+            out["levels"] = [{"level": out.pop("level"), "line": lline, "file": out["file"]}]
+        elif not isinstance(out.get("levels"), list) or not out["levels"]:
+            raise LanguageError(f"rule '{rid}' needs 'level' or a non-empty 'levels' list", here)
+        condition_field(raw, out, "where", timestamp_fields(info, out.get("record")))
+        return out
+
+    @property
+    def kind(self) -> RuleKind:
+        """simple, window, sequence or absence."""
+        if self.sequence is not None:
+            return "sequence"
+        if self.absence is not None:
+            return "absence"
+        return "window" if self.window is not None else "simple"
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """What the rule watches, as steps: the record (with ``where``), the sequence, or after+missing."""
+        if self.sequence is not None:
+            return self.sequence
+        if self.absence is not None:
+            return (self.absence.after, self.absence.missing)
+        return (Step(record=str(self.record), where=self.where, file=self.file, line=self.line),)
+
+    @property
+    def firing_record(self) -> str:
+        """Kind of the record that fires: the watched one, a sequence's last step, an absence's ``after``."""
+        if self.sequence is not None:
+            return self.sequence[-1].record
+        if self.absence is not None:
+            return self.absence.after.record
+        return str(self.record)
+
+    @property
+    def fingerprint_fields(self) -> tuple[str, ...]:
+        """``group_by``, defaulting to the window's ``by``, else ``join``, else ``("region",)``."""
+        if self.group_by is not None:
+            return self.group_by
+        if self.window is not None and self.window.by:
+            return self.window.by
+        return self.join or ("region",)
+
+    @property
+    def emits(self) -> frozenset[Level]:
+        """Every level this rule can fire at."""
+        return frozenset(spec.level for spec in self.levels)
+
+
+class TestCase(Located):
+    """An example in a rule file: records in, expected warnings out (``expect: []`` = silence)."""
+
+    __test__ = False  # not a pytest class despite the name
+
+    name: str
+    records: list[dict[str, Any]]
+    expect: list[dict[str, Any]]
+    record_lines: tuple[int, ...] = Field(default=(), repr=False, exclude=True)
+    """Line of each record, when loaded from YAML."""
+
+    @classmethod
+    def _normalise(cls, raw: Mapping[str, Any], out: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        records = raw.get("records")
+        if isinstance(records, LineList):
+            out["record_lines"] = tuple(records.item_lines)
+        for key in ("records", "expect"):
+            if key in out:
+                out[key] = plain(out[key])
+        return out
+
+
+class RuleFile(Located):
+    """One rule file: a ruleset name, its rules and its tests."""
+
+    ruleset: str
+    description: str = ""
+    rules: tuple[Rule, ...] = ()
+    tests: tuple[TestCase, ...] = ()

@@ -1,0 +1,113 @@
+"""Safe YAML for rule files: positions kept, duplicate keys and foreign tags rejected.
+
+Loading never executes code: the loader derives from :class:`yaml.SafeLoader` (which has no Python
+object constructors at all) and further refuses any tag outside YAML's plain core types, anchors and
+aliases (they make one edit change many places, and aliases can blow up the canonical form), and
+duplicate keys in one mapping (YAML would silently keep the last one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from rules.language.positions import LineList, LineMap
+
+MAX_BYTES = 1_000_000
+"""Largest rule or data file accepted; rule files are small, a huge one is a mistake or an attack."""
+
+_ALLOWED_TAGS = frozenset(
+    "tag:yaml.org,2002:" + t for t in ("null", "bool", "int", "float", "str", "timestamp", "seq", "map")
+)
+
+
+class YamlError(ValueError):
+    """A file is not acceptable YAML; ``line`` is 1-based (0 when unknown)."""
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+class PositionLoader(yaml.SafeLoader):
+    """A SafeLoader that builds :class:`LineMap`/:class:`LineList` and refuses what rule files need not."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        """Refuse aliases (``*name``) and anchors (``&name``) before composing."""
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        line = int(event.start_mark.line) + 1 if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlError("aliases (*name) are not allowed in rule files", line)
+        if getattr(event, "anchor", None) is not None:
+            raise YamlError("anchors (&name) are not allowed in rule files", line)
+        return super().compose_node(parent, index)
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        """Refuse every tag but YAML's plain types (so ``!!python/...`` and custom tags are errors)."""
+        if node.tag not in _ALLOWED_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise YamlError(f"tag '{tag}' is not allowed; rule files hold plain data only", _line(node))
+        return super().construct_object(node, deep=deep)
+
+    def construct_yaml_map(self, node: MappingNode) -> Any:
+        """Build a :class:`LineMap`, rejecting a key that appears twice."""
+        data = LineMap()
+        data.line = _line(node)
+        yield data
+        if any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value):
+            raise YamlError("merge keys (<<) are not allowed in rule files", _line(node))
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise YamlError(f"mapping keys must be plain values, got {key!r}", _line(key_node))
+            if key in data:
+                first = data.key_lines[key]
+                raise YamlError(f"duplicate key '{key}' (first at line {first})", _line(key_node))
+            data[key] = self.construct_object(value_node, deep=True)
+            data.key_lines[key] = _line(key_node)
+
+    def construct_yaml_seq(self, node: SequenceNode) -> Any:
+        """Build a :class:`LineList` that knows each item's line."""
+        data = LineList()
+        data.line = _line(node)
+        yield data
+        for item in node.value:
+            data.append(self.construct_object(item, deep=True))
+            data.item_lines.append(_line(item))
+
+
+PositionLoader.add_constructor("tag:yaml.org,2002:map", PositionLoader.construct_yaml_map)
+PositionLoader.add_constructor("tag:yaml.org,2002:seq", PositionLoader.construct_yaml_seq)
+
+
+def load_yaml(text: str | bytes) -> Any:
+    """Parse one YAML document with positions; :class:`YamlError` with a line for anything wrong."""
+    if len(text) > MAX_BYTES:
+        raise YamlError(f"file is larger than {MAX_BYTES} bytes", 1)
+    loader = PositionLoader(text)
+    try:
+        node = loader.get_single_node()  # a second document is a ComposerError, reported as malformed
+        if node is None:
+            return None
+        return loader.construct_document(node)
+    except YamlError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = int(mark.line) + 1 if mark is not None else 0
+        problem = exc.problem or str(exc)
+        if problem.startswith("but") and exc.context:
+            problem = f"{exc.context} {problem}"
+        raise YamlError(f"malformed YAML: {problem}", line) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(f"malformed YAML: {exc}", 0) from None
+    finally:
+        loader.dispose()
+

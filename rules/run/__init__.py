@@ -1,0 +1,1 @@
+"""Running rules: the tests inside rule files, backtests and their sharded form."""

@@ -1,0 +1,182 @@
+"""Sharded backtest: the plan of :mod:`rules.run.sharding` run in processes, layer by layer.
+
+``sharded_backtest(rulebook, records)`` returns exactly what :func:`rules.run.backtest.backtest` returns for
+the same input. For each layer it runs one shard per district (the layer's district-local rules over
+that district's records) and one city shard (the layer's other rules over every record), each in its
+own process — durable_rules is single-threaded and not thread-safe, so never threads — then feeds the
+``warning`` records the layer chained into the next layer, each at the place it takes in the single
+run's stream (right after the record whose firing made it; an absence's right after the first record
+of the city past its deadline). At the end the chained records get the ids the single run gives them
+(a counter in the order they are made) and the explanations are rewritten to match.
+
+A shard gets only the records of the kinds its rules watch, plus one tick at the city's last ``at``
+when it holds absences: an absence fires once the watermark passes its deadline, and a shard's own
+records may stop earlier than the city's. A shard's watermark lags the city's only between two of its
+own records, where none of its warnings can change, so its warnings are those of the single run.
+
+``runner`` maps shard jobs to results: :func:`process_runner` (the default, a process pool),
+:func:`inline_runner` (this process: for debugging), or the Prefect/Dask flow in :mod:`flows.sharded`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from domain.records import Record
+from domain.warnings import WarningState
+from rules.language.chaining import WARNING_KIND
+from rules.run.backtest import warning_row
+from rules.run.shard_run import CLOCK_KIND, Chained, Position, ShardJob, ShardResult, run_shard
+from rules.run.sharding import ShardPlan, kinds_watched, plan_shards, shard_of
+
+__all__ = ["Clock", "Runner", "assemble", "inline_runner", "layer_jobs", "place", "process_runner", "resolve",
+           "sharded_backtest"]
+
+Runner = Callable[[Sequence[ShardJob]], list[ShardResult]]
+Clock = Callable[[float], Position | None]
+"""Position of the first record of the city with ``at`` (epoch seconds) strictly after the argument."""
+
+
+def inline_runner(jobs: Sequence[ShardJob]) -> list[ShardResult]:
+    """Run the shards one after another in this process."""
+    return [run_shard(j) for j in jobs]
+
+
+def process_runner(workers: int | None = None, inline_below: int = 20_000, context: str | None = None) -> Runner:
+    """A runner that runs each shard in a process of a fresh pool (``workers`` default: CPU count;
+    ``context``: the multiprocessing start method, default the platform's — pass ``"spawn"`` from a
+    process that runs threads).
+    A layer whose shards together read fewer than ``inline_below`` records (a layer of clusters fed a
+    few hundred warnings) runs here instead: starting processes would cost more than the work."""
+
+    def run(jobs: Sequence[ShardJob]) -> list[ShardResult]:
+        sizes = [j.size for j in jobs]
+        if all(s >= 0 for s in sizes) and sum(sizes) < inline_below:
+            return inline_runner(jobs)
+        # Largest shards first (the city shard, then by size) so the pool is not left waiting on one big
+        # shard at the end.
+        order = sorted(range(len(jobs)), key=lambda i: (jobs[i].name != "city", -sizes[i]))
+        ctx = multiprocessing.get_context(context)
+        with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx) as pool:
+            got = dict(zip(order, pool.map(run_shard, [jobs[i] for i in order]), strict=True))
+        return [got[i] for i in range(len(jobs))]
+
+    return run
+
+
+def _tick(last: Record) -> Record:
+    return Record(kind=CLOCK_KIND, source="\uffff", id="", at=last.at, region=last.region)
+
+
+def layer_jobs(rulebook: Any, plan: ShardPlan, layer: int, engine: str) -> tuple[ShardJob | None, ShardJob]:
+    """Empty jobs of one layer: a template for the district shards (``None`` if none) and the city shard."""
+    index = {r.id: i for i, r in enumerate(rulebook.rules)}
+    chain = any(r.record == WARNING_KIND or any(s.record == WARNING_KIND for s in r.steps) for r in rulebook.rules)
+
+    def job(name: str, ids: tuple[str, ...]) -> ShardJob:
+        rules = tuple(r for r in rulebook.rules if r.id in ids)
+        # Every layer keeps its chained records when the rulebook chains at all, the last one too: the
+        # single run numbers every chained record, consumed or not, and explanations show the numbers.
+        return ShardJob(name, rules, rulebook.version, rulebook.calendars, index, engine, chain=chain)
+
+    district_ids = plan.ids(layer, "district")
+    return (job("district", district_ids) if district_ids else None), job("city", plan.ids(layer, "city"))
+
+
+def sharded_backtest(rulebook: Any, records: Iterable[Record], *, runner: Runner | None = None,
+                     engine: str = "durable") -> list[dict[str, Any]]:
+    """Evaluate ``records`` over ``rulebook`` sharded (module docstring); the output of
+    :func:`rules.run.backtest.backtest`: one dict per warning, oldest first."""
+    run = runner or process_runner()
+    plan = plan_shards(rulebook)
+    ordered = sorted((((r.at.timestamp(), r.source, r.id), r) for r in records), key=lambda x: x[0])
+    times = [p[0] for p, _ in ordered]
+
+    def clock(after: float) -> Position | None:
+        i = bisect_right(times, after)
+        return ordered[i][0] if i < len(ordered) else None
+
+    chained: list[tuple[Position, Record]] = []
+    results: list[ShardResult] = []
+    for layer in range(plan.layers):
+        template, city = layer_jobs(rulebook, plan, layer, engine)
+        jobs: list[ShardJob] = []
+        if template is not None:
+            watched = kinds_watched(template.rules)
+            parts: dict[str, list[tuple[Position, Record]]] = {}
+            for item in _merge(ordered, chained, watched):
+                parts.setdefault(shard_of(item[1].region), []).append(item)
+            jobs += [replace(template, name=code, items=items) for code, items in sorted(parts.items())]
+        if city.rules:
+            jobs.append(replace(city, items=list(_merge(ordered, chained, kinds_watched(city.rules)))))
+        for j in jobs:
+            if ordered and any(r.kind == "absence" for r in j.rules):
+                j.last_at = _tick(ordered[-1][1])
+        got = [resolve(res, clock) for res in run(jobs)]
+        results += got
+        chained = sorted(chained + place(got), key=lambda x: x[0])
+    return [warning_row(w) for w in assemble(results)]
+
+
+def _merge(ordered: Sequence[tuple[Position, Record]], chained: Sequence[tuple[Position, Record]],
+           watched: frozenset[str]) -> list[tuple[Position, Record]]:
+    """The records of the watched kinds and the chained warnings, in stream order."""
+    mine = [x for x in ordered if x[1].kind in watched]
+    if WARNING_KIND in watched and chained:
+        mine = sorted(mine + list(chained), key=lambda x: x[0])
+    return mine
+
+
+def resolve(result: ShardResult, clock: Clock) -> ShardResult:
+    """``result`` with its absences' triggers found by ``clock``. An absence whose deadline no record
+    passes never fired in the single run either: dropped (a shard's tick never passes such a one)."""
+    kept: list[Chained] = []
+    for c in result.chained:
+        if c.trigger is None:
+            trigger = clock(c.due)
+            if trigger is None:
+                continue
+            c = replace(c, trigger=trigger)
+        kept.append(c)
+    return replace(result, chained=kept)
+
+
+def place(results: Sequence[ShardResult]) -> list[tuple[Position, Record]]:
+    """The chained records of ``results`` (triggers resolved) at their stream positions."""
+    return [((*c.trigger, c.sub), c.record) for res in results for c in res.chained if c.trigger is not None]
+
+
+_PROVISIONAL = re.compile(r"fenghuo/([0-9a-f]+-@\d{9})")
+
+
+def assemble(results: Sequence[ShardResult]) -> list[WarningState]:
+    """Every shard's warnings, oldest first, with the chained records' provisional ids replaced by the
+    single run's: a counter in the order they were made (by trigger position, then ``sub``)."""
+    made: list[tuple[Position, tuple[Any, ...], str]] = []
+    for res in results:
+        for c in res.chained:
+            made.append((c.trigger or (), c.sub, c.record.id))
+    warnings = [w for res in results for w in res.warnings]
+    if made:
+        made.sort(key=lambda m: (m[0], m[1]))
+        new = {old: f"{old.split('-@')[0]}-{n}" for n, (_, _, old) in enumerate(made, 1)}
+        warnings = [_renamed(w, new) for w in warnings]
+    return sorted(warnings, key=lambda w: (w.first_at, w.fingerprint))
+
+
+def _renamed(w: WarningState, new: dict[str, str]) -> WarningState:
+    if "-@" not in w.explanation and not any("-@" in r for r in w.records):
+        return w
+
+    def sub(m: re.Match[str]) -> str:
+        return "fenghuo/" + new.get(m.group(1), m.group(1))
+
+    return replace(w, explanation=_PROVISIONAL.sub(sub, w.explanation),
+                   records=tuple(_PROVISIONAL.sub(sub, r) for r in w.records))

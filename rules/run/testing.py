@@ -1,0 +1,158 @@
+"""Run the ``tests`` written in rule files (RULES.md, "Tests").
+
+Each test feeds its ``records`` (any order; ``source`` defaults to ``test``, ``id`` to the position) to a
+fresh :class:`~rules.engine.evaluate.Evaluator` holding the test's file's rules plus the rules whose warnings
+they can take (chaining, transitively), and compares the warnings with ``expect``: each entry matches
+one distinct warning on the fields it names — ``rule``, ``level``, ``region``, a tier (``street``: the
+warning region's ancestor), ``occurrences``, ``summary``, ``title``, ``fingerprint``, or a value of the
+warning's latest firing (``count``, ``sum``, ``distinct``, ``people``…). The number of warnings must
+equal the number of entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.kinds import RecordKinds
+from domain.records import Record
+from domain.regions import TIERS, ancestor, tier_of
+from domain.warnings import WarningState
+from rules.engine.evaluate import Evaluator
+from rules.language.calendars import Calendars
+from rules.language.chaining import step_takes
+from rules.language.model import Rule, TestCase
+
+__all__ = ["TestResult", "format_results", "record_from_dict", "run_test", "run_tests"]
+
+_TIERS = {t.value: t for t in TIERS}
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The outcome of one test case."""
+
+    __test__ = False
+
+    file: str
+    name: str
+    passed: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class _Book:
+    rules: tuple[Rule, ...]
+    version: str
+    calendars: Calendars | None
+
+
+def record_from_dict(data: Mapping[str, Any], index: int = 0, kinds: RecordKinds | None = None) -> Record:
+    """A record from the test/JSON-lines shape: ``kind``, ``at``, ``region``, optional ``source`` and
+    ``id`` (default ``test`` and ``index``); every other key is an attribute (typed by ``kinds``)."""
+    missing = [k for k in ("kind", "at", "region") if k not in data]
+    if missing:
+        raise ValueError(f"record needs {', '.join(missing)}: {dict(data)!r}")
+    at = data["at"]
+    if not isinstance(at, datetime):
+        at = datetime.fromisoformat(str(at))
+    attrs = {k: v for k, v in data.items() if k not in ("kind", "at", "region", "source", "id")}
+    kind = str(data["kind"])
+    if kinds is not None and kind in kinds.kinds:
+        attrs = kinds.coerce(kind, attrs)
+    return Record(kind=kind, source=str(data.get("source", "test")), id=str(data.get("id", index)),
+                  at=at, region=str(data["region"]), attributes=attrs)
+
+
+def _with_producers(file_rules: Sequence[Rule], every: Sequence[Rule]) -> tuple[Rule, ...]:
+    """``file_rules`` plus every rule whose warnings they can take, transitively, in rulebook order."""
+    wanted = {r.id for r in file_rules}
+    changed = True
+    while changed:
+        changed = False
+        for producer in every:
+            if producer.id in wanted:
+                continue
+            if any(step_takes(s, producer) for r in every if r.id in wanted for s in r.steps):
+                wanted.add(producer.id)
+                changed = True
+    return tuple(r for r in every if r.id in wanted)
+
+
+def _matches(expect: Mapping[str, Any], w: WarningState, values: Mapping[str, Any]) -> bool:
+    for key, want in expect.items():
+        if key in _TIERS:
+            tier = _TIERS[key]
+            got: Any = ancestor(w.region, tier) if tier_of(w.region).rank >= tier.rank else None
+        elif key == "level":
+            got = w.level.value
+        elif key in ("rule", "region", "occurrences", "summary", "title", "fingerprint", "explanation"):
+            got = getattr(w, key)
+        elif key in values:
+            got = values[key]
+        else:
+            return False
+        if str(got) != str(want) and got != want:
+            return False
+    return True
+
+
+def _assign(expects: Sequence[Mapping[str, Any]], ws: list[tuple[WarningState, dict[str, Any]]]) -> bool:
+    """Whether each expect entry can take a distinct warning (small: plain backtracking)."""
+    used: set[int] = set()
+
+    def place(i: int) -> bool:
+        if i == len(expects):
+            return True
+        for j, (w, vals) in enumerate(ws):
+            if j not in used and _matches(expects[i], w, vals):
+                used.add(j)
+                if place(i + 1):
+                    return True
+                used.discard(j)
+        return False
+
+    return place(0)
+
+
+def run_test(rules: tuple[Rule, ...], version: str, calendars: Calendars | None, kinds: RecordKinds | None,
+             case: TestCase, file: str = "", engine: str = "durable") -> TestResult:
+    """Run one test case over ``rules``."""
+    try:
+        records = [record_from_dict(r, i + 1, kinds) for i, r in enumerate(case.records)]
+    except ValueError as exc:
+        return TestResult(file, case.name, False, f"bad test record: {exc}")
+    evaluator = Evaluator(_Book(rules, version, calendars), engine)
+    try:
+        evaluator.feed(records)
+        got = [(w, evaluator.last_values.get(w.fingerprint, {})) for w in evaluator.warnings()]
+    finally:
+        evaluator.close()
+    expects = [dict(e) for e in case.expect]
+    if len(got) == len(expects) and _assign(expects, got):
+        return TestResult(file, case.name, True)
+    shown = "; ".join(f"{w.rule} {w.level.value} {w.region} x{w.occurrences} {v}" for w, v in got) or "none"
+    return TestResult(file, case.name, False,
+                      f"expected {len(expects)} warning(s) {expects}, got {len(got)}: {shown}")
+
+
+def run_tests(rulebook: Any, engine: str = "durable") -> list[TestResult]:
+    """Run every test of every file of ``rulebook`` (a :class:`rules.language.loader.Rulebook`)."""
+    out: list[TestResult] = []
+    for name, rule_file in rulebook.files.items():
+        rules = _with_producers(rule_file.rules, rulebook.rules)
+        for case in rule_file.tests:
+            out.append(
+                run_test(rules, rulebook.version, rulebook.calendars, rulebook.kinds, case, name, engine)
+            )
+    return out
+
+
+def format_results(results: Sequence[TestResult]) -> str:
+    """One line per failure (``FILE: test name: why``), then ``N passed, M failed``."""
+    lines = [f"{r.file}: {r.name}: FAILED: {r.message}" for r in results if not r.passed]
+    passed = sum(1 for r in results if r.passed)
+    lines.append(f"{passed} passed, {len(results) - passed} failed")
+    return "\n".join(lines)

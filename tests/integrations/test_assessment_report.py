@@ -1,0 +1,82 @@
+"""The assessment report: HTML and Markdown, the risk matrix SVG, references to evidence and factors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import sqlalchemy as sa
+from lxml import etree
+
+from domain.assessment import Dimension, RiskFactor
+from domain.assessment_scoring import score
+from integrations.assessment_report import render_html, render_markdown, write_report
+from integrations.assessment_svg import risk_matrix_svg
+from integrations.store.assessments import load_bundle, save_score
+from integrations.store.db import session_scope
+from tests.ssra_helpers import NOW, default_scheme, seed_complete
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _scored(engine: sa.Engine) -> int:
+    aid = seed_complete(engine)
+    with session_scope(engine) as s:
+        save_score(session=s, assessment_id=aid, now=NOW,
+                   score=score(load_bundle(session=s, assessment_id=aid).to_input(), default_scheme()))
+    return aid
+
+
+def test_svg_plots_every_factor_before_and_after() -> None:
+    fs = [RiskFactor(ref="F1", title="a", dimension=Dimension.safety, probability=4, impact=5,
+                     residual_probability=2, residual_impact=3),
+          RiskFactor(ref="F2", title="b", dimension=Dimension.safety, probability=4, impact=5),
+          RiskFactor(ref="F3", title="c", dimension=Dimension.safety, probability=2, impact=3)]
+    root = etree.fromstring(risk_matrix_svg(fs).encode())
+    assert len(root.findall(f"{SVG}rect")) == 25
+    marks = [(c.get("data-ref"), c.get("class")) for c in root.iter(f"{SVG}circle") if c.get("data-ref")]
+    assert sorted(marks) == [("F1", "factor after"), ("F1", "factor before"), ("F2", "factor before"),
+                             ("F3", "factor before")]
+    assert len(root.findall(f"{SVG}line")) == 1  # only F1 moved
+    # F1 after and F3 share cell (2, 3): their marks do not overlap.
+    at = {(c.get("data-ref"), c.get("class")): (float(c.get("cx")), float(c.get("cy")))
+          for c in root.iter(f"{SVG}circle") if c.get("data-ref")}
+    assert at[("F1", "factor after")] != at[("F3", "factor before")]
+
+
+def test_html_report_is_complete_and_traceable(sqlite_engine: sa.Engine, tmp_path: Path) -> None:
+    aid = _scored(sqlite_engine)
+    with session_scope(sqlite_engine) as s:
+        bundle = load_bundle(session=s, assessment_id=aid)
+    page = render_html(bundle, scheme=default_scheme(), now=NOW)
+    doc = etree.fromstring(page.encode(), etree.HTMLParser())
+    svg = etree.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group(0).encode())  # type: ignore[union-attr]
+    assert len(svg.findall(f"{SVG}rect")) == 25
+    ids = set(doc.xpath("//tr/@id"))
+    assert {"E1", "E2", "E3", "F1", "F2"} <= ids
+    hrefs = set(doc.xpath("//a/@href"))
+    assert {"#E2", "#E3", "#F1"} <= hrefs and all(h[1:] in ids for h in hrefs if h.startswith("#"))
+    for words in ("中风险 medium before mitigation", "低风险 low after mitigation", "落实风险防范化解措施后实施",
+                  "(15 days)", "n=400", "3 members; the scheme requires 3", "合法性", "可控性"):
+        assert words in page, words
+    html_path, md_path = write_report(bundle, tmp_path, scheme=default_scheme(), now=NOW)
+    assert html_path.read_text(encoding="utf-8") == page and md_path.exists()
+
+
+def test_markdown_report_links_references(sqlite_engine: sa.Engine) -> None:
+    aid = _scored(sqlite_engine)
+    with session_scope(sqlite_engine) as s:
+        md = render_markdown(load_bundle(session=s, assessment_id=aid), now=NOW)
+    assert md.startswith("# 社会稳定风险评估报告：拆迁安置")
+    assert '<a id="E1"></a>E1' in md and "[E2](#E2)" in md and "[F1](#F1)" in md
+    assert "<svg" in md and "</svg>" in md
+    assert "Combined score before mitigation 14.4" in md
+
+
+def test_unscored_report_says_what_is_missing(sqlite_engine: sa.Engine) -> None:
+    aid = seed_complete(sqlite_engine)
+    with session_scope(sqlite_engine) as s:
+        bundle = load_bundle(session=s, assessment_id=aid)
+        bundle.experts = bundle.experts[:1]
+    md = render_markdown(bundle, scheme=default_scheme(), now=NOW)
+    assert "Not scored. Scoring is blocked until: expert panel has 1 members" in md

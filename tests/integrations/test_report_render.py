@@ -1,0 +1,100 @@
+"""The 日报's files: Markdown and HTML carry the figures, the charts exist, matplotlib stays quiet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from domain.situation.compute import SituationReport, compute_report
+from integrations.report import charts
+from integrations.report.html import render_html
+from integrations.report.make import make_report, parse_day
+from integrations.report.markdown import render_markdown
+from tests.report_scenario import NOW, REGIONS, D, audits, store, warnings
+
+
+def _report() -> SituationReport:
+    views = [w for w in warnings() if w.id != 8]
+    return compute_report(day=D, warnings=views, audits=audits(views), now=NOW, regions=REGIONS)
+
+
+def test_markdown_has_the_figures_and_red_orange_first() -> None:
+    md = render_markdown(_report(), charts={"trend": "t.svg", "districts": "d.svg"})
+    assert md.startswith("# 烽火 社会稳定风险预警日报 — 2026-01-20\n")
+    severe = md.index("在办红色、橙色预警（4 起）")
+    assert severe < md.index("当日概况") < md.index("各区县情况") < md.index("时限执行情况")
+    assert "| 合计 | 4 | 3 | 1 | 2 | 5 |" in md
+    assert "| 橙色（严重） | 2 | 0 | 1 | 1 | 2 |" in md
+    assert "| 锦江区（510104） | 2 | 2 | 0 | 2 |" in md
+    assert "签收及时率 40.0%（按时 2，超时 3，未到期 0）" in md
+    assert "未按时办结预警：#5" in md
+    assert "| 1 | petition-surge | 信访激增 | 2 |" in md
+    assert "![近30日新增预警](t.svg)" in md and "![各区县预警处置](d.svg)" in md
+    # Red 6 (opened D-2) before red 1, then the oranges.
+    rows = [line for line in md.splitlines() if line.startswith("| #")]
+    assert [r.split(" | ")[0] for r in rows[:4]] == ["| #6", "| #1", "| #2", "| #9"]
+    assert "超时未签收" in rows[2]
+
+
+def test_html_is_self_contained_and_escapes() -> None:
+    report = _report()
+    page = render_html(report, charts={"trend": '<?xml version="1.0"?>\n<svg id="t"></svg>'})
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page
+    assert "<title>烽火 社会稳定风险预警日报 — 2026-01-20</title>" in page
+    assert '<svg id="t"></svg>' in page and "<?xml" not in page
+    assert "src=" not in page and "<script" not in page and "http" not in page
+    assert page.index("一、在办红色、橙色预警") < page.index("二、当日概况")
+    assert "签收及时率 40.0%" in page
+
+
+def test_charts_are_svg_with_level_colours_and_no_glyph_warnings(tmp_path: Path) -> None:
+    report = _report()
+    font = charts.cjk_font()  # None on machines without a CJK font: English labels then
+    trend = charts.trend_chart(report, tmp_path / "trend.svg", font=font)
+    districts = charts.district_chart(report, tmp_path / "districts.svg", font=font)
+    svg = trend.read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    for colour in ("#1f6feb", "#d4a72c", "#f0883e", "#da3633"):
+        assert colour in svg
+    assert districts.stat().st_size > 1000
+    # Same figures, same bytes: the SVG carries no date and fixed ids.
+    again = charts.trend_chart(report, tmp_path / "again.svg", font=font)
+    assert again.read_bytes() == trend.read_bytes()
+
+
+def test_english_labels_without_a_cjk_font_are_ascii() -> None:
+    labels = charts.Labels(chinese=False)
+    from domain.warnings import LEVELS
+
+    assert all(labels.level(lvl).isascii() for lvl in LEVELS)
+
+
+def test_make_report_writes_markdown_html_and_charts(sqlite_engine: sa.Engine, tmp_path: Path) -> None:
+    store(sqlite_engine)
+    files = make_report(sqlite_engine, "2026-01-20", tmp_path / "out", now=NOW, regions=REGIONS)
+    assert files.markdown_path.name == "fenghuo-report-2026-01-20.md"
+    assert files.html_path.exists() and files.markdown_path.exists()
+    assert [p.name for p in files.charts] == ["fenghuo-report-2026-01-20-trend.svg",
+                                              "fenghuo-report-2026-01-20-districts.svg"]
+    assert all(p.parent == files.markdown_path.parent and p.exists() for p in files.charts)
+    md = files.markdown_path.read_text(encoding="utf-8")
+    assert "(fenghuo-report-2026-01-20-trend.svg)" in md and "| 合计 | 4 | 3 | 1 | 2 | 5 |" in md
+    html = files.html_path.read_text(encoding="utf-8")
+    assert html.count("<svg") >= 2
+    assert files.report is not None and files.report.totals.opened == 4
+
+
+def test_make_report_on_an_empty_store(sqlite_engine: sa.Engine, tmp_path: Path) -> None:
+    files = make_report(sqlite_engine, D, tmp_path, now=NOW, regions=REGIONS)
+    md = files.markdown_path.read_text(encoding="utf-8")
+    assert "无在办红色、橙色预警。" in md and "签收及时率 —" in md
+    assert all(p.exists() for p in files.charts)
+
+
+def test_parse_day() -> None:
+    assert parse_day("2026-01-20") == D
+    assert parse_day(None, now=NOW) == NOW.date()
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        parse_day("20/01/2026")
