@@ -15,7 +15,7 @@ The Atom feed of current alerts is in :mod:`integrations.cap_feed`; the parser i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -32,7 +32,7 @@ from integrations.store.models import AuditRow, WarningRow
 
 __all__ = [
     "CapAlert", "CapArea", "CapError", "CapInfo", "CapMessage", "CapWarning", "build_alert", "cap_messages",
-    "parse_cap", "render_atom_feed", "render_cap", "render_chain", "render_message",
+    "parse_cap", "render_cap", "render_chain", "render_message",
 ]
 
 MsgType = Literal["Alert", "Update", "Cancel"]
@@ -243,16 +243,3 @@ def render_chain(
     """Every CAP message of the warning, oldest first (each Update/Cancel references the ones before)."""
     chain = cap_messages(warning, audits)
     return [render_message(warning, m, chain[:i], settings=settings) for i, m in enumerate(chain)]
-
-
-def render_atom_feed(
-    warnings: Iterable[CapWarning],
-    now: datetime,
-    *,
-    audits: Mapping[int, Sequence[AuditRow]] | None = None,
-    settings: Settings | None = None,
-) -> str:
-    """The Atom feed of current (unresolved) alerts; see :func:`integrations.cap_feed.render_atom_feed`."""
-    from integrations.cap_feed import render_atom_feed as _render  # the feed module imports this one
-
-    return _render(warnings, now, audits=audits, settings=settings)

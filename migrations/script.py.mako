@@ -7,6 +7,7 @@ Create Date: ${create_date}
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+import integrations.store.columns
 import integrations.store.models
 ${imports if imports else ""}
 

@@ -7,7 +7,8 @@ paginated cursors, live appends and injectable faults.
 """
 
 from integrations.simulator.faults import Faults
-from integrations.simulator.generate import DEFAULT_DAYS, DEFAULT_START, KINDS, generate
+from integrations.simulator.generate import DEFAULT_DAYS, DEFAULT_START, KINDS
+from integrations.simulator.month import generate
 from integrations.simulator.regions import region_directory
 from integrations.simulator.server import RunningSimulator, start_simulator
 

@@ -1,10 +1,11 @@
 """Deterministic synthetic departmental data for the simulated city (background traffic).
 
-``generate(seed=…)`` returns every department's entries over a simulated month (default 2026-01-05 to
-2026-02-03, Asia/Shanghai: the Spring Festival run-up). Background volume at ``scale=1`` is about
-13,000 records; :mod:`integrations.simulator.scenarios` plants the situations the default rules are
-meant to catch. Items are shaped the department's way (its own field names, raw ID-card numbers and
-phone numbers), not Fenghuo's.
+:class:`Generator` produces every department's entries day by day over a simulated month (default
+2026-01-05 to 2026-02-03, Asia/Shanghai: the Spring Festival run-up). Background volume at ``scale=1`` is
+about 13,000 records; :mod:`integrations.simulator.scenarios` plants the situations the default rules are
+meant to catch, and :func:`integrations.simulator.month.generate` puts the two together.
+Items are shaped the department's way (its own field names, raw ID-card numbers and phone numbers), not
+Fenghuo's.
 """
 
 from __future__ import annotations
@@ -241,25 +242,3 @@ class Generator:
                 outcome=self.rng.choice(["visited", "visited", "visited", "referred"]),
             )
         return item
-
-
-def generate(
-    *,
-    seed: int,
-    start: datetime = DEFAULT_START,
-    days: int = DEFAULT_DAYS,
-    scale: float = 1.0,
-    bad_rate: float = 0.0,
-    scenarios: bool = True,
-) -> Generator:
-    """A generator that has produced ``days`` of background traffic (and the planted scenarios)."""
-    if start.tzinfo is None:
-        raise ValueError("start must be timezone-aware")
-    gen = Generator(seed=seed, start=start, scale=scale, bad_rate=bad_rate)
-    for day in range(days):
-        gen.background_day(day)
-    if scenarios:
-        from integrations.simulator.scenarios import plant
-
-        plant(gen, days=days)
-    return gen

@@ -26,7 +26,8 @@ import orjson
 
 from integrations.simulator.faults import Faults, FaultState
 from integrations.simulator.feed import CursorError, Feed, decode_cursor, encode_cursor, item_id
-from integrations.simulator.generate import DEFAULT_DAYS, DEFAULT_START, KINDS, Entry, Generator, generate
+from integrations.simulator.generate import DEFAULT_DAYS, DEFAULT_START, KINDS, Entry, Generator
+from integrations.simulator.month import generate
 from integrations.simulator.regions import region_directory
 
 MAX_LIMIT = 5000

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from integrations.store.models import _dt, _json, utcnow
+from integrations.store.columns import _dt, _json, utcnow
 
 
 class AssessmentStatus:

@@ -1,52 +1,21 @@
 """The store's tables (SQLModel). One family per concept; every schema change is an Alembic migration
 under ``migrations/versions``.
 
-Datetimes are stored in UTC and always come back timezone-aware (:class:`AwareDateTime`), on SQLite as on
-PostgreSQL.
+Datetimes are stored in UTC and always come back timezone-aware, on SQLite as on PostgreSQL (the column
+types are in :mod:`integrations.store.columns`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-
-class AwareDateTime(TypeDecorator[datetime]):
-    """A timezone-aware datetime column: refuses naive values, stores UTC, returns UTC-aware values."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: Fenghuo stores timezone-aware datetimes only")
-        value = value.astimezone(UTC)
-        # SQLite keeps no offset: store naive UTC there and re-attach UTC on the way out.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    """Now, timezone-aware (wall time: only for bookkeeping such as received_at, never for rules)."""
-    return datetime.now(UTC)
-
-
-def _dt(**kw: Any) -> Any:
-    return Field(sa_type=AwareDateTime, **kw)
-
-
-def _json(**kw: Any) -> Any:
-    return Field(sa_type=sa.JSON, **kw)
+# AwareDateTime is re-exported: the migrations name it as integrations.store.models.AwareDateTime.
+from integrations.store.columns import AwareDateTime as AwareDateTime
+from integrations.store.columns import _dt, _json, utcnow
 
 
 class RecordRow(SQLModel, table=True):

@@ -15,10 +15,10 @@ from integrations.cap import (
     CapWarning,
     cap_messages,
     parse_cap,
-    render_atom_feed,
     render_cap,
     render_chain,
 )
+from integrations.cap_feed import render_atom_feed
 from integrations.cap_xml import ATOM_NS, CAP_NS, validate_against
 from integrations.settings import Settings
 from integrations.store.models import AuditRow, WarningRow
