@@ -103,19 +103,6 @@ def is_within(code: str, root: str) -> bool:
     return ancestor(code, root_tier) == root
 
 
-@dataclass(frozen=True)
-class Region:
-    """A named node of the hierarchy."""
-
-    code: str
-    name: str
-
-    @property
-    def tier(self) -> Tier:
-        """Tier of this node."""
-        return tier_of(self.code)
-
-
 @dataclass
 class RegionDirectory:
     """Names of region codes. Codes not listed are still valid; they are shown by code."""

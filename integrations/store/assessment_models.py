@@ -26,8 +26,6 @@ class AssessmentStatus:
     reassessment = "reassessment"  # follow-up crossed a threshold: assess again
     closed = "closed"
 
-    ALL = ("draft", "scored", "decided", "implementing", "reassessment", "closed")
-
 
 class AssessmentRow(SQLModel, table=True):
     """One assessment of one major decision."""
