@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
@@ -60,6 +61,92 @@ def _describe(warning: WarningRow) -> str:
             f"<p>等级：{html.escape(level)}；状态：{html.escape(warning.status)}</p>")
 
 
+@dataclass(frozen=True)
+class _LinkPages:
+    """The pages of the action-link endpoint over one store, responders directory and clock."""
+
+    engine: sa.Engine
+    settings: Settings
+    people: ResponderDirectory
+    now_of: Callable[[], datetime]
+
+    def refuse(self, request: Request, token: str, err: LinkError) -> HTMLResponse:
+        """Audit the refused link (in its own transaction) and answer 403/410."""
+        try:
+            params = parse_token(token)
+        except LinkError:
+            params = {}
+        claimed = params.get("warning_id", "")
+        with session_scope(self.engine) as session:
+            # Unverified fields are only recorded as claims; the warning id is kept if it exists.
+            wid: int | None = None
+            if claimed.isdigit() and session.get(WarningRow, int(claimed)) is not None:
+                wid = int(claimed)
+            append_audit(
+                session=session, warning_id=wid, actor="link:anonymous", action="link_refused",
+                reason=err.reason, at=self.now_of(),
+                detail={"method": request.method, "client": request.client.host if request.client else "",
+                        "claimed_responder": params.get("responder", ""), "claimed_action":
+                        params.get("action", ""), "error": str(err)},
+            )
+        title = {"expired": "链接已过期", "used": "链接已使用过"}.get(err.reason, "链接无效")
+        return _page(title, "<p>此链接不能再使用。请在烽火系统中处理，或联系值班室。</p>", err.status)
+
+    def check(self, token: str) -> LinkClaim:
+        """The link's claim, if its signature and expiry hold (else :class:`LinkError`)."""
+        return verify_link(parse_token(token), self.now_of(), secret=self.settings.link_secret)
+
+    def confirm(self, token: str, request: Request) -> HTMLResponse:
+        """Show the warning and the one button that acts (a GET never changes anything)."""
+        try:
+            claim = self.check(token)
+            with Session(self.engine) as session:
+                ensure_unused(session=session, nonce=claim.nonce)
+                warning = session.get(WarningRow, claim.warning_id)
+        except LinkError as err:
+            return self.refuse(request, token, err)
+        if warning is None:
+            return _page("预警不存在", "<p>该预警不存在。</p>", 404)
+        reason = ("" if claim.action == "ack" else
+                  f'<p><label>办结说明：<br><textarea name="reason" rows="3" cols="40">'
+                  f"{DEFAULT_RESOLVE_REASON}</textarea></label></p>")
+        form = (f'<form method="post">{reason}<button type="submit">确认{_VERB[claim.action]}</button>'
+                f"</form><p>操作人：{html.escape(claim.responder)}；链接只能使用一次。</p>")
+        return _page(f"预警{_VERB[claim.action].split('（')[0]}", _describe(warning) + form)
+
+    def act(self, token: str, request: Request, reason: str) -> HTMLResponse:
+        """Consume the link and act on the warning as the link's responder."""
+        try:
+            claim = self.check(token)
+        except LinkError as err:
+            return self.refuse(request, token, err)
+        now = self.now_of()
+        try:
+            with session_scope(self.engine) as session:
+                # The same transaction changes the warning and marks the link used: both or neither.
+                # The action goes first: a refusal is audited in a transaction of its own, which on
+                # SQLite would wait behind the link row's write lock.
+                ensure_unused(session=session, nonce=claim.nonce)
+                if claim.action == "ack":
+                    warning = acknowledge(session=session, warning_id=claim.warning_id,
+                                          responder=claim.responder, directory=self.people,
+                                          reason=reason or "经一键链接签收", now=now)
+                else:
+                    warning = resolve(session=session, warning_id=claim.warning_id, responder=claim.responder,
+                                      directory=self.people, reason=reason or DEFAULT_RESOLVE_REASON, now=now)
+                consume_link(session=session, claim=claim, now=now)
+                page = _page(f"已{_VERB[claim.action].split('（')[0]}", _describe(warning)
+                             + f"<p>操作人：{html.escape(claim.responder)}，已记录在案。</p>")
+        except LinkError as err:
+            return self.refuse(request, token, err)
+        except JurisdictionError:
+            # integrations.store.actions has already audited the refusal in a transaction of its own.
+            return _page("无权处理", "<p>该预警不在您的管辖范围内，操作已被拒绝并记录。</p>", 403)
+        except ActionError as err:
+            return _page("无法处理", f"<p>{html.escape(str(err))}</p>", 409)
+        return page
+
+
 def create_app(
     engine: sa.Engine,
     settings: Settings,
@@ -72,31 +159,7 @@ def create_app(
     app = FastAPI(title="烽火 一键处置", docs_url=None, redoc_url=None, openapi_url=None)
     people = directory if directory is not None else ResponderDirectory.load(settings.responders)
     now_of = clock or (lambda: datetime.now(UTC))
-
-    def refuse(request: Request, token: str, err: LinkError) -> HTMLResponse:
-        """Audit the refused link (in its own transaction) and answer 403/410."""
-        try:
-            params = parse_token(token)
-        except LinkError:
-            params = {}
-        claimed = params.get("warning_id", "")
-        with session_scope(engine) as session:
-            # Unverified fields are only recorded as claims; the warning id is kept if it exists.
-            wid: int | None = None
-            if claimed.isdigit() and session.get(WarningRow, int(claimed)) is not None:
-                wid = int(claimed)
-            append_audit(
-                session=session, warning_id=wid, actor="link:anonymous", action="link_refused",
-                reason=err.reason, at=now_of(),
-                detail={"method": request.method, "client": request.client.host if request.client else "",
-                        "claimed_responder": params.get("responder", ""), "claimed_action":
-                        params.get("action", ""), "error": str(err)},
-            )
-        title = {"expired": "链接已过期", "used": "链接已使用过"}.get(err.reason, "链接无效")
-        return _page(title, "<p>此链接不能再使用。请在烽火系统中处理，或联系值班室。</p>", err.status)
-
-    def check(token: str) -> LinkClaim:
-        return verify_link(parse_token(token), now_of(), secret=settings.link_secret)
+    pages = _LinkPages(engine, settings, people, now_of)
 
     if settings.cap_feed_token is not None:
         from integrations.cap_api import cap_router
@@ -106,56 +169,13 @@ def create_app(
     @app.get("/a/{token:path}", response_class=HTMLResponse)
     def confirm(token: str, request: Request) -> HTMLResponse:
         """Show the warning and the one button that acts (a GET never changes anything)."""
-        try:
-            claim = check(token)
-            with Session(engine) as session:
-                ensure_unused(session=session, nonce=claim.nonce)
-                warning = session.get(WarningRow, claim.warning_id)
-        except LinkError as err:
-            return refuse(request, token, err)
-        if warning is None:
-            return _page("预警不存在", "<p>该预警不存在。</p>", 404)
-        reason = ("" if claim.action == "ack" else
-                  f'<p><label>办结说明：<br><textarea name="reason" rows="3" cols="40">'
-                  f"{DEFAULT_RESOLVE_REASON}</textarea></label></p>")
-        form = (f'<form method="post">{reason}<button type="submit">确认{_VERB[claim.action]}</button>'
-                f"</form><p>操作人：{html.escape(claim.responder)}；链接只能使用一次。</p>")
-        return _page(f"预警{_VERB[claim.action].split('（')[0]}", _describe(warning) + form)
+        return pages.confirm(token, request)
 
     @app.post("/a/{token:path}", response_class=HTMLResponse)
     async def act(token: str, request: Request) -> HTMLResponse:
         """Consume the link and act on the warning as the link's responder."""
         # The form has one optional field; parsing it by hand spares a multipart dependency.
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
-        reason = (form.get("reason") or [""])[0].strip()[:500]
-        try:
-            claim = check(token)
-        except LinkError as err:
-            return refuse(request, token, err)
-        now = now_of()
-        try:
-            with session_scope(engine) as session:
-                # The same transaction changes the warning and marks the link used: both or neither.
-                # The action goes first: a refusal is audited in a transaction of its own, which on
-                # SQLite would wait behind the link row's write lock.
-                ensure_unused(session=session, nonce=claim.nonce)
-                if claim.action == "ack":
-                    warning = acknowledge(session=session, warning_id=claim.warning_id,
-                                          responder=claim.responder, directory=people,
-                                          reason=reason or "经一键链接签收", now=now)
-                else:
-                    warning = resolve(session=session, warning_id=claim.warning_id, responder=claim.responder,
-                                      directory=people, reason=reason or DEFAULT_RESOLVE_REASON, now=now)
-                consume_link(session=session, claim=claim, now=now)
-                page = _page(f"已{_VERB[claim.action].split('（')[0]}", _describe(warning)
-                             + f"<p>操作人：{html.escape(claim.responder)}，已记录在案。</p>")
-        except LinkError as err:
-            return refuse(request, token, err)
-        except JurisdictionError:
-            # integrations.store.actions has already audited the refusal in a transaction of its own.
-            return _page("无权处理", "<p>该预警不在您的管辖范围内，操作已被拒绝并记录。</p>", 403)
-        except ActionError as err:
-            return _page("无法处理", f"<p>{html.escape(str(err))}</p>", 409)
-        return page
+        return pages.act(token, request, (form.get("reason") or [""])[0].strip()[:500])
 
     return app
