@@ -152,6 +152,16 @@ class Generator:
 
     def background_day(self, day: int) -> None:
         """Ordinary traffic of simulated day ``day`` in every department."""
+        # This order is the order of the seeded draws: changing it changes every generated month.
+        self._hotline_day(day)
+        self._petition_day(day)
+        self._dispute_day(day)
+        self._incident_day(day)
+        self._opinion_day(day)
+        self._care_day(day)
+
+    def _hotline_day(self, day: int) -> None:
+        """The day's 12345 calls."""
         rng = self.rng
         for _ in range(self._n("hotline")):
             cat = rng.choices(list(HOTLINE_CATEGORIES), list(HOTLINE_CATEGORIES.values()))[0]
@@ -164,6 +174,10 @@ class Generator:
                 descriptor=rng.choice(DESCRIPTORS[cat]),
                 status=rng.choice(["closed", "closed", "in_progress", "open"]),
             )
+
+    def _petition_day(self, day: int) -> None:
+        """The day's petitions (信访)."""
+        rng = self.rng
         for _ in range(self._n("petition")):
             p = self.person()
             subject = rng.choice(PETITION_SUBJECTS)
@@ -180,6 +194,10 @@ class Generator:
                 channel=rng.choice(["visit", "letter", "phone", "online"]),
                 status=rng.choice(["received", "accepted", "concluded"]),
             )
+
+    def _dispute_day(self, day: int) -> None:
+        """The day's mediated disputes, some settled a few days later."""
+        rng = self.rng
         for _ in range(self._n("dispute")):
             p = self.person()
             dtype = rng.choices(list(DISPUTE_TYPES), list(DISPUTE_TYPES.values()))[0]
@@ -198,6 +216,10 @@ class Generator:
             )
             if item["status"] != "resolved" and rng.random() < 0.3:  # settled a few days later
                 self.update("dispute", item, at + timedelta(days=rng.randint(1, 6)), status="resolved")
+
+    def _incident_day(self, day: int) -> None:
+        """The day's police incidents."""
+        rng = self.rng
         for _ in range(self._n("incident")):
             grid = rng.choice(self.grids)
             self.emit(
@@ -210,6 +232,10 @@ class Generator:
                 address=f"{self.tree.names[grid[:12]]}{rng.randint(1, 300)}号附近",
                 status=rng.choice(["handled", "handling"]),
             )
+
+    def _opinion_day(self, day: int) -> None:
+        """The day's online opinion topics."""
+        rng = self.rng
         for _ in range(self._n("opinion")):
             self.emit(
                 "opinion",
@@ -220,6 +246,10 @@ class Generator:
                 volume=rng.randint(20, 800),
                 sentiment=round(rng.uniform(-0.3, 0.6), 2),
             )
+
+    def _care_day(self, day: int) -> None:
+        """The day's care visits falling due (1% missed)."""
+        rng = self.rng
         for _ in range(self._n("care_visit_due")):
             self.care_due(day, visited=rng.random() > 0.01)
 

@@ -124,75 +124,83 @@ class RunningSimulator:
         self.stop()
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """The departments' HTTP API over the running simulator in ``sim_ref`` (set by :func:`_handler`)."""
+
+    sim_ref: list[RunningSimulator]
+    protocol_version = "HTTP/1.1"  # keep-alive: the client reuses one connection
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without NODELAY, Nagle + delayed ACK add 40 ms each.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and demo own the console
+        pass
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+        self.sim_ref[0].request_log.append((self.path, status))
+
+    def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(data, ensure_ascii=False).encode("utf-8"), headers)
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == "/admin/append-days":
+            n = int(parse_qs(url.query).get("n", ["1"])[0])
+            self._json(200, {"added": self.sim_ref[0].append_days(n)})
+        else:
+            self._json(404, {"error": f"no such endpoint {url.path}"})
+
+    def do_GET(self) -> None:
+        sim = self.sim_ref[0]
+        url = urlsplit(self.path)
+        if url.path == "/health":
+            return self._json(200, {"ok": True})
+        if url.path == "/regions":
+            return self._json(200, region_directory())
+        kind = url.path.removeprefix("/api/")
+        if not url.path.startswith("/api/") or kind not in sim.feed.kinds:
+            return self._json(404, {"error": f"no such endpoint {url.path}"})
+        self._serve_page(sim, kind, parse_qs(url.query))
+
+    def _serve_page(self, sim: RunningSimulator, kind: str, q: dict[str, list[str]]) -> None:
+        """One page of a department's items, through the injected faults."""
+        decision = sim._faults.decide()
+        if sim.faults.latency_s or decision.delay_s:
+            time.sleep(sim.faults.latency_s + decision.delay_s)
+        if decision.status != 200:
+            headers = {"Retry-After": str(decision.retry_after)} if decision.retry_after is not None else {}
+            return self._json(decision.status, {"error": "simulated fault"}, headers)
+        try:
+            after = decode_cursor(q.get("cursor", [""])[0])
+            limit = max(1, min(MAX_LIMIT, int(q.get("limit", ["500"])[0])))
+        except (CursorError, ValueError) as exc:
+            return self._json(400, {"error": str(exc)})
+        items, last, more = sim.feed.page(kind, after, limit)
+        body = {
+            "items": sim._faults.shape_items(items),
+            "next_cursor": encode_cursor(last) if last else None,
+            "has_more": more,
+        }
+        # orjson: the departments' encoding shares this machine's two cores with the ingest under test
+        # (their servers would not); the stdlib encoder cost three times the CPU per page.
+        raw = orjson.dumps(body)
+        if decision.truncate:
+            raw = raw[: len(raw) // 2]
+        self._send(200, raw)
+
+
 def _handler(sim_ref: list[RunningSimulator]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive: the client reuses one connection
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in two writes; without NODELAY, Nagle + delayed ACK add 40 ms each.
-            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and demo own the console
-            pass
-
-        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-            sim_ref[0].request_log.append((self.path, status))
-
-        def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-            self._send(status, json.dumps(data, ensure_ascii=False).encode("utf-8"), headers)
-
-        def do_POST(self) -> None:
-            url = urlsplit(self.path)
-            if url.path == "/admin/append-days":
-                n = int(parse_qs(url.query).get("n", ["1"])[0])
-                self._json(200, {"added": sim_ref[0].append_days(n)})
-            else:
-                self._json(404, {"error": f"no such endpoint {url.path}"})
-
-        def do_GET(self) -> None:
-            sim = sim_ref[0]
-            url = urlsplit(self.path)
-            if url.path == "/health":
-                return self._json(200, {"ok": True})
-            if url.path == "/regions":
-                return self._json(200, region_directory())
-            kind = url.path.removeprefix("/api/")
-            if not url.path.startswith("/api/") or kind not in sim.feed.kinds:
-                return self._json(404, {"error": f"no such endpoint {url.path}"})
-            q = parse_qs(url.query)
-            decision = sim._faults.decide()
-            if sim.faults.latency_s or decision.delay_s:
-                time.sleep(sim.faults.latency_s + decision.delay_s)
-            if decision.status != 200:
-                headers = {"Retry-After": str(decision.retry_after)} if decision.retry_after is not None else {}
-                return self._json(decision.status, {"error": "simulated fault"}, headers)
-            try:
-                after = decode_cursor(q.get("cursor", [""])[0])
-                limit = max(1, min(MAX_LIMIT, int(q.get("limit", ["500"])[0])))
-            except (CursorError, ValueError) as exc:
-                return self._json(400, {"error": str(exc)})
-            items, last, more = sim.feed.page(kind, after, limit)
-            body = {
-                "items": sim._faults.shape_items(items),
-                "next_cursor": encode_cursor(last) if last else None,
-                "has_more": more,
-            }
-            # orjson: the departments' encoding shares this machine's two cores with the ingest under test
-            # (their servers would not); the stdlib encoder cost three times the CPU per page.
-            raw = orjson.dumps(body)
-            if decision.truncate:
-                raw = raw[: len(raw) // 2]
-            self._send(200, raw)
-
-    return Handler
+    """A handler class bound to the simulator that ``sim_ref`` will hold once it is built."""
+    return type("Handler", (_Handler,), {"sim_ref": sim_ref})
 
 
 def start_simulator(
