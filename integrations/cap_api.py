@@ -41,6 +41,20 @@ def load_cap_view(
     return CapWarning.from_row(row, regions=regions), list(audits)
 
 
+def load_feed_views(
+    *, session: Session, regions: RegionDirectory
+) -> tuple[list[CapWarning], dict[int, list[AuditRow]]]:
+    """The feed's unresolved warnings (latest first, at most ``FEED_LIMIT``) and each one's audit log."""
+    rows = list(session.exec(
+        select(WarningRow).where(WarningRow.status != Status.resolved.value)
+        .order_by(col(WarningRow.last_at).desc()).limit(FEED_LIMIT)))
+    ids = [r.id for r in rows if r.id is not None]
+    audits: dict[int, list[AuditRow]] = {i: [] for i in ids}
+    for a in session.exec(select(AuditRow).where(col(AuditRow.warning_id).in_(ids)).order_by(col(AuditRow.id))):
+        if a.warning_id is not None:
+            audits[a.warning_id].append(a)
+    return [CapWarning.from_row(r, regions=regions) for r in rows], audits
+
 def cap_router(
     engine: sa.Engine,
     settings: Settings,
@@ -70,16 +84,7 @@ def cap_router(
         """The Atom feed of unresolved warnings, each with its latest CAP message."""
         authorise(request)
         with Session(engine) as session:
-            rows = list(session.exec(
-                select(WarningRow).where(WarningRow.status != Status.resolved.value)
-                .order_by(col(WarningRow.last_at).desc()).limit(FEED_LIMIT)))
-            ids = [r.id for r in rows if r.id is not None]
-            audits: dict[int, list[AuditRow]] = {i: [] for i in ids}
-            for a in session.exec(select(AuditRow).where(col(AuditRow.warning_id).in_(ids))
-                                  .order_by(col(AuditRow.id))):
-                if a.warning_id is not None:
-                    audits[a.warning_id].append(a)
-        views = [CapWarning.from_row(r, regions=names) for r in rows]
+            views, audits = load_feed_views(session=session, regions=names)
         body = render_atom_feed(views, now_of(), audits=audits, settings=settings)
         return Response(body, media_type="application/atom+xml; charset=utf-8",
                         headers={"Cache-Control": "no-store"})
