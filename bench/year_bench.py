@@ -1,5 +1,5 @@
 """Year benchmark: a simulated megacity year (about 100,000 records a day) backtested from the store,
-sharded (DESIGN.md decision 9) versus not.
+sharded (docs/design.md#scale-path) versus not.
 
 1. load: the seeded stream of bench/rules_bench.py (12 districts × 12 streets × 20 communities, realistic
    kinds) bulk-inserted into a fresh SQLite store (``--db``; reused when it already holds the run);

@@ -107,7 +107,7 @@ class Leadership(BaseModel):
     name: str = "市委市政府值班领导"
 
 
-# (tier, acknowledge within, resolve within, remind every): the "Levels and tiers" table of DESIGN.md.
+# (tier, acknowledge within, resolve within, remind every): the "Levels, tiers and escalation" table of docs/design.md.
 _DEFAULT_LEVELS: dict[str, tuple[str, str, str, str]] = {
     "blue": ("community", "24h", "15d", "12h"),
     "yellow": ("street", "2h", "7d", "1h"),
@@ -162,7 +162,7 @@ class EscalationPolicy(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> EscalationPolicy:
-        """Read the policy YAML; a missing file is the defaults of DESIGN.md."""
+        """Read the policy YAML; a missing file is the defaults of docs/design.md#levels-tiers-and-escalation."""
         if not path.exists():
             return cls()
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

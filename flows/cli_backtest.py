@@ -1,7 +1,7 @@
 """``fenghuo backtest --since DATE --workers N``: the sharded backtest from the store, in local processes.
 
 The same warnings and the same table or JSON lines as the unsharded ``fenghuo backtest --since``, from
-:func:`integrations.store.shard_store.sharded_store_backtest` (DESIGN.md decision 9): one process per shard from a
+:func:`integrations.store.shard_store.sharded_store_backtest` (docs/design.md#scale-path): one process per shard from a
 pool of ``N``, each reading its own slice of the store, layer by layer. Never starts Prefect or Dask
 (the ``backtest_sharded`` deployment does, for a cluster). Progress goes to stderr, one line a layer,
 so ``--format jsonl`` output stays clean.

@@ -1,4 +1,4 @@
-"""The demo's proof on data nobody here wrote: the real NYC 311 records in ../shared/data/nyc311, read
+"""The demo's proof on data nobody here wrote: the real NYC 311 records in data/nyc311 (in the repository), read
 through the NYC 311 source profile (a file drop), mapped into ``hotline`` records with their region
 hierarchy (borough → district, community board → street, zip → community), and backtested with the
 default rulebook. No store, no notifications: it shows what the rules say about real complaints."""
@@ -25,7 +25,7 @@ class NycResult:
 
 
 def backtest_nyc311() -> NycResult | None:
-    """Map every NYC 311 sample and backtest it; None when the samples are not beside the checkout."""
+    """Map every NYC 311 sample and backtest it; None when the samples are missing from the checkout."""
     from domain.records import Record
     from integrations.sources.config import load_sources
     from integrations.sources.factory import build_source
@@ -66,11 +66,12 @@ def print_nyc311(console: Any) -> None:
     from rich.table import Table
 
     from domain.regions import RegionDirectory
-    from integrations.sources.nyc311 import REGIONS_FILE
+    from integrations.sources.nyc311 import DATA_DIR, REGIONS_FILE
 
     result = backtest_nyc311()
     if result is None:
-        console.print("[dim]NYC 311 samples not found beside the checkout (../shared/data/nyc311): skipped[/]")
+        console.print(f"[yellow]NYC 311 样本缺失（{DATA_DIR}），跳过真实数据部分；"
+                      "请从仓库恢复：git checkout -- data/nyc311[/]")
         return
     names = RegionDirectory.load(REGIONS_FILE)
     table = Table(title=f"Real data — NYC 311: {result.records} complaints mapped, "

@@ -63,7 +63,7 @@ def deployment_specs(
         DeploymentSpec(name="backtest-sharded", flow="flows.sharded:backtest_sharded",
                        parameters={"workers": 2, "engine": "durable"},
                        description="Backtest the stored records of [since, until) sharded on Dask; "
-                                   "on demand (DESIGN.md decision 9)."),
+                                   "on demand (docs/design.md#scale-path)."),
     ]
     return specs
 

@@ -1,4 +1,4 @@
-"""``backtest_sharded``: the sharded backtest from the store as a Prefect flow on Dask (DESIGN.md decision 9).
+"""``backtest_sharded``: the sharded backtest from the store as a Prefect flow on Dask (docs/design.md#scale-path).
 
 Each shard of each layer (:mod:`rules.run.sharding`) is one Prefect task; prefect-dask's
 ``DaskTaskRunner`` runs them in Dask worker *processes* with one thread each — durable_rules is

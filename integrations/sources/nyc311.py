@@ -30,8 +30,8 @@ import yaml
 
 from integrations.settings import PACKAGE_ROOT
 
-DATA_DIR = PACKAGE_ROOT.parent / "shared" / "data" / "nyc311"
-"""Where the real NYC 311 samples are (outside the package; tests skip when it is missing)."""
+DATA_DIR = PACKAGE_ROOT / "data" / "nyc311"
+"""Where the real NYC 311 samples are: the repository's copy (provenance and licence in its SOURCES.md)."""
 REGIONS_FILE = PACKAGE_ROOT / "integrations" / "data" / "nyc311-regions.yaml"
 CITY = "3600"
 BOROUGHS = {"MANHATTAN": "01", "BRONX": "02", "BROOKLYN": "03", "QUEENS": "04", "STATEN ISLAND": "05"}
@@ -82,7 +82,7 @@ def write_regions(out: Path = REGIONS_FILE, data_dir: Path = DATA_DIR) -> int:
     """Write the generated region directory and lookup to ``out``; returns the number of lookup entries."""
     names, lookup = build_regions(sorted(data_dir.glob("*.csv")))
     header = (
-        "# NYC 311 region hierarchy, generated from the samples in shared/data/nyc311 by\n"
+        "# NYC 311 region hierarchy, generated from the samples in data/nyc311 by\n"
         "# `python -m integrations.sources.nyc311` (scheme: integrations/sources/nyc311.py). Do not edit.\n"
     )
     body = yaml.safe_dump({"regions": names, "lookup": lookup}, allow_unicode=True, sort_keys=True, width=200)

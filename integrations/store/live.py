@@ -49,7 +49,7 @@ class EvaluationReport:
 def _mark_late(session: Session, evaluator: Evaluator, batch: list[tuple[int, Record]]) -> list[Record]:
     """The batch's records, those behind the watermark marked late (here and in the store).
 
-    A late record is still evaluated at once (DESIGN decision 1); only late records can make a live run
+    A late record is still evaluated at once (docs/design.md#event-time); only late records can make a live run
     and a backtest differ, so they are marked and counted.
     """
     from integrations.store.models import RecordRow

@@ -1,7 +1,7 @@
 """Conditions evaluated in plain Python over a record's fields (the reference semantics).
 
-RULES.md, "Conditions": every term of a :class:`~rules.language.model.Condition` must hold; ``any`` holds when
-one option does; ``not`` negates. A comparison on an absent field (missing or ``None``) never holds —
+docs/rules-language.md#conditions: every term of a :class:`~rules.language.model.Condition` must hold; ``any`` holds
+when one option does; ``not`` negates. A comparison on an absent field (missing or ``None``) never holds —
 ``ne`` and ``not_in`` included; ``exists: false`` is the way to ask for absence. ``matches`` is a whole-string
 :func:`re.fullmatch`; ``contains`` holds for a list holding the value; values that do not compare
 (a string against a number) do not hold. Timestamps compare as aware datetimes.

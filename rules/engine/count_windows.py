@@ -7,7 +7,7 @@ walks) and a key holding more as the list of its times, oldest first. It answers
 :class:`rules.engine.windows.Windows` with ``aggregate="count"`` — the same counts, sweeps, sizes and JSON —
 in about half the memory per key (``tests/rules/test_compact_windows.py`` checks both on generated
 streams). Semantics: the count of the key's records that arrived so far with ``at`` in
-``(t - within, t]`` (RULES.md, "Windows").
+``(t - within, t]`` (docs/rules-language.md#windows).
 """
 
 from __future__ import annotations

@@ -207,7 +207,7 @@ class _Engine:
     # -- records ---------------------------------------------------------------------------------
 
     def fields(self, r: Record, t: float | None = None) -> dict[str, Any]:
-        """Every field a rule may test (RULES.md): the record's own, common ones, tiers, periods
+        """Every field a rule may test (docs/rules-language.md#fields): the record's own, common ones, tiers, periods
         (``t``: ``r.at`` in epoch seconds, if known)."""
         f = {k: v for k, v in r.attributes.items() if v is not None}
         f.update(_tiers(r.region))

@@ -4,7 +4,7 @@
 :class:`~rules.engine.engines.RuleEngine` and folds every firing into the open warning of its fingerprint
 (:func:`domain.warnings.fold`). A warning enters the stream as a record of kind ``warning`` once when it
 opens and once each time its level rises, at the ``at`` of that firing, right after the record whose
-firing made it (RULES.md, "Chaining"). :meth:`Evaluator.snapshot` / :meth:`Evaluator.restore` carry
+firing made it (docs/rules-language.md#chaining). :meth:`Evaluator.snapshot` / :meth:`Evaluator.restore` carry
 the whole state (windows, partial sequences, pending absences, watermark, open warnings) across runs.
 """
 

@@ -5,7 +5,7 @@ arrive in the engine's order ``(at, source, id)``, one after another. Every stru
 what event time has left behind (``sweep``), so memory is bounded by what the windows hold, not by how
 many records went through. Every structure can be written to and read from plain JSON.
 
-Semantics (RULES.md, "Windows" and "Sequences and absences"):
+Semantics (docs/rules-language.md#windows and #sequences-and-absences):
 
 - :class:`Windows`: the aggregate over the key's records that arrived so far with ``at`` in
   ``(t - within, t]``; ``count``, ``sum`` of a field or ``distinct`` values of a field.

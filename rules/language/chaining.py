@@ -1,7 +1,7 @@
 """Chaining: which rules can take which rules' warnings, and the rejection of cycles.
 
-RULES.md: rule R can take rule Q's warnings unless a condition on ``rule`` excludes Q, or a condition
-on ``level`` excludes every level Q can emit. "Excludes" is decided conservatively from the terms of a
+docs/rules-language.md#chaining: rule R can take rule Q's warnings unless a condition on ``rule`` excludes Q, or a
+condition on ``level`` excludes every level Q can emit. "Excludes" is decided conservatively from the terms of a
 step's ``where`` that must all hold (its top-level conjunction): a test inside ``any``/``not`` never
 excludes, so an unclear case counts as a possible edge and a cycle is reported rather than missed.
 """

@@ -1,4 +1,4 @@
-"""The typed AST of a rule file (RULES.md v1), as frozen pydantic models.
+"""The typed AST of a rule file (docs/rules-language.md, version 1), as frozen pydantic models.
 
 How the back end walks it
 -------------------------

@@ -1,4 +1,4 @@
-"""Shard planning (DESIGN.md decision 9): which rule runs where, and in which layer.
+"""Shard planning (docs/design.md#scale-path): which rule runs where, and in which layer.
 
 The plan
 --------

@@ -1,4 +1,4 @@
-"""Run the ``tests`` written in rule files (RULES.md, "Tests").
+"""Run the ``tests`` written in rule files (docs/rules-language.md#tests).
 
 Each test feeds its ``records`` (any order; ``source`` defaults to ``test``, ``id`` to the position) to a
 fresh :class:`~rules.engine.evaluate.Evaluator` holding the test's file's rules plus the rules whose warnings

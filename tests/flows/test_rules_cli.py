@@ -1,4 +1,4 @@
-"""`fenghuo rules check|test` and `fenghuo backtest`: the rule authors' commands, as RULES.md specifies them."""
+"""`fenghuo rules check|test` and `fenghuo backtest`: the rule authors' commands (docs/rules-language.md#commands)."""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from integrations.cap_xml import ATOM_NS, validate_against
 from integrations.settings import Settings
 from integrations.store.db import open_store, session_scope
 from integrations.store.models import AuditRow, WarningRow
+from tests.integrations.test_cap import XSD  # the CAP schema beside the checkout (test_cap.py says where)
 
-XSD = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cap" / "CAP-v1.2.xsd"
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 SETTINGS = Settings(cap_feed_token="feed-token", public_base_url="http://testserver")
 AUTH = {"Authorization": "Bearer feed-token"}

@@ -1,4 +1,4 @@
-"""The NYC 311 profile on the real samples in ../shared/data/nyc311: ingest, quarantine, regions, rules."""
+"""The NYC 311 profile on the real samples in the repository (data/nyc311): ingest, quarantine, regions, rules."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from domain.kinds import RecordKinds
@@ -27,7 +26,6 @@ from integrations.store.records import list_quarantine
 PROFILE = PACKAGE_ROOT / "integrations" / "data" / "sources-nyc311.yaml"
 MAY = DATA_DIR / "nyc311_2022-05-01_first_2h.csv"
 XMAS = DATA_DIR / "nyc311_2013-12-25_full_day.csv"
-pytestmark = pytest.mark.skipif(not MAY.exists() or not XMAS.exists(), reason=f"NYC 311 samples not in {DATA_DIR}")
 
 
 def spec_for(tmp_path: Path, *files: Path) -> SourceSpec:
@@ -44,9 +42,12 @@ def rows_of(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_the_profile_reads_the_shared_folder(kinds: RecordKinds) -> None:
+def test_the_profile_reads_the_repository_copy(kinds: RecordKinds) -> None:
     spec = load_sources(PROFILE, settings=Settings(), kinds=kinds).get("nyc311")
+    assert DATA_DIR == PACKAGE_ROOT / "data" / "nyc311"
     assert spec.transport == "filedrop" and spec.folder == DATA_DIR.resolve()
+    assert sorted(p.name for p in spec.folder.glob("*.csv")) == [XMAS.name, MAY.name]
+    assert (DATA_DIR / "SOURCES.md").is_file()
 
 
 def test_generated_regions_match_the_data_and_the_code_scheme() -> None:

@@ -1,4 +1,4 @@
-"""`rules check`: every bad input of RULES.md "Safety" is one `FILE:LINE: message` line, other files
+"""`rules check`: every bad input of docs/rules-language.md#safety is one `FILE:LINE: message` line, other files
 still load, and the shipped rulebook is clean."""
 
 from __future__ import annotations

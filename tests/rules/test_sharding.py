@@ -1,4 +1,4 @@
-"""Sharded evaluation (DESIGN.md decision 9): the plan, and the sharded run equal to the single run."""
+"""Sharded evaluation (docs/design.md#scale-path): the plan, and the sharded run equal to the single run."""
 
 from __future__ import annotations
 
