@@ -15,16 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rules.language.conditions_ast import Condition, Op
-from rules.language.model import Rule
+from rules.language.model import RULEBOOK_ERROR_RULE, Rule
 
 __all__ = ["MAX_MATCH_TEXT", "RULEBOOK_ERROR_RULE", "EvaluationError", "TextBudget"]
 
 MAX_MATCH_TEXT = 100_000
 """Longest text (characters) a ``matches`` test reads; a longer value leaves its record out."""
 
-RULEBOOK_ERROR_RULE = "rulebook-error"
-"""Reserved rule id of the warnings that tell administrators a rule file or a record could not be
-evaluated (no rule file may use it: rule ids are the rulebook's own)."""
 
 
 @dataclass(frozen=True)

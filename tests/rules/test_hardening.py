@@ -142,3 +142,10 @@ def test_version_names_the_failed_files(write: Write) -> None:
     assert whole.failed == () and len(partial.failed) == 1 and partial.failed[0].endswith("bad.yaml")
     assert partial.version != whole.version
 
+
+
+def test_rulebook_error_id_is_reserved(write: Write) -> None:
+    text = RULE.format(pattern="a+").replace("id: slow-text", "id: rulebook-error")
+    rulebook = load_rulebook([write("mine.yaml", text)], rulebook=RULEBOOK)
+    (error,) = rulebook.errors
+    assert error.line == 3 and "reserved" in error.message
