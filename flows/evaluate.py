@@ -27,10 +27,13 @@ def evaluate_batch(now: datetime) -> dict[str, Any]:
         logger.error("rule file rejected: %s", error)
     routing = RoutingContext.load(settings)
     report = evaluate_pending(store_engine(), rulebook, now=now, router=routing.router(now))
+    for problem in report.errors:  # quarantined, and a rulebook-error warning opened for each
+        logger.error("record left out: %s", problem)
     logger.info("evaluated %d records: %d opened, %d raised, %d updated (rulebook %s)",
                 report.records, report.opened, report.raised, report.updated, rulebook.version[:12])
     return {"records": report.records, "opened": report.opened, "raised": report.raised,
-            "updated": report.updated, "late": report.late, "rule_errors": [str(e) for e in rulebook.errors]}
+            "updated": report.updated, "late": report.late, "rule_errors": [str(e) for e in rulebook.errors],
+            "record_errors": report.errors}
 
 
 @flow(name="evaluate_rules", log_prints=True)

@@ -3,10 +3,16 @@ write the warnings they open or raise, and save the state — all in one transac
 
 A crash anywhere before the commit leaves the store as it was: the next run consumes the same records
 from the same state and produces the same warnings, so nothing is lost and nothing is doubled.
+
+What could not be evaluated reaches the administrators as a blue warning of the reserved rule
+``rulebook-error`` at the city root (:func:`_error_warnings`): a rule file that failed to load (its
+rules do not run; the others do) and each record the engine left out (:mod:`rules.engine.budget`),
+which is also quarantined with the reason.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,10 +21,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.records import Record
+from domain.regions import ancestors
+from domain.warnings import Change, Level, WarningState
 from integrations.store.db import session_scope
+from integrations.store.intake import quarantine
 from integrations.store.models import EvaluatorStateRow, WarningRow
 from integrations.store.records import seq_records_after
 from integrations.store.warnings import ApplyReport, Router, apply_changes
+from rules.engine.budget import RULEBOOK_ERROR_RULE
 from rules.engine.evaluate import Evaluator
 from rules.language.loader import Rulebook
 
@@ -89,6 +99,40 @@ def _load(session: Session, rulebook: Rulebook, engine_name: str) -> tuple[Evalu
     return evaluator, (state.consumed_seq if state else 0), restarted
 
 
+def _error_warning(key: str, title: str, summary: str, region: str, at: datetime, version: str,
+                   records: tuple[str, ...] = ()) -> tuple[WarningState, Change]:
+    fingerprint = hashlib.sha256(f"{RULEBOOK_ERROR_RULE}|{key}".encode()).hexdigest()
+    return WarningState(fingerprint=fingerprint, rule=RULEBOOK_ERROR_RULE, level=Level.blue, region=region,
+                        first_at=at, last_at=at, occurrences=1, explanation=summary, summary=summary, title=title,
+                        records=records, rulebook_version=version), Change.opened
+
+
+def _error_warnings(session: Session, rulebook: Rulebook, evaluator: Evaluator, records: list[Record],
+                    report: EvaluationReport) -> list[tuple[WarningState, Change]]:
+    """Quarantine the records the engine left out; warnings for them and (once per run) the failed files."""
+    out: list[tuple[WarningState, Change]] = []
+    by_ref = {r.ref: r for r in records}
+    for error in evaluator.errors:
+        report.errors.append(str(error))
+        record = by_ref.get(error.record)
+        if record is None:
+            continue
+        quarantine(session=session, source=record.source, page=None, raw=record.model_dump_json(),
+                   reason=f"研判 evaluation: {error}", source_id=record.id)
+        city = ancestors(record.region).get("city", record.region)
+        out.append(_error_warning(f"record|{error.record}|{error.rule}", f"记录无法研判：规则 {error.rule}",
+                                  str(error), city, record.at, rulebook.version, (error.record,)))
+    if rulebook.failed and records and not report.batches:
+        city = ancestors(records[-1].region).get("city", records[-1].region)
+        for name in rulebook.failed:
+            msgs = "；".join(str(e) for e in rulebook.errors if e.file == name)
+            summary = (f"规则文件 {name} 未加载，其规则未运行（其余规则照常运行）：{msgs}。"
+                       "请修正后运行 fenghuo rules check")
+            out.append(_error_warning(f"file|{name}|{rulebook.version}", f"规则文件加载失败：{name}",
+                                      summary[:2000], city, records[-1].at, rulebook.version))
+    return out
+
+
 def evaluate_pending(
     engine: sa.Engine,
     rulebook: Rulebook,
@@ -112,6 +156,7 @@ def evaluate_pending(
                 return report
             records = _mark_late(session, evaluator, batch)
             changes = evaluator.feed(records)
+            changes += _error_warnings(session, rulebook, evaluator, records, report)
             report.add(apply_changes(session=session, changes=changes, now=now, router=router))
             consumed = batch[-1][0]
             state = session.get(EvaluatorStateRow, STATE_NAME) or EvaluatorStateRow(

@@ -3,26 +3,20 @@
 docs/rules-language.md#conditions: every term of a :class:`~rules.language.model.Condition` must hold; ``any`` holds
 when one option does; ``not`` negates. A comparison on an absent field (missing or ``None``) never holds —
 ``ne`` and ``not_in`` included; ``exists: false`` is the way to ask for absence. ``matches`` is a whole-string
-:func:`re.fullmatch`; ``contains`` holds for a list holding the value; values that do not compare
+match by RE2 (:func:`rules.language.regex.compile_regex`: linear time, never a backtracking hang);
+``contains`` holds for a list holding the value; values that do not compare
 (a string against a number) do not hold. Timestamps compare as aware datetimes.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from rules.language.model import AnyOf, Condition, FieldTest, NotOf, Op
 from rules.language.regex import compile_regex
 
 __all__ = ["evaluate", "evaluate_leaves", "holds", "referenced_fields"]
-
-
-@lru_cache(maxsize=4096)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return compile_regex(pattern)
 
 
 def holds(test: FieldTest, fields: Mapping[str, Any]) -> bool:
@@ -56,7 +50,7 @@ def holds(test: FieldTest, fields: Mapping[str, Any]) -> bool:
     if op is Op.contains:
         return isinstance(value, (list, tuple)) and any(v == want for v in value)
     if op is Op.matches:
-        return isinstance(value, str) and _regex(str(want)).fullmatch(value) is not None
+        return isinstance(value, str) and compile_regex(str(want)).fullmatch(value) is not None
     raise ValueError(f"unknown operator {op!r}")  # pragma: no cover - the loader rejects it
 
 

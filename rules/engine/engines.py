@@ -11,71 +11,38 @@ Records must come in the engine's order ``(at, source, id)``. For each record th
 the watermark (the latest ``at`` seen) and fires the absences it passes, then applies the record to the
 rules it passes. ``emit(record, firings)`` is called with the firings each record caused and returns the
 records to process right after it (chained warnings), before the next record.
+
+A record over the evaluation budget, or one on which a rule raises, is left out and reported in
+:attr:`_Engine.errors` (:mod:`rules.engine.budget`); the others go on. The interface is in
+:mod:`rules.engine.protocol`, running one rule on one record in :mod:`rules.engine.steps`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from domain.records import Record
 from domain.regions import TIERS, ancestors
 from domain.warnings import Firing
+from rules.engine.budget import EvaluationError, TextBudget, failed
 from rules.engine.conditions import referenced_fields
 from rules.engine.count_windows import CountWindows
 from rules.engine.distinct_windows import DistinctWindows
-from rules.engine.explain import describe, duration, firing, firing_from_json, firing_to_json, tested
+from rules.engine.explain import firing_from_json, firing_to_json
 from rules.engine.matching import DurableMatcher, Matcher, Plan, PythonMatcher, build_plan
-from rules.engine.windows import Absences, Sequences, Windows, seconds
+from rules.engine.protocol import Emit, RulebookLike, RuleEngine
+from rules.engine.sequences import Absences, Sequences
+from rules.engine.steps import WindowJob, absent_json, run_rule, run_window
+from rules.engine.windows import Windows, seconds
 from rules.language.model import Rule
 
-__all__ = ["DurableEngine", "Emit", "ReferenceEngine", "RuleEngine", "RulebookLike", "firing_from_json",
-           "firing_to_json"]
+__all__ = ["DurableEngine", "Emit", "EvaluationError", "ReferenceEngine", "RuleEngine", "RulebookLike",
+           "firing_from_json", "firing_to_json"]
 
-Emit = Callable[[Record, list[Firing]], Sequence[Record]]
 BATCH = 4096
-
-
-class _Calendars(Protocol):
-    def periods_at(self, at: datetime) -> tuple[str, ...]: ...
-
-
-class RulebookLike(Protocol):
-    """What the engines need of a rulebook (:class:`rules.language.loader.Rulebook` has it)."""
-
-    @property
-    def rules(self) -> Sequence[Rule]: ...
-    @property
-    def version(self) -> str: ...
-    @property
-    def calendars(self) -> _Calendars | None: ...
-
-
-class RuleEngine(Protocol):
-    """Evaluates a rulebook over records in event time."""
-
-    watched: frozenset[str]
-    """Record kinds some rule watches (``warning`` among them when rules chain)."""
-
-    def process(self, records: Sequence[Record], emit: Emit, times: Sequence[float] | None = None) -> None:
-        """Evaluate ``records`` (sorted by ``(at, source, id)``), calling ``emit`` per record that fired.
-        ``times`` are the records' ``at`` as epoch seconds, when the caller has them already."""
-        ...
-
-    def snapshot(self) -> dict[str, Any]:
-        """The event-time state as plain JSON."""
-        ...
-
-    def load(self, data: Mapping[str, Any]) -> None:
-        """Continue from a :meth:`snapshot` of an engine of the same rulebook."""
-        ...
-
-    def close(self) -> None:
-        """Free the engine's resources."""
-        ...
 
 
 @lru_cache(maxsize=65536)
@@ -112,34 +79,6 @@ class _Needs:
         return got
 
 
-class _Window:
-    """What the hot path needs of one window rule, looked up once."""
-
-    __slots__ = ("add", "agg", "by", "field", "memo", "periods", "ri", "rule", "state")
-
-    def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool) -> None:
-        assert rule.window is not None
-        self.ri, self.rule, self.state = ri, rule, state
-        self.add = state.add
-        self.by = tuple(rule.window.by)
-        self.field = rule.window.aggregate.field or None
-        self.agg = rule.window.aggregate.name
-        self.periods = periods
-        self.memo: dict[Any, int | None] = {}
-        """aggregate (and ``periods`` when the levels test it) → the level that holds, if any."""
-
-
-class _Absent:
-    """The pending firing of an absence rule's ``after`` record, built only when it comes due or the
-    state is written (:meth:`_Engine.absent_json`): most are cancelled by their ``missing`` record first,
-    and building a firing (fields, explanation, summary) costs more than all the rest of a record."""
-
-    __slots__ = ("li", "r", "ri", "t")
-
-    def __init__(self, ri: int, li: int, r: Record, t: float) -> None:
-        self.ri, self.li, self.r, self.t = ri, li, r, t
-
-
 class _Engine:
     """The event-time machinery shared by both engines; subclasses choose the :class:`Matcher`."""
 
@@ -173,6 +112,8 @@ class _Engine:
         self.watermark = float("-inf")
         self._periods: dict[int, tuple[str, ...]] = {}
         self.matcher = make_matcher(plan)
+        self.errors: list[EvaluationError] = []
+        self._budget = TextBudget(plan.checks, plan.info, self.rules)
         # The fields each watched kind's records need before any rule fires: what its checks test, the
         # windows' keys and summed or distinct fields, the joins. A firing builds every field (`fields`).
         needs: dict[str, set[str]] = {kind: set() for kind in plan.checks}
@@ -196,12 +137,12 @@ class _Engine:
                 tuple(n for n in _COMMON if n in names),
                 kind in self.periods_kinds and self.calendars is not None,
             )
-        self._windows: dict[int, _Window] = {}
+        self._windows: dict[int, WindowJob] = {}
         for ri, state in self.states.items():
             if isinstance(state, Windows):
                 levels = [s.when for s in self.rules[ri].levels if s.when is not None]
                 tests_periods = any(t.field == "periods" for c in levels for t in c.walk())
-                self._windows[ri] = _Window(ri, self.rules[ri], state, tests_periods)
+                self._windows[ri] = WindowJob(ri, self.rules[ri], state, tests_periods)
         self._plans: dict[frozenset[int], list[tuple[_Run, Any]]] = {}
 
     # -- records ---------------------------------------------------------------------------------
@@ -261,12 +202,46 @@ class _Engine:
             ts = times[start : start + BATCH] if times is not None else [seconds(r.at) for r in chunk]
             light = self.light
             items = [(r.kind, light(r, t)) for r, t in zip(chunk, ts, strict=True)]
-            matched = self.matcher.match(items)
+            if self._budget.kinds:
+                chunk, ts, items = self._within_budget(chunk, ts, items)
+            matched = self._match(chunk, items)
             step = self._step
             for r, t, (_, f), m in zip(chunk, ts, items, matched, strict=True):
+                if m is None:
+                    continue  # the matcher failed on it: reported
                 out = step(r, t, f, m)
                 if out:
                     self._emitted(r, out, emit)
+
+    def _within_budget(self, chunk: Sequence[Record], ts: Sequence[float], items: list[tuple[str, dict[str, Any]]]
+                       ) -> tuple[Sequence[Record], Sequence[float], list[tuple[str, dict[str, Any]]]]:
+        """The records within the text budget (:mod:`rules.engine.budget`); the others reported."""
+        over, kinds = self._budget.over, self._budget.kinds
+        bad: set[int] = set()
+        for i, (r, (kind, f)) in enumerate(zip(chunk, items, strict=True)):
+            if kind in kinds and (error := over(kind, r.ref, f)) is not None:
+                self.errors.append(error)
+                bad.add(i)
+        if not bad:
+            return chunk, ts, items
+        keep = [i for i in range(len(chunk)) if i not in bad]
+        return [chunk[i] for i in keep], [ts[i] for i in keep], [items[i] for i in keep]
+
+    def _match(self, chunk: Sequence[Record], items: list[tuple[str, dict[str, Any]]]
+               ) -> Sequence[AbstractSet[int] | None]:
+        """The matcher's answers; should it fail on the batch, record by record, ``None`` (reported) for
+        a record it fails on: one bad record must not stop the others."""
+        try:
+            return self.matcher.match(items)
+        except Exception:
+            out: list[AbstractSet[int] | None] = []
+            for r, item in zip(chunk, items, strict=True):
+                try:
+                    out.append(self.matcher.match([item])[0])
+                except Exception as exc:
+                    self.errors.append(failed(r.ref, f"{r.kind} 类规则", exc))
+                    out.append(None)
+            return out
 
     def _emitted(self, r: Record, out: list[Firing], emit: Emit) -> None:
         """Hand ``r``'s firings to ``emit``; process the records it returns (chained), depth first."""
@@ -302,7 +277,12 @@ class _Engine:
         if plan is None:
             plan = self._plan(key)
         for run, job in plan:
-            got = run(self, job, r, f, t)
+            try:
+                got = run(self, job, r, f, t)
+            except Exception as exc:
+                rule = job.rule if isinstance(job, WindowJob) else self.rules[job[0]]
+                self.errors.append(failed(r.ref, rule.id, exc))
+                continue
             if got is not None:
                 out.append(got)
         return out
@@ -318,122 +298,17 @@ class _Engine:
         if len(self._plans) >= 4096:
             self._plans.clear()
         windows = self._windows  # the functions, not bound methods: a plan must not hold the engine (a cycle)
-        plan: list[tuple[_Run, Any]] = [(_Engine._window, windows[ri]) if ri in windows
-                                        else (_Engine._rule, (ri, hits)) for ri, hits in per_rule.items()]
+        plan: list[tuple[_Run, Any]] = [(run_window, windows[ri]) if ri in windows
+                                        else (run_rule, (ri, hits)) for ri, hits in per_rule.items()]
         self._plans[checks] = plan
         return plan
 
-    def _best(self, rule: Rule, held: set[int] | frozenset[int]) -> int | None:
+    def best(self, rule: Rule, held: set[int] | frozenset[int]) -> int | None:
         return max(held, key=self.ranks[rule.id].__getitem__) if held else None
 
-    def _rule(self, job: tuple[int, list[tuple[int, int]]], r: Record, f: dict[str, Any], t: float) -> Firing | None:
-        """A simple, sequence or absence rule on a record (``f``: its :meth:`light` fields); ``job``: the
-        rule's index and the ``(step, level)`` of its checks that held."""
-        ri, hits = job
-        rule = self.rules[ri]
-        state = self.states.get(ri)
-        free = self.free[ri]
-        if state is None:  # simple
-            li = self._best(rule, {li for _, li in hits})
-            if li is None:
-                return None
-            f = self.fields(r, t)
-            reasons = describe(rule.where, f) + describe(rule.levels[li].when, f)
-            return firing(rule, rule.levels[li].level, r.at, f, (r.ref,), self.version,
-                          values=tested(rule, li, f), reasons=reasons)
-        if isinstance(state, Sequences):
-            key = tuple(f.get(j) for j in rule.join)
-            steps = {si for si, li in hits if li == -1}
-            if None in key or not steps:
-                return None
-            done = state.add(key, t, steps, r.ref)
-            if done is None:
-                return None
-            li = self._best(rule, free | {li for si, li in hits if li >= 0})
-            if li is None:
-                return None
-            f = self.fields(r, t)
-            span = duration(rule.within) if rule.within is not None else ""
-            reasons = [f"{' → '.join(s.record for s in rule.steps)}: 同一 same {', '.join(rule.join)}, "
-                       f"{span} 内依次出现 in order within {span}"]
-            reasons += describe(rule.levels[li].when, f)
-            return firing(rule, rule.levels[li].level, r.at, f, tuple(done), self.version,
-                          values=tested(rule, li, f), reasons=reasons)
-        assert isinstance(state, Absences)
-        key = tuple(f.get(j) for j in rule.join)
-        if None in key:
-            return None
-        if any(si == 1 and li == -1 for si, li in hits):
-            state.missing(key, t)
-        if any(si == 0 and li == -1 for si, li in hits):
-            li = self._best(rule, free | {li for si, li in hits if si == 0 and li >= 0})
-            if li is not None:
-                state.after(key, t, _Absent(ri, li, r, t))
-        return None
-
     def absent_json(self, payload: Any) -> Any:
-        """A pending absence's payload as JSON: the firing of an :class:`_Absent` (built now, the same as
-        when its ``after`` record came), or the JSON it was loaded as."""
-        if not isinstance(payload, _Absent):
-            return payload
-        rule, li, r = self.rules[payload.ri], payload.li, payload.r
-        assert rule.absence is not None and rule.within is not None
-        f = self.fields(r, payload.t)
-        span = duration(rule.within)
-        reasons = [f"{rule.absence.after.record} 之后 {span} 内无 {rule.absence.missing.record} "
-                   f"(no {rule.absence.missing.record} within {span} after {r.ref})"]
-        reasons += describe(rule.levels[li].when, f)
-        pending = firing(rule, rule.levels[li].level, r.at + rule.within, f, (r.ref,), self.version,
-                         values=tested(rule, li, f), reasons=reasons)
-        return firing_to_json(pending)
-
-    def _window(self, w: _Window, r: Record, f: dict[str, Any], t: float) -> Firing | None:
-        """A window rule on a record that passed its ``where`` (``f``: the record's :meth:`light` fields)."""
-        by = w.by
-        if len(by) == 1:
-            k0 = f.get(by[0])
-            if k0 is None:
-                return None
-            key: tuple[Any, ...] = (k0,)
-        else:
-            key = tuple(map(f.get, by))
-            if None in key:
-                return None
-        value = None
-        if w.field is not None:
-            value = f.get(w.field)
-            if value is None:
-                return None
-        total = w.add(key, t, value)
-        # The level depends only on the aggregate (and periods when the levels test them): remembered.
-        mk: Any = (total, f.get("periods")) if w.periods else total
-        memo = w.memo
-        li = memo.get(mk, -1)
-        if li == -1:
-            aggf: dict[str, Any] = {w.agg: total}
-            if "periods" in f:
-                aggf["periods"] = f["periods"]
-            ri = w.ri
-            held = self.matcher.levels(ri, aggf)
-            free = self.free[ri]
-            li = self._best(w.rule, free | held if free else held)
-            if len(memo) >= 4096:  # sums take many values; counts few
-                memo.clear()
-            memo[mk] = li
-        if li is None:
-            return None
-        rule = w.rule
-        assert rule.window is not None
-        full = self.fields(r, t)
-        aggf = {w.agg: total}
-        if "periods" in full:
-            aggf["periods"] = full["periods"]
-        span = duration(rule.window.within)
-        reasons = [f"{span} 内 within {span}, by {', '.join(rule.window.by) or '-'}"]
-        reasons += describe(rule.levels[li].when, aggf) or [f"{w.agg}={total}"]
-        full[w.agg] = total
-        return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), self.version,
-                      values={w.agg: total}, reasons=reasons)
+        """See :func:`rules.engine.steps.absent_json`."""
+        return absent_json(self, payload)
 
     # -- state -----------------------------------------------------------------------------------
 

@@ -18,8 +18,10 @@ from typing import Any, Literal
 
 from domain.records import Record
 from domain.warnings import Change, Firing, Level, Status, WarningState, fold
-from rules.engine.engines import DurableEngine, ReferenceEngine, RulebookLike, RuleEngine
+from rules.engine.budget import EvaluationError
+from rules.engine.engines import DurableEngine, ReferenceEngine
 from rules.engine.gc_pause import gc_paused
+from rules.engine.protocol import RulebookLike, RuleEngine
 from rules.engine.windows import seconds
 
 __all__ = ["EngineName", "Evaluator", "warning_from_json", "warning_to_json"]
@@ -69,6 +71,9 @@ class Evaluator:
         """Per open warning, the values of its latest firing (``count``, ``people``…)."""
         self._chained = 0
         self._chain = "warning" in self.engine.watched
+        self.errors: list[EvaluationError] = []
+        """The records the last :meth:`feed` left out (over the budget or failing a rule), with the rule
+        and the reason: the caller quarantines them and tells the administrators."""
 
     def feed(self, records: Iterable[Record]) -> list[tuple[WarningState, Change]]:
         """Evaluate ``records`` (any order; sorted here) after everything fed before. Returns each
@@ -103,6 +108,8 @@ class Evaluator:
             return chained
 
         self.engine.process(ordered, emit, times)
+        self.errors = list(self.engine.errors)
+        self.engine.errors.clear()
         return changes
 
     def _warning_record(self, state: WarningState, f: Firing) -> Record:

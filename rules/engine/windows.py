@@ -1,32 +1,25 @@
-"""Event-time state of rules: sliding windows, partial sequences and pending absences.
+"""Event-time state of rules: sliding windows (partial sequences and pending absences are in
+:mod:`rules.engine.sequences`).
 
 Times are epoch seconds of the records' ``at``; keys are tuples of the ``by``/``join`` values. Records
 arrive in the engine's order ``(at, source, id)``, one after another. Every structure forgets
 what event time has left behind (``sweep``), so memory is bounded by what the windows hold, not by how
 many records went through. Every structure can be written to and read from plain JSON.
 
-Semantics (docs/rules-language.md#windows and #sequences-and-absences):
+Semantics (docs/rules-language.md#windows):
 
 - :class:`Windows`: the aggregate over the key's records that arrived so far with ``at`` in
   ``(t - within, t]``; ``count``, ``sum`` of a field or ``distinct`` values of a field.
-- :class:`Sequences`: a match completes when the last step arrives with earlier steps in order and all
-  within ``[first.at, first.at + within]``; the oldest partial match completes first, and a record
-  completes (or else advances) at most one partial match; a record matching the first step also
-  starts a new partial match.
-- :class:`Absences`: ``after`` fires at ``after.at + within`` once the watermark passes that instant
-  with no ``missing`` record of its key in ``[after.at, after.at + within]``.
 """
 
 from __future__ import annotations
 
 import bisect
-import heapq
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from collections.abc import Hashable
 from datetime import UTC, datetime, timezone, tzinfo
 from typing import Any
 
-__all__ = ["Absences", "Sequences", "Windows", "seconds"]
+__all__ = ["Key", "Windows", "key_in", "seconds"]
 
 Key = tuple[Hashable, ...]
 
@@ -50,11 +43,13 @@ def seconds(at: datetime) -> float:
     return at.timestamp()
 
 
-def _key_in(raw: list[Any]) -> Key:
+def key_in(raw: list[Any]) -> Key:
+    """A key read back from JSON (a list) as the tuple it was."""
     return tuple(raw)
 
 
-def _same(payload: Any) -> Any:
+def same(payload: Any) -> Any:
+    """The identity: payloads that are JSON already."""
     return payload
 
 
@@ -274,156 +269,10 @@ class Windows:
         """Restore what :meth:`to_json` wrote."""
         self.slots, self.buckets = {}, {}
         for key, ats, vals in data:
-            k = _key_in(key)
+            k = key_in(key)
             slot = self.slots[k] = _Slot()
             for a, v in zip(ats, vals, strict=True):
                 slot.push(float(a), v)
             if self.counting:
                 slot.vals = []
             self._listed(k, slot)
-
-
-@dataclass
-class _Partial:
-    first: float
-    next: int
-    refs: list[str] = field(default_factory=list)
-
-
-class Sequences:
-    """Partial matches of one sequence rule, per ``join`` key."""
-
-    def __init__(self, steps: int, within: float) -> None:
-        self.steps = steps
-        self.within = within
-        self.partials: dict[Key, list[_Partial]] = {}
-
-    def add(self, key: Key, t: float, matched: frozenset[int] | set[int], ref: str) -> list[str] | None:
-        """A record at ``t`` that passes the steps ``matched`` (indices). Returns the record refs of the
-        match it completes, if any (the record itself last)."""
-        last = self.steps - 1
-        plist = self.partials.get(key)
-        if plist:
-            plist[:] = [p for p in plist if p.first + self.within >= t]
-        done: list[str] | None = None
-        if plist:
-            used = False
-            if last in matched:
-                for i, p in enumerate(plist):
-                    if p.next == last and p.first <= t:
-                        done = [*p.refs, ref]
-                        del plist[i]
-                        used = True
-                        break
-            if not used:
-                for step in sorted((s for s in matched if 0 < s < last), reverse=True):
-                    hit = next((p for p in plist if p.next == step and p.first <= t), None)
-                    if hit is not None:
-                        hit.refs.append(ref)
-                        hit.next += 1
-                        break
-        if 0 in matched and last > 0:
-            self.partials.setdefault(key, []).append(_Partial(t, 1, [ref]))
-        if plist is not None and not plist and key in self.partials and not self.partials[key]:
-            del self.partials[key]
-        return done
-
-    def sweep(self, watermark: float) -> None:
-        """Forget partial matches that can no longer complete."""
-        for key in list(self.partials):
-            self.partials[key] = [p for p in self.partials[key] if p.first + self.within >= watermark]
-            if not self.partials[key]:
-                del self.partials[key]
-
-    def size(self) -> int:
-        """How many partial matches are held."""
-        return sum(len(v) for v in self.partials.values())
-
-    def to_json(self) -> list[Any]:
-        """Partial matches as plain JSON."""
-        return [[list(k), [[p.first, p.next, p.refs] for p in v]] for k, v in self.partials.items()]
-
-    def load_json(self, data: list[Any]) -> None:
-        """Restore what :meth:`to_json` wrote."""
-        self.partials = {_key_in(k): [_Partial(float(f), int(n), list(r)) for f, n, r in v] for k, v in data}
-
-
-class Absences:
-    """Pending ``after`` records of one absence rule, waiting for their deadline or a ``missing`` record."""
-
-    def __init__(self, within: float) -> None:
-        self.within = within
-        self.pending: dict[Key, dict[int, tuple[float, Any]]] = {}
-        self.heap: list[tuple[float, int, Key]] = []
-        self.last_missing: dict[Key, float] = {}
-        self.seq = 0
-
-    def missing(self, key: Key, t: float) -> None:
-        """A ``missing`` record at ``t``: it cancels every pending ``after`` of the key with
-        ``after.at <= t <= after.at + within``."""
-        self.last_missing[key] = max(t, self.last_missing.get(key, t))
-        waiting = self.pending.get(key)
-        if not waiting:
-            return
-        for seq, (at, _) in list(waiting.items()):
-            if at <= t <= at + self.within:
-                del waiting[seq]
-        if not waiting:
-            del self.pending[key]
-
-    def after(self, key: Key, t: float, payload: Any) -> None:
-        """An ``after`` record at ``t``; ``payload`` is returned by :meth:`due` when it fires."""
-        seen = self.last_missing.get(key)
-        if seen is not None and t <= seen <= t + self.within:
-            return  # a missing record with the same at arrived just before it
-        self.seq += 1
-        self.pending.setdefault(key, {})[self.seq] = (t, payload)
-        heapq.heappush(self.heap, (t + self.within, self.seq, key))
-
-    def due(self, watermark: float) -> list[tuple[float, Any]]:
-        """Pop the pending ``after`` records whose deadline the watermark has passed, oldest deadline
-        first, as ``(deadline, payload)``."""
-        out: list[tuple[float, Any]] = []
-        heap = self.heap
-        while heap and heap[0][0] < watermark:
-            deadline, seq, key = heapq.heappop(heap)
-            waiting = self.pending.get(key)
-            if waiting is None or seq not in waiting:
-                continue  # cancelled
-            _, payload = waiting.pop(seq)
-            if not waiting:
-                del self.pending[key]
-            out.append((deadline, payload))
-        return out
-
-    def sweep(self, watermark: float) -> None:
-        """Forget the last ``missing`` times no future ``after`` can be affected by."""
-        self.last_missing = {k: t for k, t in self.last_missing.items() if t >= watermark}
-        if len(self.heap) > 2 * self.size() + 64:
-            self.heap = [(d, s, k) for d, s, k in self.heap if s in self.pending.get(k, {})]
-            heapq.heapify(self.heap)
-
-    def size(self) -> int:
-        """How many ``after`` records are pending."""
-        return sum(len(v) for v in self.pending.values())
-
-    def to_json(self, encode: Callable[[Any], Any] | None = None) -> dict[str, Any]:
-        """Pending records as plain JSON: payloads through ``encode`` (they may be built lazily: most
-        never come due), else as they are (JSON already)."""
-        encode = encode or _same
-        return {
-            "seq": self.seq,
-            "pending": [[list(k), s, t, encode(p)] for k, v in self.pending.items() for s, (t, p) in v.items()],
-            "last_missing": [[list(k), t] for k, t in self.last_missing.items()],
-        }
-
-    def load_json(self, data: dict[str, Any]) -> None:
-        """Restore what :meth:`to_json` wrote."""
-        self.seq = int(data["seq"])
-        self.pending, self.heap = {}, []
-        for k, s, t, p in data["pending"]:
-            key = _key_in(k)
-            self.pending.setdefault(key, {})[int(s)] = (float(t), p)
-            self.heap.append((float(t) + self.within, int(s), key))
-        heapq.heapify(self.heap)
-        self.last_missing = {_key_in(k): float(t) for k, t in data["last_missing"]}

@@ -8,13 +8,13 @@ excludes, so an unclear case counts as a possible edge and a cycle is reported r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from domain.warnings import Level
 from rules.language.conditions_ast import FieldTest, Op
 from rules.language.model import Rule, Step
+from rules.language.regex import RegexError, compile_regex
 
 WARNING_KIND = "warning"
 
@@ -34,8 +34,8 @@ def _excludes(test: FieldTest, value: str) -> bool:
         return v is False  # the field is always present on a warning
     if test.op is Op.matches:
         try:
-            return re.fullmatch(str(v), value, re.ASCII) is None
-        except re.error:
+            return compile_regex(str(v)).fullmatch(value) is None
+        except RegexError:
             return False
     return False  # ordering and contains say nothing certain about a string
 

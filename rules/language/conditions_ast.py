@@ -35,6 +35,9 @@ class Op(StrEnum):
     exists = "exists"
 
 
+MAX_NESTING = 32
+"""Deepest nesting of ``any``/``not`` in one condition: evaluation recurses per level."""
+
 OPERATORS: tuple[str, ...] = tuple(op.value for op in Op)
 """The operator names as written in rule files."""
 
@@ -137,9 +140,11 @@ def parse_condition(
     file: str = "",
     line: int | None = None,
     timestamp_fields: frozenset[str] = frozenset({"at"}),
+    depth: int = 0,
 ) -> Condition:
     """Parse the YAML map form of a condition. ``line`` is where the map sits when the loader did not
-    record it (hand-built input). Raises :class:`LanguageError` with the line of the offending key."""
+    record it (hand-built input); ``depth`` is how many ``any``/``not`` enclose it. Raises
+    :class:`LanguageError` with the line of the offending key."""
     here = line_of(raw, line or 0)
     if raw is None:
         return Condition(file=file, line=here)
@@ -152,14 +157,17 @@ def parse_condition(
         kline = key_line(raw, key, here)
         if not isinstance(key, str):
             raise LanguageError(f"condition keys are field names, got {key!r}", kline)
+        if key in ("any", "not") and depth >= MAX_NESTING:
+            raise LanguageError(f"'any' and 'not' nest more than {MAX_NESTING} levels deep; simplify the condition",
+                                kline)
         if key == "any":
             if not isinstance(spec, list) or not spec:
                 raise LanguageError("'any' takes a non-empty list of conditions", kline)
-            options = tuple(parse_condition(c, file, kline, timestamp_fields) for c in spec)
+            options = tuple(parse_condition(c, file, kline, timestamp_fields, depth + 1) for c in spec)
             terms.append(AnyOf(options=options, file=file, line=kline))
         elif key == "not":
             terms.append(
-                NotOf(condition=parse_condition(spec, file, kline, timestamp_fields), file=file, line=kline)
+                NotOf(condition=parse_condition(spec, file, kline, timestamp_fields, depth + 1), file=file, line=kline)
             )
         else:
             terms.extend(_parse_field(key, spec, file, kline, timestamp_fields))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,16 +51,20 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def content_digest(rule_data: list[Any], kinds_data: Any, calendars_data: Any) -> str:
-    """SHA-256 of the canonical JSON of the rule files (sorted), kinds and calendars: comments, key
-    order and layout do not change it; any content does."""
+def content_digest(rule_data: list[Any], kinds_data: Any, calendars_data: Any, failed: Sequence[str] = ()) -> str:
+    """SHA-256 of the canonical JSON of the rule files (sorted), kinds and calendars, and of the names of
+    the files that ``failed`` to load (when any): comments, key order and layout do not change it; any
+    content does."""
     docs = sorted(json.dumps(_canonical(plain(d)), sort_keys=True, ensure_ascii=False) for d in rule_data)
+    content: dict[str, Any] = {
+        "rules": docs,
+        "kinds": _canonical(plain(kinds_data)),
+        "calendars": _canonical(plain(calendars_data)),
+    }
+    if failed:  # only then: a rulebook that loads whole keeps the version it had
+        content["failed"] = sorted(failed)
     canon = json.dumps(
-        {
-            "rules": docs,
-            "kinds": _canonical(plain(kinds_data)),
-            "calendars": _canonical(plain(calendars_data)),
-        },
+        content,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),

@@ -30,7 +30,7 @@ from rules.language.files import content_digest, display_path, yaml_files
 from rules.language.model import Rule, RuleFile, TestCase
 from rules.language.positions import LanguageError, LineMap
 from rules.language.validate import validate_file
-from rules.language.yaml_safe import YamlError, load_yaml
+from rules.language.yaml_safe import MAX_BYTES, YamlError, load_yaml
 
 __all__ = ["RuleError", "Rulebook", "default_rulebook", "display_path", "load_rulebook", "yaml_files"]
 
@@ -45,10 +45,13 @@ class Rulebook:
     kinds: RecordKinds
     calendars: Calendars
     version: str
-    """SHA-256 of the canonical content of the loaded rule files, kinds and calendars."""
+    """SHA-256 of the canonical content of the loaded rule files, kinds and calendars, and of the names
+    of the :attr:`failed` files: the same rules with a file failing are another version."""
     errors: tuple[RuleError, ...] = ()
     checked: tuple[str, ...] = field(default=())
     """Every YAML file read (rule, data or rejected), displayed paths."""
+    failed: tuple[str, ...] = field(default=())
+    """The files left out for their errors (displayed paths): their rules do not run, the others do."""
 
     @property
     def ok(self) -> bool:
@@ -82,16 +85,15 @@ class _Loading:
         """Parsed YAML of one file, or ``_FAILED`` with the error noted."""
         name = display_path(path)
         try:
-            text = path.read_bytes()
-            if len(text) > 1_000_000:
-                raise YamlError("file is larger than 1000000 bytes", 1)
-            return load_yaml(text.decode("utf-8"))
+            return load_yaml(_read_bounded(path).decode("utf-8"))
         except YamlError as exc:
             self.errors.append(RuleError(name, exc.line or 1, exc.message))
         except UnicodeDecodeError:
             self.errors.append(RuleError(name, 1, "file is not UTF-8 text"))
         except OSError as exc:
             self.errors.append(RuleError(name, 1, f"cannot read: {exc.strerror or exc}"))
+        except (RecursionError, MemoryError) as exc:  # never seen past the limits above: stop this file only
+            self.errors.append(RuleError(name, 1, f"cannot load ({type(exc).__name__}); simplify the file"))
         return _FAILED
 
     def data_file(self, wanted: str, shape_ok: Any) -> tuple[Path | None, Any]:
@@ -111,6 +113,20 @@ class _Loading:
 
 
 _FAILED = object()
+
+
+def _read_bounded(path: Path) -> bytes:
+    """A file's bytes, its size checked before reading (and never more than the limit read, should it
+    grow meanwhile): a huge file is refused without being read."""
+    if not path.is_file():
+        raise YamlError("not a regular file", 1)
+    if path.stat().st_size > MAX_BYTES:
+        raise YamlError(f"file is larger than {MAX_BYTES} bytes", 1)
+    with path.open("rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise YamlError(f"file is larger than {MAX_BYTES} bytes", 1)
+    return data
 
 
 def _is_kinds(path: Path, data: Any) -> bool:
@@ -159,20 +175,27 @@ def load_rulebook(paths: Sequence[Path] | Path | None = None, rulebook: Path | N
             if isinstance(data, dict) and "rules" in data:
                 run.errors.append(RuleError(name, 1, "a rule file needs a top-level 'ruleset'"))
             continue  # a data file, not ours to judge
-        rule_file = _parse(name, data, kinds, calendars, run.errors)
+        try:
+            rule_file = _parse(name, data, kinds, calendars, run.errors)
+        except (RecursionError, MemoryError) as exc:  # one bad file stops only its own rules
+            run.errors.append(RuleError(name, 1, f"cannot load ({type(exc).__name__}); simplify the file"))
+            continue
         if rule_file is not None:
             loaded[path] = rule_file
 
     loaded = _cross_file(loaded, run.errors)
     rule_data = [run.parsed[p] for p in loaded]
+    names = {display_path(p) for p in loaded}
+    failed = tuple(sorted({e.file for e in run.errors} - names))
     return Rulebook(
         rules=tuple(r for rf in loaded.values() for r in rf.rules),
         files={display_path(p): rf for p, rf in loaded.items()},
         kinds=kinds,
         calendars=calendars,
-        version=content_digest(rule_data, kinds_data, cal_data),
+        version=content_digest(rule_data, kinds_data, cal_data, failed),
         errors=tuple(sorted(set(run.errors))),
         checked=tuple(display_path(p) for p in run.parsed),
+        failed=failed,
     )
 
 

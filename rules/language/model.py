@@ -78,6 +78,9 @@ __all__ = [
 RuleKind = Literal["simple", "window", "sequence", "absence"]
 AggregateKind = Literal["count", "sum", "distinct"]
 RULE_ID = re.compile(r"^[a-z0-9-]+$")
+RULEBOOK_ERROR_RULE = "rulebook-error"
+"""Reserved rule id of the warnings that tell administrators a rule file or a record could not be
+evaluated; no rule file may use it."""
 
 
 class Step(Located):
@@ -175,6 +178,9 @@ class Rule(Located):
         rid = out.get("id")
         if not isinstance(rid, str) or not RULE_ID.match(rid):
             raise LanguageError(f"rule id must match [a-z0-9-]+, got {rid!r}", key_line(raw, "id", here))
+        if rid == RULEBOOK_ERROR_RULE:
+            raise LanguageError(f"rule id '{rid}' is reserved for rulebook errors; choose another",
+                                key_line(raw, "id", here))
         present = sorted(_KIND_KEYS & set(raw))
         if len(present) != 1:
             why = "has none" if not present else f"has {', '.join(present)}"

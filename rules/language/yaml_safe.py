@@ -8,6 +8,7 @@ duplicate keys in one mapping (YAML would silently keep the last one).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -17,6 +18,10 @@ from rules.language.positions import LineList, LineMap
 
 MAX_BYTES = 1_000_000
 """Largest rule or data file accepted; rule files are small, a huge one is a mistake or an attack."""
+MAX_DEPTH = 100
+"""Deepest nesting of maps and lists accepted: parsing (and every check after it) recurses per level, and
+thousands of levels would exhaust Python's stack. Conditions have their own, lower limit."""
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _ALLOWED_TAGS = frozenset(
     "tag:yaml.org,2002:" + t for t in ("null", "bool", "int", "float", "str", "timestamp", "seq", "map")
@@ -39,15 +44,23 @@ def _line(node: Node) -> int:
 class PositionLoader(yaml.SafeLoader):
     """A SafeLoader that builds :class:`LineMap`/:class:`LineList` and refuses what rule files need not."""
 
+    depth = 0
+
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        """Refuse aliases (``*name``) and anchors (``&name``) before composing."""
+        """Refuse aliases (``*name``), anchors (``&name``) and nesting deeper than :data:`MAX_DEPTH`."""
         event = self.peek_event()  # type: ignore[no-untyped-call]
         line = int(event.start_mark.line) + 1 if event.start_mark is not None else 0
         if isinstance(event, yaml.AliasEvent):
             raise YamlError("aliases (*name) are not allowed in rule files", line)
         if getattr(event, "anchor", None) is not None:
             raise YamlError("anchors (&name) are not allowed in rule files", line)
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            raise YamlError(f"maps and lists nest more than {MAX_DEPTH} levels deep; simplify the file", line)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:
         """Refuse every tag but YAML's plain types (so ``!!python/...`` and custom tags are errors)."""
@@ -87,11 +100,26 @@ PositionLoader.add_constructor("tag:yaml.org,2002:map", PositionLoader.construct
 PositionLoader.add_constructor("tag:yaml.org,2002:seq", PositionLoader.construct_yaml_seq)
 
 
+def check_text(text: str) -> None:
+    """Refuse control characters (NUL and the like; tab and line ends are fine) with their line."""
+    bad = _CONTROL.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise YamlError(f"control character U+{ord(bad.group()):04X} is not allowed in rule files; remove it", line)
+
+
 def load_yaml(text: str | bytes) -> Any:
     """Parse one YAML document with positions; :class:`YamlError` with a line for anything wrong."""
     if len(text) > MAX_BYTES:
         raise YamlError(f"file is larger than {MAX_BYTES} bytes", 1)
-    loader = PositionLoader(text)
+    if isinstance(text, str):
+        check_text(text)
+    try:  # the reader checks the characters as it is made
+        loader = PositionLoader(text)
+    except yaml.reader.ReaderError as exc:
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        line = text[: exc.position].count("\n" if isinstance(text, str) else b"\n") + 1  # type: ignore[arg-type]
+        raise YamlError(f"character U+{char:04X} is not allowed in rule files; remove it", line) from None
     try:
         node = loader.get_single_node()  # a second document is a ComposerError, reported as malformed
         if node is None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,19 @@ def check() -> Callable[..., CheckResult]:
         return check_paths(list(paths), rulebook=RULEBOOK)
 
     return _check
+
+
+@pytest.fixture
+def bounded() -> Iterator[None]:
+    """Fail (not hang) when the test runs past 20 seconds (``signal.alarm``: a hang must not hang the suite)."""
+
+    def _timeout(signum: int, frame: object) -> None:
+        raise TimeoutError("took more than 20 s")
+
+    old = signal.signal(signal.SIGALRM, _timeout)
+    signal.alarm(20)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

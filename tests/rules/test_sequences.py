@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from rules.engine.evaluate import Evaluator
-from rules.engine.windows import Absences, Sequences
+from rules.engine.sequences import Absences, Sequences
 from tests.rules.engine_helpers import book, rec
 
 SEQ = """

@@ -1,0 +1,160 @@
+"""Running one rule on one record, for :class:`rules.engine.engines._Engine`: a simple, sequence or
+absence rule (:func:`run_rule`), a window rule (:func:`run_window`), and the firing of a pending absence
+(:func:`absent_json`). Functions, not methods: an engine's plans hold them and must not hold the engine."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from domain.records import Record
+from domain.warnings import Firing
+from rules.engine.explain import describe, duration, firing, firing_to_json, tested
+from rules.engine.sequences import Absences, Sequences
+from rules.engine.windows import Windows
+from rules.language.model import Rule
+
+if TYPE_CHECKING:
+    from rules.engine.engines import _Engine
+
+__all__ = ["Absent", "WindowJob", "absent_json", "run_rule", "run_window"]
+
+
+class WindowJob:
+    """What the hot path needs of one window rule, looked up once."""
+
+    __slots__ = ("add", "agg", "by", "field", "memo", "periods", "ri", "rule", "state")
+
+    def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool) -> None:
+        assert rule.window is not None
+        self.ri, self.rule, self.state = ri, rule, state
+        self.add = state.add
+        self.by = tuple(rule.window.by)
+        self.field = rule.window.aggregate.field or None
+        self.agg = rule.window.aggregate.name
+        self.periods = periods
+        self.memo: dict[Any, int | None] = {}
+        """aggregate (and ``periods`` when the levels test it) → the level that holds, if any."""
+
+
+class Absent:
+    """The pending firing of an absence rule's ``after`` record, built only when it comes due or the
+    state is written (:func:`absent_json`): most are cancelled by their ``missing`` record first,
+    and building a firing (fields, explanation, summary) costs more than all the rest of a record."""
+
+    __slots__ = ("li", "r", "ri", "t")
+
+    def __init__(self, ri: int, li: int, r: Record, t: float) -> None:
+        self.ri, self.li, self.r, self.t = ri, li, r, t
+
+
+def run_rule(engine: _Engine, job: tuple[int, list[tuple[int, int]]], r: Record, f: dict[str, Any],
+             t: float) -> Firing | None:
+    """A simple, sequence or absence rule on a record (``f``: its :meth:`light` fields); ``job``: the
+    rule's index and the ``(step, level)`` of its checks that held."""
+    ri, hits = job
+    rule = engine.rules[ri]
+    state = engine.states.get(ri)
+    free = engine.free[ri]
+    if state is None:  # simple
+        li = engine.best(rule, {li for _, li in hits})
+        if li is None:
+            return None
+        f = engine.fields(r, t)
+        reasons = describe(rule.where, f) + describe(rule.levels[li].when, f)
+        return firing(rule, rule.levels[li].level, r.at, f, (r.ref,), engine.version,
+                      values=tested(rule, li, f), reasons=reasons)
+    if isinstance(state, Sequences):
+        key = tuple(f.get(j) for j in rule.join)
+        steps = {si for si, li in hits if li == -1}
+        if None in key or not steps:
+            return None
+        done = state.add(key, t, steps, r.ref)
+        if done is None:
+            return None
+        li = engine.best(rule, free | {li for si, li in hits if li >= 0})
+        if li is None:
+            return None
+        f = engine.fields(r, t)
+        span = duration(rule.within) if rule.within is not None else ""
+        reasons = [f"{' → '.join(s.record for s in rule.steps)}: 同一 same {', '.join(rule.join)}, "
+                   f"{span} 内依次出现 in order within {span}"]
+        reasons += describe(rule.levels[li].when, f)
+        return firing(rule, rule.levels[li].level, r.at, f, tuple(done), engine.version,
+                      values=tested(rule, li, f), reasons=reasons)
+    assert isinstance(state, Absences)
+    key = tuple(f.get(j) for j in rule.join)
+    if None in key:
+        return None
+    if any(si == 1 and li == -1 for si, li in hits):
+        state.missing(key, t)
+    if any(si == 0 and li == -1 for si, li in hits):
+        li = engine.best(rule, free | {li for si, li in hits if si == 0 and li >= 0})
+        if li is not None:
+            state.after(key, t, Absent(ri, li, r, t))
+    return None
+
+
+def absent_json(engine: _Engine, payload: Any) -> Any:
+    """A pending absence's payload as JSON: the firing of an :class:`Absent` (built now, the same as
+    when its ``after`` record came), or the JSON it was loaded as."""
+    if not isinstance(payload, Absent):
+        return payload
+    rule, li, r = engine.rules[payload.ri], payload.li, payload.r
+    assert rule.absence is not None and rule.within is not None
+    f = engine.fields(r, payload.t)
+    span = duration(rule.within)
+    reasons = [f"{rule.absence.after.record} 之后 {span} 内无 {rule.absence.missing.record} "
+               f"(no {rule.absence.missing.record} within {span} after {r.ref})"]
+    reasons += describe(rule.levels[li].when, f)
+    pending = firing(rule, rule.levels[li].level, r.at + rule.within, f, (r.ref,), engine.version,
+                     values=tested(rule, li, f), reasons=reasons)
+    return firing_to_json(pending)
+
+
+def run_window(engine: _Engine, w: WindowJob, r: Record, f: dict[str, Any], t: float) -> Firing | None:
+    """A window rule on a record that passed its ``where`` (``f``: the record's :meth:`light` fields)."""
+    by = w.by
+    if len(by) == 1:
+        k0 = f.get(by[0])
+        if k0 is None:
+            return None
+        key: tuple[Any, ...] = (k0,)
+    else:
+        key = tuple(map(f.get, by))
+        if None in key:
+            return None
+    value = None
+    if w.field is not None:
+        value = f.get(w.field)
+        if value is None:
+            return None
+    total = w.add(key, t, value)
+    # The level depends only on the aggregate (and periods when the levels test them): remembered.
+    mk: Any = (total, f.get("periods")) if w.periods else total
+    memo = w.memo
+    li = memo.get(mk, -1)
+    if li == -1:
+        aggf: dict[str, Any] = {w.agg: total}
+        if "periods" in f:
+            aggf["periods"] = f["periods"]
+        ri = w.ri
+        held = engine.matcher.levels(ri, aggf)
+        free = engine.free[ri]
+        li = engine.best(w.rule, free | held if free else held)
+        if len(memo) >= 4096:  # sums take many values; counts few
+            memo.clear()
+        memo[mk] = li
+    if li is None:
+        return None
+    rule = w.rule
+    assert rule.window is not None
+    full = engine.fields(r, t)
+    aggf = {w.agg: total}
+    if "periods" in full:
+        aggf["periods"] = full["periods"]
+    span = duration(rule.window.within)
+    reasons = [f"{span} 内 within {span}, by {', '.join(rule.window.by) or '-'}"]
+    reasons += describe(rule.levels[li].when, aggf) or [f"{w.agg}={total}"]
+    full[w.agg] = total
+    return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), engine.version,
+                  values={w.agg: total}, reasons=reasons)
