@@ -33,10 +33,10 @@ from machine import machine_line  # bench/machine.py: a script's own folder is o
 
 from domain.kinds import RecordKinds
 from integrations.ingest import speedups
+from integrations.ingest.fastmap import CompiledMapping
 from integrations.ingest.run import build_sources, ingest_source
 from integrations.settings import PACKAGE_ROOT, Settings
 from integrations.sources import map_item
-from integrations.sources.fastmap import CompiledMapping
 from integrations.store.db import open_store, session_scope
 from integrations.store.records import set_cursor, upsert_prepared
 

@@ -20,8 +20,6 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from integrations.ingest import speedups
-
 PSEUDONYM_PREFIX = "p_"
 _PSEUDONYM = re.compile(r"^p_[0-9a-f]{20}$")
 # Only runs of 8+ letters and digits can be identifiers (the shortest is a passport-like token), so
@@ -87,19 +85,9 @@ def _keyed(value: str, key: bytes) -> str:
 
 def pseudonymiser(key: str | bytes) -> Callable[[str], str]:
     """:func:`pseudonym` under ``key``, as a function of a string, without the shared cache: for a caller
-    to whom that cache is only extra work (the ingest's compiled mapping, which keeps its own in front
-    of the Python function and none in front of the C one).
-
-    Where :mod:`integrations.ingest.speedups` is built, a C function that computes the pseudonyms of ASCII letters and
-    digits (ID-card and phone numbers) itself and hands any other value to :func:`pseudonymiser_py`'s.
+    to whom that cache is only extra work (the ingest's compiled mapping keeps its own, or uses its C twin
+    of this function, :func:`integrations.ingest.twins.pseudonymiser`, which falls back to this one).
     """
-    one = pseudonymiser_py(key)
-    native = speedups.Pseudonymiser
-    return one if native is None else native(_key_bytes(key), one)
-
-
-def pseudonymiser_py(key: str | bytes) -> Callable[[str], str]:
-    """:func:`pseudonymiser` in Python (the C code's twin)."""
     inner, outer = _hmac_states(_key_bytes(key))
 
     def one(value: str) -> str:

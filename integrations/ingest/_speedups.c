@@ -5,7 +5,7 @@
  * record spends in the compiled mapping, mostly in interpreter overhead around C calls (hashlib, orjson).
  * Here each is one call. The twins, and the tests that compare them on generated input:
  *
- *   canonical_and_hash  integrations.store.prepared.canonical_and_hash   tests/integrations/ingest/test_speedups.py
+ *   canonical_and_hash  integrations.store.prepared.canonical_json + hash_content   tests/integrations/ingest/test_speedups.py
  *   Pseudonymiser       domain.privacy.pseudonymiser
  *   times_of            datetime.timestamp + integrations.store.prepared.utc_text
  *
@@ -394,7 +394,7 @@ static PyObject *times_of(PyObject *self, PyObject *at) {
 static PyMethodDef methods[] = {
     {"canonical_and_hash", (PyCFunction)(void (*)(void))canonical_and_hash, METH_FASTCALL,
      "canonical_and_hash(kind, at_timestamp, region, attributes) -> (text, hash) or None "
-     "(see integrations.store.prepared.canonical_and_hash)."},
+     "(see integrations.store.prepared.canonical_json and hash_content)."},
     {"times_of", times_of, METH_O,
      "times_of(at) -> (at.timestamp(), utc_text(at)) for a fixed-offset time in 1970-2099, else None."},
     {NULL, NULL, 0, NULL},

@@ -9,7 +9,8 @@ VERSION: int
 def canonical_and_hash(
     kind: str, at_timestamp: float, region: str, attributes: dict[str, Any]
 ) -> tuple[str, str] | None:
-    """``integrations.store.prepared.canonical_and_hash`` for the common case; ``None`` for the rest."""
+    """``canonical_json`` and ``hash_content`` of ``integrations.store.prepared`` at once, for the common case;
+    ``None`` for the rest."""
 
 def times_of(at: datetime) -> tuple[float, str] | None:
     """``(at.timestamp(), utc_text(at))`` for a fixed-offset time in 1970–2099; ``None`` for the rest."""

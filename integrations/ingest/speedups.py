@@ -1,11 +1,13 @@
 """The C twins of the ingest's per-record functions, when they are built (``integrations/ingest/_speedups.c``).
 
 Every record ingested needs a keyed pseudonym per personal identifier, the canonical text and
-content hash of its attributes, and its time as a timestamp and as UTC text. The Python functions
-(:func:`domain.privacy.pseudonymiser`, :func:`integrations.store.prepared.canonical_and_hash`,
-:func:`integrations.store.prepared.times_of`) are the definition; the C extension computes the same values in
-a fraction of the time for the common case and hands everything else back to them, so results never
-depend on whether it is built (``tests/integrations/ingest/test_speedups.py`` compares both on generated input).
+content hash of its attributes, and its time as a timestamp and as UTC text. The Python references
+(:func:`domain.privacy.pseudonymiser`, :func:`integrations.store.prepared.canonical_json` with
+:func:`~integrations.store.prepared.hash_content`, :func:`~integrations.store.prepared.utc_text`) are the
+definition; the C extension computes the same values in a fraction of the time for the common case and
+declines everything else. :mod:`integrations.ingest.twins` puts the two together (C, else the reference),
+so results never depend on whether it is built (``tests/integrations/ingest/test_speedups.py`` compares
+both on generated input).
 
 The extension is optional at install time (no compiler or OpenSSL headers: the project still
 installs);  the names below are then ``None`` and :data:`UNAVAILABLE` says why. CI requires it.

@@ -10,9 +10,10 @@ from integrations.sources.base import (
     SourceStalled,
     SourceUnavailable,
 )
+from integrations.sources.config import DEPARTMENTS
 from integrations.sources.fake import FakeSource
 from integrations.sources.filedrop import FileDropSource
-from integrations.sources.mapping import DEPARTMENTS, Rejection, SourceConfig, map_item, safe_raw
+from integrations.sources.mapping import Rejection, SourceConfig, map_item, safe_raw
 from integrations.sources.rest import RestSource
 
 __all__ = [

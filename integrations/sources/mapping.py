@@ -75,15 +75,6 @@ class Rejection:
     ``naive_timestamp``, ``future_timestamp``, ``invalid_region``, ``unknown_region``, ``invalid_field``…"""
 
 
-def __getattr__(name: str) -> Any:
-    # DEPARTMENTS used to live here in code; it is now the packaged sources.yaml (kept importable).
-    if name == "DEPARTMENTS":
-        from integrations.sources.config import DEPARTMENTS
-
-        return DEPARTMENTS
-    raise AttributeError(name)
-
-
 def _safe_value(name: str, value: Any, config: SourceConfig, key: str | bytes) -> Any:
     if name in config.personal_raw:
         return pseudonymise_value(value, key)

@@ -142,25 +142,16 @@ def bound_now(dialect: sa.Dialect, now: datetime | None = None) -> Any:
     return bind_conversion(dialect, _REC.c.received_at)(now or utcnow())
 
 
-def execute_insert(
-    conn: sa.Connection,
-    rows: list[tuple[Any, ...]],
-    *,
-    if_new: bool = False,
-    before_write: Callable[[], None] | None = None,
-) -> int:
+def execute_insert(conn: sa.Connection, rows: list[tuple[Any, ...]], *, if_new: bool = False) -> int:
     """Insert ``rows`` (from :func:`insert_rows`); with ``if_new`` (SQLite only) skip existing keys.
     PostgreSQL takes them by ``COPY``.
 
     Returns the number of rows inserted; without ``if_new`` that is all of them, or
     :class:`ConcurrentWrite` is raised. See the module docstring for how SQLite gets them.
-    ``before_write`` is called once the statements' parameters are ready, just before the first runs.
     """
     if conn.dialect.name == "postgresql" and not if_new:
-        return _copy_rows(conn, rows, before_write)
+        return _copy_rows(conn, rows)
     if conn.dialect.name != "sqlite":
-        if before_write is not None:
-            before_write()
         return int(conn.exec_driver_sql(insert_sql(conn.dialect), rows).rowcount)
     width = len(INSERT_COLS)
     raw: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
@@ -174,11 +165,7 @@ def execute_insert(
         params = list(chain.from_iterable(chunk))
         params.extend(_pad_row(width) * (size - len(chunk)))
         statements.append((_padded_insert_sql(size), params))
-    # Everything Python had to do is done: whoever starts now (the ingest's next mapping) holds the GIL
-    # only while the statements run without it. The DBAPI cursor directly, as SQLAlchemy's execution
-    # path would be more Python in between.
-    if before_write is not None:
-        before_write()
+    # The DBAPI cursor directly, as SQLAlchemy's execution path would be more Python in between.
     cursor = raw.cursor()
     done = 0
     try:
@@ -199,18 +186,12 @@ def execute_insert(
     return done
 
 
-def _copy_rows(conn: sa.Connection, rows: list[tuple[Any, ...]], before_write: Callable[[], None] | None) -> int:
+def _copy_rows(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> int:
     """``rows`` into PostgreSQL by ``COPY … FROM STDIN``: the bulk load path, half again as fast as the
     pipelined ``executemany`` here (``bench/ingest_bench.py`` prints both). A key that exists already
     fails the whole COPY, raised as SQLAlchemy's ``IntegrityError`` as the insert would raise it.
-
-    ``before_write`` is called once every row has been handed to the driver: the server's end of the
-    COPY (about as long again) and the commit are waits without the GIL, in which the ingest maps its
-    next page. (While rows are still being formatted, a mapping beside them would only fight for it.)
     """
     if not rows:
-        if before_write is not None:
-            before_write()
         return 0
     raw = conn.connection.dbapi_connection
     sql = f"COPY {_REC.name} ({', '.join(INSERT_COLS)}) FROM STDIN"
@@ -218,8 +199,6 @@ def _copy_rows(conn: sa.Connection, rows: list[tuple[Any, ...]], before_write: C
         with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
             for row in rows:
                 copy.write_row(row)
-            if before_write is not None:
-                before_write()
     except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would have raised it (callers catch those)
         raise sa.exc.DBAPIError.instance(
             sql, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
@@ -227,16 +206,14 @@ def _copy_rows(conn: sa.Connection, rows: list[tuple[Any, ...]], before_write: C
     return len(rows)
 
 
-def insert_if_all_new(
-    session: Session, records: list[PreparedRecord], before_write: Callable[[], None] | None
-) -> int | None:
+def insert_if_all_new(session: Session, records: list[PreparedRecord]) -> int | None:
     """Insert ``records`` (SQLite) as new rows, all or none; how many, or ``None`` when some key exists
     already or comes twice (then nothing of the attempt remains)."""
     conn = session.connection()
     base = max_seq(session=session)
     now = bound_now(conn.dialect)
     rows = insert_rows(enumerate(records, base + 1), conn.dialect, now)
-    if execute_insert(conn, rows, if_new=True, before_write=before_write) == len(rows):
+    if execute_insert(conn, rows, if_new=True) == len(rows):
         return len(rows)
     # Some keys were there already: take back exactly the rows this call inserted (its seq range, its
     # arrival time), in the same transaction.
@@ -246,9 +223,7 @@ def insert_if_all_new(
     return None
 
 
-def copy_if_all_new(
-    session: Session, records: list[PreparedRecord], before_write: Callable[[], None] | None
-) -> int | None:
+def copy_if_all_new(session: Session, records: list[PreparedRecord]) -> int | None:
     """Insert ``records`` (PostgreSQL) as new rows by ``COPY``, all or none, without first asking which
     keys exist; how many, or ``None`` when some key exists already or comes twice (then nothing of the
     attempt remains: it ran in a savepoint, rolled back)."""
@@ -259,7 +234,7 @@ def copy_if_all_new(
     rows = insert_rows(enumerate(records, max_seq(session=session) + 1), conn.dialect, bound_now(conn.dialect))
     savepoint = conn.begin_nested()
     try:
-        _copy_rows(conn, rows, before_write)
+        _copy_rows(conn, rows)
     except sa.exc.IntegrityError:
         savepoint.rollback()
         return None

@@ -10,7 +10,7 @@ consumes records by ``seq``, so a changed record is evaluated again as its new v
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,13 +87,7 @@ def upsert_records(*, session: Session, records: Sequence[Record]) -> UpsertStat
     return upsert_prepared(session=session, records=[prepare(r) for r in records])
 
 
-def upsert_prepared(
-    *,
-    session: Session,
-    records: Sequence[PreparedRecord],
-    optimistic: bool = False,
-    before_write: Callable[[], None] | None = None,
-) -> UpsertStats:
+def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], optimistic: bool = False) -> UpsertStats:
     """:func:`upsert_records` of records already prepared (the ingest prepares them while mapping).
 
     With ``optimistic`` (the ingest sets it while its pages bring only new records) the batch is first
@@ -103,20 +97,14 @@ def upsert_prepared(
     wrote is taken back (SQLite: the rows just inserted are deleted; PostgreSQL: the savepoint is
     rolled back) and the batch takes the usual way. The
     outcome is the same either way (``tests/integrations/store/test_upsert_optimistic.py``).
-
-    ``before_write`` is called when the rows are ready, just before they are written (also when there
-    is nothing to write; a second time if the optimistic insert falls back): the ingest starts mapping
-    its next page then.
     """
     if not records:
-        if before_write is not None:
-            before_write()
         return UpsertStats()
     dialect = session.get_bind().dialect.name
     if optimistic:
         # A key repeated within the batch is skipped like an existing one: the checked way sorts it out.
         try_all_new = _TRY_ALL_NEW.get(dialect)
-        inserted = try_all_new(session, list(records), before_write) if try_all_new is not None else None
+        inserted = try_all_new(session, list(records)) if try_all_new is not None else None
         if inserted is not None:
             return UpsertStats(inserted)
     latest = {(r[0], r[1]): r for r in records}
@@ -196,9 +184,7 @@ def upsert_prepared(
     inserts = insert_rows(fresh, conn.dialect, bound_now(conn.dialect, now))
     if inserts:
         # New rows need no ids back (no history row until they change): see integrations.store.record_insert.
-        execute_insert(conn, inserts, before_write=before_write)
-    elif before_write is not None:
-        before_write()
+        execute_insert(conn, inserts)
     if updates:
         first = [u["_id"] for u in updates if u["version"] == 2]
         for chunk in _chunks(first):

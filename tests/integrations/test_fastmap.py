@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from domain.kinds import RecordKinds
 from integrations.ingest import speedups
+from integrations.ingest.fastmap import CompiledMapping
 from integrations.settings import PACKAGE_ROOT
 from integrations.sources import DEPARTMENTS, Rejection, SourceConfig
-from integrations.sources.fastmap import CompiledMapping
 from integrations.store.prepared import PreparedRecord
 
 KINDS = RecordKinds.load(PACKAGE_ROOT / "rules" / "kinds.yaml")

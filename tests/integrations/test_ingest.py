@@ -214,7 +214,7 @@ def test_the_collector_runs_every_few_pages_and_is_on_again_after(
 ) -> None:
     import gc
 
-    import integrations.ingest.run as ingest_mod
+    import integrations.ingest.pipeline as ingest_mod
 
     cfg = next(c for c in DEPARTMENTS if c.kind == "incident")
     items: list[RawItem] = [
@@ -290,7 +290,7 @@ def test_every_fault_at_once_interrupted_and_drifted_leaves_exactly_the_valid_re
     import dataclasses
     from datetime import UTC, datetime
 
-    import integrations.ingest.run as ingest_mod
+    import integrations.ingest.pipeline as ingest_mod
     from domain.records import Record
     from integrations.replay import replay_quarantine
     from integrations.sources import map_item
@@ -400,7 +400,7 @@ def test_a_page_that_fails_to_store_stops_the_run_after_the_pages_before_it(
 ) -> None:
     # The next page's mapping waits for this page's commit to begin; a failure before it must release
     # that wait (else the run would hang on its helper thread) and leave the pages before committed.
-    import integrations.ingest.run as ingest
+    from integrations.ingest.pipeline import IngestPipeline
 
     cfg = next(c for c in DEPARTMENTS if c.kind == "incident")
     items: list[RawItem] = [
@@ -414,16 +414,16 @@ def test_a_page_that_fails_to_store_stops_the_run_after_the_pages_before_it(
         }
         for i in range(20)
     ]
-    real = ingest._store_page
+    real = IngestPipeline.store
     calls = []
 
-    def failing(*args: object) -> object:
+    def failing(*args: object, **kw: object) -> object:
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("disk full")
-        return real(*args)  # type: ignore[arg-type]
+        return real(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ingest, "_store_page", failing)
+    monkeypatch.setattr(IngestPipeline, "store", failing)
     with pytest.raises(RuntimeError, match="disk full"):
         ingest_source(sqlite_engine, FakeSource(cfg, items), kinds=kinds, key=KEY, page_size=5)
     assert count(sqlite_engine, RecordRow) == 10

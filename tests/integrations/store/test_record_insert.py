@@ -108,23 +108,6 @@ def test_if_new_skips_existing_keys_and_says_how_many_went_in(store: sa.Engine) 
         assert execute_insert(conn, rows, if_new=True) == 4
 
 
-@pytest.mark.parametrize("optimistic", [True, False])
-def test_before_write_is_called_before_the_rows_are_written(store: sa.Engine, optimistic: bool) -> None:
-    p = f"e{next(_runs)}-"
-    seen: list[int] = []
-    with session_scope(store) as s:
-
-        def before() -> None:
-            seen.append(len(_stored_in(s, p)))
-
-        stats = upsert_prepared(session=s, records=_prepared(p, 7), optimistic=optimistic, before_write=before)
-    assert stats == UpsertStats(7) and seen and seen[0] == 0
-    called: list[bool] = []
-    with session_scope(store) as s:
-        upsert_prepared(session=s, records=[], before_write=lambda: called.append(True))
-    assert called == [True]  # with nothing to write too: the ingest's next page waits for it
-
-
 def _stored_in(session: object, prefix: str) -> list[object]:
     conn = session.connection()  # type: ignore[attr-defined]
     return list(conn.exec_driver_sql("SELECT id FROM record WHERE source LIKE ?", (f"{prefix}%",)))
@@ -189,23 +172,6 @@ def test_copy_meeting_an_existing_key_raises_the_integrity_error_and_keeps_nothi
         conn = s.connection()
         execute_insert(conn, insert_rows(enumerate(records, 100), conn.dialect, bound_now(conn.dialect)))
     assert [r[1] for r in _stored(engine, "dup-")] == ["2"]
-    engine.dispose()
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize("optimistic", [True, False])
-def test_before_write_on_postgresql_comes_once_the_rows_are_handed_over(pg_url: str, optimistic: bool) -> None:
-    engine = open_store(pg_url)
-    calls: list[int] = []
-    with session_scope(engine) as s:
-        stats = upsert_prepared(
-            session=s,
-            records=_prepared("gate-", 9),
-            optimistic=optimistic,
-            before_write=lambda: calls.append(len(_stored(engine, "gate-"))),  # seen from another connection
-        )
-    assert stats == UpsertStats(9) and calls == [0]  # once, before anything is committed
-    assert len(_stored(engine, "gate-")) == 9
     engine.dispose()
 
 

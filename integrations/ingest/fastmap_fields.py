@@ -1,6 +1,6 @@
 """The field block of a compiled mapping, written out as Python for one source.
 
-:class:`~integrations.sources.fastmap.CompiledMapping` takes every item through the source's mapped
+:class:`~integrations.ingest.fastmap.CompiledMapping` takes every item through the source's mapped
 fields. A loop over a table of them spends most of its time unpacking each field's entry and testing
 settings that are fixed for the source (has it a value map? is it personal? free text?). Here the
 loop is unrolled once per source into a function holding only the tests its fields need, each field's

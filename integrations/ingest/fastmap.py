@@ -17,13 +17,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.kinds import RecordKinds
-from domain.privacy import pseudonymiser
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
 from integrations.ingest import speedups
-from integrations.sources.fastmap_fields import field_filler
+from integrations.ingest.fastmap_fields import field_filler
+from integrations.ingest.twins import canonical_and_hash, pseudonymiser, times_of
 from integrations.sources.mapping import CLOCK_SKEW, Rejection, SourceConfig, _ItemError, _plan, _region, map_item
-from integrations.store.prepared import PreparedRecord, canonical_and_hash_py, prepare, times_of_py
+from integrations.store.prepared import PreparedRecord, prepare
 
 _new = tuple.__new__
 _CACHE_MAX = 1 << 16
@@ -38,7 +38,7 @@ def _leave_to_python(*_: Any) -> None:
 
 
 def _timestamp_only(at: datetime) -> tuple[float, str]:
-    """``(at.timestamp(), "")``: :func:`~integrations.store.prepared.times_of_py` for a store that needs no UTC text."""
+    """``(at.timestamp(), "")``: :func:`~integrations.ingest.twins.times_of` for a store that needs no UTC text."""
     return at.timestamp(), ""
 
 
@@ -141,7 +141,7 @@ class CompiledMapping:
         # The C twins (integrations.ingest.speedups) answer None for what they leave to Python, as when not built.
         c_times = speedups.times_of or _leave_to_python
         # Where C declines (a zone with rules), the UTC text only where the store needs it (SQLite).
-        py_times = times_of_py if with_text else _timestamp_only
+        py_times = times_of if with_text else _timestamp_only
         c_canonical_and_hash = speedups.canonical_and_hash or _leave_to_python
 
         def fast(raw: Any, limit: datetime, limit_ts: float | None) -> PreparedRecord | None:
@@ -196,9 +196,9 @@ class CompiledMapping:
             if attrs is None:
                 return None
             text_and_hash = c_canonical_and_hash(kind, ts, region, attrs)
-            attrs_json, h = text_and_hash or canonical_and_hash_py(kind, ts, region, attrs)
+            attrs_json, h = text_and_hash or canonical_and_hash(kind, ts, region, attrs)
             # tuple.__new__ skips the NamedTuple's Python-level constructor.
-            # The UTC text the SQLite insert needs is written here, off the writer's path (see ingest_ahead).
+            # The UTC text the SQLite insert needs is written here, off the writer's path (see ahead.py).
             return _new(
                 PreparedRecord,
                 (name, source_id, kind, at, region, attrs, attrs_json, h, False, at_utc if with_text else ""),
