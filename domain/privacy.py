@@ -5,11 +5,11 @@ HMAC-SHA256 under ``settings.pseudonym_key`` — so two departments' records of 
 the raw value is never stored. A pseudonym is ``"p_"`` + 20 hex digits (80 bits: no collisions at a
 city's scale) and is stable for a key; a different key gives unrelated pseudonyms.
 
-:func:`mask` is for free text (subjects, addresses, messages, logs): every run of ASCII letters and
-digits that contains an 18-character ID-card number, an 11-digit mobile number (``1[3-9]`` + 9 digits),
-a passport-like token (letters with 6+ digits, 8+ characters) or a card-like number (16+ digits) is
-masked whole, keeping its first 3 and last 2 characters. Region codes (12 or 15 digits of the
-statistical code) and pseudonyms are left alone: they identify places and keyed hashes, not people.
+:func:`mask` is for free text (subjects, addresses, messages, logs, reports): ID-card, mobile and landline
+numbers, card-like numbers and passport-like tokens, as people type them (in groups, in full-width
+digits, inside Chinese text), are masked keeping their first 3 and last 2 digits; the recognition and
+its rules are in :mod:`domain.identifiers`. Region codes (12 or 15 digits of the statistical code) and
+pseudonyms are left alone: they identify places and keyed hashes, not people.
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from domain.identifiers import mask_identifiers
+
 PSEUDONYM_PREFIX = "p_"
 _PSEUDONYM = re.compile(r"^p_[0-9a-f]{20}$")
-# Only runs of 8+ letters and digits can be identifiers (the shortest is a passport-like token), so
-# shorter ones are never even looked at.
-_RUN = re.compile(r"[0-9A-Za-z]{8,}")
-_ID_CARD = re.compile(r"\d{17}[\dXx]")
-_MOBILE = re.compile(r"1[3-9]\d{9}")
-_HEX20 = re.compile(r"^[0-9a-f]{20}$")
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_SEPARATORS = re.compile(r"[\s\-.\u2010-\u2015\u2212()]")
 
 
 def _key_bytes(key: str | bytes) -> bytes:
@@ -35,13 +33,18 @@ def _key_bytes(key: str | bytes) -> bytes:
 
 
 def normalise_identifier(value: str) -> str:
-    """The canonical form hashed for a pseudonym: trimmed, no inner spaces or dashes, upper case.
+    """The canonical form hashed for a pseudonym: full-width forms as ASCII, no spaces, dashes, dots or
+    brackets, upper case.
 
-    So ``"510104 19900101 123x"`` and ``"51010419900101123X"`` are one person.
+    So ``"510104 19900101 123x"``, ``"５１０１０４１９９００１０１１２３Ｘ"`` and ``"51010419900101123X"``
+    are one person.
     """
-    if value.isalnum():  # the common case, without the regex
-        return value.upper()
-    return re.sub(r"[\s\-]", "", value).upper()
+    if value.isascii():
+        if value.isalnum():  # the common case, without the regex
+            return value.upper()
+    else:
+        value = value.translate(_FULLWIDTH)
+    return _SEPARATORS.sub("", value).upper()
 
 
 def is_pseudonym(value: object) -> bool:
@@ -107,35 +110,13 @@ def pseudonym(value: str, key: str | bytes) -> str:
     return _keyed(value, _key_bytes(key))
 
 
-def _looks_identifying(run: str) -> bool:
-    if _ID_CARD.search(run) or _MOBILE.search(run):
-        return True
-    digits = sum(c.isdigit() for c in run)
-    if digits == len(run):
-        # 12/15-digit runs are region codes; 16+ digits are card or account numbers.
-        return len(run) >= 16
-    return len(run) >= 8 and digits >= 6
-
-
-def _mask_run(run: str) -> str:
-    return run[:3] + "*" * (len(run) - 5) + run[-2:]
-
-
 def mask(text: str) -> str:
-    """``text`` with every identifier-like run masked, keeping its first 3 and last 2 characters.
+    """``text`` with every personal identifier masked, keeping its first 3 and last 2 digits.
 
     >>> mask("来电 13812345678 反映")
     '来电 138******78 反映'
     """
-
-    def repl(m: re.Match[str]) -> str:
-        run = m.group(0)
-        # A pseudonym's hex part is a keyed hash, not an identifier: leave it readable.
-        if m.start() >= 2 and text[m.start() - 2 : m.start()] == PSEUDONYM_PREFIX and _HEX20.match(run):
-            return run
-        return _mask_run(run) if _looks_identifying(run) else run
-
-    return _RUN.sub(repl, text)
+    return mask_identifiers(text)
 
 
 def mask_value(value: Any) -> Any:

@@ -35,7 +35,10 @@ def short_place(code: str, names: RegionDirectory) -> str:
 
 
 def _row_dict(row: Any) -> dict[str, Any]:
-    return {k: getattr(row, k) for k in (
+    from domain.privacy import mask
+
+    # Title and summary are free text (an identifier typed into a record can reach them): masked as on screen.
+    return {k: mask(getattr(row, k)) if k in ("title", "summary") else getattr(row, k) for k in (
         "id", "rule", "title", "level", "status", "region", "tier", "route_region", "first_at", "last_at",
         "occurrences", "summary", "fingerprint", "rulebook_version", "escalation_step")}
 
@@ -115,9 +118,9 @@ def show_cmd(
         sent = list(session.exec(select(OutboxRow).where(OutboxRow.warning_id == warning_id)
                                  .order_by(col(OutboxRow.id))))
     if as_json:
-        data = _row_dict(row) | {"explanation": row.explanation, "records": row.records,
+        data = _row_dict(row) | {"explanation": mask(row.explanation), "records": row.records,
                                  "audit": [{"at": a.at, "actor": a.actor, "action": a.action,
-                                            "reason": a.reason} for a in trail],
+                                            "reason": mask(a.reason)} for a in trail],
                                  "notifications": [{"key": o.idempotency_key, "status": o.status,
                                                     "recipient": o.recipient, "channel": o.channel}
                                                    for o in sent]}
@@ -126,7 +129,7 @@ def show_cmd(
     names = RegionDirectory.load(get_settings().regions)
     style = LEVEL_STYLE.get(row.level, "")
     console.print(f"[{style}]#{row.id} {LEVEL_CN.get(row.level, '')}色预警 {row.level}[/]  "
-                  f"{row.title or row.rule}  ({row.status})")
+                  f"{mask(row.title or row.rule)}  ({row.status})")
     console.print(f"  rule       {row.rule}   rulebook {row.rulebook_version[:12]}")
     console.print(f"  region     {names.path(row.region)} ({row.region})")
     console.print(f"  routed to  {row.tier} {names.path(row.route_region) if row.route_region else '-'}"

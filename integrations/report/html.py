@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from domain.privacy import mask
 from domain.situation.compute import RuleCount, SituationReport
 from domain.warnings import LEVELS, Level
 from integrations.report import text
@@ -89,7 +90,7 @@ def render_html(report: SituationReport, *, charts: Mapping[str, str] | None = N
         if not rules:
             return "<p>无。</p>"
         return _table(["排名", "规则", "名称", "预警数"],
-                      [[str(i), escape(r.rule), escape(r.title), str(r.count)]
+                      [[str(i), escape(r.rule), escape(mask(r.title)), str(r.count)]
                        for i, r in enumerate(rules, 1)],
                       numeric_from=3)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from domain.privacy import mask
 from domain.situation.compute import SituationReport
 from domain.situation.sla import DeadlineStats
 from domain.warnings import LEVELS
@@ -73,7 +74,7 @@ def render_markdown(report: SituationReport, *, charts: Mapping[str, str] | None
         out += [f"**{heading}**", ""]
         if ranked:
             out += _table(["排名", "规则", "名称", "预警数"],
-                          [[str(i), r.rule, r.title, str(r.count)] for i, r in enumerate(ranked, 1)])
+                          [[str(i), r.rule, mask(r.title), str(r.count)] for i, r in enumerate(ranked, 1)])
         else:
             out.append("无。")
         out.append("")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.privacy import mask
 from domain.situation.compute import Counts, OpenWarning, SituationReport
 from domain.situation.sla import DeadlineStats
 from domain.situation.views import REPORT_TZ
@@ -61,7 +62,7 @@ def severe_cells(w: OpenWarning) -> list[str]:
         ack += f" {local(w.acknowledged_at)}"
     elif w.ack_due_at:
         ack += f"（时限 {local(w.ack_due_at)}）"
-    return [f"#{w.id}", w.title, w.region_path, local(w.opened_at), str(w.escalation_step), ack]
+    return [f"#{w.id}", mask(w.title), w.region_path, local(w.opened_at), str(w.escalation_step), ack]
 
 
 def with_level(cells: list[str], level: str) -> list[str]:
