@@ -25,8 +25,10 @@ date; a card number is grouped by fours), so dates, times, money and counts (``2
 ``伤 20 人``, ``1,000,000元``, ``13 800 000 000``) stay readable. In URLs only unbroken runs are
 looked at, as before: the signed action links (:mod:`integrations.links`) rely on that.
 
-The fast path: one regex scan that only stops at a run of 8+ characters of digits, letters and
-separators that starts with a digit or letters followed by a digit; everything else is skipped in C.
+The fast path: a first regex scan, which the engine runs in C, looks for a place where a run could
+hold an identifier (11 digits with nothing but separators between them, or 8 letters and digits run
+together); most texts have none and are returned as they are. Otherwise a second scan stops only at
+such runs; dates, times, money and counts are passed over inside the regex engine.
 """
 
 from __future__ import annotations
@@ -39,19 +41,24 @@ _D = "0-9\uff10-\uff19"
 _L = "A-Za-z\uff21-\uff3a\uff41-\uff5a"
 _S = " \t\u00a0\u3000\\-\u2010-\u2015\u2212\uff0d.\uff0e)\uff09"
 _TOKEN = re.compile(
-    rf"(?<![{_D}{_L}])(?=[{_D}{_L}{_S}]{{8}})"  # starts a run, and the run is long enough to matter
+    # Starts a run, and the run can hold an identifier: 11 digits with only separators between them (the
+    # shortest phone number), or 8 letters and digits run together (the shortest passport-like token).
+    rf"(?<![{_D}{_L}])(?=(?:[{_S}]*+[{_D}]){{11}}|[{_D}{_L}]{{8}})"
     rf"[{_L}]*+[{_D}][{_D}{_L}]*+"  # a first group: optional letters, then a digit and more
     rf"(?:[{_S}]++[{_D}]++)*+"  # more groups of digits after separators
     rf"(?:[{_S}]*+[Xx\uff38\uff58](?![{_D}{_L}]))?"  # a final check character written apart
 )
+_HINT = re.compile(rf"[{_D}{_L}](?:(?<=[{_D}])(?:[{_S}]*+[{_D}]){{10}}|[{_D}{_L}]{{7}})")
+"""Where :data:`_TOKEN` could match, found faster (it starts with a character set, which the regex
+engine skips to in C): a text without such a place, most texts, is returned as it is."""
 _GROUP = re.compile(r"[0-9A-Za-z]+")
 _URL = re.compile(r"https?://[^\s<>\"'，。；、）】]+")
 _ALNUM_RUN = re.compile(r"[0-9A-Za-z]{8,}")
 _HEX20 = re.compile(r"[0-9a-f]{20}")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-_LANDLINE = re.compile(r"0[1-9]\d{8,10}")
+_LANDLINE = re.compile(r"0[1-9]\d{9,10}")  # 3-digit area codes have 8-digit numbers: 11 or 12 digits
 _ID18 = re.compile(r"[1-9]\d{16}[\dX]")
-_ID15 = re.compile(r"[1-9]\d{14}")
+_ID15 = re.compile(r"[1-8]\d{14}")  # province codes run from 11 to 82
 _CARD = re.compile(r"\d{16,19}")
 _BIRTH18 = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
 _BIRTH15 = re.compile(r"\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])")
@@ -79,19 +86,21 @@ def _typed(digits: str, sizes: list[int]) -> bool:
         digits, sizes = digits[sizes[0] :], sizes[1:]
         if _MOBILE.fullmatch(digits) and (len(sizes) == 1 or sizes[0] in (3, 4, 7)):
             return True
-        return bool(re.fullmatch(r"[1-9]\d{8,10}", digits)) and (len(sizes) == 1 or sizes[0] in (2, 3))
+        return bool(re.fullmatch(r"[1-9]\d{9,10}", digits)) and (len(sizes) == 1 or sizes[0] in (2, 3))
     grouped = len(sizes) > 1
     n = len(digits)
     if n == 11 and _MOBILE.fullmatch(digits):
         return not grouped or sizes[0] in (3, 4, 7)
-    if 10 <= n <= 12 and _LANDLINE.fullmatch(digits):
+    if 11 <= n <= 12 and _LANDLINE.fullmatch(digits):
         return not grouped or sizes[0] in (3, 4)
     if grouped and min(sizes[:-1]) < 2:
         return False
+    # An ID card typed in groups starts with its 6-digit area code, and its birth date is a date.
+    area = not grouped or sizes[0] == 6 or sizes[:2] == [3, 3]
     if n == 18 and _ID18.fullmatch(digits):
-        return not grouped or bool(_BIRTH18.fullmatch(digits, 6, 14))
+        return not grouped or (area and bool(_BIRTH18.fullmatch(digits, 6, 14)))
     if n == 15 and _ID15.fullmatch(digits):
-        return bool(_BIRTH15.fullmatch(digits, 6, 12))
+        return area and bool(_BIRTH15.fullmatch(digits, 6, 12))
     if _CARD.fullmatch(digits):
         return not grouped or all(s == 4 for s in sizes[:-1])
     return False
@@ -109,6 +118,10 @@ def _hide(chars: list[str], positions: list[int]) -> None:
 
 def _mask_token(text: str, m: re.Match[str]) -> str:
     token = m.group(0)
+    if token.isdigit() and token.isascii():  # the common case: one unbroken ASCII number
+        if _plain_run(token, text, m.start()):
+            return token[:3] + "*" * (len(token) - 5) + token[-2:]
+        return token
     norm = token if token.isascii() else token.translate(_FULLWIDTH)
     fullwidth = norm is not token
     chars = list(token)
@@ -121,12 +134,18 @@ def _mask_token(text: str, m: re.Match[str]) -> str:
         if s == 0 and text[m.start() - 2 : m.start()] == "p_" and _HEX20.fullmatch(word):
             runs.append([])  # a pseudonym's keyed hash identifies no one by itself
             continue
+        if word in ("X", "x") and runs[-1]:  # a check character written apart from its number
+            runs[-1].append((s, e))
+            continue
         body = word.lstrip(_LETTERS)
         k = len(word) - len(body)
         if body and (body.isdigit() or (len(body) > 1 and body[:-1].isdigit() and body[-1] in "Xx")):
             if k:
                 runs.append([])
                 prefixed.append((s, e))
+            elif len(word) in (12, 15) and word[0] != "0" and word.isdigit() and token[s:e].isascii():
+                runs += [[(s, e)], []]  # a region code is a place of its own: never joined to a neighbour
+                continue
             runs[-1].append((s + k, e))
             if not body[-1].isdigit():
                 runs.append([])  # a check character ends a number
@@ -185,6 +204,8 @@ def mask_identifiers(text: str) -> str:
     >>> mask_identifiers("来电 138-1234-5678，网格 510104001001001")
     '来电 138-****-**78，网格 510104001001001'
     """
+    if _HINT.search(text) is None:
+        return text
     if "://" not in text:
         return _TOKEN.sub(lambda m: _mask_token(text, m), text)
     out: list[str] = []

@@ -21,12 +21,6 @@ def digits(n: int) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def birth_dates(draw: st.DrawFn, century: bool = True) -> str:
-    year = draw(st.integers(1930 if century else 0, 2025 if century else 99))
-    return f"{year:04d}" if century else f"{year:02d}" + f"{draw(st.integers(1, 12)):02d}{draw(st.integers(1, 28)):02d}"
-
-
-@st.composite
 def typed_identifiers(draw: st.DrawFn) -> tuple[str, list[str]]:
     """(the identifier's digits, the groups a person writes it in)."""
     kind = draw(st.sampled_from(["mobile", "landline", "id18", "id15"]))
@@ -36,22 +30,23 @@ def typed_identifiers(draw: st.DrawFn) -> tuple[str, list[str]]:
         prefix = draw(st.sampled_from([[], ["86"], ["0086"]]))
     elif kind == "landline":
         area = "0" + draw(st.sampled_from(string.digits[1:])) + draw(digits(draw(st.integers(1, 2))))
-        local = draw(st.sampled_from("23456789")) + draw(digits(draw(st.integers(6, 7))))
+        # Beijing, Shanghai, Guangzhou… (0 + 2 digits) have 8-digit numbers; elsewhere 7 or 8 digits.
+        local = draw(st.sampled_from("23456789")) + draw(digits(7 if len(area) == 3 else draw(st.integers(6, 7))))
         number = area + local
         layout = draw(st.sampled_from([(len(area), len(local)), (len(area), len(local) - 4, 4)]))
         prefix = []
     elif kind == "id18":
-        area = draw(st.sampled_from(string.digits[1:])) + draw(digits(5))
+        area = draw(st.sampled_from("12345678")) + draw(digits(5))
         birth = f"{draw(st.integers(1930, 2025))}{draw(st.integers(1, 12)):02d}{draw(st.integers(1, 28)):02d}"
         number = area + birth + draw(digits(3)) + draw(st.sampled_from([*string.digits, "X", "x"]))
         layout = draw(st.sampled_from([(18,), (6, 8, 4), (6, 4, 4, 4), (6, 8, 3, 1), (3, 3, 8, 4)]))
         prefix = []
     else:
-        area = draw(st.sampled_from(string.digits[1:])) + draw(digits(5))
+        area = draw(st.sampled_from("12345678")) + draw(digits(5))
         birth = f"{draw(st.integers(0, 99)):02d}{draw(st.integers(1, 12)):02d}{draw(st.integers(1, 28)):02d}"
         number = area + birth + draw(digits(3))
         # One unbroken ASCII run of 15 digits is a grid's code: a person's old ID card is typed apart.
-        layout = draw(st.sampled_from([(6, 6, 3), (6, 9), (3, 3, 6, 3)]))
+        layout = draw(st.sampled_from([(6, 6, 3), (6, 9), (3, 3, 6, 3), (6, 3, 3, 3)]))
         prefix = []
     groups, at = [], 0
     for size in layout:
