@@ -2,10 +2,10 @@
 
 Measures, in one run, against the reference receiver (``integrations.notify.receiver``, verifying each
 signature and dropping duplicates by key) running in a process of its own:
-  1. throughput — N notifications (routed by ``apply_changes`` into the outbox beforehand) delivered
+  1. throughput — N notifications (routed by ``apply_and_route`` into the outbox beforehand) delivered
      by ``deliver_pending`` sweeps through ``WebhookChannel``, against a baseline of bare ``httpx`` posts
      of the same bodies (signed beforehand, no store); prints both rates and their ratio;
-  2. latency — orange and red warnings opened one by one (``apply_changes`` with the router, committed)
+  2. latency — orange and red warnings opened one by one (``apply_and_route``, committed)
      while a delivery loop runs ``deliver_pending`` in a thread, as the run loop would; prints p50, p95
      and max from each warning's commit to its acceptance at the receiver (target: p95 under 1 s).
 It never asserts wall-clock.
@@ -37,12 +37,12 @@ from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from domain.warnings import Firing, Level, fold
 from integrations.notify import WebhookChannel
+from integrations.notify.pipeline import deliver_pending, notification_of
 from integrations.notify.webhook import body_of, sign
+from integrations.route import Routing, apply_and_route
 from integrations.settings import PACKAGE_ROOT, child_env
 from integrations.store.db import open_store, session_scope
 from integrations.store.models import OutboxRow, WarningRow
-from integrations.store.outbox import deliver_pending, make_router, notification_of
-from integrations.store.warnings import apply_changes
 
 SECRET = "bench-secret"
 POLICY = EscalationPolicy()
@@ -88,11 +88,11 @@ def stop_receiver(proc: subprocess.Popen[str]) -> dict[str, float]:
 def throughput(engine, hook: str, n: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """(outbox notifications/s, bare httpx posts/s) for ``n`` orange notifications."""
     now = datetime.now(UTC)
-    router = make_router(policy=POLICY, directory=directory(hook), regions=REGIONS, now=now)
+    routing = Routing(policy=POLICY, directory=directory(hook), regions=REGIONS)
     for start in range(0, n, 500):
         changes = [fold(None, firing(i, Level.orange, now)) for i in range(start, min(n, start + 500))]
         with session_scope(engine) as session:
-            apply_changes(session=session, changes=changes, now=now, router=router)
+            apply_and_route(session, changes, routing, now)
     with Session(engine) as session:
         messages = [notification_of(r) for r in session.exec(select(OutboxRow))]
     stamp = str(int(time.time()))
@@ -139,15 +139,14 @@ def latency(engine, hook: str, count: int, gap_s: float) -> dict[str, float]:  #
     loop = threading.Thread(target=run_loop, name="deliver", daemon=True)
     loop.start()
     committed: dict[str, float] = {}
-    directory_ = directory(hook)
+    routing = Routing(policy=POLICY, directory=directory(hook), regions=REGIONS)
     rng = random.Random(11)
     for i in range(count):
         now = datetime.now(UTC)
-        router = make_router(policy=POLICY, directory=directory_, regions=REGIONS, now=now)
         level = Level.red if i % 2 else Level.orange
         fired = firing(100_000 + i, level, now)
         with session_scope(engine) as session:
-            apply_changes(session=session, changes=[fold(None, fired)], now=now, router=router)
+            apply_and_route(session, [fold(None, fired)], routing, now)
         at = time.time()  # after the commit: the warning and its outbox rows exist from here on
         with Session(engine) as session:
             query = (select(OutboxRow.idempotency_key).join(WarningRow, col(WarningRow.id) == col(OutboxRow.warning_id))

@@ -22,7 +22,9 @@ from domain.assessment import (
     SurveyCounts,
 )
 from domain.assessment_scoring import score
-from integrations.store.assessment_followup import FollowUpReport, Router, follow_up
+from flows.assess_ops import follow_up_routed
+from integrations.route import Routing
+from integrations.store.assessment_followup import FollowUpReport
 from integrations.store.assessment_models import AssessmentRow
 from integrations.store.assessments import (
     add_evidence,
@@ -75,7 +77,7 @@ def _factors() -> list[dict[str, object]]:
 
 
 def seed_demo_assessment(engine: sa.Engine, region: str = "510104000000", *, now: datetime | None = None,
-                         router: Router | None = None) -> DemoAssessment:
+                         routing: Routing | None = None) -> DemoAssessment:
     """Seed the worked example in ``region`` (a district) and run its follow-up as of ``now``.
 
     Timeline (relative to ``now``): opened 75 days ago, public notice 70 to 56 days ago, decided and
@@ -93,7 +95,7 @@ def seed_demo_assessment(engine: sa.Engine, region: str = "510104000000", *, now
         row = s.exec(select(AssessmentRow).where(AssessmentRow.title == DEMO_TITLE,
                                                  AssessmentRow.region == region)).one()
     assert row.id is not None
-    rep: FollowUpReport = follow_up(engine, row.id, now, scheme=scheme, router=router)
+    rep: FollowUpReport = follow_up_routed(engine, row.id, now, scheme=scheme, routing=routing)
     with session_scope(engine) as s:
         row = s.exec(select(AssessmentRow).where(AssessmentRow.id == row.id)).one()
         petitions = len(s.exec(select(RecordRow.id).where(RecordRow.source == DEMO_SOURCE)).all())

@@ -15,7 +15,8 @@ from domain.assessment_scheme import Scheme
 from domain.assessment_scoring import Score, missing_evidence, score
 from domain.regions import RegionDirectory
 from integrations.assessment_report import write_report
-from integrations.store.assessment_followup import FollowUpReport, Router, follow_up
+from integrations.route import Routing, route_changes
+from integrations.store.assessment_followup import FollowUpReport, follow_up_in
 from integrations.store.assessments import AssessmentBundle, load_bundle, save_score
 from integrations.store.db import session_scope
 from rules.assessment.schemes import load_named_scheme
@@ -54,23 +55,28 @@ def write_reports(engine: sa.Engine, assessment_id: int, out_dir: Path, *, schem
     return write_report(bundle(engine, assessment_id), out_dir, scheme=scheme, names=names, now=now)
 
 
-def default_router(now: datetime) -> Router | None:
-    """The routing every warning gets (responsible tier, responders, outbox), for follow-up warnings;
-    None when the routing module is not available."""
-    try:
-        from flows.context import RoutingContext
-        from integrations.settings import get_settings
-        from integrations.store.routing import make_router
-    except ImportError:  # pragma: no cover - routing ships with the product
-        return None
-    ctx = RoutingContext.load(get_settings())
-    return make_router(policy=ctx.policy, directory=ctx.directory, regions=ctx.regions, now=now,
-                       categories=lambda w: ("ssra", "petition"))
+def default_routing() -> Routing:
+    """The routing every warning gets (responsible tier, responders, outbox), for follow-up warnings."""
+    from flows.context import RoutingContext
+    from integrations.settings import get_settings
+
+    return RoutingContext.load(get_settings()).routing(categories=lambda w: ("ssra", "petition"))
+
+
+def follow_up_routed(engine: sa.Engine, assessment_id: int, now: datetime, *, scheme: Scheme | None = None,
+                     routing: Routing | None = None) -> FollowUpReport:
+    """Follow up one assessment; its warning (if any) is routed with ``routing`` (None: left unrouted) in
+    the same transaction."""
+    with session_scope(engine) as session:
+        report = follow_up_in(session, assessment_id, now, scheme=scheme)
+        if routing is not None:
+            route_changes(session, report.to_route, routing, now)
+    return report
 
 
 def run_follow_up(engine: sa.Engine, assessment_id: int, now: datetime, *, route: bool = True) -> FollowUpReport:
     """Follow up one assessment; its warning (if any) is routed like any other when ``route``."""
-    return follow_up(engine, assessment_id, now, router=default_router(now) if route else None)
+    return follow_up_routed(engine, assessment_id, now, routing=default_routing() if route else None)
 
 
 __all__ = [
@@ -78,7 +84,8 @@ __all__ = [
     "FollowUpReport",
     "bundle",
     "check_evidence",
-    "default_router",
+    "default_routing",
+    "follow_up_routed",
     "run_follow_up",
     "scheme_for",
     "score_assessment",

@@ -152,15 +152,18 @@ def show_cmd(
 
 
 def _act(action: str, warning_id: int, responder: str, reason: str) -> None:
+    from domain.responders import ResponderDirectory
+    from integrations.settings import get_settings
     from integrations.store import actions
     from integrations.store.db import session_scope
 
     engine = open_engine()
     func = {"ack": actions.acknowledge, "resolve": actions.resolve, "comment": actions.comment}[action]
+    directory = ResponderDirectory.load(get_settings().responders)
     try:
         with session_scope(engine) as session:
-            func(session=session, warning_id=warning_id, responder=responder, reason=reason,
-                 now=datetime.now(UTC))
+            func(session=session, warning_id=warning_id, responder=responder, directory=directory,
+                 reason=reason, now=datetime.now(UTC))
     except actions.ActionError as exc:
         fail(str(exc))
     console.print(f"{action}: warning {warning_id} by {responder} — recorded in its audit log.")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from domain.escalation import EscalationPolicy
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
+from integrations.route import Routing
 from integrations.settings import Settings
+from integrations.store.models import WarningRow
 
 
 @dataclass
@@ -31,10 +32,10 @@ class RoutingContext:
             links=settings.action_links,
         )
 
-    def router(self, now: datetime) -> Any:
-        """A router for ``apply_changes``: routes opened and raised warnings in the same transaction."""
+    def routing(self, categories: Callable[[WarningRow], Iterable[str]] | None = None) -> Routing:
+        """What ``integrations.route`` needs to route warnings: the policy, the directories, and the signed
+        one-click links when the settings turn them on."""
         from integrations.notify.render import action_links
-        from integrations.store.routing import make_router
 
-        return make_router(policy=self.policy, directory=self.directory, regions=self.regions, now=now,
-                           links=action_links if self.links else None)
+        return Routing(policy=self.policy, directory=self.directory, regions=self.regions,
+                       links=action_links if self.links else None, categories=categories)

@@ -41,12 +41,14 @@ def _simulated_responders(clock: datetime, rng: random.Random) -> int:
     """Acknowledge a share of the warnings opened this round, a few minutes after they were routed."""
     from sqlmodel import col, select
 
+    from domain.responders import ResponderDirectory
     from flows.store import store_engine
     from integrations.store.actions import ActionError, acknowledge
     from integrations.store.db import session_scope
     from integrations.store.models import OutboxRow, WarningRow
 
     acked = 0
+    directory = ResponderDirectory.load(get_settings().responders)
     with session_scope(store_engine()) as session:
         rows = session.exec(select(WarningRow).where(WarningRow.status == "open",
                                                      WarningRow.escalation_step == 0)).all()
@@ -57,7 +59,7 @@ def _simulated_responders(clock: datetime, rng: random.Random) -> int:
             if first is None or rng.random() > ACK_SHARE.get(row.level, 0.5):
                 continue
             try:
-                acknowledge(session=session, warning_id=row.id or 0, responder=first,
+                acknowledge(session=session, warning_id=row.id or 0, responder=first, directory=directory,
                             reason="已收到，正在核实处置", now=clock + timedelta(minutes=rng.randint(3, 12)))
                 acked += 1
             except ActionError:
@@ -126,7 +128,7 @@ def _seed_assessment(now: datetime) -> Any:
     from flows.context import RoutingContext
     from flows.store import store_engine
 
-    return seed_demo_assessment(store_engine(), now=now, router=RoutingContext.load(get_settings()).router(now))
+    return seed_demo_assessment(store_engine(), now=now, routing=RoutingContext.load(get_settings()).routing())
 
 
 def _summary(totals: Counter[str], assessment: Any) -> None:

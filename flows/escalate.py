@@ -17,7 +17,7 @@ from integrations.settings import get_settings
 @task(name="watch-sla", cache_policy=NONE)
 def watch_sla(now: datetime) -> int:
     """Escalate unacknowledged warnings past their deadline and queue reminders; returns the count."""
-    from integrations.store.actions import sla_sweep
+    from integrations.sla import sla_sweep
     from integrations.store.db import session_scope
 
     routing = RoutingContext.load(get_settings())
@@ -30,8 +30,8 @@ def watch_sla(now: datetime) -> int:
 @task(name="deliver-outbox", cache_policy=NONE)
 def deliver_outbox(now: datetime) -> dict[str, int]:
     """Send pending notifications whose time has come; failures retry later with backoff."""
+    from integrations.notify.pipeline import deliver_pending
     from integrations.notify.registry import build_channels
-    from integrations.store.outbox import deliver_pending
 
     settings = get_settings()
     channels = build_channels(settings)

@@ -16,7 +16,7 @@ from integrations.settings import get_settings
 @task(name="evaluate-batch", cache_policy=NONE, retries=1, retry_delay_seconds=2)
 def evaluate_batch(now: datetime) -> dict[str, Any]:
     """One batch step: load the rulebook, evaluate what is new, write warnings and outbox together."""
-    from integrations.store.live import evaluate_pending
+    from integrations.evaluation import evaluate_pending
     from rules.language.loader import load_rulebook
 
     settings = get_settings()
@@ -26,7 +26,7 @@ def evaluate_batch(now: datetime) -> dict[str, Any]:
         # A broken rule file stops only itself: the rest of the rulebook keeps running.
         logger.error("rule file rejected: %s", error)
     routing = RoutingContext.load(settings)
-    report = evaluate_pending(store_engine(), rulebook, now=now, router=routing.router(now))
+    report = evaluate_pending(store_engine(), rulebook, now=now, routing=routing.routing())
     for problem in report.errors:  # quarantined, and a rulebook-error warning opened for each
         logger.error("record left out: %s", problem)
     logger.info("evaluated %d records: %d opened, %d raised, %d updated (rulebook %s)",

@@ -66,8 +66,8 @@ def open_routed(engine: Any, level: str = "yellow", region: str = "510104001001"
                 rule: str = "collective-petition", at: datetime = MONDAY_10_BJ, **kw: Any) -> int:
     """Write a warning and route it as opened at ``at`` (default policy, the small directory); its id."""
     from domain.escalation import EscalationPolicy
+    from integrations.route import route_warning
     from integrations.store.db import session_scope
-    from integrations.store.routing import route_warning
 
     w = warning(level, region=region, rule=rule, **kw)
     with session_scope(engine) as s:

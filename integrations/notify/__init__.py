@@ -2,7 +2,7 @@
 
 A channel has a ``name`` (as written in the responders directory and in outbox rows) and
 ``send(message: Notification) -> None``. Delivery is at least once: the outbox sweep
-(``integrations.store.outbox.deliver_pending``) retries with backoff, and every resend carries the same
+(``integrations.notify.pipeline.deliver_pending``) retries with backoff, and every resend carries the same
 idempotency key, so receivers drop duplicates.
 
 Exceptions a channel may raise (and no other)::

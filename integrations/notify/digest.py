@@ -3,23 +3,23 @@
 A digest's idempotency key is derived from its members' keys (``digest:`` + SHA-256 of the sorted keys),
 so every (re)send of the same group carries the same key and a receiver drops a resend by it. Which
 rows form a digest is decided and stored before anything is sent (``integrations.store.digests``); this module
-only names and renders a digest (in Chinese, each member with its level's colour).
+only renders a digest (in Chinese, each member with its level's colour).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from domain.privacy import mask
+from domain.routing import DIGEST_LEVELS, digest_key
 from domain.warnings import Level
 from integrations.notify.base import Notification
 from integrations.notify.render import Rendered, colour
 
-DIGEST_LEVELS = frozenset({Level.blue.value, Level.yellow.value})
-"""Levels that may wait for a digest; orange and red are never held back."""
+__all__ = ["DIGEST_LEVELS", "DIGEST_STEP", "digest_key", "digest_notification", "render_digest"]
+
 DIGEST_STEP = "digest"
 """The ``step`` of a digest notification."""
 
@@ -27,12 +27,6 @@ DIGEST_STEP = "digest"
 # responder needs to act on each warning without opening the single messages.
 _KEPT = ("摘要：", "当前责任：", "确认时限：", "确认命令：", "一键确认：", "一键办结：")
 _FOOTER = "本系统只作预警提示，处置由责任人依法依规决定。"
-
-
-def digest_key(member_keys: Iterable[str]) -> str:
-    """The idempotency key of a digest of these member keys (order does not matter)."""
-    canon = "\n".join(sorted(member_keys))
-    return "digest:" + hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
 def _level_rank(level: str) -> int:

@@ -104,7 +104,7 @@ def action_links(
     warning_id: int, responder: str, now: datetime, settings: Settings | None = None
 ) -> dict[str, str]:
     """Signed one-click links (``integrations.links``) for ``responder`` to acknowledge or resolve the
-    warning, valid for ``settings.link_ttl_s`` from ``now``; pass as ``route_warning(links=...)``."""
+    warning, valid for ``settings.link_ttl_s`` from ``now``; pass as ``integrations.route.Routing(links=...)``."""
     from integrations.links import make_link  # only deployments that send links need the module
 
     s = settings or get_settings()

@@ -1,4 +1,5 @@
-"""What responders do with a warning (acknowledge, resolve, comment) and the SLA watch.
+"""What responders do with a warning (acknowledge, resolve, comment), and what the SLA watch reads and
+records (the sweeps themselves, which route, are ``integrations.sla``).
 
 A responder acts only inside their own jurisdiction: the warning's region must lie in the subtree of the
 responder's node (the duty leadership's node is the whole city). A refused attempt raises
@@ -8,19 +9,17 @@ though the caller's transaction rolls back. Every change is audited with who, wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlmodel import Session, col, select
 
-from domain.escalation import LEADERSHIP, EscalationPolicy, SlaView, Step, due_escalations
-from domain.regions import RegionDirectory, Tier, is_within
+from domain.escalation import EscalationPolicy, SlaView
+from domain.regions import is_within
 from domain.responders import Responder, ResponderDirectory
 from domain.warnings import Status
 from integrations.store.audit import append_audit
-from integrations.store.models import AuditRow, OutboxRow, WarningRow
-from integrations.store.routing import pinned_policy, route_warning
+from integrations.store.models import AuditRow, WarningRow
+from integrations.store.routing import pinned_policy
 
 RESOLVE_OVERDUE = "resolve-overdue"
 """Audit action recorded once when a warning passes its resolve-within deadline unresolved."""
@@ -36,15 +35,6 @@ class JurisdictionError(ActionError):
     """The responder is unknown or the warning's region lies outside their jurisdiction."""
 
 
-def _directory(directory: ResponderDirectory | None) -> ResponderDirectory:
-    """The given directory, or the configured one (``settings.responders``)."""
-    if directory is not None:
-        return directory
-    from integrations.settings import get_settings
-
-    return ResponderDirectory.load(get_settings().responders)
-
-
 def _refuse(session: Session, warning: WarningRow, responder: str, action: str, reason: str, why: str,
             now: datetime) -> JurisdictionError:
     """Record the refused attempt in its own transaction (it must survive the caller's rollback)."""
@@ -56,11 +46,10 @@ def _refuse(session: Session, warning: WarningRow, responder: str, action: str, 
 
 
 def _authorised(
-    session: Session, warning_id: int, responder: str, given: ResponderDirectory | None, action: str,
+    session: Session, warning_id: int, responder: str, directory: ResponderDirectory, action: str,
     reason: str, now: datetime,
 ) -> tuple[WarningRow, Responder]:
     """The warning and the responder, if the responder may act on it; else refuse (audited)."""
-    directory = _directory(given)
     warning = session.get(WarningRow, warning_id)
     if warning is None:
         raise ActionError(f"no warning {warning_id}")
@@ -75,7 +64,7 @@ def _authorised(
 
 
 def acknowledge(
-    *, session: Session, warning_id: int, responder: str, directory: ResponderDirectory | None = None,
+    *, session: Session, warning_id: int, responder: str, directory: ResponderDirectory,
     reason: str = "", now: datetime,
 ) -> WarningRow:
     """Mark the warning acknowledged by ``responder`` (stops escalation and reminders).
@@ -96,7 +85,7 @@ def acknowledge(
 
 
 def resolve(
-    *, session: Session, warning_id: int, responder: str, directory: ResponderDirectory | None = None,
+    *, session: Session, warning_id: int, responder: str, directory: ResponderDirectory,
     reason: str, now: datetime,
 ) -> WarningRow:
     """Resolve the warning (the next firing of its fingerprint opens a new one). A reason is required."""
@@ -116,7 +105,7 @@ def resolve(
 
 
 def comment(
-    *, session: Session, warning_id: int, responder: str, directory: ResponderDirectory | None = None,
+    *, session: Session, warning_id: int, responder: str, directory: ResponderDirectory,
     reason: str, now: datetime,
 ) -> AuditRow:
     """Add a responder's note (``reason`` is the comment text) to the warning's record (any status)."""
@@ -127,30 +116,8 @@ def comment(
                         reason=reason, at=now, detail={"node": person.node})
 
 
-@dataclass(frozen=True)
-class SlaAction:
-    """One thing the SLA sweep did to a warning."""
-
-    warning_id: int
-    action: Literal["escalate", "remind", "overdue"]
-    step: str
-    to_tier: Step
-    to_code: str
-    notifications: int
-
-
-def sla_sweep(
-    *, session: Session, policy: EscalationPolicy, directory: ResponderDirectory, regions: RegionDirectory,
-    now: datetime, limit: int = 500,
-) -> list[SlaAction]:
-    """Escalate (or remind about) open warnings whose acknowledgement deadline passed by ``now``.
-
-    Uses the policy pinned on each warning (``policy`` only for warnings without one). One action per
-    warning per sweep; each writes outbox rows and an audit row through :func:`route_warning`, in the
-    caller's transaction. Running the sweep again at the same ``now`` does nothing more: every action
-    moves the warning's ``ack_due_at`` forward. Resolve-within breaches are reported too, once per
-    warning (:func:`resolve_overdue_sweep`), after the acknowledgement actions.
-    """
+def sla_due(*, session: Session, now: datetime, limit: int = 500) -> list[WarningRow]:
+    """Open warnings with a route whose acknowledgement deadline passed by ``now``, most overdue first."""
     query = (
         select(WarningRow)
         .where(WarningRow.status == Status.open.value, col(WarningRow.ack_due_at) <= now,
@@ -158,36 +125,21 @@ def sla_sweep(
         .order_by(col(WarningRow.ack_due_at), col(WarningRow.id))
         .limit(limit)
     )
-    rows = {row.id: row for row in session.exec(query) if row.id is not None}
-    views = [
-        SlaView(id=wid, status=row.status, level=row.level, tier=row.tier, route_region=row.route_region,
-                escalation_step=row.escalation_step, ack_due_at=row.ack_due_at,
-                policy=pinned_policy(row, policy))
-        for wid, row in rows.items()
-    ]
-    done: list[SlaAction] = []
-    for due in due_escalations(now, views):
-        row = rows[due.warning_id]
-        change = "escalated" if due.action == "escalate" else "reminder"
-        out: list[OutboxRow] = route_warning(session=session, warning=row, change=change, policy=policy,
-                                             directory=directory, regions=regions, now=now)
-        step = out[0].step if out else ""
-        done.append(SlaAction(due.warning_id, due.action, step, due.to_step, due.to_code, len(out)))
-    done.extend(resolve_overdue_sweep(session=session, policy=policy, directory=directory, regions=regions,
-                                      now=now, limit=limit))
-    return done
+    return list(session.exec(query))
 
 
-def resolve_overdue_sweep(
-    *, session: Session, policy: EscalationPolicy, directory: ResponderDirectory, regions: RegionDirectory,
-    now: datetime, limit: int = 500,
-) -> list[SlaAction]:
-    """Report unresolved warnings whose ``resolve_due_at`` passed by ``now``: once per warning, an audit
-    row ``resolve-overdue`` and a notification of step ``overdue`` to the node responsible now.
+def sla_view(row: WarningRow, fallback: EscalationPolicy) -> SlaView:
+    """What the SLA watch (``domain.escalation.due_escalations``) needs of a warning, with its pinned policy."""
+    assert row.id is not None
+    return SlaView(id=row.id, status=row.status, level=row.level, tier=row.tier, route_region=row.route_region,
+                   escalation_step=row.escalation_step, ack_due_at=row.ack_due_at,
+                   policy=pinned_policy(row, fallback))
 
-    Acknowledged warnings count too: acknowledging is not resolving. In the caller's transaction; a
-    warning already reported (its ``resolve-overdue`` audit row exists) is never reported again.
-    """
+
+def resolve_overdue_due(*, session: Session, now: datetime, limit: int = 500) -> list[WarningRow]:
+    """Unresolved warnings with a route whose ``resolve_due_at`` passed by ``now`` and that were never
+    reported overdue (no ``resolve-overdue`` audit row); acknowledged ones count: acknowledging is not
+    resolving."""
     reported = select(AuditRow.warning_id).where(AuditRow.action == RESOLVE_OVERDUE,
                                                  col(AuditRow.warning_id).is_not(None))
     query = (
@@ -197,17 +149,15 @@ def resolve_overdue_sweep(
         .order_by(col(WarningRow.resolve_due_at), col(WarningRow.id))
         .limit(limit)
     )
-    done: list[SlaAction] = []
-    for row in list(session.exec(query)):
-        assert row.id is not None and row.resolve_due_at is not None
-        out = route_warning(session=session, warning=row, change="overdue", policy=policy,
-                            directory=directory, regions=regions, now=now)
-        late = now - row.resolve_due_at
-        append_audit(session=session, warning_id=row.id, actor=SLA_ACTOR, action=RESOLVE_OVERDUE,
-                     reason=f"not resolved by {row.resolve_due_at.isoformat()}", at=now,
-                     detail={"resolve_due_at": row.resolve_due_at.isoformat(), "overdue_s": int(late.total_seconds()),
-                             "status": row.status, "tier": row.tier, "node": row.route_region,
-                             "notifications": len(out)})
-        to: Step = LEADERSHIP if row.tier == LEADERSHIP else Tier(row.tier)
-        done.append(SlaAction(row.id, "overdue", "overdue", to, row.route_region, len(out)))
-    return done
+    return list(session.exec(query))
+
+
+def record_resolve_overdue(*, session: Session, row: WarningRow, now: datetime, notifications: int) -> None:
+    """Audit, once, that ``row`` passed its resolve-within deadline unresolved (``resolve-overdue``)."""
+    assert row.id is not None and row.resolve_due_at is not None
+    late = now - row.resolve_due_at
+    append_audit(session=session, warning_id=row.id, actor=SLA_ACTOR, action=RESOLVE_OVERDUE,
+                 reason=f"not resolved by {row.resolve_due_at.isoformat()}", at=now,
+                 detail={"resolve_due_at": row.resolve_due_at.isoformat(), "overdue_s": int(late.total_seconds()),
+                         "status": row.status, "tier": row.tier, "node": row.route_region,
+                         "notifications": notifications})

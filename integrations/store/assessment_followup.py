@@ -10,7 +10,7 @@ an ``ssra-follow-up`` warning is opened (or refreshed while open) and the assess
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,10 +38,6 @@ TEXT_FIELDS = ("subject", "title", "summary", "content", "description", "reason"
 TYPE_FIELDS = ("type", "category", "dispute_type", "petition_type", "subject")
 """Record attributes compared with categories."""
 
-Router = Callable[[Session, WarningRow, str], object]
-"""Routes an opened or raised warning in the same transaction (e.g. ``integrations.store.outbox.route_warning``)."""
-
-
 @dataclass
 class FollowUpReport:
     """What one follow-up pass did."""
@@ -54,6 +50,8 @@ class FollowUpReport:
     crossed: list[str] = field(default_factory=list)
     warning_id: int | None = None
     reopened: bool = False
+    to_route: list[tuple[WarningRow, str]] = field(default_factory=list, repr=False)
+    """The warning opened or raised (with the change), for the caller to route in the same transaction."""
 
 
 def match(attributes: dict[str, Any], keywords: Iterable[str], categories: Iterable[str]) -> str | None:
@@ -132,7 +130,7 @@ def _refs(session: Session, links: Iterable[AssessmentLinkRow]) -> list[str]:
 
 
 def _raise_warning(session: Session, row: AssessmentRow, crossed: list[tuple[FollowUpThreshold,
-                   list[AssessmentLinkRow]]], now: datetime, router: Router | None) -> WarningRow:
+                   list[AssessmentLinkRow]]], now: datetime, report: FollowUpReport) -> WarningRow:
     assert row.id is not None
     level = max((Level(t.level) for t, _ in crossed), key=LEVELS.index)
     hits = sorted({k.id: k for _, ks in crossed for k in ks}.values(), key=lambda k: k.at)
@@ -161,48 +159,54 @@ def _raise_warning(session: Session, row: AssessmentRow, crossed: list[tuple[Fol
     session.flush()
     session.add(AuditRow(warning_id=w.id, at=now, actor=f"system:{RULE_ID}", action=change,
                          detail={"assessment": row.id, "level": w.level}))
-    if router is not None and change != "updated":
-        router(session, w, change)
+    if change != "updated":
+        report.to_route.append((w, change))
     return w
 
 
-def follow_up(engine: sa.Engine, assessment_id: int, now: datetime, *, scheme: Scheme | None = None,
-              router: Router | None = None) -> FollowUpReport:
+def follow_up(engine: sa.Engine, assessment_id: int, now: datetime, *, scheme: Scheme | None = None) -> FollowUpReport:
+    """:func:`follow_up_in` in a transaction of its own (its warning, if any, left unrouted)."""
+    with session_scope(engine) as session:
+        return follow_up_in(session, assessment_id, now, scheme=scheme)
+
+
+def follow_up_in(session: Session, assessment_id: int, now: datetime, *,
+                 scheme: Scheme | None = None) -> FollowUpReport:
     """Link related records and warnings to a decision being implemented; warn and re-open it when a
-    threshold of the scheme is crossed. ``scheme`` defaults to the assessment's own (by name)."""
+    threshold of the scheme is crossed, in the caller's transaction (which routes ``report.to_route``).
+    ``scheme`` defaults to the assessment's own (by name)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    with session_scope(engine) as session:
-        row = get_assessment(session=session, assessment_id=assessment_id)
-        report = FollowUpReport(assessment_id=assessment_id, status=row.status)
-        if row.status not in (AssessmentStatus.implementing, AssessmentStatus.reassessment):
-            return report
-        if scheme is None:
-            from rules.assessment.schemes import load_named_scheme  # lazy: the store needs no YAML otherwise
-
-            scheme = load_named_scheme(row.scheme)
-        since = row.implementation_from or row.decided_at or row.created_at
-        links = list(session.exec(select(AssessmentLinkRow).where(AssessmentLinkRow.assessment_id == row.id)))
-        report.linked_records = _link_records(session, row, since, now, {k.record_id for k in links
-                                                                          if k.record_id is not None})
-        report.linked_warnings = _link_warnings(session, row, since, now, {k.warning_id for k in links
-                                                                            if k.warning_id is not None})
-        session.flush()
-        links = list(session.exec(select(AssessmentLinkRow).where(AssessmentLinkRow.assessment_id == row.id)))
-        report.total_links = len(links)
-        crossed = _crossed(links, scheme.follow_up.thresholds, now)
-        report.crossed = [f"≥{t.at_least} {t.kind} within {t.within_days} days ({len(ks)})"
-                          for t, ks in crossed]
-        if report.linked_records or report.linked_warnings:
-            _event(session, row, "follow-up", now, detail={"records": report.linked_records,
-                                                           "warnings": report.linked_warnings})
-        if crossed:
-            w = _raise_warning(session, row, crossed, now, router)
-            report.warning_id = w.id
-            if row.status == AssessmentStatus.implementing:
-                row.status, row.reopened_at, row.updated_at = AssessmentStatus.reassessment, now, now
-                report.reopened = True
-                _event(session, row, "reopened", now, f"system:{RULE_ID}", "; ".join(report.crossed),
-                       {"warning": w.id})
-        report.status = row.status
+    row = get_assessment(session=session, assessment_id=assessment_id)
+    report = FollowUpReport(assessment_id=assessment_id, status=row.status)
+    if row.status not in (AssessmentStatus.implementing, AssessmentStatus.reassessment):
         return report
+    if scheme is None:
+        from rules.assessment.schemes import load_named_scheme  # lazy: the store needs no YAML otherwise
+
+        scheme = load_named_scheme(row.scheme)
+    since = row.implementation_from or row.decided_at or row.created_at
+    links = list(session.exec(select(AssessmentLinkRow).where(AssessmentLinkRow.assessment_id == row.id)))
+    report.linked_records = _link_records(session, row, since, now, {k.record_id for k in links
+                                                                      if k.record_id is not None})
+    report.linked_warnings = _link_warnings(session, row, since, now, {k.warning_id for k in links
+                                                                        if k.warning_id is not None})
+    session.flush()
+    links = list(session.exec(select(AssessmentLinkRow).where(AssessmentLinkRow.assessment_id == row.id)))
+    report.total_links = len(links)
+    crossed = _crossed(links, scheme.follow_up.thresholds, now)
+    report.crossed = [f"≥{t.at_least} {t.kind} within {t.within_days} days ({len(ks)})"
+                      for t, ks in crossed]
+    if report.linked_records or report.linked_warnings:
+        _event(session, row, "follow-up", now, detail={"records": report.linked_records,
+                                                       "warnings": report.linked_warnings})
+    if crossed:
+        w = _raise_warning(session, row, crossed, now, report)
+        report.warning_id = w.id
+        if row.status == AssessmentStatus.implementing:
+            row.status, row.reopened_at, row.updated_at = AssessmentStatus.reassessment, now, now
+            report.reopened = True
+            _event(session, row, "reopened", now, f"system:{RULE_ID}", "; ".join(report.crossed),
+                   {"warning": w.id})
+    report.status = row.status
+    return report

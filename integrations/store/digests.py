@@ -19,14 +19,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from integrations.notify.digest import DIGEST_LEVELS, digest_key
+from domain.routing import DIGEST_LEVELS, digest_key
 from integrations.store.models import OutboxRow
+from integrations.store.outbox_status import PENDING
 
 DIGEST_KEY = "digest_key"
 """Payload field of a member row: the key of the digest it is sent in."""
 DIGEST_SIZE = "digest_size"
 """Payload field of a member row: how many rows its digest has."""
-PENDING = "pending"
 _Q = TypeVar("_Q", bound=SelectOfScalar[OutboxRow])
 
 

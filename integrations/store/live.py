@@ -1,33 +1,28 @@
 """Live evaluation against the store: continue from the saved evaluator state, consume new records,
-write the warnings they open or raise, and save the state — all in one transaction.
+write the warnings they open or raise, and save the state — all in one transaction per batch, which the
+caller (``integrations.evaluation.evaluate_pending``) also routes the warnings in.
 
 A crash anywhere before the commit leaves the store as it was: the next run consumes the same records
 from the same state and produces the same warnings, so nothing is lost and nothing is doubled.
-
-What could not be evaluated reaches the administrators as a blue warning of the reserved rule
-``rulebook-error`` at the city root (:func:`_error_warnings`): a rule file that failed to load (its
-rules do not run; the others do) and each record the engine left out (:mod:`rules.engine.budget`),
-which is also quarantined with the reason.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from domain.records import Record
 from domain.regions import ancestors
 from domain.warnings import Change, Level, WarningState
 from integrations.store.db import session_scope
 from integrations.store.intake import quarantine
-from integrations.store.models import EvaluatorStateRow, WarningRow
+from integrations.store.models import EvaluatorStateRow
 from integrations.store.records import seq_records_after
-from integrations.store.warnings import ApplyReport, Router, apply_changes
+from integrations.store.warnings import ApplyReport, apply_changes, open_fingerprints
 from rules.engine.budget import RULEBOOK_ERROR_RULE
 from rules.engine.evaluate import Evaluator
 from rules.language.loader import Rulebook
@@ -59,7 +54,7 @@ class EvaluationReport:
 def _mark_late(session: Session, evaluator: Evaluator, batch: list[tuple[int, Record]]) -> list[Record]:
     """The batch's records, those behind the watermark marked late (here and in the store).
 
-    A late record is still evaluated at once (docs/design.md#event-time); only late records can make a live run
+    A late record is still evaluated at once (DESIGN decision 1); only late records can make a live run
     and a backtest differ, so they are marked and counted.
     """
     from integrations.store.models import RecordRow
@@ -90,12 +85,10 @@ def _load(session: Session, rulebook: Rulebook, engine_name: str) -> tuple[Evalu
         restarted = state is not None
     # Warnings resolved by responders since the last run: the next firing must open a new one.
     open_in_evaluator = [w.fingerprint for w in evaluator.warnings()]
-    if open_in_evaluator:
-        still_open = set(session.exec(
-            select(WarningRow.fingerprint).where(col(WarningRow.open_key).in_(open_in_evaluator))))
-        for fp in open_in_evaluator:
-            if fp not in still_open:
-                evaluator.resolve(fp)
+    still_open = open_fingerprints(session=session, fingerprints=open_in_evaluator)
+    for fp in open_in_evaluator:
+        if fp not in still_open:
+            evaluator.resolve(fp)
     return evaluator, (state.consumed_seq if state else 0), restarted
 
 
@@ -133,41 +126,45 @@ def _error_warnings(session: Session, rulebook: Rulebook, evaluator: Evaluator, 
     return out
 
 
-def evaluate_pending(
-    engine: sa.Engine,
-    rulebook: Rulebook,
-    *,
-    now: datetime,
-    router: Router | None = None,
-    batch_size: int = 20_000,
-    engine_name: str = "durable",
-    progress: Callable[[int], None] | None = None,
-) -> EvaluationReport:
-    """Evaluate every record that arrived since the last run, batch by batch (one transaction each)."""
-    report = EvaluationReport(rulebook_version=rulebook.version)
+@dataclass
+class Batch:
+    """One batch evaluated in the caller's transaction: its records, the warnings written, the last seq."""
+
+    records: list[Record]
+    applied: ApplyReport
+    consumed: int
+
+
+def load_evaluator(engine: sa.Engine, rulebook: Rulebook, engine_name: str) -> tuple[Evaluator, int, bool]:
+    """The evaluator as saved (or a fresh one for a new rulebook), the last consumed seq, and whether it
+    restarted; warnings resolved in the store since are resolved in the evaluator too."""
     with session_scope(engine) as session:
-        evaluator, consumed, report.restarted = _load(session, rulebook, engine_name)
-    while True:
-        # One transaction per batch: the warnings, their outbox rows and the evaluator's state commit
-        # together. If it fails, the exception ends the run and the next run starts from this state.
-        with session_scope(engine) as session:
-            batch = seq_records_after(session=session, seq=consumed, limit=batch_size)
-            if not batch:
-                return report
-            records = _mark_late(session, evaluator, batch)
-            changes = evaluator.feed(records)
-            changes += _error_warnings(session, rulebook, evaluator, records, report)
-            report.add(apply_changes(session=session, changes=changes, now=now, router=router))
-            consumed = batch[-1][0]
-            state = session.get(EvaluatorStateRow, STATE_NAME) or EvaluatorStateRow(
-                name=STATE_NAME, rulebook_version=rulebook.version)
-            state.rulebook_version = rulebook.version
-            state.consumed_seq = consumed
-            state.state = evaluator.snapshot()
-            state.updated_at = now
-            session.add(state)
-        report.records += len(records)
-        report.late += sum(1 for r in records if r.late)
-        report.batches += 1
-        if progress is not None:
-            progress(len(records))
+        return _load(session, rulebook, engine_name)
+
+
+def evaluate_batch(session: Session, evaluator: Evaluator, consumed: int, *, now: datetime,
+                   batch_size: int, rulebook: Rulebook | None = None,
+                   report: EvaluationReport | None = None) -> Batch | None:
+    """Feed the records after ``consumed`` (up to ``batch_size``) and write the warnings they open or raise
+    (``apply_changes``); None when there is nothing new. The caller routes ``applied.to_route`` and saves
+    the state (:func:`save_state`) in the same transaction."""
+    batch = seq_records_after(session=session, seq=consumed, limit=batch_size)
+    if not batch:
+        return None
+    records = _mark_late(session, evaluator, batch)
+    changes = evaluator.feed(records)
+    if rulebook is not None and report is not None:
+        changes += _error_warnings(session, rulebook, evaluator, records, report)
+    applied = apply_changes(session=session, changes=changes, now=now)
+    return Batch(records, applied, batch[-1][0])
+
+
+def save_state(session: Session, evaluator: Evaluator, rulebook: Rulebook, consumed: int, now: datetime) -> None:
+    """Save the evaluator's state and the last consumed seq, in the caller's transaction."""
+    state = session.get(EvaluatorStateRow, STATE_NAME) or EvaluatorStateRow(
+        name=STATE_NAME, rulebook_version=rulebook.version)
+    state.rulebook_version = rulebook.version
+    state.consumed_seq = consumed
+    state.state = evaluator.snapshot()
+    state.updated_at = now
+    session.add(state)

@@ -1,13 +1,14 @@
 """Warnings in the store: applying the evaluator's changes, listing and reading them.
 
-``apply_changes`` runs inside the caller's transaction, together with routing (outbox rows) and the
-audit log, so a warning and its notifications are committed together or not at all.
+``apply_changes`` runs inside the caller's transaction and reports the warnings it opened or raised; the
+caller routes them (``integrations.route.route_changes``) in the same transaction, so a warning and its
+notifications are committed together or not at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -15,9 +16,6 @@ from sqlmodel import Session, col, select
 from domain.regions import tier_of
 from domain.warnings import Change, Status, WarningState
 from integrations.store.models import AuditRow, WarningRow
-
-Router = Callable[[Session, WarningRow, str], object]
-"""Called for each opened or raised warning, in the same transaction: writes outbox rows and audit."""
 
 
 @dataclass
@@ -27,6 +25,8 @@ class ApplyReport:
     opened: int = 0
     updated: int = 0
     raised: int = 0
+    to_route: list[tuple[WarningRow, str]] = field(default_factory=list)
+    """The warnings opened or raised, with the change (``opened``/``raised``), in order: to be routed."""
 
 
 def _audit(session: Session, row: WarningRow, action: str, detail: dict[str, object], at: datetime) -> None:
@@ -38,7 +38,6 @@ def apply_changes(
     session: Session,
     changes: Iterable[tuple[WarningState, Change]],
     now: datetime,
-    router: Router | None = None,
 ) -> ApplyReport:
     """Write the evaluator's changes: open, update (fold) or raise warnings, each audited.
 
@@ -70,8 +69,7 @@ def apply_changes(
             session.flush()
             report.opened += 1
             _audit(session, row, "opened", {"level": row.level, "explanation": row.explanation}, now)
-            if router is not None:
-                router(session, row, Change.opened.value)
+            report.to_route.append((row, Change.opened.value))
             continue
         previous = row.level
         row.level = state.level.value
@@ -86,8 +84,7 @@ def apply_changes(
             report.raised += 1
             _audit(session, row, "raised", {"from": previous, "to": row.level,
                                              "explanation": row.explanation}, now)
-            if router is not None:
-                router(session, row, Change.raised.value)
+            report.to_route.append((row, Change.raised.value))
         else:
             report.updated += 1
     session.flush()

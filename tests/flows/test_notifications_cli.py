@@ -17,10 +17,11 @@ from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from flows import cli_notifications
 from integrations.notify import FakeChannel
+from integrations.notify.pipeline import Backoff, deliver_pending
+from integrations.route import route_warning
 from integrations.settings import PACKAGE_ROOT, get_settings
 from integrations.store.db import open_store, session_scope
 from integrations.store.models import OutboxRow
-from integrations.store.outbox import Backoff, deliver_pending, route_warning
 
 app = typer.Typer()
 app.add_typer(cli_notifications.app, name="notifications")

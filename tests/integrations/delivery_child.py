@@ -1,6 +1,6 @@
 """A child process for the crash tests (tests/integrations/test_delivery_faults.py); it dies by os._exit(9).
 
-``python delivery_child.py write URL HOOK LEVEL N NOW``: apply N warning openings with the router (the
+``python delivery_child.py write URL HOOK LEVEL N NOW``: apply N warning openings and route them (the
 outbox rows commit with the warnings), then die before any delivery.
 ``python delivery_child.py send URL HOOK SECRET NOW [WINDOW_S]``: run a delivery sweep whose webhook
 channel dies right after its first successful send, before the sweep can mark the row (or digest) sent.
@@ -19,9 +19,9 @@ from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from domain.warnings import Firing, Level, fold
 from integrations.notify import Notification, WebhookChannel
+from integrations.notify.pipeline import deliver_pending
+from integrations.route import Routing, apply_and_route
 from integrations.store.db import open_store, session_scope
-from integrations.store.outbox import deliver_pending, make_router
-from integrations.store.warnings import apply_changes
 
 REGIONS = RegionDirectory.from_mapping({"510100000000": "成都市", "510104000000": "锦江区",
                                         "510104001000": "春熙路街道"})
@@ -42,9 +42,9 @@ def write(url: str, hook: str, level: str, count: int, now: datetime) -> None:
     changes = [fold(None, Firing(rule=f"crash-{i}", level=Level(level), at=now, group={"street": "510104001000"},
                                  region="510104001000", records=(f"r{i}",), explanation="people=60 ≥ 50",
                                  summary="集体访", title=f"崩溃测试 {i}")) for i in range(count)]
-    router = make_router(policy=EscalationPolicy(), directory=directory(hook), regions=REGIONS, now=now)
+    routing = Routing(policy=EscalationPolicy(), directory=directory(hook), regions=REGIONS)
     with session_scope(engine) as session:
-        apply_changes(session=session, changes=changes, now=now, router=router)
+        apply_and_route(session, changes, routing, now)
     os._exit(9)  # killed between writing the warnings and sending their notifications
 
 

@@ -20,11 +20,11 @@ from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from integrations.notify import WebhookChannel
+from integrations.notify.pipeline import Backoff, deliver_pending
 from integrations.notify.receiver import WebhookReceiver
 from integrations.settings import PACKAGE_ROOT, child_env
 from integrations.store.db import open_store
 from integrations.store.models import OutboxRow
-from integrations.store.outbox import Backoff, deliver_pending
 
 pytestmark = pytest.mark.integration
 

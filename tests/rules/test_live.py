@@ -9,13 +9,16 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from domain.escalation import EscalationPolicy
 from domain.records import Record
+from integrations.evaluation import evaluate_pending
+from integrations.route import Routing
 from integrations.store.db import session_scope
-from integrations.store.live import evaluate_pending
 from integrations.store.models import RecordRow, WarningRow
 from integrations.store.records import upsert_records
 from rules.language.loader import load_rulebook
 from rules.run.backtest import backtest
+from tests.escalation_helpers import REGIONS, small_directory
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 NOW = datetime(2026, 2, 1, tzinfo=UTC)
@@ -56,14 +59,16 @@ def test_two_runs_give_the_backtest_warnings(engine: sa.Engine, rulebook) -> Non
     assert _warnings(engine) == expected
 
 
-def test_a_crash_before_commit_loses_nothing_and_doubles_nothing(engine: sa.Engine, rulebook) -> None:  # type: ignore[no-untyped-def]
+def test_a_crash_before_commit_loses_nothing_and_doubles_nothing(engine: sa.Engine, rulebook, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     _store(engine, [_petition(1, 6, 0), _petition(2, 60, 5)])
 
-    def broken_router(session: Session, row: WarningRow, change: str) -> None:
+    def broken_render(*args: object, **kwargs: object) -> None:
         raise RuntimeError("killed while routing")
 
+    monkeypatch.setattr("integrations.route.render", broken_render)
     with pytest.raises(RuntimeError):
-        evaluate_pending(engine, rulebook, now=NOW, router=broken_router)
+        evaluate_pending(engine, rulebook, now=NOW, routing=Routing(EscalationPolicy(), small_directory(), REGIONS))
+    monkeypatch.undo()
     assert _warnings(engine) == []  # the warning, its routing and the evaluator's state roll back together
     evaluate_pending(engine, rulebook, now=NOW)
     assert _warnings(engine) == [("collective-petition", "orange", "510104001000", 2)]

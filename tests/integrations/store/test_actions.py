@@ -9,10 +9,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from domain.escalation import EscalationPolicy
-from integrations.store.actions import ActionError, JurisdictionError, acknowledge, comment, resolve, sla_sweep
+from domain.responders import ResponderDirectory
+from integrations.route import route_warning
+from integrations.settings import get_settings
+from integrations.sla import sla_sweep
+from integrations.store.actions import ActionError, JurisdictionError, acknowledge, comment, resolve
 from integrations.store.db import session_scope
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
-from integrations.store.outbox import route_warning
 from tests.escalation_helpers import MONDAY_10_BJ, REGIONS, open_routed, small_directory
 
 T0 = MONDAY_10_BJ
@@ -110,13 +113,14 @@ def test_red_escalates_to_the_duty_leadership(engine: sa.Engine) -> None:
         assert {r.recipient for r in rows} == {"city-duty", "leader"}
 
 
-def test_a_refusal_is_an_action_error_and_the_configured_directory_is_the_default(engine: sa.Engine) -> None:
+def test_a_refusal_is_an_action_error_with_the_configured_directory(engine: sa.Engine) -> None:
     # The shipped responders.yaml: jj-duty-office answers for district 510104, not for 510105.
+    shipped = ResponderDirectory.load(get_settings().responders)
     wid = open_routed(engine, region="510105001001")
     with pytest.raises(ActionError), session_scope(engine) as s:
-        acknowledge(session=s, warning_id=wid, responder="jj-duty-office", now=T0)
+        acknowledge(session=s, warning_id=wid, responder="jj-duty-office", directory=shipped, now=T0)
     with session_scope(engine) as s:
-        w = acknowledge(session=s, warning_id=wid, responder="qy-duty-office", now=T0)
+        w = acknowledge(session=s, warning_id=wid, responder="qy-duty-office", directory=shipped, now=T0)
         assert w.status == "acknowledged"
 
 

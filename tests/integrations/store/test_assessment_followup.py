@@ -66,8 +66,8 @@ def test_links_related_items_and_warns_past_threshold(store: sa.Engine) -> None:
     assert rep.status == AssessmentStatus.implementing and not rep.reopened
     with session_scope(store) as s:  # a fifth petition crosses "≥ 5 petitions in 7 days"
         _record(s, 4, now - timedelta(hours=2), subject="拆迁补偿不公")
-    routed: list[str] = []
-    rep = follow_up(store, aid, now, router=lambda _s, w, change: routed.append(f"{w.rule}:{change}"))
+    rep = follow_up(store, aid, now)
+    routed = [f"{w.rule}:{change}" for w, change in rep.to_route]
     assert rep.linked_records == 1 and rep.reopened and rep.status == AssessmentStatus.reassessment
     assert rep.crossed == ["≥5 petition within 7 days (5)"] and routed == [f"{RULE_ID}:opened"]
     with Session(store) as s:

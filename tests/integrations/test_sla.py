@@ -9,18 +9,11 @@ from sqlmodel import Session, select
 
 from domain.escalation import EscalationPolicy
 from domain.warnings import Firing, Level, fold
-from integrations.store.actions import (
-    RESOLVE_OVERDUE,
-    SlaAction,
-    acknowledge,
-    resolve,
-    resolve_overdue_sweep,
-    sla_sweep,
-)
+from integrations.route import Routing, apply_and_route, route_warning
+from integrations.sla import SlaAction, resolve_overdue_sweep, sla_sweep
+from integrations.store.actions import RESOLVE_OVERDUE, acknowledge, resolve
 from integrations.store.db import session_scope
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
-from integrations.store.outbox import make_router, route_warning
-from integrations.store.warnings import apply_changes
 from tests.escalation_helpers import MONDAY_10_BJ, REGIONS, open_routed, small_directory
 
 T0 = MONDAY_10_BJ
@@ -96,16 +89,14 @@ def _firing(level: Level, minutes: int) -> Firing:
 def test_a_raise_of_an_acknowledged_warning_needs_a_new_acknowledgement(engine: sa.Engine) -> None:
     state, change = fold(None, _firing(Level.yellow, 0))
     with session_scope(engine) as s:
-        router = make_router(policy=POLICY, directory=small_directory(), regions=REGIONS, now=T0)
-        apply_changes(session=s, changes=[(state, change)], now=T0, router=router)
+        apply_and_route(s, [(state, change)], Routing(POLICY, small_directory(), REGIONS), T0)
         wid = s.exec(select(WarningRow.id)).one()
     assert wid is not None
     _ack(engine, wid, "s1", T0 + timedelta(minutes=5))
     t1 = T0 + timedelta(hours=3)  # well past the yellow deadline, which was met
     raised, change2 = fold(state, _firing(Level.orange, 180))
     with session_scope(engine) as s:
-        router = make_router(policy=POLICY, directory=small_directory(), regions=REGIONS, now=t1)
-        apply_changes(session=s, changes=[(raised, change2)], now=t1, router=router)
+        apply_and_route(s, [(raised, change2)], Routing(POLICY, small_directory(), REGIONS), t1)
     with Session(engine) as s:
         w = s.get(WarningRow, wid)
         assert w is not None

@@ -13,10 +13,11 @@ from sqlmodel import Session, select
 from domain.escalation import EscalationPolicy
 from integrations.notify import FakeChannel, Notification
 from integrations.notify.digest import digest_key, digest_notification
+from integrations.notify.pipeline import Backoff, deliver_pending
 from integrations.store.db import session_scope
 from integrations.store.digests import DIGEST_KEY
 from integrations.store.models import OutboxRow
-from integrations.store.outbox import Backoff, deliver_pending, retry_dead
+from integrations.store.outbox import retry_dead
 from tests.escalation_helpers import MONDAY_10_BJ, open_routed
 
 T0 = MONDAY_10_BJ

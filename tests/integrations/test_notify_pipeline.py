@@ -11,9 +11,11 @@ from sqlmodel import Session, select
 
 from domain.escalation import EscalationPolicy
 from integrations.notify import FakeChannel
+from integrations.notify.pipeline import Backoff, deliver_pending
+from integrations.route import route_warning
 from integrations.store.db import session_scope
 from integrations.store.models import OutboxRow
-from integrations.store.outbox import Backoff, deliver_pending, list_notifications, retry_dead, route_warning
+from integrations.store.outbox import list_notifications, retry_dead
 from tests.escalation_helpers import MONDAY_10_BJ, REGIONS, small_directory, warning
 
 T0 = MONDAY_10_BJ

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from domain.escalation import EscalationPolicy
+from integrations.route import route_warning
 from integrations.settings import PACKAGE_ROOT
 from integrations.store.db import session_scope
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
-from integrations.store.outbox import route_warning
 from tests.escalation_helpers import MONDAY_10_BJ, MONDAY_22_BJ, REGIONS, small_directory, warning
 
 POLICY = EscalationPolicy.load(PACKAGE_ROOT / "integrations" / "data" / "escalation.yaml")

@@ -1,4 +1,4 @@
-"""From the evaluator's change to a file on disk: apply_changes → route_warning → outbox → channels."""
+"""From the evaluator's change to a file on disk: apply_changes → route → outbox → delivery pipeline → channels."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from sqlmodel import Session, select
 from domain.escalation import EscalationPolicy
 from domain.warnings import Firing, Level, fold
 from integrations.notify import FileChannel, WebhookChannel
+from integrations.notify.pipeline import deliver_pending
 from integrations.notify.webhook import verify
+from integrations.route import Routing, apply_and_route
 from integrations.store.db import session_scope
 from integrations.store.models import OutboxRow
-from integrations.store.outbox import deliver_pending, make_router
-from integrations.store.warnings import apply_changes
 from tests.escalation_helpers import MONDAY_10_BJ, REGIONS, small_directory
 
 SECRET = SecretStr("k")
@@ -33,12 +33,11 @@ def _firing(level: Level, minutes: int) -> Firing:
 def test_opened_then_raised_reaches_files_and_a_signed_webhook(engine: sa.Engine, tmp_path: Path) -> None:
     state, change = fold(None, _firing(Level.yellow, 0))
     raised, change2 = fold(state, _firing(Level.orange, 5))
-    router = make_router(policy=EscalationPolicy(), directory=small_directory(), regions=REGIONS,
-                         now=MONDAY_10_BJ)
+    routing = Routing(policy=EscalationPolicy(), directory=small_directory(), regions=REGIONS)
     with session_scope(engine) as s:
-        apply_changes(session=s, changes=[(state, change)], now=MONDAY_10_BJ, router=router)
+        apply_and_route(s, [(state, change)], routing, MONDAY_10_BJ)
     with session_scope(engine) as s:
-        apply_changes(session=s, changes=[(raised, change2)], now=MONDAY_10_BJ, router=router)
+        apply_and_route(s, [(raised, change2)], routing, MONDAY_10_BJ)
     with Session(engine) as s:
         steps = sorted({(r.step, r.recipient, r.channel) for r in s.exec(select(OutboxRow))})
     assert steps == [("open", "s1", "file"), ("raise-orange", "jj-duty", "file"),

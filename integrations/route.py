@@ -1,0 +1,93 @@
+"""Routing service: decide (pure, ``domain.routing``), render (``integrations.notify.render``), record
+(``integrations.store.routing``) — in the caller's transaction, so a warning change, its outbox rows and
+its audit rows commit together or not at all.
+
+The flows call :func:`route_changes` right after ``integrations.store.warnings.apply_changes`` with the
+changes it reports, and the SLA sweeps (``integrations.sla``) call :func:`route_warning`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from domain.escalation import EscalationPolicy
+from domain.regions import RegionDirectory
+from domain.responders import ResponderDirectory
+from domain.routing import ChangeKind, RouteDecision, decide_route
+from domain.warnings import Change, WarningState
+from integrations.notify.render import render
+from integrations.store.models import OutboxRow, WarningRow
+from integrations.store.routing import Message, apply_route, record_route, routing_facts
+from integrations.store.warnings import ApplyReport, apply_changes
+
+LinkMaker = Callable[[int, str, datetime], Mapping[str, str]]
+"""(warning id, responder id, now) → ``{"ack": url, "resolve": url}``."""
+
+
+@dataclass(frozen=True)
+class Routing:
+    """What routing needs besides the warning: policy, directories, and optionally links and categories."""
+
+    policy: EscalationPolicy
+    directory: ResponderDirectory
+    regions: RegionDirectory
+    links: LinkMaker | None = None
+    categories: Callable[[WarningRow], Iterable[str]] | None = None
+    """Record kinds or types behind a warning, selecting category overrides besides the rule id."""
+
+
+def _texts(warning: WarningRow, decision: RouteDecision, regions: RegionDirectory, links: LinkMaker | None,
+           now: datetime) -> dict[str, Message]:
+    """Each recipient's message for the decided step (rendered after the route is applied)."""
+    assert warning.id is not None
+    out: dict[str, Message] = {}
+    for person in decision.recipients:
+        urls = dict(links(warning.id, person.id, now)) if links else {}
+        text = render(warning, step=decision.step, recipient=person.id, regions=regions,
+                      leadership=decision.policy.leadership.name, links=urls)
+        out[person.id] = Message(text.subject, text.body, urls)
+    return out
+
+
+def route_warning(
+    *, session: Session, warning: WarningRow, change: ChangeKind | str, policy: EscalationPolicy,
+    directory: ResponderDirectory, regions: RegionDirectory, now: datetime, categories: Iterable[str] = (),
+    links: LinkMaker | None = None,
+) -> list[OutboxRow]:
+    """Route ``warning`` for ``change`` (see :func:`domain.routing.decide_route`) and write its outbox rows
+    and audit rows; return the step's rows. Idempotent per step: a step already routed returns its
+    existing rows and changes nothing. ``links`` (e.g. ``integrations.notify.render.action_links``) adds
+    one-click links for each recipient."""
+    facts = routing_facts(session, warning)
+    decision = decide_route(facts, change, policy=policy, directory=directory, now=now, categories=categories)
+    apply_route(session, warning, decision, now)
+    texts = {} if decision.already_routed else _texts(warning, decision, regions, links, now)
+    return record_route(session, warning, decision, texts, now)
+
+
+def route_with(session: Session, warning: WarningRow, change: str, routing: Routing,
+               now: datetime) -> list[OutboxRow]:
+    """:func:`route_warning` with the policy, directories, links and categories of ``routing``."""
+    cats = routing.categories(warning) if routing.categories else ()
+    return route_warning(session=session, warning=warning, change=change, policy=routing.policy,
+                         directory=routing.directory, regions=routing.regions, now=now, categories=cats,
+                         links=routing.links)
+
+
+def route_changes(session: Session, changes: Iterable[tuple[WarningRow, str]], routing: Routing,
+                  now: datetime) -> int:
+    """Route every (warning, ``opened``/``raised``) change in order; return the outbox rows of their steps."""
+    return sum(len(route_with(session, warning, change, routing, now)) for warning, change in changes)
+
+
+def apply_and_route(session: Session, changes: Iterable[tuple[WarningState, Change]], routing: Routing,
+                    now: datetime) -> ApplyReport:
+    """Record the evaluator's changes (``apply_changes``) and route the warnings opened or raised, in the
+    caller's transaction: the warnings and their outbox rows commit together."""
+    applied = apply_changes(session=session, changes=changes, now=now)
+    route_changes(session, applied.to_route, routing, now)
+    return applied

@@ -1,0 +1,78 @@
+"""The SLA watch: escalate (or remind about) warnings nobody acknowledged in time, and report those not
+resolved in time — each routed like any other change (``integrations.route``), in the caller's transaction.
+
+What is due is decided in the domain (``domain.escalation.due_escalations``); the store reads the
+candidates and records the overdue reports (``integrations.store.actions``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlmodel import Session
+
+from domain.escalation import LEADERSHIP, EscalationPolicy, Step, due_escalations
+from domain.regions import RegionDirectory, Tier
+from domain.responders import ResponderDirectory
+from integrations.route import route_warning
+from integrations.store.actions import record_resolve_overdue, resolve_overdue_due, sla_due, sla_view
+
+
+@dataclass(frozen=True)
+class SlaAction:
+    """One thing the SLA sweep did to a warning."""
+
+    warning_id: int
+    action: Literal["escalate", "remind", "overdue"]
+    step: str
+    to_tier: Step
+    to_code: str
+    notifications: int
+
+
+def sla_sweep(
+    *, session: Session, policy: EscalationPolicy, directory: ResponderDirectory, regions: RegionDirectory,
+    now: datetime, limit: int = 500,
+) -> list[SlaAction]:
+    """Escalate (or remind about) open warnings whose acknowledgement deadline passed by ``now``.
+
+    Uses the policy pinned on each warning (``policy`` only for warnings without one). One action per
+    warning per sweep; each writes outbox rows and an audit row, in the caller's transaction. Running the
+    sweep again at the same ``now`` does nothing more: every action moves the warning's ``ack_due_at``
+    forward. Resolve-within breaches are reported too, once per warning (:func:`resolve_overdue_sweep`),
+    after the acknowledgement actions.
+    """
+    rows = {row.id: row for row in sla_due(session=session, now=now, limit=limit) if row.id is not None}
+    done: list[SlaAction] = []
+    for due in due_escalations(now, [sla_view(row, policy) for row in rows.values()]):
+        change = "escalated" if due.action == "escalate" else "reminder"
+        out = route_warning(session=session, warning=rows[due.warning_id], change=change, policy=policy,
+                            directory=directory, regions=regions, now=now)
+        step = out[0].step if out else ""
+        done.append(SlaAction(due.warning_id, due.action, step, due.to_step, due.to_code, len(out)))
+    done.extend(resolve_overdue_sweep(session=session, policy=policy, directory=directory, regions=regions,
+                                      now=now, limit=limit))
+    return done
+
+
+def resolve_overdue_sweep(
+    *, session: Session, policy: EscalationPolicy, directory: ResponderDirectory, regions: RegionDirectory,
+    now: datetime, limit: int = 500,
+) -> list[SlaAction]:
+    """Report unresolved warnings whose ``resolve_due_at`` passed by ``now``: once per warning, an audit
+    row ``resolve-overdue`` and a notification of step ``overdue`` to the node responsible now.
+
+    Acknowledged warnings count too: acknowledging is not resolving. In the caller's transaction; a
+    warning already reported is never reported again.
+    """
+    done: list[SlaAction] = []
+    for row in resolve_overdue_due(session=session, now=now, limit=limit):
+        assert row.id is not None
+        out = route_warning(session=session, warning=row, change="overdue", policy=policy,
+                            directory=directory, regions=regions, now=now)
+        record_resolve_overdue(session=session, row=row, now=now, notifications=len(out))
+        to: Step = LEADERSHIP if row.tier == LEADERSHIP else Tier(row.tier)
+        done.append(SlaAction(row.id, "overdue", "overdue", to, row.route_region, len(out)))
+    return done
