@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -34,6 +36,8 @@ def test_prefect_yaml_declares_what_serve_serves() -> None:
         (schedule,) = d["schedules"]
         assert schedule["timezone"] == "Asia/Shanghai"
         assert schedule.get("interval") == spec.interval_s and schedule.get("cron") == spec.cron
+        anchor = schedule.get("anchor_date")
+        assert (datetime.fromisoformat(anchor) if anchor else None) == spec.anchor, name
 
 
 def test_every_entrypoint_is_a_flow() -> None:
@@ -50,6 +54,20 @@ def test_sharded_backtest_is_on_demand_with_the_flows_parameters() -> None:
     assert spec.interval_s is None and spec.cron is None and spec.when == "on demand"
     params = inspect.signature(load_flow(spec.flow).fn).parameters
     assert spec.parameters.keys() <= params.keys() and {"since", "until", "address", "workers"} <= params.keys()
+
+
+def test_pipelines_are_staggered_across_their_interval() -> None:
+    """Not all seven sources pulled in the same second: distinct anchors spread over one interval."""
+    pipelines = [s for s in deployment_specs(ingest_every_s=300) if s.name.startswith("pipeline-")]
+    offsets = sorted(s.offset_s for s in pipelines)
+    assert len(set(offsets)) == len(pipelines) == 7
+    assert offsets[0] == 0 and offsets[-1] < 300 and min(b - a for a, b in itertools.pairwise(offsets)) >= 40
+    # The schedules Prefect gets carry them: the next runs of two sources are 42 s apart.
+    from flows.deployments import to_deployments
+
+    first, second = to_deployments(pipelines[:2])
+    (a,), (b,) = first.schedules, second.schedules
+    assert (b.schedule.anchor_date - a.schedule.anchor_date).total_seconds() == 42
 
 
 def test_schedules_are_in_shanghai_time() -> None:
