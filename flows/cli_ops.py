@@ -57,4 +57,6 @@ def serve_cmd(
     # Everything we started is stopped; threads Prefect leaves behind must not keep the process (and its
     # exit) waiting: if the interpreter has not exited in a few seconds, leave anyway.
     sys.stdout.flush()
-    threading.Timer(3.0, os._exit, (0,)).start()
+    watchdog = threading.Timer(3.0, os._exit, (0,))
+    watchdog.daemon = True  # runs while the interpreter waits for those threads; gone if it does not
+    watchdog.start()

@@ -98,7 +98,8 @@ def _group_alive(pgid: int, grace_s: float = 15.0) -> bool:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`fenghuo serve` starts its own Prefect server; its scheduler fires the SLA watch; Ctrl-C stops both."""
+    """`fenghuo serve --demo` starts its own Prefect server and the simulator; its scheduler fires the SLA
+    watch; Ctrl-C stops both within 10 s."""
     port = _free_port()
     # A fast scheduler and runner poll, so the first scheduled run comes in seconds, not a minute.
     monkeypatch.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "2")
@@ -109,14 +110,16 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
     monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
     web = f"http://127.0.0.1:{_free_port()}"
     monkeypatch.setenv("FENGHUO_PUBLIC_BASE_URL", web)
+    simulator = f"http://127.0.0.1:{_free_port()}"
+    monkeypatch.setenv("FENGHUO_SIMULATOR_URL", simulator)
     log = (tmp_path / "serve.log").open("wb")
     child = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--watch-every", "10",
+        [sys.executable, "-m", "flows.cli", "serve", "--demo", "--port", str(port), "--watch-every", "10",
          "--ingest-every", "3600"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)  # its own process group: a failed stop kills the server and runs with it
     api = f"http://127.0.0.1:{port}/api"
     try:
-        deadline = time.monotonic() + 150
+        deadline = time.monotonic() + 360  # a busy machine starts a Prefect server in minutes
         completed: list[dict[str, object]] = []
         with httpx.Client(timeout=5) as client:
             while time.monotonic() < deadline and not completed:
@@ -131,10 +134,14 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
         assert any(r.get("deployment_id") for r in completed)
         # The responders' endpoint runs beside the flows: a forged link is refused, not ignored.
         assert httpx.get(f"{web}/a/forged-token", timeout=5).status_code == 403
+        # The demo's pipelines have departmental systems to pull from.
+        assert httpx.get(f"{simulator}/health", timeout=5).json() == {"ok": True}
     finally:
         child.send_signal(signal.SIGINT)
+        started = time.monotonic()
         try:
             child.wait(timeout=60)
+            took = time.monotonic() - started
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)  # serve, its Prefect server and any flow-run processes
             raise
@@ -144,5 +151,6 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
         if leftovers:
             os.killpg(child.pid, signal.SIGKILL)  # never leave them running into the rest of the suite
     assert not leftovers, "fenghuo serve left processes behind after Ctrl-C"
+    assert took < 10, took
     output = (tmp_path / "serve.log").read_text(errors="replace")
     assert output.index("serving stopped") < output.index("Prefect server stopped")
