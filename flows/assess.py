@@ -17,6 +17,7 @@ from prefect.cache_policies import NONE
 from domain.assessment import AssessmentIncomplete
 from domain.regions import RegionDirectory
 from flows import assess_ops
+from flows.guard import ADMIN_HOOKS, require_safe_settings
 from flows.store import store_engine
 from integrations.settings import get_settings
 
@@ -53,6 +54,7 @@ def report_task(assessment_id: int, out_dir: str, scheme_name: str | None, now: 
 def assess_decision(assessment_id: int, out_dir: str | None = None, scheme: str | None = None,
                     now: datetime | None = None) -> dict[str, Any]:
     """Validate evidence, score, write the report files of assessment ``assessment_id``."""
+    require_safe_settings()
     at = now or datetime.now(UTC)
     folder = out_dir or str(get_settings().home / "reports")
     missing = validate_evidence(assessment_id, scheme)
@@ -75,9 +77,10 @@ def follow_up_task(assessment_id: int, now: datetime) -> dict[str, Any]:
             "linked_warnings": rep.linked_warnings, "warning_id": rep.warning_id, "status": rep.status}
 
 
-@flow(name="follow_up_assessments", log_prints=True)
+@flow(name="follow_up_assessments", log_prints=True, **ADMIN_HOOKS)
 def follow_up_assessments(now: datetime | None = None) -> list[dict[str, Any]]:
     """The weekly follow-up of every decision being implemented (and of those already re-opened)."""
+    require_safe_settings()
     from integrations.store.assessments import list_assessments
     from integrations.store.db import session_scope
 

@@ -28,16 +28,35 @@ def serve_cmd(
     port: Annotated[int, typer.Option(help="port of the local Prefect server (127.0.0.1)")] = 4200,
     ingest_every: Annotated[int, typer.Option(help="seconds between ingests of each source")] = 300,
     watch_every: Annotated[int, typer.Option(help="seconds between SLA watches")] = 60,
+    dev: Annotated[bool, typer.Option("--dev", help="development: allow the development secrets")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="also start the simulator the demo pulls (implies --dev)")]
+    = False,
 ) -> None:
-    """Run every deployment on its schedule on this machine (starts a local Prefect server)."""
+    """Run every deployment on its schedule on this machine (starts a local Prefect server).
+
+    Production unless --dev: refuses to start with development or short secrets. The first Ctrl-C or
+    SIGTERM stops it (serving first, then the server) within 10 s; a second one forces.
+    """
+    import os
+    import sys
+    import threading
+
     from flows.console import console, fail
     from flows.serve import serve_all
     from integrations.prefect_server import PrefectServerError
-    from integrations.settings import get_settings
+    from integrations.settings import InsecureSettingsError, get_settings
 
     try:
         serve_all(get_settings().home / "prefect", port=port, ingest_every_s=ingest_every,
-                  watch_every_s=watch_every,
+                  watch_every_s=watch_every, dev=dev, demo=demo,
                   say=lambda s: console.print(s, highlight=False))
-    except PrefectServerError as exc:
+    except (PrefectServerError, InsecureSettingsError) as exc:
         fail(str(exc))
+    except KeyboardInterrupt:  # stopped while still starting; what had started is stopped
+        raise typer.Exit(130) from None
+    # Everything we started is stopped; threads Prefect leaves behind must not keep the process (and its
+    # exit) waiting: if the interpreter has not exited in a few seconds, leave anyway.
+    sys.stdout.flush()
+    watchdog = threading.Timer(3.0, os._exit, (0,))
+    watchdog.daemon = True  # runs while the interpreter waits for those threads; gone if it does not
+    watchdog.start()

@@ -2,7 +2,8 @@
 for `prefect deploy` (a test keeps the two in agreement).
 
 Times are Asia/Shanghai. Every few minutes each source is ingested and, right after, evaluated and
-escalated (one `run_pipeline` per source); the SLA watch runs every minute; the situation report daily
+escalated (one `run_pipeline` per source, staggered across the interval by their anchors so that the
+sources are not all pulled in the same second); the SLA watch runs every minute; the situation report daily
 at 08:00; the assessment follow-up weekly on Monday 09:00. The sharded backtest (`backtest-sharded`) has
 no schedule: administrators run it on demand (README, "Operations").
 """
@@ -10,9 +11,13 @@ no schedule: administrators run it on demand (README, "Operations").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 TIMEZONE = "Asia/Shanghai"
+ANCHOR = datetime(2026, 1, 1, tzinfo=ZoneInfo(TIMEZONE))
+"""Interval schedules count from here plus each deployment's offset (prefect.yaml: ``anchor_date``)."""
 SOURCES = ("xinfang", "mediation", "hotline12345", "public-safety", "opinion-monitor", "civil-affairs-due",
            "civil-affairs-visit")
 """The departmental sources (names as in the source configuration)."""
@@ -25,15 +30,21 @@ class DeploymentSpec:
     name: str
     flow: str  # "module:function"
     interval_s: int | None = None
+    offset_s: int = 0  # where in the interval it fires: staggers deployments of the same interval
     cron: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
     @property
+    def anchor(self) -> datetime | None:
+        """The anchor date of an interval schedule (``None`` for cron and on demand)."""
+        return ANCHOR + timedelta(seconds=self.offset_s) if self.interval_s else None
+
+    @property
     def when(self) -> str:
         """The schedule in words (``on demand`` without one)."""
         if self.interval_s:
-            return f"every {self.interval_s}s"
+            return f"every {self.interval_s}s +{self.offset_s}s"
         return f"cron '{self.cron}'" if self.cron else "on demand"
 
 
@@ -46,13 +57,16 @@ def deployment_specs(
             name=f"pipeline-{name}",
             flow="flows.pipeline:run_pipeline",
             interval_s=ingest_every_s,
+            offset_s=i * ingest_every_s // len(sources),
             parameters={"sources": [name]},
             description=f"Ingest {name}, then evaluate the rules and escalate, right after.",
         )
-        for name in sources
+        for i, name in enumerate(sources)
     ]
     specs += [
+        # Half an interval off the minute, away from the first pipeline.
         DeploymentSpec(name="sla-watch", flow="flows.escalate:escalate_warnings", interval_s=watch_every_s,
+                       offset_s=watch_every_s // 2,
                        description="Escalate warnings not acknowledged in time; deliver the outbox."),
         DeploymentSpec(name="daily-report", flow="flows.report:report_situation", cron="0 8 * * *",
                        description="The daily situation report (日报) to the city tier."),
@@ -82,7 +96,7 @@ def to_deployments(specs: list[DeploymentSpec]) -> list[Any]:
 
     out = []
     for spec in specs:
-        schedule = (Interval(spec.interval_s, timezone=TIMEZONE) if spec.interval_s
+        schedule = (Interval(spec.interval_s, anchor_date=spec.anchor, timezone=TIMEZONE) if spec.interval_s
                     else Cron(spec.cron, timezone=TIMEZONE) if spec.cron else None)
         out.append(load_flow(spec.flow).to_deployment(
             name=spec.name, schedule=schedule, parameters=spec.parameters, description=spec.description))

@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from flows.context import RoutingContext
+from flows.guard import ADMIN_HOOKS, require_safe_settings
 from flows.store import store_engine
 from integrations.settings import get_settings
 
@@ -47,9 +48,10 @@ def deliver_outbox(now: datetime) -> dict[str, int]:
             return totals
 
 
-@flow(name="escalate_warnings", log_prints=True)
+@flow(name="escalate_warnings", log_prints=True, **ADMIN_HOOKS)
 def escalate_warnings(now: datetime | None = None) -> dict[str, Any]:
     """SLA watch then delivery: every minute in production."""
+    require_safe_settings()
     at = now or datetime.now(UTC)
     escalated = watch_sla(at)
     delivered = deliver_outbox(at)

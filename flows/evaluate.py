@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from flows.context import RoutingContext
+from flows.guard import require_safe_settings
 from flows.store import store_engine
 from integrations.settings import get_settings
 
@@ -39,4 +40,5 @@ def evaluate_batch(now: datetime) -> dict[str, Any]:
 @flow(name="evaluate_rules", log_prints=True)
 def evaluate_rules(now: datetime | None = None) -> dict[str, Any]:
     """Evaluate the rules over new records; open, update and raise warnings; route them."""
+    require_safe_settings()
     return evaluate_batch(now or datetime.now(UTC))

@@ -8,6 +8,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from flows.guard import require_safe_settings
 from flows.store import store_engine
 from integrations.settings import get_settings
 
@@ -47,6 +48,7 @@ def source_names() -> list[str]:
 @flow(name="ingest_records", log_prints=True)
 def ingest_records(sources: list[str] | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
     """Ingest the named sources (default: all), each as one task."""
+    require_safe_settings()
     at = now or datetime.now(UTC)
     names = sources or source_names()
     unknown = sorted(set(names) - set(source_names()))

@@ -12,6 +12,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from flows.guard import ADMIN_HOOKS, require_safe_settings
 from flows.store import store_engine
 from integrations.report.make import ReportFiles, make_report, parse_day
 from integrations.settings import get_settings
@@ -33,9 +34,10 @@ def queue_to_city(files: ReportFiles, now: datetime) -> int:
     return queue_report_files(store_engine(), files, directory=directory, now=now)
 
 
-@flow(name="report_situation", log_prints=True)
+@flow(name="report_situation", log_prints=True, **ADMIN_HOOKS)
 def report_situation(date: str | None = None) -> dict[str, Any]:
     """Make the situation report of ``date`` (YYYY-MM-DD; default yesterday in Beijing) and queue it."""
+    require_safe_settings()
     now = datetime.now(UTC)
     day = parse_day(date) if date else parse_day(None, now=now) - timedelta(days=1)
     files = make_report_files(day.isoformat(), now)

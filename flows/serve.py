@@ -1,18 +1,81 @@
 """``fenghuo serve``: every deployment on its schedule, on one machine (the embedded default).
 
-Starts a local Prefect server on 127.0.0.1 (schedules never fire on the temporary server), serves the
-deployments of :mod:`flows.deployments` against it with ``prefect.serve``, and on Ctrl-C stops the
-serving first and the server last, so no run is left talking to a server that is gone.
+Production unless ``--dev`` (or ``--demo``): weak secrets refuse to start before anything else does.
+Every port it needs is checked first, so a taken port stops it with a message and a non-zero exit
+instead of running on without a part. Then it starts a local Prefect server on 127.0.0.1 (schedules never
+fire on the temporary server), the responders' web endpoint, with ``--demo`` the simulator of the
+departmental systems, and serves the deployments of :mod:`flows.deployments` with a Prefect runner.
+
+Stopping behaves like a service: the first Ctrl-C or SIGTERM stops the serving (a bounded wait), then
+the web endpoint and the server, within :data:`STOP_WITHIN_S`; a second one forces (the server is
+killed, the process exits at once). The runner runs in a thread of its own so that the main thread
+keeps the signals: Prefect's runner would otherwise take SIGTERM for itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
+import os
+import signal
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
 
 from flows.deployments import SOURCES, deployment_specs, to_deployments
-from integrations.prefect_server import start_prefect_server
+from integrations.prefect_server import PrefectServerError, require_free_port, start_prefect_server
+
+STOP_WITHIN_S = 10.0
+"""A first Ctrl-C or SIGTERM ends the process within this; the serving gets most of it."""
+SERVING_GRACE_S = 6.0
+
+
+class _Stopper:
+    """The signal side of ``serve``: the first signal asks to stop, the second forces."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.requested = threading.Event()
+        self.runner: Any = None
+        self.force_hooks: list[Callable[[], None]] = []
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested.is_set():
+            self.force()
+        self.requested.set()
+        self.say(f"收到 {signal.Signals(signum).name}：正在停止（先停调度，再停服务器）；再按一次 Ctrl-C 强制退出")
+        runner = self.runner
+        if runner is not None and getattr(runner, "_loop", None) is not None and runner.started:
+            runner.execute_in_background(runner.astop)
+        elif runner is None:
+            raise KeyboardInterrupt  # still starting: unwind through the finally blocks that stop things
+
+    def force(self) -> None:
+        """Kill what we started and leave now (second signal, or stopping took too long)."""
+        self.say("强制退出")
+        for hook in self.force_hooks:
+            with contextlib.suppress(Exception):  # forcing: nothing must keep us from exiting
+                hook()
+        sys.stdout.flush()
+        os._exit(130)
+
+
+def check_ports(settings: Any, port: int, *, demo: bool) -> None:
+    """Refuse to start when a port serve needs is taken (:class:`PrefectServerError`, in Chinese)."""
+    require_free_port(port, "Prefect 服务器", "--port")
+    require_free_port(urlsplit(settings.public_base_url).port or 80, "责任人一键链接与 CAP 订阅服务",
+                      "FENGHUO_PUBLIC_BASE_URL")
+    if demo:
+        require_free_port(urlsplit(settings.simulator_url).port or 80, "部门系统模拟器", "FENGHUO_SIMULATOR_URL")
 
 
 def serve_all(
@@ -22,36 +85,78 @@ def serve_all(
     sources: tuple[str, ...] | None = None,
     ingest_every_s: int = 300,
     watch_every_s: int = 60,
+    dev: bool = False,
+    demo: bool = False,
     say: Callable[[str], None] = print,
 ) -> None:
-    """Start the server, serve all deployments until interrupted, then stop both (serving first)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    """Check, start the server (and the rest), serve all deployments until a signal, stop everything."""
+    from integrations.settings import export_env, get_settings
 
+    export_env(get_settings().require_safe_for("development" if dev or demo else "production"))
+    settings = get_settings()  # as the flow runs will see it
+    check_ports(settings, port, demo=demo)
     specs = deployment_specs(sources or SOURCES, ingest_every_s, watch_every_s)
-    from flows.store import store_engine
-    from integrations.settings import get_settings
-    from integrations.web import start_web
-
+    stopper = _Stopper(say)
+    stopper.install()
     say(f"starting a local Prefect server on 127.0.0.1:{port} (its data in {home}) …")
     server = start_prefect_server(home, port=port)
-    web = None
+    stopper.force_hooks.append(server.process.kill)
+    web = sim = None
     try:
         say(f"Prefect UI: {server.url}  — every run shows there")
-        web = start_web(store_engine(), get_settings())
+        web = _start_web(settings)
         say(f"responders' links and CAP feed: {web.url}")
-        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-            import prefect
-
-            deployments = to_deployments(specs)
-            for spec in specs:
-                say(f"  serving {spec.name:<22} {spec.when:<18} Asia/Shanghai  {spec.parameters or ''}")
-            say("press Ctrl-C to stop (serving stops first, then the server)")
-            # prefect.serve returns on Ctrl-C once its runner has shut down (or raises it through).
-            with contextlib.suppress(KeyboardInterrupt):
-                prefect.serve(*deployments, print_starting_message=False)
-            say("serving stopped")
+        if demo:
+            sim = _start_simulator(settings.simulator_url)
+            say(f"simulated departmental systems: {sim.url} (the demo's month, for the pipelines to pull)")
+        _serve(specs, server.api_url, stopper, say)
+        say("serving stopped")
     finally:
-        if web is not None:
-            web.stop()
-        server.stop()
+        for part in (sim, web):
+            if part is not None:
+                part.stop()
+        server.stop(timeout=3.0)
         say("Prefect server stopped")
+
+
+def _start_web(settings: Any) -> Any:
+    from flows.store import store_engine
+    from integrations.web import start_web
+
+    web = start_web(store_engine(), settings)
+    if not getattr(web.server, "started", False):
+        web.stop(timeout=1.0)
+        raise PrefectServerError(f"责任人一键链接与 CAP 订阅服务未能在 {web.url} 启动：请查看上面的报错，"
+                                 "或用 FENGHUO_PUBLIC_BASE_URL 换一个端口。")
+    return web
+
+
+def _start_simulator(url: str) -> Any:
+    from integrations.simulator.server import start_simulator
+
+    parts = urlsplit(url)
+    return start_simulator(host=parts.hostname or "127.0.0.1", port=parts.port or 80)
+
+
+def _serve(specs: list[Any], api_url: str, stopper: _Stopper, say: Callable[[str], None]) -> None:
+    """Serve ``specs`` against ``api_url`` in a thread until ``stopper`` is asked; bounded wait after."""
+    from prefect.runner import Runner
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        runner = Runner(pause_on_shutdown=True)
+        for deployment in to_deployments(specs):
+            runner.add_deployment(deployment)
+        for spec in specs:
+            say(f"  serving {spec.name:<22} {spec.when:<18} Asia/Shanghai  {spec.parameters or ''}")
+        say("press Ctrl-C to stop (serving stops first, then the server)")
+        context = contextvars.copy_context()  # the thread sees the API URL set above
+        thread = threading.Thread(target=context.run, args=(asyncio.run, runner.start()),
+                                  name="fenghuo-serve", daemon=True)
+        stopper.runner = runner
+        thread.start()
+        while thread.is_alive() and not stopper.requested.is_set():
+            thread.join(0.2)
+        thread.join(SERVING_GRACE_S)
+        if thread.is_alive():
+            say(f"调度在 {SERVING_GRACE_S:.0f} 秒内未停下，不再等待")

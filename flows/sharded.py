@@ -34,6 +34,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect_dask.task_runners import DaskTaskRunner
 
+from flows.guard import ADMIN_HOOKS, require_safe_settings
 from integrations.settings import get_settings
 from rules.run.shard_run import ShardJob, ShardResult, run_shard
 
@@ -80,6 +81,7 @@ def backtest_sharded_shards(since: datetime, until: datetime, rules: Path | None
                             engine: str = "durable", groups: int | None = None) -> list[dict[str, Any]]:
     """Backtest the store's records in ``[since, until)`` sharded; the warnings, oldest first. The
     task runner is set by :func:`backtest_sharded_on` (default: a local 2-process Dask cluster)."""
+    require_safe_settings()
     from integrations.settings import get_settings
 
     got = run_sharded(url or get_settings().resolved_database_url, since, until, rules, engine, groups)
@@ -97,12 +99,13 @@ def backtest_sharded_on(since: datetime, until: datetime, *, workers: int = 2, a
     return configured(since, until, rules, url, engine, groups)
 
 
-@flow(name="backtest_sharded", log_prints=True)
+@flow(name="backtest_sharded", log_prints=True, **ADMIN_HOOKS)
 def backtest_sharded(since: datetime, until: datetime, rules: Path | None = None, url: str | None = None,
                      engine: str = "durable", workers: int = 2, address: str | None = None,
                      groups: int | None = None) -> list[dict[str, Any]]:
     """The sharded backtest of ``[since, until)`` on a Dask cluster: ``workers`` local processes, or
     the running cluster at ``address`` (``tcp://host:8786``); the warnings, oldest first. This flow
     submits no task itself: its shards run in the subflow :func:`backtest_sharded_shards`."""
+    require_safe_settings()
     return backtest_sharded_on(since, until, workers=workers, address=address, rules=rules, url=url,
                                engine=engine, groups=groups)

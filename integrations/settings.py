@@ -9,12 +9,29 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 """The checkout (or installed tree) that holds ``rules/``, ``domain/`` and friends."""
+
+Environment = Literal["development", "production"]
+MIN_SECRET_BYTES = 32
+"""Shortest secret production accepts (UTF-8 bytes): ``openssl rand -hex 32`` gives 64."""
+
+DEVELOPMENT_SECRETS = {
+    "pseudonym_key": "fenghuo-development-key-change-me",
+    "link_secret": "fenghuo-development-link-secret",
+    "webhook_secret": "fenghuo-development-webhook-secret",
+    "session_secret": "fenghuo-development-session-secret",
+}
+"""The development defaults of the secrets production refuses (anyone reading the source knows them)."""
+
+
+class InsecureSettingsError(RuntimeError):
+    """Production refuses to start: a secret is a development default or too short (message in Chinese)."""
 
 
 class Settings(BaseSettings):
@@ -39,17 +56,26 @@ class Settings(BaseSettings):
         default=PACKAGE_ROOT / "integrations" / "data" / "regions.yaml",
         description="Region directory: names of region codes.",
     )
+    env: Environment | None = Field(
+        default=None,
+        description="development or production. Unset: `serve` and deployed flow runs are production "
+        "(`serve --dev` for development); the demo, the CLI and tests run as development.",
+    )
     pseudonym_key: SecretStr = Field(
-        default=SecretStr("fenghuo-development-key-change-me"),
+        default=SecretStr(DEVELOPMENT_SECRETS["pseudonym_key"]),
         description="HMAC key for pseudonymising personal identifiers at ingest. Set it in production.",
     )
     link_secret: SecretStr = Field(
-        default=SecretStr("fenghuo-development-link-secret"),
+        default=SecretStr(DEVELOPMENT_SECRETS["link_secret"]),
         description="Key that signs one-click acknowledgement links.",
     )
     webhook_secret: SecretStr = Field(
-        default=SecretStr("fenghuo-development-webhook-secret"),
+        default=SecretStr(DEVELOPMENT_SECRETS["webhook_secret"]),
         description="Key that signs webhook notifications (X-Fenghuo-Signature). Set it in production.",
+    )
+    session_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRETS["session_secret"]),
+        description="Key that signs the responders' web login sessions. Set it in production.",
     )
     simulator_url: str = Field(default="http://127.0.0.1:8765", description="Base URL of departmental systems.")
     http_timeout_s: float = Field(default=10.0, description="Timeout of one HTTP request to a source.")
@@ -118,6 +144,13 @@ class Settings(BaseSettings):
         default=True, description="Put signed one-click acknowledge/resolve links in notifications.")
     link_ttl_s: int = Field(default=72 * 3600, description="How long a one-click link stays valid.")
 
+    # Operations alerts (integrations/ops_alerts.py): failed scheduled runs, once per failure streak.
+    admin_node: str | None = Field(
+        default=None,
+        description="Region code whose responders (responders.yaml, specialist units left out) are told "
+        "when scheduled flow runs fail; default the directory's city node.",
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """The store URL: the configured one, else a SQLite file under ``home``."""
@@ -131,11 +164,38 @@ class Settings(BaseSettings):
         """Folder the file channel writes notifications to."""
         return self.outbox_dir or self.home / "outbox"
 
+    def insecure_secrets(self) -> list[str]:
+        """Why production would refuse these settings: one Chinese sentence per weak secret (empty: fine)."""
+        problems = []
+        for name, default in DEVELOPMENT_SECRETS.items():
+            value = getattr(self, name).get_secret_value()
+            variable = f"FENGHUO_{name.upper()}"
+            if value == default:
+                problems.append(f"{variable} 仍是开发默认值")
+            elif len(value.encode("utf-8")) < MIN_SECRET_BYTES:
+                problems.append(f"{variable} 只有 {len(value.encode('utf-8'))} 字节，短于 {MIN_SECRET_BYTES} 字节")
+        return problems
+
+    def require_safe_for(self, default_env: Environment) -> Environment:
+        """Refuse to start in production with weak secrets; returns the environment in force.
+
+        ``default_env`` applies when ``env`` is unset (``serve`` and deployed runs pass production).
+        Raises :class:`InsecureSettingsError` naming every weak setting and how to set it.
+        """
+        env = self.env or default_env
+        problems = self.insecure_secrets() if env == "production" else []
+        if problems:
+            raise InsecureSettingsError(
+                f"生产环境拒绝启动：{'；'.join(problems)}；请设置 {MIN_SECRET_BYTES} 字节以上的随机值，"
+                "例如 openssl rand -hex 32（写入环境变量或 .env 文件）。仅供开发试用时可设置 "
+                "FENGHUO_ENV=development（serve 可加 --dev）。")
+        return env
+
 
 def quiet_prefect(log_level: str = "WARNING") -> None:
     """Switch off Prefect's analytics and telemetry before Prefect is imported.
 
-    This is the one place that writes process environment: Prefect reads its own settings from it, and
+    This module is the only one that writes process environment: Prefect reads its own settings from it, and
     without these it tries to reach the network.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -148,6 +208,12 @@ def quiet_prefect(log_level: str = "WARNING") -> None:
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests call ``get_settings.cache_clear()`` after changing env)."""
     return Settings()
+
+
+def export_env(env: Environment) -> None:
+    """Set FENGHUO_ENV for this process and every child it starts (flow runs of ``serve``)."""
+    os.environ["FENGHUO_ENV"] = env
+    get_settings.cache_clear()
 
 
 def child_env(**overrides: str) -> dict[str, str]:

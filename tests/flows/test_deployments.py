@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -34,6 +36,8 @@ def test_prefect_yaml_declares_what_serve_serves() -> None:
         (schedule,) = d["schedules"]
         assert schedule["timezone"] == "Asia/Shanghai"
         assert schedule.get("interval") == spec.interval_s and schedule.get("cron") == spec.cron
+        anchor = schedule.get("anchor_date")
+        assert (datetime.fromisoformat(anchor) if anchor else None) == spec.anchor, name
 
 
 def test_every_entrypoint_is_a_flow() -> None:
@@ -50,6 +54,20 @@ def test_sharded_backtest_is_on_demand_with_the_flows_parameters() -> None:
     assert spec.interval_s is None and spec.cron is None and spec.when == "on demand"
     params = inspect.signature(load_flow(spec.flow).fn).parameters
     assert spec.parameters.keys() <= params.keys() and {"since", "until", "address", "workers"} <= params.keys()
+
+
+def test_pipelines_are_staggered_across_their_interval() -> None:
+    """Not all seven sources pulled in the same second: distinct anchors spread over one interval."""
+    pipelines = [s for s in deployment_specs(ingest_every_s=300) if s.name.startswith("pipeline-")]
+    offsets = sorted(s.offset_s for s in pipelines)
+    assert len(set(offsets)) == len(pipelines) == 7
+    assert offsets[0] == 0 and offsets[-1] < 300 and min(b - a for a, b in itertools.pairwise(offsets)) >= 40
+    # The schedules Prefect gets carry them: the next runs of two sources are 42 s apart.
+    from flows.deployments import to_deployments
+
+    first, second = to_deployments(pipelines[:2])
+    (a,), (b,) = first.schedules, second.schedules
+    assert (b.schedule.anchor_date - a.schedule.anchor_date).total_seconds() == 42
 
 
 def test_schedules_are_in_shanghai_time() -> None:
@@ -80,7 +98,8 @@ def _group_alive(pgid: int, grace_s: float = 15.0) -> bool:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`fenghuo serve` starts its own Prefect server; its scheduler fires the SLA watch; Ctrl-C stops both."""
+    """`fenghuo serve --demo` starts its own Prefect server and the simulator; its scheduler fires the SLA
+    watch; Ctrl-C stops both within 10 s."""
     port = _free_port()
     # A fast scheduler and runner poll, so the first scheduled run comes in seconds, not a minute.
     monkeypatch.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "2")
@@ -91,14 +110,16 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
     monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
     web = f"http://127.0.0.1:{_free_port()}"
     monkeypatch.setenv("FENGHUO_PUBLIC_BASE_URL", web)
+    simulator = f"http://127.0.0.1:{_free_port()}"
+    monkeypatch.setenv("FENGHUO_SIMULATOR_URL", simulator)
     log = (tmp_path / "serve.log").open("wb")
     child = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--watch-every", "10",
+        [sys.executable, "-m", "flows.cli", "serve", "--demo", "--port", str(port), "--watch-every", "10",
          "--ingest-every", "3600"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)  # its own process group: a failed stop kills the server and runs with it
     api = f"http://127.0.0.1:{port}/api"
     try:
-        deadline = time.monotonic() + 150
+        deadline = time.monotonic() + 360  # a busy machine starts a Prefect server in minutes
         completed: list[dict[str, object]] = []
         with httpx.Client(timeout=5) as client:
             while time.monotonic() < deadline and not completed:
@@ -113,10 +134,14 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
         assert any(r.get("deployment_id") for r in completed)
         # The responders' endpoint runs beside the flows: a forged link is refused, not ignored.
         assert httpx.get(f"{web}/a/forged-token", timeout=5).status_code == 403
+        # The demo's pipelines have departmental systems to pull from.
+        assert httpx.get(f"{simulator}/health", timeout=5).json() == {"ok": True}
     finally:
         child.send_signal(signal.SIGINT)
+        started = time.monotonic()
         try:
             child.wait(timeout=60)
+            took = time.monotonic() - started
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)  # serve, its Prefect server and any flow-run processes
             raise
@@ -126,5 +151,6 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
         if leftovers:
             os.killpg(child.pid, signal.SIGKILL)  # never leave them running into the rest of the suite
     assert not leftovers, "fenghuo serve left processes behind after Ctrl-C"
+    assert took < 10, took
     output = (tmp_path / "serve.log").read_text(errors="replace")
     assert output.index("serving stopped") < output.index("Prefect server stopped")

@@ -1,0 +1,173 @@
+"""`fenghuo serve` as a service, with real processes and signals (each bounded in time): it refuses weak
+production secrets and taken ports before starting anything, and what it starts never outlives it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+           ) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "FENGHUO_HOME": str(tmp_path / "home"),
+                "FENGHUO_PUBLIC_BASE_URL": f"http://127.0.0.1:{_free_port()}", **(env or {})}
+    full_env.pop("FENGHUO_ENV", None)
+    return subprocess.run([sys.executable, "-m", "flows.cli", "serve", *args], cwd=ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_serve_is_production_by_default_and_refuses_development_secrets(tmp_path: Path) -> None:
+    done = _serve(tmp_path, "--port", str(_free_port()))
+    assert done.returncode == 1
+    assert "生产环境拒绝启动：FENGHUO_PSEUDONYM_KEY 仍是开发默认值" in done.stderr
+    assert "FENGHUO_SESSION_SECRET" in done.stderr and "openssl rand -hex 32" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not (tmp_path / "home" / "prefect" / "server.log").exists()  # nothing was started
+
+
+@pytest.mark.parametrize("which", ["prefect", "web"])
+def test_a_taken_port_stops_serve_with_a_message_and_non_zero_exit(tmp_path: Path, which: str) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        port, web = (taken, _free_port()) if which == "prefect" else (_free_port(), taken)
+        done = _serve(tmp_path, "--dev", "--port", str(port),
+                      env={"FENGHUO_PUBLIC_BASE_URL": f"http://127.0.0.1:{web}"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"端口 127.0.0.1:{taken} 已被占用" in done.stderr
+    assert ("--port" if which == "prefect" else "FENGHUO_PUBLIC_BASE_URL") in done.stderr
+    assert not (tmp_path / "home" / "prefect" / "server.log").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead too (nobody reaped it yet): read its state.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_gone(pid: int, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+PARENT = """
+import subprocess, sys, time
+{setup}
+child = {popen}(["sleep", "300"])
+print(child.pid, flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.parametrize("how", ["die_with_parent", "temporary_server", "plain"])
+def test_children_die_with_a_parent_killed_with_sigkill(how: str) -> None:
+    """What serve (our server) and the demo (Prefect's temporary server) start dies with them, kill -9
+    included; ``plain`` shows that without it the child would run on (the test can fail)."""
+    setup, popen = {
+        "die_with_parent": ("from integrations.prefect_server import die_with_parent",
+                            "(lambda cmd: subprocess.Popen(cmd, preexec_fn=die_with_parent()))"),
+        # The module Prefect starts its temporary server from, after the guard: its Popen is what runs.
+        # Importing the flows guards the module Prefect starts its temporary server from (imported later,
+        # lazily, as Prefect does): its Popen is what runs here.
+        "temporary_server": ("import flows.escalate\nimport prefect.server.api.server as m",
+                             "m.subprocess.Popen"),
+        "plain": ("", "subprocess.Popen"),
+    }[how]
+    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(PARENT).format(setup=setup, popen=popen)],
+                          cwd=ROOT, stdout=subprocess.PIPE, text=True) as parent:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        try:
+            assert _alive(child)
+            parent.kill()
+            parent.wait(timeout=10)
+            assert _wait_gone(child, 5) is (how != "plain")
+        finally:
+            if _alive(child):
+                os.kill(child, signal.SIGKILL)
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the live children of ``pid``."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                out.append((int(stat.parent.name), cmd))
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return out
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT twice"])
+def test_serve_stops_on_a_signal_within_ten_seconds(tmp_path: Path, stop: str) -> None:
+    """The first SIGTERM stops serving, then the server, within 10 s; a second Ctrl-C forces at once.
+    Either way the Prefect server it started is gone."""
+    from flows.serve import STOP_WITHIN_S
+
+    log_path = tmp_path / "serve.log"
+    env = {**os.environ, "FENGHUO_HOME": str(tmp_path / "home"),
+           "FENGHUO_PUBLIC_BASE_URL": f"http://127.0.0.1:{_free_port()}"}
+    with log_path.open("wb") as log, subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "serve", "--dev", "--port", str(_free_port()),
+             "--ingest-every", "3600", "--watch-every", "3600"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True) as serve:
+        try:
+            deadline = time.monotonic() + 300  # a busy machine starts a Prefect server slowly
+            while "press Ctrl-C" not in log_path.read_text(errors="replace"):
+                assert serve.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
+                time.sleep(0.5)
+            (server,) = [pid for pid, cmd in _children(serve.pid) if "prefect server start" in cmd]
+            time.sleep(2)  # the runner is polling
+            started = time.monotonic()
+            if stop == "SIGTERM":
+                serve.send_signal(signal.SIGTERM)
+            else:
+                serve.send_signal(signal.SIGINT)
+                time.sleep(0.5)
+                serve.send_signal(signal.SIGINT)
+            code = serve.wait(timeout=30)
+            took = time.monotonic() - started
+        finally:
+            if serve.poll() is None:
+                os.killpg(serve.pid, signal.SIGKILL)
+    output = log_path.read_text(errors="replace")
+    assert took < STOP_WITHIN_S, (took, output[-2000:])
+    assert _wait_gone(server, 5), "the Prefect server outlived serve"
+    if stop == "SIGTERM":
+        assert code == 0, output[-2000:]
+        assert output.index("serving stopped") < output.index("Prefect server stopped")
+    else:
+        assert code == 130 and "强制退出" in output, output[-2000:]
