@@ -42,7 +42,9 @@ from integrations.workspace.sessions import (
 )
 
 _ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
-    "ack": (actions.acknowledge, "已签收"), "comment": (actions.comment, "批注已记录"), "resolve": (actions.resolve, "已办结"),
+    "ack": (actions.acknowledge, "已签收"),
+    "comment": (actions.comment, "批注已记录"),
+    "resolve": (actions.resolve, "已办结"),
 }
 
 
