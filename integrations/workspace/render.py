@@ -31,6 +31,15 @@ HEADERS = {
 }
 
 
-def page(template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    """The rendered ``template`` with the workspace's headers."""
-    return HTMLResponse(_ENV.get_template(template).render(**context), status_code=status, headers=HEADERS)
+LINK_HEADERS = {
+    **HEADERS,
+    # A link's token is a capability: keep it out of Referer headers and search indexes.
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+def page(template: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+    """The rendered ``template`` with the workspace's headers (or ``headers``)."""
+    return HTMLResponse(_ENV.get_template(template).render(**context), status_code=status,
+                        headers=headers or HEADERS)

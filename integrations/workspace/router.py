@@ -29,6 +29,7 @@ from integrations.store.users import LoginRefused, authenticate, get_account
 from integrations.store.warnings import audit_trail
 from integrations.workspace import present
 from integrations.workspace.inbox import STATUSES, Filters, inbox, level_counts, rules_in
+from integrations.workspace.link_page import link_router
 from integrations.workspace.render import page
 from integrations.workspace.sessions import (
     LOGIN_COOKIE,
@@ -81,6 +82,8 @@ def workspace_router(
     """The workspace over the store ``engine`` for the responders of ``directory``."""
     router = APIRouter()
     names = regions if regions is not None else RegionDirectory.load(settings.regions)
+    # The one-click link page is the workspace's too; included first, it answers /a/{token}.
+    router.include_router(link_router(engine, settings, directory=directory, regions=names, clock=clock))
     key = settings.session_secret
     secure = settings.public_base_url.startswith("https://")
     per_client, per_account = Throttle(20, THROTTLE_WINDOW), Throttle(10, THROTTLE_WINDOW)

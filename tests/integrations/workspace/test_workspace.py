@@ -149,3 +149,38 @@ def test_login_attempts_are_rate_limited_per_account(store: sa.Engine, ids: dict
     client = _app(store)
     codes = [login(client, "ghost", "whatever password") for _ in range(11)]
     assert codes == [401] * 10 + [429]
+
+
+def _link(wid: int, action: str, responder: str) -> str:
+    from datetime import timedelta
+
+    from integrations.links import make_link
+
+    url = make_link("http://testserver", wid, action, responder, NOW + timedelta(hours=2),  # type: ignore[arg-type]
+                    secret=SETTINGS.link_secret)
+    return url.removeprefix("http://testserver")
+
+
+def test_the_link_page_shows_the_context_then_leads_to_the_workspace(store: sa.Engine, ids: dict[str, int]) -> None:
+    client = _app(store)
+    path = _link(ids["a-red"], "ack", "jgq-officer")
+    shown = client.get(path)
+    assert shown.status_code == 200 and 'id="act"' in shown.text
+    for text in ("红色（特别严重）", "60 人聚集", "锦江区 江果桥街道 春兴湾社区", "北京时间", "签收期限", "剩余 1 小时 20 分"):
+        assert text in shown.text, text
+    assert "13812345678" not in shown.text and shown.headers["referrer-policy"] == "no-referrer"
+    done = client.post(path)
+    assert done.status_code == 200 and "已签收" in done.text and f'href="/w/{ids["a-red"]}"' in done.text
+    # The workspace asks who is there, then shows the warning acknowledged.
+    assert client.get(f"/w/{ids['a-red']}", follow_redirects=False).headers["location"] == f"/login?next=%2Fw%2F{ids['a-red']}"
+
+
+def test_a_link_outside_the_responders_jurisdiction_shows_no_button(store: sa.Engine, ids: dict[str, int]) -> None:
+    client = _app(store)
+    refused = client.get(_link(ids["b-orange"], "ack", "jgq-officer"))  # street A's officer, street B's warning
+    assert refused.status_code == 403 and 'id="act"' not in refused.text and "管辖范围" in refused.text
+    with Session(store) as s:
+        audit = s.exec(select(AuditRow).where(AuditRow.action == "link_refused")).one()
+        row = s.get(WarningRow, ids["b-orange"])
+    assert audit.reason == "jurisdiction" and audit.warning_id == ids["b-orange"]
+    assert row is not None and row.status == "open"
