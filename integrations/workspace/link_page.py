@@ -61,7 +61,10 @@ def link_router(
             params = {}
         claimed = params.get("warning_id", "")
         with session_scope(engine) as session:
-            wid = int(claimed) if claimed.isdigit() and session.get(WarningRow, int(claimed)) else None
+            # Unverified fields are only recorded as claims; the warning id is kept if it exists.
+            wid: int | None = None
+            if claimed.isdigit() and session.get(WarningRow, int(claimed)) is not None:
+                wid = int(claimed)
             append_audit(session=session, warning_id=wid, actor="link:anonymous", action="link_refused",
                          reason=reason, at=clock(),
                          detail={"method": request.method, "client": request.client.host if request.client else "",

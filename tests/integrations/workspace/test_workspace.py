@@ -166,13 +166,15 @@ def test_the_link_page_shows_the_context_then_leads_to_the_workspace(store: sa.E
     path = _link(ids["a-red"], "ack", "jgq-officer")
     shown = client.get(path)
     assert shown.status_code == 200 and 'id="act"' in shown.text
-    for text in ("红色（特别严重）", "60 人聚集", "锦江区 江果桥街道 春兴湾社区", "北京时间", "签收期限", "剩余 1 小时 20 分"):
+    for text in ("红色（特别严重）", "60 人聚集", "锦江区 江果桥街道 春兴湾社区", "北京时间", "签收期限",
+                 "剩余 1 小时 20 分"):
         assert text in shown.text, text
     assert "13812345678" not in shown.text and shown.headers["referrer-policy"] == "no-referrer"
     done = client.post(path)
     assert done.status_code == 200 and "已签收" in done.text and f'href="/w/{ids["a-red"]}"' in done.text
     # The workspace asks who is there, then shows the warning acknowledged.
-    assert client.get(f"/w/{ids['a-red']}", follow_redirects=False).headers["location"] == f"/login?next=%2Fw%2F{ids['a-red']}"
+    again = client.get(f"/w/{ids['a-red']}", follow_redirects=False)
+    assert again.headers["location"] == f"/login?next=%2Fw%2F{ids['a-red']}"
 
 
 def test_a_link_outside_the_responders_jurisdiction_shows_no_button(store: sa.Engine, ids: dict[str, int]) -> None:
