@@ -8,6 +8,7 @@ jurisdiction again and audit the change.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlencode
@@ -111,7 +112,7 @@ def workspace_router(
     @router.get("/login", response_class=HTMLResponse)
     def login_form(request: Request, next: str = "/inbox", error: str = "") -> HTMLResponse:
         """The login form, with a fresh CSRF token in a cookie of its own."""
-        token = request.cookies.get(LOGIN_COOKIE) or new_session(key, "-", clock())[1].csrf
+        token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
         resp = page("login.html", title="登录", csrf=token, next=next, error=error, viewer=None)
         resp.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="lax", secure=secure)
         return resp
