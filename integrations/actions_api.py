@@ -34,6 +34,7 @@ from integrations.store.actions import ActionError, JurisdictionError, acknowled
 from integrations.store.audit import append_audit
 from integrations.store.db import session_scope
 from integrations.store.models import WarningRow
+from integrations.workspace import workspace_router
 
 _VERB = {"ack": "签收（确认收到并开始处置）", "resolve": "办结"}
 _HEADERS = {
@@ -159,6 +160,7 @@ def create_app(
     app = FastAPI(title="烽火 一键处置", docs_url=None, redoc_url=None, openapi_url=None)
     people = directory if directory is not None else ResponderDirectory.load(settings.responders)
     now_of = clock or (lambda: datetime.now(UTC))
+    app.include_router(workspace_router(engine, settings, directory=people, clock=now_of))
     pages = _LinkPages(engine, settings, people, now_of)
 
     if settings.cap_feed_token is not None:

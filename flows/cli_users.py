@@ -1,0 +1,112 @@
+"""``fenghuo users …``: the web workspace's accounts (add, passwd, disable, list).
+
+Passwords are never arguments (they would land in the shell history and in ``ps``): they are read
+with a hidden prompt, or one line from standard input with ``--password-stdin`` for scripts.
+These commands read and write the store directly; they never start Prefect.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from flows.console import console, fail, open_engine, print_json
+
+app = typer.Typer(help="Web workspace accounts: one login per responder of the directory.", no_args_is_help=True)
+
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin (scripts)")]
+
+
+def _actor() -> str:
+    """Who ran the command, for the audit log (the shell user; the CLI has no login of its own)."""
+    try:
+        return f"cli:{getpass.getuser()}"[:100]
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = typer.prompt("新密码", hide_input=True)
+    if typer.prompt("再输入一次", hide_input=True) != first:
+        fail("两次输入的密码不一致，未作修改。请重新运行命令。")
+    return str(first)
+
+
+def _run(what: str, func: object, **kwargs: object) -> None:
+    from integrations.store.db import session_scope
+    from integrations.store.users import AccountError
+
+    engine = open_engine()
+    try:
+        with session_scope(engine) as session:
+            func(session=session, actor=_actor(), now=datetime.now(UTC), **kwargs)  # type: ignore[operator]
+    except AccountError as exc:
+        fail(str(exc))
+    console.print(what)
+
+
+@app.command("add")
+def add_cmd(
+    username: Annotated[str, typer.Argument(help="login name")],
+    responder: Annotated[str, typer.Option("--responder", help="the responder id in responders.yaml")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create an account for a responder of the directory (it sees that responder's region subtree)."""
+    from domain.responders import ResponderDirectory
+    from integrations.settings import get_settings
+    from integrations.store.users import add_account
+
+    directory = ResponderDirectory.load(get_settings().responders)
+    _run(f"已创建用户 {username}（责任人 {responder}），已记入审计日志。", add_account, username=username,
+         responder_id=responder, password=_password(password_stdin), directory=directory)
+
+
+@app.command("passwd")
+def passwd_cmd(
+    username: Annotated[str, typer.Argument(help="login name")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a new password (also lifts a lock-out after failed logins)."""
+    from integrations.store.users import set_password
+
+    _run(f"已为 {username} 设置新密码。", set_password, username=username, password=_password(password_stdin))
+
+
+@app.command("disable")
+def disable_cmd(username: Annotated[str, typer.Argument(help="login name")]) -> None:
+    """Disable an account: no more logins, and its open sessions stop working."""
+    from integrations.store.users import disable_account
+
+    _run(f"已停用用户 {username}。", disable_account, username=username)
+
+
+@app.command("list")
+def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False) -> None:
+    """Every account: responder, state, last login (Beijing time)."""
+    from sqlmodel import Session
+
+    from domain.responders import CHINA
+    from integrations.store.users import list_accounts
+
+    engine = open_engine()
+    with Session(engine) as session:
+        rows = list_accounts(session=session)
+    now = datetime.now(UTC)
+    for row in rows:
+        locked = row.locked_until is not None and row.locked_until > now
+        state = "disabled" if row.disabled else "locked" if locked else "active"
+        if as_json:
+            print_json({"username": row.username, "responder": row.responder_id, "state": state,
+                        "last_login_at": row.last_login_at, "locked_until": row.locked_until if locked else None})
+            continue
+        last = row.last_login_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if row.last_login_at else "—"
+        console.print(f"{row.username:<24} {row.responder_id:<24} {state:<9} 最近登录 {last}（北京时间）",
+                      highlight=False)
+    if not rows and not as_json:
+        console.print("还没有用户：`fenghuo users add NAME --responder ID` 创建一个。")

@@ -1,0 +1,130 @@
+"""How the workspace shows things to a responder: Chinese names of levels, statuses and events, Beijing
+time with the zone marked, deadlines as "剩余 1 小时 20 分", and a warning's timeline from its audit rows and
+notifications. Pure functions over rows: no request, no session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.privacy import mask
+from domain.regions import RegionDirectory, Tier
+from domain.responders import CHINA, ResponderDirectory
+from integrations.store.models import AuditRow, OutboxRow, WarningRow
+
+LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
+"""The level as responders say it (红色预警…)."""
+LEVEL_ORDER = ("red", "orange", "yellow", "blue")
+STATUS_CN = {"open": "开放（待签收）", "acknowledged": "已签收", "resolved": "已办结"}
+TIER_CN = {**{t.value: t.label for t in Tier}, "leadership": "市值班领导"}
+CHANNEL_CN = {"file": "系统消息", "webhook": "接口推送", "email": "电子邮件", "wecom": "企业微信",
+              "dingtalk": "钉钉", "feishu": "飞书", "sms": "短信"}
+_EVENT_CN = {
+    "opened": "预警生成", "raised": "等级上调", "acknowledged": "签收", "resolved": "办结", "comment": "批注",
+    "refused": "越权操作被拒绝", "resolve-overdue": "超过办结期限", "ack-reset": "签收期限重新计算",
+    "link_refused": "一键链接被拒绝",
+}
+_ROUTED_CN = {"opened": "分派", "raised": "升级后再次分派", "escalated": "逾期未签收，逐级上报",
+              "reminder": "逾期未签收，提醒", "overdue": "超过办结期限，通报"}
+
+
+def beijing(at: datetime | None) -> str:
+    """``2026-12-04 10:05（北京时间）``, or a dash."""
+    return "—" if at is None else f"{at.astimezone(CHINA):%Y-%m-%d %H:%M}（北京时间）"
+
+
+def remaining(due: datetime | None, now: datetime) -> tuple[str, bool]:
+    """The time left to ``due`` as responders read it, and whether it has passed."""
+    if due is None:
+        return "", False
+    seconds = int((due - now).total_seconds())
+    late = seconds < 0
+    minutes = abs(seconds) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = ([f"{days} 天"] if days else []) + ([f"{hours} 小时"] if hours or days else []) + [f"{mins} 分"]
+    return ("已超时 " if late else "剩余 ") + " ".join(parts), late
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The deadline a warning's status sets now: to acknowledge (open) or to resolve (acknowledged)."""
+
+    label: str
+    due: str
+    left: str
+    late: bool
+
+
+def deadline_of(row: WarningRow, now: datetime) -> Deadline | None:
+    """The current deadline of ``row``, or ``None`` when it has none (resolved, or no SLA)."""
+    if row.status == "open" and row.ack_due_at is not None:
+        label, due = "签收期限", row.ack_due_at
+    elif row.status != "resolved" and row.resolve_due_at is not None:
+        label, due = "办结期限", row.resolve_due_at
+    else:
+        return None
+    left, late = remaining(due, now)
+    return Deadline(label, beijing(due), left, late)
+
+
+def place(code: str, names: RegionDirectory) -> str:
+    """The place as names from the district down (the city is implied)."""
+    path = names.path(code).split(" / ")
+    return " ".join(path[1:] if len(path) > 1 else path)
+
+
+def holder(row: WarningRow, names: RegionDirectory) -> str:
+    """Who holds the warning now: the responsible tier and node, by name."""
+    if not row.tier:
+        return "尚未分派"
+    if row.tier == "leadership":
+        return TIER_CN["leadership"]
+    return f"{place(row.route_region, names) if row.route_region else ''}（{TIER_CN.get(row.tier, row.tier)}）"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of a warning's timeline."""
+
+    at: str
+    what: str
+    who: str
+    note: str
+
+
+def _who(actor: str, people: ResponderDirectory) -> str:
+    if actor.startswith("system:"):
+        return "系统"
+    person = people.responder(actor)
+    return person.name if person else actor
+
+
+def timeline(audit: list[AuditRow], sent: list[OutboxRow], people: ResponderDirectory,
+             names: RegionDirectory) -> list[Event]:
+    """The warning's story, oldest first: audit rows, each routing step with whom it notified by which
+    channel. Notes are masked (they may quote a phone number)."""
+    by_step: dict[str, list[str]] = {}
+    for row in sent:
+        person = people.responder(row.recipient)
+        who = person.name if person else row.recipient
+        by_step.setdefault(row.step, []).append(f"{who}（{CHANNEL_CN.get(row.channel, row.channel)}）")
+    out: list[Event] = []
+    for a in audit:
+        if a.action == "routed":
+            change = str(a.detail.get("change", ""))
+            to = a.detail.get("to") or {}
+            node = str(to.get("node") or "")
+            tier = TIER_CN.get(str(to.get("tier", "")), "")
+            where = f"{place(node, names)}（{tier}）" if node else tier
+            told = "、".join(by_step.get(a.reason, [])) or "无"
+            out.append(Event(beijing(a.at), f"{_ROUTED_CN.get(change, change)}至 {where}", "系统",
+                             f"通知：{told}"))
+            continue
+        what = _EVENT_CN.get(a.action, a.action)
+        if a.action == "raised":
+            before, after = (LEVEL_CN.get(str(a.detail.get(k)), "") for k in ("from", "to"))
+            what = f"等级上调：{before} → {after}"
+        out.append(Event(beijing(a.at), what, _who(a.actor, people), mask(a.reason)))
+    return out

@@ -1,0 +1,45 @@
+"""Rendering the workspace's pages: Jinja2 with autoescaping, answers that are never cached or framed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from integrations.workspace import present
+
+_ENV = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("templates")),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.globals.update(LEVEL_CN=present.LEVEL_CN, LEVEL_ORDER=present.LEVEL_ORDER, STATUS_CN=present.STATUS_CN)
+
+HEADERS = {
+    # Pages show warnings about people: no shared cache keeps them, no other site frames them, and no
+    # script or style comes from anywhere but this page.
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
+
+
+LINK_HEADERS = {
+    **HEADERS,
+    # A link's token is a capability: keep it out of Referer headers and search indexes.
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+def page(template: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+    """The rendered ``template`` with the workspace's headers (or ``headers``)."""
+    return HTMLResponse(_ENV.get_template(template).render(**context), status_code=status,
+                        headers=headers or HEADERS)

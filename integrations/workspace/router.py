@@ -1,0 +1,238 @@
+"""The workspace's routes: log in and out, the inbox, a warning's page and its actions.
+
+Every page is server-rendered (Jinja2, no script). A responder sees and acts on their own region subtree
+only: a warning outside it is a 404 by URL, exactly as if it did not exist. The actions are the store's
+(:mod:`integrations.store.actions`: the same the CLI and the one-click links call), which check the
+jurisdiction again and audit the change.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlencode
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from domain.privacy import mask
+from domain.regions import RegionDirectory, is_within
+from domain.responders import Responder, ResponderDirectory
+from integrations.settings import Settings
+from integrations.store import actions
+from integrations.store.audit import append_audit
+from integrations.store.db import session_scope
+from integrations.store.models import OutboxRow, WarningRow
+from integrations.store.users import LoginRefused, authenticate, get_account
+from integrations.store.warnings import audit_trail
+from integrations.workspace import present
+from integrations.workspace.inbox import STATUSES, Filters, inbox, level_counts, rules_in
+from integrations.workspace.link_page import link_router
+from integrations.workspace.render import page
+from integrations.workspace.sessions import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    SESSION_TTL,
+    SessionData,
+    Throttle,
+    new_session,
+    read_session,
+    same_token,
+)
+
+_ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
+    "ack": (actions.acknowledge, "已签收"),
+    "comment": (actions.comment, "批注已记录"),
+    "resolve": (actions.resolve, "已办结"),
+}
+
+
+THROTTLE_WINDOW = timedelta(minutes=15)
+"""Login attempts are counted over this window: 20 per client address, 10 per account."""
+
+
+class Viewer:
+    """The logged-in responder: session, person, and the root of what they may see."""
+
+    def __init__(self, session: SessionData, person: Responder, people: ResponderDirectory) -> None:
+        self.session, self.person = session, person
+        self.leadership = people.is_leadership(person.id)
+        self.root = people.city if self.leadership else person.node
+
+    def may_see(self, row: WarningRow) -> bool:
+        """True if the warning lies in this responder's subtree."""
+        return is_within(row.region, self.root)
+
+
+def _form(body: bytes) -> dict[str, str]:
+    # Forms are urlencoded and small; parsing them by hand spares a multipart dependency.
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def workspace_router(
+    engine: sa.Engine, settings: Settings, *, directory: ResponderDirectory,
+    regions: RegionDirectory | None = None, clock: Callable[[], datetime],
+) -> APIRouter:
+    """The workspace over the store ``engine`` for the responders of ``directory``."""
+    router = APIRouter()
+    names = regions if regions is not None else RegionDirectory.load(settings.regions)
+    # The one-click link page is the workspace's too; included first, it answers /a/{token}.
+    router.include_router(link_router(engine, settings, directory=directory, regions=names, clock=clock))
+    key = settings.session_secret
+    secure = settings.public_base_url.startswith("https://")
+    per_client, per_account = Throttle(20, THROTTLE_WINDOW), Throttle(10, THROTTLE_WINDOW)
+
+    def viewer(request: Request) -> Viewer | None:
+        data = read_session(key, request.cookies.get(SESSION_COOKIE), clock())
+        if data is None:
+            return None
+        with Session(engine) as s:
+            account = get_account(session=s, username=data.username)
+        person = directory.responder(account.responder_id) if account and not account.disabled else None
+        return Viewer(data, person, directory) if person else None
+
+    def to_login(request: Request) -> RedirectResponse:
+        return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+
+    def refused(title: str, text: str, status: int, who: Viewer | None = None) -> HTMLResponse:
+        return page("message.html", status=status, title=title, text=text, viewer=who)
+
+    @router.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        """The workspace starts at the inbox."""
+        return RedirectResponse("/inbox", status_code=303)
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/inbox", error: str = "") -> HTMLResponse:
+        """The login form, with a fresh CSRF token in a cookie of its own."""
+        token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+        resp = page("login.html", title="登录", csrf=token, next=next, error=error, viewer=None)
+        resp.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="lax", secure=secure)
+        return resp
+
+    @router.post("/login", response_class=HTMLResponse)
+    async def login(request: Request) -> Response:
+        """Check the password (throttled, audited) and start a session."""
+        form = _form(await request.body())
+        username, target = form.get("username", "").strip()[:100], form.get("next", "/inbox")
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/inbox"
+        now, client = clock(), _client(request)
+        if not same_token(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
+            return refused("请求已失效", "表单已过期或不是从本站提交的。请返回登录页重新输入。", 403)
+        if not (per_client.hit(client, now) and per_account.hit(username, now)):
+            with session_scope(engine) as s:
+                append_audit(session=s, warning_id=None, actor=f"web:{username[:90]}", action="login_failed",
+                             reason="rate-limited", at=now, detail={"username": username, "client": client})
+            return refused("尝试过于频繁", "登录尝试过于频繁，请 15 分钟后再试；如忘记密码请联系系统管理员。", 429)
+        try:
+            with Session(engine, expire_on_commit=False) as s:
+                try:
+                    account = authenticate(session=s, username=username, password=form.get("password", ""),
+                                           client=client, now=now)
+                finally:
+                    s.commit()  # the failure count and the audit row are kept whether or not it succeeded
+        except LoginRefused as exc:
+            error = {"locked": "连续输错次数过多，账号已暂时锁定，请 15 分钟后再试或联系系统管理员。",
+                     "disabled": "该账号已停用，请联系系统管理员。"}.get(exc.reason, "用户名或密码不正确。")
+            return page("login.html", status=401, title="登录", csrf=request.cookies.get(LOGIN_COOKIE),
+                        next=target, error=error, viewer=None)
+        if directory.responder(account.responder_id) is None:
+            return refused("无法登录", "该账号对应的责任人已不在责任人名录中，请联系系统管理员。", 403)
+        cookie, _ = new_session(key, account.username, now)
+        resp = RedirectResponse(target, status_code=303)
+        resp.set_cookie(SESSION_COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
+                        samesite="lax", secure=secure)
+        resp.delete_cookie(LOGIN_COOKIE)
+        return resp
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        """End the session (the form carries its CSRF token too: no one logs you out from elsewhere)."""
+        who = viewer(request)
+        if who is None or not same_token(who.session.csrf, _form(await request.body()).get("csrf")):
+            return refused("请求已失效", "表单已过期或不是从本站提交的。请刷新页面后重试。", 403, who)
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE)
+        return resp
+
+    @router.get("/inbox", response_class=HTMLResponse)
+    def inbox_page(request: Request, level: str = "", status: str = "unresolved", rule: str = "",
+                   place: str = "", mine: str = "") -> Response:
+        """The responder's warnings: their subtree only, red first, with deadlines counting down."""
+        who = viewer(request)
+        if who is None:
+            return to_login(request)
+        filters = Filters(level=level if level in present.LEVEL_CN else "",
+                          status=status if status in STATUSES else "unresolved", rule=rule[:100],
+                          place=place.strip()[:50], mine=bool(mine))
+        now = clock()
+        with Session(engine) as s:
+            rows = inbox(session=s, root=who.root, node=who.person.node, leadership=who.leadership,
+                         filters=filters, names=names)
+            counts = level_counts(session=s, root=who.root)
+            rules = rules_in(session=s, root=who.root)
+        items = [{"row": r, "title": mask(r.title or r.rule), "summary": mask(r.summary),
+                  "place": present.place(r.region, names), "deadline": present.deadline_of(r, now)}
+                 for r in rows]
+        return page("inbox.html", title="预警待办", viewer=who, items=items, counts=counts, rules=rules,
+                    filters=filters, now=present.beijing(now), scope=present.place(who.root, names))
+
+    @router.get("/w/{warning_id}", response_class=HTMLResponse)
+    def warning_page(request: Request, warning_id: int, done: str = "") -> Response:
+        """One warning: what, where, who holds it until when, why, the records, the story, the actions."""
+        who = viewer(request)
+        if who is None:
+            return to_login(request)
+        now = clock()
+        with Session(engine) as s:
+            row = s.get(WarningRow, warning_id)
+            if row is None or not who.may_see(row):
+                return refused("预警不存在", "没有这条预警，或它不在您的管辖范围内。", 404, who)
+            trail = audit_trail(session=s, warning_id=warning_id)
+            sent = list(s.exec(select(OutboxRow).where(OutboxRow.warning_id == warning_id)
+                               .order_by(col(OutboxRow.id))))
+        return page("warning.html", title=f"预警 #{row.id}", viewer=who, w=row, title_text=mask(row.title or row.rule),
+                    summary=mask(row.summary), explanation=mask(row.explanation).splitlines(),
+                    place=present.place(row.region, names), holder=present.holder(row, names),
+                    deadline=present.deadline_of(row, now), events=present.timeline(trail, sent, directory, names),
+                    first=present.beijing(row.first_at), last=present.beijing(row.last_at),
+                    done=_ACTIONS[done][1] if done in _ACTIONS else "")
+
+    @router.post("/w/{warning_id}/{action}", response_class=HTMLResponse)
+    async def act(request: Request, warning_id: int, action: str) -> Response:
+        """Acknowledge, comment or resolve, as the logged-in responder; then back to the warning."""
+        who = viewer(request)
+        if who is None:
+            return to_login(request)
+        form = _form(await request.body())
+        if not same_token(who.session.csrf, form.get("csrf")):
+            return refused("请求已失效", "表单已过期或不是从本站提交的，未作任何处理。请刷新页面后重试。", 403, who)
+        with Session(engine) as s:
+            row = s.get(WarningRow, warning_id)
+        if row is None or not who.may_see(row) or action not in _ACTIONS:
+            return refused("预警不存在", "没有这条预警，或它不在您的管辖范围内。", 404, who)
+        note = form.get("note", "").strip()[:2000]
+        if action in ("comment", "resolve") and not note:
+            return refused("请填写说明", "批注和办结都需要填写说明。请返回上一页填写后再提交。", 400, who)
+        if row.status == "resolved" and action != "comment":
+            return refused("预警已办结", "这条预警已经办结，无需再处理。", 409, who)
+        func, _ = _ACTIONS[action]
+        try:
+            with session_scope(engine) as s:
+                func(session=s, warning_id=warning_id, responder=who.person.id, directory=directory,
+                     reason=note or "经工作台签收", now=clock())
+        except actions.JurisdictionError:
+            return refused("无权处理", "该预警不在您的管辖范围内，操作已被拒绝并记录。", 403, who)
+        except actions.ActionError:
+            return refused("无法处理", "这条预警当前的状态不允许此操作，请刷新页面查看最新状态。", 409, who)
+        return RedirectResponse(f"/w/{warning_id}?done={action}", status_code=303)
+
+    return router

@@ -1,0 +1,98 @@
+"""Sessions, CSRF tokens and login throttling of the workspace.
+
+A session is a signed cookie (HMAC-SHA256 under ``settings.session_secret``; HttpOnly, SameSite=Lax):
+the username, the session's CSRF token and its expiry. Nothing else is trusted from it: every request
+reloads the account, so a disabled account's sessions stop at once. Before login, the login form's CSRF
+token is a random value in a cookie of its own that the form must echo (double submit).
+
+Login attempts are throttled in memory per client address and per account (a sliding window); the
+store's lock-out after repeated failures (:mod:`integrations.store.users`) outlives a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import SecretStr
+
+SESSION_COOKIE = "fenghuo_session"
+LOGIN_COOKIE = "fenghuo_login"
+SESSION_TTL = timedelta(hours=12)
+"""A session lasts one working shift."""
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """What a valid session cookie says."""
+
+    username: str
+    csrf: str
+    expires: datetime
+
+
+def _sign(key: SecretStr, payload: bytes) -> str:
+    mac = hmac.new(key.get_secret_value().encode("utf-8"), b"fenghuo-session-v1\n" + payload, hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).decode("ascii").rstrip("=")
+
+
+def new_session(key: SecretStr, username: str, now: datetime) -> tuple[str, SessionData]:
+    """A fresh session for ``username``: the cookie value and what it says."""
+    data = SessionData(username=username, csrf=secrets.token_urlsafe(24), expires=now + SESSION_TTL)
+    payload = json.dumps({"u": data.username, "c": data.csrf, "e": int(data.expires.timestamp())},
+                         separators=(",", ":")).encode("utf-8")
+    body = base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
+    return f"{body}.{_sign(key, payload)}", data
+
+
+def read_session(key: SecretStr, cookie: str | None, now: datetime) -> SessionData | None:
+    """The session a cookie carries if its signature is right and it has not expired; else ``None``."""
+    if not cookie or "." not in cookie:
+        return None
+    body, sig = cookie.rsplit(".", 1)
+    try:
+        payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except ValueError:
+        return None
+    if not hmac.compare_digest(_sign(key, payload), sig):
+        return None
+    try:
+        raw = json.loads(payload)
+        expires = datetime.fromtimestamp(int(raw["e"]), now.tzinfo)
+        data = SessionData(username=str(raw["u"]), csrf=str(raw["c"]), expires=expires)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return data if now < data.expires else None
+
+
+def same_token(expected: str | None, given: str | None) -> bool:
+    """Constant-time comparison of a CSRF token; an absent one never matches."""
+    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
+
+
+class Throttle:
+    """At most ``limit`` events per key within ``window`` (sliding), in memory and thread-safe."""
+
+    def __init__(self, limit: int, window: timedelta) -> None:
+        self.limit, self.window = limit, window
+        self._seen: dict[str, deque[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, now: datetime) -> bool:
+        """Count one event for ``key``; False if the key is over its limit (the event is still counted)."""
+        with self._lock:
+            seen = self._seen.setdefault(key, deque())
+            while seen and seen[0] <= now - self.window:
+                seen.popleft()
+            seen.append(now)
+            if len(self._seen) > 10_000:  # forget idle keys, so a scan of addresses cannot fill memory
+                for idle in [k for k, v in self._seen.items() if not v or v[-1] <= now - self.window]:
+                    del self._seen[idle]
+            return len(seen) <= self.limit

@@ -1,0 +1,220 @@
+"""The workspace in a real browser: Debian's Chromium driven by Selenium through /usr/bin/chromedriver,
+at a phone's width (390 px) and a desktop's (1280 px), against the app served by uvicorn on 127.0.0.1.
+
+Selenium is never allowed to fetch a browser or a driver: both paths are given explicitly. Without them
+the tests skip with the reason locally, and fail in CI (``CI`` set).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from integrations.actions_api import create_app
+from integrations.store.db import open_store
+from integrations.store.models import WarningRow
+from tests.integrations.workspace.conftest import NOW, PASSWORD, SETTINGS, directory, seed
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+DOCS_IMG = Path(__file__).resolve().parents[3] / "docs" / "img"
+
+pytestmark = pytest.mark.integration
+
+
+def _missing() -> str | None:
+    absent = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    return f"no browser for the browser tests: {', '.join(absent)} missing (apt install chromium chromium-driver)" \
+        if absent else None
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, sa.Engine, dict[str, int]]]:
+    """The endpoint (workspace included) on a free port of 127.0.0.1, over a seeded SQLite store."""
+    import uvicorn
+
+    engine = open_store(f"sqlite:///{tmp_path}/web.db")
+    ids = seed(engine)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, SETTINGS, directory=directory(), clock=lambda: NOW),
+                                           host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="workspace-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}", engine, ids
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture(params=[390, 1280], ids=["phone-390", "desktop-1280"])
+def browser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A headless Chromium of the given width (a fresh profile: no cookies)."""
+    reason = _missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {reason}")
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # belt and braces: Selenium Manager must not go online
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--lang=zh-CN", f"--window-size={request.param},900", "--hide-scrollbars"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    # Headless Chromium widens a small --window-size to its minimum; an explicit resize is honoured.
+    driver.set_window_size(request.param, 900)
+    assert driver.execute_script("return window.innerWidth") == request.param
+    driver.width = request.param  # type: ignore[attr-defined]
+    yield driver
+    driver.quit()
+
+
+def _login(driver: object, base: str, user: str, password: str = PASSWORD) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base}/login")  # type: ignore[attr-defined]
+    driver.find_element(By.NAME, "username").send_keys(user)  # type: ignore[attr-defined]
+    driver.find_element(By.NAME, "password").send_keys(password)  # type: ignore[attr-defined]
+    _click(driver, By.CSS_SELECTOR, "form.card button")
+
+
+def _click(driver: object, by: str, what: str, *, navigates: bool = True) -> None:
+    """Click, and wait until the next page has replaced this one (a click returns before that)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    driver.find_element(by, what).click()  # type: ignore[attr-defined]
+    if navigates:
+        WebDriverWait(driver, 15).until(ec.staleness_of(old))  # type: ignore[arg-type]
+
+
+def _shown(driver: object) -> list[int]:
+    from selenium.webdriver.common.by import By
+
+    cards = driver.find_elements(By.CSS_SELECTOR, "[data-warning]")  # type: ignore[attr-defined]
+    return [int(c.get_attribute("data-warning")) for c in cards]
+
+
+def _status(engine: sa.Engine, wid: int) -> str:
+    with Session(engine) as s:
+        row = s.get(WarningRow, wid)
+        assert row is not None
+        return row.status
+
+
+def _fits(driver: object) -> None:
+    """Nothing wider than the window: no sideways scrolling on a phone."""
+    scroll = driver.execute_script("return document.documentElement.scrollWidth")  # type: ignore[attr-defined]
+    inner = driver.execute_script("return window.innerWidth")  # type: ignore[attr-defined]
+    assert scroll <= inner, f"page is {scroll}px wide in a {inner}px window"
+
+
+Served = tuple[str, sa.Engine, dict[str, int]]
+
+
+def test_a_street_officer_sees_only_their_street_acknowledges_and_resolves(browser: object, served: Served) -> None:
+    from selenium.webdriver.common.by import By
+
+    base, engine, ids = served
+    d = browser
+    _login(d, base, "street-a")
+    assert d.current_url == f"{base}/inbox"  # type: ignore[attr-defined]
+    assert _shown(d) == [ids["a-red"], ids["a-yellow"]]  # red first; the neighbouring street is not there
+    assert "剩余 1 小时 20 分" in d.page_source  # type: ignore[attr-defined]
+    _fits(d)
+    if d.width == 390:  # type: ignore[attr-defined]
+        d.save_screenshot(str(DOCS_IMG / "workspace-inbox-390.png"))  # type: ignore[attr-defined]
+    # Not by URL either.
+    d.get(f"{base}/w/{ids['b-orange']}")  # type: ignore[attr-defined]
+    assert d.find_element(By.TAG_NAME, "h1").text == "预警不存在"  # type: ignore[attr-defined]
+    d.get(f"{base}/w/{ids['a-red']}")  # type: ignore[attr-defined]
+    assert d.find_element(By.ID, "status").text == "开放（待签收）"  # type: ignore[attr-defined]
+    _fits(d)
+    if d.width == 390:  # type: ignore[attr-defined]
+        height = d.execute_script("return document.body.scrollHeight")  # type: ignore[attr-defined]
+        d.set_window_size(390, min(height + 120, 2400))  # type: ignore[attr-defined]
+        d.save_screenshot(str(DOCS_IMG / "workspace-warning-390.png"))  # type: ignore[attr-defined]
+        d.set_window_size(390, 900)  # type: ignore[attr-defined]
+    _click(d, By.ID, "ack")
+    assert "已签收，已记录在案" in d.find_element(By.CSS_SELECTOR, ".flash").text  # type: ignore[attr-defined]
+    assert d.find_element(By.ID, "status").text == "已签收"  # type: ignore[attr-defined]
+    assert _status(engine, ids["a-red"]) == "acknowledged"
+    # Resolving needs a note: the browser will not send the form without one.
+    _click(d, By.ID, "resolve", navigates=False)
+    assert _status(engine, ids["a-red"]) == "acknowledged"
+    d.find_element(By.CSS_SELECTOR, "form[action$='/resolve'] textarea").send_keys("已上门化解")  # type: ignore[attr-defined]
+    _click(d, By.ID, "resolve")
+    assert d.find_element(By.ID, "status").text == "已办结"  # type: ignore[attr-defined]
+    assert "已上门化解" in d.page_source  # type: ignore[attr-defined]
+    assert _status(engine, ids["a-red"]) == "resolved"
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(browser: object, served: Served) -> None:
+    from selenium.webdriver.common.by import By
+
+    base, engine, ids = served
+    d = browser
+    _login(d, base, "street-a")
+    d.get(f"{base}/w/{ids['a-red']}")  # type: ignore[attr-defined]
+    d.execute_script("document.querySelector(\"form[action$='/ack'] input[name=csrf]\").remove()")  # type: ignore[attr-defined]
+    _click(d, By.ID, "ack")
+    assert d.find_element(By.TAG_NAME, "h1").text == "请求已失效"  # type: ignore[attr-defined]
+    assert _status(engine, ids["a-red"]) == "open"
+
+
+def test_repeated_failed_logins_lock_the_account(browser: object, served: Served) -> None:
+    from selenium.webdriver.common.by import By
+
+    base, _, _ = served
+    d = browser
+    for _ in range(5):
+        _login(d, base, "street-b", "not the password")
+        assert "用户名或密码不正确" in d.page_source or "锁定" in d.page_source  # type: ignore[attr-defined]
+    _login(d, base, "street-b")
+    assert "锁定" in d.find_element(By.CSS_SELECTOR, ".error").text  # type: ignore[attr-defined]
+    assert d.current_url.endswith("/login")  # type: ignore[attr-defined]
+    _fits(d)
+
+
+def test_acknowledge_from_a_notifications_link(browser: object, served: Served) -> None:
+    from datetime import timedelta
+
+    from selenium.webdriver.common.by import By
+
+    from integrations.links import make_link
+
+    base, engine, ids = served
+    d = browser
+    link = make_link(base, ids["b-orange"], "ack", "xst-officer", NOW + timedelta(hours=2), secret=SETTINGS.link_secret)
+    d.get(link)  # type: ignore[attr-defined]
+    assert "欠薪投诉集中" in d.page_source and "签收期限" in d.page_source  # type: ignore[attr-defined]
+    _fits(d)
+    assert _status(engine, ids["b-orange"]) == "open"  # showing it changed nothing
+    _click(d, By.ID, "act")
+    assert d.find_element(By.TAG_NAME, "h1").text == "已签收"  # type: ignore[attr-defined]
+    assert _status(engine, ids["b-orange"]) == "acknowledged"
+    # Onward to the workspace: log in, and land on the warning.
+    _click(d, By.PARTIAL_LINK_TEXT, "进入预警工作台")
+    d.find_element(By.NAME, "username").send_keys("street-b")  # type: ignore[attr-defined]
+    d.find_element(By.NAME, "password").send_keys(PASSWORD)  # type: ignore[attr-defined]
+    _click(d, By.CSS_SELECTOR, "form.card button")
+    assert d.current_url == f"{base}/w/{ids['b-orange']}"  # type: ignore[attr-defined]
+    assert d.find_element(By.ID, "status").text == "已签收"  # type: ignore[attr-defined]
