@@ -134,7 +134,10 @@ def _is_kinds(path: Path, data: Any) -> bool:
 
 
 def _is_calendars(path: Path, data: Any) -> bool:
-    return "ruleset" not in (data or {}) and (path.name == "calendars.yaml" or Calendars.looks_like(data))
+    # A scalar or list file (e.g. "1") is no calendar and must not reach the `in` test.
+    if isinstance(data, dict) and "ruleset" in data:
+        return False
+    return path.name == "calendars.yaml" or Calendars.looks_like(data)
 
 
 def load_rulebook(paths: Sequence[Path] | Path | None = None, rulebook: Path | None = None) -> Rulebook:
