@@ -62,16 +62,38 @@ def include_object_for(dialect: str) -> Callable[..., bool]:
     return include_object
 
 
+MIGRATION_LOCK = 0x46484D47
+"""First key of the PostgreSQL advisory lock that serialises migrations (the second is the schema's hash,
+so stores in different schemas migrate side by side)."""
+
+
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with Alembic (idempotent)."""
+    """Bring the schema to ``revision`` with Alembic (idempotent, and safe when processes race).
+
+    Two processes opening a fresh store at once would both create the same tables: one fails (on
+    PostgreSQL in ``pg_type``, on SQLite with "table already exists"). The migration therefore runs in a
+    transaction that first takes an exclusive lock — an advisory lock on PostgreSQL, ``BEGIN EXCLUSIVE``
+    on SQLite — so the second process waits, then finds the schema at head and does nothing.
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        _lock_for_migration(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def _lock_for_migration(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", (MIGRATION_LOCK,))
+    elif conn.dialect.name == "sqlite":
+        # pysqlite opens no transaction before DDL by itself; an explicit one, taken exclusively, makes the
+        # whole migration one unit that a second process waits for (up to the busy timeout).
+        conn.exec_driver_sql("BEGIN EXCLUSIVE")
 
 
 def open_store(url: str, *, migrate: bool = True) -> sa.Engine:
