@@ -131,5 +131,5 @@ def prefect_harness() -> Iterator[None]:
     """One Prefect test harness for the whole session (starting one costs seconds)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=180):
         yield

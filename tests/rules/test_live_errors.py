@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from domain.records import Record
+from integrations.evaluation import evaluate_pending
 from integrations.store.db import session_scope
-from integrations.store.live import evaluate_pending
 from integrations.store.models import QuarantineRow, WarningRow
 from integrations.store.records import upsert_records
 from rules.engine.budget import MAX_MATCH_TEXT, RULEBOOK_ERROR_RULE
