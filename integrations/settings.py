@@ -143,10 +143,6 @@ class Settings(BaseSettings):
     action_links: bool = Field(
         default=True, description="Put signed one-click acknowledge/resolve links in notifications.")
     link_ttl_s: int = Field(default=72 * 3600, description="How long a one-click link stays valid.")
-    session_secret: SecretStr = Field(
-        default=SecretStr("fenghuo-dev-session-secret-change-me"),
-        description="Key that signs the web workspace's session cookies. Set it in production.",
-    )
 
     # Operations alerts (integrations/ops_alerts.py): failed scheduled runs, once per failure streak.
     admin_node: str | None = Field(
