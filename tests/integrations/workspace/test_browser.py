@@ -97,13 +97,24 @@ def _login(driver: object, base: str, user: str, password: str = PASSWORD) -> No
 def _click(driver: object, by: str, what: str, *, navigates: bool = True) -> None:
     """Click, and wait until the next page has replaced this one (a click returns before that)."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
     driver.find_element(by, what).click()  # type: ignore[attr-defined]
     if navigates:
-        WebDriverWait(driver, 15).until(ec.staleness_of(old))  # type: ignore[arg-type]
+        WebDriverWait(driver, 15).until(lambda _: _replaced(old))
+
+
+def _replaced(old: object) -> bool:
+    """True once ``old`` is no longer in the page. Chromium's driver reports a node of a replaced page
+    either as stale or as "does not belong to the document"; both mean the next page is there."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        old.is_enabled()  # type: ignore[attr-defined]
+    except WebDriverException:
+        return True
+    return False
 
 
 def _shown(driver: object) -> list[int]:
