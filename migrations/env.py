@@ -2,13 +2,12 @@
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
-from sqlmodel import SQLModel
 
-import integrations.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from integrations.store.db import include_object_for
+from integrations.store.tables import METADATA
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = METADATA
 
 
 def _configure(connection) -> None:  # type: ignore[no-untyped-def]

@@ -190,6 +190,3 @@ class ActionLinkRow(SQLModel, table=True):
     responder: str = Field(max_length=100)
     used_at: datetime = _dt(default_factory=utcnow)
 
-
-import integrations.store.assessment_models  # noqa: E402, F401  (registers the assessment tables for Alembic)
-from integrations.store import users as _users  # noqa: E402, F401  (registers the web accounts table for Alembic)
