@@ -1,11 +1,18 @@
-"""Record kinds as data (``rules/kinds.yaml``): field names, their types and fixed values.
+"""Record kinds as data (``rules/kinds.yaml``): field names, their types, fixed values and bounds.
 
 The kinds file is read by the ingest (to validate records) and by the rule compiler (to reject rules
 naming fields a kind does not have). It is data, so a deployment adds a department's kind without Python.
+
+The door's checks live here too: text with a NUL or a lone surrogate is refused (``bad_text``: no
+database stores the first everywhere, no encoder writes the second), and every value has bounds
+(``out_of_range``): declared ``min``/``max``/``max_length`` or the defaults below, so 10^30 people or a
+5 MB subject never reaches a rule.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,8 +26,55 @@ COMMON_FIELDS = ("kind", "source", "id", "at", "region")
 """Fields every record has, whatever its kind."""
 
 
+DEFAULT_MAX_LENGTH = 20_000
+"""Characters a text field may hold where the kinds file declares no ``max_length``."""
+DEFAULT_INT_BOUND = 2**53
+"""Whole numbers beyond ±2^53 are refused where no bounds are declared (JSON's safe integers)."""
+DEFAULT_NUMBER_BOUND = 1e15
+"""Numbers beyond ±10^15 are refused where no bounds are declared."""
+LATEST_YEAR = 2200
+"""Timestamps in record fields lie in the years 1900 to this one."""
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
 class KindsError(ValueError):
     """The kinds file is malformed."""
+
+
+class DoorError(ValueError):
+    """A value refused at the door; ``code`` is the quarantine code (``bad_text`` or ``out_of_range``)."""
+
+    code = "invalid_field"
+
+
+class BadText(DoorError):
+    """Text holding a NUL character or a lone surrogate."""
+
+    code = "bad_text"
+
+
+class OutOfRange(DoorError):
+    """A value outside its field's bounds."""
+
+    code = "out_of_range"
+
+
+def _shown(value: Any) -> str:
+    # A refused value is named, but a 309-digit number or a long text is cut short.
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def has_bad_text(text: str) -> bool:
+    """True if ``text`` holds a NUL or a lone surrogate (UTF-16 half), which the store cannot keep."""
+    return _BAD_TEXT.search(text) is not None
+
+
+def check_text(name: str, text: str) -> str:
+    """``text`` unchanged, or :class:`BadText` naming ``name``."""
+    if _BAD_TEXT.search(text) is not None:
+        raise BadText(f"{name} holds a NUL character or an invalid (lone surrogate) character")
+    return text
 
 
 @dataclass(frozen=True)
@@ -30,6 +84,35 @@ class FieldSpec:
     name: str
     type: str
     values: tuple[Any, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = None
+
+    def bounds(self) -> tuple[float, float]:
+        """The (lowest, highest) value a number field takes: declared, else the defaults."""
+        bound = DEFAULT_INT_BOUND if self.type == "int" else DEFAULT_NUMBER_BOUND
+        return (self.min if self.min is not None else -bound, self.max if self.max is not None else bound)
+
+    def _check(self, out: Any) -> None:
+        # Bounds and clean text, after the type conversion (``coerce``).
+        t = self.type
+        if t == "int" or t == "number":
+            lo, hi = self.bounds()
+            if not (lo <= out <= hi):  # NaN fails both comparisons
+                raise OutOfRange(f"{self.name} must be between {lo:g} and {hi:g}, got {_shown(out)}")
+        elif t == "string":
+            limit = self.max_length if self.max_length is not None else DEFAULT_MAX_LENGTH
+            if len(out) > limit:
+                raise OutOfRange(f"{self.name} is {len(out)} characters long; at most {limit} are kept")
+            check_text(self.name, out)
+        elif t == "timestamp" and not (1900 <= out.year <= LATEST_YEAR):
+            raise OutOfRange(f"{self.name} must be between 1900 and {LATEST_YEAR}, got {out.isoformat()}")
+        elif t == "list":
+            if len(out) > 1000:
+                raise OutOfRange(f"{self.name} holds {len(out)} items; at most 1000 are kept")
+            for item in out:
+                if isinstance(item, str):
+                    check_text(self.name, item)
 
     def coerce(self, value: Any) -> Any:
         """Return ``value`` converted to this field's type, or raise ``ValueError`` saying why not."""
@@ -50,6 +133,10 @@ class FieldSpec:
                 out = float(value)
             except (TypeError, ValueError):  # a list or an object sent for a number
                 raise ValueError(f"{self.name} must be a number, got {value!r}") from None
+            except OverflowError:  # int(10**400) does not fit a float
+                raise OutOfRange(f"{self.name} is too large, got {value!r}") from None
+            if not math.isfinite(out):
+                raise OutOfRange(f"{self.name} must be a finite number, got {value!r}")
         elif self.type == "bool":
             if not isinstance(value, bool):
                 raise ValueError(f"{self.name} must be true or false, got {value!r}")
@@ -69,7 +156,20 @@ class FieldSpec:
         if self.values is not None and out not in self.values:
             allowed = ", ".join(map(str, self.values))
             raise ValueError(f"{self.name} must be one of {allowed}; got {out!r}")
+        self._check(out)
         return out
+
+
+def _limits(kind: Any, fname: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The declared ``min``, ``max`` and ``max_length`` of one field, checked to be numbers."""
+    out: dict[str, Any] = {}
+    for key in ("min", "max", "max_length"):
+        if key in spec:
+            value = spec[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise KindsError(f"kind {kind!r} field {fname!r}: {key} must be a number, got {value!r}")
+            out[key] = int(value) if key == "max_length" else value
+    return out
 
 
 @dataclass(frozen=True)
@@ -101,14 +201,16 @@ class RecordKinds:
             fields: dict[str, FieldSpec] = {}
             for fname, ftype in (spec.get("fields") or {}).items():
                 values = None
+                limits: dict[str, Any] = {}
                 if isinstance(ftype, Mapping):
                     values = tuple(ftype["values"]) if "values" in ftype else None
+                    limits = _limits(name, fname, ftype)
                     ftype = ftype.get("type", "string")
                 if ftype not in FIELD_TYPES:
                     raise KindsError(f"kind {name!r} field {fname!r}: unknown type {ftype!r}")
                 if fname in COMMON_FIELDS:
                     raise KindsError(f"kind {name!r} field {fname!r} is common to every record")
-                fields[str(fname)] = FieldSpec(str(fname), str(ftype), values)
+                fields[str(fname)] = FieldSpec(str(fname), str(ftype), values, **limits)
             kinds[str(name)] = KindSpec(str(name), str(spec.get("title", name)), fields)
         personal = frozenset(str(p) for p in data.get("personal", ["person"]))
         return cls(kinds, personal)

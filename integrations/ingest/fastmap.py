@@ -16,13 +16,22 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.kinds import RecordKinds
+from domain.kinds import RecordKinds, has_bad_text
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
 from integrations.ingest import speedups
 from integrations.ingest.fastmap_fields import field_filler
 from integrations.ingest.twins import canonical_and_hash, pseudonymiser, times_of
-from integrations.sources.mapping import CLOCK_SKEW, Rejection, SourceConfig, _ItemError, _plan, _region, map_item
+from integrations.sources.mapping import (
+    CLOCK_SKEW,
+    EARLIEST_YEAR,
+    Rejection,
+    SourceConfig,
+    _ItemError,
+    _plan,
+    _region,
+    map_item,
+)
 from integrations.store.prepared import PreparedRecord, prepare
 
 _new = tuple.__new__
@@ -149,7 +158,7 @@ class CompiledMapping:
             if type(raw) is not dict:
                 return None
             sid = raw.get(id_field)
-            if type(sid) is str and sid:
+            if type(sid) is str and sid and len(sid) <= 200 and not has_bad_text(sid):
                 source_id = sid
             elif type(sid) is int:
                 source_id = str(sid)
@@ -169,6 +178,8 @@ class CompiledMapping:
                 if zone is None:
                     return None
                 at = at.replace(tzinfo=zone)
+            if at.year < EARLIEST_YEAR:
+                return None
             # at.timestamp() is exact to the microsecond (below 2**53 µs): it orders as the instants do.
             ts, at_utc = c_times(at) or py_times(at)
             if (at > limit) if limit_ts is None else (ts > limit_ts):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from domain.kinds import DEFAULT_MAX_LENGTH, has_bad_text
 from domain.privacy import mask_value, pseudonymise_value
 
 __all__ = ["FieldSpec", "field_filler"]
@@ -49,6 +50,7 @@ def field_filler(
         "_pseudonyms": pseudonyms,
         "_masked": masked,
         "_MAX": cache_max,
+        "_has_bad_text": has_bad_text,
     }
     # "First wins" needs the test only when two department fields feed one record field.
     shared = len({f[1] for f in fields}) < len(fields)
@@ -84,6 +86,13 @@ def field_filler(
             if values is not None:
                 env[f"_values{i}"] = values
                 lines += [f"        elif v not in _values{i}:", "            return None"]
+            # The door's bounds and clean text (FieldSpec._check), for values coerce was not asked about.
+            if as_is is str:
+                env[f"_maxlen{i}"] = spec.max_length if spec.max_length is not None else DEFAULT_MAX_LENGTH
+                lines += [f"        elif len(v) > _maxlen{i} or _has_bad_text(v):", "            return None"]
+            else:
+                env[f"_lo{i}"], env[f"_hi{i}"] = spec.bounds()
+                lines += [f"        elif not (_lo{i} <= v <= _hi{i}):", "            return None"]
         if personal and pseudonyms is None:
             lines += [
                 "        if type(v) is str:",

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from domain.kinds import FieldSpec, RecordKinds
+from domain.kinds import FieldSpec, RecordKinds, has_bad_text
 from domain.privacy import mask, mask_value, pseudonymise_value
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
@@ -77,7 +77,7 @@ class Rejection:
 
 def _safe_value(name: str, value: Any, config: SourceConfig, key: str | bytes) -> Any:
     if name in config.personal_raw:
-        return pseudonymise_value(value, key)
+        return pseudonymise_value(_cleaned(value), key)
     if name == config.region_field and isinstance(value, str) and _CODE.match(value):
         # A well-formed region code is a place, kept as sent so a replay maps it; masking would mangle codes
         # such as 510116… whose digits happen to contain a mobile-like run.
@@ -85,12 +85,30 @@ def _safe_value(name: str, value: Any, config: SourceConfig, key: str | bytes) -
     return mask_value(value)
 
 
+def _cleaned(value: Any) -> Any:
+    # A refused identifier is still pseudonymised in the quarantined payload: hash what can be encoded.
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _cleaned(v) for k, v in value.items()}
+    return value
+
+
+def storable(text: str) -> str:
+    """``text`` with what no store keeps written out: a NUL as ``\\x00``, a lone surrogate as ``\\udxxx``."""
+    if not has_bad_text(text):
+        return text
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def safe_raw(raw: Any, config: SourceConfig, key: str | bytes) -> str:
     """The payload as text fit to store: personal fields pseudonymised, identifiers in text masked."""
     if isinstance(raw, Mapping):
         safe = {k: _safe_value(k, v, config, key) for k, v in raw.items()}
-        return json.dumps(safe, ensure_ascii=False, default=str)
-    text = raw if isinstance(raw, str) else repr(raw)
+        return storable(json.dumps(safe, ensure_ascii=False, default=str))
+    text = storable(raw if isinstance(raw, str) else repr(raw))
     if config.personal_raw:
         # A cut page is not JSON, but its personal fields still look like "name": "value".
         fields = "|".join(re.escape(f) for f in config.personal_raw)
@@ -103,6 +121,10 @@ class _ItemError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+EARLIEST_YEAR = 1990
+"""Records whose time lies before this year are refused (out_of_range): a default or a typo, not an event."""
 
 
 def _parse_at(value: Any, name: str, now: datetime, config: SourceConfig) -> datetime:
@@ -121,6 +143,8 @@ def _parse_at(value: Any, name: str, now: datetime, config: SourceConfig) -> dat
             )
         # A department's local wall time; ZoneInfo picks the right offset (DST included) for that date.
         at = at.replace(tzinfo=ZoneInfo(config.timezone))
+    if at.year < EARLIEST_YEAR:  # before comparing: near year 1 the shift to UTC overflows
+        raise _ItemError("out_of_range", f"{name} {value!r} lies before {EARLIEST_YEAR}; no department's record does")
     if at > now + CLOCK_SKEW:
         raise _ItemError(
             "future_timestamp", f"{name} {value!r} lies in the future (now is {now.isoformat(timespec='seconds')})"
@@ -203,6 +227,10 @@ def map_item(
     if sid is None or sid == "" or isinstance(sid, (dict, list)):
         return reject(f"missing id field {config.id_field!r}; has the department renamed it?", "missing_id")
     source_id = str(sid)
+    if has_bad_text(source_id) or len(source_id) > 200:
+        source_id = None  # not kept as the quarantine row's id either
+        return reject(f"id field {config.id_field!r} holds a NUL, an invalid character or over 200 characters",
+                      "bad_text")
     for name in (config.at_field, *(config.region_fields or (config.region_field,))):
         if name not in raw:
             return reject(
@@ -222,6 +250,7 @@ def map_item(
     plan = _plan(config, kinds)
     attrs: dict[str, Any] = {}
     bad: str | None = None
+    bad_code = "invalid_field"
     for src, dst, vmap, spec, personal, free in plan.fields:
         value = raw.get(src)
         if value is None or value == "" or dst in attrs:
@@ -234,7 +263,8 @@ def map_item(
         try:
             value = spec.coerce(value)
         except ValueError as exc:
-            bad = bad or str(exc)
+            if bad is None:
+                bad, bad_code = str(exc), getattr(exc, "code", "invalid_field")
             attrs[dst] = None  # present but wrong: reported as invalid, not as missing
             continue
         # Personal: a department field marked so, or a field the kinds declare personal (``person``).
@@ -248,7 +278,7 @@ def map_item(
             "missing_field",
         )
     if bad is not None:
-        return reject(f"invalid field: {bad}", "invalid_field")
+        return reject(f"invalid field: {bad}", bad_code)
     try:
         return Record(kind=config.kind, source=config.name, id=source_id, at=at, region=region, attributes=attrs)
     except ValidationError as exc:

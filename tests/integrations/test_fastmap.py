@@ -81,11 +81,16 @@ TIMES = st.sampled_from([
     "01/05/2026 11:30:00 PM",
     "13/45/2026 99:00:00 PM",
     "yesterday",
+    "0001-01-01T00:00:00+08:00",
+    "1989-12-31T23:59:59+00:00",
     "",
 ]) | JSON
 REGIONS = st.sampled_from(["510104001001001", "510104001001", "510104001002001", "510199001001001", "510104",
                            "51010400100100X", ""]) | JSON
-IDS = st.sampled_from(["XF-1", "XF-2", "", "0"]) | st.integers(min_value=-5, max_value=10**20) | JSON
+HOSTILE_TEXT = st.sampled_from(["a\x00b", "\ud800", "ok\udfff", "x" * 2001, "y" * 20_001, "z" * 201])
+"""What the door refuses: NUL, lone surrogates, text over a declared or the default length, long ids."""
+HOSTILE_NUMBERS = st.sampled_from([-5, 100_001, 10**30, 2**53 + 1, 1e308, -1e16, 1.5, 2.0, 10**400])
+IDS = st.sampled_from(["XF-1", "XF-2", "", "0"]) | st.integers(min_value=-5, max_value=10**20) | HOSTILE_TEXT | JSON
 
 
 def _typical(config: SourceConfig, src: str, dst: str) -> st.SearchStrategy[Any]:
@@ -105,7 +110,7 @@ def _typical(config: SourceConfig, src: str, dst: str) -> st.SearchStrategy[Any]
     else:
         texts = ["反映 13812345678 问题", "身份证 51010419900101123X", "征地补偿"]
         valid = st.text(max_size=20) | st.sampled_from(texts)
-    return st.one_of(valid, valid, valid, JSON)
+    return st.one_of(valid, valid, valid, JSON, HOSTILE_TEXT, HOSTILE_NUMBERS)
 
 
 @st.composite
