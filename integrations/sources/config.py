@@ -59,7 +59,7 @@ class SourceSpec:
     folder: Path | None = None
     file_format: str = "csv"
     pattern: str = "*"
-    encoding: str = "utf-8-sig"
+    encoding: str = "auto"
     delimiter: str = ","
     line: int = 0
 

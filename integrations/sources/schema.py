@@ -8,6 +8,7 @@ Secret block.
 
 from __future__ import annotations
 
+import codecs
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -105,13 +106,25 @@ class RegionModel(_Model):
 
 
 class FileDropModel(_Model):
-    """A folder the department drops export files into; files are read in name order."""
+    """A folder the department drops export files into; every file not yet taken is read, new ones in
+    name order."""
 
     folder: str
     format: Literal["csv", "jsonl"] = "csv"
     pattern: str = "*"
-    encoding: str = "utf-8-sig"
+    encoding: str = "auto"
+    """``auto`` (UTF-8 with or without BOM, else detected: GB18030/GBK, UTF-16, Big5) or a codec name."""
     delimiter: str = ","
+
+    @field_validator("encoding")
+    @classmethod
+    def _codec(cls, v: str) -> str:
+        if v != "auto":
+            try:
+                codecs.lookup(v)
+            except LookupError:
+                raise ValueError(f"unknown encoding {v!r}; use auto, utf-8, gb18030, gbk …") from None
+        return v
 
 
 class SourceModel(_Model):

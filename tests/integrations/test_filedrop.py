@@ -1,8 +1,10 @@
-"""File-drop source: CSV and JSON lines, name order, a cursor of (file, row) that survives a crash."""
+"""File-drop source: CSV and JSON lines, every file taken whenever it arrives, encodings declared or
+detected, an undecodable file quarantined whole, a cursor of (file, content, rows) that survives a crash."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -69,7 +71,9 @@ def test_csv_files_in_name_order_then_only_new_rows(
         first = ingest_source(sqlite_engine, src, kinds=kinds, key="k", page_size=4)
     assert (first.inserted, first.quarantined) == (15, 1)
     with session_scope(sqlite_engine) as s:
-        assert s.get(CursorRow, "town-hotline").cursor == "2026-01-06.csv:5"  # type: ignore[union-attr]
+        cursor = s.get(CursorRow, "town-hotline").cursor  # type: ignore[union-attr]
+        assert {n: e[3:] for n, e in json.loads(cursor)["files"].items()} == {
+            "2026-01-05.csv": [11, True], "2026-01-06.csv": [5, True]}
         seqs = {sid: seq for sid, seq in s.execute(sa.select(RecordRow.source_id, RecordRow.seq))}
         [bad] = list_quarantine(session=s)
     assert seqs["T0"] < seqs["T9"] < seqs["T10"]  # the older file first
@@ -119,3 +123,68 @@ def test_a_missing_folder_is_a_request_error(tmp_path: Path) -> None:
     (tmp_path / "drops").rmdir()
     with pytest.raises(SourceRequestError, match="does not exist"):
         src.fetch(None, limit=10)
+
+
+def write_encoded(path: Path, rows: list[dict[str, str]], encoding: str) -> None:
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-8"])
+def test_chinese_exports_are_read_in_their_encoding(
+    tmp_path: Path, sqlite_engine: sa.Engine, kinds: RecordKinds, encoding: str
+) -> None:
+    src = source(tmp_path)
+    categories = ["噪音扰民", "拖欠工资", "占道经营", "物业纠纷"] * 10
+    write_encoded(tmp_path / "drops" / "a.csv", [row(i, category=c) for i, c in enumerate(categories)], encoding)
+    with src:
+        report = ingest_source(sqlite_engine, src, kinds=kinds, key="k", page_size=7)
+    assert (report.inserted, report.quarantined) == (40, 0)
+    with session_scope(sqlite_engine) as s:
+        stored = [a for (a,) in s.execute(sa.select(RecordRow.attributes))]
+    assert any("拖欠工资" in str(a) for a in stored)
+
+
+def test_an_undecodable_file_is_quarantined_whole_and_the_source_goes_on(
+    tmp_path: Path, engine: sa.Engine, kinds: RecordKinds
+) -> None:
+    (tmp_path / "drops").mkdir()
+    path = tmp_path / "sources.yaml"
+    path.write_text(SOURCES.format(fmt="csv").replace("pattern:", "encoding: utf-8, pattern:"), encoding="utf-8")
+    src = build_source(load_sources(path, settings=Settings()).get("town-hotline"), Settings())
+    write_encoded(tmp_path / "drops" / "1.csv", [row(1, category="噪音扰民")], "gbk")  # declared utf-8: refused
+    write_csv(tmp_path / "drops" / "2.csv", [row(2)])
+    with src:
+        report = ingest_source(engine, src, kinds=kinds, key="k")
+        again = ingest_source(engine, src, kinds=kinds, key="k")
+    assert (report.inserted, report.quarantined, again.quarantined) == (1, 1, 0)
+    with session_scope(engine) as s:
+        [bad] = list_quarantine(session=s)
+    assert bad.page == "1.csv:whole file" and "cannot be decoded as utf-8" in bad.reason
+    assert "13812340001" not in bad.raw  # kept whole, but still masked
+
+
+def test_a_file_arriving_late_is_taken_whatever_its_name(
+    tmp_path: Path, sqlite_engine: sa.Engine, kinds: RecordKinds
+) -> None:
+    src = source(tmp_path)
+    write_csv(tmp_path / "drops" / "2026-01-12.csv", [row(i) for i in range(3)])
+    with src:
+        assert ingest_source(sqlite_engine, src, kinds=kinds, key="k").inserted == 3
+    write_csv(tmp_path / "drops" / "2026-01-11.csv", [row(i) for i in range(10, 14)])  # sorts before: late
+    with src:
+        late = ingest_source(sqlite_engine, src, kinds=kinds, key="k")
+        idle = ingest_source(sqlite_engine, src, kinds=kinds, key="k")
+    assert (late.inserted, idle.fetched) == (4, 0)
+
+
+def test_a_cursor_of_the_earlier_form_continues(tmp_path: Path) -> None:
+    src = source(tmp_path)
+    write_csv(tmp_path / "drops" / "a.csv", [row(i) for i in range(3)])
+    write_csv(tmp_path / "drops" / "b.csv", [row(i) for i in range(10, 15)])
+    page = src.fetch("b.csv:2", limit=10)  # a.csv taken, b.csv up to its second row
+    assert [r["ticket"] for r in page.items] == ["T12", "T13", "T14"]
+    assert src.fetch(page.next_cursor, limit=10).items == []
