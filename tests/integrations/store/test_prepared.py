@@ -35,7 +35,7 @@ VALUES = st.recursive(_scalars, lambda c: st.lists(c, max_size=3) | st.dictionar
                       max_leaves=6)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(st.dictionaries(st.text(max_size=8), VALUES, max_size=6))
 def test_canonical_json_is_the_stdlib_form(attributes: dict[str, Any]) -> None:
     assert canonical_json(attributes) == reference(attributes)
