@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from integrations.store.models import CursorRow, QuarantineRow, utcnow
@@ -16,10 +19,14 @@ _CURSOR: sa.Table = CursorRow.__table__  # type: ignore[attr-defined]
 def quarantine(
     *, session: Session, source: str, page: str | None, raw: str, reason: str, source_id: str | None = None
 ) -> None:
-    """Keep an input that failed validation, whole (as made safe by the caller), with its reason."""
-    session.add(
-        QuarantineRow(source=source, source_id=source_id, page=(page or "")[:500] or None, raw=raw, reason=reason)
-    )
+    """Keep an input that failed validation, whole (as made safe by the caller), with its reason; once per
+    (source, payload): fetched again, by a re-run or by two ingests at once, it is not kept twice."""
+    table = QuarantineRow.__table__  # type: ignore[attr-defined]
+    values = {"source": source, "source_id": source_id, "page": (page or "")[:500] or None, "raw": raw,
+              "reason": reason, "item_hash": hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+              "received_at": utcnow()}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=["source", "item_hash"]))
 
 
 def list_quarantine(
@@ -52,11 +59,13 @@ def set_cursor(*, session: Session, source: str, cursor: str | None, complete_un
     if complete_until is not None:
         cols.append("complete_until")
         params.append(bind_conversion(dialect, _CURSOR.c.complete_until)(complete_until))
-    sets = ", ".join(f"{c} = {mark}" for c in cols)
-    moved = conn.exec_driver_sql(f'UPDATE "cursor" SET {sets} WHERE source = {mark}', (*params, source))
-    if not moved.rowcount:
-        marks = ", ".join([mark] * (len(cols) + 1))
-        conn.exec_driver_sql(f'INSERT INTO "cursor" (source, {", ".join(cols)}) VALUES ({marks})', (source, *params))
+    # One upsert (SQLite and PostgreSQL share the syntax): two writers moving a new source's cursor at once
+    # never collide on its key, as an UPDATE-then-INSERT would.
+    marks = ", ".join([mark] * (len(cols) + 1))
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
+    conn.exec_driver_sql(
+        f'INSERT INTO "cursor" (source, {", ".join(cols)}) VALUES ({marks}) '
+        f"ON CONFLICT (source) DO UPDATE SET {sets}", (source, *params))
     if session.identity_map:  # a row read earlier in this session: read it again when next asked
         loaded = session.identity_map.get(session.identity_key(CursorRow, source))
         if loaded is not None:

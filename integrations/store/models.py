@@ -67,9 +67,13 @@ class QuarantineRow(SQLModel, table=True):
     """Input that failed validation, kept whole with its reason so it can be fixed and replayed."""
 
     __tablename__ = "quarantine"
+    # The same bad item, fetched again (a re-run, two ingests at once), is kept once.
+    __table_args__ = (sa.UniqueConstraint("source", "item_hash", name="uq_quarantine_item"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(index=True, max_length=100)
+    item_hash: str | None = Field(default=None, max_length=64)
+    """SHA-256 of the kept payload; ``None`` on rows from before it was recorded."""
     source_id: str | None = Field(default=None, max_length=200)
     page: str | None = Field(default=None, max_length=500)
     raw: str

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from domain.regions import tier_of
@@ -33,6 +35,37 @@ def _audit(session: Session, row: WarningRow, action: str, detail: dict[str, obj
     session.add(AuditRow(warning_id=row.id, at=at, actor="system:evaluator", action=action, detail=detail))
 
 
+def _new_row(state: WarningState, now: datetime) -> WarningRow:
+    return WarningRow(
+        fingerprint=state.fingerprint,
+        open_key=state.fingerprint,
+        rule=state.rule,
+        title=state.title,
+        level=state.level.value,
+        status=Status.open.value,
+        region=state.region,
+        first_at=state.first_at,
+        last_at=state.last_at,
+        occurrences=state.occurrences,
+        summary=state.summary,
+        explanation=state.explanation,
+        records=list(state.records),
+        rulebook_version=state.rulebook_version,
+        opened_at=now,
+    )
+
+
+def _insert_open(session: Session, row: WarningRow) -> WarningRow | None:
+    """Insert ``row`` unless a warning with its ``open_key`` is open (then ``None``): one statement,
+    ``INSERT … ON CONFLICT DO NOTHING``, so two writers never collide on the unique key."""
+    table = WarningRow.__table__  # type: ignore[attr-defined]
+    values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=["open_key"])
+    new_id = session.execute(stmt.returning(table.c.id)).scalar_one_or_none()
+    return None if new_id is None else session.get(WarningRow, new_id)
+
+
 def apply_changes(
     *,
     session: Session,
@@ -48,29 +81,14 @@ def apply_changes(
     for state, change in changes:
         row = session.exec(select(WarningRow).where(WarningRow.open_key == state.fingerprint)).first()
         if row is None:
-            row = WarningRow(
-                fingerprint=state.fingerprint,
-                open_key=state.fingerprint,
-                rule=state.rule,
-                title=state.title,
-                level=state.level.value,
-                status=Status.open.value,
-                region=state.region,
-                first_at=state.first_at,
-                last_at=state.last_at,
-                occurrences=state.occurrences,
-                summary=state.summary,
-                explanation=state.explanation,
-                records=list(state.records),
-                rulebook_version=state.rulebook_version,
-                opened_at=now,
-            )
-            session.add(row)
-            session.flush()
-            report.opened += 1
-            _audit(session, row, "opened", {"level": row.level, "explanation": row.explanation}, now)
-            report.to_route.append((row, Change.opened.value))
-            continue
+            row = _insert_open(session, _new_row(state, now))
+            if row is not None:
+                report.opened += 1
+                _audit(session, row, "opened", {"level": row.level, "explanation": row.explanation}, now)
+                report.to_route.append((row, Change.opened.value))
+                continue
+            # Another writer opened it between our read and our insert: fold into theirs.
+            row = session.exec(select(WarningRow).where(WarningRow.open_key == state.fingerprint)).one()
         previous = row.level
         row.level = state.level.value
         row.last_at = state.last_at
