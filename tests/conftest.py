@@ -133,3 +133,16 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--fuzz-examples N``: cases per fuzzing harness (tests/fuzz), 20 by default (CI)."""
+    parser.addoption("--fuzz-examples", type=int, default=20,
+                     help="cases each fuzzing harness in tests/fuzz tries (default 20; try 5000 on demand)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hand the fuzzing harnesses their budget before their modules are imported."""
+    from tests.fuzz import set_examples
+
+    set_examples(int(config.getoption("--fuzz-examples")))

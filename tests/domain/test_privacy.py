@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from datetime import date
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -101,3 +102,40 @@ def test_full_width_dotted_and_bracketed_forms_are_one_person() -> None:
     assert pseudonym("１３９．１２３４．５６７８", "k") == pseudonym("13912345678", "k")
     assert pseudonym("５１０１０４ １９９００１０１ １２３ｘ", "k") == pseudonym("51010419900101123X", "k")
     assert pseudonym("(028)8765-4321", "k") == pseudonym("02887654321", "k")
+
+
+_FULL = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+seps = st.sampled_from(["", " ", "-", ".", "－", "　", " - "])
+
+
+def _written(groups: list[str], sep: str, full_width: bool) -> str:
+    text = sep.join(groups)
+    return text.translate(_FULL) if full_width else text
+
+
+def _digits_only(text: str) -> str:
+    back = str.maketrans("０１２３４５６７８９Ｘ", "0123456789X")
+    return "".join(ch for ch in text.translate(back) if ch.isdigit() or ch == "X")
+
+
+@given(joins, phones, seps, st.booleans(), st.booleans(), joins)
+def test_phones_as_people_write_them_are_masked(a: str, phone: str, sep: str, full: bool, plus86: bool,
+                                                c: str) -> None:
+    written = ("+86 " if plus86 else "") + _written([phone[:3], phone[3:7], phone[7:]], sep, full)
+    out = mask(a + written + c)
+    assert phone not in _digits_only(out), (written, out)
+
+
+real_ids = st.builds(
+    lambda area, born, seq, check: f"{area}{born:%Y%m%d}{seq:03d}{check}",
+    st.integers(110000, 659999).map(str), st.dates(min_value=date(1920, 1, 1), max_value=date(2025, 12, 31)),
+    st.integers(0, 999), st.sampled_from([*string.digits, "X"]),
+)
+"""ID numbers as they are issued: an area code, a date of birth, a sequence and a check character."""
+
+
+@given(joins, real_ids, seps, st.booleans(), joins)
+def test_id_numbers_as_people_write_them_are_masked(a: str, id_card: str, sep: str, full: bool, c: str) -> None:
+    written = _written([id_card[:6], id_card[6:14], id_card[14:]], sep, full)
+    out = mask(a + written + c)
+    assert id_card not in _digits_only(out), (written, out)

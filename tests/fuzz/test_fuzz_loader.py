@@ -1,12 +1,10 @@
 """Fuzzing the rule-file loader: arbitrary bytes must give FILE:LINE errors, never an exception.
 
-Bounded for CI (20 examples); longer runs on demand with ``FENGHUO_FUZZ_EXAMPLES=N`` (read here only
-as a test knob, not by the application). atheris was not tried (out of time).
+Bounded for CI (20 examples); longer on demand: ``uv run pytest tests/fuzz --fuzz-examples 5000``.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -14,10 +12,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rules.language.loader import load_rulebook
+from tests.fuzz import examples
 
 REPO = Path(__file__).resolve().parents[2]
 RULEBOOK = REPO / "rules" / "catalog"
-EXAMPLES = int(os.environ.get("FENGHUO_FUZZ_EXAMPLES", "20"))
+EXAMPLES = examples()
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
