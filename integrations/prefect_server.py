@@ -23,7 +23,7 @@ import importlib.util
 import os
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404  # starts Prefect's own server: a fixed command, no shell
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -165,7 +165,7 @@ class _DyingChildren:
     def Popen(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
         """``subprocess.Popen`` with :func:`die_with_parent` (called in the thread that starts it)."""
         kwargs.setdefault("preexec_fn", die_with_parent())
-        return subprocess.Popen(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
+        return subprocess.Popen(*args, **kwargs)  # type: ignore[call-overload, no-any-return]  # nosec B603  # a fixed argv of our interpreter and Prefect; no shell, no user text
 
 
 def start_prefect_server(
@@ -190,7 +190,7 @@ def start_prefect_server(
         **(extra_env or {}),
     )
     log = log_path.open("ab")
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # nosec B603  # a fixed argv of our interpreter and Prefect; no shell, no user text
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, preexec_fn=die_with_parent(),
     )

@@ -64,7 +64,7 @@ def set_cursor(*, session: Session, source: str, cursor: str | None, complete_un
     marks = ", ".join([mark] * (len(cols) + 1))
     sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
     conn.exec_driver_sql(
-        f'INSERT INTO "cursor" (source, {", ".join(cols)}) VALUES ({marks}) '
+        f'INSERT INTO "cursor" (source, {", ".join(cols)}) VALUES ({marks}) '  # nosec B608  # column names are ours; values are bound
         f"ON CONFLICT (source) DO UPDATE SET {sets}", (source, *params))
     if session.identity_map:  # a row read earlier in this session: read it again when next asked
         loaded = session.identity_map.get(session.identity_key(CursorRow, source))

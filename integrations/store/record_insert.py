@@ -72,7 +72,7 @@ class ConcurrentWrite(RuntimeError):
 def max_seq(*, session: Session) -> int:
     """The highest arrival sequence stored (0 when empty)."""
     # Plain SQL: the ingest asks once a page, and a statement built and compiled each time costs more.
-    return int(session.connection().exec_driver_sql(f"SELECT coalesce(max(seq), 0) FROM {_REC.name}").scalar_one())
+    return int(session.connection().exec_driver_sql(f"SELECT coalesce(max(seq), 0) FROM {_REC.name}").scalar_one())  # nosec B608  # the table name is a constant
 
 
 def bind_conversion(dialect: sa.Dialect, column: sa.Column[Any]) -> Callable[[Any], Any]:
@@ -96,7 +96,7 @@ def insert_sql(dialect: sa.Dialect) -> str:
     marks = [
         f"CAST({mark} AS JSON)" if c == "attributes" and dialect.name == "postgresql" else mark for c in INSERT_COLS
     ]
-    return f"INSERT INTO {_REC.name} ({', '.join(INSERT_COLS)}) VALUES ({', '.join(marks)})"
+    return f"INSERT INTO {_REC.name} ({', '.join(INSERT_COLS)}) VALUES ({', '.join(marks)})"  # nosec B608  # table and column names are constants; values are bound
 
 
 @lru_cache(maxsize=32)
@@ -218,7 +218,7 @@ def insert_if_all_new(session: Session, records: list[PreparedRecord]) -> int | 
     # Some keys were there already: take back exactly the rows this call inserted (its seq range, its
     # arrival time), in the same transaction.
     conn.exec_driver_sql(
-        f"DELETE FROM {_REC.name} WHERE seq > ? AND seq <= ? AND received_at = ?", (base, base + len(rows), now)
+        f"DELETE FROM {_REC.name} WHERE seq > ? AND seq <= ? AND received_at = ?", (base, base + len(rows), now)  # nosec B608  # the table name is a constant; values are bound
     )
     return None
 

@@ -93,7 +93,7 @@ def _read_sqlite(session: Session, since: datetime, until: datetime, prefix: str
         where += ["+region >= ?", "+region < ?"]
         args += list(_prefix_range(prefix, last))
     # No ORDER BY: the rows are sorted below on the engine's key, which the database cannot compute.
-    sql = (f"SELECT kind, source, source_id, at, region, attributes, late FROM {_REC.name} "
+    sql = (f"SELECT kind, source, source_id, at, region, attributes, late FROM {_REC.name} "  # nosec B608  # the table name is a constant; values are bound
            f"WHERE {' AND '.join(where)}")
     parse, loads, stored = datetime.fromisoformat, _loads, _stored
     raw = session.connection().connection.driver_connection
