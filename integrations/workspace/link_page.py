@@ -13,7 +13,7 @@ Link checking is :mod:`integrations.links`; refusals keep the statuses of the li
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs
 
 import sqlalchemy as sa
@@ -34,6 +34,7 @@ from integrations.store.models import WarningRow
 from integrations.workspace import present
 from integrations.workspace.render import LINK_HEADERS
 from integrations.workspace.render import page as _page
+from integrations.workspace.sessions import Throttle
 
 
 def page(template: str, *, status: int = 200, **context: object) -> HTMLResponse:
@@ -45,6 +46,11 @@ VERB = {"ack": "签收", "resolve": "办结"}
 DEFAULT_REASON = {"ack": "经一键链接签收", "resolve": "经一键链接办结"}
 
 
+REFUSALS_AUDITED = 20
+"""Refused link requests audited one by one per client address within :data:`REFUSAL_WINDOW`."""
+REFUSAL_WINDOW = timedelta(minutes=15)
+
+
 def link_router(
     engine: sa.Engine, settings: Settings, *, directory: ResponderDirectory,
     regions: RegionDirectory | None = None, clock: Callable[[], datetime],
@@ -53,13 +59,30 @@ def link_router(
     router = APIRouter()
     names = regions if regions is not None else RegionDirectory.load(settings.regions)
 
+    refusals = Throttle(REFUSALS_AUDITED, REFUSAL_WINDOW)
+    suppressed: dict[str, int] = {}
+
     def refuse(request: Request, token: str, reason: str, message: str, status: int) -> HTMLResponse:
-        """Audit the refused link (its own transaction) and answer with a page that has no button."""
+        """Audit the refused link (its own transaction) and answer with a page that has no button.
+
+        Unauthenticated requests must not grow the store: a client's first refusals in a window are
+        audited one by one, later ones only counted (and the count audited with its next audited one),
+        and answered 429."""
+        client = request.client.host if request.client else ""
+        if not refusals.hit(client, clock()):
+            suppressed[client] = suppressed.get(client, 0) + 1
+            if len(suppressed) > 10_000:  # a scan of addresses cannot fill memory either
+                suppressed.clear()
+            resp = page("link.html", status=429, title="请求过于频繁",
+                        text="此地址的无效链接请求过多，已暂停受理。请 15 分钟后再试，或登录预警工作台处理。",
+                        w=None, viewer=None, ctx=None)
+            resp.headers["Retry-After"] = str(int(REFUSAL_WINDOW.total_seconds()))
+            return resp
         try:
-            params = parse_token(token)
+            params = parse_token(token[:2000])
         except LinkError:
             params = {}
-        claimed = params.get("warning_id", "")
+        claimed = params.get("warning_id", "")[:20]
         with session_scope(engine) as session:
             # Unverified fields are only recorded as claims; the warning id is kept if it exists.
             wid: int | None = None
@@ -67,9 +90,10 @@ def link_router(
                 wid = int(claimed)
             append_audit(session=session, warning_id=wid, actor="link:anonymous", action="link_refused",
                          reason=reason, at=clock(),
-                         detail={"method": request.method, "client": request.client.host if request.client else "",
-                                 "claimed_responder": params.get("responder", ""),
-                                 "claimed_action": params.get("action", ""), "error": message})
+                         detail={"method": request.method, "client": client[:64],
+                                 "claimed_responder": params.get("responder", "")[:100],
+                                 "claimed_action": params.get("action", "")[:20], "error": message[:200],
+                                 "suppressed_before": suppressed.pop(client, 0)})
         title = {"expired": "链接已过期", "used": "链接已使用过", "jurisdiction": "无权处理"}.get(reason, "链接无效")
         text = ("该预警不在此链接所属责任人的管辖范围内，不能通过此链接处理。请联系值班室。"
                 if reason == "jurisdiction" else "此链接不能再使用。请登录预警工作台处理，或联系值班室。")

@@ -3,6 +3,7 @@ out-of-jurisdiction links are refused and audited."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -169,3 +170,16 @@ def test_action_that_no_longer_applies_is_a_409(client: TestClient, store: sa.En
     assert client.post(_path(wid, "resolve")).status_code == 200
     late_ack = client.post(_path(wid, "ack"))
     assert late_ack.status_code == 409 and "resolved" in late_ack.text
+
+
+def test_a_flood_of_bogus_links_writes_a_bounded_audit(client: TestClient, store: sa.Engine) -> None:
+    # 200 bogus requests from one address: 20 audited (each with bounded fields), the rest refused with
+    # 429 and only counted — the store does not grow with an unauthenticated client's traffic.
+    statuses = [client.get(f"/a/v1.1.ack.{'x' * 24_000}.{i}").status_code for i in range(200)]
+    assert statuses[:20] == [403] * 20 and set(statuses[20:]) == {429}
+    with Session(store) as s:
+        rows = s.exec(select(AuditRow).where(AuditRow.action == "link_refused")).all()
+    assert len(rows) == 20
+    assert all(len(json.dumps(r.detail, ensure_ascii=False)) < 1_000 for r in rows)
+    late = client.get("/a/bogus")
+    assert late.status_code == 429 and late.headers["Retry-After"] == "900"
