@@ -54,12 +54,12 @@ from rules.language.conditions_ast import OPERATORS, AnyOf, Condition, FieldTest
 from rules.language.positions import LanguageError, LineList, key_line, plain
 
 __all__ = [
+    "BASELINE_NAMES",
     "OPERATORS",
     "Absence",
     "Aggregate",
     "AggregateKind",
     "AnyOf",
-    "BASELINE_NAMES",
     "Baseline",
     "Condition",
     "FieldTest",

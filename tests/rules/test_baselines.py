@@ -243,6 +243,7 @@ def test_baseline_names_need_a_baseline(write: Write, check: Check) -> None:
 def test_a_good_baseline_rule_loads(write: Write, check: Check) -> None:
     path = write("b.yaml", _file(WINDOW + "    baseline: {samples: 8, every: 7d}\n    levels:\n"
                                  "      - {level: blue, when: {count: {gte: 10}, zscore: {gte: 3}}}\n"
-                                 "      - {level: yellow, when: {expected: {lt: 5}, spread: {lte: 2}, ratio: {gte: 4}}}\n"
+                                 "      - {level: yellow, when: {expected: {lt: 5}, spread: {lte: 2},"
+                                 " ratio: {gte: 4}}}\n"
                                  '    summary: "{count} 件，平均 {expected}，{ratio} 倍，z={zscore}，离散 {spread}"\n'))
     assert check(path).lines() == []
