@@ -34,7 +34,9 @@ Measure = dict[str, float]
 def measure(value: float, samples: Sequence[float]) -> Measure:
     """The baseline's names for an aggregate ``value`` and its ``samples`` (unrounded)."""
     n = len(samples)
-    expected = math.fsum(samples) / n if n else 0.0
+    if not any(samples):  # no history (the common case for a new key): nothing to average
+        return {"expected": 0.0, "spread": 0.0, "ratio": value / 1.0, "zscore": value / 1.0}
+    expected = math.fsum(samples) / n
     spread = math.sqrt(math.fsum((s - expected) ** 2 for s in samples) / n) if n else 0.0
     return {"expected": expected, "spread": spread, "ratio": value / max(expected, 1.0),
             "zscore": (value - expected) / max(spread, 1.0)}
@@ -67,7 +69,8 @@ class Baselines:
         """How far back from the watermark a record can still fall in a sample."""
         self.ats: dict[Key, list[float]] = {}
         self.vals: dict[Key, list[Any]] = {}
-        """Per key, the summed or distinct values beside :attr:`ats` (not kept for a count)."""
+        """Per key, the summed or distinct values beside :attr:`ats` (not kept for a count; for a sum,
+        a value that is not a number is kept as 0)."""
         self.order: deque[tuple[float, Key]] = deque()
         self._ends = [i * every for i in range(1, samples + 1)]
 
@@ -81,6 +84,8 @@ class Baselines:
             ats = self.ats[key] = []
             if not counting:
                 self.vals[key] = []
+        if self.aggregate == "sum":
+            value = value if _numeric(value) else 0  # what a sum adds for it: summed in C below
         if not ats or t >= ats[-1]:
             ats.append(t)
             if not counting:
@@ -98,6 +103,8 @@ class Baselines:
 
     def _samples(self, key: Key, t: float, floor: float) -> list[float | int]:
         ats = self.ats.get(key, [])
+        if not ats or ats[0] > t - self._ends[0]:  # nothing as old as the first sample's end: all empty
+            return [0] * self.samples
         within = self.within
         right = bisect.bisect_right
         out: list[float | int] = []
@@ -113,11 +120,12 @@ class Baselines:
             end = t - d
             hi = right(ats, end)
             lo = right(ats, max(end - within, floor), 0, hi)
-            part = vals[lo:hi]
             if summing:
-                out.append(sum(v for v in part if _numeric(v)))
+                out.append(sum(vals[lo:hi]))
             else:
-                out.append(len({v for v in part if v is not None}))
+                seen = set(vals[lo:hi])
+                seen.discard(None)
+                out.append(len(seen))
         return out
 
     def sweep(self, watermark: float) -> None:
