@@ -227,6 +227,9 @@ class Rule(Located):
         if "baseline" in raw and "window" not in raw:
             msg = "'baseline' goes with 'window': only a window rule has an aggregate to compare with its history"
             raise LanguageError(msg, key_line(raw, "baseline", here))
+        if "baseline" in raw and not isinstance(raw["baseline"], Mapping):
+            msg = f"baseline must be a map, e.g. baseline: {{samples: 8, every: 7d}}, got {raw['baseline']!r}"
+            raise LanguageError(msg, key_line(raw, "baseline", here))
         if "where" in raw and watch != "record":
             msg = f"'where' goes with 'record'; a {watch} filters in its steps"
             raise LanguageError(msg, key_line(raw, "where", here))

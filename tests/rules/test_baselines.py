@@ -216,6 +216,7 @@ WINDOW = """  - id: a
     ("{samples: 8, every: 7w}", "duration must be a positive number with s, m, h or d (e.g. 90m, 7d), got '7w'"),
     ("{samples: 8}", "a baseline needs 'every', e.g. baseline: {samples: 8, every: 7d}"),
     ("{samples: 8, every: 7d, sample: 3}", "unknown key 'sample'; did you mean 'samples'?"),
+    ("8", "baseline must be a map, e.g. baseline: {samples: 8, every: 7d}, got 8"),
 ])
 def test_bad_baselines_are_file_line_errors(write: Write, check: Check, baseline: str, message: str) -> None:
     path = write("b.yaml", _file(WINDOW + f"    baseline: {baseline}\n    level: blue\n"))
