@@ -13,6 +13,11 @@ Measures, in the same run, records/s for
   - durable:   Evaluator(engine="durable"): records → warnings, event time, chaining, folding. Inside it,
                the matching stage alone is timed too (DurableMatcher.match + .levels);
   - reference: Evaluator(engine="reference"): the same in plain Python (its matching stage: PythonMatcher),
+  - baseline:  the rulebook's baseline rules (language 1.1) against the same rules without their
+               ``baseline`` and the tests of ``expected``/``spread``/``ratio``/``zscore``: two durable
+               Evaluators fed the same chunks in turn; the ratio is what baselines cost. Run it over a
+               stream longer than the baselines reach back (4 weeks and a day for the catalog's), e.g.
+               ``--engines baseline --records 600000 --per-day 20000`` (30 days of event time),
 and prints the ratios: the wrapper's against the floor; the full pipeline's against both floors (it adds
 the event-time work no bare durable_rules run does: windows, sequences, absences, firings, explanations,
 folding, chaining — durable_rules' own timers are wall-clock). Also the resident memory as the stream
@@ -295,7 +300,51 @@ def run_engine(
 def _held(ev: Evaluator) -> int:
     engine = ev.engine
     states = getattr(engine, "states", {})
-    return sum(s.size() for s in states.values())
+    history = getattr(engine, "baselines", {})
+    return sum(s.size() for s in states.values()) + sum(b.size() for b in history.values())
+
+
+def without_baselines(rulebook: Any) -> Any:
+    """The same rulebook with every ``baseline`` taken off its rule, and the tests of the baseline's names
+    taken out of the levels (top-level terms; a level left with none always holds)."""
+    from dataclasses import replace
+
+    from rules.language.model import BASELINE_NAMES, Condition, FieldTest
+
+    rules = []
+    for rule in rulebook.rules:
+        if rule.baseline is None:
+            rules.append(rule)
+            continue
+        levels = []
+        for spec in rule.levels:
+            when = spec.when
+            if when is not None:
+                terms = tuple(t for t in when.terms if not (isinstance(t, FieldTest) and t.field in BASELINE_NAMES))
+                when = Condition(terms=terms, file=when.file, line=when.line) if terms else None
+            levels.append(spec.model_copy(update={"when": when}))
+        rules.append(rule.model_copy(update={"baseline": None, "levels": tuple(levels)}))
+    return replace(rulebook, rules=tuple(rules), version=rulebook.version + "-no-baselines")
+
+
+def run_baseline_pair(rulebook: Any, n: int, seed: int, per_day: int) -> tuple[float, float, int, int, int]:
+    """Seconds in ``Evaluator.feed`` for the rulebook without its baselines and with them (durable engine,
+    the same chunks in turn, each going first every other chunk), their warning changes, and the records
+    the baselines' history holds at the end."""
+    plain, based = Evaluator(without_baselines(rulebook)), Evaluator(rulebook)
+    seen, changes = [0.0, 0.0], [0, 0]
+    parity = False
+    for chunk in stream(n, seed, per_day):
+        for who in ((0, 1) if (parity := not parity) else (1, 0)):
+            ev = (plain, based)[who]
+            gc.collect()
+            t0 = clock()
+            changes[who] += len(ev.feed(chunk))
+            seen[who] += clock() - t0
+    history = sum(b.size() for b in getattr(based.engine, "baselines", {}).values())
+    plain.close()
+    based.close()
+    return seen[0], seen[1], changes[0], changes[1], history
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -336,6 +385,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  DurableMatcher.match on the same fields, batch for batch: {n / wrapper:,.0f} rec/s "
                   f"({wrapper / n * 1e6:.2f} µs/record)")
             results["matcher"] = wrapper
+        elif name == "baseline":
+            if not any(r.baseline is not None for r in rulebook.rules):
+                print("baseline: the rulebook has no baseline rule", file=sys.stderr)
+                return 1
+            plain, based, c_plain, c_based, history = run_baseline_pair(rulebook, n, args.seed, args.per_day)
+            print(f"without baselines (durable, full Evaluator): {n / plain:,.0f} rec/s "
+                  f"({plain / n * 1e6:.2f} µs/record), {c_plain:,} warning changes")
+            print(f"with baselines    (durable, full Evaluator): {n / based:,.0f} rec/s "
+                  f"({based / n * 1e6:.2f} µs/record), {c_based:,} warning changes; history held {history:,}")
+            print(f"ratio with / without baselines: {based / plain:5.2f}x the cost   (target ≤ 1.5x)")
+            continue
         elif name == "floor-api":
             spent, noted = run_floor_api(rulebook, n, args.seed, args.per_day)
             print(f"floor-api (durable_rules' own API: Host, callbacks, assert_fact/retract_fact): "

@@ -27,6 +27,7 @@ from typing import Any
 from domain.records import Record
 from domain.regions import TIERS, ancestors
 from domain.warnings import Firing
+from rules.engine.baselines import Baselines
 from rules.engine.budget import EvaluationError, TextBudget, failed
 from rules.engine.conditions import referenced_fields
 from rules.engine.count_windows import CountWindows
@@ -89,6 +90,8 @@ class _Engine:
         self.plan = plan = build_plan(self.rules)
         self.info = plan.info
         self.states: dict[int, Windows | Sequences | Absences] = {}
+        self.baselines: dict[int, Baselines] = {}
+        """Per window rule with a ``baseline``, the history of its keys (:mod:`rules.engine.baselines`)."""
         for ri, rule in enumerate(self.rules):
             within = rule.within.total_seconds() if rule.within is not None else 0.0
             if rule.window is not None:
@@ -96,6 +99,9 @@ class _Engine:
                 # Counts and distincts — most of a city's window state — keep one-record keys compact.
                 self.states[ri] = (CountWindows(span) if aggregate == "count" else DistinctWindows(span)
                                    if aggregate == "distinct" else Windows(span, aggregate))
+                if rule.baseline is not None:
+                    self.baselines[ri] = Baselines(span, rule.baseline.every.total_seconds(),
+                                                   rule.baseline.samples, aggregate)
             elif rule.sequence is not None:
                 self.states[ri] = Sequences(len(rule.sequence), within)
             elif rule.absence is not None:
@@ -106,7 +112,8 @@ class _Engine:
         self.watched = frozenset(plan.checks)
         self.absences = [(ri, s) for ri, s in self.states.items() if isinstance(s, Absences)]
         # each state forgets what it no longer needs every quarter of its `within` (at most a day) of event time
-        self.swept = list(self.states.values())
+        self.swept: list[Windows | Sequences | Absences | Baselines] = [*self.states.values(),
+                                                                         *self.baselines.values()]
         self.sweep_at = [float("-inf")] * len(self.swept)
         self.next_sweep = float("-inf")
         self.watermark = float("-inf")
@@ -142,7 +149,7 @@ class _Engine:
             if isinstance(state, Windows):
                 levels = [s.when for s in self.rules[ri].levels if s.when is not None]
                 tests_periods = any(t.field == "periods" for c in levels for t in c.walk())
-                self._windows[ri] = WindowJob(ri, self.rules[ri], state, tests_periods)
+                self._windows[ri] = WindowJob(ri, self.rules[ri], state, tests_periods, self.baselines.get(ri))
         self._plans: dict[frozenset[int], list[tuple[_Run, Any]]] = {}
 
     # -- records ---------------------------------------------------------------------------------
@@ -314,9 +321,12 @@ class _Engine:
 
     def snapshot(self) -> dict[str, Any]:
         """See :meth:`RuleEngine.snapshot`."""
-        return {"watermark": self.watermark if self.watermark != float("-inf") else None,
-                "states": {self.rules[ri].id: s.to_json(self.absent_json) if isinstance(s, Absences) else s.to_json()
-                           for ri, s in self.states.items()}}
+        out = {"watermark": self.watermark if self.watermark != float("-inf") else None,
+               "states": {self.rules[ri].id: s.to_json(self.absent_json) if isinstance(s, Absences) else s.to_json()
+                          for ri, s in self.states.items()}}
+        if self.baselines:
+            out["baselines"] = {self.rules[ri].id: b.to_json() for ri, b in self.baselines.items()}
+        return out
 
     def load(self, data: Mapping[str, Any]) -> None:
         """See :meth:`RuleEngine.load`."""
@@ -326,6 +336,10 @@ class _Engine:
         for ri, s in self.states.items():
             if self.rules[ri].id in states:
                 s.load_json(states[self.rules[ri].id])
+        history = data.get("baselines", {})
+        for ri, b in self.baselines.items():
+            if self.rules[ri].id in history:
+                b.load_json(history[self.rules[ri].id])
 
     def close(self) -> None:
         """See :meth:`RuleEngine.close`."""

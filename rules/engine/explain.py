@@ -3,6 +3,9 @@
 The explanation names the rule, the values that crossed the thresholds of the level it fired at, and
 the records, e.g.
 ``规则 collective-petition（集体访）: people=57 ≥ 50 → 橙色（严重） orange; 记录 records: sim/123``.
+A window rule with a baseline also states its samples and what follows from them
+(:func:`rules.engine.steps.run_window`): ``基线 baseline: 前 4 个同期 samples（每隔 every 7d）[1, 1, 1, 1] →
+期望 expected=1, 离散 spread=0, 倍数 ratio=12, 标准分 zscore=11``, numbers to 2 decimals.
 """
 
 from __future__ import annotations

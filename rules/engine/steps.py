@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.records import Record
 from domain.warnings import Firing
+from rules.engine.baselines import Baselines, measure, shown
 from rules.engine.explain import describe, duration, firing, firing_to_json, tested
 from rules.engine.sequences import Absences, Sequences
 from rules.engine.windows import Windows
@@ -22,11 +23,13 @@ __all__ = ["Absent", "WindowJob", "absent_json", "run_rule", "run_window"]
 class WindowJob:
     """What the hot path needs of one window rule, looked up once."""
 
-    __slots__ = ("add", "agg", "by", "field", "memo", "periods", "ri", "rule", "state")
+    __slots__ = ("add", "agg", "baseline", "by", "field", "memo", "periods", "ri", "rule", "state")
 
-    def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool) -> None:
+    def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool, baseline: Baselines | None = None) -> None:
         assert rule.window is not None
         self.ri, self.rule, self.state = ri, rule, state
+        self.baseline = baseline
+        """The rule's history, when it has a ``baseline`` (:mod:`rules.engine.baselines`)."""
         self.add = state.add
         self.by = tuple(rule.window.by)
         self.field = rule.window.aggregate.field or None
@@ -129,6 +132,8 @@ def run_window(engine: _Engine, w: WindowJob, r: Record, f: dict[str, Any], t: f
         if value is None:
             return None
     total = w.add(key, t, value)
+    if w.baseline is not None:
+        return _run_baseline(engine, w, w.baseline, r, f, t, key, value, total)
     # The level depends only on the aggregate (and periods when the levels test them): remembered.
     mk: Any = (total, f.get("periods")) if w.periods else total
     memo = w.memo
@@ -158,3 +163,45 @@ def run_window(engine: _Engine, w: WindowJob, r: Record, f: dict[str, Any], t: f
     full[w.agg] = total
     return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), engine.version,
                   values={w.agg: total}, reasons=reasons)
+
+
+def _run_baseline(engine: _Engine, w: WindowJob, b: Baselines, r: Record, f: dict[str, Any], t: float,
+                  key: tuple[Any, ...], value: Any, total: float | int) -> Firing | None:
+    """:func:`run_window` for a rule with a ``baseline``: the levels test the aggregate, ``periods`` and
+    the baseline's ``expected``, ``spread``, ``ratio``, ``zscore`` (unrounded); the summary and the
+    explanation show them rounded (:func:`rules.engine.baselines.shown`), with the samples."""
+    samples = b.add(key, t, value, engine.watermark)
+    m = measure(total, samples)
+    # ratio and zscore follow from the aggregate, expected and spread: those (and periods) decide the level
+    mk: Any = (total, m["expected"], m["spread"], f.get("periods") if w.periods else None)
+    memo = w.memo
+    li = memo.get(mk, -1)
+    if li == -1:
+        aggf: dict[str, Any] = {w.agg: total, **m}
+        if "periods" in f:
+            aggf["periods"] = f["periods"]
+        held = engine.matcher.levels(w.ri, aggf)
+        free = engine.free[w.ri]
+        li = engine.best(w.rule, free | held if free else held)
+        if len(memo) >= 4096:
+            memo.clear()
+        memo[mk] = li
+    if li is None:
+        return None
+    rule = w.rule
+    assert rule.window is not None and rule.baseline is not None
+    full = engine.fields(r, t)
+    nice: dict[str, Any] = {w.agg: total, **{k: shown(v) for k, v in m.items()}}
+    if "periods" in full:
+        nice["periods"] = full["periods"]
+    span, every = duration(rule.window.within), duration(rule.baseline.every)
+    reasons = [f"{span} 内 within {span}, by {', '.join(rule.window.by) or '-'}"]
+    reasons += describe(rule.levels[li].when, nice) or [f"{w.agg}={total}"]
+    shown_samples = [shown(s) for s in samples]
+    reasons.append(f"基线 baseline: 前 {len(samples)} 个同期 samples（每隔 every {every}）"
+                   f"[{', '.join(map(str, shown_samples))}] → 期望 expected={nice['expected']}, "
+                   f"离散 spread={nice['spread']}, 倍数 ratio={nice['ratio']}, 标准分 zscore={nice['zscore']}")
+    values = {w.agg: total, **{k: nice[k] for k in m}, "samples": shown_samples}
+    full.update(values)
+    return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), engine.version,
+                  values=values, reasons=reasons)

@@ -14,13 +14,14 @@ from rules.language.positions import LanguageError, key_line, line_of
 FILE_KEYS = ("ruleset", "description", "rules", "tests")
 RULE_KEYS = (
     "id", "title", "record", "where", "level", "levels", "group_by", "summary",
-    "window", "sequence", "join", "within", "absence",
+    "window", "sequence", "join", "within", "absence", "baseline",
 )  # fmt: skip
 _CONTEXT_KEYS = {
     None: FILE_KEYS,
     "rules": RULE_KEYS,
     "levels": ("level", "when"),
     "window": ("within", "by", "aggregate"),
+    "baseline": ("samples", "every"),
     "sequence": ("record", "where"),
     "after": ("record", "where"),
     "missing": ("record", "where"),

@@ -9,7 +9,8 @@ of four kinds (``rule.kind``):
 - ``"window"``:   ``record`` + ``where`` + ``window`` (:class:`Window`: ``within`` timedelta, ``by``
   fields, ``aggregate`` = :class:`Aggregate` with ``kind`` in count/sum/distinct and ``field``); levels'
   ``when`` test the aggregate under ``window.aggregate.name`` (``count``/``sum``/``distinct``) and
-  ``periods``.
+  ``periods``; with a ``baseline`` (:class:`Baseline`: ``samples``, ``every``) also
+  :data:`BASELINE_NAMES` (``expected``, ``spread``, ``ratio``, ``zscore``).
 - ``"sequence"``: ``sequence`` (tuple of :class:`Step` ``record``+``where``), ``join`` fields,
   ``within``.
 - ``"absence"``:  ``absence`` (:class:`Absence` ``after``/``missing`` steps), ``join``, ``within``.
@@ -53,11 +54,13 @@ from rules.language.conditions_ast import OPERATORS, AnyOf, Condition, FieldTest
 from rules.language.positions import LanguageError, LineList, key_line, plain
 
 __all__ = [
+    "BASELINE_NAMES",
     "OPERATORS",
     "Absence",
     "Aggregate",
     "AggregateKind",
     "AnyOf",
+    "Baseline",
     "Condition",
     "FieldTest",
     "LanguageError",
@@ -140,6 +143,38 @@ class Window(Located):
         return out
 
 
+BASELINE_NAMES: tuple[str, ...] = ("expected", "spread", "ratio", "zscore")
+"""What a rule with a ``baseline`` may test in ``levels[].when`` and name in ``summary`` (besides the
+aggregate's own name and ``periods``)."""
+MAX_SAMPLES = 52
+
+
+class Baseline(Located):
+    """The same window at the same key in earlier periods (rule language 1.1): sample ``i`` (1 ≤ i ≤
+    ``samples``) is the aggregate over the key's records with ``at`` in (t − i·every − within, t − i·every]."""
+
+    samples: int
+    every: timedelta
+
+    @classmethod
+    def _normalise(cls, raw: Mapping[str, Any], out: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        here = out["line"]
+        for key in ("samples", "every"):
+            if key not in raw:
+                raise LanguageError(f"a baseline needs '{key}', e.g. baseline: {{samples: 8, every: 7d}}", here)
+        samples = out["samples"]
+        if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
+            msg = f"baseline samples must be a whole number from 1 to {MAX_SAMPLES}, got {samples!r}"
+            raise LanguageError(msg, key_line(raw, "samples", here))
+        out["every"] = parse_duration(out["every"], key_line(raw, "every", here))
+        return out
+
+    @property
+    def horizon(self) -> timedelta:
+        """How far back the samples reach from a record's ``at``, not counting the window's ``within``."""
+        return self.every * self.samples
+
+
 class LevelSpec(Located):
     """A level and the condition under which the rule fires at it (``None``: always)."""
 
@@ -171,6 +206,7 @@ class Rule(Located):
     join: tuple[str, ...] = ()
     within: timedelta | None = None
     absence: Absence | None = None
+    baseline: Baseline | None = None
 
     @classmethod
     def _normalise(cls, raw: Mapping[str, Any], out: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
@@ -188,6 +224,12 @@ class Rule(Located):
         watch = present[0]
         if "window" in raw and watch != "record":
             raise LanguageError("'window' goes with 'record'", key_line(raw, "window", here))
+        if "baseline" in raw and "window" not in raw:
+            msg = "'baseline' goes with 'window': only a window rule has an aggregate to compare with its history"
+            raise LanguageError(msg, key_line(raw, "baseline", here))
+        if "baseline" in raw and not isinstance(raw["baseline"], Mapping):
+            msg = f"baseline must be a map, e.g. baseline: {{samples: 8, every: 7d}}, got {raw['baseline']!r}"
+            raise LanguageError(msg, key_line(raw, "baseline", here))
         if "where" in raw and watch != "record":
             msg = f"'where' goes with 'record'; a {watch} filters in its steps"
             raise LanguageError(msg, key_line(raw, "where", here))

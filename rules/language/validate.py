@@ -4,8 +4,10 @@ Each check yields ``(line, message)``; the loader adds the file. What a rule may
 
 - in ``where`` and a step's ``where``: the kind's own fields plus :data:`RECORD_FIELDS`;
 - in a window rule's ``levels[].when``: the aggregate's name (``count``/``sum``/``distinct``) and
-  ``periods``; in other rules' ``levels[].when``: the fields of the record that fires;
-- in ``summary``: the fields of the record that fires, plus the aggregate's name for a window rule;
+  ``periods``, and with a ``baseline`` also ``expected``, ``spread``, ``ratio``, ``zscore``; in other
+  rules' ``levels[].when``: the fields of the record that fires;
+- in ``summary``: the fields of the record that fires, plus the aggregate's name for a window rule (and
+  the baseline's names when it has one);
 - in ``window.by``, ``join``, ``group_by``: fields of the records concerned.
 """
 
@@ -21,7 +23,7 @@ from domain.regions import TIERS, RegionCodeError, validate_code
 from domain.warnings import Level
 from rules.language.calendars import Calendars
 from rules.language.conditions_ast import Condition, FieldTest, Op
-from rules.language.model import Rule, RuleFile, TestCase
+from rules.language.model import BASELINE_NAMES, Rule, RuleFile, TestCase
 from rules.language.regex import RegexError, compile_regex
 from rules.language.templates import TemplateError, template_fields
 
@@ -106,13 +108,18 @@ class FileValidator:
             agg = rule.window.aggregate.name
             allowed = frozenset({agg, "periods"})
             what = f"a window's levels test '{agg}' and 'periods'"
+            if rule.baseline is not None:
+                allowed |= frozenset(BASELINE_NAMES)
+                what += " and its baseline's expected, spread, ratio, zscore"
         else:
             allowed, what = firing, f"{rule.firing_record} records"
         for spec in rule.levels:
             if spec.when is None:
                 continue
             for test in spec.when.walk():
-                if test.field not in allowed:
+                if test.field in BASELINE_NAMES and test.field not in allowed:
+                    yield test.line, _needs_baseline(test.field, rule)
+                elif test.field not in allowed:
                     hint = suggest(test.field, allowed)
                     yield test.line, f"unknown field '{test.field}' in levels: {what}{hint}"
                 else:
@@ -141,13 +148,17 @@ class FileValidator:
         allowed = set(firing)
         if rule.window is not None:
             allowed.add(rule.window.aggregate.name)
+            if rule.baseline is not None:
+                allowed.update(BASELINE_NAMES)
         try:
             names = template_fields(str(rule.summary))
         except TemplateError as exc:
             yield line, f"summary: {exc}"
             return
         for name in names:
-            if name not in allowed:
+            if name in BASELINE_NAMES and name not in allowed:
+                yield line, _needs_baseline(name, rule)
+            elif name not in allowed:
                 yield line, f"summary names unknown field '{name}'{suggest(name, allowed)}"
 
     def _condition(self, cond: Condition, kind: str, allowed: frozenset[str]) -> Iterator[Problem]:
@@ -222,6 +233,14 @@ class FileValidator:
 
 
 LEVEL_NAMES = tuple(level.value for level in Level)
+
+
+def _needs_baseline(name: str, rule: Rule) -> str:
+    """Why ``expected``/``spread``/``ratio``/``zscore`` cannot be used in a rule without a baseline."""
+    if rule.window is None:
+        return (f"'{name}' needs a baseline, and a baseline needs a window rule: "
+                f"'{name}' is not a field of {rule.firing_record} records")
+    return f"'{name}' needs a baseline: add e.g. baseline: {{samples: 8, every: 7d}} to rule '{rule.id}'"
 
 
 def _record_basics(record: dict[str, Any]) -> str | None:

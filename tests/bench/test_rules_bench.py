@@ -47,3 +47,18 @@ def test_main_prints_every_ratio(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "ratio DurableMatcher / floor" in out
     assert "full pipeline  / floor-api" in out
+
+
+def test_the_baseline_variant_compares_the_same_rules_without_them(book: Rulebook, capsys: pytest.CaptureFixture[str]
+                                                                   ) -> None:
+    from rules.language.model import BASELINE_NAMES
+
+    plain = rules_bench.without_baselines(book)
+    assert [r.id for r in plain.rules] == [r.id for r in book.rules]
+    assert any(r.baseline is not None for r in book.rules)
+    assert all(r.baseline is None for r in plain.rules)
+    assert not [t for r in plain.rules for s in r.levels if s.when for t in s.when.walk() if t.field in BASELINE_NAMES]
+    assert rules_bench.main(["--records", "3000", "--per-day", "300", "--engines", "baseline", "--clock", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "ratio with / without baselines" in out
+    assert "history held 0" not in out

@@ -1,5 +1,6 @@
 """DurableEngine and ReferenceEngine give identical warnings on random rulebooks and record streams —
-the durable side also restored from a JSON snapshot between batches."""
+the durable side also restored from a JSON snapshot between batches (window rules with and without a
+baseline, whose history travels in the snapshot)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,16 @@ def _cond(depth: int = 2) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+BASELINE_NAMES = ["expected", "spread", "ratio", "zscore"]
+
+
+def _baseline_leaf() -> st.SearchStrategy[dict[str, Any]]:
+    """A test of a baseline's name against a number (negative and fractional ones included)."""
+    ordered = st.sampled_from(["gt", "gte", "lt", "lte", "eq"])
+    value = st.sampled_from([-1, -0.5, 0, 0.5, 1, 1.5, 2, 3])
+    return st.builds(lambda n, op, v: {n: {op: v}}, st.sampled_from(BASELINE_NAMES), ordered, value)
+
+
 @st.composite
 def rules(draw: st.DrawFn) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
@@ -64,10 +75,17 @@ def rules(draw: st.DrawFn) -> list[dict[str, Any]]:
             agg = draw(st.sampled_from(["count", {"sum": "people"}, {"distinct": "person"}]))
             name = agg if isinstance(agg, str) else next(iter(agg))
             by = draw(st.sampled_from([["community"], ["person"], []]))
-            out.append({"id": rid, "record": "petition", "where": draw(_cond(1)),
-                        "window": {"within": draw(st.sampled_from(["30m", "2h", "1d"])), "by": by, "aggregate": agg},
-                        "levels": [{"level": "blue", "when": {name: {"gte": draw(st.integers(1, 4))}}},
-                                   {"level": "red", "when": {name: {"gte": 6}, "periods": {"contains": "p2"}}}]})
+            rule: dict[str, Any] = {
+                "id": rid, "record": "petition", "where": draw(_cond(1)),
+                "window": {"within": draw(st.sampled_from(["30m", "2h", "1d"])), "by": by, "aggregate": agg},
+                "levels": [{"level": "blue", "when": {name: {"gte": draw(st.integers(1, 4))}}},
+                           {"level": "red", "when": {name: {"gte": 6}, "periods": {"contains": "p2"}}}]}
+            if draw(st.booleans()):  # rule language 1.1: a baseline, its names tested beside the aggregate
+                rule["baseline"] = {"samples": draw(st.integers(1, 4)),
+                                    "every": draw(st.sampled_from(["20m", "1h", "5h", "1d"]))}
+                rule["levels"].append({"level": draw(st.sampled_from(["yellow", "orange"])),
+                                       "when": {**draw(_baseline_leaf()), **draw(_baseline_leaf())}})
+            out.append(rule)
         elif kind == "sequence":
             out.append({"id": rid, "sequence": [{"record": "petition", "where": draw(_cond(1))},
                                                 {"record": draw(st.sampled_from(["petition", "hotline"]))}],

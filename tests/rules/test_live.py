@@ -98,3 +98,33 @@ def test_after_a_resolve_the_next_firing_opens_a_new_warning(engine: sa.Engine, 
     with Session(engine) as s:
         rows = s.exec(select(WarningRow).order_by(WarningRow.id)).all()
     assert [(r.status, r.occurrences) for r in rows] == [("resolved", 1), ("open", 1)]
+
+
+def _hotline(i: int, at: datetime, region: str) -> Record:
+    return Record(kind="hotline", source="12345", id=f"h{i}", at=at, region=region,
+                  attributes={"person": f"p_{i % 4:020d}", "category": ["noise", "parking", "water"][i % 3]})
+
+
+def test_a_baseline_history_carries_across_live_runs(engine: sa.Engine, rulebook) -> None:  # type: ignore[no-untyped-def]
+    """hotline-community-surge (baseline: the same day of the past 4 weeks): the history stored by the
+    first run decides the second. Community A had 1 complaint on each of those days, B had 4: twelve today
+    is a surge in A (12×) and not in B (3×) — B would fire too were the history lost between runs."""
+    a, b = "510104001001", "510104001002"
+    today = datetime(2026, 4, 10, 1, 0, tzinfo=UTC)
+    history = [_hotline(i, today - timedelta(days=7 * w, minutes=-i), region)
+               for w in range(1, 5) for region, n in ((a, 1), (b, 4)) for i in range(n)]
+    history = [r.model_copy(update={"id": f"old-{j}"}) for j, r in enumerate(history)]
+    now_ = [_hotline(i, today + timedelta(minutes=i), region) for region in (a, b) for i in range(12)]
+    now_ = [r.model_copy(update={"id": f"new-{j}"}) for j, r in enumerate(now_)]
+    _store(engine, history)
+    assert evaluate_pending(engine, rulebook, now=NOW).records == len(history)
+    _store(engine, now_)
+    evaluate_pending(engine, rulebook, now=NOW)
+    expected = sorted((w["rule"], w["level"], w["region"], w["occurrences"])
+                      for w in backtest(rulebook, history + now_))
+    assert expected == [("hotline-community-surge", "blue", a, 1)]
+    assert _warnings(engine) == expected
+    with Session(engine) as s:
+        [row] = s.exec(select(WarningRow)).all()
+    assert row.summary == "24 小时内本社区热线投诉 12 件，过去 4 周同期平均 1 件（12 倍）"
+    assert "[1, 1, 1, 1]" in row.explanation

@@ -27,10 +27,13 @@ CATALOG_PLAN = {
     "wage-arrears-sum": ("district", 0),
     "hotline-complaint-spike": ("district", 0),
     "hotline-many-callers": ("district", 0),
+    "hotline-community-surge": ("district", 0),  # a baseline's history is per key: local like its window
     "serious-incident": ("city", 0),  # fingerprint (source, id): a record's new version may move district
     "opinion-negative-surge": ("district", 0),
+    "opinion-volume-surge": ("district", 0),
     "collective-petition": ("district", 0),
     "repeat-petitioner": ("city", 0),
+    "petition-street-surge": ("district", 0),
 }
 
 

@@ -1,0 +1,169 @@
+"""Baselines (rule language 1.1): a window rule's aggregate compared with the same window, at the same
+key, in earlier periods.
+
+When a record arrives at ``t`` and its window's aggregate is ``value``, sample ``i`` (1 ≤ i ≤ ``samples``)
+is the same aggregate over the key's records with ``at`` in ``(t − i·every − within, t − i·every]``.
+:func:`measure` turns the samples into ``expected`` (their mean; an empty sample is 0), ``spread`` (their
+population standard deviation), ``ratio`` = value / max(expected, 1) and ``zscore`` =
+(value − expected) / max(spread, 1).
+
+:class:`Baselines` keeps the history of one rule's keys: only the records inside
+``samples·every + within`` of the event-time watermark. Older ones are evicted as the watermark passes
+them, on each record and on the engine's sweeps. A sample never reads a record at or before
+``watermark − samples·every − within``, whether it is evicted yet or not: what a sample sees depends on
+the records and their order alone, never on when the engine swept (so a live run restored from a
+snapshot equals a backtest).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from rules.engine.windows import Key, key_in
+
+__all__ = ["Baselines", "Measure", "measure", "shown"]
+
+Measure = dict[str, float]
+"""``expected``, ``spread``, ``ratio``, ``zscore``."""
+
+
+def measure(value: float, samples: Sequence[float]) -> Measure:
+    """The baseline's names for an aggregate ``value`` and its ``samples`` (unrounded)."""
+    n = len(samples)
+    if not any(samples):  # no history (the common case for a new key): nothing to average
+        return {"expected": 0.0, "spread": 0.0, "ratio": value / 1.0, "zscore": value / 1.0}
+    expected = math.fsum(samples) / n
+    spread = math.sqrt(math.fsum((s - expected) ** 2 for s in samples) / n) if n else 0.0
+    return {"expected": expected, "spread": spread, "ratio": value / max(expected, 1.0),
+            "zscore": (value - expected) / max(spread, 1.0)}
+
+
+def shown(value: float) -> float | int:
+    """A number as summaries and explanations show it: rounded to 2 decimals, a whole one without any
+    (``5``, ``2.67``, ``-0.5``). Levels compare the unrounded value."""
+    r = round(float(value), 2)
+    return int(r) if r.is_integer() else r
+
+
+def _numeric(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+class Baselines:
+    """The history one window rule's baseline needs, per key: its records' times (and summed or distinct
+    values) in time order, plus one queue of every record in arrival order to evict by."""
+
+    def __init__(self, within: float, every: float, samples: int, aggregate: str) -> None:
+        if aggregate not in ("count", "sum", "distinct"):
+            raise ValueError(f"unknown aggregate {aggregate!r}")
+        self.within = within
+        """The window's ``within`` (the engine also paces its sweeps by it)."""
+        self.every = every
+        self.samples = samples
+        self.aggregate = aggregate
+        self.span = samples * every + within
+        """How far back from the watermark a record can still fall in a sample."""
+        self.ats: dict[Key, list[float]] = {}
+        self.vals: dict[Key, list[Any]] = {}
+        """Per key, the summed or distinct values beside :attr:`ats` (not kept for a count; for a sum,
+        a value that is not a number is kept as 0)."""
+        self.order: deque[tuple[float, Key]] = deque()
+        self._ends = [i * every for i in range(1, samples + 1)]
+
+    def add(self, key: Key, t: float, value: Any, watermark: float) -> list[float | int]:
+        """Record a record of ``key`` at ``t`` (``value``: the summed or distinct field, ``None`` for a
+        count) and return its samples, oldest offset last (sample 1 first). ``watermark``: the latest
+        ``at`` the engine has seen, this record's included."""
+        ats = self.ats.get(key)
+        counting = self.aggregate == "count"
+        if ats is None:
+            ats = self.ats[key] = []
+            if not counting:
+                self.vals[key] = []
+        if self.aggregate == "sum":
+            value = value if _numeric(value) else 0  # what a sum adds for it: summed in C below
+        if not ats or t >= ats[-1]:
+            ats.append(t)
+            if not counting:
+                self.vals[key].append(value)
+        else:  # behind its key's latest (a chained warning of an absence): kept in time order
+            pos = bisect.bisect_right(ats, t)
+            ats.insert(pos, t)
+            if not counting:
+                self.vals[key].insert(pos, value)
+        self.order.append((t, key))
+        floor = watermark - self.span
+        if self.order[0][0] <= floor:
+            self.sweep(watermark)
+        return self._samples(key, t, floor)
+
+    def _samples(self, key: Key, t: float, floor: float) -> list[float | int]:
+        ats = self.ats.get(key, [])
+        if not ats or ats[0] > t - self._ends[0]:  # nothing as old as the first sample's end: all empty
+            return [0] * self.samples
+        within = self.within
+        right = bisect.bisect_right
+        out: list[float | int] = []
+        if self.aggregate == "count":
+            for d in self._ends:
+                end = t - d
+                hi = right(ats, end)
+                out.append(hi - right(ats, max(end - within, floor), 0, hi))
+            return out
+        vals = self.vals[key]
+        summing = self.aggregate == "sum"
+        for d in self._ends:
+            end = t - d
+            hi = right(ats, end)
+            lo = right(ats, max(end - within, floor), 0, hi)
+            if summing:
+                out.append(sum(vals[lo:hi]))
+            else:
+                seen = set(vals[lo:hi])
+                seen.discard(None)
+                out.append(len(seen))
+        return out
+
+    def sweep(self, watermark: float) -> None:
+        """Evict every record at or before ``watermark − samples·every − within``: no sample of a record
+        to come can reach it."""
+        floor = watermark - self.span
+        order, ats_of, vals_of = self.order, self.ats, self.vals
+        while order and order[0][0] <= floor:
+            _, key = order.popleft()
+            ats = ats_of.get(key)
+            if ats is None:
+                continue  # evicted with an earlier entry of its key
+            cut = bisect.bisect_right(ats, floor)
+            if cut == len(ats):
+                del ats_of[key]
+                vals_of.pop(key, None)
+            elif cut:
+                del ats[:cut]
+                if key in vals_of:
+                    del vals_of[key][:cut]
+
+    def size(self) -> int:
+        """How many records the history holds."""
+        return sum(map(len, self.ats.values()))
+
+    def to_json(self) -> list[Any]:
+        """The history as plain JSON: ``[[key, times, values or null], …]``."""
+        return [[list(k), list(a), list(self.vals[k]) if k in self.vals else None] for k, a in self.ats.items()]
+
+    def load_json(self, data: list[Any]) -> None:
+        """Restore what :meth:`to_json` wrote."""
+        self.ats, self.vals = {}, {}
+        entries: list[tuple[float, Key]] = []
+        for raw_key, times, values in data:
+            key = key_in(raw_key)
+            self.ats[key] = [float(a) for a in times]
+            if values is not None:
+                self.vals[key] = list(values)
+            entries.extend((float(a), key) for a in times)
+        entries.sort(key=lambda e: e[0])
+        self.order = deque(entries)
