@@ -12,6 +12,7 @@ equal the number of entries.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,8 @@ class TestResult:
     name: str
     passed: bool
     message: str = ""
+    line: int = 0
+    """Line of the test entry in its file (0 when built by hand)."""
 
 
 @dataclass(frozen=True)
@@ -117,13 +120,62 @@ def _assign(expects: Sequence[Mapping[str, Any]], ws: list[tuple[WarningState, d
     return place(0)
 
 
+_SHOWN = ("rule", "level", "region", "occurrences")
+"""What the got column always shows of a warning; the keys the expect entries name come after."""
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (Chinese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _got_value(key: str, w: WarningState, values: Mapping[str, Any]) -> Any:
+    if key in _TIERS:
+        tier = _TIERS[key]
+        return ancestor(w.region, tier) if tier_of(w.region).rank >= tier.rank else None
+    if key == "level":
+        return w.level.value
+    if key in ("rule", "region", "occurrences", "summary", "title", "fingerprint", "explanation"):
+        return getattr(w, key)
+    return values.get(key)
+
+
+def mismatch_table(expects: Sequence[Mapping[str, Any]], got: Sequence[tuple[WarningState, dict[str, Any]]]) -> str:
+    """Expected against got, one row a warning: each expect entry beside the warning it matches (or
+    the first unused one of its rule), ``✓`` where they agree; then the warnings nobody expected."""
+    keys = list(_SHOWN) + [k for e in expects for k in e if k not in _SHOWN]
+    keys = list(dict.fromkeys(keys))
+    used: set[int] = set()
+    rows: list[tuple[str, str, str]] = []
+    for e in expects:
+        pick = next((j for j, (w, v) in enumerate(got) if j not in used and _matches(e, w, v)), None)
+        if pick is None:
+            pick = next((j for j, (w, _) in enumerate(got) if j not in used and w.rule == e.get("rule")), None)
+        left = " ".join(f"{k}={e[k]}" for k in keys if k in e)
+        if pick is None:
+            rows.append(("✗", left, "（无 none）"))
+            continue
+        used.add(pick)
+        w, v = got[pick]
+        right = " ".join(f"{k}={_got_value(k, w, v)}" for k in keys if k in _SHOWN or k in e)
+        rows.append(("✓" if _matches(e, w, v) else "✗", left, right))
+    for j, (w, v) in enumerate(got):
+        if j not in used:
+            rows.append(("✗", "（无 none）", " ".join(f"{k}={_got_value(k, w, v)}" for k in _SHOWN)))
+    if not rows:
+        rows.append(("✗", "", ""))
+    head = ("", f"期望 expected ({len(expects)})", f"实际 got ({len(got)})")
+    wide = max(_width(r[1]) for r in [head, *rows])
+    return "\n".join(f"{mark:1} {left}{' ' * (wide - _width(left))} | {right}" for mark, left, right in [head, *rows])
+
+
 def run_test(rules: tuple[Rule, ...], version: str, calendars: Calendars | None, kinds: RecordKinds | None,
              case: TestCase, file: str = "", engine: str = "durable") -> TestResult:
     """Run one test case over ``rules``."""
     try:
         records = [record_from_dict(r, i + 1, kinds) for i, r in enumerate(case.records)]
     except ValueError as exc:
-        return TestResult(file, case.name, False, f"bad test record: {exc}")
+        return TestResult(file, case.name, False, f"测试记录有误 (bad test record): {exc}", case.line)
     evaluator = Evaluator(_Book(rules, version, calendars), engine)
     try:
         evaluator.feed(records)
@@ -132,10 +184,8 @@ def run_test(rules: tuple[Rule, ...], version: str, calendars: Calendars | None,
         evaluator.close()
     expects = [dict(e) for e in case.expect]
     if len(got) == len(expects) and _assign(expects, got):
-        return TestResult(file, case.name, True)
-    shown = "; ".join(f"{w.rule} {w.level.value} {w.region} x{w.occurrences} {v}" for w, v in got) or "none"
-    return TestResult(file, case.name, False,
-                      f"expected {len(expects)} warning(s) {expects}, got {len(got)}: {shown}")
+        return TestResult(file, case.name, True, line=case.line)
+    return TestResult(file, case.name, False, mismatch_table(expects, got), case.line)
 
 
 def run_tests(rulebook: Any, engine: str = "durable") -> list[TestResult]:
@@ -151,8 +201,13 @@ def run_tests(rulebook: Any, engine: str = "durable") -> list[TestResult]:
 
 
 def format_results(results: Sequence[TestResult]) -> str:
-    """One line per failure (``FILE: test name: why``), then ``N passed, M failed``."""
-    lines = [f"{r.file}: {r.name}: FAILED: {r.message}" for r in results if not r.passed]
+    """Per failure a ``FILE:LINE: test 'name' FAILED`` line and its expected-against-got table, then
+    ``N passed, M failed``."""
+    lines: list[str] = []
+    for r in results:
+        if not r.passed:
+            lines.append(f"{r.file}:{r.line}: 测试 '{r.name}' 未通过 (FAILED)")
+            lines.extend(f"    {row}" for row in r.message.splitlines())
     passed = sum(1 for r in results if r.passed)
     lines.append(f"{passed} passed, {len(results) - passed} failed")
     return "\n".join(lines)
