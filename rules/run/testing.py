@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from domain.kinds import RecordKinds
 from domain.records import Record
 from domain.regions import TIERS, ancestor, tier_of
@@ -54,19 +56,44 @@ class _Book:
 
 def record_from_dict(data: Mapping[str, Any], index: int = 0, kinds: RecordKinds | None = None) -> Record:
     """A record from the test/JSON-lines shape: ``kind``, ``at``, ``region``, optional ``source`` and
-    ``id`` (default ``test`` and ``index``); every other key is an attribute (typed by ``kinds``)."""
+    ``id`` (default ``test`` and ``index``); every other key is an attribute (typed by ``kinds``).
+    Raises ``ValueError`` with a one-line reason (Chinese first) for a record that cannot be one."""
     missing = [k for k in ("kind", "at", "region") if k not in data]
     if missing:
-        raise ValueError(f"record needs {', '.join(missing)}: {dict(data)!r}")
+        raise ValueError(f"记录缺少 {', '.join(missing)} (record needs {', '.join(missing)})")
     at = data["at"]
     if not isinstance(at, datetime):
-        at = datetime.fromisoformat(str(at))
+        try:
+            at = datetime.fromisoformat(str(at))
+        except ValueError:
+            raise ValueError(f"at 不是 ISO-8601 时间，应写成 2026-01-05T09:00:00+08:00，得到 {at!r}") from None
     attrs = {k: v for k, v in data.items() if k not in ("kind", "at", "region", "source", "id")}
     kind = str(data["kind"])
     if kinds is not None and kind in kinds.kinds:
-        attrs = kinds.coerce(kind, attrs)
-    return Record(kind=kind, source=str(data.get("source", "test")), id=str(data.get("id", index)),
-                  at=at, region=str(data["region"]), attributes=attrs)
+        try:
+            attrs = kinds.coerce(kind, attrs)
+        except ValueError as exc:
+            raise ValueError(f"字段取值无效 (invalid field): {exc}") from None
+    try:
+        return Record(kind=kind, source=str(data.get("source", "test")), id=str(data.get("id", index)),
+                      at=at, region=str(data["region"]), attributes=attrs)
+    except ValidationError as exc:
+        raise ValueError("；".join(_problem(e) for e in exc.errors())) from None
+
+
+def _problem(error: Any) -> str:
+    """One pydantic error of a record, in words (never pydantic's URL)."""
+    where = ".".join(str(p) for p in error.get("loc", ())) or "记录"
+    kind = error.get("type", "")
+    if where == "region" and kind == "value_error":
+        return f"region 应为 12 位地区代码（网格 15 位），得到 {error.get('input')!r} (bad region code)"
+    if kind == "timezone_aware":
+        return f"{where} 需要时区，例如 2026-01-05T09:00:00+08:00 (needs a time zone)"
+    if kind == "value_error":
+        return f"{where} 无效：{error.get('ctx', {}).get('error', error.get('msg', ''))}"
+    if kind == "missing":
+        return f"缺少 {where}"
+    return f"{where} 无效：{error.get('msg', kind)}"
 
 
 def _with_producers(file_rules: Sequence[Rule], every: Sequence[Rule]) -> tuple[Rule, ...]:
