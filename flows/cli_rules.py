@@ -103,7 +103,8 @@ def backtest_cmd(
     if (records is None) == (since is None):
         fail("请给出 --records FILE.jsonl 或 --since DATE 之一 (give either --records FILE.jsonl or --since DATE)")
     if workers is not None and since is None:
-        fail("--workers 只用于回测存储中的记录：请给出 --since DATE (--workers shards a backtest of the store: give --since DATE)")
+        fail("--workers 只用于回测存储中的记录：请给出 --since DATE "
+             "(--workers shards a backtest of the store: give --since DATE)")
     if workers is not None and workers < 1:
         fail(f"--workers {workers}: 至少需要 1 个进程 (give at least 1 process)")
     book = _loaded([rules] if rules else None)

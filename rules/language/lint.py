@@ -22,7 +22,7 @@ from typing import Any
 
 from domain.kinds import FieldSpec, RecordKinds
 from domain.regions import TIERS
-from rules.language.conditions_ast import AnyOf, Condition, FieldTest, NotOf, Op
+from rules.language.conditions_ast import Condition, FieldTest, Op
 from rules.language.diagnostics import RuleError
 from rules.language.model import LevelSpec, Rule, RuleFile
 
@@ -127,10 +127,8 @@ def _implies(a: Condition | None, b: Condition | None) -> bool:
     if a is None:
         return False
     known = [t for t in a.terms if isinstance(t, FieldTest)]  # dropping a term of `a` only weakens it
-    for term in b.terms:
-        if isinstance(term, (AnyOf, NotOf)) or not _term_implied(term, known):
-            return False
-    return True
+    # `any` and `not` on the higher level: undecidable here, so not implied
+    return all(isinstance(term, FieldTest) and _term_implied(term, known) for term in b.terms)
 
 
 def _term_implied(want: FieldTest, have: list[FieldTest]) -> bool:

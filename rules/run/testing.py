@@ -11,8 +11,8 @@ equal the number of entries.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
