@@ -167,8 +167,10 @@ def _read_records(path: Path, kinds: Any) -> list[Any]:
     """The records of a JSON-lines file; a bad line is one error line naming ``FILE:LINE``."""
     from rules.run.backtest import JsonlLineError, parse_jsonl
 
-    if not path.is_file():
-        fail(f"{path}: 文件不存在或不是普通文件 (no such file)")
+    if not path.exists():
+        fail(f"{path}: 文件不存在 (no such file)")
+    if path.is_dir():
+        fail(f"{path}: 是文件夹，请给出一个 JSON lines 文件 (a folder, not a file)")
     try:
         with path.open(encoding="utf-8") as lines:
             return list(parse_jsonl(lines, kinds))
