@@ -1,4 +1,10 @@
-"""``fenghuo rules check|test`` and ``fenghuo backtest``: for rule authors. Never starts Prefect."""
+"""``fenghuo rules check|test`` and ``fenghuo backtest``: for rule authors. Never starts Prefect.
+
+Language 1.1 here: ``rules check --strict`` (warnings from :mod:`rules.language.lint`), ``rules test
+--coverage/--require-coverage`` (:mod:`rules.run.coverage`), ``backtest --compare OLD``
+(:mod:`rules.run.compare`; the human output in :mod:`flows.cli_backtest_view`). Every bad input is one
+line (:func:`flows.console.fail`), Chinese first, ``FILE:LINE`` where there is one; never a traceback.
+"""
 
 from __future__ import annotations
 
