@@ -38,7 +38,8 @@ def store_span(since: datetime, until: datetime | None) -> tuple[datetime, datet
         eng.dispose()
     if not n:
         upto = f" to {until.isoformat()}" if until else ""
-        fail(f"no stored records from {since.isoformat()}{upto}: nothing to backtest")
+        fail(f"存储中没有 {since.isoformat()}{upto} 的记录，无可回测 "
+             f"(no stored records from {since.isoformat()}{upto}: nothing to backtest)")
     # The day-by-day reading starts at the first record and stops just past the last: the same records
     # as [since, until), without stepping through empty days (``until`` may be years away, or absent).
     return first, last + timedelta(microseconds=1), int(n)
@@ -75,7 +76,7 @@ def sharded_rows(book: Any, since: datetime, until: datetime | None, workers: in
     from integrations.store.shard_store import sharded_store_backtest
 
     if workers < 1:
-        fail(f"--workers {workers}: give at least 1 process")
+        fail(f"--workers {workers}: 至少需要 1 个进程 (give at least 1 process)")
     first, end, n = store_span(since, until)
     # About two district shards a process beside the city shard: each shard steps through every day's
     # rows to find its own, so fewer shards read less, and two a process still balance the pool.

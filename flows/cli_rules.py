@@ -1,4 +1,10 @@
-"""``fenghuo rules check|test`` and ``fenghuo backtest``: for rule authors. Never starts Prefect."""
+"""``fenghuo rules check|test`` and ``fenghuo backtest``: for rule authors. Never starts Prefect.
+
+Language 1.1 here: ``rules check --strict`` (warnings from :mod:`rules.language.lint`), ``rules test
+--coverage/--require-coverage`` (:mod:`rules.run.coverage`), ``backtest --compare OLD``
+(:mod:`rules.run.compare`; the human output in :mod:`flows.cli_backtest_view`). Every bad input is one
+line (:func:`flows.console.fail`), Chinese first, ``FILE:LINE`` where there is one; never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -24,16 +30,20 @@ PathsArg = Annotated[
 def _existing(paths: list[Path] | None) -> list[Path] | None:
     for p in paths or []:
         if not p.exists():
-            fail(f"{p}: no such file or folder")
+            fail(f"{p}: 文件或文件夹不存在 (no such file or folder)")
     return paths or None
 
 
 @app.command("check")
-def check_cmd(paths: PathsArg = None) -> None:
-    """Validate rule files: one `FILE:LINE: message` line per error; exit 1 on any."""
+def check_cmd(
+    paths: PathsArg = None,
+    strict: Annotated[bool, typer.Option("--strict", help="warnings are errors (exit 1 on any)")] = False,
+) -> None:
+    """Validate rule files: one `FILE:LINE: message` line per error or `FILE:LINE: warning: …` per
+    warning; exit 1 on an error (or, with --strict, on a warning)."""
     from rules.language.check import check_paths
 
-    result = check_paths(_existing(paths), rulebook=get_settings().rulebook)
+    result = check_paths(_existing(paths), rulebook=get_settings().rulebook, strict=strict)
     for line in result.lines():
         typer.echo(line)
     err_console.print(result.summary(), style="green" if result.ok else "red", highlight=False)
@@ -44,16 +54,22 @@ def check_cmd(paths: PathsArg = None) -> None:
 def test_cmd(
     paths: PathsArg = None,
     engine: Annotated[str, typer.Option(help="durable (production) or reference (the oracle)")] = "durable",
+    show_coverage: Annotated[bool, typer.Option(
+        "--coverage", help="list, per rule, the levels some test expects")] = False,
+    require_coverage: Annotated[bool, typer.Option(
+        "--require-coverage", help="fail (exit 1) for a rule no test expects at any level")] = False,
 ) -> None:
     """Run the tests inside rule files; closes with `N passed, M failed`; exit 1 on a failure."""
     from rules.language.loader import load_rulebook
-    from rules.run.cli_support import print_tests
+    from rules.run.cli_support import print_coverage, print_tests
 
+    _check_engine(engine)
     book = load_rulebook(_existing(paths), rulebook=get_settings().rulebook)
     for error in book.errors:
         typer.echo(str(error))
+    uncovered = print_coverage(book, out=sys.stdout, listing=show_coverage, required=require_coverage)
     code = print_tests(book, out=sys.stdout, engine=engine)
-    raise typer.Exit(1 if code or book.errors else 0)
+    raise typer.Exit(1 if code or book.errors or (require_coverage and uncovered) else 0)
 
 
 _CST = timezone(timedelta(hours=8))
@@ -63,7 +79,7 @@ def _since(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        fail(f"--since {text!r} is not a date; write it like 2026-01-01 or 2026-01-01T08:00:00+08:00")
+        fail(f"{text!r} 不是日期；请写成 2026-01-01 或 2026-01-01T08:00:00+08:00 (is not a date)")
     if value.tzinfo is None:
         # A bare date or time means Asia/Shanghai, where the records' days are counted.
         value = datetime.combine(value.date(), value.time() or time(0), tzinfo=_CST)
@@ -79,51 +95,107 @@ def backtest_cmd(
     engine: Annotated[str, typer.Option(help="durable or reference")] = "durable",
     workers: Annotated[int | None, typer.Option(
         help="with --since: shard the backtest over this many local processes (same output)")] = None,
+    compare: Annotated[Path | None, typer.Option(
+        "--compare", help="an older rule file or folder: show only the warnings that differ from it")] = None,
 ) -> None:
-    """Evaluate records with no store writes and no notifications; print the warnings they would open."""
-    from rules.language.loader import load_rulebook
-    from rules.run.backtest import JsonlLineError, backtest, parse_jsonl
+    """Evaluate records with no store writes and no notifications; print the warnings they would open
+    (with --compare OLD: the warnings that differ between OLD and --rules)."""
+    from rules.run.backtest import backtest
+    from rules.run.compare import compare_rows
 
     if fmt not in ("table", "jsonl"):
-        fail(f"--format {fmt!r}: use table or jsonl")
+        fail(f"--format {fmt!r} 不可用；请用 table 或 jsonl")
+    _check_engine(engine)
     if (records is None) == (since is None):
-        fail("give either --records FILE.jsonl or --since DATE")
+        fail("请给出 --records FILE.jsonl 或 --since DATE 之一 (give either --records FILE.jsonl or --since DATE)")
     if workers is not None and since is None:
-        fail("--workers shards a backtest of the store: give --since DATE")
+        fail("--workers 只用于回测存储中的记录：请给出 --since DATE "
+             "(--workers shards a backtest of the store: give --since DATE)")
     if workers is not None and workers < 1:
-        fail(f"--workers {workers}: give at least 1 process")
-    book = load_rulebook(_existing([rules] if rules else None), rulebook=get_settings().rulebook)
-    for error in book.errors:
-        err_console.print(str(error), highlight=False)
+        fail(f"--workers {workers}: 至少需要 1 个进程 (give at least 1 process)")
+    book = _loaded([rules] if rules else None)
+    old = _loaded([compare]) if compare is not None else None
+    start = _since(since) if since is not None else None
+    end = _since(until) if until else None
     if workers is not None:
         from flows.cli_backtest import sharded_rows
 
-        rows, n = sharded_rows(book, _since(since or ""), _since(until) if until else None, workers, engine)
-        _print_rows(rows, n, fmt)
-        return
-    if records is not None:
-        if not records.exists():
-            fail(f"{records}: no such file")
-        try:
-            with records.open(encoding="utf-8") as lines:
-                items = list(parse_jsonl(lines, book.kinds))
-        except JsonlLineError as exc:
-            fail(f"{records}:{exc.line}: {exc.reason}")
+        rows, n = sharded_rows(book, start or _CST_EPOCH, end, workers, engine)
+        old_rows = sharded_rows(old, start or _CST_EPOCH, end, workers, engine)[0] if old is not None else []
     else:
-        items = _stored_records(_since(since or ""), _since(until) if until else None)
-    # Records may come in any order: the engine's order is (at, source, id).
-    items.sort(key=lambda r: r.key)
-    with console.status(f"evaluating {len(items)} records …", spinner="dots") if fmt == "table" else _null():
-        rows = backtest(book, items, engine)
-    _print_rows(rows, len(items), fmt)
+        items = _read_records(records, book.kinds) if records is not None else _stored_records(start or _CST_EPOCH, end)
+        # Records may come in any order: the engine's order is (at, source, id).
+        items.sort(key=lambda r: r.key)
+        n = len(items)
+        with console.status(f"evaluating {n} records …", spinner="dots") if fmt == "table" else _null():
+            rows = backtest(book, items, engine)
+            old_rows = backtest(old, items, engine) if old is not None else []
+    if old is None:
+        _print_rows(rows, n, fmt, book)
+        return
+    diffs = compare_rows(rows, old_rows)
+    if fmt == "jsonl":
+        for diff in diffs:
+            typer.echo(json.dumps(diff, ensure_ascii=False))
+    else:
+        from flows.cli_backtest_view import print_comparison
+
+        print_comparison(diffs, n, book, old)
 
 
-def _print_rows(rows: list[dict[str, Any]], n_records: int, fmt: str) -> None:
+_CST_EPOCH = datetime(1970, 1, 1, tzinfo=_CST)
+
+
+def _check_engine(engine: str) -> None:
+    from typing import get_args
+
+    from rules.engine.evaluate import EngineName
+
+    known = get_args(EngineName)
+    if engine not in known:
+        fail(f"--engine {engine!r} 不存在；可选：{'、'.join(known)} (unknown engine)")
+
+
+def _loaded(paths: list[Path] | None) -> Any:
+    """The rulebook at ``paths``; when a file fails to load, its ``FILE:LINE`` errors and exit 1: a
+    backtest without some of the rules would read as "nothing would fire"."""
+    from rules.language.loader import load_rulebook
+
+    book = load_rulebook(_existing(paths), rulebook=get_settings().rulebook)
+    if book.errors:
+        for error in book.errors:
+            err_console.print(str(error), highlight=False, soft_wrap=True)
+        fail(f"规则文件有 {len(book.errors)} 处错误，未运行回测；修正后再试 (fenghuo rules check)")
+    return book
+
+
+def _read_records(path: Path, kinds: Any) -> list[Any]:
+    """The records of a JSON-lines file; a bad line is one error line naming ``FILE:LINE``."""
+    from rules.run.backtest import JsonlLineError, parse_jsonl
+
+    if not path.exists():
+        fail(f"{path}: 文件不存在 (no such file)")
+    if path.is_dir():
+        fail(f"{path}: 是文件夹，请给出一个 JSON lines 文件 (a folder, not a file)")
+    try:
+        with path.open(encoding="utf-8") as lines:
+            return list(parse_jsonl(lines, kinds))
+    except JsonlLineError as exc:
+        fail(f"{path}:{exc.line}: {exc.reason}")
+    except UnicodeDecodeError as exc:
+        fail(f"{path}: 不是 UTF-8 文本（第 {exc.start + 1} 字节）(file is not UTF-8 text)")
+    except OSError as exc:
+        fail(f"{path}: 无法读取：{exc.strerror or exc} (cannot read)")
+
+
+def _print_rows(rows: list[dict[str, Any]], n_records: int, fmt: str, book: Any) -> None:
     if fmt == "jsonl":
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))
         return
-    _print_table(rows, n_records)
+    from flows.cli_backtest_view import print_warnings
+
+    print_warnings(rows, n_records, book)
 
 
 class _null:
@@ -142,18 +214,3 @@ def _stored_records(since: datetime, until: datetime | None) -> list[Any]:
 
     with Session(open_engine()) as session:
         return records_between(session=session, since=since, until=until or datetime.max.replace(tzinfo=_CST))
-
-
-def _print_table(rows: list[dict[str, Any]], n_records: int) -> None:
-    from rich.table import Table
-
-    from flows.cli_warnings import LEVEL_STYLE
-
-    table = Table(title=f"{len(rows)} warnings from {n_records} records")
-    for col in ("rule", "level", "region", "first", "last", "occ.", "explanation"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["rule"], f"[{LEVEL_STYLE.get(r['level'], '')}]{r['level']}[/]", r["region"],
-                      r["first_at"][:16], r["last_at"][:16], str(r["occurrences"]),
-                      r["explanation"].splitlines()[0][:80] if r["explanation"] else "")
-    console.print(table)

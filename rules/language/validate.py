@@ -191,7 +191,8 @@ class FileValidator:
                     yield test.line, f"unknown period '{v}'{suggest(str(v), self.calendars.names)}"
             return
         spec = self.kinds.kinds[kind].fields.get(test.field) if kind in self.kinds.kinds else None
-        if spec is not None and spec.values is not None and test.op in (Op.eq, Op.ne, Op.in_, Op.not_in):
+        # `eq` (and `matches`) outside the values is a warning of rules.language.lint (language 1.1)
+        if spec is not None and spec.values is not None and test.op in (Op.ne, Op.in_, Op.not_in):
             for v in values:
                 if v not in spec.values:
                     allowed = ", ".join(map(str, spec.values))

@@ -37,14 +37,22 @@ class JsonlLineError(ValueError):
 def parse_jsonl(lines: Iterable[str], kinds: RecordKinds | None = None) -> Iterator[Record]:
     """Records from JSON lines (``kind``, ``at``, ``region``, other keys attributes; ``source`` and
     ``id`` default to ``test`` and the line number). Blank lines are skipped; a bad line raises
-    ``JsonlLineError`` naming its number."""
+    ``JsonlLineError`` naming its number, with a one-line reason (Chinese first, no library's URL)."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            yield record_from_dict(json.loads(line), number, kinds)
-        except ValueError as exc:
-            raise JsonlLineError(number, str(exc)) from None
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise JsonlLineError(number, f"不是合法的 JSON：第 {exc.colno} 列 {exc.msg} (bad JSON)") from None
+        if not isinstance(data, dict):
+            raise JsonlLineError(number, "每行应是一个 JSON 对象，如 {\"kind\": \"petition\", \"at\": …, "
+                                         "\"region\": …} (a line is one JSON object)")
+        try:
+            record = record_from_dict(data, number, kinds)
+        except (ValueError, TypeError) as exc:
+            raise JsonlLineError(number, f"记录无效：{exc}") from None
+        yield record
 
 
 def warning_row(w: WarningState) -> dict[str, Any]:

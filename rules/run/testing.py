@@ -11,10 +11,13 @@ equal the number of entries.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from domain.kinds import RecordKinds
 from domain.records import Record
@@ -40,6 +43,8 @@ class TestResult:
     name: str
     passed: bool
     message: str = ""
+    line: int = 0
+    """Line of the test entry in its file (0 when built by hand)."""
 
 
 @dataclass(frozen=True)
@@ -51,19 +56,44 @@ class _Book:
 
 def record_from_dict(data: Mapping[str, Any], index: int = 0, kinds: RecordKinds | None = None) -> Record:
     """A record from the test/JSON-lines shape: ``kind``, ``at``, ``region``, optional ``source`` and
-    ``id`` (default ``test`` and ``index``); every other key is an attribute (typed by ``kinds``)."""
+    ``id`` (default ``test`` and ``index``); every other key is an attribute (typed by ``kinds``).
+    Raises ``ValueError`` with a one-line reason (Chinese first) for a record that cannot be one."""
     missing = [k for k in ("kind", "at", "region") if k not in data]
     if missing:
-        raise ValueError(f"record needs {', '.join(missing)}: {dict(data)!r}")
+        raise ValueError(f"记录缺少 {', '.join(missing)} (record needs {', '.join(missing)})")
     at = data["at"]
     if not isinstance(at, datetime):
-        at = datetime.fromisoformat(str(at))
+        try:
+            at = datetime.fromisoformat(str(at))
+        except ValueError:
+            raise ValueError(f"at 不是 ISO-8601 时间，应写成 2026-01-05T09:00:00+08:00，得到 {at!r}") from None
     attrs = {k: v for k, v in data.items() if k not in ("kind", "at", "region", "source", "id")}
     kind = str(data["kind"])
     if kinds is not None and kind in kinds.kinds:
-        attrs = kinds.coerce(kind, attrs)
-    return Record(kind=kind, source=str(data.get("source", "test")), id=str(data.get("id", index)),
-                  at=at, region=str(data["region"]), attributes=attrs)
+        try:
+            attrs = kinds.coerce(kind, attrs)
+        except ValueError as exc:
+            raise ValueError(f"字段取值无效 (invalid field): {exc}") from None
+    try:
+        return Record(kind=kind, source=str(data.get("source", "test")), id=str(data.get("id", index)),
+                      at=at, region=str(data["region"]), attributes=attrs)
+    except ValidationError as exc:
+        raise ValueError("；".join(_problem(e) for e in exc.errors())) from None
+
+
+def _problem(error: Any) -> str:
+    """One pydantic error of a record, in words (never pydantic's URL)."""
+    where = ".".join(str(p) for p in error.get("loc", ())) or "记录"
+    kind = error.get("type", "")
+    if where == "region" and kind == "value_error":
+        return f"region 应为 12 位地区代码（网格 15 位），得到 {error.get('input')!r} (bad region code)"
+    if kind == "timezone_aware":
+        return f"{where} 需要时区，例如 2026-01-05T09:00:00+08:00 (needs a time zone)"
+    if kind == "value_error":
+        return f"{where} 无效：{error.get('ctx', {}).get('error', error.get('msg', ''))}"
+    if kind == "missing":
+        return f"缺少 {where}"
+    return f"{where} 无效：{error.get('msg', kind)}"
 
 
 def _with_producers(file_rules: Sequence[Rule], every: Sequence[Rule]) -> tuple[Rule, ...]:
@@ -117,13 +147,62 @@ def _assign(expects: Sequence[Mapping[str, Any]], ws: list[tuple[WarningState, d
     return place(0)
 
 
+_SHOWN = ("rule", "level", "region", "occurrences")
+"""What the got column always shows of a warning; the keys the expect entries name come after."""
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal (Chinese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _got_value(key: str, w: WarningState, values: Mapping[str, Any]) -> Any:
+    if key in _TIERS:
+        tier = _TIERS[key]
+        return ancestor(w.region, tier) if tier_of(w.region).rank >= tier.rank else None
+    if key == "level":
+        return w.level.value
+    if key in ("rule", "region", "occurrences", "summary", "title", "fingerprint", "explanation"):
+        return getattr(w, key)
+    return values.get(key)
+
+
+def mismatch_table(expects: Sequence[Mapping[str, Any]], got: Sequence[tuple[WarningState, dict[str, Any]]]) -> str:
+    """Expected against got, one row a warning: each expect entry beside the warning it matches (or
+    the first unused one of its rule), ``✓`` where they agree; then the warnings nobody expected."""
+    keys = list(_SHOWN) + [k for e in expects for k in e if k not in _SHOWN]
+    keys = list(dict.fromkeys(keys))
+    used: set[int] = set()
+    rows: list[tuple[str, str, str]] = []
+    for e in expects:
+        pick = next((j for j, (w, v) in enumerate(got) if j not in used and _matches(e, w, v)), None)
+        if pick is None:
+            pick = next((j for j, (w, _) in enumerate(got) if j not in used and w.rule == e.get("rule")), None)
+        left = " ".join(f"{k}={e[k]}" for k in keys if k in e)
+        if pick is None:
+            rows.append(("✗", left, "（无 none）"))
+            continue
+        used.add(pick)
+        w, v = got[pick]
+        right = " ".join(f"{k}={_got_value(k, w, v)}" for k in keys if k in _SHOWN or k in e)
+        rows.append(("✓" if _matches(e, w, v) else "✗", left, right))
+    for j, (w, v) in enumerate(got):
+        if j not in used:
+            rows.append(("✗", "（无 none）", " ".join(f"{k}={_got_value(k, w, v)}" for k in _SHOWN)))
+    if not rows:
+        rows.append(("✗", "", ""))
+    head = ("", f"期望 expected ({len(expects)})", f"实际 got ({len(got)})")
+    wide = max(_width(r[1]) for r in [head, *rows])
+    return "\n".join(f"{mark:1} {left}{' ' * (wide - _width(left))} | {right}" for mark, left, right in [head, *rows])
+
+
 def run_test(rules: tuple[Rule, ...], version: str, calendars: Calendars | None, kinds: RecordKinds | None,
              case: TestCase, file: str = "", engine: str = "durable") -> TestResult:
     """Run one test case over ``rules``."""
     try:
         records = [record_from_dict(r, i + 1, kinds) for i, r in enumerate(case.records)]
     except ValueError as exc:
-        return TestResult(file, case.name, False, f"bad test record: {exc}")
+        return TestResult(file, case.name, False, f"测试记录有误 (bad test record): {exc}", case.line)
     evaluator = Evaluator(_Book(rules, version, calendars), engine)
     try:
         evaluator.feed(records)
@@ -132,10 +211,8 @@ def run_test(rules: tuple[Rule, ...], version: str, calendars: Calendars | None,
         evaluator.close()
     expects = [dict(e) for e in case.expect]
     if len(got) == len(expects) and _assign(expects, got):
-        return TestResult(file, case.name, True)
-    shown = "; ".join(f"{w.rule} {w.level.value} {w.region} x{w.occurrences} {v}" for w, v in got) or "none"
-    return TestResult(file, case.name, False,
-                      f"expected {len(expects)} warning(s) {expects}, got {len(got)}: {shown}")
+        return TestResult(file, case.name, True, line=case.line)
+    return TestResult(file, case.name, False, mismatch_table(expects, got), case.line)
 
 
 def run_tests(rulebook: Any, engine: str = "durable") -> list[TestResult]:
@@ -151,8 +228,13 @@ def run_tests(rulebook: Any, engine: str = "durable") -> list[TestResult]:
 
 
 def format_results(results: Sequence[TestResult]) -> str:
-    """One line per failure (``FILE: test name: why``), then ``N passed, M failed``."""
-    lines = [f"{r.file}: {r.name}: FAILED: {r.message}" for r in results if not r.passed]
+    """Per failure a ``FILE:LINE: test 'name' FAILED`` line and its expected-against-got table, then
+    ``N passed, M failed``."""
+    lines: list[str] = []
+    for r in results:
+        if not r.passed:
+            lines.append(f"{r.file}:{r.line}: 测试 '{r.name}' 未通过 (FAILED)")
+            lines.extend(f"    {row}" for row in r.message.splitlines())
     passed = sum(1 for r in results if r.passed)
     lines.append(f"{passed} passed, {len(results) - passed} failed")
     return "\n".join(lines)

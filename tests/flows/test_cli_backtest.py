@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,158 @@ def test_empty_store_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     get_settings.cache_clear()
     result = runner.invoke(app, ["backtest", "--since", "2026-01-01", "--workers", "2"])
     _one_line_error(result, "no stored records")
+
+
+# -- language 1.1: --compare, load failures, readable input errors and output --------------------------------
+
+RULES = """\
+ruleset: sample
+rules:
+  - id: big-petition
+    title: 大规模信访
+    record: petition
+    where: {people: {gte: 5}}
+    levels:
+      - {level: yellow}
+      - {level: orange, when: {people: {gte: THRESHOLD}}}
+    group_by: [street]
+"""
+EXTRA = """\
+ruleset: extra
+rules:
+  - id: any-petition
+    title: 任一信访
+    record: petition
+    level: blue
+"""
+ROWS = [
+    '{"kind": "petition", "at": "2026-01-05T10:00:00+08:00", "region": "510104001002", "people": 60}',
+    '{"kind": "petition", "at": "2026-01-05T09:00:00+08:00", "region": "510104001001", "people": 5}',
+    '{"kind": "petition", "at": "2026-01-05T09:30:00+08:00", "region": "510105001001", "people": 7}',
+]
+
+
+@pytest.fixture
+def books(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """NEW (orange from 50), OLD (orange from 100, plus a rule NEW dropped) and the records."""
+    new, old = tmp_path / "new", tmp_path / "old"
+    new.mkdir()
+    old.mkdir()
+    (new / "p.yaml").write_text(RULES.replace("THRESHOLD", "50"), encoding="utf-8")
+    (old / "p.yaml").write_text(RULES.replace("THRESHOLD", "100"), encoding="utf-8")
+    (old / "extra.yaml").write_text(EXTRA, encoding="utf-8")
+    records = tmp_path / "records.jsonl"
+    records.write_text("\n".join(ROWS) + "\n", encoding="utf-8")
+    return new, old, records
+
+
+def test_compare_prints_one_object_per_differing_warning(books: tuple[Path, Path, Path]) -> None:
+    new, old, records = books
+    result = runner.invoke(app, ["backtest", "--rules", str(new), "--compare", str(old), "--records", str(records),
+                                 "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    changed = [d for d in out if d["change"] == "changed"]
+    removed = [d for d in out if d["change"] == "removed"]
+    assert len(out) == 4 and len(changed) == 1 and len(removed) == 3  # any-petition fired on all three
+    assert changed[0] == {"change": "changed", "rule": "big-petition", "fingerprint": changed[0]["fingerprint"],
+                          "region": "510104001000", "level": "orange", "old_level": "yellow",
+                          "occurrences": 2, "old_occurrences": 2}
+    assert all(set(d) == {"change", "rule", "fingerprint", "region", "old_level", "old_occurrences"}
+               for d in removed)
+    # the other way round, what was removed is added
+    back = runner.invoke(app, ["backtest", "--rules", str(old), "--compare", str(new), "--records", str(records),
+                               "--format", "jsonl"])
+    added = [json.loads(line) for line in back.stdout.splitlines() if '"added"' in line]
+    assert back.exit_code == 0 and len(added) == 3
+    assert all(set(d) == {"change", "rule", "fingerprint", "region", "level", "occurrences"} for d in added)
+
+
+def test_compare_with_no_difference_prints_nothing_and_exits_0(books: tuple[Path, Path, Path]) -> None:
+    new, _, records = books
+    result = runner.invoke(app, ["backtest", "--rules", str(new), "--compare", str(new), "--records", str(records),
+                                 "--format", "jsonl"])
+    assert (result.exit_code, result.stdout) == (0, "")
+
+
+def test_compare_summary_by_rule_names(books: tuple[Path, Path, Path]) -> None:
+    new, old, records = books
+    result = runner.invoke(app, ["backtest", "--rules", str(new), "--compare", str(old), "--records", str(records)])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "大规模信访" in text and "任一信访" in text  # rule names, not only ids
+    assert "江果桥街道" in text  # region names from the region directory
+    assert "变化" in text and "消失" in text
+
+
+def test_compare_since_reads_the_stored_records(stored: str, tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text(EXTRA.replace("level: blue", "level: yellow").replace("record: petition", "record: hotline"),
+                   encoding="utf-8")
+    span = ["--since", "2026-03-01", "--until", "2026-03-02", "--format", "jsonl"]
+    result = runner.invoke(app, ["backtest", "--compare", str(old), *span])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    plain_new = runner.invoke(app, ["backtest", *span])
+    plain_old = runner.invoke(app, ["backtest", "--rules", str(old), *span])
+    new_fps = {json.loads(x)["fingerprint"] for x in plain_new.stdout.splitlines()}
+    old_fps = {json.loads(x)["fingerprint"] for x in plain_old.stdout.splitlines()}
+    assert new_fps and old_fps  # a real comparison
+    assert {d["fingerprint"] for d in out if d["change"] == "added"} == new_fps - old_fps
+    assert {d["fingerprint"] for d in out if d["change"] == "removed"} == old_fps - new_fps
+
+
+def test_a_rule_file_that_fails_to_load_prints_file_line_and_exits_1(books: tuple[Path, Path, Path]) -> None:
+    new, old, records = books
+    (new / "p.yaml").write_text(RULES.replace("THRESHOLD", "50").replace("people: {gte: 5}", "peeple: {gte: 5}"),
+                                encoding="utf-8")
+    for argv in (["--rules", str(new)], ["--rules", str(old), "--compare", str(new)]):
+        result = runner.invoke(app, ["backtest", *argv, "--records", str(records), "--format", "jsonl"])
+        assert result.exit_code == 1 and result.stdout == ""
+        assert f"{new / 'p.yaml'}:6: unknown field 'peeple'" in result.stderr
+        assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ("{not json", "不是合法的 JSON"),
+    ("[1, 2]", "JSON 对象"),
+    ('{"kind": "petition", "at": "2026-01-05T09:00:00+08:00", "region": "5101"}', "region"),
+    ('{"kind": "petition", "at": "2026-01-05T09:00:00", "region": "510104001001"}', "时区"),
+    ('{"kind": "petition", "at": "yesterday", "region": "510104001001"}', "ISO-8601"),
+    ('{"at": "2026-01-05T09:00:00+08:00", "region": "510104001001"}', "kind"),
+    ('{"kind": "petition", "at": "2026-01-05T09:00:00+08:00", "region": "510104001001", "people": "many"}',
+     "people"),
+])
+def test_a_bad_record_line_is_one_chinese_line_with_file_and_line(tmp_path: Path, line: str, says: str) -> None:
+    records = tmp_path / "records.jsonl"
+    records.write_text(ROWS[0] + "\n\n" + line + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["backtest", "--records", str(records), "--format", "jsonl"])
+    _one_line_error(result, says)
+    assert result.output.startswith(f"error: {records}:3: ")
+    assert "pydantic" not in result.output and "errors.pydantic.dev" not in result.output
+
+
+@pytest.mark.parametrize("make", ["folder", "missing", "binary"])
+def test_an_unreadable_records_file_is_one_line(tmp_path: Path, make: str) -> None:
+    path = tmp_path / "records.jsonl"
+    if make == "folder":
+        path.mkdir()
+    elif make == "binary":
+        path.write_bytes(b"\xff\xfe\x00\n")
+    result = runner.invoke(app, ["backtest", "--records", str(path)])
+    _one_line_error(result, str(path))
+
+
+def test_the_table_shows_rule_names_region_names_and_beijing_time(books: tuple[Path, Path, Path],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.console import console
+
+    new, _, records = books
+    for width in (80, 200):  # two lines a warning on a narrow terminal, a table on a wide one
+        monkeypatch.setattr(console, "_width", width)
+        result = runner.invoke(app, ["backtest", "--rules", str(new), "--records", str(records)])
+        assert result.exit_code == 0, result.output
+        text = result.stdout
+        assert "大规模信访" in text and "锦江区 江果桥街道" in text
+        # the first firing was at 09:00 in Beijing (01:00 UTC), shown with its zone
+        assert "2026-01-05 09:00+08:00" in text and "01:00" not in text

@@ -127,3 +127,95 @@ def test_backtest_since_reads_the_stored_records() -> None:
     assert result.exit_code == 0, result.output
     out = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert [(w["rule"], w["level"], w["occurrences"]) for w in out] == [("collective-petition", "red", 1)]
+
+
+# -- language 1.1: warnings, coverage, readable failures ---------------------------------------------------
+
+LINT = """\
+ruleset: lint
+rules:
+  - id: land-petition
+    record: petition
+    where: {subject: {contains: 征地}}
+    levels:
+      - {level: orange, when: {people: {gte: 2}}}
+      - {level: yellow, when: {people: {gte: 3}}}
+tests:
+  - name: never fires, whatever the subject
+    records:
+      - {kind: petition, at: "2026-01-05T09:00:00+08:00", region: "510104001001", people: 5, subject: 征地补偿}
+    expect: []
+"""
+
+
+def test_check_warnings_are_file_line_warning_lines_and_keep_exit_0(tmp_path: Path) -> None:
+    path = tmp_path / "lint.yaml"
+    path.write_text(LINT, encoding="utf-8")
+    result = runner.invoke(app, ["rules", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert [line.split(": warning: ")[0] for line in lines] == [f"{path}:5", f"{path}:8"], lines
+    strict = runner.invoke(app, ["rules", "check", "--strict", str(path)])
+    assert strict.exit_code == 1 and strict.stdout == result.stdout
+
+
+def test_the_catalog_passes_strict_check_and_required_coverage() -> None:
+    check = runner.invoke(app, ["rules", "check", "--strict"])
+    assert check.exit_code == 0 and "warning" not in check.stdout, check.output
+    test = runner.invoke(app, ["rules", "test", "--require-coverage"])
+    assert test.exit_code == 0, test.output
+    assert test.stdout.splitlines()[-1].endswith(" passed, 0 failed")
+
+
+def test_coverage_lists_levels_per_rule(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
+    result = runner.invoke(app, ["rules", "test", "--coverage", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.stdout.splitlines() if "big-petition" in x]
+    assert line.startswith(f"{tmp_path / 'good.yaml'}:3: big-petition: yellow") and "orange" in line  # untested
+    assert result.stdout.splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_a_rule_no_test_expects_warns_and_fails_when_coverage_is_required(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD.replace("    expect:\n      - {rule: big-petition, level: yellow, "
+                                                     "region: \"510104001000\"}", "    expect: []")
+                                        .replace("people: 5}", "people: 4}"), encoding="utf-8")
+    plain = runner.invoke(app, ["rules", "test", str(tmp_path)])
+    assert plain.exit_code == 0, plain.output
+    assert f"{tmp_path / 'good.yaml'}:3: warning: " in plain.stdout and "big-petition" in plain.stdout
+    required = runner.invoke(app, ["rules", "test", "--require-coverage", str(tmp_path)])
+    assert required.exit_code == 1
+    (line,) = [x for x in required.stdout.splitlines() if ": error: " in x]
+    assert line.startswith(f"{tmp_path / 'good.yaml'}:3: error: ") and "'big-petition'" in line
+
+
+def test_a_failing_test_names_its_line_and_shows_expected_against_got(tmp_path: Path) -> None:
+    path = tmp_path / "good.yaml"
+    path.write_text(GOOD.replace("level: yellow, region", "level: red, region"), encoding="utf-8")
+    result = runner.invoke(app, ["rules", "test", str(tmp_path)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{path}:12: ") and "five is yellow" in lines[0]  # the `- name:` line
+    header, row = lines[1], lines[2]
+    assert "expected" in header and "got" in header and _column(header, "|") == _column(row, "|")
+    left, right = row.split("|")
+    assert "level=red" in left and "level=yellow" in right and "occurrences=1" in right
+    assert "{" not in result.stdout  # no Python dicts
+    assert lines[-1] == "0 passed, 1 failed"
+
+
+def _column(line: str, char: str) -> int:
+    """The terminal column of ``char`` in ``line`` (a Chinese character takes two)."""
+    import unicodedata
+
+    head = line[: line.index(char)]
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in head)
+
+
+@pytest.mark.parametrize("argv", [["rules", "test", "--engine", "fast"],
+                                  ["backtest", "--engine", "fast", "--records", "x.jsonl"]])
+def test_an_unknown_engine_is_one_line(argv: list[str]) -> None:
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 1
+    assert result.output.startswith("error: --engine 'fast'") and result.output.count("\n") == 1, result.output
+    assert "durable" in result.output and "Traceback" not in result.output
