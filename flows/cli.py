@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import typer
 
-from flows import cli_notifications, cli_ops, cli_quarantine, cli_report, cli_rules, cli_sources, cli_warnings
+from flows import (
+    cli_notifications,
+    cli_ops,
+    cli_quarantine,
+    cli_records,
+    cli_report,
+    cli_rules,
+    cli_sources,
+    cli_warnings,
+)
 from flows.cli_users import app as users_app
 
 app = typer.Typer(
@@ -27,6 +36,7 @@ app.command("report")(cli_report.report_cmd)
 app.add_typer(cli_notifications.app, name="notifications")
 app.add_typer(cli_quarantine.app, name="quarantine")
 app.add_typer(cli_sources.app, name="sources")
+app.add_typer(cli_records.app, name="records")
 app.add_typer(users_app, name="users")
 
 
