@@ -119,7 +119,9 @@ def release_bound(
 def check_heartbeat(source: str, previous: datetime | None, heartbeat: datetime, now: datetime) -> None:
     """Refuse a heartbeat in the future (beyond clock skew) or behind the one already recorded."""
     if heartbeat.tzinfo is None:
-        raise HeartbeatError(f"来源 {source} 的完整时间 {heartbeat.isoformat()} 缺少时区：请写成 2026-01-31T23:59:59+08:00")
+        raise HeartbeatError(
+            f"来源 {source} 的完整时间 {heartbeat.isoformat()} 缺少时区：请写成 2026-01-31T23:59:59+08:00"
+        )
     if heartbeat > now + CLOCK_SKEW:
         raise HeartbeatError(
             f"来源 {source} 的完整时间 {heartbeat.astimezone(BEIJING).isoformat()} 在未来（现在 "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from flows import (
+    cli_evaluate,
     cli_notifications,
     cli_ops,
     cli_quarantine,
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.add_typer(cli_rules.app, name="rules")
 app.add_typer(cli_warnings.app, name="warnings")
 app.command("backtest")(cli_rules.backtest_cmd)
+app.command("evaluate")(cli_evaluate.evaluate_cmd)
 cli_ops.register(app)
 app.command("report")(cli_report.report_cmd)
 app.add_typer(cli_notifications.app, name="notifications")
