@@ -21,7 +21,8 @@ LEASE_HELD_EXIT = 3
 
 
 def _who(mode: str) -> str:
-    return f"{socket.gethostname()}:{os.getpid()} evaluate --{mode}"
+    # The pid first: PostgreSQL keeps 63 characters of the name (application_name), the rest may be cut.
+    return f"pid {os.getpid()} on {socket.gethostname()} (evaluate --{mode})"
 
 
 def evaluate_cmd(
