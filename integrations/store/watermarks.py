@@ -15,7 +15,7 @@ from sqlmodel import Session
 from domain.watermarks import SourceMark, SourceTiming, check_heartbeat, release_bound
 from integrations.store.models import SourceWatermarkRow
 
-__all__ = ["current_release_bound", "note_delivery", "source_marks"]
+__all__ = ["current_release_bound", "note_delivery", "quarantined_since", "source_marks"]
 
 
 def note_delivery(
@@ -62,3 +62,12 @@ def current_release_bound(
 ) -> datetime | None:
     """:func:`domain.watermarks.release_bound` over the stored marks (``None``: nothing holds)."""
     return release_bound(source_marks(session=session), timings, now)
+
+
+def quarantined_since(*, session: Session, since: datetime) -> dict[str, int]:
+    """How many items each source had quarantined since ``since`` (by the time they were received)."""
+    from integrations.store.models import QuarantineRow
+
+    q = (sa.select(QuarantineRow.source, sa.func.count())  # type: ignore[call-overload]
+         .where(QuarantineRow.received_at >= since).group_by(QuarantineRow.source))
+    return {source: int(n) for source, n in session.execute(q)}

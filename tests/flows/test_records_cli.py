@@ -150,3 +150,17 @@ def test_warnings_list_json_lists_every_status_up_to_the_limit(tmp_path: Path) -
         "acknowledged", "open", "resolved"]
     two = runner.invoke(app, ["warnings", "list", "--json", "--limit", "2"])
     assert len(two.stdout.splitlines()) == 2
+
+
+def test_sources_status_shows_each_source_and_what_holds_evaluation(tmp_path: Path) -> None:
+    f = _lines(tmp_path / "p.jsonl", petition("p1", "2026-01-05T09:00:00+08:00", 6),
+               petition("p2", "2026-01-05T10:00:00+08:00", "many"))
+    assert runner.invoke(app, ["records", "import", str(f), "--source", "xinfang"]).exit_code == 0
+    done = runner.invoke(app, ["sources", "status", "--json"])
+    assert done.exit_code == 0, done.output
+    rows = {r["source"]: r for r in map(json.loads, done.stdout.splitlines())}
+    assert rows["xinfang"]["state"] == "live" and rows["xinfang"]["quarantined_24h"] == 1
+    assert rows["xinfang"]["last_record"].startswith("2026-01-05 01:00:00")
+    assert rows["mediation"]["state"] == "stale"  # never heard from: holds nothing back
+    table = runner.invoke(app, ["sources", "status"])
+    assert table.exit_code == 0 and "released up to" in table.stdout
