@@ -83,7 +83,7 @@ def next_batch(session: Session, position: Position, bound: datetime | None, *,
 def pending_count(session: Session, position: Position, bound: datetime | None) -> tuple[int, int]:
     """How many stored records wait: ``(releasable now, held back by the watermarks)``."""
     newer = sa.or_(_REC.c.seq > position.seq, _REC.c.at > position.upto) if position.upto is not None else sa.true()
-    waiting = sa.select(sa.func.count()).where(newer)
+    waiting = sa.select(sa.func.count()).select_from(_REC).where(newer)
     total = int(session.execute(waiting).scalar_one())
     if bound is None:
         return total, 0

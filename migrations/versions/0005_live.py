@@ -7,11 +7,11 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-04 21:40:00
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import integrations.store.models
+from alembic import op
 
+import integrations.store.models
 
 revision = '0005'
 down_revision = '0004'

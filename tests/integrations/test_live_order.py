@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
@@ -107,7 +107,7 @@ def fresh_store() -> Iterator[Any]:
 
 
 def deliver_in_order(engine: sa.Engine, book: Any, kinds: Any, records: list[dict[str, Any]],
-                     plan: list[tuple[str, int, bool]]) -> None:
+                     plan: list[tuple[str, int, bool]], batch_size: int = 20_000) -> None:
     """Every source says hello, then the plan's deliveries (each source's records in event-time order),
     then every source reports it is complete up to the end; evaluations where the plan says."""
     now = datetime.now(UTC)
@@ -119,23 +119,27 @@ def deliver_in_order(engine: sa.Engine, book: Any, kinds: Any, records: list[dic
         batch, queues[kind] = queues[kind][:n], queues[kind][n:]
         import_items(engine, SOURCES[kind], batch, kinds=kinds, key=KEY, now=now)
         if evaluate:
-            evaluate_pending(engine, book, now=now)
+            evaluate_pending(engine, book, now=now, batch_size=batch_size)
     for config in SOURCES.values():
         import_items(engine, config, [], kinds=kinds, key=KEY, now=now, complete_up_to=end)
-    evaluate_pending(engine, book, now=now)
+    evaluate_pending(engine, book, now=now, batch_size=batch_size)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
-@given(deliveries())
+@given(deliveries(), st.sampled_from([1, 2, 3, 20_000]))
 def test_any_delivery_order_gives_the_backtest_warnings(book: Any, kinds: Any, fresh_store: Any,
-                                                        case: tuple[list[dict[str, Any]], list[Any]]) -> None:
+                                                        case: tuple[list[dict[str, Any]], list[Any]],
+                                                        batch_size: int) -> None:
+    """Small evaluation batches too: a batch never splits an instant (records at the same `at`)."""
     records, plan = case
     engine = fresh_store()
-    deliver_in_order(engine, book, kinds, records, plan)
+    deliver_in_order(engine, book, kinds, records, plan, batch_size)
     with Session(engine) as s:
         assert s.exec(select(sa.func.count()).select_from(RecordRow).where(RecordRow.late == True)).one() == 0  # noqa: E712
-    assert _store_warnings(engine) == _backtest_warnings(book, kinds, records)
+    expected = _backtest_warnings(book, kinds, records)
+    event(f"rules fired: {sorted({w[0] for w in expected})}")
+    assert _store_warnings(engine) == expected
 
 
 @pytest.mark.parametrize("watermarks", [True, False])
