@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import typer
 
-from flows import cli_notifications, cli_ops, cli_quarantine, cli_report, cli_rules, cli_sources, cli_warnings
+from flows import (
+    cli_evaluate,
+    cli_notifications,
+    cli_ops,
+    cli_quarantine,
+    cli_records,
+    cli_report,
+    cli_rules,
+    cli_sources,
+    cli_warnings,
+)
 from flows.cli_users import app as users_app
 
 app = typer.Typer(
@@ -22,11 +32,13 @@ app = typer.Typer(
 app.add_typer(cli_rules.app, name="rules")
 app.add_typer(cli_warnings.app, name="warnings")
 app.command("backtest")(cli_rules.backtest_cmd)
+app.command("evaluate")(cli_evaluate.evaluate_cmd)
 cli_ops.register(app)
 app.command("report")(cli_report.report_cmd)
 app.add_typer(cli_notifications.app, name="notifications")
 app.add_typer(cli_quarantine.app, name="quarantine")
 app.add_typer(cli_sources.app, name="sources")
+app.add_typer(cli_records.app, name="records")
 app.add_typer(users_app, name="users")
 
 

@@ -125,3 +125,12 @@ def test_cmd(
         console.print(f"[yellow]page unreadable[/]: {page.error}")
     console.print(f"page {page.page_ref}; next cursor {page.next_cursor!r}; more: {page.has_more}. Nothing stored.",
                   highlight=False)
+
+
+def _mount_status() -> None:
+    from flows.cli_sources_status import status_cmd
+
+    app.command("status")(status_cmd)
+
+
+_mount_status()

@@ -8,7 +8,6 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from flows.context import RoutingContext
 from flows.guard import require_safe_settings
 from flows.store import store_engine
 from integrations.settings import get_settings
@@ -16,24 +15,36 @@ from integrations.settings import get_settings
 
 @task(name="evaluate-batch", cache_policy=NONE, retries=1, retry_delay_seconds=2)
 def evaluate_batch(now: datetime) -> dict[str, Any]:
-    """One batch step: load the rulebook, evaluate what is new, write warnings and outbox together."""
+    """One batch step: load the rulebook, evaluate what the sources' watermarks release, write warnings
+    and outbox together. Gives way while a resident evaluator (``fenghuo evaluate --follow``) holds the
+    evaluator's lease: scheduled runs never evaluate beside it."""
+    from flows.live import live_parts
     from integrations.evaluation import evaluate_pending
-    from rules.language.loader import load_rulebook
+    from integrations.store.lease import store_lease
 
     settings = get_settings()
-    rulebook = load_rulebook([settings.rulebook])
     logger = get_run_logger()
-    for error in rulebook.errors:
-        # A broken rule file stops only itself: the rest of the rulebook keeps running.
-        logger.error("rule file rejected: %s", error)
-    routing = RoutingContext.load(settings)
-    report = evaluate_pending(store_engine(), rulebook, now=now, routing=routing.routing())
+    engine = store_engine()
+    lease = store_lease(engine)
+    if not lease.try_acquire():
+        holder = lease.holder() or "unknown"
+        logger.info("the resident evaluator %s holds the lease: it evaluates, this run does not", holder)
+        return {"records": 0, "opened": 0, "raised": 0, "updated": 0, "late": 0, "rule_errors": [],
+                "record_errors": [], "skipped_for": holder}
+    try:
+        parts = live_parts(settings)
+        for error in parts.rulebook.errors:
+            # A broken rule file stops only itself: the rest of the rulebook keeps running.
+            logger.error("rule file rejected: %s", error)
+        report = evaluate_pending(engine, parts.rulebook, now=now, routing=parts.routing, timings=parts.timings)
+    finally:
+        lease.release()
     for problem in report.errors:  # quarantined, and a rulebook-error warning opened for each
         logger.error("record left out: %s", problem)
     logger.info("evaluated %d records: %d opened, %d raised, %d updated (rulebook %s)",
-                report.records, report.opened, report.raised, report.updated, rulebook.version[:12])
+                report.records, report.opened, report.raised, report.updated, parts.rulebook.version[:12])
     return {"records": report.records, "opened": report.opened, "raised": report.raised,
-            "updated": report.updated, "late": report.late, "rule_errors": [str(e) for e in rulebook.errors],
+            "updated": report.updated, "late": report.late, "rule_errors": [str(e) for e in parts.rulebook.errors],
             "record_errors": report.errors}
 
 

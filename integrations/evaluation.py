@@ -1,21 +1,86 @@
 """Live evaluation with routing: evaluate → record warnings → route (pure) → record routing, per batch.
 
 Each batch is one transaction: the warnings, their outbox rows and audit rows, and the evaluator's state
-commit together. A crash anywhere before the commit leaves the store as it was: the next run consumes
-the same records from the same state and produces the same warnings, so nothing is lost or doubled.
+with its position commit together. A crash anywhere before the commit leaves the store as it was: the
+next run consumes the same records from the same state and produces the same warnings, so nothing is
+lost or doubled.
+
+Records are released to the evaluator by the sources' watermarks (:mod:`domain.watermarks`,
+:mod:`integrations.store.release`): a record is evaluated once every live source has delivered past its
+``at``, in event-time order, so the warnings do not depend on the order in which departments deliver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
 
+from domain.watermarks import SourceTiming
 from integrations.route import Routing, route_changes
 from integrations.store.db import session_scope
-from integrations.store.live import EvaluationReport, evaluate_batch, load_evaluator, save_state
+from integrations.store.live import EvaluationReport, evaluate_batch, load_evaluator, save_state, sync_resolved
+from integrations.store.release import pending_count
+from integrations.store.watermarks import current_release_bound
 from rules.language.loader import Rulebook
+
+__all__ = ["LiveEvaluator", "evaluate_pending"]
+
+
+class LiveEvaluator:
+    """The evaluator of the store at ``engine``, loaded once and kept in memory between runs (the
+    resident evaluator keeps one; ``evaluate_pending`` makes one per run). Only one may run per store:
+    the caller holds the lease (:mod:`integrations.store.lease`)."""
+
+    def __init__(self, engine: sa.Engine, rulebook: Rulebook, *, routing: Routing | None = None,
+                 timings: Mapping[str, SourceTiming] | None = None, batch_size: int = 20_000,
+                 engine_name: str = "durable") -> None:
+        self.engine, self.rulebook, self.routing = engine, rulebook, routing
+        self.timings = dict(timings or {})
+        self.batch_size = batch_size
+        self.evaluator, self.position, self.restarted = load_evaluator(engine, rulebook, engine_name)
+        self._fresh = True
+
+    def bound(self, now: datetime) -> datetime | None:
+        """The release bound of the sources' watermarks at wall time ``now`` (``None``: nothing holds)."""
+        with session_scope(self.engine) as session:
+            return current_release_bound(session=session, timings=self.timings, now=now)
+
+    def pending(self, now: datetime) -> tuple[int, int]:
+        """Stored records waiting: ``(releasable now, held back by the watermarks)``."""
+        bound = self.bound(now)
+        with session_scope(self.engine) as session:
+            return pending_count(session, self.position, bound)
+
+    def run(self, now: datetime, progress: Callable[[int], None] | None = None) -> EvaluationReport:
+        """Evaluate every released record, batch by batch; route what opens or rises with the routing."""
+        report = EvaluationReport(rulebook_version=self.rulebook.version, restarted=self.restarted)
+        bound = self.bound(now)
+        while True:
+            # If a batch fails, the exception ends the run and the next run starts from the saved state.
+            with session_scope(self.engine) as session:
+                if not self._fresh:
+                    sync_resolved(session, self.evaluator)  # responders may have resolved some since
+                self._fresh = False
+                batch = evaluate_batch(session, self.evaluator, self.position, now=now, batch_size=self.batch_size,
+                                       bound=bound, rulebook=self.rulebook, report=report)
+                if batch is None:
+                    return report
+                if self.routing is not None:
+                    route_changes(session, batch.applied.to_route, self.routing, now)
+                save_state(session, self.evaluator, self.rulebook, batch.position, now)
+            self.position = batch.position
+            report.add(batch.applied)
+            report.records += len(batch.records)
+            report.late += sum(1 for r in batch.records if r.late)
+            report.batches += 1
+            if progress is not None:
+                progress(len(batch.records))
+
+    def close(self) -> None:
+        """Free the engine."""
+        self.evaluator.close()
 
 
 def evaluate_pending(
@@ -27,25 +92,14 @@ def evaluate_pending(
     batch_size: int = 20_000,
     engine_name: str = "durable",
     progress: Callable[[int], None] | None = None,
+    timings: Mapping[str, SourceTiming] | None = None,
 ) -> EvaluationReport:
-    """Evaluate every record that arrived since the last run, batch by batch; route the warnings opened
-    or raised with ``routing`` (None: record them unrouted) in each batch's transaction."""
-    report = EvaluationReport(rulebook_version=rulebook.version)
-    evaluator, consumed, report.restarted = load_evaluator(engine, rulebook, engine_name)
-    while True:
-        # If a batch fails, the exception ends the run and the next run starts from the saved state.
-        with session_scope(engine) as session:
-            batch = evaluate_batch(session, evaluator, consumed, now=now, batch_size=batch_size,
-                                   rulebook=rulebook, report=report)
-            if batch is None:
-                return report
-            if routing is not None:
-                route_changes(session, batch.applied.to_route, routing, now)
-            consumed = batch.consumed
-            save_state(session, evaluator, rulebook, consumed, now)
-        report.add(batch.applied)
-        report.records += len(batch.records)
-        report.late += sum(1 for r in batch.records if r.late)
-        report.batches += 1
-        if progress is not None:
-            progress(len(batch.records))
+    """Evaluate every record released since the last run, batch by batch; route the warnings opened
+    or raised with ``routing`` (None: record them unrouted) in each batch's transaction. ``timings``:
+    the sources' declared timing (default: :data:`domain.watermarks.DEFAULT_TIMING` for each)."""
+    live = LiveEvaluator(engine, rulebook, routing=routing, timings=timings, batch_size=batch_size,
+                         engine_name=engine_name)
+    try:
+        return live.run(now, progress)
+    finally:
+        live.close()

@@ -35,6 +35,7 @@ from integrations.sources.base import DataSource, Page, SourceStalled
 from integrations.sources.mapping import Rejection
 from integrations.store.db import session_scope
 from integrations.store.records import PreparedRecord, UpsertStats, get_cursor, quarantine, set_cursor, upsert_prepared
+from integrations.store.watermarks import note_delivery
 from rules.engine.gc_pause import gc_paused
 
 __all__ = ["IngestPipeline", "IngestReport", "MappedPage"]
@@ -222,7 +223,13 @@ class IngestPipeline:
                     self.advance(session, next_cursor)
                 if gate is not None:
                     gate.set()  # the next page is mapped while this one is written and committed
-                return self.store(session, mapped, optimistic=new_only)
+                stats = self.store(session, mapped, optimistic=new_only)
+                # The source's watermark moves with the page it describes; a pull that reached the end of
+                # the source has sent everything up to now (its heartbeat).
+                now = self.now or datetime.now(UTC)
+                note_delivery(session=session, source=self.source.name, ats=(r.at for r in mapped.records),
+                              drained_at=None if mapped.page.has_more else now, now=now)
+                return stats
         finally:
             if gate is not None:
                 gate.set()  # on an error too: the helper must not wait forever

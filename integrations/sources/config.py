@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from domain.kinds import RecordKinds
 from domain.regions import RegionCodeError, validate_code
+from domain.watermarks import SourceTiming
 from integrations.settings import PACKAGE_ROOT, Settings
 from integrations.sources.mapping import SourceConfig
 from integrations.sources.schema import AuthModel, PaginationModel, SourceModel, SourcesFileModel
@@ -62,6 +63,8 @@ class SourceSpec:
     encoding: str = "auto"
     delimiter: str = ","
     line: int = 0
+    timing: SourceTiming = field(default_factory=SourceTiming)
+    """Declared interval, allowed lateness and staleness (live evaluation's watermarks)."""
 
     @property
     def name(self) -> str:
@@ -80,6 +83,11 @@ class SourcesFile:
     def names(self) -> list[str]:
         """Source names."""
         return [s.name for s in self.specs]
+
+    @property
+    def timings(self) -> dict[str, SourceTiming]:
+        """Each source's declared timing, by name."""
+        return {s.name: s.timing for s in self.specs}
 
     @property
     def configs(self) -> tuple[SourceConfig, ...]:
@@ -191,12 +199,13 @@ def _spec(model: SourceModel, defaults: Any, values: dict[str, str], base: Path,
     if auth.token_url:
         auth = auth.model_copy(update={"token_url": sub(auth.token_url)})
     if model.filedrop is None:
-        return SourceSpec(cfg, "rest", sub(model.base_url or defaults.base_url), auth, model.pagination, line=line)
+        return SourceSpec(cfg, "rest", sub(model.base_url or defaults.base_url), auth, model.pagination, line=line,
+                          timing=model.timing())
     fd = model.filedrop
     folder = Path(sub(fd.folder))
     folder = (folder if folder.is_absolute() else base / folder).resolve()
     return SourceSpec(cfg, "filedrop", "", auth, model.pagination, folder,
-                      fd.format, fd.pattern, fd.encoding, fd.delimiter, line)
+                      fd.format, fd.pattern, fd.encoding, fd.delimiter, line, model.timing())
 
 
 def load_sources(path: Path, *, settings: Settings | None = None, kinds: RecordKinds | None = None) -> SourcesFile:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.regions import validate_code
+from domain.watermarks import SourceTiming, parse_span
 
 
 class _Model(BaseModel):
@@ -151,6 +152,22 @@ class SourceModel(_Model):
     free_text: list[str] = []
     personal: list[str] = ["id_card", "name", "phone"]
     """Department fields holding personal data: pseudonymised on the way in, even in quarantine."""
+    interval: str = "5m"
+    """How often the department delivers (a delivery overdue by twice this: ``late``)."""
+    allowed_lateness: str = "0s"
+    """How far behind its latest record a record may still come (live evaluation waits that long)."""
+    stale_after: str = "1d"
+    """Silence after which the source stops holding live evaluation back (``stale``)."""
+
+    @field_validator("interval", "allowed_lateness", "stale_after")
+    @classmethod
+    def _span(cls, v: str) -> str:
+        parse_span(v)
+        return v
+
+    def timing(self) -> SourceTiming:
+        """The declared timing as durations."""
+        return SourceTiming(parse_span(self.interval), parse_span(self.allowed_lateness), parse_span(self.stale_after))
 
     @model_validator(mode="after")
     def _one_transport(self) -> SourceModel:

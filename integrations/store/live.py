@@ -21,7 +21,7 @@ from domain.warnings import Change, Level, WarningState
 from integrations.store.db import session_scope
 from integrations.store.intake import quarantine
 from integrations.store.models import EvaluatorStateRow
-from integrations.store.records import seq_records_after
+from integrations.store.release import Position, next_batch
 from integrations.store.warnings import ApplyReport, apply_changes, open_fingerprints
 from rules.engine.budget import RULEBOOK_ERROR_RULE
 from rules.engine.evaluate import Evaluator
@@ -74,7 +74,16 @@ def _mark_late(session: Session, evaluator: Evaluator, batch: list[tuple[int, Re
     return out
 
 
-def _load(session: Session, rulebook: Rulebook, engine_name: str) -> tuple[Evaluator, int, bool]:
+def sync_resolved(session: Session, evaluator: Evaluator) -> None:
+    """Warnings resolved by responders since: resolved in the evaluator too (the next firing opens anew)."""
+    open_in_evaluator = [w.fingerprint for w in evaluator.warnings()]
+    still_open = open_fingerprints(session=session, fingerprints=open_in_evaluator)
+    for fp in open_in_evaluator:
+        if fp not in still_open:
+            evaluator.resolve(fp)
+
+
+def _load(session: Session, rulebook: Rulebook, engine_name: str) -> tuple[Evaluator, Position, bool]:
     state = session.get(EvaluatorStateRow, STATE_NAME)
     if state is not None and state.rulebook_version == rulebook.version and state.state:
         evaluator = Evaluator.restore(rulebook, state.state, engine=engine_name)
@@ -83,13 +92,18 @@ def _load(session: Session, rulebook: Rulebook, engine_name: str) -> tuple[Evalu
         # A new rulebook starts with empty windows; its warnings fold into the open ones by fingerprint.
         evaluator = Evaluator(rulebook, engine=engine_name)
         restarted = state is not None
-    # Warnings resolved by responders since the last run: the next firing must open a new one.
-    open_in_evaluator = [w.fingerprint for w in evaluator.warnings()]
-    still_open = open_fingerprints(session=session, fingerprints=open_in_evaluator)
-    for fp in open_in_evaluator:
-        if fp not in still_open:
-            evaluator.resolve(fp)
-    return evaluator, (state.consumed_seq if state else 0), restarted
+    sync_resolved(session, evaluator)
+    if state is None:
+        return evaluator, Position(), restarted
+    upto = state.watermark
+    if upto is None and state.consumed_seq:
+        # Saved before positions had an event-time part: everything up to its seq was consumed.
+        from integrations.store.models import RecordRow
+
+        at = RecordRow.__table__.c.at  # type: ignore[attr-defined]
+        upto = session.execute(sa.select(sa.func.max(at)).where(
+            RecordRow.__table__.c.seq <= state.consumed_seq)).scalar()  # type: ignore[attr-defined]
+    return evaluator, Position(state.consumed_seq, upto), restarted
 
 
 def _error_warning(key: str, title: str, summary: str, region: str, at: datetime, version: str,
@@ -128,27 +142,28 @@ def _error_warnings(session: Session, rulebook: Rulebook, evaluator: Evaluator, 
 
 @dataclass
 class Batch:
-    """One batch evaluated in the caller's transaction: its records, the warnings written, the last seq."""
+    """One batch evaluated in the caller's transaction: its records, the warnings written, the position
+    after it."""
 
     records: list[Record]
     applied: ApplyReport
-    consumed: int
+    position: Position
 
 
-def load_evaluator(engine: sa.Engine, rulebook: Rulebook, engine_name: str) -> tuple[Evaluator, int, bool]:
-    """The evaluator as saved (or a fresh one for a new rulebook), the last consumed seq, and whether it
+def load_evaluator(engine: sa.Engine, rulebook: Rulebook, engine_name: str) -> tuple[Evaluator, Position, bool]:
+    """The evaluator as saved (or a fresh one for a new rulebook), its position, and whether it
     restarted; warnings resolved in the store since are resolved in the evaluator too."""
     with session_scope(engine) as session:
         return _load(session, rulebook, engine_name)
 
 
-def evaluate_batch(session: Session, evaluator: Evaluator, consumed: int, *, now: datetime,
-                   batch_size: int, rulebook: Rulebook | None = None,
+def evaluate_batch(session: Session, evaluator: Evaluator, position: Position, *, now: datetime,
+                   batch_size: int, bound: datetime | None = None, rulebook: Rulebook | None = None,
                    report: EvaluationReport | None = None) -> Batch | None:
-    """Feed the records after ``consumed`` (up to ``batch_size``) and write the warnings they open or raise
-    (``apply_changes``); None when there is nothing new. The caller routes ``applied.to_route`` and saves
-    the state (:func:`save_state`) in the same transaction."""
-    batch = seq_records_after(session=session, seq=consumed, limit=batch_size)
+    """Feed the next batch after ``position`` released by ``bound`` (:func:`integrations.store.release.next_batch`)
+    and write the warnings it opens or raises (``apply_changes``); None when there is nothing to do. The
+    caller routes ``applied.to_route`` and saves the state (:func:`save_state`) in the same transaction."""
+    batch, after, _late = next_batch(session, position, bound, limit=batch_size)
     if not batch:
         return None
     records = _mark_late(session, evaluator, batch)
@@ -156,15 +171,17 @@ def evaluate_batch(session: Session, evaluator: Evaluator, consumed: int, *, now
     if rulebook is not None and report is not None:
         changes += _error_warnings(session, rulebook, evaluator, records, report)
     applied = apply_changes(session=session, changes=changes, now=now)
-    return Batch(records, applied, batch[-1][0])
+    return Batch(records, applied, after)
 
 
-def save_state(session: Session, evaluator: Evaluator, rulebook: Rulebook, consumed: int, now: datetime) -> None:
-    """Save the evaluator's state and the last consumed seq, in the caller's transaction."""
+def save_state(session: Session, evaluator: Evaluator, rulebook: Rulebook, position: Position,
+               now: datetime) -> None:
+    """Save the evaluator's state and its position, in the caller's transaction."""
     state = session.get(EvaluatorStateRow, STATE_NAME) or EvaluatorStateRow(
         name=STATE_NAME, rulebook_version=rulebook.version)
     state.rulebook_version = rulebook.version
-    state.consumed_seq = consumed
+    state.consumed_seq = position.seq
+    state.watermark = position.upto
     state.state = evaluator.snapshot()
     state.updated_at = now
     session.add(state)

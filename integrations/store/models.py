@@ -93,6 +93,17 @@ class CursorRow(SQLModel, table=True):
     updated_at: datetime = _dt(default_factory=utcnow)
 
 
+class SourceWatermarkRow(SQLModel, table=True):
+    """How far one source has delivered: its latest record ``at``, its heartbeat, its last delivery."""
+
+    __tablename__ = "source_watermark"
+
+    source: str = Field(primary_key=True, max_length=100)
+    latest_at: datetime | None = _dt(default=None, nullable=True)
+    complete_up_to: datetime | None = _dt(default=None, nullable=True)
+    delivered_at: datetime | None = _dt(default=None, nullable=True)
+
+
 class WarningRow(SQLModel, table=True):
     """A warning: identified by fingerprint while open; explained; routed to a region and tier."""
 

@@ -246,6 +246,15 @@ def records_between(*, session: Session, since: datetime, until: datetime) -> li
     return [_to_record(row) for row in session.execute(q)]
 
 
+def record_span(*, session: Session, since: datetime, until: datetime | None) -> tuple[datetime, datetime] | None:
+    """The first and last ``at`` of the records with ``since <= at < until`` (``None``: there are none)."""
+    q = sa.select(sa.func.min(_REC.c.at), sa.func.max(_REC.c.at)).where(_REC.c.at >= since)
+    if until is not None:
+        q = q.where(_REC.c.at < until)
+    first, last = session.execute(q).one()
+    return None if first is None else (first, last)
+
+
 def record_versions(*, session: Session, source: str, source_id: str) -> list[RecordVersionRow]:
     """Every version of one record, oldest first (``[]`` if unknown; one unsaved row if never changed)."""
     q = (
@@ -286,6 +295,7 @@ __all__ = [
     "list_quarantine",
     "max_seq",
     "quarantine",
+    "record_span",
     "record_versions",
     "records_after_seq",
     "records_between",

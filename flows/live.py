@@ -1,0 +1,126 @@
+"""Live evaluation as the command line and the scheduled flow run it, under the store's lease (no Prefect).
+
+- :func:`evaluate_once`: evaluate what is pending and releasable, then return; gives way (returns the
+  holder's name) while another process holds the lease — a resident evaluator, or another run.
+- :func:`follow`: the resident evaluator. Waits as a hot standby while another holds the lease (the lock
+  dies with its holder, kill -9 included, so a standby takes over within its poll), then keeps the
+  evaluator in memory and evaluates records as they are committed, polling the store (at most every
+  second), and logs one line a minute.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from domain.watermarks import SourceTiming
+from integrations.route import Routing
+from integrations.settings import Settings, get_settings
+from integrations.store.lease import Lease, store_lease
+from integrations.store.live import EvaluationReport
+from rules.language.loader import Rulebook
+
+__all__ = ["LeaseHeld", "LiveParts", "evaluate_once", "follow", "live_parts"]
+
+
+@dataclass
+class LeaseHeld:
+    """Another process holds the evaluator's lease; ``holder`` is how it named itself."""
+
+    holder: str
+
+
+@dataclass
+class LiveParts:
+    """What a live evaluator needs from the configuration."""
+
+    rulebook: Rulebook
+    routing: Routing | None
+    timings: dict[str, SourceTiming]
+
+
+def _timings(settings: Settings) -> dict[str, SourceTiming]:
+    from integrations.sources.config import SourcesFileError
+    from integrations.sources.factory import configured_sources
+
+    try:
+        return dict(configured_sources(settings).timings)
+    except SourcesFileError:
+        return {}  # the ingest reports the broken file; evaluation goes on with the default timing
+
+
+def live_parts(settings: Settings, routed: bool = True) -> LiveParts:
+    """What a live evaluator needs from the configuration: rulebook, routing, the sources' timing."""
+    from flows.context import RoutingContext
+    from rules.language.loader import load_rulebook
+
+    return LiveParts(load_rulebook([settings.rulebook]), RoutingContext.load(settings).routing() if routed else None,
+                     _timings(settings))
+
+
+def evaluate_once(engine: sa.Engine, *, now: datetime | None = None, who: str | None = None,
+                  settings: Settings | None = None) -> EvaluationReport | LeaseHeld:
+    """One evaluation of what is pending, holding the lease while it runs; :class:`LeaseHeld` if taken."""
+    from integrations.evaluation import evaluate_pending
+
+    settings = settings or get_settings()
+    lease = store_lease(engine, who=who)
+    if not lease.try_acquire():
+        return LeaseHeld(lease.holder() or "unknown")
+    try:
+        parts = live_parts(settings)
+        return evaluate_pending(engine, parts.rulebook, now=now or datetime.now(UTC), routing=parts.routing,
+                                timings=parts.timings)
+    finally:
+        lease.release()
+
+
+def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5, log_every_s: float = 60.0,
+           who: str | None = None, stop: Callable[[], bool] = lambda: False,
+           settings: Settings | None = None) -> None:
+    """The resident evaluator (see the module); returns when ``stop()`` says so."""
+    from integrations.evaluation import LiveEvaluator
+
+    settings = settings or get_settings()
+    lease: Lease = store_lease(engine, who=who)
+    waiting_for: str | None = None
+    while not lease.try_acquire():
+        holder = lease.holder() or "unknown"
+        if holder != waiting_for:
+            say(f"standby: the evaluator's lease is held by {holder}; taking over when it stops")
+            waiting_for = holder
+        if stop():
+            return
+        time.sleep(1.0)
+    try:
+        say(f"resident evaluator {lease.holder()} holds the lease")
+        parts = live_parts(settings)
+        live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings)
+        records = warnings = 0
+        last_log = time.monotonic()
+        try:
+            while not stop():
+                if not lease.held():
+                    say("lost the evaluator's lease (database connection dropped); stopping")
+                    return
+                report = live.run(datetime.now(UTC))
+                records += report.records
+                warnings += report.opened + report.raised
+                if time.monotonic() - last_log >= log_every_s:
+                    ready, held = live.pending(datetime.now(UTC))
+                    upto = live.position.upto.isoformat() if live.position.upto else "-"
+                    say(f"{datetime.now(UTC).isoformat(timespec='seconds')} evaluated {records} records, "
+                        f"{warnings} warnings opened or raised in the last minute; evaluated up to {upto}; "
+                        f"waiting {ready} releasable, {held} held by the watermarks")
+                    records = warnings = 0
+                    last_log = time.monotonic()
+                if report.records == 0:
+                    time.sleep(poll_s)
+        finally:
+            live.close()
+    finally:
+        lease.release()
