@@ -62,11 +62,12 @@ def route_warning(
     and audit rows; return the step's rows. Idempotent per step: a step already routed returns its
     existing rows and changes nothing. ``links`` (e.g. ``integrations.notify.render.action_links``) adds
     one-click links for each recipient."""
+    categories = tuple(categories)
     facts = routing_facts(session, warning)
     decision = decide_route(facts, change, policy=policy, directory=directory, now=now, categories=categories)
     apply_route(session, warning, decision, now)
     texts = {} if decision.already_routed else _texts(warning, decision, regions, links, now)
-    return record_route(session, warning, decision, texts, now)
+    return record_route(session, warning, decision, texts, now, categories)
 
 
 def route_with(session: Session, warning: WarningRow, change: str, routing: Routing,

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
         '{"hotline-key": "..."}; JSON in the environment (FENGHUO_SOURCE_SECRETS).',
     )
     allowed_lateness_s: int = Field(default=0, description="Lateness allowed before the watermark advances.")
+    silence_max_hours: float = Field(
+        default=72.0, gt=0, description="Longest silence allowed (hours): every silence ends, none is forever.")
     outbox_dir: Path | None = Field(default=None, description="Where the file channel writes; default home/outbox.")
 
     # CAP 1.2 alerts and the Atom feed (integrations/cap.py).

@@ -9,7 +9,7 @@ row exists) is never recorded again, so a re-run writes nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from domain.warnings import Status
 from integrations.store.audit import append_audit, audit_entries
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.outbox_status import PENDING
+from integrations.store.silences import hold_if_silenced
 
 ROUTED = "routed"
 """Audit action of a routing step; its ``reason`` is the step (``open``, ``escalate-1``…)."""
@@ -129,16 +130,19 @@ def _insert_missing(session: Session, rows: list[OutboxRow]) -> None:
 
 def record_route(
     session: Session, warning: WarningRow, decision: RouteDecision, texts: Mapping[str, Message], now: datetime,
+    categories: Collection[str] = (),
 ) -> list[OutboxRow]:
     """Write the outbox rows (one per delivery, its text from ``texts`` by recipient) and the ``routed``
     audit row of a decision applied with :func:`apply_route`; return the step's rows. A step already
-    routed writes nothing and returns its existing rows."""
+    routed writes nothing and returns its existing rows. Rows an active silence covers (``categories``:
+    the record kinds or types behind the warning) are written ``silenced`` instead of pending."""
     assert warning.id is not None
     if decision.already_routed:
         return rows_of_step(session, warning.id, decision.step)
     rows = [_outbox_row(warning, decision.step, d.recipient, d.channel, d.address, texts[d.recipient], now)
             for d in decision.deliveries]
     session.flush()
+    hold_if_silenced(session, warning, rows, categories=categories, now=now)
     _insert_missing(session, rows)
     append_audit(
         session=session, warning_id=warning.id, actor=SYSTEM, action=ROUTED, reason=decision.step, at=now,

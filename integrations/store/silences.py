@@ -1,0 +1,181 @@
+"""Silences in the store, and the outbox rows they hold.
+
+Whether a silence covers a warning is decided in the domain (:mod:`domain.silences`). Here: the table,
+creating (refusals audited), listing and expiring silences; holding a routing step's rows
+(:func:`hold_if_silenced`, called by ``integrations.store.routing.record_route`` in the warning's own
+transaction); and ending holds (:func:`release_held`): a row nothing holds any more is sent once under its
+own idempotency key if its warning is still open, or marked ``not_needed`` if the warning was resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from domain.responders import ResponderDirectory
+from domain.silences import Silence, covering, refusal, release_outcome
+from integrations.store.audit import append_audit
+from integrations.store.columns import _dt, utcnow
+from integrations.store.models import OutboxRow, WarningRow
+from integrations.store.outbox_status import NOT_NEEDED, PENDING, SILENCED
+
+SILENCE_CREATED, SILENCE_REFUSED, SILENCE_EXPIRED = "silence-created", "silence-refused", "silence-expired"
+"""Audit actions (rows without a warning) of creating, refusing and expiring a silence."""
+HELD_BY_SILENCE, HOLD_RELEASED, HOLD_NOT_NEEDED = "silenced", "silence-released", "silence-not-needed"
+"""Audit actions on a warning whose notifications a silence held, released, or found not needed."""
+SYSTEM = "system:silences"
+
+
+class SilenceRow(SQLModel, table=True):
+    """A silence: which warnings it covers, from when until when, why, and who set it."""
+
+    __tablename__ = "silence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(index=True, max_length=100)
+    region: str | None = Field(default=None, max_length=15)
+    level: str | None = Field(default=None, max_length=10)
+    category: str | None = Field(default=None, max_length=100)
+    starts_at: datetime = _dt()
+    until: datetime = _dt(index=True)
+    reason: str
+    author: str = Field(max_length=100)
+    created_at: datetime = _dt(default_factory=utcnow)
+    expired_at: datetime | None = _dt(default=None, nullable=True)
+    expired_by: str | None = Field(default=None, max_length=100)
+
+
+class SilenceRefused(ValueError):
+    """A silence the author may not create; the message (Chinese) says why and what to do."""
+
+
+def to_domain(row: SilenceRow) -> Silence:
+    """The domain's view of a stored silence."""
+    assert row.id is not None
+    return Silence(id=row.id, rule=row.rule, region=row.region, level=row.level, category=row.category,
+                   starts_at=row.starts_at, until=row.until, reason=row.reason, author=row.author,
+                   expired_at=row.expired_at)
+
+
+def add_silence(session: Session, *, directory: ResponderDirectory, author: str, rule: str, region: str | None,
+                level: str | None, category: str | None, until: datetime, reason: str, now: datetime,
+                max_length: timedelta) -> SilenceRow:
+    """Create a silence from ``now`` to ``until`` in the caller's transaction, audited; raise
+    :class:`SilenceRefused` (after auditing the refusal in its own flush) when ``author`` may not."""
+    why = refusal(directory, author, region=region, level=level, starts_at=now, until=until,
+                  max_length=max_length)
+    detail: dict[str, Any] = {"rule": rule, "region": region, "level": level, "category": category,
+                              "until": until.isoformat(), "reason": reason}
+    if why is not None:
+        append_audit(session=session, warning_id=None, actor=author, action=SILENCE_REFUSED, reason=why,
+                     detail=detail, at=now)
+        raise SilenceRefused(why)
+    row = SilenceRow(rule=rule, region=region, level=level, category=category, starts_at=now, until=until,
+                     reason=reason, author=author, created_at=now)
+    session.add(row)
+    session.flush()
+    append_audit(session=session, warning_id=None, actor=author, action=SILENCE_CREATED, reason=reason,
+                 detail={**detail, "silence": row.id}, at=now)
+    return row
+
+
+def list_silences(session: Session, *, now: datetime, include_ended: bool = False) -> list[SilenceRow]:
+    """Silences, newest first: only those not yet ended at ``now`` unless ``include_ended``."""
+    query = select(SilenceRow)
+    if not include_ended:
+        query = query.where(col(SilenceRow.until) > now, col(SilenceRow.expired_at).is_(None))
+    return list(session.exec(query.order_by(col(SilenceRow.id).desc())))
+
+
+def expire_silence(session: Session, silence_id: int, *, actor: str, now: datetime) -> SilenceRow | None:
+    """End a silence now (audited); None if there is no such silence. Ending one already ended is a no-op.
+    Its held notifications go out at the next :func:`release_held` (the next delivery sweep)."""
+    row = session.get(SilenceRow, silence_id)
+    if row is None:
+        return None
+    if row.expired_at is None and row.until > now:
+        row.expired_at, row.expired_by = now, actor
+        session.add(row)
+        append_audit(session=session, warning_id=None, actor=actor, action=SILENCE_EXPIRED,
+                     reason=f"silence {silence_id}", detail={"silence": silence_id}, at=now)
+    return row
+
+
+def active_silences(session: Session, now: datetime, rule: str | None = None) -> list[Silence]:
+    """Silences active at ``now`` (of ``rule`` only, if given)."""
+    query = select(SilenceRow).where(col(SilenceRow.starts_at) <= now, col(SilenceRow.until) > now,
+                                     col(SilenceRow.expired_at).is_(None))
+    if rule is not None:
+        query = query.where(SilenceRow.rule == rule)
+    return [to_domain(r) for r in session.exec(query)]
+
+
+def hold_if_silenced(session: Session, warning: WarningRow, rows: Sequence[OutboxRow], *,
+                     categories: Collection[str], now: datetime) -> Silence | None:
+    """Mark a step's new ``rows`` ``silenced`` (before they are inserted) if an active silence covers
+    ``warning`` at ``now``, noting the silence on each row and in the warning's audit; return it."""
+    if not rows:
+        return None
+    silence = covering(active_silences(session, now, warning.rule), rule=warning.rule, region=warning.region,
+                       level=warning.level, categories=categories, at=now)
+    if silence is None:
+        return None
+    for row in rows:
+        row.status = SILENCED
+        row.payload = {**row.payload, "silence": silence.id, "silence_reason": silence.reason,
+                       "categories": sorted(categories)}
+    append_audit(session=session, warning_id=warning.id, actor=SYSTEM, action=HELD_BY_SILENCE,
+                 reason=silence.reason, detail={"silence": silence.id, "step": rows[0].step}, at=now)
+    return silence
+
+
+def release_held(session: Session, *, now: datetime) -> dict[str, int]:
+    """End the holds nothing covers any more at ``now``, in the caller's transaction.
+
+    A held row whose warning another active silence still covers stays held (and now names that one).
+    Otherwise it becomes due at ``now`` with its own idempotency key (sent once by the next delivery
+    sweep) if the warning is still open, or ``not_needed`` if the warning was resolved meanwhile. Each
+    warning's release is audited. Returns ``{"released": n, "not_needed": m, "held": k}``.
+    """
+    held = list(session.exec(select(OutboxRow).where(OutboxRow.status == SILENCED).order_by(col(OutboxRow.id))))
+    counts = {"released": 0, "not_needed": 0, "held": 0}
+    if not held:
+        return counts
+    active = active_silences(session, now)
+    audited: set[tuple[int, str]] = set()
+    for row in held:
+        warning = session.get(WarningRow, row.warning_id) if row.warning_id is not None else None
+        status = warning.status if warning is not None else "resolved"
+        still = None
+        if warning is not None:
+            still = covering(active, rule=warning.rule, region=warning.region, level=warning.level,
+                             categories=row.payload.get("categories") or (), at=now)
+        outcome = release_outcome(still_silenced=still is not None, warning_status=status)
+        if outcome == "keep":
+            assert still is not None
+            row.payload = {**row.payload, "silence": still.id, "silence_reason": still.reason}
+            counts["held"] += 1
+        elif outcome == "send":
+            row.status, row.next_attempt_at = PENDING, now
+            counts["released"] += 1
+        else:
+            row.status, row.last_error = NOT_NEEDED, "预警已在静默期间办结，无需发送"
+            counts["not_needed"] += 1
+        session.add(row)
+        if outcome != "keep" and row.warning_id is not None and (row.warning_id, outcome) not in audited:
+            audited.add((row.warning_id, outcome))
+            append_audit(session=session, warning_id=row.warning_id, actor=SYSTEM,
+                         action=HOLD_RELEASED if outcome == "send" else HOLD_NOT_NEEDED,
+                         reason=str(row.payload.get("silence_reason", "")),
+                         detail={"silence": row.payload.get("silence")}, at=now)
+    session.flush()
+    return counts
+
+
+def held_by(session: Session, warning_id: int) -> list[OutboxRow]:
+    """A warning's notifications held by a silence now."""
+    query = select(OutboxRow).where(OutboxRow.warning_id == warning_id, OutboxRow.status == SILENCED)
+    return list(session.exec(query.order_by(col(OutboxRow.id))))
