@@ -64,14 +64,17 @@ def add_silence(session: Session, *, directory: ResponderDirectory, author: str,
                 level: str | None, category: str | None, until: datetime, reason: str, now: datetime,
                 max_length: timedelta) -> SilenceRow:
     """Create a silence from ``now`` to ``until`` in the caller's transaction, audited; raise
-    :class:`SilenceRefused` (after auditing the refusal in its own flush) when ``author`` may not."""
+    :class:`SilenceRefused` (after auditing the refusal in a transaction of its own) when ``author`` may not."""
     why = refusal(directory, author, region=region, level=level, starts_at=now, until=until,
                   max_length=max_length)
     detail: dict[str, Any] = {"rule": rule, "region": region, "level": level, "category": category,
                               "until": until.isoformat(), "reason": reason}
     if why is not None:
-        append_audit(session=session, warning_id=None, actor=author, action=SILENCE_REFUSED, reason=why,
-                     detail=detail, at=now)
+        # In its own transaction: the refusal's audit row must survive the caller's rollback.
+        with Session(session.get_bind()) as own:
+            append_audit(session=own, warning_id=None, actor=author, action=SILENCE_REFUSED, reason=why,
+                         detail=detail, at=now)
+            own.commit()
         raise SilenceRefused(why)
     row = SilenceRow(rule=rule, region=region, level=level, category=category, starts_at=now, until=until,
                      reason=reason, author=author, created_at=now)
