@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import typer
 
-from flows import cli_notifications, cli_ops, cli_quarantine, cli_report, cli_rules, cli_sources, cli_warnings
+from flows import (
+    cli_notifications,
+    cli_ops,
+    cli_quarantine,
+    cli_report,
+    cli_rules,
+    cli_silence,
+    cli_sources,
+    cli_warnings,
+)
 from flows.cli_users import app as users_app
 
 app = typer.Typer(
@@ -25,6 +34,7 @@ app.command("backtest")(cli_rules.backtest_cmd)
 cli_ops.register(app)
 app.command("report")(cli_report.report_cmd)
 app.add_typer(cli_notifications.app, name="notifications")
+app.add_typer(cli_silence.app, name="silence")
 app.add_typer(cli_quarantine.app, name="quarantine")
 app.add_typer(cli_sources.app, name="sources")
 app.add_typer(users_app, name="users")

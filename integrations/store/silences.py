@@ -182,3 +182,12 @@ def held_by(session: Session, warning_id: int) -> list[OutboxRow]:
     """A warning's notifications held by a silence now."""
     query = select(OutboxRow).where(OutboxRow.warning_id == warning_id, OutboxRow.status == SILENCED)
     return list(session.exec(query.order_by(col(OutboxRow.id))))
+
+
+def silenced_reasons(session: Session, warning_ids: Collection[int]) -> dict[int, str]:
+    """For each of ``warning_ids`` with notifications held by a silence now: that silence's reason."""
+    if not warning_ids:
+        return {}
+    query = select(OutboxRow).where(OutboxRow.status == SILENCED, col(OutboxRow.warning_id).in_(list(warning_ids)))
+    return {r.warning_id: str(r.payload.get("silence_reason", "")) for r in session.exec(query)
+            if r.warning_id is not None}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.silences import Silence, covers, covering, level_covered, refusal, release_outcome
+from domain.silences import Silence, covering, covers, level_covered, refusal, release_outcome
 from domain.warnings import LEVELS
 from tests.escalation_helpers import small_directory
 
