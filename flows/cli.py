@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from flows import (
+    cli_deliver,
     cli_notifications,
     cli_ops,
     cli_quarantine,
@@ -35,6 +36,7 @@ cli_ops.register(app)
 app.command("report")(cli_report.report_cmd)
 app.add_typer(cli_notifications.app, name="notifications")
 app.add_typer(cli_silence.app, name="silence")
+app.command("deliver")(cli_deliver.deliver_cmd)
 app.add_typer(cli_quarantine.app, name="quarantine")
 app.add_typer(cli_sources.app, name="sources")
 app.add_typer(users_app, name="users")

@@ -1,0 +1,74 @@
+"""One round of the escalation watch without orchestration: the SLA watch, the end of silences whose time
+is up, and delivery sweeps until nothing due is left.
+
+``fenghuo deliver --once`` runs it directly; the ``escalate_warnings`` flow runs the same steps as tasks.
+Each step commits on its own (the SLA watch in one transaction, the release of held notifications in one,
+each sent unit in its own), so a crash in between leaves nothing half done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from domain.escalation import EscalationPolicy
+from domain.regions import RegionDirectory
+from domain.responders import ResponderDirectory
+from integrations.notify.base import Channel
+from integrations.notify.pipeline import deliver_pending
+from integrations.sla import sla_sweep
+from integrations.store.db import session_scope
+from integrations.store.silences import release_held
+
+
+@dataclass
+class RoundReport:
+    """What one round did: SLA actions, held notifications released or found not needed, deliveries."""
+
+    escalated: int = 0
+    released: int = 0
+    not_needed: int = 0
+    still_silenced: int = 0
+    delivered: dict[str, int] = field(default_factory=lambda: {"sent": 0, "failed": 0, "dead": 0})
+
+    def as_dict(self) -> dict[str, int]:
+        """Flat counts for scripts and flow results."""
+        return {"escalated": self.escalated, "released": self.released, "not_needed": self.not_needed,
+                "silenced": self.still_silenced, **self.delivered}
+
+
+def release_silences(engine: sa.Engine, now: datetime) -> dict[str, int]:
+    """End the holds of silences over by ``now`` (one transaction); see
+    :func:`integrations.store.silences.release_held`."""
+    with session_scope(engine) as session:
+        return release_held(session, now=now)
+
+
+def deliver_all(engine: sa.Engine, channels: Mapping[str, Channel], *, now: datetime,
+                window: timedelta | None) -> dict[str, int]:
+    """Sweep the outbox until nothing due is left (or a sweep sends nothing): totals sent, failed, dead."""
+    totals = {"sent": 0, "failed": 0, "dead": 0}
+    while True:
+        report = deliver_pending(engine, channels, now=now, limit=500, digest_window=window)
+        for name in totals:
+            totals[name] += getattr(report, name)
+        if report.attempted == 0 or report.sent == 0:
+            return totals
+
+
+def run_round(engine: sa.Engine, channels: Mapping[str, Channel], *, policy: EscalationPolicy,
+              directory: ResponderDirectory, regions: RegionDirectory, now: datetime) -> RoundReport:
+    """The SLA watch, then the release of held notifications, then delivery (blue and yellow wait for the
+    policy's digest window; orange and red go at once)."""
+    report = RoundReport()
+    with session_scope(engine) as session:
+        report.escalated = len(sla_sweep(session=session, policy=policy, directory=directory, regions=regions,
+                                         now=now))
+    released = release_silences(engine, now)
+    report.released, report.not_needed, report.still_silenced = (
+        released["released"], released["not_needed"], released["held"])
+    report.delivered = deliver_all(engine, channels, now=now, window=policy.digest_window)
+    return report
