@@ -8,8 +8,9 @@ outbox rows.
 
 A silence names a rule, optionally a region (its whole subtree), a level (that level and the ones below
 it: a rise above the level breaks through) and a category (a record kind or type behind the warning).
-It is active from ``starts_at`` until ``until`` or until expired by hand, whichever comes first; there is
-no silence without an end.
+It is in force from ``starts_at`` until ``until`` or until expired by hand, whichever comes first; there is
+no silence without an end. A recurring silence (:mod:`domain.schedules`) holds only inside its schedule
+while in force: its held notifications go out when each occurrence ends.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Literal
 
 from domain.regions import Tier, is_within, tier_of
 from domain.responders import ResponderDirectory
+from domain.schedules import Schedule
 from domain.warnings import LEVELS, Level, Status
 
 
@@ -38,14 +40,17 @@ class Silence:
     reason: str
     author: str
     expired_at: datetime | None = None
+    schedule: Schedule | None = None
+    """A recurring silence holds only inside its schedule (and still only until ``until``)."""
 
     def ends_at(self) -> datetime:
         """When it stops holding: ``until``, or earlier if it was expired by hand."""
         return min(self.until, self.expired_at) if self.expired_at else self.until
 
     def is_active(self, at: datetime) -> bool:
-        """True if the silence holds notifications at ``at``."""
-        return self.starts_at <= at < self.ends_at()
+        """True if the silence holds notifications at ``at`` (inside its schedule, if it has one)."""
+        in_force = self.starts_at <= at < self.ends_at()
+        return in_force and (self.schedule is None or self.schedule.covers(at))
 
 
 def level_covered(silence_level: str | None, level: str) -> bool:

@@ -45,16 +45,22 @@ def _bj(at: datetime | None) -> str:
 
 
 def _state(row: SilenceRow, now: datetime) -> str:
+    """expired (by hand), ended (until passed), active (holding now), or scheduled (in force, between
+    occurrences of its schedule)."""
+    from integrations.store.silences import to_domain
+
     if row.expired_at is not None:
         return "expired"
-    return "active" if row.starts_at <= now < row.until else ("ended" if row.until <= now else "pending")
+    if row.until <= now:
+        return "ended"
+    return "active" if to_domain(row).is_active(now) else "scheduled"
 
 
 def _row_dict(row: SilenceRow, now: datetime) -> dict[str, Any]:
     return {"id": row.id, "rule": row.rule, "region": row.region, "level": row.level, "category": row.category,
             "starts_at": row.starts_at, "until": row.until, "reason": row.reason, "author": row.author,
             "created_at": row.created_at, "expired_at": row.expired_at, "expired_by": row.expired_by,
-            "state": _state(row, now)}
+            "schedule": row.schedule, "state": _state(row, now)}
 
 
 def _check_rule(rule: str) -> None:
@@ -82,11 +88,15 @@ def add_cmd(
     region: Annotated[str | None, typer.Option("--region", help="region code: its whole subtree")] = None,
     level: Annotated[str | None, typer.Option("--level", help="this level and below (none: every level)")] = None,
     category: Annotated[str | None, typer.Option("--category", help="record kind or type")] = None,
+    schedule: Annotated[str | None, typer.Option(
+        "--schedule", help="recurring: a name from the schedules file or a spec such as \"周一 09:00-11:00\" "
+                           "(Beijing time); holds only inside it, until --until")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Silence a rule's warnings (in a region's subtree, at a level and below) until a set time."""
     from domain.regions import RegionCodeError, validate_code
     from domain.responders import ResponderDirectory
+    from domain.schedules import ScheduleError, load_named_schedules, resolve_schedule
     from integrations.settings import get_settings
     from integrations.store.db import session_scope
     from integrations.store.silences import SilenceRefused, add_silence
@@ -107,19 +117,28 @@ def add_cmd(
         fail(str(exc))
     _check_rule(rule)
     settings = get_settings()
+    spec = None
+    if schedule is not None:
+        try:
+            spec = resolve_schedule(schedule, load_named_schedules(settings.schedules)).text()
+        except ScheduleError as exc:
+            fail(str(exc))
+    longest = (timedelta(days=settings.silence_max_recurring_days) if spec
+               else timedelta(hours=settings.silence_max_hours))
     directory = ResponderDirectory.load(settings.responders)
     try:
         with session_scope(open_engine()) as session:
             row = add_silence(session, directory=directory, author=author, rule=rule, region=region, level=level,
                               category=category, until=end, reason=reason.strip(), now=now,
-                              max_length=timedelta(hours=settings.silence_max_hours))
+                              max_length=longest, schedule=spec)
     except SilenceRefused as exc:
         fail(f"拒绝设置静默：{exc}（已记入审计）")
     if as_json:
         print_json(_row_dict(row, now))
         return
     console.print(f"静默 #{row.id} 已设置：规则 {rule}，区域 {region or '全市'}，级别 {level or '全部'}"
-                  f"{'，类别 ' + category if category else ''}，至 {_bj(row.until)}。", highlight=False)
+                  f"{'，类别 ' + category if category else ''}{'，仅在 ' + spec + ' 期间' if spec else ''}，"
+                  f"至 {_bj(row.until)}。", highlight=False)
 
 
 @app.command("list")
@@ -144,11 +163,12 @@ def list_cmd(
         console.print("没有静默。" if include_ended else "没有生效中的静默。")
         return
     table = Table(title=f"{len(rows)} 条静默")
-    for name in ("id", "state", "rule", "region", "level", "category", "until (北京)", "author", "reason"):
+    for name in ("id", "state", "rule", "region", "level", "category", "schedule", "until (北京)", "author",
+                 "reason"):
         table.add_column(name, overflow="fold")
     for r in rows:
         table.add_row(str(r.id), _state(r, now), r.rule, r.region or "全市", r.level or "全部", r.category or "—",
-                      f"{r.until.astimezone(CST):%m-%d %H:%M}", r.author, r.reason)
+                      r.schedule or "—", f"{r.until.astimezone(CST):%m-%d %H:%M}", r.author, r.reason)
     console.print(table)
 
 
@@ -178,6 +198,8 @@ def show_cmd(
     console.print(f"静默 #{row.id}（{_state(row, now)}）  规则 {row.rule}  区域 {row.region or '全市'}  "
                   f"级别 {row.level or '全部'}  类别 {row.category or '全部'}", highlight=False)
     console.print(f"  时间   {_bj(row.starts_at)} → {_bj(row.until)}", highlight=False)
+    if row.schedule:
+        console.print(f"  周期   {row.schedule}（北京时间，仅在此期间静默）", highlight=False)
     if row.expired_at:
         console.print(f"  已解除 {_bj(row.expired_at)}，由 {row.expired_by}", highlight=False)
     console.print(f"  设置人 {row.author}   原因 {row.reason}", highlight=False)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.responders import ResponderDirectory
+from domain.schedules import parse_schedule
 from domain.silences import Silence, covering, refusal, release_outcome
 from integrations.store.audit import append_audit
 from integrations.store.columns import _dt, utcnow
@@ -46,6 +47,8 @@ class SilenceRow(SQLModel, table=True):
     created_at: datetime = _dt(default_factory=utcnow)
     expired_at: datetime | None = _dt(default=None, nullable=True)
     expired_by: str | None = Field(default=None, max_length=100)
+    schedule: str | None = Field(default=None, max_length=500)
+    """A recurring silence's schedule (canonical spec, ``domain.schedules``); None: one continuous span."""
 
 
 class SilenceRefused(ValueError):
@@ -57,18 +60,18 @@ def to_domain(row: SilenceRow) -> Silence:
     assert row.id is not None
     return Silence(id=row.id, rule=row.rule, region=row.region, level=row.level, category=row.category,
                    starts_at=row.starts_at, until=row.until, reason=row.reason, author=row.author,
-                   expired_at=row.expired_at)
+                   expired_at=row.expired_at, schedule=parse_schedule(row.schedule) if row.schedule else None)
 
 
 def add_silence(session: Session, *, directory: ResponderDirectory, author: str, rule: str, region: str | None,
                 level: str | None, category: str | None, until: datetime, reason: str, now: datetime,
-                max_length: timedelta) -> SilenceRow:
+                max_length: timedelta, schedule: str | None = None) -> SilenceRow:
     """Create a silence from ``now`` to ``until`` in the caller's transaction, audited; raise
     :class:`SilenceRefused` (after auditing the refusal in a transaction of its own) when ``author`` may not."""
     why = refusal(directory, author, region=region, level=level, starts_at=now, until=until,
                   max_length=max_length)
     detail: dict[str, Any] = {"rule": rule, "region": region, "level": level, "category": category,
-                              "until": until.isoformat(), "reason": reason}
+                              "until": until.isoformat(), "reason": reason, "schedule": schedule}
     if why is not None:
         # In its own transaction: the refusal's audit row must survive the caller's rollback.
         with Session(session.get_bind()) as own:
@@ -77,7 +80,8 @@ def add_silence(session: Session, *, directory: ResponderDirectory, author: str,
             own.commit()
         raise SilenceRefused(why)
     row = SilenceRow(rule=rule, region=region, level=level, category=category, starts_at=now, until=until,
-                     reason=reason, author=author, created_at=now)
+                     reason=reason, author=author, created_at=now,
+                     schedule=parse_schedule(schedule).text() if schedule else None)
     session.add(row)
     session.flush()
     append_audit(session=session, warning_id=None, actor=author, action=SILENCE_CREATED, reason=reason,

@@ -1,7 +1,8 @@
 """silences: announced causes whose warnings notify nobody until they end
 
 One row per silence (``integrations/store/silences.py``): the rule, region subtree, level and category it
-covers, from when until when, why and who set it, and when it was ended by hand.
+covers, from when until when (and, for a recurring one, its weekly schedule), why and who set it, and
+when it was ended by hand.
 
 Revision ID: 0005
 Revises: 0004
@@ -33,6 +34,7 @@ def upgrade() -> None:
     sa.Column('created_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
     sa.Column('expired_at', integrations.store.models.AwareDateTime(timezone=True), nullable=True),
     sa.Column('expired_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.Column('schedule', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('silence', schema=None) as batch_op:

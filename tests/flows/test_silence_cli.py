@@ -110,3 +110,22 @@ def test_parse_until() -> None:
     assert parse_until("1d12h30m", now) == now + timedelta(days=1, hours=12, minutes=30)
     assert parse_until("2026-01-05T18:00", now) == datetime(2026, 1, 5, 18, 0, tzinfo=CST)
     assert parse_until("2026-01-05T18:00+00:00", now) == datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+
+
+def test_recurring_silences_by_name_or_spec() -> None:
+    code, out = _add("--level", "orange", "--region", "510104000000", "--as", "jj-duty-office",
+                     "--schedule", "petition-reception", "--until", "30d", "--json")
+    assert code == 0, out
+    row = json.loads(out)
+    assert row["schedule"] == "周一 09:00-11:00" and row["state"] in ("active", "scheduled")
+    code, out = _add("--level", "orange", "--region", "510104000000", "--as", "jj-duty-office",
+                     "--schedule", "工作日 22:00-06:00", "--until", "1d", "--json")
+    assert code == 0 and json.loads(out)["schedule"] == "周一,周二,周三,周四,周五 22:00-06:00"
+    code, out = _add("--level", "orange", "--region", "510104000000", "--as", "jj-duty-office",
+                     "--schedule", "周八 09:00-10:00", "--until", "1d")
+    assert code == 1 and "星期" in out
+    code, out = _add("--level", "orange", "--region", "510104000000", "--as", "jj-duty-office",
+                     "--schedule", "周一 09:00-11:00", "--until", "100d")
+    assert code == 1 and "上限" in out
+    shown = runner.invoke(app, ["silence", "show", str(row["id"])])
+    assert "周一 09:00-11:00" in shown.stdout

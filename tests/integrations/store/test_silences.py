@@ -163,3 +163,22 @@ def test_a_silence_never_loses_a_notification(tmp_path_factory: pytest.TempPathF
                     assert row.status == "sent" and sent.count(row.idempotency_key) == 1
     finally:
         engine.dispose()
+
+
+def test_a_recurring_silence_holds_inside_its_schedule_and_releases_after_each_occurrence(
+        engine: sa.Engine) -> None:
+    # T0 is Monday 10:00 in Beijing: the reception morning (09:00-11:00) is on.
+    with session_scope(engine) as s:
+        add_silence(s, directory=small_directory(), author="s1", rule="collective-petition",
+                    region="510104001000", level="yellow", category=None, until=T0 + timedelta(days=30),
+                    reason="信访接待日", now=T0 - timedelta(hours=2), max_length=timedelta(days=92),
+                    schedule="周一 09:00-11:00")
+    inside = _open(engine, at=T0 + timedelta(minutes=30))
+    assert {r.status for r in _rows(engine, inside)} == {"silenced"}
+    outside = _open(engine, at=T0 + timedelta(hours=2), fp="later")  # Monday 12:00
+    assert {r.status for r in _rows(engine, outside)} == {"pending"}
+    with session_scope(engine) as s:
+        assert release_held(s, now=T0 + timedelta(minutes=59))["held"] == 1
+        assert release_held(s, now=T0 + timedelta(hours=1))["released"] == 1  # 11:00: the occurrence ends
+    next_monday = _open(engine, at=T0 + timedelta(days=7), fp="next")
+    assert {r.status for r in _rows(engine, next_monday)} == {"silenced"}
