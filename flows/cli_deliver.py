@@ -21,7 +21,7 @@ def deliver_cmd(
     import sqlalchemy as sa
     from pydantic import ValidationError
 
-    from flows.context import RoutingContext
+    from flows.context import RoutingContext, reminders_for
     from integrations.delivery import run_round
     from integrations.notify.registry import build_channels
     from integrations.settings import InsecureSettingsError, get_settings
@@ -41,7 +41,8 @@ def deliver_cmd(
     engine = open_engine()
     try:
         report = run_round(engine, channels, policy=context.policy, directory=context.directory,
-                           regions=context.regions, now=datetime.now(UTC))
+                           regions=context.regions, now=datetime.now(UTC), reminders=reminders_for(settings,
+                                                                                                 context))
     except sa.exc.SQLAlchemyError as exc:
         fail(f"投递中断（数据库错误：{type(exc).__name__}）；已提交的部分有效，重新运行 `fenghuo deliver --once` "
              "会从中断处继续，同一通知不会重复发送给接收方（相同幂等键）")
@@ -50,7 +51,8 @@ def deliver_cmd(
         return
     d = report.delivered
     console.print(f"本轮：超时升级/提醒 {report.escalated} 项；静默结束放行 {report.released} 条，"
-                  f"预警已办结无需发送 {report.not_needed} 条，仍在静默 {report.still_silenced} 条；"
+                  f"预警已办结无需发送 {report.not_needed} 条，仍在静默 {report.still_silenced} 条，"
+                  f"静默即将结束提醒 {report.reminded} 条；"
                   f"发送成功 {d['sent']} 条，失败待重试 {d['failed']} 条，放弃 {d['dead']} 条。", highlight=False)
     if d["failed"] or d["dead"]:
         console.print("失败的通知见 `fenghuo notifications list --failed`；放弃的可用 "

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from domain.escalation import EscalationPolicy
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
+from integrations.delivery import Reminders
 from integrations.route import Routing
 from integrations.settings import Settings
 from integrations.store.models import WarningRow
@@ -39,3 +40,13 @@ class RoutingContext:
 
         return Routing(policy=self.policy, directory=self.directory, regions=self.regions,
                        links=action_links if self.links else None, categories=categories)
+
+
+def reminders_for(settings: Settings, context: RoutingContext) -> Reminders:
+    """When the authors of long silences are reminded of their end (from settings)."""
+    from datetime import timedelta
+
+    from integrations.delivery import Reminders
+
+    return Reminders(directory=context.directory, long=timedelta(hours=settings.silence_remind_long_hours),
+                     before=timedelta(hours=settings.silence_remind_before_hours))

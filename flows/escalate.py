@@ -32,15 +32,18 @@ def watch_sla(now: datetime) -> int:
 def deliver_outbox(now: datetime) -> dict[str, int]:
     """Release the notifications of ended silences, then send pending notifications whose time has come;
     failures retry later with backoff."""
+    from flows.context import reminders_for
     from integrations.delivery import deliver_all, release_silences
     from integrations.notify.registry import build_channels
 
     settings = get_settings()
     channels = build_channels(settings)
-    # Held notifications of silences that ended go out in this same sweep (once each, their own keys).
-    release_silences(store_engine(), now)
+    context = RoutingContext.load(settings)
+    # Held notifications of silences that ended go out in this same sweep (once each, their own keys),
+    # with the reminders to the authors of long silences about to end.
+    release_silences(store_engine(), now, reminders_for(settings, context))
     # Blue and yellow wait for their digest window (escalation.yaml); orange and red go at once.
-    window = RoutingContext.load(settings).policy.digest_window
+    window = context.policy.digest_window
     # Sweep until nothing due is left: each sweep commits row by row, so a crash re-sends at most one.
     return deliver_all(store_engine(), channels, now=now, window=window)
 

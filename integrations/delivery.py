@@ -21,7 +21,7 @@ from integrations.notify.base import Channel
 from integrations.notify.pipeline import deliver_pending
 from integrations.sla import sla_sweep
 from integrations.store.db import session_scope
-from integrations.store.silences import release_held
+from integrations.store.silences import release_held, remind_authors
 
 
 @dataclass
@@ -32,19 +32,33 @@ class RoundReport:
     released: int = 0
     not_needed: int = 0
     still_silenced: int = 0
+    reminded: int = 0
     delivered: dict[str, int] = field(default_factory=lambda: {"sent": 0, "failed": 0, "dead": 0})
 
     def as_dict(self) -> dict[str, int]:
         """Flat counts for scripts and flow results."""
         return {"escalated": self.escalated, "released": self.released, "not_needed": self.not_needed,
-                "silenced": self.still_silenced, **self.delivered}
+                "silenced": self.still_silenced, "reminded": self.reminded, **self.delivered}
 
 
-def release_silences(engine: sa.Engine, now: datetime) -> dict[str, int]:
-    """End the holds of silences over by ``now`` (one transaction); see
-    :func:`integrations.store.silences.release_held`."""
+@dataclass(frozen=True)
+class Reminders:
+    """Who is reminded of a silence's end and when: its author, if it lasts ``long`` or more, ``before``
+    it ends."""
+
+    directory: ResponderDirectory
+    long: timedelta
+    before: timedelta
+
+
+def release_silences(engine: sa.Engine, now: datetime, reminders: Reminders | None = None) -> dict[str, int]:
+    """End the holds of silences over by ``now`` and queue the reminders due (one transaction); see
+    :func:`integrations.store.silences.release_held` and ``remind_authors``. Counts, with ``reminded``."""
     with session_scope(engine) as session:
-        return release_held(session, now=now)
+        counts = release_held(session, now=now)
+        counts["reminded"] = 0 if reminders is None else remind_authors(
+            session, directory=reminders.directory, now=now, long=reminders.long, before=reminders.before)
+        return counts
 
 
 def deliver_all(engine: sa.Engine, channels: Mapping[str, Channel], *, now: datetime,
@@ -60,15 +74,16 @@ def deliver_all(engine: sa.Engine, channels: Mapping[str, Channel], *, now: date
 
 
 def run_round(engine: sa.Engine, channels: Mapping[str, Channel], *, policy: EscalationPolicy,
-              directory: ResponderDirectory, regions: RegionDirectory, now: datetime) -> RoundReport:
-    """The SLA watch, then the release of held notifications, then delivery (blue and yellow wait for the
-    policy's digest window; orange and red go at once)."""
+              directory: ResponderDirectory, regions: RegionDirectory, now: datetime,
+              reminders: Reminders | None = None) -> RoundReport:
+    """The SLA watch, then the release of held notifications (and silence reminders), then delivery
+    (blue and yellow wait for the policy's digest window; orange and red go at once)."""
     report = RoundReport()
     with session_scope(engine) as session:
         report.escalated = len(sla_sweep(session=session, policy=policy, directory=directory, regions=regions,
                                          now=now))
-    released = release_silences(engine, now)
-    report.released, report.not_needed, report.still_silenced = (
-        released["released"], released["not_needed"], released["held"])
+    released = release_silences(engine, now, reminders)
+    report.released, report.not_needed, report.still_silenced, report.reminded = (
+        released["released"], released["not_needed"], released["held"], released["reminded"])
     report.delivered = deliver_all(engine, channels, now=now, window=policy.digest_window)
     return report

@@ -105,7 +105,7 @@ def _outbox_row(warning: WarningRow, step: str, recipient: str, channel: str, ad
     )
 
 
-def _insert_missing(session: Session, rows: list[OutboxRow]) -> None:
+def insert_missing(session: Session, rows: list[OutboxRow]) -> None:
     """Insert the rows whose idempotency key is not in the table yet (race-safe where the dialect allows)."""
     if not rows:
         return
@@ -143,7 +143,7 @@ def record_route(
             for d in decision.deliveries]
     session.flush()
     hold_if_silenced(session, warning, rows, categories=categories, now=now)
-    _insert_missing(session, rows)
+    insert_missing(session, rows)
     append_audit(
         session=session, warning_id=warning.id, actor=SYSTEM, action=ROUTED, reason=decision.step, at=now,
         detail={"change": decision.change,

@@ -10,7 +10,7 @@ own idempotency key if its warning is still open, or marked ``not_needed`` if th
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -28,6 +28,7 @@ SILENCE_CREATED, SILENCE_REFUSED, SILENCE_EXPIRED = "silence-created", "silence-
 HELD_BY_SILENCE, HOLD_RELEASED, HOLD_NOT_NEEDED = "silenced", "silence-released", "silence-not-needed"
 """Audit actions on a warning whose notifications a silence held, released, or found not needed."""
 SYSTEM = "system:silences"
+_BEIJING = timezone(timedelta(hours=8), "CST")
 
 
 class SilenceRow(SQLModel, table=True):
@@ -195,3 +196,44 @@ def silenced_reasons(session: Session, warning_ids: Collection[int]) -> dict[int
     query = select(OutboxRow).where(OutboxRow.status == SILENCED, col(OutboxRow.warning_id).in_(list(warning_ids)))
     return {r.warning_id: str(r.payload.get("silence_reason", "")) for r in session.exec(query)
             if r.warning_id is not None}
+
+
+REMIND_STEP = "silence-remind"
+"""Outbox step of the reminder to a silence's author that it ends soon."""
+
+
+def remind_authors(session: Session, *, directory: ResponderDirectory, now: datetime, long: timedelta,
+                   before: timedelta) -> int:
+    """Queue, once per silence, a reminder to the author of each silence in force for ``long`` or more
+    that ends within ``before`` of ``now`` (one outbox row per channel of the author, key
+    ``silence:{id}:remind:{author}:{channel}``); return the rows queued now."""
+    from integrations.store.routing import insert_missing
+
+    query = select(SilenceRow).where(col(SilenceRow.expired_at).is_(None), col(SilenceRow.until) > now,
+                                     col(SilenceRow.until) <= now + before)
+    rows: list[OutboxRow] = []
+    for silence in session.exec(query):
+        person = directory.responder(silence.author)
+        if person is None or silence.until - silence.starts_at < long:
+            continue
+        left = max(0, int((silence.until - now).total_seconds() // 60))
+        subject = f"【静默即将结束】静默 #{silence.id}（规则 {silence.rule}）约 {left} 分钟后结束"
+        ends = silence.until.astimezone(_BEIJING)
+        body = (f"您设置的静默 #{silence.id} 将于 {ends:%Y-%m-%d %H:%M}（北京时间）结束。\n"
+                f"规则：{silence.rule}；区域：{silence.region or '全市'}；级别：{silence.level or '全部'}。\n"
+                f"原因：{silence.reason}\n结束后，仍未办结预警的暂存通知将补发一次。如需延长，请重新设置静默"
+                f"（fenghuo silence add），或提前解除（fenghuo silence expire {silence.id}）。")
+        for channel in person.channels:
+            rows.append(OutboxRow(
+                idempotency_key=f"silence:{silence.id}:remind:{person.id}:{channel.type}", warning_id=None,
+                step=REMIND_STEP, recipient=person.id, channel=channel.type, address=channel.address, level="",
+                subject=subject, body=body, payload={"silence": silence.id, "step": REMIND_STEP},
+                status=PENDING, next_attempt_at=now, created_at=now))
+    if not rows:
+        return 0
+    keys = [r.idempotency_key for r in rows]
+    before_count = len(list(session.exec(select(OutboxRow.id).where(col(OutboxRow.idempotency_key).in_(keys)))))
+    insert_missing(session, rows)
+    session.flush()
+    after = len(list(session.exec(select(OutboxRow.id).where(col(OutboxRow.idempotency_key).in_(keys)))))
+    return after - before_count

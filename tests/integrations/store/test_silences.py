@@ -182,3 +182,27 @@ def test_a_recurring_silence_holds_inside_its_schedule_and_releases_after_each_o
         assert release_held(s, now=T0 + timedelta(hours=1))["released"] == 1  # 11:00: the occurrence ends
     next_monday = _open(engine, at=T0 + timedelta(days=7), fp="next")
     assert {r.status for r in _rows(engine, next_monday)} == {"silenced"}
+
+
+def test_the_author_of_a_long_silence_is_reminded_once_before_it_ends(engine: sa.Engine) -> None:
+    from integrations.store.silences import REMIND_STEP, remind_authors
+
+    _silence(engine, hours=48)
+    short = _silence(engine, hours=2)
+    long, before = timedelta(hours=24), timedelta(hours=2)
+    with session_scope(engine) as s:
+        assert remind_authors(s, directory=small_directory(), now=T0 + timedelta(hours=45), long=long,
+                              before=before) == 0
+    queued = []
+    for _ in range(2):
+        with session_scope(engine) as s:
+            queued.append(remind_authors(s, directory=small_directory(), now=T0 + timedelta(hours=46, minutes=30),
+                                         long=long, before=before))
+    assert queued == [1, 0]  # once per silence, however many sweeps
+    with Session(engine) as s:
+        rows = list(s.exec(select(OutboxRow).where(OutboxRow.step == REMIND_STEP)))
+    assert [(r.recipient, r.channel, r.warning_id) for r in rows] == [("s1", "file", None)]
+    assert "静默即将结束" in rows[0].subject and f"#{short}" not in rows[0].subject
+    channel = FakeChannel("file")
+    deliver_pending(engine, {"file": channel}, now=T0 + timedelta(hours=46, minutes=31))
+    assert [m.idempotency_key for m in channel.sent] == [rows[0].idempotency_key]
