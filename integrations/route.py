@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
 from domain.escalation import EscalationPolicy
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
-from domain.routing import ChangeKind, RouteDecision, decide_route
+from domain.routing import ChangeKind, RouteDecision, decide_route, repeat_due
 from domain.warnings import Change, WarningState
 from integrations.notify.render import render
 from integrations.store.models import OutboxRow, WarningRow
@@ -81,8 +81,30 @@ def route_with(session: Session, warning: WarningRow, change: str, routing: Rout
 
 def route_changes(session: Session, changes: Iterable[tuple[WarningRow, str]], routing: Routing,
                   now: datetime) -> int:
-    """Route every (warning, ``opened``/``raised``) change in order; return the outbox rows of their steps."""
-    return sum(len(route_with(session, warning, change, routing, now)) for warning, change in changes)
+    """Route every (warning, ``opened``/``raised``) change in order; return the outbox rows of their steps.
+    Each routed warning remembers the event time of the firing it notified (for ``notify_every``)."""
+    total = 0
+    for warning, change in changes:
+        total += len(route_with(session, warning, change, routing, now))
+        warning.notified_at = warning.last_at
+        session.add(warning)
+    return total
+
+
+def route_repeats(session: Session, folded: Iterable[WarningRow], routing: Routing, every: Mapping[str, timedelta],
+                  now: datetime) -> int:
+    """Notify again the open warnings that took in firings without rising, when their rule's
+    ``notify_every`` (``every``, by rule id) has passed in event time since the firing last notified
+    (:func:`domain.routing.repeat_due`); return the outbox rows written."""
+    total = 0
+    for warning in folded:
+        last = warning.notified_at or warning.first_at
+        if warning.status == "resolved" or not repeat_due(last, warning.last_at, every.get(warning.rule)):
+            continue
+        total += len(route_with(session, warning, "repeat", routing, now))
+        warning.notified_at = warning.last_at
+        session.add(warning)
+    return total
 
 
 def apply_and_route(session: Session, changes: Iterable[tuple[WarningState, Change]], routing: Routing,

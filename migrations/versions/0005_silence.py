@@ -2,7 +2,8 @@
 
 One row per silence (``integrations/store/silences.py``): the rule, region subtree, level and category it
 covers, from when until when (and, for a recurring one, its weekly schedule), why and who set it, and
-when it was ended by hand.
+when it was ended by hand. On each warning: the event time of the firing last notified (a rule's
+``notify_every``) and when it turned stale (``resolve_after``).
 
 Revision ID: 0005
 Revises: 0004
@@ -40,9 +41,17 @@ def upgrade() -> None:
     with op.batch_alter_table('silence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_silence_rule'), ['rule'], unique=False)
         batch_op.create_index(batch_op.f('ix_silence_until'), ['until'], unique=False)
+    with op.batch_alter_table('warning', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('notified_at', integrations.store.models.AwareDateTime(timezone=True),
+                                      nullable=True))
+        batch_op.add_column(sa.Column('stale_at', integrations.store.models.AwareDateTime(timezone=True),
+                                      nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('warning', schema=None) as batch_op:
+        batch_op.drop_column('stale_at')
+        batch_op.drop_column('notified_at')
     with op.batch_alter_table('silence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_silence_until'))
         batch_op.drop_index(batch_op.f('ix_silence_rule'))
