@@ -197,5 +197,5 @@ class ActionLinkRow(SQLModel, table=True):
 
 
 import integrations.store.assessment_models  # noqa: E402, F401  (registers the assessment tables for Alembic)
-from integrations.store import users as _users  # noqa: E402, F401  (registers the web accounts table for Alembic)
 from integrations.store import silences as _silences  # noqa: E402, F401  (registers the silence table for Alembic)
+from integrations.store import users as _users  # noqa: E402, F401  (registers the web accounts table for Alembic)
