@@ -18,6 +18,10 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from domain.responders import ResponderDirectory
 from domain.schedules import parse_schedule
 from domain.silences import Silence, covering, refusal, release_outcome
+
+# The models first: importing them registers every table, and the audit module cannot be the first of the
+# store's modules imported (models -> users -> audit would find it half loaded).
+from integrations.store import models as _models  # noqa: F401  isort: skip
 from integrations.store.audit import append_audit
 from integrations.store.columns import _dt, utcnow
 from integrations.store.models import OutboxRow, WarningRow

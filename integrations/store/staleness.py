@@ -10,6 +10,9 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from domain.warnings import Status
+
+# The models first: the audit module cannot be the first of the store's modules imported (see silences).
+from integrations.store import models as _models  # noqa: F401  isort: skip
 from integrations.store.audit import append_audit
 from integrations.store.models import WarningRow
 from integrations.store.warnings import STALE
