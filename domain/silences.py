@@ -73,13 +73,29 @@ def covers(silence: Silence, *, rule: str, region: str, level: str, categories: 
     return level_covered(silence.level, level)
 
 
-def covering(silences: Iterable[Silence], *, rule: str, region: str, level: str,
+class SilenceIndex:
+    """Silences by rule, lowest id first: matching a warning looks only at its own rule's silences, so a
+    thousand silences of other rules cost nothing."""
+
+    def __init__(self, silences: Iterable[Silence]) -> None:
+        self._by_rule: dict[str, list[Silence]] = {}
+        for silence in sorted(silences, key=lambda s: s.id):
+            self._by_rule.setdefault(silence.rule, []).append(silence)
+
+    def covering(self, *, rule: str, region: str, level: str, categories: Collection[str],
+                 at: datetime) -> Silence | None:
+        """The oldest silence that covers the warning at ``at``, or None."""
+        for silence in self._by_rule.get(rule, ()):
+            if covers(silence, rule=rule, region=region, level=level, categories=categories, at=at):
+                return silence
+        return None
+
+
+def covering(silences: Iterable[Silence] | SilenceIndex, *, rule: str, region: str, level: str,
              categories: Collection[str], at: datetime) -> Silence | None:
     """The first of ``silences`` that covers the warning at ``at`` (lowest id first), or None."""
-    for silence in sorted(silences, key=lambda s: s.id):
-        if covers(silence, rule=rule, region=region, level=level, categories=categories, at=at):
-            return silence
-    return None
+    index = silences if isinstance(silences, SilenceIndex) else SilenceIndex(silences)
+    return index.covering(rule=rule, region=region, level=level, categories=categories, at=at)
 
 
 def refusal(directory: ResponderDirectory, author: str, *, region: str | None, level: str | None,

@@ -17,7 +17,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.responders import ResponderDirectory
 from domain.schedules import parse_schedule
-from domain.silences import Silence, covering, refusal, release_outcome
+from domain.silences import Silence, SilenceIndex, refusal, release_outcome
 
 # The models first: importing them registers every table, and the audit module cannot be the first of the
 # store's modules imported (models -> users -> audit would find it half loaded).
@@ -32,6 +32,7 @@ SILENCE_CREATED, SILENCE_REFUSED, SILENCE_EXPIRED = "silence-created", "silence-
 HELD_BY_SILENCE, HOLD_RELEASED, HOLD_NOT_NEEDED = "silenced", "silence-released", "silence-not-needed"
 """Audit actions on a warning whose notifications a silence held, released, or found not needed."""
 SYSTEM = "system:silences"
+_CACHE = "fenghuo.silences"
 _BEIJING = timezone(timedelta(hours=8), "CST")
 
 
@@ -89,6 +90,7 @@ def add_silence(session: Session, *, directory: ResponderDirectory, author: str,
                      schedule=parse_schedule(schedule).text() if schedule else None)
     session.add(row)
     session.flush()
+    _forget(session)
     append_audit(session=session, warning_id=None, actor=author, action=SILENCE_CREATED, reason=reason,
                  detail={**detail, "silence": row.id}, at=now)
     return row
@@ -111,6 +113,7 @@ def expire_silence(session: Session, silence_id: int, *, actor: str, now: dateti
     if row.expired_at is None and row.until > now:
         row.expired_at, row.expired_by = now, actor
         session.add(row)
+        _forget(session)
         append_audit(session=session, warning_id=None, actor=actor, action=SILENCE_EXPIRED,
                      reason=f"silence {silence_id}", detail={"silence": silence_id}, at=now)
     return row
@@ -125,14 +128,32 @@ def active_silences(session: Session, now: datetime, rule: str | None = None) ->
     return [to_domain(r) for r in session.exec(query)]
 
 
+def _index(session: Session, now: datetime) -> SilenceIndex:
+    """The silences in force at ``now``, read once per transaction and routing time: a batch routing
+    thousands of warnings reads the table once. A silence created meanwhile by another process takes
+    effect from the next transaction."""
+    key = (_CACHE, now)
+    index = session.info.get(key)
+    if index is None:
+        _forget(session)
+        index = session.info[key] = SilenceIndex(active_silences(session, now))
+    return index
+
+
+def _forget(session: Session) -> None:
+    """Drop the session's cached silences (a silence was created or ended in it)."""
+    for key in [k for k in session.info if isinstance(k, tuple) and k[:1] == (_CACHE,)]:
+        del session.info[key]
+
+
 def hold_if_silenced(session: Session, warning: WarningRow, rows: Sequence[OutboxRow], *,
                      categories: Collection[str], now: datetime) -> Silence | None:
     """Mark a step's new ``rows`` ``silenced`` (before they are inserted) if an active silence covers
     ``warning`` at ``now``, noting the silence on each row and in the warning's audit; return it."""
     if not rows:
         return None
-    silence = covering(active_silences(session, now, warning.rule), rule=warning.rule, region=warning.region,
-                       level=warning.level, categories=categories, at=now)
+    silence = _index(session, now).covering(rule=warning.rule, region=warning.region, level=warning.level,
+                                            categories=categories, at=now)
     if silence is None:
         return None
     for row in rows:
@@ -156,15 +177,15 @@ def release_held(session: Session, *, now: datetime) -> dict[str, int]:
     counts = {"released": 0, "not_needed": 0, "held": 0}
     if not held:
         return counts
-    active = active_silences(session, now)
+    active = SilenceIndex(active_silences(session, now))
     audited: set[tuple[int, str]] = set()
     for row in held:
         warning = session.get(WarningRow, row.warning_id) if row.warning_id is not None else None
         status = warning.status if warning is not None else "resolved"
         still = None
         if warning is not None:
-            still = covering(active, rule=warning.rule, region=warning.region, level=warning.level,
-                             categories=row.payload.get("categories") or (), at=now)
+            still = active.covering(rule=warning.rule, region=warning.region, level=warning.level,
+                                    categories=row.payload.get("categories") or (), at=now)
         outcome = release_outcome(still_silenced=still is not None, warning_status=status)
         if outcome == "keep":
             assert still is not None
