@@ -50,8 +50,8 @@ def deliver_cmd(
         print_json(report.as_dict())
         return
     d = report.delivered
-    console.print(f"本轮：超时升级/提醒 {report.escalated} 项；静默结束放行 {report.released} 条，"
-                  f"预警已办结无需发送 {report.not_needed} 条，仍在静默 {report.still_silenced} 条，"
+    console.print(f"本轮：超时升级/提醒 {report.escalated} 项；静默或抑制结束放行 {report.released} 条，"
+                  f"预警已办结无需发送 {report.not_needed} 条，仍暂缓（静默或抑制） {report.still_silenced} 条，"
                   f"静默即将结束提醒 {report.reminded} 条；"
                   f"发送成功 {d['sent']} 条，失败待重试 {d['failed']} 条，放弃 {d['dead']} 条。", highlight=False)
     if d["failed"] or d["dead"]:

@@ -21,6 +21,7 @@ from integrations.notify.base import Channel
 from integrations.notify.pipeline import deliver_pending
 from integrations.sla import sla_sweep
 from integrations.store.db import session_scope
+from integrations.store.inhibition import release_inhibited
 from integrations.store.silences import release_held, remind_authors
 
 
@@ -52,10 +53,13 @@ class Reminders:
 
 
 def release_silences(engine: sa.Engine, now: datetime, reminders: Reminders | None = None) -> dict[str, int]:
-    """End the holds of silences over by ``now`` and queue the reminders due (one transaction); see
-    :func:`integrations.store.silences.release_held` and ``remind_authors``. Counts, with ``reminded``."""
+    """End the holds of silences over by ``now`` and of inhibitions whose source was resolved, and queue
+    the reminders due (one transaction); see :func:`integrations.store.silences.release_held`,
+    ``integrations.store.inhibition.release_inhibited`` and ``remind_authors``. Counts, with ``reminded``."""
     with session_scope(engine) as session:
         counts = release_held(session, now=now)
+        for name, n in release_inhibited(session, now=now).items():
+            counts[name] += n
         counts["reminded"] = 0 if reminders is None else remind_authors(
             session, directory=reminders.directory, now=now, long=reminders.long, before=reminders.before)
         return counts

@@ -20,6 +20,7 @@ from domain.responders import ResponderDirectory
 from domain.routing import ChangeKind, RouteDecision, decide_route, repeat_due
 from domain.warnings import Change, WarningState
 from integrations.notify.render import render
+from integrations.store.inhibition import covered_by
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.routing import Message, apply_route, record_route, routing_facts
 from integrations.store.warnings import ApplyReport, apply_changes
@@ -67,6 +68,12 @@ def route_warning(
     decision = decide_route(facts, change, policy=policy, directory=directory, now=now, categories=categories)
     apply_route(session, warning, decision, now)
     texts = {} if decision.already_routed else _texts(warning, decision, regions, links, now)
+    covered = covered_by(session, warning, decision.policy.inhibitions) if texts else []
+    if covered:
+        # An inhibiting warning (a cluster) says which warnings it covers: theirs are held meanwhile.
+        note = (f"\n本预警涵盖预警 {'、'.join(f'#{i}' for i in covered[:20])}{' 等' if len(covered) > 20 else ''}"
+                f"（共 {len(covered)} 条，其通知暂缓，本预警办结后仍未办结的将补发）")
+        texts = {k: Message(m.subject, m.body + note, m.links) for k, m in texts.items()}
     return record_route(session, warning, decision, texts, now, categories)
 
 

@@ -8,4 +8,4 @@ SILENCED, NOT_NEEDED = "silenced", "not_needed"
 resolved before the hold ended, so it was never sent."""
 
 HELD = "held"
-"""Held by an inhibition (reserved: inhibition is not implemented yet, nothing writes it)."""
+"""Held by an inhibition: an open source warning (a cluster) covers this one; released when it resolves."""

@@ -22,6 +22,7 @@ from domain.escalation import EscalationPolicy
 from domain.routing import RouteDecision, WarningFacts
 from domain.warnings import Status
 from integrations.store.audit import append_audit, audit_entries
+from integrations.store.inhibition import hold_if_inhibited
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.outbox_status import PENDING
 from integrations.store.silences import hold_if_silenced
@@ -135,14 +136,16 @@ def record_route(
     """Write the outbox rows (one per delivery, its text from ``texts`` by recipient) and the ``routed``
     audit row of a decision applied with :func:`apply_route`; return the step's rows. A step already
     routed writes nothing and returns its existing rows. Rows an active silence covers (``categories``:
-    the record kinds or types behind the warning) are written ``silenced`` instead of pending."""
+    the record kinds or types behind the warning) are written ``silenced`` instead of pending; rows an
+    open source warning inhibits (``decision.policy.inhibitions``) are written ``held``."""
     assert warning.id is not None
     if decision.already_routed:
         return rows_of_step(session, warning.id, decision.step)
     rows = [_outbox_row(warning, decision.step, d.recipient, d.channel, d.address, texts[d.recipient], now)
             for d in decision.deliveries]
     session.flush()
-    hold_if_silenced(session, warning, rows, categories=categories, now=now)
+    if hold_if_silenced(session, warning, rows, categories=categories, now=now) is None:
+        hold_if_inhibited(session, warning, rows, inhibitions=decision.policy.inhibitions)
     insert_missing(session, rows)
     append_audit(
         session=session, warning_id=warning.id, actor=SYSTEM, action=ROUTED, reason=decision.step, at=now,
