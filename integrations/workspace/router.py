@@ -204,7 +204,7 @@ def workspace_router(
                     place=present.place(row.region, names), holder=present.holder(row, names),
                     deadline=present.deadline_of(row, now), events=present.timeline(trail, sent, directory, names),
                     first=present.beijing(row.first_at), last=present.beijing(row.last_at),
-                    done=_ACTIONS[done][1] if done in _ACTIONS else "")
+                    silenced=present.silence_note(sent), done=_ACTIONS[done][1] if done in _ACTIONS else "")
 
     @router.post("/w/{warning_id}/{action}", response_class=HTMLResponse)
     async def act(request: Request, warning_id: int, action: str) -> Response:

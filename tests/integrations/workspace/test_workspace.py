@@ -186,3 +186,21 @@ def test_a_link_outside_the_responders_jurisdiction_shows_no_button(store: sa.En
         row = s.get(WarningRow, ids["b-orange"])
     assert audit.reason == "jurisdiction" and audit.warning_id == ids["b-orange"]
     assert row is not None and row.status == "open"
+
+
+def test_a_silenced_warning_shows_the_silence_and_its_reason(store: sa.Engine, ids: dict[str, int]) -> None:
+    from integrations.store.db import session_scope
+    from integrations.store.models import OutboxRow
+
+    wid = ids["a-red"]
+    with session_scope(store) as s:
+        s.add(OutboxRow(idempotency_key=f"{wid}:raise-red:x:file", warning_id=wid, step="raise-red",
+                        recipient="jgq-officer", channel="file", status="silenced",
+                        payload={"silence": 1, "silence_reason": "拆迁听证会，联系人 13812345678"}))
+        s.add(AuditRow(warning_id=wid, actor="system:silences", action="silenced", reason="拆迁听证会"))
+    client = _app(store)
+    login(client, "street-a")
+    page = client.get(f"/w/{wid}").text
+    assert "通知静默中：拆迁听证会" in page and "13812345678" not in page
+    assert "通知静默（暂不发送）" in page  # in the story
+    assert "通知静默中" not in client.get(f"/w/{ids['a-yellow']}").text
