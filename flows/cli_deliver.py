@@ -24,6 +24,7 @@ def deliver_cmd(
     from flows.context import RoutingContext, reminders_for
     from integrations.delivery import run_round
     from integrations.notify.registry import build_channels
+    from integrations.notify.templates import TemplateFileError
     from integrations.settings import InsecureSettingsError, get_settings
 
     if not once:
@@ -35,14 +36,16 @@ def deliver_cmd(
         channels = build_channels(settings)
     except InsecureSettingsError as exc:
         fail(f"配置不安全，未投递：{exc}")
+    except TemplateFileError as exc:
+        fail(f"消息模板有误，未投递：\n{exc}")
     except (OSError, ValidationError, ValueError) as exc:
         fail(f"无法读取升级策略、处置人员名录或区域目录：{exc}。请检查 FENGHUO_ESCALATION、FENGHUO_RESPONDERS、"
              "FENGHUO_REGIONS 指向的文件（`fenghuo rules check` 不检查它们）")
     engine = open_engine()
     try:
         report = run_round(engine, channels, policy=context.policy, directory=context.directory,
-                           regions=context.regions, now=datetime.now(UTC), reminders=reminders_for(settings,
-                                                                                                 context))
+                           regions=context.regions, now=datetime.now(UTC),
+                           reminders=reminders_for(settings, context), templates=context.templates)
     except sa.exc.SQLAlchemyError as exc:
         fail(f"投递中断（数据库错误：{type(exc).__name__}）；已提交的部分有效，重新运行 `fenghuo deliver --once` "
              "会从中断处继续，同一通知不会重复发送给接收方（相同幂等键）")

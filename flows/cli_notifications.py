@@ -117,3 +117,43 @@ def retry_cmd(
         console.print("No dead notifications to retry.")
         return
     console.print(f"{count} notification(s) back in the queue; the next delivery sweep sends them.")
+
+
+@app.command("preview")
+def preview_cmd(
+    warning_id: Annotated[int, typer.Argument(help="the warning to lay out")],
+    channel: Annotated[str, typer.Option("--channel", help="channel whose layout to use (file, wecom…)")] = "file",
+    step: Annotated[str, typer.Option("--step", help="open, raise, escalate, remind, overdue, repeat, stale")]
+    = "open",
+    recipient: Annotated[str, typer.Option("--as", help="recipient id shown in the message")] = "preview",
+) -> None:
+    """Show the message a step of a warning would send over a channel (its template, else the built-in
+    layout); nothing is written or sent."""
+    from sqlmodel import Session
+
+    from domain.regions import RegionDirectory
+    from integrations.notify.render import render
+    from integrations.notify.templates import STEPS, TemplateFileError, context_of, load_templates, render_with
+    from integrations.settings import get_settings
+    from integrations.store.models import WarningRow
+
+    if step.split("-")[0] not in STEPS:
+        fail(f"unknown step {step!r}; use one of {', '.join(STEPS)}")
+    settings = get_settings()
+    try:
+        templates = load_templates(settings.templates_dir)
+    except TemplateFileError as exc:
+        fail(f"message templates have errors:\n{exc}")
+    with Session(open_engine()) as session:
+        warning = session.get(WarningRow, warning_id)
+    if warning is None:
+        fail(f"no warning {warning_id}; `fenghuo warnings list` shows the ids")
+    regions = RegionDirectory.load(settings.regions)
+    template = templates.find(channel, step)
+    if template is None:
+        text = render(warning, step=step, recipient=recipient, regions=regions)
+    else:
+        text = render_with(template, context_of(warning, step=step, recipient=recipient, regions=regions))
+    console.print(f"[dim]{'template' if template else 'built-in layout'} · channel {channel} · step {step}[/]")
+    console.print(text.subject, highlight=False, markup=False)
+    console.print(text.body, highlight=False, markup=False)

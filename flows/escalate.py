@@ -24,7 +24,7 @@ def watch_sla(now: datetime) -> int:
     routing = RoutingContext.load(get_settings())
     with session_scope(store_engine()) as session:
         steps = sla_sweep(session=session, policy=routing.policy, directory=routing.directory,
-                          regions=routing.regions, now=now)
+                          regions=routing.regions, now=now, templates=routing.templates)
     return len(steps)
 
 

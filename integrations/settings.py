@@ -103,6 +103,10 @@ class Settings(BaseSettings):
         default=24.0, gt=0, description="A silence at least this long (hours) reminds its author before it ends.")
     silence_remind_before_hours: float = Field(
         default=2.0, gt=0, description="How long (hours) before a long silence ends its author is reminded.")
+    templates_dir: Path = Field(
+        default=PACKAGE_ROOT / "integrations" / "data" / "templates",
+        description="Message layouts as Jinja2 templates (<step>.j2, <channel>/<step>.j2); none: built-in.",
+    )
     schedules: Path = Field(
         default=PACKAGE_ROOT / "integrations" / "data" / "schedules.yaml",
         description="Named recurring schedules for silences (`fenghuo silence add --schedule NAME`).",

@@ -90,6 +90,12 @@ def _reset_acknowledgement(session: Session, warning: WarningRow, now: datetime)
     )
 
 
+def text_key(recipient: str, channel: str) -> str:
+    """Key of a recipient's text for one channel in a step's texts (when a channel has its own layout);
+    the plain recipient id is the text for every other channel."""
+    return f"{recipient}\t{channel}"
+
+
 def _outbox_row(warning: WarningRow, step: str, recipient: str, channel: str, address: str,
                 text: Message, now: datetime) -> OutboxRow:
     assert warning.id is not None
@@ -141,7 +147,8 @@ def record_route(
     assert warning.id is not None
     if decision.already_routed:
         return rows_of_step(session, warning.id, decision.step)
-    rows = [_outbox_row(warning, decision.step, d.recipient, d.channel, d.address, texts[d.recipient], now)
+    rows = [_outbox_row(warning, decision.step, d.recipient, d.channel, d.address,
+                        texts.get(text_key(d.recipient, d.channel)) or texts[d.recipient], now)
             for d in decision.deliveries]
     session.flush()
     if hold_if_silenced(session, warning, rows, categories=categories, now=now) is None:
