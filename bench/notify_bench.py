@@ -11,6 +11,7 @@ signature and dropping duplicates by key) running in a process of its own:
 It never asserts wall-clock.
 
     uv run python bench/notify_bench.py [--notifications 2000] [--warnings 200] [--database-url URL]
+    uv run python bench/notify_bench.py --silences 1000 [--notifications 2000] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -166,6 +167,53 @@ def latency(engine, hook: str, count: int, gap_s: float) -> dict[str, float]:  #
     return committed
 
 
+def route_and_deliver(url: str, hook: str, n: int, silences: int) -> float:
+    """Seconds to route ``n`` orange warnings (batches of 500, as live evaluation does) and deliver them
+    through the webhook, in a fresh store holding ``silences`` silences in force. The silences are of the
+    warnings' own rules (so each is matched) but for another district (so none holds): the cost measured
+    is the matching alone."""
+    from datetime import timedelta
+
+    from integrations.store.silences import SilenceRow
+
+    engine = open_store(url)
+    now = datetime.now(UTC)
+    if silences:
+        with session_scope(engine) as session:
+            session.add_all([SilenceRow(rule=f"bench-{i % max(n, 1)}", region="510105000000", level="orange",
+                                        starts_at=now - timedelta(hours=1), until=now + timedelta(hours=2),
+                                        reason="bench", author="duty-510100") for i in range(silences)])
+    routing = Routing(policy=POLICY, directory=directory(hook), regions=REGIONS)
+    channel = WebhookChannel(SecretStr(SECRET))
+    t0 = time.perf_counter()
+    for start in range(0, n, 500):
+        changes = [fold(None, firing(i, Level.orange, now)) for i in range(start, min(n, start + 500))]
+        with session_scope(engine) as session:
+            apply_and_route(session, changes, routing, now)
+    sent = 0
+    while True:
+        report = deliver_pending(engine, {"webhook": channel}, now=datetime.now(UTC), limit=500)
+        sent += report.sent
+        if report.attempted == 0:
+            break
+    elapsed = time.perf_counter() - t0
+    channel.close()
+    engine.dispose()
+    assert sent == n, (sent, n)
+    return elapsed
+
+
+def silence_overhead(hook: str, n: int, silences: int, rounds: int) -> list[float]:
+    """Per round, the ratio (with ``silences`` silences) / (without) of :func:`route_and_deliver`, the two
+    runs back to back in the same minute, alternating which goes first."""
+    ratios = []
+    for r in range(rounds):
+        order = (0, silences) if r % 2 == 0 else (silences, 0)
+        times = {k: route_and_deliver(f"sqlite:///{tempfile.mkdtemp()}/s{k}.db", hook, n, k) for k in order}
+        ratios.append(times[silences] / times[0])
+    return ratios
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run both measurements and print the figures."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,7 +221,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warnings", type=int, default=200, help="warnings opened for the latency run")
     p.add_argument("--gap-ms", type=float, default=20.0, help="mean pause between two warnings")
     p.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary folder")
+    p.add_argument("--silences", type=int, default=0,
+                   help="only measure the cost of matching this many silences in force (same-run ratio)")
+    p.add_argument("--rounds", type=int, default=4, help="rounds of the silence measurement")
     args = p.parse_args(argv)
+    if args.silences:
+        proc, hook = start_receiver()
+        try:
+            ratios = silence_overhead(hook, args.notifications, args.silences, args.rounds)
+        finally:
+            stop_receiver(proc)
+        print(f"silences: {args.silences} in force, {args.notifications} orange notifications routed and delivered; "
+              f"time with / without, per round: {', '.join(f'{r:.3f}' for r in ratios)}; "
+              f"median {statistics.median(ratios):.3f} (target < 1.10)")
+        return 0
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/notify_bench.db"
     proc, hook = start_receiver()
     try:

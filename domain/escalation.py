@@ -25,6 +25,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.inhibition import Inhibition
 from domain.regions import Tier, ancestor, tier_of
 from domain.warnings import Level, Status
 
@@ -135,6 +136,8 @@ class EscalationPolicy(BaseModel):
     )
     leadership: Leadership = Field(default_factory=Leadership)
     overrides: tuple[CategoryOverride, ...] = ()
+    inhibitions: tuple[Inhibition, ...] = ()
+    """While a source rule's warning is open, its target rules' warnings beneath it are held (none: off)."""
     digest_window: timedelta = Field(
         default=timedelta(minutes=10),
         description="Blue and yellow notifications for one responder and channel inside this window go as "
@@ -174,7 +177,8 @@ class EscalationPolicy(BaseModel):
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-ready copy to pin on a warning at open; carries its own content hash as ``id``."""
-        data: dict[str, Any] = self.model_dump(mode="json")
+        # Without inhibitions the snapshot (and its id) stays what it was before they existed.
+        data: dict[str, Any] = self.model_dump(mode="json", exclude=set() if self.inhibitions else {"inhibitions"})
         canon = json.dumps(data, sort_keys=True, ensure_ascii=False)
         data["id"] = hashlib.sha256(canon.encode("utf-8")).hexdigest()[:16]
         return data

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from domain.escalation import LEADERSHIP, EscalationPolicy, Step, deadlines, next_step, responsible_node, step_node
@@ -26,8 +26,8 @@ from domain.warnings import Level, Status
 DIGEST_LEVELS = frozenset({Level.blue.value, Level.yellow.value})
 """Levels whose notifications may wait to go as one digest; orange and red are never held back."""
 
-ChangeKind = Literal["opened", "raised", "escalated", "reminder", "overdue"]
-CHANGES: tuple[str, ...] = ("opened", "raised", "escalated", "reminder", "overdue")
+ChangeKind = Literal["opened", "raised", "escalated", "reminder", "overdue", "repeat", "stale"]
+CHANGES: tuple[str, ...] = ("opened", "raised", "escalated", "reminder", "overdue", "repeat", "stale")
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,24 @@ def step_name(change: str, level: str, routed_steps: Sequence[str]) -> str:
     warning's whole life (not per level), so a raise never reuses a step name and its keys."""
     escalations = 1 + sum(1 for r in routed_steps if r.startswith("escalate-"))
     reminders = 1 + sum(1 for r in routed_steps if r.startswith("remind-"))
+    repeats = 1 + sum(1 for r in routed_steps if r.startswith("repeat-"))
+    stales = 1 + sum(1 for r in routed_steps if r.startswith("stale-"))
     names = {"opened": "open", "raised": f"raise-{level}", "overdue": "overdue",
-             "reminder": f"remind-{reminders}", "escalated": f"escalate-{escalations}"}
+             "reminder": f"remind-{reminders}", "escalated": f"escalate-{escalations}",
+             "repeat": f"repeat-{repeats}", "stale": f"stale-{stales}"}
     return names[change]
+
+
+def repeat_due(notified_at: datetime, last_at: datetime, every: timedelta | None) -> bool:
+    """True if firings folded into an open warning should notify again: the rule sets ``notify_every``
+    and at least that much event time passed between the firing last notified and the latest one."""
+    return every is not None and last_at - notified_at >= every
+
+
+def stale_due(last_at: datetime, event_now: datetime, resolve_after: timedelta | None) -> bool:
+    """True if an open warning has gone quiet: its rule sets ``resolve_after`` and at least that much
+    event time passed since its last firing (``event_now``: the latest event time evaluated)."""
+    return resolve_after is not None and event_now - last_at >= resolve_after
 
 
 def _opened(d: RouteDecision, f: WarningFacts, p: EscalationPolicy, now: datetime) -> RouteDecision:
@@ -158,7 +173,9 @@ def _overdue(d: RouteDecision, f: WarningFacts, p: EscalationPolicy, now: dateti
 
 
 _BY_CHANGE = {"opened": _opened, "raised": _raised, "escalated": _escalated, "reminder": _reminder,
-              "overdue": _overdue}
+              "overdue": _overdue, "repeat": _overdue, "stale": _overdue}
+# A repeat (new firings, notify_every) and a stale notice (resolve_after) go, like an overdue report, to
+# the node responsible now, and change no route or deadline.
 
 
 def recipients(
@@ -195,7 +212,9 @@ def decide_route(
     - ``escalated``: one step up (tier, or the duty leadership above the city); the node that missed the
       deadline and the one above are both told; ``escalation_step`` + 1;
     - ``reminder``: the current node and the originally responsible node are reminded;
-    - ``overdue``: the node responsible now is told that the resolve-within deadline passed.
+    - ``overdue``: the node responsible now is told that the resolve-within deadline passed;
+    - ``repeat`` / ``stale``: the node responsible now is told of new firings (``notify_every``) or that
+      the warning has gone quiet and may be closed (``resolve_after``).
 
     A warning never routed starts at ``opened`` whatever the change. SLA decisions use the pinned policy;
     ``policy`` is the fallback. ``categories`` select category overrides besides the rule id.

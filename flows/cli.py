@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from flows import (
+    cli_deliver,
     cli_evaluate,
     cli_notifications,
     cli_ops,
@@ -17,6 +18,7 @@ from flows import (
     cli_records,
     cli_report,
     cli_rules,
+    cli_silence,
     cli_sources,
     cli_warnings,
 )
@@ -36,6 +38,8 @@ app.command("evaluate")(cli_evaluate.evaluate_cmd)
 cli_ops.register(app)
 app.command("report")(cli_report.report_cmd)
 app.add_typer(cli_notifications.app, name="notifications")
+app.add_typer(cli_silence.app, name="silence")
+app.command("deliver")(cli_deliver.deliver_cmd)
 app.add_typer(cli_quarantine.app, name="quarantine")
 app.add_typer(cli_sources.app, name="sources")
 app.add_typer(cli_records.app, name="records")

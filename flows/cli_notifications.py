@@ -1,5 +1,5 @@
-"""``fenghuo notifications …``: the outbox seen from the command line — list (``--failed`` for dead and
-retrying ones) and retry dead ones.
+"""``fenghuo notifications …``: the outbox seen from the command line — list (``--status`` queued, sent,
+failed, dead, silenced, held or not_needed; ``--failed`` for dead and retrying ones) and retry dead ones.
 
 These commands read and write the store directly; they never start Prefect. Addresses and errors are
 masked (they can carry phone numbers or e-mail addresses).
@@ -17,7 +17,8 @@ from flows.console import console, fail, open_engine, print_json
 
 app = typer.Typer(help="List and retry notifications (the outbox).", no_args_is_help=True)
 
-STATUS_STYLE = {"sent": "green", "pending": "yellow", "dead": "bold red"}
+STATUS_STYLE = {"sent": "green", "pending": "yellow", "dead": "bold red", "silenced": "magenta",
+                "not_needed": "dim"}
 LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
 
 
@@ -25,13 +26,15 @@ def _row_dict(row: Any) -> dict[str, Any]:
     """One outbox row for scripts (masked address and error; the digest it went in, if any)."""
     from domain.privacy import mask
     from integrations.store.digests import digest_of
+    from integrations.store.outbox import state_of
 
     return {
         "id": row.id, "idempotency_key": row.idempotency_key, "warning_id": row.warning_id, "step": row.step,
         "recipient": row.recipient, "channel": row.channel, "address": mask(row.address), "level": row.level,
         "status": row.status, "attempts": row.attempts, "next_attempt_at": row.next_attempt_at,
         "last_error": mask(row.last_error), "created_at": row.created_at, "sent_at": row.sent_at,
-        "digest_key": digest_of(row), "subject": row.subject,
+        "digest_key": digest_of(row), "subject": row.subject, "state": state_of(row),
+        "silence": row.payload.get("silence"), "silence_reason": row.payload.get("silence_reason"),
     }
 
 
@@ -43,7 +46,10 @@ def _when(row: Any) -> str:
 
 @app.command("list")
 def list_cmd(
-    failed: Annotated[bool, typer.Option("--failed", help="only dead ones and ones being retried")] = False,
+    status: Annotated[str | None, typer.Option(
+        "--status", help="queued, sent, failed, dead, silenced, held or not_needed")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="only dead ones and ones being retried "
+                                                          "(shorthand for --status failed)")] = False,
     warning: Annotated[int | None, typer.Option("--warning", help="only this warning's notifications")] = None,
     limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
@@ -53,12 +59,15 @@ def list_cmd(
 
     from domain.privacy import mask
     from integrations.store.digests import digest_of
-    from integrations.store.outbox import list_notifications
+    from integrations.store.outbox import STATES, list_notifications, state_of
 
     if limit < 1:
         fail("--limit must be at least 1")
+    if status is not None and status not in STATES:
+        fail(f"unknown status {status!r}; use one of {', '.join(STATES)}")
+    failed = failed or status == "failed"
     with Session(open_engine()) as session:
-        rows = list_notifications(session=session, failed=failed, warning_id=warning, limit=limit)
+        rows = list_notifications(session=session, failed=failed, warning_id=warning, limit=limit, state=status)
     if as_json:
         for r in rows:
             print_json(_row_dict(r))
@@ -66,13 +75,13 @@ def list_cmd(
     if not rows:
         console.print("No failed notifications." if failed else "No notifications match.")
         return
-    table = Table(title=f"{len(rows)} {'failed ' if failed else ''}notifications")
+    table = Table(title=f"{len(rows)} {'failed ' if failed else status + ' ' if status else ''}notifications")
     for name in ("id", "status", "level", "warning", "step", "recipient", "channel", "tries", "sent / next",
                  "last error"):
         table.add_column(name, overflow="fold")
     for r in rows:
         step = f"{r.step} (digest)" if digest_of(r) else r.step
-        table.add_row(str(r.id), f"[{STATUS_STYLE.get(r.status, '')}]{r.status}[/]",
+        table.add_row(str(r.id), f"[{STATUS_STYLE.get(r.status, '')}]{state_of(r)}[/]",
                       f"{LEVEL_CN.get(r.level, '')} {r.level}".strip(), str(r.warning_id or "—"), step,
                       r.recipient, r.channel, str(r.attempts), _when(r), mask(r.last_error)[:80])
     console.print(table)
@@ -108,3 +117,43 @@ def retry_cmd(
         console.print("No dead notifications to retry.")
         return
     console.print(f"{count} notification(s) back in the queue; the next delivery sweep sends them.")
+
+
+@app.command("preview")
+def preview_cmd(
+    warning_id: Annotated[int, typer.Argument(help="the warning to lay out")],
+    channel: Annotated[str, typer.Option("--channel", help="channel whose layout to use (file, wecom…)")] = "file",
+    step: Annotated[str, typer.Option("--step", help="open, raise, escalate, remind, overdue, repeat, stale")]
+    = "open",
+    recipient: Annotated[str, typer.Option("--as", help="recipient id shown in the message")] = "preview",
+) -> None:
+    """Show the message a step of a warning would send over a channel (its template, else the built-in
+    layout); nothing is written or sent."""
+    from sqlmodel import Session
+
+    from domain.regions import RegionDirectory
+    from integrations.notify.render import render
+    from integrations.notify.templates import STEPS, TemplateFileError, context_of, load_templates, render_with
+    from integrations.settings import get_settings
+    from integrations.store.models import WarningRow
+
+    if step.split("-")[0] not in STEPS:
+        fail(f"unknown step {step!r}; use one of {', '.join(STEPS)}")
+    settings = get_settings()
+    try:
+        templates = load_templates(settings.templates_dir)
+    except TemplateFileError as exc:
+        fail(f"message templates have errors:\n{exc}")
+    with Session(open_engine()) as session:
+        warning = session.get(WarningRow, warning_id)
+    if warning is None:
+        fail(f"no warning {warning_id}; `fenghuo warnings list` shows the ids")
+    regions = RegionDirectory.load(settings.regions)
+    template = templates.find(channel, step)
+    if template is None:
+        text = render(warning, step=step, recipient=recipient, regions=regions)
+    else:
+        text = render_with(template, context_of(warning, step=step, recipient=recipient, regions=regions))
+    console.print(f"[dim]{'template' if template else 'built-in layout'} · channel {channel} · step {step}[/]")
+    console.print(text.subject, highlight=False, markup=False)
+    console.print(text.body, highlight=False, markup=False)

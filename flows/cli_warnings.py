@@ -66,12 +66,15 @@ def list_cmd(
             validate_code(region)
         except RegionCodeError as exc:
             fail(str(exc))
+    from integrations.store.silences import silenced_reasons
+
     engine = open_engine()
     with Session(engine) as session:
         rows = list_warnings(session=session, status=status, level=level, within=region, limit=limit)
+        silenced = silenced_reasons(session, [r.id for r in rows if r.id is not None])
     if as_json:
         for r in rows:
-            print_json(_row_dict(r))
+            print_json(_row_dict(r) | {"silenced": silenced.get(r.id or 0)})
         return
     if not rows:
         console.print("No warnings match. Run `uv run fenghuo demo` to make some.")
@@ -89,7 +92,8 @@ def list_cmd(
         table.add_column("summary", max_width=console.width - 90, overflow="ellipsis", no_wrap=True)
     for r in rows:
         table.add_row(str(r.id), f"[{LEVEL_STYLE.get(r.level, '')}]{LEVEL_CN.get(r.level, '')} {r.level}[/]",
-                      STATUS_SHORT.get(r.status, r.status), r.rule, short_place(r.region, names),
+                      STATUS_SHORT.get(r.status, r.status) + (" 静默" if r.id in silenced else ""), r.rule,
+                      short_place(r.region, names),
                       str(r.occurrences), r.last_at.astimezone(CST).strftime("%m-%d %H:%M"),
                       *([mask(r.summary)] if wide else []))
     console.print(table)
@@ -107,6 +111,7 @@ def show_cmd(
     from domain.regions import RegionDirectory
     from integrations.settings import get_settings
     from integrations.store.models import OutboxRow
+    from integrations.store.silences import silenced_reasons
     from integrations.store.warnings import audit_trail, get_warning
 
     engine = open_engine()
@@ -115,6 +120,7 @@ def show_cmd(
         if row is None:
             fail(f"no warning {warning_id}; `fenghuo warnings list` shows the ids")
         trail = audit_trail(session=session, warning_id=warning_id)
+        silenced = silenced_reasons(session, [warning_id]).get(warning_id)
         sent = list(session.exec(select(OutboxRow).where(OutboxRow.warning_id == warning_id)
                                  .order_by(col(OutboxRow.id))))
     if as_json:
@@ -123,7 +129,8 @@ def show_cmd(
                                             "reason": mask(a.reason)} for a in trail],
                                  "notifications": [{"key": o.idempotency_key, "status": o.status,
                                                     "recipient": o.recipient, "channel": o.channel}
-                                                   for o in sent]}
+                                                   for o in sent],
+                                 "silenced": silenced}
         print_json(data)
         return
     names = RegionDirectory.load(get_settings().regions)
@@ -138,6 +145,9 @@ def show_cmd(
                   f"{row.last_at.astimezone(CST):%Y-%m-%d %H:%M} (Beijing), {row.occurrences} occurrence(s)")
     if row.ack_due_at:
         console.print(f"  ack due    {row.ack_due_at.astimezone(CST):%Y-%m-%d %H:%M}")
+    if silenced is not None:
+        console.print(f"  [bold]静默中[/]     通知暂不发送（静默原因：{mask(silenced)}）；静默结束时仍未办结则补发一次",
+                      highlight=False)
     console.print(f"  summary    {mask(row.summary)}")
     console.print("[bold]Why[/]")
     console.print("  " + mask(row.explanation).replace("\n", "\n  "), highlight=False)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from domain.escalation import EscalationPolicy
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
+from integrations.delivery import Reminders
+from integrations.notify.templates import MessageTemplates, load_templates
 from integrations.route import Routing
 from integrations.settings import Settings
 from integrations.store.models import WarningRow
@@ -21,15 +23,18 @@ class RoutingContext:
     directory: ResponderDirectory
     regions: RegionDirectory
     links: bool = True
+    templates: MessageTemplates | None = None
 
     @classmethod
     def load(cls, settings: Settings) -> RoutingContext:
-        """Read escalation.yaml, the responders directory and the region directory."""
+        """Read escalation.yaml, the responders directory, the region directory and the message templates
+        (``TemplateFileError``, one ``FILE:LINE`` line per problem, if a template is wrong)."""
         return cls(
             policy=EscalationPolicy.load(settings.escalation),
             directory=ResponderDirectory.load(settings.responders),
             regions=RegionDirectory.load(settings.regions),
             links=settings.action_links,
+            templates=load_templates(settings.templates_dir) or None,
         )
 
     def routing(self, categories: Callable[[WarningRow], Iterable[str]] | None = None) -> Routing:
@@ -38,4 +43,13 @@ class RoutingContext:
         from integrations.notify.render import action_links
 
         return Routing(policy=self.policy, directory=self.directory, regions=self.regions,
-                       links=action_links if self.links else None, categories=categories)
+                       links=action_links if self.links else None, categories=categories,
+                       templates=self.templates)
+
+
+def reminders_for(settings: Settings, context: RoutingContext) -> Reminders:
+    """When the authors of long silences are reminded of their end (from settings)."""
+    from datetime import timedelta
+
+    return Reminders(directory=context.directory, long=timedelta(hours=settings.silence_remind_long_hours),
+                     before=timedelta(hours=settings.silence_remind_before_hours))

@@ -94,6 +94,8 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
             for r in range(rounds):
                 clock = DEFAULT_START + timedelta(days=days * (r + 1) / rounds)
                 progress.update(step, description=f"round {r + 1}/{rounds}: pipeline up to {clock:%m-%d %H:%M}")
+                if r == rounds // 2:
+                    _announce_silence(clock)  # this round's collective petitions are expected: held
                 sim.reveal_until(clock)
                 result: dict[str, Any] = run_pipeline(now=clock)
                 for item in result["ingested"]:
@@ -122,6 +124,42 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
                   "  uv run fenghuo warnings list\n  uv run fenghuo warnings show <id>\n"
                   "  uv run fenghuo rules test\n  uv run fenghuo assess list\n"
                   "  uv run fenghuo report --date 2026-01-25")
+
+SILENCE_REASON = "拆迁听证会期间的集体访已知（演示：市维稳工作值班室设置）"
+
+
+def _announce_silence(clock: datetime) -> None:
+    """The city duty office silences collective petitions for one round (up to orange): they open and are
+    recorded as usual, their notifications wait and go out after the round if still open."""
+    from flows.context import RoutingContext
+    from flows.store import store_engine
+    from integrations.store.db import session_scope
+    from integrations.store.silences import add_silence
+
+    with session_scope(store_engine()) as session:
+        add_silence(session, directory=RoutingContext.load(get_settings()).directory, author="cd-duty-office",
+                    rule="collective-petition", region=None, level="orange", category=None,
+                    until=clock + timedelta(minutes=5), reason=SILENCE_REASON, now=clock - timedelta(minutes=1),
+                    max_length=timedelta(hours=get_settings().silence_max_hours))
+
+
+def _silence_line() -> str:
+    """How many notifications the demo's silence held, and what became of them."""
+    from sqlmodel import Session, col, select
+
+    from flows.store import store_engine
+    from integrations.store.models import OutboxRow
+
+    with Session(store_engine()) as session:
+        rows = [r for r in session.exec(select(OutboxRow).where(col(OutboxRow.payload).is_not(None)))
+                if r.payload.get("silence")]
+    if not rows:
+        return "silence: nothing was held (no collective petition in the silenced round)"
+    done = Counter(r.status for r in rows)
+    return (f"silence (静默): {len(rows)} notifications held during one round — {SILENCE_REASON}; afterwards "
+            f"sent {done['sent']}, not needed (resolved meanwhile) {done['not_needed']}, "
+            f"still held {done['silenced']}, waiting to send {done['pending']}")
+
 
 def _seed_assessment(now: datetime) -> Any:
     from flows.assess_demo import seed_demo_assessment
@@ -171,6 +209,7 @@ def _summary(totals: Counter[str], assessment: Any) -> None:
     for name, n in sent.most_common(12):
         who.add_row(name, str(n))
     console.print(who)
+    console.print(_silence_line(), highlight=False)
     if assessment is not None:
         console.print(f"SSRA worked example: assessment #{assessment.assessment_id} "
                       f"{assessment.level_before} → {assessment.level_after} after mitigation, "

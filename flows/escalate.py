@@ -24,28 +24,28 @@ def watch_sla(now: datetime) -> int:
     routing = RoutingContext.load(get_settings())
     with session_scope(store_engine()) as session:
         steps = sla_sweep(session=session, policy=routing.policy, directory=routing.directory,
-                          regions=routing.regions, now=now)
+                          regions=routing.regions, now=now, templates=routing.templates)
     return len(steps)
 
 
 @task(name="deliver-outbox", cache_policy=NONE)
 def deliver_outbox(now: datetime) -> dict[str, int]:
-    """Send pending notifications whose time has come; failures retry later with backoff."""
-    from integrations.notify.pipeline import deliver_pending
+    """Release the notifications of ended silences, then send pending notifications whose time has come;
+    failures retry later with backoff."""
+    from flows.context import reminders_for
+    from integrations.delivery import deliver_all, release_silences
     from integrations.notify.registry import build_channels
 
     settings = get_settings()
     channels = build_channels(settings)
+    context = RoutingContext.load(settings)
+    # Held notifications of silences that ended go out in this same sweep (once each, their own keys),
+    # with the reminders to the authors of long silences about to end.
+    release_silences(store_engine(), now, reminders_for(settings, context))
     # Blue and yellow wait for their digest window (escalation.yaml); orange and red go at once.
-    window = RoutingContext.load(settings).policy.digest_window
-    totals = {"sent": 0, "failed": 0, "dead": 0}
+    window = context.policy.digest_window
     # Sweep until nothing due is left: each sweep commits row by row, so a crash re-sends at most one.
-    while True:
-        report = deliver_pending(store_engine(), channels, now=now, limit=500, digest_window=window)
-        for name in totals:
-            totals[name] += getattr(report, name)
-        if report.attempted == 0 or report.sent == 0:
-            return totals
+    return deliver_all(store_engine(), channels, now=now, window=window)
 
 
 @flow(name="escalate_warnings", log_prints=True, **ADMIN_HOOKS)

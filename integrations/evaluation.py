@@ -16,9 +16,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from domain.watermarks import SourceTiming
-from integrations.route import Routing, route_changes
+from integrations.route import Routing, route_changes, route_repeats
+from integrations.staleness import Staleness, stale_sweep
 from integrations.store.db import session_scope
 from integrations.store.live import EvaluationReport, evaluate_batch, load_evaluator, save_state, sync_resolved
 from integrations.store.release import pending_count
@@ -41,6 +43,8 @@ class LiveEvaluator:
         self.batch_size = batch_size
         self.evaluator, self.position, self.restarted = load_evaluator(engine, rulebook, engine_name)
         self._fresh = True
+        # Rules whose folded firings notify again, at most once per their ``notify_every``.
+        self.every = {r.id: r.notify_every for r in rulebook.rules if r.notify_every is not None}
 
     def bound(self, now: datetime) -> datetime | None:
         """The release bound of the sources' watermarks at wall time ``now`` (``None``: nothing holds)."""
@@ -57,6 +61,7 @@ class LiveEvaluator:
         """Evaluate every released record, batch by batch; route what opens or rises with the routing."""
         report = EvaluationReport(rulebook_version=self.rulebook.version, restarted=self.restarted)
         bound = self.bound(now)
+        event_now: datetime | None = None
         while True:
             # If a batch fails, the exception ends the run and the next run starts from the saved state.
             with session_scope(self.engine) as session:
@@ -66,9 +71,15 @@ class LiveEvaluator:
                 batch = evaluate_batch(session, self.evaluator, self.position, now=now, batch_size=self.batch_size,
                                        bound=bound, rulebook=self.rulebook, report=report)
                 if batch is None:
+                    if event_now is not None:
+                        _sweep_stale(session, self.rulebook, self.routing, event_now, now)
                     return report
                 if self.routing is not None:
                     route_changes(session, batch.applied.to_route, self.routing, now)
+                    route_repeats(session, batch.applied.folded, self.routing, self.every, now)
+                latest = max((r.at for r in batch.records), default=None)
+                if latest is not None and (event_now is None or latest > event_now):
+                    event_now = latest
                 save_state(session, self.evaluator, self.rulebook, batch.position, now)
             self.position = batch.position
             report.add(batch.applied)
@@ -103,3 +114,12 @@ def evaluate_pending(
         return live.run(now, progress)
     finally:
         live.close()
+
+
+def _sweep_stale(session: Session, rulebook: Rulebook, routing: Routing | None, event_now: datetime,
+                 now: datetime) -> None:
+    """After a run that advanced event time: the warnings of rules with ``resolve_after`` quiet long enough
+    turn stale (or resolve themselves with ``auto_resolve``)."""
+    rules = {r.id: Staleness(r.resolve_after, r.auto_resolve) for r in rulebook.rules if r.resolve_after}
+    if rules:
+        stale_sweep(session, rules, routing=routing, event_now=event_now, now=now)

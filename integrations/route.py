@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
 from domain.escalation import EscalationPolicy
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
-from domain.routing import ChangeKind, RouteDecision, decide_route
+from domain.routing import ChangeKind, RouteDecision, decide_route, repeat_due
 from domain.warnings import Change, WarningState
 from integrations.notify.render import render
+from integrations.notify.templates import MessageTemplates, context_of, render_with
+from integrations.store.inhibition import covered_by
 from integrations.store.models import OutboxRow, WarningRow
-from integrations.store.routing import Message, apply_route, record_route, routing_facts
+from integrations.store.routing import Message, apply_route, record_route, routing_facts, text_key
 from integrations.store.warnings import ApplyReport, apply_changes
 
 LinkMaker = Callable[[int, str, datetime], Mapping[str, str]]
@@ -38,35 +40,53 @@ class Routing:
     links: LinkMaker | None = None
     categories: Callable[[WarningRow], Iterable[str]] | None = None
     """Record kinds or types behind a warning, selecting category overrides besides the rule id."""
+    templates: MessageTemplates | None = None
+    """Message layouts as data; None or empty: the built-in layout."""
 
 
 def _texts(warning: WarningRow, decision: RouteDecision, regions: RegionDirectory, links: LinkMaker | None,
-           now: datetime) -> dict[str, Message]:
-    """Each recipient's message for the decided step (rendered after the route is applied)."""
+           now: datetime, templates: MessageTemplates | None = None) -> dict[str, Message]:
+    """Each recipient's message for the decided step (rendered after the route is applied): the built-in
+    layout, or a template's (``integrations.notify.templates``) — then per channel where one is set."""
     assert warning.id is not None
     out: dict[str, Message] = {}
+    leadership = decision.policy.leadership.name
     for person in decision.recipients:
         urls = dict(links(warning.id, person.id, now)) if links else {}
-        text = render(warning, step=decision.step, recipient=person.id, regions=regions,
-                      leadership=decision.policy.leadership.name, links=urls)
+        text = render(warning, step=decision.step, recipient=person.id, regions=regions, leadership=leadership,
+                      links=urls)
         out[person.id] = Message(text.subject, text.body, urls)
+        for channel in dict.fromkeys(c.type for c in person.channels) if templates else ():
+            assert templates is not None
+            template = templates.find(channel, decision.step)
+            if template is not None:
+                own = render_with(template, context_of(warning, step=decision.step, recipient=person.id,
+                                                       regions=regions, leadership=leadership, links=urls))
+                out[text_key(person.id, channel)] = Message(own.subject, own.body, urls)
     return out
 
 
 def route_warning(
     *, session: Session, warning: WarningRow, change: ChangeKind | str, policy: EscalationPolicy,
     directory: ResponderDirectory, regions: RegionDirectory, now: datetime, categories: Iterable[str] = (),
-    links: LinkMaker | None = None,
+    links: LinkMaker | None = None, templates: MessageTemplates | None = None,
 ) -> list[OutboxRow]:
     """Route ``warning`` for ``change`` (see :func:`domain.routing.decide_route`) and write its outbox rows
     and audit rows; return the step's rows. Idempotent per step: a step already routed returns its
     existing rows and changes nothing. ``links`` (e.g. ``integrations.notify.render.action_links``) adds
     one-click links for each recipient."""
+    categories = tuple(categories)
     facts = routing_facts(session, warning)
     decision = decide_route(facts, change, policy=policy, directory=directory, now=now, categories=categories)
     apply_route(session, warning, decision, now)
-    texts = {} if decision.already_routed else _texts(warning, decision, regions, links, now)
-    return record_route(session, warning, decision, texts, now)
+    texts = {} if decision.already_routed else _texts(warning, decision, regions, links, now, templates)
+    covered = covered_by(session, warning, decision.policy.inhibitions) if texts else []
+    if covered:
+        # An inhibiting warning (a cluster) says which warnings it covers: theirs are held meanwhile.
+        note = (f"\n本预警涵盖预警 {'、'.join(f'#{i}' for i in covered[:20])}{' 等' if len(covered) > 20 else ''}"
+                f"（共 {len(covered)} 条，其通知暂缓，本预警办结后仍未办结的将补发）")
+        texts = {k: Message(m.subject, m.body + note, m.links) for k, m in texts.items()}
+    return record_route(session, warning, decision, texts, now, categories)
 
 
 def route_with(session: Session, warning: WarningRow, change: str, routing: Routing,
@@ -75,13 +95,35 @@ def route_with(session: Session, warning: WarningRow, change: str, routing: Rout
     cats = routing.categories(warning) if routing.categories else ()
     return route_warning(session=session, warning=warning, change=change, policy=routing.policy,
                          directory=routing.directory, regions=routing.regions, now=now, categories=cats,
-                         links=routing.links)
+                         links=routing.links, templates=routing.templates)
 
 
 def route_changes(session: Session, changes: Iterable[tuple[WarningRow, str]], routing: Routing,
                   now: datetime) -> int:
-    """Route every (warning, ``opened``/``raised``) change in order; return the outbox rows of their steps."""
-    return sum(len(route_with(session, warning, change, routing, now)) for warning, change in changes)
+    """Route every (warning, ``opened``/``raised``) change in order; return the outbox rows of their steps.
+    Each routed warning remembers the event time of the firing it notified (for ``notify_every``)."""
+    total = 0
+    for warning, change in changes:
+        total += len(route_with(session, warning, change, routing, now))
+        warning.notified_at = warning.last_at
+        session.add(warning)
+    return total
+
+
+def route_repeats(session: Session, folded: Iterable[WarningRow], routing: Routing, every: Mapping[str, timedelta],
+                  now: datetime) -> int:
+    """Notify again the open warnings that took in firings without rising, when their rule's
+    ``notify_every`` (``every``, by rule id) has passed in event time since the firing last notified
+    (:func:`domain.routing.repeat_due`); return the outbox rows written."""
+    total = 0
+    for warning in folded:
+        last = warning.notified_at or warning.first_at
+        if warning.status == "resolved" or not repeat_due(last, warning.last_at, every.get(warning.rule)):
+            continue
+        total += len(route_with(session, warning, "repeat", routing, now))
+        warning.notified_at = warning.last_at
+        session.add(warning)
+    return total
 
 
 def apply_and_route(session: Session, changes: Iterable[tuple[WarningState, Change]], routing: Routing,

@@ -96,6 +96,22 @@ class Settings(BaseSettings):
         '{"hotline-key": "..."}; JSON in the environment (FENGHUO_SOURCE_SECRETS).',
     )
     allowed_lateness_s: int = Field(default=0, description="Lateness allowed before the watermark advances.")
+    silence_max_hours: float = Field(
+        default=72.0, gt=0, description="Longest silence allowed (hours): every silence ends, none is forever.")
+    silence_max_recurring_days: float = Field(
+        default=92.0, gt=0, description="Longest a recurring (scheduled) silence may stay in force (days).")
+    silence_remind_long_hours: float = Field(
+        default=24.0, gt=0, description="A silence at least this long (hours) reminds its author before it ends.")
+    silence_remind_before_hours: float = Field(
+        default=2.0, gt=0, description="How long (hours) before a long silence ends its author is reminded.")
+    templates_dir: Path = Field(
+        default=PACKAGE_ROOT / "integrations" / "data" / "templates",
+        description="Message layouts as Jinja2 templates (<step>.j2, <channel>/<step>.j2); none: built-in.",
+    )
+    schedules: Path = Field(
+        default=PACKAGE_ROOT / "integrations" / "data" / "schedules.yaml",
+        description="Named recurring schedules for silences (`fenghuo silence add --schedule NAME`).",
+    )
     outbox_dir: Path | None = Field(default=None, description="Where the file channel writes; default home/outbox.")
 
     # CAP 1.2 alerts and the Atom feed (integrations/cap.py).

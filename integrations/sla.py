@@ -16,6 +16,7 @@ from sqlmodel import Session
 from domain.escalation import LEADERSHIP, EscalationPolicy, Step, due_escalations
 from domain.regions import RegionDirectory, Tier
 from domain.responders import ResponderDirectory
+from integrations.notify.templates import MessageTemplates
 from integrations.route import route_warning
 from integrations.store.actions import record_resolve_overdue, resolve_overdue_due, sla_due, sla_view
 
@@ -34,7 +35,7 @@ class SlaAction:
 
 def sla_sweep(
     *, session: Session, policy: EscalationPolicy, directory: ResponderDirectory, regions: RegionDirectory,
-    now: datetime, limit: int = 500,
+    now: datetime, limit: int = 500, templates: MessageTemplates | None = None,
 ) -> list[SlaAction]:
     """Escalate (or remind about) open warnings whose acknowledgement deadline passed by ``now``.
 
@@ -49,17 +50,17 @@ def sla_sweep(
     for due in due_escalations(now, [sla_view(row, policy) for row in rows.values()]):
         change = "escalated" if due.action == "escalate" else "reminder"
         out = route_warning(session=session, warning=rows[due.warning_id], change=change, policy=policy,
-                            directory=directory, regions=regions, now=now)
+                            directory=directory, regions=regions, now=now, templates=templates)
         step = out[0].step if out else ""
         done.append(SlaAction(due.warning_id, due.action, step, due.to_step, due.to_code, len(out)))
     done.extend(resolve_overdue_sweep(session=session, policy=policy, directory=directory, regions=regions,
-                                      now=now, limit=limit))
+                                      now=now, limit=limit, templates=templates))
     return done
 
 
 def resolve_overdue_sweep(
     *, session: Session, policy: EscalationPolicy, directory: ResponderDirectory, regions: RegionDirectory,
-    now: datetime, limit: int = 500,
+    now: datetime, limit: int = 500, templates: MessageTemplates | None = None,
 ) -> list[SlaAction]:
     """Report unresolved warnings whose ``resolve_due_at`` passed by ``now``: once per warning, an audit
     row ``resolve-overdue`` and a notification of step ``overdue`` to the node responsible now.
@@ -71,7 +72,7 @@ def resolve_overdue_sweep(
     for row in resolve_overdue_due(session=session, now=now, limit=limit):
         assert row.id is not None
         out = route_warning(session=session, warning=row, change="overdue", policy=policy,
-                            directory=directory, regions=regions, now=now)
+                            directory=directory, regions=regions, now=now, templates=templates)
         record_resolve_overdue(session=session, row=row, now=now, notifications=len(out))
         to: Step = LEADERSHIP if row.tier == LEADERSHIP else Tier(row.tier)
         done.append(SlaAction(row.id, "overdue", "overdue", to, row.route_region, len(out)))

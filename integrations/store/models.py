@@ -136,6 +136,11 @@ class WarningRow(SQLModel, table=True):
     resolved_at: datetime | None = _dt(default=None, nullable=True)
     ack_due_at: datetime | None = _dt(default=None, nullable=True)
     resolve_due_at: datetime | None = _dt(default=None, nullable=True)
+    notified_at: datetime | None = _dt(
+        default=None, nullable=True,
+        description="Event time of the firing last notified (open, raise, repeat): for the rule's notify_every.")
+    stale_at: datetime | None = _dt(
+        default=None, nullable=True, description="When it turned stale (resolve_after); None while active.")
 
 
 class AuditRow(SQLModel, table=True):

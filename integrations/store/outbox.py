@@ -29,6 +29,7 @@ __all__ = [
     "list_notifications",
     "record_attempt",
     "retry_dead",
+    "state_of",
 ]
 
 
@@ -95,16 +96,35 @@ def record_attempt(session: Session, rows: list[OutboxRow], *, attempts: int, st
     session.commit()
 
 
+STATES = ("queued", "sent", "failed", "dead", "silenced", "held", "not_needed")
+"""What ``fenghuo notifications list --status`` filters by: ``queued`` (pending, never failed), ``failed``
+(dead, or pending after a failure: what ``--failed`` shows), and the stored statuses by name."""
+
+
+def state_of(row: OutboxRow) -> str:
+    """The state a user reads for ``row``: ``queued`` or ``failed`` for a pending row (by whether a send
+    has failed before), else its stored status."""
+    if row.status == PENDING:
+        return "failed" if row.attempts > 0 else "queued"
+    return row.status
+
+
 def list_notifications(
-    *, session: Session, failed: bool = False, warning_id: int | None = None, limit: int = 200
+    *, session: Session, failed: bool = False, warning_id: int | None = None, limit: int = 200,
+    state: str | None = None,
 ) -> list[OutboxRow]:
-    """Outbox rows, newest first; ``failed`` keeps dead rows and pending rows that have failed before."""
+    """Outbox rows, newest first; ``failed`` keeps dead rows and pending rows that have failed before;
+    ``state`` (one of :data:`STATES`) keeps the rows in that state (``failed`` as ``failed=True``)."""
     query = select(OutboxRow)
     if warning_id is not None:
         query = query.where(OutboxRow.warning_id == warning_id)
-    if failed:
-        retrying = sa.and_(col(OutboxRow.status) == PENDING, col(OutboxRow.attempts) > 0)
+    retrying = sa.and_(col(OutboxRow.status) == PENDING, col(OutboxRow.attempts) > 0)
+    if failed or state == "failed":
         query = query.where(sa.or_(col(OutboxRow.status) == DEAD, retrying))
+    elif state == "queued":
+        query = query.where(col(OutboxRow.status) == PENDING, col(OutboxRow.attempts) == 0)
+    elif state is not None:
+        query = query.where(col(OutboxRow.status) == state)
     return list(session.exec(query.order_by(col(OutboxRow.id).desc()).limit(limit)))
 
 

@@ -9,7 +9,7 @@ row exists) is never recorded again, so a re-run writes nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,8 +22,10 @@ from domain.escalation import EscalationPolicy
 from domain.routing import RouteDecision, WarningFacts
 from domain.warnings import Status
 from integrations.store.audit import append_audit, audit_entries
+from integrations.store.inhibition import hold_if_inhibited
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.outbox_status import PENDING
+from integrations.store.silences import hold_if_silenced
 
 ROUTED = "routed"
 """Audit action of a routing step; its ``reason`` is the step (``open``, ``escalate-1``…)."""
@@ -88,6 +90,12 @@ def _reset_acknowledgement(session: Session, warning: WarningRow, now: datetime)
     )
 
 
+def text_key(recipient: str, channel: str) -> str:
+    """Key of a recipient's text for one channel in a step's texts (when a channel has its own layout);
+    the plain recipient id is the text for every other channel."""
+    return f"{recipient}\t{channel}"
+
+
 def _outbox_row(warning: WarningRow, step: str, recipient: str, channel: str, address: str,
                 text: Message, now: datetime) -> OutboxRow:
     assert warning.id is not None
@@ -104,7 +112,7 @@ def _outbox_row(warning: WarningRow, step: str, recipient: str, channel: str, ad
     )
 
 
-def _insert_missing(session: Session, rows: list[OutboxRow]) -> None:
+def insert_missing(session: Session, rows: list[OutboxRow]) -> None:
     """Insert the rows whose idempotency key is not in the table yet (race-safe where the dialect allows)."""
     if not rows:
         return
@@ -129,17 +137,23 @@ def _insert_missing(session: Session, rows: list[OutboxRow]) -> None:
 
 def record_route(
     session: Session, warning: WarningRow, decision: RouteDecision, texts: Mapping[str, Message], now: datetime,
+    categories: Collection[str] = (),
 ) -> list[OutboxRow]:
     """Write the outbox rows (one per delivery, its text from ``texts`` by recipient) and the ``routed``
     audit row of a decision applied with :func:`apply_route`; return the step's rows. A step already
-    routed writes nothing and returns its existing rows."""
+    routed writes nothing and returns its existing rows. Rows an active silence covers (``categories``:
+    the record kinds or types behind the warning) are written ``silenced`` instead of pending; rows an
+    open source warning inhibits (``decision.policy.inhibitions``) are written ``held``."""
     assert warning.id is not None
     if decision.already_routed:
         return rows_of_step(session, warning.id, decision.step)
-    rows = [_outbox_row(warning, decision.step, d.recipient, d.channel, d.address, texts[d.recipient], now)
+    rows = [_outbox_row(warning, decision.step, d.recipient, d.channel, d.address,
+                        texts.get(text_key(d.recipient, d.channel)) or texts[d.recipient], now)
             for d in decision.deliveries]
     session.flush()
-    _insert_missing(session, rows)
+    if hold_if_silenced(session, warning, rows, categories=categories, now=now) is None:
+        hold_if_inhibited(session, warning, rows, inhibitions=decision.policy.inhibitions)
+    insert_missing(session, rows)
     append_audit(
         session=session, warning_id=warning.id, actor=SYSTEM, action=ROUTED, reason=decision.step, at=now,
         detail={"change": decision.change,

@@ -19,6 +19,9 @@ from domain.regions import tier_of
 from domain.warnings import Change, Status, WarningState
 from integrations.store.models import AuditRow, WarningRow
 
+STALE = "stale"
+"""Status of an open warning with no new firing for its rule's ``resolve_after`` (still unresolved)."""
+
 
 @dataclass
 class ApplyReport:
@@ -29,6 +32,8 @@ class ApplyReport:
     raised: int = 0
     to_route: list[tuple[WarningRow, str]] = field(default_factory=list)
     """The warnings opened or raised, with the change (``opened``/``raised``), in order: to be routed."""
+    folded: list[WarningRow] = field(default_factory=list)
+    """The open warnings that took in firings without rising (a rule's ``notify_every`` may notify)."""
 
 
 def _audit(session: Session, row: WarningRow, action: str, detail: dict[str, object], at: datetime) -> None:
@@ -97,6 +102,10 @@ def apply_changes(
         row.summary = state.summary
         row.explanation = state.explanation
         row.rulebook_version = state.rulebook_version
+        if row.status == STALE:
+            # A stale warning that fires again is active again.
+            row.status, row.stale_at = Status.open.value, None
+            _audit(session, row, "active-again", {"last_at": row.last_at.isoformat()}, now)
         session.add(row)
         if change is Change.raised and previous != row.level:
             report.raised += 1
@@ -105,6 +114,7 @@ def apply_changes(
             report.to_route.append((row, Change.raised.value))
         else:
             report.updated += 1
+            report.folded.append(row)
     session.flush()
     return report
 

@@ -16,17 +16,20 @@ from integrations.store.models import AuditRow, OutboxRow, WarningRow
 LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
 """The level as responders say it (红色预警…)."""
 LEVEL_ORDER = ("red", "orange", "yellow", "blue")
-STATUS_CN = {"open": "开放（待签收）", "acknowledged": "已签收", "resolved": "已办结"}
+STATUS_CN = {"open": "开放（待签收）", "acknowledged": "已签收", "resolved": "已办结", "stale": "可办结（久无新情况）"}
 TIER_CN = {**{t.value: t.label for t in Tier}, "leadership": "市值班领导"}
 CHANNEL_CN = {"file": "系统消息", "webhook": "接口推送", "email": "电子邮件", "wecom": "企业微信",
               "dingtalk": "钉钉", "feishu": "飞书", "sms": "短信"}
 _EVENT_CN = {
     "opened": "预警生成", "raised": "等级上调", "acknowledged": "签收", "resolved": "办结", "comment": "批注",
     "refused": "越权操作被拒绝", "resolve-overdue": "超过办结期限", "ack-reset": "签收期限重新计算",
-    "link_refused": "一键链接被拒绝",
+    "link_refused": "一键链接被拒绝", "silenced": "通知静默（暂不发送）", "silence-released": "静默结束，补发通知",
+    "silence-not-needed": "静默期间已办结，不再补发", "inhibited": "通知暂缓（由聚集预警统一通知）",
+    "stale": "久无新情况，可办结", "active-again": "再次发生，恢复处置",
 }
 _ROUTED_CN = {"opened": "分派", "raised": "升级后再次分派", "escalated": "逾期未签收，逐级上报",
-              "reminder": "逾期未签收，提醒", "overdue": "超过办结期限，通报"}
+              "reminder": "逾期未签收，提醒", "overdue": "超过办结期限，通报", "repeat": "持续发生，再次通知",
+              "stale": "久无新情况，提示可办结"}
 
 
 def beijing(at: datetime | None) -> str:
@@ -128,3 +131,9 @@ def timeline(audit: list[AuditRow], sent: list[OutboxRow], people: ResponderDire
             what = f"等级上调：{before} → {after}"
         out.append(Event(beijing(a.at), what, _who(a.actor, people), mask(a.reason)))
     return out
+
+
+def silence_note(sent: list[OutboxRow]) -> str:
+    """"通知静默中：<reason>" while a silence holds the warning's notifications, else ``""`` (masked)."""
+    reasons = [str(r.payload.get("silence_reason", "")) for r in sent if r.status == "silenced"]
+    return f"通知静默中：{mask(reasons[0])}（静默结束时仍未办结将补发）" if reasons else ""

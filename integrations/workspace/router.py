@@ -26,6 +26,7 @@ from integrations.store import actions
 from integrations.store.audit import append_audit
 from integrations.store.db import session_scope
 from integrations.store.models import OutboxRow, WarningRow
+from integrations.store.silences import SilenceRefused, add_silence
 from integrations.store.users import LoginRefused, authenticate, get_account
 from integrations.store.warnings import audit_trail
 from integrations.workspace import present
@@ -48,6 +49,7 @@ _ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
     "comment": (actions.comment, "批注已记录"),
     "resolve": (actions.resolve, "已办结"),
 }
+_DONE = {**{k: v[1] for k, v in _ACTIONS.items()}, "silence": "同类预警的通知已静默"}
 
 
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -204,7 +206,28 @@ def workspace_router(
                     place=present.place(row.region, names), holder=present.holder(row, names),
                     deadline=present.deadline_of(row, now), events=present.timeline(trail, sent, directory, names),
                     first=present.beijing(row.first_at), last=present.beijing(row.last_at),
-                    done=_ACTIONS[done][1] if done in _ACTIONS else "")
+                    silenced=present.silence_note(sent), done=_DONE.get(done, ""))
+
+    def silence(who: Viewer, row: WarningRow, form: dict[str, str]) -> Response:
+        """Silence this warning's rule in its region, at its level and below, for some hours (the store
+        checks the jurisdiction, the red rule and the longest silence, and audits a refusal)."""
+        reason = form.get("note", "").strip()[:500]
+        try:
+            hours = float(form.get("hours", ""))
+        except ValueError:
+            hours = 0.0
+        if not reason or not 0 < hours <= settings.silence_max_hours:
+            return refused("请填写静默时长和原因",
+                           f"静默时长须在 0 到 {settings.silence_max_hours:g} 小时之间，原因必填。", 400, who)
+        now = clock()
+        try:
+            with session_scope(engine) as s:
+                add_silence(s, directory=directory, author=who.person.id, rule=row.rule, region=row.region,
+                            level=row.level, category=None, until=now + timedelta(hours=hours), reason=reason,
+                            now=now, max_length=timedelta(hours=settings.silence_max_hours))
+        except SilenceRefused as exc:
+            return refused("无法设置静默", f"{exc}（已记录在案）", 403, who)
+        return RedirectResponse(f"/w/{row.id}?done=silence", status_code=303)
 
     @router.post("/w/{warning_id}/{action}", response_class=HTMLResponse)
     async def act(request: Request, warning_id: int, action: str) -> Response:
@@ -217,6 +240,8 @@ def workspace_router(
             return refused("请求已失效", "表单已过期或不是从本站提交的，未作任何处理。请刷新页面后重试。", 403, who)
         with Session(engine) as s:
             row = s.get(WarningRow, warning_id)
+        if row is not None and who.may_see(row) and action == "silence":
+            return silence(who, row, form)
         if row is None or not who.may_see(row) or action not in _ACTIONS:
             return refused("预警不存在", "没有这条预警，或它不在您的管辖范围内。", 404, who)
         note = form.get("note", "").strip()[:2000]

@@ -80,3 +80,17 @@ def condition_field(raw: Mapping[str, Any], out: dict[str, Any], key: str, stamp
     if key in out and not isinstance(out[key], Condition):
         here = key_line(raw, key, out["line"])
         out[key] = parse_condition(out[key], out["file"], here, stamps)
+
+
+def noise_fields(raw: Mapping[str, Any], out: dict[str, Any], here: int) -> None:
+    """Read ``notify_every``/``resolve_after`` as durations; ``auto_resolve`` must be a boolean and needs
+    ``resolve_after``."""
+    for key in ("notify_every", "resolve_after"):
+        if key in out:
+            out[key] = parse_duration(out[key], key_line(raw, key, here))
+    if "auto_resolve" in out:
+        line = key_line(raw, "auto_resolve", here)
+        if not isinstance(out["auto_resolve"], bool):
+            raise LanguageError(f"auto_resolve must be true or false, got {out['auto_resolve']!r}", line)
+        if out["auto_resolve"] and "resolve_after" not in out:
+            raise LanguageError("auto_resolve needs resolve_after (how long without a firing, e.g. 72h)", line)

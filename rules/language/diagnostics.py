@@ -14,7 +14,8 @@ from rules.language.positions import LanguageError, key_line, line_of
 FILE_KEYS = ("ruleset", "description", "rules", "tests")
 RULE_KEYS = (
     "id", "title", "record", "where", "level", "levels", "group_by", "summary",
-    "window", "sequence", "join", "within", "absence", "baseline",
+    "window", "sequence", "join", "within", "absence", "baseline", "notify_every", "resolve_after",
+    "auto_resolve",
 )  # fmt: skip
 _CONTEXT_KEYS = {
     None: FILE_KEYS,

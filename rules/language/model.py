@@ -49,7 +49,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo
 
 from domain.warnings import Level
-from rules.language.ast_base import Located, condition_field, parse_duration, timestamp_fields
+from rules.language.ast_base import Located, condition_field, noise_fields, parse_duration, timestamp_fields
 from rules.language.conditions_ast import OPERATORS, AnyOf, Condition, FieldTest, NotOf, Op, Term, parse_condition
 from rules.language.positions import LanguageError, LineList, key_line, plain
 
@@ -207,10 +207,19 @@ class Rule(Located):
     within: timedelta | None = None
     absence: Absence | None = None
     baseline: Baseline | None = None
+    notify_every: timedelta | None = None
+    """Firings folded into an open warning notify again at most once per this span of event time (a rise
+    always notifies); none: folds never notify."""
+    resolve_after: timedelta | None = None
+    """Event time without a new firing after which an open warning turns ``stale`` (its holder is told
+    it may be closed)."""
+    auto_resolve: bool = False
+    """With ``resolve_after``: a stale warning resolves itself (audited) instead of waiting for a human."""
 
     @classmethod
     def _normalise(cls, raw: Mapping[str, Any], out: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         here = out["line"]
+        noise_fields(raw, out, here)
         rid = out.get("id")
         if not isinstance(rid, str) or not RULE_ID.match(rid):
             raise LanguageError(f"rule id must match [a-z0-9-]+, got {rid!r}", key_line(raw, "id", here))

@@ -123,3 +123,18 @@ def test_retry_refuses_what_is_not_dead_in_one_line(store: dict[str, int], which
 def test_the_command_module_does_not_import_prefect() -> None:
     code = "import sys, flows.cli_notifications; assert 'prefect' not in sys.modules, 'prefect imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE_ROOT)
+
+
+def test_list_by_status(store: dict[str, int]) -> None:
+    def states(*args: str) -> list[tuple[object, object]]:
+        result = runner.invoke(app, ["notifications", "list", "--json", *args])
+        assert result.exit_code == 0, result.output
+        return [(r["id"], r["state"]) for r in _json_lines(result.output)]
+
+    assert states("--status", "dead") == [(store["dead"], "dead")]
+    assert states("--status", "failed") == states("--failed")
+    assert (store["sent"], "sent") in states("--status", "sent")
+    assert [s for _, s in states("--status", "queued")] == ["queued"]
+    assert states("--status", "silenced") == [] and states("--status", "held") == []
+    bad = runner.invoke(app, ["notifications", "list", "--status", "lost"])
+    assert bad.exit_code == 1 and "unknown status" in bad.output

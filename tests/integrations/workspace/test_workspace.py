@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -186,3 +187,47 @@ def test_a_link_outside_the_responders_jurisdiction_shows_no_button(store: sa.En
         row = s.get(WarningRow, ids["b-orange"])
     assert audit.reason == "jurisdiction" and audit.warning_id == ids["b-orange"]
     assert row is not None and row.status == "open"
+
+
+def test_a_silenced_warning_shows_the_silence_and_its_reason(store: sa.Engine, ids: dict[str, int]) -> None:
+    from integrations.store.db import session_scope
+    from integrations.store.models import OutboxRow
+
+    wid = ids["a-red"]
+    with session_scope(store) as s:
+        s.add(OutboxRow(idempotency_key=f"{wid}:raise-red:x:file", warning_id=wid, step="raise-red",
+                        recipient="jgq-officer", channel="file", status="silenced",
+                        payload={"silence": 1, "silence_reason": "拆迁听证会，联系人 13812345678"}))
+        s.add(AuditRow(warning_id=wid, actor="system:silences", action="silenced", reason="拆迁听证会"))
+    client = _app(store)
+    login(client, "street-a")
+    page = client.get(f"/w/{wid}").text
+    assert "通知静默中：拆迁听证会" in page and "13812345678" not in page
+    assert "通知静默（暂不发送）" in page  # in the story
+    assert "通知静默中" not in client.get(f"/w/{ids['a-yellow']}").text
+
+
+def test_a_responder_silences_a_warnings_kind_from_its_page(store: sa.Engine, ids: dict[str, int]) -> None:
+    from integrations.store.silences import SilenceRow
+
+    client = _app(store)
+    login(client, "street-a")
+    page = client.get(f"/w/{ids['a-yellow']}")
+    csrf = _csrf(page.text.split("<main>")[1])
+    assert 'id="silence"' in page.text
+    assert client.post(f"/w/{ids['a-yellow']}/silence", data={"csrf": csrf, "hours": "2", "note": ""}
+                       ).status_code == 400
+    assert client.post(f"/w/{ids['a-yellow']}/silence", data={"csrf": "x", "hours": "2", "note": "听证会"}
+                       ).status_code == 403
+    done = client.post(f"/w/{ids['a-yellow']}/silence", data={"csrf": csrf, "hours": "2", "note": "听证会"})
+    assert done.status_code == 200 and "同类预警的通知已静默" in done.text
+    red = client.post(f"/w/{ids['a-red']}/silence", data={"csrf": csrf, "hours": "2", "note": "听证会"})
+    assert red.status_code == 403 and "市级" in red.text  # a silence covering red needs the city tier
+    assert client.post(f"/w/{ids['b-orange']}/silence", data={"csrf": csrf, "hours": "2", "note": "x"}
+                       ).status_code == 404  # not in the subtree
+    with Session(store) as s:
+        (row,) = s.exec(select(SilenceRow)).all()
+        assert (row.rule, row.region, row.level, row.author) == ("collective-petition", "510104001002", "yellow",
+                                                                 "jgq-officer")
+        assert row.until - row.starts_at == timedelta(hours=2)
+        assert s.exec(select(AuditRow).where(AuditRow.action == "silence-refused")).one().actor == "jgq-officer"

@@ -1,0 +1,233 @@
+"""``fenghuo silence add|list|show|expire``: announce a known cause so its warnings notify nobody for a while.
+
+A silenced warning still opens, rises, is stored and audited; its notifications wait in the outbox as
+``silenced`` and go out once when the silence ends (``expire``, or ``--until`` passing) if the warning is
+still open. These commands read and write the store directly; they never start Prefect.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from flows.console import console, err_console, fail, open_engine, print_json
+
+if TYPE_CHECKING:
+    from integrations.store.silences import SilenceRow
+
+app = typer.Typer(help="Silences: hold a known cause's notifications until a set time.", no_args_is_help=True)
+
+CST = timezone(timedelta(hours=8), "CST")
+_SPAN = re.compile(r"^\+?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+LEVELS = ("blue", "yellow", "orange", "red")
+
+
+def parse_until(text: str, now: datetime) -> datetime:
+    """``--until``: a span from now (``2h``, ``90m``, ``1d12h``) or a date and time (ISO 8601; without a
+    zone it is Beijing time). Raises ``ValueError`` with a Chinese message."""
+    text = text.strip()
+    span = _SPAN.match(text)
+    if span and any(span.groups()):
+        days, hours, minutes = (int(g or 0) for g in span.groups())
+        return now + timedelta(days=days, hours=hours, minutes=minutes)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"看不懂的时间 {text!r}：请写 2026-12-05T18:00（北京时间）或 2h、90m、1d 这样的时长") from None
+    return at.replace(tzinfo=CST) if at.tzinfo is None else at
+
+
+def _bj(at: datetime | None) -> str:
+    return f"{at.astimezone(CST):%Y-%m-%d %H:%M} 北京时间" if at else "—"
+
+
+def _state(row: SilenceRow, now: datetime) -> str:
+    """expired (by hand), ended (until passed), active (holding now), or scheduled (in force, between
+    occurrences of its schedule)."""
+    from integrations.store.silences import to_domain
+
+    if row.expired_at is not None:
+        return "expired"
+    if row.until <= now:
+        return "ended"
+    return "active" if to_domain(row).is_active(now) else "scheduled"
+
+
+def _row_dict(row: SilenceRow, now: datetime) -> dict[str, Any]:
+    return {"id": row.id, "rule": row.rule, "region": row.region, "level": row.level, "category": row.category,
+            "starts_at": row.starts_at, "until": row.until, "reason": row.reason, "author": row.author,
+            "created_at": row.created_at, "expired_at": row.expired_at, "expired_by": row.expired_by,
+            "schedule": row.schedule, "state": _state(row, now)}
+
+
+def _check_rule(rule: str) -> None:
+    """Warn (not refuse: the rule may be about to be deployed) about a rule id the configured rulebook
+    does not have, which would silence nothing."""
+    from integrations.settings import get_settings
+    from rules.language.loader import load_rulebook
+
+    try:
+        ids = {r.id for r in load_rulebook(rulebook=get_settings().rulebook).rules}
+    except Exception:  # a broken rulebook is `fenghuo rules check`'s to report, not a reason to refuse
+        return
+    if ids and rule not in ids:
+        err_console.print(f"[yellow]注意：[/]规则 {rule} 不在当前规则库中，这条静默不会静默任何预警，"
+                          "除非该规则日后加入；请核对 --rule。", highlight=False)
+
+
+@app.command("add")
+def add_cmd(
+    rule: Annotated[str, typer.Option("--rule", help="the rule whose warnings to silence")],
+    until: Annotated[str, typer.Option("--until", help="end: 2026-12-05T18:00 (Beijing) or 2h / 90m / 1d")],
+    reason: Annotated[str, typer.Option("--reason", help="why (shown on the silenced warnings)")],
+    author: Annotated[str, typer.Option("--as", help="responder id setting it (their jurisdiction must "
+                                                     "cover the region)")],
+    region: Annotated[str | None, typer.Option("--region", help="region code: its whole subtree")] = None,
+    level: Annotated[str | None, typer.Option("--level", help="this level and below (none: every level)")] = None,
+    category: Annotated[str | None, typer.Option("--category", help="record kind or type")] = None,
+    schedule: Annotated[str | None, typer.Option(
+        "--schedule", help="recurring: a name from the schedules file or a spec such as \"周一 09:00-11:00\" "
+                           "(Beijing time); holds only inside it, until --until")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Silence a rule's warnings (in a region's subtree, at a level and below) until a set time."""
+    from domain.regions import RegionCodeError, validate_code
+    from domain.responders import ResponderDirectory
+    from domain.schedules import ScheduleError, load_named_schedules, resolve_schedule
+    from integrations.settings import get_settings
+    from integrations.store.db import session_scope
+    from integrations.store.silences import SilenceRefused, add_silence
+
+    now = datetime.now(UTC)
+    if level is not None and level not in LEVELS:
+        fail(f"未知级别 {level}：--level 取 {', '.join(LEVELS)}")
+    if region is not None:
+        try:
+            validate_code(region)
+        except RegionCodeError:
+            fail(f"区域代码 {region} 不正确：须为 12 或 15 位行政区划代码")
+    if not reason.strip():
+        fail("--reason 不能为空：写明静默的原因（会显示在被静默的预警上）")
+    try:
+        end = parse_until(until, now)
+    except ValueError as exc:
+        fail(str(exc))
+    _check_rule(rule)
+    settings = get_settings()
+    spec = None
+    if schedule is not None:
+        try:
+            spec = resolve_schedule(schedule, load_named_schedules(settings.schedules)).text()
+        except ScheduleError as exc:
+            fail(str(exc))
+    longest = (timedelta(days=settings.silence_max_recurring_days) if spec
+               else timedelta(hours=settings.silence_max_hours))
+    directory = ResponderDirectory.load(settings.responders)
+    try:
+        with session_scope(open_engine()) as session:
+            row = add_silence(session, directory=directory, author=author, rule=rule, region=region, level=level,
+                              category=category, until=end, reason=reason.strip(), now=now,
+                              max_length=longest, schedule=spec)
+    except SilenceRefused as exc:
+        fail(f"拒绝设置静默：{exc}（已记入审计）")
+    if as_json:
+        print_json(_row_dict(row, now))
+        return
+    console.print(f"静默 #{row.id} 已设置：规则 {rule}，区域 {region or '全市'}，级别 {level or '全部'}"
+                  f"{'，类别 ' + category if category else ''}{'，仅在 ' + spec + ' 期间' if spec else ''}，"
+                  f"至 {_bj(row.until)}。", highlight=False)
+
+
+@app.command("list")
+def list_cmd(
+    include_ended: Annotated[bool, typer.Option("--all", help="also silences that have ended")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
+) -> None:
+    """Silences, newest first (only those not yet ended, unless ``--all``)."""
+    from rich.table import Table
+    from sqlmodel import Session
+
+    from integrations.store.silences import list_silences
+
+    now = datetime.now(UTC)
+    with Session(open_engine()) as session:
+        rows = list_silences(session, now=now, include_ended=include_ended)
+    if as_json:
+        for r in rows:
+            print_json(_row_dict(r, now))
+        return
+    if not rows:
+        console.print("没有静默。" if include_ended else "没有生效中的静默。")
+        return
+    table = Table(title=f"{len(rows)} 条静默")
+    for name in ("id", "state", "rule", "region", "level", "category", "schedule", "until (北京)", "author",
+                 "reason"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        table.add_row(str(r.id), _state(r, now), r.rule, r.region or "全市", r.level or "全部", r.category or "—",
+                      r.schedule or "—", f"{r.until.astimezone(CST):%m-%d %H:%M}", r.author, r.reason)
+    console.print(table)
+
+
+@app.command("show")
+def show_cmd(
+    silence_id: Annotated[int, typer.Argument(help="the silence's id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One silence and the notifications it holds now."""
+    from sqlmodel import Session, col, select
+
+    from integrations.store.models import OutboxRow
+    from integrations.store.outbox_status import SILENCED
+    from integrations.store.silences import SilenceRow
+
+    now = datetime.now(UTC)
+    with Session(open_engine()) as session:
+        row = session.get(SilenceRow, silence_id)
+        if row is None:
+            fail(f"没有静默 #{silence_id}：`fenghuo silence list --all` 列出全部")
+        held = [o for o in session.exec(select(OutboxRow).where(OutboxRow.status == SILENCED)
+                                        .order_by(col(OutboxRow.id))) if o.payload.get("silence") == silence_id]
+    if as_json:
+        print_json(_row_dict(row, now) | {"held": [{"id": o.id, "idempotency_key": o.idempotency_key,
+                                                    "warning_id": o.warning_id} for o in held]})
+        return
+    console.print(f"静默 #{row.id}（{_state(row, now)}）  规则 {row.rule}  区域 {row.region or '全市'}  "
+                  f"级别 {row.level or '全部'}  类别 {row.category or '全部'}", highlight=False)
+    console.print(f"  时间   {_bj(row.starts_at)} → {_bj(row.until)}", highlight=False)
+    if row.schedule:
+        console.print(f"  周期   {row.schedule}（北京时间，仅在此期间静默）", highlight=False)
+    if row.expired_at:
+        console.print(f"  已解除 {_bj(row.expired_at)}，由 {row.expired_by}", highlight=False)
+    console.print(f"  设置人 {row.author}   原因 {row.reason}", highlight=False)
+    warnings = sorted({o.warning_id for o in held if o.warning_id is not None})
+    console.print(f"  暂存通知 {len(held)} 条" + (f"（预警 {', '.join(f'#{w}' for w in warnings)}）" if held else ""),
+                  highlight=False)
+
+
+@app.command("expire")
+def expire_cmd(
+    silence_id: Annotated[int, typer.Argument(help="the silence's id")],
+    author: Annotated[str | None, typer.Option("--as", help="responder ending it (default: the administrator)")]
+    = None,
+) -> None:
+    """End a silence now; the notifications it held go out with the next delivery sweep (once each) if their
+    warning is still open."""
+    from domain.responders import ResponderDirectory
+    from integrations.settings import get_settings
+    from integrations.store.db import session_scope
+    from integrations.store.silences import expire_silence, release_held
+
+    now = datetime.now(UTC)
+    if author is not None and ResponderDirectory.load(get_settings().responders).responder(author) is None:
+        fail(f"未知的处置人员 {author}：--as 须为处置人员名录中的 id")
+    with session_scope(open_engine()) as session:
+        row = expire_silence(session, silence_id, actor=author or "cli:admin", now=now)
+        if row is None:
+            fail(f"没有静默 #{silence_id}：`fenghuo silence list --all` 列出全部")
+        counts = release_held(session, now=now)
+    console.print(f"静默 #{silence_id} 已解除。放行通知 {counts['released']} 条（下一次投递发出），"
+                  f"预警已办结无需发送 {counts['not_needed']} 条。", highlight=False)

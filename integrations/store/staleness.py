@@ -1,0 +1,51 @@
+"""Stale warnings in the store: an open warning whose rule's ``resolve_after`` passed in event time with no
+new firing turns ``stale`` (audited); with ``auto_resolve`` it resolves itself, the audit entry naming the
+rule. Whether a warning is due is decided in the domain (``domain.routing.stale_due``)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from domain.warnings import Status
+
+# The models first: the audit module cannot be the first of the store's modules imported (see silences).
+from integrations.store import models as _models  # noqa: F401  isort: skip
+from integrations.store.audit import append_audit
+from integrations.store.models import WarningRow
+from integrations.store.warnings import STALE
+
+SYSTEM = "system:staleness"
+
+
+def stale_candidates(session: Session, rules: Collection[str]) -> list[WarningRow]:
+    """Open or acknowledged (not yet stale) warnings of ``rules``, oldest last firing first."""
+    if not rules:
+        return []
+    query = select(WarningRow).where(col(WarningRow.rule).in_(list(rules)),
+                                     col(WarningRow.status).in_([Status.open.value, Status.acknowledged.value]))
+    return list(session.exec(query.order_by(col(WarningRow.last_at))))
+
+
+def mark_stale(session: Session, row: WarningRow, *, resolve_after: timedelta, event_now: datetime,
+               now: datetime) -> None:
+    """Turn ``row`` stale (its holder may close it), audited with its last firing."""
+    row.status, row.stale_at = STALE, now
+    session.add(row)
+    append_audit(session=session, warning_id=row.id, actor=SYSTEM, action="stale", reason="可办结",
+                 detail={"rule": row.rule, "last_at": row.last_at.isoformat(), "event_now": event_now.isoformat(),
+                         "resolve_after_s": int(resolve_after.total_seconds())}, at=now)
+
+
+def auto_resolve(session: Session, row: WarningRow, *, resolve_after: timedelta, now: datetime) -> None:
+    """Resolve ``row`` on its rule's behalf (``auto_resolve: true``), the audit entry naming the rule."""
+    previous = row.status
+    row.status, row.resolved_at, row.open_key = Status.resolved.value, now, None
+    row.stale_at = row.stale_at or now
+    session.add(row)
+    hours = resolve_after.total_seconds() / 3600
+    append_audit(session=session, warning_id=row.id, actor=f"rule:{row.rule}"[:100], action="resolved",
+                 reason=f"规则 {row.rule} 设定 auto_resolve：{hours:g} 小时无新情况，自动办结",
+                 detail={"from": previous, "auto": True, "last_at": row.last_at.isoformat()}, at=now)
