@@ -12,11 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from domain.escalation import EscalationPolicy
 from domain.routing import RouteDecision, WarningFacts
@@ -24,6 +21,7 @@ from domain.warnings import Status
 from integrations.store.audit import append_audit, audit_entries
 from integrations.store.inhibition import hold_if_inhibited
 from integrations.store.models import OutboxRow, WarningRow
+from integrations.store.outbox_insert import insert_missing
 from integrations.store.outbox_status import PENDING
 from integrations.store.silences import hold_if_silenced
 
@@ -110,29 +108,6 @@ def _outbox_row(warning: WarningRow, step: str, recipient: str, channel: str, ad
                  "links": dict(text.links)},
         status=PENDING, next_attempt_at=now, created_at=now,
     )
-
-
-def insert_missing(session: Session, rows: list[OutboxRow]) -> None:
-    """Insert the rows whose idempotency key is not in the table yet (race-safe where the dialect allows)."""
-    if not rows:
-        return
-    keys = [r.idempotency_key for r in rows]
-    query = select(OutboxRow.idempotency_key).where(col(OutboxRow.idempotency_key).in_(keys))
-    existing = set(session.exec(query))
-    values = [r.model_dump(exclude={"id"}) for r in rows if r.idempotency_key not in existing]
-    if not values:
-        return
-    dialect = session.get_bind().dialect.name
-    table = SQLModel.metadata.tables["outbox"]
-    stmt: Any
-    # ON CONFLICT DO NOTHING: a concurrent router that inserted the same key first wins, quietly.
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=[_KEY])
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=[_KEY])
-    else:
-        stmt = sa.insert(table).values(values)
-    session.execute(stmt)
 
 
 def record_route(

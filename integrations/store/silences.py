@@ -25,6 +25,7 @@ from integrations.store import models as _models  # noqa: F401  isort: skip
 from integrations.store.audit import append_audit
 from integrations.store.columns import _dt, utcnow
 from integrations.store.models import OutboxRow, WarningRow
+from integrations.store.outbox_insert import insert_missing
 from integrations.store.outbox_status import NOT_NEEDED, PENDING, SILENCED
 
 SILENCE_CREATED, SILENCE_REFUSED, SILENCE_EXPIRED = "silence-created", "silence-refused", "silence-expired"
@@ -232,8 +233,6 @@ def remind_authors(session: Session, *, directory: ResponderDirectory, now: date
     """Queue, once per silence, a reminder to the author of each silence in force for ``long`` or more
     that ends within ``before`` of ``now`` (one outbox row per channel of the author, key
     ``silence:{id}:remind:{author}:{channel}``); return the rows queued now."""
-    from integrations.store.routing import insert_missing
-
     query = select(SilenceRow).where(col(SilenceRow.expired_at).is_(None), col(SilenceRow.until) > now,
                                      col(SilenceRow.until) <= now + before)
     rows: list[OutboxRow] = []

@@ -1,23 +1,65 @@
-"""Running one rule on one record, for :class:`rules.engine.engines._Engine`: a simple, sequence or
+"""Running one rule on one record, for an engine (:class:`EngineParts`): a simple, sequence or
 absence rule (:func:`run_rule`), a window rule (:func:`run_window`), and the firing of a pending absence
 (:func:`absent_json`). Functions, not methods: an engine's plans hold them and must not hold the engine."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from domain.records import Record
 from domain.warnings import Firing
 from rules.engine.baselines import Baselines, measure, shown
 from rules.engine.explain import describe, duration, firing, firing_to_json, tested
+from rules.engine.matching import Matcher
 from rules.engine.sequences import Absences, Sequences
 from rules.engine.windows import Windows
 from rules.language.model import Rule
 
-if TYPE_CHECKING:
-    from rules.engine.engines import _Engine
 
-__all__ = ["Absent", "WindowJob", "absent_json", "run_rule", "run_window"]
+class EngineParts(Protocol):
+    """What running a rule reads of its engine (``rules.engine.engines._Engine`` has it): named here,
+    so the steps need not import the engine that imports them."""
+
+    @property
+    def rules(self) -> Sequence[Rule]:
+        """The rulebook's rules, by index."""
+        ...
+
+    @property
+    def states(self) -> Mapping[int, Windows | Sequences | Absences]:
+        """Each stateful rule's state, by rule index."""
+        ...
+
+    @property
+    def free(self) -> Sequence[frozenset[int]]:
+        """Per rule, the levels with no ``when``."""
+        ...
+
+    @property
+    def matcher(self) -> Matcher:
+        """What tests the conditions."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """The rulebook version stamped on firings."""
+        ...
+
+    @property
+    def watermark(self) -> float:
+        """The latest event time seen (epoch seconds)."""
+        ...
+
+    def fields(self, r: Record, t: float | None = None) -> dict[str, Any]:
+        """Every field a rule may test."""
+        ...
+
+    def best(self, rule: Rule, held: set[int] | frozenset[int]) -> int | None:
+        """The highest-ranked level of ``held``."""
+        ...
+
+__all__ = ["Absent", "EngineParts", "WindowJob", "absent_json", "run_rule", "run_window"]
 
 
 class WindowJob:
@@ -50,7 +92,7 @@ class Absent:
         self.ri, self.li, self.r, self.t = ri, li, r, t
 
 
-def run_rule(engine: _Engine, job: tuple[int, list[tuple[int, int]]], r: Record, f: dict[str, Any],
+def run_rule(engine: EngineParts, job: tuple[int, list[tuple[int, int]]], r: Record, f: dict[str, Any],
              t: float) -> Firing | None:
     """A simple, sequence or absence rule on a record (``f``: its :meth:`light` fields); ``job``: the
     rule's index and the ``(step, level)`` of its checks that held."""
@@ -97,7 +139,7 @@ def run_rule(engine: _Engine, job: tuple[int, list[tuple[int, int]]], r: Record,
     return None
 
 
-def absent_json(engine: _Engine, payload: Any) -> Any:
+def absent_json(engine: EngineParts, payload: Any) -> Any:
     """A pending absence's payload as JSON: the firing of an :class:`Absent` (built now, the same as
     when its ``after`` record came), or the JSON it was loaded as."""
     if not isinstance(payload, Absent):
@@ -114,7 +156,7 @@ def absent_json(engine: _Engine, payload: Any) -> Any:
     return firing_to_json(pending)
 
 
-def run_window(engine: _Engine, w: WindowJob, r: Record, f: dict[str, Any], t: float) -> Firing | None:
+def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], t: float) -> Firing | None:
     """A window rule on a record that passed its ``where`` (``f``: the record's :meth:`light` fields)."""
     by = w.by
     if len(by) == 1:
@@ -165,7 +207,7 @@ def run_window(engine: _Engine, w: WindowJob, r: Record, f: dict[str, Any], t: f
                   values={w.agg: total}, reasons=reasons)
 
 
-def _run_baseline(engine: _Engine, w: WindowJob, b: Baselines, r: Record, f: dict[str, Any], t: float,
+def _run_baseline(engine: EngineParts, w: WindowJob, b: Baselines, r: Record, f: dict[str, Any], t: float,
                   key: tuple[Any, ...], value: Any, total: float | int) -> Firing | None:
     """:func:`run_window` for a rule with a ``baseline``: the levels test the aggregate, ``periods`` and
     the baseline's ``expected``, ``spread``, ``ratio``, ``zscore`` (unrounded); the summary and the
