@@ -117,6 +117,17 @@ def sqlite_engine(tmp_path) -> Iterator[sa.Engine]:  # type: ignore[no-untyped-d
 
 
 @pytest.fixture(autouse=True)
+def _store_engines_closed() -> Iterator[None]:
+    """Commands open the configured store once per URL and keep it (``flows.store``); a test's store
+    is gone after the test, so its pooled connections are closed here rather than by the garbage
+    collector in the middle of a later test."""
+    yield
+    from flows.store import close_engines
+
+    close_engines()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """Every test gets its own FENGHUO_HOME, so nothing touches the developer's .fenghuo/."""
     monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
@@ -136,9 +147,13 @@ def prefect_harness() -> Iterator[None]:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--fuzz-examples N``: cases per fuzzing harness (tests/fuzz), 20 by default (CI)."""
+    """``--fuzz-examples N``: cases per fuzzing harness (tests/fuzz), 20 by default (CI);
+    ``--docs-screenshots``: the browser tests write the README's screenshots (off by default, so a test
+    run never changes the checkout)."""
     parser.addoption("--fuzz-examples", type=int, default=20,
                      help="cases each fuzzing harness in tests/fuzz tries (default 20; try 5000 on demand)")
+    parser.addoption("--docs-screenshots", action="store_true", default=False,
+                     help="the browser tests also refresh docs/img (needs CJK fonts, e.g. fonts-noto-cjk)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

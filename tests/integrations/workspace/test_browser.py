@@ -141,8 +141,12 @@ def _fits(driver: object) -> None:
 Served = tuple[str, sa.Engine, dict[str, int]]
 
 
-def test_a_street_officer_sees_only_their_street_acknowledges_and_resolves(browser: object, served: Served) -> None:
+def test_a_street_officer_sees_only_their_street_acknowledges_and_resolves(
+        browser: object, served: Served, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
+
+    # The README's screenshots are refreshed only on request: a test run leaves the checkout as it was.
+    shots = DOCS_IMG if request.config.getoption("--docs-screenshots") else tmp_path
 
     base, engine, ids = served
     d = browser
@@ -152,7 +156,7 @@ def test_a_street_officer_sees_only_their_street_acknowledges_and_resolves(brows
     assert "剩余 1 小时 20 分" in d.page_source  # type: ignore[attr-defined]
     _fits(d)
     if d.width == 390:  # type: ignore[attr-defined]
-        d.save_screenshot(str(DOCS_IMG / "workspace-inbox-390.png"))  # type: ignore[attr-defined]
+        d.save_screenshot(str(shots / "workspace-inbox-390.png"))  # type: ignore[attr-defined]
     # Not by URL either.
     d.get(f"{base}/w/{ids['b-orange']}")  # type: ignore[attr-defined]
     assert d.find_element(By.TAG_NAME, "h1").text == "预警不存在"  # type: ignore[attr-defined]
@@ -162,7 +166,7 @@ def test_a_street_officer_sees_only_their_street_acknowledges_and_resolves(brows
     if d.width == 390:  # type: ignore[attr-defined]
         height = d.execute_script("return document.body.scrollHeight")  # type: ignore[attr-defined]
         d.set_window_size(390, min(height + 120, 2400))  # type: ignore[attr-defined]
-        d.save_screenshot(str(DOCS_IMG / "workspace-warning-390.png"))  # type: ignore[attr-defined]
+        d.save_screenshot(str(shots / "workspace-warning-390.png"))  # type: ignore[attr-defined]
         d.set_window_size(390, 900)  # type: ignore[attr-defined]
     _click(d, By.ID, "ack")
     assert "已签收，已记录在案" in d.find_element(By.CSS_SELECTOR, ".flash").text  # type: ignore[attr-defined]
