@@ -14,8 +14,9 @@ full-width digits and letters (``１３９１２３４５６７８``, ``Ｘ``) o
 Region codes are never masked. They are recognised by form: the system writes them as one run of 12
 ASCII digits (a community) or 15 (a grid, the community's code and 3 more), never starting with ``0``.
 Such a run is a place, even though a 15-digit run has the shape of an old ID-card number (whose
-birth-date digits cannot tell them apart: grid ``510104001001001`` reads as 2000-10-01). A 15-digit
-number is therefore taken for an old ID card only when a person evidently typed it — in groups, or in
+birth-date digits cannot always tell them apart: grid ``510104001001001`` reads as 2000-10-01). A
+15-digit number is taken for an old ID card when its digits 7–9 are 600 or more (a township's number
+never is; a card's birth year from 1960 is), when a person evidently typed it — in groups, or in
 full-width digits — or when ``身份``/``证件``/``证号`` stands just before it. Digits run together
 with a region code (``5`` + an 11-digit mobile) read as a 12-digit code: a known limit.
 
@@ -75,9 +76,19 @@ def _plain_run(digits: str, text: str, at: int) -> bool:
         return n >= 18
     if n == 12:  # a community's code; a landline with a 4-digit area code starts with 0, no code does
         return bool(_LANDLINE.fullmatch(digits))
-    if n == 15:  # a grid's code, unless an ID card is named just before it
-        return bool(_ID_CONTEXT.search(text, max(0, at - 12), at))
+    if n == 15:  # a grid's code, unless it cannot be one or an ID card is named just before it
+        return _old_id_card(digits) or bool(_ID_CONTEXT.search(text, max(0, at - 12), at))
     return n >= 16 or bool(_MOBILE.search(digits) or _LANDLINE.fullmatch(digits))
+
+
+def _old_id_card(digits: str) -> bool:
+    """15 digits that cannot be a grid's code but read as an old ID card.
+
+    In a grid's code digits 7–9 are a township's number, which the national scheme keeps below 600; in
+    an old ID card they are the birth year's two digits and the month's first. So a card of someone born
+    in 1960–1999 (most holders of an unreplaced card) is told apart by form; an older one only by
+    ``身份``/``证件``/``证号`` before it or by being typed in groups."""
+    return digits[6:9] >= "600" and bool(_ID15.fullmatch(digits) and _BIRTH15.fullmatch(digits, 6, 12))
 
 
 def _typed(digits: str, sizes: list[int]) -> bool:

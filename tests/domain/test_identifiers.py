@@ -87,7 +87,9 @@ def test_every_typed_identifier_is_masked(case: tuple[str, str]) -> None:
     assert len(out) == len(text)  # masked in place: separators and the Chinese around stay
 
 
-region_codes = st.builds(lambda a, b: a + b, st.sampled_from("123456"), digits(11))
+# A community's code: county (6 digits), township (below 600 in the national scheme), village (3).
+region_codes = st.builds(lambda a, b, t, v: f"{a}{b}{t:03d}{v}", st.sampled_from("123456"), digits(5),
+                         st.integers(0, 599), digits(3))
 grid_codes = st.builds(lambda a, b: a + b, region_codes, digits(3))
 
 
@@ -141,3 +143,21 @@ def test_pseudonyms_and_link_like_urls_stay_readable() -> None:
     url = "https://fh.test/a/v1.42.ack.mfrgg.1765432100.123456-789012-34567.654321-098765"
     assert mask(f"确认：{url} 。") == f"确认：{url} 。"
     assert mask("https://fh.test/?tel=13812345678") == "https://fh.test/?tel=138******78"
+
+
+@given(st.sampled_from("12345678"), digits(5), st.integers(60, 99), st.integers(1, 12), st.integers(1, 28), digits(3),
+       st.sampled_from(["来电人", "", "此人 ", "联系"]))
+def test_an_old_card_of_someone_born_from_1960_is_masked_unnamed_and_unbroken(
+        province: str, area: str, year: int, month: int, day: int, seq: str, before: str) -> None:
+    # Its digits 7-9 (year and the month's first digit) are 600 or more: no township has such a number,
+    # so it cannot be a grid's code, whatever stands before it.
+    card = f"{province}{area}{year:02d}{month:02d}{day:02d}{seq}"
+    out = mask(f"{before}{card}。")
+    assert card not in out and out == f"{before}{card[:3]}{'*' * 10}{card[-2:]}。"
+
+
+def test_old_cards_and_grid_codes_told_apart_by_the_township_digits() -> None:
+    assert mask("报告人 510104800101123") == "报告人 510**********23"  # born 1980: not a grid
+    assert mask("网格 510104599001001") == "网格 510104599001001"  # township 599: a place
+    assert mask("报告人 510104591301123") == "报告人 510104591301123"  # born 1959 unnamed: read as a grid (a limit)
+    assert mask("https://x/a?g=510104800101123") == "https://x/a?g=510**********23"
