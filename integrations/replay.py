@@ -19,8 +19,9 @@ from sqlmodel import col, select
 from domain.kinds import RecordKinds
 from domain.records import Record
 from integrations.sources.mapping import SourceConfig, map_item
+from integrations.store.columns import utcnow
 from integrations.store.db import session_scope
-from integrations.store.models import QuarantineRow, utcnow
+from integrations.store.models import QuarantineRow
 from integrations.store.records import upsert_records
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from integrations.store.models import AuditRow, utcnow
+from integrations.store.columns import utcnow
+from integrations.store.models import AuditRow
 
 
 def append_audit(

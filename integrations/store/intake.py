@@ -10,7 +10,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from integrations.store.models import CursorRow, QuarantineRow, utcnow
+from integrations.store.columns import utcnow
+from integrations.store.models import CursorRow, QuarantineRow
 from integrations.store.record_insert import bind_conversion
 
 _CURSOR: sa.Table = CursorRow.__table__  # type: ignore[attr-defined]

@@ -25,7 +25,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from integrations.store.models import AwareDateTime, RecordRow, utcnow
+from integrations.store.columns import utcnow
+from integrations.store.models import AwareDateTime, RecordRow
 from integrations.store.prepared import PreparedRecord, utc_text
 
 __all__ = [

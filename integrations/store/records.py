@@ -19,8 +19,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from domain.records import Record
+from integrations.store.columns import utcnow
 from integrations.store.intake import get_cursor, list_quarantine, quarantine, set_cursor
-from integrations.store.models import RecordRow, RecordVersionRow, utcnow
+from integrations.store.models import RecordRow, RecordVersionRow
 from integrations.store.prepared import PreparedRecord, prepare
 from integrations.store.record_insert import (
     SEQ_LOCK,

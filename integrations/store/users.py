@@ -17,7 +17,8 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.responders import ResponderDirectory
 from integrations.store.audit import append_audit
-from integrations.store.models import AwareDateTime, utcnow
+from integrations.store.columns import utcnow
+from integrations.store.models import AwareDateTime
 
 MAX_FAILURES = 5
 """Failed logins in a row after which an account is locked."""
