@@ -95,7 +95,6 @@ class Settings(BaseSettings):
         description='Secrets that sources.yaml names (API keys, tokens, OAuth2 client secrets), e.g. '
         '{"hotline-key": "..."}; JSON in the environment (FENGHUO_SOURCE_SECRETS).',
     )
-    allowed_lateness_s: int = Field(default=0, description="Lateness allowed before the watermark advances.")
     silence_max_hours: float = Field(
         default=72.0, gt=0, description="Longest silence allowed (hours): every silence ends, none is forever.")
     silence_max_recurring_days: float = Field(
