@@ -50,8 +50,12 @@ def check_cmd(file: FileOpt = None) -> None:
     loaded = _load(file, _kinds())
     secrets = get_settings().source_secrets
     for spec in loaded.specs:
-        where = spec.base_url + spec.config.path if spec.transport == "rest" else str(spec.folder)
+        where = {"rest": spec.base_url + spec.config.path, "push": f"POST /v1/intake/{spec.name}"}.get(
+            spec.transport, str(spec.folder))
         console.print(f"  {spec.name:<22} {spec.config.kind:<15} {spec.transport:<8} {where}", highlight=False)
+        if spec.push_token is not None and spec.push_token not in secrets:
+            typer.echo(f"{loaded.path}:{spec.line}: warning: {spec.name}: push token {spec.push_token!r} is not set "
+                       "in FENGHUO_SOURCE_SECRETS (the intake refuses its pushes)", err=True)
         if spec.auth.secret is not None and spec.auth.secret not in secrets:
             # Not a fault of the file, but the source cannot run until it is set.
             typer.echo(f"{loaded.path}:{spec.line}: warning: {spec.name}: secret {spec.auth.secret!r} is not set "
@@ -89,6 +93,8 @@ def test_cmd(
         spec = loaded.get(name)
     except KeyError as exc:
         fail(str(exc.args[0]))
+    if spec.transport == "push":
+        fail(f"来源 {name} 只接收推送（POST /v1/intake/{name}），没有可拉取的页面")
     now = datetime.now(UTC)
     key = settings.pseudonym_key.get_secret_value()
     try:

@@ -1,6 +1,6 @@
 """The responders' HTTP endpoint (FastAPI): the web workspace with its one-click link pages
-(:mod:`integrations.workspace`) and, with ``settings.cap_feed_token`` set, the restricted CAP feed
-(:mod:`integrations.cap_api`).
+(:mod:`integrations.workspace`), the departments' push intake (:mod:`integrations.intake_api`) and,
+with ``settings.cap_feed_token`` set, the restricted CAP feed (:mod:`integrations.cap_api`).
 
 ``GET /a/{token}`` checks a link and shows the warning with its one action; ``POST /a/{token}`` (the
 button) acts through :mod:`integrations.store.actions`, which checks the responder's jurisdiction and
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from domain.responders import ResponderDirectory
+from integrations.intake_api import intake_router
 from integrations.settings import Settings
 from integrations.workspace import workspace_router
 
@@ -35,6 +36,7 @@ def create_app(
     people = directory if directory is not None else ResponderDirectory.load(settings.responders)
     now_of = clock or (lambda: datetime.now(UTC))
     app.include_router(workspace_router(engine, settings, directory=people, clock=now_of))
+    app.include_router(intake_router(engine, settings, clock=now_of))
 
     if settings.cap_feed_token is not None:
         from integrations.cap_api import cap_router

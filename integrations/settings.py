@@ -95,6 +95,10 @@ class Settings(BaseSettings):
         description='Secrets that sources.yaml names (API keys, tokens, OAuth2 client secrets), e.g. '
         '{"hotline-key": "..."}; JSON in the environment (FENGHUO_SOURCE_SECRETS).',
     )
+    intake_max_bytes: int = Field(
+        default=8 * 1024 * 1024, gt=0, description="Largest body POST /v1/intake/{source} accepts (bytes): 413 above.")
+    intake_max_in_flight: int = Field(
+        default=4, gt=0, description="Pushes stored at once; another gets 429 with Retry-After (backpressure).")
     silence_max_hours: float = Field(
         default=72.0, gt=0, description="Longest silence allowed (hours): every silence ends, none is forever.")
     silence_max_recurring_days: float = Field(

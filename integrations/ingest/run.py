@@ -80,4 +80,6 @@ def build_sources(settings: Settings, names: list[str] | None = None, **kw: obje
     (``transport``, ``sleep``… in tests). Raises ``SourcesFileError`` for a broken file.
     """
     specs = configured_sources(settings).specs
-    return [build_source(s, settings, **kw) for s in specs if names is None or s.name in names]
+    # Pushed-only sources deliver to the intake (integrations.intake_api); there is nothing to pull.
+    return [build_source(s, settings, **kw) for s in specs
+            if s.transport != "push" and (names is None or s.name in names)]

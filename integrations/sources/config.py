@@ -53,7 +53,7 @@ class SourceSpec:
 
     config: SourceConfig
     transport: str
-    """``rest`` or ``filedrop``."""
+    """``rest``, ``filedrop`` or ``push`` (delivered only by the department, to the intake)."""
     base_url: str = ""
     auth: AuthModel = field(default_factory=AuthModel)
     pagination: PaginationModel = field(default_factory=PaginationModel)
@@ -65,6 +65,8 @@ class SourceSpec:
     line: int = 0
     timing: SourceTiming = field(default_factory=SourceTiming)
     """Declared interval, allowed lateness and staleness (live evaluation's watermarks)."""
+    push_token: str | None = None
+    """The secret's name for pushing to the intake, if the department may push."""
 
     @property
     def name(self) -> str:
@@ -198,14 +200,17 @@ def _spec(model: SourceModel, defaults: Any, values: dict[str, str], base: Path,
     auth = model.auth
     if auth.token_url:
         auth = auth.model_copy(update={"token_url": sub(auth.token_url)})
+    if model.filedrop is None and model.path is None:
+        return SourceSpec(cfg, "push", "", auth, model.pagination, line=line, timing=model.timing(),
+                          push_token=model.push_token)
     if model.filedrop is None:
         return SourceSpec(cfg, "rest", sub(model.base_url or defaults.base_url), auth, model.pagination, line=line,
-                          timing=model.timing())
+                          timing=model.timing(), push_token=model.push_token)
     fd = model.filedrop
     folder = Path(sub(fd.folder))
     folder = (folder if folder.is_absolute() else base / folder).resolve()
     return SourceSpec(cfg, "filedrop", "", auth, model.pagination, folder,
-                      fd.format, fd.pattern, fd.encoding, fd.delimiter, line, model.timing())
+                      fd.format, fd.pattern, fd.encoding, fd.delimiter, line, model.timing(), model.push_token)
 
 
 def load_sources(path: Path, *, settings: Settings | None = None, kinds: RecordKinds | None = None) -> SourcesFile:

@@ -158,6 +158,10 @@ class SourceModel(_Model):
     """How far behind its latest record a record may still come (live evaluation waits that long)."""
     stale_after: str = "1d"
     """Silence after which the source stops holding live evaluation back (``stale``)."""
+    push_token: str | None = None
+    """Name of the secret in ``settings.source_secrets`` the department presents (``Authorization:
+    Bearer``) to push items to ``POST /v1/intake/{name}``. A source with neither ``path`` nor
+    ``filedrop`` is pushed only, never pulled."""
 
     @field_validator("interval", "allowed_lateness", "stale_after")
     @classmethod
@@ -171,8 +175,10 @@ class SourceModel(_Model):
 
     @model_validator(mode="after")
     def _one_transport(self) -> SourceModel:
-        if (self.path is None) == (self.filedrop is None):
-            raise ValueError("a source needs exactly one of 'path' (REST) or 'filedrop'")
+        if self.path is not None and self.filedrop is not None:
+            raise ValueError("a source has at most one of 'path' (REST) or 'filedrop'")
+        if self.path is None and self.filedrop is None and self.push_token is None:
+            raise ValueError("a source needs one of 'path' (REST), 'filedrop' or 'push_token' (pushed)")
         return self
 
     @field_validator("value_maps")

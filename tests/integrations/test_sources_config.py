@@ -60,7 +60,28 @@ sources:
     errs = errors_of(path)
     assert f"{path}:6: sources.0.colour: unknown key 'colour'" in errs
     assert any(e.startswith(f"{path}:10: ") and "exactly one of 'secret'" in e for e in errs)
-    assert any(e.startswith(f"{path}:12: ") and "exactly one of 'path'" in e for e in errs)
+    assert any(e.startswith(f"{path}:12: ") and "one of 'path' (REST), 'filedrop' or 'push_token'" in e for e in errs)
+
+
+def test_a_pushed_only_source_is_never_pulled(tmp_path: Path, kinds: RecordKinds) -> None:
+    from integrations.ingest.run import build_sources
+
+    path = write(tmp_path, """\
+sources:
+  - name: pushed
+    kind: hotline
+    push_token: pushed-token
+    fields: {x: category}
+  - name: pulled
+    kind: hotline
+    path: /p
+    push_token: pulled-token
+    fields: {x: category}
+""")
+    loaded = load_sources(path, kinds=kinds)
+    assert [(s.name, s.transport, s.push_token) for s in loaded.specs] == [
+        ("pushed", "push", "pushed-token"), ("pulled", "rest", "pulled-token")]
+    assert [s.config.name for s in build_sources(Settings(sources_file=path))] == ["pulled"]
 
 
 def test_semantic_errors_duplicate_placeholder_and_kind_fields(tmp_path: Path, kinds: RecordKinds) -> None:
