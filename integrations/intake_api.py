@@ -123,7 +123,7 @@ def _parse(body: bytes) -> tuple[list[Any], str | None]:
             if line.strip():
                 try:
                     items.append(json.loads(line))
-                except ValueError as exc:
+                except json.JSONDecodeError as exc:
                     raise _Refused(400, "bad_json", f"第 {n} 行不是合法的 JSON：{exc.msg}；本次未入库任何记录，"
                                    f"请修正后重发 (line {n} is not JSON)") from None
         return items, None
