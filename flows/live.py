@@ -74,7 +74,7 @@ def evaluate_once(engine: sa.Engine, *, now: datetime | None = None, who: str | 
     try:
         parts = live_parts(settings)
         return evaluate_pending(engine, parts.rulebook, now=now or datetime.now(UTC), routing=parts.routing,
-                                timings=parts.timings)
+                                timings=parts.timings, watch_sources=True)
     finally:
         lease.release()
 
@@ -99,7 +99,8 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
     try:
         say(f"resident evaluator {lease.holder()} holds the lease")
         parts = live_parts(settings)
-        live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings)
+        live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
+                             watch_sources=True)
         records = warnings = 0
         last_log = time.monotonic()
         try:

@@ -13,13 +13,14 @@ Records are released to the evaluator by the sources' watermarks (:mod:`domain.w
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from domain.watermarks import SourceTiming
 from integrations.route import Routing, route_changes, route_repeats
+from integrations.source_watch import sweep_sources
 from integrations.staleness import Staleness, stale_sweep
 from integrations.store.db import session_scope
 from integrations.store.live import EvaluationReport, evaluate_batch, load_evaluator, save_state, sync_resolved
@@ -27,7 +28,10 @@ from integrations.store.release import pending_count
 from integrations.store.watermarks import current_release_bound
 from rules.language.loader import Rulebook
 
-__all__ = ["LiveEvaluator", "evaluate_pending"]
+__all__ = ["SOURCE_CHECK", "LiveEvaluator", "evaluate_pending"]
+
+SOURCE_CHECK = timedelta(seconds=30)
+"""How often (wall time) a resident evaluator looks for sources gone silent or back."""
 
 
 class LiveEvaluator:
@@ -37,8 +41,11 @@ class LiveEvaluator:
 
     def __init__(self, engine: sa.Engine, rulebook: Rulebook, *, routing: Routing | None = None,
                  timings: Mapping[str, SourceTiming] | None = None, batch_size: int = 20_000,
-                 engine_name: str = "durable") -> None:
+                 engine_name: str = "durable", watch_sources: bool = False) -> None:
         self.engine, self.rulebook, self.routing = engine, rulebook, routing
+        # Live operation (not a replay) also watches the sources: a silent one raises ``source-stale``.
+        self.watch_sources = watch_sources and routing is not None
+        self._sources_checked: datetime | None = None
         self.timings = dict(timings or {})
         self.batch_size = batch_size
         self.evaluator, self.position, self.restarted = load_evaluator(engine, rulebook, engine_name)
@@ -73,6 +80,7 @@ class LiveEvaluator:
                 if batch is None:
                     if event_now is not None:
                         _sweep_stale(session, self.rulebook, self.routing, event_now, now)
+                    self._watch(session, now)
                     return report
                 if self.routing is not None:
                     route_changes(session, batch.applied.to_route, self.routing, now)
@@ -89,6 +97,14 @@ class LiveEvaluator:
             if progress is not None:
                 progress(len(batch.records))
 
+    def _watch(self, session: Session, now: datetime) -> None:
+        """At most every :data:`SOURCE_CHECK` of wall time: the ``source-stale`` warnings."""
+        if not self.watch_sources or (self._sources_checked is not None and now - self._sources_checked < SOURCE_CHECK):
+            return
+        assert self.routing is not None
+        sweep_sources(session, self.timings, self.routing, now=now, version=self.rulebook.version)
+        self._sources_checked = now
+
     def close(self) -> None:
         """Free the engine."""
         self.evaluator.close()
@@ -104,12 +120,14 @@ def evaluate_pending(
     engine_name: str = "durable",
     progress: Callable[[int], None] | None = None,
     timings: Mapping[str, SourceTiming] | None = None,
+    watch_sources: bool = False,
 ) -> EvaluationReport:
     """Evaluate every record released since the last run, batch by batch; route the warnings opened
     or raised with ``routing`` (None: record them unrouted) in each batch's transaction. ``timings``:
-    the sources' declared timing (default: :data:`domain.watermarks.DEFAULT_TIMING` for each)."""
+    the sources' declared timing (default: :data:`domain.watermarks.DEFAULT_TIMING` for each);
+    ``watch_sources``: also open or resolve the ``source-stale`` warnings (live operation, with routing)."""
     live = LiveEvaluator(engine, rulebook, routing=routing, timings=timings, batch_size=batch_size,
-                         engine_name=engine_name)
+                         engine_name=engine_name, watch_sources=watch_sources)
     try:
         return live.run(now, progress)
     finally:

@@ -164,3 +164,22 @@ def test_sources_status_shows_each_source_and_what_holds_evaluation(tmp_path: Pa
     assert rows["mediation"]["state"] == "stale"  # never heard from: holds nothing back
     table = runner.invoke(app, ["sources", "status"])
     assert table.exit_code == 0 and "released up to" in table.stdout
+
+
+def test_live_evaluation_warns_the_city_of_a_source_gone_silent_and_clears_it(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from flows.live import evaluate_once
+
+    f = _lines(tmp_path / "p.jsonl", petition("p1", "2026-01-05T09:00:00+08:00", 3))
+    assert runner.invoke(app, ["records", "import", str(f), "--source", "xinfang"]).exit_code == 0
+    later = datetime.now(UTC) + timedelta(days=2)  # xinfang's stale_after is a day
+    evaluate_once(open_engine(), now=later)
+    with Session(open_engine()) as s:
+        (w,) = s.exec(select(WarningRow).where(WarningRow.rule == "source-stale")).all()
+    assert w.status == "open" and "xinfang" in w.summary and w.region == "510100000000"
+    beat = runner.invoke(app, ["records", "import", str(f), "--source", "xinfang"])  # delivers again
+    assert beat.exit_code == 0, beat.output
+    evaluate_once(open_engine(), now=datetime.now(UTC))
+    with Session(open_engine()) as s:
+        assert s.exec(select(WarningRow).where(WarningRow.rule == "source-stale")).one().status == "resolved"

@@ -1,0 +1,41 @@
+"""Watching the sources in live operation: a ``source-stale`` warning (:mod:`domain.source_alerts`) opened
+and routed for a source gone silent, resolved when it delivers again — in the caller's transaction,
+audited."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from domain.source_alerts import RULE, fingerprint, source_alerts
+from domain.warnings import Change, Status
+from domain.watermarks import SourceTiming
+from integrations.route import Routing, route_changes
+from integrations.store.audit import append_audit
+from integrations.store.models import WarningRow
+from integrations.store.warnings import apply_changes
+from integrations.store.watermarks import source_marks
+
+
+def sweep_sources(session: Session, timings: Mapping[str, SourceTiming], routing: Routing, *, now: datetime,
+                  version: str) -> tuple[int, int]:
+    """Open (and route) a warning for each configured source gone stale, resolve those of sources that
+    returned; ``(opened, resolved)``."""
+    rows = session.exec(select(WarningRow).where(WarningRow.rule == RULE, col(WarningRow.open_key).is_not(None))).all()
+    by_source = {row.fingerprint.removeprefix(f"{RULE}:"): row for row in rows}
+    alerts = source_alerts(source_marks(session=session), timings, set(by_source), now=now,
+                           city=routing.directory.city, version=version)
+    if alerts.opened:
+        applied = apply_changes(session=session, changes=[(s, Change.opened) for s in alerts.opened], now=now)
+        route_changes(session, applied.to_route, routing, now)
+    for source in alerts.recovered:
+        row = by_source[source]
+        previous = row.status
+        row.status, row.resolved_at, row.open_key = Status.resolved.value, now, None
+        session.add(row)
+        append_audit(session=session, warning_id=row.id, actor=f"system:{RULE}", action="resolved",
+                     reason=f"来源 {source} 已恢复交付，自动办结", detail={"from": previous, "auto": True,
+                                                                         "fingerprint": fingerprint(source)}, at=now)
+    return len(alerts.opened), len(alerts.recovered)
