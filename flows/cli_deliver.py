@@ -45,7 +45,8 @@ def deliver_cmd(
     try:
         report = run_round(engine, channels, policy=context.policy, directory=context.directory,
                            regions=context.regions, now=datetime.now(UTC),
-                           reminders=reminders_for(settings, context), templates=context.templates)
+                           reminders=reminders_for(settings, context), templates=context.templates,
+                           links=context.link_maker())
     except sa.exc.SQLAlchemyError as exc:
         fail(f"投递中断（数据库错误：{type(exc).__name__}）；已提交的部分有效，重新运行 `fenghuo deliver --once` "
              "会从中断处继续，同一通知不会重复发送给接收方（相同幂等键）")

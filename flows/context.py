@@ -10,7 +10,7 @@ from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from integrations.delivery import Reminders
 from integrations.notify.templates import MessageTemplates, load_templates
-from integrations.route import Routing
+from integrations.route import LinkMaker, Routing
 from integrations.settings import Settings
 from integrations.store.models import WarningRow
 
@@ -37,13 +37,17 @@ class RoutingContext:
             templates=load_templates(settings.templates_dir) or None,
         )
 
+    def link_maker(self) -> LinkMaker | None:
+        """The signed one-click links for each recipient, when the settings turn them on."""
+        from integrations.notify.render import action_links
+
+        return action_links if self.links else None
+
     def routing(self, categories: Callable[[WarningRow], Iterable[str]] | None = None) -> Routing:
         """What ``integrations.route`` needs to route warnings: the policy, the directories, and the signed
         one-click links when the settings turn them on."""
-        from integrations.notify.render import action_links
-
         return Routing(policy=self.policy, directory=self.directory, regions=self.regions,
-                       links=action_links if self.links else None, categories=categories,
+                       links=self.link_maker(), categories=categories,
                        templates=self.templates)
 
 

@@ -24,7 +24,8 @@ def watch_sla(now: datetime) -> int:
     routing = RoutingContext.load(get_settings())
     with session_scope(store_engine()) as session:
         steps = sla_sweep(session=session, policy=routing.policy, directory=routing.directory,
-                          regions=routing.regions, now=now, templates=routing.templates)
+                          regions=routing.regions, now=now, templates=routing.templates,
+                          links=routing.link_maker())
     return len(steps)
 
 

@@ -20,6 +20,7 @@ from domain.responders import ResponderDirectory
 from integrations.notify.base import Channel
 from integrations.notify.pipeline import deliver_pending
 from integrations.notify.templates import MessageTemplates
+from integrations.route import LinkMaker
 from integrations.sla import sla_sweep
 from integrations.store.db import session_scope
 from integrations.store.inhibition import release_inhibited
@@ -80,13 +81,14 @@ def deliver_all(engine: sa.Engine, channels: Mapping[str, Channel], *, now: date
 
 def run_round(engine: sa.Engine, channels: Mapping[str, Channel], *, policy: EscalationPolicy,
               directory: ResponderDirectory, regions: RegionDirectory, now: datetime,
-              reminders: Reminders | None = None, templates: MessageTemplates | None = None) -> RoundReport:
+              reminders: Reminders | None = None, templates: MessageTemplates | None = None,
+              links: LinkMaker | None = None) -> RoundReport:
     """The SLA watch, then the release of held notifications (and silence reminders), then delivery
     (blue and yellow wait for the policy's digest window; orange and red go at once)."""
     report = RoundReport()
     with session_scope(engine) as session:
         report.escalated = len(sla_sweep(session=session, policy=policy, directory=directory, regions=regions,
-                                         now=now, templates=templates))
+                                         now=now, templates=templates, links=links))
     released = release_silences(engine, now, reminders)
     report.released, report.not_needed, report.still_silenced, report.reminded = (
         released["released"], released["not_needed"], released["held"], released["reminded"])

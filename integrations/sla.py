@@ -17,7 +17,7 @@ from domain.escalation import LEADERSHIP, EscalationPolicy, Step, due_escalation
 from domain.regions import RegionDirectory, Tier
 from domain.responders import ResponderDirectory
 from integrations.notify.templates import MessageTemplates
-from integrations.route import route_warning
+from integrations.route import LinkMaker, route_warning
 from integrations.store.actions import record_resolve_overdue, resolve_overdue_due, sla_due, sla_view
 
 
@@ -35,7 +35,7 @@ class SlaAction:
 
 def sla_sweep(
     *, session: Session, policy: EscalationPolicy, directory: ResponderDirectory, regions: RegionDirectory,
-    now: datetime, limit: int = 500, templates: MessageTemplates | None = None,
+    now: datetime, limit: int = 500, templates: MessageTemplates | None = None, links: LinkMaker | None = None,
 ) -> list[SlaAction]:
     """Escalate (or remind about) open warnings whose acknowledgement deadline passed by ``now``.
 
@@ -43,24 +43,25 @@ def sla_sweep(
     warning per sweep; each writes outbox rows and an audit row, in the caller's transaction. Running the
     sweep again at the same ``now`` does nothing more: every action moves the warning's ``ack_due_at``
     forward. Resolve-within breaches are reported too, once per warning (:func:`resolve_overdue_sweep`),
-    after the acknowledgement actions.
+    after the acknowledgement actions. ``links`` gives each recipient their one-click links, as the first
+    notification had them.
     """
     rows = {row.id: row for row in sla_due(session=session, now=now, limit=limit) if row.id is not None}
     done: list[SlaAction] = []
     for due in due_escalations(now, [sla_view(row, policy) for row in rows.values()]):
         change = "escalated" if due.action == "escalate" else "reminder"
         out = route_warning(session=session, warning=rows[due.warning_id], change=change, policy=policy,
-                            directory=directory, regions=regions, now=now, templates=templates)
+                            directory=directory, regions=regions, now=now, templates=templates, links=links)
         step = out[0].step if out else ""
         done.append(SlaAction(due.warning_id, due.action, step, due.to_step, due.to_code, len(out)))
     done.extend(resolve_overdue_sweep(session=session, policy=policy, directory=directory, regions=regions,
-                                      now=now, limit=limit, templates=templates))
+                                      now=now, limit=limit, templates=templates, links=links))
     return done
 
 
 def resolve_overdue_sweep(
     *, session: Session, policy: EscalationPolicy, directory: ResponderDirectory, regions: RegionDirectory,
-    now: datetime, limit: int = 500, templates: MessageTemplates | None = None,
+    now: datetime, limit: int = 500, templates: MessageTemplates | None = None, links: LinkMaker | None = None,
 ) -> list[SlaAction]:
     """Report unresolved warnings whose ``resolve_due_at`` passed by ``now``: once per warning, an audit
     row ``resolve-overdue`` and a notification of step ``overdue`` to the node responsible now.
@@ -72,7 +73,7 @@ def resolve_overdue_sweep(
     for row in resolve_overdue_due(session=session, now=now, limit=limit):
         assert row.id is not None
         out = route_warning(session=session, warning=row, change="overdue", policy=policy,
-                            directory=directory, regions=regions, now=now, templates=templates)
+                            directory=directory, regions=regions, now=now, templates=templates, links=links)
         record_resolve_overdue(session=session, row=row, now=now, notifications=len(out))
         to: Step = LEADERSHIP if row.tier == LEADERSHIP else Tier(row.tier)
         done.append(SlaAction(row.id, "overdue", "overdue", to, row.route_region, len(out)))

@@ -131,3 +131,20 @@ def test_a_raise_while_escalated_above_resets_the_ack_with_a_fresh_deadline(engi
         route_warning(session=s, warning=w, change="raised", policy=POLICY, directory=small_directory(),
                       regions=REGIONS, now=t2)
         assert (w.status, w.tier, w.ack_due_at) == ("open", "street", t2 + timedelta(hours=2))
+
+
+def test_escalations_and_overdue_reports_carry_each_recipients_links(engine: sa.Engine) -> None:
+    def links(warning_id: int, responder: str, now: datetime) -> dict[str, str]:
+        return {"ack": f"https://fh.test/a/{warning_id}-{responder}"}
+
+    wid = open_routed(engine, "red")
+    with session_scope(engine) as s:
+        sla_sweep(session=s, policy=POLICY, directory=small_directory(), regions=REGIONS,
+                  now=T0 + timedelta(hours=25), links=links)
+    with Session(engine) as s:
+        rows = s.exec(select(OutboxRow).where(OutboxRow.warning_id == wid,
+                                              OutboxRow.step.in_(["escalate-1", "overdue"]))).all()  # type: ignore[attr-defined]
+    assert {r.step for r in rows} == {"escalate-1", "overdue"}
+    for r in rows:
+        url = f"https://fh.test/a/{wid}-{r.recipient}"
+        assert r.payload["links"] == {"ack": url} and url in r.body
