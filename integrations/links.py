@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -133,9 +133,11 @@ def parse_token(token: str) -> dict[str, str]:
 
 
 def verify_link(
-    params: Mapping[str, str], now: datetime, *, secret: SecretStr | None = None
+    params: Mapping[str, str], now: datetime, *, secret: SecretStr | Sequence[SecretStr] | None = None
 ) -> LinkClaim:
     """The claim of a link's parameters if the signature is right and it has not expired at ``now``.
+
+    ``secret`` may be a list of keys (rotation, ``Settings.link_keys``): a signature by any of them counts.
 
     Raises :class:`LinkError`: ``malformed``/``tampered`` (403) or ``expired`` (410). Whether it was
     already used is the store's to say (:func:`consume_link`).
@@ -145,9 +147,11 @@ def verify_link(
         action, responder, nonce, sig = params["action"], params["responder"], params["nonce"], params["sig"]
     except (KeyError, ValueError) as exc:
         raise LinkError("malformed", "not a Fenghuo action link") from exc
-    expected = _signature(warning_id, action, responder, expires, nonce, _key(secret))
+    keys = [secret] if secret is None or isinstance(secret, SecretStr) else list(secret)
     # Constant-time, and checked before anything else is believed: unsigned fields mean nothing.
-    if not hmac.compare_digest(expected, sig) or action not in ACTIONS:
+    signed = [hmac.compare_digest(_signature(warning_id, action, responder, expires, nonce, _key(k)), sig)
+              for k in keys]
+    if not any(signed) or action not in ACTIONS:
         raise LinkError("tampered", "the link's signature does not match: it was altered or forged")
     expires_at = datetime.fromtimestamp(expires, UTC)
     if now >= expires_at:

@@ -7,6 +7,7 @@ no other module reads ``os.environ``. Secrets are :class:`pydantic.SecretStr` so
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -70,6 +71,11 @@ class Settings(BaseSettings):
         default=SecretStr(DEVELOPMENT_SECRETS["link_secret"]),
         description="Key that signs one-click acknowledgement links.",
     )
+    link_secrets_previous: list[SecretStr] = Field(
+        default_factory=list,
+        description="Rotation: earlier link secrets that still verify (never sign) until previous_secrets_until; "
+        'JSON list in the environment, e.g. ["old..."].',
+    )
     webhook_secret: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_SECRETS["webhook_secret"]),
         description="Key that signs webhook notifications (X-Fenghuo-Signature). Set it in production.",
@@ -77,6 +83,15 @@ class Settings(BaseSettings):
     session_secret: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_SECRETS["session_secret"]),
         description="Key that signs the responders' web login sessions. Set it in production.",
+    )
+    session_secrets_previous: list[SecretStr] = Field(
+        default_factory=list,
+        description="Rotation: earlier session secrets whose cookies still verify until previous_secrets_until.",
+    )
+    previous_secrets_until: datetime | None = Field(
+        default=None,
+        description="End of the rotation's grace period (ISO 8601 with zone): after it the previous link and "
+        "session secrets verify nothing. Unset: until they are removed from the settings.",
     )
     simulator_url: str = Field(default="http://127.0.0.1:8765", description="Base URL of departmental systems.")
     http_timeout_s: float = Field(default=10.0, description="Timeout of one HTTP request to a source.")
@@ -184,6 +199,17 @@ class Settings(BaseSettings):
         """Folder the file channel writes notifications to."""
         return self.outbox_dir or self.home / "outbox"
 
+    def link_keys(self, now: datetime) -> list[SecretStr]:
+        """The keys a link may be signed with at ``now``: the current one first, then those in their grace."""
+        return [self.link_secret, *self._in_grace(self.link_secrets_previous, now)]
+
+    def session_keys(self, now: datetime) -> list[SecretStr]:
+        """The keys a session cookie may be signed with at ``now``: the current one first, then those in grace."""
+        return [self.session_secret, *self._in_grace(self.session_secrets_previous, now)]
+
+    def _in_grace(self, keys: list[SecretStr], now: datetime) -> list[SecretStr]:
+        return [] if self.previous_secrets_until is not None and now >= self.previous_secrets_until else keys
+
     def insecure_secrets(self) -> list[str]:
         """Why production would refuse these settings: one Chinese sentence per weak secret (empty: fine)."""
         problems = []
@@ -194,6 +220,12 @@ class Settings(BaseSettings):
                 problems.append(f"{variable} 仍是开发默认值")
             elif len(value.encode("utf-8")) < MIN_SECRET_BYTES:
                 problems.append(f"{variable} 只有 {len(value.encode('utf-8'))} 字节，短于 {MIN_SECRET_BYTES} 字节")
+        for name in ("link_secrets_previous", "session_secrets_previous"):
+            for old in getattr(self, name):
+                value = old.get_secret_value()
+                if value in DEVELOPMENT_SECRETS.values() or len(value.encode("utf-8")) < MIN_SECRET_BYTES:
+                    problems.append(f"FENGHUO_{name.upper()} 含开发默认值或过短的密钥")
+                    break
         return problems
 
     def require_safe_for(self, default_env: Environment) -> Environment:

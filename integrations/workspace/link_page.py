@@ -117,7 +117,7 @@ def link_router(
     def confirm(token: str, request: Request) -> HTMLResponse:
         """The warning's context and the one button (a GET never changes anything)."""
         try:
-            claim = verify_link(parse_token(token), clock(), secret=settings.link_secret)
+            claim = verify_link(parse_token(token), (now := clock()), secret=settings.link_keys(now))
             with Session(engine) as session:
                 ensure_unused(session=session, nonce=claim.nonce)
                 warning = session.get(WarningRow, claim.warning_id)
@@ -138,7 +138,7 @@ def link_router(
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         reason = (form.get("reason") or [""])[0].strip()[:500]
         try:
-            claim = verify_link(parse_token(token), clock(), secret=settings.link_secret)
+            claim = verify_link(parse_token(token), (now := clock()), secret=settings.link_keys(now))
         except LinkError as err:
             return refuse(request, token, err.reason, str(err), err.status)
         now = clock()

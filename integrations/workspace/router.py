@@ -92,7 +92,8 @@ def workspace_router(
     per_client, per_account = Throttle(20, THROTTLE_WINDOW), Throttle(10, THROTTLE_WINDOW)
 
     def viewer(request: Request) -> Viewer | None:
-        data = read_session(key, request.cookies.get(SESSION_COOKIE), clock())
+        now = clock()
+        data = read_session(settings.session_keys(now), request.cookies.get(SESSION_COOKIE), now)
         if data is None:
             return None
         with Session(engine) as s:

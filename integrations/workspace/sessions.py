@@ -18,6 +18,7 @@ import json
 import secrets
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,8 +53,9 @@ def new_session(key: SecretStr, username: str, now: datetime) -> tuple[str, Sess
     return f"{body}.{_sign(key, payload)}", data
 
 
-def read_session(key: SecretStr, cookie: str | None, now: datetime) -> SessionData | None:
-    """The session a cookie carries if its signature is right and it has not expired; else ``None``."""
+def read_session(key: SecretStr | Sequence[SecretStr], cookie: str | None, now: datetime) -> SessionData | None:
+    """The session a cookie carries if its signature (by ``key``, or any of a rotation's keys) is right and
+    it has not expired; else ``None``."""
     if not cookie or "." not in cookie:
         return None
     body, sig = cookie.rsplit(".", 1)
@@ -61,7 +63,8 @@ def read_session(key: SecretStr, cookie: str | None, now: datetime) -> SessionDa
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except ValueError:
         return None
-    if not hmac.compare_digest(_sign(key, payload), sig):
+    keys = [key] if isinstance(key, SecretStr) else list(key)
+    if not any([hmac.compare_digest(_sign(k, payload), sig) for k in keys]):
         return None
     try:
         raw = json.loads(payload)
