@@ -5,6 +5,7 @@ These commands read and write the store directly; they never start Prefect.
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
 
@@ -167,16 +168,21 @@ def _act(action: str, warning_id: int, responder: str, reason: str) -> None:
     from integrations.store import actions
     from integrations.store.db import session_scope
 
-    engine = open_engine()
     func = {"ack": actions.acknowledge, "resolve": actions.resolve, "comment": actions.comment}[action]
     directory = ResponderDirectory.load(get_settings().responders)
+    person = directory.responder(responder)
+    if person is None:
+        fail(f"--as {responder!r} 不是处置人员名录（responders.yaml）中的 id；请核对，例如 jj-duty-office")
+    operator = getpass.getuser()  # the shell's user acts for the responder: the audit names both
+    engine = open_engine()
     try:
         with session_scope(engine) as session:
             func(session=session, warning_id=warning_id, responder=responder, directory=directory,
-                 reason=reason, now=datetime.now(UTC))
+                 reason=reason, now=datetime.now(UTC), operator=operator)
     except actions.ActionError as exc:
         fail(str(exc))
-    console.print(f"{action}: warning {warning_id} by {responder} — recorded in its audit log.")
+    console.print(f"{action}: warning {warning_id} by {person.name}（{responder}），操作员 {operator} 代办 — "
+                  "recorded in its audit log.", highlight=False)
 
 
 @app.command("ack")

@@ -35,11 +35,17 @@ class JurisdictionError(ActionError):
     """The responder is unknown or the warning's region lies outside their jurisdiction."""
 
 
+def actor_of(responder: str, operator: str | None) -> str:
+    """How the audit names who acted: the responder, or ``operator <OS user> as <responder>`` when an
+    operator acted for them from the command line."""
+    return (responder if operator is None else f"operator {operator} as {responder}")[:100]
+
+
 def _refuse(session: Session, warning: WarningRow, responder: str, action: str, reason: str, why: str,
-            now: datetime) -> JurisdictionError:
+            now: datetime, operator: str | None = None) -> JurisdictionError:
     """Record the refused attempt in its own transaction (it must survive the caller's rollback)."""
     with Session(session.get_bind()) as own:
-        own.add(AuditRow(warning_id=warning.id, at=now, actor=responder[:100], action="refused",
+        own.add(AuditRow(warning_id=warning.id, at=now, actor=actor_of(responder, operator), action="refused",
                          reason=reason, detail={"attempted": action, "why": why, "region": warning.region}))
         own.commit()
     return JurisdictionError(f"{responder} may not {action} warning {warning.id}: {why}")
@@ -47,7 +53,7 @@ def _refuse(session: Session, warning: WarningRow, responder: str, action: str, 
 
 def _authorised(
     session: Session, warning_id: int, responder: str, directory: ResponderDirectory, action: str,
-    reason: str, now: datetime,
+    reason: str, now: datetime, operator: str | None = None,
 ) -> tuple[WarningRow, Responder]:
     """The warning and the responder, if the responder may act on it; else refuse (audited)."""
     warning = session.get(WarningRow, warning_id)
@@ -55,30 +61,31 @@ def _authorised(
         raise ActionError(f"no warning {warning_id}")
     person = directory.responder(responder)
     if person is None:
-        raise _refuse(session, warning, responder, action, reason, "unknown responder", now)
+        raise _refuse(session, warning, responder, action, reason, "unknown responder", now, operator)
     root = directory.city if directory.is_leadership(person.id) else person.node
     if not is_within(warning.region, root):
         why = f"region {warning.region} is outside jurisdiction {root}"
-        raise _refuse(session, warning, responder, action, reason, why, now)
+        raise _refuse(session, warning, responder, action, reason, why, now, operator)
     return warning, person
 
 
 def acknowledge(
     *, session: Session, warning_id: int, responder: str, directory: ResponderDirectory,
-    reason: str = "", now: datetime,
+    reason: str = "", now: datetime, operator: str | None = None,
 ) -> WarningRow:
     """Mark the warning acknowledged by ``responder`` (stops escalation and reminders).
 
     Acknowledging an acknowledged warning changes nothing; a resolved one raises :class:`ActionError`.
+    ``operator``: the OS user acting for the responder from the command line (named in the audit).
     """
-    warning, person = _authorised(session, warning_id, responder, directory, "acknowledge", reason, now)
+    warning, person = _authorised(session, warning_id, responder, directory, "acknowledge", reason, now, operator)
     if warning.status == Status.resolved.value:
         raise ActionError(f"warning {warning_id} is already resolved")
     if warning.status == Status.acknowledged.value:
         return warning
     warning.status, warning.acknowledged_at = Status.acknowledged.value, now
     session.add(warning)
-    append_audit(session=session, warning_id=warning.id, actor=person.id, action="acknowledged",
+    append_audit(session=session, warning_id=warning.id, actor=actor_of(person.id, operator), action="acknowledged",
                  reason=reason, at=now, detail={"node": person.node, "tier": warning.tier,
                                                 "escalation_step": warning.escalation_step})
     return warning
@@ -86,12 +93,12 @@ def acknowledge(
 
 def resolve(
     *, session: Session, warning_id: int, responder: str, directory: ResponderDirectory,
-    reason: str, now: datetime,
+    reason: str, now: datetime, operator: str | None = None,
 ) -> WarningRow:
     """Resolve the warning (the next firing of its fingerprint opens a new one). A reason is required."""
     if not reason.strip():
         raise ActionError("resolving a warning needs a reason")
-    warning, person = _authorised(session, warning_id, responder, directory, "resolve", reason, now)
+    warning, person = _authorised(session, warning_id, responder, directory, "resolve", reason, now, operator)
     if warning.status == Status.resolved.value:
         raise ActionError(f"warning {warning_id} is already resolved")
     previous = warning.status
@@ -99,20 +106,21 @@ def resolve(
     warning.acknowledged_at = warning.acknowledged_at or now
     session.add(warning)
     late = warning.resolve_due_at is not None and now > warning.resolve_due_at
-    append_audit(session=session, warning_id=warning.id, actor=person.id, action="resolved", reason=reason,
+    append_audit(session=session, warning_id=warning.id, actor=actor_of(person.id, operator), action="resolved",
+                 reason=reason,
                  at=now, detail={"from": previous, "node": person.node, "late": late})
     return warning
 
 
 def comment(
     *, session: Session, warning_id: int, responder: str, directory: ResponderDirectory,
-    reason: str, now: datetime,
+    reason: str, now: datetime, operator: str | None = None,
 ) -> AuditRow:
     """Add a responder's note (``reason`` is the comment text) to the warning's record (any status)."""
     if not reason.strip():
         raise ActionError("an empty comment says nothing")
-    warning, person = _authorised(session, warning_id, responder, directory, "comment", reason, now)
-    return append_audit(session=session, warning_id=warning.id, actor=person.id, action="comment",
+    warning, person = _authorised(session, warning_id, responder, directory, "comment", reason, now, operator)
+    return append_audit(session=session, warning_id=warning.id, actor=actor_of(person.id, operator), action="comment",
                         reason=reason, at=now, detail={"node": person.node})
 
 

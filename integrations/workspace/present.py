@@ -100,6 +100,10 @@ class Event:
 def _who(actor: str, people: ResponderDirectory) -> str:
     if actor.startswith("system:"):
         return "系统"
+    operator, sep, responder = actor.removeprefix("operator ").partition(" as ")
+    if actor.startswith("operator ") and sep:
+        person = people.responder(responder)
+        return f"{person.name if person else responder}（操作员 {operator} 在命令行代办）"
     person = people.responder(actor)
     return person.name if person else actor
 

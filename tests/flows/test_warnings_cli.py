@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import UTC, datetime
 
@@ -52,8 +53,18 @@ def test_a_responder_outside_the_region_is_refused_and_audited() -> None:
         row = s.get(WarningRow, wid)
         actions = [(a.actor, a.action) for a in s.exec(select(AuditRow).where(AuditRow.warning_id == wid))]
     assert row is not None and row.status == "acknowledged"
-    assert actions[-1] == ("jj-duty-office", "acknowledged")
-    assert any(actor == "qy-duty-office" and action != "acknowledged" for actor, action in actions)
+    # The shell's user acted for the responder: the audit names both.
+    me = getpass.getuser()
+    assert actions[-1] == (f"operator {me} as jj-duty-office", "acknowledged")
+    assert any(actor == f"operator {me} as qy-duty-office" and action == "refused" for actor, action in actions)
+
+
+def test_as_must_name_a_known_responder() -> None:
+    wid = _seed()
+    nobody = runner.invoke(app, ["warnings", "ack", str(wid), "--as", "zhang-san"])
+    assert nobody.exit_code == 1 and "responders.yaml" in nobody.output
+    with Session(open_engine()) as s:
+        assert s.get(WarningRow, wid).status == "open"  # type: ignore[union-attr]
 
 
 def test_resolve_then_unknown_warning() -> None:

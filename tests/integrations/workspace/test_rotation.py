@@ -82,3 +82,4 @@ def test_production_refuses_development_or_short_previous_keys() -> None:
     assert any("SESSION_SECRETS_PREVIOUS" in p for p in weak.insecure_secrets())
     short = Settings(env="production", **good, link_secrets_previous=["short"])
     assert any("LINK_SECRETS_PREVIOUS" in p for p in short.insecure_secrets())
+
