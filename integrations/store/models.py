@@ -108,7 +108,12 @@ class WarningRow(SQLModel, table=True):
     """A warning: identified by fingerprint while open; explained; routed to a region and tier."""
 
     __tablename__ = "warning"
-    __table_args__ = (sa.UniqueConstraint("open_key", name="uq_warning_open_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("open_key", name="uq_warning_open_key"),
+        # The inbox: a responder's unresolved warnings are ``status IN (…)`` and a region range; level, rule and
+        # last_at make it cover the counts per level, the rule list and the sort without reading the rows.
+        sa.Index("ix_warning_status_region", "status", "region", "level", "rule", "last_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     fingerprint: str = Field(index=True, max_length=64)

@@ -9,9 +9,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from domain.regions import RegionDirectory, is_within, tier_of
+from domain.warnings import Status
 from integrations.store.models import WarningRow
+from integrations.store.warnings import STALE
 
 STATUSES = ("unresolved", "open", "acknowledged", "resolved", "all")
+UNRESOLVED = (Status.open.value, Status.acknowledged.value, STALE)
+"""Every status but resolved, named: ``status IN (…)`` seeks the (status, region) index, ``!=`` cannot."""
 LIMIT = 200
 """Rows shown at most; the counts cover everything."""
 
@@ -28,8 +32,15 @@ class Filters:
 
 
 def subtree(root: str) -> sa.ColumnElement[bool]:
-    """Warnings whose region lies in ``root``'s subtree (codes are prefix-structured)."""
-    return col(WarningRow.region).startswith(root[: tier_of(root).digits])
+    """Warnings whose region lies in ``root``'s subtree: codes are prefix-structured, so the subtree is the
+    range [prefix, prefix + 1) — an index range on every backend, where ``LIKE 'prefix%'`` is a scan
+    (PostgreSQL outside the C collation, SQLite unless case-sensitive)."""
+    prefix = root[: tier_of(root).digits]
+    region = col(WarningRow.region)
+    above = str(int(prefix) + 1).zfill(len(prefix))
+    if len(above) > len(prefix):  # all nines: no code is above the subtree
+        return region >= prefix
+    return sa.and_(region >= prefix, region < above)
 
 
 def places_named(text: str, root: str, names: RegionDirectory) -> list[str]:
@@ -46,7 +57,7 @@ def inbox(*, session: Session, root: str, node: str, leadership: bool, filters: 
     """Warnings of ``root``'s subtree matching ``filters``, red first, then newest."""
     query = select(WarningRow).where(subtree(root))
     if filters.status == "unresolved" or filters.mine:
-        query = query.where(WarningRow.status != "resolved")
+        query = query.where(col(WarningRow.status).in_(UNRESOLVED))
     if filters.status in ("open", "acknowledged", "resolved"):
         query = query.where(WarningRow.status == filters.status)
     if filters.level:
@@ -67,12 +78,17 @@ def inbox(*, session: Session, root: str, node: str, leadership: bool, filters: 
 
 def level_counts(*, session: Session, root: str) -> dict[str, int]:
     """Unresolved warnings of ``root``'s subtree per level."""
-    query = (select(WarningRow.level, func.count()).where(subtree(root), WarningRow.status != "resolved")
+    query = (select(WarningRow.level, func.count()).where(subtree(root), col(WarningRow.status).in_(UNRESOLVED))
              .group_by(WarningRow.level))
     return {level: int(n) for level, n in session.exec(query)}
 
 
-def rules_in(*, session: Session, root: str) -> list[str]:
-    """The rules that have warnings in ``root``'s subtree (for the rule filter)."""
-    query = select(WarningRow.rule).where(subtree(root)).distinct().order_by(col(WarningRow.rule))
-    return list(session.exec(query))
+def rules_in(*, session: Session, root: str, status: str = "unresolved") -> list[str]:
+    """The rules that have warnings of ``status`` (a filter value) in ``root``'s subtree (for the rule
+    filter): the page's own status, so the list costs what the page does."""
+    query = select(WarningRow.rule).where(subtree(root))
+    if status == "unresolved":
+        query = query.where(col(WarningRow.status).in_(UNRESOLVED))
+    elif status in ("open", "acknowledged", "resolved"):
+        query = query.where(WarningRow.status == status)
+    return list(session.exec(query.distinct().order_by(col(WarningRow.rule))))

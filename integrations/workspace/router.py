@@ -181,7 +181,9 @@ def workspace_router(
             rows = inbox(session=s, root=who.root, node=who.person.node, leadership=who.leadership,
                          filters=filters, names=names)
             counts = level_counts(session=s, root=who.root)
-            rules = rules_in(session=s, root=who.root)
+            rules = rules_in(session=s, root=who.root, status=filters.status)
+            if filters.rule and filters.rule not in rules:
+                rules.append(filters.rule)
         items = [{"row": r, "title": mask(r.title or r.rule), "summary": mask(r.summary),
                   "place": present.place(r.region, names), "deadline": present.deadline_of(r, now)}
                  for r in rows]
