@@ -4,8 +4,9 @@
   holder's name) while another process holds the lease — a resident evaluator, or another run.
 - :func:`follow`: the resident evaluator. Waits as a hot standby while another holds the lease (the lock
   dies with its holder, kill -9 included, so a standby takes over within its poll), then keeps the
-  evaluator in memory and evaluates records as they are committed, polling the store (at most every
-  second), and logs one line a minute.
+  evaluator in memory and evaluates records as they are committed — on PostgreSQL woken by the ingest's
+  ``NOTIFY`` at commit, polling as the fallback; on SQLite polling at most every second — and logs one
+  line a minute.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
            settings: Settings | None = None) -> None:
     """The resident evaluator (see the module); returns when ``stop()`` says so."""
     from integrations.evaluation import LiveEvaluator
+    from integrations.store.wakeup import wakeup_for
 
     settings = settings or get_settings()
     lease: Lease = store_lease(engine, who=who)
@@ -101,6 +103,7 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
         parts = live_parts(settings)
         live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
                              watch_sources=True)
+        wake = wakeup_for(engine)  # PostgreSQL: woken by the ingest's NOTIFY at commit; else polling
         records = warnings = 0
         last_log = time.monotonic()
         try:
@@ -120,8 +123,9 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
                     records = warnings = 0
                     last_log = time.monotonic()
                 if report.records == 0:
-                    time.sleep(poll_s)
+                    wake.wait(poll_s)
         finally:
+            wake.close()
             live.close()
     finally:
         lease.release()

@@ -33,6 +33,7 @@ from integrations.store.record_insert import (
     insert_rows,
     max_seq,
 )
+from integrations.store.wakeup import notify_records
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
 _VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
@@ -91,6 +92,9 @@ def upsert_records(*, session: Session, records: Sequence[Record]) -> UpsertStat
 def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], optimistic: bool = False) -> UpsertStats:
     """:func:`upsert_records` of records already prepared (the ingest prepares them while mapping).
 
+    When anything was stored, listeners (the resident evaluator) are told at commit
+    (:func:`integrations.store.wakeup.notify_records`).
+
     With ``optimistic`` (the ingest sets it while its pages bring only new records) the batch is first
     inserted as if every key were new: on SQLite skipping keys that exist (``INSERT OR IGNORE``), on
     PostgreSQL by one ``COPY`` in a savepoint, which an existing key fails. When every row went in, that
@@ -99,6 +103,13 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
     rolled back) and the batch takes the usual way. The
     outcome is the same either way (``tests/integrations/store/test_upsert_optimistic.py``).
     """
+    stats = _upsert_prepared(session, records, optimistic)
+    if stats.inserted or stats.updated:
+        notify_records(session)
+    return stats
+
+
+def _upsert_prepared(session: Session, records: Sequence[PreparedRecord], optimistic: bool) -> UpsertStats:
     if not records:
         return UpsertStats()
     dialect = session.get_bind().dialect.name

@@ -1,0 +1,76 @@
+"""Waking the resident evaluator when records commit: PostgreSQL ``LISTEN``/``NOTIFY``, polling elsewhere.
+
+The ingest says ``NOTIFY fenghuo_records`` inside the transaction that stores new or changed records;
+PostgreSQL delivers it when (and only if) that transaction commits, so a waiter never wakes for records
+it cannot yet read. The resident evaluator waits on :class:`Wakeup`: on PostgreSQL a dedicated listening
+connection returns as soon as a notification arrives (or at the poll interval, the fallback: a
+notification is a hint, not the log — the store is); on SQLite it simply sleeps the poll interval.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+CHANNEL = "fenghuo_records"
+
+
+def notify_records(session: Session) -> None:
+    """Inside the storing transaction: tell listeners, at commit, that records arrived (PostgreSQL only)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"NOTIFY {CHANNEL}"))
+
+
+class Wakeup(Protocol):
+    """Waits until records may have arrived, or ``timeout`` seconds at most."""
+
+    def wait(self, timeout: float) -> bool:
+        """True if woken by a notification, False when the timeout passed."""
+
+    def close(self) -> None:
+        """Release what waiting holds (a connection)."""
+
+
+class Polling:
+    """Sleep the interval (SQLite, or wherever notifications are not available)."""
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep ``timeout`` seconds; never woken early."""
+        time.sleep(timeout)
+        return False
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class Listening:
+    """``LISTEN fenghuo_records`` on a connection of its own (autocommit, outside the engine's pool)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        raw = engine.raw_connection()
+        self._raw = raw
+        self._conn = raw.driver_connection  # a psycopg Connection
+        self._conn.autocommit = True  # type: ignore[union-attr]
+        self._conn.execute(f"LISTEN {CHANNEL}")  # type: ignore[union-attr]
+
+    def wait(self, timeout: float) -> bool:
+        """Return at the first notification (draining any others queued with it), or after ``timeout``."""
+        woken = False
+        for _ in self._conn.notifies(timeout=timeout, stop_after=1):  # type: ignore[union-attr]
+            woken = True
+        return woken
+
+    def close(self) -> None:
+        """Stop listening and give the connection back (closed: it was changed to autocommit)."""
+        try:
+            self._conn.execute(f"UNLISTEN {CHANNEL}")  # type: ignore[union-attr]
+        finally:
+            self._raw.invalidate()
+
+
+def wakeup_for(engine: sa.Engine) -> Wakeup:
+    """:class:`Listening` on PostgreSQL, :class:`Polling` elsewhere."""
+    return Listening(engine) if engine.dialect.name == "postgresql" else Polling()
