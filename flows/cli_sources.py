@@ -50,7 +50,8 @@ def check_cmd(file: FileOpt = None) -> None:
     loaded = _load(file, _kinds())
     secrets = get_settings().source_secrets
     for spec in loaded.specs:
-        where = spec.base_url + spec.config.path if spec.transport == "rest" else str(spec.folder)
+        where = {"rest": spec.base_url + spec.config.path, "register": "台账 register_person (store)"}.get(
+            spec.transport, str(spec.folder))
         console.print(f"  {spec.name:<22} {spec.config.kind:<15} {spec.transport:<8} {where}", highlight=False)
         if spec.auth.secret is not None and spec.auth.secret not in secrets:
             # Not a fault of the file, but the source cannot run until it is set.

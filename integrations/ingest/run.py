@@ -73,11 +73,12 @@ def load_kinds(rulebook: Path) -> RecordKinds:
     return load_rulebook([rulebook], rulebook).kinds
 
 
-def build_sources(settings: Settings, names: list[str] | None = None, **kw: object) -> list[DataSource]:
+def build_sources(settings: Settings, names: list[str] | None = None, *, now: datetime | None = None,
+                  **kw: object) -> list[DataSource]:
     """The sources of ``settings.sources_file`` (default: the simulator's departments); close them after use.
 
     ``names`` picks some (in file order). Extra keyword arguments go to every REST source
     (``transport``, ``sleep``… in tests). Raises ``SourcesFileError`` for a broken file.
     """
     specs = configured_sources(settings).specs
-    return [build_source(s, settings, **kw) for s in specs if names is None or s.name in names]
+    return [build_source(s, settings, now=now, **kw) for s in specs if names is None or s.name in names]
