@@ -62,15 +62,14 @@ def import_cmd(
 ) -> None:
     """Import a register file: good rows kept, each bad row named with its line; nothing half-imported."""
     from domain.privacy import pseudonymiser
-    from domain.regions import RegionDirectory
-    from integrations.register_import import RegisterFileError, import_register
+    from integrations.register_import import RegisterFileError, import_register, known_grids
     from integrations.settings import get_settings
 
     if not file.is_file():
         fail(f"找不到文件 {file}：请检查路径")
     settings = get_settings()
     categories = _categories()
-    grids = {code: name for code, name in RegionDirectory.load(settings.regions).names.items() if len(code) == 15}
+    grids = known_grids(settings.regions)
     try:
         report = import_register(open_engine(), file, categories=categories, grids=grids, actor=actor,
                                  pseudonym=pseudonymiser(settings.pseudonym_key.get_secret_value()),

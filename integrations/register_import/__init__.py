@@ -26,7 +26,24 @@ from domain.registers import CareCategories
 from integrations.register_import.files import RegisterFileError, Table, read_table
 from integrations.store.registers import RegisterPersonRow, add_entries, audit_import, open_entries
 
-__all__ = ["ImportReport", "RegisterFileError", "import_register"]
+__all__ = ["ImportReport", "RegisterFileError", "import_register", "known_grids"]
+
+
+def known_grids(regions: Path) -> dict[str, str]:
+    """The grids (15-digit codes) of the region directory at ``regions``, with their names.
+
+    Read with libyaml when it is there: a city's directory has thousands of grids, and the pure-Python
+    reader takes a second over them."""
+    import yaml
+
+    from domain.regions import RegionDirectory
+
+    if not regions.exists():
+        return {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(regions.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506  a safe loader
+    names = data.get("regions", data) if isinstance(data, dict) else {}
+    return {code: name for code, name in RegionDirectory.from_mapping(names or {}).names.items() if len(code) == 15}
 
 
 @dataclass
@@ -82,8 +99,7 @@ def import_register(engine: sa.Engine, path: Path, *, categories: CareCategories
                           read=_rows_read(table) + len(table.undecodable))
     with Session(engine) as session:
         fresh = _set_aside_registered(session, entries, report, problems, categories)
-        rows = add_entries(session, (_fields(e, path.name) for e in fresh), now=now)
-        report.added = [r.id for r in rows if r.id is not None]
+        report.added = add_entries(session, (_fields(e, path.name) for e in fresh), now=now)
         report.problems = sorted(problems, key=lambda p: p.line)
         if dry_run:
             session.rollback()

@@ -70,6 +70,7 @@ class RegisterSource(ConfiguredSource):
         self._config = config
         self.engine, self.categories, self.first_run = engine, categories, first_run
         self._now, self._clock, self._own_engine = now, clock, own_engine
+        self._cached: tuple[tuple[datetime, datetime], list[RawItem]] | None = None
 
     @classmethod
     def from_settings(cls, config: SourceConfig, settings: Settings, *, now: datetime | None = None,
@@ -92,8 +93,7 @@ class RegisterSource(ConfiguredSource):
         if until <= since:
             return Page([], cursor, ref)
         try:
-            with Session(self.engine) as session:
-                items = due_items(session, self.categories, since, until)
+            items = self._items(since, until)
         except sa.exc.SQLAlchemyError as exc:
             raise SourceRequestError(self.name, f"cannot read the register ({type(exc).__name__}); "
                                                 "check the store (fenghuo sources status)") from None
@@ -102,6 +102,13 @@ class RegisterSource(ConfiguredSource):
             nxt = {"since": since.isoformat(), "until": until.isoformat(), "offset": offset + limit}
             return Page(page, json.dumps(nxt), ref, has_more=True)
         return Page(page, json.dumps({"since": until.isoformat()}), ref)
+
+    def _items(self, since: datetime, until: datetime) -> list[RawItem]:
+        """The window's items, computed once for all its pages (a window's end is fixed by its cursor)."""
+        if self._cached is None or self._cached[0] != (since, until):
+            with Session(self.engine) as session:
+                self._cached = ((since, until), due_items(session, self.categories, since, until))
+        return self._cached[1]
 
     def _window(self, cursor: str | None, now: datetime) -> tuple[datetime, datetime, int]:
         if not cursor:

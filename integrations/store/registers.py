@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.regions import tier_of
@@ -60,12 +61,16 @@ def open_entries(session: Session, people: Collection[str] | None = None) -> dic
     return {(r.person, r.category): r for r in session.exec(query)}
 
 
-def add_entries(session: Session, entries: Iterable[dict[str, Any]], *, now: datetime) -> list[RegisterPersonRow]:
-    """Insert entries (dicts of the row's fields) in the caller's transaction; flushed, so they have ids."""
-    rows = [RegisterPersonRow(**e, created_at=now) for e in entries]
-    session.add_all(rows)
-    session.flush()
-    return rows
+def add_entries(session: Session, entries: Iterable[dict[str, Any]], *, now: datetime) -> list[int]:
+    """Insert entries (dicts of the row's fields) in the caller's transaction; their ids, in order.
+
+    One multi-row INSERT … RETURNING, not an ORM object per row: an import of thousands of rows stays fast."""
+    values = [{**e, "created_at": now} for e in entries]
+    if not values:
+        return []
+    statement = sa.insert(RegisterPersonRow).returning(RegisterPersonRow.id,  # type: ignore[arg-type]
+                                                       sort_by_parameter_order=True)
+    return [int(i) for i in session.execute(statement, values).scalars()]
 
 
 def list_entries(session: Session, *, category: str | None = None, grid: str | None = None,

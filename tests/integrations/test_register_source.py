@@ -36,10 +36,10 @@ def _register(engine: sa.Engine) -> list[int]:
          "start_date": date(2026, 1, 2), "end_date": None},
     ]
     with session_scope(engine) as s:
-        ids = [r.id for r in add_entries(s, entries, now=T0)]
+        ids = add_entries(s, entries, now=T0)
     with session_scope(engine) as s:
         close_entry(s, ids[2], reason="解除矫正", actor="t", now=datetime(2026, 1, 10, 1, tzinfo=UTC))
-    return [i for i in ids if i is not None]
+    return ids
 
 
 def _drain(source: RegisterSource, cursor: str | None, limit: int = 100) -> tuple[list[dict[str, str]], str | None]:
