@@ -173,7 +173,8 @@ def show_cmd(
     place = RegionDirectory.load(get_settings().regions).path(row.grid)
     category = categories.by_key.get(row.category)
     every = f"每 {category.interval_days} 天走访" if category else "类别已不在政策文件中，不再生成走访"
-    console.print(f"台账 #{row.id}（{'已注销' if row.closed_at else '在册'}）  人员 {row.person}（化名）", highlight=False)
+    state = "已注销" if row.closed_at else "在册"
+    console.print(f"台账 #{row.id}（{state}）  人员 {row.person}（化名）", highlight=False)
     console.print(f"  类别   {categories.title(row.category)}（{row.category}），{every}", highlight=False)
     console.print(f"  网格   {row.grid}  {place}", highlight=False)
     console.print(f"  期间   {row.start_date} → {row.end_date or '未定'}", highlight=False)

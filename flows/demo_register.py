@@ -127,9 +127,11 @@ def _visits(items: list[dict[str, Any]], rng: random.Random, until: datetime) ->
 
 
 def _visit_source(visits: list[dict[str, Any]]) -> Any:
+    from integrations.sources.base import RawItem
     from integrations.sources.fake import FakeSource
     from integrations.sources.mapping import SourceConfig
 
     config = SourceConfig(name=VISITS_SOURCE, kind="care_visit", path="", required=("person",), personal_raw=(),
                           fields={"person": "person", "program": "program", "outcome": "outcome"})
-    return FakeSource(config, visits)
+    items: list[RawItem] = [*visits]
+    return FakeSource(config, items)

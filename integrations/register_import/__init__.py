@@ -41,7 +41,8 @@ def known_grids(regions: Path) -> dict[str, str]:
     if not regions.exists():
         return {}
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(regions.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506  a safe loader
+    text = regions.read_text(encoding="utf-8")
+    data = yaml.load(text, Loader=loader) or {}  # nosec B506  (CSafeLoader or SafeLoader: a safe loader)
     names = data.get("regions", data) if isinstance(data, dict) else {}
     return {code: name for code, name in RegionDirectory.from_mapping(names or {}).names.items() if len(code) == 15}
 

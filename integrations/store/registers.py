@@ -68,8 +68,7 @@ def add_entries(session: Session, entries: Iterable[dict[str, Any]], *, now: dat
     values = [{**e, "created_at": now} for e in entries]
     if not values:
         return []
-    statement = sa.insert(RegisterPersonRow).returning(RegisterPersonRow.id,  # type: ignore[arg-type]
-                                                       sort_by_parameter_order=True)
+    statement = sa.insert(RegisterPersonRow).returning(col(RegisterPersonRow.id), sort_by_parameter_order=True)
     return [int(i) for i in session.execute(statement, values).scalars()]
 
 
@@ -106,7 +105,8 @@ def close_entry(session: Session, entry_id: int, *, reason: str, actor: str, now
     if row is None:
         return None
     if row.closed_at is not None:
-        raise RegisterClosed(f"台账 #{entry_id} 已于 {row.closed_at:%Y-%m-%d} 注销（{row.closed_reason}），无需再次注销")
+        raise RegisterClosed(f"台账 #{entry_id} 已于 {row.closed_at:%Y-%m-%d} 注销（{row.closed_reason}），"
+                             "无需再次注销")
     row.closed_at, row.closed_reason = now, reason[:500]
     session.add(row)
     append_audit(session=session, warning_id=None, actor=actor, action=REGISTER_CLOSED, reason=reason,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -94,7 +95,7 @@ def test_due_days_are_the_schedule_inside_the_window_and_windows_split_cleanly(
         assert (day - start).days % interval == 0
         assert first <= day < last and day >= start and (end is None or day <= end)
     # …consecutive, none missed…
-    assert all((b - a).days == interval for a, b in zip(days, days[1:], strict=False))
+    assert all((b - a).days == interval for a, b in pairwise(days))
     brute = [start + timedelta(days=k * interval) for k in range(0, 2000)]
     assert days == [d for d in brute if first <= d < last and (end is None or d <= end)]
     # …and two windows side by side give the days of the whole, once each.

@@ -34,7 +34,7 @@ def errors_of(path: Path, kinds: RecordKinds | None = None) -> list[str]:
 def test_packaged_file_names_the_simulator_departments(kinds: RecordKinds) -> None:
     loaded = load_sources(DEFAULT_SOURCES_FILE, settings=Settings(simulator_url="http://sim:1"), kinds=kinds)
     # The register (台账) is a source of ours, read from the store: not one of the simulator's departments.
-    assert loaded.names == [*NAMES, "register"] and NAMES == [c.name for c in DEPARTMENTS]
+    assert loaded.names == [*NAMES, "register"] and [c.name for c in DEPARTMENTS] == NAMES
     assert loaded.get("register").transport == "register"
     hotline = loaded.get("hotline12345")
     assert (hotline.base_url, hotline.config.path, hotline.config.at_field) == ("http://sim:1", "/api/hotline",

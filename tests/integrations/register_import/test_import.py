@@ -28,7 +28,7 @@ G1, G2 = "510104001001001", "510104001001002"
 HEADER = "身份证号,类别,网格,开始日期,结束日期"
 GOOD = [f"510104199001011234,社区矫正对象,{G1},2026-01-01,2026-06-30",
         f"510104198502023456,独居老人,{G2},2025/12/1,",
-        f"51010419700303567X,left_behind_elderly,春兴湾社区第1网格,2025年11月3日,"]
+        "51010419700303567X,left_behind_elderly,春兴湾社区第1网格,2025年11月3日,"]
 
 
 def _write(tmp_path: Path, lines: list[str], encoding: str, name: str = "台账.csv") -> Path:
@@ -135,7 +135,7 @@ def test_a_dry_run_writes_nothing(sqlite_engine: sa.Engine, tmp_path: Path) -> N
 
 def test_a_missing_column_refuses_the_whole_file(sqlite_engine: sa.Engine, tmp_path: Path) -> None:
     path = _write(tmp_path, ["身份证号,类别,开始日期", "510104199001011234,独居老人,2026-01-01"], "gbk")
-    with pytest.raises(RegisterFileError, match="缺少必需的列：网格.*整个文件未导入.*GBK"):
+    with pytest.raises(RegisterFileError, match=r"缺少必需的列：网格.*整个文件未导入.*GBK"):
         _import(sqlite_engine, path)
     assert _rows(sqlite_engine) == []
 

@@ -58,7 +58,7 @@ def test_close_once_audited_and_kept(engine: sa.Engine) -> None:
         close_entry(s, a, reason="again", actor="gw-1", now=NOW)
     with Session(engine) as s:
         assert [r.id for r in list_entries(s)] == [b, c]
-        assert [r.id for r in list_entries(s, include_closed=True)][0] == a
+        assert next(r.id for r in list_entries(s, include_closed=True)) == a
         assert set(open_entries(s)) == {("p_" + "b" * 20, "left_behind_children"),
                                         ("p_" + "c" * 20, "living_alone_elderly")}
         assert open_entries(s, set()) == {}
