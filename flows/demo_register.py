@@ -98,6 +98,17 @@ def run_register_demo(*, start: datetime, until: datetime, people: int = 300, se
             "people": len(report.added) + report.unchanged, "due": due.fetched, **outcomes}
 
 
+def summary_line(counts: dict[str, Any]) -> str:
+    """One line for the demo's summary: what the import kept and refused, and the visits by outcome."""
+    from domain.register_rows import REASONS
+
+    refused = "，".join(f"{REASONS[r]} {n}" for r, n in counts["refused_by_reason"].items())
+    return (f"register (台账): {counts['people']} people from {counts['file']} (编码：{counts['encoding']}), "
+            f"{counts['refused']} rows refused ({refused}); visits due {counts['due']}: on time "
+            f"{counts['visited_on_time']}, late {counts['visited_late']}, not visited {counts['not_visited']}, "
+            f"still within 72 h {counts['not_yet_due_72h']} (care-visit-missed warns of the late and the missed)")
+
+
 def _visits(items: list[dict[str, Any]], rng: random.Random, until: datetime) -> tuple[list[dict[str, Any]],
                                                                                        dict[str, int]]:
     """Grid workers' visits: most within 72 hours of falling due, some late, some never."""

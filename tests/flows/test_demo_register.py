@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, func, select
 
-from flows.demo_register import run_register_demo
+from flows.demo_register import run_register_demo, summary_line
 from flows.store import store_engine
 from integrations.simulator.generate import DEFAULT_START
 from integrations.store.models import RecordRow
@@ -28,6 +28,8 @@ def test_register_demo_imports_generates_and_misses_some() -> None:
         due = s.exec(select(func.count()).select_from(RecordRow).where(RecordRow.kind == "care_visit_due")).one()
         visits = s.exec(select(func.count()).select_from(RecordRow).where(RecordRow.kind == "care_visit")).one()
     assert due == counts["due"] and visits == counts["visited_on_time"] + counts["visited_late"]
+    line = summary_line(counts)
+    assert "300 people" in line and "编码：GBK" in line and "未知类别 1" in line
     # Again: the import changes nothing and the register source, past its window, emits nothing new.
     again = run_register_demo(start=start, until=until)
     assert again["people"] == 300 and again["due"] == 0

@@ -76,3 +76,18 @@ def test_refusals_are_one_clear_line(tmp_path: Path) -> None:
         result = runner.invoke(app, ["register", *args])
         assert result.exit_code == 1 and words in result.output, (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_register_commands_never_import_prefect(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = _file(tmp_path)
+    code = ("import sys; from flows.cli import app\n"
+            "for argv in (['register', 'import', sys.argv[1]], ['register', 'list']):\n"
+            "    try:\n        app(argv)\n    except SystemExit:\n        pass\n"
+            "assert 'prefect' not in sys.modules, 'prefect was imported'\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], cwd=Path(__file__).parents[2],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "新增 2" in proc.stdout
