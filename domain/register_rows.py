@@ -37,6 +37,7 @@ REASONS = {
     "unknown_grid": "未知网格",
     "duplicate": "文件内重复",
     "already_registered": "已在台账中",
+    "closed_earlier": "已注销",
     "bad_encoding": "编码有误",
 }
 """Why a row is refused: reason code → Chinese label (the summary counts refusals by these)."""

@@ -24,7 +24,13 @@ from sqlmodel import Session
 from domain.register_rows import REASONS, HeaderError, RegisterEntry, RowProblem, check_rows, map_header
 from domain.registers import CareCategories
 from integrations.register_import.files import RegisterFileError, Table, read_table
-from integrations.store.registers import RegisterPersonRow, add_entries, audit_import, open_entries
+from integrations.store.registers import (
+    RegisterPersonRow,
+    add_entries,
+    audit_import,
+    closed_entries,
+    open_entries,
+)
 
 __all__ = ["ImportReport", "RegisterFileError", "import_register", "known_grids"]
 
@@ -119,12 +125,20 @@ def _rows_read(table: Table) -> int:
 
 def _set_aside_registered(session: Session, entries: list[RegisterEntry], report: ImportReport,
                           problems: list[RowProblem], categories: CareCategories) -> list[RegisterEntry]:
-    """The entries not yet open in the register; counts the same ones as unchanged, refuses differing ones."""
-    existing = open_entries(session, {e.person for e in entries})
+    """The entries not yet open in the register; counts the same ones as unchanged, refuses differing ones,
+    and refuses an entry closed earlier with the same start (re-importing an old file must not undo a close)."""
+    people = {e.person for e in entries}
+    existing, closed = open_entries(session, people), closed_entries(session, people)
     fresh = []
     for entry in entries:
         row = existing.get((entry.person, entry.category))
-        if row is None:
+        ended = closed.get((entry.person, entry.category, entry.start_date))
+        if row is None and ended is not None:
+            assert ended.closed_at is not None
+            problems.append(RowProblem(entry.line, "closed_earlier", (
+                f"此人「{categories.title(entry.category)}」台账（#{ended.id}，{entry.start_date} 起）已于 "
+                f"{ended.closed_at:%Y-%m-%d} 注销（{ended.closed_reason}）；如需重新纳入，请写新的开始日期")))
+        elif row is None:
             fresh.append(entry)
         elif _same(row, entry):
             report.unchanged += 1

@@ -72,6 +72,15 @@ def add_entries(session: Session, entries: Iterable[dict[str, Any]], *, now: dat
     return [int(i) for i in session.execute(statement, values).scalars()]
 
 
+def closed_entries(session: Session, people: Collection[str]) -> dict[tuple[str, str, date], RegisterPersonRow]:
+    """Closed entries of ``people`` by ``(person, category, start_date)`` (the latest closed, if several)."""
+    if not people:
+        return {}
+    query = select(RegisterPersonRow).where(col(RegisterPersonRow.closed_at).is_not(None),
+                                            col(RegisterPersonRow.person).in_(list(people)))
+    return {(r.person, r.category, r.start_date): r for r in session.exec(query.order_by(col(RegisterPersonRow.id)))}
+
+
 def list_entries(session: Session, *, category: str | None = None, grid: str | None = None,
                  include_closed: bool = False, limit: int | None = None) -> list[RegisterPersonRow]:
     """Entries by id, of a category and within a region (a code's whole subtree) if given."""

@@ -16,8 +16,9 @@ from domain.regions import RegionDirectory
 from domain.registers import CareCategories
 from integrations.register_import import RegisterFileError, import_register
 from integrations.settings import PACKAGE_ROOT
+from integrations.store.db import session_scope
 from integrations.store.models import AuditRow
-from integrations.store.registers import REGISTER_IMPORTED, RegisterPersonRow
+from integrations.store.registers import REGISTER_IMPORTED, RegisterPersonRow, close_entry
 
 NOW = datetime(2026, 1, 5, 2, tzinfo=UTC)
 CATEGORIES = CareCategories.load(PACKAGE_ROOT / "integrations" / "data" / "care_categories.yaml")
@@ -118,9 +119,15 @@ def test_reimporting_changes_nothing_and_a_differing_open_entry_is_refused(engin
     report = _import(engine, moved)
     assert [(p.line, p.reason) for p in report.problems] == [(2, "already_registered")]
     assert f"register close {first.added[0]}" in report.problems[0].message
+    # A close is not undone by importing the old file again; a new start date registers the person anew.
+    with session_scope(engine) as s:
+        close_entry(s, first.added[0], reason="解除矫正", actor="t", now=NOW)
+    assert [(p.line, p.reason) for p in _import(engine, path).problems] == [(2, "closed_earlier")]
+    anew = _write(tmp_path, [HEADER, GOOD[0].replace("2026-01-01", "2026-03-01")], "utf-8", "anew.csv")
+    assert len(_import(engine, anew).added) == 1
     with Session(engine) as s:
         audits = s.exec(select(AuditRow).where(AuditRow.action == REGISTER_IMPORTED)).all()
-    assert [a.detail["added"] for a in audits] == [3, 0, 0]
+    assert [a.detail["added"] for a in audits] == [3, 0, 0, 0, 1]
     assert audits[2].detail["lines_by_reason"] == {"already_registered": [2]}
     assert "1990" not in str([a.detail for a in audits])
 
