@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
@@ -14,7 +16,7 @@ from domain.privacy import pseudonym
 from domain.registers import CareCategories
 from integrations.ingest.run import ingest_source
 from integrations.settings import PACKAGE_ROOT, Settings
-from integrations.sources.config import DEFAULT_SOURCES_FILE, load_sources
+from integrations.sources.config import DEFAULT_SOURCES_FILE, SourcesFileError, load_sources
 from integrations.sources.register import RegisterSource, due_at
 from integrations.store.db import session_scope
 from integrations.store.models import RecordRow
@@ -93,3 +95,15 @@ def test_through_the_ingest_path_into_records_and_the_missed_visit_rule(engine: 
     result = evaluate_pending(engine, load_rulebook([PACKAGE_ROOT / "rules" / "catalog"]), now=clock)
     # Visits due more than 72 hours before the latest record, and no care_visit: missed.
     assert result.opened >= 1 and not result.errors
+
+
+def test_a_register_source_is_declared_with_register_alone(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - name: r\n    kind: care_visit_due\n    register: {first_run: 2d}\n"
+                    "    path: /x\n    fields: {person: person}\n", encoding="utf-8")
+    with pytest.raises(SourcesFileError, match="exactly one of 'path' \\(REST\\), 'filedrop' or 'register'"):
+        load_sources(path, settings=Settings())
+    path.write_text("sources:\n  - name: r\n    kind: care_visit_due\n    register: {first_run: 2d}\n"
+                    "    fields: {person: person}\n", encoding="utf-8")
+    spec = load_sources(path, settings=Settings()).get("r")
+    assert (spec.transport, spec.first_run) == ("register", timedelta(days=2))
