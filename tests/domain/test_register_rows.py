@@ -26,7 +26,7 @@ def test_headers_in_chinese_or_english_with_extras_ignored() -> None:
 
 
 def test_missing_or_doubled_columns_refuse_the_file() -> None:
-    with pytest.raises(HeaderError, match="缺少必需的列：网格.*开始日期"):
+    with pytest.raises(HeaderError, match=r"缺少必需的列：网格.*开始日期"):
         map_header(["身份证号", "类别"])
     with pytest.raises(HeaderError, match="出现两次"):
         map_header(["身份证号", "证件号码", "类别", "网格", "开始日期"])
