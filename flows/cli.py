@@ -16,6 +16,7 @@ from flows import (
     cli_ops,
     cli_quarantine,
     cli_records,
+    cli_register,
     cli_report,
     cli_rules,
     cli_silence,
@@ -44,6 +45,7 @@ app.add_typer(cli_quarantine.app, name="quarantine")
 app.add_typer(cli_sources.app, name="sources")
 app.add_typer(cli_records.app, name="records")
 app.add_typer(users_app, name="users")
+app.add_typer(cli_register.app, name="register")
 
 
 def _mount_optional() -> None:

@@ -26,7 +26,7 @@ def fetch_source(name: str, now: datetime) -> dict[str, Any]:
     # A well-formed code the region directory does not know is quarantined as an unknown region (a typo
     # at the department would otherwise route a warning to nobody's jurisdiction).
     directory = RegionDirectory.load(settings.regions).names if settings.reject_unknown_regions else {}
-    (source,) = build_sources(settings, [name])
+    (source,) = build_sources(settings, [name], now=now)  # now: up to when the register's visits fall due
     try:
         report = ingest_source(store_engine(), source, kinds=kinds, now=now, page_size=settings.page_size,
                                key=settings.pseudonym_key.get_secret_value(), known_regions=directory or None)

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         default=PACKAGE_ROOT / "integrations" / "data" / "regions.yaml",
         description="Region directory: names of region codes.",
     )
+    care_categories: Path = Field(
+        default=PACKAGE_ROOT / "integrations" / "data" / "care_categories.yaml",
+        description="Categories of people to care for (台账类别) and their visit intervals: local policy.",
+    )
     env: Environment | None = Field(
         default=None,
         description="development or production. Unset: `serve` and deployed flow runs are production "

@@ -73,7 +73,8 @@ def load_kinds(rulebook: Path) -> RecordKinds:
     return load_rulebook([rulebook], rulebook).kinds
 
 
-def build_sources(settings: Settings, names: list[str] | None = None, **kw: object) -> list[DataSource]:
+def build_sources(settings: Settings, names: list[str] | None = None, *, now: datetime | None = None,
+                  **kw: object) -> list[DataSource]:
     """The sources of ``settings.sources_file`` (default: the simulator's departments); close them after use.
 
     ``names`` picks some (in file order). Extra keyword arguments go to every REST source
@@ -81,5 +82,5 @@ def build_sources(settings: Settings, names: list[str] | None = None, **kw: obje
     """
     specs = configured_sources(settings).specs
     # Pushed-only sources deliver to the intake (integrations.intake_api); there is nothing to pull.
-    return [build_source(s, settings, **kw) for s in specs
+    return [build_source(s, settings, now=now, **kw) for s in specs
             if s.transport != "push" and (names is None or s.name in names)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 
 from domain.kinds import RecordKinds
 from domain.regions import RegionCodeError, validate_code
-from domain.watermarks import SourceTiming
+from domain.watermarks import SourceTiming, parse_span
 from integrations.settings import PACKAGE_ROOT, Settings
 from integrations.sources.mapping import SourceConfig
 from integrations.sources.schema import AuthModel, PaginationModel, SourceModel, SourcesFileModel
@@ -53,7 +54,7 @@ class SourceSpec:
 
     config: SourceConfig
     transport: str
-    """``rest``, ``filedrop`` or ``push`` (delivered only by the department, to the intake)."""
+    """``rest``, ``filedrop``, ``register`` or ``push`` (delivered only by the department, to the intake)."""
     base_url: str = ""
     auth: AuthModel = field(default_factory=AuthModel)
     pagination: PaginationModel = field(default_factory=PaginationModel)
@@ -67,6 +68,8 @@ class SourceSpec:
     """Declared interval, allowed lateness and staleness (live evaluation's watermarks)."""
     push_token: str | None = None
     """The secret's name for pushing to the intake, if the department may push."""
+    first_run: timedelta = timedelta(days=1)
+    """``register``: how far back its first run starts."""
 
     @property
     def name(self) -> str:
@@ -200,6 +203,9 @@ def _spec(model: SourceModel, defaults: Any, values: dict[str, str], base: Path,
     auth = model.auth
     if auth.token_url:
         auth = auth.model_copy(update={"token_url": sub(auth.token_url)})
+    if model.care_register is not None:
+        return SourceSpec(cfg, "register", line=line, timing=model.timing(),
+                          first_run=parse_span(model.care_register.first_run))
     if model.filedrop is None and model.path is None:
         return SourceSpec(cfg, "push", "", auth, model.pagination, line=line, timing=model.timing(),
                           push_token=model.push_token)
@@ -255,5 +261,7 @@ def load_sources(path: Path, *, settings: Settings | None = None, kinds: RecordK
 
 
 # Only the mappings are kept, so the defaults (not the environment) fill the placeholders here.
-DEPARTMENTS: tuple[SourceConfig, ...] = load_sources(DEFAULT_SOURCES_FILE, settings=Settings.model_construct()).configs
-"""The simulator's departments, as the packaged sources.yaml maps them."""
+DEPARTMENTS: tuple[SourceConfig, ...] = tuple(
+    s.config for s in load_sources(DEFAULT_SOURCES_FILE, settings=Settings.model_construct()).specs
+    if s.transport != "register")
+"""The simulator's departments, as the packaged sources.yaml maps them (not the register: it is ours)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,14 @@ from integrations.sources.filedrop import FileDropSource
 from integrations.sources.rest import RestSource
 
 
-def build_source(spec: SourceSpec, settings: Settings, **kw: Any) -> DataSource:
+def build_source(spec: SourceSpec, settings: Settings, *, now: datetime | None = None, **kw: Any) -> DataSource:
     """The source ``spec`` describes. Extra keyword arguments go to :class:`RestSource` (``transport``,
-    ``sleep``… in tests). A missing secret is a :class:`SourceRequestError` naming it."""
+    ``sleep``… in tests). A missing secret is a :class:`SourceRequestError` naming it. ``now`` is the
+    pipeline's clock, up to which the register's visits fall due (default: the time of each fetch)."""
+    if spec.transport == "register":
+        from integrations.sources.register import RegisterSource
+
+        return RegisterSource.from_settings(spec.config, settings, now=now, first_run=spec.first_run)
     if spec.transport == "filedrop":
         assert spec.folder is not None
         return FileDropSource(

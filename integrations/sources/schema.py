@@ -128,6 +128,19 @@ class FileDropModel(_Model):
         return v
 
 
+class RegisterModel(_Model):
+    """The register (台账) of people to care for as a source: the visits falling due, read from the store."""
+
+    first_run: str = "1d"
+    """How far back the first run starts (later runs continue from the cursor: each due day once)."""
+
+    @field_validator("first_run")
+    @classmethod
+    def _span(cls, v: str) -> str:
+        parse_span(v)
+        return v
+
+
 class SourceModel(_Model):
     """One departmental source."""
 
@@ -138,6 +151,9 @@ class SourceModel(_Model):
     """REST endpoint path (relative to ``base_url``); exclusive with ``filedrop``."""
     base_url: str | None = None
     filedrop: FileDropModel | None = None
+    # Aliased: a pydantic model already has an attribute called register (abc's).
+    care_register: RegisterModel | None = Field(default=None, alias="register")
+    """The register of people to care for (no ``path``/``filedrop``): see ``integrations/sources/register.py``."""
     auth: AuthModel = AuthModel()
     pagination: PaginationModel = PaginationModel()
     id: str = "id"
@@ -175,10 +191,11 @@ class SourceModel(_Model):
 
     @model_validator(mode="after")
     def _one_transport(self) -> SourceModel:
-        if self.path is not None and self.filedrop is not None:
-            raise ValueError("a source has at most one of 'path' (REST) or 'filedrop'")
-        if self.path is None and self.filedrop is None and self.push_token is None:
-            raise ValueError("a source needs one of 'path' (REST), 'filedrop' or 'push_token' (pushed)")
+        if sum(x is not None for x in (self.path, self.filedrop, self.care_register)) > 1:
+            raise ValueError("a source needs exactly one of 'path' (REST), 'filedrop' or 'register' "
+                             "(or none of them and 'push_token': pushed only)")
+        if self.path is None and self.filedrop is None and self.care_register is None and self.push_token is None:
+            raise ValueError("a source needs one of 'path' (REST), 'filedrop', 'register' or 'push_token' (pushed)")
         return self
 
     @field_validator("value_maps")

@@ -2,14 +2,14 @@
 ``status IN (…)`` and a region range, with 100,000 warnings and more in the store.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-05 05:50:00
 """
 from alembic import op
 
 
 revision = '0011'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -39,7 +39,7 @@ def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSimulator]:
 def test_check_accepts_the_packaged_file_and_lists_errors_with_lines(tmp_path: Path) -> None:
     ok = runner.invoke(app, ["sources", "check"])
     assert ok.exit_code == 0, ok.output
-    assert "ok: 7 sources" in ok.output and "hotline12345" in ok.output
+    assert "ok: 8 sources" in ok.output and "hotline12345" in ok.output and "register_person" in ok.output
     bad = tmp_path / "s.yaml"
     bad.write_text("sources:\n  - name: x\n    kind: hotline\n    path: /x\n    fields: {a: colour}\n    nope: 1\n")
     result = runner.invoke(app, ["sources", "check", "--file", str(bad)])

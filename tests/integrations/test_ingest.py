@@ -23,6 +23,8 @@ from integrations.store.records import list_quarantine, record_versions
 
 pytestmark = pytest.mark.integration
 KEY = "test-key"
+DEPARTMENT_NAMES = [c.name for c in DEPARTMENTS]
+"""The simulator's departments (sources.yaml also declares the register, read from the store)."""
 
 
 @pytest.fixture
@@ -40,7 +42,8 @@ def run_all(
     sleeps: list[float] | None = None,
 ) -> dict[str, IngestReport]:
     sources = build_sources(
-        Settings(simulator_url=sim.url, http_retries=6), sleep=(sleeps if sleeps is not None else []).append
+        Settings(simulator_url=sim.url, http_retries=6), DEPARTMENT_NAMES,
+        sleep=(sleeps if sleeps is not None else []).append,
     )
     try:
         return {s.kind: ingest_source(engine, s, kinds=kinds, key=KEY, page_size=page_size) for s in sources}
@@ -442,7 +445,7 @@ def test_reading_ahead_stores_what_the_plain_ingest_stores(
     stored = []
     for prefetch in (True, False):
         engine = open_store(f"sqlite:///{tmp_path}/{prefetch}.db")
-        sources = build_sources(Settings(simulator_url=sim.url))
+        sources = build_sources(Settings(simulator_url=sim.url), DEPARTMENT_NAMES)
         try:
             for s in sources:
                 ingest_source(engine, s, kinds=kinds, key=KEY, page_size=37, prefetch=prefetch)

@@ -33,7 +33,9 @@ def errors_of(path: Path, kinds: RecordKinds | None = None) -> list[str]:
 
 def test_packaged_file_names_the_simulator_departments(kinds: RecordKinds) -> None:
     loaded = load_sources(DEFAULT_SOURCES_FILE, settings=Settings(simulator_url="http://sim:1"), kinds=kinds)
-    assert loaded.names == NAMES == [c.name for c in DEPARTMENTS]
+    # The register (台账) is a source of ours, read from the store: not one of the simulator's departments.
+    assert loaded.names == [*NAMES, "register"] and [c.name for c in DEPARTMENTS] == NAMES
+    assert loaded.get("register").transport == "register"
     hotline = loaded.get("hotline12345")
     assert (hotline.base_url, hotline.config.path, hotline.config.at_field) == ("http://sim:1", "/api/hotline",
                                                                                   "call_time")
@@ -60,7 +62,8 @@ sources:
     errs = errors_of(path)
     assert f"{path}:6: sources.0.colour: unknown key 'colour'" in errs
     assert any(e.startswith(f"{path}:10: ") and "exactly one of 'secret'" in e for e in errs)
-    assert any(e.startswith(f"{path}:12: ") and "one of 'path' (REST), 'filedrop' or 'push_token'" in e for e in errs)
+    assert any(e.startswith(f"{path}:12: ") and "one of 'path' (REST), 'filedrop', 'register' or 'push_token'" in e
+               for e in errs)
 
 
 def test_a_pushed_only_source_is_never_pulled(tmp_path: Path, kinds: RecordKinds) -> None:

@@ -1,0 +1,208 @@
+"""``fenghuo register import|list|show|close``: the register (台账) of people to care for.
+
+Read and write the store directly; they never start Prefect. A person is shown by pseudonym only: the ID
+number was pseudonymised at import and is not kept.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from flows.console import console, fail, open_engine, print_json
+
+if TYPE_CHECKING:
+    from domain.registers import CareCategories
+    from integrations.store.registers import RegisterPersonRow
+
+app = typer.Typer(help="Registers (台账) of people to care for: import, list, show, close.", no_args_is_help=True)
+
+CST = timezone(timedelta(hours=8), "CST")
+SHOWN_PROBLEMS = 40
+
+
+def _categories() -> CareCategories:
+    from domain.registers import CareCategories, CategoriesError
+    from integrations.settings import get_settings
+
+    try:
+        return CareCategories.load(get_settings().care_categories)
+    except CategoriesError as exc:
+        fail(f"{exc}（类别文件：settings.care_categories / FENGHUO_CARE_CATEGORIES）")
+
+
+def _row_dict(row: RegisterPersonRow, categories: CareCategories, today: date) -> dict[str, Any]:
+    return {"id": row.id, "person": row.person, "category": row.category, "title": categories.title(row.category),
+            "grid": row.grid, "start_date": row.start_date, "end_date": row.end_date, "closed_at": row.closed_at,
+            "closed_reason": row.closed_reason, "created_at": row.created_at, "source_file": row.source_file,
+            "source_line": row.source_line, "next_due": _next_due(row, categories, today)}
+
+
+def _next_due(row: RegisterPersonRow, categories: CareCategories, today: date) -> date | None:
+    """The next day (from today) a visit falls due, or None (closed, ended, or a category no longer kept)."""
+    from domain.registers import due_dates
+
+    category = categories.by_key.get(row.category)
+    if row.closed_at is not None or category is None:
+        return None
+    days = due_dates(row.start_date, row.end_date, category.interval_days, today,
+                     max(today, row.start_date) + timedelta(days=category.interval_days))
+    return days[0] if days else None
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="the department's export: .csv (UTF-8, GBK, GB18030) or .xlsx")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check and report only; store nothing")] = False,
+    actor: Annotated[str, typer.Option("--as", help="who imports (recorded in the audit)")] = "cli:admin",
+    as_json: Annotated[bool, typer.Option("--json", help="the report as JSON")] = False,
+) -> None:
+    """Import a register file: good rows kept, each bad row named with its line; nothing half-imported."""
+    from domain.privacy import pseudonymiser
+    from integrations.register_import import RegisterFileError, import_register, known_grids
+    from integrations.settings import get_settings
+
+    if not file.is_file():
+        fail(f"找不到文件 {file}：请检查路径")
+    settings = get_settings()
+    categories = _categories()
+    grids = known_grids(settings.regions)
+    try:
+        report = import_register(open_engine(), file, categories=categories, grids=grids, actor=actor,
+                                 pseudonym=pseudonymiser(settings.pseudonym_key.get_secret_value()),
+                                 now=datetime.now(UTC), dry_run=dry_run)
+    except RegisterFileError as exc:
+        fail(f"未导入：{exc}")
+    if as_json:
+        print_json(report.as_dict())
+        return
+    _print_report(report)
+
+
+def _print_report(report: Any) -> None:
+    from domain.register_rows import REASONS
+
+    console.print(f"文件 {report.file}（{report.format}，编码：{report.encoding}）", highlight=False)
+    verb = "试导入（未写入）" if report.dry_run else "导入"
+    console.print(f"{verb}：读取 {report.read} 行，保留 {report.kept} 行（新增 {len(report.added)}，已在台账无变化 "
+                  f"{report.unchanged}），拒绝 {len(report.problems)} 行。", highlight=False)
+    for reason, count in report.by_reason().items():
+        lines = [p.line for p in report.problems if p.reason == reason]
+        shown = "、".join(map(str, lines[:12])) + ("…" if len(lines) > 12 else "")
+        console.print(f"  {REASONS[reason]} {count} 行（第 {shown} 行）", highlight=False)
+    for problem in report.problems[:SHOWN_PROBLEMS]:
+        console.print(f"  {problem}", highlight=False, soft_wrap=True)
+    if len(report.problems) > SHOWN_PROBLEMS:
+        console.print(f"  …另有 {len(report.problems) - SHOWN_PROBLEMS} 行，完整清单：--json", highlight=False)
+    if report.problems:
+        console.print("被拒绝的行改正后可单独再导入；已导入的行再次导入不会重复。", highlight=False)
+
+
+@app.command("list")
+def list_cmd(
+    category: Annotated[str | None, typer.Option("--category", help="key or Chinese title")] = None,
+    grid: Annotated[str | None, typer.Option("--grid", help="region code: its whole subtree")] = None,
+    include_closed: Annotated[bool, typer.Option("--all", help="also closed entries")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="at most this many")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
+) -> None:
+    """People in the register (open entries unless ``--all``), by id."""
+    from rich.table import Table
+    from sqlmodel import Session
+
+    from domain.regions import RegionCodeError, validate_code
+    from integrations.store.registers import list_entries
+
+    categories = _categories()
+    key = None
+    if category is not None:
+        found = categories.resolve(category)
+        if found is None:
+            fail(f"未知类别 {category}：可用 {categories.names()}")
+        key = found.key
+    if grid is not None:
+        try:
+            validate_code(grid)
+        except RegionCodeError:
+            fail(f"区域代码 {grid} 不正确：须为 12 或 15 位行政区划代码")
+    today = datetime.now(CST).date()
+    with Session(open_engine()) as session:
+        rows = list_entries(session, category=key, grid=grid, include_closed=include_closed, limit=limit)
+    if as_json:
+        for r in rows:
+            print_json(_row_dict(r, categories, today))
+        return
+    if not rows:
+        console.print("台账中没有符合条件的人员。")
+        return
+    table = Table(title=f"台账 {len(rows)} 人" + (f"（至多 {limit}）" if len(rows) == limit else ""))
+    for name in ("id", "人员（化名）", "类别", "网格", "开始", "结束", "下次走访", "状态"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        due = _next_due(r, categories, today)
+        table.add_row(str(r.id), r.person, categories.title(r.category), r.grid, str(r.start_date),
+                      str(r.end_date or "—"), str(due or "—"), "已注销" if r.closed_at else "在册")
+    console.print(table)
+
+
+@app.command("show")
+def show_cmd(
+    entry_id: Annotated[int, typer.Argument(help="the register entry's id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One register entry (the person by pseudonym only)."""
+    from sqlmodel import Session
+
+    from domain.regions import RegionDirectory
+    from integrations.settings import get_settings
+    from integrations.store.registers import RegisterPersonRow
+
+    categories = _categories()
+    today = datetime.now(CST).date()
+    with Session(open_engine()) as session:
+        row = session.get(RegisterPersonRow, entry_id)
+    if row is None:
+        fail(f"台账中没有 #{entry_id}：`fenghuo register list --all` 列出全部")
+    data = _row_dict(row, categories, today)
+    if as_json:
+        print_json(data)
+        return
+    place = RegionDirectory.load(get_settings().regions).path(row.grid)
+    category = categories.by_key.get(row.category)
+    every = f"每 {category.interval_days} 天走访" if category else "类别已不在政策文件中，不再生成走访"
+    state = "已注销" if row.closed_at else "在册"
+    console.print(f"台账 #{row.id}（{state}）  人员 {row.person}（化名）", highlight=False)
+    console.print(f"  类别   {categories.title(row.category)}（{row.category}），{every}", highlight=False)
+    console.print(f"  网格   {row.grid}  {place}", highlight=False)
+    console.print(f"  期间   {row.start_date} → {row.end_date or '未定'}", highlight=False)
+    console.print(f"  下次走访 {data['next_due'] or '—'}", highlight=False)
+    if row.closed_at:
+        console.print(f"  注销   {row.closed_at.astimezone(CST):%Y-%m-%d %H:%M} 北京时间：{row.closed_reason}",
+                      highlight=False)
+    console.print(f"  来源   {row.source_file or '—'} 第 {row.source_line or '—'} 行；"
+                  f"录入 {row.created_at.astimezone(CST):%Y-%m-%d %H:%M} 北京时间", highlight=False)
+
+
+@app.command("close")
+def close_cmd(
+    entry_id: Annotated[int, typer.Argument(help="the register entry's id")],
+    reason: Annotated[str, typer.Option("--reason", help="why (解除矫正, 迁出, 去世…): audited")],
+    actor: Annotated[str, typer.Option("--as", help="who closes it (recorded in the audit)")] = "cli:admin",
+) -> None:
+    """Close an entry: no more visits fall due from now. Audited; the entry is kept."""
+    from integrations.store.db import session_scope
+    from integrations.store.registers import RegisterClosed, close_entry
+
+    if not reason.strip():
+        fail("--reason 不能为空：写明注销原因（如 解除矫正、迁出本市）")
+    try:
+        with session_scope(open_engine()) as session:
+            row = close_entry(session, entry_id, reason=reason.strip(), actor=actor, now=datetime.now(UTC))
+            if row is None:
+                fail(f"台账中没有 #{entry_id}：`fenghuo register list --all` 列出全部")
+    except RegisterClosed as exc:
+        fail(str(exc))
+    console.print(f"台账 #{entry_id} 已注销：{reason.strip()}。此后不再生成走访到期记录。", highlight=False)
