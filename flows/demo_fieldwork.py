@@ -20,9 +20,10 @@ from integrations.settings import get_settings
 __all__ = ["report_field_matters"]
 
 # (reporter's responder id, their community, matter, grid, people, text, hours before the end)
+WAGES = "工地门口三十余名工人聚集讨要工资"
 REPORTS = [
-    ("jj-c001001-grid-lead", "510104001001", "gathering", "510104001001002", 35, "工地门口约三十余名工人聚集讨要工资", 3),
-    ("jj-c001001-grid-lead", "510104001001", "gathering", "510104001001002", 35, "工地门口约三十余名工人聚集讨要工资", 3),
+    ("jj-c001001-grid-lead", "510104001001", "gathering", "510104001001002", 35, WAGES, 3),
+    ("jj-c001001-grid-lead", "510104001001", "gathering", "510104001001002", 35, WAGES, 3),  # resent
     ("jj-c001001-grid-lead", "510104001001", "care_need", "510104001001003", 1, "独居老人近日未出门，需上门查看", 5),
     ("wh-c002003-grid-lead", "510107002003", "dispute", "510107002003001", 2, "楼上楼下漏水纠纷，双方争执", 6),
     ("wh-c002003-grid-lead", "510107002003", "other", "510107002003002", -3, "人数填错的一条上报", 4),

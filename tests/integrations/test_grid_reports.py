@@ -67,16 +67,18 @@ def test_a_report_is_a_pseudonymised_record_and_a_resend_stores_nothing(store: s
 
 def test_the_id_is_stable_and_a_token_overrides_the_content() -> None:
     same = report_id(reporter="zhang", report=GOOD, key=KEY)
-    assert same == report_id(reporter="zhang", report=FieldReport(**{**GOOD.__dict__, "at": GOOD.at + timedelta(hours=1)}),
-                             key=KEY)
+    later = FieldReport(**{**GOOD.__dict__, "at": GOOD.at + timedelta(hours=1)})
+    assert same == report_id(reporter="zhang", report=later, key=KEY)
     assert same != report_id(reporter="li", report=GOOD, key=KEY)
     assert same != report_id(reporter="zhang", report=FieldReport(**{**GOOD.__dict__, "people": 16}), key=KEY)
     assert report_id(reporter="zhang", report=GOOD, key=KEY, token="t1") == report_id(
         reporter="zhang", report=FieldReport(**{**GOOD.__dict__, "text": "改过"}), key=KEY, token="t1")
 
 
-BAD = [({"matter": "riot"}, "matter"), ({"people": -1}, "people"), ({"people": 10_001}, "people"),
-       ({"text": "很长" * 1001}, "description")]
+BAD: list[tuple[dict[str, object], str]] = [
+    ({"matter": "riot"}, "matter"), ({"people": -1}, "people"), ({"people": 10_001}, "people"),
+    ({"text": "很长" * 1001}, "description"),
+]
 PLACES = [("510104002001001", "outside_jurisdiction"),  # the next street's grid
           ("510104001002001", "outside_jurisdiction"),  # the next community's grid
           ("510104001001", "bad_grid"),  # the community itself is no grid
