@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -92,8 +93,8 @@ def test_csrf_jurisdiction_and_bad_reports_are_refused(client: tuple[TestClient,
     assert len(_reports(engine)) == 1
 
 
-def test_the_form_needs_a_login(store_url: str) -> None:
-    engine = open_store(store_url)
+def test_the_form_needs_a_login(tmp_path: Path) -> None:
+    engine = open_store(f"sqlite:///{tmp_path}/web.db")
     try:
         http = TestClient(create_app(engine, SETTINGS, directory=directory(), clock=lambda: NOW))
         assert http.get("/report", follow_redirects=False).headers["location"].startswith("/login")
