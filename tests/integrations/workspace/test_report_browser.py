@@ -24,8 +24,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("browser", [390], indirect=True, ids=["phone-390"])
-def test_a_grid_report_from_a_phone(browser: object, served: Served, request: pytest.FixtureRequest,
-                                    tmp_path: Path) -> None:
+def test_a_grid_report_from_a_phone(browser: object, served: Served,  # noqa: F811  (the fixtures imported above)
+                                    request: pytest.FixtureRequest, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
