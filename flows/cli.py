@@ -23,6 +23,7 @@ from flows import (
     cli_sources,
     cli_warnings,
 )
+from flows.cli_grid import app as grid_app
 from flows.cli_users import app as users_app
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ app.add_typer(cli_sources.app, name="sources")
 app.add_typer(cli_records.app, name="records")
 app.add_typer(users_app, name="users")
 app.add_typer(cli_register.app, name="register")
+app.add_typer(grid_app, name="grid")
 
 
 def _mount_optional() -> None:

@@ -116,8 +116,12 @@ def import_items(
     complete_up_to: datetime | None = None,
     mapped: bool = False,
     known_regions: Container[str] | None = None,
+    note_watermark: bool = True,
 ) -> ImportReport:
     """Store ``items`` as delivered by ``config``'s source (see the module), in one transaction.
+
+    ``note_watermark=False`` (a source pushed to by people, such as field reports) leaves the source's
+    watermark alone: a source that reports now and then must not hold live evaluation back for a day.
 
     Raises :class:`~domain.watermarks.HeartbeatError` for a refused ``complete_up_to`` (nothing stored).
     """
@@ -136,8 +140,9 @@ def import_items(
     rejections += refused
     report = ImportReport(quarantined=len(rejections), complete_up_to=complete_up_to)
     with session_scope(engine) as session:
-        note_delivery(session=session, source=config.name, ats=(r.at for r in records),
-                      complete_up_to=complete_up_to, now=now)
+        if note_watermark:
+            note_delivery(session=session, source=config.name, ats=(r.at for r in records),
+                          complete_up_to=complete_up_to, now=now)
         stats = upsert_prepared(session=session, records=records)
         for rej in rejections:
             quarantine(session=session, source=config.name, page="import", raw=rej.raw,

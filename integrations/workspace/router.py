@@ -33,6 +33,7 @@ from integrations.workspace import present
 from integrations.workspace.inbox import STATUSES, Filters, inbox, level_counts, rules_in
 from integrations.workspace.link_page import link_router
 from integrations.workspace.render import page
+from integrations.workspace.report_form import report_router
 from integrations.workspace.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -103,6 +104,8 @@ def workspace_router(
 
     def to_login(request: Request) -> RedirectResponse:
         return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+
+    router.include_router(report_router(engine, settings, viewer=viewer, regions=names, clock=clock, to_login=to_login))
 
     def refused(title: str, text: str, status: int, who: Viewer | None = None) -> HTMLResponse:
         return page("message.html", status=status, title=title, text=text, viewer=who)

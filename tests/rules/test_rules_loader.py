@@ -167,7 +167,7 @@ def test_rule_error_format() -> None:
 def test_shipped_rulebook_loads() -> None:
     book = load_rulebook(rulebook=RULEBOOK)
     assert book.errors == ()
-    assert len(book.files) == 7
+    assert len(book.files) == 9
     assert "petition" in book.kinds.kinds
     assert "spring-festival-run-up" in book.calendars.names
     ids = [r.id for r in book.rules]

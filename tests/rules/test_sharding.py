@@ -34,6 +34,15 @@ CATALOG_PLAN = {
     "collective-petition": ("district", 0),
     "repeat-petitioner": ("city", 0),
     "petition-street-surge": ("district", 0),
+    "grid-gathering": ("district", 0),
+    "grid-dispute-cluster": ("district", 0),
+    "grid-safety-hazard": ("district", 0),
+    "grid-petition-risk-realised": ("district", 0),  # joined on community
+    # joined on (source, id): a case's later version may name another district
+    "petition-acceptance-overdue": ("city", 0),
+    "petition-conclusion-overdue": ("city", 0),
+    "petition-extension-overdue": ("city", 0),
+    "dispute-mediation-overdue": ("city", 0),
 }
 
 
