@@ -20,6 +20,7 @@ from flows import (
     cli_rules,
     cli_silence,
     cli_sources,
+    cli_tasks,
     cli_warnings,
 )
 from flows.cli_users import app as users_app
@@ -44,6 +45,7 @@ app.add_typer(cli_quarantine.app, name="quarantine")
 app.add_typer(cli_sources.app, name="sources")
 app.add_typer(cli_records.app, name="records")
 app.add_typer(users_app, name="users")
+app.add_typer(cli_tasks.app, name="tasks")
 
 
 def _mount_optional() -> None:

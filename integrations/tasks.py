@@ -37,6 +37,7 @@ from integrations.ingest.fastmap import CompiledMapping
 from integrations.notify.templates import MessageTemplates
 from integrations.records_io import record_shape
 from integrations.route import route_warning
+from integrations.settings import Settings
 from integrations.sources.mapping import SourceConfig
 from integrations.store import actions
 from integrations.store.audit import append_audit
@@ -65,6 +66,18 @@ class TaskContext:
     kinds: RecordKinds | None = None
     key: str | bytes = b""
     templates: MessageTemplates | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TaskContext:
+        """The files the settings name: escalation policy, responders, regions, kinds, templates, key."""
+        from integrations.ingest.run import load_kinds
+        from integrations.notify.templates import load_templates
+
+        return cls(policy=EscalationPolicy.load(settings.escalation),
+                   directory=ResponderDirectory.load(settings.responders),
+                   regions=RegionDirectory.load(settings.regions), kinds=load_kinds(settings.rulebook),
+                   key=settings.pseudonym_key.get_secret_value(),
+                   templates=load_templates(settings.templates_dir) or None)
 
 
 @dataclass(frozen=True)
