@@ -70,13 +70,17 @@ class TaskContext:
     @classmethod
     def from_settings(cls, settings: Settings) -> TaskContext:
         """The files the settings name: escalation policy, responders, regions, kinds, templates, key."""
+        return cls.for_workspace(settings, ResponderDirectory.load(settings.responders),
+                                 RegionDirectory.load(settings.regions))
+
+    @classmethod
+    def for_workspace(cls, settings: Settings, directory: ResponderDirectory, regions: RegionDirectory) -> TaskContext:
+        """The context with the directories a caller already holds (the web workspace's)."""
         from integrations.ingest.run import load_kinds
         from integrations.notify.templates import load_templates
 
-        return cls(policy=EscalationPolicy.load(settings.escalation),
-                   directory=ResponderDirectory.load(settings.responders),
-                   regions=RegionDirectory.load(settings.regions), kinds=load_kinds(settings.rulebook),
-                   key=settings.pseudonym_key.get_secret_value(),
+        return cls(policy=EscalationPolicy.load(settings.escalation), directory=directory, regions=regions,
+                   kinds=load_kinds(settings.rulebook), key=settings.pseudonym_key.get_secret_value(),
                    templates=load_templates(settings.templates_dir) or None)
 
 
