@@ -142,14 +142,17 @@ def accept_cmd(
     responder: Annotated[str, typer.Option("--as", help="your responder id from the directory")],
 ) -> None:
     """Accept a task whose node lies in your jurisdiction (接单)."""
+    from domain.responders import ResponderDirectory
+    from integrations.settings import get_settings
     from integrations.store.db import session_scope
-    from integrations.store.tasks import TaskActionError
-    from integrations.tasks import accept
+    from integrations.store.tasks import TaskActionError, accept_task
 
-    engine, ctx = open_engine(), _context()
+    # Accepting needs only the directory (who may); the outcome's effects need the whole context.
+    engine, directory = open_engine(), ResponderDirectory.load(get_settings().responders)
     try:
         with session_scope(engine) as session:
-            accept(session=session, task_id=task_id, responder=responder, ctx=ctx, now=datetime.now(UTC))
+            accept_task(session=session, task_id=task_id, responder=responder, directory=directory,
+                        now=datetime.now(UTC))
     except TaskActionError as exc:
         fail(str(exc))
     console.print(f"任务 #{task_id} 已由 {responder} 接单，已记录在案。", highlight=False)
