@@ -26,7 +26,7 @@ def simulate_grid_work(clock: datetime, seed: int = 20260105) -> dict[str, int]:
     """Act on the open tasks as their grid workers would, a little after ``clock``; return the counts by
     outcome (``confirmed``, ``unfounded``, ``defused``, ``escalate``) and ``accepted`` / ``left``.
 
-    The worker of a task is the nearest responder on duty at or above its node (the demo's directory has
+    The worker of a task is the nearest person (else duty unit) on duty at or above its node (the demo's directory has
     no one on most grids: the community's grid lead or the street stands in). Its own random stream, so
     the demo's other simulated responders draw what they drew before.
     """
@@ -58,10 +58,11 @@ def simulate_grid_work(clock: datetime, seed: int = 20260105) -> dict[str, int]:
                 people = recipients_for(row.region, row.tier, ctx.directory, at)
                 if not people:
                     continue
-                accept(session=session, task_id=task_id, responder=people[0].id, ctx=ctx, now=at)
+                worker = next((p.id for p in people if p.kind == "person"), people[0].id)  # a person, if any
+                accept(session=session, task_id=task_id, responder=worker, ctx=ctx, now=at)
                 counts["accepted"] += 1
                 if finish:
-                    done(session=session, task_id=task_id, responder=people[0].id, outcome=outcome,
+                    done(session=session, task_id=task_id, responder=worker, outcome=outcome,
                          note=NOTES[outcome], ctx=ctx, now=at + timedelta(minutes=rng.randint(20, 180)))
                     counts[outcome] += 1
                 else:
