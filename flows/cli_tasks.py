@@ -74,11 +74,14 @@ def list_cmd(
         return
     names = RegionDirectory.load(get_settings().regions)
     table = Table(title=f"{len(rows)} tasks 任务", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("id", "kind", "status", "warning", "where", "due (Beijing)", "outcome"):
+    for col in ("id", "kind", "status", "warning"):
+        table.add_column(col, no_wrap=True, min_width=4)
+    table.add_column("where", max_width=16, overflow="ellipsis", no_wrap=True)
+    for col in ("due (Beijing)", "outcome"):
         table.add_column(col, no_wrap=True)
     for r in rows:
         late = r.status in ("open", "accepted") and r.due_at < datetime.now(UTC)
-        table.add_row(str(r.id), f"{KIND_CN.get(r.kind, r.kind)} {r.kind}",
+        table.add_row(str(r.id), KIND_CN.get(r.kind, r.kind),
                       STATUS_CN.get(r.status, r.status) + (" 超期" if late else ""), f"#{r.warning_id}",
                       names.name(r.region) + (f" {r.unit}" if r.unit else ""),
                       r.due_at.astimezone(CST).strftime("%m-%d %H:%M"), OUTCOME_CN.get(r.outcome or "", ""))
