@@ -37,14 +37,17 @@ class TaskActionError(Exception):
 
 
 def _records(session: Session, warning: WarningRow) -> list[RecordRow]:
-    out: list[RecordRow] = []
+    """The stored records behind ``warning`` (its first refs ``source/id``), one query per source."""
+    by_source: dict[str, list[str]] = {}
     for ref in warning.records[:_REFS]:
         source, _, source_id = ref.partition("/")
-        row = session.exec(select(RecordRow).where(RecordRow.source == source,
-                                                   RecordRow.source_id == source_id)).first()
-        if row is not None:
-            out.append(row)
-    return out
+        by_source.setdefault(source, []).append(source_id)
+    out: list[RecordRow] = []
+    for source, ids in by_source.items():
+        out.extend(session.exec(select(RecordRow).where(RecordRow.source == source,
+                                                        col(RecordRow.source_id).in_(ids))))
+    order = {ref: i for i, ref in enumerate(warning.records[:_REFS])}
+    return sorted(out, key=lambda r: order.get(f"{r.source}/{r.source_id}", 0))
 
 
 def due_record(session: Session, warning: WarningRow) -> RecordRow | None:

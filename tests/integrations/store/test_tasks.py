@@ -163,3 +163,11 @@ def test_an_overdue_task_escalates_its_warning_once(engine: sa.Engine) -> None:
         accept(session=s, task_id=task.id, responder="g1", ctx=context(), now=late)
         done(session=s, task_id=task.id, responder="g1", outcome="属实", note="", ctx=context(), now=late)
     assert tasks_of(engine, wid)[0].status == "done"
+
+
+def test_the_records_behind_a_warning_select_tasks_by_category(engine: sa.Engine) -> None:
+    with session_scope(engine) as s:
+        s.add(RecordRow(source="mediation", source_id="m1", kind="dispute", at=T0, region=GRID1,
+                        content_hash="x", attributes={"type": "land", "status": "open"}))
+    wid = open_with_tasks(engine, rule="some-local-rule", records=["mediation/m1", "mediation/missing"])
+    assert {(t.kind, t.region) for t in tasks_of(engine, wid)} == {("verify", GRID1), ("mediate", "510104001001")}
