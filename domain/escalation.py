@@ -15,7 +15,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,8 +24,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.durations import parse_duration as parse_duration
 from domain.inhibition import Inhibition
 from domain.regions import Tier, ancestor, tier_of
+from domain.tasks import TaskRule
 from domain.warnings import Level, Status
 
 LEADERSHIP: Literal["leadership"] = "leadership"
@@ -34,19 +35,6 @@ LEADERSHIP: Literal["leadership"] = "leadership"
 
 Step = Tier | Literal["leadership"]
 """Where a warning can be routed: a tier, or the duty leadership above the city."""
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: object) -> object:
-    """``"90m"``, ``"24h"``, ``"15d"`` → :class:`timedelta`; anything else is left for pydantic (ISO 8601,
-    seconds as a number, a timedelta)."""
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    return value
 
 
 class LevelPolicy(BaseModel):
@@ -138,6 +126,8 @@ class EscalationPolicy(BaseModel):
     overrides: tuple[CategoryOverride, ...] = ()
     inhibitions: tuple[Inhibition, ...] = ()
     """While a source rule's warning is open, its target rules' warnings beneath it are held (none: off)."""
+    tasks: tuple[TaskRule, ...] = ()
+    """Tasks (核实/走访/调处) a matching warning creates for the grid (``domain.tasks``; none: off)."""
     digest_window: timedelta = Field(
         default=timedelta(minutes=10),
         description="Blue and yellow notifications for one responder and channel inside this window go as "
@@ -177,8 +167,9 @@ class EscalationPolicy(BaseModel):
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-ready copy to pin on a warning at open; carries its own content hash as ``id``."""
-        # Without inhibitions the snapshot (and its id) stays what it was before they existed.
-        data: dict[str, Any] = self.model_dump(mode="json", exclude=set() if self.inhibitions else {"inhibitions"})
+        # Without inhibitions or tasks the snapshot (and its id) stays what it was before they existed.
+        empty = {name for name in ("inhibitions", "tasks") if not getattr(self, name)}
+        data: dict[str, Any] = self.model_dump(mode="json", exclude=empty)
         canon = json.dumps(data, sort_keys=True, ensure_ascii=False)
         data["id"] = hashlib.sha256(canon.encode("utf-8")).hexdigest()[:16]
         return data

@@ -21,6 +21,7 @@ from flows import (
     cli_rules,
     cli_silence,
     cli_sources,
+    cli_tasks,
     cli_warnings,
 )
 from flows.cli_grid import app as grid_app
@@ -48,6 +49,7 @@ app.add_typer(cli_records.app, name="records")
 app.add_typer(users_app, name="users")
 app.add_typer(cli_register.app, name="register")
 app.add_typer(grid_app, name="grid")
+app.add_typer(cli_tasks.app, name="tasks")
 
 
 def _mount_optional() -> None:

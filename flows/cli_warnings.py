@@ -110,9 +110,11 @@ def show_cmd(
 
     from domain.privacy import mask
     from domain.regions import RegionDirectory
+    from flows.cli_tasks import task_dict
     from integrations.settings import get_settings
     from integrations.store.models import OutboxRow
     from integrations.store.silences import silenced_reasons
+    from integrations.store.tasks import list_tasks
     from integrations.store.warnings import audit_trail, get_warning
 
     engine = open_engine()
@@ -124,6 +126,7 @@ def show_cmd(
         silenced = silenced_reasons(session, [warning_id]).get(warning_id)
         sent = list(session.exec(select(OutboxRow).where(OutboxRow.warning_id == warning_id)
                                  .order_by(col(OutboxRow.id))))
+        tasks = list_tasks(session=session, warning_id=warning_id)
     if as_json:
         data = _row_dict(row) | {"explanation": mask(row.explanation), "records": row.records,
                                  "audit": [{"at": a.at, "actor": a.actor, "action": a.action,
@@ -131,7 +134,7 @@ def show_cmd(
                                  "notifications": [{"key": o.idempotency_key, "status": o.status,
                                                     "recipient": o.recipient, "channel": o.channel}
                                                    for o in sent],
-                                 "silenced": silenced}
+                                 "silenced": silenced, "tasks": [task_dict(t) for t in tasks]}
         print_json(data)
         return
     names = RegionDirectory.load(get_settings().regions)
@@ -156,6 +159,15 @@ def show_cmd(
     console.print("[bold]Story[/]")
     for a in trail:
         console.print(f"  {a.at.astimezone(CST):%Y-%m-%d %H:%M}  {a.actor:<24} {a.action:<12} {mask(a.reason)}")
+    if tasks:
+        from domain.tasks import KIND_CN, OUTCOME_CN, STATUS_CN
+
+        console.print("[bold]Tasks 网格任务[/]")
+        for t in tasks:
+            console.print(f"  #{t.id:<5} {KIND_CN.get(t.kind, t.kind)} {t.kind:<8} "
+                          f"{STATUS_CN.get(t.status, t.status):<4} {names.name(t.region)} "
+                          f"due {t.due_at.astimezone(CST):%Y-%m-%d %H:%M} "
+                          f"{OUTCOME_CN.get(t.outcome or '', '')}", highlight=False)
     console.print("[bold]Notifications[/]")
     for o in sent:
         console.print(f"  {o.status:<8} {o.channel:<8} {o.recipient:<28} {o.step:<14} attempts={o.attempts}"

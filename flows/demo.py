@@ -89,6 +89,7 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
             # The demo's clock is January 2026: one-click links signed then would be long expired.
             settings.action_links = False
             progress.update(step, advance=1, description="starting Prefect (a temporary local API, ~10 s)")
+            from flows.demo_tasks import simulate_grid_work
             from flows.pipeline import run_pipeline
 
             for r in range(rounds):
@@ -104,6 +105,7 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
                 totals["evaluated"] += result["evaluated"]["records"]
                 totals["escalated"] += result["escalated"]["escalated"]
                 totals["acknowledged"] += _simulated_responders(clock, rng)
+                totals.update(simulate_grid_work(clock))  # grid workers take and finish tasks
                 progress.update(step, advance=1)
             progress.update(step, description="SSRA: the worked example (demolition in 锦江区)")
             assessment = _seed_assessment(DEFAULT_START + timedelta(days=days))
@@ -173,6 +175,7 @@ def _summary(totals: Counter[str], assessment: Any) -> None:
     from sqlmodel import Session, func, select
 
     from domain.regions import RegionDirectory, Tier, ancestor
+    from flows.demo_tasks import summary_line
     from flows.store import store_engine
     from integrations.store.models import OutboxRow, WarningRow
 
@@ -210,6 +213,7 @@ def _summary(totals: Counter[str], assessment: Any) -> None:
         who.add_row(name, str(n))
     console.print(who)
     console.print(_silence_line(), highlight=False)
+    console.print(summary_line(totals), highlight=False)
     if assessment is not None:
         console.print(f"SSRA worked example: assessment #{assessment.assessment_id} "
                       f"{assessment.level_before} → {assessment.level_after} after mitigation, "

@@ -24,6 +24,7 @@ from integrations.notify.templates import MessageTemplates, context_of, render_w
 from integrations.store.inhibition import covered_by
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.routing import Message, apply_route, record_route, routing_facts, text_key
+from integrations.store.tasks import create_tasks
 from integrations.store.warnings import ApplyReport, apply_changes
 
 LinkMaker = Callable[[int, str, datetime], Mapping[str, str]]
@@ -74,7 +75,8 @@ def route_warning(
     """Route ``warning`` for ``change`` (see :func:`domain.routing.decide_route`) and write its outbox rows
     and audit rows; return the step's rows. Idempotent per step: a step already routed returns its
     existing rows and changes nothing. ``links`` (e.g. ``integrations.notify.render.action_links``) adds
-    one-click links for each recipient."""
+    one-click links for each recipient. Opening or raising also creates the warning's tasks for the grid
+    (``integrations.store.tasks.create_tasks``)."""
     categories = tuple(categories)
     facts = routing_facts(session, warning)
     decision = decide_route(facts, change, policy=policy, directory=directory, now=now, categories=categories)
@@ -86,7 +88,11 @@ def route_warning(
         note = (f"\n本预警涵盖预警 {'、'.join(f'#{i}' for i in covered[:20])}{' 等' if len(covered) > 20 else ''}"
                 f"（共 {len(covered)} 条，其通知暂缓，本预警办结后仍未办结的将补发）")
         texts = {k: Message(m.subject, m.body + note, m.links) for k, m in texts.items()}
-    return record_route(session, warning, decision, texts, now, categories)
+    rows = record_route(session, warning, decision, texts, now, categories)
+    if decision.change in ("opened", "raised") and not decision.already_routed:
+        # The tasks for the grid the pinned policy declares at this level, in the same transaction.
+        create_tasks(session, warning, decision.policy, now, categories)
+    return rows
 
 
 def route_with(session: Session, warning: WarningRow, change: str, routing: Routing,

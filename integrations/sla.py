@@ -19,6 +19,7 @@ from domain.responders import ResponderDirectory
 from integrations.notify.templates import MessageTemplates
 from integrations.route import LinkMaker, route_warning
 from integrations.store.actions import record_resolve_overdue, resolve_overdue_due, sla_due, sla_view
+from integrations.tasks import overdue_sweep
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class SlaAction:
     """One thing the SLA sweep did to a warning."""
 
     warning_id: int
-    action: Literal["escalate", "remind", "overdue"]
+    action: Literal["escalate", "remind", "overdue", "task-overdue"]
     step: str
     to_tier: Step
     to_code: str
@@ -56,6 +57,14 @@ def sla_sweep(
         done.append(SlaAction(due.warning_id, due.action, step, due.to_step, due.to_code, len(out)))
     done.extend(resolve_overdue_sweep(session=session, policy=policy, directory=directory, regions=regions,
                                       now=now, limit=limit, templates=templates, links=links))
+    # Tasks past due turn overdue; each one's warning escalates as if nobody had acknowledged it (once per
+    # warning, and not again for a warning escalated above in this same sweep).
+    for t in overdue_sweep(session=session, policy=policy, directory=directory, regions=regions, now=now,
+                           skip={a.warning_id for a in done if a.action != "overdue"}, limit=limit,
+                           templates=templates):
+        if t.change:
+            to: Step = LEADERSHIP if t.tier == LEADERSHIP else Tier(t.tier)
+            done.append(SlaAction(t.warning_id, "task-overdue", t.change, to, t.node, t.notifications))
     return done
 
 

@@ -12,6 +12,7 @@ from domain.privacy import mask
 from domain.regions import RegionDirectory, Tier
 from domain.responders import CHINA, ResponderDirectory
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
+from integrations.store.task_models import TaskRow
 
 LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
 """The level as responders say it (红色预警…)."""
@@ -26,6 +27,8 @@ _EVENT_CN = {
     "link_refused": "一键链接被拒绝", "silenced": "通知静默（暂不发送）", "silence-released": "静默结束，补发通知",
     "silence-not-needed": "静默期间已办结，不再补发", "inhibited": "通知暂缓（由聚集预警统一通知）",
     "stale": "久无新情况，可办结", "active-again": "再次发生，恢复处置",
+    "task-created": "派发网格任务", "task-accepted": "任务接单", "task-done": "任务办结", "task-overdue": "任务超期",
+    "task-refused": "任务操作被拒绝", "task-proposal": "网格任务建议办结",
 }
 _ROUTED_CN = {"opened": "分派", "raised": "升级后再次分派", "escalated": "逾期未签收，逐级上报",
               "reminder": "逾期未签收，提醒", "overdue": "超过办结期限，通报", "repeat": "持续发生，再次通知",
@@ -135,6 +138,30 @@ def timeline(audit: list[AuditRow], sent: list[OutboxRow], people: ResponderDire
             what = f"等级上调：{before} → {after}"
         out.append(Event(beijing(a.at), what, _who(a.actor, people), mask(a.reason)))
     return out
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """One task of a warning as its page lists it."""
+
+    id: int
+    kind: str
+    status: str
+    place: str
+    due: str
+    late: bool
+    outcome: str
+
+
+def tasks_of(rows: list[TaskRow], names: RegionDirectory, now: datetime) -> list[TaskLine]:
+    """The warning's tasks (核实/走访/调处) for its page, in Chinese."""
+    from domain.tasks import KIND_CN, OUTCOME_CN
+    from domain.tasks import STATUS_CN as TASK_STATUS_CN
+
+    return [TaskLine(r.id or 0, KIND_CN.get(r.kind, r.kind), TASK_STATUS_CN.get(r.status, r.status),
+                     place(r.region, names), beijing(r.due_at),
+                     r.status == "overdue" or (r.status != "done" and r.due_at < now),
+                     OUTCOME_CN.get(r.outcome or "", "")) for r in rows]
 
 
 def silence_note(sent: list[OutboxRow]) -> str:

@@ -27,8 +27,10 @@ from integrations.store.audit import append_audit
 from integrations.store.db import session_scope
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.silences import SilenceRefused, add_silence
+from integrations.store.tasks import list_tasks
 from integrations.store.users import LoginRefused, authenticate, get_account
 from integrations.store.warnings import audit_trail
+from integrations.tasks import TaskContext
 from integrations.workspace import present
 from integrations.workspace.inbox import STATUSES, Filters, inbox, level_counts, rules_in
 from integrations.workspace.link_page import link_router
@@ -44,6 +46,7 @@ from integrations.workspace.sessions import (
     read_session,
     same_token,
 )
+from integrations.workspace.tasks_page import tasks_router
 
 _ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
     "ack": (actions.acknowledge, "已签收"),
@@ -207,12 +210,13 @@ def workspace_router(
             trail = audit_trail(session=s, warning_id=warning_id)
             sent = list(s.exec(select(OutboxRow).where(OutboxRow.warning_id == warning_id)
                                .order_by(col(OutboxRow.id))))
+            tasks = present.tasks_of(list_tasks(session=s, warning_id=warning_id), names, now)
         return page("warning.html", title=f"预警 #{row.id}", viewer=who, w=row, title_text=mask(row.title or row.rule),
                     summary=mask(row.summary), explanation=mask(row.explanation).splitlines(),
                     place=present.place(row.region, names), holder=present.holder(row, names),
                     deadline=present.deadline_of(row, now), events=present.timeline(trail, sent, directory, names),
                     first=present.beijing(row.first_at), last=present.beijing(row.last_at),
-                    silenced=present.silence_note(sent), done=_DONE.get(done, ""))
+                    silenced=present.silence_note(sent), done=_DONE.get(done, ""), tasks=tasks)
 
     def silence(who: Viewer, row: WarningRow, form: dict[str, str]) -> Response:
         """Silence this warning's rule in its region, at its level and below, for some hours (the store
@@ -266,4 +270,7 @@ def workspace_router(
             return refused("无法处理", "这条预警当前的状态不允许此操作，请刷新页面查看最新状态。", 409, who)
         return RedirectResponse(f"/w/{warning_id}?done={action}", status_code=303)
 
+    # The grid's tasks (/tasks, /t/{id}): the same login, jurisdiction and CSRF token.
+    router.include_router(tasks_router(engine, ctx=TaskContext.for_workspace(settings, directory, names),
+                                       names=names, clock=clock, viewer=viewer))
     return router

@@ -4,7 +4,7 @@ One row per person and category (``integrations/store/registers.py``): the pseud
 start and end dates, when and why it was closed, and the import's file name and line.
 
 Revision ID: 0009
-Revises: 0007 (on the `register` branch; at the merge after 0008_task, it revises 0008)
+Revises: 0008 (on the `register` branch; at the merge after 0008_task, it revises 0008)
 Create Date: 2026-12-05 05:40:00
 """
 from alembic import op
@@ -14,7 +14,7 @@ import integrations.store.models
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

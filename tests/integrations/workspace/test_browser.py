@@ -180,6 +180,40 @@ def test_a_street_officer_sees_only_their_street_acknowledges_and_resolves(
     assert d.find_element(By.ID, "status").text == "已办结"  # type: ignore[attr-defined]
     assert "已上门化解" in d.page_source  # type: ignore[attr-defined]
     assert _status(engine, ids["a-red"]) == "resolved"
+    _grid_task(d, base, engine, ids, shots)
+
+
+def _grid_task(d: object, base: str, engine: sa.Engine, ids: dict[str, int], shots: Path) -> None:
+    """The phone form of a grid task: accept it, finish it with an outcome and a note."""
+    from datetime import timedelta
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from integrations.store.db import session_scope
+    from integrations.store.task_models import TaskRow
+
+    with session_scope(engine) as s:
+        task = TaskRow(warning_id=ids["a-yellow"], kind="verify", region="510104001002", tier="community",
+                       created_at=NOW, due_at=NOW + timedelta(hours=4))
+        s.add(task)
+        s.flush()
+        tid = task.id
+    d.get(f"{base}/tasks")  # type: ignore[attr-defined]
+    _fits(d)
+    _click(d, By.CSS_SELECTOR, f"[data-task='{tid}']")
+    _click(d, By.ID, "accept")
+    assert "已接单" in d.find_element(By.CSS_SELECTOR, ".flash").text  # type: ignore[attr-defined]
+    Select(d.find_element(By.ID, "outcome")).select_by_visible_text("不属实")  # type: ignore[attr-defined]
+    d.find_element(By.CSS_SELECTOR, "form[action$='/done'] textarea").send_keys("现场无聚集")  # type: ignore[attr-defined]
+    _fits(d)
+    if d.width == 390:  # type: ignore[attr-defined]
+        d.save_screenshot(str(shots / "workspace-task-390.png"))  # type: ignore[attr-defined]
+    _click(d, By.ID, "done")
+    assert d.find_element(By.ID, "task-outcome").text.startswith("不属实")  # type: ignore[attr-defined]
+    with Session(engine) as s:
+        row = s.get(TaskRow, tid)
+    assert row is not None and (row.status, row.outcome, row.note) == ("done", "unfounded", "现场无聚集")
 
 
 def test_a_form_posted_without_its_csrf_token_is_refused(browser: object, served: Served) -> None:
