@@ -88,6 +88,10 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
             settings.simulator_url = sim.url
             # The demo's clock is January 2026: one-click links signed then would be long expired.
             settings.action_links = False
+            from flows.demo_register import run_register_demo
+
+            # Before the rounds, so their evaluation sees the visits falling due.
+            register = run_register_demo(start=DEFAULT_START, until=DEFAULT_START + timedelta(days=days))
             progress.update(step, advance=1, description="starting Prefect (a temporary local API, ~10 s)")
             from flows.demo_tasks import simulate_grid_work
             from flows.pipeline import run_pipeline
@@ -109,6 +113,9 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
                 progress.update(step, advance=1)
             progress.update(step, description="SSRA: the worked example (demolition in 锦江区)")
             assessment = _seed_assessment(DEFAULT_START + timedelta(days=days))
+            from flows.demo_fieldwork import report_field_matters
+
+            fieldwork = report_field_matters(DEFAULT_START + timedelta(days=days))
             progress.update(step, advance=1, description="delivering the last notifications")
             from flows.escalate import escalate_warnings
 
@@ -118,6 +125,10 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
         finally:
             sim.stop()
     _summary(totals, assessment)
+    from flows.demo_register import summary_line as register_line
+
+    console.print(register_line(register), highlight=False)
+    console.print("事件上报 field reports: " + ", ".join(f"{k} {v}" for k, v in fieldwork.items()), highlight=False)
     from flows.demo_nyc import print_nyc311
 
     with console.status("real data: NYC 311 records through the same rules …"):
