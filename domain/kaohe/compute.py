@@ -137,7 +137,8 @@ def _visit_done(due: VisitDue, visits: dict[str, list[datetime]], within: timede
 
 def _tallies(inputs: KaoheInputs, period: Period, cutoff: datetime, deadlines: Deadlines) -> Tallies:
     tallies: Tallies = defaultdict(dict)
-    for w in inputs.warnings:
+    # What had not happened by the cutoff is not known to the report (a period still running).
+    for w in (w for w in inputs.warnings if w.opened_at < cutoff):
         _judge(tallies, "ack", w.region, w.ack_due_at, w.acknowledged_at, period, cutoff)
         _judge(tallies, "resolve", w.region, w.resolve_due_at, w.resolved_at, period, cutoff)
     for t in inputs.tasks:
@@ -146,12 +147,12 @@ def _tallies(inputs: KaoheInputs, period: Period, cutoff: datetime, deadlines: D
     for v in sorted(inputs.visits, key=lambda v: v.at):
         visits[v.person].append(v.at)
     for d in inputs.dues:
-        if period.contains(d.at):
+        if period.contains(d.at) and d.at < cutoff:
             done = _visit_done(d, visits, deadlines.visit)
             for node in _nodes_of(d.region):
                 tallies[node]["visits"] = tallies[node].get("visits", Tally()).add(
                     outcome(d.at + deadlines.visit, done, cutoff))
-    for c in inputs.cases:
+    for c in (c for c in inputs.cases if c.first_at < cutoff):
         figure = "petitions" if c.kind == "petition" else "disputes"
         _judge(tallies, figure, c.region, c.first_at + deadlines.for_case(c.kind), c.concluded_at, period,
                cutoff)
