@@ -13,7 +13,18 @@ from domain.kaohe.score import components, rank, score, validate_weights
 from domain.kaohe.views import CaseFacts, Escalation, WarningFacts
 from domain.regions import Tier
 from tests.kaohe_scenario import (
-    BJ, EXPECTED, JINJIANG, NOW, QINGYANG, REGIONS, WEEK, A, B, C, day, inputs,
+    BJ,
+    EXPECTED,
+    JINJIANG,
+    NOW,
+    QINGYANG,
+    REGIONS,
+    WEEK,
+    A,
+    B,
+    C,
+    day,
+    inputs,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -54,7 +55,9 @@ def test_a_node_with_everything_on_time_scores_at_least_any_other(
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(figures, max_size=9).map(_unique), st.randoms(use_true_random=False), weights)
-def test_ranking_is_deterministic_and_ties_go_by_code(nodes: list[NodeFigures], rnd: object, w: dict[str, float]) -> None:
+def test_ranking_is_deterministic_and_ties_go_by_code(
+    nodes: list[NodeFigures], rnd: object, w: dict[str, float],
+) -> None:
     import random
 
     assert isinstance(rnd, random.Random)
@@ -63,7 +66,7 @@ def test_ranking_is_deterministic_and_ties_go_by_code(nodes: list[NodeFigures], 
     ranked = rank(nodes, w)
     assert rank(shuffled, w) == ranked
     assert [r.rank for r in ranked] == list(range(1, len(nodes) + 1))
-    for a, b in zip(ranked, ranked[1:], strict=False):
+    for a, b in itertools.pairwise(ranked):
         if a.score is None:
             assert b.score is None and a.figures.code < b.figures.code
         elif b.score is not None:
