@@ -128,5 +128,5 @@ def test_districts_are_the_sum_of_their_streets_and_input_order_does_not_matter(
         # Distinct warnings: a district never has fewer escalations than any one of its streets.
         assert all(d.escalated >= s.escalated for s in streets)
     for f in out:
-        s = score(f)
-        assert s is None or 0.0 <= s <= 100.0
+        points = score(f)
+        assert points is None or 0.0 <= points <= 100.0

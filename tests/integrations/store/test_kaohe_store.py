@@ -28,7 +28,7 @@ def test_store_gives_the_hand_counted_figures(engine: sa.Engine) -> None:
     streets = {r.figures.code: r for r in report.streets}
     for code, expected in EXPECTED.items():
         f = streets[code].figures
-        got = {"received": f.received, "escalated": f.escalated, "score": streets[code].score}
+        got: dict[str, object] = {"received": f.received, "escalated": f.escalated, "score": streets[code].score}
         got |= {k: (getattr(f, k).met, getattr(f, k).breached)
                 for k in ("ack", "resolve", "tasks", "visits", "petitions", "disputes")}
         assert got == expected, code
