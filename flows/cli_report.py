@@ -1,4 +1,5 @@
-"""``fenghuo report``: make the daily situation report (日报) on demand.
+"""``fenghuo report``: make the daily situation report (日报) on demand, or with ``--period week|month``
+the 考核 report of a week or month (:mod:`flows.cli_kaohe`).
 
 Calls :func:`integrations.report.make.make_report` directly: it never imports or starts Prefect, and it
 queues nothing (the scheduled ``report_situation`` flow delivers to the city tier).
@@ -17,13 +18,24 @@ from flows.console import console, err_console, fail, open_engine, print_json
 
 def report_cmd(
     date: Annotated[str | None, typer.Option(
-        "--date", help="Day to report, YYYY-MM-DD in Beijing time. Default: today.")] = None,
+        "--date", help="Day to report, YYYY-MM-DD in Beijing time. Default: today (with --period: a day in "
+                       "the period; default the last complete week or month).")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Folder for the Markdown, HTML and charts. Default: FENGHUO_HOME/reports.")] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the figures and file paths as JSON.")] = False,
+    period: Annotated[str, typer.Option(
+        "--period", help="day (the daily report), or week / month: the 考核 report (HTML, Excel, charts) "
+                         "of the ISO week or calendar month containing --date.")] = "day",
 ) -> None:
-    """Make the situation report of a day: Markdown, self-contained HTML and SVG charts."""
+    """Make the situation report of a day (Markdown, HTML, SVG charts), or the 考核 report of a period."""
+    if period not in ("day", "week", "month"):
+        fail(f"unknown period {period!r}: use day, week or month")
+    if period != "day":
+        from flows.cli_kaohe import kaohe_cmd
+
+        kaohe_cmd(period, date, out, as_json)
+        return
     import sqlalchemy as sa
 
     from domain.situation.views import REPORT_TZ

@@ -129,6 +129,9 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
 
     console.print(register_line(register), highlight=False)
     console.print("事件上报 field reports: " + ", ".join(f"{k} {v}" for k, v in fieldwork.items()), highlight=False)
+    from flows.demo_kaohe import kaohe_week
+
+    console.print(kaohe_week(DEFAULT_START + timedelta(days=days)))
     from flows.demo_nyc import print_nyc311
 
     with console.status("real data: NYC 311 records through the same rules …"):

@@ -4,8 +4,9 @@ for `prefect deploy` (a test keeps the two in agreement).
 Times are Asia/Shanghai. Every few minutes each source is ingested and, right after, evaluated and
 escalated (one `run_pipeline` per source, staggered across the interval by their anchors so that the
 sources are not all pulled in the same second); the SLA watch runs every minute; the situation report daily
-at 08:00; the assessment follow-up weekly on Monday 09:00. The sharded backtest (`backtest-sharded`) has
-no schedule: administrators run it on demand (README, "Operations").
+at 08:00; the 考核 report of the previous month on the 1st at 08:00; the assessment follow-up weekly on
+Monday 09:00. The sharded backtest (`backtest-sharded`) has no schedule: administrators run it on demand
+(README, "Operations").
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ def deployment_specs(
                        description="Escalate warnings not acknowledged in time; deliver the outbox."),
         DeploymentSpec(name="daily-report", flow="flows.report:report_situation", cron="0 8 * * *",
                        description="The daily situation report (日报) to the city tier."),
+        DeploymentSpec(name="monthly-kaohe", flow="flows.report_kaohe:report_kaohe", cron="0 8 1 * *",
+                       parameters={"period": "month"},
+                       description="The 考核 report of the previous month (HTML, Excel) per district and street."),
         DeploymentSpec(name="ssra-follow-up", flow="flows.assess:follow_up_assessments", cron="0 9 * * 1",
                        description="Link petitions/disputes to implemented decisions; re-assess on rises."),
         # On demand (no schedule): `since` and `until` are given with each run; `address` points it at a

@@ -1,0 +1,60 @@
+"""``fenghuo report --period week|month``: make the 考核 report of a week or a month on demand.
+
+Called by :func:`flows.cli_report.report_cmd` when ``--period`` is week or month; calls
+:func:`integrations.report.kaohe_make.make_kaohe_files` directly (no Prefect).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from flows.console import console, err_console, fail, open_engine, print_json
+
+
+def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) -> None:
+    """The 考核 report of the week or month containing ``date`` (default: the last complete one)."""
+    import sqlalchemy as sa
+
+    from domain.kaohe.period import PeriodKind, last_complete, period_containing
+    from domain.kaohe.report import kaohe_to_dict
+    from domain.situation.views import REPORT_TZ
+    from integrations.report.kaohe_make import load_kaohe_config, make_kaohe_files
+    from integrations.report.make import parse_day
+    from integrations.settings import get_settings
+
+    kind: PeriodKind = "week" if period == "week" else "month"
+    now = datetime.now(REPORT_TZ)
+    try:
+        span = period_containing(kind, parse_day(date)) if date else last_complete(kind, now)
+        config = load_kaohe_config()
+    except ValueError as exc:
+        fail(f"{exc}; fix it and run again")
+    if span.first > now.date():
+        fail(f"{span.label} has not begun (today is {now:%Y-%m-%d} in Beijing time)")
+    folder = out or get_settings().home / "reports"
+    engine = open_engine()
+    with err_console.status(f"making the 考核 report of {span.slug}…") as status:
+        try:
+            files = make_kaohe_files(engine, span, folder, now=now, config=config,
+                                     progress=lambda step: status.update(f"{span.slug}: {step}…"))
+        except OSError as exc:
+            fail(f"cannot write the report to {folder}: {exc.strerror or exc}")
+        except sa.exc.SQLAlchemyError as exc:
+            fail(f"cannot read the store: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        except ValueError as exc:  # e.g. a malformed region directory
+            fail(str(exc).splitlines()[0])
+    if as_json:
+        print_json({"period": span.slug, "html": str(files.html_path), "xlsx": str(files.xlsx_path),
+                    "charts": [str(p) for p in files.charts], "report": kaohe_to_dict(files.report)})
+        return
+    console.print(f"[bold]烽火 考核{span.chinese_kind}报 {span.label}[/]", highlight=False, soft_wrap=True)
+    for tier_name, ranked in (("区县", files.report.districts), ("街道", files.report.streets)):
+        scored = [r for r in ranked if r.score is not None]
+        if scored:
+            console.print(f"{tier_name}  第一 {scored[0].figures.name} {scored[0].score:.1f}  "
+                          f"末位 {scored[-1].figures.name} {scored[-1].score:.1f}", highlight=False)
+    console.print(f"HTML      {files.html_path}", highlight=False, soft_wrap=True)
+    console.print(f"Excel     {files.xlsx_path}", highlight=False, soft_wrap=True)
+    for chart in files.charts:
+        console.print(f"chart     {chart}", highlight=False, soft_wrap=True)
