@@ -36,7 +36,7 @@ from integrations.ingest import speedups
 from integrations.ingest.fastmap import CompiledMapping
 from integrations.ingest.run import build_sources, ingest_source
 from integrations.settings import PACKAGE_ROOT, Settings
-from integrations.sources import map_item
+from integrations.sources import DEPARTMENTS, map_item
 from integrations.store.db import open_store, session_scope
 from integrations.store.records import set_cursor, upsert_prepared
 
@@ -117,7 +117,7 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
     try:
         assert sim.stdout is not None
         url = json.loads(sim.stdout.readline())["url"]
-        sources = build_sources(Settings(simulator_url=url))
+        sources = build_sources(Settings(simulator_url=url), [d.name for d in DEPARTMENTS])
         t_all = time.perf_counter()
         for src in sources:
             cursor = None
@@ -185,7 +185,7 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
         bares: list[tuple[float, float]] = []
         for k, url2 in enumerate(urls):
             engine2 = open_store(url2)
-            sources = build_sources(Settings(simulator_url=url))
+            sources = build_sources(Settings(simulator_url=url), [d.name for d in DEPARTMENTS])
             t_ingest, cpu_ingest = time.perf_counter(), time.process_time()
             n_ingest = 0
             for src in sources:
