@@ -22,10 +22,10 @@ from domain.kaohe.period import Period, period_containing
 from domain.kaohe.views import CaseFacts, Escalation, TaskFacts, Visit, VisitDue, WarningFacts
 from domain.records import Record
 from domain.regions import RegionDirectory
-from integrations.store.columns import AwareDateTime
 from integrations.store.db import session_scope
 from integrations.store.models import AuditRow, WarningRow
 from integrations.store.records import upsert_records
+from integrations.store.task_models import TaskRow
 
 BJ = ZoneInfo("Asia/Shanghai")
 WEEK: Period = period_containing("week", date(2026, 1, 14))
@@ -122,11 +122,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
 }
 """(met, breached) per figure and the score of each street."""
 
-TASK_TABLE = sa.Table(
-    "task", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("region", sa.String(15)),
-    sa.Column("status", sa.String(20)), sa.Column("due_at", AwareDateTime()), sa.Column("done_at", AwareDateTime()),
-)
-"""The columns of the tasks feature's table that the report reads (that feature's migration makes the rest)."""
 
 
 def _routed(wid: int, at: datetime, reason: str, change: str, source: str, due: datetime) -> AuditRow:
@@ -170,8 +165,8 @@ def store(engine: sa.Engine, *, with_tasks: bool = True) -> None:
                  for c in cases() if c.concluded_at]
         upsert_records(session=session, records=[*records, *later])
     if with_tasks:
-        TASK_TABLE.create(engine)
-        with engine.begin() as conn:
-            conn.execute(sa.insert(TASK_TABLE), [
-                {"id": t.id, "region": t.region, "status": "done" if t.done_at else "overdue", "due_at": t.due_at,
-                 "done_at": t.done_at} for t in tasks()])
+        with session_scope(engine) as session:
+            for t in tasks():
+                session.add(TaskRow(id=t.id, warning_id=1, kind="verify", region=t.region, tier="community",
+                                    status="done" if t.done_at else "overdue", due_at=t.due_at, done_at=t.done_at,
+                                    created_at=t.due_at))

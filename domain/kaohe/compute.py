@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from domain.kaohe.period import Period
 from domain.kaohe.views import CaseFacts, Escalation, TaskFacts, Visit, VisitDue, WarningFacts
 from domain.regions import RegionCodeError, RegionDirectory, Tier, ancestor, is_within, tier_of
+from domain.situation.sla import DeadlineStats
 
 NODE_TIERS: tuple[Tier, ...] = (Tier.district, Tier.street)
 """The tiers the report judges."""
@@ -38,22 +39,8 @@ class Deadlines:
 
 
 @dataclass(frozen=True)
-class Tally:
-    """Deadlines met, breached, and still pending."""
-
-    met: int = 0
-    breached: int = 0
-    pending: int = 0
-
-    @property
-    def judged(self) -> int:
-        """Met plus breached: the denominator of :attr:`rate`."""
-        return self.met + self.breached
-
-    @property
-    def rate(self) -> float | None:
-        """Share met of those judged; ``None`` when none was judged."""
-        return self.met / self.judged if self.judged else None
+class Tally(DeadlineStats):
+    """Deadlines met, breached, and still pending: the daily report's counts, which add up."""
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(self.met + other.met, self.breached + other.breached, self.pending + other.pending)

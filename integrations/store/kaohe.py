@@ -2,8 +2,8 @@
 
 Warnings come with their ``routed`` audit rows: the ``open`` step's acknowledgement deadline is the one
 pinned when the warning opened (later steps move the warning's own ``ack_due_at`` forward), and each
-``escalated`` step names the node the warning escalated away from. Tasks are read through a lightweight
-``sa.table`` (the table belongs to the tasks feature): without the table there are no tasks. Petitions and
+``escalated`` step names the node the warning escalated away from. Tasks are the tasks feature's
+(``TaskRow``): only their node, status and times are read. Petitions and
 disputes come with their versions, to find when each first appeared and when its status was concluded.
 """
 
@@ -19,19 +19,15 @@ from sqlmodel import Session, col, select
 from domain.kaohe.compute import Deadlines, KaoheInputs
 from domain.kaohe.period import Period
 from domain.kaohe.views import CaseFacts, CaseKind, Escalation, TaskFacts, Visit, VisitDue, WarningFacts
-from integrations.store.columns import AwareDateTime
 from integrations.store.models import AuditRow, RecordRow, RecordVersionRow, WarningRow
+from integrations.store.task_models import TaskRow
 
 _CHUNK = 500
 """Ids per ``IN`` list (keeps statements small on every backend)."""
 CONCLUDED = frozenset({"resolved", "concluded", "closed"})
 """Statuses that conclude a petition or dispute (办结)."""
 CASE_KINDS: tuple[CaseKind, ...] = ("petition", "dispute")
-TASK = sa.table(
-    "task", sa.column("id", sa.Integer), sa.column("region", sa.String), sa.column("status", sa.String),
-    sa.column("due_at", AwareDateTime()), sa.column("done_at", AwareDateTime()),
-)
-"""The task table's columns the report reads (see the tasks feature's ``TaskRow``)."""
+TASK: sa.Table = TaskRow.__table__  # type: ignore[attr-defined]
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -86,9 +82,7 @@ def load_warning_facts(*, session: Session, period: Period) -> tuple[list[Warnin
 
 
 def load_task_facts(*, session: Session, period: Period) -> list[TaskFacts]:
-    """Tasks due or done in the period; none when the task table does not exist (yet)."""
-    if not sa.inspect(session.connection()).has_table("task"):
-        return []
+    """Tasks due or done in the period."""
     c = TASK.c
     query = (sa.select(c.id, c.region, c.status, c.due_at, c.done_at)
              .where(sa.or_(_in(c.due_at, period.start, period.end), _in(c.done_at, period.start, period.end)))

@@ -35,7 +35,7 @@ def test_store_gives_the_hand_counted_figures(engine: sa.Engine) -> None:
     assert [r.figures.code for r in report.streets] == [A, C, B]
 
 
-def test_without_the_task_table_there_are_no_tasks(engine: sa.Engine) -> None:
+def test_without_tasks_there_are_none(engine: sa.Engine) -> None:
     store(engine, with_tasks=False)
     with Session(engine) as session:
         inputs = load_kaohe_inputs(session=session, period=WEEK)
