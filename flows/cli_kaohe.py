@@ -29,9 +29,9 @@ def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) ->
         span = period_containing(kind, parse_day(date)) if date else last_complete(kind, now)
         config = load_kaohe_config()
     except ValueError as exc:
-        fail(f"{exc}; fix it and run again")
+        fail(f"{exc}；请修正后重试 (fix it and run again)")
     if span.first > now.date():
-        fail(f"{span.label} has not begun (today is {now:%Y-%m-%d} in Beijing time)")
+        fail(f"{span.label} 尚未开始（今天是北京时间 {now:%Y-%m-%d}）(has not begun)")
     folder = out or get_settings().home / "reports"
     engine = open_engine()
     with err_console.status(f"making the 考核 report of {span.slug}…") as status:
@@ -39,9 +39,10 @@ def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) ->
             files = make_kaohe_files(engine, span, folder, now=now, config=config,
                                      progress=lambda step: status.update(f"{span.slug}: {step}…"))
         except OSError as exc:
-            fail(f"cannot write the report to {folder}: {exc.strerror or exc}")
+            fail(f"无法写入报告目录 {folder}：{exc.strerror or exc}；请检查路径与权限 (cannot write the report)")
         except sa.exc.SQLAlchemyError as exc:
-            fail(f"cannot read the store: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+            fail(f"无法读取数据库：{type(exc).__name__}: {str(exc).splitlines()[0]}；请检查 FENGHUO_DATABASE_URL "
+                 "(cannot read the store)")
         except ValueError as exc:  # e.g. a malformed region directory
             fail(str(exc).splitlines()[0])
     if as_json:

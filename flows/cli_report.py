@@ -48,7 +48,7 @@ def report_cmd(
     except ValueError as exc:
         fail(str(exc))
     if day > now.date():
-        fail(f"{day:%Y-%m-%d} is in the future (today is {now:%Y-%m-%d} in Beijing time)")
+        fail(f"{day:%Y-%m-%d} 尚未到来（今天是北京时间 {now:%Y-%m-%d}）(is in the future)")
     folder = out or get_settings().home / "reports"
     engine = open_engine()
     # The status goes to stderr, so `--json` output on stdout stays clean for scripts.
@@ -57,9 +57,10 @@ def report_cmd(
             files = make_report(engine, day, folder, now=now,
                                 progress=lambda step: status.update(f"{day:%Y-%m-%d}: {step}…"))
         except OSError as exc:
-            fail(f"cannot write the report to {folder}: {exc.strerror or exc}")
+            fail(f"无法写入报告目录 {folder}：{exc.strerror or exc}；请检查路径与权限 (cannot write the report)")
         except sa.exc.SQLAlchemyError as exc:
-            fail(f"cannot read the store: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+            fail(f"无法读取数据库：{type(exc).__name__}: {str(exc).splitlines()[0]}；请检查 FENGHUO_DATABASE_URL "
+                 "(cannot read the store)")
         except ValueError as exc:  # e.g. a malformed region directory
             fail(str(exc).splitlines()[0])
     report = files.report

@@ -100,4 +100,11 @@ def store(engine: sa.Engine, views: list[WarningView] | None = None) -> None:
             ))
         session.flush()
         for a in audits(views):
-            session.add(AuditRow(warning_id=a.warning_id, at=a.at, actor=a.actor, action=a.action))
+            if a.action == "escalated":  # as the router records it: a routing step that escalates
+                session.add(AuditRow(warning_id=a.warning_id, at=a.at, actor="system:router", action="routed",
+                                     reason="escalate-1", detail={"change": "escalated"}))
+            else:
+                session.add(AuditRow(warning_id=a.warning_id, at=a.at, actor=a.actor, action=a.action))
+            # Other routing steps are not escalations.
+            session.add(AuditRow(warning_id=a.warning_id, at=a.at, actor="system:router", action="routed",
+                                 reason="open", detail={"change": "opened"}))

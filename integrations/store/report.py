@@ -16,6 +16,7 @@ from domain.situation.compute import TREND_DAYS
 from domain.situation.views import AuditView, Day, WarningView
 from domain.warnings import Level
 from integrations.store.models import AuditRow, WarningRow
+from integrations.store.routing import ROUTED
 
 _CHUNK = 500
 """Warning ids per ``IN`` list when reading audit entries (keeps statements small on every backend)."""
@@ -53,9 +54,10 @@ def load_report_inputs(*, session: Session, day: date, days_back: int = TREND_DA
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         query = (select(AuditRow).where(col(AuditRow.warning_id).in_(chunk))
-                 .where(col(AuditRow.action).in_(("opened", "escalated", "acknowledged", "resolved")))
+                 .where(col(AuditRow.action).in_(("opened", "escalated", "acknowledged", "resolved", ROUTED)))
                  .order_by(col(AuditRow.id)))
-        audits.extend(audit_view(a) for a in session.exec(query))
+        audits.extend(audit_view(a) for a in session.exec(query)
+                      if a.action != ROUTED or (a.detail or {}).get("change") == "escalated")
     return ReportInputs(day=day, warnings=warnings, audits=audits)
 
 
@@ -75,4 +77,6 @@ def audit_view(row: AuditRow) -> AuditView:
     """The report's view of a stored audit entry (entries without a warning are not reported)."""
     if row.warning_id is None:
         raise ValueError("an audit entry without a warning cannot be reported")
-    return AuditView(warning_id=row.warning_id, at=row.at, action=row.action, actor=row.actor)
+    # The router records an escalation as a routing step whose change is "escalated".
+    action = "escalated" if row.action == ROUTED else row.action
+    return AuditView(warning_id=row.warning_id, at=row.at, action=action, actor=row.actor)

@@ -70,7 +70,7 @@ def test_populated_store_human_output(populated: None) -> None:
 
 @pytest.mark.parametrize(("date", "message"), [
     ("2026/01/20", "invalid date '2026/01/20': use YYYY-MM-DD"),
-    ("2999-01-01", "2999-01-01 is in the future"),
+    ("2999-01-01", "2999-01-01 尚未到来"),
 ])
 def test_bad_dates_are_one_line_errors(date: str, message: str) -> None:
     result = runner.invoke(app, ["report", "--date", date])
