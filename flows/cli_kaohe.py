@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from flows.console import console, err_console, fail, open_engine, print_json
+from flows.console import console, err_console, fail, open_engine, print_json, report_errors
 
 
 def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) -> None:
     """The 考核 report of the week or month containing ``date`` (default: the last complete one)."""
-    import sqlalchemy as sa
 
     from domain.kaohe.period import PeriodKind, last_complete, period_containing
     from domain.kaohe.report import kaohe_to_dict
@@ -34,17 +33,9 @@ def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) ->
         fail(f"{span.label} 尚未开始（今天是北京时间 {now:%Y-%m-%d}）(has not begun)")
     folder = out or get_settings().home / "reports"
     engine = open_engine()
-    with err_console.status(f"making the 考核 report of {span.slug}…") as status:
-        try:
-            files = make_kaohe_files(engine, span, folder, now=now, config=config,
-                                     progress=lambda step: status.update(f"{span.slug}: {step}…"))
-        except OSError as exc:
-            fail(f"无法写入报告目录 {folder}：{exc.strerror or exc}；请检查路径与权限 (cannot write the report)")
-        except sa.exc.SQLAlchemyError as exc:
-            fail(f"无法读取数据库：{type(exc).__name__}: {str(exc).splitlines()[0]}；请检查 FENGHUO_DATABASE_URL "
-                 "(cannot read the store)")
-        except ValueError as exc:  # e.g. a malformed region directory
-            fail(str(exc).splitlines()[0])
+    with err_console.status(f"making the 考核 report of {span.slug}…") as status, report_errors(folder):
+        files = make_kaohe_files(engine, span, folder, now=now, config=config,
+                                 progress=lambda step: status.update(f"{span.slug}: {step}…"))
     if as_json:
         print_json({"period": span.slug, "html": str(files.html_path), "xlsx": str(files.xlsx_path),
                     "charts": [str(p) for p in files.charts], "report": kaohe_to_dict(files.report)})

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from flows.console import console, err_console, fail, open_engine, print_json
+from flows.console import console, err_console, fail, open_engine, print_json, report_errors
 
 
 def report_cmd(
@@ -36,7 +36,6 @@ def report_cmd(
 
         kaohe_cmd(period, date, out, as_json)
         return
-    import sqlalchemy as sa
 
     from domain.situation.views import REPORT_TZ
     from integrations.report.make import make_report, parse_day
@@ -52,17 +51,9 @@ def report_cmd(
     folder = out or get_settings().home / "reports"
     engine = open_engine()
     # The status goes to stderr, so `--json` output on stdout stays clean for scripts.
-    with err_console.status(f"making the situation report of {day:%Y-%m-%d}…") as status:
-        try:
-            files = make_report(engine, day, folder, now=now,
-                                progress=lambda step: status.update(f"{day:%Y-%m-%d}: {step}…"))
-        except OSError as exc:
-            fail(f"无法写入报告目录 {folder}：{exc.strerror or exc}；请检查路径与权限 (cannot write the report)")
-        except sa.exc.SQLAlchemyError as exc:
-            fail(f"无法读取数据库：{type(exc).__name__}: {str(exc).splitlines()[0]}；请检查 FENGHUO_DATABASE_URL "
-                 "(cannot read the store)")
-        except ValueError as exc:  # e.g. a malformed region directory
-            fail(str(exc).splitlines()[0])
+    with err_console.status(f"making the situation report of {day:%Y-%m-%d}…") as status, report_errors(folder):
+        files = make_report(engine, day, folder, now=now,
+                            progress=lambda step: status.update(f"{day:%Y-%m-%d}: {step}…"))
     report = files.report
     if as_json:
         from domain.situation.jsonable import report_to_dict

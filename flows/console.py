@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -40,3 +43,20 @@ def open_engine() -> sa.Engine:
 def print_json(data: Any) -> None:
     """Print ``data`` as JSON for scripts (datetimes as ISO 8601, Chinese kept readable)."""
     typer.echo(json.dumps(data, ensure_ascii=False, default=str, indent=None))
+
+
+@contextmanager
+def report_errors(folder: Path) -> Iterator[None]:
+    """Making a report: a folder that cannot be written, a store that cannot be read or a malformed input
+    file end the command with one Chinese line saying what to check, never a traceback."""
+    import sqlalchemy as sa
+
+    try:
+        yield
+    except OSError as exc:
+        fail(f"无法写入报告目录 {folder}：{exc.strerror or exc}；请检查路径与权限 (cannot write the report)")
+    except sa.exc.SQLAlchemyError as exc:
+        fail(f"无法读取数据库：{type(exc).__name__}: {str(exc).splitlines()[0]}；请检查 FENGHUO_DATABASE_URL "
+             "(cannot read the store)")
+    except ValueError as exc:  # e.g. a malformed region directory
+        fail(str(exc).splitlines()[0])
