@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -21,3 +24,21 @@ def parse_duration(value: object) -> object:
         if match:
             return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
     return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("a duration must be positive")
+    return value
+
+
+def _not_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("a duration must not be negative")
+    return value
+
+
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+"""A model field of a positive duration, written ``"90m"``, ``"24h"``, ``"15d"`` (or as pydantic reads one)."""
+NonNegativeDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_not_negative)]
+"""A model field of a duration that may be zero (a switch that 0 turns off)."""

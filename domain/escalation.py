@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.durations import parse_duration as parse_duration
+from domain.durations import NonNegativeDuration, PositiveDuration
 from domain.inhibition import Inhibition
 from domain.regions import Tier, ancestor, tier_of
 from domain.tasks import TaskRule
@@ -43,21 +43,9 @@ class LevelPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tier: Tier
-    acknowledge_within: timedelta
-    resolve_within: timedelta
-    remind_every: timedelta
-
-    @field_validator("acknowledge_within", "resolve_within", "remind_every", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> object:
-        return parse_duration(value)
-
-    @field_validator("acknowledge_within", "resolve_within", "remind_every")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("a duration must be positive")
-        return value
+    acknowledge_within: PositiveDuration
+    resolve_within: PositiveDuration
+    remind_every: PositiveDuration
 
 
 class AlsoNotify(BaseModel):
@@ -128,23 +116,12 @@ class EscalationPolicy(BaseModel):
     """While a source rule's warning is open, its target rules' warnings beneath it are held (none: off)."""
     tasks: tuple[TaskRule, ...] = ()
     """Tasks (核实/走访/调处) a matching warning creates for the grid (``domain.tasks``; none: off)."""
-    digest_window: timedelta = Field(
+    digest_window: NonNegativeDuration = Field(
         default=timedelta(minutes=10),
         description="Blue and yellow notifications for one responder and channel inside this window go as "
         "one digest (orange and red never wait); 0 turns digests off.",
     )
 
-    @field_validator("digest_window", mode="before")
-    @classmethod
-    def _window(cls, value: object) -> object:
-        return parse_duration(value)
-
-    @field_validator("digest_window")
-    @classmethod
-    def _not_negative(cls, value: timedelta) -> timedelta:
-        if value < timedelta(0):
-            raise ValueError("digest_window must not be negative")
-        return value
 
     @model_validator(mode="after")
     def _every_level(self) -> EscalationPolicy:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.durations import parse_duration
+from domain.durations import PositiveDuration
 from domain.regions import Tier, ancestor, tier_of
 from domain.warnings import Level
 
@@ -59,19 +59,7 @@ class TaskSpec(BaseModel):
 
     kind: TaskKind
     assignee: str = Field(description="grid | community | street | district | unit:<duty unit kind>")
-    due: timedelta
-
-    @field_validator("due", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> object:
-        return parse_duration(value)
-
-    @field_validator("due")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("a task's due time must be positive")
-        return value
+    due: PositiveDuration
 
     @field_validator("assignee")
     @classmethod

@@ -10,11 +10,11 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from domain.source_alerts import RULE, fingerprint, source_alerts
-from domain.warnings import Change, Status
+from domain.warnings import Change
 from domain.watermarks import SourceTiming
 from integrations.route import Routing, route_changes
-from integrations.store.audit import append_audit
 from integrations.store.models import WarningRow
+from integrations.store.staleness import resolve_on_behalf
 from integrations.store.warnings import apply_changes
 from integrations.store.watermarks import source_marks
 
@@ -31,11 +31,7 @@ def sweep_sources(session: Session, timings: Mapping[str, SourceTiming], routing
         applied = apply_changes(session=session, changes=[(s, Change.opened) for s in alerts.opened], now=now)
         route_changes(session, applied.to_route, routing, now)
     for source in alerts.recovered:
-        row = by_source[source]
-        previous = row.status
-        row.status, row.resolved_at, row.open_key = Status.resolved.value, now, None
-        session.add(row)
-        append_audit(session=session, warning_id=row.id, actor=f"system:{RULE}", action="resolved",
-                     reason=f"来源 {source} 已恢复交付，自动办结", detail={"from": previous, "auto": True,
-                                                                         "fingerprint": fingerprint(source)}, at=now)
+        resolve_on_behalf(session, by_source[source], actor=f"system:{RULE}",
+                          reason=f"来源 {source} 已恢复交付，自动办结",
+                          detail={"fingerprint": fingerprint(source)}, now=now)
     return len(alerts.opened), len(alerts.recovered)

@@ -39,13 +39,21 @@ def mark_stale(session: Session, row: WarningRow, *, resolve_after: timedelta, e
                          "resolve_after_s": int(resolve_after.total_seconds())}, at=now)
 
 
-def auto_resolve(session: Session, row: WarningRow, *, resolve_after: timedelta, now: datetime) -> None:
-    """Resolve ``row`` on its rule's behalf (``auto_resolve: true``), the audit entry naming the rule."""
+def resolve_on_behalf(session: Session, row: WarningRow, *, actor: str, reason: str, detail: dict[str, object],
+                      now: datetime) -> None:
+    """Resolve ``row`` without a responder (a rule's ``auto_resolve``, a source that returned), audited
+    under ``actor`` with ``reason``; the next firing of its fingerprint opens a new warning."""
     previous = row.status
     row.status, row.resolved_at, row.open_key = Status.resolved.value, now, None
-    row.stale_at = row.stale_at or now
     session.add(row)
+    append_audit(session=session, warning_id=row.id, actor=actor[:100], action="resolved", reason=reason,
+                 detail={"from": previous, "auto": True, **detail}, at=now)
+
+
+def auto_resolve(session: Session, row: WarningRow, *, resolve_after: timedelta, now: datetime) -> None:
+    """Resolve ``row`` on its rule's behalf (``auto_resolve: true``), the audit entry naming the rule."""
+    row.stale_at = row.stale_at or now
     hours = resolve_after.total_seconds() / 3600
-    append_audit(session=session, warning_id=row.id, actor=f"rule:{row.rule}"[:100], action="resolved",
-                 reason=f"规则 {row.rule} 设定 auto_resolve：{hours:g} 小时无新情况，自动办结",
-                 detail={"from": previous, "auto": True, "last_at": row.last_at.isoformat()}, at=now)
+    resolve_on_behalf(session, row, actor=f"rule:{row.rule}",
+                      reason=f"规则 {row.rule} 设定 auto_resolve：{hours:g} 小时无新情况，自动办结",
+                      detail={"last_at": row.last_at.isoformat()}, now=now)
