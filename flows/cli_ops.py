@@ -37,10 +37,6 @@ def serve_cmd(
     Production unless --dev: refuses to start with development or short secrets. The first Ctrl-C or
     SIGTERM stops it (serving first, then the server) within 10 s; a second one forces.
     """
-    import os
-    import sys
-    import threading
-
     from flows.console import console, fail
     from flows.serve import serve_all
     from integrations.prefect_server import PrefectServerError
@@ -54,9 +50,3 @@ def serve_cmd(
         fail(str(exc))
     except KeyboardInterrupt:  # stopped while still starting; what had started is stopped
         raise typer.Exit(130) from None
-    # Everything we started is stopped; threads Prefect leaves behind must not keep the process (and its
-    # exit) waiting: if the interpreter has not exited in a few seconds, leave anyway.
-    sys.stdout.flush()
-    watchdog = threading.Timer(3.0, os._exit, (0,))
-    watchdog.daemon = True  # runs while the interpreter waits for those threads; gone if it does not
-    watchdog.start()

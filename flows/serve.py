@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -33,6 +34,9 @@ from integrations.prefect_server import PrefectServerError, require_free_port, s
 STOP_WITHIN_S = 10.0
 """A first Ctrl-C or SIGTERM ends the process within this; the serving gets most of it."""
 SERVING_GRACE_S = 6.0
+"""At most this for the runner to stop; less when the rest of the stop needs the time."""
+_AFTER_SERVING_S = 3.0
+"""Kept back from the serving for the web endpoint, the server and the interpreter's exit."""
 
 
 class _Stopper:
@@ -43,6 +47,22 @@ class _Stopper:
         self.requested = threading.Event()
         self.runner: Any = None
         self.force_hooks: list[Callable[[], None]] = []
+        self.deadline: float | None = None
+
+    def left(self, keep: float, at_most: float) -> float:
+        """Seconds a stopping step may wait: ``at_most``, less when the deadline set by the first signal
+        minus ``keep`` (for the steps after it) is nearer; never under a fifth of a second."""
+        if self.deadline is None:
+            return at_most
+        return max(0.2, min(at_most, self.deadline - time.monotonic() - keep))
+
+    def exit_soon(self) -> None:
+        """Everything we started is stopped: threads Prefect leaves behind must not keep the process (and
+        its exit) waiting past the deadline, so leave anyway if the interpreter has not exited by then."""
+        sys.stdout.flush()
+        watchdog = threading.Timer(self.left(keep=0.3, at_most=3.0), os._exit, (0,))
+        watchdog.daemon = True  # runs while the interpreter waits for those threads; gone if it does not
+        watchdog.start()
 
     def install(self) -> None:
         signal.signal(signal.SIGINT, self._handle)
@@ -51,6 +71,7 @@ class _Stopper:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested.is_set():
             self.force()
+        self.deadline = time.monotonic() + STOP_WITHIN_S
         self.requested.set()
         self.say(f"收到 {signal.Signals(signum).name}：正在停止（先停调度，再停服务器）；再按一次 Ctrl-C 强制退出")
         runner = self.runner
@@ -114,9 +135,10 @@ def serve_all(
     finally:
         for part in (sim, web):
             if part is not None:
-                part.stop()
-        server.stop(timeout=3.0)
+                part.stop(timeout=stopper.left(keep=2.0, at_most=2.0))
+        server.stop(timeout=stopper.left(keep=1.0, at_most=3.0))
         say("Prefect server stopped")
+    stopper.exit_soon()
 
 
 def _start_web(settings: Any) -> Any:
@@ -157,6 +179,7 @@ def _serve(specs: list[Any], api_url: str, stopper: _Stopper, say: Callable[[str
         thread.start()
         while thread.is_alive() and not stopper.requested.is_set():
             thread.join(0.2)
-        thread.join(SERVING_GRACE_S)
+        grace = stopper.left(keep=_AFTER_SERVING_S, at_most=SERVING_GRACE_S)
+        thread.join(grace)
         if thread.is_alive():
-            say(f"调度在 {SERVING_GRACE_S:.0f} 秒内未停下，不再等待")
+            say(f"调度在 {grace:.0f} 秒内未停下，不再等待")

@@ -111,11 +111,11 @@ class RunningSimulator:
         out, _, _ = self.feed.page(kind, 0, 10**9)
         return out
 
-    def stop(self) -> None:
-        """Shut the server down and wait for its thread."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """Shut the server down and wait up to ``timeout`` seconds for its thread."""
         self._server.shutdown()
         self._server.server_close()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=timeout)
 
     def __enter__(self) -> RunningSimulator:
         return self

@@ -172,3 +172,21 @@ def test_serve_stops_on_a_signal_within_ten_seconds(tmp_path: Path, stop: str) -
         assert output.index("serving stopped") < output.index("Prefect server stopped")
     else:
         assert code == 130 and "强制退出" in output, output[-2000:]
+
+
+def test_every_stopping_step_waits_only_what_is_left_before_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ten seconds are one budget: a slow step shortens the ones after it instead of adding to them."""
+    from flows import serve
+
+    now = [100.0]
+    monkeypatch.setattr(serve.time, "monotonic", lambda: now[0])
+    stopper = serve._Stopper(lambda _: None)
+    assert stopper.left(keep=3.0, at_most=6.0) == 6.0  # no signal yet: the step's own limit
+    stopper.deadline = now[0] + serve.STOP_WITHIN_S
+    assert stopper.left(keep=3.0, at_most=6.0) == 6.0
+    now[0] += 5.0  # the runner took five seconds to stop
+    assert stopper.left(keep=1.0, at_most=3.0) == 3.0
+    now[0] += 3.5  # and the web endpoint most of the rest
+    assert stopper.left(keep=1.0, at_most=3.0) == pytest.approx(0.5)
+    now[0] += 5.0  # past the deadline: a token wait, never a negative one
+    assert stopper.left(keep=0.3, at_most=3.0) == 0.2
