@@ -61,7 +61,7 @@ def sla_sweep(
     # warning, and not again for a warning escalated above in this same sweep).
     for t in overdue_sweep(session=session, policy=policy, directory=directory, regions=regions, now=now,
                            skip={a.warning_id for a in done if a.action != "overdue"}, limit=limit,
-                           templates=templates):
+                           templates=templates, links=links):
         if t.change:
             to: Step = LEADERSHIP if t.tier == LEADERSHIP else Tier(t.tier)
             done.append(SlaAction(t.warning_id, "task-overdue", t.change, to, t.node, t.notifications))

@@ -36,7 +36,7 @@ from domain.tasks import KIND_CN, OUTCOME_CN, OutcomeEffect, outcome_effect
 from integrations.ingest.fastmap import CompiledMapping
 from integrations.notify.templates import MessageTemplates
 from integrations.records_io import record_shape
-from integrations.route import route_warning
+from integrations.route import LinkMaker, route_warning
 from integrations.settings import Settings
 from integrations.sources.mapping import SourceConfig
 from integrations.store import actions
@@ -184,9 +184,10 @@ class OverdueAction:
 
 def overdue_sweep(*, session: Session, policy: EscalationPolicy, directory: ResponderDirectory,
                   regions: RegionDirectory, now: datetime, skip: Collection[int] = (), limit: int = 500,
-                  templates: MessageTemplates | None = None) -> list[OverdueAction]:
+                  templates: MessageTemplates | None = None, links: LinkMaker | None = None) -> list[OverdueAction]:
     """Turn the tasks past due overdue (audited) and escalate each one's warning like an unacknowledged
     one, once per warning per sweep; ``skip``: warnings the SLA watch already acted on at this ``now``.
+    ``links`` gives each recipient their one-click links, as every other escalation message has them.
     In the caller's transaction; a task is swept once (it is overdue afterwards)."""
     acted = set(skip)
     out: list[OverdueAction] = []
@@ -202,6 +203,7 @@ def overdue_sweep(*, session: Session, policy: EscalationPolicy, directory: Resp
         due = due_escalations(now, [view])
         change = "escalated" if due and due[0].action == "escalate" else "reminder"
         sent = route_warning(session=session, warning=warning, change=change, policy=pinned_policy(warning, policy),
-                             directory=directory, regions=regions, now=now, templates=templates)
+                             directory=directory, regions=regions, now=now, templates=templates,
+                             links=links)
         out.append(OverdueAction(task.id, task.warning_id, change, len(sent), warning.tier, warning.route_region))
     return out

@@ -3,7 +3,7 @@ refusals audited with nothing changed, the outcomes' effects, the care visit of 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -145,11 +145,20 @@ def test_an_overdue_task_escalates_its_warning_once(engine: sa.Engine) -> None:
     with session_scope(engine) as s:
         acknowledge(session=s, warning_id=wid, responder="s1", directory=directory(), now=T0 + timedelta(minutes=5))
     late = T0 + timedelta(hours=4, minutes=1)
+
+    def links(warning_id: int, responder: str, now: datetime) -> dict[str, str]:
+        return {"ack": f"https://fh.test/a/{warning_id}-{responder}"}
+
     sweeps = []
     for _ in range(2):
         with session_scope(engine) as s:
-            sweeps.append(sla_sweep(session=s, policy=POLICY, directory=directory(), regions=REGIONS, now=late))
+            sweeps.append(sla_sweep(session=s, policy=POLICY, directory=directory(), regions=REGIONS, now=late,
+                                    links=links))
     assert [(a.warning_id, a.action, a.step) for a in sweeps[0]] == [(wid, "task-overdue", "escalated")]
+    with Session(engine) as s:  # the escalation a late task causes carries each recipient's links too
+        sent = s.exec(select(OutboxRow).where(OutboxRow.warning_id == wid,
+                                              OutboxRow.created_at == late)).all()  # type: ignore[arg-type]
+    assert sent and all(r.payload["links"] == {"ack": f"https://fh.test/a/{wid}-{r.recipient}"} for r in sent)
     assert sweeps[1] == []  # the second sweep: nothing more
     (task,) = tasks_of(engine, wid)
     assert task.status == "overdue"
