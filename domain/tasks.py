@@ -34,8 +34,11 @@ KINDS: tuple[str, ...] = ("verify", "visit", "mediate")
 KIND_CN = {"verify": "核实", "visit": "走访", "mediate": "调处"}
 """The task kinds as grid workers say them."""
 
-STATUSES: tuple[str, ...] = ("open", "accepted", "done", "overdue")
-STATUS_CN = {"open": "待接单", "accepted": "已接单", "done": "已办结", "overdue": "已超期"}
+STATUSES: tuple[str, ...] = ("open", "accepted", "done", "overdue", "withdrawn")
+STATUS_CN = {"open": "待接单", "accepted": "已接单", "done": "已办结", "overdue": "已超期", "withdrawn": "已撤销"}
+UNFINISHED: tuple[str, ...] = ("open", "accepted", "overdue")
+"""Statuses of a task still to be done (a warning resolved meanwhile withdraws them)."""
+_WITHDRAWN = "任务已撤销（所属预警已办结），无需再办理。"
 
 Outcome = Literal["confirmed", "unfounded", "defused", "escalate"]
 OUTCOMES: tuple[str, ...] = ("confirmed", "unfounded", "defused", "escalate")
@@ -175,6 +178,8 @@ def accept(state: TaskState, who: str, now: datetime) -> TaskState:
     escalation already happened). Taking it again by the same person changes nothing."""
     if state.status == "done":
         raise TaskRefused("done", "任务已办结，无需再接单。")
+    if state.status == "withdrawn":
+        raise TaskRefused("withdrawn", _WITHDRAWN)
     if state.accepted_by is not None:
         if state.accepted_by == who:
             return state
@@ -190,6 +195,8 @@ def complete(state: TaskState, who: str, outcome: str, now: datetime) -> TaskSta
     if key is None:
         raise TaskRefused("outcome", f"未知的办结结果 {outcome!r}：请用 属实、不属实、已化解 或 需上报"
                                      "（confirmed / unfounded / defused / escalate）。")
+    if state.status == "withdrawn":
+        raise TaskRefused("withdrawn", _WITHDRAWN)
     if state.status == "done":
         done = OUTCOME_CN.get(state.outcome or "", state.outcome or "")
         raise TaskRefused("done", f"任务已由 {state.done_by} 办结（结果：{done}），不能重复办结。")
@@ -207,6 +214,14 @@ def mark_overdue(state: TaskState, now: datetime) -> TaskState:
     if not is_overdue(state, now):
         raise TaskRefused("not-overdue", "任务未超期或已办结。")
     return replace(state, status="overdue")
+
+
+def withdraw(state: TaskState) -> TaskState:
+    """The task's warning was resolved before the task was done: the task is withdrawn (it no longer counts
+    as due or overdue). Only an unfinished task can be withdrawn."""
+    if state.status not in UNFINISHED:
+        raise TaskRefused(state.status, "只有未办结的任务可以撤销。")
+    return replace(state, status="withdrawn")
 
 
 EffectKind = Literal["note", "propose-resolve", "escalate"]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Tasks to the grid: 核实 verify, 走访 visit, 调处 mediate.", no_args_is_help=True)
 
 CST = timezone(timedelta(hours=8), "CST")
-STATUSES = ("open", "accepted", "done", "overdue", "pending")
+STATUSES = ("open", "accepted", "done", "overdue", "withdrawn", "pending")
 
 
 def _bj(at: datetime | None) -> str:

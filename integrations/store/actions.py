@@ -20,6 +20,7 @@ from domain.warnings import Status
 from integrations.store.audit import append_audit
 from integrations.store.models import AuditRow, WarningRow
 from integrations.store.routing import pinned_policy
+from integrations.store.tasks import withdraw_tasks
 
 RESOLVE_OVERDUE = "resolve-overdue"
 """Audit action recorded once when a warning passes its resolve-within deadline unresolved."""
@@ -109,6 +110,7 @@ def resolve(
     append_audit(session=session, warning_id=warning.id, actor=actor_of(person.id, operator), action="resolved",
                  reason=reason,
                  at=now, detail={"from": previous, "node": person.node, "late": late})
+    withdraw_tasks(session=session, warning_id=warning_id, now=now)
     return warning
 
 

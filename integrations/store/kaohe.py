@@ -82,9 +82,10 @@ def load_warning_facts(*, session: Session, period: Period) -> tuple[list[Warnin
 
 
 def load_task_facts(*, session: Session, period: Period) -> list[TaskFacts]:
-    """Tasks due or done in the period."""
+    """Tasks due or done in the period (not those withdrawn when their warning was resolved first)."""
     c = TASK.c
     query = (sa.select(c.id, c.region, c.status, c.due_at, c.done_at)
+             .where(c.status != "withdrawn")  # its warning was resolved first: nobody's deadline any more
              .where(sa.or_(_in(c.due_at, period.start, period.end), _in(c.done_at, period.start, period.end)))
              .order_by(c.id))
     return [TaskFacts(id=r.id, region=r.region, due_at=r.due_at, done_at=r.done_at if r.status == "done" else None)

@@ -15,6 +15,7 @@ from domain.warnings import Status
 from integrations.store import models as _models  # noqa: F401  isort: skip
 from integrations.store.audit import append_audit
 from integrations.store.models import WarningRow
+from integrations.store.tasks import withdraw_tasks
 from integrations.store.warnings import STALE
 
 SYSTEM = "system:staleness"
@@ -48,6 +49,8 @@ def resolve_on_behalf(session: Session, row: WarningRow, *, actor: str, reason: 
     session.add(row)
     append_audit(session=session, warning_id=row.id, actor=actor[:100], action="resolved", reason=reason,
                  detail={"from": previous, "auto": True, **detail}, at=now)
+    assert row.id is not None
+    withdraw_tasks(session=session, warning_id=row.id, now=now)
 
 
 def auto_resolve(session: Session, row: WarningRow, *, resolve_after: timedelta, now: datetime) -> None:

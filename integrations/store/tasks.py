@@ -110,10 +110,10 @@ def get_task(*, session: Session, task_id: int) -> TaskRow | None:
 def list_tasks(*, session: Session, status: str | None = None, within: str | None = None,
                warning_id: int | None = None, limit: int = 100) -> list[TaskRow]:
     """Tasks, soonest due first; ``within`` keeps those whose node lies in a region's subtree;
-    ``status`` ``pending`` means open, accepted or overdue (not done)."""
+    ``status`` ``pending`` means open, accepted or overdue (not done, not withdrawn)."""
     query = select(TaskRow)
     if status == "pending":
-        query = query.where(TaskRow.status != "done")
+        query = query.where(col(TaskRow.status).in_(domain.UNFINISHED))
     elif status:
         query = query.where(TaskRow.status == status)
     if within:
@@ -227,3 +227,18 @@ def mark_overdue(*, session: Session, row: TaskRow, now: datetime) -> TaskRow:
                  reason=f"{domain.KIND_CN.get(row.kind, row.kind)}任务 #{row.id} 超期未办结", at=now,
                  detail={"task": row.id, "kind": row.kind, "region": row.region, "due_at": row.due_at.isoformat()})
     return row
+
+
+def withdraw_tasks(*, session: Session, warning_id: int, now: datetime) -> list[TaskRow]:
+    """The warning was resolved: its unfinished tasks are withdrawn (audited ``task-withdrawn`` each), so
+    nobody is sent to look at what is closed and no grid is held to a deadline that no longer matters."""
+    rows = list(session.exec(select(TaskRow).where(TaskRow.warning_id == warning_id,
+                                                   col(TaskRow.status).in_(domain.UNFINISHED))))
+    for row in rows:
+        previous = row.status
+        _apply(row, domain.withdraw(state_of(row)))
+        session.add(row)
+        append_audit(session=session, warning_id=warning_id, actor=SYSTEM, action="task-withdrawn",
+                     reason=f"{domain.KIND_CN.get(row.kind, row.kind)}任务 #{row.id} 已撤销：预警已办结", at=now,
+                     detail={"task": row.id, "kind": row.kind, "from": previous})
+    return rows

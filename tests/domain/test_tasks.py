@@ -110,9 +110,15 @@ def test_refusals_say_why_in_chinese() -> None:
     assert tasks.accept(taken, "g1", T0) == taken
     with pytest.raises(TaskRefused, match="已由 g1 接单"):
         tasks.accept(taken, "g2", T0)
+    gone = tasks.withdraw(taken)
+    for act in (lambda: tasks.accept(gone, "g1", T0), lambda: tasks.complete(gone, "g1", "属实", T0)):
+        with pytest.raises(TaskRefused, match="任务已撤销（所属预警已办结）"):
+            act()
+    with pytest.raises(TaskRefused, match="只有未办结的任务可以撤销"):
+        tasks.withdraw(finished)
 
 
-ACTIONS = st.lists(st.tuples(st.sampled_from(["accept", "done", "sweep"]), st.sampled_from(["g1", "g2"]),
+ACTIONS = st.lists(st.tuples(st.sampled_from(["accept", "done", "sweep", "withdraw"]), st.sampled_from(["g1", "g2"]),
                              st.sampled_from(["属实", "不属实", "escalate", "bogus"]),
                              st.integers(min_value=0, max_value=600)), max_size=12)
 
@@ -131,6 +137,9 @@ def test_state_machine_never_two_done_and_overdue_only_past_due(steps: list[tupl
             elif action == "done":
                 state = tasks.complete(state, who, outcome, now)
                 done_count += 1
+            elif action == "withdraw":
+                state = tasks.withdraw(state)
+                assert before.status in tasks.UNFINISHED
             else:
                 state = tasks.mark_overdue(state, now)
                 assert before.status in ("open", "accepted") and now > due
@@ -138,8 +147,8 @@ def test_state_machine_never_two_done_and_overdue_only_past_due(steps: list[tupl
             assert state == before  # a refusal changes nothing
         assert state.status in tasks.STATUSES
         assert done_count <= 1
-        if before.status == "done":
-            assert state == before  # done is final
+        if before.status in ("done", "withdrawn"):
+            assert state == before  # done and withdrawn are final
         if state.status == "overdue" and before.status != "overdue":
             assert action == "sweep" and now > due
         assert (state.status == "done") == (state.outcome is not None)

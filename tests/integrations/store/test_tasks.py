@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from integrations.route import route_warning
 from integrations.sla import sla_sweep
-from integrations.store.actions import acknowledge
+from integrations.store.actions import acknowledge, resolve
 from integrations.store.db import session_scope
 from integrations.store.models import AuditRow, OutboxRow, RecordRow, WarningRow
 from integrations.store.task_models import TaskRow
@@ -20,6 +20,7 @@ from integrations.tasks import accept, done, record_visit
 from tests.escalation_helpers import REGIONS
 from tests.task_helpers import (
     GRID1,
+    GRID2,
     PERSON,
     POLICY,
     T0,
@@ -180,3 +181,26 @@ def test_the_records_behind_a_warning_select_tasks_by_category(engine: sa.Engine
                         content_hash="x", attributes={"type": "land", "status": "open"}))
     wid = open_with_tasks(engine, rule="some-local-rule", records=["mediation/m1", "mediation/missing"])
     assert {(t.kind, t.region) for t in tasks_of(engine, wid)} == {("verify", GRID1), ("mediate", "510104001001")}
+
+
+def test_resolving_a_warning_withdraws_its_unfinished_tasks_and_keeps_the_done_ones(engine: sa.Engine) -> None:
+    """Nobody is sent to look at a closed warning, and no grid is judged late on it: its open task is
+    withdrawn (audited), never swept overdue afterwards, and refuses to be taken; a done task stays done."""
+    finished, waiting = open_with_tasks(engine), open_with_tasks(engine, region=GRID2)
+    ((first,), (second,)) = tasks_of(engine, finished), tasks_of(engine, waiting)
+    assert first.id is not None and second.id is not None
+    with session_scope(engine) as s:
+        done(session=s, task_id=first.id, responder="g1", outcome="属实", note="现场核实", ctx=context(),
+             now=T0 + timedelta(hours=1))
+        for wid in (finished, waiting):
+            resolve(session=s, warning_id=wid, responder="s1", directory=directory(), reason="已化解",
+                    now=T0 + timedelta(hours=2))
+    assert [t.status for t in tasks_of(engine, finished) + tasks_of(engine, waiting)] == ["done", "withdrawn"]
+    assert actions_of(engine, waiting).count(("system:tasks", "task-withdrawn")) == 1
+    assert ("system:tasks", "task-withdrawn") not in actions_of(engine, finished)
+    with session_scope(engine) as s:
+        assert sla_sweep(session=s, policy=POLICY, directory=directory(), regions=REGIONS,
+                         now=T0 + timedelta(days=30)) == []
+    assert [t.status for t in tasks_of(engine, waiting)] == ["withdrawn"]
+    with session_scope(engine) as s, pytest.raises(TaskActionError, match="任务已撤销"):
+        accept(session=s, task_id=second.id, responder="g2", ctx=context(), now=T0 + timedelta(hours=3))
