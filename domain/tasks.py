@@ -86,6 +86,8 @@ class TaskRule(BaseModel):
     rules: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     levels: tuple[Level, ...] | Literal["any"] = "any"
+    except_rules: tuple[str, ...] = ()
+    """Globs on rule ids this entry never matches (warnings about the system or a decision, not a place)."""
     create: tuple[TaskSpec, ...] = Field(min_length=1)
     stop: bool = False
     """When this entry matches, later entries are not considered (a specific entry before a general one)."""
@@ -100,6 +102,8 @@ class TaskRule(BaseModel):
     def matches(self, rule: str, level: Level | str, categories: Iterable[str] = ()) -> bool:
         """True if a warning of ``rule`` at ``level`` with these categories creates this entry's tasks."""
         if self.levels != "any" and Level(level) not in self.levels:
+            return False
+        if any(fnmatch.fnmatchcase(rule, pattern) for pattern in self.except_rules):
             return False
         if any(fnmatch.fnmatchcase(rule, pattern) for pattern in self.rules):
             return True

@@ -32,6 +32,15 @@ def test_shipped_defaults_verify_yellow_and_above_by_the_grid_within_4h() -> Non
     assert _plan("collective-petition", "blue", GRID) == []
 
 
+@pytest.mark.parametrize("rule", ["source-stale", "ssra-follow-up"])
+def test_warnings_about_a_source_or_a_decision_send_nobody_to_look(rule: str) -> None:
+    """A quiet source or a decision under follow-up is the duty office's business, not a place to visit."""
+    assert _plan(rule, "red", GRID) == []
+    entry = TaskRule.model_validate({"name": "all-but", "rules": ["*"], "except_rules": ["ssra-*"],
+                                     "create": [{"kind": "verify", "assignee": "grid", "due": "4h"}]})
+    assert entry.matches("collective-petition", "red") and not entry.matches("ssra-follow-up", "red")
+
+
 def test_a_warning_on_a_community_has_no_grid_its_grid_task_goes_to_the_community() -> None:
     (task,) = _plan("collective-petition", "orange", COMMUNITY)
     assert (task.region, task.tier) == (COMMUNITY, "community")
