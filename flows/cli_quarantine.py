@@ -84,19 +84,20 @@ def replay_cmd(
 ) -> None:
     """Map quarantined payloads again with the current sources file; store the ones now valid."""
     from domain.kinds import RecordKinds
-    from integrations.replay import replay_quarantine
+    from integrations.replay import built_in_sources, replay_quarantine
     from integrations.settings import PACKAGE_ROOT, get_settings
     from integrations.sources.config import SourcesFileError, load_sources
 
     if not ids and not all_:
-        fail("name quarantine ids to replay, or --all (optionally with --source)")
+        fail("请给出要重放的隔离编号，或用 --all（可加 --source 只重放一个来源）")
     settings = get_settings()
     own = settings.rulebook / "kinds.yaml"
     kinds = RecordKinds.load(own if own.is_file() else PACKAGE_ROOT / "rules" / "kinds.yaml")
     try:
-        configs = {s.name: s.config for s in load_sources(settings.sources_file, settings=settings).specs}
+        configs = {**built_in_sources(kinds),
+                   **{s.name: s.config for s in load_sources(settings.sources_file, settings=settings).specs}}
     except SourcesFileError as exc:
-        fail(f"the sources file is broken, fix it first (`fenghuo sources check`):\n{exc}")
+        fail(f"数据源配置文件有误，请先修正（`fenghuo sources check`）：\n{exc}")
     report = replay_quarantine(open_engine(), None if all_ else ids, configs=configs, kinds=kinds,
                                key=settings.pseudonym_key.get_secret_value(), now=datetime.now(UTC), source=source)
     if as_json:

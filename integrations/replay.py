@@ -98,4 +98,12 @@ def replay_quarantine(
     return report
 
 
-__all__ = ["ReplayReport", "replay_quarantine"]
+def built_in_sources(kinds: RecordKinds) -> dict[str, SourceConfig]:
+    """The sources Fenghuo itself feeds (field reports, the care visits of done 走访 tasks), which are in no
+    sources file but whose quarantined items are replayed like any department's."""
+    from integrations import grid_reports, tasks
+
+    return {grid_reports.SOURCE: grid_reports.CONFIG, tasks.VISIT_SOURCE: tasks.visit_source(kinds)}
+
+
+__all__ = ["ReplayReport", "built_in_sources", "replay_quarantine"]

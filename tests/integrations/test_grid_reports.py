@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from domain.kinds import RecordKinds
 from integrations.grid_reports import SOURCE, FieldReport, ReportRefused, report_id, submit_report
+from integrations.replay import built_in_sources, replay_quarantine
 from integrations.store.db import open_store
 from integrations.store.models import AuditRow, QuarantineRow, RecordRow
 from integrations.store.watermarks import source_marks
@@ -95,6 +96,10 @@ def test_bad_reports_are_quarantined_with_their_reason(store: sa.Engine, kinds: 
     assert len(kept) == len(BAD)
     assert all(k.source_id and "zhang" not in k.raw and "13812345678" not in k.raw for k in kept)
     assert _audit(store) == [("grid_report", "quarantined")] * len(BAD)
+    # A quarantined report is replayed like any department's item (its source is built in, in no sources
+    # file): tried again with the current kinds, never skipped as an unknown source.
+    replay = replay_quarantine(store, None, configs=built_in_sources(kinds), kinds=kinds, key="k", source=SOURCE)
+    assert not replay.skipped and sorted(replay.still_invalid) == sorted(k.id for k in kept)
 
 
 def test_a_place_outside_the_jurisdiction_is_refused_and_audited(store: sa.Engine, kinds: RecordKinds) -> None:
