@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from domain.tasks import STATUSES
 from flows.console import console, fail, open_engine, print_json
 
 if TYPE_CHECKING:
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Tasks to the grid: 核实 verify, 走访 visit, 调处 mediate.", no_args_is_help=True)
 
 CST = timezone(timedelta(hours=8), "CST")
-STATUSES = ("open", "accepted", "done", "overdue", "withdrawn", "pending")
+FILTERS = (*STATUSES, "pending")
+"""What `tasks list --status` takes: a task status, or pending (every unfinished one)."""
 
 
 def _bj(at: datetime | None) -> str:
@@ -56,8 +58,8 @@ def list_cmd(
     from integrations.settings import get_settings
     from integrations.store.tasks import list_tasks
 
-    if status and status not in STATUSES:
-        fail(f"未知的状态 {status!r}：请用 {', '.join(STATUSES)}")
+    if status and status not in FILTERS:
+        fail(f"未知的状态 {status!r}：请用 {', '.join(FILTERS)}")
     if region:
         try:
             validate_code(region)
