@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 
@@ -58,8 +59,22 @@ class Status(StrEnum):
 
 def fingerprint(rule: str, group: dict[str, Any]) -> str:
     """Stable identity of a warning: a hash of the rule id and its ``group_by`` values."""
+    # A window over its threshold fires on every record with the same group: remember the recent ones.
+    # The key keeps each value's type, as its text does (1, 1.0 and True hash alike, print differently).
+    try:
+        return _remembered(rule, tuple((k, v.__class__, v) for k, v in group.items()))
+    except TypeError:  # an unhashable value (a list): computed each time
+        return _fingerprint(rule, group)
+
+
+def _fingerprint(rule: str, group: Mapping[str, Any]) -> str:
     canon = json.dumps([rule, sorted((k, str(v)) for k, v in group.items())], ensure_ascii=False)
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:24]
+
+
+@lru_cache(maxsize=1 << 16)
+def _remembered(rule: str, items: tuple[tuple[str, type, Any], ...]) -> str:
+    return _fingerprint(rule, {k: v for k, _, v in items})
 
 
 @dataclass(frozen=True)

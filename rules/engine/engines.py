@@ -26,7 +26,7 @@ from typing import Any
 
 from domain.records import Record
 from domain.regions import TIERS, ancestors
-from domain.warnings import Firing
+from domain.warnings import Firing, Level
 from rules.engine.baselines import Baselines
 from rules.engine.budget import EvaluationError, TextBudget, failed
 from rules.engine.conditions import referenced_fields
@@ -120,6 +120,8 @@ class _Engine:
         self._periods: dict[int, tuple[str, ...]] = {}
         self.matcher = make_matcher(plan)
         self.errors: list[EvaluationError] = []
+        self.quiet: Callable[[str, Level], bool] | None = None
+        """Set by the evaluator: whether a firing folds into an open warning without its words."""
         self._budget = TextBudget(plan.checks, plan.info, self.rules)
         # The fields each watched kind's records need before any rule fires: what its checks test, the
         # windows' keys and summed or distinct fields, the joins. A firing builds every field (`fields`).

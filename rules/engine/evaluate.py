@@ -71,6 +71,7 @@ class Evaluator:
         """Per open warning, the values of its latest firing (``count``, ``people``…)."""
         self._chained = 0
         self._chain = "warning" in self.engine.watched
+        self.engine.quiet = self._folds_quietly
         self.errors: list[EvaluationError] = []
         """The records the last :meth:`feed` left out (over the budget or failing a rule), with the rule
         and the reason: the caller quarantines them and tells the administrators."""
@@ -111,6 +112,12 @@ class Evaluator:
         self.errors = list(self.engine.errors)
         self.engine.errors.clear()
         return changes
+
+    def _folds_quietly(self, fingerprint: str, level: Level) -> bool:
+        """A firing at ``level`` folds into the open warning ``fingerprint`` without raising it: its own
+        explanation and summary would be dropped by :func:`domain.warnings.fold`."""
+        current = self._open.get(fingerprint)
+        return current is not None and current.status is not Status.resolved and level.rank <= current.level.rank
 
     def _warning_record(self, state: WarningState, f: Firing) -> Record:
         self._chained += 1

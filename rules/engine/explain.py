@@ -10,12 +10,12 @@ A window rule with a baseline also states its samples and what follows from them
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from domain.regions import TIERS
-from domain.warnings import Firing, Level
+from domain.warnings import Firing, Level, fingerprint
 from rules.language.model import AnyOf, Condition, FieldTest, NotOf, Op, Rule
 from rules.language.templates import render
 
@@ -95,21 +95,34 @@ def firing(
     version: str,
     *,
     values: Mapping[str, Any] | None = None,
-    reasons: Sequence[str] = (),
+    reasons: Sequence[str] | Callable[[], Sequence[str]] = (),
+    quiet: Callable[[str, Level], bool] | None = None,
 ) -> Firing:
     """The firing of ``rule`` at ``level`` at ``at``; ``fields`` are the firing record's (plus the
-    aggregate for a window), ``values`` what crossed the thresholds, ``reasons`` the words for it."""
+    aggregate for a window), ``values`` what crossed the thresholds, ``reasons`` the words for it (or
+    what makes them, called only when they are used).
+
+    ``quiet(fingerprint, level)`` says the firing will fold into an open warning at that level or
+    higher, which keeps its own explanation and summary (:func:`domain.warnings.fold` reads a firing's
+    words only when it opens or raises a warning); then they are not built and stay empty. A window
+    that stays over its threshold fires on every record, and the words cost more than the rest."""
     vals = dict(values or {})
-    name = f"{rule.id}（{rule.title}）" if rule.title else rule.id
-    why = "; ".join(reasons) if reasons else "条件成立 conditions hold"
-    shown = list(records[:5]) + ([f"…(+{len(records) - 5})"] if len(records) > 5 else [])
-    explanation = f"规则 {name}: {why} → {level.chinese} {level.value}; 记录 records: {', '.join(shown)}"
-    summary = render(rule.summary, {**fields, **vals}) if rule.summary else ""
-    return Firing(
+    group = group_of(rule, fields)
+    fp = fingerprint(rule.id, group)
+    if quiet is not None and quiet(fp, level):
+        explanation = summary = ""
+    else:
+        name = f"{rule.id}（{rule.title}）" if rule.title else rule.id
+        said = reasons() if callable(reasons) else reasons
+        why = "; ".join(said) if said else "条件成立 conditions hold"
+        shown = list(records[:5]) + ([f"…(+{len(records) - 5})"] if len(records) > 5 else [])
+        explanation = f"规则 {name}: {why} → {level.chinese} {level.value}; 记录 records: {', '.join(shown)}"
+        summary = render(rule.summary, {**fields, **vals}) if rule.summary else ""
+    out = Firing(
         rule=rule.id,
         level=level,
         at=at,
-        group=group_of(rule, fields),
+        group=group,
         region=region_of(rule, fields),
         records=tuple(records),
         explanation=explanation,
@@ -118,6 +131,8 @@ def firing(
         values={k: _plain(v) for k, v in vals.items()},
         rulebook_version=version,
     )
+    out.__dict__["fingerprint"] = fp  # the cached property, already known
+    return out
 
 
 def firing_to_json(f: Firing) -> dict[str, Any]:

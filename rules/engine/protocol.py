@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from domain.records import Record
-from domain.warnings import Firing
+from domain.warnings import Firing, Level
 from rules.engine.budget import EvaluationError
 from rules.language.model import Rule
 
@@ -39,6 +39,10 @@ class RuleEngine(Protocol):
     errors: list[EvaluationError]
     """Records left out since the engine was made or this list emptied (the caller's to empty): each
     with the rule and the reason (:mod:`rules.engine.budget`). Their rules never saw them."""
+
+    quiet: Callable[[str, Level], bool] | None
+    """Whether a firing (fingerprint, level) will fold into an open warning without its own words, so
+    they need not be built (:func:`rules.engine.explain.firing`); None: always build them."""
 
     def process(self, records: Sequence[Record], emit: Emit, times: Sequence[float] | None = None) -> None:
         """Evaluate ``records`` (sorted by ``(at, source, id)``), calling ``emit`` per record that fired.

@@ -4,11 +4,11 @@ absence rule (:func:`run_rule`), a window rule (:func:`run_window`), and the fir
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from domain.records import Record
-from domain.warnings import Firing
+from domain.warnings import Firing, Level
 from rules.engine.baselines import Baselines, measure, shown
 from rules.engine.explain import describe, duration, firing, firing_to_json, tested
 from rules.engine.matching import Matcher
@@ -49,6 +49,12 @@ class EngineParts(Protocol):
     @property
     def watermark(self) -> float:
         """The latest event time seen (epoch seconds)."""
+        ...
+
+    @property
+    def quiet(self) -> Callable[[str, Level], bool] | None:
+        """Whether a firing (fingerprint, level) folds into an open warning without its words (see
+        :func:`rules.engine.explain.firing`); None: always build them."""
         ...
 
     def fields(self, r: Record, t: float | None = None) -> dict[str, Any]:
@@ -105,9 +111,9 @@ def run_rule(engine: EngineParts, job: tuple[int, list[tuple[int, int]]], r: Rec
         if li is None:
             return None
         f = engine.fields(r, t)
-        reasons = describe(rule.where, f) + describe(rule.levels[li].when, f)
-        return firing(rule, rule.levels[li].level, r.at, f, (r.ref,), engine.version,
-                      values=tested(rule, li, f), reasons=reasons)
+        spec = rule.levels[li]
+        return firing(rule, spec.level, r.at, f, (r.ref,), engine.version, values=tested(rule, li, f),
+                      reasons=lambda: describe(rule.where, f) + describe(spec.when, f), quiet=engine.quiet)
     if isinstance(state, Sequences):
         key = tuple(f.get(j) for j in rule.join)
         steps = {si for si, li in hits if li == -1}
@@ -125,7 +131,7 @@ def run_rule(engine: EngineParts, job: tuple[int, list[tuple[int, int]]], r: Rec
                    f"{span} 内依次出现 in order within {span}"]
         reasons += describe(rule.levels[li].when, f)
         return firing(rule, rule.levels[li].level, r.at, f, tuple(done), engine.version,
-                      values=tested(rule, li, f), reasons=reasons)
+                      values=tested(rule, li, f), reasons=reasons, quiet=engine.quiet)
     assert isinstance(state, Absences)
     key = tuple(f.get(j) for j in rule.join)
     if None in key:
@@ -199,12 +205,16 @@ def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], 
     aggf = {w.agg: total}
     if "periods" in full:
         aggf["periods"] = full["periods"]
-    span = duration(rule.window.within)
-    reasons = [f"{span} 内 within {span}, by {', '.join(rule.window.by) or '-'}"]
-    reasons += describe(rule.levels[li].when, aggf) or [f"{w.agg}={total}"]
+
+    def reasons() -> list[str]:
+        assert rule.window is not None
+        span = duration(rule.window.within)
+        return ([f"{span} 内 within {span}, by {', '.join(rule.window.by) or '-'}"]
+                + (describe(rule.levels[li].when, aggf) or [f"{w.agg}={total}"]))
+
     full[w.agg] = total
     return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), engine.version,
-                  values={w.agg: total}, reasons=reasons)
+                  values={w.agg: total}, reasons=reasons, quiet=engine.quiet)
 
 
 def _run_baseline(engine: EngineParts, w: WindowJob, b: Baselines, r: Record, f: dict[str, Any], t: float,
@@ -246,4 +256,4 @@ def _run_baseline(engine: EngineParts, w: WindowJob, b: Baselines, r: Record, f:
     values = {w.agg: total, **{k: nice[k] for k in m}, "samples": shown_samples}
     full.update(values)
     return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), engine.version,
-                  values=values, reasons=reasons)
+                  values=values, reasons=reasons, quiet=engine.quiet)
