@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from domain.privacy import mask
-from domain.regions import RegionDirectory, is_within
-from domain.responders import Responder, ResponderDirectory
+from domain.regions import RegionDirectory
+from domain.responders import ResponderDirectory
 from integrations.settings import Settings
 from integrations.store import actions
 from integrations.store.audit import append_audit
@@ -28,8 +28,9 @@ from integrations.store.db import session_scope
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.silences import SilenceRefused, add_silence
 from integrations.store.tasks import list_tasks
-from integrations.store.users import LoginRefused, authenticate, get_account
+from integrations.store.users import LoginRefused, authenticate
 from integrations.store.warnings import audit_trail
+from integrations.store.web_sessions import end_session
 from integrations.tasks import TaskContext
 from integrations.workspace import present
 from integrations.workspace.inbox import STATUSES, Filters, inbox, level_counts, rules_in
@@ -40,13 +41,12 @@ from integrations.workspace.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     SESSION_TTL,
-    SessionData,
     Throttle,
-    new_session,
-    read_session,
+    remember_session,
     same_token,
 )
 from integrations.workspace.tasks_page import tasks_router
+from integrations.workspace.viewer import Viewer, viewer_of
 
 _ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
     "ack": (actions.acknowledge, "已签收"),
@@ -58,19 +58,6 @@ _DONE = {**{k: v[1] for k, v in _ACTIONS.items()}, "silence": "同类预警的�
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 """Login attempts are counted over this window: 20 per client address, 10 per account."""
-
-
-class Viewer:
-    """The logged-in responder: session, person, and the root of what they may see."""
-
-    def __init__(self, session: SessionData, person: Responder, people: ResponderDirectory) -> None:
-        self.session, self.person = session, person
-        self.leadership = people.is_leadership(person.id)
-        self.root = people.city if self.leadership else person.node
-
-    def may_see(self, row: WarningRow) -> bool:
-        """True if the warning lies in this responder's subtree."""
-        return is_within(row.region, self.root)
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -95,15 +82,7 @@ def workspace_router(
     secure = settings.public_base_url.startswith("https://")
     per_client, per_account = Throttle(20, THROTTLE_WINDOW), Throttle(10, THROTTLE_WINDOW)
 
-    def viewer(request: Request) -> Viewer | None:
-        now = clock()
-        data = read_session(settings.session_keys(now), request.cookies.get(SESSION_COOKIE), now)
-        if data is None:
-            return None
-        with Session(engine) as s:
-            account = get_account(session=s, username=data.username)
-        person = directory.responder(account.responder_id) if account and not account.disabled else None
-        return Viewer(data, person, directory) if person else None
+    viewer = viewer_of(engine, settings, directory, clock)
 
     def to_login(request: Request) -> RedirectResponse:
         return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
@@ -155,7 +134,7 @@ def workspace_router(
                         next=target, error=error, viewer=None)
         if directory.responder(account.responder_id) is None:
             return refused("无法登录", "该账号对应的责任人已不在责任人名录中，请联系系统管理员。", 403)
-        cookie, _ = new_session(key, account.username, now)
+        cookie = remember_session(engine, key, account.username, now)
         resp = RedirectResponse(target, status_code=303)
         resp.set_cookie(SESSION_COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
                         samesite="lax", secure=secure)
@@ -168,6 +147,8 @@ def workspace_router(
         who = viewer(request)
         if who is None or not same_token(who.session.csrf, _form(await request.body()).get("csrf")):
             return refused("请求已失效", "表单已过期或不是从本站提交的。请刷新页面后重试。", 403, who)
+        with session_scope(engine) as s:
+            end_session(session=s, sid=who.session.sid, now=clock())
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(SESSION_COOKIE)
         return resp
