@@ -32,7 +32,8 @@ from integrations.store.users import LoginRefused, authenticate
 from integrations.store.warnings import audit_trail
 from integrations.store.web_sessions import end_session
 from integrations.tasks import TaskContext
-from integrations.workspace import present
+from integrations.workspace import handover_form, present
+from integrations.workspace.handover_form import workspace_routing
 from integrations.workspace.inbox import STATUSES, Filters, inbox, level_counts, rules_in
 from integrations.workspace.link_page import link_router
 from integrations.workspace.render import page
@@ -53,7 +54,8 @@ _ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
     "comment": (actions.comment, "批注已记录"),
     "resolve": (actions.resolve, "已办结"),
 }
-_DONE = {**{k: v[1] for k, v in _ACTIONS.items()}, "silence": "同类预警的通知已静默"}
+_DONE = {**{k: v[1] for k, v in _ACTIONS.items()}, "silence": "同类预警的通知已静默",
+         "handover": "已移交给下级，并已通知其处置人员"}
 
 
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -83,6 +85,8 @@ def workspace_router(
     per_client, per_account = Throttle(20, THROTTLE_WINDOW), Throttle(10, THROTTLE_WINDOW)
 
     viewer = viewer_of(engine, settings, directory, clock)
+    task_ctx = TaskContext.for_workspace(settings, directory, names)
+    routing = workspace_routing(settings, task_ctx)
 
     def to_login(request: Request) -> RedirectResponse:
         return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
@@ -192,12 +196,13 @@ def workspace_router(
             sent = list(s.exec(select(OutboxRow).where(OutboxRow.warning_id == warning_id)
                                .order_by(col(OutboxRow.id))))
             tasks = present.tasks_of(list_tasks(session=s, warning_id=warning_id), names, now)
+            below = handover_form.choices(s, row, who, routing, names)
         return page("warning.html", title=f"预警 #{row.id}", viewer=who, w=row, title_text=mask(row.title or row.rule),
                     summary=mask(row.summary), explanation=mask(row.explanation).splitlines(),
                     place=present.place(row.region, names), holder=present.holder(row, names),
                     deadline=present.deadline_of(row, now), events=present.timeline(trail, sent, directory, names),
                     first=present.beijing(row.first_at), last=present.beijing(row.last_at),
-                    silenced=present.silence_note(sent), done=_DONE.get(done, ""), tasks=tasks)
+                    silenced=present.silence_note(sent), done=_DONE.get(done, ""), tasks=tasks, below=below)
 
     def silence(who: Viewer, row: WarningRow, form: dict[str, str]) -> Response:
         """Silence this warning's rule in its region, at its level and below, for some hours (the store
@@ -233,6 +238,8 @@ def workspace_router(
             row = s.get(WarningRow, warning_id)
         if row is not None and who.may_see(row) and action == "silence":
             return silence(who, row, form)
+        if row is not None and who.may_see(row) and action == "handover":
+            return handover_form.handover_action(engine, routing, who, row, form, clock(), refused)
         if row is None or not who.may_see(row) or action not in _ACTIONS:
             return refused("预警不存在", "没有这条预警，或它不在您的管辖范围内。", 404, who)
         note = form.get("note", "").strip()[:2000]
@@ -252,6 +259,6 @@ def workspace_router(
         return RedirectResponse(f"/w/{warning_id}?done={action}", status_code=303)
 
     # The grid's tasks (/tasks, /t/{id}): the same login, jurisdiction and CSRF token.
-    router.include_router(tasks_router(engine, ctx=TaskContext.for_workspace(settings, directory, names),
+    router.include_router(tasks_router(engine, ctx=task_ctx,
                                        names=names, clock=clock, viewer=viewer))
     return router
