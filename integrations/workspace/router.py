@@ -83,6 +83,7 @@ def workspace_router(
     key = settings.session_secret
     secure = settings.public_base_url.startswith("https://")
     per_client, per_account = Throttle(20, THROTTLE_WINDOW), Throttle(10, THROTTLE_WINDOW)
+    throttled_noted = Throttle(1, THROTTLE_WINDOW)
 
     viewer = viewer_of(engine, settings, directory, clock)
     task_ctx = TaskContext.for_workspace(settings, directory, names)
@@ -120,9 +121,12 @@ def workspace_router(
         if not same_token(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
             return refused("请求已失效", "表单已过期或不是从本站提交的。请返回登录页重新输入。", 403)
         if not (per_client.hit(client, now) and per_account.hit(username, now)):
-            with session_scope(engine) as s:
-                append_audit(session=s, warning_id=None, actor=f"web:{username[:90]}", action="login_failed",
-                             reason="rate-limited", at=now, detail={"username": username, "client": client})
+            # Unauthenticated requests must not grow the store: one audit row per client and window says
+            # it was throttled; the refused attempts after it are only counted in memory.
+            if throttled_noted.hit(client[:64], now):
+                with session_scope(engine) as s:
+                    append_audit(session=s, warning_id=None, actor=f"web:{username[:90]}", action="login_failed",
+                                 reason="rate-limited", at=now, detail={"username": username, "client": client[:64]})
             return refused("尝试过于频繁", "登录尝试过于频繁，请 15 分钟后再试；如忘记密码请联系系统管理员。", 429)
         try:
             with Session(engine, expire_on_commit=False) as s:
