@@ -24,7 +24,7 @@ from integrations.store import models as _models  # noqa: F401  isort: skip  (re
 from integrations.store.audit import append_audit
 from integrations.store.columns import _dt, utcnow
 
-FEED_TOKEN_PREFIX = "fhf_"
+FEED_TOKEN_PREFIX = "fhf_"  # nosec B105: a public prefix, not a secret
 """Feed tokens start with this, so a leaked one is recognisable (and scanners can find it)."""
 PRUNE_AFTER = timedelta(days=1)
 """Expired or revoked sessions older than this are deleted when a new session starts."""
