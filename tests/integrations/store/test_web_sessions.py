@@ -104,3 +104,22 @@ def test_feed_tokens_are_hashed_single_and_revocable(engine: sa.Engine) -> None:
         assert feed_token_user(session=s, token=second) is None
         actions = [a.action for a in s.exec(select(AuditRow).where(AuditRow.warning_id.is_(None)))]  # type: ignore[union-attr]
     assert actions.count("feed_token_issued") == 2 and actions.count("feed_token_revoked") == 1
+
+
+def test_migration_0011_goes_down_and_up(store_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from integrations.store.db import MIGRATIONS, open_store
+
+    eng = open_store(store_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0010")
+    assert {"session", "feed_token"}.isdisjoint(sa.inspect(eng).get_table_names())
+    eng.dispose()
+    eng = open_store(store_url)  # back to head
+    assert {"session", "feed_token"} <= set(sa.inspect(eng).get_table_names())
+    eng.dispose()
