@@ -1,4 +1,4 @@
-"""``fenghuo warnings …``: list, show, and act on warnings (acknowledge, resolve, comment).
+"""``fenghuo warnings …``: list, show, and act on warnings (acknowledge, resolve, comment, hand over).
 
 These commands read and write the store directly; they never start Prefect.
 """

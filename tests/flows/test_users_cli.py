@@ -1,4 +1,4 @@
-"""`fenghuo users add|passwd|disable|list` against the configured store and responders directory."""
+"""`fenghuo users add|passwd|disable|list|feed-token` against the configured store and responders directory."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`fenghuo warnings list|show|ack|resolve|comment` against the configured store and responders directory."""
+"""`fenghuo warnings list|show|ack|resolve|comment|handover` against the configured store and responders directory."""
 
 from __future__ import annotations
 
