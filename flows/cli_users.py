@@ -1,4 +1,4 @@
-"""``fenghuo users …``: the web workspace's accounts (add, passwd, disable, list).
+"""``fenghuo users …``: the web workspace's accounts (add, passwd, disable, list, feed-token).
 
 Passwords are never arguments (they would land in the shell history and in ``ps``): they are read
 with a hidden prompt, or one line from standard input with ``--password-stdin`` for scripts.
@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from flows.console import console, fail, open_engine, print_json
+from flows.console import console, err_console, fail, open_engine, print_json
 
 app = typer.Typer(help="Web workspace accounts: one login per responder of the directory.", no_args_is_help=True)
 
@@ -80,10 +80,45 @@ def passwd_cmd(
 
 @app.command("disable")
 def disable_cmd(username: Annotated[str, typer.Argument(help="login name")]) -> None:
-    """Disable an account: no more logins, and its open sessions stop working."""
+    """Disable an account: no more logins, and its open sessions end at once."""
     from integrations.store.users import disable_account
 
     _run(f"已停用用户 {username}。", disable_account, username=username)
+
+
+@app.command("feed-token")
+def feed_token_cmd(
+    username: Annotated[str, typer.Argument(help="login name")],
+    revoke: Annotated[bool, typer.Option("--revoke", help="revoke the user's feed token, issue none")] = False,
+) -> None:
+    """A personal token for the CAP/Atom feed of the user's own subtree (printed once; replaces the last one).
+
+    Feed readers send it as ``Authorization: Bearer <token>``; tokens in URLs are refused."""
+    from integrations.store.db import session_scope
+    from integrations.store.users import AccountError, get_account
+    from integrations.store.web_sessions import issue_feed_token, revoke_feed_tokens
+
+    now = datetime.now(UTC)
+    try:
+        with session_scope(open_engine()) as session:
+            row = get_account(session=session, username=username)
+            if row is None:
+                raise AccountError(f"没有用户 {username!r}：`fenghuo users list` 列出全部用户。")
+            if revoke:
+                count = revoke_feed_tokens(session=session, username=username, actor=_actor(), now=now)
+            elif row.disabled:
+                raise AccountError(f"用户 {username!r} 已停用：先启用账号，或为在用的账号签发。")
+            else:
+                token = issue_feed_token(session=session, username=username, actor=_actor(), now=now)
+    except AccountError as exc:
+        fail(str(exc))
+    if revoke:
+        console.print(f"已吊销 {username} 的订阅令牌（{count} 个）。", highlight=False)
+        return
+    err_console.print(f"{username} 的订阅令牌（只显示这一次，之前的令牌已失效）：", highlight=False)
+    sys.stdout.write(token + "\n")  # alone on stdout (the notes go to stderr): a script captures just the token
+    err_console.print("订阅地址 /cap/feed.atom，请求头 Authorization: Bearer <令牌>；不要把令牌写进网址。",
+                  highlight=False)
 
 
 @app.command("list")

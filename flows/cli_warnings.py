@@ -1,4 +1,4 @@
-"""``fenghuo warnings …``: list, show, and act on warnings (acknowledge, resolve, comment).
+"""``fenghuo warnings …``: list, show, and act on warnings (acknowledge, resolve, comment, hand over).
 
 These commands read and write the store directly; they never start Prefect.
 """
@@ -225,3 +225,55 @@ def comment_cmd(
 ) -> None:
     """Add a comment to a warning's story."""
     _act("comment", warning_id, responder, text)
+
+
+@app.command("handover")
+def handover_cmd(
+    warning_id: Annotated[int, typer.Argument()],
+    to: Annotated[str, typer.Option("--to", help="the node below yours, by name (e.g. 江果桥街道) or code")],
+    responder: Annotated[str, typer.Option("--as", help="your responder id: you must hold the warning")],
+    note: Annotated[str, typer.Option("--note", help="what the new holder needs to know (required)")],
+) -> None:
+    """Hand a warning you hold over to a node below yours (移交给下级): its responders are notified."""
+    from domain.responders import ResponderDirectory
+    from flows.context import RoutingContext
+    from integrations.handover import hand_over
+    from integrations.settings import get_settings
+    from integrations.store import actions
+    from integrations.store.db import session_scope
+
+    settings = get_settings()
+    context = RoutingContext.load(settings)
+    directory: ResponderDirectory = context.directory
+    if directory.responder(responder) is None:
+        fail(f"--as {responder!r} 不是处置人员名录（responders.yaml）中的 id；请核对，例如 jj-duty-office")
+    if not note.strip():
+        fail("--note 必填：写明移交原因和需要下级做什么")
+    target = _node_named(to, context.regions)
+    operator = getpass.getuser()  # the shell's user acts for the responder: the audit names both
+    try:
+        with session_scope(open_engine()) as session:
+            hand_over(session=session, warning_id=warning_id, responder=responder, to=target, note=note,
+                      routing=context.routing(), now=datetime.now(UTC), operator=operator)
+    except actions.JurisdictionError as exc:
+        fail(f"不能移交（已记录在案）：{exc}。只有当前责任节点的人员可以移交，且只能移交给本级以下、"
+             "包含预警发生地且有处置人员的节点。")
+    except actions.ActionError as exc:
+        fail(str(exc))
+    console.print(f"handover: warning {warning_id} → {context.regions.name(target)}（{target}）"
+                  f"，操作员 {operator} 代 {responder} 办理 — recorded in its audit log.", highlight=False)
+
+
+def _node_named(text: str, names: RegionDirectory) -> str:
+    """The region code ``text`` names: a code as is, else the one node whose name is ``text``."""
+    from domain.regions import RegionCodeError, validate_code
+
+    try:
+        return validate_code(text)
+    except RegionCodeError:
+        pass
+    found = [code for code, name in names.names.items() if name == text.strip()]
+    if len(found) != 1:
+        fail(f"--to {text!r}：{'没有这个名称的节点' if not found else '有多个同名节点，请用区划代码'}"
+             "（`fenghuo warnings show ID` 显示预警所在地的各级名称和代码）")
+    return found[0]

@@ -1,6 +1,7 @@
 """The responders' HTTP endpoint (FastAPI): the web workspace with its one-click link pages
-(:mod:`integrations.workspace`), the departments' push intake (:mod:`integrations.intake_api`) and,
-with ``settings.cap_feed_token`` set, the restricted CAP feed (:mod:`integrations.cap_api`).
+(:mod:`integrations.workspace`), the departments' push intake (:mod:`integrations.intake_api`) and the
+restricted CAP feed (:mod:`integrations.cap_api`: personal feed tokens, the workspace session, or the
+operator's city-wide ``settings.cap_feed_token``).
 
 ``GET /a/{token}`` checks a link and shows the warning with its one action; ``POST /a/{token}`` (the
 button) acts through :mod:`integrations.store.actions`, which checks the responder's jurisdiction and
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from domain.responders import ResponderDirectory
+from integrations.cap_api import cap_router
 from integrations.intake_api import intake_router
 from integrations.settings import Settings
 from integrations.workspace import workspace_router
@@ -37,9 +39,5 @@ def create_app(
     now_of = clock or (lambda: datetime.now(UTC))
     app.include_router(workspace_router(engine, settings, directory=people, clock=now_of))
     app.include_router(intake_router(engine, settings, clock=now_of))
-
-    if settings.cap_feed_token is not None:
-        from integrations.cap_api import cap_router
-
-        app.include_router(cap_router(engine, settings, clock=now_of))
+    app.include_router(cap_router(engine, settings, directory=people, clock=now_of))
     return app

@@ -67,6 +67,12 @@ def _texts(warning: WarningRow, decision: RouteDecision, regions: RegionDirector
     return out
 
 
+def step_texts(warning: WarningRow, decision: RouteDecision, routing: Routing, now: datetime) -> dict[str, Message]:
+    """Each recipient's message for a decision made outside :func:`decide_route` (a hand-over), with
+    ``routing``'s links and templates (the route must already be applied to ``warning``)."""
+    return _texts(warning, decision, routing.regions, routing.links, now, routing.templates)
+
+
 def route_warning(
     *, session: Session, warning: WarningRow, change: ChangeKind | str, policy: EscalationPolicy,
     directory: ResponderDirectory, regions: RegionDirectory, now: datetime, categories: Iterable[str] = (),

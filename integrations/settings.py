@@ -151,7 +151,9 @@ class Settings(BaseSettings):
     )
     cap_feed_token: SecretStr | None = Field(
         default=None,
-        description="Bearer token of the restricted CAP feed (/cap/feed.atom); unset, the feed is not served.",
+        description="The operator's city-wide Bearer token of the restricted CAP feed (/cap/feed.atom): every "
+        "warning, for the city's own aggregator. Unset: only responders' personal feed tokens "
+        "(`fenghuo users feed-token`) and workspace sessions read the feed, each their own subtree.",
     )
     public_base_url: str = Field(
         default="http://127.0.0.1:8766",

@@ -21,7 +21,7 @@ CHINA = timezone(timedelta(hours=8), "CST")
 
 _STEP_NOTE = {"escalate": "逾期未确认，已逐级上报", "remind": "催办：仍未确认", "raise": "预警等级提升",
               "overdue": "已超过处置时限，仍未办结", "repeat": "持续发生",
-              "stale": "可办结：已较长时间无新情况"}
+              "stale": "可办结：已较长时间无新情况", "handover": "上级移交本级处置"}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from domain.responders import ResponderDirectory
 from integrations.store.audit import append_audit
 from integrations.store.columns import utcnow
 from integrations.store.models import AwareDateTime
+from integrations.store.web_sessions import revoke_sessions
 
 MAX_FAILURES = 5
 """Failed logins in a row after which an account is locked."""
@@ -112,8 +113,10 @@ def _existing(session: Session, username: str) -> UserAccountRow:
 
 
 def set_password(*, session: Session, username: str, password: str, actor: str, now: datetime) -> UserAccountRow:
-    """Replace the password (and lift a lock-out); audited ``user_password``."""
+    """Replace the password (and lift a lock-out); audited ``user_password``. Every open session of the
+    account ends: whoever knew the old password is logged out."""
     row = _existing(session, username)
+    revoke_sessions(session=session, username=username, now=now)
     row.password_hash, row.failed_logins, row.locked_until, row.updated_at = hash_password(password), 0, None, now
     session.add(row)
     append_audit(session=session, warning_id=None, actor=actor, action="user_password", at=now,
@@ -122,8 +125,9 @@ def set_password(*, session: Session, username: str, password: str, actor: str, 
 
 
 def disable_account(*, session: Session, username: str, actor: str, now: datetime) -> UserAccountRow:
-    """Disable the account: it can no longer log in, and its open sessions stop working."""
+    """Disable the account: it can no longer log in, and its open sessions are revoked at once."""
     row = _existing(session, username)
+    revoke_sessions(session=session, username=username, now=now)
     row.disabled, row.updated_at = True, now
     session.add(row)
     append_audit(session=session, warning_id=None, actor=actor, action="user_disabled", at=now,

@@ -28,9 +28,10 @@ _EVENT_CN = {
     "silence-not-needed": "静默期间已办结，不再补发", "inhibited": "通知暂缓（由聚集预警统一通知）",
     "stale": "久无新情况，可办结", "active-again": "再次发生，恢复处置",
     "task-created": "派发网格任务", "task-accepted": "任务接单", "task-done": "任务办结", "task-overdue": "任务超期",
-    "task-refused": "任务操作被拒绝", "task-proposal": "网格任务建议办结",
+    "task-refused": "任务操作被拒绝", "task-proposal": "网格任务建议办结", "handed-over": "移交给下级",
 }
-_ROUTED_CN = {"opened": "分派", "raised": "升级后再次分派", "escalated": "逾期未签收，逐级上报",
+_ROUTED_CN = {"handover": "移交后通知新的负责节点",
+              "opened": "分派", "raised": "升级后再次分派", "escalated": "逾期未签收，逐级上报",
               "reminder": "逾期未签收，提醒", "overdue": "超过办结期限，通报", "repeat": "持续发生，再次通知",
               "stale": "久无新情况，提示可办结"}
 

@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from domain.privacy import mask
-from domain.regions import RegionDirectory, is_within
-from domain.responders import Responder, ResponderDirectory
+from domain.regions import RegionDirectory
+from domain.responders import ResponderDirectory
 from integrations.settings import Settings
 from integrations.store import actions
 from integrations.store.audit import append_audit
@@ -28,10 +28,12 @@ from integrations.store.db import session_scope
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.silences import SilenceRefused, add_silence
 from integrations.store.tasks import list_tasks
-from integrations.store.users import LoginRefused, authenticate, get_account
+from integrations.store.users import LoginRefused, authenticate
 from integrations.store.warnings import audit_trail
+from integrations.store.web_sessions import end_session
 from integrations.tasks import TaskContext
-from integrations.workspace import present
+from integrations.workspace import handover_form, present
+from integrations.workspace.handover_form import workspace_routing
 from integrations.workspace.inbox import STATUSES, Filters, inbox, level_counts, rules_in
 from integrations.workspace.link_page import link_router
 from integrations.workspace.render import page
@@ -40,37 +42,24 @@ from integrations.workspace.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     SESSION_TTL,
-    SessionData,
     Throttle,
-    new_session,
-    read_session,
+    remember_session,
     same_token,
 )
 from integrations.workspace.tasks_page import tasks_router
+from integrations.workspace.viewer import Viewer, viewer_of
 
 _ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
     "ack": (actions.acknowledge, "已签收"),
     "comment": (actions.comment, "批注已记录"),
     "resolve": (actions.resolve, "已办结"),
 }
-_DONE = {**{k: v[1] for k, v in _ACTIONS.items()}, "silence": "同类预警的通知已静默"}
+_DONE = {**{k: v[1] for k, v in _ACTIONS.items()}, "silence": "同类预警的通知已静默",
+         "handover": "已移交给下级，并已通知其处置人员"}
 
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 """Login attempts are counted over this window: 20 per client address, 10 per account."""
-
-
-class Viewer:
-    """The logged-in responder: session, person, and the root of what they may see."""
-
-    def __init__(self, session: SessionData, person: Responder, people: ResponderDirectory) -> None:
-        self.session, self.person = session, person
-        self.leadership = people.is_leadership(person.id)
-        self.root = people.city if self.leadership else person.node
-
-    def may_see(self, row: WarningRow) -> bool:
-        """True if the warning lies in this responder's subtree."""
-        return is_within(row.region, self.root)
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -94,16 +83,11 @@ def workspace_router(
     key = settings.session_secret
     secure = settings.public_base_url.startswith("https://")
     per_client, per_account = Throttle(20, THROTTLE_WINDOW), Throttle(10, THROTTLE_WINDOW)
+    throttled_noted = Throttle(1, THROTTLE_WINDOW)
 
-    def viewer(request: Request) -> Viewer | None:
-        now = clock()
-        data = read_session(settings.session_keys(now), request.cookies.get(SESSION_COOKIE), now)
-        if data is None:
-            return None
-        with Session(engine) as s:
-            account = get_account(session=s, username=data.username)
-        person = directory.responder(account.responder_id) if account and not account.disabled else None
-        return Viewer(data, person, directory) if person else None
+    viewer = viewer_of(engine, settings, directory, clock)
+    task_ctx = TaskContext.for_workspace(settings, directory, names)
+    routing = workspace_routing(settings, task_ctx)
 
     def to_login(request: Request) -> RedirectResponse:
         return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
@@ -137,9 +121,12 @@ def workspace_router(
         if not same_token(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
             return refused("请求已失效", "表单已过期或不是从本站提交的。请返回登录页重新输入。", 403)
         if not (per_client.hit(client, now) and per_account.hit(username, now)):
-            with session_scope(engine) as s:
-                append_audit(session=s, warning_id=None, actor=f"web:{username[:90]}", action="login_failed",
-                             reason="rate-limited", at=now, detail={"username": username, "client": client})
+            # Unauthenticated requests must not grow the store: one audit row per client and window says
+            # it was throttled; the refused attempts after it are only counted in memory.
+            if throttled_noted.hit(client[:64], now):
+                with session_scope(engine) as s:
+                    append_audit(session=s, warning_id=None, actor=f"web:{username[:90]}", action="login_failed",
+                                 reason="rate-limited", at=now, detail={"username": username, "client": client[:64]})
             return refused("尝试过于频繁", "登录尝试过于频繁，请 15 分钟后再试；如忘记密码请联系系统管理员。", 429)
         try:
             with Session(engine, expire_on_commit=False) as s:
@@ -155,7 +142,7 @@ def workspace_router(
                         next=target, error=error, viewer=None)
         if directory.responder(account.responder_id) is None:
             return refused("无法登录", "该账号对应的责任人已不在责任人名录中，请联系系统管理员。", 403)
-        cookie, _ = new_session(key, account.username, now)
+        cookie = remember_session(engine, key, account.username, now)
         resp = RedirectResponse(target, status_code=303)
         resp.set_cookie(SESSION_COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
                         samesite="lax", secure=secure)
@@ -168,6 +155,8 @@ def workspace_router(
         who = viewer(request)
         if who is None or not same_token(who.session.csrf, _form(await request.body()).get("csrf")):
             return refused("请求已失效", "表单已过期或不是从本站提交的。请刷新页面后重试。", 403, who)
+        with session_scope(engine) as s:
+            end_session(session=s, sid=who.session.sid, now=clock())
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(SESSION_COOKIE)
         return resp
@@ -211,12 +200,13 @@ def workspace_router(
             sent = list(s.exec(select(OutboxRow).where(OutboxRow.warning_id == warning_id)
                                .order_by(col(OutboxRow.id))))
             tasks = present.tasks_of(list_tasks(session=s, warning_id=warning_id), names, now)
+            below = handover_form.choices(s, row, who, routing, names)
         return page("warning.html", title=f"预警 #{row.id}", viewer=who, w=row, title_text=mask(row.title or row.rule),
                     summary=mask(row.summary), explanation=mask(row.explanation).splitlines(),
                     place=present.place(row.region, names), holder=present.holder(row, names),
                     deadline=present.deadline_of(row, now), events=present.timeline(trail, sent, directory, names),
                     first=present.beijing(row.first_at), last=present.beijing(row.last_at),
-                    silenced=present.silence_note(sent), done=_DONE.get(done, ""), tasks=tasks)
+                    silenced=present.silence_note(sent), done=_DONE.get(done, ""), tasks=tasks, below=below)
 
     def silence(who: Viewer, row: WarningRow, form: dict[str, str]) -> Response:
         """Silence this warning's rule in its region, at its level and below, for some hours (the store
@@ -252,6 +242,8 @@ def workspace_router(
             row = s.get(WarningRow, warning_id)
         if row is not None and who.may_see(row) and action == "silence":
             return silence(who, row, form)
+        if row is not None and who.may_see(row) and action == "handover":
+            return handover_form.handover_action(engine, routing, who, row, form, clock(), refused)
         if row is None or not who.may_see(row) or action not in _ACTIONS:
             return refused("预警不存在", "没有这条预警，或它不在您的管辖范围内。", 404, who)
         note = form.get("note", "").strip()[:2000]
@@ -271,6 +263,6 @@ def workspace_router(
         return RedirectResponse(f"/w/{warning_id}?done={action}", status_code=303)
 
     # The grid's tasks (/tasks, /t/{id}): the same login, jurisdiction and CSRF token.
-    router.include_router(tasks_router(engine, ctx=TaskContext.for_workspace(settings, directory, names),
+    router.include_router(tasks_router(engine, ctx=task_ctx,
                                        names=names, clock=clock, viewer=viewer))
     return router

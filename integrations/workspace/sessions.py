@@ -1,8 +1,10 @@
 """Sessions, CSRF tokens and login throttling of the workspace.
 
-A session is a signed cookie (HMAC-SHA256 under ``settings.session_secret``; HttpOnly, SameSite=Lax):
-the username, the session's CSRF token and its expiry. Nothing else is trusted from it: every request
-reloads the account, so a disabled account's sessions stop at once. Before login, the login form's CSRF
+A session is a row in the store (:mod:`integrations.store.web_sessions`) named by a random id, carried in
+a signed cookie (HMAC-SHA256 under ``settings.session_secret``; HttpOnly, SameSite=Lax) with the
+username, the session's CSRF token and its expiry. Every request checks the row and reloads the account,
+so logging out, disabling the account or changing its password ends the session at once. Every login
+path starts a session with :func:`remember_session`. Before login, the login form's CSRF
 token is a random value in a cookie of its own that the form must echo (double submit).
 
 Login attempts are throttled in memory per client address and per account (a sliding window); the
@@ -22,7 +24,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from pydantic import SecretStr
+
+from integrations.store.db import session_scope
+from integrations.store.web_sessions import start_session
 
 SESSION_COOKIE = "fenghuo_session"
 LOGIN_COOKIE = "fenghuo_login"
@@ -37,6 +43,8 @@ class SessionData:
     username: str
     csrf: str
     expires: datetime
+    sid: str = ""
+    """The server-side session's id (its row is found by the id's hash); empty: no row, refused."""
 
 
 def _sign(key: SecretStr, payload: bytes) -> str:
@@ -44,10 +52,11 @@ def _sign(key: SecretStr, payload: bytes) -> str:
     return base64.urlsafe_b64encode(mac.digest()).decode("ascii").rstrip("=")
 
 
-def new_session(key: SecretStr, username: str, now: datetime) -> tuple[str, SessionData]:
-    """A fresh session for ``username``: the cookie value and what it says."""
-    data = SessionData(username=username, csrf=secrets.token_urlsafe(24), expires=now + SESSION_TTL)
-    payload = json.dumps({"u": data.username, "c": data.csrf, "e": int(data.expires.timestamp())},
+def new_session(key: SecretStr, username: str, now: datetime, sid: str = "") -> tuple[str, SessionData]:
+    """The signed cookie naming session ``sid`` of ``username``, and what it says (no store row: use
+    :func:`remember_session` to start a session)."""
+    data = SessionData(username=username, csrf=secrets.token_urlsafe(24), expires=now + SESSION_TTL, sid=sid)
+    payload = json.dumps({"u": data.username, "c": data.csrf, "e": int(data.expires.timestamp()), "s": sid},
                          separators=(",", ":")).encode("utf-8")
     body = base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
     return f"{body}.{_sign(key, payload)}", data
@@ -69,10 +78,23 @@ def read_session(key: SecretStr | Sequence[SecretStr], cookie: str | None, now: 
     try:
         raw = json.loads(payload)
         expires = datetime.fromtimestamp(int(raw["e"]), now.tzinfo)
-        data = SessionData(username=str(raw["u"]), csrf=str(raw["c"]), expires=expires)
+        data = SessionData(username=str(raw["u"]), csrf=str(raw["c"]), expires=expires, sid=str(raw.get("s", "")))
     except (ValueError, KeyError, TypeError):
         return None
     return data if now < data.expires else None
+
+
+def remember_session(engine: sa.Engine, key: SecretStr, username: str, now: datetime) -> str:
+    """Start a session of ``username`` (already authenticated) and return the cookie value to set as
+    :data:`SESSION_COOKIE` (HttpOnly, SameSite=Lax, max-age :data:`SESSION_TTL`).
+
+    The one function every login path calls (password, and any later one such as TOTP or OIDC): it
+    writes the server-side row (committed here) and signs the cookie with ``key``
+    (``settings.session_secret``)."""
+    with session_scope(engine) as s:
+        sid = start_session(session=s, username=username, now=now, ttl=SESSION_TTL)
+    cookie, _ = new_session(key, username, now, sid)
+    return cookie
 
 
 def same_token(expected: str | None, given: str | None) -> bool:

@@ -1,4 +1,4 @@
-"""`fenghuo users add|passwd|disable|list` against the configured store and responders directory."""
+"""`fenghuo users add|passwd|disable|list|feed-token` against the configured store and responders directory."""
 
 from __future__ import annotations
 
@@ -64,3 +64,23 @@ def test_errors_are_one_chinese_line_without_traceback() -> None:
     assert short.exit_code == 1 and "太短" in short.output
     missing = runner.invoke(app, ["users", "passwd", "ghost", "--password-stdin"], input="a long enough secret\n")
     assert missing.exit_code == 1 and "没有用户" in missing.output
+
+
+def test_feed_token_is_printed_once_alone_on_stdout_and_revocable() -> None:
+    from integrations.store.web_sessions import feed_token_user
+
+    added = runner.invoke(app, ["users", "add", "zhou", "--responder", "jj-duty-office", "--password-stdin"],
+                          input="a long enough secret\n")
+    assert added.exit_code == 0, added.output
+    issued = runner.invoke(app, ["users", "feed-token", "zhou"])
+    assert issued.exit_code == 0, issued.output
+    token = issued.stdout.strip()
+    assert token.startswith("fhf_") and "\n" not in token
+    with Session(open_engine()) as s:
+        assert feed_token_user(session=s, token=token) == "zhou"
+    revoked = runner.invoke(app, ["users", "feed-token", "zhou", "--revoke"])
+    assert revoked.exit_code == 0 and "已吊销" in revoked.output
+    with Session(open_engine()) as s:
+        assert feed_token_user(session=s, token=token) is None
+    unknown = runner.invoke(app, ["users", "feed-token", "nobody"])
+    assert unknown.exit_code == 1 and "没有用户" in unknown.output and "Traceback" not in unknown.output

@@ -1,4 +1,4 @@
-"""`fenghuo warnings list|show|ack|resolve|comment` against the configured store and responders directory."""
+"""`fenghuo warnings list|show|ack|resolve|comment|handover` against the configured store and responders directory."""
 
 from __future__ import annotations
 
@@ -73,3 +73,31 @@ def test_resolve_then_unknown_warning() -> None:
     assert done.exit_code == 0, done.output
     missing = runner.invoke(app, ["warnings", "show", "999"])
     assert missing.exit_code == 1 and "no warning 999" in missing.output
+
+
+def test_handover_by_name_routes_to_the_street_and_names_the_operator() -> None:
+    from integrations.store.models import OutboxRow
+
+    wid = _seed()  # held by 锦江区 (district)
+    args = ["warnings", "handover", str(wid), "--to", "江果桥街道", "--note", "请街道当天入户核实"]
+    outsider = runner.invoke(app, [*args, "--as", "qy-duty-office"])
+    assert outsider.exit_code == 1 and "不能移交" in outsider.output and "Traceback" not in outsider.output
+    nobody = runner.invoke(app, [*args, "--as", "zhang-san"])
+    assert nobody.exit_code == 1 and "responders.yaml" in nobody.output
+    unknown = runner.invoke(app, ["warnings", "handover", str(wid), "--to", "不存在街道", "--note", "x",
+                                  "--as", "jj-duty-office"])
+    assert unknown.exit_code == 1 and "没有这个名称的节点" in unknown.output
+    ok = runner.invoke(app, [*args, "--as", "jj-duty-office"])
+    assert ok.exit_code == 0, ok.output
+    me = getpass.getuser()
+    with Session(open_engine()) as s:
+        row = s.get(WarningRow, wid)
+        audit = list(s.exec(select(AuditRow).where(AuditRow.warning_id == wid)))
+        sent = list(s.exec(select(OutboxRow).where(OutboxRow.warning_id == wid)))
+    assert row is not None and (row.tier, row.route_region) == ("street", "510104001000")
+    handed = [a for a in audit if a.action == "handed-over"]
+    assert len(handed) == 1 and handed[0].actor == f"operator {me} as jj-duty-office"
+    assert handed[0].reason == "请街道当天入户核实"
+    assert any(a.action == "refused" and a.actor == f"operator {me} as qy-duty-office" for a in audit)
+    assert {o.recipient for o in sent} >= {"jj-s001-office"} and {o.step for o in sent} == {"handover-1"}
+    assert all("上级移交本级处置" in o.subject for o in sent)

@@ -48,7 +48,7 @@ def _seed(engine: sa.Engine) -> None:
                 s.add(AuditRow(warning_id=w.id, at=T0 + timedelta(hours=2), actor="c1", action="resolved"))
 
 
-def test_feed_needs_the_token(client: TestClient) -> None:
+def test_feed_needs_a_token(client: TestClient) -> None:
     assert client.get("/cap/feed.atom").status_code == 401
     assert client.get("/cap/feed.atom", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/cap/fenghuo-w1-000000000000-1.xml").status_code == 401
@@ -61,7 +61,7 @@ def test_feed_lists_current_warnings_and_links_resolve(client: TestClient) -> No
     hrefs = [e.find(f"{{{ATOM_NS}}}link").get("href") for e in root.findall(f"{{{ATOM_NS}}}entry")]
     assert len(hrefs) == 2
     for href in hrefs:
-        doc = client.get(href.removeprefix("http://testserver"), params={"token": "feed-token"})
+        doc = client.get(href.removeprefix("http://testserver"), headers=AUTH)
         assert doc.status_code == 200
         alert = parse_cap(doc.content)
         assert alert.msg_type == "Update" and len(alert.references) == 1
@@ -76,8 +76,15 @@ def test_cancel_message_of_a_resolved_warning_is_served(client: TestClient) -> N
         assert client.get(f"/cap/{missing}.xml", headers=AUTH).status_code == 404
 
 
-def test_without_a_token_setting_there_is_no_feed(tmp_path: Path) -> None:
+def test_without_the_operator_token_the_feed_is_for_personal_tokens_only(tmp_path: Path) -> None:
     engine = open_store(f"sqlite:///{tmp_path}/none.db")
-    app = create_app(engine, Settings(), directory=None)
-    assert TestClient(app).get("/cap/feed.atom").status_code == 404
+    client = TestClient(create_app(engine, Settings(), directory=None))
+    assert client.get("/cap/feed.atom").status_code == 401
+    assert client.get("/cap/feed.atom", headers={"Authorization": "Bearer "}).status_code == 401
     engine.dispose()
+
+
+def test_a_token_in_the_url_is_refused_with_a_reason(client: TestClient) -> None:
+    for path in ("/cap/feed.atom", "/cap/fenghuo-w1-000000000000-1.xml"):
+        refused = client.get(path, params={"token": "feed-token"})
+        assert refused.status_code == 400 and "Authorization: Bearer" in refused.text and "网址" in refused.text

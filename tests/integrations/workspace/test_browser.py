@@ -267,3 +267,39 @@ def test_acknowledge_from_a_notifications_link(browser: object, served: Served) 
     _click(d, By.CSS_SELECTOR, "form.card button")
     assert d.current_url == f"{base}/w/{ids['b-orange']}"  # type: ignore[attr-defined]
     assert d.find_element(By.ID, "status").text == "已签收"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("browser", [390], indirect=True)  # one width: the phone, where it is used
+def test_hand_over_to_the_street_then_logout_and_back_is_refused(browser: object, served: Served) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from integrations.store.db import session_scope
+
+    base, engine, ids = served
+    with session_scope(engine) as s:  # street A's red warning, held by the district (as after an escalation)
+        row = s.get(WarningRow, ids["a-red"])
+        assert row is not None
+        row.tier, row.route_region = "district", "510104000000"
+        s.add(row)
+    d = browser
+    _login(d, base, "district")
+    d.get(f"{base}/w/{ids['a-red']}")  # type: ignore[attr-defined]
+    Select(d.find_element(By.ID, "handover-to")).select_by_visible_text("锦江区 江果桥街道")  # type: ignore[attr-defined]
+    d.find_element(By.CSS_SELECTOR, "form[action$='/handover'] textarea").send_keys("请街道当天入户核实")  # type: ignore[attr-defined]
+    _fits(d)
+    _click(d, By.ID, "handover")
+    assert "已移交给下级" in d.find_element(By.CSS_SELECTOR, ".flash").text  # type: ignore[attr-defined]
+    assert "江果桥街道" in d.find_element(By.TAG_NAME, "dl").text  # type: ignore[attr-defined]
+    with Session(engine) as s:
+        held = s.get(WarningRow, ids["a-red"])
+        assert held is not None and held.route_region == "510104001000"
+    assert not d.find_elements(By.ID, "handover")  # type: ignore[attr-defined]  # no longer theirs to hand over
+    # Log out; the back button and the inbox's address both land on the login page.
+    _click(d, By.CSS_SELECTOR, "form[action='/logout'] button")
+    assert d.current_url.startswith(f"{base}/login")  # type: ignore[attr-defined]
+    d.back()  # type: ignore[attr-defined]
+    assert "/login" in d.current_url and "江果桥街道综治" not in d.page_source  # type: ignore[attr-defined]
+    d.get(f"{base}/inbox")  # type: ignore[attr-defined]
+    assert d.current_url.startswith(f"{base}/login")  # type: ignore[attr-defined]
+    assert not d.find_elements(By.CSS_SELECTOR, "[data-warning]")  # type: ignore[attr-defined]

@@ -231,3 +231,18 @@ def test_a_responder_silences_a_warnings_kind_from_its_page(store: sa.Engine, id
                                                                  "jgq-officer")
         assert row.until - row.starts_at == timedelta(hours=2)
         assert s.exec(select(AuditRow).where(AuditRow.action == "silence-refused")).one().actor == "jgq-officer"
+
+
+def test_a_flood_of_logins_from_one_client_writes_a_bounded_audit(sqlite_engine: sa.Engine) -> None:
+    # Unauthenticated traffic must not grow the store: past the limits, one row says it was throttled.
+    # (One backend: the bound is the router's, and 20 Argon2 checks are the test's whole cost.)
+    store = sqlite_engine
+    seed(store)
+    client = _app(store)
+    token = _csrf(client.get("/login").text)
+    codes = [client.post("/login", data={"username": f"ghost-{i}", "password": "x", "csrf": token}).status_code
+             for i in range(60)]
+    assert codes[:20] == [401] * 20 and set(codes[20:]) == {429}
+    with Session(store) as s:
+        reasons = [a.reason for a in s.exec(select(AuditRow).where(AuditRow.action == "login_failed"))]
+    assert reasons == ["bad-credentials"] * 20 + ["rate-limited"]
