@@ -26,7 +26,7 @@ def test_add_passwd_disable_list_all_audited() -> None:
                           input="a long enough secret\n")
     assert added.exit_code == 0, added.output
     assert "a long enough secret" not in added.output
-    assert _users() == [{"username": "wang", "responder": "jj-duty-office", "state": "active",
+    assert _users() == [{"username": "wang", "responder": "jj-duty-office", "state": "active", "totp": False,
                          "last_login_at": None, "locked_until": None}]
     with Session(open_engine()) as s:
         first = get_account(session=s, username="wang")
