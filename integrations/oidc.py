@@ -1,10 +1,11 @@
 """Government single sign-on (OpenID Connect): the identity provider as seen from Fenghuo.
 
 :class:`AuthlibProvider` is the real one: discovery, the authorization-code flow with PKCE (S256), state
-and nonce, through authlib's httpx client (its transport injectable, so tests run a stub provider in
-process); the ID token is verified with joserfc against the provider's JWKS — signature, ``iss``, ``aud``,
-``exp`` and ``nonce``. :class:`FakeIdentityProvider` answers from a table, for tests of the pages.
-Neither creates accounts: the workspace maps a verified claim to an existing account or refuses.
+and nonce, through authlib's httpx client (built on httpx2, hence httpx2 here; its transport injectable,
+so tests run a stub provider in process); the ID token is verified with joserfc against the provider's
+JWKS — signature, ``iss``, ``aud``, ``exp`` and ``nonce``. :class:`FakeIdentityProvider` answers from
+a table, for tests of the pages. Neither creates accounts: the workspace maps a verified claim to an
+existing account or refuses.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-import httpx
+import httpx2
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
@@ -55,7 +56,7 @@ class AuthlibProvider:
     """The provider at ``issuer`` (its discovery document at ``issuer/.well-known/openid-configuration``)."""
 
     def __init__(self, *, issuer: str, client_id: str, client_secret: SecretStr,
-                 transport: httpx.BaseTransport | None = None, timeout_s: float = 10.0) -> None:
+                 transport: httpx2.BaseTransport | None = None, timeout_s: float = 10.0) -> None:
         self.issuer, self.client_id, self._secret = issuer.rstrip("/"), client_id, client_secret
         self._transport, self._timeout = transport, timeout_s
         self._meta: dict[str, Any] | None = None
@@ -70,10 +71,10 @@ class AuthlibProvider:
         if self._meta is None:
             with self._client() as client:
                 try:
-                    resp = client.get(f"{self.issuer}/.well-known/openid-configuration")
+                    resp = client.request("GET", f"{self.issuer}/.well-known/openid-configuration", withhold_token=True)
                     resp.raise_for_status()
                     meta = resp.json()
-                except (httpx.HTTPError, ValueError) as exc:
+                except (httpx2.HTTPError, ValueError) as exc:
                     raise OidcError("unreachable", f"discovery: {exc}") from exc
             if not isinstance(meta, dict) or str(meta.get("issuer", "")).rstrip("/") != self.issuer:
                 raise OidcError("unreachable", "discovery document names another issuer")
@@ -96,10 +97,10 @@ class AuthlibProvider:
             try:
                 token = client.fetch_token(meta["token_endpoint"], grant_type="authorization_code", code=code,
                                            code_verifier=code_verifier, redirect_uri=redirect_uri)
-                jwks = client.get(meta["jwks_uri"])
+                jwks = client.request("GET", meta["jwks_uri"], withhold_token=True)
                 jwks.raise_for_status()
                 keys = KeySet.import_key_set(jwks.json())
-            except (OAuthError, httpx.HTTPError, ValueError, KeyError, JoseError) as exc:
+            except (OAuthError, httpx2.HTTPError, ValueError, KeyError, JoseError) as exc:
                 raise OidcError("token-refused", f"{type(exc).__name__}: {exc}") from exc
         id_token = token.get("id_token") if isinstance(token, dict) else None
         if not id_token:
