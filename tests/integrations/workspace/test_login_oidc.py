@@ -128,15 +128,19 @@ def test_the_login_page_offers_single_sign_on_only_when_configured(store: sa.Eng
 def test_a_known_account_signs_on_through_the_stub_provider(store: sa.Engine, keys: Any) -> None:
     stub = StubProvider(keys[0])
     client = _client(store, stub)
-    done = _sign_on(client, stub, "district", "/tasks")
+    start = client.get("/login/oidc", params={"next": "/tasks"}, follow_redirects=False)
+    back = stub.authorize(start.headers["location"], "district")
+    done = client.get(back, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/tasks", done.text
     assert client.cookies.get("fenghuo_session") and "fenghuo_oidc" not in client.cookies
     assert "锦江区" in client.get("/inbox").text
     with Session(store) as s:
         login = s.exec(select(AuditRow).where(AuditRow.action == "login")).one()
     assert login.detail["method"] == "oidc" and login.detail["provider"] == ISSUER
-    # A code is good once: the stub refuses it the second time, so does the workspace.
     assert _failures(store) == []
+    # The trip is over: replaying the provider's redirect finds no trip cookie and logs no one in.
+    replayed = _client(store, stub)
+    assert replayed.get(back, follow_redirects=False).status_code == 400 and "fenghuo_session" not in replayed.cookies
 
 
 @pytest.mark.parametrize(("claims", "reason"), [
