@@ -145,6 +145,11 @@ def test_wrong_codes_lock_the_account_and_are_audited(store: sa.Engine) -> None:
                                        "csrf": _csrf(form.text)}).status_code == 401
     failures = [r for r in _reasons(store) if r.startswith("login_failed")]
     assert failures[:5] == ["login_failed:totp-bad-code"] * 4 + ["login_failed:locked"]
+    # Codes share the password's throttle (10 attempts per account in 15 minutes): two passwords and
+    # six codes so far; two more codes, then the account is throttled even from a fresh browser.
+    assert [_code(client, "000000") for _ in range(2)] == [401, 401]
+    assert _code(client, pyotp.TOTP(SECRET).at(NOW)) == 429
+    assert _reasons(store)[-1] == "login_failed:rate-limited"
 
 
 def test_a_tier_that_requires_totp_refuses_an_unbound_account_others_are_unchanged(store: sa.Engine) -> None:
