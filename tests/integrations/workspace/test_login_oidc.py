@@ -215,3 +215,21 @@ def test_production_refuses_a_development_oidc_client_secret() -> None:
         Settings(env="production", oidc_issuer=ISSUER, **strong).require_safe_for("production")
     assert Settings(env="production", oidc_issuer=ISSUER, oidc_client_secret=CLIENT_SECRET,
                     **strong).insecure_secrets() == []
+
+
+def test_a_disabled_account_is_refused_through_the_fake_provider(store: sa.Engine) -> None:
+    from integrations.oidc import FakeIdentityProvider
+    from integrations.store.db import session_scope
+    from integrations.store.users import disable_account
+
+    with session_scope(store) as s:
+        disable_account(session=s, username="street-b", actor="test", now=NOW)
+    fake = FakeIdentityProvider({"c-b": {"preferred_username": "street-b"}, "c-a": {"preferred_username": "street-a"}})
+    for code, status in (("c-b", 403), ("c-a", 303)):
+        client = TestClient(create_app(store, OIDC, directory=directory(), clock=lambda: NOW, oidc=fake))
+        assert client.get("/login/oidc", follow_redirects=False).status_code == 303
+        resp = client.get("/login/oidc/callback", params={"code": code, "state": fake.requests[-1]["state"]},
+                          follow_redirects=False)
+        assert resp.status_code == status, resp.text
+        assert ("已停用" in resp.text) == (status == 403)
+    assert _failures(store) == ["oidc-disabled"]
