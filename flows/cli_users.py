@@ -1,4 +1,4 @@
-"""``fenghuo users …``: the web workspace's accounts (add, passwd, disable, list, feed-token).
+"""``fenghuo users …``: the web workspace's accounts (add, passwd, disable, list, feed-token, totp).
 
 Passwords are never arguments (they would land in the shell history and in ``ps``): they are read
 with a hidden prompt, or one line from standard input with ``--password-stdin`` for scripts.
@@ -120,6 +120,30 @@ def feed_token_cmd(
     err_console.print("订阅地址 /cap/feed.atom，请求头 Authorization: Bearer <令牌>；不要把令牌写进网址。",
                   highlight=False)
 
+@app.command("totp")
+def totp_cmd(
+    username: Annotated[str, typer.Argument(help="login name")],
+    disable: Annotated[bool, typer.Option("--disable", help="remove the TOTP binding (password only)")] = False,
+) -> None:
+    """Bind (or re-bind) a TOTP authenticator to a district or city account; prints the otpauth:// URI once."""
+    from domain.responders import ResponderDirectory
+    from integrations.settings import get_settings
+    from integrations.store.user_totp import disable_totp, enrol_totp
+    from integrations.totp import SecretBox, new_secret, provisioning_uri
+
+    if disable:
+        _run(f"已停用 {username} 的动态口令，今后仅凭密码登录（已记入审计日志）。", disable_totp, username=username)
+        return
+    settings = get_settings()
+    secret = new_secret()
+    _run(f"已为 {username} 绑定动态口令（已记入审计日志，审计中不含密钥）。", enrol_totp, username=username,
+         sealed=SecretBox(settings.totp_key).seal(secret), directory=ResponderDirectory.load(settings.responders))
+    # Shown once, here only: the store keeps it sealed and no log has it.
+    console.print("请用手机身份验证器（任一 TOTP 验证器）导入下面的链接，或手动输入密钥：", highlight=False)
+    console.print(provisioning_uri(secret, username), highlight=False, soft_wrap=True)
+    console.print(f"密钥（base32）：{secret}", highlight=False)
+    console.print("下次登录时，输入密码后还需输入验证器上的 6 位动态口令。此密钥不会再次显示。", highlight=False)
+
 
 @app.command("list")
 def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False) -> None:
@@ -138,10 +162,12 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="JSON lines fo
         state = "disabled" if row.disabled else "locked" if locked else "active"
         if as_json:
             print_json({"username": row.username, "responder": row.responder_id, "state": state,
+                        "totp": row.totp_secret is not None,
                         "last_login_at": row.last_login_at, "locked_until": row.locked_until if locked else None})
             continue
         last = row.last_login_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if row.last_login_at else "—"
-        console.print(f"{row.username:<24} {row.responder_id:<24} {state:<9} 最近登录 {last}（北京时间）",
+        totp = "动态口令" if row.totp_secret else "仅密码"
+        console.print(f"{row.username:<24} {row.responder_id:<24} {state:<9} {totp:<4} 最近登录 {last}（北京时间）",
                       highlight=False)
     if not rows and not as_json:
         console.print("还没有用户：`fenghuo users add NAME --responder ID` 创建一个。")

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from domain.responders import ResponderDirectory
 from integrations.cap_api import cap_router
 from integrations.intake_api import intake_router
+from integrations.oidc import IdentityProvider
 from integrations.settings import Settings
 from integrations.workspace import workspace_router
 
@@ -31,13 +32,15 @@ def create_app(
     *,
     directory: ResponderDirectory | None = None,
     clock: Callable[[], datetime] | None = None,
+    oidc: IdentityProvider | None = None,
 ) -> FastAPI:
     """The responders' app over the store ``engine``; responders from ``directory`` (default: the
-    ``responders`` setting's file), time from ``clock`` (default: now, UTC)."""
+    ``responders`` setting's file), time from ``clock`` (default: now, UTC), single sign-on through ``oidc``
+    (default: the provider ``settings.oidc_issuer`` names, if any)."""
     app = FastAPI(title="烽火 一键处置", docs_url=None, redoc_url=None, openapi_url=None)
     people = directory if directory is not None else ResponderDirectory.load(settings.responders)
     now_of = clock or (lambda: datetime.now(UTC))
-    app.include_router(workspace_router(engine, settings, directory=people, clock=now_of))
+    app.include_router(workspace_router(engine, settings, directory=people, clock=now_of, oidc=oidc))
     app.include_router(intake_router(engine, settings, clock=now_of))
     app.include_router(cap_router(engine, settings, directory=people, clock=now_of))
     return app

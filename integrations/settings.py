@@ -28,8 +28,13 @@ DEVELOPMENT_SECRETS = {  # nosec B105
     "link_secret": "fenghuo-development-link-secret",
     "webhook_secret": "fenghuo-development-webhook-secret",
     "session_secret": "fenghuo-development-session-secret",
+    "totp_key": "fenghuo-development-totp-key",
 }
 """The development defaults of the secrets production refuses (anyone reading the source knows them)."""
+DEVELOPMENT_OIDC_SECRET = "fenghuo-development-oidc-secret"  # nosec B105  (public on purpose, refused in production)
+"""The OIDC client secret's development default: production refuses it once ``oidc_issuer`` is set."""
+TotpTier = Literal["city", "district"]
+"""The tiers whose accounts are offered TOTP (the region node of the account's responder)."""
 
 
 class InsecureSettingsError(RuntimeError):
@@ -96,6 +101,27 @@ class Settings(BaseSettings):
         default=None,
         description="End of the rotation's grace period (ISO 8601 with zone): after it the previous link and "
         "session secrets verify nothing. Unset: until they are removed from the settings.",
+    )
+    totp_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRETS["totp_key"]),
+        description="Key that encrypts the workspace accounts' TOTP secrets in the store. Set it in production; "
+        "changing it voids every enrolment (re-enrol with `fenghuo users totp`).",
+    )
+    totp_required_tiers: list[TotpTier] = Field(
+        default_factory=list,
+        description='Tiers whose accounts must log in with a TOTP code (JSON, e.g. ["city", "district"]); '
+        "default none: district and city accounts may enrol, nobody must.",
+    )
+    oidc_issuer: str | None = Field(
+        default=None, description="Government single sign-on (OIDC) issuer URL; unset, no SSO login is offered.")
+    oidc_client_id: str = Field(default="fenghuo", description="Fenghuo's client id at the OIDC provider.")
+    oidc_client_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_OIDC_SECRET),
+        description="Fenghuo's client secret at the OIDC provider (production refuses the default).",
+    )
+    oidc_username_claim: str = Field(
+        default="preferred_username",
+        description="ID token claim whose value is the Fenghuo username (`fenghuo users add`); no auto-creation.",
     )
     simulator_url: str = Field(default="http://127.0.0.1:8765", description="Base URL of departmental systems.")
     http_timeout_s: float = Field(default=10.0, description="Timeout of one HTTP request to a source.")
@@ -232,6 +258,10 @@ class Settings(BaseSettings):
                 if value in DEVELOPMENT_SECRETS.values() or len(value.encode("utf-8")) < MIN_SECRET_BYTES:
                     problems.append(f"FENGHUO_{name.upper()} 含开发默认值或过短的密钥")
                     break
+        oidc_secret = self.oidc_client_secret.get_secret_value()
+        if self.oidc_issuer and (not oidc_secret or oidc_secret == DEVELOPMENT_OIDC_SECRET):
+            problems.append("已配置 FENGHUO_OIDC_ISSUER，但 FENGHUO_OIDC_CLIENT_SECRET 未设置或仍是开发默认值"
+                            "（填写统一身份认证平台分配的客户端密钥）")
         return problems
 
     def require_safe_for(self, default_env: Environment) -> Environment:

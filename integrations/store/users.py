@@ -50,6 +50,10 @@ class UserAccountRow(SQLModel, table=True):
     failed_logins: int = 0
     locked_until: datetime | None = _dt(default=None, nullable=True)
     last_login_at: datetime | None = _dt(default=None, nullable=True)
+    # TOTP (integrations/store/user_totp.py): the secret sealed under settings.totp_key, never in clear;
+    # the last time step accepted, so that no code is accepted twice.
+    totp_secret: str | None = Field(default=None, max_length=300, nullable=True)
+    totp_last_step: int | None = Field(default=None, nullable=True)
     created_at: datetime = _dt(default_factory=utcnow)
     updated_at: datetime = _dt(default_factory=utcnow)
 
@@ -138,7 +142,8 @@ def disable_account(*, session: Session, username: str, actor: str, now: datetim
 def authenticate(
     *, session: Session, username: str, password: str, client: str, now: datetime,
 ) -> UserAccountRow:
-    """The account if ``password`` is right and it may log in; else :class:`LoginRefused`.
+    """The account if ``password`` is right and it may log in; else :class:`LoginRefused`. An account
+    enrolled in TOTP (``totp_secret`` set) is only half logged in: the caller asks for the code.
 
     Every attempt is audited (``login`` or ``login_failed`` with the reason and client address), in the
     caller's transaction: commit it even when this raises, or the failure count and the audit are lost.
@@ -170,6 +175,13 @@ def authenticate(
         raise LoginRefused("disabled")
     if _HASHER.check_needs_rehash(row.password_hash):
         row.password_hash = _HASHER.hash(password)
+    if row.totp_secret:
+        # The password was right but the login is not done: the code's step (user_totp.py) finishes it,
+        # and a wrong code still counts towards the lock-out, so the failure count stays as it is.
+        session.add(row)
+        append_audit(session=session, warning_id=None, actor=actor, action="login_password_ok", at=now,
+                     detail=detail | {"responder": row.responder_id, "pending": "totp"})
+        return row
     row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
     session.add(row)
     append_audit(session=session, warning_id=None, actor=actor, action="login", at=now,
@@ -182,3 +194,23 @@ def _verify(hashed: str, password: str) -> bool:
         return _HASHER.verify(hashed, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def sso_login(*, session: Session, username: str, provider: str, client: str, now: datetime) -> UserAccountRow:
+    """The account a single sign-on identity names, if it exists and may log in; else :class:`LoginRefused`
+    (``unknown``, ``disabled`` or ``locked``). No account is ever created here. Audited like a password
+    login (``login`` / ``login_failed``, with the provider): commit even when this raises."""
+    row = get_account(session=session, username=username)
+    actor = f"web:{username[:90]}"
+    detail = {"username": username[:100], "client": client, "method": "oidc", "provider": provider[:200]}
+    reason = ("unknown" if row is None else "disabled" if row.disabled
+              else "locked" if row.locked_until is not None and now < row.locked_until else "")
+    if row is None or reason:
+        append_audit(session=session, warning_id=None, actor=actor, action="login_failed",
+                     reason=f"oidc-{reason}", at=now, detail=detail)
+        raise LoginRefused(reason)
+    row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+    session.add(row)
+    append_audit(session=session, warning_id=None, actor=actor, action="login", at=now,
+                 detail=detail | {"responder": row.responder_id})
+    return row

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from domain.privacy import mask
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
+from integrations.oidc import IdentityProvider, provider_for
 from integrations.settings import Settings
 from integrations.store import actions
 from integrations.store.audit import append_audit
@@ -32,18 +33,20 @@ from integrations.store.users import LoginRefused, authenticate
 from integrations.store.warnings import audit_trail
 from integrations.store.web_sessions import end_session
 from integrations.tasks import TaskContext
+from integrations.totp import required as totp_required
 from integrations.workspace import handover_form, present
 from integrations.workspace.handover_form import workspace_routing
 from integrations.workspace.inbox import STATUSES, Filters, inbox, level_counts, rules_in
 from integrations.workspace.link_page import link_router
+from integrations.workspace.login_oidc import oidc_router
+from integrations.workspace.login_state import safe_target, signed_in
+from integrations.workspace.login_totp import ask_for_code, totp_router
 from integrations.workspace.render import page
 from integrations.workspace.report_form import report_router
 from integrations.workspace.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
-    SESSION_TTL,
     Throttle,
-    remember_session,
     same_token,
 )
 from integrations.workspace.tasks_page import tasks_router
@@ -73,17 +76,24 @@ def _client(request: Request) -> str:
 
 def workspace_router(
     engine: sa.Engine, settings: Settings, *, directory: ResponderDirectory,
-    regions: RegionDirectory | None = None, clock: Callable[[], datetime],
+    regions: RegionDirectory | None = None, clock: Callable[[], datetime], oidc: IdentityProvider | None = None,
 ) -> APIRouter:
-    """The workspace over the store ``engine`` for the responders of ``directory``."""
+    """The workspace over the store ``engine`` for the responders of ``directory``; single sign-on through
+    ``oidc`` (default: the provider ``settings.oidc_issuer`` names, if any)."""
     router = APIRouter()
     names = regions if regions is not None else RegionDirectory.load(settings.regions)
     # The one-click link page is the workspace's too; included first, it answers /a/{token}.
     router.include_router(link_router(engine, settings, directory=directory, regions=names, clock=clock))
-    key = settings.session_secret
     secure = settings.public_base_url.startswith("https://")
     per_client, per_account = Throttle(20, THROTTLE_WINDOW), Throttle(10, THROTTLE_WINDOW)
     throttled_noted = Throttle(1, THROTTLE_WINDOW)
+    sso = oidc if oidc is not None else provider_for(settings)
+    # The second login steps share the password's throttles: a code or a trip to the provider is an attempt.
+    router.include_router(totp_router(engine, settings, directory=directory, clock=clock,
+                                      throttles=(per_client, per_account), client_of=_client, form_of=_form))
+    if sso is not None:
+        router.include_router(oidc_router(engine, settings, sso, directory=directory, clock=clock,
+                                          throttle=per_client, client_of=_client))
 
     viewer = viewer_of(engine, settings, directory, clock)
     task_ctx = TaskContext.for_workspace(settings, directory, names)
@@ -106,7 +116,7 @@ def workspace_router(
     def login_form(request: Request, next: str = "/inbox", error: str = "") -> HTMLResponse:
         """The login form, with a fresh CSRF token in a cookie of its own."""
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
-        resp = page("login.html", title="登录", csrf=token, next=next, error=error, viewer=None)
+        resp = page("login.html", title="登录", csrf=token, next=next, error=error, viewer=None, sso=sso is not None)
         resp.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="lax", secure=secure)
         return resp
 
@@ -114,9 +124,7 @@ def workspace_router(
     async def login(request: Request) -> Response:
         """Check the password (throttled, audited) and start a session."""
         form = _form(await request.body())
-        username, target = form.get("username", "").strip()[:100], form.get("next", "/inbox")
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/inbox"
+        username, target = form.get("username", "").strip()[:100], safe_target(form.get("next"))
         now, client = clock(), _client(request)
         if not same_token(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
             return refused("请求已失效", "表单已过期或不是从本站提交的。请返回登录页重新输入。", 403)
@@ -139,13 +147,20 @@ def workspace_router(
             error = {"locked": "连续输错次数过多，账号已暂时锁定，请 15 分钟后再试或联系系统管理员。",
                      "disabled": "该账号已停用，请联系系统管理员。"}.get(exc.reason, "用户名或密码不正确。")
             return page("login.html", status=401, title="登录", csrf=request.cookies.get(LOGIN_COOKIE),
-                        next=target, error=error, viewer=None)
-        if directory.responder(account.responder_id) is None:
+                        next=target, error=error, viewer=None, sso=sso is not None)
+        person = directory.responder(account.responder_id)
+        if person is None:
             return refused("无法登录", "该账号对应的责任人已不在责任人名录中，请联系系统管理员。", 403)
-        cookie = remember_session(engine, key, account.username, now)
-        resp = RedirectResponse(target, status_code=303)
-        resp.set_cookie(SESSION_COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
-                        samesite="lax", secure=secure)
+        if account.totp_secret:
+            resp: Response = ask_for_code(account.username, target, settings=settings, now=now)
+        elif totp_required(person.node, settings.totp_required_tiers):
+            with session_scope(engine) as s:
+                append_audit(session=s, warning_id=None, actor=f"web:{account.username}", action="login_failed",
+                             reason="totp-required", at=now, detail={"username": account.username, "client": client})
+            return refused("需要动态口令", "您的账号所在层级要求使用动态口令登录，但尚未绑定。请联系系统管理员运行 "
+                           "`fenghuo users totp 用户名` 绑定后再登录。", 403)
+        else:
+            resp = signed_in(engine, account.username, target, settings=settings, now=now)
         resp.delete_cookie(LOGIN_COOKIE)
         return resp
 

@@ -26,7 +26,7 @@ def test_add_passwd_disable_list_all_audited() -> None:
                           input="a long enough secret\n")
     assert added.exit_code == 0, added.output
     assert "a long enough secret" not in added.output
-    assert _users() == [{"username": "wang", "responder": "jj-duty-office", "state": "active",
+    assert _users() == [{"username": "wang", "responder": "jj-duty-office", "state": "active", "totp": False,
                          "last_login_at": None, "locked_until": None}]
     with Session(open_engine()) as s:
         first = get_account(session=s, username="wang")
@@ -84,3 +84,30 @@ def test_feed_token_is_printed_once_alone_on_stdout_and_revocable() -> None:
         assert feed_token_user(session=s, token=token) is None
     unknown = runner.invoke(app, ["users", "feed-token", "nobody"])
     assert unknown.exit_code == 1 and "没有用户" in unknown.output and "Traceback" not in unknown.output
+def test_totp_binds_district_accounts_prints_the_uri_once_and_can_be_removed() -> None:
+    import pyotp
+
+    from integrations.settings import get_settings
+    from integrations.totp import SecretBox
+
+    for name, responder in (("zhao", "jj-duty-office"), ("qian", "jj-s001-office")):
+        added = runner.invoke(app, ["users", "add", name, "--responder", responder, "--password-stdin"],
+                              input="a long enough secret\n")
+        assert added.exit_code == 0, added.output
+    bound = runner.invoke(app, ["users", "totp", "zhao"])
+    assert bound.exit_code == 0, bound.output
+    uri = next(line for line in bound.stdout.splitlines() if line.startswith("otpauth://totp/"))
+    secret = pyotp.parse_uri(uri).secret
+    assert f"密钥（base32）：{secret}" in bound.stdout
+    with Session(open_engine()) as s:
+        row = get_account(session=s, username="zhao")
+        audit = [a.detail for a in s.exec(select(AuditRow).where(AuditRow.action == "user_totp_enrolled"))]
+    assert row is not None and row.totp_secret and secret not in row.totp_secret
+    assert SecretBox(get_settings().totp_key).open(row.totp_secret) == secret
+    assert audit == [{"username": "zhao"}]
+    assert [u["totp"] for u in _users()] == [False, True]  # qian, zhao
+    street = runner.invoke(app, ["users", "totp", "qian"])
+    assert street.exit_code == 1 and "区县级和市级" in street.output and "Traceback" not in street.output
+    removed = runner.invoke(app, ["users", "totp", "zhao", "--disable"])
+    assert removed.exit_code == 0 and "已停用" in removed.output
+    assert [u["totp"] for u in _users()] == [False, False]

@@ -243,6 +243,32 @@ def test_repeated_failed_logins_lock_the_account(browser: object, served: Served
     _fits(d)
 
 
+@pytest.mark.parametrize("browser", [390], indirect=True, ids=["phone-390"])
+def test_a_district_account_logs_in_with_its_totp_code_on_a_phone(browser: object, served: Served) -> None:
+    import pyotp
+    from selenium.webdriver.common.by import By
+
+    from integrations.store.db import session_scope
+    from integrations.store.user_totp import enrol_totp
+    from integrations.totp import SecretBox, new_secret
+
+    base, engine, _ = served
+    secret = new_secret()
+    with session_scope(engine) as s:
+        enrol_totp(session=s, username="district", sealed=SecretBox(SETTINGS.totp_key).seal(secret),
+                   directory=directory(), actor="test", now=NOW)
+    d = browser
+    _login(d, base, "district")
+    assert d.find_element(By.TAG_NAME, "h1").text == "动态口令"  # type: ignore[attr-defined]
+    assert d.get_cookie("fenghuo_session") is None  # type: ignore[attr-defined]
+    _fits(d)
+    d.find_element(By.NAME, "code").send_keys(pyotp.TOTP(secret).at(NOW))  # type: ignore[attr-defined]
+    _click(d, By.CSS_SELECTOR, "form.card button")
+    assert d.current_url.endswith("/inbox")  # type: ignore[attr-defined]
+    assert d.get_cookie("fenghuo_session") is not None  # type: ignore[attr-defined]
+    _fits(d)
+
+
 def test_acknowledge_from_a_notifications_link(browser: object, served: Served) -> None:
     from datetime import timedelta
 

@@ -76,7 +76,7 @@ def test_links_sent_before_a_rotation_work_through_the_grace_period(store: tuple
 
 def test_production_refuses_development_or_short_previous_keys() -> None:
     good = {"pseudonym_key": "p" * 40, "link_secret": "l" * 40, "webhook_secret": "w" * 40,
-            "session_secret": "s" * 40}
+            "session_secret": "s" * 40, "totp_key": "t" * 40}
     assert Settings(env="production", **good, link_secrets_previous=["o" * 40]).insecure_secrets() == []
     weak = Settings(env="production", **good, session_secrets_previous=["fenghuo-development-session-secret"])
     assert any("SESSION_SECRETS_PREVIOUS" in p for p in weak.insecure_secrets())
