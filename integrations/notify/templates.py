@@ -16,6 +16,7 @@ once and kept (:func:`templates_for`) until a file changes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,7 +29,6 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     Template,
-    TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
 )
@@ -37,6 +37,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from domain.privacy import mask
 from integrations.notify.message_context import Rendered, sample_context
 from integrations.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "templates"
 """The layouts that ship with Fenghuo (Chinese; English under ``en/``)."""
@@ -64,6 +66,9 @@ class MessageTemplates:
 
     by_key: Mapping[Key, Template] = field(default_factory=dict)
     lang: str = "zh"
+    fallback: MessageTemplates | None = None
+    """The shipped templates alone, when an operator's folder is in front: a message its template cannot
+    render at run time (a name empty for this warning only) is laid out by these instead of being lost."""
 
     def _order(self, channel: str | None, kind: str) -> Iterable[Key]:
         langs = ("en", "zh") if self.lang == "en" else ("zh",)
@@ -86,8 +91,19 @@ class MessageTemplates:
         return self.find(channel, step) is not self.find(None, step)
 
     def render(self, channel: str | None, step: str, context: Mapping[str, Any]) -> Rendered:
-        """Render ``step`` for ``channel`` with ``context`` (:mod:`integrations.notify.message_context`)."""
-        return render_with(self.find(channel, step), context)
+        """Render ``step`` for ``channel`` with ``context`` (:mod:`integrations.notify.message_context`);
+        an operator's template failing on this context gives way to the shipped one (logged)."""
+        template = self.find(channel, step)
+        try:
+            return render_with(template, context)
+        except Exception as exc:
+            # Any error (a template can call methods: TypeError, ZeroDivisionError…), so that an
+            # operator's slip never loses a notification while the shipped layout can still render it.
+            if self.fallback is None:
+                raise
+            file, line = _where(exc.__traceback__, template.filename or "?")
+            log.warning("%s:%s: 模板渲染失败，改用自带模板：%s", file, line, exc)
+            return self.fallback.render(channel, step, context)
 
 
 def _split(rel: Path) -> tuple[str, str | None, str] | str:
@@ -161,7 +177,7 @@ def load_templates(folder: Path | None = None, lang: str = "zh") -> MessageTempl
             file, line = _where(exc.__traceback__, source)
             errors.append(f"{file}:{line}: 找不到被引用的模板 {exc.name}")
             continue
-        except TemplateError as exc:
+        except Exception as exc:  # TemplateError, or a Python error raised by what the template calls
             file, line = _where(exc.__traceback__, source)
             errors.append(f"{file}:{line}: 模板无法渲染（{type(exc).__name__}）：{exc}")
             continue
@@ -171,7 +187,7 @@ def load_templates(folder: Path | None = None, lang: str = "zh") -> MessageTempl
         errors.append(f"{SHIPPED}:1: 缺少自带模板 {'、'.join(missing)}（安装不完整）")
     if errors:
         raise TemplateFileError("\n".join(dict.fromkeys(errors)))
-    return MessageTemplates(found, lang)
+    return MessageTemplates(found, lang, load_templates(None, lang) if len(folders) > 1 else None)
 
 
 def _stamp(folder: Path | None) -> tuple[tuple[str, int], ...]:

@@ -90,6 +90,7 @@ def test_missing_override_folder_or_unknown_language_is_an_error(tmp_path: Path)
     ("open.j2", "subject\nok\n{{ no_such_name }}\n", 3, "no_such_name"),
     ("open.j2", "subject\n{{ ''.__class__ }}\n", 2, "SecurityError"),
     ("open.j2", "subject\n{{ ''.__class__.__mro__ }}\n", 2, "unsafe"),
+    ("open.j2", "subject\nok\n{{ 1 // 0 }}\n", 3, "ZeroDivisionError"),
     ("digest.j2", "s\n{% for m in members %}{{ m.nope }}{% endfor %}\n", 2, "nope"),
     ("_warning.j2", "s\n\n{{ broken(\n", 3, "模板语法错误"),
     ("closing.j2", "x\n", 1, "未知的通知环节 closing"),
@@ -157,20 +158,23 @@ def test_shipped_folder_holds_a_template_for_every_step_in_both_languages() -> N
         assert (SHIPPED / f"{step}.j2").is_file() and (SHIPPED / "en" / f"{step}.j2").is_file()
 
 
-@pytest.mark.parametrize("step", [*STEPS, "remind-3"])
-def test_preview_shows_every_step(step: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_preview_shows_every_step() -> None:
     from flows.console import open_engine
 
     w = warning("yellow")
-    with session_scope(open_engine()) as s:
+    with session_scope(open_engine()) as s:  # one store for every step: migrating is the slow part
         s.add(w)
-    shown = CliRunner().invoke(app, ["notifications", "preview", str(w.id), "--channel", "wecom", "--step", step])
-    assert shown.exit_code == 0, shown.output
-    assert f"环节 {step}" in shown.stdout
-    assert ("【预警汇总】1 条预警（黄色 1 条）" if step == "digest"
-            else "【预警已办结】集体访" if step == "resolve" else "【黄色预警】集体访") in shown.stdout
-    english = CliRunner().invoke(app, ["notifications", "preview", str(w.id), "--step", step, "--lang", "en"])
-    assert english.exit_code == 0 and ("[Digest]" if step == "digest" else "集体访") in english.stdout
+    runner = CliRunner()
+    for step in (*STEPS, "remind-3"):
+        shown = runner.invoke(app, ["notifications", "preview", str(w.id), "--channel", "wecom", "--step", step])
+        assert shown.exit_code == 0, shown.output
+        assert f"环节 {step}" in shown.stdout
+        assert ("【预警汇总】1 条预警（黄色 1 条）" if step == "digest"
+                else "【预警已办结】集体访" if step == "resolve" else "【黄色预警】集体访") in shown.stdout
+    for step, words in (("open", "[YELLOW WARNING] 集体访"), ("digest", "[Digest] 1 warning (yellow 1)"),
+                        ("resolve", "[Warning resolved] 集体访")):
+        english = runner.invoke(app, ["notifications", "preview", str(w.id), "--step", step, "--lang", "en"])
+        assert english.exit_code == 0 and words in english.stdout, english.output
 
 
 def test_preview_uses_the_override_and_says_what_is_wrong_in_chinese(tmp_path: Path,
@@ -197,3 +201,16 @@ def test_preview_uses_the_override_and_says_what_is_wrong_in_chinese(tmp_path: P
     _write(folder, "open.j2", "{{ nope }}\n")
     broken = runner.invoke(app, ["notifications", "preview", str(w.id)])
     assert broken.exit_code == 1 and "消息模板有误" in broken.output and f"{folder / 'open.j2'}:1:" in broken.output
+
+
+def test_an_override_failing_on_one_warning_gives_way_to_the_shipped_layout(tmp_path: Path,
+                                                                           caplog: pytest.LogCaptureFixture) -> None:
+    # Passes the load check (the sample has a summary) but fails for a warning without one.
+    _write(tmp_path, "open.j2", "{{ summary.upper() }}\n正文\n")
+    templates = load_templates(tmp_path)
+    assert templates.render(None, "open", sample_context("open")).subject == "示例摘要"
+    text = templates.render(None, "open", {**sample_context("open"), "summary": None})
+    assert text.subject.startswith("【橙色预警】示例预警") and "摘要：—" in text.body
+    assert f"{tmp_path / 'open.j2'}:1: 模板渲染失败，改用自带模板" in caplog.text
+    with pytest.raises(TypeError):
+        load_templates().render(None, "open", {**sample_context("open"), "links": None})  # shipped: no fallback
