@@ -17,6 +17,7 @@ once and kept (:func:`templates_for`) until a file changes.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -201,11 +202,22 @@ def _cached(folder: Path | None, lang: str, stamp: tuple[tuple[str, int], ...]) 
     return load_templates(folder, lang)
 
 
+RECHECK_S = 1.0
+"""How often (seconds) :func:`templates_for` looks whether a template file changed: a ``stat`` of every
+file costs more than a render, so a busy routing loop looks at most this often."""
+_checked: dict[tuple[Path | None, str], tuple[float, tuple[tuple[str, int], ...]]] = {}
+
+
 def templates_for(settings: Settings) -> MessageTemplates:
     """The templates the settings name — the shipped ones, the operator's ``templates_dir`` before them —
-    in ``lang``; compiled once and reused until a template file changes (a flow run or web request pays
-    only a ``stat`` of each file)."""
-    return _cached(settings.templates_dir, settings.lang, _stamp(settings.templates_dir))
+    in ``lang``; compiled once and reused until a template file changes (looked at every
+    :data:`RECHECK_S` seconds at most)."""
+    key = (settings.templates_dir, settings.lang)
+    now = time.monotonic()
+    seen = _checked.get(key)
+    if seen is None or now - seen[0] >= RECHECK_S:
+        seen = _checked[key] = (now, _stamp(settings.templates_dir))
+    return _cached(*key, seen[1])
 
 
 def default_templates() -> MessageTemplates:

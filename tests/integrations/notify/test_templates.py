@@ -114,11 +114,14 @@ def test_sandbox_blocks_attribute_access_at_render_time_too() -> None:
         template.render()
 
 
-def test_templates_are_compiled_once_and_reloaded_when_a_file_changes(tmp_path: Path) -> None:
+def test_templates_are_compiled_once_and_reloaded_when_a_file_changes(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("integrations.notify.templates.RECHECK_S", 3600.0)
     settings = Settings(templates_dir=tmp_path)
     first = templates_for(settings)
-    assert templates_for(settings) is first
     _write(tmp_path, "open.j2", "新 {{ title }}\n正文\n")
+    assert templates_for(settings) is first  # not looked at again within RECHECK_S
+    monkeypatch.setattr("integrations.notify.templates.RECHECK_S", 0.0)
     assert templates_for(settings) is not first
     assert templates_for(settings).render(None, "open", sample_context("open")).subject == "新 示例预警"
     assert default_templates() is templates_for(Settings())
