@@ -4,10 +4,13 @@ with FILE:LINE errors; ``notifications preview`` shows any step."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from domain.escalation import EscalationPolicy
@@ -217,3 +220,26 @@ def test_an_override_failing_on_one_warning_gives_way_to_the_shipped_layout(tmp_
     assert f"{tmp_path / 'open.j2'}:1: 模板渲染失败，改用自带模板" in caplog.text
     with pytest.raises(TypeError):
         load_templates().render(None, "open", {**sample_context("open"), "links": None})  # shipped: no fallback
+
+
+_FILES = [(channel, step) for channel in (None, "wecom", "email") for step in ("open", "digest", "resolve")]
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.sets(st.sampled_from(_FILES)), st.sampled_from(["zh", "en"]))
+def test_the_most_specific_file_wins_and_missing_ones_fall_back_to_shipped(
+        present: set[tuple[str | None, str]], lang: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        for channel, step in present:
+            _write(Path(folder), f"{channel}/{step}.j2" if channel else f"{step}.j2", f"override {channel}\nbody\n")
+        templates = load_templates(Path(folder), lang)
+        for channel, step in _FILES:
+            subject = templates.render(channel, step, sample_context(step)).subject
+            if lang == "en":  # the shipped English layouts come before any Chinese file
+                assert not subject.startswith("override"), subject
+            elif (channel, step) in present:
+                assert subject == f"override {channel}"
+            elif (None, step) in present:
+                assert subject == "override None"
+            else:
+                assert not subject.startswith("override"), subject
