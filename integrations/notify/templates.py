@@ -160,16 +160,15 @@ def load_templates(folder: Path | None = None, lang: str = "zh") -> MessageTempl
     errors: list[str] = []
     for name in names:
         source = next(str(f / name) for f in folders if (f / name).is_file())
-        part = Path(name).name.startswith("_")  # a shared part: compiled here, rendered through the steps
-        key = "" if part else _split(Path(name))
-        if isinstance(key, str) and not part:
+        # A shared part (``_*.j2``) has no key: compiled here, trial-rendered through the steps that use it.
+        key = None if Path(name).name.startswith("_") else _split(Path(name))
+        if isinstance(key, str):
             errors.append(f"{source}:1: {key}；模板应为 <环节>.j2、<渠道>/<环节>.j2 或 en/ 下的同样路径")
             continue
         try:
             template = env.get_template(name)
-            if part:
+            if key is None:
                 continue
-            assert not isinstance(key, str)
             template.render(**sample_context(key[2]))
         except TemplateSyntaxError as exc:
             errors.append(f"{exc.filename or source}:{exc.lineno}: 模板语法错误：{exc.message}")
