@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.machine import machine_line  # noqa: E402
+from bench.machine import machine_line
 
 RULES = """\
 ruleset: bench
@@ -104,8 +104,9 @@ def write_stream(path: Path, n: int, places: int, seed: int = 7, per_day: int = 
                 row = {"kind": "hotline", "id": f"h{i}", "at": at, "region": region,
                        "person": f"p-{rng.randrange(5000)}", "category": rng.choice(CATEGORIES)}
             elif roll < 0.90:
-                row = {"kind": "dispute", "id": f"d{i}", "at": at, "region": region, "person": f"p-{rng.randrange(5000)}",
-                       "type": rng.choice(["wage_arrears", "neighbour", "land"]), "people": rng.randrange(1, 20),
+                row = {"kind": "dispute", "id": f"d{i}", "at": at, "region": region,
+                       "person": f"p-{rng.randrange(5000)}", "type": rng.choice(["wage_arrears", "neighbour", "land"]),
+                       "people": rng.randrange(1, 20),
                        "amount": rng.randrange(1000, 200_000), "status": "open"}
             else:
                 row = {"kind": "incident", "id": f"i{i}", "at": at, "region": region, "category": "fire",

@@ -1,5 +1,6 @@
 """``fenghuo notifications …``: the outbox seen from the command line — list (``--status`` queued, sent,
-failed, dead, silenced, held or not_needed; ``--failed`` for dead and retrying ones) and retry dead ones.
+failed, dead, silenced, held or not_needed; ``--failed`` for dead and retrying ones), retry dead ones,
+and preview a step's message as the templates lay it out.
 
 These commands read and write the store directly; they never start Prefect. Addresses and errors are
 masked (they can carry phone numbers or e-mail addresses).
@@ -123,37 +124,42 @@ def retry_cmd(
 def preview_cmd(
     warning_id: Annotated[int, typer.Argument(help="the warning to lay out")],
     channel: Annotated[str, typer.Option("--channel", help="channel whose layout to use (file, wecom…)")] = "file",
-    step: Annotated[str, typer.Option("--step", help="open, raise, escalate, remind, overdue, repeat, stale")]
-    = "open",
+    step: Annotated[str, typer.Option("--step", help="open, raise, escalate, remind, overdue, repeat, stale, "
+                                                     "digest or resolve")] = "open",
     recipient: Annotated[str, typer.Option("--as", help="recipient id shown in the message")] = "preview",
+    lang: Annotated[str | None, typer.Option("--lang", help="zh or en; default FENGHUO_LANG")] = None,
 ) -> None:
-    """Show the message a step of a warning would send over a channel (its template, else the built-in
-    layout); nothing is written or sent."""
+    """预览某预警在某通知环节、某渠道发出的消息（按消息模板排版）；不写入、不发送。
+    Show the message a step of a warning would send over a channel; nothing is written or sent."""
+    from rich.markup import escape
     from sqlmodel import Session
 
     from domain.regions import RegionDirectory
-    from integrations.notify.render import render
-    from integrations.notify.templates import STEPS, TemplateFileError, context_of, load_templates, render_with
+    from integrations.notify.preview import preview
+    from integrations.notify.templates import CHANNELS, LANGS, STEPS, TemplateFileError, load_templates
     from integrations.settings import get_settings
     from integrations.store.models import WarningRow
 
     if step.split("-")[0] not in STEPS:
-        fail(f"unknown step {step!r}; use one of {', '.join(STEPS)}")
+        fail(f"未知的通知环节 {escape(step)}；可用：{'、'.join(STEPS)}")
+    if channel not in CHANNELS:
+        fail(f"未知的渠道 {escape(channel)}；可用：{'、'.join(CHANNELS)}")
     settings = get_settings()
+    if lang is not None and lang not in LANGS:
+        fail(f"未知的语言 {escape(lang)}；可用：{'、'.join(LANGS)}")
     try:
-        templates = load_templates(settings.templates_dir)
+        templates = load_templates(settings.templates_dir, lang or settings.lang)
     except TemplateFileError as exc:
-        fail(f"message templates have errors:\n{exc}")
+        fail(f"消息模板有误，请按下列 文件:行号 修改后重试：\n{escape(str(exc))}")
     with Session(open_engine()) as session:
         warning = session.get(WarningRow, warning_id)
     if warning is None:
-        fail(f"no warning {warning_id}; `fenghuo warnings list` shows the ids")
-    regions = RegionDirectory.load(settings.regions)
-    template = templates.find(channel, step)
-    if template is None:
-        text = render(warning, step=step, recipient=recipient, regions=regions)
-    else:
-        text = render_with(template, context_of(warning, step=step, recipient=recipient, regions=regions))
-    console.print(f"[dim]{'template' if template else 'built-in layout'} · channel {channel} · step {step}[/]")
+        fail(f"没有编号为 {warning_id} 的预警；`fenghuo warnings list` 可查看编号")
+    try:
+        regions = RegionDirectory.load(settings.regions)
+    except (OSError, ValueError) as exc:
+        fail(f"无法读取区域目录：{escape(str(exc))}。请检查 FENGHUO_REGIONS 指向的文件")
+    text = preview(warning, step=step, channel=channel, recipient=recipient, regions=regions, templates=templates)
+    console.print(f"[dim]模板预览 · 渠道 {escape(channel)} · 环节 {escape(step)} · 语言 {templates.lang}[/]")
     console.print(text.subject, highlight=False, markup=False)
     console.print(text.body, highlight=False, markup=False)

@@ -9,7 +9,7 @@ from domain.escalation import EscalationPolicy
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from integrations.delivery import Reminders
-from integrations.notify.templates import MessageTemplates, load_templates
+from integrations.notify.templates import MessageTemplates, templates_for
 from integrations.route import LinkMaker, Routing
 from integrations.settings import Settings
 from integrations.store.models import WarningRow
@@ -34,7 +34,7 @@ class RoutingContext:
             directory=ResponderDirectory.load(settings.responders),
             regions=RegionDirectory.load(settings.regions),
             links=settings.action_links,
-            templates=load_templates(settings.templates_dir) or None,
+            templates=templates_for(settings),
         )
 
     def link_maker(self) -> LinkMaker | None:

@@ -68,11 +68,11 @@ def release_silences(engine: sa.Engine, now: datetime, reminders: Reminders | No
 
 
 def deliver_all(engine: sa.Engine, channels: Mapping[str, Channel], *, now: datetime,
-                window: timedelta | None) -> dict[str, int]:
+                window: timedelta | None, templates: MessageTemplates | None = None) -> dict[str, int]:
     """Sweep the outbox until nothing due is left (or a sweep sends nothing): totals sent, failed, dead."""
     totals = {"sent": 0, "failed": 0, "dead": 0}
     while True:
-        report = deliver_pending(engine, channels, now=now, limit=500, digest_window=window)
+        report = deliver_pending(engine, channels, now=now, limit=500, digest_window=window, templates=templates)
         for name in totals:
             totals[name] += getattr(report, name)
         if report.attempted == 0 or report.sent == 0:
@@ -92,5 +92,5 @@ def run_round(engine: sa.Engine, channels: Mapping[str, Channel], *, policy: Esc
     released = release_silences(engine, now, reminders)
     report.released, report.not_needed, report.still_silenced, report.reminded = (
         released["released"], released["not_needed"], released["held"], released["reminded"])
-    report.delivered = deliver_all(engine, channels, now=now, window=policy.digest_window)
+    report.delivered = deliver_all(engine, channels, now=now, window=policy.digest_window, templates=templates)
     return report

@@ -19,8 +19,8 @@ from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from domain.routing import ChangeKind, RouteDecision, decide_route, repeat_due
 from domain.warnings import Change, WarningState
-from integrations.notify.render import render
-from integrations.notify.templates import MessageTemplates, context_of, render_with
+from integrations.notify.message_context import warning_context
+from integrations.notify.templates import MessageTemplates, default_templates
 from integrations.store.inhibition import covered_by
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.routing import Message, apply_route, record_route, routing_facts, text_key
@@ -42,27 +42,27 @@ class Routing:
     categories: Callable[[WarningRow], Iterable[str]] | None = None
     """Record kinds or types behind a warning, selecting category overrides besides the rule id."""
     templates: MessageTemplates | None = None
-    """Message layouts as data; None or empty: the built-in layout."""
+    """Message layouts (``integrations.notify.templates``); None: the settings' (cached)."""
 
 
 def _texts(warning: WarningRow, decision: RouteDecision, regions: RegionDirectory, links: LinkMaker | None,
            now: datetime, templates: MessageTemplates | None = None) -> dict[str, Message]:
-    """Each recipient's message for the decided step (rendered after the route is applied): the built-in
-    layout, or a template's (``integrations.notify.templates``) — then per channel where one is set."""
+    """Each recipient's message for the decided step (rendered after the route is applied) by the step's
+    template (``integrations.notify.templates``; None: the settings'), then again for each of the
+    recipient's channels that has a template of its own."""
     assert warning.id is not None
     out: dict[str, Message] = {}
+    layouts = templates or default_templates()
     leadership = decision.policy.leadership.name
     for person in decision.recipients:
         urls = dict(links(warning.id, person.id, now)) if links else {}
-        text = render(warning, step=decision.step, recipient=person.id, regions=regions, leadership=leadership,
-                      links=urls)
+        context = warning_context(warning, step=decision.step, recipient=person.id, regions=regions,
+                                  leadership=leadership, links=urls)
+        text = layouts.render(None, decision.step, context)
         out[person.id] = Message(text.subject, text.body, urls)
-        for channel in dict.fromkeys(c.type for c in person.channels) if templates else ():
-            assert templates is not None
-            template = templates.find(channel, decision.step)
-            if template is not None:
-                own = render_with(template, context_of(warning, step=decision.step, recipient=person.id,
-                                                       regions=regions, leadership=leadership, links=urls))
+        for channel in dict.fromkeys(c.type for c in person.channels):
+            if layouts.has_own(channel, decision.step):
+                own = layouts.render(channel, decision.step, context)
                 out[text_key(person.id, channel)] = Message(own.subject, own.body, urls)
     return out
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,9 @@ class InsecureSettingsError(RuntimeError):
 class Settings(BaseSettings):
     """Fenghuo's configuration. Environment variables are ``FENGHUO_<FIELD>`` (case-insensitive)."""
 
-    model_config = SettingsConfigDict(env_prefix="FENGHUO_", env_file=".env", extra="ignore")
+    # populate_by_name: a field with env aliases (templates_dir) can still be passed by its name.
+    model_config = SettingsConfigDict(env_prefix="FENGHUO_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     home: Path = Field(default=Path(".fenghuo"), description="Working folder: database, outbox files, demo data.")
     database_url: str | None = Field(
@@ -152,10 +154,12 @@ class Settings(BaseSettings):
         default=24.0, gt=0, description="A silence at least this long (hours) reminds its author before it ends.")
     silence_remind_before_hours: float = Field(
         default=2.0, gt=0, description="How long (hours) before a long silence ends its author is reminded.")
-    templates_dir: Path = Field(
-        default=PACKAGE_ROOT / "integrations" / "data" / "templates",
-        description="Message layouts as Jinja2 templates (<step>.j2, <channel>/<step>.j2); none: built-in.",
+    templates_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("fenghuo_templates", "fenghuo_templates_dir"),
+        description="FENGHUO_TEMPLATES: an operator's folder of message templates (<step>.j2, "
+                    "<channel>/<step>.j2, en/…); a file there replaces the shipped one, any other is shipped.",
     )
+    lang: Literal["zh", "en"] = Field(default="zh", description="Language of notifications: zh (default) or en.")
     schedules: Path = Field(
         default=PACKAGE_ROOT / "integrations" / "data" / "schedules.yaml",
         description="Named recurring schedules for silences (`fenghuo silence add --schedule NAME`).",

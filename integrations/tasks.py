@@ -77,11 +77,11 @@ class TaskContext:
     def for_workspace(cls, settings: Settings, directory: ResponderDirectory, regions: RegionDirectory) -> TaskContext:
         """The context with the directories a caller already holds (the web workspace's)."""
         from integrations.ingest.run import load_kinds
-        from integrations.notify.templates import load_templates
+        from integrations.notify.templates import templates_for
 
         return cls(policy=EscalationPolicy.load(settings.escalation), directory=directory, regions=regions,
                    kinds=load_kinds(settings.rulebook), key=settings.pseudonym_key.get_secret_value(),
-                   templates=load_templates(settings.templates_dir) or None)
+                   templates=templates_for(settings))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from integrations.notify.base import Channel, DeliveryError, Notification
 from integrations.notify.digest import digest_notification
+from integrations.notify.templates import MessageTemplates
 from integrations.store.digests import claim_digest, digest_of, form_digests, is_held
 from integrations.store.models import OutboxRow
 from integrations.store.outbox import DEAD, PENDING, SENT, awaits_grouping, claim_row, due_rows, record_attempt
@@ -124,11 +125,13 @@ def claim(session: Session, unit: Unit, *, now: datetime, window: timedelta | No
     return [row]
 
 
-def render(rows: list[OutboxRow], unit: Unit, window: timedelta | None) -> Notification:
-    """The one message for the unit: the row's own, or the digest of its members under the digest's key."""
+def render(rows: list[OutboxRow], unit: Unit, window: timedelta | None,
+           templates: MessageTemplates | None = None) -> Notification:
+    """The one message for the unit: the row's own, or the digest of its members under the digest's key
+    (laid out by the ``digest`` template of ``templates``; None: the settings')."""
     if isinstance(unit, int):
         return notification_of(rows[0])
-    return digest_notification([notification_of(r) for r in rows], unit[0], window)
+    return digest_notification([notification_of(r) for r in rows], unit[0], window, templates=templates)
 
 
 def send(channel: Channel, message: Notification) -> Failure | None:
@@ -165,6 +168,7 @@ def settle(session: Session, rows: list[OutboxRow], failure: Failure | None, *, 
 def deliver_pending(
     engine: sa.Engine, channels: Mapping[str, Channel], *, now: datetime, limit: int = 100,
     backoff: Backoff | None = None, rng: random.Random | None = None, digest_window: timedelta | None = None,
+    templates: MessageTemplates | None = None,
 ) -> DeliveryReport:
     """Send up to ``limit`` pending rows due by ``now`` over the configured ``channels`` (by name).
 
@@ -182,7 +186,7 @@ def deliver_pending(
             if not rows:
                 session.rollback()  # sent or claimed by a concurrent sweep meanwhile: end the transaction
                 continue
-            failure = send(channels[rows[0].channel], render(rows, unit, digest_window))
+            failure = send(channels[rows[0].channel], render(rows, unit, digest_window, templates))
             settle(session, rows, failure, now=now, backoff=backoff, rng=rng, report=report)
             if failure is None and not isinstance(unit, int):
                 report.digest_keys.append(unit[0])
