@@ -118,6 +118,23 @@ def test_json_lines_with_a_broken_line(tmp_path: Path, sqlite_engine: sa.Engine,
     assert count(sqlite_engine, QuarantineRow) == 1
 
 
+def test_json_lines_nested_past_the_stack_are_quarantined_too_deep(
+    tmp_path: Path, sqlite_engine: sa.Engine, kinds: RecordKinds
+) -> None:
+    # Before the fix json.loads raised RecursionError out of the source: the whole drop stopped.
+    src = source(tmp_path, "jsonl")
+    lines = [json.dumps(row(i)) for i in range(4)]
+    lines.insert(1, "[" * 100_000)
+    lines.insert(3, json.dumps(row(7))[:-1] + ', "category": ' + "[" * 500 + "]" * 500 + "}")
+    (tmp_path / "drops" / "x.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with src:
+        report = ingest_source(sqlite_engine, src, kinds=kinds, key="k")
+    assert (report.inserted, report.reasons) == (4, {"too_deep": 2})
+    with session_scope(sqlite_engine) as s:
+        kept = [q.raw for q in list_quarantine(session=s)]
+    assert len(kept) == 2 and all(len(raw) < 250_000 for raw in kept)
+
+
 def test_a_missing_folder_is_a_request_error(tmp_path: Path) -> None:
     src = source(tmp_path)
     (tmp_path / "drops").rmdir()
