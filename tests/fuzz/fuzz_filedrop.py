@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.fuzz.atheris_main import ROOT, fuzz, instrumented  # noqa: E402
+import charset_normalizer  # noqa: F401  (third-party: imported uninstrumented)
 
-import charset_normalizer  # noqa: E402,F401  (third-party: imported uninstrumented)
+from tests.fuzz.atheris_main import ROOT, fuzz, instrumented
 
 with instrumented():  # type: ignore[attr-defined]
     from domain.kinds import RecordKinds

@@ -18,16 +18,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.fuzz.atheris_main import fuzz, instrumented  # noqa: E402
+import fastapi
+import sqlalchemy  # noqa: F401
+from fastapi.testclient import TestClient
 
-import fastapi  # noqa: E402  (third-party: imported uninstrumented)
-import sqlalchemy  # noqa: E402,F401
-from fastapi.testclient import TestClient  # noqa: E402
+from tests.fuzz.atheris_main import fuzz, instrumented
 
 with instrumented():  # type: ignore[attr-defined]
     # What the intake imports when first called, imported here so that it is instrumented too.
     import domain.regions
-    import domain.watermarks
+    import domain.watermarks  # noqa: F401
     import integrations.ingest.run
     import integrations.records_io
     import integrations.sources.factory  # noqa: F401

@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.fuzz.atheris_main import ROOT, fuzz, instrumented  # noqa: E402
+import yaml  # noqa: F401  (imported uninstrumented: its pure-Python parser is not ours to cover)
 
-import yaml  # noqa: E402,F401  (imported uninstrumented: its pure-Python parser is not ours to cover)
+from tests.fuzz.atheris_main import ROOT, fuzz, instrumented
 
 with instrumented():  # type: ignore[attr-defined]
     from rules.language.loader import load_rulebook

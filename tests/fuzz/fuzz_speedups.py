@@ -19,14 +19,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.fuzz.atheris_main import fuzz, instrumented  # noqa: E402
+from tests.fuzz.atheris_main import fuzz, instrumented
 
 with instrumented():  # type: ignore[attr-defined]
     from domain.privacy import pseudonymiser
     from integrations.ingest import _speedups
     from integrations.store.prepared import canonical_json, hash_content, utc_text
 
-import atheris  # noqa: E402
+import atheris
 
 KEY = b"fuzz-key"
 REFERENCE = pseudonymiser(KEY)
