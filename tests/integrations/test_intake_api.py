@@ -191,3 +191,24 @@ def test_an_item_nested_too_deep_is_quarantined_and_the_page_stored(roomy: TestC
     assert [q.reason.split(":")[0] for q in kept] == ["too_deep", "too_deep"]
     by_id = {q.source_id: q.raw for q in kept}
     assert set(by_id) == {"INC-2", None} and len(by_id["INC-2"]) < 5_000  # the deep part cut (domain.nesting)
+
+
+def test_first_pushes_of_a_source_at_once_are_all_accepted(engine: sa.Engine) -> None:
+    # Concurrent first pushes raced on the source_watermark insert: one got a 500 (IntegrityError).
+    import threading
+
+    app = FastAPI()
+    app.include_router(intake_router(engine, SETTINGS, clock=lambda: NOW))
+    gate, statuses = threading.Barrier(4), []
+
+    def push(n: int) -> None:
+        with TestClient(app, raise_server_exceptions=False) as c:
+            gate.wait()
+            statuses.append(c.post("/v1/intake/public-safety", json=[item(n)], headers=AUTH).status_code)
+
+    threads = [threading.Thread(target=push, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert statuses == [202] * 4 and len(_records(engine)) == 4
