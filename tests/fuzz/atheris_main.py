@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,12 +27,13 @@ def fuzz(test_one_input: Callable[[bytes], None]) -> None:
     atheris.Fuzz()
 
 
-def instrumented() -> object:
+def instrumented() -> AbstractContextManager[object]:
     """A context in which imports of Fenghuo's own packages are instrumented for coverage (third-party
     code is imported before it, uninstrumented: instrumenting FastAPI or SQLAlchemy costs seconds)."""
     import atheris
 
-    return atheris.instrument_imports(include=["domain", "rules", "integrations"])
+    hooks: AbstractContextManager[object] = atheris.instrument_imports(include=["domain", "rules", "integrations"])
+    return hooks
 
 
 def setup_path() -> None:

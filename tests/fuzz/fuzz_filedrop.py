@@ -25,7 +25,7 @@ import charset_normalizer  # noqa: F401  (third-party: imported uninstrumented)
 
 from tests.fuzz.atheris_main import ROOT, fuzz, instrumented
 
-with instrumented():  # type: ignore[attr-defined]
+with instrumented():
     from domain.kinds import RecordKinds
     from domain.records import Record
     from integrations.sources import DEPARTMENTS, FileDropSource, Rejection

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from tests.fuzz.atheris_main import fuzz, instrumented
 
-with instrumented():  # type: ignore[attr-defined]
+with instrumented():
     # What the intake imports when first called, imported here so that it is instrumented too.
     import domain.regions
     import domain.watermarks  # noqa: F401

@@ -22,7 +22,7 @@ import yaml  # noqa: F401  (imported uninstrumented: its pure-Python parser is n
 
 from tests.fuzz.atheris_main import ROOT, fuzz, instrumented
 
-with instrumented():  # type: ignore[attr-defined]
+with instrumented():
     from rules.language.loader import load_rulebook
 
 RULEBOOK = ROOT / "rules" / "catalog"

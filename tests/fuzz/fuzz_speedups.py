@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.fuzz.atheris_main import fuzz, instrumented
 
-with instrumented():  # type: ignore[attr-defined]
+with instrumented():
     from domain.privacy import pseudonymiser
     from integrations.ingest import _speedups
     from integrations.store.prepared import canonical_json, hash_content, utc_text
@@ -43,7 +43,8 @@ def _outcome(call: Any, *args: Any) -> tuple[str, Any]:
 
 def _text(fdp: atheris.FuzzedDataProvider, most: int) -> str:
     n = fdp.ConsumeIntInRange(0, most)
-    return fdp.ConsumeUnicode(n) if fdp.ConsumeBool() else fdp.ConsumeUnicodeNoSurrogates(n)
+    text: str = fdp.ConsumeUnicode(n) if fdp.ConsumeBool() else fdp.ConsumeUnicodeNoSurrogates(n)
+    return text
 
 
 def _value(fdp: atheris.FuzzedDataProvider, depth: int = 0) -> Any:
