@@ -169,7 +169,8 @@ def _heartbeat(text: str | None) -> datetime | None:
     except ValueError:
         at = None
     if at is None or at.tzinfo is None:
-        raise _Refused(422, "bad_heartbeat", f"complete_up_to {text!r} 须为带时区的 ISO 8601 时间，"
+        shown = text if len(text) <= 60 else text[:57] + "..."  # echo what was sent, not a megabyte of it
+        raise _Refused(422, "bad_heartbeat", f"complete_up_to {shown!r} 须为带时区的 ISO 8601 时间，"
                        "如 2026-12-05T08:00:00+08:00 (an ISO 8601 time with its zone)")
     return at
 

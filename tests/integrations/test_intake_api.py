@@ -212,3 +212,8 @@ def test_first_pushes_of_a_source_at_once_are_all_accepted(engine: sa.Engine) ->
     for t in threads:
         t.join(60)
     assert statuses == [202] * 4 and len(_records(engine)) == 4
+
+
+def test_a_refused_heartbeat_is_echoed_short(roomy: TestClient) -> None:
+    r = roomy.post("/v1/intake/public-safety", json={"complete_up_to": "x" * 100_000}, headers=AUTH)
+    assert r.status_code == 422 and len(r.json()["message"]) < 200 and "时区" in r.json()["message"]
