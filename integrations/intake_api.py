@@ -8,9 +8,10 @@ idempotent by (source, id), the source's watermark moved — all in one transact
 (in the body or the query) is the department's heartbeat: everything up to it has been sent.
 
 Answers: 202 ``{"accepted", "duplicates", "quarantined", "complete_up_to"}``; 400 a body that is not
-JSON; 401 no bearer token; 403 a token not this source's (or a source that does not push); 404 an
-unknown source; 413 a body over ``intake_max_bytes``; 422 a refused heartbeat; 429 with ``Retry-After``
-while ``intake_max_in_flight`` pushes are being stored; 503 when the source's token is not configured.
+JSON (``bad_json``, ``not_utf8``) or is nested past what can be parsed (``too_deep``); 401 no bearer
+token; 403 a token not this source's (or a source that does not push); 404 an unknown source;
+413 a body over ``intake_max_bytes``; 422 a refused heartbeat; 429 with ``Retry-After`` while
+``intake_max_in_flight`` pushes are being stored; 503 when the source's token is not configured.
 Every refusal says, in Chinese first, what to do next. Tokens are kept only as SHA-256 digests and
 compared in constant time.
 """
@@ -106,27 +107,50 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_TOO_DEEP = ("请求体嵌套过深（数组或对象层层套叠，超出可解析的层数），不是部门的记录；本次未入库任何记录，"
+             "请核对对方系统的导出 (body nested too deep)")
+
+
 def _parse(body: bytes) -> tuple[list[Any], str | None]:
-    """The items and the body's ``complete_up_to``, from a JSON array, JSON lines or an envelope."""
+    """The items and the body's ``complete_up_to``, from a JSON array, JSON lines or an envelope.
+
+    A body nested past what ``json`` parses is refused whole (400 ``too_deep``) when it is one document; in
+    JSON lines only the line that is too deep is, handed on as text for the mapping to quarantine
+    (``too_deep``) while the other lines are stored."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _Refused(400, "not_utf8", "请求体须为 UTF-8 编码的 JSON (body must be UTF-8 JSON)") from None
     if not text.strip():
         return [], None
+    deep = False
     try:
         whole = json.loads(text)
+    except RecursionError:
+        whole, deep = None, True
     except ValueError:
         whole = None
-        items = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    items.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise _Refused(400, "bad_json", f"第 {n} 行不是合法的 JSON：{exc.msg}；本次未入库任何记录，"
-                                   f"请修正后重发 (line {n} is not JSON)") from None
-        return items, None
+    else:
+        return _shaped(whole)
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if deep and len(lines) == 1:
+        raise _Refused(400, "too_deep", _TOO_DEEP)
+    items: list[Any] = []
+    for n, line in lines:
+        try:
+            items.append(json.loads(line))
+        except RecursionError:
+            items.append(line)  # the mapping parses it again and quarantines it as too_deep
+        except json.JSONDecodeError as exc:
+            if deep:  # a document over several lines, too deep as a whole: its lines are not JSON lines
+                raise _Refused(400, "too_deep", _TOO_DEEP) from None
+            raise _Refused(400, "bad_json", f"第 {n} 行不是合法的 JSON：{exc.msg}；本次未入库任何记录，"
+                           f"请修正后重发 (line {n} is not JSON)") from None
+    return items, None
+
+
+def _shaped(whole: Any) -> tuple[list[Any], str | None]:
+    """The items and heartbeat of a body that parsed as one JSON document."""
     if isinstance(whole, list):
         return whole, None
     if isinstance(whole, dict) and isinstance(whole.get("items"), list):
@@ -145,7 +169,8 @@ def _heartbeat(text: str | None) -> datetime | None:
     except ValueError:
         at = None
     if at is None or at.tzinfo is None:
-        raise _Refused(422, "bad_heartbeat", f"complete_up_to {text!r} 须为带时区的 ISO 8601 时间，"
+        shown = text if len(text) <= 60 else text[:57] + "..."  # echo what was sent, not a megabyte of it
+        raise _Refused(422, "bad_heartbeat", f"complete_up_to {shown!r} 须为带时区的 ISO 8601 时间，"
                        "如 2026-12-05T08:00:00+08:00 (an ISO 8601 time with its zone)")
     return at
 

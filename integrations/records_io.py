@@ -77,9 +77,13 @@ def _json_lines(path: Path) -> Iterator[Any]:
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
+                item = json.loads(line)
+            except RecursionError:  # nested past the stack: the line's item alone is quarantined (too_deep)
+                yield line.rstrip("\r\n")
+                continue
             except ValueError as exc:
                 raise ImportFileError(f"{path}:{number}: 不是有效的 JSON（{exc}）；每行应是一个 JSON 对象") from None
+            yield item
 
 
 def read_items(path: Path) -> list[Any]:

@@ -23,7 +23,7 @@ MIN_SECRET_BYTES = 32
 """Shortest secret production accepts (UTF-8 bytes): ``openssl rand -hex 32`` gives 64."""
 
 # The known development defaults, so that production can refuse them (guard.py): public on purpose.
-DEVELOPMENT_SECRETS = {  # nosec B105
+DEVELOPMENT_SECRETS = {  # nosec B105  (public development defaults, kept so that production can refuse them)
     "pseudonym_key": "fenghuo-development-key-change-me",
     "link_secret": "fenghuo-development-link-secret",
     "webhook_secret": "fenghuo-development-webhook-secret",

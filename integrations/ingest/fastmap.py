@@ -46,6 +46,15 @@ def _leave_to_python(*_: Any) -> None:
     return None
 
 
+def _guarded(fast: Callable[[Any, datetime, float | None], PreparedRecord | None], raw: Any, limit: datetime,
+             limit_ts: float | None) -> PreparedRecord | None:
+    """``fast(raw, limit, limit_ts)``, or ``None`` (ask the reference) where a field nests past the stack."""
+    try:
+        return fast(raw, limit, limit_ts)
+    except RecursionError:
+        return None
+
+
 def _timestamp_only(at: datetime) -> tuple[float, str]:
     """``(at.timestamp(), "")``: :func:`~integrations.ingest.twins.times_of` for a store that needs no UTC text."""
     return at.timestamp(), ""
@@ -82,7 +91,7 @@ class CompiledMapping:
 
     def map_one(self, raw: Any, now: datetime) -> PreparedRecord | Rejection:
         """``raw`` as a prepared record, or the :class:`Rejection` saying why not; never raises."""
-        fast = self._fast(raw, *self._limit(now)) if self._fast is not None else None
+        fast = _guarded(self._fast, raw, *self._limit(now)) if self._fast is not None else None
         return fast if fast is not None else self.reference(raw, now)
 
     def _limit(self, now: datetime) -> tuple[datetime, float | None]:
@@ -102,7 +111,10 @@ class CompiledMapping:
         limit, limit_ts = self._limit(now)
         fast = self._fast
         for raw in items:
-            out = fast(raw, limit, limit_ts) if fast is not None else None
+            try:
+                out = fast(raw, limit, limit_ts) if fast is not None else None
+            except RecursionError:  # a field nested past the stack: the reference says too_deep
+                out = None
             if out is not None:
                 records.append(out)
                 continue

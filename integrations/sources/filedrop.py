@@ -10,7 +10,8 @@ content is read again from its start (the store keeps unchanged records once, by
 Encoding: declared per source (``encoding``), or ``auto`` (the default): UTF-8 with or without a BOM,
 else what charset-normalizer detects among GB18030 (GBK's superset), UTF-16 and Big5. A file that cannot
 be decoded is quarantined whole with its reason, and the source goes on with the next file. A page never
-spans two files. A JSON line that does not parse is handed on as text (the ingest quarantines it); a CSV
+spans two files. A JSON line that does not parse (or nests past what ``json`` parses) is handed on as
+text (the ingest quarantines it: ``unparseable``, ``too_deep``); a CSV
 row is a dict of header → text.
 """
 
@@ -122,7 +123,7 @@ class FileDropSource(ConfiguredSource):
                 continue
             try:
                 item = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # cut, corrupt or nested past the stack: quarantined as text
                 out.append(line.rstrip("\r\n"))
                 continue
             out.append(item if isinstance(item, dict) else line.rstrip("\r\n"))

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from domain.kinds import FieldSpec, RecordKinds, has_bad_text
+from domain.nesting import MAX_DEPTH, clipped, too_deep
 from domain.privacy import mask, mask_value, pseudonymise_value
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
@@ -105,16 +106,28 @@ def storable(text: str) -> str:
 
 def safe_raw(raw: Any, config: SourceConfig, key: str | bytes) -> str:
     """The payload as text fit to store: personal fields pseudonymised, identifiers in text masked."""
+    # Cut to a depth every walker below (masking, json.dumps, repr) can take: an item nested past the
+    # interpreter's stack is still kept, its deep part written as domain.nesting.CLIPPED.
     if isinstance(raw, Mapping):
-        safe = {k: _safe_value(k, v, config, key) for k, v in raw.items()}
+        safe = {k: _safe_value(k, clipped(v, MAX_DEPTH - 1), config, key) for k, v in raw.items()}
         return storable(json.dumps(safe, ensure_ascii=False, default=str))
-    text = storable(raw if isinstance(raw, str) else repr(raw))
+    text = storable(raw if isinstance(raw, str) else repr(clipped(raw)))
     if config.personal_raw:
         # A cut page is not JSON, but its personal fields still look like "name": "value".
         fields = "|".join(re.escape(f) for f in config.personal_raw)
         pattern = re.compile(rf'("(?:{fields})"\s*:\s*")([^"]*)')
         text = pattern.sub(lambda m: m.group(1) + str(pseudonymise_value(m.group(2), key)), text)
     return mask(text)
+
+
+TOO_DEEP = (f"too_deep: 嵌套超过 {MAX_DEPTH} 层，不是部门的记录；请核对对方系统的导出 "
+            f"(nested deeper than {MAX_DEPTH} levels)")
+"""The reason of an item nested past :data:`domain.nesting.MAX_DEPTH` (or past what ``json`` parses)."""
+
+
+def _read_fields(config: SourceConfig) -> tuple[str, ...]:
+    """The department fields :func:`map_item` reads (the others are dropped unread, however deep)."""
+    return (config.id_field, config.at_field, config.region_field, *config.region_fields, *config.fields)
 
 
 class _ItemError(ValueError):
@@ -221,6 +234,8 @@ def map_item(
             raw = json.loads(raw)
         except ValueError as exc:
             return reject(f"unparseable JSON ({exc}); the page was cut or corrupted in transit", "unparseable")
+        except RecursionError:  # json recurses per level: 100,000 "[" overflow it
+            return reject(TOO_DEEP, "too_deep")
     if type(raw) is not dict and not isinstance(raw, Mapping):  # the exact-type test first: ABCs are slow
         return reject(f"item is not a JSON object but {type(raw).__name__}", "not_object")
     sid = raw.get(config.id_field)
@@ -231,6 +246,8 @@ def map_item(
         source_id = None  # not kept as the quarantine row's id either
         return reject(f"id field {config.id_field!r} holds a NUL, an invalid character or over 200 characters",
                       "bad_text")
+    if any(too_deep(raw.get(name), MAX_DEPTH - 1) for name in _read_fields(config)):
+        return reject(TOO_DEEP, "too_deep")  # before anything below recurses into it (coerce's repr, masking)
     for name in (config.at_field, *(config.region_fields or (config.region_field,))):
         if name not in raw:
             return reject(

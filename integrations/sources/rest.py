@@ -212,6 +212,8 @@ class RestSource(ConfiguredSource):
                 body = resp.json()
         except ValueError as exc:
             return Page([resp.text], cursor, ref, has_more=True, error=f"unparseable JSON page: {exc}")
+        except RecursionError:  # nested past what json parses (orjson stops at 1,024 levels, then json recurses)
+            return Page([resp.text], cursor, ref, has_more=True, error="JSON page nested too deep to parse")
         items = body if p.items_field == "" else body.get(p.items_field) if isinstance(body, dict) else None
         if not isinstance(items, list):
             shape = "a JSON list" if p.items_field == "" else f"{{{p.items_field}: [...]}}"

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from domain.watermarks import SourceMark, SourceTiming, check_heartbeat, release_bound
@@ -29,15 +31,22 @@ def note_delivery(
 ) -> SourceMark:
     """Record a delivery of ``source`` at wall time ``now``: the event times of its records and, optionally,
     its heartbeat. Raises :class:`~domain.watermarks.HeartbeatError` for a heartbeat in the future or going
-    backwards (nothing written then; the caller's transaction decides about the rest).
+    backwards: the caller's transaction must then roll back (every caller's does), as the source's row
+    may already be inserted, blank.
 
     ``drained_at``: a pull that reached the end of the source at that instant; the heartbeat moves up to
     it (never back: a pull with an older clock leaves the heartbeat where it is)."""
-    row = session.get(SourceWatermarkRow, source, with_for_update=session.get_bind().dialect.name == "postgresql")
+    # The row is made sure of by one insert-on-conflict, then read (locked on PostgreSQL): two first
+    # deliveries of a source at once each found no row and both inserted it (IntegrityError, a 500 to a
+    # pushing department). On SQLite the insert also takes the write lock before the read, so the read
+    # sees the other writer's delivery and none is lost.
+    dialect = session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    session.execute(insert(SourceWatermarkRow).values(source=source).on_conflict_do_nothing(index_elements=["source"]))
+    row = session.get(SourceWatermarkRow, source, with_for_update=dialect == "postgresql", populate_existing=True)
+    assert row is not None  # inserted above, or there already
     if complete_up_to is not None:
-        check_heartbeat(source, row.complete_up_to if row else None, complete_up_to, now)
-    if row is None:
-        row = SourceWatermarkRow(source=source)
+        check_heartbeat(source, row.complete_up_to, complete_up_to, now)
     latest = max(ats, default=None)
     if latest is not None and (row.latest_at is None or latest > row.latest_at):
         row.latest_at = latest

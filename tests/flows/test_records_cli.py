@@ -183,3 +183,16 @@ def test_live_evaluation_warns_the_city_of_a_source_gone_silent_and_clears_it(tm
     evaluate_once(open_engine(), now=datetime.now(UTC))
     with Session(open_engine()) as s:
         assert s.exec(select(WarningRow).where(WarningRow.rule == "source-stale")).one().status == "resolved"
+
+
+def test_a_line_nested_past_the_parser_is_quarantined_and_the_others_imported(tmp_path: Path) -> None:
+    # json.loads raised RecursionError out of `records import`: a traceback, nothing stored.
+    f = tmp_path / "p.jsonl"
+    f.write_text(json.dumps(petition("p1", "2026-01-05T09:00:00+08:00", 6)) + "\n" + "[" * 100_000 + "\n"
+                 + json.dumps(petition("p2", "2026-01-05T10:00:00+08:00", 7)) + "\n", encoding="utf-8")
+    done = runner.invoke(app, ["records", "import", str(f), "--source", "xinfang"])
+    assert done.exit_code == 0, done.output
+    assert "accepted 2, duplicates 0, quarantined 1" in done.stdout
+    with Session(open_engine()) as s:
+        (kept,) = s.exec(select(QuarantineRow)).all()
+    assert kept.reason.startswith("too_deep")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,23 @@ def test_json_lines_with_a_broken_line(tmp_path: Path, sqlite_engine: sa.Engine,
     assert count(sqlite_engine, QuarantineRow) == 1
 
 
+def test_json_lines_nested_past_the_stack_are_quarantined_too_deep(
+    tmp_path: Path, sqlite_engine: sa.Engine, kinds: RecordKinds
+) -> None:
+    # Before the fix json.loads raised RecursionError out of the source: the whole drop stopped.
+    src = source(tmp_path, "jsonl")
+    lines = [json.dumps(row(i)) for i in range(4)]
+    lines.insert(1, "[" * 100_000)
+    lines.insert(3, json.dumps(row(7))[:-1] + ', "category": ' + "[" * 500 + "]" * 500 + "}")
+    (tmp_path / "drops" / "x.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with src:
+        report = ingest_source(sqlite_engine, src, kinds=kinds, key="k")
+    assert (report.inserted, report.reasons) == (4, {"too_deep": 2})
+    with session_scope(sqlite_engine) as s:
+        kept = [q.raw for q in list_quarantine(session=s)]
+    assert len(kept) == 2 and all(len(raw) < 250_000 for raw in kept)
+
+
 def test_a_missing_folder_is_a_request_error(tmp_path: Path) -> None:
     src = source(tmp_path)
     (tmp_path / "drops").rmdir()
@@ -179,6 +197,28 @@ def test_a_file_arriving_late_is_taken_whatever_its_name(
         late = ingest_source(sqlite_engine, src, kinds=kinds, key="k")
         idle = ingest_source(sqlite_engine, src, kinds=kinds, key="k")
     assert (late.inserted, idle.fetched) == (4, 0)
+
+
+def test_files_are_known_by_name_and_content_not_by_their_dates(
+    tmp_path: Path, sqlite_engine: sa.Engine, kinds: RecordKinds
+) -> None:
+    # Issue 18: a file touched (new mtime, same bytes) is not read again; one rewritten with other content
+    # under the same name and size is read again from its first row (the store keeps unchanged records once).
+    src = source(tmp_path)
+    path = tmp_path / "drops" / "2026-01-05.csv"
+    write_csv(path, [row(i) for i in range(4)])
+    with src:
+        assert ingest_source(sqlite_engine, src, kinds=kinds, key="k").inserted == 4
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    with src:
+        assert ingest_source(sqlite_engine, src, kinds=kinds, key="k").fetched == 0
+    size, mtime = path.stat().st_size, path.stat().st_mtime_ns
+    write_csv(path, [row(0), row(1), row(2, category="fight"), row(3)])  # "fight" for "noise": same size
+    os.utime(path, ns=(mtime, mtime + 2 * 10**9))
+    assert path.stat().st_size == size
+    with src:
+        again = ingest_source(sqlite_engine, src, kinds=kinds, key="k")
+    assert (again.fetched, again.unchanged, again.updated) == (4, 3, 1)
 
 
 def test_a_cursor_of_the_earlier_form_continues(tmp_path: Path) -> None:

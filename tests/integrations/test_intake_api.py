@@ -151,3 +151,69 @@ def test_backpressure_answers_429_with_retry_after(sqlite_engine: sa.Engine) -> 
     first_status, second = asyncio.run(scenario())
     assert first_status == 202
     assert second.status_code == 429 and second.headers["retry-after"] == "1"
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.fixture
+def roomy(engine: sa.Engine) -> Iterator[TestClient]:
+    """A client whose bodies may reach 1 MB, and which answers a server error as a 500 (not an exception)."""
+    app = FastAPI()
+    app.include_router(intake_router(engine, Settings(source_secrets={"public-safety-push": TOKEN},
+                                                      intake_max_bytes=1_000_000), clock=lambda: NOW))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_a_body_nested_past_the_parser_is_400_too_deep(roomy: TestClient, engine: sa.Engine) -> None:
+    # Before the fix: json.loads raised RecursionError and the push got a 500.
+    for body in (b"[" * 100_000, ("[" + _nested(50_000) + "]").encode(), ("[\n" * 5_000).encode()):
+        r = roomy.post("/v1/intake/public-safety", content=body, headers=AUTH)
+        assert (r.status_code, r.json()["error"]) == (400, "too_deep")
+        assert r.json()["message"].startswith("请求体嵌套过深")
+    assert _records(engine) == []
+
+
+def test_an_item_nested_too_deep_is_quarantined_and_the_page_stored(roomy: TestClient, engine: sa.Engine) -> None:
+    plain = roomy
+    deep = json.dumps(item(2))[:-1] + ', "address": ' + _nested(900) + "}"  # parses, past the masking's stack
+    array = "[" + json.dumps(item(1)) + "," + deep + "]"
+    r = plain.post("/v1/intake/public-safety", content=array.encode(), headers=AUTH)
+    assert r.status_code == 202 and (r.json()["accepted"], r.json()["quarantined"]) == (1, 1)
+    lines = "\n".join([json.dumps(item(3)), "[" * 100_000, json.dumps(item(4))])  # one line past json's stack
+    r = plain.post("/v1/intake/public-safety", content=lines.encode(), headers=AUTH)
+    assert r.status_code == 202 and (r.json()["accepted"], r.json()["quarantined"]) == (2, 1)
+    assert sorted(r.source_id for r in _records(engine)) == ["INC-1", "INC-3", "INC-4"]
+    with Session(engine) as s:
+        kept = s.exec(select(QuarantineRow).where(QuarantineRow.source == "public-safety")).all()
+    assert [q.reason.split(":")[0] for q in kept] == ["too_deep", "too_deep"]
+    by_id = {q.source_id: q.raw for q in kept}
+    assert set(by_id) == {"INC-2", None} and len(by_id["INC-2"]) < 5_000  # the deep part cut (domain.nesting)
+
+
+def test_first_pushes_of_a_source_at_once_are_all_accepted(engine: sa.Engine) -> None:
+    # Concurrent first pushes raced on the source_watermark insert: one got a 500 (IntegrityError).
+    import threading
+
+    app = FastAPI()
+    app.include_router(intake_router(engine, SETTINGS, clock=lambda: NOW))
+    gate, statuses = threading.Barrier(4), []
+
+    def push(n: int) -> None:
+        with TestClient(app, raise_server_exceptions=False) as c:
+            gate.wait()
+            statuses.append(c.post("/v1/intake/public-safety", json=[item(n)], headers=AUTH).status_code)
+
+    threads = [threading.Thread(target=push, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert statuses == [202] * 4 and len(_records(engine)) == 4
+
+
+def test_a_refused_heartbeat_is_echoed_short(roomy: TestClient) -> None:
+    r = roomy.post("/v1/intake/public-safety", json={"complete_up_to": "x" * 100_000}, headers=AUTH)
+    assert r.status_code == 422 and len(r.json()["message"]) < 200 and "时区" in r.json()["message"]

@@ -145,3 +145,16 @@ def test_pages_parse_exactly_as_the_standard_json_module(body: str) -> None:
     expected = json.loads(body)["items"]
     assert page.error is None and repr(page.items) == repr(expected)
     assert [type(v) for v in page.items[0].values()] == [type(v) for v in expected[0].values()]
+
+
+def test_a_page_nested_past_the_parser_is_handed_on_whole_with_an_error() -> None:
+    # orjson stops at 1,024 levels, then httpx's json recursed: RecursionError out of the source.
+    body = b"[" * 100_000
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    src, _ = make(handler)
+    with src:
+        page = src.fetch(None, limit=10)
+    assert page.error == "JSON page nested too deep to parse" and page.items == [body.decode()]

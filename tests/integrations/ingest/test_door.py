@@ -26,6 +26,14 @@ def _item(i: int, **over: Any) -> dict[str, Any]:
     return {**item, **over}
 
 
+def _nested(levels: int) -> list[Any]:
+    """``levels`` lists inside each other, built without recursion (past the interpreter's stack)."""
+    out: list[Any] = []
+    for _ in range(levels - 1):
+        out = [out]
+    return out
+
+
 HOSTILE = {
     "lone surrogate in text": ({"subject": "\ud800"}, "bad_text"),
     "NUL in text": ({"subject": "a\x00b"}, "bad_text"),
@@ -36,6 +44,10 @@ HOSTILE = {
     "-5 people": ({"people": -5}, "out_of_range"),
     "a 5 MB subject": ({"subject": "访" * 5_000_000}, "out_of_range"),
     "the year 0001": ({"occurred_at": "0001-01-01T00:00:00+08:00"}, "out_of_range"),
+    # Before domain.nesting: RecursionError out of the mapping (repr, masking), the whole page lost.
+    "a subject nested 100,000 deep": ({"subject": _nested(100_000)}, "too_deep"),
+    "a subject nested 40 deep": ({"subject": _nested(40)}, "too_deep"),
+    "an identifier nested 100,000 deep": ({"id_card": _nested(100_000)}, "too_deep"),
 }
 
 

@@ -87,3 +87,32 @@ def test_the_same_bad_item_is_quarantined_once_per_source(engine: sa.Engine) -> 
         rows = s.exec(select(QuarantineRow.source, QuarantineRow.raw)).all()
     assert sorted(rows) == [("mediation", '{"id": "XF-1"}'), ("xinfang", '{"id": "XF-1"}'),
                             ("xinfang", '{"id": "XF-2"}')]
+
+
+def test_first_deliveries_of_a_new_source_at_once_never_collide_on_its_watermark(engine: sa.Engine) -> None:
+    # Two first pushes of one source used to both find no source_watermark row and both insert it: one
+    # failed on its key (IntegrityError, a 500 to the department). The row is now inserted on conflict.
+    from integrations.store.watermarks import note_delivery, source_marks
+
+    errors: list[BaseException] = []
+    for round_ in range(8):
+        gate = threading.Barrier(4)
+
+        def deliver(n: int, round_: int = round_, gate: threading.Barrier = gate) -> None:
+            try:
+                gate.wait()
+                with session_scope(engine) as s:
+                    note_delivery(session=s, source=f"new-{round_}", ats=[T0 + timedelta(minutes=n)],
+                                  complete_up_to=T0, now=T0 + timedelta(hours=1))
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=deliver, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert errors == []
+        with Session(engine) as s:
+            mark = source_marks(session=s)[f"new-{round_}"]  # type: ignore[arg-type]
+        assert mark.latest_at == T0 + timedelta(minutes=3) and mark.complete_up_to == T0  # every delivery counted
