@@ -24,7 +24,7 @@ SYSTEM = "system:inhibition"
 
 
 def _open_sources(session: Session, inhibitions: Sequence[Inhibition], exclude: int | None) -> list[OpenSource]:
-    rules = sorted({i.source for i in inhibitions})
+    rules = sorted({i.source for i in inhibitions if i.enabled})
     query = select(WarningRow.id, WarningRow.rule, WarningRow.region).where(
         col(WarningRow.rule).in_(rules), WarningRow.status != Status.resolved.value)
     return [OpenSource(i, r, g) for i, r, g in session.exec(query) if i is not None and i != exclude]
@@ -34,7 +34,7 @@ def hold_if_inhibited(session: Session, warning: WarningRow, rows: Sequence[Outb
                       inhibitions: Sequence[Inhibition]) -> OpenSource | None:
     """Mark a step's new pending ``rows`` ``held`` (before they are inserted) if an open source warning
     inhibits ``warning``; note the source on each row and in the warning's audit; return it."""
-    if not rows or not inhibitions or any(r.status != PENDING for r in rows):
+    if not rows or not any(i.enabled for i in inhibitions) or any(r.status != PENDING for r in rows):
         return None
     source = inhibitor(inhibitions, _open_sources(session, inhibitions, warning.id), rule=warning.rule,
                        region=warning.region, level=warning.level)
@@ -51,7 +51,7 @@ def hold_if_inhibited(session: Session, warning: WarningRow, rows: Sequence[Outb
 
 def covered_by(session: Session, source: WarningRow, inhibitions: Sequence[Inhibition]) -> list[int]:
     """Ids of the open warnings ``source`` inhibits now (for the summary in its message), oldest first."""
-    mine = [i for i in inhibitions if i.source == source.rule]
+    mine = [i for i in inhibitions if i.source == source.rule and i.enabled]
     if not mine:
         return []
     query = select(WarningRow).where(WarningRow.status != Status.resolved.value, WarningRow.id != source.id)
