@@ -11,8 +11,9 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from domain.inhibition import Inhibition, OpenSource, inhibitor
+from domain.regions import ancestors
 from domain.silences import release_outcome
-from domain.warnings import Status
+from domain.warnings import Level, Status
 
 # The models first: the audit module cannot be the first of the store's modules imported (see silences).
 from integrations.store import models as _models  # noqa: F401  isort: skip
@@ -23,11 +24,20 @@ from integrations.store.outbox_status import HELD, NOT_NEEDED, PENDING
 SYSTEM = "system:inhibition"
 
 
-def _open_sources(session: Session, inhibitions: Sequence[Inhibition], exclude: int | None) -> list[OpenSource]:
-    rules = sorted({i.source for i in inhibitions if i.enabled})
+def _open_sources(session: Session, inhibitions: Sequence[Inhibition], warning: WarningRow) -> list[OpenSource]:
+    """The open warnings that could inhibit ``warning``: of a source rule whose inhibition names its rule
+    at its level, in one of its ancestor regions (``is_within`` is exactly that). Both narrow the query
+    before it runs — one indexed lookup per routed step, however many clusters are open elsewhere."""
+    rank = Level(warning.level).rank
+    rules = sorted({i.source for i in inhibitions if i.enabled and i.source != warning.rule
+                    and i.min_level.rank <= rank <= i.max_level.rank and i.names(warning.rule)})
+    if not rules:
+        return []
+    regions = sorted(set(ancestors(warning.region).values()))
     query = select(WarningRow.id, WarningRow.rule, WarningRow.region).where(
-        col(WarningRow.rule).in_(rules), WarningRow.status != Status.resolved.value)
-    return [OpenSource(i, r, g) for i, r, g in session.exec(query) if i is not None and i != exclude]
+        col(WarningRow.rule).in_(rules), col(WarningRow.region).in_(regions),
+        WarningRow.status != Status.resolved.value)
+    return [OpenSource(i, r, g) for i, r, g in session.exec(query) if i is not None and i != warning.id]
 
 
 def hold_if_inhibited(session: Session, warning: WarningRow, rows: Sequence[OutboxRow], *,
@@ -36,7 +46,7 @@ def hold_if_inhibited(session: Session, warning: WarningRow, rows: Sequence[Outb
     inhibits ``warning``; note the source on each row and in the warning's audit; return it."""
     if not rows or not any(i.enabled for i in inhibitions) or any(r.status != PENDING for r in rows):
         return None
-    source = inhibitor(inhibitions, _open_sources(session, inhibitions, warning.id), rule=warning.rule,
+    source = inhibitor(inhibitions, _open_sources(session, inhibitions, warning), rule=warning.rule,
                        region=warning.region, level=warning.level)
     if source is None:
         return None
