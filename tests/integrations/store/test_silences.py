@@ -3,7 +3,7 @@ hold — each held notification sent exactly once if its warning is still open, 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -145,6 +145,7 @@ def test_a_silence_never_loses_a_notification(tmp_path_factory: pytest.TempPathF
             with session_scope(engine) as s:
                 release_held(s, now=now)
             deliver_pending(engine, {"file": channel}, now=now)
+            _never_sent_while_silenced(engine, {m.idempotency_key for m in channel.sent}, now)
         # The hold ends at the latest at `until`; a last sweep after it settles everything.
         end = max(now, T0 + timedelta(hours=hours)) + timedelta(minutes=1)
         with session_scope(engine) as s:
@@ -163,6 +164,20 @@ def test_a_silence_never_loses_a_notification(tmp_path_factory: pytest.TempPathF
                     assert row.status == "sent" and sent.count(row.idempotency_key) == 1
     finally:
         engine.dispose()
+
+
+def _never_sent_while_silenced(engine: sa.Engine, sent: set[str], now: datetime) -> None:
+    """After each round: a row still silenced was never sent, and one sent after being silenced was sent
+    only once its silence had ended (expired, or ``until`` passed)."""
+    from integrations.store.silences import SilenceRow
+
+    with Session(engine) as s:
+        for row in s.exec(select(OutboxRow).where(col(OutboxRow.payload).is_not(None))):
+            silence = s.get(SilenceRow, row.payload["silence"]) if row.payload.get("silence") else None
+            if row.status == "silenced":
+                assert row.idempotency_key not in sent
+            elif row.idempotency_key in sent and silence is not None:
+                assert silence.expired_at is not None or silence.until <= now
 
 
 def test_a_recurring_silence_holds_inside_its_schedule_and_releases_after_each_occurrence(
