@@ -33,6 +33,7 @@ import httpx
 from pydantic import SecretStr
 from sqlmodel import Session, col, select
 
+from bench.machine import machine_line
 from domain.escalation import EscalationPolicy
 from domain.inhibition import Inhibition
 from domain.regions import RegionDirectory
@@ -263,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.notifications} orange notifications routed and delivered; "
               f"time with / without, per round: {', '.join(f'{r:.3f}' for r in ratios)}; "
               f"median {statistics.median(ratios):.3f} (target < 1.10)")
+        print(machine_line())
         return 0
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/notify_bench.db"
     proc, hook = start_receiver()
