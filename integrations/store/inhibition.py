@@ -24,20 +24,49 @@ from integrations.store.outbox_status import HELD, NOT_NEEDED, PENDING
 SYSTEM = "system:inhibition"
 
 
+_CACHE = "inhibition-sources"
+
+
+def _index(session: Session, sources: frozenset[str]) -> dict[str, list[OpenSource]]:
+    """The open warnings of the ``sources`` rules by region, read once per transaction (a batch routing
+    thousands of warnings reads them once); a source opened in the transaction joins it as it is routed
+    (:func:`note_source`). A source opened meanwhile by another process counts from the next one."""
+    key = (_CACHE, sources)
+    index: dict[str, list[OpenSource]] | None = session.info.get(key)
+    if index is None:
+        index = {}
+        query = select(WarningRow.id, WarningRow.rule, WarningRow.region).where(
+            col(WarningRow.rule).in_(sorted(sources)), WarningRow.status != Status.resolved.value)
+        for i, r, g in session.exec(query):
+            if i is not None:
+                index.setdefault(g, []).append(OpenSource(i, r, g))
+        session.info[key] = index
+    return index
+
+
+def note_source(session: Session, warning: WarningRow) -> None:
+    """Add ``warning`` to this transaction's cached sources if it is of a cached source rule."""
+    for key, index in session.info.items():
+        if isinstance(key, tuple) and key[:1] == (_CACHE,) and warning.rule in key[1] and warning.id is not None:
+            here = index.setdefault(warning.region, [])
+            if all(s.id != warning.id for s in here):
+                here.append(OpenSource(warning.id, warning.rule, warning.region))
+
+
 def _open_sources(session: Session, inhibitions: Sequence[Inhibition], warning: WarningRow) -> list[OpenSource]:
     """The open warnings that could inhibit ``warning``: of a source rule whose inhibition names its rule
-    at its level, in one of its ancestor regions (``is_within`` is exactly that). Both narrow the query
-    before it runs — one indexed lookup per routed step, however many clusters are open elsewhere."""
+    at its level, in one of its ancestor regions (``is_within`` is exactly that)."""
     rank = Level(warning.level).rank
-    rules = sorted({i.source for i in inhibitions if i.enabled and i.source != warning.rule
-                    and i.min_level.rank <= rank <= i.max_level.rank and i.names(warning.rule)})
+    rules = {i.source for i in inhibitions if i.enabled and i.source != warning.rule
+             and i.min_level.rank <= rank <= i.max_level.rank and i.names(warning.rule)}
     if not rules:
         return []
-    regions = sorted(set(ancestors(warning.region).values()))
-    query = select(WarningRow.id, WarningRow.rule, WarningRow.region).where(
-        col(WarningRow.rule).in_(rules), col(WarningRow.region).in_(regions),
-        WarningRow.status != Status.resolved.value)
-    return [OpenSource(i, r, g) for i, r, g in session.exec(query) if i is not None and i != warning.id]
+    index = _index(session, frozenset(i.source for i in inhibitions if i.enabled))
+    found = [s for region in set(ancestors(warning.region).values()) for s in index.get(region, ())
+             if s.rule in rules and s.id != warning.id]
+    # A source resolved earlier in this same transaction no longer holds (the identity map answers).
+    return [s for s in found if (row := session.get(WarningRow, s.id)) is not None
+            and row.status != Status.resolved.value]
 
 
 def hold_if_inhibited(session: Session, warning: WarningRow, rows: Sequence[OutboxRow], *,

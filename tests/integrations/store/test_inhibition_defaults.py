@@ -106,3 +106,25 @@ def test_enabled_false_in_the_policy_switches_the_default_off(engine: sa.Engine)
     petition = _open(engine, "collective-petition", "yellow", "510104001001", "p", 1, policy)
     hotline = _open(engine, "hotline-complaint-spike", "yellow", "510104001001", "h", 2, policy)
     assert _statuses(engine, petition) == {"pending"} and _statuses(engine, hotline) == {"held"}
+
+
+def test_in_one_transaction_a_cluster_opened_holds_the_later_ones_and_a_resolved_one_does_not(
+        engine: sa.Engine) -> None:
+    def route(s: Session, rule: str, level: str, region: str, fp: str) -> WarningRow:
+        w = warning(level, region=region, rule=rule, fingerprint=fp)
+        s.add(w)
+        s.flush()
+        route_warning(session=s, warning=w, change="opened", policy=POLICY, directory=small_directory(),
+                      regions=REGIONS, now=T0)
+        return w
+
+    with session_scope(engine) as s:  # as one evaluation batch: the sources are read once, at the first
+        first = route(s, "collective-petition", "yellow", "510104001001", "p1")
+        cluster = route(s, "street-cluster", "orange", "510104001000", "c")
+        later = route(s, "collective-petition", "yellow", "510104001002", "p2")
+        cluster.status, cluster.open_key = "resolved", None
+        s.add(cluster)
+        after = route(s, "collective-petition", "yellow", "510104001001", "p3")
+    assert first.id and later.id and after.id
+    assert _statuses(engine, first.id) == {"pending"} and _statuses(engine, later.id) == {"held"}
+    assert _statuses(engine, after.id) == {"pending"}
