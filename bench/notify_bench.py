@@ -11,7 +11,7 @@ signature and dropping duplicates by key) running in a process of its own:
 It never asserts wall-clock.
 
     uv run python bench/notify_bench.py [--notifications 2000] [--warnings 200] [--database-url URL]
-    uv run python bench/notify_bench.py --silences 1000 [--notifications 2000] [--rounds 4]
+    uv run python bench/notify_bench.py --silences 1000 --clusters 100 [--notifications 2000] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ import httpx
 from pydantic import SecretStr
 from sqlmodel import Session, col, select
 
+from bench.machine import machine_line
 from domain.escalation import EscalationPolicy
+from domain.inhibition import Inhibition
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from domain.warnings import Firing, Level, fold
@@ -167,11 +169,31 @@ def latency(engine, hook: str, count: int, gap_s: float) -> dict[str, float]:  #
     return committed
 
 
-def route_and_deliver(url: str, hook: str, n: int, silences: int) -> float:
+CLUSTER = "bench-cluster"
+INHIBITING = POLICY.model_copy(update={"inhibitions": (
+    Inhibition(source=CLUSTER, targets=("bench-*",), min_level=Level.yellow, max_level=Level.orange),)})
+"""The policy with a cluster rule inhibiting every bench rule (as a default inhibition would)."""
+
+
+def open_clusters(engine, count: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """``count`` open cluster warnings, each in a street of another district (so each is a candidate
+    source for every routed warning, and none covers one)."""
+    rows = []
+    for i in range(count):
+        region = f"510105{i + 1:03d}000"
+        rows.append(WarningRow(fingerprint=f"cluster-{i}", open_key=f"cluster-{i}", rule=CLUSTER, title="街道预警聚集",
+                               level="orange", region=region, first_at=now, last_at=now, opened_at=now,
+                               summary="7 天内本街道 3 起黄色以上预警", explanation="count=3 ≥ 3"))
+    with session_scope(engine) as session:
+        session.add_all(rows)
+
+
+def route_and_deliver(url: str, hook: str, n: int, silences: int, clusters: int = 0) -> float:
     """Seconds to route ``n`` orange warnings (batches of 500, as live evaluation does) and deliver them
-    through the webhook, in a fresh store holding ``silences`` silences in force. The silences are of the
-    warnings' own rules (so each is matched) but for another district (so none holds): the cost measured
-    is the matching alone."""
+    through the webhook, in a fresh store holding ``silences`` silences in force and ``clusters`` open
+    cluster warnings under a policy where the cluster rule inhibits the warnings' rules. The silences are
+    of the warnings' own rules (so each is matched) and the clusters inhibit their rules, but both are for
+    another district (so none holds): the cost measured is the matching alone."""
     from datetime import timedelta
 
     from integrations.store.silences import SilenceRow
@@ -183,7 +205,10 @@ def route_and_deliver(url: str, hook: str, n: int, silences: int) -> float:
             session.add_all([SilenceRow(rule=f"bench-{i % max(n, 1)}", region="510105000000", level="orange",
                                         starts_at=now - timedelta(hours=1), until=now + timedelta(hours=2),
                                         reason="bench", author="duty-510100") for i in range(silences)])
-    routing = Routing(policy=POLICY, directory=directory(hook), regions=REGIONS)
+    if clusters:
+        open_clusters(engine, clusters, now)
+    policy = INHIBITING if clusters else POLICY
+    routing = Routing(policy=policy, directory=directory(hook), regions=REGIONS)
     channel = WebhookChannel(SecretStr(SECRET))
     t0 = time.perf_counter()
     for start in range(0, n, 500):
@@ -203,14 +228,16 @@ def route_and_deliver(url: str, hook: str, n: int, silences: int) -> float:
     return elapsed
 
 
-def silence_overhead(hook: str, n: int, silences: int, rounds: int) -> list[float]:
-    """Per round, the ratio (with ``silences`` silences) / (without) of :func:`route_and_deliver`, the two
-    runs back to back in the same minute, alternating which goes first."""
+def silence_overhead(hook: str, n: int, silences: int, rounds: int, clusters: int = 0) -> list[float]:
+    """Per round, the ratio (with ``silences`` silences and ``clusters`` open inhibiting clusters) /
+    (with none, and no inhibition in the policy) of :func:`route_and_deliver`, the two runs back to back
+    in the same minute, alternating which goes first."""
     ratios = []
     for r in range(rounds):
-        order = (0, silences) if r % 2 == 0 else (silences, 0)
-        times = {k: route_and_deliver(f"sqlite:///{tempfile.mkdtemp()}/s{k}.db", hook, n, k) for k in order}
-        ratios.append(times[silences] / times[0])
+        order = (False, True) if r % 2 == 0 else (True, False)
+        times = {on: route_and_deliver(f"sqlite:///{tempfile.mkdtemp()}/s{int(on)}.db", hook, n,
+                                       silences if on else 0, clusters if on else 0) for on in order}
+        ratios.append(times[True] / times[False])
     return ratios
 
 
@@ -223,17 +250,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary folder")
     p.add_argument("--silences", type=int, default=0,
                    help="only measure the cost of matching this many silences in force (same-run ratio)")
+    p.add_argument("--clusters", type=int, default=0,
+                   help="with --silences (or alone): also this many open cluster warnings inhibiting the rules")
     p.add_argument("--rounds", type=int, default=4, help="rounds of the silence measurement")
     args = p.parse_args(argv)
-    if args.silences:
+    if args.silences or args.clusters:
         proc, hook = start_receiver()
         try:
-            ratios = silence_overhead(hook, args.notifications, args.silences, args.rounds)
+            ratios = silence_overhead(hook, args.notifications, args.silences, args.rounds, args.clusters)
         finally:
             stop_receiver(proc)
-        print(f"silences: {args.silences} in force, {args.notifications} orange notifications routed and delivered; "
+        print(f"silences: {args.silences} in force, open inhibiting clusters: {args.clusters}; "
+              f"{args.notifications} orange notifications routed and delivered; "
               f"time with / without, per round: {', '.join(f'{r:.3f}' for r in ratios)}; "
               f"median {statistics.median(ratios):.3f} (target < 1.10)")
+        print(machine_line())
         return 0
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/notify_bench.db"
     proc, hook = start_receiver()

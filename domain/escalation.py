@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.durations import NonNegativeDuration, PositiveDuration
-from domain.inhibition import Inhibition
+from domain.inhibition import Inhibition, merge_inhibitions
 from domain.regions import Tier, ancestor, tier_of
 from domain.tasks import TaskRule
 from domain.warnings import Level, Status
@@ -155,6 +155,11 @@ class EscalationPolicy(BaseModel):
     def from_snapshot(cls, data: dict[str, Any]) -> EscalationPolicy:
         """The policy pinned on a warning (inverse of :meth:`snapshot`)."""
         return cls.model_validate({k: v for k, v in data.items() if k != "id"})
+
+    def with_default_inhibitions(self, defaults: Iterable[Inhibition]) -> EscalationPolicy:
+        """This policy with the rulebook's default inhibitions merged under its declared ones
+        (:func:`domain.inhibition.merge_inhibitions`); pinned on each warning like the rest."""
+        return self.model_copy(update={"inhibitions": merge_inhibitions(defaults, self.inhibitions)})
 
     def extras_for(self, rule: str, categories: Iterable[str] = ()) -> list[AlsoNotify]:
         """Extra duty units for a warning of ``rule`` with these categories, in policy order, deduplicated."""

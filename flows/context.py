@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from domain.escalation import EscalationPolicy
@@ -13,6 +13,8 @@ from integrations.notify.templates import MessageTemplates, templates_for
 from integrations.route import LinkMaker, Routing
 from integrations.settings import Settings
 from integrations.store.models import WarningRow
+from rules.language.inhibitions import default_inhibitions
+from rules.language.model import Rule
 
 
 @dataclass
@@ -26,11 +28,14 @@ class RoutingContext:
     templates: MessageTemplates | None = None
 
     @classmethod
-    def load(cls, settings: Settings) -> RoutingContext:
+    def load(cls, settings: Settings, rules: Sequence[Rule] = ()) -> RoutingContext:
         """Read escalation.yaml, the responders directory, the region directory and the message templates
-        (``TemplateFileError``, one ``FILE:LINE`` line per problem, if a template is wrong)."""
+        (``TemplateFileError``, one ``FILE:LINE`` line per problem, if a template is wrong). With the
+        rulebook's ``rules``, their cluster rules' default inhibitions join the declared ones
+        (``rules.language.inhibitions``); the warnings opened with this policy pin them."""
+        policy = EscalationPolicy.load(settings.escalation)
         return cls(
-            policy=EscalationPolicy.load(settings.escalation),
+            policy=policy.with_default_inhibitions(default_inhibitions(rules)) if rules else policy,
             directory=ResponderDirectory.load(settings.responders),
             regions=RegionDirectory.load(settings.regions),
             links=settings.action_links,

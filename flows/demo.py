@@ -177,6 +177,19 @@ def _silence_line() -> str:
             f"still held {done['silenced']}, waiting to send {done['pending']}")
 
 
+def _noise_line() -> str:
+    """The Chinese summary of what the noise controls held and why, and the warnings gone stale."""
+    from sqlmodel import Session
+
+    from flows.demo_noise import noise_counts, noise_line
+    from flows.store import store_engine
+    from rules.language.loader import load_rulebook
+
+    every = {r.id: r.notify_every for r in load_rulebook([get_settings().rulebook]).rules if r.notify_every}
+    with Session(store_engine()) as session:
+        return noise_line(noise_counts(session, every))
+
+
 def _seed_assessment(now: datetime) -> Any:
     from flows.assess_demo import seed_demo_assessment
     from flows.context import RoutingContext
@@ -227,6 +240,7 @@ def _summary(totals: Counter[str], assessment: Any) -> None:
         who.add_row(name, str(n))
     console.print(who)
     console.print(_silence_line(), highlight=False)
+    console.print(_noise_line(), highlight=False)
     console.print(summary_line(totals), highlight=False)
     if assessment is not None:
         console.print(f"SSRA worked example: assessment #{assessment.assessment_id} "

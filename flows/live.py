@@ -59,8 +59,10 @@ def live_parts(settings: Settings, routed: bool = True) -> LiveParts:
     from flows.context import RoutingContext
     from rules.language.loader import load_rulebook
 
-    return LiveParts(load_rulebook([settings.rulebook]), RoutingContext.load(settings).routing() if routed else None,
-                     _timings(settings))
+    rulebook = load_rulebook([settings.rulebook])
+    # The rulebook's cluster rules bring their default inhibitions to the policy the new warnings pin.
+    routing = RoutingContext.load(settings, rulebook.rules).routing() if routed else None
+    return LiveParts(rulebook, routing, _timings(settings))
 
 
 def evaluate_once(engine: sa.Engine, *, now: datetime | None = None, who: str | None = None,

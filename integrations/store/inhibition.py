@@ -11,8 +11,9 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from domain.inhibition import Inhibition, OpenSource, inhibitor
+from domain.regions import ancestors
 from domain.silences import release_outcome
-from domain.warnings import Status
+from domain.warnings import Level, Status
 
 # The models first: the audit module cannot be the first of the store's modules imported (see silences).
 from integrations.store import models as _models  # noqa: F401  isort: skip
@@ -23,20 +24,58 @@ from integrations.store.outbox_status import HELD, NOT_NEEDED, PENDING
 SYSTEM = "system:inhibition"
 
 
-def _open_sources(session: Session, inhibitions: Sequence[Inhibition], exclude: int | None) -> list[OpenSource]:
-    rules = sorted({i.source for i in inhibitions})
-    query = select(WarningRow.id, WarningRow.rule, WarningRow.region).where(
-        col(WarningRow.rule).in_(rules), WarningRow.status != Status.resolved.value)
-    return [OpenSource(i, r, g) for i, r, g in session.exec(query) if i is not None and i != exclude]
+_CACHE = "inhibition-sources"
+
+
+def _index(session: Session, sources: frozenset[str]) -> dict[str, list[OpenSource]]:
+    """The open warnings of the ``sources`` rules by region, read once per transaction (a batch routing
+    thousands of warnings reads them once); a source opened in the transaction joins it as it is routed
+    (:func:`note_source`). A source opened meanwhile by another process counts from the next one."""
+    key = (_CACHE, sources)
+    index: dict[str, list[OpenSource]] | None = session.info.get(key)
+    if index is None:
+        index = {}
+        query = select(WarningRow.id, WarningRow.rule, WarningRow.region).where(
+            col(WarningRow.rule).in_(sorted(sources)), WarningRow.status != Status.resolved.value)
+        for i, r, g in session.exec(query):
+            if i is not None:
+                index.setdefault(g, []).append(OpenSource(i, r, g))
+        session.info[key] = index
+    return index
+
+
+def note_source(session: Session, warning: WarningRow) -> None:
+    """Add ``warning`` to this transaction's cached sources if it is of a cached source rule."""
+    for key, index in session.info.items():
+        if isinstance(key, tuple) and key[:1] == (_CACHE,) and warning.rule in key[1] and warning.id is not None:
+            here = index.setdefault(warning.region, [])
+            if all(s.id != warning.id for s in here):
+                here.append(OpenSource(warning.id, warning.rule, warning.region))
+
+
+def _open_sources(session: Session, inhibitions: Sequence[Inhibition], warning: WarningRow) -> list[OpenSource]:
+    """The open warnings that could inhibit ``warning``: of a source rule whose inhibition names its rule
+    at its level, in one of its ancestor regions (``is_within`` is exactly that)."""
+    rank = Level(warning.level).rank
+    rules = {i.source for i in inhibitions if i.enabled and i.source != warning.rule
+             and i.min_level.rank <= rank <= i.max_level.rank and i.names(warning.rule)}
+    if not rules:
+        return []
+    index = _index(session, frozenset(i.source for i in inhibitions if i.enabled))
+    found = [s for region in set(ancestors(warning.region).values()) for s in index.get(region, ())
+             if s.rule in rules and s.id != warning.id]
+    # A source resolved earlier in this same transaction no longer holds (the identity map answers).
+    return [s for s in found if (row := session.get(WarningRow, s.id)) is not None
+            and row.status != Status.resolved.value]
 
 
 def hold_if_inhibited(session: Session, warning: WarningRow, rows: Sequence[OutboxRow], *,
                       inhibitions: Sequence[Inhibition]) -> OpenSource | None:
     """Mark a step's new pending ``rows`` ``held`` (before they are inserted) if an open source warning
     inhibits ``warning``; note the source on each row and in the warning's audit; return it."""
-    if not rows or not inhibitions or any(r.status != PENDING for r in rows):
+    if not rows or not any(i.enabled for i in inhibitions) or any(r.status != PENDING for r in rows):
         return None
-    source = inhibitor(inhibitions, _open_sources(session, inhibitions, warning.id), rule=warning.rule,
+    source = inhibitor(inhibitions, _open_sources(session, inhibitions, warning), rule=warning.rule,
                        region=warning.region, level=warning.level)
     if source is None:
         return None
@@ -51,7 +90,7 @@ def hold_if_inhibited(session: Session, warning: WarningRow, rows: Sequence[Outb
 
 def covered_by(session: Session, source: WarningRow, inhibitions: Sequence[Inhibition]) -> list[int]:
     """Ids of the open warnings ``source`` inhibits now (for the summary in its message), oldest first."""
-    mine = [i for i in inhibitions if i.source == source.rule]
+    mine = [i for i in inhibitions if i.source == source.rule and i.enabled]
     if not mine:
         return []
     query = select(WarningRow).where(WarningRow.status != Status.resolved.value, WarningRow.id != source.id)

@@ -19,7 +19,7 @@ from domain.escalation import EscalationPolicy
 from domain.routing import RouteDecision, WarningFacts
 from domain.warnings import Status
 from integrations.store.audit import append_audit, audit_entries
-from integrations.store.inhibition import hold_if_inhibited
+from integrations.store.inhibition import hold_if_inhibited, note_source
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.outbox_insert import insert_missing
 from integrations.store.outbox_status import PENDING
@@ -126,6 +126,7 @@ def record_route(
                         texts.get(text_key(d.recipient, d.channel)) or texts[d.recipient], now)
             for d in decision.deliveries]
     session.flush()
+    note_source(session, warning)  # a cluster opened in this transaction holds the later ones in it
     if hold_if_silenced(session, warning, rows, categories=categories, now=now) is None:
         hold_if_inhibited(session, warning, rows, inhibitions=decision.policy.inhibitions)
     insert_missing(session, rows)

@@ -40,18 +40,24 @@ def _excludes(test: FieldTest, value: str) -> bool:
     return False  # ordering and contains say nothing certain about a string
 
 
-def step_takes(step: Step, producer: Rule) -> bool:
-    """Could ``step`` (a step watching warnings) take a warning of ``producer``?"""
+def taken_levels(step: Step, producer: Rule) -> frozenset[Level]:
+    """The levels of ``producer``'s warnings that ``step`` (a step watching warnings) could take; empty if
+    it takes none (it watches other records, or its ``where`` excludes the rule or every level)."""
     if step.record != WARNING_KIND:
-        return False
+        return frozenset()
     tests = [t for t in step.where.terms if isinstance(t, FieldTest)]
     if any(t.field == "rule" and _excludes(t, producer.id) for t in tests):
-        return False
+        return frozenset()
     levels: set[Level] = set(producer.emits)
     for t in tests:
         if t.field == "level":
             levels = {lv for lv in levels if not _excludes(t, lv.value)}
-    return bool(levels)
+    return frozenset(levels)
+
+
+def step_takes(step: Step, producer: Rule) -> bool:
+    """Could ``step`` (a step watching warnings) take a warning of ``producer``?"""
+    return bool(taken_levels(step, producer))
 
 
 def consumers(rules: Sequence[Rule]) -> dict[str, list[str]]:

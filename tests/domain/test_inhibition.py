@@ -37,3 +37,19 @@ def test_declared_in_the_policy_and_checked() -> None:
         EscalationPolicy.model_validate({"inhibitions": [{"source": "x", "targets": []}]})
     with pytest.raises(ValidationError):
         EscalationPolicy.model_validate({"inhibitions": [{"source": "x", "targets": ["y"], "level": "red"}]})
+
+
+def test_min_level_and_enabled() -> None:
+    ranged = Inhibition(source="s", targets=("t",), min_level="yellow", max_level="orange")
+
+    def holds(i: Inhibition, level: str) -> bool:
+        return i.holds(source_rule="s", source_region="510104000000", rule="t", region="510104001000",
+                       level=level)
+
+    assert [holds(ranged, lv) for lv in ("blue", "yellow", "orange", "red")] == [False, True, True, False]
+    off = ranged.model_copy(update={"enabled": False})
+    assert not holds(off, "yellow") and off.names("t")
+    assert inhibitor([off], [OpenSource(1, "s", "510104000000")], rule="t", region="510104001000",
+                     level="yellow") is None
+    with pytest.raises(ValidationError):
+        Inhibition(source="s", targets=("t",), min_level="red", max_level="orange")

@@ -112,6 +112,7 @@ def test_an_inhibition_never_loses_a_notification(tmp_path_factory: pytest.TempP
             with session_scope(engine) as s:
                 release_inhibited(s, now=now)
             deliver_pending(engine, both, now=now)
+            _never_sent_while_held(engine, {m.idempotency_key for m in channel.sent})
         _resolve(engine, cluster)  # every hold ends when its source resolves
         with session_scope(engine) as s:
             release_inhibited(s, now=now)
@@ -128,3 +129,15 @@ def test_an_inhibition_never_loses_a_notification(tmp_path_factory: pytest.TempP
                     assert row.status == "sent" and sent.count(row.idempotency_key) == 1
     finally:
         engine.dispose()
+
+
+def _never_sent_while_held(engine: sa.Engine, sent: set[str]) -> None:
+    """After each round: a row still held was never sent, and a row sent after a hold was sent only once
+    its source had resolved (resolution is final, so checking after the round is enough)."""
+    with Session(engine) as s:
+        for row in s.exec(select(OutboxRow)):
+            source = s.get(WarningRow, row.payload.get("inhibitor")) if row.payload.get("inhibitor") else None
+            if row.status == "held":
+                assert row.idempotency_key not in sent and source is not None and source.status != "resolved"
+            elif row.idempotency_key in sent and source is not None:
+                assert source.status == "resolved"

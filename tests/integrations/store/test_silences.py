@@ -3,7 +3,7 @@ hold — each held notification sent exactly once if its warning is still open, 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -145,6 +145,7 @@ def test_a_silence_never_loses_a_notification(tmp_path_factory: pytest.TempPathF
             with session_scope(engine) as s:
                 release_held(s, now=now)
             deliver_pending(engine, {"file": channel}, now=now)
+            _never_sent_while_silenced(engine, {m.idempotency_key for m in channel.sent}, now)
         # The hold ends at the latest at `until`; a last sweep after it settles everything.
         end = max(now, T0 + timedelta(hours=hours)) + timedelta(minutes=1)
         with session_scope(engine) as s:
@@ -163,6 +164,20 @@ def test_a_silence_never_loses_a_notification(tmp_path_factory: pytest.TempPathF
                     assert row.status == "sent" and sent.count(row.idempotency_key) == 1
     finally:
         engine.dispose()
+
+
+def _never_sent_while_silenced(engine: sa.Engine, sent: set[str], now: datetime) -> None:
+    """After each round: a row still silenced was never sent, and one sent after being silenced was sent
+    only once its silence had ended (expired, or ``until`` passed)."""
+    from integrations.store.silences import SilenceRow
+
+    with Session(engine) as s:
+        for row in s.exec(select(OutboxRow).where(col(OutboxRow.payload).is_not(None))):
+            silence = s.get(SilenceRow, row.payload["silence"]) if row.payload.get("silence") else None
+            if row.status == "silenced":
+                assert row.idempotency_key not in sent
+            elif row.idempotency_key in sent and silence is not None:
+                assert silence.expired_at is not None or silence.until <= now
 
 
 def test_a_recurring_silence_holds_inside_its_schedule_and_releases_after_each_occurrence(
@@ -206,3 +221,28 @@ def test_the_author_of_a_long_silence_is_reminded_once_before_it_ends(engine: sa
     channel = FakeChannel("file")
     deliver_pending(engine, {"file": channel}, now=T0 + timedelta(hours=46, minutes=31))
     assert [m.idempotency_key for m in channel.sent] == [rows[0].idempotency_key]
+
+
+def test_a_nightly_silence_across_a_leap_day_and_a_month_end_in_beijing_time(engine: sa.Engine) -> None:
+    from domain.schedules import BEIJING
+
+    def bj(mo: int, d: int, h: int, mi: int = 0) -> datetime:
+        return datetime(2028, mo, d, h, mi, tzinfo=BEIJING)
+
+    with session_scope(engine) as s:
+        add_silence(s, directory=small_directory(), author="s1", rule="collective-petition",
+                    region="510104001000", level="yellow", category=None, until=bj(3, 3, 12),
+                    reason="夜间值守", now=bj(2, 28, 12), max_length=timedelta(days=92),
+                    schedule="每天 23:00-01:00 2028-02-28~2028-02-29")
+    # The occurrence that begins on the leap day runs into 1 March (it belongs to the day it began).
+    leap_night = _open(engine, at=bj(3, 1, 0, 30), fp="leap")
+    assert {r.status for r in _rows(engine, leap_night)} == {"silenced"}
+    # 1 March is past the date range: its own night is not silenced, nor is the leap day's afternoon.
+    assert {r.status for r in _rows(engine, _open(engine, at=bj(3, 1, 23, 30), fp="march"))} == {"pending"}
+    assert {r.status for r in _rows(engine, _open(engine, at=bj(2, 29, 15), fp="day"))} == {"pending"}
+    with session_scope(engine) as s:
+        assert release_held(s, now=bj(3, 1, 0, 59))["held"] == len(_rows(engine, leap_night))
+        # 01:00 Beijing is 17:00 UTC of the day before: the hold ends there, once.
+        assert release_held(s, now=datetime(2028, 2, 29, 17, 0, tzinfo=UTC))["released"] == len(
+            _rows(engine, leap_night))
+        assert release_held(s, now=bj(3, 1, 2))["released"] == 0
