@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from integrations.store import assessment_models, models, registers, silences, task_models, users
+from integrations.store import assessment_models, checkpoint_models, models, registers, silences, task_models, users
 
-__all__ = ["METADATA", "assessment_models", "models", "registers", "silences", "task_models", "users"]
+__all__ = ["METADATA", "assessment_models", "checkpoint_models", "models", "registers", "silences", "task_models",
+           "users"]
 
 METADATA = SQLModel.metadata
 """The metadata every table above is registered on."""
