@@ -104,8 +104,7 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
         live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
                              watch_sources=True, who=lease.holder() or "",
                              checkpoint_every=(settings.checkpoint_every_s, settings.checkpoint_every_records))
-        if live.replayed:
-            say(f"restored the last checkpoint and replayed {live.replayed} records committed after it")
+        say(f"evaluating from the last checkpoint; replayed {live.replayed} records committed after it")
         clean = False
         wake = wakeup_for(engine)  # PostgreSQL: woken by the ingest's NOTIFY at commit; else polling
         records = warnings = 0
