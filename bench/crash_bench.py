@@ -185,8 +185,33 @@ def _run(backend: str, tmp: Path, name: str, recs: list[Record], *, kills: int, 
         _drop(url)
 
 
+def _inline_reference(backend: str, tmp: Path, recs: list[Record], chunk: int) -> Outcome:
+    """The uninterrupted run in this process: the same deliveries, each evaluated as ``--follow`` does."""
+    from flows.live import live_parts
+    from integrations.evaluation import LiveEvaluator
+    from integrations.settings import Settings
+
+    url = _url(backend, tmp, "inline")
+    try:
+        engine = open_store(url)
+        parts = live_parts(Settings(home=tmp / "inline-home", database_url=url))
+        live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings, watch_sources=True)
+        try:
+            for start in range(0, len(recs), chunk):
+                with session_scope(engine) as s:
+                    upsert_records(session=s, records=recs[start:start + chunk])
+                live.run(datetime.now(UTC))
+        finally:
+            live.close()
+        got = outcome(engine)
+        engine.dispose()
+        return got
+    finally:
+        _drop(url)
+
+
 def crash_run(backend: str, *, records: int, kills: int, seed: int, chunk: int = 20,
-              every_records: int = 100) -> dict[str, object]:
+              every_records: int = 100, inline_reference: bool = False) -> dict[str, object]:
     """The crash run and the uninterrupted one on ``backend``; the comparison as a dict."""
     rng = random.Random(seed)
     recs = feed_records(records, seed)
@@ -194,8 +219,11 @@ def crash_run(backend: str, *, records: int, kills: int, seed: int, chunk: int =
         tmp = Path(d)
         got, facts, _ = _run(backend, tmp, "crash", recs, kills=kills, rng=rng, chunk=chunk,
                              every_records=every_records)
-        want, ref_facts, _ = _run(backend, tmp, "reference", recs, kills=0, rng=rng, chunk=chunk,
-                                  every_records=every_records)
+        if inline_reference:
+            want, ref_facts = _inline_reference(backend, tmp, recs, chunk), {"seconds": None}
+        else:
+            want, ref_facts, _ = _run(backend, tmp, "reference", recs, kills=0, rng=rng, chunk=chunk,
+                                      every_records=every_records)
     return {
         "backend": backend, "records": len(recs), "kills": kills, **facts,
         "reference_seconds": ref_facts["seconds"],
