@@ -9,7 +9,6 @@ it, replayed from the stored records (:mod:`integrations.store.checkpoint`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -45,4 +44,3 @@ class EvaluatorBatchRow(SQLModel, table=True):
     resolved: list[str] = _json(default_factory=list, description="Fingerprints resolved before the batch.")
     records: int = 0
     committed_at: datetime = _dt(default_factory=utcnow)
-    detail: dict[str, Any] = _json(default_factory=dict)

@@ -45,7 +45,6 @@ def upgrade() -> None:
     sa.Column('resolved', sa.JSON(), nullable=False),
     sa.Column('records', sa.Integer(), nullable=False),
     sa.Column('committed_at', integrations.store.models.AwareDateTime(timezone=True), nullable=False),
-    sa.Column('detail', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index(op.f('ix_evaluator_batch_name'), 'evaluator_batch', ['name'], unique=False)
