@@ -104,7 +104,10 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
         say(f"resident evaluator {lease.holder()} holds the lease")
         parts = live_parts(settings)
         live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
-                             watch_sources=True)
+                             watch_sources=True, who=lease.holder() or "",
+                             checkpoint_every=(settings.checkpoint_every_s, settings.checkpoint_every_records))
+        say(f"evaluating from the last checkpoint; replayed {live.replayed} records committed after it")
+        clean = False
         wake = wakeup_for(engine)  # PostgreSQL: woken by the ingest's NOTIFY at commit; else polling
         records = warnings = 0
         last_log = time.monotonic()
@@ -126,8 +129,16 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
                     last_log = time.monotonic()
                 if report.records == 0:
                     wake.wait(poll_s)
+            clean = True
         finally:
             wake.close()
-            live.close()
+            try:
+                if clean and lease.held():
+                    # A clean stop writes the full state: the next start replays nothing.
+                    written = live.checkpoint(datetime.now(UTC))
+                    if written is not None:
+                        say(f"checkpoint written: {written.size_bytes} bytes in {written.seconds:.3f} s")
+            finally:
+                live.close()
     finally:
         lease.release()

@@ -22,9 +22,17 @@ from domain.watermarks import SourceTiming
 from integrations.route import Routing, route_changes, route_repeats
 from integrations.source_watch import sweep_sources
 from integrations.staleness import Staleness, stale_sweep
+from integrations.store.checkpoint import CheckpointWritten, journal_batch, write_checkpoint
 from integrations.store.db import session_scope
-from integrations.store.live import EvaluationReport, evaluate_batch, load_evaluator, save_state, sync_resolved
-from integrations.store.release import pending_count
+from integrations.store.live import (
+    STATE_NAME,
+    EvaluationReport,
+    evaluate_batch,
+    load_evaluator,
+    save_position,
+    sync_resolved,
+)
+from integrations.store.release import Position, pending_count
 from integrations.store.watermarks import current_release_bound
 from rules.language.loader import Rulebook
 
@@ -41,14 +49,30 @@ class LiveEvaluator:
 
     def __init__(self, engine: sa.Engine, rulebook: Rulebook, *, routing: Routing | None = None,
                  timings: Mapping[str, SourceTiming] | None = None, batch_size: int = 20_000,
-                 engine_name: str = "durable", watch_sources: bool = False) -> None:
+                 engine_name: str = "durable", watch_sources: bool = False,
+                 checkpoint_every: tuple[float, int] | None = None, who: str = "") -> None:
         self.engine, self.rulebook, self.routing = engine, rulebook, routing
         # Live operation (not a replay) also watches the sources: a silent one raises ``source-stale``.
         self.watch_sources = watch_sources and routing is not None
         self._sources_checked: datetime | None = None
         self.timings = dict(timings or {})
         self.batch_size = batch_size
-        self.evaluator, self.position, self.restarted = load_evaluator(engine, rulebook, engine_name)
+        loaded = load_evaluator(engine, rulebook, engine_name)
+        self.evaluator, self.position, self.restarted = loaded.evaluator, loaded.position, loaded.restarted
+        self.replayed = loaded.replayed
+        """Records fed again at load: the batches committed after the checkpoint."""
+        if checkpoint_every is None:
+            from integrations.settings import get_settings
+
+            settings = get_settings()
+            checkpoint_every = (settings.checkpoint_every_s, settings.checkpoint_every_records)
+        self.every_s, self.every_records = checkpoint_every
+        self.who = who
+        self._journal_id = loaded.journal_id
+        self._checkpoint_at = loaded.checkpoint_at  # None: due at the next batch
+        self._since = loaded.replayed  # records since the checkpoint: what a restart would replay
+        self._resolved = list(loaded.resolved)  # resolved since the last journal row
+        self.last_checkpoint: CheckpointWritten | None = None
         self._fresh = True
         # Rules whose folded firings notify again, at most once per their ``notify_every``.
         self.every = {r.id: r.notify_every for r in rulebook.rules if r.notify_every is not None}
@@ -73,7 +97,7 @@ class LiveEvaluator:
             # If a batch fails, the exception ends the run and the next run starts from the saved state.
             with session_scope(self.engine) as session:
                 if not self._fresh:
-                    sync_resolved(session, self.evaluator)  # responders may have resolved some since
+                    self._resolved += sync_resolved(session, self.evaluator)  # responders may have resolved some
                 self._fresh = False
                 batch = evaluate_batch(session, self.evaluator, self.position, now=now, batch_size=self.batch_size,
                                        bound=bound, rulebook=self.rulebook, report=report)
@@ -88,14 +112,43 @@ class LiveEvaluator:
                 latest = max((r.at for r in batch.records), default=None)
                 if latest is not None and (event_now is None or latest > event_now):
                     event_now = latest
-                save_state(session, self.evaluator, self.rulebook, batch.position, now)
+                save_position(session, self.rulebook, batch.position, now)
+                journal_id = journal_batch(session, STATE_NAME, batch.position, resolved=self._resolved,
+                                           records=len(batch.records), now=now)
+                written = self._checkpoint_if_due(session, batch.position, journal_id, len(batch.records), now)
             self.position = batch.position
+            self._resolved = []
+            self._journal_id = journal_id
+            if written is not None:
+                self.last_checkpoint, self._checkpoint_at, self._since = written, now, 0
+            else:
+                self._since += len(batch.records)
             report.add(batch.applied)
             report.records += len(batch.records)
             report.late += sum(1 for r in batch.records if r.late)
             report.batches += 1
             if progress is not None:
                 progress(len(batch.records))
+
+    def _checkpoint_if_due(self, session: Session, position: Position, journal_id: int, records: int,
+                           now: datetime) -> CheckpointWritten | None:
+        """The full state, when the last checkpoint is old enough or enough records came since."""
+        due = (self._checkpoint_at is None or (now - self._checkpoint_at).total_seconds() >= self.every_s
+               or self._since + records >= self.every_records)
+        if not due:
+            return None
+        return write_checkpoint(session, STATE_NAME, self.evaluator, position, journal_id=journal_id, now=now,
+                                who=self.who)
+
+    def checkpoint(self, now: datetime) -> CheckpointWritten | None:
+        """Write the full state now if batches were committed since the last checkpoint (a clean stop)."""
+        if self._checkpoint_at is not None and self._since == 0 and not self._resolved:
+            return None
+        with session_scope(self.engine) as session:
+            written = write_checkpoint(session, STATE_NAME, self.evaluator, self.position,
+                                       journal_id=self._journal_id, now=now, who=self.who)
+        self.last_checkpoint, self._checkpoint_at, self._since, self._resolved = written, now, 0, []
+        return written
 
     def _watch(self, session: Session, now: datetime) -> None:
         """At most every :data:`SOURCE_CHECK` of wall time: the ``source-stale`` warnings."""

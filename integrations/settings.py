@@ -146,6 +146,11 @@ class Settings(BaseSettings):
         default=8 * 1024 * 1024, gt=0, description="Largest body POST /v1/intake/{source} accepts (bytes): 413 above.")
     intake_max_in_flight: int = Field(
         default=4, gt=0, description="Pushes stored at once; another gets 429 with Retry-After (backpressure).")
+    checkpoint_every_s: float = Field(
+        default=300.0, gt=0, description="The evaluator's full state is checkpointed at most this often "
+                                         "(seconds of wall time); each batch commits only its position.")
+    checkpoint_every_records: int = Field(
+        default=200_000, gt=0, description="…or after this many records evaluated since the last checkpoint.")
     silence_max_hours: float = Field(
         default=72.0, gt=0, description="Longest silence allowed (hours): every silence ends, none is forever.")
     silence_max_recurring_days: float = Field(

@@ -1,5 +1,6 @@
-"""Live evaluation against the store: continue from the saved evaluator state, consume new records,
-write the warnings they open or raise, and save the state — all in one transaction per batch, which the
+"""Live evaluation against the store: continue from the evaluator's checkpoint and the batches committed
+after it, consume new records, write the warnings they open or raise, and save the position and a journal
+row (:mod:`integrations.store.checkpoint`) — all in one transaction per batch, which the
 caller (``integrations.evaluation.evaluate_pending``) also routes the warnings in.
 
 A crash anywhere before the commit leaves the store as it was: the next run consumes the same records
@@ -18,6 +19,7 @@ from sqlmodel import Session, col
 from domain.records import Record
 from domain.regions import ancestors
 from domain.warnings import Change, Level, WarningState
+from integrations.store.checkpoint import journal_after, last_checkpoint, replay
 from integrations.store.db import session_scope
 from integrations.store.intake import quarantine
 from integrations.store.models import EvaluatorStateRow
@@ -25,6 +27,7 @@ from integrations.store.release import Position, next_batch
 from integrations.store.warnings import ApplyReport, apply_changes, open_fingerprints
 from rules.engine.budget import RULEBOOK_ERROR_RULE
 from rules.engine.evaluate import Evaluator
+from rules.engine.state_codec import decode_state
 from rules.language.loader import Rulebook
 
 STATE_NAME = "main"
@@ -74,27 +77,37 @@ def _mark_late(session: Session, evaluator: Evaluator, batch: list[tuple[int, Re
     return out
 
 
-def sync_resolved(session: Session, evaluator: Evaluator) -> None:
-    """Warnings resolved by responders since: resolved in the evaluator too (the next firing opens anew)."""
+def sync_resolved(session: Session, evaluator: Evaluator) -> list[str]:
+    """Warnings resolved by responders since: resolved in the evaluator too (the next firing opens anew).
+    Returns their fingerprints: the next batch's journal row records them, so a replay resolves them
+    at the same point."""
     open_in_evaluator = [w.fingerprint for w in evaluator.warnings()]
     still_open = open_fingerprints(session=session, fingerprints=open_in_evaluator)
-    for fp in open_in_evaluator:
-        if fp not in still_open:
-            evaluator.resolve(fp)
+    gone = [fp for fp in open_in_evaluator if fp not in still_open]
+    for fp in gone:
+        evaluator.resolve(fp)
+    return gone
 
 
-def _load(session: Session, rulebook: Rulebook, engine_name: str) -> tuple[Evaluator, Position, bool]:
-    state = session.get(EvaluatorStateRow, STATE_NAME)
-    if state is not None and state.rulebook_version == rulebook.version and state.state:
-        evaluator = Evaluator.restore(rulebook, state.state, engine=engine_name)
-        restarted = False
-    else:
-        # A new rulebook starts with empty windows; its warnings fold into the open ones by fingerprint.
-        evaluator = Evaluator(rulebook, engine=engine_name)
-        restarted = state is not None
-    sync_resolved(session, evaluator)
-    if state is None:
-        return evaluator, Position(), restarted
+@dataclass
+class Loaded:
+    """The evaluator as a run continues it: state, position, and how it got there."""
+
+    evaluator: Evaluator
+    position: Position
+    restarted: bool
+    """A new rulebook version: the windows started empty."""
+    journal_id: int = 0
+    """The last journal row the state includes."""
+    replayed: int = 0
+    """Records fed again after the checkpoint (the journal's batches)."""
+    resolved: list[str] = field(default_factory=list)
+    """Fingerprints resolved at load (the next journal row records them)."""
+    checkpoint_at: datetime | None = None
+    """When the checkpoint continued from was written (None: a checkpoint is due now)."""
+
+
+def _legacy_position(session: Session, state: EvaluatorStateRow) -> Position:
     upto = state.watermark
     if upto is None and state.consumed_seq:
         # Saved before positions had an event-time part: everything up to its seq was consumed.
@@ -103,7 +116,41 @@ def _load(session: Session, rulebook: Rulebook, engine_name: str) -> tuple[Evalu
         at = RecordRow.__table__.c.at  # type: ignore[attr-defined]
         upto = session.execute(sa.select(sa.func.max(at)).where(
             RecordRow.__table__.c.seq <= state.consumed_seq)).scalar()  # type: ignore[attr-defined]
-    return evaluator, Position(state.consumed_seq, upto), restarted
+    return Position(state.consumed_seq, upto)
+
+
+def _last_journal_id(session: Session) -> int:
+    rows = journal_after(session, STATE_NAME, 0)
+    return rows[-1].id or 0 if rows else 0
+
+
+def _load(session: Session, rulebook: Rulebook, engine_name: str) -> Loaded:
+    state = session.get(EvaluatorStateRow, STATE_NAME)
+    ck = last_checkpoint(session, STATE_NAME)
+    if ck is not None and ck.rulebook_version == rulebook.version:
+        # The usual restart: the checkpoint, then the batches committed after it, fed again.
+        evaluator = Evaluator.restore(rulebook, decode_state(ck.state), engine=engine_name)
+        done = replay(session, evaluator, Position(ck.consumed_seq, ck.watermark),
+                      journal_after(session, STATE_NAME, ck.journal_id), ck.journal_id)
+        loaded = Loaded(evaluator, done.position, False, done.last_journal_id, done.records,
+                        checkpoint_at=ck.written_at)
+    elif ck is None and state is not None and state.rulebook_version == rulebook.version and state.state:
+        # A state saved as JSON per batch (before checkpoints): continued, and checkpointed at once.
+        evaluator = Evaluator.restore(rulebook, state.state, engine=engine_name)
+        loaded = Loaded(evaluator, _legacy_position(session, state), False, _last_journal_id(session))
+    elif ck is None and state is None:
+        # A store never evaluated; or one whose first checkpoint a crash prevented: its journal from the start.
+        evaluator = Evaluator(rulebook, engine=engine_name)
+        done = replay(session, evaluator, Position(), journal_after(session, STATE_NAME, 0), 0)
+        loaded = Loaded(evaluator, done.position, False, done.last_journal_id, done.records)
+    else:
+        # A new rulebook starts with empty windows; its warnings fold into the open ones by fingerprint.
+        evaluator = Evaluator(rulebook, engine=engine_name)
+        assert state is not None  # nosec B101  # a checkpoint is never written without a position
+        # The journal's batches are behind the position: the next checkpoint drops them.
+        loaded = Loaded(evaluator, _legacy_position(session, state), True, _last_journal_id(session))
+    loaded.resolved = sync_resolved(session, evaluator)
+    return loaded
 
 
 def _error_warning(key: str, title: str, summary: str, region: str, at: datetime, version: str,
@@ -150,9 +197,10 @@ class Batch:
     position: Position
 
 
-def load_evaluator(engine: sa.Engine, rulebook: Rulebook, engine_name: str) -> tuple[Evaluator, Position, bool]:
-    """The evaluator as saved (or a fresh one for a new rulebook), its position, and whether it
-    restarted; warnings resolved in the store since are resolved in the evaluator too."""
+def load_evaluator(engine: sa.Engine, rulebook: Rulebook, engine_name: str) -> Loaded:
+    """The evaluator as the last committed batch left it — its checkpoint and the batches after it
+    replayed (:mod:`integrations.store.checkpoint`) — or a fresh one for a new rulebook; warnings
+    resolved in the store since are resolved in the evaluator too."""
     with session_scope(engine) as session:
         return _load(session, rulebook, engine_name)
 
@@ -162,7 +210,7 @@ def evaluate_batch(session: Session, evaluator: Evaluator, position: Position, *
                    report: EvaluationReport | None = None) -> Batch | None:
     """Feed the next batch after ``position`` released by ``bound`` (:func:`integrations.store.release.next_batch`)
     and write the warnings it opens or raises (``apply_changes``); None when there is nothing to do. The
-    caller routes ``applied.to_route`` and saves the state (:func:`save_state`) in the same transaction."""
+    caller routes ``applied.to_route`` and saves the position (:func:`save_position`) in the same transaction."""
     batch, after, _late = next_batch(session, position, bound, limit=batch_size)
     if not batch:
         return None
@@ -174,14 +222,14 @@ def evaluate_batch(session: Session, evaluator: Evaluator, position: Position, *
     return Batch(records, applied, after)
 
 
-def save_state(session: Session, evaluator: Evaluator, rulebook: Rulebook, position: Position,
-               now: datetime) -> None:
-    """Save the evaluator's state and its position, in the caller's transaction."""
+def save_position(session: Session, rulebook: Rulebook, position: Position, now: datetime) -> None:
+    """Save the evaluator's position (the state itself goes into checkpoints), in the caller's transaction."""
     state = session.get(EvaluatorStateRow, STATE_NAME) or EvaluatorStateRow(
         name=STATE_NAME, rulebook_version=rulebook.version)
     state.rulebook_version = rulebook.version
     state.consumed_seq = position.seq
     state.watermark = position.upto
-    state.state = evaluator.snapshot()
+    if state.state:
+        state.state = {}  # the JSON state of old: a checkpoint holds it now
     state.updated_at = now
     session.add(state)

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from integrations.store import assessment_models, models, registers, silences, task_models, users, web_sessions
+from integrations.store import (
+    assessment_models,
+    checkpoint_models,
+    models,
+    registers,
+    silences,
+    task_models,
+    users,
+    web_sessions,
+)
 
-__all__ = ["METADATA", "assessment_models", "models", "registers", "silences", "task_models", "users",
-           "web_sessions"]
+__all__ = ["METADATA", "assessment_models", "checkpoint_models", "models", "registers", "silences", "task_models",
+           "users", "web_sessions"]
 
 METADATA = SQLModel.metadata
 """The metadata every table above is registered on."""
