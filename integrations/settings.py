@@ -12,13 +12,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 """The checkout (or installed tree) that holds ``rules/``, ``domain/`` and friends."""
 
 Environment = Literal["development", "production"]
+Language = Literal["zh", "en"]
+"""Languages of the user-facing text: Chinese (the source, default) and English (integrations/i18n.py)."""
 MIN_SECRET_BYTES = 32
 """Shortest secret production accepts (UTF-8 bytes): ``openssl rand -hex 32`` gives 64."""
 
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FENGHUO_", env_file=".env", extra="ignore")
 
     home: Path = Field(default=Path(".fenghuo"), description="Working folder: database, outbox files, demo data.")
+    lang: Language = Field(
+        default="zh", description="Language of pages, messages, reports and the CLI: zh (中文, default) or en.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the store; default a SQLite file in `home`."
     )
@@ -190,6 +194,15 @@ class Settings(BaseSettings):
         "when scheduled flow runs fail; default the directory's city node.",
     )
 
+    @field_validator("lang", mode="before")
+    @classmethod
+    def _known_language(cls, value: object) -> object:
+        # pydantic's own "Input should be 'zh' or 'en'" names neither the variable nor what to do.
+        if isinstance(value, str) and value.strip().lower() in ("zh", "en"):
+            return value.strip().lower()
+        raise ValueError(f"FENGHUO_LANG 只能是 zh（中文，默认）或 en（English），不能是 {value!r}；"
+                         "请改正环境变量或 .env 文件 (FENGHUO_LANG must be zh or en)")
+
     @property
     def resolved_database_url(self) -> str:
         """The store URL: the configured one, else a SQLite file under ``home``."""
@@ -264,6 +277,16 @@ def quiet_prefect(log_level: str = "WARNING") -> None:
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests call ``get_settings.cache_clear()`` after changing env)."""
     return Settings()
+
+
+def settings_problem() -> str | None:
+    """Why the settings cannot be read (one line per bad setting, Chinese first), or ``None`` when they can."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        return "；".join(str(e.get("ctx", {}).get("error") or f"FENGHUO_{str(e['loc'][0]).upper()}: {e['msg']}")
+                        for e in exc.errors())
+    return None
 
 
 def export_env(env: Environment) -> None:
