@@ -34,6 +34,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def _settings_first() -> None:
+    # Bad settings (an unknown FENGHUO_LANG…) are refused in one line before any command, not as a traceback.
+    from flows.console import fail
+    from integrations.settings import settings_problem
+
+    problem = settings_problem()
+    if problem:
+        fail(problem)
+
+
 app.add_typer(cli_rules.app, name="rules")
 app.add_typer(cli_warnings.app, name="warnings")
 app.command("backtest")(cli_rules.backtest_cmd)

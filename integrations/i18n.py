@@ -63,8 +63,9 @@ def language() -> Language:
 
 
 def _(message: str) -> str:
-    """``message`` (a Chinese msgid) in the language in force."""
-    return translations(language()).gettext(message)
+    """``message`` (a Chinese msgid) in the language in force; ``""`` stays empty (gettext would answer
+    the catalogue's header)."""
+    return translations(language()).gettext(message) if message else message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

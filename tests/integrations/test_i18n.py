@@ -110,3 +110,8 @@ def test_kinds_labels_render_through_the_catalogue(kinds: RecordKinds) -> None:
     assert value_label(kinds, "dispute", "type", "wage_arrears") == "wage arrears"
     assert value_label(kinds, "dispute", "type", "unheard-of") == "unheard-of"
     assert value_label(kinds, "nope", "type", "land") == "land"
+
+
+@pytest.mark.usefixtures("english")
+def test_the_empty_string_stays_empty_not_the_catalogue_header() -> None:
+    assert _("") == ""
