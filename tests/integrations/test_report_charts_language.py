@@ -1,0 +1,28 @@
+"""The report's charts speak the language in force, whatever fonts the machine has: without a CJK font
+Chinese stays SVG text for the browser, never an English stand-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from integrations.report import charts
+from integrations.settings import get_settings
+from tests.integrations.test_report_render import _report
+
+
+def test_chinese_charts_without_a_cjk_font_keep_chinese_text(tmp_path: Path) -> None:
+    svg = charts.trend_chart(_report(), tmp_path / "t.svg", font=None).read_text(encoding="utf-8")
+    assert "近30日新增预警" in svg and "Warnings opened" not in svg
+    districts = charts.district_chart(_report(), tmp_path / "d.svg", font=None).read_text(encoding="utf-8")
+    assert "各区县预警处置" in districts and "新增" in districts
+
+
+def test_english_charts_come_from_the_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    svg = charts.trend_chart(_report(), tmp_path / "t.svg", font=None).read_text(encoding="utf-8")
+    assert "Warnings opened per day by level" in svg and "近30日" not in svg
+    districts = charts.district_chart(_report(), tmp_path / "d.svg", font=None).read_text(encoding="utf-8")
+    assert "Warnings per district" in districts and "escalated" in districts
