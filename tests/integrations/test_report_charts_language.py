@@ -26,3 +26,18 @@ def test_english_charts_come_from_the_catalogue(tmp_path: Path, monkeypatch: pyt
     assert "Warnings opened per day by level" in svg and "近30日" not in svg
     districts = charts.district_chart(_report(), tmp_path / "d.svg", font=None).read_text(encoding="utf-8")
     assert "Warnings per district" in districts and "escalated" in districts
+
+
+def test_the_report_headings_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.report.html import render_html
+    from integrations.report.markdown import render_markdown
+
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    page, md = render_html(_report()), render_markdown(_report())
+    for text in ("Fenghuo daily social-stability warning report", "1. Open red and orange warnings",
+                 "4. Deadlines", "acknowledged on time", "(Beijing time)"):
+        assert text in page and text in md, text
+    assert '<html lang="en">' in page
+    for chinese in ("一、在办", "四、时限执行情况", "签收及时率", "本报告由烽火平台自动生成"):
+        assert chinese not in page + md, chinese
