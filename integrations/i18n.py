@@ -73,6 +73,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(language()).ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the language in force, told apart by ``context`` where one Chinese word needs two
+    translations (签收 the button, "Acknowledge"; 签收 the event, "acknowledged")."""
+    return translations(language()).pgettext(context, message) if message else message
+
+
 def N_(message: str) -> str:  # the conventional gettext_noop name, which babel extracts
     """Mark ``message`` for extraction without translating it now (module-level tables); ``_()`` it when shown."""
     return message

@@ -20,7 +20,8 @@ _ENV = Environment(
     extensions=["jinja2.ext.i18n"],
 )
 # The catalogue's functions read FENGHUO_LANG when called, so one environment serves either language.
-_ENV.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+_ENV.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True,  # type: ignore[attr-defined]
+                                pgettext=i18n.pgettext)
 _ENV.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them: whitespace inside {% trans %} folded
 
 

@@ -25,21 +25,21 @@ def english(monkeypatch: pytest.MonkeyPatch) -> None:
     get_settings.cache_clear()
 
 
-def _marked_msgids() -> set[str]:
+def _marked_msgids() -> set[tuple[str | None, str]]:
     with (PACKAGE_ROOT / "babel.cfg").open(encoding="utf-8") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
-    keywords = {"_": None, "N_": None, "ngettext": (1, 2), "gettext": None}
-    found: set[str] = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
+    keywords = {"_": None, "N_": None, "ngettext": (1, 2), "gettext": None, "pgettext": ((1, "c"), 2)}
+    found: set[tuple[str | None, str]] = set()
+    for _file, _line, message, _comments, context in extract_from_dir(
             str(PACKAGE_ROOT), method_map, options_map, keywords=keywords, strip_comment_tags=True):
-        found.add(message if isinstance(message, str) else message[0])
+        found.add((context, message if isinstance(message, str) else message[0]))
     return found
 
 
 def test_every_marked_string_has_an_english_translation() -> None:
     with i18n.catalogue_path("en").open("rb") as po:
         catalogue = read_po(po, locale="en")
-    translated = {(m.id if isinstance(m.id, str) else m.id[0]): m for m in catalogue if m.id}
+    translated = {(m.context, m.id if isinstance(m.id, str) else m.id[0]): m for m in catalogue if m.id}
     marked = _marked_msgids()
     assert len(marked) > 80  # the extraction found the code, the pages and the vocabulary
     missing = sorted(m for m in marked if m not in translated or not translated[m].string
@@ -49,8 +49,8 @@ def test_every_marked_string_has_an_english_translation() -> None:
         message = translated[msgid]
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         for s in strings:
-            assert set(re.findall(r"\{\w*\}", s)) == set(re.findall(r"\{\w*\}", msgid)), msgid
-            assert set(re.findall(r"%\(\w+\)s", s)) == set(re.findall(r"%\(\w+\)s", msgid)), msgid
+            assert set(re.findall(r"\{\w*\}", s)) == set(re.findall(r"\{\w*\}", msgid[1])), msgid
+            assert set(re.findall(r"%\(\w+\)s", s)) == set(re.findall(r"%\(\w+\)s", msgid[1])), msgid
 
 
 def test_chinese_is_the_default_and_needs_no_catalogue() -> None:

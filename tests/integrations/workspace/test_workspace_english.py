@@ -41,7 +41,7 @@ def test_login_inbox_and_warning_pages_speak_english(sqlite_engine: sa.Engine) -
         assert text in inbox, text
     page = client.get(f"/w/{ids['a-red']}").text
     for text in ("Red warning", "Why this warning", "Acknowledge by", "History", "assigned to",
-                 "(WeCom)", "warning raised", "(Beijing time)"):
+                 "(WeCom)", "warning raised", "(Beijing time)", 'id="ack">Acknowledge<', 'id="resolve">Resolve<'):
         assert text in page, text
     # What is left in Chinese is data: titles, names, places; never the interface's own words.
     for chinese in ("预警待办", "签收", "北京时间", "处置经过", "红色"):
