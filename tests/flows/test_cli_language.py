@@ -92,3 +92,11 @@ def test_users_list_speaks_english(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "还没有用户" in runner.invoke(app, ["users", "list"]).stdout
     _english(monkeypatch)
     assert "No users yet" in runner.invoke(app, ["users", "list"]).stdout
+
+
+def test_notifications_list_speaks_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "没有符合条件的通知" in runner.invoke(app, ["notifications", "list"]).stdout
+    _english(monkeypatch)
+    assert "No notifications match." in runner.invoke(app, ["notifications", "list"]).stdout
+    refused = runner.invoke(app, ["notifications", "list", "--status", "lost"])
+    assert refused.exit_code == 1 and "unknown status 'lost'" in refused.output
