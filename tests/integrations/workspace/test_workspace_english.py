@@ -43,6 +43,8 @@ def test_login_inbox_and_warning_pages_speak_english(sqlite_engine: sa.Engine) -
     for text in ("Red warning", "Why this warning", "Acknowledge by", "History", "assigned to",
                  "(WeCom)", "warning raised", "(Beijing time)", 'id="ack">Acknowledge<', 'id="resolve">Resolve<'):
         assert text in page, text
+    tasks = client.get("/tasks").text
+    assert "Grid tasks" in tasks and "Unresolved" in tasks and "网格任务" not in tasks
     # What is left in Chinese is data: titles, names, places; never the interface's own words.
     for chinese in ("预警待办", "签收", "北京时间", "处置经过", "红色"):
         assert chinese not in inbox + page, chinese
