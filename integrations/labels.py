@@ -18,6 +18,7 @@ from typing import Any
 
 from domain import tasks
 from domain.kinds import RecordKinds
+from domain.warnings import LEVELS
 from integrations.i18n import N_, _
 from integrations.workspace import present
 
@@ -27,6 +28,7 @@ LEVEL_NAME = {level: f"{name}色" for level, name in present.LEVEL_CN.items()}
 VOCABULARY: dict[str, Mapping[str, str]] = {
     "level": present.LEVEL_CN,
     "level_name": LEVEL_NAME,
+    "level_gravity": {level.value: level.chinese for level in LEVELS},  # 红色（特别严重）: the reports' name
     "status": present.STATUS_CN,
     "tier": present.TIER_CN,
     "channel": present.CHANNEL_CN,

@@ -32,7 +32,7 @@ footer{margin-top:2em;color:#57606a;font-size:.85em;border-top:1px solid #d0d7de
 
 
 def _badge(level: Level) -> str:
-    return f'<span class="badge" style="background:{LEVEL_COLOURS[level]}">{escape(level.chinese)}</span>'
+    return f'<span class="badge" style="background:{LEVEL_COLOURS[level]}">{escape(_(level.chinese))}</span>'
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 99) -> str:
@@ -96,7 +96,7 @@ def render_html(report: SituationReport, *, charts: Mapping[str, str] | None = N
                       numeric_from=3)
 
     totals = {lvl: sum(d.opened[lvl] for d in report.trend) for lvl in LEVELS}
-    trend_line = "，".join(f"{lvl.chinese} {totals[lvl]}" for lvl in text.LEVELS_DESC)
+    trend_line = _("，").join(f"{_(lvl.chinese)} {totals[lvl]}" for lvl in text.LEVELS_DESC)
     parts = [
         "<!DOCTYPE html>", f'<html lang="{"en" if language() == "en" else "zh-CN"}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -117,7 +117,8 @@ def render_html(report: SituationReport, *, charts: Mapping[str, str] | None = N
         "<h2>" + _("五、高发规则") + "</h2>", "<h3>" + _("当日") + "</h3>", ranked(report.top_rules_day),
         "<h3>" + _("近7日") + "</h3>", ranked(report.top_rules_week),
         "<h2>" + _("六、近30日趋势") + "</h2>",
-        f"<p>近30日新增：{escape(trend_line)}，合计 {sum(totals.values())}。</p>",
+        "<p>" + escape(_("近30日新增：{levels}，合计 {n}。").format(levels=trend_line, n=sum(totals.values())))
+        + "</p>",
         _chart(charts.get("trend")),
         "<footer>" + _("本报告由烽火平台自动生成，仅供负有处置职责的人员内部使用。") + "</footer></body></html>", "",
     ]

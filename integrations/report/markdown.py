@@ -35,7 +35,7 @@ def render_markdown(report: SituationReport, *, charts: Mapping[str, str] | None
 
     out += ["## " + _("一、在办红色、橙色预警（{n} 起）").format(n=len(report.open_severe)), ""]
     if report.open_severe:
-        out += _table([_(h) for h in text.SEVERE_HEADERS], [text.with_level(text.severe_cells(w), w.level.chinese)
+        out += _table([_(h) for h in text.SEVERE_HEADERS], [text.with_level(text.severe_cells(w), _(w.level.chinese))
                                             for w in report.open_severe])
     else:
         out.append(_("无在办红色、橙色预警。"))
@@ -43,7 +43,7 @@ def render_markdown(report: SituationReport, *, charts: Mapping[str, str] | None
 
     out += ["## " + _("二、当日概况（按预警等级）"), ""]
     headers = [_("等级"), *(_(name) for _attr, name in text.COUNT_COLUMNS), _("在办")]
-    rows = [[lvl.chinese, *text.count_cells(report.by_level[lvl]), str(report.open_by_level[lvl])]
+    rows = [[_(lvl.chinese), *text.count_cells(report.by_level[lvl]), str(report.open_by_level[lvl])]
             for lvl in text.LEVELS_DESC]
     rows.append([_("合计"), *text.count_cells(report.totals), str(sum(report.open_by_level.values()))])
     out += [*_table(headers, rows), ""]
@@ -67,7 +67,7 @@ def render_markdown(report: SituationReport, *, charts: Mapping[str, str] | None
     if sla.ack.breached_ids:
         out.append("- " + _("未按时签收预警：") + "、".join(f"#{i}" for i in sla.ack.breached_ids))
     out.append("")
-    rows = [_sla_row(lvl.chinese, sla.ack_by_level[lvl]) for lvl in text.LEVELS_DESC]
+    rows = [_sla_row(_(lvl.chinese), sla.ack_by_level[lvl]) for lvl in text.LEVELS_DESC]
     out += [*_table([_("等级（签收）"), _("按时"), _("超时"), _("未到期"), _("及时率")], rows), ""]
 
     out += ["## " + _("五、高发规则"), ""]
@@ -82,8 +82,8 @@ def render_markdown(report: SituationReport, *, charts: Mapping[str, str] | None
 
     out += ["## " + _("六、近30日趋势"), ""]
     totals = {lvl: sum(d.opened[lvl] for d in report.trend) for lvl in LEVELS}
-    out.append("近30日新增：" + "，".join(f"{lvl.chinese} {totals[lvl]}" for lvl in text.LEVELS_DESC)
-               + f"，合计 {sum(totals.values())}。")
+    levels = _("，").join(f"{_(lvl.chinese)} {totals[lvl]}" for lvl in text.LEVELS_DESC)
+    out.append(_("近30日新增：{levels}，合计 {n}。").format(levels=levels, n=sum(totals.values())))
     if "trend" in charts:
         out += ["", f"![近30日新增预警]({charts['trend']})"]
     out += ["", "---", _("本报告由烽火平台自动生成，仅供负有处置职责的人员内部使用。"), ""]

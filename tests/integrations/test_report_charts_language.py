@@ -39,5 +39,6 @@ def test_the_report_headings_in_english(monkeypatch: pytest.MonkeyPatch) -> None
                  "4. Deadlines", "acknowledged on time", "(Beijing time)"):
         assert text in page and text in md, text
     assert '<html lang="en">' in page
-    for chinese in ("一、在办", "四、时限执行情况", "签收及时率", "本报告由烽火平台自动生成"):
+    assert "red (I, extremely severe)" in page and "Opened in the last 30 days" in md
+    for chinese in ("一、在办", "四、时限执行情况", "签收及时率", "本报告由烽火平台自动生成", "特别严重", "近30日新增"):
         assert chinese not in page + md, chinese
