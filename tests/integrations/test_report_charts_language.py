@@ -42,3 +42,17 @@ def test_the_report_headings_in_english(monkeypatch: pytest.MonkeyPatch) -> None
     assert "red (I, extremely severe)" in page and "Opened in the last 30 days" in md
     for chinese in ("一、在办", "四、时限执行情况", "签收及时率", "本报告由烽火平台自动生成", "特别严重", "近30日新增"):
         assert chinese not in page + md, chinese
+
+
+def test_the_risk_matrix_speaks_the_language_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    from domain.assessment import Dimension, RiskFactor
+    from integrations.assessment_svg import risk_matrix_svg
+
+    fs = [RiskFactor(ref="F1", title="a", dimension=Dimension.safety, probability=4, impact=5,
+                     residual_probability=2, residual_impact=3)]
+    zh = risk_matrix_svg(fs)
+    assert "<title>风险矩阵</title>" in zh and "化解后" in zh and "mitigation" not in zh
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    en = risk_matrix_svg(fs)
+    assert "<title>Risk matrix</title>" in en and "F1 after mitigation" in en and "化解" not in en
