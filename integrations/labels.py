@@ -14,32 +14,40 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from domain import tasks
 from domain.kinds import RecordKinds
 from domain.warnings import LEVELS
 from integrations.i18n import N_, _
-from integrations.workspace import present
 
-LEVEL_NAME = {level: f"{name}色" for level, name in present.LEVEL_CN.items()}
-"""The level as a name of its own (红色), where the one-character LEVEL_CN reads 红色预警 with a suffix."""
 
-VOCABULARY: dict[str, Mapping[str, str]] = {
-    "level": present.LEVEL_CN,
-    "level_name": LEVEL_NAME,
-    "level_gravity": {level.value: level.chinese for level in LEVELS},  # 红色（特别严重）: the reports' name
-    "status": present.STATUS_CN,
-    "tier": present.TIER_CN,
-    "channel": present.CHANNEL_CN,
-    # The timeline's own wording is the workspace's (present.py); rendered here like every other value.
-    "event": present._EVENT_CN,
-    "routed": present._ROUTED_CN,
-    "task_kind": tasks.KIND_CN,
-    "task_status": tasks.STATUS_CN,
-    "task_outcome": tasks.OUTCOME_CN,
-}
-"""Every value table, by name: value → Chinese name (the msgid)."""
+@lru_cache(maxsize=1)
+def vocabulary() -> dict[str, Mapping[str, str]]:
+    """Every value table, by name: value → Chinese name (the msgid).
+
+    Built on first use: the workspace's tables (present.py) import the store and the web layer, and a
+    caller such as the notifications' renderer must be able to import this module without that cycle.
+    """
+    from integrations.workspace import present
+
+    level_name = {level: f"{name}色" for level, name in present.LEVEL_CN.items()}  # 红色, a name of its own
+    return {
+        "level": present.LEVEL_CN,
+        "level_name": level_name,
+        "level_gravity": {level.value: level.chinese for level in LEVELS},  # 红色（特别严重）: the reports' name
+        "status": present.STATUS_CN,
+        "tier": present.TIER_CN,
+        "channel": present.CHANNEL_CN,
+        # The timeline's own wording is the workspace's (present.py); rendered here like every other value.
+        "event": present._EVENT_CN,
+        "routed": present._ROUTED_CN,
+        "task_kind": tasks.KIND_CN,
+        "task_status": tasks.STATUS_CN,
+        "task_outcome": tasks.OUTCOME_CN,
+    }
+
 
 _NUMBERED = {"escalate": N_("第{n}次升级"), "remind": N_("第{n}次催办"), "repeat": N_("第{n}次持续发生通知"),
              "stale": N_("第{n}次可办结提示")}
@@ -49,10 +57,10 @@ _RAISE = N_("等级上调为{level}")
 _STEP = re.compile(r"^(?P<kind>[a-z]+)-(?P<n>\d+)$")
 
 
-def label(vocabulary: str, value: str) -> str:
-    """The name of ``value`` in ``vocabulary`` (a key of :data:`VOCABULARY`) in the language in force;
+def label(table: str, value: str) -> str:
+    """The name of ``value`` in the value table ``table`` (a key of :func:`vocabulary`) in the language in force;
     a value the table does not know is shown as it is (never hidden)."""
-    name = VOCABULARY[vocabulary].get(value)
+    name = vocabulary()[table].get(value)
     return _(name) if name else value
 
 
@@ -79,7 +87,7 @@ def value_label(kinds: RecordKinds, kind: str, field: str, value: Any) -> str:
 
 def vocabulary_msgids(kinds: RecordKinds | None = None) -> Iterator[str]:
     """Every Chinese name this module renders: the tables, the step names, and the kinds' labels."""
-    for table in VOCABULARY.values():
+    for table in vocabulary().values():
         yield from table.values()
     yield from _NUMBERED.values()
     yield from _STEPS.values()

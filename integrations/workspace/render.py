@@ -25,11 +25,11 @@ _ENV.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True,  # type: ig
 _ENV.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them: whitespace inside {% trans %} folded
 
 
-def _label(vocabulary: str, value: str) -> str:
+def _label(table: str, value: str) -> str:
     # Imported when a page renders: integrations.labels reads this package's tables (present.py).
     from integrations.labels import label
 
-    return label(vocabulary, value)
+    return label(table, value)
 
 
 _ENV.globals.update(LEVEL_CN=present.LEVEL_CN, LEVEL_ORDER=present.LEVEL_ORDER, STATUS_CN=present.STATUS_CN,

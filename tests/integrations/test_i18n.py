@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from domain.kinds import RecordKinds
 from integrations import i18n
 from integrations.i18n import _, ngettext
-from integrations.labels import VOCABULARY, label, step_label, value_label
+from integrations.labels import label, step_label, value_label, vocabulary
 from integrations.settings import PACKAGE_ROOT, get_settings, settings_problem
 
 
@@ -88,7 +88,7 @@ def test_numbered_steps_keep_their_number(n: int, kind: str) -> None:
 
 
 def test_every_vocabulary_value_is_named() -> None:
-    assert all(v for table in VOCABULARY.values() for v in table.values())
+    assert all(v for table in vocabulary().values() for v in table.values())
 
 
 def test_an_unknown_language_is_refused_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
