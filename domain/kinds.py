@@ -87,6 +87,8 @@ class FieldSpec:
     min: float | None = None
     max: float | None = None
     max_length: int | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Chinese names of fixed values (``labels: {land: 征地}``), shown through the message catalogue."""
 
     def bounds(self) -> tuple[float, float]:
         """The (lowest, highest) value a number field takes: declared, else the defaults."""
@@ -172,6 +174,19 @@ def _limits(kind: Any, fname: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _labels(kind: Any, fname: Any, spec: Mapping[str, Any], values: tuple[Any, ...] | None) -> dict[str, Any]:
+    """The declared ``labels`` of one field's fixed values, checked to name only those values."""
+    raw = spec.get("labels")
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or values is None:
+        raise KindsError(f"kind {kind!r} field {fname!r}: labels must map the field's values to names")
+    unknown = sorted(str(k) for k in raw if k not in values)
+    if unknown:
+        raise KindsError(f"kind {kind!r} field {fname!r}: labels name unknown values {', '.join(unknown)}")
+    return {"labels": {str(k): str(v) for k, v in raw.items()}}
+
+
 @dataclass(frozen=True)
 class KindSpec:
     """A record kind: name, title and fields."""
@@ -204,7 +219,7 @@ class RecordKinds:
                 limits: dict[str, Any] = {}
                 if isinstance(ftype, Mapping):
                     values = tuple(ftype["values"]) if "values" in ftype else None
-                    limits = _limits(name, fname, ftype)
+                    limits = _limits(name, fname, ftype) | _labels(name, fname, ftype, values)
                     ftype = ftype.get("type", "string")
                 if ftype not in FIELD_TYPES:
                     raise KindsError(f"kind {name!r} field {fname!r}: unknown type {ftype!r}")

@@ -26,14 +26,28 @@ from flows import (
 )
 from flows.cli_grid import app as grid_app
 from flows.cli_users import app as users_app
+from integrations.i18n import _
 
 app = typer.Typer(
     name="fenghuo",
-    help="烽火 Fenghuo — social-stability early warning: rules, warnings, escalation, risk assessment.",
+    help=_("烽火 — 社会稳定风险预警：规则、预警、逐级上报、社会稳定风险评估。"),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def _settings_first() -> None:
+    # Bad settings (an unknown FENGHUO_LANG…) are refused in one line before any command, not as a traceback.
+    from flows.console import fail
+    from integrations.settings import settings_problem
+
+    problem = settings_problem()
+    if problem:
+        fail(problem)
+
+
 app.add_typer(cli_rules.app, name="rules")
 app.add_typer(cli_warnings.app, name="warnings")
 app.command("backtest")(cli_rules.backtest_cmd)
@@ -58,7 +72,7 @@ def _mount_optional() -> None:
         from flows.assess_cli import app as assess_app
     except ImportError:  # pragma: no cover - the assessment module ships with the product
         return
-    app.add_typer(assess_app, name="assess", help="社会稳定风险评估: assess a major decision before it is taken.")
+    app.add_typer(assess_app, name="assess", help=_("社会稳定风险评估：重大决策出台前评估其风险。"))
 
 
 _mount_optional()

@@ -8,15 +8,16 @@ masked (they can carry phone numbers or e-mail addresses).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from flows.console import console, fail, open_engine, print_json
+from integrations.i18n import _
 
-app = typer.Typer(help="List and retry notifications (the outbox).", no_args_is_help=True)
+app = typer.Typer(help=_("列出并重发通知（发件箱）。"), no_args_is_help=True)
 
 STATUS_STYLE = {"sent": "green", "pending": "yellow", "dead": "bold red", "silenced": "magenta",
                 "not_needed": "dim"}
@@ -42,30 +43,31 @@ def _row_dict(row: Any) -> dict[str, Any]:
 def _when(row: Any) -> str:
     """When it went out, or when it is tried next."""
     at = row.sent_at if row.status == "sent" else (row.next_attempt_at if row.status == "pending" else None)
-    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if at else "—"
+    # Beijing time whatever the server's zone (the column heading marks it).
+    return at.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S") if at else "—"
 
 
 @app.command("list")
 def list_cmd(
     status: Annotated[str | None, typer.Option(
-        "--status", help="queued, sent, failed, dead, silenced, held or not_needed")] = None,
-    failed: Annotated[bool, typer.Option("--failed", help="only dead ones and ones being retried "
-                                                          "(shorthand for --status failed)")] = False,
-    warning: Annotated[int | None, typer.Option("--warning", help="only this warning's notifications")] = None,
-    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
+        "--status", help=_("queued、sent、failed、dead、silenced、held 或 not_needed"))] = None,
+    failed: Annotated[bool, typer.Option("--failed", help=_("只列已放弃的和正在重试的（即 --status failed）"))] = False,
+    warning: Annotated[int | None, typer.Option("--warning", help=_("只列此预警的通知"))] = None,
+    limit: Annotated[int, typer.Option(help=_("最多列出条数，最新的在前"))] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help=_("每行一条 JSON，供脚本使用"))] = False,
 ) -> None:
     """Notifications, newest first: status, attempts, the next try or when it was sent, the last error."""
     from sqlmodel import Session
 
     from domain.privacy import mask
+    from integrations.labels import label, step_label
     from integrations.store.digests import digest_of
     from integrations.store.outbox import STATES, list_notifications, state_of
 
     if limit < 1:
-        fail("--limit must be at least 1")
+        fail(_("--limit 至少为 1"))
     if status is not None and status not in STATES:
-        fail(f"unknown status {status!r}; use one of {', '.join(STATES)}")
+        fail(_("未知状态 {status!r}；可用：{states}").format(status=status, states=", ".join(STATES)))
     failed = failed or status == "failed"
     with Session(open_engine()) as session:
         rows = list_notifications(session=session, failed=failed, warning_id=warning, limit=limit, state=status)
@@ -74,26 +76,27 @@ def list_cmd(
             print_json(_row_dict(r))
         return
     if not rows:
-        console.print("No failed notifications." if failed else "No notifications match.")
+        console.print(_("没有发送失败的通知。") if failed else _("没有符合条件的通知。"))
         return
-    table = Table(title=f"{len(rows)} {'failed ' if failed else status + ' ' if status else ''}notifications")
-    for name in ("id", "status", "level", "warning", "step", "recipient", "channel", "tries", "sent / next",
-                 "last error"):
+    title = (_("{n} 条发送失败的通知") if failed else _("{n} 条 {status} 通知") if status else _("{n} 条通知"))
+    table = Table(title=title.format(n=len(rows), status=status))
+    for name in (_("编号"), _("状态"), _("等级"), _("预警"), _("步骤"), _("接收人"), _("渠道"), _("尝试次数"),
+                 _("发出 / 下次（北京时间）"), _("最近错误")):
         table.add_column(name, overflow="fold")
     for r in rows:
-        step = f"{r.step} (digest)" if digest_of(r) else r.step
+        step = _("{step}（汇总）").format(step=step_label(r.step)) if digest_of(r) else step_label(r.step)
         table.add_row(str(r.id), f"[{STATUS_STYLE.get(r.status, '')}]{state_of(r)}[/]",
-                      f"{LEVEL_CN.get(r.level, '')} {r.level}".strip(), str(r.warning_id or "—"), step,
+                      label("level_name", r.level) if r.level else "", str(r.warning_id or "—"), step,
                       r.recipient, r.channel, str(r.attempts), _when(r), mask(r.last_error)[:80])
     console.print(table)
     if failed:
-        console.print("Dead ones go back in the queue with `fenghuo notifications retry ID…` (or all of them "
-                      "with no ids); the resend carries the same idempotency key.", highlight=False)
+        console.print(_("已放弃的通知可用 `fenghuo notifications retry ID…` 重新排队（不给编号则全部重发）；"
+                        "重发沿用同一幂等键。"), highlight=False)
 
 
 @app.command("retry")
 def retry_cmd(
-    ids: Annotated[list[int] | None, typer.Argument(help="outbox ids to retry; none: every dead one")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(help=_("要重发的通知编号；不给则重发全部已放弃的"))] = None,
 ) -> None:
     """Put dead notifications back in the queue (fresh attempts, due now, the same idempotency key)."""
     from sqlmodel import Session, col, select
@@ -108,16 +111,17 @@ def retry_cmd(
             found = {r.id: r.status for r in session.exec(select(OutboxRow).where(col(OutboxRow.id).in_(ids)))}
         missing = [i for i in ids if i not in found]
         if missing:
-            fail(f"no notification {', '.join(map(str, missing))}; `fenghuo notifications list` shows the ids")
+            fail(_("没有编号为 {ids} 的通知；`fenghuo notifications list` 可列出编号").format(
+                ids=", ".join(map(str, missing))))
         alive = [f"{i} ({found[i]})" for i in ids if found[i] != "dead"]
         if alive:
-            fail(f"only dead notifications can be retried, not {', '.join(alive)}")
+            fail(_("只能重发已放弃（dead）的通知，以下不能：{ids}").format(ids=", ".join(alive)))
     with session_scope(engine) as session:
         count = retry_dead(session=session, ids=ids or None, now=datetime.now(UTC))
     if count == 0:
-        console.print("No dead notifications to retry.")
+        console.print(_("没有需要重发的已放弃通知。"))
         return
-    console.print(f"{count} notification(s) back in the queue; the next delivery sweep sends them.")
+    console.print(_("{n} 条通知已重新排队，下一轮投递时发出。").format(n=count))
 
 
 @app.command("preview")

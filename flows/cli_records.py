@@ -14,8 +14,9 @@ from typing import Annotated
 import typer
 
 from flows.console import console, fail
+from integrations.i18n import _
 
-app = typer.Typer(help="Import records from a file as a source's delivery; export stored records.",
+app = typer.Typer(help=_("从文件导入记录（视同来源送达）；导出已存记录。"),
                   no_args_is_help=True)
 
 
@@ -26,18 +27,19 @@ def _time(text: str, option: str) -> datetime:
     try:
         datetime.fromisoformat(text)
     except ValueError:
-        fail(f"{option} {text!r} 不是时间；请写成 2026-01-31 或 2026-01-31T23:59:59+08:00")
+        fail(_("{option} {text!r} 不是时间；请写成 2026-01-31 或 2026-01-31T23:59:59+08:00").format(
+            option=option, text=text))
     return _since(text)
 
 
 @app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="JSON lines (record-shaped, as `records export` writes) or .csv")],
-    source: Annotated[str, typer.Option("--source", help="the declared source that delivered them")],
+    file: Annotated[Path, typer.Argument(help=_("JSON lines（记录格式，即 `records export` 的输出）或 .csv"))],
+    source: Annotated[str, typer.Option("--source", help=_("送达这些记录的已配置来源"))],
     complete_up_to: Annotated[str | None, typer.Option(
-        "--complete-up-to", help="heartbeat: the source has sent everything up to this time")] = None,
+        "--complete-up-to", help=_("心跳：来源已送达此时间之前的全部记录"))] = None,
     mapped: Annotated[bool, typer.Option(
-        "--mapped", help="items in the department's own shape, through the source's mapping")] = False,
+        "--mapped", help=_("部门原始格式的数据，经来源的字段映射转换"))] = False,
 ) -> None:
     """Store FILE's items as if SOURCE had delivered them: validated, pseudonymised, quarantined with their
     reason, idempotent by id. An empty file with --complete-up-to is a bare heartbeat."""
@@ -54,16 +56,16 @@ def import_cmd(
     try:
         sources = configured_sources(settings)
     except SourcesFileError as exc:
-        fail(f"来源配置文件有误：{exc.errors[0]}；请运行 fenghuo sources check")
+        fail(_("来源配置文件有误：{error}；请运行 fenghuo sources check").format(error=exc.errors[0]))
     if source not in sources.names:
-        fail(f"未知来源 {source!r}；已配置的来源：{', '.join(sources.names)}")
+        fail(_("未知来源 {source!r}；已配置的来源：{names}").format(source=source, names=", ".join(sources.names)))
     heartbeat = _time(complete_up_to, "--complete-up-to") if complete_up_to else None
     try:
         items = read_items(file)
     except ImportFileError as exc:
         fail(str(exc))
     if not items and heartbeat is None:
-        fail(f"{file}: 文件中没有记录；若只是报告完整时间，请加 --complete-up-to")
+        fail(_("{file}: 文件中没有记录；若只是报告完整时间，请加 --complete-up-to").format(file=file))
     directory = RegionDirectory.load(settings.regions).names if settings.reject_unknown_regions else {}
     try:
         report = import_items(open_engine(), sources.get(source).config, items, kinds=load_kinds(settings.rulebook),
@@ -71,19 +73,20 @@ def import_cmd(
                               complete_up_to=heartbeat, mapped=mapped, known_regions=directory or None)
     except HeartbeatError as exc:
         fail(str(exc))
-    hb = f"；完整至 {report.complete_up_to.isoformat()}" if report.complete_up_to else ""
-    console.print(f"{source}: 入库 {report.accepted} 条，重复 {report.duplicates} 条，隔离 {report.quarantined} 条{hb}"
-                  f"（accepted {report.accepted}, duplicates {report.duplicates}, quarantined {report.quarantined}）",
-                  highlight=False, soft_wrap=True)
+    hb = _("；完整至 {at}").format(at=report.complete_up_to.isoformat()) if report.complete_up_to else ""
+    console.print(_("{source}: 入库 {accepted} 条，重复 {duplicates} 条，隔离 {quarantined} 条{hb}"
+                    "（accepted {accepted}, duplicates {duplicates}, quarantined {quarantined}）").format(
+                      source=source, accepted=report.accepted, duplicates=report.duplicates,
+                      quarantined=report.quarantined, hb=hb), highlight=False, soft_wrap=True)
     if report.quarantined:
-        console.print("隔离原因见 `fenghuo quarantine list`", highlight=False)
+        console.print(_("隔离原因见 `fenghuo quarantine list`"), highlight=False)
 
 
 @app.command("export")
 def export_cmd(
-    since: Annotated[str, typer.Option(help="records with at from this date or time (Beijing time if bare)")],
-    until: Annotated[str | None, typer.Option(help="up to this date or time (exclusive)")] = None,
-    kind: Annotated[str | None, typer.Option(help="only records of this kind")] = None,
+    since: Annotated[str, typer.Option(help=_("从此日期或时间起的记录（不带时区即北京时间）"))],
+    until: Annotated[str | None, typer.Option(help=_("到此日期或时间为止（不含）"))] = None,
+    kind: Annotated[str | None, typer.Option(help=_("只导出此类记录"))] = None,
 ) -> None:
     """Stored records as JSON lines (kind, source, id, at, region, fields), the shape `backtest --records` reads."""
     from flows.console import open_engine

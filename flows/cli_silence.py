@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flows.console import console, err_console, fail, open_engine, print_json
+from integrations.i18n import _
 
 if TYPE_CHECKING:
     from integrations.store.silences import SilenceRow
 
-app = typer.Typer(help="Silences: hold a known cause's notifications until a set time.", no_args_is_help=True)
+app = typer.Typer(help=_("静默：已知原因引起的预警，通知暂缓到设定时间。"), no_args_is_help=True)
 
 CST = timezone(timedelta(hours=8), "CST")
 _SPAN = re.compile(r"^\+?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
@@ -80,17 +81,16 @@ def _check_rule(rule: str) -> None:
 
 @app.command("add")
 def add_cmd(
-    rule: Annotated[str, typer.Option("--rule", help="the rule whose warnings to silence")],
-    until: Annotated[str, typer.Option("--until", help="end: 2026-12-05T18:00 (Beijing) or 2h / 90m / 1d")],
-    reason: Annotated[str, typer.Option("--reason", help="why (shown on the silenced warnings)")],
-    author: Annotated[str, typer.Option("--as", help="responder id setting it (their jurisdiction must "
-                                                     "cover the region)")],
-    region: Annotated[str | None, typer.Option("--region", help="region code: its whole subtree")] = None,
-    level: Annotated[str | None, typer.Option("--level", help="this level and below (none: every level)")] = None,
-    category: Annotated[str | None, typer.Option("--category", help="record kind or type")] = None,
+    rule: Annotated[str, typer.Option("--rule", help=_("要静默其预警的规则"))],
+    until: Annotated[str, typer.Option("--until", help=_("结束时间：2026-12-05T18:00（北京时间）或 2h / 90m / 1d"))],
+    reason: Annotated[str, typer.Option("--reason", help=_("原因（显示在被静默的预警上）"))],
+    author: Annotated[str, typer.Option("--as", help=_("设置人的处置人员 id（其管辖范围须覆盖该区域）"))],
+    region: Annotated[str | None, typer.Option("--region", help=_("区划代码：含其全部下级"))] = None,
+    level: Annotated[str | None, typer.Option("--level", help=_("此级别及以下（不给则全部级别）"))] = None,
+    category: Annotated[str | None, typer.Option("--category", help=_("记录类别或类型"))] = None,
     schedule: Annotated[str | None, typer.Option(
-        "--schedule", help="recurring: a name from the schedules file or a spec such as \"周一 09:00-11:00\" "
-                           "(Beijing time); holds only inside it, until --until")] = None,
+        "--schedule", help=_("周期：schedules 文件中的名称，或如 \"周一 09:00-11:00\"（北京时间）；"
+                                   "只在周期内静默，直到 --until"))] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Silence a rule's warnings (in a region's subtree, at a level and below) until a set time."""
@@ -143,8 +143,8 @@ def add_cmd(
 
 @app.command("list")
 def list_cmd(
-    include_ended: Annotated[bool, typer.Option("--all", help="also silences that have ended")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
+    include_ended: Annotated[bool, typer.Option("--all", help=_("也列出已结束的静默"))] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=_("每行一条 JSON，供脚本使用"))] = False,
 ) -> None:
     """Silences, newest first (only those not yet ended, unless ``--all``)."""
     from rich.table import Table
@@ -174,7 +174,7 @@ def list_cmd(
 
 @app.command("show")
 def show_cmd(
-    silence_id: Annotated[int, typer.Argument(help="the silence's id")],
+    silence_id: Annotated[int, typer.Argument(help=_("静默编号"))],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """One silence and the notifications it holds now."""
@@ -210,8 +210,8 @@ def show_cmd(
 
 @app.command("expire")
 def expire_cmd(
-    silence_id: Annotated[int, typer.Argument(help="the silence's id")],
-    author: Annotated[str | None, typer.Option("--as", help="responder ending it (default: the administrator)")]
+    silence_id: Annotated[int, typer.Argument(help=_("静默编号"))],
+    author: Annotated[str | None, typer.Option("--as", help=_("解除人的处置人员 id（默认：系统管理员）"))]
     = None,
 ) -> None:
     """End a silence now; the notifications it held go out with the next delivery sweep (once each) if their

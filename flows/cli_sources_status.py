@@ -16,8 +16,11 @@ from rich import box
 from rich.table import Table
 
 from flows.console import console, print_json
+from integrations.i18n import N_, _
 
 CST = timezone(timedelta(hours=8))
+STATE = {"live": N_("实时"), "late": N_("迟到"), "stale": N_("停滞")}
+"""A source's state as an operator reads it (watermarks: live, late, stale)."""
 
 
 def _when(value: datetime | None) -> str:
@@ -28,10 +31,10 @@ def _lag(delta: timedelta | None) -> str:
     if delta is None:
         return "-"
     hours = delta.total_seconds() / 3600
-    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+    return _("{n} 小时").format(n=f"{hours:.1f}") if hours < 48 else _("{n} 天").format(n=f"{hours / 24:.1f}")
 
 
-def status_cmd(as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False) -> None:
+def status_cmd(as_json: Annotated[bool, typer.Option("--json", help=_("每行一条 JSON，供脚本使用"))] = False) -> None:
     """Each source's last record, last heartbeat, lag, state and quarantined items of the last day."""
     from domain.watermarks import DEFAULT_TIMING, SourceMark, source_bound, state_of
     from flows.console import open_engine
@@ -51,8 +54,8 @@ def status_cmd(as_json: Annotated[bool, typer.Option("--json", help="JSON lines 
         bad = quarantined_since(session=session, since=now - timedelta(days=1))
         bound = current_release_bound(session=session, timings=timings, now=now)
     rows = []
-    table = Table(title="来源状态 sources (北京时间)", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for col in ("source", "record", "complete", "delivered", "lag", "state", "quar."):
+    table = Table(title=_("数据来源状态（北京时间）"), box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for col in (_("来源"), _("最新记录"), _("完整至"), _("最近送达"), _("滞后"), _("状态"), _("隔离")):
         table.add_column(col, no_wrap=True)
     style = {"live": "green", "late": "yellow", "stale": "red"}
     for name in [*timings, *sorted(set(marks) - set(timings))]:
@@ -65,12 +68,12 @@ def status_cmd(as_json: Annotated[bool, typer.Option("--json", help="JSON lines 
                      "last_delivery": mark.delivered_at, "lag_s": lag.total_seconds() if lag else None,
                      "state": state, "quarantined_24h": bad.get(name, 0)})
         table.add_row(name, _when(mark.latest_at), _when(mark.complete_up_to), _when(mark.delivered_at), _lag(lag),
-                      f"[{style[state]}]{state}[/]", str(bad.get(name, 0)))
+                      f"[{style[state]}]{_(STATE[state])}[/]", str(bad.get(name, 0)))
     if as_json:
         for row in rows:
             print_json(row)
         return
     console.print(table)
-    console.print(f"live evaluation released up to {_when(bound) if bound else '(no live source holds it back)'}; "
-                  "a stale source (silent longer than its stale_after, or never heard from) holds nothing back",
-                  highlight=False)
+    released = _when(bound) if bound else _("（没有实时来源限制）")
+    console.print(_("实时评估已放行至 {released}；停滞的来源（静默超过其 stale_after，或从未送达）不再阻挡评估").format(
+        released=released), highlight=False)

@@ -15,10 +15,11 @@ from typing import Annotated
 import typer
 
 from flows.console import console, err_console, fail, open_engine, print_json
+from integrations.i18n import _
 
-app = typer.Typer(help="Web workspace accounts: one login per responder of the directory.", no_args_is_help=True)
+app = typer.Typer(help=_("预警工作台账号：名录中每位责任人一个登录名。"), no_args_is_help=True)
 
-PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin (scripts)")]
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help=_("从标准输入读取密码（供脚本使用）"))]
 
 
 def _actor() -> str:
@@ -32,9 +33,9 @@ def _actor() -> str:
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = typer.prompt("新密码", hide_input=True)
-    if typer.prompt("再输入一次", hide_input=True) != first:
-        fail("两次输入的密码不一致，未作修改。请重新运行命令。")
+    first = typer.prompt(_("新密码"), hide_input=True)
+    if typer.prompt(_("再输入一次"), hide_input=True) != first:
+        fail(_("两次输入的密码不一致，未作修改。请重新运行命令。"))
     return str(first)
 
 
@@ -51,10 +52,10 @@ def _run(what: str, func: object, **kwargs: object) -> None:
     console.print(what)
 
 
-@app.command("add")
+@app.command("add", help=_("为名录中的责任人创建账号（可见该责任人的辖区及下级）。"))
 def add_cmd(
-    username: Annotated[str, typer.Argument(help="login name")],
-    responder: Annotated[str, typer.Option("--responder", help="the responder id in responders.yaml")],
+    username: Annotated[str, typer.Argument(help=_("登录名"))],
+    responder: Annotated[str, typer.Option("--responder", help=_("responders.yaml 中的责任人 id"))],
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Create an account for a responder of the directory (it sees that responder's region subtree)."""
@@ -63,27 +64,29 @@ def add_cmd(
     from integrations.store.users import add_account
 
     directory = ResponderDirectory.load(get_settings().responders)
-    _run(f"已创建用户 {username}（责任人 {responder}），已记入审计日志。", add_account, username=username,
+    _run(_("已创建用户 {username}（责任人 {responder}），已记入审计日志。").format(
+        username=username, responder=responder), add_account, username=username,
          responder_id=responder, password=_password(password_stdin), directory=directory)
 
 
-@app.command("passwd")
+@app.command("passwd", help=_("设置新密码（也解除连续输错后的锁定）。"))
 def passwd_cmd(
-    username: Annotated[str, typer.Argument(help="login name")],
+    username: Annotated[str, typer.Argument(help=_("登录名"))],
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password (also lifts a lock-out after failed logins)."""
     from integrations.store.users import set_password
 
-    _run(f"已为 {username} 设置新密码。", set_password, username=username, password=_password(password_stdin))
+    _run(_("已为 {username} 设置新密码。").format(username=username), set_password, username=username,
+         password=_password(password_stdin))
 
 
-@app.command("disable")
-def disable_cmd(username: Annotated[str, typer.Argument(help="login name")]) -> None:
-    """Disable an account: no more logins, and its open sessions end at once."""
+@app.command("disable", help=_("停用账号：不能再登录，已登录的会话随即失效。"))
+def disable_cmd(username: Annotated[str, typer.Argument(help=_("登录名"))]) -> None:
+    """Disable an account: no more logins, and its open sessions stop working."""
     from integrations.store.users import disable_account
 
-    _run(f"已停用用户 {username}。", disable_account, username=username)
+    _run(_("已停用用户 {username}。").format(username=username), disable_account, username=username)
 
 
 @app.command("feed-token")
@@ -145,8 +148,8 @@ def totp_cmd(
     console.print("下次登录时，输入密码后还需输入验证器上的 6 位动态口令。此密钥不会再次显示。", highlight=False)
 
 
-@app.command("list")
-def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False) -> None:
+@app.command("list", help=_("全部账号：责任人、状态、最近登录（北京时间）。"))
+def list_cmd(as_json: Annotated[bool, typer.Option("--json", help=_("每行一条 JSON，供脚本使用"))] = False) -> None:
     """Every account: responder, state, last login (Beijing time)."""
     from sqlmodel import Session
 
@@ -166,8 +169,9 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="JSON lines fo
                         "last_login_at": row.last_login_at, "locked_until": row.locked_until if locked else None})
             continue
         last = row.last_login_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if row.last_login_at else "—"
-        totp = "动态口令" if row.totp_secret else "仅密码"
-        console.print(f"{row.username:<24} {row.responder_id:<24} {state:<9} {totp:<4} 最近登录 {last}（北京时间）",
+        totp = _("动态口令") if row.totp_secret else _("仅密码")
+        console.print(f"{row.username:<24} {row.responder_id:<24} {state:<9} {totp:<4} "
+                      + _("最近登录 {last}（北京时间）").format(last=last),
                       highlight=False)
     if not rows and not as_json:
-        console.print("还没有用户：`fenghuo users add NAME --responder ID` 创建一个。")
+        console.print(_("还没有用户：`fenghuo users add NAME --responder ID` 创建一个。"))

@@ -15,8 +15,9 @@ from rich.table import Table
 
 from domain.regions import RegionDirectory
 from flows.console import console, fail, open_engine, print_json
+from integrations.i18n import _
 
-app = typer.Typer(help="List, show and act on warnings.", no_args_is_help=True)
+app = typer.Typer(help=_("列出、查看和处置预警。"), no_args_is_help=True)
 
 LEVEL_STYLE = {"red": "bold red", "orange": "bold dark_orange", "yellow": "bold yellow", "blue": "bold blue"}
 LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
@@ -46,22 +47,23 @@ def _row_dict(row: Any) -> dict[str, Any]:
 
 @app.command("list")
 def list_cmd(
-    status: Annotated[str | None, typer.Option(help="open, acknowledged, resolved or unresolved")] = None,
-    level: Annotated[str | None, typer.Option(help="blue, yellow, orange or red")] = None,
-    region: Annotated[str | None, typer.Option(help="only warnings in this region's subtree")] = None,
-    limit: Annotated[int, typer.Option(help="at most this many")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
+    status: Annotated[str | None, typer.Option(help=_("open、acknowledged、resolved 或 unresolved"))] = None,
+    level: Annotated[str | None, typer.Option(help=_("blue、yellow、orange 或 red"))] = None,
+    region: Annotated[str | None, typer.Option(help=_("只列此区划及其下级的预警"))] = None,
+    limit: Annotated[int, typer.Option(help=_("最多列出条数"))] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help=_("每行一条 JSON，供脚本使用"))] = False,
 ) -> None:
     """Warnings, red first, newest first within a level."""
     from sqlmodel import Session
 
     from domain.privacy import mask
     from domain.regions import RegionCodeError, RegionDirectory, validate_code
+    from integrations.labels import label
     from integrations.settings import get_settings
     from integrations.store.warnings import list_warnings
 
     if level and level not in LEVEL_STYLE:
-        fail(f"unknown level {level!r}; use blue, yellow, orange or red")
+        fail(_("未知等级 {level!r}；请用 blue、yellow、orange 或 red").format(level=level))
     if region:
         try:
             validate_code(region)
@@ -78,22 +80,22 @@ def list_cmd(
             print_json(_row_dict(r) | {"silenced": silenced.get(r.id or 0)})
         return
     if not rows:
-        console.print("No warnings match. Run `uv run fenghuo demo` to make some.")
+        console.print(_("没有符合条件的预警。可运行 `uv run fenghuo demo` 生成演示数据。"))
         return
     names = RegionDirectory.load(get_settings().regions)
-    table = Table(title=f"{len(rows)} warnings", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("id", "level", "status"):
+    table = Table(title=_("{n} 条预警").format(n=len(rows)), box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in (_("编号"), _("等级"), _("状态")):
         table.add_column(col, no_wrap=True)
-    table.add_column("rule", max_width=20, overflow="ellipsis", no_wrap=True)
-    table.add_column("where", max_width=14, overflow="ellipsis", no_wrap=True)
-    for col in ("occ.", "last seen"):
+    table.add_column(_("规则"), max_width=20, overflow="ellipsis", no_wrap=True)
+    table.add_column(_("地点"), max_width=14, overflow="ellipsis", no_wrap=True)
+    for col in (_("次数"), _("最近发生（北京时间）")):
         table.add_column(col, no_wrap=True)
     wide = console.width >= 110  # a narrow terminal drops the summary rather than squeeze the ids away
     if wide:
-        table.add_column("summary", max_width=console.width - 90, overflow="ellipsis", no_wrap=True)
+        table.add_column(_("摘要"), max_width=console.width - 90, overflow="ellipsis", no_wrap=True)
     for r in rows:
-        table.add_row(str(r.id), f"[{LEVEL_STYLE.get(r.level, '')}]{LEVEL_CN.get(r.level, '')} {r.level}[/]",
-                      STATUS_SHORT.get(r.status, r.status) + (" 静默" if r.id in silenced else ""), r.rule,
+        table.add_row(str(r.id), f"[{LEVEL_STYLE.get(r.level, '')}]{label('level_name', r.level)}[/]",
+                      label("status", r.status) + (_(" 静默") if r.id in silenced else ""), r.rule,
                       short_place(r.region, names),
                       str(r.occurrences), r.last_at.astimezone(CST).strftime("%m-%d %H:%M"),
                       *([mask(r.summary)] if wide else []))
@@ -102,8 +104,8 @@ def list_cmd(
 
 @app.command("show")
 def show_cmd(
-    warning_id: Annotated[int, typer.Argument(help="the warning's id")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    warning_id: Annotated[int, typer.Argument(help=_("预警编号"))],
+    as_json: Annotated[bool, typer.Option("--json", help=_("以 JSON 输出，供脚本使用"))] = False,
 ) -> None:
     """The whole story of one warning: explanation, routing, notifications, escalations, acks."""
     from sqlmodel import Session, col, select
@@ -111,6 +113,7 @@ def show_cmd(
     from domain.privacy import mask
     from domain.regions import RegionDirectory
     from flows.cli_tasks import task_dict
+    from integrations.labels import label, step_label
     from integrations.settings import get_settings
     from integrations.store.models import OutboxRow
     from integrations.store.silences import silenced_reasons
@@ -121,7 +124,7 @@ def show_cmd(
     with Session(engine) as session:
         row = get_warning(session=session, warning_id=warning_id)
         if row is None:
-            fail(f"no warning {warning_id}; `fenghuo warnings list` shows the ids")
+            fail(_("没有编号为 {id} 的预警；`fenghuo warnings list` 可列出编号").format(id=warning_id))
         trail = audit_trail(session=session, warning_id=warning_id)
         silenced = silenced_reasons(session, [warning_id]).get(warning_id)
         sent = list(session.exec(select(OutboxRow).where(OutboxRow.warning_id == warning_id)
@@ -139,38 +142,46 @@ def show_cmd(
         return
     names = RegionDirectory.load(get_settings().regions)
     style = LEVEL_STYLE.get(row.level, "")
-    console.print(f"[{style}]#{row.id} {LEVEL_CN.get(row.level, '')}色预警 {row.level}[/]  "
-                  f"{mask(row.title or row.rule)}  ({row.status})")
-    console.print(f"  rule       {row.rule}   rulebook {row.rulebook_version[:12]}")
-    console.print(f"  region     {names.path(row.region)} ({row.region})")
-    console.print(f"  routed to  {row.tier} {names.path(row.route_region) if row.route_region else '-'}"
-                  f"   escalation step {row.escalation_step}")
-    console.print(f"  seen       {row.first_at.astimezone(CST):%Y-%m-%d %H:%M} → "
-                  f"{row.last_at.astimezone(CST):%Y-%m-%d %H:%M} (Beijing), {row.occurrences} occurrence(s)")
+    heading = _("{level}预警").format(level=label("level_name", row.level))
+    console.print(f"[{style}]#{row.id} {heading}[/]  "
+                  f"{mask(row.title or row.rule)}  ({label('status', row.status)})")
+    console.print("  " + _("规则       {rule}   规则库 {version}").format(
+        rule=row.rule, version=row.rulebook_version[:12]))
+    console.print("  " + _("地点       {path}（{code}）").format(path=names.path(row.region), code=row.region))
+    console.print("  " + _("当前负责   {tier} {node}   升级步数 {step}").format(
+        tier=label("tier", row.tier) if row.tier else "-",
+        node=names.path(row.route_region) if row.route_region else "-", step=row.escalation_step))
+    console.print("  " + _("发生时间   {first} → {last}（北京时间），共 {n} 次").format(
+        first=f"{row.first_at.astimezone(CST):%Y-%m-%d %H:%M}", last=f"{row.last_at.astimezone(CST):%Y-%m-%d %H:%M}",
+        n=row.occurrences))
     if row.ack_due_at:
-        console.print(f"  ack due    {row.ack_due_at.astimezone(CST):%Y-%m-%d %H:%M}")
+        console.print("  " + _("签收期限   {due}（北京时间）").format(
+            due=f"{row.ack_due_at.astimezone(CST):%Y-%m-%d %H:%M}"))
     if silenced is not None:
-        console.print(f"  [bold]静默中[/]     通知暂不发送（静默原因：{mask(silenced)}）；静默结束时仍未办结则补发一次",
+        console.print("  [bold]" + _("静默中") + "[/]     "
+                      + _("通知暂不发送（静默原因：{reason}）；静默结束时仍未办结则补发一次").format(
+                          reason=mask(silenced)),
                       highlight=False)
-    console.print(f"  summary    {mask(row.summary)}")
-    console.print("[bold]Why[/]")
+    console.print("  " + _("摘要       {summary}").format(summary=mask(row.summary)))
+    console.print("[bold]" + _("预警依据") + "[/]")
     console.print("  " + mask(row.explanation).replace("\n", "\n  "), highlight=False)
-    console.print(f"[bold]Records[/] {', '.join(row.records[:20])}{' …' if len(row.records) > 20 else ''}")
-    console.print("[bold]Story[/]")
+    console.print("[bold]" + _("相关记录")
+                  + f"[/] {', '.join(row.records[:20])}{' …' if len(row.records) > 20 else ''}")
+    console.print("[bold]" + _("处置经过（北京时间）") + "[/]")
     for a in trail:
         console.print(f"  {a.at.astimezone(CST):%Y-%m-%d %H:%M}  {a.actor:<24} {a.action:<12} {mask(a.reason)}")
     if tasks:
         from domain.tasks import KIND_CN, OUTCOME_CN, STATUS_CN
 
-        console.print("[bold]Tasks 网格任务[/]")
+        console.print("[bold]" + _("网格任务") + "[/]")
         for t in tasks:
-            console.print(f"  #{t.id:<5} {KIND_CN.get(t.kind, t.kind)} {t.kind:<8} "
-                          f"{STATUS_CN.get(t.status, t.status):<4} {names.name(t.region)} "
-                          f"due {t.due_at.astimezone(CST):%Y-%m-%d %H:%M} "
-                          f"{OUTCOME_CN.get(t.outcome or '', '')}", highlight=False)
-    console.print("[bold]Notifications[/]")
+            console.print(f"  #{t.id:<5} {_(KIND_CN.get(t.kind, t.kind))} {t.kind:<8} "
+                          f"{_(STATUS_CN.get(t.status, t.status)):<4} {names.name(t.region)} "
+                          + _("期限 {due}").format(due=f"{t.due_at.astimezone(CST):%Y-%m-%d %H:%M}") + " "
+                          f"{_(OUTCOME_CN.get(t.outcome or '', ''))}", highlight=False)
+    console.print("[bold]" + _("通知") + "[/]")
     for o in sent:
-        console.print(f"  {o.status:<8} {o.channel:<8} {o.recipient:<28} {o.step:<14} attempts={o.attempts}"
+        console.print(f"  {o.status:<8} {o.channel:<8} {o.recipient:<28} {step_label(o.step):<14} attempts={o.attempts}"
                       f"{'  ' + o.last_error[:60] if o.last_error else ''}")
 
 
@@ -184,7 +195,8 @@ def _act(action: str, warning_id: int, responder: str, reason: str) -> None:
     directory = ResponderDirectory.load(get_settings().responders)
     person = directory.responder(responder)
     if person is None:
-        fail(f"--as {responder!r} 不是处置人员名录（responders.yaml）中的 id；请核对，例如 jj-duty-office")
+        fail(_("--as {responder!r} 不是处置人员名录（responders.yaml）中的 id；请核对，例如 jj-duty-office").format(
+            responder=responder))
     operator = getpass.getuser()  # the shell's user acts for the responder: the audit names both
     engine = open_engine()
     try:
@@ -193,15 +205,16 @@ def _act(action: str, warning_id: int, responder: str, reason: str) -> None:
                  reason=reason, now=datetime.now(UTC), operator=operator)
     except actions.ActionError as exc:
         fail(str(exc))
-    console.print(f"{action}: warning {warning_id} by {person.name}（{responder}），操作员 {operator} 代办 — "
-                  "recorded in its audit log.", highlight=False)
+    console.print(_("{action}：预警 {id}，处置人 {name}（{responder}），操作员 {operator} 代办 — 已记入审计日志。")
+                  .format(action=action, id=warning_id, name=person.name, responder=responder, operator=operator),
+                  highlight=False)
 
 
 @app.command("ack")
 def ack_cmd(
     warning_id: Annotated[int, typer.Argument()],
-    responder: Annotated[str, typer.Option("--as", help="your responder id from the directory")],
-    reason: Annotated[str, typer.Option(help="a note for the audit log")] = "",
+    responder: Annotated[str, typer.Option("--as", help=_("您在处置人员名录中的 id"))],
+    reason: Annotated[str, typer.Option(help=_("写入审计日志的说明"))] = "",
 ) -> None:
     """Acknowledge a warning in your jurisdiction: stops its escalation."""
     _act("ack", warning_id, responder, reason)
@@ -211,7 +224,7 @@ def ack_cmd(
 def resolve_cmd(
     warning_id: Annotated[int, typer.Argument()],
     responder: Annotated[str, typer.Option("--as")],
-    reason: Annotated[str, typer.Option(help="how it was resolved")] = "",
+    reason: Annotated[str, typer.Option(help=_("办结说明"))] = "",
 ) -> None:
     """Resolve a warning: the next firing of its rule opens a new one."""
     _act("resolve", warning_id, responder, reason)
@@ -221,7 +234,7 @@ def resolve_cmd(
 def comment_cmd(
     warning_id: Annotated[int, typer.Argument()],
     responder: Annotated[str, typer.Option("--as")],
-    text: Annotated[str, typer.Option("--text", help="the comment")],
+    text: Annotated[str, typer.Option("--text", help=_("批注内容"))],
 ) -> None:
     """Add a comment to a warning's story."""
     _act("comment", warning_id, responder, text)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from html import escape
 
 from domain.assessment import RiskFactor
+from integrations.i18n import _
 
 CELL = 64
 LEFT, TOP = 70, 30
@@ -36,8 +37,10 @@ def _centre(p: int, i: int, slot: int, count: int) -> tuple[float, float]:
 
 
 def risk_matrix_svg(factors: Sequence[RiskFactor], *, medium: float = 8, high: float = 15,
-                    title: str = "风险矩阵 Risk matrix") -> str:
-    """An ``<svg>`` element (no XML declaration, ready to inline in HTML or Markdown)."""
+                    title: str | None = None) -> str:
+    """An ``<svg>`` element (no XML declaration, ready to inline in HTML or Markdown); its words in the
+    language in force (FENGHUO_LANG), as SVG text the browser draws with its own fonts."""
+    title = title or _("风险矩阵")
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{LEFT + SIZE + 20}" '
              f'height="{TOP + SIZE + 60}" viewBox="0 0 {LEFT + SIZE + 20} {TOP + SIZE + 60}" '
              'font-family="sans-serif" font-size="12">',
@@ -55,9 +58,10 @@ def risk_matrix_svg(factors: Sequence[RiskFactor], *, medium: float = 8, high: f
     for n in range(1, 6):
         parts.append(f'<text x="{LEFT + (n - 0.5) * CELL}" y="{TOP + SIZE + 16}" text-anchor="middle">{n}</text>')
         parts.append(f'<text x="{LEFT - 10}" y="{TOP + (5.5 - n) * CELL + 4}" text-anchor="end">{n}</text>')
-    parts.append(f'<text x="{LEFT + SIZE / 2}" y="{TOP + SIZE + 34}" text-anchor="middle">影响程度 impact →</text>')
+    parts.append(f'<text x="{LEFT + SIZE / 2}" y="{TOP + SIZE + 34}" text-anchor="middle">'
+                 + escape(_("影响程度 →")) + "</text>")
     parts.append(f'<text transform="translate(18 {TOP + SIZE / 2}) rotate(-90)" text-anchor="middle">'
-                 "发生概率 probability →</text>")
+                 + escape(_("发生概率 →")) + "</text>")
     # Marks: lay every cell's marks out together so a before and an after in one cell do not overlap.
     cells: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
     for f in factors:
@@ -73,23 +77,24 @@ def risk_matrix_svg(factors: Sequence[RiskFactor], *, medium: float = 8, high: f
             (x1, y1), (x2, y2) = where[(f.ref, "before")], where[(f.ref, "after")]
             parts.append(f'<line class="move" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
                          f'stroke="{AFTER}" stroke-width="1.5" stroke-dasharray="4 3" marker-end="url(#arrow)"/>')
+    before, after = _("化解前"), _("化解后")
     for (ref, phase), (cx, cy) in where.items():
         ref_e = escape(ref)
         if phase == "before":
             parts.append(f'<circle class="factor before" data-ref="{ref_e}" cx="{cx:.1f}" cy="{cy:.1f}" r="11" '
-                         f'fill="{BEFORE}"><title>{ref_e} before mitigation</title></circle>')
+                         f'fill="{BEFORE}"><title>{ref_e} {escape(before)}</title></circle>')
             parts.append(f'<text x="{cx:.1f}" y="{cy + 4:.1f}" text-anchor="middle" fill="#fff" '
                          f'font-size="10">{ref_e}</text>')
         else:
             parts.append(f'<circle class="factor after" data-ref="{ref_e}" cx="{cx:.1f}" cy="{cy:.1f}" r="11" '
-                         f'fill="#fff" stroke="{AFTER}" stroke-width="2"><title>{ref_e} after mitigation</title>'
+                         f'fill="#fff" stroke="{AFTER}" stroke-width="2"><title>{ref_e} {escape(after)}</title>'
                          "</circle>")
             parts.append(f'<text x="{cx:.1f}" y="{cy + 4:.1f}" text-anchor="middle" fill="{AFTER}" '
                          f'font-size="10">{ref_e}</text>')
     legend_y = TOP + SIZE + 52
     parts.append(f'<circle cx="{LEFT + 6}" cy="{legend_y - 4}" r="6" fill="{BEFORE}"/>'
-                 f'<text x="{LEFT + 16}" y="{legend_y}">化解前 before</text>'
+                 f'<text x="{LEFT + 16}" y="{legend_y}">{escape(before)}</text>'
                  f'<circle cx="{LEFT + 126}" cy="{legend_y - 4}" r="6" fill="#fff" stroke="{AFTER}" '
-                 f'stroke-width="2"/><text x="{LEFT + 136}" y="{legend_y}">化解后 after mitigation</text>')
+                 f'stroke-width="2"/><text x="{LEFT + 136}" y="{legend_y}">{escape(after)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)

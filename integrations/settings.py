@@ -12,13 +12,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 """The checkout (or installed tree) that holds ``rules/``, ``domain/`` and friends."""
 
 Environment = Literal["development", "production"]
+Language = Literal["zh", "en"]
+"""Languages of the user-facing text: Chinese (the source, default) and English (integrations/i18n.py)."""
 MIN_SECRET_BYTES = 32
 """Shortest secret production accepts (UTF-8 bytes): ``openssl rand -hex 32`` gives 64."""
 
@@ -49,6 +51,8 @@ class Settings(BaseSettings):
                                       populate_by_name=True)
 
     home: Path = Field(default=Path(".fenghuo"), description="Working folder: database, outbox files, demo data.")
+    lang: Language = Field(
+        default="zh", description="Language of pages, messages, reports and the CLI: zh (中文, default) or en.")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the store; default a SQLite file in `home`."
     )
@@ -164,7 +168,6 @@ class Settings(BaseSettings):
         description="FENGHUO_TEMPLATES: an operator's folder of message templates (<step>.j2, "
                     "<channel>/<step>.j2, en/…); a file there replaces the shipped one, any other is shipped.",
     )
-    lang: Literal["zh", "en"] = Field(default="zh", description="Language of notifications: zh (default) or en.")
     schedules: Path = Field(
         default=PACKAGE_ROOT / "integrations" / "data" / "schedules.yaml",
         description="Named recurring schedules for silences (`fenghuo silence add --schedule NAME`).",
@@ -226,6 +229,15 @@ class Settings(BaseSettings):
         description="Region code whose responders (responders.yaml, specialist units left out) are told "
         "when scheduled flow runs fail; default the directory's city node.",
     )
+
+    @field_validator("lang", mode="before")
+    @classmethod
+    def _known_language(cls, value: object) -> object:
+        # pydantic's own "Input should be 'zh' or 'en'" names neither the variable nor what to do.
+        if isinstance(value, str) and value.strip().lower() in ("zh", "en"):
+            return value.strip().lower()
+        raise ValueError(f"FENGHUO_LANG 只能是 zh（中文，默认）或 en（English），不能是 {value!r}；"
+                         "请改正环境变量或 .env 文件 (FENGHUO_LANG must be zh or en)")
 
     @property
     def resolved_database_url(self) -> str:
@@ -305,6 +317,16 @@ def quiet_prefect(log_level: str = "WARNING") -> None:
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests call ``get_settings.cache_clear()`` after changing env)."""
     return Settings()
+
+
+def settings_problem() -> str | None:
+    """Why the settings cannot be read (one line per bad setting, Chinese first), or ``None`` when they can."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        return "；".join(str(e.get("ctx", {}).get("error") or f"FENGHUO_{str(e['loc'][0]).upper()}: {e['msg']}")
+                        for e in exc.errors())
+    return None
 
 
 def export_env(env: Environment) -> None:

@@ -132,6 +132,7 @@ def _isolated_settings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     """Every test gets its own FENGHUO_HOME, so nothing touches the developer's .fenghuo/."""
     monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("FENGHUO_DATABASE_URL", raising=False)
+    monkeypatch.delenv("FENGHUO_LANG", raising=False)  # Chinese, the default, unless a test asks for English
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

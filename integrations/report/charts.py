@@ -1,12 +1,13 @@
 """Charts of the situation report, drawn with matplotlib (Agg, no pyplot, no display) as SVG files.
 
-Chinese labels need a CJK font. Where none is installed the charts use English labels and region codes,
-and the Chinese stays in the surrounding HTML and Markdown text: matplotlib would otherwise warn
-"Glyph missing" and draw empty boxes.
+Labels come from the message catalogue (Chinese by default, FENGHUO_LANG=en English), never from the
+fonts at hand. With a CJK font installed the text is drawn as paths (the SVG is self-contained); without
+one it stays SVG text that the browser draws with its own fonts, so Chinese is never swapped for English.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 from domain.situation.compute import SituationReport
 from domain.warnings import LEVELS, Level
+from integrations.i18n import _, language
 
 LEVEL_COLOURS = {
     Level.blue: "#1f6feb", Level.yellow: "#d4a72c", Level.orange: "#f0883e", Level.red: "#da3633",
@@ -39,12 +41,12 @@ def cjk_font() -> str | None:
 
 @dataclass(frozen=True)
 class Labels:
-    """Chart texts in one language: Chinese with a CJK font, English without."""
+    """Chart texts in one language: Chinese, or English when FENGHUO_LANG=en."""
 
     chinese: bool
 
     def text(self, zh: str, en: str) -> str:
-        """``zh`` when Chinese can be drawn, else ``en``."""
+        """``zh`` in Chinese, else ``en``."""
         return zh if self.chinese else en
 
     def level(self, level: Level) -> str:
@@ -54,7 +56,8 @@ class Labels:
 
 def _rc(font: str | None) -> Any:
     # A fixed hash salt and no date make the SVG identical from run to run for the same figures.
-    rc: dict[str, Any] = {"svg.hashsalt": "fenghuo", "svg.fonttype": "path", "axes.unicode_minus": False}
+    rc: dict[str, Any] = {"svg.hashsalt": "fenghuo", "svg.fonttype": "path" if font else "none",
+                          "axes.unicode_minus": False}
     if font:
         rc["font.family"] = [font, "DejaVu Sans"]
     return rc
@@ -65,7 +68,11 @@ def _save(fig: object, path: Path) -> Path:
 
     assert isinstance(fig, Figure)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    with warnings.catch_warnings():
+        # Without a CJK font the text stays SVG text for the browser's fonts (svg.fonttype none): the missing
+        # glyphs only make matplotlib's own width estimate rougher, nothing is drawn as empty boxes.
+        warnings.filterwarnings("ignore", "Glyph .* missing from font", UserWarning)
+        fig.savefig(path, format="svg", metadata={"Date": None}, bbox_inches="tight")
     return path
 
 
@@ -75,7 +82,7 @@ def trend_chart(report: SituationReport, path: Path, *, font: str | None) -> Pat
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    labels = Labels(chinese=font is not None)
+    labels = Labels(chinese=language() == "zh")
     with matplotlib.rc_context(_rc(font)):
         fig = Figure(figsize=(9, 3.4))
         ax = fig.add_subplot()
@@ -88,9 +95,8 @@ def trend_chart(report: SituationReport, path: Path, *, font: str | None) -> Pat
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
         ticks = [i for i in xs if (len(xs) - 1 - i) % 5 == 0]
         ax.set_xticks(ticks, [report.trend[i].date.strftime("%m-%d") for i in ticks])
-        ax.set_ylabel(labels.text("新增预警数", "warnings opened"))
-        ax.set_title(labels.text("近30日新增预警（按等级）",
-                                 "Warnings opened per day by level, last 30 days"))
+        ax.set_ylabel(_("新增预警数"))
+        ax.set_title(_("近30日新增预警（按等级）"))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.spines[["top", "right"]].set_visible(False)
         ax.legend(loc="upper left", fontsize=8, frameon=False, ncols=4)
@@ -104,30 +110,28 @@ def district_chart(report: SituationReport, path: Path, *, font: str | None) -> 
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    labels = Labels(chinese=font is not None)
     rows = report.by_district[:MAX_DISTRICTS]
     with matplotlib.rc_context(_rc(font)):
         fig = Figure(figsize=(9, 1.2 + 0.45 * max(len(rows), 2)))
         ax = fig.add_subplot()
-        ax.set_title(labels.text(f"{report.day:%Y-%m-%d} 各区县预警处置",
-                                 f"Warnings per district, {report.day:%Y-%m-%d}"))
+        ax.set_title(_("{day} 各区县预警处置").format(day=f"{report.day:%Y-%m-%d}"))
         if not rows:
-            ax.text(0.5, 0.5, labels.text("当日无预警", "no warnings on this day"), ha="center", va="center",
+            ax.text(0.5, 0.5, _("当日无预警"), ha="center", va="center",
                     transform=ax.transAxes)
             ax.set_axis_off()
             return _save(fig, path)
         series = (
-            ("opened", labels.text("新增", "opened")),
-            ("acknowledged", labels.text("签收", "acknowledged")),
-            ("escalated", labels.text("升级", "escalated")),
-            ("resolved", labels.text("办结", "resolved")),
+            ("opened", _("新增")),
+            ("acknowledged", _("签收")),
+            ("escalated", _("升级")),
+            ("resolved", _("办结")),
         )
         height = 0.8 / len(series)
         ys = list(range(len(rows)))
         for k, ((attr, name), colour) in enumerate(zip(series, COUNT_COLOURS, strict=True)):
             values = [getattr(r.counts, attr) for r in rows]
             ax.barh([y + (k - 1.5) * height for y in ys], values, height=height, color=colour, label=name)
-        ax.set_yticks(ys, [r.name if labels.chinese else r.code[:6] for r in rows])
+        ax.set_yticks(ys, [r.name for r in rows])  # names are data: shown as recorded
         ax.invert_yaxis()  # busiest district on top
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.spines[["top", "right"]].set_visible(False)

@@ -12,6 +12,7 @@ from html import escape
 from domain.privacy import mask
 from domain.situation.compute import RuleCount, SituationReport
 from domain.warnings import LEVELS, Level
+from integrations.i18n import _, language
 from integrations.report import text
 from integrations.report.charts import LEVEL_COLOURS
 
@@ -31,7 +32,7 @@ footer{margin-top:2em;color:#57606a;font-size:.85em;border-top:1px solid #d0d7de
 
 
 def _badge(level: Level) -> str:
-    return f'<span class="badge" style="background:{LEVEL_COLOURS[level]}">{escape(level.chinese)}</span>'
+    return f'<span class="badge" style="background:{LEVEL_COLOURS[level]}">{escape(_(level.chinese))}</span>'
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: int = 99) -> str:
@@ -57,24 +58,24 @@ def _chart(svg: str | None) -> str:
 
 def _severe(report: SituationReport) -> str:
     if not report.open_severe:
-        return "<p>无在办红色、橙色预警。</p>"
+        return "<p>" + _("无在办红色、橙色预警。") + "</p>"
     rows = []
     for w in report.open_severe:
         cells = [escape(c) for c in text.severe_cells(w)]
         if w.ack_state == "overdue":
             cells[-1] = f'<span class="overdue">{cells[-1]}</span>'
         rows.append(text.with_level(cells, _badge(w.level)))
-    return _table(text.SEVERE_HEADERS, rows, numeric_from=5)
+    return _table([_(h) for h in text.SEVERE_HEADERS], rows, numeric_from=5)
 
 
 def render_html(report: SituationReport, *, charts: Mapping[str, str] | None = None) -> str:
     """The report as a self-contained HTML page. ``charts`` maps ``trend`` and ``districts`` to SVG text."""
     charts = charts or {}
-    count_headers = [name for _, name in text.COUNT_COLUMNS]
+    count_headers = [_(name) for _attr, name in text.COUNT_COLUMNS]
     level_rows = [[_badge(lvl), *text.count_cells(report.by_level[lvl]), str(report.open_by_level[lvl])]
                   for lvl in text.LEVELS_DESC]
     open_total = str(sum(report.open_by_level.values()))
-    level_rows.append(["<b>合计</b>", *text.count_cells(report.totals), open_total])
+    level_rows.append(["<b>" + _("合计") + "</b>", *text.count_cells(report.totals), open_total])
     district_rows = [[escape(d.name), escape(d.code[:6]), *text.count_cells(d.counts)]
                      for d in report.by_district]
     sla = report.sla
@@ -82,42 +83,44 @@ def render_html(report: SituationReport, *, charts: Mapping[str, str] | None = N
                 for lvl in text.LEVELS_DESC for s in [sla.ack_by_level[lvl]]]
     breaches = ""
     if sla.resolve.breached_ids:
-        breaches += "<li>未按时办结预警：" + "、".join(f"#{i}" for i in sla.resolve.breached_ids) + "</li>"
+        breaches += "<li>" + _("未按时办结预警：") + "、".join(f"#{i}" for i in sla.resolve.breached_ids) + "</li>"
     if sla.ack.breached_ids:
-        breaches += "<li>未按时签收预警：" + "、".join(f"#{i}" for i in sla.ack.breached_ids) + "</li>"
+        breaches += "<li>" + _("未按时签收预警：") + "、".join(f"#{i}" for i in sla.ack.breached_ids) + "</li>"
 
     def ranked(rules: Sequence[RuleCount]) -> str:
         if not rules:
-            return "<p>无。</p>"
-        return _table(["排名", "规则", "名称", "预警数"],
+            return "<p>" + _("无。") + "</p>"
+        return _table([_("排名"), _("规则"), _("名称"), _("预警数")],
                       [[str(i), escape(r.rule), escape(mask(r.title)), str(r.count)]
                        for i, r in enumerate(rules, 1)],
                       numeric_from=3)
 
     totals = {lvl: sum(d.opened[lvl] for d in report.trend) for lvl in LEVELS}
-    trend_line = "，".join(f"{lvl.chinese} {totals[lvl]}" for lvl in text.LEVELS_DESC)
+    trend_line = _("，").join(f"{_(lvl.chinese)} {totals[lvl]}" for lvl in text.LEVELS_DESC)
     parts = [
-        "<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
+        "<!DOCTYPE html>", f'<html lang="{"en" if language() == "en" else "zh-CN"}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(text.title(report))}</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(text.title(report))}</h1>", f'<p class="sub">{escape(text.subtitle(report))}</p>',
         f'<p class="lead">{escape(text.headline(report))}</p>',
-        f"<h2>一、在办红色、橙色预警（{len(report.open_severe)} 起）</h2>", _severe(report),
-        "<h2>二、当日概况（按预警等级）</h2>", _table(["等级", *count_headers, "在办"], level_rows, 1),
-        "<h2>三、各区县情况</h2>",
-        _table(["区县", "代码", *count_headers], district_rows, 2) if district_rows
-        else "<p>当日各区县无预警变化。</p>",
+        "<h2>" + _("一、在办红色、橙色预警（{n} 起）").format(n=len(report.open_severe)) + "</h2>", _severe(report),
+        "<h2>" + _("二、当日概况（按预警等级）") + "</h2>",
+        _table([_("等级"), *count_headers, _("在办")], level_rows, 1),
+        "<h2>" + _("三、各区县情况") + "</h2>",
+        _table([_("区县"), _("代码"), *count_headers], district_rows, 2) if district_rows
+        else "<p>" + _("当日各区县无预警变化。") + "</p>",
         _chart(charts.get("districts")),
-        "<h2>四、时限执行情况</h2>",
-        f"<ul><li>{escape(text.sla_sentence('签收及时率', sla.ack))}</li>"
-        f"<li>{escape(text.sla_sentence('办结及时率', sla.resolve))}</li>{breaches}</ul>",
-        _table(["等级（签收）", "按时", "超时", "未到期", "及时率"], sla_rows, 1),
-        "<h2>五、高发规则</h2>", "<h3>当日</h3>", ranked(report.top_rules_day),
-        "<h3>近7日</h3>", ranked(report.top_rules_week),
-        "<h2>六、近30日趋势</h2>",
-        f"<p>近30日新增：{escape(trend_line)}，合计 {sum(totals.values())}。</p>",
+        "<h2>" + _("四、时限执行情况") + "</h2>",
+        f"<ul><li>{escape(text.sla_sentence(text.ACK_RATE, sla.ack))}</li>"
+        f"<li>{escape(text.sla_sentence(text.RESOLVE_RATE, sla.resolve))}</li>{breaches}</ul>",
+        _table([_("等级（签收）"), _("按时"), _("超时"), _("未到期"), _("及时率")], sla_rows, 1),
+        "<h2>" + _("五、高发规则") + "</h2>", "<h3>" + _("当日") + "</h3>", ranked(report.top_rules_day),
+        "<h3>" + _("近7日") + "</h3>", ranked(report.top_rules_week),
+        "<h2>" + _("六、近30日趋势") + "</h2>",
+        "<p>" + escape(_("近30日新增：{levels}，合计 {n}。").format(levels=trend_line, n=sum(totals.values())))
+        + "</p>",
         _chart(charts.get("trend")),
-        "<footer>本报告由烽火平台自动生成，仅供负有处置职责的人员内部使用。</footer></body></html>", "",
+        "<footer>" + _("本报告由烽火平台自动生成，仅供负有处置职责的人员内部使用。") + "</footer></body></html>", "",
     ]
     return "\n".join(parts)
 

@@ -1,7 +1,7 @@
 """The 考核 report's chart: each node's composite score as a horizontal bar, best on top (SVG).
 
 Drawn like the daily report's charts (:mod:`integrations.report.charts`): matplotlib without pyplot,
-Chinese labels only when a CJK font is installed (else English and region codes), a fixed hash salt so
+labels in the language in force (SVG text for the browser's fonts without a CJK font), a fixed hash salt so
 the same figures give the same file.
 """
 
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from domain.kaohe.score import Ranked
+from integrations.i18n import _, language
 from integrations.report.charts import Labels, _rc, _save
 
 MAX_BARS = 20
@@ -35,14 +36,14 @@ def score_chart(ranked: Sequence[Ranked], path: Path, *, title: tuple[str, str],
     import matplotlib
     from matplotlib.figure import Figure
 
-    labels = Labels(chinese=font is not None)
+    labels = Labels(chinese=language() == "zh")
     rows = shown(ranked)
     with matplotlib.rc_context(_rc(font)):
         fig = Figure(figsize=(9, 1.2 + 0.36 * max(len(rows), 2)))
         ax = fig.add_subplot()
         ax.set_title(labels.text(*title))
         if not rows:
-            ax.text(0.5, 0.5, labels.text("本期无可考核事项", "nothing to judge in this period"),
+            ax.text(0.5, 0.5, _("本期无可考核事项"),
                     ha="center", va="center", transform=ax.transAxes)
             ax.set_axis_off()
             return _save(fig, path)
@@ -51,9 +52,9 @@ def score_chart(ranked: Sequence[Ranked], path: Path, *, title: tuple[str, str],
         ax.barh(ys, scores, color=[_colour(s) for s in scores], height=0.7)
         for y, s in zip(ys, scores, strict=True):
             ax.text(min(s + 1, 101), y, f"{s:.1f}", va="center", fontsize=8)
-        ax.set_yticks(ys, [f"{r.rank}. {r.figures.name if labels.chinese else r.figures.code[:9]}" for r in rows])
+        ax.set_yticks(ys, [f"{r.rank}. {r.figures.name}" for r in rows])
         ax.invert_yaxis()  # first place on top
         ax.set_xlim(0, 108)
-        ax.set_xlabel(labels.text("综合得分", "composite score"))
+        ax.set_xlabel(_("综合得分"))
         ax.spines[["top", "right"]].set_visible(False)
         return _save(fig, path)

@@ -25,6 +25,7 @@ from domain.privacy import mask
 from domain.regions import RegionDirectory, is_within
 from domain.responders import ResponderDirectory
 from domain.warnings import Level
+from integrations.i18n import N_, _
 from integrations.links import LinkClaim, LinkError, consume_link, ensure_unused, parse_token, verify_link
 from integrations.settings import Settings
 from integrations.store.actions import ActionError, JurisdictionError, acknowledge, resolve
@@ -42,7 +43,7 @@ def page(template: str, *, status: int = 200, **context: object) -> HTMLResponse
     return _page(template, status=status, headers=LINK_HEADERS, **context)
 
 
-VERB = {"ack": "签收", "resolve": "办结"}
+VERB = {"ack": N_("签收"), "resolve": N_("办结")}
 DEFAULT_REASON = {"ack": "经一键链接签收", "resolve": "经一键链接办结"}
 
 
@@ -73,8 +74,8 @@ def link_router(
             suppressed[client] = suppressed.get(client, 0) + 1
             if len(suppressed) > 10_000:  # a scan of addresses cannot fill memory either
                 suppressed.clear()
-            resp = page("link.html", status=429, title="请求过于频繁",
-                        text="此地址的无效链接请求过多，已暂停受理。请 15 分钟后再试，或登录预警工作台处理。",
+            resp = page("link.html", status=429, title=_("请求过于频繁"),
+                        text=_("此地址的无效链接请求过多，已暂停受理。请 15 分钟后再试，或登录预警工作台处理。"),
                         w=None, viewer=None, ctx=None)
             resp.headers["Retry-After"] = str(int(REFUSAL_WINDOW.total_seconds()))
             return resp
@@ -94,9 +95,10 @@ def link_router(
                                  "claimed_responder": params.get("responder", "")[:100],
                                  "claimed_action": params.get("action", "")[:20], "error": message[:200],
                                  "suppressed_before": suppressed.pop(client, 0)})
-        title = {"expired": "链接已过期", "used": "链接已使用过", "jurisdiction": "无权处理"}.get(reason, "链接无效")
-        text = ("该预警不在此链接所属责任人的管辖范围内，不能通过此链接处理。请联系值班室。"
-                if reason == "jurisdiction" else "此链接不能再使用。请登录预警工作台处理，或联系值班室。")
+        why = {"expired": N_("链接已过期"), "used": N_("链接已使用过"), "jurisdiction": N_("无权处理")}
+        title = _(why.get(reason, N_("链接无效")))
+        text = (_("该预警不在此链接所属责任人的管辖范围内，不能通过此链接处理。请联系值班室。")
+                if reason == "jurisdiction" else _("此链接不能再使用。请登录预警工作台处理，或联系值班室。"))
         return page("link.html", status=status, title=title, text=text, w=None, viewer=None, ctx=None)
 
     def context(warning: WarningRow) -> dict[str, object]:
@@ -124,11 +126,13 @@ def link_router(
         except LinkError as err:
             return refuse(request, token, err.reason, str(err), err.status)
         if warning is None:
-            return page("message.html", status=404, title="预警不存在", text="该预警不存在。", viewer=None)
+            return page("message.html", status=404, title=_("预警不存在"), text=_("该预警不存在。"),
+                        viewer=None)
         if not may_act(claim, warning):
             return refuse(request, token, "jurisdiction", f"{claim.responder} may not act on {warning.region}", 403)
         person = directory.responder(claim.responder)
-        return page("link.html", title=f"预警{VERB[claim.action]}", w=warning, ctx=context(warning), viewer=None,
+        return page("link.html", title=_("预警{verb}").format(verb=_(VERB[claim.action])), w=warning,
+                    ctx=context(warning), viewer=None,
                     action=claim.action, verb=VERB[claim.action], default_reason=DEFAULT_REASON[claim.action],
                     who=person.name if person else claim.responder, text="")
 
@@ -157,16 +161,19 @@ def link_router(
             return refuse(request, token, err.reason, str(err), err.status)
         except JurisdictionError:
             # The store has already audited the refusal in a transaction of its own.
-            return page("message.html", status=403, title="无权处理",
-                        text="该预警不在您的管辖范围内，操作已被拒绝并记录。", viewer=None)
+            return page("message.html", status=403, title=_("无权处理"),
+                        text=_("该预警不在您的管辖范围内，操作已被拒绝并记录。"), viewer=None)
         except ActionError:
             with Session(engine) as session:
                 current = session.get(WarningRow, claim.warning_id)
             status = current.status if current else ""
-            return page("message.html", status=409, title="无法处理",
-                        text=f"这条预警当前的状态（{present.STATUS_CN.get(status, status)}，{status}）"
-                             f"不允许{VERB[claim.action]}。请登录预警工作台查看。", viewer=None)
-        return page("link.html", title=f"已{VERB[claim.action]}", w=warning, ctx=ctx, viewer=None, action="",
-                    verb=VERB[claim.action], text=f"已{VERB[claim.action]}，已记录在案。")
+            return page("message.html", status=409, title=_("无法处理"),
+                        text=_("这条预警当前的状态（{status}，{value}）不允许{verb}。请登录预警工作台查看。").format(
+                            status=_(present.STATUS_CN.get(status, status)), value=status,
+                            verb=_(VERB[claim.action])), viewer=None)
+        return page("link.html", title=_("已{verb}").format(verb=_(VERB[claim.action])), w=warning, ctx=ctx,
+                    viewer=None, action="",
+                    verb=_(VERB[claim.action]),
+                    text=_("已{verb}，已记录在案。").format(verb=_(VERB[claim.action])))
 
     return router

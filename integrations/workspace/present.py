@@ -11,6 +11,7 @@ from datetime import datetime
 from domain.privacy import mask
 from domain.regions import RegionDirectory, Tier
 from domain.responders import CHINA, ResponderDirectory
+from integrations.i18n import _
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
 from integrations.store.task_models import TaskRow
 
@@ -38,7 +39,7 @@ _ROUTED_CN = {"handover": "移交后通知新的负责节点",
 
 def beijing(at: datetime | None) -> str:
     """``2026-12-04 10:05（北京时间）``, or a dash."""
-    return "—" if at is None else f"{at.astimezone(CHINA):%Y-%m-%d %H:%M}（北京时间）"
+    return "—" if at is None else _("{time}（北京时间）").format(time=f"{at.astimezone(CHINA):%Y-%m-%d %H:%M}")
 
 
 def remaining(due: datetime | None, now: datetime) -> tuple[str, bool]:
@@ -50,8 +51,9 @@ def remaining(due: datetime | None, now: datetime) -> tuple[str, bool]:
     minutes = abs(seconds) // 60
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    parts = ([f"{days} 天"] if days else []) + ([f"{hours} 小时"] if hours or days else []) + [f"{mins} 分"]
-    return ("已超时 " if late else "剩余 ") + " ".join(parts), late
+    parts = (([_("{n} 天").format(n=days)] if days else []) + ([_("{n} 小时").format(n=hours)] if hours or days else [])
+             + [_("{n} 分").format(n=mins)])
+    return (_("已超时 {left}") if late else _("剩余 {left}")).format(left=" ".join(parts)), late
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,9 @@ class Deadline:
 def deadline_of(row: WarningRow, now: datetime) -> Deadline | None:
     """The current deadline of ``row``, or ``None`` when it has none (resolved, or no SLA)."""
     if row.status == "open" and row.ack_due_at is not None:
-        label, due = "签收期限", row.ack_due_at
+        label, due = _("签收期限"), row.ack_due_at
     elif row.status != "resolved" and row.resolve_due_at is not None:
-        label, due = "办结期限", row.resolve_due_at
+        label, due = _("办结期限"), row.resolve_due_at
     else:
         return None
     left, late = remaining(due, now)
@@ -85,10 +87,11 @@ def place(code: str, names: RegionDirectory) -> str:
 def holder(row: WarningRow, names: RegionDirectory) -> str:
     """Who holds the warning now: the responsible tier and node, by name."""
     if not row.tier:
-        return "尚未分派"
+        return _("尚未分派")
     if row.tier == "leadership":
-        return TIER_CN["leadership"]
-    return f"{place(row.route_region, names) if row.route_region else ''}（{TIER_CN.get(row.tier, row.tier)}）"
+        return _(TIER_CN["leadership"])
+    return _("{name}（{detail}）").format(name=place(row.route_region, names) if row.route_region else "",
+                                      detail=_(TIER_CN.get(row.tier, row.tier)))
 
 
 @dataclass(frozen=True)
@@ -103,11 +106,12 @@ class Event:
 
 def _who(actor: str, people: ResponderDirectory) -> str:
     if actor.startswith("system:"):
-        return "系统"
+        return _("系统")
     operator, sep, responder = actor.removeprefix("operator ").partition(" as ")
     if actor.startswith("operator ") and sep:
         person = people.responder(responder)
-        return f"{person.name if person else responder}（操作员 {operator} 在命令行代办）"
+        return _("{name}（操作员 {operator} 在命令行代办）").format(name=person.name if person else responder,
+                                                          operator=operator)
     person = people.responder(actor)
     return person.name if person else actor
 
@@ -120,23 +124,24 @@ def timeline(audit: list[AuditRow], sent: list[OutboxRow], people: ResponderDire
     for row in sent:
         person = people.responder(row.recipient)
         who = person.name if person else row.recipient
-        by_step.setdefault(row.step, []).append(f"{who}（{CHANNEL_CN.get(row.channel, row.channel)}）")
+        by_step.setdefault(row.step, []).append(_("{name}（{detail}）").format(
+            name=who, detail=_(CHANNEL_CN.get(row.channel, row.channel))))
     out: list[Event] = []
     for a in audit:
         if a.action == "routed":
             change = str(a.detail.get("change", ""))
             to = a.detail.get("to") or {}
             node = str(to.get("node") or "")
-            tier = TIER_CN.get(str(to.get("tier", "")), "")
-            where = f"{place(node, names)}（{tier}）" if node else tier
-            told = "、".join(by_step.get(a.reason, [])) or "无"
-            out.append(Event(beijing(a.at), f"{_ROUTED_CN.get(change, change)}至 {where}", "系统",
-                             f"通知：{told}"))
+            tier = _(TIER_CN.get(str(to.get("tier", "")), ""))
+            where = _("{name}（{detail}）").format(name=place(node, names), detail=tier) if node else tier
+            told = "、".join(by_step.get(a.reason, [])) or _("无")
+            out.append(Event(beijing(a.at), _("{change}至 {where}").format(
+                change=_(_ROUTED_CN.get(change, change)), where=where), _("系统"), _("通知：{told}").format(told=told)))
             continue
-        what = _EVENT_CN.get(a.action, a.action)
+        what = _(_EVENT_CN.get(a.action, a.action))
         if a.action == "raised":
-            before, after = (LEVEL_CN.get(str(a.detail.get(k)), "") for k in ("from", "to"))
-            what = f"等级上调：{before} → {after}"
+            before, after = (_(LEVEL_CN.get(str(a.detail.get(k)), "")) for k in ("from", "to"))
+            what = _("等级上调：{before} → {after}").format(before=before, after=after)
         out.append(Event(beijing(a.at), what, _who(a.actor, people), mask(a.reason)))
     return out
 
@@ -159,13 +164,13 @@ def tasks_of(rows: list[TaskRow], names: RegionDirectory, now: datetime) -> list
     from domain.tasks import KIND_CN, OUTCOME_CN
     from domain.tasks import STATUS_CN as TASK_STATUS_CN
 
-    return [TaskLine(r.id or 0, KIND_CN.get(r.kind, r.kind), TASK_STATUS_CN.get(r.status, r.status),
+    return [TaskLine(r.id or 0, _(KIND_CN.get(r.kind, r.kind)), _(TASK_STATUS_CN.get(r.status, r.status)),
                      place(r.region, names), beijing(r.due_at),
                      r.status == "overdue" or (r.status != "done" and r.due_at < now),
-                     OUTCOME_CN.get(r.outcome or "", "")) for r in rows]
+                     _(OUTCOME_CN.get(r.outcome or "", ""))) for r in rows]
 
 
 def silence_note(sent: list[OutboxRow]) -> str:
     """"通知静默中：<reason>" while a silence holds the warning's notifications, else ``""`` (masked)."""
     reasons = [str(r.payload.get("silence_reason", "")) for r in sent if r.status == "silenced"]
-    return f"通知静默中：{mask(reasons[0])}（静默结束时仍未办结将补发）" if reasons else ""
+    return _("通知静默中：{reason}（静默结束时仍未办结将补发）").format(reason=mask(reasons[0])) if reasons else ""

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from integrations import i18n
 from integrations.workspace import present
 
 _ENV = Environment(
@@ -16,8 +17,23 @@ _ENV = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
-_ENV.globals.update(LEVEL_CN=present.LEVEL_CN, LEVEL_ORDER=present.LEVEL_ORDER, STATUS_CN=present.STATUS_CN)
+# The catalogue's functions read FENGHUO_LANG when called, so one environment serves either language.
+_ENV.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True,  # type: ignore[attr-defined]
+                                pgettext=i18n.pgettext)
+_ENV.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them: whitespace inside {% trans %} folded
+
+
+def _label(table: str, value: str) -> str:
+    # Imported when a page renders: integrations.labels reads this package's tables (present.py).
+    from integrations.labels import label
+
+    return label(table, value)
+
+
+_ENV.globals.update(LEVEL_CN=present.LEVEL_CN, LEVEL_ORDER=present.LEVEL_ORDER, STATUS_CN=present.STATUS_CN,
+                    label=_label, lang=i18n.language)
 
 HEADERS = {
     # Pages show warnings about people: no shared cache keeps them, no other site frames them, and no

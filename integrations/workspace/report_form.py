@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 from domain.regions import RegionDirectory, Tier, is_within, tier_of
 from domain.responders import Responder
 from integrations.grid_reports import MATTERS, FieldReport, ReportRefused, submit_report
+from integrations.i18n import _
 from integrations.ingest.run import load_kinds
 from integrations.settings import Settings
 from integrations.workspace.render import page
@@ -63,7 +64,7 @@ def report_router(
 
     def form_page(who: _Viewer, *, status: int = 200, error: str = "", values: dict[str, str] | None = None,
                   token: str | None = None) -> HTMLResponse:
-        return page("report.html", status=status, title="事件上报", viewer=who, matters=MATTERS,
+        return page("report.html", status=status, title=_("事件上报"), viewer=who, matters=MATTERS,
                     grids=_grids(who.root, regions), error=error, values=values or {},
                     token=token or secrets.token_urlsafe(16), max_text=MAX_TEXT)
 

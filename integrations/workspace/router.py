@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from domain.privacy import mask
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
+from integrations.i18n import N_, _
 from integrations.oidc import IdentityProvider, provider_for
 from integrations.settings import Settings
 from integrations.store import actions
@@ -53,11 +54,11 @@ from integrations.workspace.tasks_page import tasks_router
 from integrations.workspace.viewer import Viewer, viewer_of
 
 _ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
-    "ack": (actions.acknowledge, "已签收"),
-    "comment": (actions.comment, "批注已记录"),
-    "resolve": (actions.resolve, "已办结"),
+    "ack": (actions.acknowledge, N_("已签收")),
+    "comment": (actions.comment, N_("批注已记录")),
+    "resolve": (actions.resolve, N_("已办结")),
 }
-_DONE = {**{k: v[1] for k, v in _ACTIONS.items()}, "silence": "同类预警的通知已静默",
+_DONE = {**{k: v[1] for k, v in _ACTIONS.items()}, "silence": N_("同类预警的通知已静默"),
          "handover": "已移交给下级，并已通知其处置人员"}
 
 
@@ -116,7 +117,7 @@ def workspace_router(
     def login_form(request: Request, next: str = "/inbox", error: str = "") -> HTMLResponse:
         """The login form, with a fresh CSRF token in a cookie of its own."""
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
-        resp = page("login.html", title="登录", csrf=token, next=next, error=error, viewer=None, sso=sso is not None)
+        resp = page("login.html", title=_("登录"), csrf=token, next=next, error=error, viewer=None, sso=sso is not None)
         resp.set_cookie(LOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="lax", secure=secure)
         return resp
 
@@ -127,7 +128,7 @@ def workspace_router(
         username, target = form.get("username", "").strip()[:100], safe_target(form.get("next"))
         now, client = clock(), _client(request)
         if not same_token(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
-            return refused("请求已失效", "表单已过期或不是从本站提交的。请返回登录页重新输入。", 403)
+            return refused(_("请求已失效"), _("表单已过期或不是从本站提交的。请返回登录页重新输入。"), 403)
         if not (per_client.hit(client, now) and per_account.hit(username, now)):
             # Unauthenticated requests must not grow the store: one audit row per client and window says
             # it was throttled; the refused attempts after it are only counted in memory.
@@ -135,7 +136,8 @@ def workspace_router(
                 with session_scope(engine) as s:
                     append_audit(session=s, warning_id=None, actor=f"web:{username[:90]}", action="login_failed",
                                  reason="rate-limited", at=now, detail={"username": username, "client": client[:64]})
-            return refused("尝试过于频繁", "登录尝试过于频繁，请 15 分钟后再试；如忘记密码请联系系统管理员。", 429)
+            return refused(_("尝试过于频繁"),
+                           _("登录尝试过于频繁，请 15 分钟后再试；如忘记密码请联系系统管理员。"), 429)
         try:
             with Session(engine, expire_on_commit=False) as s:
                 try:
@@ -144,13 +146,13 @@ def workspace_router(
                 finally:
                     s.commit()  # the failure count and the audit row are kept whether or not it succeeded
         except LoginRefused as exc:
-            error = {"locked": "连续输错次数过多，账号已暂时锁定，请 15 分钟后再试或联系系统管理员。",
-                     "disabled": "该账号已停用，请联系系统管理员。"}.get(exc.reason, "用户名或密码不正确。")
-            return page("login.html", status=401, title="登录", csrf=request.cookies.get(LOGIN_COOKIE),
+            error = {"locked": _("连续输错次数过多，账号已暂时锁定，请 15 分钟后再试或联系系统管理员。"),
+                     "disabled": _("该账号已停用，请联系系统管理员。")}.get(exc.reason, _("用户名或密码不正确。"))
+            return page("login.html", status=401, title=_("登录"), csrf=request.cookies.get(LOGIN_COOKIE),
                         next=target, error=error, viewer=None, sso=sso is not None)
         person = directory.responder(account.responder_id)
         if person is None:
-            return refused("无法登录", "该账号对应的责任人已不在责任人名录中，请联系系统管理员。", 403)
+            return refused(_("无法登录"), _("该账号对应的责任人已不在责任人名录中，请联系系统管理员。"), 403)
         if account.totp_secret:
             resp: Response = ask_for_code(account.username, target, settings=settings, now=now)
         elif totp_required(person.node, settings.totp_required_tiers):
@@ -169,7 +171,7 @@ def workspace_router(
         """End the session (the form carries its CSRF token too: no one logs you out from elsewhere)."""
         who = viewer(request)
         if who is None or not same_token(who.session.csrf, _form(await request.body()).get("csrf")):
-            return refused("请求已失效", "表单已过期或不是从本站提交的。请刷新页面后重试。", 403, who)
+            return refused(_("请求已失效"), _("表单已过期或不是从本站提交的。请刷新页面后重试。"), 403, who)
         with session_scope(engine) as s:
             end_session(session=s, sid=who.session.sid, now=clock())
         resp = RedirectResponse("/login", status_code=303)
@@ -197,7 +199,7 @@ def workspace_router(
         items = [{"row": r, "title": mask(r.title or r.rule), "summary": mask(r.summary),
                   "place": present.place(r.region, names), "deadline": present.deadline_of(r, now)}
                  for r in rows]
-        return page("inbox.html", title="预警待办", viewer=who, items=items, counts=counts, rules=rules,
+        return page("inbox.html", title=_("预警待办"), viewer=who, items=items, counts=counts, rules=rules,
                     filters=filters, now=present.beijing(now), scope=present.place(who.root, names))
 
     @router.get("/w/{warning_id}", response_class=HTMLResponse)
@@ -210,13 +212,14 @@ def workspace_router(
         with Session(engine) as s:
             row = s.get(WarningRow, warning_id)
             if row is None or not who.may_see(row):
-                return refused("预警不存在", "没有这条预警，或它不在您的管辖范围内。", 404, who)
+                return refused(_("预警不存在"), _("没有这条预警，或它不在您的管辖范围内。"), 404, who)
             trail = audit_trail(session=s, warning_id=warning_id)
             sent = list(s.exec(select(OutboxRow).where(OutboxRow.warning_id == warning_id)
                                .order_by(col(OutboxRow.id))))
             tasks = present.tasks_of(list_tasks(session=s, warning_id=warning_id), names, now)
             below = handover_form.choices(s, row, who, routing, names)
-        return page("warning.html", title=f"预警 #{row.id}", viewer=who, w=row, title_text=mask(row.title or row.rule),
+        return page("warning.html", title=_("预警 #{id}").format(id=row.id), viewer=who, w=row,
+                    title_text=mask(row.title or row.rule),
                     summary=mask(row.summary), explanation=mask(row.explanation).splitlines(),
                     place=present.place(row.region, names), holder=present.holder(row, names),
                     deadline=present.deadline_of(row, now), events=present.timeline(trail, sent, directory, names),
@@ -232,8 +235,8 @@ def workspace_router(
         except ValueError:
             hours = 0.0
         if not reason or not 0 < hours <= settings.silence_max_hours:
-            return refused("请填写静默时长和原因",
-                           f"静默时长须在 0 到 {settings.silence_max_hours:g} 小时之间，原因必填。", 400, who)
+            return refused(_("请填写静默时长和原因"), _("静默时长须在 0 到 {hours} 小时之间，原因必填。").format(
+                hours=f"{settings.silence_max_hours:g}"), 400, who)
         now = clock()
         try:
             with session_scope(engine) as s:
@@ -241,7 +244,7 @@ def workspace_router(
                             level=row.level, category=None, until=now + timedelta(hours=hours), reason=reason,
                             now=now, max_length=timedelta(hours=settings.silence_max_hours))
         except SilenceRefused as exc:
-            return refused("无法设置静默", f"{exc}（已记录在案）", 403, who)
+            return refused(_("无法设置静默"), _("{reason}（已记录在案）").format(reason=exc), 403, who)
         return RedirectResponse(f"/w/{row.id}?done=silence", status_code=303)
 
     @router.post("/w/{warning_id}/{action}", response_class=HTMLResponse)
@@ -252,7 +255,8 @@ def workspace_router(
             return to_login(request)
         form = _form(await request.body())
         if not same_token(who.session.csrf, form.get("csrf")):
-            return refused("请求已失效", "表单已过期或不是从本站提交的，未作任何处理。请刷新页面后重试。", 403, who)
+            return refused(_("请求已失效"),
+                           _("表单已过期或不是从本站提交的，未作任何处理。请刷新页面后重试。"), 403, who)
         with Session(engine) as s:
             row = s.get(WarningRow, warning_id)
         if row is not None and who.may_see(row) and action == "silence":
@@ -260,21 +264,21 @@ def workspace_router(
         if row is not None and who.may_see(row) and action == "handover":
             return handover_form.handover_action(engine, routing, who, row, form, clock(), refused)
         if row is None or not who.may_see(row) or action not in _ACTIONS:
-            return refused("预警不存在", "没有这条预警，或它不在您的管辖范围内。", 404, who)
+            return refused(_("预警不存在"), _("没有这条预警，或它不在您的管辖范围内。"), 404, who)
         note = form.get("note", "").strip()[:2000]
         if action in ("comment", "resolve") and not note:
-            return refused("请填写说明", "批注和办结都需要填写说明。请返回上一页填写后再提交。", 400, who)
+            return refused(_("请填写说明"), _("批注和办结都需要填写说明。请返回上一页填写后再提交。"), 400, who)
         if row.status == "resolved" and action != "comment":
-            return refused("预警已办结", "这条预警已经办结，无需再处理。", 409, who)
-        func, _ = _ACTIONS[action]
+            return refused(_("预警已办结"), _("这条预警已经办结，无需再处理。"), 409, who)
+        func, _done = _ACTIONS[action]
         try:
             with session_scope(engine) as s:
                 func(session=s, warning_id=warning_id, responder=who.person.id, directory=directory,
                      reason=note or "经工作台签收", now=clock())
         except actions.JurisdictionError:
-            return refused("无权处理", "该预警不在您的管辖范围内，操作已被拒绝并记录。", 403, who)
+            return refused(_("无权处理"), _("该预警不在您的管辖范围内，操作已被拒绝并记录。"), 403, who)
         except actions.ActionError:
-            return refused("无法处理", "这条预警当前的状态不允许此操作，请刷新页面查看最新状态。", 409, who)
+            return refused(_("无法处理"), _("这条预警当前的状态不允许此操作，请刷新页面查看最新状态。"), 409, who)
         return RedirectResponse(f"/w/{warning_id}?done={action}", status_code=303)
 
     # The grid's tasks (/tasks, /t/{id}): the same login, jurisdiction and CSRF token.

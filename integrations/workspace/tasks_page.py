@@ -22,6 +22,7 @@ from domain.privacy import mask
 from domain.regions import RegionDirectory, is_within
 from domain.responders import Responder
 from domain.tasks import KIND_CN, OUTCOME_CN, OUTCOMES, STATUS_CN
+from integrations.i18n import N_, _
 from integrations.store.db import session_scope
 from integrations.store.models import WarningRow
 from integrations.store.task_models import TaskRow
@@ -31,8 +32,8 @@ from integrations.workspace import present
 from integrations.workspace.render import page
 from integrations.workspace.sessions import SessionData, same_token
 
-TASK_FILTERS = {"pending": "未办结", "done": "已办结", "all": "全部"}
-_DONE = {"accept": "已接单", "done": "任务已办结"}
+TASK_FILTERS = {"pending": N_("未办结"), "done": N_("已办结"), "all": N_("全部")}
+_DONE = {"accept": N_("已接单"), "done": N_("任务已办结")}
 
 
 class TaskViewer(Protocol):
@@ -57,9 +58,10 @@ def tasks_router(engine: sa.Engine, *, ctx: TaskContext, names: RegionDirectory,
 
     def view(row: TaskRow, now: datetime) -> dict[str, Any]:
         left, late = present.remaining(row.due_at, now) if row.status != "done" else ("", False)
-        return {"row": row, "kind": KIND_CN.get(row.kind, row.kind), "status": STATUS_CN.get(row.status, row.status),
+        return {"row": row, "kind": _(KIND_CN.get(row.kind, row.kind)),
+                "status": _(STATUS_CN.get(row.status, row.status)),
                 "place": present.place(row.region, names), "due": present.beijing(row.due_at), "left": left,
-                "late": late or row.status == "overdue", "outcome": OUTCOME_CN.get(row.outcome or "", ""),
+                "late": late or row.status == "overdue", "outcome": _(OUTCOME_CN.get(row.outcome or "", "")),
                 "note": mask(row.note)}
 
     @router.get("/tasks", response_class=HTMLResponse)
@@ -72,7 +74,7 @@ def tasks_router(engine: sa.Engine, *, ctx: TaskContext, names: RegionDirectory,
         now = clock()
         with Session(engine) as s:
             rows = list_tasks(session=s, status=None if status == "all" else status, within=who.root, limit=200)
-        return page("tasks.html", title="网格任务", viewer=who, items=[view(r, now) for r in rows],
+        return page("tasks.html", title=_("网格任务"), viewer=who, items=[view(r, now) for r in rows],
                     current=status, filters=TASK_FILTERS, scope=present.place(who.root, names))
 
     @router.get("/t/{task_id}", response_class=HTMLResponse)
@@ -84,12 +86,12 @@ def tasks_router(engine: sa.Engine, *, ctx: TaskContext, names: RegionDirectory,
         with Session(engine) as s:
             row = s.get(TaskRow, task_id)
             if row is None or not is_within(row.region, who.root):
-                return refused("任务不存在", "没有这个任务，或它不在您的管辖范围内。", 404, who)
+                return refused(_("任务不存在"), _("没有这个任务，或它不在您的管辖范围内。"), 404, who)
             warning = s.get(WarningRow, row.warning_id)
         assert warning is not None
         return page("task.html", title=f"任务 #{row.id}", viewer=who, t=view(row, clock()), w=warning,
                     title_text=mask(warning.title or warning.rule), summary=mask(warning.summary),
-                    outcomes=[(o, OUTCOME_CN[o]) for o in OUTCOMES], done=_DONE.get(done, ""))
+                    outcomes=[(o, _(OUTCOME_CN[o])) for o in OUTCOMES], done=_(_DONE.get(done, "")))
 
     @router.post("/t/{task_id}/{action}", response_class=HTMLResponse)
     async def act(request: Request, task_id: int, action: str) -> Response:
@@ -99,11 +101,12 @@ def tasks_router(engine: sa.Engine, *, ctx: TaskContext, names: RegionDirectory,
             return RedirectResponse(f"/login?next=/t/{task_id}", status_code=303)
         form = _form(await request.body())
         if not same_token(who.session.csrf, form.get("csrf")):
-            return refused("请求已失效", "表单已过期或不是从本站提交的，未作任何处理。请刷新页面后重试。", 403, who)
+            return refused(_("请求已失效"),
+                           _("表单已过期或不是从本站提交的，未作任何处理。请刷新页面后重试。"), 403, who)
         with Session(engine) as s:
             row = s.get(TaskRow, task_id)
         if row is None or action not in _DONE:
-            return refused("任务不存在", "没有这个任务。", 404, who)
+            return refused(_("任务不存在"), _("没有这个任务。"), 404, who)
         try:
             with session_scope(engine) as s:
                 if action == "accept":

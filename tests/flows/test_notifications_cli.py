@@ -72,14 +72,14 @@ def _json_lines(output: str) -> list[dict[str, object]]:
 def test_list_shows_everything_and_failed_only_the_dead(store: dict[str, int]) -> None:
     result = runner.invoke(app, ["notifications", "list"])
     assert result.exit_code == 0, result.output
-    assert "4 notifications" in result.output and "dead" in result.output
+    assert "4 条通知" in result.output and "dead" in result.output
     failed = runner.invoke(app, ["notifications", "list", "--failed", "--json"])
     [row] = _json_lines(failed.output)
     assert (row["id"], row["status"], row["channel"], row["attempts"]) == (store["dead"], "dead", "webhook", 1)
     assert row["idempotency_key"] == f"{store['w1']}:open:jj-duty:webhook"
     assert "13812345678" not in failed.output  # the address is masked
     table = runner.invoke(app, ["notifications", "list", "--failed"])
-    assert "1 failed notifications" in table.output and "fenghuo notifications retry" in table.output
+    assert "1 条发送失败的通知" in table.output and "fenghuo notifications retry" in table.output
 
 
 def test_list_by_warning(store: dict[str, int]) -> None:
@@ -88,13 +88,13 @@ def test_list_by_warning(store: dict[str, int]) -> None:
     assert {r["warning_id"] for r in rows} == {store["w2"]} and len(rows) == 2
     assert {r["status"] for r in rows} == {"pending", "sent"}  # limit=3 left one of w2's pending
     empty = runner.invoke(app, ["notifications", "list", "--warning", "999"])
-    assert empty.exit_code == 0 and "No notifications match" in empty.output
+    assert empty.exit_code == 0 and "没有符合条件的通知" in empty.output
 
 
 def test_retry_puts_a_dead_one_back_with_the_same_key(store: dict[str, int]) -> None:
     result = runner.invoke(app, ["notifications", "retry", str(store["dead"])])
     assert result.exit_code == 0, result.output
-    assert "1 notification(s) back in the queue" in result.output
+    assert "1 条通知已重新排队" in result.output
     engine = open_store(get_settings().resolved_database_url)
     with session_scope(engine) as s:
         row = s.get(OutboxRow, store["dead"])
@@ -102,17 +102,17 @@ def test_retry_puts_a_dead_one_back_with_the_same_key(store: dict[str, int]) -> 
         assert (row.status, row.attempts, row.idempotency_key) == (
             "pending", 0, f"{store['w1']}:open:jj-duty:webhook")
     engine.dispose()
-    assert "No dead notifications" in runner.invoke(app, ["notifications", "retry"]).output
+    assert "没有需要重发的已放弃通知" in runner.invoke(app, ["notifications", "retry"]).output
     failed = runner.invoke(app, ["notifications", "list", "--failed"])
-    assert "No failed notifications" in failed.output
+    assert "没有发送失败的通知" in failed.output
 
 
 def test_retry_without_ids_takes_every_dead_one(store: dict[str, int]) -> None:
     result = runner.invoke(app, ["notifications", "retry"])
-    assert result.exit_code == 0 and "1 notification(s)" in result.output
+    assert result.exit_code == 0 and "1 条通知" in result.output
 
 
-@pytest.mark.parametrize(("which", "says"), [("sent", "only dead notifications"), ("999", "no notification 999")])
+@pytest.mark.parametrize(("which", "says"), [("sent", "只能重发已放弃"), ("999", "没有编号为 999 的通知")])
 def test_retry_refuses_what_is_not_dead_in_one_line(store: dict[str, int], which: str, says: str) -> None:
     target = str(store[which]) if which in store else which
     result = runner.invoke(app, ["notifications", "retry", target])
@@ -137,4 +137,4 @@ def test_list_by_status(store: dict[str, int]) -> None:
     assert [s for _, s in states("--status", "queued")] == ["queued"]
     assert states("--status", "silenced") == [] and states("--status", "held") == []
     bad = runner.invoke(app, ["notifications", "list", "--status", "lost"])
-    assert bad.exit_code == 1 and "unknown status" in bad.output
+    assert bad.exit_code == 1 and "未知状态" in bad.output

@@ -163,7 +163,7 @@ def test_sources_status_shows_each_source_and_what_holds_evaluation(tmp_path: Pa
     assert rows["xinfang"]["last_record"].startswith("2026-01-05 01:00:00")
     assert rows["mediation"]["state"] == "stale"  # never heard from: holds nothing back
     table = runner.invoke(app, ["sources", "status"])
-    assert table.exit_code == 0 and "released up to" in table.stdout
+    assert table.exit_code == 0 and "实时评估已放行至" in table.stdout
 
 
 def test_live_evaluation_warns_the_city_of_a_source_gone_silent_and_clears_it(tmp_path: Path) -> None:

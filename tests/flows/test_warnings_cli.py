@@ -72,7 +72,7 @@ def test_resolve_then_unknown_warning() -> None:
     done = runner.invoke(app, ["warnings", "resolve", str(wid), "--as", "jj-duty-office", "--reason", "已化解"])
     assert done.exit_code == 0, done.output
     missing = runner.invoke(app, ["warnings", "show", "999"])
-    assert missing.exit_code == 1 and "no warning 999" in missing.output
+    assert missing.exit_code == 1 and "没有编号为 999 的预警" in missing.output
 
 
 def test_handover_by_name_routes_to_the_street_and_names_the_operator() -> None:

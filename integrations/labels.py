@@ -1,0 +1,108 @@
+"""Values as users read them, through the message catalogue: warning levels and statuses, routing steps
+(``escalate-1`` → 第1次升级), tiers, channels, task kinds, statuses and outcomes, and the category values
+a rule author labels in kinds.yaml.
+
+The Chinese names stay where they are defined (domain/ keeps its vocabulary and knows nothing of
+gettext); this module only renders them in the language in force. Pages, the CLI and notifications'
+built-in context call :func:`label` (or :func:`step_label`, :func:`value_label`).
+
+:func:`extract_vocabulary` is a babel extractor (babel.cfg): it lists every vocabulary name as a msgid, so
+``pybabel extract`` and the completeness test see them although no ``_()`` call spells them out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from typing import Any
+
+from domain import tasks
+from domain.kinds import RecordKinds
+from domain.warnings import LEVELS
+from integrations.i18n import N_, _
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> dict[str, Mapping[str, str]]:
+    """Every value table, by name: value → Chinese name (the msgid).
+
+    Built on first use: the workspace's tables (present.py) import the store and the web layer, and a
+    caller such as the notifications' renderer must be able to import this module without that cycle.
+    """
+    from integrations.workspace import present
+
+    level_name = {level: f"{name}色" for level, name in present.LEVEL_CN.items()}  # 红色, a name of its own
+    return {
+        "level": present.LEVEL_CN,
+        "level_name": level_name,
+        "level_gravity": {level.value: level.chinese for level in LEVELS},  # 红色（特别严重）: the reports' name
+        "status": present.STATUS_CN,
+        "tier": present.TIER_CN,
+        "channel": present.CHANNEL_CN,
+        # The timeline's own wording is the workspace's (present.py); rendered here like every other value.
+        "event": present._EVENT_CN,
+        "routed": present._ROUTED_CN,
+        "task_kind": tasks.KIND_CN,
+        "task_status": tasks.STATUS_CN,
+        "task_outcome": tasks.OUTCOME_CN,
+    }
+
+
+_NUMBERED = {"escalate": N_("第{n}次升级"), "remind": N_("第{n}次催办"), "repeat": N_("第{n}次持续发生通知"),
+             "stale": N_("第{n}次可办结提示")}
+_STEPS = {"open": N_("首次通知"), "overdue": N_("超期通报"), "digest": N_("汇总通知"), "report": N_("每日报告"),
+          "silence-remind": N_("静默到期提醒"), "task-propose": N_("网格任务建议办结")}
+_RAISE = N_("等级上调为{level}")
+_STEP = re.compile(r"^(?P<kind>[a-z]+)-(?P<n>\d+)$")
+
+
+def label(table: str, value: str) -> str:
+    """The name of ``value`` in the value table ``table`` (a key of :func:`vocabulary`) in the language in force;
+    a value the table does not know is shown as it is (never hidden)."""
+    name = vocabulary()[table].get(value)
+    return _(name) if name else value
+
+
+def step_label(step: str) -> str:
+    """A routing step's name: ``escalate-1`` → 第1次升级 (escalation 1), ``raise-red`` → 等级上调为红色."""
+    if step in _STEPS:
+        return _(_STEPS[step])
+    if step.startswith("raise-"):
+        return _(_RAISE).format(level=label("level_name", step.removeprefix("raise-")))
+    numbered = _STEP.match(step)
+    if numbered and numbered["kind"] in _NUMBERED:
+        return _(_NUMBERED[numbered["kind"]]).format(n=int(numbered["n"]))
+    return step
+
+
+def value_label(kinds: RecordKinds, kind: str, field: str, value: Any) -> str:
+    """A category value as kinds.yaml labels it (``labels: {land: 征地}``), in the language in force;
+    unlabelled values (and unknown kinds or fields) are shown as they are."""
+    spec = kinds.kinds.get(kind)
+    fs = spec.fields.get(field) if spec else None
+    name = fs.labels.get(str(value)) if fs else None
+    return _(name) if name else str(value)
+
+
+def vocabulary_msgids(kinds: RecordKinds | None = None) -> Iterator[str]:
+    """Every Chinese name this module renders: the tables, the step names, and the kinds' labels."""
+    for table in vocabulary().values():
+        yield from table.values()
+    yield from _NUMBERED.values()
+    yield from _STEPS.values()
+    yield _RAISE
+    for spec in (kinds.kinds.values() if kinds else ()):
+        for fs in spec.fields.values():
+            yield from fs.labels.values()
+
+
+def extract_vocabulary(fileobj: Any, keywords: Any, comment_tags: Any,
+                       options: Mapping[str, Any]) -> Iterator[tuple[int, str, str, list[str]]]:
+    """babel extractor (babel.cfg): the vocabulary's msgids, the labels of the shipped rules/kinds.yaml
+    included. The file babel hands over is this module; what it lists is read from the running code."""
+    from integrations.settings import PACKAGE_ROOT
+
+    kinds = RecordKinds.load(PACKAGE_ROOT / "rules" / "kinds.yaml")
+    for msgid in dict.fromkeys(vocabulary_msgids(kinds)):
+        yield 1, "_", msgid, ["vocabulary"]

@@ -1,0 +1,102 @@
+"""The command line in either language: Chinese by default, English with FENGHUO_LANG=en, an unknown
+language refused in one line before any command runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.console import console, open_engine
+from integrations.settings import get_settings
+from integrations.store.db import session_scope
+from integrations.store.models import WarningRow
+
+runner = CliRunner()
+AT = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+
+
+def _seed() -> int:
+    row = WarningRow(fingerprint="fp-1", open_key="fp-1", rule="collective-petition", title="集体访",
+                     level="orange", region="510104001001", tier="district", route_region="510104000000",
+                     first_at=AT, last_at=AT, summary="60 人集体访", explanation="people=60 ≥ 50 (orange)",
+                     records=["xinfang/1"], rulebook_version="abc")
+    with session_scope(open_engine()) as s:
+        s.add(row)
+        s.flush()
+        assert row.id is not None
+        return row.id
+
+
+def _english(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console, "_width", 200)  # every column shown, none cut to an ellipsis
+
+
+def test_warnings_list_and_show_in_chinese_by_default() -> None:
+    wid = _seed()
+    listed = runner.invoke(app, ["warnings", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "1 条预警" in listed.stdout and "橙色" in listed.stdout and "开放（待签收）" in listed.stdout
+    shown = runner.invoke(app, ["warnings", "show", str(wid)])
+    assert "橙色预警" in shown.stdout and "（北京时间）" in shown.stdout and "预警依据" in shown.stdout
+
+
+def test_warnings_list_and_show_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    wid = _seed()
+    _english(monkeypatch)
+    listed = runner.invoke(app, ["warnings", "list"])
+    assert listed.exit_code == 0, listed.output
+    for text in ("1 warnings", "Orange", "open (to acknowledge)", "Level", "Status", "last seen (Beijing time)"):
+        assert text in listed.stdout, text
+    assert "橙色" not in listed.stdout and "条预警" not in listed.stdout
+    shown = runner.invoke(app, ["warnings", "show", str(wid)])
+    assert "Orange warning" in shown.stdout and "(Beijing time)" in shown.stdout and "Why this warning" in shown.stdout
+    missing = runner.invoke(app, ["warnings", "show", "999"])
+    assert missing.exit_code == 1 and "no warning 999" in missing.output
+    empty_level = runner.invoke(app, ["warnings", "list", "--level", "purple"])
+    assert empty_level.exit_code == 1 and "unknown level 'purple'" in empty_level.output
+
+
+def test_an_unknown_language_is_refused_before_any_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FENGHUO_LANG", "fr")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["warnings", "list"])
+    assert result.exit_code == 1
+    assert "FENGHUO_LANG" in result.output and "zh" in result.output and "Traceback" not in result.output
+
+
+def test_help_is_chinese_by_default_and_english_on_request() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "from flows.cli import app\napp(['users', '--help'])"
+    env = {k: v for k, v in os.environ.items() if k != "FENGHUO_LANG"} | {"COLUMNS": "200"}
+    zh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    en = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                        env=env | {"FENGHUO_LANG": "en"})
+    assert "预警工作台账号" in zh.stdout and "为名录中的责任人创建账号" in zh.stdout, zh.stdout + zh.stderr
+    assert "Web workspace accounts" in en.stdout and "Create an account for a responder" in en.stdout
+    assert "预警工作台账号" not in en.stdout
+
+
+def test_users_list_speaks_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "还没有用户" in runner.invoke(app, ["users", "list"]).stdout
+    _english(monkeypatch)
+    assert "No users yet" in runner.invoke(app, ["users", "list"]).stdout
+
+
+def test_notifications_list_speaks_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "没有符合条件的通知" in runner.invoke(app, ["notifications", "list"]).stdout
+    _english(monkeypatch)
+    assert "No notifications match." in runner.invoke(app, ["notifications", "list"]).stdout
+    refused = runner.invoke(app, ["notifications", "list", "--status", "lost"])
+    assert refused.exit_code == 1 and "unknown status 'lost'" in refused.output
