@@ -65,7 +65,7 @@ def test_a_crash_before_commit_loses_nothing_and_doubles_nothing(engine: sa.Engi
     def broken_render(*args: object, **kwargs: object) -> None:
         raise RuntimeError("killed while routing")
 
-    monkeypatch.setattr("integrations.route.render", broken_render)
+    monkeypatch.setattr("integrations.route.warning_context", broken_render)
     with pytest.raises(RuntimeError):
         evaluate_pending(engine, rulebook, now=NOW, routing=Routing(EscalationPolicy(), small_directory(), REGIONS))
     monkeypatch.undo()
