@@ -23,7 +23,13 @@ from fastapi.responses import RedirectResponse
 from pydantic import SecretStr
 
 from integrations.settings import Settings
-from integrations.workspace.sessions import SESSION_COOKIE, SESSION_TTL, remember_session
+from integrations.workspace.sessions import (
+    SESSION_COOKIE,
+    SESSION_TTL,
+    remember_session,
+    signed_value,
+    verified_payload,
+)
 
 
 def _mac(key: SecretStr, purpose: str, payload: bytes) -> str:
@@ -35,20 +41,13 @@ def _mac(key: SecretStr, purpose: str, payload: bytes) -> str:
 def seal(key: SecretStr, purpose: str, data: dict[str, Any], *, ttl: timedelta, now: datetime) -> str:
     """A cookie value carrying ``data`` (JSON) for ``purpose`` until ``now + ttl``."""
     payload = json.dumps({**data, "_e": int((now + ttl).timestamp())}, separators=(",", ":")).encode("utf-8")
-    body = base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
-    return f"{body}.{_mac(key, purpose, payload)}"
+    return signed_value(payload, _mac(key, purpose, payload))
 
 
 def unseal(keys: Sequence[SecretStr], purpose: str, cookie: str | None, now: datetime) -> dict[str, Any] | None:
     """The data of a cookie sealed for ``purpose`` by one of ``keys`` and not expired; else ``None``."""
-    if not cookie or "." not in cookie:
-        return None
-    body, sig = cookie.rsplit(".", 1)
-    try:
-        payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except ValueError:
-        return None
-    if not any([hmac.compare_digest(_mac(k, purpose, payload), sig) for k in keys]):
+    payload = verified_payload(cookie, keys, lambda k, p: _mac(k, purpose, p))
+    if payload is None:
         return None
     try:
         data = json.loads(payload)

@@ -20,7 +20,7 @@ import json
 import secrets
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,19 +52,15 @@ def _sign(key: SecretStr, payload: bytes) -> str:
     return base64.urlsafe_b64encode(mac.digest()).decode("ascii").rstrip("=")
 
 
-def new_session(key: SecretStr, username: str, now: datetime, sid: str = "") -> tuple[str, SessionData]:
-    """The signed cookie naming session ``sid`` of ``username``, and what it says (no store row: use
-    :func:`remember_session` to start a session)."""
-    data = SessionData(username=username, csrf=secrets.token_urlsafe(24), expires=now + SESSION_TTL, sid=sid)
-    payload = json.dumps({"u": data.username, "c": data.csrf, "e": int(data.expires.timestamp()), "s": sid},
-                         separators=(",", ":")).encode("utf-8")
-    body = base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
-    return f"{body}.{_sign(key, payload)}", data
+def signed_value(payload: bytes, signature: str) -> str:
+    """A cookie value: the payload (unpadded URL-safe base64), a dot, its signature."""
+    return f"{base64.urlsafe_b64encode(payload).decode('ascii').rstrip('=')}.{signature}"
 
 
-def read_session(key: SecretStr | Sequence[SecretStr], cookie: str | None, now: datetime) -> SessionData | None:
-    """The session a cookie carries if its signature (by ``key``, or any of a rotation's keys) is right and
-    it has not expired; else ``None``."""
+def verified_payload(cookie: str | None, keys: Sequence[SecretStr],
+                     mac: Callable[[SecretStr, bytes], str]) -> bytes | None:
+    """The payload of a :func:`signed_value` whose signature ``mac`` makes with one of ``keys`` (every
+    key is tried, in constant time each); ``None`` for anything else."""
     if not cookie or "." not in cookie:
         return None
     body, sig = cookie.rsplit(".", 1)
@@ -72,8 +68,23 @@ def read_session(key: SecretStr | Sequence[SecretStr], cookie: str | None, now: 
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except ValueError:
         return None
-    keys = [key] if isinstance(key, SecretStr) else list(key)
-    if not any([hmac.compare_digest(_sign(k, payload), sig) for k in keys]):
+    return payload if any([hmac.compare_digest(mac(k, payload), sig) for k in keys]) else None
+
+
+def new_session(key: SecretStr, username: str, now: datetime, sid: str = "") -> tuple[str, SessionData]:
+    """The signed cookie naming session ``sid`` of ``username``, and what it says (no store row: use
+    :func:`remember_session` to start a session)."""
+    data = SessionData(username=username, csrf=secrets.token_urlsafe(24), expires=now + SESSION_TTL, sid=sid)
+    payload = json.dumps({"u": data.username, "c": data.csrf, "e": int(data.expires.timestamp()), "s": sid},
+                         separators=(",", ":")).encode("utf-8")
+    return signed_value(payload, _sign(key, payload)), data
+
+
+def read_session(key: SecretStr | Sequence[SecretStr], cookie: str | None, now: datetime) -> SessionData | None:
+    """The session a cookie carries if its signature (by ``key``, or any of a rotation's keys) is right and
+    it has not expired; else ``None``."""
+    payload = verified_payload(cookie, [key] if isinstance(key, SecretStr) else list(key), _sign)
+    if payload is None:
         return None
     try:
         raw = json.loads(payload)
