@@ -63,8 +63,9 @@ def warning(level: str = "yellow", region: str = "510104001001", rule: str = "co
 
 
 def open_routed(engine: Any, level: str = "yellow", region: str = "510104001001", *,
-                rule: str = "collective-petition", at: datetime = MONDAY_10_BJ, **kw: Any) -> int:
-    """Write a warning and route it as opened at ``at`` (default policy, the small directory); its id."""
+                rule: str = "collective-petition", at: datetime = MONDAY_10_BJ, policy: Any = None, **kw: Any) -> int:
+    """Write a warning and route it as opened at ``at`` (``policy``, default the default policy; the small
+    directory); its id."""
     from domain.escalation import EscalationPolicy
     from integrations.route import route_warning
     from integrations.store.db import session_scope
@@ -73,7 +74,38 @@ def open_routed(engine: Any, level: str = "yellow", region: str = "510104001001"
     with session_scope(engine) as s:
         s.add(w)
         s.flush()
-        route_warning(session=s, warning=w, change="opened", policy=EscalationPolicy(),
+        route_warning(session=s, warning=w, change="opened",
+                      policy=policy if policy is not None else EscalationPolicy(),
                       directory=small_directory(), regions=REGIONS, now=at)
     assert w.id is not None
     return w.id
+
+
+def open_with(engine: Any, rule: str, level: str, region: str, fp: str, minutes: int = 0,
+              policy: Any = None) -> int:
+    """Write a warning of ``rule`` with fingerprint ``fp`` and route it as opened ``minutes`` after
+    Monday 10:00 Beijing under ``policy`` (default: the default policy); its id."""
+    from datetime import timedelta
+
+    return open_routed(engine, level, region, rule=rule, at=MONDAY_10_BJ + timedelta(minutes=minutes),
+                       fingerprint=fp, policy=policy)
+
+
+def outbox_statuses(engine: Any, wid: int) -> set[str]:
+    """The statuses of the warning's outbox rows."""
+    from sqlmodel import Session, select
+
+    from integrations.store.models import OutboxRow
+
+    with Session(engine) as s:
+        return {r.status for r in s.exec(select(OutboxRow).where(OutboxRow.warning_id == wid))}
+
+
+def mark_resolved(engine: Any, wid: int) -> None:
+    """Resolve the warning in the store directly (as any resolve path leaves the row)."""
+    from integrations.store.db import session_scope
+
+    with session_scope(engine) as s:
+        w = s.get(WarningRow, wid)
+        assert w is not None
+        w.status, w.open_key = "resolved", None

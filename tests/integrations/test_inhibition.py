@@ -16,38 +16,30 @@ from domain.escalation import EscalationPolicy
 from domain.inhibition import Inhibition
 from integrations.notify import FakeChannel
 from integrations.notify.pipeline import deliver_pending
-from integrations.route import route_warning
 from integrations.store.db import open_store, session_scope
 from integrations.store.inhibition import release_inhibited
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
-from tests.escalation_helpers import MONDAY_10_BJ, REGIONS, small_directory, warning
+from tests.escalation_helpers import (
+    MONDAY_10_BJ,
+    mark_resolved,
+    open_with,
+    outbox_statuses,
+)
 
 T0 = MONDAY_10_BJ
 POLICY = EscalationPolicy(inhibitions=(Inhibition(source="district-cluster", targets=("*petition*",),
                                                   max_level="orange"),))
 
 
-def _open(engine: sa.Engine, rule: str, level: str, region: str, fp: str, minutes: int = 0) -> int:
-    w = warning(level, region=region, rule=rule, fingerprint=fp)
-    with session_scope(engine) as s:
-        s.add(w)
-        s.flush()
-        route_warning(session=s, warning=w, change="opened", policy=POLICY, directory=small_directory(),
-                      regions=REGIONS, now=T0 + timedelta(minutes=minutes))
-    assert w.id is not None
-    return w.id
 
 
-def _statuses(engine: sa.Engine, wid: int) -> set[str]:
-    with Session(engine) as s:
-        return {r.status for r in s.exec(select(OutboxRow).where(OutboxRow.warning_id == wid))}
+def _open(engine: sa.Engine, rule: str, level: str, region: str, fp: str, minutes: int = 0,
+          policy: EscalationPolicy = POLICY) -> int:
+    return open_with(engine, rule, level, region, fp, minutes, policy)
 
 
-def _resolve(engine: sa.Engine, wid: int) -> None:
-    with session_scope(engine) as s:
-        w = s.get(WarningRow, wid)
-        assert w is not None
-        w.status, w.open_key = "resolved", None
+_statuses = outbox_statuses
+_resolve = mark_resolved
 
 
 def test_a_cluster_holds_the_warnings_beneath_it_until_it_resolves(engine: sa.Engine) -> None:

@@ -20,7 +20,15 @@ from integrations.store.inhibition import release_inhibited
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
 from rules.language.inhibitions import default_inhibitions
 from rules.language.loader import load_rulebook
-from tests.escalation_helpers import MONDAY_10_BJ, REGIONS, small_directory, warning
+from tests.escalation_helpers import (
+    MONDAY_10_BJ,
+    REGIONS,
+    mark_resolved,
+    open_with,
+    outbox_statuses,
+    small_directory,
+    warning,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULTS = default_inhibitions(load_rulebook([REPO / "rules" / "catalog"]).rules)
@@ -29,28 +37,15 @@ POLICY = SHIPPED.with_default_inhibitions(DEFAULTS)
 T0 = MONDAY_10_BJ
 
 
-def _open(engine: sa.Engine, rule: str, level: str, region: str, fp: str, minutes: int,
+
+
+def _open(engine: sa.Engine, rule: str, level: str, region: str, fp: str, minutes: int = 0,
           policy: EscalationPolicy = POLICY) -> int:
-    w = warning(level, region=region, rule=rule, fingerprint=fp)
-    with session_scope(engine) as s:
-        s.add(w)
-        s.flush()
-        route_warning(session=s, warning=w, change="opened", policy=policy, directory=small_directory(),
-                      regions=REGIONS, now=T0 + timedelta(minutes=minutes))
-    assert w.id is not None
-    return w.id
+    return open_with(engine, rule, level, region, fp, minutes, policy)
 
 
-def _statuses(engine: sa.Engine, wid: int) -> set[str]:
-    with Session(engine) as s:
-        return {r.status for r in s.exec(select(OutboxRow).where(OutboxRow.warning_id == wid))}
-
-
-def _resolve(engine: sa.Engine, wid: int) -> None:
-    with session_scope(engine) as s:
-        w = s.get(WarningRow, wid)
-        assert w is not None
-        w.status, w.open_key = "resolved", None
+_statuses = outbox_statuses
+_resolve = mark_resolved
 
 
 def test_a_street_warning_under_an_open_street_cluster_is_held_then_released_or_not_needed(
