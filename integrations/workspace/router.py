@@ -59,7 +59,7 @@ _ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
     "resolve": (actions.resolve, N_("已办结")),
 }
 _DONE = {**{k: v[1] for k, v in _ACTIONS.items()}, "silence": N_("同类预警的通知已静默"),
-         "handover": "已移交给下级，并已通知其处置人员"}
+         "handover": N_("已移交给下级，并已通知其处置人员")}
 
 
 THROTTLE_WINDOW = timedelta(minutes=15)
