@@ -99,6 +99,7 @@ def workspace_router(
     viewer = viewer_of(engine, settings, directory, clock)
     task_ctx = TaskContext.for_workspace(settings, directory, names)
     routing = workspace_routing(settings, task_ctx)
+    titles = present.rule_titles(settings.rulebook)
 
     def to_login(request: Request) -> RedirectResponse:
         return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
@@ -199,7 +200,8 @@ def workspace_router(
         items = [{"row": r, "title": mask(r.title or r.rule), "summary": mask(r.summary),
                   "place": present.place(r.region, names), "deadline": present.deadline_of(r, now)}
                  for r in rows]
-        return page("inbox.html", title=_("预警待办"), viewer=who, items=items, counts=counts, rules=rules,
+        return page("inbox.html", title=_("预警待办"), viewer=who, items=items, counts=counts,
+                    rules=[(r, present.rule_label(r, titles)) for r in rules],
                     filters=filters, now=present.beijing(now), scope=present.place(who.root, names))
 
     @router.get("/w/{warning_id}", response_class=HTMLResponse)
@@ -221,6 +223,7 @@ def workspace_router(
         return page("warning.html", title=_("预警 #{id}").format(id=row.id), viewer=who, w=row,
                     title_text=mask(row.title or row.rule),
                     summary=mask(row.summary), explanation=mask(row.explanation).splitlines(),
+                    rule=present.rule_label(row.rule, titles),
                     place=present.place(row.region, names), holder=present.holder(row, names),
                     deadline=present.deadline_of(row, now), events=present.timeline(trail, sent, directory, names),
                     first=present.beijing(row.first_at), last=present.beijing(row.last_at),

@@ -60,6 +60,8 @@ def test_login_then_inbox_shows_only_the_own_subtree_red_first(store: sa.Engine,
     assert shown == [ids["a-red"], ids["a-yellow"]]  # red first; street B's warning is not there
     assert "剩余 1 小时 20 分" in page.text and "13812345678" not in page.text
     assert "江果桥街道" in page.text
+    # The rule filter offers rules by the names their authors gave them.
+    assert '<option value="collective-petition" >集体访（collective-petition）</option>' in page.text
     # By URL, the neighbouring street's warning does not exist for this officer.
     assert client.get(f"/w/{ids['b-orange']}").status_code == 404
     # The district sees both streets; the place filter goes by name.
@@ -94,7 +96,8 @@ def test_warning_page_and_actions_are_audited(store: sa.Engine, ids: dict[str, i
     page = client.get(f"/w/{wid}")
     assert page.status_code == 200
     for text in ("红色预警", "开放（待签收）", "锦江区 江果桥街道 春兴湾社区", "北京时间", "people=60 ≥ 50",
-                 "xinfang/p-7f3a", "江果桥街道综治专干（企业微信）", "剩余 1 小时 20 分"):
+                 "xinfang/p-7f3a", "江果桥街道综治专干（企业微信）", "剩余 1 小时 20 分",
+                 "集体访（collective-petition）"):
         assert text in page.text, text
     assert "13812345678" not in page.text
     csrf = _csrf(page.text.split("<main>")[1])
