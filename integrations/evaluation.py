@@ -57,7 +57,7 @@ class LiveEvaluator:
         self._sources_checked: datetime | None = None
         self.timings = dict(timings or {})
         self.batch_size = batch_size
-        loaded = load_evaluator(engine, rulebook, engine_name)
+        loaded = load_evaluator(engine, rulebook, engine_name, who=who)
         self.evaluator, self.position, self.restarted = loaded.evaluator, loaded.position, loaded.restarted
         self.replayed = loaded.replayed
         """Records fed again at load: the batches committed after the checkpoint."""

@@ -52,6 +52,9 @@ class Rulebook:
     """Every YAML file read (rule, data or rejected), displayed paths."""
     failed: tuple[str, ...] = field(default=())
     """The files left out for their errors (displayed paths): their rules do not run, the others do."""
+    digests: dict[str, str] = field(default_factory=dict)
+    """Per file that makes the :attr:`version` (rule files, kinds, calendars; displayed paths), the
+    SHA-256 of its canonical content: which files an edit changed (the live evaluator audits them)."""
 
     @property
     def ok(self) -> bool:
@@ -199,7 +202,19 @@ def load_rulebook(paths: Sequence[Path] | Path | None = None, rulebook: Path | N
         errors=tuple(sorted(set(run.errors))),
         checked=tuple(display_path(p) for p in run.parsed),
         failed=failed,
+        digests=_digests({p: run.parsed[p] for p in loaded}, (kinds_path, kinds_data), (cal_path, cal_data)),
     )
+
+
+def _digests(rule_data: dict[Path, Any], kinds: tuple[Path | None, Any],
+             calendars: tuple[Path | None, Any]) -> dict[str, str]:
+    """Each file's own content digest (the same canonical form as the version's), by displayed path."""
+    out = {display_path(p): content_digest([d], None, None) for p, d in rule_data.items()}
+    if kinds[0] is not None:
+        out[display_path(kinds[0])] = content_digest([], kinds[1], None)
+    if calendars[0] is not None:
+        out[display_path(calendars[0])] = content_digest([], None, calendars[1])
+    return out
 
 
 def _parse(
