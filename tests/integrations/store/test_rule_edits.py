@@ -156,3 +156,32 @@ def test_the_edit_is_audited_with_versions_files_time_and_process(engine: sa.Eng
     assert d["replayed"] == 2 and row.warning_id is None and "edits.yaml" in row.reason
     _run(engine, edited)
     assert len(_edits(engine)) == 2  # a restart with the same version audits nothing
+
+
+def test_a_hot_edit_while_the_resident_evaluator_runs_takes_effect_at_the_next_batch(
+        engine: sa.Engine, rules_dir: Path) -> None:
+    from flows.live import follow
+    from integrations.settings import get_settings
+
+    _write(rules_dir)
+    _store(engine, [_petition(1, 0), _petition(2, 1)])
+    settings = get_settings().model_copy(update={"rulebook": rules_dir})
+    said: list[str] = []
+    calls = {"n": 0}
+
+    def stop() -> bool:  # called before each batch: the second one finds the file edited and a record more
+        calls["n"] += 1
+        if calls["n"] == 2:
+            assert _mine(engine) == []
+            _write(rules_dir, title="重复信访（热改）")
+            _store(engine, [_petition(3, 2)])
+        return calls["n"] > 2
+
+    follow(engine, say=said.append, poll_s=0.01, who="test-follow", stop=stop, settings=settings)
+    assert _mine(engine) == [("repeat-visitor", "yellow", 1)]
+    assert any("rebuilt from 2 stored records" in line for line in said), said
+    assert [r.detail["process"] for r in _edits(engine)] == ["test-follow", "test-follow"]
+
+
+def _mine(engine: sa.Engine) -> list[tuple[str, str, int]]:
+    return [w for w in _warnings(engine) if w[0] == "repeat-visitor"]  # not the sources' source-stale ones
