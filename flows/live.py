@@ -83,7 +83,7 @@ def evaluate_once(engine: sa.Engine, *, now: datetime | None = None, who: str | 
     try:
         parts = live_parts(settings)
         return evaluate_pending(engine, parts.rulebook, now=now or datetime.now(UTC), routing=parts.routing,
-                                timings=parts.timings, watch_sources=True)
+                                timings=parts.timings, watch_sources=True, who=lease.holder() or "")
     finally:
         lease.release()
 
