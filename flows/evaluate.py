@@ -37,7 +37,7 @@ def evaluate_batch(now: datetime) -> dict[str, Any]:
             # A broken rule file stops only itself: the rest of the rulebook keeps running.
             logger.error("rule file rejected: %s", error)
         report = evaluate_pending(engine, parts.rulebook, now=now, routing=parts.routing, timings=parts.timings,
-                                  watch_sources=True)
+                                  watch_sources=True, who=lease.holder() or "")
     finally:
         lease.release()
     for problem in report.errors:  # quarantined, and a rulebook-error warning opened for each

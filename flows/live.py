@@ -6,7 +6,9 @@
   dies with its holder, kill -9 included, so a standby takes over within its poll), then keeps the
   evaluator in memory and evaluates records as they are committed — on PostgreSQL woken by the ingest's
   ``NOTIFY`` at commit, polling as the fallback; on SQLite polling at most every second — and logs one
-  line a minute.
+  line a minute. A hot edit of the rule files takes effect at the next batch: a cheap stamp of the files
+  (sizes and times) is compared each batch, and a new rulebook version rebuilds the evaluator's state from
+  the stored records (:mod:`integrations.store.rebuild`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -23,7 +26,10 @@ from integrations.route import Routing
 from integrations.settings import Settings, get_settings
 from integrations.store.lease import Lease, store_lease
 from integrations.store.live import EvaluationReport
-from rules.language.loader import Rulebook
+from rules.language.loader import Rulebook, rulebook_stamp
+
+if TYPE_CHECKING:
+    from integrations.evaluation import LiveEvaluator
 
 __all__ = ["LeaseHeld", "LiveParts", "evaluate_once", "follow", "live_parts"]
 
@@ -77,9 +83,31 @@ def evaluate_once(engine: sa.Engine, *, now: datetime | None = None, who: str | 
     try:
         parts = live_parts(settings)
         return evaluate_pending(engine, parts.rulebook, now=now or datetime.now(UTC), routing=parts.routing,
-                                timings=parts.timings, watch_sources=True)
+                                timings=parts.timings, watch_sources=True, who=lease.holder() or "")
     finally:
         lease.release()
+
+
+def _say_rebuilt(live: LiveEvaluator, say: Callable[[str], None]) -> None:
+    if live.rebuilt is not None:
+        say(f"rulebook version {live.rulebook.version[:12]} is new: its windows were rebuilt from "
+            f"{live.rebuilt.records} stored records of its lookback; the change is in the audit log")
+
+
+def _reloaded(engine: sa.Engine, live: LiveEvaluator, settings: Settings, say: Callable[[str], None]) -> LiveEvaluator:
+    """After the rule files changed: the resident evaluator of the new rulebook version (its state rebuilt
+    from the store, :mod:`integrations.store.rebuild`), or ``live`` itself when the version is the same."""
+    from integrations.evaluation import LiveEvaluator
+
+    parts = live_parts(settings)
+    if parts.rulebook.version == live.rulebook.version:
+        return live
+    say(f"the rule files changed: rulebook version {live.rulebook.version[:12]} → {parts.rulebook.version[:12]}")
+    fresh = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
+                          watch_sources=True, who=live.who, checkpoint_every=(live.every_s, live.every_records))
+    live.close()
+    _say_rebuilt(fresh, say)
+    return fresh
 
 
 def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5, log_every_s: float = 60.0,
@@ -107,6 +135,8 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
                              watch_sources=True, who=lease.holder() or "",
                              checkpoint_every=(settings.checkpoint_every_s, settings.checkpoint_every_records))
         say(f"evaluating from the last checkpoint; replayed {live.replayed} records committed after it")
+        _say_rebuilt(live, say)
+        stamp = rulebook_stamp([settings.rulebook])
         clean = False
         wake = wakeup_for(engine)  # PostgreSQL: woken by the ingest's NOTIFY at commit; else polling
         records = warnings = 0
@@ -116,6 +146,10 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
                 if not lease.held():
                     say("lost the evaluator's lease (database connection dropped); stopping")
                     return
+                # A hot edit of the rule files takes effect at the next batch: the stamp costs a few stats.
+                if (now_stamp := rulebook_stamp([settings.rulebook])) != stamp:
+                    stamp = now_stamp
+                    live = _reloaded(engine, live, settings, say)
                 report = live.run(datetime.now(UTC))
                 records += report.records
                 warnings += report.opened + report.raised

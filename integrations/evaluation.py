@@ -57,9 +57,11 @@ class LiveEvaluator:
         self._sources_checked: datetime | None = None
         self.timings = dict(timings or {})
         self.batch_size = batch_size
-        loaded = load_evaluator(engine, rulebook, engine_name)
+        loaded = load_evaluator(engine, rulebook, engine_name, who=who)
         self.evaluator, self.position, self.restarted = loaded.evaluator, loaded.position, loaded.restarted
         self.replayed = loaded.replayed
+        self.rebuilt = loaded.rebuilt
+        """For a new rulebook version: what rebuilding its state replayed (:mod:`integrations.store.rebuild`)."""
         """Records fed again at load: the batches committed after the checkpoint."""
         if checkpoint_every is None:
             from integrations.settings import get_settings
@@ -174,13 +176,15 @@ def evaluate_pending(
     progress: Callable[[int], None] | None = None,
     timings: Mapping[str, SourceTiming] | None = None,
     watch_sources: bool = False,
+    who: str = "",
 ) -> EvaluationReport:
     """Evaluate every record released since the last run, batch by batch; route the warnings opened
     or raised with ``routing`` (None: record them unrouted) in each batch's transaction. ``timings``:
     the sources' declared timing (default: :data:`domain.watermarks.DEFAULT_TIMING` for each);
-    ``watch_sources``: also open or resolve the ``source-stale`` warnings (live operation, with routing)."""
+    ``watch_sources``: also open or resolve the ``source-stale`` warnings (live operation, with routing);
+    ``who``: the process, as checkpoints and a rule edit's audit name it."""
     live = LiveEvaluator(engine, rulebook, routing=routing, timings=timings, batch_size=batch_size,
-                         engine_name=engine_name, watch_sources=watch_sources)
+                         engine_name=engine_name, watch_sources=watch_sources, who=who)
     try:
         return live.run(now, progress)
     finally:

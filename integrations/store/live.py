@@ -19,10 +19,12 @@ from sqlmodel import Session, col
 from domain.records import Record
 from domain.regions import ancestors
 from domain.warnings import Change, Level, WarningState
-from integrations.store.checkpoint import journal_after, last_checkpoint, replay
+from integrations.store.checkpoint import journal_after, last_checkpoint, replay, write_checkpoint
+from integrations.store.columns import utcnow
 from integrations.store.db import session_scope
 from integrations.store.intake import quarantine
 from integrations.store.models import EvaluatorStateRow
+from integrations.store.rebuild import Rebuilt, audit_rulebook, previous_files, rebuild
 from integrations.store.release import Position, next_batch
 from integrations.store.warnings import ApplyReport, apply_changes, open_fingerprints
 from rules.engine.budget import RULEBOOK_ERROR_RULE
@@ -96,7 +98,7 @@ class Loaded:
     evaluator: Evaluator
     position: Position
     restarted: bool
-    """A new rulebook version: the windows started empty."""
+    """A new rulebook version: the state was rebuilt from the stored records (:attr:`rebuilt`)."""
     journal_id: int = 0
     """The last journal row the state includes."""
     replayed: int = 0
@@ -105,6 +107,8 @@ class Loaded:
     """Fingerprints resolved at load (the next journal row records them)."""
     checkpoint_at: datetime | None = None
     """When the checkpoint continued from was written (None: a checkpoint is due now)."""
+    rebuilt: Rebuilt | None = None
+    """What the rebuild for a new rulebook version replayed."""
 
 
 def _legacy_position(session: Session, state: EvaluatorStateRow) -> Position:
@@ -124,7 +128,7 @@ def _last_journal_id(session: Session) -> int:
     return rows[-1].id or 0 if rows else 0
 
 
-def _load(session: Session, rulebook: Rulebook, engine_name: str) -> Loaded:
+def _load(session: Session, rulebook: Rulebook, engine_name: str, now: datetime, who: str) -> Loaded:
     state = session.get(EvaluatorStateRow, STATE_NAME)
     ck = last_checkpoint(session, STATE_NAME)
     if ck is not None and ck.rulebook_version == rulebook.version:
@@ -143,12 +147,22 @@ def _load(session: Session, rulebook: Rulebook, engine_name: str) -> Loaded:
         evaluator = Evaluator(rulebook, engine=engine_name)
         done = replay(session, evaluator, Position(), journal_after(session, STATE_NAME, 0), 0)
         loaded = Loaded(evaluator, done.position, False, done.last_journal_id, done.records)
+        if not done.batches and previous_files(session, rulebook.version) is None:
+            # The first version evaluated: its files are recorded, so the first edit can name those it changes.
+            audit_rulebook(session, old_version="", rulebook=rulebook, event_at=None, now=now, who=who, rebuilt=None)
     else:
-        # A new rulebook starts with empty windows; its warnings fold into the open ones by fingerprint.
-        evaluator = Evaluator(rulebook, engine=engine_name)
+        # A new rulebook version: its state rebuilt from the stored records of its lookback, the open
+        # warnings kept, nothing announced again; audited and checkpointed at once (integrations.store.rebuild).
         assert state is not None  # nosec B101  # a checkpoint is never written without a position
-        # The journal's batches are behind the position: the next checkpoint drops them.
-        loaded = Loaded(evaluator, _legacy_position(session, state), True, _last_journal_id(session))
+        evaluator = Evaluator(rulebook, engine=engine_name)
+        position, journal_id = _legacy_position(session, state), _last_journal_id(session)
+        rebuilt = rebuild(session, evaluator, rulebook, position)
+        old = ck.rulebook_version if ck is not None else state.rulebook_version
+        audit_rulebook(session, old_version=old, rulebook=rulebook, event_at=position.upto, now=now, who=who,
+                       rebuilt=rebuilt)
+        # The journal's batches are behind the position: this checkpoint drops them.
+        write_checkpoint(session, STATE_NAME, evaluator, position, journal_id=journal_id, now=now, who=who)
+        loaded = Loaded(evaluator, position, True, journal_id, checkpoint_at=now, rebuilt=rebuilt)
     loaded.resolved = sync_resolved(session, evaluator)
     return loaded
 
@@ -197,12 +211,14 @@ class Batch:
     position: Position
 
 
-def load_evaluator(engine: sa.Engine, rulebook: Rulebook, engine_name: str) -> Loaded:
+def load_evaluator(engine: sa.Engine, rulebook: Rulebook, engine_name: str, *, now: datetime | None = None,
+                   who: str = "") -> Loaded:
     """The evaluator as the last committed batch left it — its checkpoint and the batches after it
-    replayed (:mod:`integrations.store.checkpoint`) — or a fresh one for a new rulebook; warnings
-    resolved in the store since are resolved in the evaluator too."""
+    replayed (:mod:`integrations.store.checkpoint`) — or, for a new rulebook version, one rebuilt from
+    the stored records (:mod:`integrations.store.rebuild`; audited as done by ``who`` at wall time
+    ``now``); warnings resolved in the store since are resolved in the evaluator too."""
     with session_scope(engine) as session:
-        return _load(session, rulebook, engine_name)
+        return _load(session, rulebook, engine_name, now or utcnow(), who)
 
 
 def evaluate_batch(session: Session, evaluator: Evaluator, position: Position, *, now: datetime,

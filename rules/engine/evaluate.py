@@ -135,6 +135,12 @@ class Evaluator:
         self.last_values.pop(fingerprint, None)
         return self._open.pop(fingerprint, None) is not None
 
+    def adopt(self, warnings: Iterable[WarningState]) -> None:
+        """Take ``warnings`` as the open ones, replacing those held (after a rule edit, the store's open
+        warnings are the truth; the event-time state stays as it is)."""
+        self._open = {w.fingerprint: w for w in warnings if w.status is not Status.resolved}
+        self.last_values = {fp: v for fp, v in self.last_values.items() if fp in self._open}
+
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to continue later, as plain JSON."""
         return {"rulebook_version": self.rulebook.version, "engine": self.engine.snapshot(),

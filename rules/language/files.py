@@ -70,3 +70,30 @@ def content_digest(rule_data: list[Any], kinds_data: Any, calendars_data: Any, f
         separators=(",", ":"),
     )
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+
+def file_digests(rule_data: dict[Path, Any], kinds: tuple[Path | None, Any],
+                 calendars: tuple[Path | None, Any]) -> dict[str, str]:
+    """Each file's own content digest (the canonical form of :func:`content_digest`), by displayed path:
+    which files an edit changed."""
+    out = {display_path(p): content_digest([d], None, None) for p, d in rule_data.items()}
+    if kinds[0] is not None:
+        out[display_path(kinds[0])] = content_digest([], kinds[1], None)
+    if calendars[0] is not None:
+        out[display_path(calendars[0])] = content_digest([], None, calendars[1])
+    return out
+
+
+def files_stamp(roots: Sequence[Path], folders: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
+    """Every YAML under ``roots`` and the ``kinds.yaml``/``calendars.yaml`` of ``folders``, each as (path,
+    size, mtime in ns; -1 when missing): a resident evaluator compares it every batch and loads the
+    rulebook again only when it changed (a changed stamp may still load the same version: comments)."""
+    candidates = [*yaml_files(roots), *(f / name for f in folders for name in ("kinds.yaml", "calendars.yaml"))]
+    out: list[tuple[str, int, int]] = []
+    for path in dict.fromkeys(candidates):
+        try:
+            st = path.stat()
+            out.append((str(path), st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((str(path), -1, -1))
+    return tuple(out)

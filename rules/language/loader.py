@@ -26,13 +26,13 @@ from rules.language.calendars import Calendars
 from rules.language.chaining import find_cycles
 from rules.language.diagnostics import RuleError
 from rules.language.diagnostics import from_validation_error as _pydantic_errors
-from rules.language.files import content_digest, display_path, yaml_files
+from rules.language.files import content_digest, display_path, file_digests, files_stamp, yaml_files
 from rules.language.model import Rule, RuleFile, TestCase
 from rules.language.positions import LanguageError, LineMap
 from rules.language.validate import validate_file
 from rules.language.yaml_safe import MAX_BYTES, YamlError, load_yaml
 
-__all__ = ["RuleError", "Rulebook", "default_rulebook", "display_path", "load_rulebook", "yaml_files"]
+__all__ = ["RuleError", "Rulebook", "default_rulebook", "display_path", "load_rulebook", "rulebook_stamp", "yaml_files"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,9 @@ class Rulebook:
     """Every YAML file read (rule, data or rejected), displayed paths."""
     failed: tuple[str, ...] = field(default=())
     """The files left out for their errors (displayed paths): their rules do not run, the others do."""
+    digests: dict[str, str] = field(default_factory=dict)
+    """Per file that makes the :attr:`version` (rule files, kinds, calendars; displayed paths), the
+    SHA-256 of its canonical content: which files an edit changed (the live evaluator audits them)."""
 
     @property
     def ok(self) -> bool:
@@ -70,6 +73,14 @@ def default_rulebook() -> Path:
     """The shipped rulebook folder (``rules/catalog``). The configured one (``FENGHUO_RULEBOOK``) is the
     callers' to pass: the language reads no settings."""
     return Path(__file__).resolve().parents[1] / "catalog"
+
+
+def rulebook_stamp(paths: Sequence[Path] | Path | None = None) -> tuple[tuple[str, int, int], ...]:
+    """A cheap fingerprint of the files :func:`load_rulebook` would read for ``paths`` (no parsing: see
+    :func:`rules.language.files.files_stamp`); the kinds and calendars fall back as the load does."""
+    book = default_rulebook()
+    roots = [paths] if isinstance(paths, Path) else list(paths or [book])
+    return files_stamp(roots, [*(p if p.is_dir() else p.parent for p in roots), book, book.parent])
 
 
 class _Loading:
@@ -199,6 +210,7 @@ def load_rulebook(paths: Sequence[Path] | Path | None = None, rulebook: Path | N
         errors=tuple(sorted(set(run.errors))),
         checked=tuple(display_path(p) for p in run.parsed),
         failed=failed,
+        digests=file_digests({p: run.parsed[p] for p in loaded}, (kinds_path, kinds_data), (cal_path, cal_data)),
     )
 
 
