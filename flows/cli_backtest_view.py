@@ -127,9 +127,9 @@ def _print_by_rule(rows: list[dict[str, Any]], titles: dict[str, str]) -> None:
               beijing(s.first.isoformat()), beijing(s.last.isoformat())) for rule_id, s in by_rule.items()]
     if console.width < WIDE:
         console.print(_("按规则汇总"), highlight=False)
-        for name, n, levels, occurrences, first, last in lines:
+        for name, n, levels, occurrences, since, latest in lines:
             console.print(_("{name}：{n} 条（{levels}），{occurrences} 次，{first} → {last}").format(
-                name=name, n=n, levels=levels, occurrences=occurrences, first=first, last=last), highlight=False)
+                name=name, n=n, levels=levels, occurrences=occurrences, first=since, last=latest), highlight=False)
         return
     table = Table(title=_("按规则汇总"))
     for col in (_("规则"), _("预警数"), _("按级别"), _("次数"), _("首次（北京时间）"), _("最近（北京时间）")):
