@@ -15,11 +15,14 @@ from rich.table import Table
 
 from domain.regions import RegionDirectory
 from flows.console import console
+from integrations.i18n import _
 
 BEIJING = timezone(timedelta(hours=8))
 LEVEL_CN = {"blue": "蓝", "yellow": "黄", "orange": "橙", "red": "红"}
 WIDE = 120
 """Columns from which the warnings are a table; a narrower terminal gets two lines a warning."""
+SHOWN = 50
+"""Warnings listed one by one by default (``fenghuo backtest --limit``); more are summed up by rule first."""
 CHANGE_CN = {"added": "新增", "removed": "消失", "changed": "变化"}
 
 
@@ -67,31 +70,84 @@ def _level(level: str | None) -> str:
     return f"[{LEVEL_STYLE.get(level, '')}]{LEVEL_CN.get(level, level)} {level}[/]"
 
 
-def print_warnings(rows: list[dict[str, Any]], n_records: int, book: Any) -> None:
-    """The warnings a backtest would open: a table on a wide terminal, two lines a warning otherwise."""
+def print_warnings(rows: list[dict[str, Any]], n_records: int, book: Any, limit: int = SHOWN) -> None:
+    """The warnings a backtest would open: a table on a wide terminal, two lines a warning otherwise.
+
+    More than ``limit`` warnings (0: no limit) are first summed up by rule, then only the oldest ``limit``
+    are listed, with a line saying how to get them all: a backtest of a year opens tens of thousands, more
+    than a person reads, and laying them out one by one took longer than evaluating them."""
     names, titles = _directory(), titles_of(book)
     title = f"{n_records} 条记录产生 {len(rows)} 条预警 ({len(rows)} warnings from {n_records} records)"
+    shown = rows[:limit] if 0 < limit < len(rows) else rows
+    if len(shown) < len(rows):
+        console.print(title, highlight=False)
+        _print_by_rule(rows, titles)
+        title = _("最早的 {shown} 条预警").format(shown=len(shown))
     if console.width < WIDE:
         console.print(title, highlight=False)
-        for r in rows:
+        for r in shown:
             console.print(f"{_level(r['level'])}  {_rule_name(r['rule'], titles, ' ')} · "
                           f"{_place(r['region'], names)} · {r['occurrences']} 次", highlight=False)
             explanation = r["explanation"].splitlines()[0] if r["explanation"] else ""
             console.print(f"    {beijing(r['first_at'])} → {beijing(r['last_at'])}  {explanation}",
                           highlight=False, overflow="ellipsis", no_wrap=True)
-        return
-    table = Table(title=title)
-    for col in ("规则 rule", "级别", "地区 region"):
-        table.add_column(col)
-    for col in ("首次（北京时间）", "最近（北京时间）"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("次数", justify="right")
-    table.add_column("说明 explanation", ratio=1)
+    else:
+        table = Table(title=title)
+        for col in ("规则 rule", "级别", "地区 region"):
+            table.add_column(col)
+        for col in ("首次（北京时间）", "最近（北京时间）"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("次数", justify="right")
+        table.add_column("说明 explanation", ratio=1)
+        for r in shown:
+            table.add_row(_rule_name(r["rule"], titles), _level(r["level"]), _place(r["region"], names),
+                          beijing(r["first_at"]), beijing(r["last_at"]), str(r["occurrences"]),
+                          r["explanation"].splitlines()[0] if r["explanation"] else "")
+        console.print(table)
+    if len(shown) < len(rows):
+        console.print(_("另有 {more} 条未列出：--limit 0 列出全部，--format jsonl 输出全部供脚本读取").format(
+            more=len(rows) - len(shown)), highlight=False)
+
+
+def _print_by_rule(rows: list[dict[str, Any]], titles: dict[str, str]) -> None:
+    """One line a rule: its warnings by level, their occurrences, the first and the latest firing
+    (Beijing time), in the order the rules first fired."""
+    by_rule: dict[str, _RuleSum] = {}
     for r in rows:
-        table.add_row(_rule_name(r["rule"], titles), _level(r["level"]), _place(r["region"], names),
-                      beijing(r["first_at"]), beijing(r["last_at"]), str(r["occurrences"]),
-                      r["explanation"].splitlines()[0] if r["explanation"] else "")
+        # the rows may mix offsets (the store's): times compare parsed, not as text
+        first, last = datetime.fromisoformat(r["first_at"]), datetime.fromisoformat(r["last_at"])
+        s = by_rule.get(r["rule"])
+        if s is None:
+            s = by_rule[r["rule"]] = _RuleSum(first, last)
+        s.levels[r["level"]] += 1
+        s.occurrences += r["occurrences"]
+        s.first, s.last = min(s.first, first), max(s.last, last)
+    lines = [(_rule_name(rule_id, titles, " "), str(s.levels.total()),
+              " ".join(f"{_level(lv)} {s.levels[lv]}" for lv in LEVEL_CN if s.levels[lv]), str(s.occurrences),
+              beijing(s.first.isoformat()), beijing(s.last.isoformat())) for rule_id, s in by_rule.items()]
+    if console.width < WIDE:
+        console.print(_("按规则汇总"), highlight=False)
+        for name, n, levels, occurrences, since, latest in lines:
+            console.print(_("{name}：{n} 条（{levels}），{occurrences} 次，{first} → {last}").format(
+                name=name, n=n, levels=levels, occurrences=occurrences, first=since, last=latest), highlight=False)
+        return
+    table = Table(title=_("按规则汇总"))
+    for col in (_("规则"), _("预警数"), _("按级别"), _("次数"), _("首次（北京时间）"), _("最近（北京时间）")):
+        table.add_column(col, no_wrap=col != _("规则"))
+    for line in lines:
+        table.add_row(*line)
     console.print(table)
+
+
+class _RuleSum:
+    """What the summary by rule adds up for one rule."""
+
+    __slots__ = ("first", "last", "levels", "occurrences")
+
+    def __init__(self, first: datetime, last: datetime) -> None:
+        self.first, self.last = first, last
+        self.levels: Counter[str] = Counter()
+        self.occurrences = 0
 
 
 def print_comparison(diffs: list[dict[str, Any]], n_records: int, new: Any, old: Any) -> None:

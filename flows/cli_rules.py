@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from flows.console import console, err_console, fail
+from integrations.i18n import _
 from integrations.settings import get_settings
 
 app = typer.Typer(help="Check and test rule files (no Prefect, no store).", no_args_is_help=True)
@@ -97,6 +98,7 @@ def backtest_cmd(
         help="with --since: shard the backtest over this many local processes (same output)")] = None,
     compare: Annotated[Path | None, typer.Option(
         "--compare", help="an older rule file or folder: show only the warnings that differ from it")] = None,
+    limit: Annotated[int, typer.Option(help=_("表格最多逐条列出的预警数（0 为全部；更多时先按规则汇总）"))] = 50,
 ) -> None:
     """Evaluate records with no store writes and no notifications; print the warnings they would open
     (with --compare OLD: the warnings that differ between OLD and --rules)."""
@@ -113,6 +115,8 @@ def backtest_cmd(
              "(--workers shards a backtest of the store: give --since DATE)")
     if workers is not None and workers < 1:
         fail(f"--workers {workers}: 至少需要 1 个进程 (give at least 1 process)")
+    if limit < 0:
+        fail(_("--limit {limit}：请给出 0（全部）或正数").format(limit=limit))
     book = _loaded([rules] if rules else None)
     old = _loaded([compare]) if compare is not None else None
     start = _since(since) if since is not None else None
@@ -131,7 +135,7 @@ def backtest_cmd(
             rows = backtest(book, items, engine)
             old_rows = backtest(old, items, engine) if old is not None else []
     if old is None:
-        _print_rows(rows, n, fmt, book)
+        _print_rows(rows, n, fmt, book, limit)
         return
     diffs = compare_rows(rows, old_rows)
     if fmt == "jsonl":
@@ -188,14 +192,14 @@ def _read_records(path: Path, kinds: Any) -> list[Any]:
         fail(f"{path}: 无法读取：{exc.strerror or exc} (cannot read)")
 
 
-def _print_rows(rows: list[dict[str, Any]], n_records: int, fmt: str, book: Any) -> None:
+def _print_rows(rows: list[dict[str, Any]], n_records: int, fmt: str, book: Any, limit: int) -> None:
     if fmt == "jsonl":
-        for row in rows:
-            typer.echo(json.dumps(row, ensure_ascii=False))
+        if rows:  # one write, not one a warning: a year's backtest prints tens of thousands
+            typer.echo("\n".join(json.dumps(row, ensure_ascii=False) for row in rows))
         return
     from flows.cli_backtest_view import print_warnings
 
-    print_warnings(rows, n_records, book)
+    print_warnings(rows, n_records, book, limit)
 
 
 class _null:

@@ -236,3 +236,29 @@ def test_the_table_shows_rule_names_region_names_and_beijing_time(books: tuple[P
         assert "大规模信访" in text and "锦江区 江果桥街道" in text
         # the first firing was at 09:00 in Beijing (01:00 UTC), shown with its zone
         assert "2026-01-05 09:00+08:00" in text and "01:00" not in text
+
+
+def test_more_warnings_than_the_limit_are_summed_up_by_rule_then_listed_in_part(
+        books: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.console import console
+
+    new, _, records = books  # two warnings of big-petition, one a street
+    for width in (80, 200):
+        monkeypatch.setattr(console, "_width", width)
+        result = runner.invoke(app, ["backtest", "--rules", str(new), "--records", str(records), "--limit", "1"])
+        assert result.exit_code == 0, result.output
+        text = result.stdout
+        assert "按规则汇总" in text and "大规模信访" in text and "2 warnings from 3 records" in text
+        assert "另有 1 条未列出" in text and "--format jsonl" in text
+        # the summary spans both warnings (first 09:00, latest 10:00 Beijing); one warning is listed
+        assert "2026-01-05 09:00+08:00" in text and "2026-01-05 10:00+08:00" in text
+        assert "江果桥街道" in text and "新红坝街道" not in text  # the older warning only
+        everything = runner.invoke(app, ["backtest", "--rules", str(new), "--records", str(records), "--limit", "0"])
+        assert everything.exit_code == 0 and "新红坝街道" in everything.stdout
+        assert "按规则汇总" not in everything.stdout and "另有" not in everything.stdout
+
+
+def test_a_negative_limit_is_one_line(books: tuple[Path, Path, Path]) -> None:
+    new, _, records = books
+    result = runner.invoke(app, ["backtest", "--rules", str(new), "--records", str(records), "--limit", "-1"])
+    _one_line_error(result, "--limit -1")
