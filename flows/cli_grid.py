@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from flows.console import console, fail, open_engine, print_json
+from integrations.i18n import explain
 
 app = typer.Typer(help="网格工作: field reports (事件上报) by grid workers.", no_args_is_help=True)
 
@@ -70,7 +71,7 @@ def report_cmd(
                                 kinds=load_kinds(settings.rulebook), key=settings.pseudonym_key.get_secret_value(),
                                 now=now, via="cli", token=report_id, known_regions=directory or None)
     except ReportRefused as exc:
-        fail(str(exc))
+        fail(explain(exc))
     if as_json:
         print_json({"id": outcome.id, "status": outcome.status, "reason": outcome.reason})
     elif outcome.status == "stored":

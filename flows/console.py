@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from rich.console import Console
 
+from integrations.i18n import _, explain
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one readable line (no traceback) and exit with ``code``."""
     # soft_wrap: an error stays one line whatever the terminal width, so `FILE:LINE: message` can be grepped.
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]{_('错误：')}[/]{message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -36,8 +38,8 @@ def open_engine() -> sa.Engine:
     try:
         return store_engine()
     except sa.exc.OperationalError as exc:
-        fail(f"cannot open the store at {sa.make_url(url).render_as_string(hide_password=True)}: "
-             f"{exc.orig}. Check FENGHUO_DATABASE_URL and that the database is running.")
+        fail(_("无法打开数据库 {url}：{reason}。请检查 FENGHUO_DATABASE_URL，并确认数据库正在运行。").format(
+            url=sa.make_url(url).render_as_string(hide_password=True), reason=exc.orig))
 
 
 def print_json(data: Any) -> None:
@@ -54,9 +56,10 @@ def report_errors(folder: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        fail(f"无法写入报告目录 {folder}：{exc.strerror or exc}；请检查路径与权限 (cannot write the report)")
+        fail(_("无法写入报告目录 {folder}：{reason}；请检查路径与权限").format(
+            folder=folder, reason=exc.strerror or exc))
     except sa.exc.SQLAlchemyError as exc:
-        fail(f"无法读取数据库：{type(exc).__name__}: {str(exc).splitlines()[0]}；请检查 FENGHUO_DATABASE_URL "
-             "(cannot read the store)")
+        fail(_("无法读取数据库：{reason}；请检查 FENGHUO_DATABASE_URL").format(
+            reason=f"{type(exc).__name__}: {str(exc).splitlines()[0]}"))
     except ValueError as exc:  # e.g. a malformed region directory
-        fail(str(exc).splitlines()[0])
+        fail(explain(exc).splitlines()[0])

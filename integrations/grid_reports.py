@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.kinds import RecordKinds
+from domain.messages import N_, Message
 from domain.privacy import pseudonym
 from domain.regions import RegionCodeError, Tier, is_within, tier_of
 from integrations.records_io import import_items
@@ -114,10 +115,14 @@ def _check_place(grid: str, node: str) -> None:
     except RegionCodeError:
         is_grid = False
     if not is_grid:
-        raise ReportRefused("bad_grid", f"地点 {grid!r} 不是网格编码；请填写 15 位网格编码（如 510104001001002）")
+        raise ReportRefused("bad_grid", Message(N_("地点 {grid!r} 不是网格编码；"
+                                                    "请填写 15 位网格编码（如 510104001001002）"),
+                                                 grid=grid))
     if not is_within(grid, node):
         raise ReportRefused("outside_jurisdiction",
-                            f"网格 {grid} 不在您的管辖范围（{node}）内，已拒绝并记录；请上报本人负责网格内的事件")
+                            Message(N_("网格 {grid} 不在您的管辖范围（{node}）内，已拒绝并记录；"
+                                       "请上报本人负责网格内的事件"),
+                                    grid=grid, node=node))
 
 
 def _quarantine_reason(session: Session, rid: str) -> str:

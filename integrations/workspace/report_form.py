@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 from domain.regions import RegionDirectory, Tier, is_within, tier_of
 from domain.responders import Responder
 from integrations.grid_reports import MATTERS, FieldReport, ReportRefused, submit_report
-from integrations.i18n import _
+from integrations.i18n import _, explain
 from integrations.ingest.run import load_kinds
 from integrations.settings import Settings
 from integrations.workspace.render import page
@@ -101,7 +101,7 @@ def report_router(
             outcome = submit_report(engine, report, reporter=who.session.username, actor=who.person.id,
                                     node=who.root, kinds=kinds, key=key, now=clock(), via="web", token=token)
         except ReportRefused as exc:
-            return message(who, "无法上报", str(exc), 403)
+            return message(who, "无法上报", explain(exc), 403)
         if outcome.status == "quarantined":
             return form_page(who, status=400, values=values, token=token,
                              error=f"上报内容未通过校验，已隔离记录：{outcome.reason}。请修改后重新提交。")
