@@ -42,14 +42,15 @@ SOURCE = "grid-reports"
 """The source id of field reports (``Record.source``)."""
 
 MATTERS = {
-    "dispute": "矛盾纠纷",
-    "petition_risk": "信访苗头",
-    "safety_hazard": "安全隐患",
-    "gathering": "群体聚集",
-    "care_need": "关爱需求",
-    "other": "其他",
+    "dispute": N_("矛盾纠纷"),
+    "petition_risk": N_("信访苗头"),
+    "safety_hazard": N_("安全隐患"),
+    "gathering": N_("群体聚集"),
+    "care_need": N_("关爱需求"),
+    "other": N_("其他"),
 }
-"""The matters a grid worker may report, as ``rules/kinds.yaml`` declares them, with their Chinese names."""
+"""The matters a grid worker may report, as ``rules/kinds.yaml`` declares them, with their Chinese names
+(msgids: ``_()`` them where shown)."""
 
 CONFIG = SourceConfig(
     name=SOURCE,
