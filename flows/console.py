@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -19,12 +20,22 @@ err_console = Console(stderr=True)
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+BEIJING = timezone(timedelta(hours=8))
+"""Beijing time (UTC+8, no daylight saving): every time an official reads is shown in it."""
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one readable line (no traceback) and exit with ``code``."""
     # soft_wrap: an error stays one line whatever the terminal width, so `FILE:LINE: message` can be grepped.
     err_console.print(f"[bold red]{_('错误：')}[/]{message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def beijing(at: datetime | None) -> str:
+    """``2026-12-04 10:05（北京时间）`` in the language in force (times are stored in UTC), or a dash."""
+    if at is None:
+        return "—"
+    return _("{time}（北京时间）").format(time=f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M}")
 
 
 def open_engine() -> sa.Engine:
