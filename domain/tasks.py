@@ -26,6 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.durations import PositiveDuration
+from domain.messages import N_, Message
 from domain.regions import Tier, ancestor, tier_of
 from domain.warnings import Level
 
@@ -38,7 +39,7 @@ STATUSES: tuple[str, ...] = ("open", "accepted", "done", "overdue", "withdrawn")
 STATUS_CN = {"open": "待接单", "accepted": "已接单", "done": "已办结", "overdue": "已超期", "withdrawn": "已撤销"}
 UNFINISHED: tuple[str, ...] = ("open", "accepted", "overdue")
 """Statuses of a task still to be done (a warning resolved meanwhile withdraws them)."""
-_WITHDRAWN = "任务已撤销（所属预警已办结），无需再办理。"
+_WITHDRAWN = Message(N_("任务已撤销（所属预警已办结），无需再办理。"))
 
 Outcome = Literal["confirmed", "unfounded", "defused", "escalate"]
 OUTCOMES: tuple[str, ...] = ("confirmed", "unfounded", "defused", "escalate")
@@ -181,13 +182,14 @@ def accept(state: TaskState, who: str, now: datetime) -> TaskState:
     """``who`` takes the task. Open → accepted; an overdue task may still be taken (it stays overdue, its
     escalation already happened). Taking it again by the same person changes nothing."""
     if state.status == "done":
-        raise TaskRefused("done", "任务已办结，无需再接单。")
+        raise TaskRefused("done", Message(N_("任务已办结，无需再接单。")))
     if state.status == "withdrawn":
         raise TaskRefused("withdrawn", _WITHDRAWN)
     if state.accepted_by is not None:
         if state.accepted_by == who:
             return state
-        raise TaskRefused("taken", f"任务已由 {state.accepted_by} 接单；如需转交，请联系其本人或上级。")
+        raise TaskRefused("taken", Message(N_("任务已由 {who} 接单；如需转交，请联系其本人或上级。"),
+                                           who=state.accepted_by))
     status = "accepted" if state.status == "open" else state.status
     return replace(state, status=status, accepted_at=now, accepted_by=who)
 
@@ -197,13 +199,14 @@ def complete(state: TaskState, who: str, outcome: str, now: datetime) -> TaskSta
     the outcome is unknown; an open or overdue task may be done without being accepted first."""
     key = parse_outcome(outcome)
     if key is None:
-        raise TaskRefused("outcome", f"未知的办结结果 {outcome!r}：请用 属实、不属实、已化解 或 需上报"
-                                     "（confirmed / unfounded / defused / escalate）。")
+        raise TaskRefused("outcome", Message(N_("未知的办结结果 {outcome!r}：请用 属实、不属实、已化解 或 需上报"
+                                               "（confirmed / unfounded / defused / escalate）。"), outcome=outcome))
     if state.status == "withdrawn":
         raise TaskRefused("withdrawn", _WITHDRAWN)
     if state.status == "done":
         done = OUTCOME_CN.get(state.outcome or "", state.outcome or "")
-        raise TaskRefused("done", f"任务已由 {state.done_by} 办结（结果：{done}），不能重复办结。")
+        raise TaskRefused("done", Message(N_("任务已由 {who} 办结（结果：{outcome}），不能重复办结。"),
+                                          who=state.done_by, outcome=Message(done)))
     return replace(state, status="done", done_at=now, done_by=who, outcome=key,
                    accepted_at=state.accepted_at or now, accepted_by=state.accepted_by or who)
 
@@ -216,7 +219,7 @@ def is_overdue(state: TaskState, now: datetime) -> bool:
 def mark_overdue(state: TaskState, now: datetime) -> TaskState:
     """The task turned overdue (only an open or accepted one past its due time)."""
     if not is_overdue(state, now):
-        raise TaskRefused("not-overdue", "任务未超期或已办结。")
+        raise TaskRefused("not-overdue", Message(N_("任务未超期或已办结。")))
     return replace(state, status="overdue")
 
 
@@ -224,7 +227,7 @@ def withdraw(state: TaskState) -> TaskState:
     """The task's warning was resolved before the task was done: the task is withdrawn (it no longer counts
     as due or overdue). Only an unfinished task can be withdrawn."""
     if state.status not in UNFINISHED:
-        raise TaskRefused(state.status, "只有未办结的任务可以撤销。")
+        raise TaskRefused(state.status, Message(N_("只有未办结的任务可以撤销。")))
     return replace(state, status="withdrawn")
 
 
@@ -241,11 +244,13 @@ class OutcomeEffect:
 
 def outcome_effect(kind: str, outcome: str) -> OutcomeEffect:
     """The effect of a task of ``kind`` done with ``outcome`` (the outcome's key)."""
-    task = KIND_CN.get(kind, kind)
+    task = Message(KIND_CN.get(kind, kind))  # a vocabulary name: translated where shown
     if outcome == "unfounded":
-        return OutcomeEffect("propose-resolve", f"{task}结果：不属实。建议责任单位核查后办结本预警。")
+        return OutcomeEffect("propose-resolve",
+                             Message(N_("{task}结果：不属实。建议责任单位核查后办结本预警。"), task=task))
     if outcome == "defused":
-        return OutcomeEffect("propose-resolve", f"{task}结果：已化解。建议责任单位确认后办结本预警。")
+        return OutcomeEffect("propose-resolve",
+                             Message(N_("{task}结果：已化解。建议责任单位确认后办结本预警。"), task=task))
     if outcome == "escalate":
-        return OutcomeEffect("escalate", f"{task}结果：需上报。预警已逐级上报上一级。")
-    return OutcomeEffect("note", f"{task}结果：属实。请责任单位继续处置。")
+        return OutcomeEffect("escalate", Message(N_("{task}结果：需上报。预警已逐级上报上一级。"), task=task))
+    return OutcomeEffect("note", Message(N_("{task}结果：属实。请责任单位继续处置。"), task=task))

@@ -14,8 +14,9 @@ from typing import Annotated
 import typer
 
 from flows.console import console, fail, open_engine, print_json
+from integrations.i18n import _, explain
 
-app = typer.Typer(help="网格工作: field reports (事件上报) by grid workers.", no_args_is_help=True)
+app = typer.Typer(help=_("网格工作：网格员事件上报。"), no_args_is_help=True)
 
 
 def _when(text: str | None, now: datetime) -> datetime:
@@ -24,24 +25,25 @@ def _when(text: str | None, now: datetime) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        fail(f"--at {text!r} 不是时间；请写成 2026-04-01T10:00:00+08:00")
+        fail(_("--at {text!r} 不是时间；请写成 2026-04-01T10:00:00+08:00").format(text=text))
     if at.tzinfo is None:
-        fail(f"--at {text!r} 缺少时区；请写成 2026-04-01T10:00:00+08:00（北京时间）")
+        fail(_("--at {text!r} 缺少时区；请写成 2026-04-01T10:00:00+08:00（北京时间）").format(text=text))
     return at
 
 
-@app.command("report")
+@app.command("report", help=_("上报本人网格内发现的事件：它像部门数据一样成为规则研判的记录。"))
 def report_cmd(
-    kind: Annotated[str, typer.Option("--kind", help="dispute 矛盾纠纷 | petition_risk 信访苗头 | safety_hazard "
-                                      "安全隐患 | gathering 群体聚集 | care_need 关爱需求 | other 其他")],
-    grid: Annotated[str, typer.Option("--grid", help="the 15-digit grid code where it is")],
-    people: Annotated[int, typer.Option("--people", help="how many people are involved")],
-    text: Annotated[str, typer.Option("--text", help="what was seen (ID and phone numbers are masked)")],
-    user: Annotated[str, typer.Option("--as", help="your workspace account (fenghuo users list)")],
-    at: Annotated[str | None, typer.Option("--at", help="when it was seen, ISO 8601 with zone (default: now)")] = None,
+    kind: Annotated[str, typer.Option("--kind", help=_("事件类型：dispute 矛盾纠纷 | petition_risk 信访苗头 | "
+                                                      "safety_hazard 安全隐患 | gathering 群体聚集 | "
+                                                      "care_need 关爱需求 | other 其他"))],
+    grid: Annotated[str, typer.Option("--grid", help=_("事件所在的 15 位网格编码"))],
+    people: Annotated[int, typer.Option("--people", help=_("涉及人数"))],
+    text: Annotated[str, typer.Option("--text", help=_("所见情况（身份证号、手机号会自动打码）"))],
+    user: Annotated[str, typer.Option("--as", help=_("您的工作台账号（fenghuo users list）"))],
+    at: Annotated[str | None, typer.Option("--at", help=_("发现时间，ISO 8601 并带时区（默认：现在）"))] = None,
     report_id: Annotated[str | None, typer.Option(
-        "--id", help="your own id for the report (a resend with it stores nothing new)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON")] = False,
+        "--id", help=_("您为本次上报自定的编号（用同一编号重发不会重复入库）"))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_("以 JSON 输出结果"))] = False,
 ) -> None:
     """Report a matter seen in your grid: it becomes a record the rules see, like a department's."""
     from sqlmodel import Session
@@ -59,10 +61,11 @@ def report_cmd(
     with Session(engine) as s:
         account = get_account(session=s, username=user)
     if account is None or account.disabled:
-        fail(f"账号 {user!r} 不存在或已停用；请用 fenghuo users list 查看，或请管理员开通")
+        fail(_("账号 {user!r} 不存在或已停用；请用 fenghuo users list 查看，或请管理员开通").format(user=user))
     person = ResponderDirectory.load(settings.responders).responder(account.responder_id)
     if person is None:
-        fail(f"账号 {user!r} 对应的责任人 {account.responder_id} 不在责任人名录中；请联系系统管理员")
+        fail(_("账号 {user!r} 对应的责任人 {responder} 不在责任人名录中；请联系系统管理员").format(
+            user=user, responder=account.responder_id))
     directory = RegionDirectory.load(settings.regions).names if settings.reject_unknown_regions else {}
     report = FieldReport(matter=kind, grid=grid.strip(), people=people, text=text, at=_when(at, now))
     try:
@@ -70,14 +73,16 @@ def report_cmd(
                                 kinds=load_kinds(settings.rulebook), key=settings.pseudonym_key.get_secret_value(),
                                 now=now, via="cli", token=report_id, known_regions=directory or None)
     except ReportRefused as exc:
-        fail(str(exc))
+        fail(explain(exc))
     if as_json:
         print_json({"id": outcome.id, "status": outcome.status, "reason": outcome.reason})
     elif outcome.status == "stored":
-        console.print(f"已上报（stored）{MATTERS.get(kind, kind)}，编号 {outcome.id}", highlight=False)
+        matter = _(MATTERS[kind]) if kind in MATTERS else kind
+        console.print(_("已上报{matter}，编号 {id}").format(matter=matter, id=outcome.id), highlight=False)
     elif outcome.status == "duplicate":
-        console.print(f"此事件已上报过，未重复入库（duplicate），编号 {outcome.id}", highlight=False)
+        console.print(_("此事件已上报过，未重复入库，编号 {id}").format(id=outcome.id), highlight=False)
     else:
-        console.print(f"上报内容有误，已隔离（quarantined）：{outcome.reason}；请修改后重新上报。"
-                      "隔离记录见 `fenghuo quarantine list --source grid-reports`", highlight=False, soft_wrap=True)
+        console.print(_("上报内容有误，已隔离：{reason}；请修改后重新上报。隔离记录见 "
+                        "`fenghuo quarantine list --source grid-reports`").format(reason=outcome.reason),
+                      highlight=False, soft_wrap=True)
         raise typer.Exit(1)

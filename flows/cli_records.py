@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from flows.console import console, fail
-from integrations.i18n import _
+from integrations.i18n import _, explain
 
 app = typer.Typer(help=_("从文件导入记录（视同来源送达）；导出已存记录。"),
                   no_args_is_help=True)
@@ -63,7 +63,7 @@ def import_cmd(
     try:
         items = read_items(file)
     except ImportFileError as exc:
-        fail(str(exc))
+        fail(explain(exc))
     if not items and heartbeat is None:
         fail(_("{file}: 文件中没有记录；若只是报告完整时间，请加 --complete-up-to").format(file=file))
     directory = RegionDirectory.load(settings.regions).names if settings.reject_unknown_regions else {}
@@ -72,7 +72,7 @@ def import_cmd(
                               key=settings.pseudonym_key.get_secret_value(), now=datetime.now(UTC),
                               complete_up_to=heartbeat, mapped=mapped, known_regions=directory or None)
     except HeartbeatError as exc:
-        fail(str(exc))
+        fail(explain(exc))
     hb = _("；完整至 {at}").format(at=report.complete_up_to.isoformat()) if report.complete_up_to else ""
     console.print(_("{source}: 入库 {accepted} 条，重复 {duplicates} 条，隔离 {quarantined} 条{hb}"
                     "（accepted {accepted}, duplicates {duplicates}, quarantined {quarantined}）").format(

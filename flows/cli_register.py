@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flows.console import console, fail, open_engine, print_json
+from integrations.i18n import explain
 
 if TYPE_CHECKING:
     from domain.registers import CareCategories
@@ -204,5 +205,5 @@ def close_cmd(
             if row is None:
                 fail(f"台账中没有 #{entry_id}：`fenghuo register list --all` 列出全部")
     except RegisterClosed as exc:
-        fail(str(exc))
+        fail(explain(exc))
     console.print(f"台账 #{entry_id} 已注销：{reason.strip()}。此后不再生成走访到期记录。", highlight=False)

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from flows.console import console, err_console, fail, open_engine, print_json, report_errors
+from integrations.i18n import explain
 
 
 def report_cmd(
@@ -45,7 +46,7 @@ def report_cmd(
     try:
         day = parse_day(date, now=now)
     except ValueError as exc:
-        fail(str(exc))
+        fail(explain(exc))
     if day > now.date():
         fail(f"{day:%Y-%m-%d} 尚未到来（今天是北京时间 {now:%Y-%m-%d}）(is in the future)")
     folder = out or get_settings().home / "reports"

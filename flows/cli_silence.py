@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flows.console import console, err_console, fail, open_engine, print_json
-from integrations.i18n import _
+from integrations.i18n import _, explain
 
 if TYPE_CHECKING:
     from integrations.store.silences import SilenceRow
@@ -114,7 +114,7 @@ def add_cmd(
     try:
         end = parse_until(until, now)
     except ValueError as exc:
-        fail(str(exc))
+        fail(explain(exc))
     _check_rule(rule)
     settings = get_settings()
     spec = None
@@ -122,7 +122,7 @@ def add_cmd(
         try:
             spec = resolve_schedule(schedule, load_named_schedules(settings.schedules)).text()
         except ScheduleError as exc:
-            fail(str(exc))
+            fail(explain(exc))
     longest = (timedelta(days=settings.silence_max_recurring_days) if spec
                else timedelta(hours=settings.silence_max_hours))
     directory = ResponderDirectory.load(settings.responders)

@@ -14,6 +14,7 @@ from rich import box
 from rich.table import Table
 
 from flows.console import console, fail, print_json
+from integrations.i18n import explain
 
 app = typer.Typer(help="Check the departmental sources file and try a source.", no_args_is_help=True)
 
@@ -105,7 +106,7 @@ def test_cmd(
         finally:
             source.close()
     except SourceError as exc:
-        fail(str(exc))
+        fail(explain(exc))
     mapped = [map_item(raw, spec.config, kinds, key, now=now) for raw in page.items]
     records = [m for m in mapped if isinstance(m, Record)]
     rejected = [m for m in mapped if not isinstance(m, Record)]

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from flows.console import console, err_console, fail, open_engine, print_json
-from integrations.i18n import _
+from integrations.i18n import _, explain
 
 app = typer.Typer(help=_("预警工作台账号：名录中每位责任人一个登录名。"), no_args_is_help=True)
 
@@ -48,7 +48,7 @@ def _run(what: str, func: object, **kwargs: object) -> None:
         with session_scope(engine) as session:
             func(session=session, actor=_actor(), now=datetime.now(UTC), **kwargs)  # type: ignore[operator]
     except AccountError as exc:
-        fail(str(exc))
+        fail(explain(exc))
     console.print(what)
 
 
@@ -114,7 +114,7 @@ def feed_token_cmd(
             else:
                 token = issue_feed_token(session=session, username=username, actor=_actor(), now=now)
     except AccountError as exc:
-        fail(str(exc))
+        fail(explain(exc))
     if revoke:
         console.print(f"已吊销 {username} 的订阅令牌（{count} 个）。", highlight=False)
         return

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
+
+from integrations.i18n import _, explain
 
 console = Console()
 err_console = Console(stderr=True)
@@ -17,12 +20,22 @@ err_console = Console(stderr=True)
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+BEIJING = timezone(timedelta(hours=8))
+"""Beijing time (UTC+8, no daylight saving): every time an official reads is shown in it."""
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one readable line (no traceback) and exit with ``code``."""
     # soft_wrap: an error stays one line whatever the terminal width, so `FILE:LINE: message` can be grepped.
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]{_('错误：')}[/]{message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def beijing(at: datetime | None) -> str:
+    """``2026-12-04 10:05（北京时间）`` in the language in force (times are stored in UTC), or a dash."""
+    if at is None:
+        return "—"
+    return _("{time}（北京时间）").format(time=f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M}")
 
 
 def open_engine() -> sa.Engine:
@@ -36,8 +49,8 @@ def open_engine() -> sa.Engine:
     try:
         return store_engine()
     except sa.exc.OperationalError as exc:
-        fail(f"cannot open the store at {sa.make_url(url).render_as_string(hide_password=True)}: "
-             f"{exc.orig}. Check FENGHUO_DATABASE_URL and that the database is running.")
+        fail(_("无法打开数据库 {url}：{reason}。请检查 FENGHUO_DATABASE_URL，并确认数据库正在运行。").format(
+            url=sa.make_url(url).render_as_string(hide_password=True), reason=exc.orig))
 
 
 def print_json(data: Any) -> None:
@@ -54,9 +67,10 @@ def report_errors(folder: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        fail(f"无法写入报告目录 {folder}：{exc.strerror or exc}；请检查路径与权限 (cannot write the report)")
+        fail(_("无法写入报告目录 {folder}：{reason}；请检查路径与权限").format(
+            folder=folder, reason=exc.strerror or exc))
     except sa.exc.SQLAlchemyError as exc:
-        fail(f"无法读取数据库：{type(exc).__name__}: {str(exc).splitlines()[0]}；请检查 FENGHUO_DATABASE_URL "
-             "(cannot read the store)")
+        fail(_("无法读取数据库：{reason}；请检查 FENGHUO_DATABASE_URL").format(
+            reason=f"{type(exc).__name__}: {str(exc).splitlines()[0]}"))
     except ValueError as exc:  # e.g. a malformed region directory
-        fail(str(exc).splitlines()[0])
+        fail(explain(exc).splitlines()[0])

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.kinds import RecordKinds
+from domain.messages import N_, Message
 from domain.privacy import pseudonym
 from domain.regions import RegionCodeError, Tier, is_within, tier_of
 from integrations.records_io import import_items
@@ -41,14 +42,15 @@ SOURCE = "grid-reports"
 """The source id of field reports (``Record.source``)."""
 
 MATTERS = {
-    "dispute": "矛盾纠纷",
-    "petition_risk": "信访苗头",
-    "safety_hazard": "安全隐患",
-    "gathering": "群体聚集",
-    "care_need": "关爱需求",
-    "other": "其他",
+    "dispute": N_("矛盾纠纷"),
+    "petition_risk": N_("信访苗头"),
+    "safety_hazard": N_("安全隐患"),
+    "gathering": N_("群体聚集"),
+    "care_need": N_("关爱需求"),
+    "other": N_("其他"),
 }
-"""The matters a grid worker may report, as ``rules/kinds.yaml`` declares them, with their Chinese names."""
+"""The matters a grid worker may report, as ``rules/kinds.yaml`` declares them, with their Chinese names
+(msgids: ``_()`` them where shown)."""
 
 CONFIG = SourceConfig(
     name=SOURCE,
@@ -114,10 +116,14 @@ def _check_place(grid: str, node: str) -> None:
     except RegionCodeError:
         is_grid = False
     if not is_grid:
-        raise ReportRefused("bad_grid", f"地点 {grid!r} 不是网格编码；请填写 15 位网格编码（如 510104001001002）")
+        raise ReportRefused("bad_grid", Message(N_("地点 {grid!r} 不是网格编码；"
+                                                    "请填写 15 位网格编码（如 510104001001002）"),
+                                                 grid=grid))
     if not is_within(grid, node):
         raise ReportRefused("outside_jurisdiction",
-                            f"网格 {grid} 不在您的管辖范围（{node}）内，已拒绝并记录；请上报本人负责网格内的事件")
+                            Message(N_("网格 {grid} 不在您的管辖范围（{node}）内，已拒绝并记录；"
+                                       "请上报本人负责网格内的事件"),
+                                    grid=grid, node=node))
 
 
 def _quarantine_reason(session: Session, rid: str) -> str:

@@ -82,3 +82,22 @@ def pgettext(context: str, message: str) -> str:
 def N_(message: str) -> str:  # the conventional gettext_noop name, which babel extracts
     """Mark ``message`` for extraction without translating it now (module-level tables); ``_()`` it when shown."""
     return message
+
+
+def translate(text: object) -> str:
+    """``text`` in the language in force: a :class:`domain.messages.Message` (a domain or store refusal)
+    through its template, parameters that are Messages too; anything else as it is."""
+    from domain.messages import Message
+
+    if not isinstance(text, Message):
+        return str(text)
+    params = {k: translate(v) if isinstance(v, Message) else v for k, v in text.params.items()}
+    return _(text.template).format(**params) if params else _(text.template)
+
+
+def explain(exc: BaseException) -> str:
+    """What a user reads of a refusal ``exc``: its :class:`~domain.messages.Message` translated, else its text."""
+    from domain.messages import message_of
+
+    message = message_of(exc)
+    return translate(message) if message is not None else str(exc)

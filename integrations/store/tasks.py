@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from domain import tasks as domain
 from domain.escalation import EscalationPolicy, responsible_node
+from domain.messages import N_, Message, message_of
 from domain.regions import is_within, tier_of
 from domain.responders import Responder, ResponderDirectory
 from integrations.store.audit import append_audit
@@ -145,7 +146,7 @@ def _refuse(session: Session, row: TaskRow | None, task_id: int, responder: str,
                          detail={"task": task_id, "attempted": action, "why": why,
                                  "region": row.region if row else None}))
         own.commit()
-    return TaskActionError(f"任务 #{task_id}：{message}")
+    return TaskActionError(Message(N_("任务 #{id}：{message}"), id=task_id, message=message))
 
 
 def _authorised(session: Session, task_id: int, responder: str, directory: ResponderDirectory, action: str,
@@ -154,16 +155,16 @@ def _authorised(session: Session, task_id: int, responder: str, directory: Respo
     row = session.get(TaskRow, task_id)
     if row is None:
         raise _refuse(session, None, task_id, responder, action, "unknown-task",
-                      "没有这个任务；`fenghuo tasks list` 列出任务编号。", now)
+                      Message(N_("没有这个任务；`fenghuo tasks list` 列出任务编号。")), now)
     person = directory.responder(responder)
     if person is None:
         raise _refuse(session, row, task_id, responder, action, "unknown-responder",
-                      f"责任人 {responder!r} 不在责任人名录中，操作已拒绝并记录。", now)
+                      Message(N_("责任人 {who!r} 不在责任人名录中，操作已拒绝并记录。"), who=responder), now)
     root = directory.city if directory.is_leadership(person.id) else person.node
     if not is_within(row.region, root):
         raise _refuse(session, row, task_id, responder, action, "jurisdiction",
-                      f"任务所在网格/社区（{row.region}）不在 {person.name} 的管辖范围（{root}）内，"
-                      "操作已拒绝并记录。", now)
+                      Message(N_("任务所在网格/社区（{region}）不在 {name} 的管辖范围（{root}）内，操作已拒绝并记录。"),
+                              region=row.region, name=person.name, root=root), now)
     return row, person
 
 
@@ -182,7 +183,8 @@ def accept_task(*, session: Session, task_id: int, responder: str, directory: Re
     try:
         after = domain.accept(before, person.id, now)
     except domain.TaskRefused as exc:
-        raise _refuse(session, row, task_id, person.id, "accept", exc.reason, str(exc), now) from None
+        why = message_of(exc) or str(exc)
+        raise _refuse(session, row, task_id, person.id, "accept", exc.reason, why, now) from None
     if after != before:
         _transition(session, row, after)
         append_audit(session=session, warning_id=row.warning_id, actor=person.id, action="task-accepted",
@@ -199,7 +201,7 @@ def finish_task(*, session: Session, task_id: int, responder: str, directory: Re
     try:
         after = domain.complete(state_of(row), person.id, outcome, now)
     except domain.TaskRefused as exc:
-        raise _refuse(session, row, task_id, person.id, "done", exc.reason, str(exc), now) from None
+        raise _refuse(session, row, task_id, person.id, "done", exc.reason, message_of(exc) or str(exc), now) from None
     late = row.status == "overdue" or now > row.due_at
     _transition(session, row, after)
     row.note = note

@@ -13,9 +13,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from domain.messages import N_, Message
 from domain.responders import ResponderDirectory
 from integrations.store.audit import append_audit
-from integrations.store.users import LOCKOUT, MAX_FAILURES, AccountError, UserAccountRow, get_account
+from integrations.store.users import LOCKOUT, MAX_FAILURES, NO_USER, AccountError, UserAccountRow, get_account
 from integrations.totp import offered
 
 
@@ -27,12 +28,14 @@ def enrol_totp(
     Audited ``user_totp_enrolled`` (without the secret)."""
     row = get_account(session=session, username=username)
     if row is None:
-        raise AccountError(f"没有用户 {username!r}：`fenghuo users list` 列出全部用户。")
+        raise AccountError(Message(NO_USER, username=username))
     person = directory.responder(row.responder_id)
     if person is None:
-        raise AccountError(f"用户 {username!r} 的责任人 {row.responder_id!r} 已不在责任人名录中，无法绑定动态口令。")
+        raise AccountError(Message(N_("用户 {username!r} 的责任人 {responder!r} "
+                                      "已不在责任人名录中，无法绑定动态口令。"),
+                                   username=username, responder=row.responder_id))
     if not offered(person.node):
-        raise AccountError("动态口令只向区县级和市级账号提供；该账号属于街道及以下层级，无需绑定。")
+        raise AccountError(Message(N_("动态口令只向区县级和市级账号提供；该账号属于街道及以下层级，无需绑定。")))
     row.totp_secret, row.totp_last_step, row.updated_at = sealed, None, now
     session.add(row)
     append_audit(session=session, warning_id=None, actor=actor, action="user_totp_enrolled", at=now,
@@ -44,9 +47,9 @@ def disable_totp(*, session: Session, username: str, actor: str, now: datetime) 
     """Forget the account's TOTP secret (it logs in with the password alone); audited ``user_totp_disabled``."""
     row = get_account(session=session, username=username)
     if row is None:
-        raise AccountError(f"没有用户 {username!r}：`fenghuo users list` 列出全部用户。")
+        raise AccountError(Message(NO_USER, username=username))
     if row.totp_secret is None:
-        raise AccountError(f"用户 {username!r} 没有绑定动态口令，无需停用。")
+        raise AccountError(Message(N_("用户 {username!r} 没有绑定动态口令，无需停用。"), username=username))
     row.totp_secret, row.totp_last_step, row.updated_at = None, None, now
     session.add(row)
     append_audit(session=session, warning_id=None, actor=actor, action="user_totp_disabled", at=now,

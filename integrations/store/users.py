@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from domain.messages import N_, Message
 from domain.responders import ResponderDirectory
 from integrations.store.audit import append_audit
 from integrations.store.columns import utcnow
@@ -58,6 +59,10 @@ class UserAccountRow(SQLModel, table=True):
     updated_at: datetime = _dt(default_factory=utcnow)
 
 
+NO_USER = N_("没有用户 {username!r}：`fenghuo users list` 列出全部用户。")
+"""The refusal of an unknown user name."""
+
+
 class AccountError(Exception):
     """An account operation that cannot be done; the message (Chinese) says what to do instead."""
 
@@ -74,7 +79,7 @@ class LoginRefused(Exception):
 def hash_password(password: str) -> str:
     """The Argon2id hash of ``password`` (refuses one shorter than :data:`MIN_PASSWORD`)."""
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"密码太短：至少 {MIN_PASSWORD} 个字符。请换一个更长的密码。")
+        raise AccountError(Message(N_("密码太短：至少 {n} 个字符。请换一个更长的密码。"), n=MIN_PASSWORD))
     return _HASHER.hash(password)
 
 
@@ -94,12 +99,13 @@ def add_account(
 ) -> UserAccountRow:
     """Create an account for a responder of ``directory`` (audited ``user_added``)."""
     if not username or len(username) > 100 or any(c.isspace() for c in username):
-        raise AccountError("用户名不能为空、不能含空格，最长 100 个字符。")
+        raise AccountError(Message(N_("用户名不能为空、不能含空格，最长 100 个字符。")))
     if directory.responder(responder_id) is None:
-        raise AccountError(f"责任人 {responder_id!r} 不在责任人名录（responders.yaml）中：请先在名录中添加，"
-                           "或用名录中的 id。")
+        raise AccountError(Message(N_("责任人 {responder!r} 不在责任人名录（responders.yaml）中：请先在名录中添加，"
+                                   "或用名录中的 id。"), responder=responder_id))
     if get_account(session=session, username=username) is not None:
-        raise AccountError(f"用户 {username!r} 已存在：改密码请用 `fenghuo users passwd`。")
+        raise AccountError(Message(N_("用户 {username!r} 已存在：改密码请用 `fenghuo users passwd`。"),
+                                   username=username))
     row = UserAccountRow(username=username, responder_id=responder_id, password_hash=hash_password(password),
                          created_at=now, updated_at=now)
     session.add(row)
@@ -112,7 +118,7 @@ def add_account(
 def _existing(session: Session, username: str) -> UserAccountRow:
     row = get_account(session=session, username=username)
     if row is None:
-        raise AccountError(f"没有用户 {username!r}：`fenghuo users list` 列出全部用户。")
+        raise AccountError(Message(NO_USER, username=username))
     return row
 
 

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from domain.responders import ResponderDirectory
+from integrations.i18n import explain
 from integrations.settings import Settings
 from integrations.store.audit import append_audit
 from integrations.store.db import session_scope
@@ -100,7 +101,7 @@ def totp_router(
         try:
             step = matching_step(box.open(account.totp_secret), form.get("code", ""), now)
         except TotpError as exc:
-            return page("message.html", status=500, title="无法验证动态口令", text=str(exc), viewer=None)
+            return page("message.html", status=500, title="无法验证动态口令", text=explain(exc), viewer=None)
         with session_scope(engine) as s:
             if step is None:
                 newly_locked = refuse_code(session=s, username=username, client=client, now=now)

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 from domain.regions import RegionDirectory, Tier, is_within, tier_of
 from domain.responders import Responder
 from integrations.grid_reports import MATTERS, FieldReport, ReportRefused, submit_report
-from integrations.i18n import _
+from integrations.i18n import _, explain
 from integrations.ingest.run import load_kinds
 from integrations.settings import Settings
 from integrations.workspace.render import page
@@ -101,12 +101,14 @@ def report_router(
             outcome = submit_report(engine, report, reporter=who.session.username, actor=who.person.id,
                                     node=who.root, kinds=kinds, key=key, now=clock(), via="web", token=token)
         except ReportRefused as exc:
-            return message(who, "无法上报", str(exc), 403)
+            return message(who, _("无法上报"), explain(exc), 403)
         if outcome.status == "quarantined":
             return form_page(who, status=400, values=values, token=token,
-                             error=f"上报内容未通过校验，已隔离记录：{outcome.reason}。请修改后重新提交。")
-        text = {"stored": f"已上报{MATTERS.get(report.matter, '')}事件，编号 {outcome.id}。预警规则将据此研判。",
-                "duplicate": f"此事件已上报过（编号 {outcome.id}），未重复入库。"}[outcome.status]
-        return message(who, "上报成功", text, 200)
+                             error=_("上报内容未通过校验，已隔离记录：{reason}。请修改后重新提交。").format(
+                                 reason=outcome.reason))
+        matter = _(MATTERS[report.matter]) if report.matter in MATTERS else report.matter
+        text = {"stored": _("已上报{matter}事件，编号 {id}。预警规则将据此研判。"),
+                "duplicate": _("此事件已上报过（编号 {id}），未重复入库。")}[outcome.status]
+        return message(who, _("上报成功"), text.format(matter=matter, id=outcome.id), 200)
 
     return router

@@ -34,7 +34,7 @@ def _err(*args: str) -> str:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
-    assert result.output.startswith("error: ")
+    assert result.output.startswith("错误：")
     # One line; rich wraps it at the test terminal's 80 columns, so unwrap before comparing.
     return " ".join(result.output.split())
 

@@ -73,7 +73,7 @@ def _one_line_error(result: Any, says: str) -> None:
     assert result.exit_code == 1
     text = result.output.replace("\n", "")  # rich wraps the one line at the test terminal's 80 columns
     assert says in text and "Traceback" not in text
-    assert result.output.startswith("error:") and result.output.count("error:") == 1, result.output
+    assert result.output.startswith("错误：") and result.output.count("错误：") == 1, result.output
 
 
 def test_empty_store_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,7 +208,7 @@ def test_a_bad_record_line_is_one_chinese_line_with_file_and_line(tmp_path: Path
     records.write_text(ROWS[0] + "\n\n" + line + "\n", encoding="utf-8")
     result = runner.invoke(app, ["backtest", "--records", str(records), "--format", "jsonl"])
     _one_line_error(result, says)
-    assert result.output.startswith(f"error: {records}:3: ")
+    assert result.output.startswith(f"错误：{records}:3: ")
     assert "pydantic" not in result.output and "errors.pydantic.dev" not in result.output
 
 

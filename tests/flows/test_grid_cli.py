@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.console import open_engine
+from integrations.settings import get_settings
 from integrations.store.models import AuditRow, RecordRow
 
 runner = CliRunner()
@@ -41,3 +43,18 @@ def test_report_resend_quarantine_and_refusal() -> None:
                      ("jj-c001001-grid-lead", "grid_report", "duplicate"),
                      ("jj-c001001-grid-lead", "grid_report", "quarantined"),
                      ("jj-c001001-grid-lead", "grid_report_refused", "outside_jurisdiction")]
+
+
+def test_grid_report_speaks_chinese_by_default_and_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    runner.invoke(app, ["users", "add", "zhang", "--responder", "jj-c001001-grid-lead", "--password-stdin"],
+                  input="a long enough secret\n")
+    outside = [*REPORT[:4], "--grid", "510104002001001", *REPORT[6:]]
+    zh = runner.invoke(app, outside)
+    assert zh.output.startswith("错误：网格") and "不在您的管辖范围" in zh.output, zh.output
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    stored = runner.invoke(app, REPORT)
+    assert stored.exit_code == 0 and stored.output.startswith("Reported (safety hazard), number "), stored.output
+    en = runner.invoke(app, outside)
+    assert en.exit_code == 1 and en.output.startswith("error: Grid 510104002001001 is outside your jurisdiction")
+    assert not any("\u4e00" <= c <= "\u9fff" for c in stored.output + en.output), stored.output + en.output

@@ -84,7 +84,7 @@ def test_unwritable_folder_is_one_line_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     result = runner.invoke(app, ["report", "--date", "2026-01-20", "--out", str(blocker / "sub")])
     assert result.exit_code == 1
-    assert "cannot write the report" in result.output and "Traceback" not in result.output
+    assert "无法写入报告目录" in result.output and "Traceback" not in result.output
 
 
 def test_the_command_module_does_not_import_prefect() -> None:

@@ -96,7 +96,7 @@ def test_backtest_bad_line_is_one_line_with_its_number(tmp_path: Path) -> None:
     result = runner.invoke(app, ["backtest", "--records", str(records), "--format", "jsonl"])
     assert result.exit_code == 1
     (line,) = [x for x in result.output.splitlines() if x.strip()]
-    assert line.startswith(f"error: {records}:2: ") and "Traceback" not in result.output
+    assert line.startswith(f"错误：{records}:2: ") and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("argv", [["rules", "check"], ["rules", "test"], ["warnings", "list"]])
@@ -217,5 +217,5 @@ def _column(line: str, char: str) -> int:
 def test_an_unknown_engine_is_one_line(argv: list[str]) -> None:
     result = runner.invoke(app, argv)
     assert result.exit_code == 1
-    assert result.output.startswith("error: --engine 'fast'") and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("错误：--engine 'fast'") and result.output.count("\n") == 1, result.output
     assert "durable" in result.output and "Traceback" not in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -91,6 +92,33 @@ def test_quarantine_list_show_replay() -> None:
     report = json.loads(replay.output)
     assert report["replayed"] == [] and str(row["id"]) in report["still_invalid"]
     assert runner.invoke(app, ["quarantine", "replay"]).exit_code == 1
+
+
+
+def _quarantine_one() -> int:
+    engine = open_store(get_settings().resolved_database_url)
+    petition = next(c for c in DEPARTMENTS if c.kind == "petition")
+    item = {"id": "XF-1", "occurred_at": "2026-01-05 09:00", "region_code": "510104001001", "people": 3}
+    ingest_source(engine, FakeSource(petition, [item]), kinds=KINDS, key="k", now=datetime(2026, 2, 1, tzinfo=UTC))
+    engine.dispose()
+    return int(json.loads(runner.invoke(app, ["quarantine", "list", "--json"]).output)["id"])
+
+
+def test_quarantine_speaks_chinese_by_default_and_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    qid = _quarantine_one()
+    zh = runner.invoke(app, ["quarantine", "show", str(qid)]).output
+    assert re.search(r"收到时间：\d{4}-\d\d-\d\d \d\d:\d\d（北京时间）", zh) and "重放时间：未重放" in zh, zh
+    zh_replay = runner.invoke(app, ["quarantine", "replay", "--all"]).output
+    assert zh_replay.startswith("已重放 0 条") and "仍无效 1 条" in zh_replay, zh_replay
+    assert runner.invoke(app, ["quarantine", "show", "999"]).output.startswith("错误：没有隔离编号 999")
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    en = runner.invoke(app, ["quarantine", "show", str(qid)]).output
+    assert re.search(r"received: [-\d]{10} \d\d:\d\d \(Beijing time\)", en) and "replayed: not replayed" in en, en
+    en_replay = runner.invoke(app, ["quarantine", "replay", "--all"]).output
+    assert en_replay.startswith("replayed 0 (stored: 0 new") and "still invalid 1" in en_replay, en_replay
+    missing = runner.invoke(app, ["quarantine", "show", "999"])
+    assert missing.exit_code == 1 and missing.output.startswith("error: no quarantine entry 999"), missing.output
 
 
 def test_the_commands_never_import_prefect() -> None:

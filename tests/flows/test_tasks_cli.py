@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from flows.cli import app
-from flows.console import open_engine
+from flows.console import console, open_engine
+from integrations.settings import get_settings
 from integrations.store.db import session_scope
 from integrations.store.models import AuditRow, WarningRow
 from integrations.store.task_models import TaskRow
@@ -74,3 +76,31 @@ def test_accept_and_done_refusals_are_one_line_and_audited() -> None:
     story = json.loads(runner.invoke(app, ["warnings", "show", str(wid), "--json"]).stdout)
     assert [t["id"] for t in story["tasks"]] == [tid]
     assert {"task-accepted", "task-done", "task-proposal"} <= {a["action"] for a in story["audit"]}
+
+
+
+def _han(text: str) -> set[str]:
+    return {c for c in text if "\u4e00" <= c <= "\u9fff"}
+
+
+def test_tasks_speak_chinese_by_default_and_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console, "_width", 200)  # every column shown, none cut to an ellipsis
+    _wid, tid = _seed()
+    zh_list = runner.invoke(app, ["tasks", "list"]).stdout
+    assert "1 项任务" in zh_list and "核实" in zh_list and "verify" not in zh_list, zh_list
+    zh_refused = runner.invoke(app, ["tasks", "accept", str(tid), "--as", "qy-duty-office"]).output
+    assert zh_refused.startswith("错误：任务 #") and "管辖范围" in zh_refused and "outside" not in zh_refused
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    listed = runner.invoke(app, ["tasks", "list"]).stdout
+    assert "1 tasks" in listed and "verify" in listed and "核实" not in listed, listed
+    shown = runner.invoke(app, ["tasks", "show", str(tid)]).stdout
+    assert "(Beijing time)" in shown and "(yellow, " in shown and "to acknowledge" in shown, shown
+    names = _han("集体访 成都市 锦江区 江果桥街道 春兴湾社区第1网格")  # data, not text: it stays as stored
+    assert _han(shown) <= names, _han(shown) - names
+    refused = runner.invoke(app, ["tasks", "accept", str(tid), "--as", "qy-duty-office"])
+    assert refused.exit_code == 1 and refused.output.startswith("error: Task #") and "outside" in refused.output
+    assert "管辖" not in refused.output, refused.output
+    runner.invoke(app, ["tasks", "accept", str(tid), "--as", "jj-c001001-grid-lead"])
+    done = runner.invoke(app, ["tasks", "done", str(tid), "--outcome", "defused", "--as", "jj-c001001-grid-lead"])
+    assert done.exit_code == 0 and "verify outcome: defused" in done.stdout and not _han(done.stdout), done.stdout

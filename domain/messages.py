@@ -1,0 +1,35 @@
+"""Messages a user reads that are made below the presentation layer (domain refusals, store errors).
+
+domain/ and the store import no gettext (the store may not even read settings), yet their refusals reach
+officials. A :class:`Message` *is* the Chinese text — a ``str``, so audits, logs and ``str(exc)`` keep
+working unchanged — and also carries its template (the catalogue's msgid, marked with :func:`N_`) and
+parameters, so the layer that shows it renders it in the language in force
+(``integrations.i18n.translate``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def N_(message: str) -> str:  # the gettext_noop name babel extracts (babel.cfg scans domain/ for it)
+    """Mark ``message`` for the catalogue without translating it (domain/ knows no language)."""
+    return message
+
+
+class Message(str):
+    """A Chinese message with its template and parameters: ``Message(N_("没有任务 {id}"), id=3)``."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, /, **params: Any) -> Message:
+        """The Chinese text of ``template`` filled with ``params`` (which may be Messages themselves)."""
+        text = super().__new__(cls, template.format(**params) if params else template)
+        text.template, text.params = template, params
+        return text
+
+
+def message_of(exc: BaseException) -> Message | None:
+    """The :class:`Message` an exception was raised with, if any (first such argument)."""
+    return next((a for a in exc.args if isinstance(a, Message)), None)
