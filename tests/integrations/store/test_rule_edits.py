@@ -185,3 +185,40 @@ def test_a_hot_edit_while_the_resident_evaluator_runs_takes_effect_at_the_next_b
 
 def _mine(engine: sa.Engine) -> list[tuple[str, str, int]]:
     return [w for w in _warnings(engine) if w[0] == "repeat-visitor"]  # not the sources' source-stale ones
+
+
+CHAINED = """\
+ruleset: chained
+rules:
+  - id: big-visit
+    title: {title}
+    record: petition
+    where: {{people: {{gte: 5}}}}
+    group_by: [person]
+    level: yellow
+  - id: big-visit-cluster
+    title: 多起集体访
+    record: warning
+    where: {{rule: {{eq: big-visit}}}}
+    window: {{within: 7d, by: [street], aggregate: count}}
+    levels:
+      - {{level: orange, when: {{count: {{gte: 3}}}}}}
+"""
+
+
+def test_a_cluster_window_straddling_an_edit_counts_the_warnings_before_it(engine: sa.Engine, rules_dir: Path) -> None:
+    def book(title: str) -> Rulebook:
+        (rules_dir / "chained.yaml").write_text(CHAINED.format(title=title), encoding="utf-8")
+        loaded = load_rulebook([rules_dir])
+        assert loaded.ok, loaded.errors
+        return loaded
+
+    big = [_petition(i, i, person=f"p_{i}").model_copy(update={"attributes": {"people": 9, "person": f"p_{i}"}})
+           for i in range(3)]
+    _store(engine, big[:2])
+    _run(engine, book("集体访"))
+    assert _warnings(engine) == [("big-visit", "yellow", 1), ("big-visit", "yellow", 1)]
+    _store(engine, big[2:])
+    _run(engine, book("集体访（改）"))
+    # The two warnings before the edit are replayed into the cluster's window: the third makes a cluster.
+    assert ("big-visit-cluster", "orange", 1) in _warnings(engine)
