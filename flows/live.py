@@ -130,13 +130,13 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
         time.sleep(1.0)
     try:
         say(f"resident evaluator {lease.holder()} holds the lease")
+        stamp = rulebook_stamp([settings.rulebook])  # before loading: an edit meanwhile is seen at the first batch
         parts = live_parts(settings)
         live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
                              watch_sources=True, who=lease.holder() or "",
                              checkpoint_every=(settings.checkpoint_every_s, settings.checkpoint_every_records))
         say(f"evaluating from the last checkpoint; replayed {live.replayed} records committed after it")
         _say_rebuilt(live, say)
-        stamp = rulebook_stamp([settings.rulebook])
         clean = False
         wake = wakeup_for(engine)  # PostgreSQL: woken by the ingest's NOTIFY at commit; else polling
         records = warnings = 0

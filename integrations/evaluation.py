@@ -60,9 +60,9 @@ class LiveEvaluator:
         loaded = load_evaluator(engine, rulebook, engine_name, who=who)
         self.evaluator, self.position, self.restarted = loaded.evaluator, loaded.position, loaded.restarted
         self.replayed = loaded.replayed
+        """Records fed again at load: the batches committed after the checkpoint."""
         self.rebuilt = loaded.rebuilt
         """For a new rulebook version: what rebuilding its state replayed (:mod:`integrations.store.rebuild`)."""
-        """Records fed again at load: the batches committed after the checkpoint."""
         if checkpoint_every is None:
             from integrations.settings import get_settings
 

@@ -7,9 +7,10 @@ fresh evaluator of the new rules the records it has already consumed (``seq <= p
 baseline history, partial sequences, pending absences, and the producers of chained rules), in the
 engine's order. The replay writes no warning and sends nothing:
 
-- the store's open warnings older than the lookback are the evaluator's open warnings from the start,
-  so replayed firings of those fingerprints fold into them silently (no chained record either, as in a
-  backtest that had them open);
+- the store's open warnings are the evaluator's open warnings from the start — except those a chained
+  rule's window may still count, opened since ``ahead`` (:func:`rules.engine.lookback.ahead`) before the
+  position, whose opening the replay reproduces — so replayed firings of those fingerprints fold into
+  them silently (no chained record either, as in a backtest that had them open);
 - a replayed firing that would open or raise a warning belongs to history: it is not written. It does
   feed the chained rules (cluster windows count it, as a backtest would), but after the replay the
   evaluator's open warnings are exactly the store's again (:meth:`Evaluator.adopt`), at the store's
@@ -45,7 +46,7 @@ from integrations.store.audit import append_audit
 from integrations.store.models import AuditRow, RecordRow, WarningRow
 from integrations.store.release import Position
 from rules.engine.evaluate import Evaluator
-from rules.engine.lookback import kind_lookbacks
+from rules.engine.lookback import ahead, kind_lookbacks
 from rules.language.loader import Rulebook
 
 __all__ = ["RULEBOOK_CHANGED", "Rebuilt", "audit_rulebook", "previous_files", "rebuild"]
@@ -92,8 +93,10 @@ def rebuild(session: Session, evaluator: Evaluator, rulebook: Rulebook, position
         evaluator.adopt(open_now)
         return Rebuilt(0, {}, 0)
     upto = position.upto
-    start = upto - max(lookbacks.values())
-    evaluator.adopt(w for w in open_now if w.first_at <= start)
+    # An open warning whose opening the replay may not reproduce faithfully is open from the start: its
+    # replayed firings fold into it, and no chained record says it opened when it had not.
+    faithful = ahead(rulebook.rules)
+    evaluator.adopt(w for w in open_now if w.first_at <= upto - faithful.get(w.rule, timedelta(0)))
     per_kind = sa.or_(*(sa.and_(_REC.c.kind == k, _REC.c.at > upto - span) for k, span in sorted(lookbacks.items())))
     q = (sa.select(*_COLS).where(_REC.c.seq <= position.seq, _REC.c.at <= upto, per_kind)
          .order_by(_REC.c.at, _REC.c.source, _REC.c.source_id).execution_options(yield_per=_CHUNK))

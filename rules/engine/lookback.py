@@ -24,7 +24,7 @@ from datetime import timedelta
 from rules.language.chaining import WARNING_KIND, step_takes
 from rules.language.model import Rule
 
-__all__ = ["kind_lookbacks", "reach"]
+__all__ = ["ahead", "kind_lookbacks", "reach"]
 
 
 def reach(rule: Rule) -> timedelta:
@@ -37,29 +37,30 @@ def reach(rule: Rule) -> timedelta:
     return timedelta(0)
 
 
-def _ahead(rules: Sequence[Rule]) -> dict[str, timedelta]:
-    """Per rule: how far before the end its *firings* must be reproduced for its consumers (0: none)."""
+def ahead(rules: Sequence[Rule]) -> dict[str, timedelta]:
+    """Per rule id: how far before the end its *firings* must be reproduced for the rules that take its
+    warnings (0: none takes them) — the replay reproduces them faithfully from there on."""
     consumers = {p.id: [c for c in rules if any(step_takes(s, p) for s in c.steps)] for p in rules}
     memo: dict[str, timedelta] = {}
 
-    def ahead(rule: Rule, path: frozenset[str]) -> timedelta:
+    def of(rule: Rule, path: frozenset[str]) -> timedelta:
         if rule.id in memo:
             return memo[rule.id]
         # ``path`` guards a cycle the loader would have rejected: such a rulebook never gets here.
-        needs = [ahead(c, path | {rule.id}) + reach(c) for c in consumers[rule.id] if c.id not in path]
+        needs = [of(c, path | {rule.id}) + reach(c) for c in consumers[rule.id] if c.id not in path]
         memo[rule.id] = max(needs, default=timedelta(0))
         return memo[rule.id]
 
-    return {r.id: ahead(r, frozenset()) for r in rules}
+    return {r.id: of(r, frozenset()) for r in rules}
 
 
 def kind_lookbacks(rules: Sequence[Rule]) -> dict[str, timedelta]:
     """Per stored record kind some rule watches: how far back to replay it to rebuild the rules' state
     (``warning`` records are not stored: the replay makes them again as the producers fire)."""
-    ahead = _ahead(rules)
+    before = ahead(rules)
     out: dict[str, timedelta] = {}
     for rule in rules:
-        need = ahead[rule.id] + reach(rule)
+        need = before[rule.id] + reach(rule)
         for step in rule.steps:
             if step.record != WARNING_KIND:
                 out[step.record] = max(out.get(step.record, timedelta(0)), need)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rules.engine.lookback import kind_lookbacks, reach
+from rules.engine.lookback import ahead, kind_lookbacks, reach
 from rules.language.loader import load_rulebook
 
 
@@ -23,6 +23,9 @@ def test_the_producers_of_chained_rules_reach_back_their_consumers_spans_too() -
     assert looks["hotline"] == timedelta(days=29 + 14)
     assert looks["petition"] == timedelta(days=90 + 14)
     assert "warning" not in looks  # made again by the replay, never stored
+    before = ahead(load_rulebook().rules)
+    assert (before["district-cluster"], before["street-cluster"], before["serious-incident"]) == (
+        timedelta(0), timedelta(days=7), timedelta(days=14))
 
 
 def test_a_rulebook_without_chaining_reaches_back_only_its_rules() -> None:

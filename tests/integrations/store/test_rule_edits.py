@@ -185,3 +185,95 @@ def test_a_hot_edit_while_the_resident_evaluator_runs_takes_effect_at_the_next_b
 
 def _mine(engine: sa.Engine) -> list[tuple[str, str, int]]:
     return [w for w in _warnings(engine) if w[0] == "repeat-visitor"]  # not the sources' source-stale ones
+
+
+CHAINED = """\
+ruleset: chained
+rules:
+  - id: big-visit
+    title: {title}
+    record: petition
+    where: {{people: {{gte: 5}}}}
+    group_by: [person]
+    level: yellow
+  - id: big-visit-cluster
+    title: 多起集体访
+    record: warning
+    where: {{rule: {{eq: big-visit}}}}
+    window: {{within: 7d, by: [street], aggregate: count}}
+    levels:
+      - {{level: orange, when: {{count: {{gte: 3}}}}}}
+"""
+
+
+def test_a_cluster_window_straddling_an_edit_counts_the_warnings_before_it(engine: sa.Engine, rules_dir: Path) -> None:
+    def book(title: str) -> Rulebook:
+        (rules_dir / "chained.yaml").write_text(CHAINED.format(title=title), encoding="utf-8")
+        loaded = load_rulebook([rules_dir])
+        assert loaded.ok, loaded.errors
+        return loaded
+
+    big = [_petition(i, i, person=f"p_{i}").model_copy(update={"attributes": {"people": 9, "person": f"p_{i}"}})
+           for i in range(3)]
+    _store(engine, big[:2])
+    _run(engine, book("集体访"))
+    assert _warnings(engine) == [("big-visit", "yellow", 1), ("big-visit", "yellow", 1)]
+    _store(engine, big[2:])
+    _run(engine, book("集体访（改）"))
+    # The two warnings before the edit are replayed into the cluster's window: the third makes a cluster.
+    assert ("big-visit-cluster", "orange", 1) in _warnings(engine)
+
+
+ABSENCE = """\
+ruleset: care
+rules:
+  - id: visit-missed
+    title: {title}
+    absence:
+      after: {{record: care_visit_due}}
+      missing: {{record: care_visit}}
+    join: [person]
+    within: 72h
+    level: yellow
+"""
+
+
+def _care(kind: str, i: int, days: float, person: str) -> Record:
+    return Record(kind=kind, source="civil-affairs", id=f"c{i}", at=T0 + timedelta(days=days), region="510104001001",
+                  attributes={"person": person, "program": "独居老人"})
+
+
+def test_a_pending_absence_survives_an_edit_and_a_visit_before_it_still_answers_it(
+        engine: sa.Engine, rules_dir: Path) -> None:
+    def book(title: str) -> Rulebook:
+        (rules_dir / "care.yaml").write_text(ABSENCE.format(title=title), encoding="utf-8")
+        return load_rulebook([rules_dir])
+
+    # Two visits fall due before the edit; one of them is made in time, before the edit too.
+    _store(engine, [_care("care_visit_due", 1, 0, "c_a"), _care("care_visit_due", 2, 0.5, "c_b"),
+                    _care("care_visit", 3, 1, "c_b")])
+    _run(engine, book("走访逾期"))
+    _store(engine, [_care("care_visit", 4, 4, "c_z")])  # time moves past both deadlines
+    _run(engine, book("走访逾期（改）"))
+    with Session(engine) as s:
+        missed = [(w.rule, tuple(w.records)) for w in s.exec(select(WarningRow))]
+    assert missed == [("visit-missed", ("civil-affairs/c1",))]  # c_a's, not c_b's: its visit was replayed too
+
+
+def test_a_rebuild_that_fails_leaves_nothing_and_the_next_start_does_it_once(
+        engine: sa.Engine, rules_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _store(engine, [_petition(1, 0), _petition(2, 1)])
+    _run(engine, _write(rules_dir))
+    edited = _write(rules_dir, title="改")
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("killed while checkpointing the rebuilt state")
+
+    monkeypatch.setattr("integrations.store.live.write_checkpoint", killed)
+    with pytest.raises(RuntimeError):
+        LiveEvaluator(engine, edited, checkpoint_every=(1e9, 10**9))
+    monkeypatch.undo()
+    assert len(_edits(engine)) == 1  # the first version's row only: the audit rolled back with the rebuild
+    _store(engine, [_petition(3, 2)])
+    _run(engine, edited)
+    assert len(_edits(engine)) == 2 and _warnings(engine) == [("repeat-visitor", "yellow", 1)]
