@@ -6,6 +6,7 @@ These commands read and write the store directly; they never start Prefect.
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
 
@@ -187,12 +188,18 @@ def show_cmd(
 
 def _act(action: str, warning_id: int, responder: str, reason: str) -> None:
     from domain.responders import ResponderDirectory
+    from flows.context import RoutingContext
+    from integrations.resolution import resolve_as
     from integrations.settings import get_settings
     from integrations.store import actions
     from integrations.store.db import session_scope
 
-    func = {"ack": actions.acknowledge, "resolve": actions.resolve, "comment": actions.comment}[action]
+    funcs: dict[str, Callable[..., object]] = {"ack": actions.acknowledge, "resolve": resolve_as,
+                                               "comment": actions.comment}
+    func = funcs[action]
     directory = ResponderDirectory.load(get_settings().responders)
+    # A resolve tells whoever was told of the warning (integrations.resolution), with the routing context.
+    told = {"routing": RoutingContext.load(get_settings()).routing()} if action == "resolve" else {}
     person = directory.responder(responder)
     if person is None:
         fail(_("--as {responder!r} 不是处置人员名录（responders.yaml）中的 id；请核对，例如 jj-duty-office").format(
@@ -202,7 +209,7 @@ def _act(action: str, warning_id: int, responder: str, reason: str) -> None:
     try:
         with session_scope(engine) as session:
             func(session=session, warning_id=warning_id, responder=responder, directory=directory,
-                 reason=reason, now=datetime.now(UTC), operator=operator)
+                 reason=reason, now=datetime.now(UTC), operator=operator, **told)
     except actions.ActionError as exc:
         fail(str(exc))
     console.print(_("{action}：预警 {id}，处置人 {name}（{responder}），操作员 {operator} 代办 — 已记入审计日志。")

@@ -10,10 +10,10 @@ from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from integrations.delivery import Reminders
 from integrations.notify.templates import MessageTemplates, templates_for
+from integrations.policy import load_policy
 from integrations.route import LinkMaker, Routing
 from integrations.settings import Settings
 from integrations.store.models import WarningRow
-from rules.language.inhibitions import default_inhibitions
 from rules.language.model import Rule
 
 
@@ -30,12 +30,12 @@ class RoutingContext:
     @classmethod
     def load(cls, settings: Settings, rules: Sequence[Rule] = ()) -> RoutingContext:
         """Read escalation.yaml, the responders directory, the region directory and the message templates
-        (``TemplateFileError``, one ``FILE:LINE`` line per problem, if a template is wrong). With the
-        rulebook's ``rules``, their cluster rules' default inhibitions join the declared ones
-        (``rules.language.inhibitions``); the warnings opened with this policy pin them."""
-        policy = EscalationPolicy.load(settings.escalation)
+        (``TemplateFileError``, one ``FILE:LINE`` line per problem, if a template is wrong). The policy is
+        :func:`integrations.policy.load_policy`'s: the declared one with the default inhibitions of the
+        cluster rules of ``rules`` (a rulebook the caller holds) or else of the settings' rulebook; the
+        warnings opened with it pin them."""
         return cls(
-            policy=policy.with_default_inhibitions(default_inhibitions(rules)) if rules else policy,
+            policy=load_policy(settings, rules or None),
             directory=ResponderDirectory.load(settings.responders),
             regions=RegionDirectory.load(settings.regions),
             links=settings.action_links,

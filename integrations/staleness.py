@@ -1,6 +1,8 @@
 """Staleness after evaluation: warnings whose rule's ``resolve_after`` passed in event time with no new
 firing turn ``stale`` and their holder is told "可办结" (routing step ``stale-N``, the last firing in the
-message); a rule with ``auto_resolve: true`` resolves them instead. In the caller's transaction."""
+message); a rule with ``auto_resolve: true`` resolves them instead, through the one resolve path
+(``integrations.store.resolution.close_warning``), and whoever was told of them is told it is closed
+(``integrations.resolution.tell_resolved``). In the caller's transaction."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from domain.routing import stale_due
+from integrations.resolution import tell_resolved
 from integrations.route import Routing, route_with
 from integrations.store.staleness import auto_resolve, mark_stale, stale_candidates
 
@@ -34,6 +37,8 @@ def stale_sweep(session: Session, rules: Mapping[str, Staleness], *, routing: Ro
             continue
         if rule.auto_resolve:
             auto_resolve(session, row, resolve_after=rule.resolve_after, now=now)
+            if routing is not None:
+                tell_resolved(session, row, routing=routing, now=now)  # whoever was told hears it is closed
             counts["resolved"] += 1
             continue
         mark_stale(session, row, resolve_after=rule.resolve_after, event_now=event_now, now=now)

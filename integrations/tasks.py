@@ -78,8 +78,9 @@ class TaskContext:
         """The context with the directories a caller already holds (the web workspace's)."""
         from integrations.ingest.run import load_kinds
         from integrations.notify.templates import templates_for
+        from integrations.policy import load_policy
 
-        return cls(policy=EscalationPolicy.load(settings.escalation), directory=directory, regions=regions,
+        return cls(policy=load_policy(settings), directory=directory, regions=regions,
                    kinds=load_kinds(settings.rulebook), key=settings.pseudonym_key.get_secret_value(),
                    templates=templates_for(settings))
 

@@ -19,8 +19,8 @@ from domain.responders import Responder, ResponderDirectory
 from domain.warnings import Status
 from integrations.store.audit import append_audit
 from integrations.store.models import AuditRow, WarningRow
+from integrations.store.resolution import close_warning
 from integrations.store.routing import pinned_policy
-from integrations.store.tasks import withdraw_tasks
 
 RESOLVE_OVERDUE = "resolve-overdue"
 """Audit action recorded once when a warning passes its resolve-within deadline unresolved."""
@@ -96,21 +96,17 @@ def resolve(
     *, session: Session, warning_id: int, responder: str, directory: ResponderDirectory,
     reason: str, now: datetime, operator: str | None = None,
 ) -> WarningRow:
-    """Resolve the warning (the next firing of its fingerprint opens a new one). A reason is required."""
+    """Resolve the warning as ``responder`` (the next firing of its fingerprint opens a new one) through
+    :func:`integrations.store.resolution.close_warning`. A reason is required; a resolved warning raises
+    :class:`ActionError`. Telling those notified is ``integrations.resolution.resolve_as``."""
     if not reason.strip():
         raise ActionError("resolving a warning needs a reason")
     warning, person = _authorised(session, warning_id, responder, directory, "resolve", reason, now, operator)
     if warning.status == Status.resolved.value:
         raise ActionError(f"warning {warning_id} is already resolved")
-    previous = warning.status
-    warning.status, warning.resolved_at, warning.open_key = Status.resolved.value, now, None
-    warning.acknowledged_at = warning.acknowledged_at or now
-    session.add(warning)
     late = warning.resolve_due_at is not None and now > warning.resolve_due_at
-    append_audit(session=session, warning_id=warning.id, actor=actor_of(person.id, operator), action="resolved",
-                 reason=reason,
-                 at=now, detail={"from": previous, "node": person.node, "late": late})
-    withdraw_tasks(session=session, warning_id=warning_id, now=now)
+    close_warning(session, warning, actor=actor_of(person.id, operator), reason=reason, now=now, acknowledge=True,
+                  detail={"node": person.node, "late": late})
     return warning
 
 

@@ -69,6 +69,14 @@ def _open_sources(session: Session, inhibitions: Sequence[Inhibition], warning: 
             and row.status != Status.resolved.value]
 
 
+def inhibiting(session: Session, warning: WarningRow, inhibitions: Sequence[Inhibition]) -> OpenSource | None:
+    """The open source warning that inhibits ``warning`` now, if any (what :func:`hold_if_inhibited` holds by)."""
+    if not any(i.enabled for i in inhibitions):
+        return None
+    return inhibitor(inhibitions, _open_sources(session, inhibitions, warning), rule=warning.rule,
+                     region=warning.region, level=warning.level)
+
+
 def hold_if_inhibited(session: Session, warning: WarningRow, rows: Sequence[OutboxRow], *,
                       inhibitions: Sequence[Inhibition]) -> OpenSource | None:
     """Mark a step's new pending ``rows`` ``held`` (before they are inserted) if an open source warning

@@ -147,6 +147,13 @@ def _forget(session: Session) -> None:
         del session.info[key]
 
 
+def covering_silence(session: Session, warning: WarningRow, *, categories: Collection[str],
+                     now: datetime) -> Silence | None:
+    """The active silence that covers ``warning`` at ``now``, if any (what :func:`hold_if_silenced` holds by)."""
+    return _index(session, now).covering(rule=warning.rule, region=warning.region, level=warning.level,
+                                         categories=categories, at=now)
+
+
 def hold_if_silenced(session: Session, warning: WarningRow, rows: Sequence[OutboxRow], *,
                      categories: Collection[str], now: datetime) -> Silence | None:
     """Mark a step's new ``rows`` ``silenced`` (before they are inserted) if an active silence covers

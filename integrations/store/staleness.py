@@ -15,7 +15,7 @@ from domain.warnings import Status
 from integrations.store import models as _models  # noqa: F401  isort: skip
 from integrations.store.audit import append_audit
 from integrations.store.models import WarningRow
-from integrations.store.tasks import withdraw_tasks
+from integrations.store.resolution import close_warning
 from integrations.store.warnings import STALE
 
 SYSTEM = "system:staleness"
@@ -43,14 +43,9 @@ def mark_stale(session: Session, row: WarningRow, *, resolve_after: timedelta, e
 def resolve_on_behalf(session: Session, row: WarningRow, *, actor: str, reason: str, detail: dict[str, object],
                       now: datetime) -> None:
     """Resolve ``row`` without a responder (a rule's ``auto_resolve``, a source that returned), audited
-    under ``actor`` with ``reason``; the next firing of its fingerprint opens a new warning."""
-    previous = row.status
-    row.status, row.resolved_at, row.open_key = Status.resolved.value, now, None
-    session.add(row)
-    append_audit(session=session, warning_id=row.id, actor=actor[:100], action="resolved", reason=reason,
-                 detail={"from": previous, "auto": True, **detail}, at=now)
-    assert row.id is not None
-    withdraw_tasks(session=session, warning_id=row.id, now=now)
+    under ``actor`` with ``reason`` (:func:`integrations.store.resolution.close_warning`, the one path);
+    the next firing of its fingerprint opens a new warning."""
+    close_warning(session, row, actor=actor, reason=reason, now=now, detail={"auto": True, **detail})
 
 
 def auto_resolve(session: Session, row: WarningRow, *, resolve_after: timedelta, now: datetime) -> None:

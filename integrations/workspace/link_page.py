@@ -27,8 +27,10 @@ from domain.responders import ResponderDirectory
 from domain.warnings import Level
 from integrations.i18n import N_, _
 from integrations.links import LinkClaim, LinkError, consume_link, ensure_unused, parse_token, verify_link
+from integrations.resolution import resolve_as, routing_for
+from integrations.route import Routing
 from integrations.settings import Settings
-from integrations.store.actions import ActionError, JurisdictionError, acknowledge, resolve
+from integrations.store.actions import ActionError, JurisdictionError, acknowledge
 from integrations.store.audit import append_audit
 from integrations.store.db import session_scope
 from integrations.store.models import WarningRow
@@ -54,11 +56,13 @@ REFUSAL_WINDOW = timedelta(minutes=15)
 
 def link_router(
     engine: sa.Engine, settings: Settings, *, directory: ResponderDirectory,
-    regions: RegionDirectory | None = None, clock: Callable[[], datetime],
+    regions: RegionDirectory | None = None, clock: Callable[[], datetime], routing: Routing | None = None,
 ) -> APIRouter:
-    """``GET``/``POST /a/{token}`` over the store ``engine``."""
+    """``GET``/``POST /a/{token}`` over the store ``engine``; a resolve tells whoever was told of the warning
+    (``integrations.resolution.resolve_as``) with ``routing`` (default: the settings' policy and templates)."""
     router = APIRouter()
     names = regions if regions is not None else RegionDirectory.load(settings.regions)
+    told_with = routing if routing is not None else routing_for(settings, directory, names)
 
     refusals = Throttle(REFUSALS_AUDITED, REFUSAL_WINDOW)
     suppressed: dict[str, int] = {}
@@ -152,9 +156,13 @@ def link_router(
                 # its refusal is audited in a transaction of its own, which on SQLite would otherwise wait
                 # behind the link row's write lock.
                 ensure_unused(session=session, nonce=claim.nonce)
-                func = acknowledge if claim.action == "ack" else resolve
-                warning = func(session=session, warning_id=claim.warning_id, responder=claim.responder,
-                               directory=directory, reason=reason or DEFAULT_REASON[claim.action], now=now)
+                why = reason or DEFAULT_REASON[claim.action]
+                if claim.action == "ack":
+                    warning = acknowledge(session=session, warning_id=claim.warning_id, responder=claim.responder,
+                                          directory=directory, reason=why, now=now)
+                else:  # a resolve tells whoever was told of the warning
+                    warning = resolve_as(session=session, warning_id=claim.warning_id, responder=claim.responder,
+                                         directory=directory, reason=why, now=now, routing=told_with)
                 consume_link(session=session, claim=claim, now=now)
                 ctx = context(warning)
         except LinkError as err:

@@ -23,6 +23,7 @@ from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from integrations.i18n import N_, _
 from integrations.oidc import IdentityProvider, provider_for
+from integrations.resolution import resolve_as
 from integrations.settings import Settings
 from integrations.store import actions
 from integrations.store.audit import append_audit
@@ -56,7 +57,7 @@ from integrations.workspace.viewer import Viewer, viewer_of
 _ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
     "ack": (actions.acknowledge, N_("已签收")),
     "comment": (actions.comment, N_("批注已记录")),
-    "resolve": (actions.resolve, N_("已办结")),
+    "resolve": (resolve_as, N_("已办结")),
 }
 _DONE = {**{k: v[1] for k, v in _ACTIONS.items()}, "silence": N_("同类预警的通知已静默"),
          "handover": N_("已移交给下级，并已通知其处置人员")}
@@ -83,8 +84,11 @@ def workspace_router(
     ``oidc`` (default: the provider ``settings.oidc_issuer`` names, if any)."""
     router = APIRouter()
     names = regions if regions is not None else RegionDirectory.load(settings.regions)
+    task_ctx = TaskContext.for_workspace(settings, directory, names)
+    routing = workspace_routing(settings, task_ctx)
     # The one-click link page is the workspace's too; included first, it answers /a/{token}.
-    router.include_router(link_router(engine, settings, directory=directory, regions=names, clock=clock))
+    router.include_router(link_router(engine, settings, directory=directory, regions=names, clock=clock,
+                                      routing=routing))
     secure = settings.public_base_url.startswith("https://")
     per_client, per_account = Throttle(20, THROTTLE_WINDOW), Throttle(10, THROTTLE_WINDOW)
     throttled_noted = Throttle(1, THROTTLE_WINDOW)
@@ -97,8 +101,6 @@ def workspace_router(
                                           throttle=per_client, client_of=_client))
 
     viewer = viewer_of(engine, settings, directory, clock)
-    task_ctx = TaskContext.for_workspace(settings, directory, names)
-    routing = workspace_routing(settings, task_ctx)
     titles = present.rule_titles(settings.rulebook)
 
     def to_login(request: Request) -> RedirectResponse:
@@ -274,10 +276,11 @@ def workspace_router(
         if row.status == "resolved" and action != "comment":
             return refused(_("预警已办结"), _("这条预警已经办结，无需再处理。"), 409, who)
         func, _done = _ACTIONS[action]
+        told = {"routing": routing} if action == "resolve" else {}  # a resolve tells whoever was told
         try:
             with session_scope(engine) as s:
                 func(session=s, warning_id=warning_id, responder=who.person.id, directory=directory,
-                     reason=note or "经工作台签收", now=clock())
+                     reason=note or "经工作台签收", now=clock(), **told)
         except actions.JurisdictionError:
             return refused(_("无权处理"), _("该预警不在您的管辖范围内，操作已被拒绝并记录。"), 403, who)
         except actions.ActionError:
