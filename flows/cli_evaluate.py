@@ -2,7 +2,8 @@
 
 ``--once`` evaluates what is pending and releasable and exits 0, or exits 3 naming the holder while
 another process (a resident evaluator) holds the evaluator's lease. ``--follow`` is the resident
-evaluator: a second one waits as a hot standby and takes over when the first dies (see :mod:`flows.live`).
+evaluator: a second one waits as a hot standby and takes over when the first dies (see :mod:`flows.live`);
+the holder also delivers the outbox as its batches commit (:mod:`flows.live_delivery`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate the rules over the stored records as the sources' watermarks release them."""
     from flows.console import open_engine
-    from flows.live import LeaseHeld, evaluate_once, follow
+    from flows.live import LeaseHeld, evaluate_once
+    from flows.live_delivery import follow_and_deliver
 
     if once == follow_:
         fail("请给出 --once（评估一次后退出）或 --follow（常驻评估）之一")
@@ -55,7 +57,7 @@ def evaluate_cmd(
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        follow(engine, say=lambda s: err_console.print(s, highlight=False, soft_wrap=True), who=_who("follow"),
-               stop=lambda: stopping["flag"])
+        follow_and_deliver(engine, say=lambda s: err_console.print(s, highlight=False, soft_wrap=True),
+                           who=_who("follow"), stop=lambda: stopping["flag"])
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

@@ -112,8 +112,11 @@ def _reloaded(engine: sa.Engine, live: LiveEvaluator, settings: Settings, say: C
 
 def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5, log_every_s: float = 60.0,
            who: str | None = None, stop: Callable[[], bool] = lambda: False,
-           settings: Settings | None = None) -> None:
-    """The resident evaluator (see the module); returns when ``stop()`` says so."""
+           settings: Settings | None = None, holding: Callable[[], None] | None = None,
+           committed: Callable[[], None] | None = None) -> None:
+    """The resident evaluator (see the module); returns when ``stop()`` says so. ``holding`` is called once
+    the lease is held, ``committed`` after each committed batch (:mod:`flows.live_delivery` starts and
+    wakes its delivery thread with them)."""
     from integrations.evaluation import LiveEvaluator
     from integrations.store.wakeup import wakeup_for
 
@@ -130,6 +133,8 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
         time.sleep(1.0)
     try:
         say(f"resident evaluator {lease.holder()} holds the lease")
+        if holding is not None:
+            holding()
         stamp = rulebook_stamp([settings.rulebook])  # before loading: an edit meanwhile is seen at the first batch
         parts = live_parts(settings)
         live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
@@ -150,7 +155,7 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
                 if (now_stamp := rulebook_stamp([settings.rulebook])) != stamp:
                     stamp = now_stamp
                     live = _reloaded(engine, live, settings, say)
-                report = live.run(datetime.now(UTC))
+                report = live.run(datetime.now(UTC), None if committed is None else lambda _: committed())
                 records += report.records
                 warnings += report.opened + report.raised
                 if time.monotonic() - last_log >= log_every_s:

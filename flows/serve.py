@@ -7,9 +7,10 @@ fire on the temporary server), the responders' web endpoint, with ``--demo`` the
 departmental systems, and serves the deployments of :mod:`flows.deployments` with a Prefect runner.
 
 Stopping behaves like a service: the first Ctrl-C or SIGTERM stops the serving (a bounded wait), then
-the web endpoint and the server, within :data:`STOP_WITHIN_S`; a second one forces (the server is
-killed, the process exits at once). The runner runs in a thread of its own so that the main thread
-keeps the signals: Prefect's runner would otherwise take SIGTERM for itself.
+the resident evaluator (with its delivery thread, :mod:`flows.live_delivery`), the web endpoint and the
+server, within :data:`STOP_WITHIN_S`; a second one forces (the server is killed, the process exits at
+once). The runner runs in a thread of its own so that the main thread keeps the signals: Prefect's runner
+would otherwise take SIGTERM for itself. The resident evaluator starts stopping at the first signal too.
 """
 
 from __future__ import annotations
@@ -122,17 +123,21 @@ def serve_all(
     say(f"starting a local Prefect server on 127.0.0.1:{port} (its data in {home}) …")
     server = start_prefect_server(home, port=port)
     stopper.force_hooks.append(server.process.kill)
-    web = sim = None
+    web = sim = resident = None
     try:
         say(f"Prefect UI: {server.url}  — every run shows there")
         web = _start_web(settings)
         say(f"responders' links and CAP feed: {web.url}")
+        resident = _start_resident(stopper, say)
         if demo:
             sim = _start_simulator(settings.simulator_url)
             say(f"simulated departmental systems: {sim.url} (the demo's month, for the pipelines to pull)")
         _serve(specs, server.api_url, stopper, say)
         say("serving stopped")
     finally:
+        # The evaluator began stopping at the first signal, beside the scheduler: this only waits for it.
+        if resident is not None and not resident.stop(timeout=stopper.left(keep=2.5, at_most=3.0)):
+            say("常驻评估未在时限内停下（检查点写入中），不再等待；下次启动从上一检查点重放")
         for part in (sim, web):
             if part is not None:
                 part.stop(timeout=stopper.left(keep=2.0, at_most=2.0))
@@ -151,6 +156,20 @@ def _start_web(settings: Any) -> Any:
         raise PrefectServerError(f"责任人一键链接与 CAP 订阅服务未能在 {web.url} 启动：请查看上面的报错，"
                                  "或用 FENGHUO_PUBLIC_BASE_URL 换一个端口。")
     return web
+
+
+def _start_resident(stopper: _Stopper, say: Callable[[str], None]) -> Any:
+    """The resident evaluator and its delivery thread (:mod:`flows.live_delivery`), in a thread of serve: the
+    scheduled pipelines' evaluation gives way to it (the lease), their ingest wakes it."""
+    import socket
+
+    from flows.live_delivery import ResidentThread
+    from flows.store import store_engine
+
+    resident = ResidentThread(store_engine(), say=say, who=f"pid {os.getpid()} on {socket.gethostname()} (serve)",
+                              stopping=stopper.requested.is_set)
+    resident.start()
+    return resident
 
 
 def _start_simulator(url: str) -> Any:

@@ -300,6 +300,13 @@ class Settings(BaseSettings):
                 "FENGHUO_ENV=development（serve 可加 --dev）。")
         return env
 
+    # Delivery beside the resident evaluator (integrations/delivery_worker.py, flows/live_delivery.py).
+    live_delivery: bool = Field(
+        default=True, description="`evaluate --follow` and `serve` deliver the outbox in a thread beside the resident "
+                                  "evaluator, woken by each committed batch (no separate `deliver` run needed).")
+    delivery_sweep_s: float = Field(
+        default=30.0, gt=0, description="…and a full round (SLA watch, end of silences, delivery) at least this often.")
+
 
 def quiet_prefect(log_level: str = "WARNING") -> None:
     """Switch off Prefect's analytics and telemetry before Prefect is imported.

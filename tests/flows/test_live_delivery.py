@@ -1,0 +1,113 @@
+"""The resident evaluator delivers as it evaluates (SQLite and PostgreSQL): a record committed to the store
+reaches the webhook receiver as an orange warning without any `deliver` run, woken by the batch's commit
+(the full sweep is an hour away here); with ``live_delivery`` off the warning opens and nothing is sent."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from domain.records import Record
+from flows.live_delivery import follow_and_deliver
+from integrations.delivery_worker import DeliveryWorker
+from integrations.settings import Settings
+from integrations.store.db import session_scope
+from integrations.store.models import OutboxRow, WarningRow
+from integrations.store.records import upsert_records
+from tests.webhook_helpers import WebhookReceiver, webhook_directory
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    hook = WebhookReceiver()
+    yield hook
+    hook.close()
+
+
+def _petition(rid: str, people: int) -> Record:
+    return Record(kind="petition", source="xinfang", id=rid, at=datetime.now(UTC), region="510104001001",
+                  attributes={"people": people, "subject": "征地补偿", "person": "p_00000000000000000001"})
+
+
+class Resident:
+    """``follow_and_deliver`` in a thread, with what it said."""
+
+    def __init__(self, engine: sa.Engine, settings: Settings) -> None:
+        self.said: list[str] = []
+        self.stopping = threading.Event()
+        self.worker: DeliveryWorker | None = None
+
+        def run() -> None:
+            self.worker = follow_and_deliver(engine, say=self.said.append, who="test", stop=self.stopping.is_set,
+                                             settings=settings, poll_s=0.2)
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not any("holds the lease" in s for s in self.said):
+            assert self.thread.is_alive() and time.monotonic() < deadline, self.said
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(20)
+        assert not self.thread.is_alive(), self.said
+
+
+def _settings(tmp_path: Path, store_url: str, receiver: WebhookReceiver, live: bool) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=store_url, live_delivery=live, delivery_sweep_s=3600,
+                    responders=webhook_directory(tmp_path / "responders.yaml", receiver.url))
+
+
+def test_a_committed_record_reaches_the_webhook_without_a_deliver_run(
+        engine: sa.Engine, store_url: str, tmp_path: Path, receiver: WebhookReceiver) -> None:
+    resident = Resident(engine, _settings(tmp_path, store_url, receiver, live=True))
+    try:
+        assert any("delivering the outbox beside the evaluator" in s for s in resident.said)
+        committed = time.time()
+        with session_scope(engine) as session:
+            upsert_records(session=session, records=[_petition("p1", 60)])
+        got = receiver.wait_for(1, timeout=20)
+        assert got, resident.said
+        assert {r.body["level"] for r in got} == {"orange"}
+        assert all("集体访" in r.body["subject"] for r in got), [r.body["subject"] for r in got]
+        took = got[0].at - committed
+        time.sleep(1.0)  # the other recipients' posts, and nothing twice
+        keys = [r.key for r in receiver.snapshot()]
+    finally:
+        resident.stop()
+    assert took < 10  # a poll or a NOTIFY, a batch, a send: well within the hour of the full sweep
+    assert resident.worker is not None and resident.worker.sent >= 1 and resident.worker.rounds == 1
+    with Session(engine) as s:
+        rows = s.exec(select(OutboxRow).where(OutboxRow.channel == "webhook")).all()
+    assert {r.status for r in rows} == {"sent"}
+    assert sorted(keys) == sorted(r.idempotency_key for r in rows)  # each once
+
+
+def test_with_live_delivery_off_the_warning_opens_and_nothing_is_sent(
+        engine: sa.Engine, store_url: str, tmp_path: Path, receiver: WebhookReceiver) -> None:
+    resident = Resident(engine, _settings(tmp_path, store_url, receiver, live=False))
+    try:
+        assert not any("delivering the outbox" in s for s in resident.said)
+        with session_scope(engine) as session:
+            upsert_records(session=session, records=[_petition("p1", 60)])
+        deadline = time.monotonic() + 20
+        while True:
+            with Session(engine) as s:
+                if s.exec(select(WarningRow)).first() is not None:
+                    break
+            assert time.monotonic() < deadline, resident.said
+            time.sleep(0.1)
+        time.sleep(1.5)
+    finally:
+        resident.stop()
+    assert receiver.snapshot() == [] and resident.worker is None
+    with Session(engine) as s:
+        assert {r.status for r in s.exec(select(OutboxRow).where(OutboxRow.channel == "webhook"))} == {"pending"}
