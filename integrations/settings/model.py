@@ -1,12 +1,7 @@
-"""The one settings object of Fenghuo.
-
-Every knob is read here, from the environment (prefix ``FENGHUO_``) or a ``.env`` file, and nowhere else:
-no other module reads ``os.environ``. Secrets are :class:`pydantic.SecretStr` so they never print.
-"""
+"""The fields of the one settings object, read from the environment (``FENGHUO_``) or a ``.env`` file."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -15,32 +10,21 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+from integrations.settings.secrets import (
+    DEVELOPMENT_OIDC_SECRET,
+    DEVELOPMENT_SECRETS,
+    Environment,
+    insecure_secrets,
+    require_safe_for,
+)
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 """The checkout (or installed tree) that holds ``rules/``, ``domain/`` and friends."""
 
-Environment = Literal["development", "production"]
 Language = Literal["zh", "en"]
 """Languages of the user-facing text: Chinese (the source, default) and English (integrations/i18n.py)."""
-MIN_SECRET_BYTES = 32
-"""Shortest secret production accepts (UTF-8 bytes): ``openssl rand -hex 32`` gives 64."""
-
-# The known development defaults, so that production can refuse them (guard.py): public on purpose.
-DEVELOPMENT_SECRETS = {  # nosec B105  (public development defaults, kept so that production can refuse them)
-    "pseudonym_key": "fenghuo-development-key-change-me",
-    "link_secret": "fenghuo-development-link-secret",
-    "webhook_secret": "fenghuo-development-webhook-secret",
-    "session_secret": "fenghuo-development-session-secret",
-    "totp_key": "fenghuo-development-totp-key",
-}
-"""The development defaults of the secrets production refuses (anyone reading the source knows them)."""
-DEVELOPMENT_OIDC_SECRET = "fenghuo-development-oidc-secret"  # nosec B105  (public on purpose, refused in production)
-"""The OIDC client secret's development default: production refuses it once ``oidc_issuer`` is set."""
 TotpTier = Literal["city", "district"]
 """The tiers whose accounts are offered TOTP (the region node of the account's responder)."""
-
-
-class InsecureSettingsError(RuntimeError):
-    """Production refuses to start: a secret is a development default or too short (message in Chinese)."""
 
 
 class Settings(BaseSettings):
@@ -265,25 +249,7 @@ class Settings(BaseSettings):
 
     def insecure_secrets(self) -> list[str]:
         """Why production would refuse these settings: one Chinese sentence per weak secret (empty: fine)."""
-        problems = []
-        for name, default in DEVELOPMENT_SECRETS.items():
-            value = getattr(self, name).get_secret_value()
-            variable = f"FENGHUO_{name.upper()}"
-            if value == default:
-                problems.append(f"{variable} 仍是开发默认值")
-            elif len(value.encode("utf-8")) < MIN_SECRET_BYTES:
-                problems.append(f"{variable} 只有 {len(value.encode('utf-8'))} 字节，短于 {MIN_SECRET_BYTES} 字节")
-        for name in ("link_secrets_previous", "session_secrets_previous"):
-            for old in getattr(self, name):
-                value = old.get_secret_value()
-                if value in DEVELOPMENT_SECRETS.values() or len(value.encode("utf-8")) < MIN_SECRET_BYTES:
-                    problems.append(f"FENGHUO_{name.upper()} 含开发默认值或过短的密钥")
-                    break
-        oidc_secret = self.oidc_client_secret.get_secret_value()
-        if self.oidc_issuer and (not oidc_secret or oidc_secret == DEVELOPMENT_OIDC_SECRET):
-            problems.append("已配置 FENGHUO_OIDC_ISSUER，但 FENGHUO_OIDC_CLIENT_SECRET 未设置或仍是开发默认值"
-                            "（填写统一身份认证平台分配的客户端密钥）")
-        return problems
+        return insecure_secrets(self)
 
     def require_safe_for(self, default_env: Environment) -> Environment:
         """Refuse to start in production with weak secrets; returns the environment in force.
@@ -291,14 +257,7 @@ class Settings(BaseSettings):
         ``default_env`` applies when ``env`` is unset (``serve`` and deployed runs pass production).
         Raises :class:`InsecureSettingsError` naming every weak setting and how to set it.
         """
-        env = self.env or default_env
-        problems = self.insecure_secrets() if env == "production" else []
-        if problems:
-            raise InsecureSettingsError(
-                f"生产环境拒绝启动：{'；'.join(problems)}；请设置 {MIN_SECRET_BYTES} 字节以上的随机值，"
-                "例如 openssl rand -hex 32（写入环境变量或 .env 文件）。仅供开发试用时可设置 "
-                "FENGHUO_ENV=development（serve 可加 --dev）。")
-        return env
+        return require_safe_for(self, default_env)
 
     # Delivery beside the resident evaluator (integrations/delivery_worker.py, flows/live_delivery.py).
     live_delivery: bool = Field(
@@ -306,18 +265,6 @@ class Settings(BaseSettings):
                                   "evaluator, woken by each committed batch (no separate `deliver` run needed).")
     delivery_sweep_s: float = Field(
         default=30.0, gt=0, description="…and a full round (SLA watch, end of silences, delivery) at least this often.")
-
-
-def quiet_prefect(log_level: str = "WARNING") -> None:
-    """Switch off Prefect's analytics and telemetry before Prefect is imported.
-
-    This module is the only one that writes process environment: Prefect reads its own settings from it, and
-    without these it tries to reach the network.
-    """
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", log_level)
 
 
 @lru_cache(maxsize=1)
@@ -334,18 +281,3 @@ def settings_problem() -> str | None:
         return "；".join(str(e.get("ctx", {}).get("error") or f"FENGHUO_{str(e['loc'][0]).upper()}: {e['msg']}")
                         for e in exc.errors())
     return None
-
-
-def export_env(env: Environment) -> None:
-    """Set FENGHUO_ENV for this process and every child it starts (flow runs of ``serve``)."""
-    os.environ["FENGHUO_ENV"] = env
-    get_settings.cache_clear()
-
-
-def child_env(**overrides: str) -> dict[str, str]:
-    """The environment for a child process we start (a Prefect server): ours, quieted, plus overrides.
-
-    Kept here so that this module stays the only one that touches ``os.environ``.
-    """
-    quiet_prefect()
-    return {**os.environ, **overrides}
