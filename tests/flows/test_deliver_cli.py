@@ -96,3 +96,34 @@ def test_a_broken_directory_is_one_line(monkeypatch, tmp_path) -> None:  # type:
     get_settings.cache_clear()
     result = runner.invoke(app, ["deliver", "--once"])
     assert result.exit_code == 1 and "FENGHUO_RESPONDERS" in result.output and "Traceback" not in result.output
+
+
+def test_a_never_routed_street_warning_is_held_under_an_open_cluster() -> None:
+    """A street warning with no pinned policy (written before routing, or by an older version) is routed
+    for the first time by the SLA watch of ``deliver --once``, with the context's policy: that policy carries
+    the chained cluster rules' default inhibitions (``integrations.policy.load_policy``), so the open street
+    cluster above it holds its notifications instead of letting them out one by one."""
+    from integrations.policy import load_policy
+
+    settings = get_settings()
+    now = datetime.now(UTC)
+    start = now - timedelta(hours=2)
+    cluster = WarningRow(fingerprint="c", open_key="c", rule="street-cluster", title="街道预警聚集", level="orange",
+                         region="510104001000", first_at=start, last_at=start, opened_at=start, summary="3 起")
+    street = WarningRow(fingerprint="s", open_key="s", rule="collective-petition", title="集体访", level="orange",
+                        region="510104001001", first_at=start, last_at=start, opened_at=start, summary="60 人集体访",
+                        tier="street", route_region="510104001000", ack_due_at=now - timedelta(minutes=30))
+    with session_scope(open_engine()) as s:
+        s.add_all([cluster, street])
+        s.flush()
+        route_warning(session=s, warning=cluster, change="opened", policy=load_policy(settings),
+                      directory=ResponderDirectory.load(settings.responders),
+                      regions=RegionDirectory.load(settings.regions), now=now)
+    assert street.id is not None and not street.policy, "never routed: nothing pinned"
+    counts = _deliver()
+    assert counts["escalated"] >= 1
+    with Session(open_engine()) as s:
+        rows = list(s.exec(select(OutboxRow).where(OutboxRow.warning_id == street.id)))
+    assert rows and {r.status for r in rows} == {"held"}
+    assert {r.payload["inhibitor"] for r in rows} == {cluster.id}
+    assert _statuses(cluster.id or 0) == {"sent"}
