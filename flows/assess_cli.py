@@ -15,26 +15,28 @@ import typer
 
 from flows.assess_cli_view import _day, _errors, _now, follow_up_cmd, list_cmd, show_cmd
 from flows.console import console, fail, open_engine, print_json
+from integrations.i18n import N_, _
 
-app = typer.Typer(help="社会稳定风险评估: assess a major decision before it is taken, then follow it up.",
+app = typer.Typer(help=_("社会稳定风险评估：重大决策出台前评估其风险，出台后跟踪。"),
                   no_args_is_help=True)
 
-EVIDENCE_KINDS = "document, public_notice, survey, hearing, visit, or expert (a panel member)"
+EVIDENCE_KINDS = N_("依据材料类别：document、public_notice、survey、hearing、visit 或 expert（评估专家）")
 
 
-@app.command("new")
+@app.command("new", help=_("为一项重大决策立项开展社会稳定风险评估。"))
 def new_cmd(
-    title: Annotated[str, typer.Argument(help="the decision, e.g. 水井坊片区拆迁安置项目")],
-    region: Annotated[str, typer.Option(help="region code of the decision (12 digits)")],
-    kind: Annotated[str, typer.Option(help="land_acquisition, demolition, construction_project, policy_change, other")]
+    title: Annotated[str, typer.Argument(help=_("决策事项，例如 水井坊片区拆迁安置项目"))],
+    region: Annotated[str, typer.Option(help=_("决策所在地区代码（12 位）"))],
+    kind: Annotated[str, typer.Option(help=_(
+            "决策类别：land_acquisition、demolition、construction_project、policy_change 或 other"))]
     = "other",
-    body: Annotated[str, typer.Option(help="the body responsible for the decision")] = "",
-    people: Annotated[int, typer.Option(help="people affected")] = 0,
-    investment: Annotated[float, typer.Option(help="investment in yuan")] = 0.0,
-    plan: Annotated[str, typer.Option(help="the assessment plan")] = "",
-    scheme: Annotated[str, typer.Option(help="scoring scheme: a name in rules/assessment or a path")] = "default",
-    keyword: Annotated[list[str] | None, typer.Option(help="follow-up keyword (repeat); default by kind")] = None,
-    category: Annotated[list[str] | None, typer.Option(help="follow-up category (repeat); default by kind")] = None,
+    body: Annotated[str, typer.Option(help=_("决策责任主体"))] = "",
+    people: Annotated[int, typer.Option(help=_("受影响人数"))] = 0,
+    investment: Annotated[float, typer.Option(help=_("投资额（元）"))] = 0.0,
+    plan: Annotated[str, typer.Option(help=_("评估方案"))] = "",
+    scheme: Annotated[str, typer.Option(help=_("评分方案：rules/assessment 中的名称或文件路径"))] = "default",
+    keyword: Annotated[list[str] | None, typer.Option(help=_("跟踪关键词（可重复）；默认按决策类别"))] = None,
+    category: Annotated[list[str] | None, typer.Option(help=_("跟踪类别（可重复）；默认按决策类别"))] = None,
 ) -> None:
     """Open an assessment of a major decision."""
     from domain.assessment import Decision, DecisionKind
@@ -54,21 +56,21 @@ def new_cmd(
     console.print(f"assessment {row.id} opened: {title} ({kind}, {region}). Next: add evidence and factors.")
 
 
-@app.command("add-evidence")
+@app.command("add-evidence", help=_("为评估添加依据材料（类别为 expert 时：添加一名评估专家）。"))
 def add_evidence_cmd(
-    assessment_id: Annotated[int, typer.Argument(help="the assessment's id")],
-    kind: Annotated[str, typer.Argument(help=EVIDENCE_KINDS)],
-    title: Annotated[str | None, typer.Argument(help="title (an expert's name for kind expert)")] = None,
-    summary: Annotated[str, typer.Option(help="what it says")] = "",
-    on: Annotated[str | None, typer.Option(help="date held or issued, YYYY-MM-DD")] = None,
-    notice_from: Annotated[str | None, typer.Option(help="public notice: first day")] = None,
-    notice_to: Annotated[str | None, typer.Option(help="public notice: last day (included)")] = None,
-    counts: Annotated[str | None, typer.Option(help="survey counts: strongly support,support,neutral,"
-                                                    "oppose,strongly oppose, e.g. 120,260,80,60,20")] = None,
-    csv: Annotated[Path | None, typer.Option(help="survey: import the counts from this CSV")] = None,
-    participants: Annotated[int | None, typer.Option(help="people heard (hearing, visit)")] = None,
-    field: Annotated[str, typer.Option(help="expert: field of expertise")] = "",
-    affiliation: Annotated[str, typer.Option(help="expert: affiliation")] = "",
+    assessment_id: Annotated[int, typer.Argument(help=_("评估编号"))],
+    kind: Annotated[str, typer.Argument(help=_(EVIDENCE_KINDS))],
+    title: Annotated[str | None, typer.Argument(help=_("标题（类别为 expert 时为专家姓名）"))] = None,
+    summary: Annotated[str, typer.Option(help=_("内容摘要"))] = "",
+    on: Annotated[str | None, typer.Option(help=_("举行或印发日期，YYYY-MM-DD"))] = None,
+    notice_from: Annotated[str | None, typer.Option(help=_("公示：首日"))] = None,
+    notice_to: Annotated[str | None, typer.Option(help=_("公示：末日（含当日）"))] = None,
+    counts: Annotated[str | None, typer.Option(help=_(
+            "问卷人数：非常支持、支持、中立、反对、非常反对，以逗号分隔，例如 120,260,80,60,20"))] = None,
+    csv: Annotated[Path | None, typer.Option(help=_("问卷：从此 CSV 文件导入人数"))] = None,
+    participants: Annotated[int | None, typer.Option(help=_("听取意见人数（听证、走访）"))] = None,
+    field: Annotated[str, typer.Option(help=_("专家：专业领域"))] = "",
+    affiliation: Annotated[str, typer.Option(help=_("专家：所在单位"))] = "",
 ) -> None:
     """Add evidence to an assessment (or, with kind ``expert``, a member of its panel)."""
     from domain.assessment import EvidenceKind, PublicNotice, SurveyCounts
@@ -110,21 +112,22 @@ def add_evidence_cmd(
     console.print(f"{row.ref} added to assessment {assessment_id}: {row.kind} {row.title}")
 
 
-@app.command("add-factor")
+@app.command("add-factor", help=_("在风险因素清单中添加一项（或从 CSV 导入整份清单）。"))
 def add_factor_cmd(
-    assessment_id: Annotated[int, typer.Argument(help="the assessment's id")],
-    title: Annotated[str | None, typer.Argument(help="the risk factor")] = None,
-    dimension: Annotated[str | None, typer.Option(help="legality, rationality, feasibility, controllability, "
-                                                       "safety")] = None,
+    assessment_id: Annotated[int, typer.Argument(help=_("评估编号"))],
+    title: Annotated[str | None, typer.Argument(help=_("风险因素"))] = None,
+    dimension: Annotated[str | None, typer.Option(help=_(
+            "评估维度：legality（合法性）、rationality（合理性）、feasibility（可行性）、controllabil"
+            "ity（可控性）或 safety（安全性）"))] = None,
     probability: Annotated[int | None, typer.Option("--probability", "-p", help="1-5")] = None,
     impact: Annotated[int | None, typer.Option("--impact", "-i", help="1-5")] = None,
-    people: Annotated[int, typer.Option(help="people involved")] = 0,
-    mitigation: Annotated[str, typer.Option(help="the mitigation measure")] = "",
+    people: Annotated[int, typer.Option(help=_("涉及人数"))] = 0,
+    mitigation: Annotated[str, typer.Option(help=_("防范化解措施"))] = "",
     residual_probability: Annotated[int | None, typer.Option("--residual-probability", "--rp")] = None,
     residual_impact: Annotated[int | None, typer.Option("--residual-impact", "--ri")] = None,
-    failure: Annotated[bool, typer.Option(help="a requirement is not met (e.g. a legal approval)")] = False,
-    evidence: Annotated[list[str] | None, typer.Option(help="evidence reference, e.g. E2 (repeat)")] = None,
-    csv: Annotated[Path | None, typer.Option(help="import a factor register from this CSV instead")] = None,
+    failure: Annotated[bool, typer.Option(help=_("有硬性要求未满足（如法定审批）"))] = False,
+    evidence: Annotated[list[str] | None, typer.Option(help=_("依据材料编号，例如 E2（可重复）"))] = None,
+    csv: Annotated[Path | None, typer.Option(help=_("改为从此 CSV 文件导入风险因素清单"))] = None,
 ) -> None:
     """Add a risk factor to the register (or import a register from CSV)."""
     from domain.assessment import Dimension
@@ -148,10 +151,10 @@ def add_factor_cmd(
     console.print(f"{row.ref} added: {title} ({dimension}, {probability}×{impact})")
 
 
-@app.command("score")
+@app.command("score", help=_("为评估打分；必需的依据材料不全时拒绝，并说明缺少什么。"))
 def score_cmd(
-    assessment_id: Annotated[int, typer.Argument(help="the assessment's id")],
-    scheme: Annotated[str | None, typer.Option(help="another scheme than the assessment's (name or path)")] = None,
+    assessment_id: Annotated[int, typer.Argument(help=_("评估编号"))],
+    scheme: Annotated[str | None, typer.Option(help=_("改用其他评分方案（名称或路径）"))] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Score an assessment; refused, saying what is missing, while required evidence is missing."""
@@ -171,10 +174,10 @@ def score_cmd(
     console.print(f"  recommendation: {result.recommendation.chinese} ({result.recommendation.value})")
 
 
-@app.command("report")
+@app.command("report", help=_("生成评估报告（HTML 与 Markdown）。"))
 def report_cmd(
-    assessment_id: Annotated[int, typer.Argument(help="the assessment's id")],
-    out: Annotated[Path | None, typer.Option(help="folder; default FENGHUO_HOME/reports")] = None,
+    assessment_id: Annotated[int, typer.Argument(help=_("评估编号"))],
+    out: Annotated[Path | None, typer.Option(help=_("输出目录；默认 FENGHUO_HOME/reports"))] = None,
 ) -> None:
     """Write the assessment report as HTML and Markdown."""
     from domain.regions import RegionDirectory
@@ -189,13 +192,15 @@ def report_cmd(
     console.print("report written: " + "  ".join(str(p) for p in paths))
 
 
-@app.command("decide")
+@app.command("decide", help=_("记录评估后集体作出的决策（由人决定）。"))
 def decide_cmd(
-    assessment_id: Annotated[int, typer.Argument(help="the assessment's id")],
-    outcome: Annotated[str, typer.Argument(help="implement, implement_after_mitigation, redesign or reject")],
-    by: Annotated[str, typer.Option(help="who decided collectively, e.g. 区政府常务会议")],
-    note: Annotated[str, typer.Option(help="the minutes' words")] = "",
-    implement_from: Annotated[str | None, typer.Option(help="implementation starts, YYYY-MM-DD")] = None,
+    assessment_id: Annotated[int, typer.Argument(help=_("评估编号"))],
+    outcome: Annotated[str, typer.Argument(help=_(
+            "决策结果：implement（实施）、implement_after_mitigation（化解后实施）、redesign（调整方案"
+            "）或 reject（不实施）"))],
+    by: Annotated[str, typer.Option(help=_("集体决策的机构，例如 区政府常务会议"))],
+    note: Annotated[str, typer.Option(help=_("会议纪要原文"))] = "",
+    implement_from: Annotated[str | None, typer.Option(help=_("开始实施日期，YYYY-MM-DD"))] = None,
 ) -> None:
     """Record the collective decision taken after the assessment (humans decide)."""
     from domain.assessment import DecisionOutcome
@@ -212,6 +217,8 @@ def decide_cmd(
     console.print(f"assessment {assessment_id}: decided {outcome} by {by}; status {row.status}.")
 
 
-app.command("follow-up")(follow_up_cmd)
-app.command("list")(list_cmd)
-app.command("show")(show_cmd)
+app.command("follow-up", help=_("跟踪实施中的决策：关联相关信访、矛盾纠纷与预警；超过阈值时发出预警并重新启动评估。"))(
+    follow_up_cmd)
+app.command("list", help=_("评估列表，最新的在前。"))(list_cmd)
+app.command("show", help=_(
+    "一项评估的全貌：决策事项、依据材料、专家组、风险因素、风险等级、决策结果与跟踪情况。"))(show_cmd)

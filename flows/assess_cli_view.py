@@ -14,6 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from flows.console import console, fail, open_engine, print_json
+from integrations.i18n import _
 
 LEVEL_STYLE = {"high": "bold red", "medium": "bold dark_orange", "low": "bold green"}
 
@@ -60,10 +61,11 @@ def _summary(row: Any) -> dict[str, Any]:
 
 
 def list_cmd(
-    status: Annotated[str | None, typer.Option(help="draft, scored, decided, implementing, reassessment, closed")]
+    status: Annotated[str | None, typer.Option(help=_(
+            "评估状态：draft、scored、decided、implementing、reassessment 或 closed"))]
     = None,
-    region: Annotated[str | None, typer.Option(help="only assessments in this region's subtree")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
+    region: Annotated[str | None, typer.Option(help=_("只列出该地区及其下级的评估"))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_("输出 JSON lines，供脚本使用"))] = False,
 ) -> None:
     """Assessments, newest first."""
     from rich.table import Table
@@ -93,7 +95,7 @@ def list_cmd(
 
 
 def show_cmd(
-    assessment_id: Annotated[int, typer.Argument(help="the assessment's id")],
+    assessment_id: Annotated[int, typer.Argument(help=_("评估编号"))],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """One assessment: the decision, evidence, panel, factors, level, decision and follow-up."""
@@ -137,11 +139,11 @@ def show_cmd(
 
 
 def follow_up_cmd(
-    assessment_id: Annotated[int, typer.Argument(help="the assessment's id")],
-    note: Annotated[str | None, typer.Option(help="also note a follow-up observation")] = None,
-    by: Annotated[str, typer.Option(help="who notes it")] = "assessment office",
-    now: Annotated[str | None, typer.Option(help="evaluate as of this ISO time (default: now)")] = None,
-    route: Annotated[bool, typer.Option(help="route a follow-up warning to responders (outbox)")] = True,
+    assessment_id: Annotated[int, typer.Argument(help=_("评估编号"))],
+    note: Annotated[str | None, typer.Option(help=_("同时记录一条跟踪情况"))] = None,
+    by: Annotated[str, typer.Option(help=_("记录人"))] = "assessment office",
+    now: Annotated[str | None, typer.Option(help=_("以此时刻（ISO 格式）为准评估（默认：现在）"))] = None,
+    route: Annotated[bool, typer.Option(help=_("将跟踪预警派发给责任人（进入发件箱）"))] = True,
 ) -> None:
     """Follow up a decision being implemented: link related petitions, disputes and warnings; warn and
     re-open the assessment when a threshold is crossed."""

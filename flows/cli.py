@@ -25,8 +25,11 @@ from flows import (
     cli_warnings,
 )
 from flows.cli_grid import app as grid_app
+from flows.cli_library_text import localise
 from flows.cli_users import app as users_app
 from integrations.i18n import _
+
+localise()  # Click's and Typer's own words ("Usage:", "Options"…) in the language in force
 
 app = typer.Typer(
     name="fenghuo",
@@ -46,17 +49,23 @@ def _settings_first() -> None:
     problem = settings_problem()
     if problem:
         fail(problem)
+    localise()  # again, now that the settings are known good (a test may have changed the language)
 
 
 app.add_typer(cli_rules.app, name="rules")
 app.add_typer(cli_warnings.app, name="warnings")
-app.command("backtest")(cli_rules.backtest_cmd)
-app.command("evaluate")(cli_evaluate.evaluate_cmd)
+app.command("backtest", help=_(
+        "研判记录但不写入存储、不发通知；列出会产生的预警（给出 --compare OLD 时：列出 OLD 与 --rules"
+        " 之间有差异的预警）。"))(cli_rules.backtest_cmd)
+app.command("evaluate", help=_("按各数据源水位线的放行进度，用规则研判已存储的记录。"))(cli_evaluate.evaluate_cmd)
 cli_ops.register(app)
-app.command("report")(cli_report.report_cmd)
+app.command("report", help=_(
+    "生成一天的情况日报（Markdown、HTML、SVG 图表），或一个周期的考核报告。"))(cli_report.report_cmd)
 app.add_typer(cli_notifications.app, name="notifications")
 app.add_typer(cli_silence.app, name="silence")
-app.command("deliver")(cli_deliver.deliver_cmd)
+app.command("deliver", help=_(
+        "时限巡查（升级、提醒、逾期），放行已结束静默期所压下的通知，并发送到期的通知——运行一轮，不启"
+        "动 Prefect。"))(cli_deliver.deliver_cmd)
 app.add_typer(cli_quarantine.app, name="quarantine")
 app.add_typer(cli_sources.app, name="sources")
 app.add_typer(cli_records.app, name="records")

@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 
 from flows.console import console, fail, open_engine, print_json
+from integrations.i18n import _
 
 
 def deliver_cmd(
-    once: Annotated[bool, typer.Option("--once", help="one round, then exit (the only mode here)")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="the counts as one JSON object")] = False,
+    once: Annotated[bool, typer.Option("--once", help=_("运行一轮后退出（目前唯一的方式）"))] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=_("以一个 JSON 对象输出各项计数"))] = False,
 ) -> None:
     """SLA watch (escalate, remind, overdue), release the notifications of ended silences, and send what
     is due — once, without Prefect."""

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from flows.console import console, err_console, fail
+from integrations.i18n import _
 
 LEASE_HELD_EXIT = 3
 """Exit code of ``evaluate --once`` while another process holds the evaluator's lease."""
@@ -27,9 +28,9 @@ def _who(mode: str) -> str:
 
 
 def evaluate_cmd(
-    once: Annotated[bool, typer.Option("--once", help="evaluate what is pending, then exit")] = False,
-    follow_: Annotated[bool, typer.Option("--follow", help="the resident evaluator: keep evaluating as records "
-                                                           "arrive (a second one waits as standby)")] = False,
+    once: Annotated[bool, typer.Option("--once", help=_("研判待处理的记录后退出"))] = False,
+    follow_: Annotated[bool, typer.Option("--follow", help=_(
+            "常驻研判：记录到达即持续研判（另起的一个作为备用等待）"))] = False,
 ) -> None:
     """Evaluate the rules over the stored records as the sources' watermarks release them."""
     from flows.console import open_engine

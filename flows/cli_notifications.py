@@ -47,7 +47,7 @@ def _when(row: Any) -> str:
     return at.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S") if at else "—"
 
 
-@app.command("list")
+@app.command("list", help=_("通知列表，最新的在前：状态、尝试次数、下次重试或发送时间、最近一次错误。"))
 def list_cmd(
     status: Annotated[str | None, typer.Option(
         "--status", help=_("queued、sent、failed、dead、silenced、held 或 not_needed"))] = None,
@@ -94,7 +94,7 @@ def list_cmd(
                         "重发沿用同一幂等键。"), highlight=False)
 
 
-@app.command("retry")
+@app.command("retry", help=_("将投递失败的通知重新放回队列（重新计数、立即到期、幂等键不变）。"))
 def retry_cmd(
     ids: Annotated[list[int] | None, typer.Argument(help=_("要重发的通知编号；不给则重发全部已放弃的"))] = None,
 ) -> None:
@@ -124,14 +124,15 @@ def retry_cmd(
     console.print(_("{n} 条通知已重新排队，下一轮投递时发出。").format(n=count))
 
 
-@app.command("preview")
+@app.command("preview", help=_(
+    "预览某预警在某通知环节、某渠道发出的消息（按消息模板排版）；不写入、不发送。"))
 def preview_cmd(
-    warning_id: Annotated[int, typer.Argument(help="the warning to lay out")],
-    channel: Annotated[str, typer.Option("--channel", help="channel whose layout to use (file, wecom…)")] = "file",
-    step: Annotated[str, typer.Option("--step", help="open, raise, escalate, remind, overdue, repeat, stale, "
-                                                     "digest or resolve")] = "open",
-    recipient: Annotated[str, typer.Option("--as", help="recipient id shown in the message")] = "preview",
-    lang: Annotated[str | None, typer.Option("--lang", help="zh or en; default FENGHUO_LANG")] = None,
+    warning_id: Annotated[int, typer.Argument(help=_("要预览的预警"))],
+    channel: Annotated[str, typer.Option("--channel", help=_("使用哪个渠道的版式（file、wecom…）"))] = "file",
+    step: Annotated[str, typer.Option("--step", help=_(
+            "通知事由：open、raise、escalate、remind、overdue、repeat、stale、digest 或 resolve"))] = "open",
+    recipient: Annotated[str, typer.Option("--as", help=_("消息中显示的接收人 id"))] = "preview",
+    lang: Annotated[str | None, typer.Option("--lang", help=_("zh 或 en；默认取 FENGHUO_LANG"))] = None,
 ) -> None:
     """预览某预警在某通知环节、某渠道发出的消息（按消息模板排版）；不写入、不发送。
     Show the message a step of a warning would send over a channel; nothing is written or sent."""

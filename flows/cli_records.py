@@ -32,7 +32,9 @@ def _time(text: str, option: str) -> datetime:
     return _since(text)
 
 
-@app.command("import")
+@app.command("import", help=_(
+        "把 FILE 中的条目当作 SOURCE 送来的数据存储：校验、假名化，不合格的连同原因隔离，按 id 幂等。"
+        "空文件加 --complete-up-to 即为一次心跳。"))
 def import_cmd(
     file: Annotated[Path, typer.Argument(help=_("JSON lines（记录格式，即 `records export` 的输出）或 .csv"))],
     source: Annotated[str, typer.Option("--source", help=_("送达这些记录的已配置来源"))],
@@ -82,7 +84,9 @@ def import_cmd(
         console.print(_("隔离原因见 `fenghuo quarantine list`"), highlight=False)
 
 
-@app.command("export")
+@app.command("export", help=_(
+        "以 JSON lines 导出已存储的记录（kind、source、id、at、region、fields），即 backtest --record"
+        "s 读取的格式。"))
 def export_cmd(
     since: Annotated[str, typer.Option(help=_("从此日期或时间起的记录（不带时区即北京时间）"))],
     until: Annotated[str | None, typer.Option(help=_("到此日期或时间为止（不含）"))] = None,

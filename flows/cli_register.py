@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from flows.console import console, fail, open_engine, print_json
-from integrations.i18n import explain
+from integrations.i18n import _, explain
 
 if TYPE_CHECKING:
     from domain.registers import CareCategories
     from integrations.store.registers import RegisterPersonRow
 
-app = typer.Typer(help="Registers (台账) of people to care for: import, list, show, close.", no_args_is_help=True)
+app = typer.Typer(help=_("关爱对象台账：导入、列出、查看、关闭。"), no_args_is_help=True)
 
 CST = timezone(timedelta(hours=8), "CST")
 SHOWN_PROBLEMS = 40
@@ -54,12 +54,12 @@ def _next_due(row: RegisterPersonRow, categories: CareCategories, today: date) -
     return days[0] if days else None
 
 
-@app.command("import")
+@app.command("import", help=_("导入台账文件：合格的行保留，不合格的逐行指明行号；不会只导入一半。"))
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="the department's export: .csv (UTF-8, GBK, GB18030) or .xlsx")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="check and report only; store nothing")] = False,
-    actor: Annotated[str, typer.Option("--as", help="who imports (recorded in the audit)")] = "cli:admin",
-    as_json: Annotated[bool, typer.Option("--json", help="the report as JSON")] = False,
+    file: Annotated[Path, typer.Argument(help=_("部门导出的文件：.csv（UTF-8、GBK、GB18030）或 .xlsx"))],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=_("只检查并报告，不存储"))] = False,
+    actor: Annotated[str, typer.Option("--as", help=_("导入人（记入审计）"))] = "cli:admin",
+    as_json: Annotated[bool, typer.Option("--json", help=_("以 JSON 输出报告"))] = False,
 ) -> None:
     """Import a register file: good rows kept, each bad row named with its line; nothing half-imported."""
     from domain.privacy import pseudonymiser
@@ -102,13 +102,13 @@ def _print_report(report: Any) -> None:
         console.print("被拒绝的行改正后可单独再导入；已导入的行再次导入不会重复。", highlight=False)
 
 
-@app.command("list")
+@app.command("list", help=_("台账中的人员，按编号排列（除非给出 --all，只列未关闭的条目）。"))
 def list_cmd(
-    category: Annotated[str | None, typer.Option("--category", help="key or Chinese title")] = None,
-    grid: Annotated[str | None, typer.Option("--grid", help="region code: its whole subtree")] = None,
-    include_closed: Annotated[bool, typer.Option("--all", help="also closed entries")] = False,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="at most this many")] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
+    category: Annotated[str | None, typer.Option("--category", help=_("台账类别的键或中文名称"))] = None,
+    grid: Annotated[str | None, typer.Option("--grid", help=_("地区代码：含其全部下级"))] = None,
+    include_closed: Annotated[bool, typer.Option("--all", help=_("包括已关闭的条目"))] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help=_("最多列出的条数"))] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help=_("输出 JSON lines，供脚本使用"))] = False,
 ) -> None:
     """People in the register (open entries unless ``--all``), by id."""
     from rich.table import Table
@@ -149,9 +149,9 @@ def list_cmd(
     console.print(table)
 
 
-@app.command("show")
+@app.command("show", help=_("一条台账记录（人员只显示假名）。"))
 def show_cmd(
-    entry_id: Annotated[int, typer.Argument(help="the register entry's id")],
+    entry_id: Annotated[int, typer.Argument(help=_("台账记录编号"))],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """One register entry (the person by pseudonym only)."""
@@ -187,11 +187,11 @@ def show_cmd(
                   f"录入 {row.created_at.astimezone(CST):%Y-%m-%d %H:%M} 北京时间", highlight=False)
 
 
-@app.command("close")
+@app.command("close", help=_("关闭一条台账记录：从现在起不再产生走访任务。记入审计；记录保留。"))
 def close_cmd(
-    entry_id: Annotated[int, typer.Argument(help="the register entry's id")],
-    reason: Annotated[str, typer.Option("--reason", help="why (解除矫正, 迁出, 去世…): audited")],
-    actor: Annotated[str, typer.Option("--as", help="who closes it (recorded in the audit)")] = "cli:admin",
+    entry_id: Annotated[int, typer.Argument(help=_("台账记录编号"))],
+    reason: Annotated[str, typer.Option("--reason", help=_("注销原因（如 解除矫正、迁出、去世…）：记入审计"))],
+    actor: Annotated[str, typer.Option("--as", help=_("关闭人（记入审计）"))] = "cli:admin",
 ) -> None:
     """Close an entry: no more visits fall due from now. Audited; the entry is kept."""
     from integrations.store.db import session_scope

@@ -14,20 +14,22 @@ from typing import Annotated
 import typer
 
 from flows.console import console, err_console, fail, open_engine, print_json, report_errors
-from integrations.i18n import explain
+from integrations.i18n import _, explain
 
 
 def report_cmd(
     date: Annotated[str | None, typer.Option(
-        "--date", help="Day to report, YYYY-MM-DD in Beijing time. Default: today (with --period: a day in "
-                       "the period; default the last complete week or month).")] = None,
+        "--date", help=_(
+                "报告日期，北京时间 YYYY-MM-DD。默认：今天（与 --period 同用时：该周期内的任一天；默认"
+                "上一个完整的周或月）。"))] = None,
     out: Annotated[Path | None, typer.Option(
-        "--out", help="Folder for the Markdown, HTML and charts. Default: FENGHUO_HOME/reports.")] = None,
+        "--out", help=_("存放 Markdown、HTML 与图表的目录。默认：FENGHUO_HOME/reports。"))] = None,
     as_json: Annotated[bool, typer.Option(
-        "--json", help="Print the figures and file paths as JSON.")] = False,
+        "--json", help=_("以 JSON 输出各项数字与文件路径。"))] = False,
     period: Annotated[str, typer.Option(
-        "--period", help="day (the daily report), or week / month: the 考核 report (HTML, Excel, charts) "
-                         "of the ISO week or calendar month containing --date.")] = "day",
+        "--period", help=_(
+                "day：日报；week 或 month：包含 --date 的 ISO 周或自然月的考核报告（HTML、Excel、图表"
+                "）。"))] = "day",
 ) -> None:
     """Make the situation report of a day (Markdown, HTML, SVG charts), or the 考核 report of a period."""
     if period not in ("day", "week", "month"):

@@ -20,11 +20,11 @@ from flows.console import console, err_console, fail
 from integrations.i18n import _
 from integrations.settings import get_settings
 
-app = typer.Typer(help="Check and test rule files (no Prefect, no store).", no_args_is_help=True)
+app = typer.Typer(help=_("检查并测试规则文件（不启动 Prefect，不用存储）。"), no_args_is_help=True)
 
 PathsArg = Annotated[
     list[Path] | None,
-    typer.Argument(help="rule files or folders (every *.yaml under them); default: the configured rulebook"),
+    typer.Argument(help=_("规则文件或文件夹（其中的全部 *.yaml）；默认：配置的规则库")),
 ]
 
 
@@ -35,10 +35,12 @@ def _existing(paths: list[Path] | None) -> list[Path] | None:
     return paths or None
 
 
-@app.command("check")
+@app.command("check", help=_(
+        "检查规则文件：每个错误一行 FILE:LINE: 说明，每个警告一行 FILE:LINE: 警告：…；有错误时（给出 "
+        "--strict 时有警告也算）退出码为 1。"))
 def check_cmd(
     paths: PathsArg = None,
-    strict: Annotated[bool, typer.Option("--strict", help="warnings are errors (exit 1 on any)")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=_("警告按错误处理（有任何警告即退出码 1）"))] = False,
 ) -> None:
     """Validate rule files: one `FILE:LINE: message` line per error or `FILE:LINE: warning: …` per
     warning; exit 1 on an error (or, with --strict, on a warning)."""
@@ -51,14 +53,14 @@ def check_cmd(
     raise typer.Exit(0 if result.ok else 1)
 
 
-@app.command("test")
+@app.command("test", help=_("运行规则文件中的测试；最后一行为通过与失败的个数；有失败时退出码为 1。"))
 def test_cmd(
     paths: PathsArg = None,
-    engine: Annotated[str, typer.Option(help="durable (production) or reference (the oracle)")] = "durable",
+    engine: Annotated[str, typer.Option(help=_("研判引擎：durable（生产用）或 reference（参照实现）"))] = "durable",
     show_coverage: Annotated[bool, typer.Option(
-        "--coverage", help="list, per rule, the levels some test expects")] = False,
+        "--coverage", help=_("逐条规则列出有测试覆盖的预警等级"))] = False,
     require_coverage: Annotated[bool, typer.Option(
-        "--require-coverage", help="fail (exit 1) for a rule no test expects at any level")] = False,
+        "--require-coverage", help=_("有规则在任何等级都没有测试覆盖时失败（退出码 1）"))] = False,
 ) -> None:
     """Run the tests inside rule files; closes with `N passed, M failed`; exit 1 on a failure."""
     from rules.language.loader import load_rulebook
@@ -88,16 +90,16 @@ def _since(text: str) -> datetime:
 
 
 def backtest_cmd(
-    rules: Annotated[Path | None, typer.Option("--rules", help="rule file or folder; default the rulebook")] = None,
-    records: Annotated[Path | None, typer.Option("--records", help="JSON lines shaped like test records")] = None,
-    since: Annotated[str | None, typer.Option(help="instead of --records: the stored records from this date")] = None,
-    until: Annotated[str | None, typer.Option(help="with --since: up to this date (exclusive)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table or jsonl")] = "table",
-    engine: Annotated[str, typer.Option(help="durable or reference")] = "durable",
+    rules: Annotated[Path | None, typer.Option("--rules", help=_("规则文件或文件夹；默认为规则库"))] = None,
+    records: Annotated[Path | None, typer.Option("--records", help=_("JSON lines 文件，格式同测试记录"))] = None,
+    since: Annotated[str | None, typer.Option(help=_("代替 --records：自该日期起已存储的记录"))] = None,
+    until: Annotated[str | None, typer.Option(help=_("与 --since 同用：截至该日期（不含）"))] = None,
+    fmt: Annotated[str, typer.Option("--format", help=_("输出格式：table 或 jsonl"))] = "table",
+    engine: Annotated[str, typer.Option(help=_("研判引擎：durable 或 reference"))] = "durable",
     workers: Annotated[int | None, typer.Option(
-        help="with --since: shard the backtest over this many local processes (same output)")] = None,
+        help=_("与 --since 同用：把回测分给这么多个本地进程（结果相同）"))] = None,
     compare: Annotated[Path | None, typer.Option(
-        "--compare", help="an older rule file or folder: show only the warnings that differ from it")] = None,
+        "--compare", help=_("较早版本的规则文件或文件夹：只列出与之不同的预警"))] = None,
     limit: Annotated[int, typer.Option(help=_("表格最多逐条列出的预警数（0 为全部；更多时先按规则汇总）"))] = 50,
 ) -> None:
     """Evaluate records with no store writes and no notifications; print the warnings they would open

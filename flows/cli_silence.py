@@ -79,7 +79,7 @@ def _check_rule(rule: str) -> None:
                           "除非该规则日后加入；请核对 --rule。", highlight=False)
 
 
-@app.command("add")
+@app.command("add", help=_("在设定时间之前静默一条规则的预警（限某地区及其下级、某等级及以下）。"))
 def add_cmd(
     rule: Annotated[str, typer.Option("--rule", help=_("要静默其预警的规则"))],
     until: Annotated[str, typer.Option("--until", help=_("结束时间：2026-12-05T18:00（北京时间）或 2h / 90m / 1d"))],
@@ -141,7 +141,7 @@ def add_cmd(
                   f"至 {_bj(row.until)}。", highlight=False)
 
 
-@app.command("list")
+@app.command("list", help=_("静默列表，最新的在前（除非给出 --all，只列未结束的）。"))
 def list_cmd(
     include_ended: Annotated[bool, typer.Option("--all", help=_("也列出已结束的静默"))] = False,
     as_json: Annotated[bool, typer.Option("--json", help=_("每行一条 JSON，供脚本使用"))] = False,
@@ -172,7 +172,7 @@ def list_cmd(
     console.print(table)
 
 
-@app.command("show")
+@app.command("show", help=_("一项静默及其当前压下的通知。"))
 def show_cmd(
     silence_id: Annotated[int, typer.Argument(help=_("静默编号"))],
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -208,7 +208,7 @@ def show_cmd(
                   highlight=False)
 
 
-@app.command("expire")
+@app.command("expire", help=_("立即结束一项静默；其压下的通知若对应预警仍未关闭，随下一轮投递各发送一次。"))
 def expire_cmd(
     silence_id: Annotated[int, typer.Argument(help=_("静默编号"))],
     author: Annotated[str | None, typer.Option("--as", help=_("解除人的处置人员 id（默认：系统管理员）"))]

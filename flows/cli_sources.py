@@ -14,11 +14,11 @@ from rich import box
 from rich.table import Table
 
 from flows.console import console, fail, print_json
-from integrations.i18n import explain
+from integrations.i18n import _, explain
 
-app = typer.Typer(help="Check the departmental sources file and try a source.", no_args_is_help=True)
+app = typer.Typer(help=_("检查部门数据源配置文件，试取一个数据源。"), no_args_is_help=True)
 
-FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="sources file (default: settings.sources_file)")]
+FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help=_("数据源配置文件（默认：settings.sources_file）"))]
 
 
 def _kinds() -> Any:
@@ -43,7 +43,7 @@ def _load(file: Path | None, kinds: Any) -> Any:
         raise typer.Exit(1) from None
 
 
-@app.command("check")
+@app.command("check", help=_("检查数据源配置文件：每个问题一行 FILE:LINE: 说明，有问题时退出码为 1。"))
 def check_cmd(file: FileOpt = None) -> None:
     """Validate the sources file: one ``FILE:LINE: message`` per problem, exit 1 if there is any."""
     from integrations.settings import get_settings
@@ -73,13 +73,13 @@ def _attrs(attrs: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in attrs.items())
 
 
-@app.command("test")
+@app.command("test", help=_("从 NAME 取一页数据，显示映射后的记录与被拒绝的条目；不存储。"))
 def test_cmd(
-    name: Annotated[str, typer.Argument(help="source name, as in the sources file")],
+    name: Annotated[str, typer.Argument(help=_("数据源名称，与配置文件中一致"))],
     file: FileOpt = None,
-    limit: Annotated[int, typer.Option(help="items to fetch")] = 20,
-    cursor: Annotated[str | None, typer.Option(help="start here instead of the beginning")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts")] = False,
+    limit: Annotated[int, typer.Option(help=_("要取的条数"))] = 20,
+    cursor: Annotated[str | None, typer.Option(help=_("从此处开始，而不是从头开始"))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_("输出 JSON lines，供脚本使用"))] = False,
 ) -> None:
     """Fetch one page of NAME and show the mapped records and the rejections; stores nothing."""
     from domain.records import Record
@@ -138,7 +138,8 @@ def test_cmd(
 def _mount_status() -> None:
     from flows.cli_sources_status import status_cmd
 
-    app.command("status")(status_cmd)
+    app.command("status", help=_(
+        "各数据源的最新记录、最近心跳、延迟、状态，以及最近一天被隔离的条目。"))(status_cmd)
 
 
 _mount_status()

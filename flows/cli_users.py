@@ -89,10 +89,13 @@ def disable_cmd(username: Annotated[str, typer.Argument(help=_("登录名"))]) -
     _run(_("已停用用户 {username}。").format(username=username), disable_account, username=username)
 
 
-@app.command("feed-token")
+@app.command("feed-token", help=_(
+        "为用户本人辖区的 CAP/Atom 订阅生成个人令牌（只显示一次；替换上一个）。\n"
+        "\n"
+        "订阅阅读器以 Authorization: Bearer <token> 发送；放在网址中的令牌一律拒绝。"))
 def feed_token_cmd(
-    username: Annotated[str, typer.Argument(help="login name")],
-    revoke: Annotated[bool, typer.Option("--revoke", help="revoke the user's feed token, issue none")] = False,
+    username: Annotated[str, typer.Argument(help=_("登录名"))],
+    revoke: Annotated[bool, typer.Option("--revoke", help=_("吊销该用户的订阅令牌，不再签发"))] = False,
 ) -> None:
     """A personal token for the CAP/Atom feed of the user's own subtree (printed once; replaces the last one).
 
@@ -123,10 +126,10 @@ def feed_token_cmd(
     err_console.print("订阅地址 /cap/feed.atom，请求头 Authorization: Bearer <令牌>；不要把令牌写进网址。",
                   highlight=False)
 
-@app.command("totp")
+@app.command("totp", help=_("为区县级或市级账号绑定（或重新绑定）TOTP 动态口令；otpauth:// 地址只显示一次。"))
 def totp_cmd(
-    username: Annotated[str, typer.Argument(help="login name")],
-    disable: Annotated[bool, typer.Option("--disable", help="remove the TOTP binding (password only)")] = False,
+    username: Annotated[str, typer.Argument(help=_("登录名"))],
+    disable: Annotated[bool, typer.Option("--disable", help=_("解除 TOTP 绑定（只用密码登录）"))] = False,
 ) -> None:
     """Bind (or re-bind) a TOTP authenticator to a district or city account; prints the otpauth:// URI once."""
     from domain.responders import ResponderDirectory

@@ -46,7 +46,7 @@ def _row_dict(row: Any) -> dict[str, Any]:
         "occurrences", "summary", "fingerprint", "rulebook_version", "escalation_step")}
 
 
-@app.command("list")
+@app.command("list", help=_("预警列表：红色在前，同一等级内最新的在前。"))
 def list_cmd(
     status: Annotated[str | None, typer.Option(help=_("open、acknowledged、resolved 或 unresolved"))] = None,
     level: Annotated[str | None, typer.Option(help=_("blue、yellow、orange 或 red"))] = None,
@@ -103,7 +103,7 @@ def list_cmd(
     console.print(table)
 
 
-@app.command("show")
+@app.command("show", help=_("一条预警的全过程：预警依据、派发、通知、升级、签收。"))
 def show_cmd(
     warning_id: Annotated[int, typer.Argument(help=_("预警编号"))],
     as_json: Annotated[bool, typer.Option("--json", help=_("以 JSON 输出，供脚本使用"))] = False,
@@ -217,7 +217,7 @@ def _act(action: str, warning_id: int, responder: str, reason: str) -> None:
                   highlight=False)
 
 
-@app.command("ack")
+@app.command("ack", help=_("签收本辖区的一条预警：停止其升级。"))
 def ack_cmd(
     warning_id: Annotated[int, typer.Argument()],
     responder: Annotated[str, typer.Option("--as", help=_("您在处置人员名录中的 id"))],
@@ -227,7 +227,7 @@ def ack_cmd(
     _act("ack", warning_id, responder, reason)
 
 
-@app.command("resolve")
+@app.command("resolve", help=_("办结一条预警：其规则下次触发时将新开一条预警。"))
 def resolve_cmd(
     warning_id: Annotated[int, typer.Argument()],
     responder: Annotated[str, typer.Option("--as")],
@@ -237,7 +237,7 @@ def resolve_cmd(
     _act("resolve", warning_id, responder, reason)
 
 
-@app.command("comment")
+@app.command("comment", help=_("为一条预警添加备注。"))
 def comment_cmd(
     warning_id: Annotated[int, typer.Argument()],
     responder: Annotated[str, typer.Option("--as")],
@@ -247,12 +247,12 @@ def comment_cmd(
     _act("comment", warning_id, responder, text)
 
 
-@app.command("handover")
+@app.command("handover", help=_("把你承办的预警移交给下级节点：通知其责任人。"))
 def handover_cmd(
     warning_id: Annotated[int, typer.Argument()],
-    to: Annotated[str, typer.Option("--to", help="the node below yours, by name (e.g. 江果桥街道) or code")],
-    responder: Annotated[str, typer.Option("--as", help="your responder id: you must hold the warning")],
-    note: Annotated[str, typer.Option("--note", help="what the new holder needs to know (required)")],
+    to: Annotated[str, typer.Option("--to", help=_("你的下级节点：名称（如 江果桥街道）或代码"))],
+    responder: Annotated[str, typer.Option("--as", help=_("你的责任人 id：须为该预警当前的承办人"))],
+    note: Annotated[str, typer.Option("--note", help=_("需要告知新承办人的情况（必填）"))],
 ) -> None:
     """Hand a warning you hold over to a node below yours (移交给下级): its responders are notified."""
     from domain.responders import ResponderDirectory

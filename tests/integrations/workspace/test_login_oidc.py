@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2 as httpx
+import pyotp
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -23,9 +24,11 @@ from sqlmodel import Session, col, select
 from integrations.actions_api import create_app
 from integrations.oidc import AuthlibProvider
 from integrations.settings import InsecureSettingsError, Settings
-from integrations.store.db import open_store
+from integrations.store.db import open_store, session_scope
 from integrations.store.models import AuditRow
-from tests.integrations.workspace.conftest import NOW, SETTINGS, directory, seed
+from integrations.store.user_totp import enrol_totp
+from integrations.totp import SecretBox
+from tests.integrations.workspace.conftest import NOW, PASSWORD, SETTINGS, directory, seed
 
 ISSUER = "https://sso.example.gov.cn/oidc"
 CLIENT_ID, CLIENT_SECRET = "fenghuo-test", "stub-provider-client-secret"
@@ -219,7 +222,6 @@ def test_production_refuses_a_development_oidc_client_secret() -> None:
 
 def test_a_disabled_account_is_refused_through_the_fake_provider(store: sa.Engine) -> None:
     from integrations.oidc import FakeIdentityProvider
-    from integrations.store.db import session_scope
     from integrations.store.users import disable_account
 
     with session_scope(store) as s:
@@ -233,3 +235,29 @@ def test_a_disabled_account_is_refused_through_the_fake_provider(store: sa.Engin
         assert resp.status_code == status, resp.text
         assert ("已停用" in resp.text) == (status == 403)
     assert _failures(store) == ["oidc-disabled"]
+
+
+def test_single_sign_on_skips_the_local_totp_the_provider_does_the_second_factor(store: sa.Engine, keys: Any) -> None:
+    # docs/login.md: an OIDC login never asks for Fenghuo's code, even for an enrolled account of a tier
+    # where the code is compulsory; the same account's password login is sent to the code form.
+    from integrations.store.db import session_scope
+    with session_scope(store) as s:
+        enrol_totp(session=s, username="district", sealed=SecretBox(SETTINGS.totp_key).seal(pyotp.random_base32()),
+                   directory=directory(), actor="test", now=NOW)
+    settings = OIDC.model_copy(update={"totp_required_tiers": ["district", "city"]})
+    stub = StubProvider(keys[0])
+    provider = AuthlibProvider(issuer=ISSUER, client_id=CLIENT_ID, client_secret=SecretStr(CLIENT_SECRET),
+                               transport=httpx.MockTransport(stub.handle))
+    client = TestClient(create_app(store, settings, directory=directory(), clock=lambda: NOW, oidc=provider))
+    done = _sign_on(client, stub, "district")
+    assert done.status_code == 303 and done.headers["location"] == "/inbox", done.text
+    assert client.cookies.get("fenghuo_session") and "锦江区" in client.get("/inbox").text
+    assert _failures(store) == []
+
+    plain = TestClient(create_app(store, settings, directory=directory(), clock=lambda: NOW, oidc=provider))
+    form = plain.get("/login").text
+    csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    by_password = plain.post("/login", data={"username": "district", "password": PASSWORD, "csrf": csrf},
+                             follow_redirects=False)
+    assert by_password.status_code == 303 and by_password.headers["location"].startswith("/login/totp")
+    assert "fenghuo_session" not in plain.cookies
