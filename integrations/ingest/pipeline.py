@@ -109,6 +109,7 @@ class IngestPipeline:
         self.mapping = CompiledMapping(
             source.config, kinds, key, known_regions=known_regions, utc_text=engine.dialect.name == "sqlite"
         )
+        self._gate_before_write = engine.dialect.name == "sqlite"  # see _commit
 
     def fetch(self, cursor: str | None) -> Page:
         """Step 1: the page of the source after ``cursor``."""
@@ -214,21 +215,29 @@ class IngestPipeline:
         new_only: bool,
         gate: threading.Event | None,
     ) -> UpsertStats:
-        """One page stored and the cursor advanced, in one transaction; ``gate`` opened as it is written."""
+        """One page stored and the cursor advanced, in one transaction; ``gate`` opened as it is written.
+
+        Every short statement of the page (cursor, watermark) goes first, while no helper competes for
+        the GIL: once the gate opens, each return from the database waits for the mapping of the next
+        page to let go of it (up to a switch interval, 5 ms). SQLite then writes the page in one statement
+        without the GIL, so the gate opens before it. PostgreSQL's store is several round trips (its
+        advisory lock, the highest seq, a savepoint, the ``COPY``, the ``NOTIFY``), so there the gate opens
+        after them and the mapping runs beside the commit, which waits for the server without the GIL.
+        """
         try:
             with session_scope(self.engine) as session:
                 if next_cursor != cursor:
-                    # First, while no helper competes for the GIL: once the gate opens, each short call
-                    # into the database waits for the mapping of the next page.
                     self.advance(session, next_cursor)
-                if gate is not None:
-                    gate.set()  # the next page is mapped while this one is written and committed
-                stats = self.store(session, mapped, optimistic=new_only)
                 # The source's watermark moves with the page it describes; a pull that reached the end of
                 # the source has sent everything up to now (its heartbeat).
                 now = self.now or datetime.now(UTC)
                 note_delivery(session=session, source=self.source.name, ats=(r.at for r in mapped.records),
                               drained_at=None if mapped.page.has_more else now, now=now)
+                if gate is not None and self._gate_before_write:
+                    gate.set()
+                stats = self.store(session, mapped, optimistic=new_only)
+                if gate is not None:
+                    gate.set()  # the next page is mapped while this one commits
                 return stats
         finally:
             if gate is not None:
