@@ -109,7 +109,6 @@ class IngestPipeline:
         self.mapping = CompiledMapping(
             source.config, kinds, key, known_regions=known_regions, utc_text=engine.dialect.name == "sqlite"
         )
-        self._gate_before_write = engine.dialect.name == "sqlite"  # see _commit
 
     def fetch(self, cursor: str | None) -> Page:
         """Step 1: the page of the source after ``cursor``."""
@@ -219,10 +218,10 @@ class IngestPipeline:
 
         Every short statement of the page (cursor, watermark) goes first, while no helper competes for
         the GIL: once the gate opens, each return from the database waits for the mapping of the next
-        page to let go of it (up to a switch interval, 5 ms). SQLite then writes the page in one statement
-        without the GIL, so the gate opens before it. PostgreSQL's store is several round trips (its
-        advisory lock, the highest seq, a savepoint, the ``COPY``, the ``NOTIFY``), so there the gate opens
-        after them and the mapping runs beside the commit, which waits for the server without the GIL.
+        page to let go of it. Then the gate opens and the page is written: SQLite writes it in one
+        statement without the GIL, PostgreSQL takes its ``COPY`` and commits while the driver waits
+        without it, and the mapping runs beside them. (Opening the gate only after the ``COPY`` on
+        PostgreSQL measured 0.70 of this: the mapping then has only the commit to overlap.)
         """
         try:
             with session_scope(self.engine) as session:
@@ -233,12 +232,9 @@ class IngestPipeline:
                 now = self.now or datetime.now(UTC)
                 note_delivery(session=session, source=self.source.name, ats=(r.at for r in mapped.records),
                               drained_at=None if mapped.page.has_more else now, now=now)
-                if gate is not None and self._gate_before_write:
-                    gate.set()
-                stats = self.store(session, mapped, optimistic=new_only)
                 if gate is not None:
-                    gate.set()  # the next page is mapped while this one commits
-                return stats
+                    gate.set()  # the next page is mapped while this one is written and committed
+                return self.store(session, mapped, optimistic=new_only)
         finally:
             if gate is not None:
                 gate.set()  # on an error too: the helper must not wait forever
