@@ -8,6 +8,7 @@
  *   canonical_and_hash  integrations.store.prepared.canonical_json + hash_content   tests/integrations/ingest/test_speedups.py
  *   Pseudonymiser       domain.privacy.pseudonymiser
  *   times_of            datetime.timestamp + integrations.store.prepared.utc_text
+ *   text_refused        domain.kinds.has_bad_text (a NUL or a lone surrogate: text no store keeps)
  *
  * Each handles the common case only and answers None (or calls the Python fallback it was given) for
  * anything else, so every rare case — a nested value, a lone surrogate, a zone with DST, a year outside
@@ -25,7 +26,7 @@
 #include <string.h>
 
 /* Bumped whenever a function's behaviour changes: integrations/ingest/speedups.py ignores a stale build. */
-#define SPEEDUPS_VERSION 1
+#define SPEEDUPS_VERSION 2
 #define MAX_KEYS 64
 
 /* ---- a growable byte buffer, on the stack while small ---- */
@@ -391,12 +392,43 @@ static PyObject *times_of(PyObject *self, PyObject *at) {
     return Py_BuildValue("(ds#)", ts, text, (Py_ssize_t)sizeof text);
 }
 
+/* ---- text_refused: domain.kinds.has_bad_text ---- */
+
+/* Whether a str holds a NUL or a surrogate code point (U+D800-U+DFFF): what has_bad_text's regex finds.
+ * Walks the string's own storage: one byte per character cannot hold a surrogate, so only NUL is
+ * looked for there (memchr); two and four bytes per character are tested unit by unit. Anything not
+ * a str answers None (the Python reference raises its own error for it). */
+static PyObject *text_refused(PyObject *self, PyObject *text) {
+    if (!PyUnicode_Check(text)) Py_RETURN_NONE;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const void *data = PyUnicode_DATA(text);
+    int bad = 0;
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        bad = memchr(data, 0, (size_t)n) != NULL;
+        break;
+    case PyUnicode_2BYTE_KIND: {
+        const Py_UCS2 *u = data;
+        for (Py_ssize_t i = 0; i < n && !bad; i++) bad = u[i] == 0 || (u[i] >= 0xD800 && u[i] <= 0xDFFF);
+        break;
+    }
+    default: {
+        const Py_UCS4 *u = data;
+        for (Py_ssize_t i = 0; i < n && !bad; i++) bad = u[i] == 0 || (u[i] >= 0xD800 && u[i] <= 0xDFFF);
+        break;
+    }
+    }
+    return PyBool_FromLong(bad);
+}
+
 static PyMethodDef methods[] = {
     {"canonical_and_hash", (PyCFunction)(void (*)(void))canonical_and_hash, METH_FASTCALL,
      "canonical_and_hash(kind, at_timestamp, region, attributes) -> (text, hash) or None "
      "(see integrations.store.prepared.canonical_json and hash_content)."},
     {"times_of", times_of, METH_O,
      "times_of(at) -> (at.timestamp(), utc_text(at)) for a fixed-offset time in 1970-2099, else None."},
+    {"text_refused", text_refused, METH_O,
+     "text_refused(text) -> domain.kinds.has_bad_text(text) for a str (a NUL or a lone surrogate), else None."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -15,6 +15,9 @@ def canonical_and_hash(
 def times_of(at: datetime) -> tuple[float, str] | None:
     """``(at.timestamp(), utc_text(at))`` for a fixed-offset time in 1970–2099; ``None`` for the rest."""
 
+def text_refused(text: str) -> bool | None:
+    """``domain.kinds.has_bad_text(text)`` for a str; ``None`` for anything else."""
+
 class Pseudonymiser:
     """The keyed pseudonym of an identifier; ``fallback(value)`` computes it for what C leaves alone."""
 

@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.kinds import RecordKinds, has_bad_text
+from domain.kinds import RecordKinds
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
 from integrations.ingest import speedups
 from integrations.ingest.fastmap_fields import field_filler
-from integrations.ingest.twins import canonical_and_hash, pseudonymiser, times_of
+from integrations.ingest.twins import canonical_and_hash, pseudonymiser, text_check, times_of
 from integrations.sources.mapping import (
     CLOCK_SKEW,
     EARLIEST_YEAR,
@@ -164,13 +164,14 @@ class CompiledMapping:
         # Where C declines (a zone with rules), the UTC text only where the store needs it (SQLite).
         py_times = times_of if with_text else _timestamp_only
         c_canonical_and_hash = speedups.canonical_and_hash or _leave_to_python
+        text_refused = text_check()
 
         def fast(raw: Any, limit: datetime, limit_ts: float | None) -> PreparedRecord | None:
             # Every test mirrors one of map_item's; failing one means "ask the reference", never "refuse".
             if type(raw) is not dict:
                 return None
             sid = raw.get(id_field)
-            if type(sid) is str and sid and len(sid) <= 200 and not has_bad_text(sid):
+            if type(sid) is str and sid and len(sid) <= 200 and not text_refused(sid):
                 source_id = sid
             elif type(sid) is int:
                 source_id = str(sid)

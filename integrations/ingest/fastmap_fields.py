@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from domain.kinds import DEFAULT_MAX_LENGTH, has_bad_text
+from domain.kinds import DEFAULT_MAX_LENGTH
 from domain.privacy import mask_value, pseudonymise_value
+from integrations.ingest.twins import text_check
 
 __all__ = ["FieldSpec", "field_filler"]
 
@@ -50,7 +51,7 @@ def field_filler(
         "_pseudonyms": pseudonyms,
         "_masked": masked,
         "_MAX": cache_max,
-        "_has_bad_text": has_bad_text,
+        "_text_refused": text_check(),  # domain.kinds.has_bad_text, in C where built
     }
     # "First wins" needs the test only when two department fields feed one record field.
     shared = len({f[1] for f in fields}) < len(fields)
@@ -89,7 +90,7 @@ def field_filler(
             # The door's bounds and clean text (FieldSpec._check), for values coerce was not asked about.
             if as_is is str:
                 env[f"_maxlen{i}"] = spec.max_length if spec.max_length is not None else DEFAULT_MAX_LENGTH
-                lines += [f"        elif len(v) > _maxlen{i} or _has_bad_text(v):", "            return None"]
+                lines += [f"        elif len(v) > _maxlen{i} or _text_refused(v):", "            return None"]
             else:
                 env[f"_lo{i}"], env[f"_hi{i}"] = spec.bounds()
                 lines += [f"        elif not (_lo{i} <= v <= _hi{i}):", "            return None"]

@@ -214,22 +214,27 @@ class IngestPipeline:
         new_only: bool,
         gate: threading.Event | None,
     ) -> UpsertStats:
-        """One page stored and the cursor advanced, in one transaction; ``gate`` opened as it is written."""
+        """One page stored and the cursor advanced, in one transaction; ``gate`` opened as it is written.
+
+        Every short statement of the page (cursor, watermark) goes first, while no helper competes for
+        the GIL: once the gate opens, each return from the database waits for the mapping of the next
+        page to let go of it. Then the gate opens and the page is written: SQLite writes it in one
+        statement without the GIL, PostgreSQL takes its ``COPY`` and commits while the driver waits
+        without it, and the mapping runs beside them. (Opening the gate only after the ``COPY`` on
+        PostgreSQL measured 0.70 of this: the mapping then has only the commit to overlap.)
+        """
         try:
             with session_scope(self.engine) as session:
                 if next_cursor != cursor:
-                    # First, while no helper competes for the GIL: once the gate opens, each short call
-                    # into the database waits for the mapping of the next page.
                     self.advance(session, next_cursor)
-                if gate is not None:
-                    gate.set()  # the next page is mapped while this one is written and committed
-                stats = self.store(session, mapped, optimistic=new_only)
                 # The source's watermark moves with the page it describes; a pull that reached the end of
                 # the source has sent everything up to now (its heartbeat).
                 now = self.now or datetime.now(UTC)
                 note_delivery(session=session, source=self.source.name, ats=(r.at for r in mapped.records),
                               drained_at=None if mapped.page.has_more else now, now=now)
-                return stats
+                if gate is not None:
+                    gate.set()  # the next page is mapped while this one is written and committed
+                return self.store(session, mapped, optimistic=new_only)
         finally:
             if gate is not None:
                 gate.set()  # on an error too: the helper must not wait forever

@@ -2,7 +2,8 @@
 
 Each function here gives exactly what its reference gives (the definition, in pure Python):
 :func:`domain.privacy.pseudonymiser`, :func:`integrations.store.prepared.canonical_json` with
-:func:`~integrations.store.prepared.hash_content`, and :func:`~integrations.store.prepared.utc_text`. The C
+:func:`~integrations.store.prepared.hash_content`, :func:`~integrations.store.prepared.utc_text` and
+:func:`domain.kinds.has_bad_text`. The C
 code (:mod:`integrations.ingest.speedups`) answers the common case and declines the rest (``None``), which
 the reference then computes; ``tests/integrations/ingest/test_speedups.py`` compares both on generated input.
 The C functions are looked up at each call or construction, so a test can take them away.
@@ -15,10 +16,11 @@ from datetime import datetime
 from typing import Any
 
 from domain import privacy
+from domain.kinds import has_bad_text
 from integrations.ingest import speedups
 from integrations.store.prepared import canonical_json, hash_content, utc_text
 
-__all__ = ["canonical_and_hash", "pseudonymiser", "times_of"]
+__all__ = ["canonical_and_hash", "pseudonymiser", "text_refused", "times_of"]
 
 
 def pseudonymiser(key: str | bytes) -> Callable[[str], str]:
@@ -50,3 +52,19 @@ def times_of(at: datetime) -> tuple[float, str]:
         if out is not None:
             return out
     return at.timestamp(), utc_text(at)
+
+
+def text_refused(text: str) -> bool:
+    """:func:`domain.kinds.has_bad_text`: whether ``text`` holds a NUL or a lone surrogate (the C one where built)."""
+    native = speedups.text_refused
+    if native is not None:
+        out = native(text)
+        if out is not None:
+            return out
+    return has_bad_text(text)
+
+
+def text_check() -> Callable[[str], bool | None]:
+    """The function the compiled mapping calls for each text it keeps: the C ``text_refused`` itself where
+    built (no Python call in between; it answers every str, the only values it is given), else the reference."""
+    return speedups.text_refused or has_bad_text

@@ -3,10 +3,12 @@
 The canonical text of a record's attributes is JSON with sorted keys, no spaces and non-ASCII kept
 (``json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)``); the content
 hash is SHA-256 of kind, time, region and that text. Stored hashes are compared with new ones to tell an
-unchanged re-delivery from a change, so this form must never change. orjson writes the very same bytes
-for the values it is used on (strings, bools, ``None``, 64-bit ints and floats printed without a small
-exponent — ``tests/integrations/store/test_prepared.py`` proves it on generated values) at a tenth of the cost; any
-other value goes through the standard encoder.
+unchanged re-delivery from a change, so this form must never change. This module is the reference;
+the ingest's one fast path is the C twin (:mod:`integrations.ingest.twins`), which writes the same bytes
+for the common case and leaves the rest to :func:`canonical_json` (``tests/integrations/ingest/
+test_speedups.py`` compares them on generated values). (A third writer, orjson for the values it agrees
+on, was dropped: where C is built it only ran for what C declines — nested values, lone surrogates,
+NaN, records of over 64 fields — and declined nearly all of that itself.)
 """
 
 from __future__ import annotations
@@ -16,39 +18,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-import orjson
-
 from domain.records import Record
 
 # One encoder for every record: json.dumps with options builds a new encoder per call.
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-_INF = float("inf")
-_INT_BOUND = 1 << 63
-
-
-def _orjson_writes_it(attributes: dict[str, Any]) -> bool:
-    """Whether orjson writes ``attributes`` as the stdlib does (the values it is known to agree on)."""
-    for value in attributes.values():  # inlined type tests: this runs for every record ingested
-        t = type(value)
-        if t is str or t is bool or value is None:
-            continue
-        if t is int:
-            if -_INT_BOUND < value < _INT_BOUND:
-                continue
-        # repr() writes floats below 1e-4 as 1e-05, orjson as 0.00001; NaN and infinities differ too.
-        elif t is float and (value == 0.0 or 1e-4 <= abs(value) < _INF):
-            continue
-        return False
-    return True
 
 
 def canonical_json(attributes: dict[str, Any]) -> str:
     """The canonical text of a record's attributes (see the module docstring)."""
-    if _orjson_writes_it(attributes):
-        try:
-            return orjson.dumps(attributes, option=orjson.OPT_SORT_KEYS).decode("utf-8")
-        except orjson.JSONEncodeError:  # e.g. a lone surrogate in a string, which json writes escaped
-            pass
     return _ENCODER.encode(attributes)
 
 

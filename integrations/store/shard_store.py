@@ -23,6 +23,7 @@ from sqlmodel import Session
 from domain.records import Record
 from integrations.store.db import make_engine
 from integrations.store.models import RecordRow
+from integrations.store.prepared import utc_text
 from rules.engine.gc_pause import gc_paused
 from rules.language.chaining import WARNING_KIND
 from rules.run.backtest import warning_row
@@ -77,10 +78,6 @@ def _prefix_range(prefix: str, last: str | None = None) -> tuple[str, str]:
     return prefix, end[:-1] + chr(ord(end[-1]) + 1)
 
 
-def _sqlite_at(value: datetime) -> str:
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
 def _read_sqlite(session: Session, since: datetime, until: datetime, prefix: str | None,
                  kinds: Sequence[str], last: str | None) -> list[tuple[Position, Record]]:
     """:func:`read_items` on SQLite through the driver: decoding rows by hand (text timestamps, JSON
@@ -88,7 +85,7 @@ def _read_sqlite(session: Session, since: datetime, until: datetime, prefix: str
     # The unary + keeps SQLite off the kind and region indexes: a day of the `at` index is the small
     # range; through the kind index it would scan every day's rows of that kind, every day.
     where = ["at >= ?", "at < ?", f"+kind IN ({', '.join('?' * len(kinds))})"]
-    args: list[Any] = [_sqlite_at(since), _sqlite_at(until), *kinds]
+    args: list[Any] = [utc_text(since), utc_text(until), *kinds]
     if prefix is not None:
         where += ["+region >= ?", "+region < ?"]
         args += list(_prefix_range(prefix, last))

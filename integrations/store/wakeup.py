@@ -18,10 +18,20 @@ from sqlmodel import Session
 CHANNEL = "fenghuo_records"
 
 
+_NOTIFY = f"NOTIFY {CHANNEL}"
+
+
 def notify_records(session: Session) -> None:
-    """Inside the storing transaction: tell listeners, at commit, that records arrived (PostgreSQL only)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text(f"NOTIFY {CHANNEL}"))
+    """Inside the storing transaction: tell listeners, at commit, that records arrived (PostgreSQL only).
+
+    Sent on the transaction's own connection straight through the driver, as the ``COPY`` before it is:
+    once per stored page, it skips SQLAlchemy's statement compilation and execution context (a few
+    tens of microseconds against a page's several milliseconds, but nothing to pay for a hint).
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(_NOTIFY)
 
 
 class Wakeup(Protocol):

@@ -149,7 +149,8 @@ def _view(out: PreparedRecord | Rejection) -> Any:
 @contextmanager
 def python_only() -> Iterator[None]:
     """As if the C twins (integrations.ingest.speedups) were not built: every value computed by the Python code."""
-    with mock.patch.multiple(speedups, canonical_and_hash=None, times_of=None, Pseudonymiser=None):
+    with mock.patch.multiple(speedups, canonical_and_hash=None, times_of=None, Pseudonymiser=None,
+                             text_refused=None):
         yield
 
 
@@ -250,10 +251,12 @@ def test_valid_items_use_the_c_twins(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(speedups, "times_of", counting("times", speedups.times_of))
     monkeypatch.setattr(speedups, "canonical_and_hash", counting("hash", speedups.canonical_and_hash))
+    monkeypatch.setattr(speedups, "text_refused", counting("text", speedups.text_refused))
     petition = next(c for c in DEPARTMENTS if c.kind == "petition")
     mapping = CompiledMapping(petition, KINDS, "k")
     good = {"id": "A", "occurred_at": "2026-01-05T09:00:00+08:00", "region_code": "510104001001001",
             "id_card": ID_CARD, "people": 2, "channel": "visit"}
     records, _ = mapping.map_page([good, {**good, "id": "B"}], NOW)
-    assert calls == ["times", "hash"] * 2
+    assert [c for c in calls if c != "text"] == ["times", "hash"] * 2
+    assert calls.count("text") == 3 * 2  # each record's id and its two texts (id_card, channel)
     assert records == [reference(mapping, item, NOW) for item in (good, {**good, "id": "B"})]

@@ -22,10 +22,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.kinds import has_bad_text
 from domain.privacy import normalise_identifier
 from domain.privacy import pseudonymiser as pseudonymiser_py
 from integrations.ingest import speedups
-from integrations.ingest.twins import canonical_and_hash, pseudonymiser, times_of
+from integrations.ingest.twins import canonical_and_hash, pseudonymiser, text_refused, times_of
 from integrations.store.prepared import canonical_json, hash_content, utc_text
 
 
@@ -182,6 +183,32 @@ def test_c_times_leave_zones_with_rules_and_naive_times_to_python(native: Module
     assert native.times_of(datetime(1970, 1, 1, tzinfo=UTC)) == (0.0, "1970-01-01 00:00:00.000000")
 
 
+# ---- text no store keeps ----
+
+_texts = (
+    st.text()  # every code point, lone surrogates and NUL included
+    | st.text(alphabet=st.characters(max_codepoint=0xFF))  # one byte per character: only a NUL is refused
+    | st.text(alphabet=st.characters(max_codepoint=0xFFFF))  # two bytes: surrogates at the bounds too
+    | st.text(alphabet=st.sampled_from(["\x00", "a", "中", "\ud7ff", "\ud800", "\udbff", "\udc00", "\udfff",
+                                        "\ue000", "😀"]))
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_texts)
+def test_c_text_refused_is_has_bad_text(native: ModuleType, text: str) -> None:
+    assert native.text_refused(text) is has_bad_text(text)
+    assert text_refused(text) is has_bad_text(text)  # what callers use
+
+
+def test_c_text_refused_at_the_bounds_and_for_what_is_not_text(native: ModuleType) -> None:
+    for text, refused in (("", False), ("abc", False), ("a\x00", True), ("é\x00", True), ("中\x00", True),
+                          ("😀\x00", True), ("\ud7ff", False), ("\ud800", True), ("中\udfff", True),
+                          ("😀\udc00", True), ("\ue000😀", False)):
+        assert native.text_refused(text) is refused, repr(text)
+    assert native.text_refused(b"a\x00") is None and native.text_refused(None) is None  # Python's to refuse
+
+
 # ---- loading ----
 
 def test_a_stale_or_missing_build_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -201,6 +228,7 @@ def test_a_stale_or_missing_build_is_not_used(monkeypatch: pytest.MonkeyPatch) -
         assert reloaded.Pseudonymiser is None and "not built" in (reloaded.UNAVAILABLE or "")
         assert pseudonymiser("k")("13812345678") == pseudonymiser_py("k")("13812345678")
         assert times_of(datetime(2026, 1, 5, tzinfo=UTC))[1] == "2026-01-05 00:00:00.000000"
+        assert reloaded.text_refused is None and text_refused("a\x00") and not text_refused("a")
     finally:
         monkeypatch.undo()
         importlib.reload(speedups)

@@ -53,3 +53,28 @@ def test_sqlite_polls(sqlite_engine: sa.Engine) -> None:
     t0 = time.monotonic()
     assert wake.wait(0.05) is False and time.monotonic() - t0 >= 0.05
     wake.close()
+
+
+@pytest.mark.postgres
+def test_the_notification_rides_the_copy_s_transaction_and_skips_sqlalchemy(pg_url: str) -> None:
+    from integrations.store.prepared import prepare
+    from integrations.store.records import upsert_prepared
+
+    engine = open_store(pg_url)
+    wake = wakeup_for(engine)
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        rows = [prepare(Record(kind="petition", source="xinfang", id=f"c{i}", at=AT, region="510104001001",
+                               attributes={"people": i})) for i in range(3)]
+        with pytest.raises(RuntimeError), session_scope(engine) as s:  # the ingest's path: one COPY
+            assert upsert_prepared(session=s, records=rows, optimistic=True).inserted == 3
+            raise RuntimeError("rolled back after the COPY")
+        assert wake.wait(0.5) is False
+        with session_scope(engine) as s:
+            assert upsert_prepared(session=s, records=rows, optimistic=True).inserted == 3
+        assert wake.wait(5.0) is True
+        assert not [st for st in statements if "NOTIFY" in st.upper()]  # sent through the driver itself
+    finally:
+        wake.close()
+        engine.dispose()
