@@ -94,7 +94,9 @@ class _Engine(RecordFields):
             if isinstance(state, Windows):
                 levels = [s.when for s in self.rules[ri].levels if s.when is not None]
                 tests_periods = any(t.field == "periods" for c in levels for t in c.walk())
-                self._windows[ri] = WindowJob(ri, self.rules[ri], state, tests_periods, self.baselines.get(ri))
+                job = self._windows[ri] = WindowJob(ri, self.rules[ri], state, tests_periods, self.baselines.get(ri))
+                names = self.rules[ri].fingerprint_fields
+                job.light_group = job.agg not in names and self.carries(self.rules[ri].firing_record, names)
         self._plans: dict[frozenset[int], list[tuple[_Run, Any]]] = {}
 
     def process(self, records: Sequence[Record], emit: Emit, times: Sequence[float] | None = None) -> None:

@@ -103,6 +103,12 @@ class RecordFields:
             got = self._periods[day] = tuple(self.calendars.periods_at(r.at))
         return got
 
+    def carries(self, kind: str, names: Sequence[str]) -> bool:
+        """Whether :meth:`light` of a ``kind`` record holds each of ``names`` whenever :meth:`fields`
+        does, with the same value."""
+        need = self._needs.get(kind)
+        return need is not None and all(n in need.attrs or n in need.tiers or n in need.common for n in names)
+
     def light(self, r: Record, t: float) -> dict[str, Any]:
         """The fields of :meth:`fields` that the rules watching ``r.kind`` test or key on before they
         fire (the same values: a tier code over an attribute of its name, the common fields over both)."""
