@@ -15,6 +15,7 @@ placed. It never asserts the figures.
 
     uv run python bench/backtest_bench.py                 # 30k and 300k records, both streams
     uv run python bench/backtest_bench.py --large 100000  # quicker
+    uv run python bench/backtest_bench.py --base /tmp/base  # and another checkout's CLI, in turn, with the ratio
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import machine_line
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = "import sys; sys.argv[0] = 'fenghuo'; from flows.cli import app; app()"
+"""The ``fenghuo`` command, run by this interpreter from the code of the checkout on ``PYTHONPATH``."""
 
 RULES = """\
 ruleset: bench
@@ -116,20 +121,40 @@ def write_stream(path: Path, n: int, places: int, seed: int = 7, per_day: int = 
             out.write("\n")
 
 
-def run_cli(rules: Path, records: Path, fmt: str) -> tuple[float, float, int]:
-    """CPU and wall seconds of one ``fenghuo backtest`` process, and the lines it printed."""
-    exe = Path(sys.executable).parent / "fenghuo"
+def run_cli(rules: Path, records: Path, fmt: str, root: Path = ROOT) -> tuple[float, float, int]:
+    """CPU and wall seconds of one ``fenghuo backtest`` process of the checkout at ``root`` (its code
+    first on the path, this interpreter and its packages), and the lines it printed."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run([str(exe), "backtest", "--rules", str(rules), "--records", str(records),  # nosec B603
-                           "--format", fmt], capture_output=True, text=True, check=False,
-                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "FENGHUO_ENV": "development"})
+    done = subprocess.run([sys.executable, "-c", CLI, "backtest", "--rules", str(rules),  # nosec B603
+                           "--records", str(records), "--format", fmt], capture_output=True, text=True,
+                          check=False, cwd=root, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
+                                                      "FENGHUO_ENV": "development", "PYTHONPATH": str(root)})
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"backtest failed ({done.returncode}): {done.stderr[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return cpu, wall, done.stdout.count("\n")
+
+
+def marginal(rules: Path, small: Path, large: Path, extra: int, fmt: str, repeat: int,
+             roots: list[Path]) -> list[tuple[float, float, float, float, float, float, int]]:
+    """Per checkout in ``roots``: the best-CPU run of each size (runs alternate between checkouts, so
+    each sees the same load), as (CPU rate, wall rate, CPU small, wall small, CPU large, wall large, lines)."""
+    best: dict[tuple[int, Path], tuple[float, float, int]] = {}
+    for _ in range(repeat):
+        for path in (small, large):
+            for root in roots:
+                got = run_cli(rules, path, fmt, root)
+                key = (int(path is large), root)
+                if key not in best or got[0] < best[key][0]:
+                    best[key] = got
+    out = []
+    for root in roots:
+        (cs, ws, _), (cl, wl, lines) = best[0, root], best[1, root]
+        out.append((extra / max(cl - cs, 1e-9), extra / max(wl - ws, 1e-9), cs, ws, cl, wl, lines))
+    return out
 
 
 def stages(rules: Path, records: Path) -> dict[str, float]:
@@ -156,6 +181,9 @@ def main() -> None:
     parser.add_argument("--streams", default="independent,firing")
     parser.add_argument("--format", default="table", choices=["table", "jsonl"], dest="fmt")
     parser.add_argument("--repeat", type=int, default=1, help="CLI runs per size (the best CPU time counts)")
+    parser.add_argument("--base", type=Path, default=None,
+                        help="another checkout (e.g. `git worktree add /tmp/base main`): its CLI is run on the "
+                             "same files in turn with this one's, and the ratio printed")
     args = parser.parse_args()
     print(machine_line(), flush=True)
     places = {"independent": 2000, "firing": 40}
@@ -167,14 +195,17 @@ def main() -> None:
             for n in (args.small, args.large):
                 files[n] = Path(tmp) / f"{stream}-{n}.jsonl"
                 write_stream(files[n], n, places[stream])
-            runs = {n: min((run_cli(rules, files[n], args.fmt) for _ in range(args.repeat)), key=lambda r: r[0])
-                    for n in (args.small, args.large)}
-            (cs, ws, _), (cl, wl, lines) = runs[args.small], runs[args.large]
             extra = args.large - args.small
-            print(f"{stream}: {args.small:,} records {cs:.2f} s CPU ({ws:.2f} s wall); {args.large:,} records "
-                  f"{cl:.2f} s CPU ({wl:.2f} s wall), {lines:,} output lines", flush=True)
-            print(f"{stream}: marginal {extra / max(cl - cs, 1e-9):,.0f} records/s CPU, "
-                  f"{extra / max(wl - ws, 1e-9):,.0f} records/s wall", flush=True)
+            roots = [ROOT] + ([args.base.resolve()] if args.base else [])
+            got = marginal(rules, files[args.small], files[args.large], extra, args.fmt, args.repeat, roots)
+            for root, (rate, wrate, cs, ws, cl, wl, lines) in zip(roots, got, strict=True):
+                name = "this checkout" if root == ROOT else f"base {root}"
+                print(f"{stream} [{name}]: {args.small:,} records {cs:.2f} s CPU ({ws:.2f} s wall); {args.large:,} "
+                      f"records {cl:.2f} s CPU ({wl:.2f} s wall), {lines:,} output lines", flush=True)
+                print(f"{stream} [{name}]: marginal {rate:,.0f} records/s CPU, {wrate:,.0f} records/s wall", flush=True)
+            if args.base:
+                print(f"{stream}: this checkout / base, marginal CPU rate: {got[0][0] / got[1][0]:.2f}x "
+                      f"(wall {got[0][1] / got[1][1]:.2f}x)", flush=True)
             st = stages(rules, files[args.large])
             n = st["records"]
             print(f"{stream}: in-process stages over {int(n):,} records: parse+validate {st['parse']:.2f} s "

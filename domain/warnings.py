@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property, lru_cache
@@ -99,6 +99,20 @@ class Firing:
         return fingerprint(self.rule, self.group)
 
 
+_new = object.__new__
+
+
+def made_firing(fingerprint: str, **fields: Any) -> Firing:
+    """``Firing(**fields)`` with its fingerprint already known, built without the frozen dataclass's
+    ``__init__`` (a field at a time through ``object.__setattr__``): the engine makes one per firing.
+    ``fields`` must name every field of :class:`Firing`; the result equals ``Firing(**fields)``."""
+    out = _new(Firing)
+    d = out.__dict__
+    d.update(fields)
+    d["fingerprint"] = fingerprint  # the cached property's slot
+    return out
+
+
 class Change(StrEnum):
     """What a firing did to its warning."""
 
@@ -155,15 +169,16 @@ def fold(current: WarningState | None, firing: Firing) -> tuple[WarningState, Ch
     refs = tuple(dict.fromkeys(current.records + firing.records))
     if len(refs) > MAX_RECORD_REFS:
         refs = refs[: MAX_RECORD_REFS // 2] + refs[-MAX_RECORD_REFS // 2 :]
-    state = replace(
-        current,
-        level=firing.level if raised else current.level,
-        last_at=max(current.last_at, firing.at),
-        occurrences=current.occurrences + 1,
-        records=refs,
+    # A copy of the state's fields, changed: what dataclasses.replace gives, without its walk over the
+    # fields and __init__ (a fold per firing, tens of thousands of them while a window stays over)
+    state = _new(WarningState)
+    d = state.__dict__
+    d.update(current.__dict__)
+    d["last_at"] = max(current.last_at, firing.at)
+    d["occurrences"] = current.occurrences + 1
+    d["records"] = refs
+    d["rulebook_version"] = firing.rulebook_version or current.rulebook_version
+    if raised:
         # The explanation follows the firing that set the level: it says why the level is what it is.
-        explanation=firing.explanation if raised else current.explanation,
-        summary=firing.summary if raised else current.summary,
-        rulebook_version=firing.rulebook_version or current.rulebook_version,
-    )
+        d["level"], d["explanation"], d["summary"] = firing.level, firing.explanation, firing.summary
     return state, (Change.raised if raised else Change.updated)

@@ -21,20 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from functools import lru_cache
 from typing import Any
 
 from domain.records import Record
-from domain.regions import TIERS, ancestors
 from domain.warnings import Firing, Level
 from rules.engine.baselines import Baselines
 from rules.engine.budget import EvaluationError, TextBudget, failed
-from rules.engine.conditions import referenced_fields
 from rules.engine.count_windows import CountWindows
 from rules.engine.distinct_windows import DistinctWindows
 from rules.engine.explain import firing_from_json, firing_to_json
 from rules.engine.matching import DurableMatcher, Matcher, Plan, PythonMatcher, build_plan
 from rules.engine.protocol import Emit, RulebookLike, RuleEngine
+from rules.engine.record_fields import RecordFields
 from rules.engine.sequences import Absences, Sequences
 from rules.engine.steps import WindowJob, absent_json, run_rule, run_window
 from rules.engine.windows import Windows, seconds
@@ -45,48 +43,17 @@ __all__ = ["DurableEngine", "Emit", "EvaluationError", "ReferenceEngine", "RuleE
 
 BATCH = 4096
 
-
-@lru_cache(maxsize=65536)
-def _tiers(region: str) -> dict[str, str]:
-    return ancestors(region)
-
-
-_COMMON = ("kind", "source", "id", "at", "region")
 _Run = Callable[[Any, Any, Record, dict[str, Any], float], "Firing | None"]
 """How :meth:`_Engine._step` runs one rule on a record: ``run(engine, job, record, light fields, t)``."""
-_TIER_NAMES = frozenset(t.value for t in TIERS)
 
 
-class _Needs:
-    """The fields the rules watching one record kind test or key on before they fire (see
-    :meth:`_Engine.light`): attributes, tiers, common fields, and whether ``periods``."""
-
-    __slots__ = ("attrs", "common", "periods", "regions", "tiers")
-
-    def __init__(self, attrs: tuple[str, ...], tiers: tuple[str, ...], common: tuple[str, ...], periods: bool) -> None:
-        self.attrs, self.tiers, self.common, self.periods = attrs, tiers, common, periods
-        self.regions: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {}
-        """region → the codes of the needed tiers it has, and the needed tiers it lacks (those are read
-        from the record's attribute of that name): looked up once per region, not per record."""
-
-    def region(self, region: str) -> tuple[dict[str, str], tuple[str, ...]]:
-        """:attr:`regions` for ``region``, worked out and remembered."""
-        anc = _tiers(region)
-        got = ({n: anc[n] for n in self.tiers if anc.get(n) is not None},
-               tuple(n for n in self.tiers if anc.get(n) is None))
-        if len(self.regions) >= 65536:
-            self.regions.clear()
-        self.regions[region] = got
-        return got
-
-
-class _Engine:
-    """The event-time machinery shared by both engines; subclasses choose the :class:`Matcher`."""
+class _Engine(RecordFields):
+    """The event-time machinery shared by both engines; subclasses choose the :class:`Matcher`. The
+    fields of records (:meth:`fields`, :meth:`light`) are :class:`~rules.engine.record_fields.RecordFields`'."""
 
     def __init__(self, rulebook: RulebookLike, make_matcher: Callable[[Plan], Matcher]) -> None:
         self.rules = list(rulebook.rules)
         self.version = rulebook.version
-        self.calendars = rulebook.calendars
         self.plan = plan = build_plan(self.rules)
         self.info = plan.info
         self.states: dict[int, Windows | Sequences | Absences] = {}
@@ -108,7 +75,6 @@ class _Engine:
                 self.states[ri] = Absences(within)
         self.free = [frozenset(li for li, s in enumerate(r.levels) if s.when is None) for r in self.rules]
         self.ranks = {r.id: [s.level.rank for s in r.levels] for r in self.rules}
-        self.periods_kinds = plan.periods_kinds
         self.watched = frozenset(plan.checks)
         self.absences = [(ri, s) for ri, s in self.states.items() if isinstance(s, Absences)]
         # each state forgets what it no longer needs every quarter of its `within` (at most a day) of event time
@@ -117,92 +83,21 @@ class _Engine:
         self.sweep_at = [float("-inf")] * len(self.swept)
         self.next_sweep = float("-inf")
         self.watermark = float("-inf")
-        self._periods: dict[int, tuple[str, ...]] = {}
         self.matcher = make_matcher(plan)
         self.errors: list[EvaluationError] = []
         self.quiet: Callable[[str, Level], bool] | None = None
         """Set by the evaluator: whether a firing folds into an open warning without its words."""
         self._budget = TextBudget(plan.checks, plan.info, self.rules)
-        # The fields each watched kind's records need before any rule fires: what its checks test, the
-        # windows' keys and summed or distinct fields, the joins. A firing builds every field (`fields`).
-        needs: dict[str, set[str]] = {kind: set() for kind in plan.checks}
-        for kind, checks in plan.checks.items():
-            for _, cond in checks:
-                needs[kind] |= referenced_fields(cond)
-        for rule in self.rules:
-            for step in rule.steps:
-                extra = set(rule.join)
-                if rule.window is not None:
-                    extra.update(rule.window.by)
-                    if rule.window.aggregate.field:
-                        extra.add(rule.window.aggregate.field)
-                needs.setdefault(step.record, set()).update(extra)
-        self._needs: dict[str, _Needs] = {}
-        for kind, names in needs.items():
-            names.discard("periods")
-            self._needs[kind] = _Needs(
-                tuple(sorted(n for n in names if n not in _TIER_NAMES and n not in _COMMON)),
-                tuple(sorted(n for n in names if n in _TIER_NAMES)),
-                tuple(n for n in _COMMON if n in names),
-                kind in self.periods_kinds and self.calendars is not None,
-            )
+        RecordFields.__init__(self, self.rules, plan, rulebook)
         self._windows: dict[int, WindowJob] = {}
         for ri, state in self.states.items():
             if isinstance(state, Windows):
                 levels = [s.when for s in self.rules[ri].levels if s.when is not None]
                 tests_periods = any(t.field == "periods" for c in levels for t in c.walk())
-                self._windows[ri] = WindowJob(ri, self.rules[ri], state, tests_periods, self.baselines.get(ri))
+                job = self._windows[ri] = WindowJob(ri, self.rules[ri], state, tests_periods, self.baselines.get(ri))
+                names = self.rules[ri].fingerprint_fields
+                job.light_group = job.agg not in names and self.carries(self.rules[ri].firing_record, names)
         self._plans: dict[frozenset[int], list[tuple[_Run, Any]]] = {}
-
-    # -- records ---------------------------------------------------------------------------------
-
-    def fields(self, r: Record, t: float | None = None) -> dict[str, Any]:
-        """Every field a rule may test (docs/rules-language.md#fields): the record's own, common ones, tiers, periods
-        (``t``: ``r.at`` in epoch seconds, if known)."""
-        f = {k: v for k, v in r.attributes.items() if v is not None}
-        f.update(_tiers(r.region))
-        f["kind"], f["source"], f["id"], f["at"], f["region"] = r.kind, r.source, r.id, r.at, r.region
-        if r.kind in self.periods_kinds and self.calendars is not None:
-            f["periods"] = self._periods_at(r, t)
-        return f
-
-    def _periods_at(self, r: Record, t: float | None) -> tuple[str, ...]:
-        day = int(((seconds(r.at) if t is None else t) + 28800) // 86400)
-        got = self._periods.get(day)
-        if got is None:
-            assert self.calendars is not None
-            got = self._periods[day] = tuple(self.calendars.periods_at(r.at))
-        return got
-
-    def light(self, r: Record, t: float) -> dict[str, Any]:
-        """The fields of :meth:`fields` that the rules watching ``r.kind`` test or key on before they
-        fire (the same values: a tier code over an attribute of its name, the common fields over both)."""
-        need = self._needs.get(r.kind)
-        if need is None:
-            return {}
-        a = r.attributes
-        if need.tiers:
-            region = r.region
-            got = need.regions.get(region)
-            if got is None:
-                got = need.region(region)
-            f: dict[str, Any] = got[0].copy()
-            for n in got[1]:
-                v = a.get(n)
-                if v is not None:
-                    f[n] = v
-        else:
-            f = {}
-        for n in need.attrs:
-            v = a.get(n)
-            if v is not None:
-                f[n] = v
-        if need.common:
-            for n in need.common:
-                f[n] = getattr(r, n)
-        if need.periods:
-            f["periods"] = self._periods_at(r, t)
-        return f
 
     def process(self, records: Sequence[Record], emit: Emit, times: Sequence[float] | None = None) -> None:
         """See :meth:`RuleEngine.process`."""

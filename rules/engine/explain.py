@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.regions import TIERS
-from domain.warnings import Firing, Level, fingerprint
+from domain.warnings import Firing, Level, fingerprint, made_firing
 from rules.language.model import AnyOf, Condition, FieldTest, NotOf, Op, Rule
 from rules.language.templates import render
 
@@ -118,7 +118,8 @@ def firing(
         shown = list(records[:5]) + ([f"…(+{len(records) - 5})"] if len(records) > 5 else [])
         explanation = f"规则 {name}: {why} → {level.chinese} {level.value}; 记录 records: {', '.join(shown)}"
         summary = render(rule.summary, {**fields, **vals}) if rule.summary else ""
-    out = Firing(
+    return made_firing(
+        fp,
         rule=rule.id,
         level=level,
         at=at,
@@ -131,8 +132,6 @@ def firing(
         values={k: _plain(v) for k, v in vals.items()},
         rulebook_version=version,
     )
-    out.__dict__["fingerprint"] = fp  # the cached property, already known
-    return out
 
 
 def firing_to_json(f: Firing) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from domain.warnings import Firing, Level
 from rules.engine.baselines import Baselines, measure, shown
 from rules.engine.explain import describe, duration, firing, firing_to_json, tested
 from rules.engine.matching import Matcher
+from rules.engine.quiet import quiet_window_firing
 from rules.engine.sequences import Absences, Sequences
 from rules.engine.windows import Windows
 from rules.language.model import Rule
@@ -71,7 +72,7 @@ __all__ = ["Absent", "EngineParts", "WindowJob", "absent_json", "run_rule", "run
 class WindowJob:
     """What the hot path needs of one window rule, looked up once."""
 
-    __slots__ = ("add", "agg", "baseline", "by", "field", "memo", "periods", "ri", "rule", "state")
+    __slots__ = ("add", "agg", "baseline", "by", "field", "light_group", "memo", "periods", "ri", "rule", "state")
 
     def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool, baseline: Baselines | None = None) -> None:
         assert rule.window is not None
@@ -85,6 +86,9 @@ class WindowJob:
         self.periods = periods
         self.memo: dict[Any, int | None] = {}
         """aggregate (and ``periods`` when the levels test it) → the level that holds, if any."""
+        self.light_group = False
+        """Whether the light fields of the rule's records hold its fingerprint fields (set by the engine):
+        then a quiet firing is built from them (:mod:`rules.engine.quiet`)."""
 
 
 class Absent:
@@ -201,6 +205,11 @@ def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], 
         return None
     rule = w.rule
     assert rule.window is not None
+    if w.light_group:
+        level = rule.levels[li].level
+        got = quiet_window_firing(rule, level, engine.quiet, r, f, {w.agg: total}, engine.version)
+        if got is not None:
+            return got
     full = engine.fields(r, t)
     aggf = {w.agg: total}
     if "periods" in full:

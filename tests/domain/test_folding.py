@@ -1,0 +1,74 @@
+"""Folding firings into warnings (domain.warnings.fold, made_firing) against the plain construction:
+``dataclasses.replace`` and the dataclasses' own ``__init__``, as the fold was written before."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.warnings import LEVELS, MAX_RECORD_REFS, Change, Firing, Status, WarningState, fold, made_firing
+
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def reference_fold(current: WarningState | None, firing: Firing) -> tuple[WarningState, Change]:
+    """The fold as it was: a new state by ``WarningState(...)`` or ``dataclasses.replace``."""
+    if current is None or current.status is Status.resolved:
+        return WarningState(fingerprint=firing.fingerprint, rule=firing.rule, level=firing.level,
+                            region=firing.region, first_at=firing.at, last_at=firing.at, occurrences=1,
+                            explanation=firing.explanation, summary=firing.summary, title=firing.title,
+                            records=firing.records[:MAX_RECORD_REFS],
+                            rulebook_version=firing.rulebook_version), Change.opened
+    raised = firing.level.rank > current.level.rank
+    refs = tuple(dict.fromkeys(current.records + firing.records))
+    if len(refs) > MAX_RECORD_REFS:
+        refs = refs[: MAX_RECORD_REFS // 2] + refs[-MAX_RECORD_REFS // 2 :]
+    return replace(current, level=firing.level if raised else current.level,
+                   last_at=max(current.last_at, firing.at), occurrences=current.occurrences + 1, records=refs,
+                   explanation=firing.explanation if raised else current.explanation,
+                   summary=firing.summary if raised else current.summary,
+                   rulebook_version=firing.rulebook_version or current.rulebook_version), (
+        Change.raised if raised else Change.updated)
+
+
+firings = st.builds(
+    lambda level, minutes, refs, words, version, fast: _built(fast,
+        rule="r", level=level, at=T0 + timedelta(minutes=minutes), group={"community": "c1"},
+        region="510104001001", records=tuple(refs), explanation=words, summary=words, title="t",
+        values={"count": minutes}, rulebook_version=version),
+    st.sampled_from(LEVELS), st.integers(-30, 300), st.lists(st.sampled_from([f"s/{i}" for i in range(70)]),
+                                                             max_size=4),
+    st.sampled_from(["", "为何 why", "另一个"]), st.sampled_from(["", "v1", "v2"]), st.booleans(),
+)
+
+
+def _built(fast: bool, **fields: object) -> Firing:
+    """A firing by its dataclass, or (``fast``) as the engine makes it (:func:`made_firing`)."""
+    plain = Firing(**fields)  # type: ignore[arg-type]
+    return made_firing(plain.fingerprint, **fields) if fast else plain
+
+
+@given(st.lists(firings, max_size=80), st.sets(st.integers(0, 79), max_size=3))
+def test_fold_equals_replace(stream: list[Firing], resolved_at: set[int]) -> None:
+    fast: WarningState | None = None
+    plain: WarningState | None = None
+    for i, f in enumerate(stream):
+        if i in resolved_at and fast is not None and plain is not None:  # resolved: the next opens anew
+            fast, plain = replace(fast, status=Status.resolved), replace(plain, status=Status.resolved)
+        got, want = fold(fast, f), reference_fold(plain, f)
+        assert got == want
+        assert got[0].__dict__ == want[0].__dict__  # no field more or less than a dataclass-built state
+        fast, plain = got[0], want[0]
+
+
+def test_made_firing_equals_the_dataclass() -> None:
+    fields = {"rule": "r", "level": LEVELS[1], "at": T0, "group": {"a": 1}, "region": "510104001001",
+              "records": ("s/1",), "explanation": "e", "summary": "s", "title": "t", "values": {"count": 3},
+              "rulebook_version": "v"}
+    plain = Firing(**fields)  # type: ignore[arg-type]
+    fast = made_firing(plain.fingerprint, **fields)
+    assert fast == plain and fast.fingerprint == plain.fingerprint
+    assert fast.__dict__ == {**plain.__dict__, "fingerprint": plain.fingerprint}
