@@ -136,8 +136,11 @@ def serve_all(
         say("serving stopped")
     finally:
         # The evaluator began stopping at the first signal, beside the scheduler: this only waits for it.
-        if resident is not None and not resident.stop(timeout=stopper.left(keep=2.5, at_most=3.0)):
-            say("常驻评估未在时限内停下（检查点写入中），不再等待；下次启动从上一检查点重放")
+        if resident is not None:
+            if resident.stop(timeout=stopper.left(keep=2.5, at_most=3.0)):
+                say("resident evaluator stopped")
+            else:
+                say("常驻评估未在时限内停下（检查点写入中），不再等待；下次启动从上一检查点重放")
         for part in (sim, web):
             if part is not None:
                 part.stop(timeout=stopper.left(keep=2.0, at_most=2.0))

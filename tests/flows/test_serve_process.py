@@ -190,3 +190,59 @@ def test_every_stopping_step_waits_only_what_is_left_before_the_deadline(monkeyp
     assert stopper.left(keep=1.0, at_most=3.0) == pytest.approx(0.5)
     now[0] += 5.0  # past the deadline: a token wait, never a negative one
     assert stopper.left(keep=0.3, at_most=3.0) == 0.2
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_serve_evaluates_and_delivers_as_records_arrive_and_still_stops_within_ten_seconds(tmp_path: Path) -> None:
+    """serve's resident evaluator holds the lease and delivers beside it: a record imported while serve runs
+    reaches the webhook receiver with no pipeline or escalation run (their schedules are an hour away), and
+    a SIGTERM still stops everything within the budget, the evaluator included."""
+    import json
+    from datetime import UTC, datetime
+
+    from flows.serve import STOP_WITHIN_S
+    from tests.webhook_helpers import WebhookReceiver, webhook_directory
+
+    receiver = WebhookReceiver()
+    log_path = tmp_path / "serve.log"
+    env = {**os.environ, "FENGHUO_HOME": str(tmp_path / "home"),
+           "FENGHUO_PUBLIC_BASE_URL": f"http://127.0.0.1:{_free_port()}",
+           "FENGHUO_RESPONDERS": str(webhook_directory(tmp_path / "responders.yaml", receiver.url))}
+    env.pop("FENGHUO_ENV", None)
+    records = tmp_path / "petition.jsonl"
+    records.write_text(json.dumps({"kind": "petition", "id": "p1", "at": datetime.now(UTC).isoformat(),
+                                   "region": "510104001001", "people": 60, "person": "p_00000000000000000001"})
+                       + "\n", encoding="utf-8")
+    try:
+        with log_path.open("wb") as log, subprocess.Popen(
+                [sys.executable, "-m", "flows.cli", "serve", "--dev", "--port", str(_free_port()),
+                 "--ingest-every", "3600", "--watch-every", "3600"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True) as serve:
+            try:
+                deadline = time.monotonic() + 300  # a busy machine starts a Prefect server slowly
+                while not all(s in log_path.read_text(errors="replace")
+                              for s in ("press Ctrl-C", "holds the lease", "delivering the outbox")):
+                    assert serve.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
+                    time.sleep(0.5)
+                imported = subprocess.run([sys.executable, "-m", "flows.cli", "records", "import", str(records),
+                                           "--source", "xinfang"], cwd=ROOT, env=env, capture_output=True,
+                                          text=True, timeout=120)
+                assert imported.returncode == 0, imported.stderr
+                got = receiver.wait_for(1, timeout=60)
+                assert got and {r.body["level"] for r in got} == {"orange"}, log_path.read_text(errors="replace")
+                started = time.monotonic()
+                serve.send_signal(signal.SIGTERM)
+                code = serve.wait(timeout=30)
+                took = time.monotonic() - started
+            finally:
+                if serve.poll() is None:
+                    os.killpg(serve.pid, signal.SIGKILL)
+    finally:
+        receiver.close()
+    output = log_path.read_text(errors="replace")
+    assert took < STOP_WITHIN_S, (took, output[-2000:])
+    assert code == 0, output[-2000:]
+    # The evaluator and its delivery stopped cleanly (not cut off by the exit) before the server did.
+    assert output.index("serving stopped") < output.index("resident evaluator stopped") \
+        < output.index("Prefect server stopped")

@@ -1,0 +1,375 @@
+"""Latency benchmark of live evaluation (issue 17, Speed): a department's record to a responder's webhook.
+
+Per backend: a store (fresh, or with ``--days`` of a megacity's history at 100,000 records a day, built
+once and reused, its evaluator caught up), the push intake (``POST /v1/intake/xinfang``, the web endpoint
+in a process of its own), ``fenghuo evaluate --follow`` with its delivery thread (a real process), and a
+webhook receiver on loopback to which every responder's notifications also go. Petitions are pushed at a
+steady ``--rate`` a day, with bursts of 1,000 records in one second; some are collective petitions (60
+people) in a street of their own, so each opens a fresh orange warning. Halfway through, the evaluator is
+killed with SIGKILL and restarted at once. Reported, in one run:
+
+- p50/p95/p99 from the intake's 202 to the webhook's receipt, orange/red warnings (pushes made while the
+  evaluator was down are reported apart, not in the percentiles);
+- intake → stored alone (the floor): the push's own round trip, which commits the records before its 202;
+- restart to caught up after kill -9 (position at the latest committed record), duplicates at the receiver;
+- then, in this process, the evaluator's per-batch cost at steady state (batches of 100 records, committed
+  with their warnings, outbox and position), and checkpoint write and read time and size.
+
+Only one source pushes here: with several live sources a record also waits for the slowest one's
+watermark (live evaluation releases by the watermarks of every live source, not per rule).
+
+    uv run python bench/latency_bench.py --quick                 # SQLite and PostgreSQL, under two minutes
+    uv run python bench/latency_bench.py --tiny --db sqlite      # the test's size
+    uv run python bench/latency_bench.py --days 30 --db sqlite   # against the 30-day store
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from crash_bench import _drop, _follow, _max_seq, _position, _url, _wait_for  # noqa: E402
+from machine import machine_line  # noqa: E402
+
+from tests.webhook_helpers import WebhookReceiver, webhook_directory  # noqa: E402
+
+TOKEN = "latency-bench-push-token-0123456789abcdef"  # nosec B105 - a loopback bench's own token
+DISTRICTS = ["510104", "510105", "510106", "510107", "510108"]
+PLAIN_REGIONS = ["510104001001", "510104001002", "510105001001", "510106001001"]
+WEB = """
+import time
+from flows.store import store_engine
+from integrations.settings import get_settings
+from integrations.web import start_web
+web = start_web(store_engine(), get_settings())
+print("ready", web.url, flush=True)
+time.sleep(10 ** 6)
+"""
+SIZES = {"tiny": dict(seconds=8, bursts=1, burst=200, batches=5), "quick": dict(seconds=40, bursts=2, burst=1000,
+                                                                            batches=20)}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _percentiles(xs: list[float]) -> str:
+    if not xs:
+        return "no samples"
+    q = statistics.quantiles(xs, n=100, method="inclusive") if len(xs) > 1 else [xs[0]] * 99
+    return f"p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms (n={len(xs)})"
+
+
+class Feed:
+    """Pushes petitions to the intake and notes when each was answered 202."""
+
+    def __init__(self, base: str, rng: random.Random) -> None:
+        self.client = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {TOKEN}"})
+        self.rng, self.n, self.streets = rng, 0, 0
+        self.answered: dict[str, float] = {}  # record id -> time.time() of its push's 202
+        self.floor: list[float] = []
+        self.down: tuple[float, float] | None = None  # the evaluator's kill → caught up
+
+    def _record(self, orange: bool) -> dict[str, Any]:
+        self.n += 1
+        if orange:  # a street of its own: a fresh warning, not a fold into an open one
+            self.streets += 1
+            district, street = DISTRICTS[self.streets % len(DISTRICTS)], 100 + self.streets // len(DISTRICTS)
+            region, people = f"{district}{street:03d}001", 60
+        else:
+            region, people = self.rng.choice(PLAIN_REGIONS), self.rng.choice([1, 2, 3, 5])
+        return {"kind": "petition", "id": f"lb{self.n}", "at": datetime.now(UTC).isoformat(), "region": region,
+                "people": people, "subject": "征地补偿", "person": f"p_{self.rng.randrange(10**6):020d}"}
+
+    def push(self, count: int, orange: int) -> None:
+        """One POST of ``count`` records, ``orange`` of them collective petitions."""
+        flags = [True] * orange + [False] * (count - orange)
+        self.rng.shuffle(flags)
+        items = [self._record(f) for f in flags]
+        while True:
+            started = time.time()
+            answer = self.client.post("/v1/intake/xinfang", params={"shape": "record"}, json=items)
+            if answer.status_code != 429:
+                break
+            time.sleep(float(answer.headers.get("Retry-After", "0.1")))
+        done = time.time()
+        if answer.status_code != 202:
+            raise RuntimeError(f"intake answered {answer.status_code}: {answer.text[:300]}")
+        self.floor.append(done - started)
+        for item in items:
+            self.answered[item["id"]] = done
+
+    def run(self, seconds: float, rate_per_day: float, bursts: int, burst: int, stop: threading.Event) -> None:
+        """Steady pushes (a quarter of them orange) for ``seconds``, with ``bursts`` bursts of ``burst``
+        records in one second (one in a hundred orange) spread over it."""
+        gap, start = 86_400 / rate_per_day, time.monotonic()
+        burst_at = [start + seconds * (i + 1) / (bursts + 1) for i in range(bursts)]
+        while (now := time.monotonic()) < start + seconds and not stop.is_set():
+            if burst_at and now >= burst_at[0]:
+                burst_at.pop(0)
+                for _ in range(10):
+                    self.push(burst // 10, orange=max(1, burst // 1000))
+                    time.sleep(0.1)
+            self.push(1, orange=int(self.rng.random() < 0.25))
+            time.sleep(gap)
+
+
+def _setup(tmp: Path, url: str, receiver: WebhookReceiver) -> dict[str, str]:
+    sources = yaml.safe_load((ROOT / "integrations" / "data" / "sources.yaml").read_text(encoding="utf-8"))
+    for source in sources["sources"]:
+        if source["name"] == "xinfang":
+            source["push_token"] = "bench-push"
+    (tmp / "sources.yaml").write_text(yaml.safe_dump(sources, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "FENGHUO_HOME": str(tmp / "home"), "FENGHUO_DATABASE_URL": url,
+           "FENGHUO_SOURCES_FILE": str(tmp / "sources.yaml"), "FENGHUO_SOURCE_SECRETS": f'{{"bench-push": "{TOKEN}"}}',
+           "FENGHUO_RESPONDERS": str(webhook_directory(tmp / "responders.yaml", receiver.url)),
+           "FENGHUO_REJECT_UNKNOWN_REGIONS": "false", "FENGHUO_INTAKE_MAX_IN_FLIGHT": "16",
+           "FENGHUO_PUBLIC_BASE_URL": f"http://127.0.0.1:{_free_port()}", "FENGHUO_ENV": "development"}
+    return env
+
+
+def _latencies(engine: sa.Engine, feed: Feed, receiver: WebhookReceiver) -> tuple[list[float], list[float]]:
+    """(samples outside the evaluator's restart, samples pushed during it): each orange/red warning's first
+    receipt less the 202 of the latest pushed record among its records."""
+    first: dict[int, float] = {}
+    for got in receiver.snapshot():
+        wid = got.body.get("warning_id")
+        if got.body.get("level") in ("orange", "red") and wid is not None:
+            first[wid] = min(first.get(wid, got.at), got.at)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, records FROM warning")).all()
+    steady, restart = [], []
+    for wid, records in rows:
+        ids = [r.rsplit("/", 1)[-1] for r in (records if isinstance(records, list) else json.loads(records))]
+        pushed = [feed.answered[r] for r in ids if r in feed.answered]
+        if wid in first and pushed:
+            at = max(pushed)
+            during = feed.down is not None and feed.down[0] - 1 <= at <= feed.down[1]
+            (restart if during else steady).append(first[wid] - at)
+    return steady, restart
+
+
+def _settle(engine: sa.Engine, receiver: WebhookReceiver, timeout: float = 60) -> None:
+    """Wait until the evaluator has consumed every record and the receiver has been quiet for 2 s."""
+    deadline, last, quiet = time.monotonic() + timeout, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        n = len(receiver.snapshot())
+        if n != last:
+            last, quiet = n, time.monotonic()
+        if _position(engine) >= _max_seq(engine) and time.monotonic() - quiet > 2:
+            return
+        time.sleep(0.2)
+
+
+def petitions(n: int, prefix: str, at: datetime, rng: random.Random | None = None) -> list[Any]:
+    """``n`` plain petitions at ``at`` (the steady mix, one in fifty collective), for the in-process batches."""
+    from domain.records import Record
+
+    rng = rng or random.Random(3)
+    return [Record(kind="petition", source="xinfang", id=f"{prefix}{i}", at=at, region=rng.choice(PLAIN_REGIONS),
+                   attributes={"people": 60 if i % 50 == 0 else rng.choice([1, 2, 3]), "subject": "欠薪",
+                               "person": f"p_{rng.randrange(10**6):020d}"}) for i in range(n)]
+
+
+def _in_process(url: str, env: dict[str, str], batches: int) -> dict[str, float]:
+    """Per-batch cost (100 records) and checkpoint write/read, with the evaluator in this process."""
+    from flows.live import live_parts
+    from integrations.evaluation import LiveEvaluator
+    from integrations.settings import Settings
+    from integrations.store.db import open_store, session_scope
+    from integrations.store.records import upsert_records
+    from integrations.store.watermarks import note_delivery
+
+    settings = Settings(database_url=url, home=Path(env["FENGHUO_HOME"]), responders=Path(env["FENGHUO_RESPONDERS"]),
+                        sources_file=Path(env["FENGHUO_SOURCES_FILE"]))
+    engine, parts = open_store(url), live_parts(settings)
+
+    def load() -> tuple[LiveEvaluator, float]:
+        t0 = time.perf_counter()
+        live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
+                             checkpoint_every=(1e9, 10**9), who="latency bench")
+        return live, time.perf_counter() - t0
+
+    live, _ = load()
+    costs = []
+    for i in range(batches):
+        at = datetime.now(UTC)
+        with session_scope(engine) as session:  # stored as the intake stores a push: the watermark moves
+            upsert_records(session=session, records=petitions(100, f"b{i}_", at))
+            note_delivery(session=session, source="xinfang", ats=[at], now=at)
+        t0 = time.perf_counter()
+        report = live.run(datetime.now(UTC))
+        costs.append(time.perf_counter() - t0)
+        assert report.records == 100, report
+    written = live.checkpoint(datetime.now(UTC))
+    live.close()
+    again, read_s = load()
+    again.close()
+    engine.dispose()
+    costs.sort()
+    return {"batch_median_ms": statistics.median(costs) * 1000, "batch_max_ms": costs[-1] * 1000,
+            "write_s": written.seconds if written else float("nan"),
+            "size_mb": written.size_bytes / 1e6 if written else float("nan"), "read_s": read_s}
+
+
+def history(url: str, days: int, seed: int = 7) -> str:
+    """``days`` of the megacity stream (bench/rules_bench.py, 100,000 a day) ending now, in the store at
+    ``url`` with its evaluator caught up (no routing: history notifies nobody) — built once, then reused."""
+    from rules_bench import START, stream
+
+    from flows.live import live_parts
+    from integrations.evaluation import evaluate_pending
+    from integrations.settings import Settings
+    from integrations.store.db import open_store
+    from integrations.store.prepared import prepare
+    from integrations.store.record_insert import insert_sql
+
+    engine = open_store(url)
+    if _max_seq(engine) >= days * 100_000 and _position(engine) > 0:
+        print(f"history: reusing {url} ({_max_seq(engine)} records)", flush=True)
+        engine.dispose()
+        return url
+    t0, shift = time.perf_counter(), datetime.now(UTC) - START - __import__("datetime").timedelta(days=days)
+    stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    seq = 0
+    with engine.begin() as conn:
+        sql = insert_sql(conn.dialect)
+        for chunk in stream(days * 100_000, seed, 100_000):
+            rows = []
+            for r in chunk:
+                seq += 1
+                p, at = prepare(r), (r.at + shift).astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+                rows.append((r.source, r.id, r.kind, at, r.region, p.attrs_json, p.content_hash, 1, False, seq, stamp))
+            conn.exec_driver_sql(sql, rows)
+    print(f"history: {seq} records stored in {time.perf_counter() - t0:.0f} s", flush=True)
+    t0 = time.perf_counter()
+    rulebook = live_parts(Settings(database_url=url), routed=False).rulebook
+    report = evaluate_pending(engine, rulebook, now=datetime.now(UTC), who="latency bench history")
+    print(f"history: evaluated {report.records} records in {time.perf_counter() - t0:.0f} s", flush=True)
+    engine.dispose()
+    return url
+
+
+def run(db: str, size: dict[str, int], rate: float, days: int, store_dir: Path) -> dict[str, Any]:
+    """One backend's run (see the module); prints its report and returns the figures."""
+    from integrations.store.db import open_store
+
+    with tempfile.TemporaryDirectory(prefix="latency-") as tmp_name:
+        tmp = Path(tmp_name)
+        if days:
+            store_dir.mkdir(parents=True, exist_ok=True)
+            url = (f"sqlite:///{store_dir}/latency-{days}d.db" if db == "sqlite" else
+                   f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dlatency_{days}d")
+            if db != "sqlite":
+                with sa.create_engine(url.split("?")[0]).begin() as conn:
+                    conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "latency_{days}d"'))
+            history(url, days)
+        else:
+            url = _url("sqlite" if db == "sqlite" else "postgres", tmp, "latency")
+        receiver = WebhookReceiver()
+        env = _setup(tmp, url, receiver)
+        engine = open_store(url)
+        web = subprocess.Popen([sys.executable, "-c", WEB], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        log = tmp / "follow.log"
+        follower = _follow(env, log)
+        feed: Feed | None = None
+        try:
+            assert web.stdout is not None
+            base = web.stdout.readline().split()[-1]
+            _wait_for(log, "delivering the outbox", 1, timeout=300)
+            feed, stop = Feed(base, random.Random(11)), threading.Event()  # stop: the run's own bound
+            pusher = threading.Thread(target=feed.run,
+                                      args=(size["seconds"], rate, size["bursts"], size["burst"], stop))
+            pusher.start()
+            time.sleep(size["seconds"] * 0.6)
+            killed = time.time()
+            follower.send_signal(signal.SIGKILL)
+            follower.wait(10)
+            follower = _follow(env, log)  # restarted at once, as a supervisor would
+            _wait_for(log, "evaluating from the last checkpoint", 2, timeout=300)
+            target = _max_seq(engine)  # caught up: past every record committed by the time it was up
+            while _position(engine) < target:
+                time.sleep(0.02)
+            feed.down = (killed, time.time())
+            pusher.join()
+            _settle(engine, receiver)
+            steady, during = _latencies(engine, feed, receiver)
+            keys = [r.key for r in receiver.snapshot()]
+        finally:
+            follower.send_signal(signal.SIGTERM)
+            follower.wait(30)
+            web.kill()
+            web.wait(10)
+            if web.stdout is not None:
+                web.stdout.close()
+            if feed is not None:
+                feed.client.close()
+            receiver.close()
+        engine.dispose()
+        cost = _in_process(url, env, size["batches"])
+        if not days:
+            _drop(url)
+    assert feed is not None and feed.down is not None
+    restart_s = feed.down[1] - feed.down[0]
+    p95 = statistics.quantiles(steady, n=100, method="inclusive")[94] if len(steady) > 1 else float("nan")
+    print(f"[{db}{f', {days}-day store' if days else ''}] {feed.n} records pushed in {len(feed.floor)} pushes; "
+          f"{len(steady) + len(during)} orange/red warnings; {machine_line()}")
+    print(f"  intake→delivered (orange/red): {_percentiles(steady)}; pushed while the evaluator restarted: "
+          f"{_percentiles(during)}")
+    print(f"  intake→stored (the push's round trip): {_percentiles(feed.floor)}")
+    print(f"  restart to caught up after kill -9: {restart_s:.2f} s; duplicates at the receiver: "
+          f"{len(keys) - len(set(keys))} of {len(keys)} posts")
+    print(f"  per batch of 100 records at steady state: median {cost['batch_median_ms']:.1f} ms, "
+          f"max {cost['batch_max_ms']:.1f} ms over {size['batches']} batches; checkpoint: write "
+          f"{cost['write_s']:.3f} s, read {cost['read_s']:.3f} s, {cost['size_mb']:.2f} MB")
+    return {"p95_ms": p95 * 1000, "restart_s": restart_s, "duplicates": len(keys) - len(set(keys)),
+            "samples": len(steady), **cost}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments, run each backend, close with the line ``p95 intake→delivered: N ms``."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="a small run, under two minutes (the default size)")
+    ap.add_argument("--tiny", action="store_true", help="the smallest run (the test's): seconds")
+    ap.add_argument("--days", type=int, default=0, help="days of history (100,000 a day) in the store; 0: fresh")
+    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--rate", type=float, default=100_000, help="steady records a day (default 100,000)")
+    ap.add_argument("--seconds", type=float, help="how long the feed runs (default by size)")
+    ap.add_argument("--store-dir", type=Path, default=Path(tempfile.gettempdir()) / "fenghuo-latency-store",
+                    help="where the --days store is built once and reused (SQLite)")
+    args = ap.parse_args(argv)
+    size = dict(SIZES["tiny" if args.tiny else "quick"])
+    if args.seconds:
+        size["seconds"] = int(args.seconds)
+    results = [run(db, size, args.rate if not args.tiny else args.rate * 5, args.days, args.store_dir)
+               for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db])]
+    print(f"p95 intake→delivered: {max(r['p95_ms'] for r in results):.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
