@@ -164,17 +164,19 @@ def _silence_line() -> str:
     from sqlmodel import Session, col, select
 
     from flows.store import store_engine
+    from integrations.i18n import _
     from integrations.store.models import OutboxRow
 
     with Session(store_engine()) as session:
         rows = [r for r in session.exec(select(OutboxRow).where(col(OutboxRow.payload).is_not(None)))
                 if r.payload.get("silence")]
     if not rows:
-        return "silence: nothing was held (no collective petition in the silenced round)"
+        return _("静默：本轮无集体访，没有暂缓的通知")
     done = Counter(r.status for r in rows)
-    return (f"silence (静默): {len(rows)} notifications held during one round — {SILENCE_REASON}; afterwards "
-            f"sent {done['sent']}, not needed (resolved meanwhile) {done['not_needed']}, "
-            f"still held {done['silenced']}, waiting to send {done['pending']}")
+    return _("静默：一轮中暂缓通知 {n} 条 — {reason}；其后补发 {sent} 条，不再需要（已办结）{not_needed} 条，"
+             "仍暂缓 {held} 条，待发送 {pending} 条").format(
+        n=len(rows), reason=SILENCE_REASON, sent=done["sent"], not_needed=done["not_needed"],
+        held=done["silenced"], pending=done["pending"])
 
 
 def _noise_line() -> str:

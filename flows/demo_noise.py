@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
+from integrations.i18n import _
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
 
 
@@ -57,15 +58,17 @@ def noise_counts(session: Session, every: Mapping[str, timedelta]) -> NoiseCount
 
 
 def noise_line(c: NoiseCounts) -> str:
-    """One Chinese summary line (the reasons first, then what became of the held notifications)."""
+    """One summary line through the catalogue (the reasons first, then what became of the held
+    notifications: sent after the hold, 不再需要（已办结） because the warning was resolved, still held)."""
     total = c.silenced + sum(c.inhibited.values())
-    by_cluster = "、".join(f"#{wid}（{c.clusters.get(wid, '?')}）{n} 条"
+    by_cluster = "、".join(_("#{id}（{rule}）{n} 条").format(id=wid, rule=c.clusters.get(wid, "?"), n=n)
                            for wid, n in sorted(c.inhibited.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
-    more = f" 等 {len(c.inhibited)} 个聚集预警" if len(c.inhibited) > 5 else ""
+    more = _(" 等 {n} 个聚集预警").format(n=len(c.inhibited)) if len(c.inhibited) > 5 else ""
     o = c.outcome
-    return (f"降噪 noise control：暂缓通知 {total} 条 — 静默 {c.silenced} 条；"
-            f"被聚集预警压制 {sum(c.inhibited.values())} 条（{by_cluster or '无'}{more}）；"
-            f"重复通知间隔未到（notify_every）未再通知的触发 {c.repeat_limited} 次。"
-            f"其后补发 {o.get('sent', 0)} 条，预警已办结无需补发 {o.get('not_needed', 0)} 条，"
-            f"仍暂缓 {o.get('silenced', 0) + o.get('held', 0)} 条，待发送 {o.get('pending', 0)} 条。"
-            f"久无新情况转为可办结（stale）的预警 {c.stale} 条。")
+    return _("降噪 noise control：暂缓通知 {total} 条 — 静默 {silenced} 条；被聚集预警压制 {inhibited} 条"
+             "（{clusters}{more}）；重复通知间隔未到（notify_every）未再通知的触发 {limited} 次。"
+             "其后补发 {sent} 条，不再需要（已办结）{not_needed} 条，仍暂缓 {held} 条，待发送 {pending} 条。"
+             "久无新情况转为可办结（stale）的预警 {stale} 条。").format(
+        total=total, silenced=c.silenced, inhibited=sum(c.inhibited.values()), clusters=by_cluster or _("无"),
+        more=more, limited=c.repeat_limited, sent=o.get("sent", 0), not_needed=o.get("not_needed", 0),
+        held=o.get("silenced", 0) + o.get("held", 0), pending=o.get("pending", 0), stale=c.stale)
