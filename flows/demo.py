@@ -121,6 +121,7 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
 
             # Past the digest window (escalation.yaml), so the last blue and yellow go out too.
             escalate_warnings(now=DEFAULT_START + timedelta(days=days, minutes=11))
+            _noise_section(DEFAULT_START + timedelta(days=days, minutes=20))
             progress.update(step, advance=1, description="done")
         finally:
             sim.stop()
@@ -141,13 +142,11 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
                   "  uv run fenghuo rules test\n  uv run fenghuo assess list\n"
                   "  uv run fenghuo report --date 2026-01-25")
 
-SILENCE_REASON = "拆迁听证会期间的集体访已知（演示：市维稳工作值班室设置）"
-
-
 def _announce_silence(clock: datetime) -> None:
     """The city duty office silences collective petitions for one round (up to orange): they open and are
     recorded as usual, their notifications wait and go out after the round if still open."""
     from flows.context import RoutingContext
+    from flows.demo_noise import SILENCE_REASON
     from flows.store import store_engine
     from integrations.store.db import session_scope
     from integrations.store.silences import add_silence
@@ -159,22 +158,39 @@ def _announce_silence(clock: datetime) -> None:
                     max_length=timedelta(hours=get_settings().silence_max_hours))
 
 
+def _noise_section(at: datetime) -> None:
+    """After the rounds: a silence, a cluster holding its streets and a warning gone stale, played through
+    the real paths (``flows.demo_noise.noise_section``), so the summary shows each whatever the data."""
+    from flows.context import RoutingContext
+    from flows.demo_noise import noise_section
+    from flows.store import store_engine
+    from integrations.notify.registry import build_channels
+    from rules.language.loader import load_rulebook
+
+    settings = get_settings()
+    noise_section(store_engine(), RoutingContext.load(settings).routing(), build_channels(settings), at=at,
+                  rules=load_rulebook([settings.rulebook]).rules)
+
+
 def _silence_line() -> str:
     """How many notifications the demo's silence held, and what became of them."""
     from sqlmodel import Session, col, select
 
+    from flows.demo_noise import SILENCE_REASON
     from flows.store import store_engine
+    from integrations.i18n import _
     from integrations.store.models import OutboxRow
 
     with Session(store_engine()) as session:
         rows = [r for r in session.exec(select(OutboxRow).where(col(OutboxRow.payload).is_not(None)))
                 if r.payload.get("silence")]
     if not rows:
-        return "silence: nothing was held (no collective petition in the silenced round)"
+        return _("静默：本轮无集体访，没有暂缓的通知")
     done = Counter(r.status for r in rows)
-    return (f"silence (静默): {len(rows)} notifications held during one round — {SILENCE_REASON}; afterwards "
-            f"sent {done['sent']}, not needed (resolved meanwhile) {done['not_needed']}, "
-            f"still held {done['silenced']}, waiting to send {done['pending']}")
+    return _("静默：一轮中暂缓通知 {n} 条 — {reason}；其后补发 {sent} 条，不再需要（已办结）{not_needed} 条，"
+             "仍暂缓 {held} 条，待发送 {pending} 条").format(
+        n=len(rows), reason=SILENCE_REASON, sent=done["sent"], not_needed=done["not_needed"],
+        held=done["silenced"], pending=done["pending"])
 
 
 def _noise_line() -> str:

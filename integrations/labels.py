@@ -52,7 +52,7 @@ def vocabulary() -> dict[str, Mapping[str, str]]:
 _NUMBERED = {"escalate": N_("第{n}次升级"), "remind": N_("第{n}次催办"), "repeat": N_("第{n}次持续发生通知"),
              "stale": N_("第{n}次可办结提示")}
 _STEPS = {"open": N_("首次通知"), "overdue": N_("超期通报"), "digest": N_("汇总通知"), "report": N_("每日报告"),
-          "silence-remind": N_("静默到期提醒"), "task-propose": N_("网格任务建议办结")}
+          "silence-remind": N_("静默到期提醒"), "task-propose": N_("网格任务建议办结"), "resolve": N_("办结告知")}
 _RAISE = N_("等级上调为{level}")
 _STEP = re.compile(r"^(?P<kind>[a-z]+)-(?P<n>\d+)$")
 

@@ -43,6 +43,19 @@ def test_date_ranges_across_a_leap_day_and_a_month_end() -> None:
         parse_schedule("每天 09:00-10:00 2027-02-29~2027-03-01")
 
 
+@pytest.mark.parametrize("monday", [date(2026, 1, 5), date(2026, 3, 9), date(2026, 3, 30), date(2026, 7, 6),
+                                    date(2026, 10, 26), date(2026, 11, 2), date(2028, 2, 28)])
+def test_no_daylight_saving_a_beijing_window_keeps_its_utc_hours_all_year(monday: date) -> None:
+    """Asia/Shanghai has been UTC+8 all year since 1992: a Monday 00:00-08:00 window is Sunday 16:00 to
+    Monday 00:00 UTC in winter, in summer and in the weeks Europe and America change their clocks, across
+    the UTC date line of the Beijing day."""
+    s = parse_schedule("周一 00:00-08:00")
+    start = datetime.combine(monday - timedelta(days=1), time(16, 0), UTC)
+    assert SHANGHAI.utcoffset(start.replace(tzinfo=None)) == timedelta(hours=8)
+    assert s.covers(start) and s.covers(start + timedelta(hours=7, minutes=59))
+    assert not s.covers(start - timedelta(minutes=1)) and not s.covers(start + timedelta(hours=8))
+
+
 @pytest.mark.parametrize("spec", ["", "周一", "周八 09:00-10:00", "周一 9-10", "周一 25:00-26:00",
                                   "周一 09:00-09:00", "周一 09:00-10:00 2026-03-01~2026-02-01"])
 def test_bad_specs_say_what_is_expected(spec: str) -> None:

@@ -73,7 +73,7 @@ def test_the_summary_counts_each_reason_and_what_became_of_the_held(engine: sa.E
     assert f"静默 {counts.silenced} 条" in line
     assert f"#{cluster}（street-cluster）{counts.inhibited[cluster]} 条" in line
     assert "notify_every）未再通知的触发 4 次" in line and "可办结（stale）的预警 1 条" in line
-    assert f"无需补发 {counts.silenced} 条" in line and held != cluster
+    assert f"不再需要（已办结）{counts.silenced} 条" in line and held != cluster
 
 
 def test_nothing_held_says_so() -> None:

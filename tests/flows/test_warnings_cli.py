@@ -75,6 +75,27 @@ def test_resolve_then_unknown_warning() -> None:
     assert missing.exit_code == 1 and "没有编号为 999 的预警" in missing.output
 
 
+def test_resolve_tells_whoever_was_told_once() -> None:
+    from integrations.store.models import OutboxRow
+
+    wid = _seed()
+    with session_scope(open_engine()) as s:
+        s.add(OutboxRow(idempotency_key=f"{wid}:open:jj-duty-office:file", warning_id=wid, step="open",
+                        recipient="jj-duty-office", channel="file", address="jj-duty-office", status="sent"))
+        s.add(OutboxRow(idempotency_key=f"{wid}:open:jj-petition-office:file", warning_id=wid, step="open",
+                        recipient="jj-petition-office", channel="file", status="silenced"))
+    args = ["warnings", "resolve", str(wid), "--as", "jj-duty-office", "--reason", "已化解"]
+    assert runner.invoke(app, args).exit_code == 0
+    again = runner.invoke(app, args)
+    assert again.exit_code == 1 and "already resolved" in again.output
+    with Session(open_engine()) as s:
+        rows = {r.idempotency_key: r.status for r in s.exec(select(OutboxRow).where(OutboxRow.warning_id == wid))}
+        resolved = s.exec(select(AuditRow).where(AuditRow.warning_id == wid, AuditRow.action == "resolved")).all()
+    assert rows == {f"{wid}:open:jj-duty-office:file": "sent", f"{wid}:open:jj-petition-office:file": "not_needed",
+                    f"{wid}:resolve:jj-duty-office:file": "pending"}
+    assert len(resolved) == 1
+
+
 def test_handover_by_name_routes_to_the_street_and_names_the_operator() -> None:
     from integrations.store.models import OutboxRow
 

@@ -18,7 +18,7 @@ from integrations.actions_api import create_app
 from integrations.links import make_link
 from integrations.settings import Settings
 from integrations.store.db import open_store, session_scope
-from integrations.store.models import ActionLinkRow, AuditRow, WarningRow
+from integrations.store.models import ActionLinkRow, AuditRow, OutboxRow, WarningRow
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Beijing
 SETTINGS = Settings(link_secret="api-test-secret", public_base_url="http://testserver")
@@ -117,12 +117,18 @@ def test_post_acknowledges_once_then_replay_is_refused(client: TestClient, store
 
 def test_resolve_link_with_reason(client: TestClient, store: sa.Engine) -> None:
     wid = _warning(store)
+    with session_scope(store) as s:
+        s.add(OutboxRow(idempotency_key=f"{wid}:open:c1:file", warning_id=wid, step="open", recipient="c1",
+                        channel="file", address="c1", status="sent"))
     done = client.post(_path(wid, "resolve"), content="reason=%E5%B7%B2%E8%B0%83%E8%A7%A3",
                        headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert done.status_code == 200 and "已办结" in done.text
     with Session(store) as s:
         audit = s.exec(select(AuditRow).where(AuditRow.action == "resolved")).one()
     assert audit.reason == "已调解" and audit.actor == "c1"
+    with Session(store) as s:  # the link's resolve tells whoever was told, as every resolve does
+        told = s.exec(select(OutboxRow).where(OutboxRow.warning_id == wid, OutboxRow.step == "resolve")).all()
+    assert [(r.idempotency_key, r.status) for r in told] == [(f"{wid}:resolve:c1:file", "pending")]
 
 
 def test_tampered_link_is_refused_and_audited(client: TestClient, store: sa.Engine) -> None:

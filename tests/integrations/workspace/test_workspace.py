@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from integrations.actions_api import create_app
 from integrations.store.db import open_store
-from integrations.store.models import AuditRow, WarningRow
+from integrations.store.models import AuditRow, OutboxRow, WarningRow
 from tests.integrations.workspace.conftest import NOW, PASSWORD, SETTINGS, directory, seed
 
 
@@ -112,6 +112,9 @@ def test_warning_page_and_actions_are_audited(store: sa.Engine, ids: dict[str, i
     assert row is not None and row.status == "resolved"
     assert trail[-2:] == [("jgq-officer", "acknowledged", "经工作台签收"),
                           ("jgq-officer", "resolved", "已上门化解，群众已散")]
+    with Session(store) as s:  # whoever was told of it is told it is closed (integrations.resolution)
+        told = s.exec(select(OutboxRow).where(OutboxRow.warning_id == wid, OutboxRow.step == "resolve")).all()
+    assert [(r.idempotency_key, r.status) for r in told] == [(f"{wid}:resolve:jgq-officer:wecom", "pending")]
 
 
 def test_forms_without_their_csrf_token_are_refused(store: sa.Engine, ids: dict[str, int]) -> None:
