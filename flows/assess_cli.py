@@ -16,6 +16,7 @@ import typer
 from flows.assess_cli_view import _day, _errors, _now, follow_up_cmd, list_cmd, show_cmd
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import N_, _
+from integrations.labels import label
 
 app = typer.Typer(help=_("社会稳定风险评估：重大决策出台前评估其风险，出台后跟踪。"),
                   no_args_is_help=True)
@@ -53,7 +54,8 @@ def new_cmd(
             row = create_assessment(session=s, decision=decision, plan=plan, scheme=scheme, now=_now(),
                                     keywords=keyword or (subject.keywords if subject else ()),
                                     categories=category or (subject.categories if subject else ()))
-    console.print(f"assessment {row.id} opened: {title} ({kind}, {region}). Next: add evidence and factors.")
+    console.print(_("评估 #{id} 已立项：{title}（{kind}，{region}）。下一步：添加依据材料和风险因素。").format(
+        id=row.id, title=title, kind=label("ssra_kind", kind), region=region))
 
 
 @app.command("add-evidence", help=_("为评估添加依据材料（类别为 expert 时：添加一名评估专家）。"))
@@ -83,33 +85,34 @@ def add_evidence_cmd(
         with session_scope(engine) as s:
             if kind == "expert":
                 if not title:
-                    fail("an expert needs a name: add-evidence ID expert NAME")
+                    fail(_("专家须有姓名：add-evidence ID expert 姓名"))
                 add_expert(session=s, assessment_id=assessment_id, name=title, field=field,
                            affiliation=affiliation, now=_now())
-                console.print(f"expert {title} added to the panel of assessment {assessment_id}.")
+                console.print(_("专家 {name} 已加入评估 #{id} 的专家组。").format(name=title, id=assessment_id))
                 return
             if kind == "survey" and csv is not None:
                 row = import_survey_csv(session=s, assessment_id=assessment_id, path=csv, title=title,
                                         summary=summary, now=_now())
             else:
                 if not title:
-                    fail("evidence needs a title")
+                    fail(_("依据材料须有标题"))
                 start, end = _day(notice_from, "--notice-from"), _day(notice_to, "--notice-to")
                 notice = PublicNotice(start=start, end=end) if start and end else None
                 if (start is None) != (end is None):
-                    fail("a public notice needs both --notice-from and --notice-to")
+                    fail(_("公示须同时给出 --notice-from 和 --notice-to"))
                 survey = None
                 if counts is not None:
                     raw = counts.replace("，", ",").split(",")
                     if len(raw) != 5 or not all(p.strip().isdigit() for p in raw):
-                        fail("--counts needs five numbers: strongly support,support,neutral,oppose,strongly oppose")
+                        fail(_("--counts 须为五个数：非常支持、支持、中立、反对、非常反对的人数，以逗号分隔"))
                     survey = SurveyCounts(**dict(zip(
                         ("strongly_support", "support", "neutral", "oppose", "strongly_oppose"),
                         (int(p) for p in raw), strict=True)))
                 row = add_evidence(session=s, assessment_id=assessment_id, kind=EvidenceKind(kind), title=title,
                                    summary=summary, held_on=_day(on, "--on"), notice=notice, survey=survey,
                                    participants=participants, now=_now())
-    console.print(f"{row.ref} added to assessment {assessment_id}: {row.kind} {row.title}")
+    console.print(_("{ref} 已加入评估 #{id}：{kind} {title}").format(
+        ref=row.ref, id=assessment_id, kind=label("ssra_evidence", row.kind), title=row.title))
 
 
 @app.command("add-factor", help=_("在风险因素清单中添加一项（或从 CSV 导入整份清单）。"))
@@ -140,15 +143,17 @@ def add_factor_cmd(
         with session_scope(engine) as s:
             if csv is not None:
                 rows = import_factors_csv(session=s, assessment_id=assessment_id, path=csv, now=_now())
-                console.print(f"{len(rows)} factors imported: {', '.join(r.ref for r in rows)}")
+                console.print(_(
+                        "已导入 {n} 项风险因素：{refs}").format(n=len(rows), refs="、".join(r.ref for r in rows)))
                 return
             if not title or dimension is None or probability is None or impact is None:
-                fail("a factor needs TITLE, --dimension, --probability and --impact (or --csv FILE)")
+                fail(_("风险因素须给出 TITLE、--dimension、--probability 和 --impact（或 --csv FILE）"))
             row = add_factor(session=s, assessment_id=assessment_id, title=title, dimension=Dimension(dimension),
                              probability=probability, impact=impact, people=people, mitigation=mitigation,
                              residual_probability=residual_probability, residual_impact=residual_impact,
                              failure=failure, evidence=evidence or (), now=_now())
-    console.print(f"{row.ref} added: {title} ({dimension}, {probability}×{impact})")
+    console.print(_("{ref} 已添加：{title}（{dimension}，{p}×{i}）").format(
+        ref=row.ref, title=title, dimension=label("ssra_dimension", dimension), p=probability, i=impact))
 
 
 @app.command("score", help=_("为评估打分；必需的依据材料不全时拒绝，并说明缺少什么。"))
@@ -166,12 +171,15 @@ def score_cmd(
     if as_json:
         print_json(result.model_dump(mode="json"))
         return
-    console.print(f"assessment {assessment_id}: {result.level_before.chinese} {result.level_before.value} "
-                  f"({result.score_before:g}) → after mitigation {result.level_after.chinese} "
-                  f"{result.level_after.value} ({result.score_after:g})")
+    console.print(_("评估 #{id}：{before}（{score_before:g}）→ 化解后 {after}（{score_after:g}）").format(
+        id=assessment_id, before=label("ssra_level", result.level_before.value),
+        score_before=result.score_before, after=label("ssra_level", result.level_after.value),
+        score_after=result.score_after))
     for fr in result.fired:
-        console.print(f"  hard rule {fr.id} ({fr.phase}): at least {fr.level.value} — {', '.join(fr.refs)}")
-    console.print(f"  recommendation: {result.recommendation.chinese} ({result.recommendation.value})")
+        console.print(_("  硬性规则 {rule}（{phase}）：至少 {level} — {refs}").format(
+            rule=fr.id, phase=fr.phase, level=label("ssra_level", fr.level.value), refs="、".join(fr.refs)))
+    console.print(_("  建议：{recommendation}").format(
+        recommendation=label("ssra_recommendation", result.recommendation.value)))
 
 
 @app.command("report", help=_("生成评估报告（HTML 与 Markdown）。"))
@@ -189,7 +197,7 @@ def report_cmd(
         engine = open_engine()
         paths = write_reports(engine, assessment_id, out or settings.home / "reports",
                               scheme=scheme_for(engine, assessment_id), names=RegionDirectory.load(settings.regions))
-    console.print("report written: " + "  ".join(str(p) for p in paths))
+    console.print(_("报告已生成：{paths}").format(paths="  ".join(str(p) for p in paths)))
 
 
 @app.command("decide", help=_("记录评估后集体作出的决策（由人决定）。"))
@@ -214,7 +222,8 @@ def decide_cmd(
             row = decide(session=s, assessment_id=assessment_id, outcome=DecisionOutcome(outcome), decided_by=by,
                          note=note, now=_now(),
                          implement_from=datetime(start.year, start.month, start.day, tzinfo=UTC) if start else None)
-    console.print(f"assessment {assessment_id}: decided {outcome} by {by}; status {row.status}.")
+    console.print(_("评估 #{id}：{by} 决定{outcome}；状态：{status}。").format(
+        id=assessment_id, by=by, outcome=label("ssra_outcome", outcome), status=label("assessment_status", row.status)))
 
 
 app.command("follow-up", help=_("跟踪实施中的决策：关联相关信访、矛盾纠纷与预警；超过阈值时发出预警并重新启动评估。"))(

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import _
+from integrations.labels import label
 
 LEVEL_STYLE = {"high": "bold red", "medium": "bold dark_orange", "low": "bold green"}
 
@@ -35,7 +36,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except AssessmentIncomplete as exc:
-        fail("scoring blocked, evidence missing: " + "; ".join(exc.reasons))
+        fail(_("无法评分，缺少依据材料：{reasons}").format(reasons="；".join(exc.reasons)))
     except (CsvImportError, SchemeFileError) as exc:
         fail(" | ".join(exc.errors))
     except ValidationError as exc:
@@ -51,7 +52,7 @@ def _day(text: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        fail(f"{what} must be a date like 2026-03-01, got {text!r}")
+        fail(_("{what} 须为日期，如 2026-03-01；收到的是 {text}").format(what=what, text=repr(text)))
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -82,15 +83,17 @@ def list_cmd(
             print_json(_summary(r))
         return
     if not rows:
-        console.print("No assessments. `fenghuo assess new TITLE --region CODE --kind KIND` opens one.")
+        console.print(_("没有评估。用 `fenghuo assess new TITLE --region CODE --kind KIND` 立项。"))
         return
-    table = Table(title=f"{len(rows)} assessments")
-    for c in ("id", "status", "kind", "region", "level", "recommendation", "title"):
+    table = Table(title=_("{n} 项评估").format(n=len(rows)))
+    for c in (_("编号"), _("状态"), _("类别"), _("地区"), _("风险等级"), _("建议"), _("决策事项")):
         table.add_column(c)
     for r in rows:
-        level = (f"[{LEVEL_STYLE.get(r.level_before or '', '')}]{r.level_before}[/] → "
-                 f"[{LEVEL_STYLE.get(r.level_after or '', '')}]{r.level_after}[/]") if r.level_before else "-"
-        table.add_row(str(r.id), r.status, r.kind, r.region, level, r.recommendation or "-", r.title)
+        level = (f"[{LEVEL_STYLE.get(r.level_before or '', '')}]{label('ssra_level', r.level_before)}[/] → "
+                 f"[{LEVEL_STYLE.get(r.level_after or '', '')}]{label('ssra_level', r.level_after or '')}[/]"
+                 ) if r.level_before else "-"
+        table.add_row(str(r.id), label("assessment_status", r.status), label("ssra_kind", r.kind), r.region,
+                      level, label("ssra_recommendation", r.recommendation) if r.recommendation else "-", r.title)
     console.print(table)
 
 
@@ -115,27 +118,35 @@ def show_cmd(
                          "i": f.impact, "rp": f.residual_probability, "ri": f.residual_impact} for f in b.factors],
             "links": len(b.links), "missing": missing})
         return
-    console.print(f"[bold]#{r.id} {r.title}[/]  ({r.status})", highlight=False)
-    console.print(f"  {r.kind}, region {r.region}, {r.affected_people:,} people, ¥{r.investment_yuan:,.0f}, "
-                  f"body {r.body or '-'}, scheme {r.scheme}", highlight=False)
-    console.print(f"[bold]Evidence[/] ({len(b.evidence)}), panel of {len(b.experts)}")
+    console.print(f"[bold]#{r.id} {r.title}[/]  ({label('assessment_status', r.status)})", highlight=False)
+    console.print(_(
+            "  {kind}，地区 {region}，涉及 {people:,} 人，投资 ¥{yuan:,.0f}，责任主体 {body}，评分方案"
+            " {scheme}").format(
+        kind=label("ssra_kind", r.kind), region=r.region, people=r.affected_people, yuan=r.investment_yuan,
+        body=r.body or "-", scheme=r.scheme), highlight=False)
+    console.print(_(
+            "[bold]依据材料[/]（{n} 份），专家组 {experts} 人").format(n=len(b.evidence), experts=len(b.experts)))
     for e in b.evidence:
-        console.print(f"  {e.ref:<4} {e.kind:<14} {e.title}", highlight=False)
-    console.print(f"[bold]Factors[/] ({len(b.factors)})")
+        console.print(f"  {e.ref:<4} {label('ssra_evidence', e.kind):<8} {e.title}", highlight=False)
+    console.print(_("[bold]风险因素[/]（{n} 项）").format(n=len(b.factors)))
     for f in b.factors:
         res = f" → {f.residual_probability or f.probability}×{f.residual_impact or f.impact}"
-        console.print(f"  {f.ref:<4} {f.dimension:<16} {f.probability}×{f.impact}{res}  {f.title}"
-                      f"{'  [red]requirement not met[/]' if f.failure else ''}", highlight=False)
+        unmet = "  [red]" + _("硬性要求未满足") + "[/]" if f.failure else ""
+        console.print(f"  {f.ref:<4} {label('ssra_dimension', f.dimension):<6} {f.probability}×{f.impact}{res}"
+                      f"  {f.title}{unmet}", highlight=False)
     if r.level_before:
-        console.print(f"[bold]Level[/] {r.level_before} → {r.level_after} after mitigation; "
-                      f"recommendation {r.recommendation}")
+        console.print(_("[bold]风险等级[/] {before} → 化解后 {after}；建议：{recommendation}").format(
+            before=label("ssra_level", r.level_before), after=label("ssra_level", r.level_after or ""),
+            recommendation=label("ssra_recommendation", r.recommendation or "")))
     for m in missing:
-        console.print(f"  [yellow]missing:[/] {m}", highlight=False)
+        console.print("  [yellow]" + _("缺少：") + f"[/]{m}", highlight=False)
     if r.decision:
-        console.print(f"[bold]Decision[/] {r.decision} by {r.decided_by} on {r.decided_at:%Y-%m-%d}")
+        console.print(_("[bold]决策[/] {by} 于 {day} 决定{outcome}").format(
+            by=r.decided_by, day=f"{r.decided_at:%Y-%m-%d}", outcome=label("ssra_outcome", r.decision)))
     if r.implementation_from:
-        console.print(f"[bold]Follow-up[/] {len(b.links)} linked items; keywords {', '.join(r.keywords) or '-'}; "
-                      f"categories {', '.join(r.categories) or '-'}", highlight=False)
+        console.print(_("[bold]跟踪[/] 已关联 {n} 项；关键词 {keywords}；类别 {categories}").format(
+            n=len(b.links), keywords="、".join(r.keywords) or "-", categories="、".join(r.categories) or "-"),
+            highlight=False)
 
 
 def follow_up_cmd(
@@ -154,20 +165,23 @@ def follow_up_cmd(
     with _errors():
         at = datetime.fromisoformat(now) if now else _now()
         if at.tzinfo is None:
-            fail("--now needs a timezone, e.g. 2026-03-01T12:00:00+08:00")
+            fail(_("--now 须带时区，例如 2026-03-01T12:00:00+08:00"))
         engine = open_engine()
         if note:
             with session_scope(engine) as s:
                 add_follow_up_note(session=s, assessment_id=assessment_id, note=note, actor=by, now=at)
         rep = run_follow_up(engine, assessment_id, at, route=route)
     if rep.status not in ("implementing", "reassessment"):
-        console.print(f"assessment {assessment_id} is {rep.status}: follow-up starts once a decision to "
-                      "implement is recorded." + (" Note recorded." if note else ""))
+        console.print(_("评估 #{id} 状态为{status}：记录实施决策后才开始跟踪。").format(
+            id=assessment_id, status=label("assessment_status", rep.status)) + (_("跟踪情况已记录。") if note else ""))
         return
-    console.print(f"assessment {assessment_id}: linked {rep.linked_records} records and {rep.linked_warnings} "
-                  f"warnings now ({rep.total_links} in all); status {rep.status}.")
+    console.print(_(
+            "评估 #{id}：本次关联 {records} 条记录、{warnings} 条预警（累计 {total} 项）；状态：{stat"
+            "us}。").format(
+        id=assessment_id, records=rep.linked_records, warnings=rep.linked_warnings, total=rep.total_links,
+        status=label("assessment_status", rep.status)))
     for c in rep.crossed:
-        console.print(f"  threshold crossed: {c}")
+        console.print(_("  超过阈值：{what}").format(what=c))
     if rep.warning_id is not None:
-        console.print(f"  warning {rep.warning_id} (ssra-follow-up)"
-                      + ("; the assessment is re-opened for re-assessment." if rep.reopened else "."))
+        console.print(_("  预警 #{id}（ssra-follow-up）").format(id=rep.warning_id)
+                      + (_("；评估已重新启动。") if rep.reopened else "。"))

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flows.console import err_console, fail
+from integrations.i18n import _
 
 
 def store_span(since: datetime, until: datetime | None) -> tuple[datetime, datetime, int]:
@@ -37,9 +38,9 @@ def store_span(since: datetime, until: datetime | None) -> tuple[datetime, datet
     finally:
         eng.dispose()
     if not n:
-        upto = f" to {until.isoformat()}" if until else ""
-        fail(f"存储中没有 {since.isoformat()}{upto} 的记录，无可回测 "
-             f"(no stored records from {since.isoformat()}{upto}: nothing to backtest)")
+        span = (_("{since} 至 {until}").format(since=since.isoformat(), until=until.isoformat()) if until
+                else _("{since} 起").format(since=since.isoformat()))
+        fail(_("存储中没有 {span} 的记录，无可回测").format(span=span))
     # The day-by-day reading starts at the first record and stops just past the last: the same records
     # as [since, until), without stepping through empty days (``until`` may be years away, or absent).
     return first, last + timedelta(microseconds=1), int(n)
@@ -57,12 +58,13 @@ def _layered(workers: int) -> Any:
         nonlocal layer
         layer += 1
         t0 = time.perf_counter()
-        err_console.print(f"layer {layer}: {len(jobs)} shards ({', '.join(j.name for j in jobs)}) …",
-                          highlight=False)
+        err_console.print(_("第 {layer} 层：{n} 个分片（{names}）…").format(
+            layer=layer, n=len(jobs), names=", ".join(j.name for j in jobs)), highlight=False)
         got = pool(jobs)
-        err_console.print(f"layer {layer}: done in {time.perf_counter() - t0:.1f} s — "
-                          f"{sum(r.records for r in got):,} records read, "
-                          f"{sum(len(r.warnings) for r in got):,} warnings", highlight=False)
+        err_console.print(_(
+                "第 {layer} 层：用时 {seconds:.1f} 秒 — 读取 {records:,} 条记录，{warnings:,} 条预警").format(
+            layer=layer, seconds=time.perf_counter() - t0, records=sum(r.records for r in got),
+            warnings=sum(len(r.warnings) for r in got)), highlight=False)
         return got
 
     return run
@@ -76,13 +78,13 @@ def sharded_rows(book: Any, since: datetime, until: datetime | None, workers: in
     from integrations.store.shard_store import sharded_store_backtest
 
     if workers < 1:
-        fail(f"--workers {workers}: 至少需要 1 个进程 (give at least 1 process)")
+        fail(_("--workers {n}：至少需要 1 个进程").format(n=workers))
     first, end, n = store_span(since, until)
     # About two district shards a process beside the city shard: each shard steps through every day's
     # rows to find its own, so fewer shards read less, and two a process still balance the pool.
     groups = 2 * workers - 1
-    err_console.print(f"sharded backtest of {n:,} records ({first.isoformat()} … {end.isoformat()}) "
-                      f"on {workers} processes", highlight=False)
+    err_console.print(_("分片回测 {n:,} 条记录（{first} … {end}），{workers} 个进程").format(
+        n=n, first=first.isoformat(), end=end.isoformat(), workers=workers), highlight=False)
     rows = sharded_store_backtest(book, get_settings().resolved_database_url, first, end,
                                   runner=_layered(workers), engine=engine, groups=groups)
     return rows, n

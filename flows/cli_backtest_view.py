@@ -15,7 +15,7 @@ from rich.table import Table
 
 from domain.regions import RegionDirectory
 from flows.console import console
-from integrations.i18n import _
+from integrations.i18n import N_, _
 
 BEIJING = timezone(timedelta(hours=8))
 LEVEL_CN = {"blue": "蓝", "yellow": "黄", "orange": "橙", "red": "红"}
@@ -23,7 +23,7 @@ WIDE = 120
 """Columns from which the warnings are a table; a narrower terminal gets two lines a warning."""
 SHOWN = 50
 """Warnings listed one by one by default (``fenghuo backtest --limit``); more are summed up by rule first."""
-CHANGE_CN = {"added": "新增", "removed": "消失", "changed": "变化"}
+CHANGE_CN = {"added": N_("新增"), "removed": N_("消失"), "changed": N_("变化")}
 
 
 def beijing(iso: str) -> str:
@@ -154,21 +154,21 @@ def print_comparison(diffs: list[dict[str, Any]], n_records: int, new: Any, old:
     """The differences between two rulebooks' backtests, summed up by rule, then one row a warning."""
     names, titles = _directory(), titles_of(new, old)
     if not diffs:
-        console.print(f"两套规则在 {n_records} 条记录上产生的预警完全相同 (no differences).", highlight=False)
+        console.print(_("两套规则在 {n} 条记录上产生的预警完全相同。").format(n=n_records), highlight=False)
         return
     by_rule: dict[str, Counter[str]] = {}
     for d in diffs:
         by_rule.setdefault(d["rule"], Counter())[d["change"]] += 1
-    summary = Table(title=f"差异（按规则，{n_records} 条记录）differences by rule")
-    for col in ("规则 rule", "新增 added", "消失 removed", "变化 changed"):
+    summary = Table(title=_("差异（按规则，{n} 条记录）").format(n=n_records))
+    for col in (_("规则"), _("新增"), _("消失"), _("变化")):
         summary.add_column(col)
     for rule_id, counts in by_rule.items():
         summary.add_row(_rule_name(rule_id, titles), str(counts["added"]), str(counts["removed"]),
                         str(counts["changed"]))
     console.print(summary)
-    console.print("逐条差异 (each warning that differs)：", highlight=False)
+    console.print(_("逐条差异："), highlight=False)
     for d in diffs:
-        old_side = f"{_level(d.get('old_level'))} ×{d['old_occurrences']}" if "old_level" in d else "（无）"
-        new_side = f"{_level(d.get('level'))} ×{d['occurrences']}" if "level" in d else "（无）"
-        console.print(f"  {CHANGE_CN[d['change']]}  {_rule_name(d['rule'], titles, ' ')} · "
+        old_side = f"{_level(d.get('old_level'))} ×{d['old_occurrences']}" if "old_level" in d else _("（无）")
+        new_side = f"{_level(d.get('level'))} ×{d['occurrences']}" if "level" in d else _("（无）")
+        console.print(f"  {_(CHANGE_CN[d['change']])}  {_rule_name(d['rule'], titles, ' ')} · "
                       f"{_place(d['region'], names)} · {old_side} → {new_side}", highlight=False)

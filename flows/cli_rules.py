@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from flows.console import console, err_console, fail
-from integrations.i18n import _
+from integrations.i18n import _, translate
 from integrations.settings import get_settings
 
 app = typer.Typer(help=_("检查并测试规则文件（不启动 Prefect，不用存储）。"), no_args_is_help=True)
@@ -31,7 +31,7 @@ PathsArg = Annotated[
 def _existing(paths: list[Path] | None) -> list[Path] | None:
     for p in paths or []:
         if not p.exists():
-            fail(f"{p}: 文件或文件夹不存在 (no such file or folder)")
+            fail(_("{path}：文件或文件夹不存在").format(path=p))
     return paths or None
 
 
@@ -70,8 +70,8 @@ def test_cmd(
     book = load_rulebook(_existing(paths), rulebook=get_settings().rulebook)
     for error in book.errors:
         typer.echo(str(error))
-    uncovered = print_coverage(book, out=sys.stdout, listing=show_coverage, required=require_coverage)
-    code = print_tests(book, out=sys.stdout, engine=engine)
+    uncovered = print_coverage(book, out=sys.stdout, listing=show_coverage, required=require_coverage, tr=translate)
+    code = print_tests(book, out=sys.stdout, engine=engine, tr=translate)
     raise typer.Exit(1 if code or book.errors or (require_coverage and uncovered) else 0)
 
 
@@ -82,7 +82,7 @@ def _since(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        fail(f"{text!r} 不是日期；请写成 2026-01-01 或 2026-01-01T08:00:00+08:00 (is not a date)")
+        fail(_("{text} 不是日期；请写成 2026-01-01 或 2026-01-01T08:00:00+08:00").format(text=repr(text)))
     if value.tzinfo is None:
         # A bare date or time means Asia/Shanghai, where the records' days are counted.
         value = datetime.combine(value.date(), value.time() or time(0), tzinfo=_CST)
@@ -108,15 +108,14 @@ def backtest_cmd(
     from rules.run.compare import compare_rows
 
     if fmt not in ("table", "jsonl"):
-        fail(f"--format {fmt!r} 不可用；请用 table 或 jsonl")
+        fail(_("--format {fmt} 不可用；请用 table 或 jsonl").format(fmt=repr(fmt)))
     _check_engine(engine)
     if (records is None) == (since is None):
-        fail("请给出 --records FILE.jsonl 或 --since DATE 之一 (give either --records FILE.jsonl or --since DATE)")
+        fail(_("请给出 --records FILE.jsonl 或 --since DATE 之一"))
     if workers is not None and since is None:
-        fail("--workers 只用于回测存储中的记录：请给出 --since DATE "
-             "(--workers shards a backtest of the store: give --since DATE)")
+        fail(_("--workers 只用于回测存储中的记录：请给出 --since DATE"))
     if workers is not None and workers < 1:
-        fail(f"--workers {workers}: 至少需要 1 个进程 (give at least 1 process)")
+        fail(_("--workers {n}：至少需要 1 个进程").format(n=workers))
     if limit < 0:
         fail(_("--limit {limit}：请给出 0（全部）或正数").format(limit=limit))
     book = _loaded([rules] if rules else None)
@@ -133,7 +132,7 @@ def backtest_cmd(
         # Records may come in any order: the engine's order is (at, source, id).
         items.sort(key=lambda r: r.key)
         n = len(items)
-        with console.status(f"evaluating {n} records …", spinner="dots") if fmt == "table" else _null():
+        with console.status(_("正在研判 {n} 条记录 …").format(n=n), spinner="dots") if fmt == "table" else _null():
             rows = backtest(book, items, engine)
             old_rows = backtest(old, items, engine) if old is not None else []
     if old is None:
@@ -159,7 +158,7 @@ def _check_engine(engine: str) -> None:
 
     known = get_args(EngineName)
     if engine not in known:
-        fail(f"--engine {engine!r} 不存在；可选：{'、'.join(known)} (unknown engine)")
+        fail(_("--engine {engine} 不存在；可选：{known}").format(engine=repr(engine), known="、".join(known)))
 
 
 def _loaded(paths: list[Path] | None) -> Any:
@@ -171,7 +170,7 @@ def _loaded(paths: list[Path] | None) -> Any:
     if book.errors:
         for error in book.errors:
             err_console.print(str(error), highlight=False, soft_wrap=True)
-        fail(f"规则文件有 {len(book.errors)} 处错误，未运行回测；修正后再试 (fenghuo rules check)")
+        fail(_("规则文件有 {n} 处错误，未运行回测；修正后再试（fenghuo rules check）").format(n=len(book.errors)))
     return book
 
 
@@ -180,18 +179,18 @@ def _read_records(path: Path, kinds: Any) -> list[Any]:
     from rules.run.backtest import JsonlLineError, parse_jsonl
 
     if not path.exists():
-        fail(f"{path}: 文件不存在 (no such file)")
+        fail(_("{path}：文件不存在").format(path=path))
     if path.is_dir():
-        fail(f"{path}: 是文件夹，请给出一个 JSON lines 文件 (a folder, not a file)")
+        fail(_("{path}：是文件夹，请给出一个 JSON lines 文件").format(path=path))
     try:
         with path.open(encoding="utf-8") as lines:
             return list(parse_jsonl(lines, kinds))
     except JsonlLineError as exc:
         fail(f"{path}:{exc.line}: {exc.reason}")
     except UnicodeDecodeError as exc:
-        fail(f"{path}: 不是 UTF-8 文本（第 {exc.start + 1} 字节）(file is not UTF-8 text)")
+        fail(_("{path}：不是 UTF-8 文本（第 {byte} 字节）").format(path=path, byte=exc.start + 1))
     except OSError as exc:
-        fail(f"{path}: 无法读取：{exc.strerror or exc} (cannot read)")
+        fail(_("{path}：无法读取：{reason}").format(path=path, reason=exc.strerror or exc))
 
 
 def _print_rows(rows: list[dict[str, Any]], n_records: int, fmt: str, book: Any, limit: int) -> None:

@@ -17,10 +17,15 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
+from domain import assessment as ssra
 from domain import tasks
 from domain.kinds import RecordKinds
 from domain.warnings import LEVELS
 from integrations.i18n import N_, _
+
+ASSESSMENT_STATUS = {"draft": N_("材料收集中"), "scored": N_("已评分"), "decided": N_("已决策"),
+                     "implementing": N_("实施中"), "reassessment": N_("待重新评估"), "closed": N_("已关闭")}
+"""An assessment's status (integrations.store.assessment_models.AssessmentStatus) by its Chinese name."""
 
 
 @lru_cache(maxsize=1)
@@ -46,6 +51,14 @@ def vocabulary() -> dict[str, Mapping[str, str]]:
         "task_kind": tasks.KIND_CN,
         "task_status": tasks.STATUS_CN,
         "task_outcome": tasks.OUTCOME_CN,
+        # 社会稳定风险评估: the domain's Chinese names of its values, and the store's assessment statuses.
+        "ssra_kind": {e.value: e.chinese for e in ssra.DecisionKind},
+        "ssra_dimension": {e.value: e.chinese for e in ssra.Dimension},
+        "ssra_level": {e.value: e.chinese for e in ssra.RiskLevel},
+        "ssra_recommendation": {e.value: e.chinese for e in ssra.Recommendation},
+        "ssra_outcome": {e.value: e.chinese for e in ssra.DecisionOutcome},
+        "ssra_evidence": {e.value: e.chinese for e in ssra.EvidenceKind} | {"expert": N_("专家")},
+        "assessment_status": ASSESSMENT_STATUS,
     }
 
 

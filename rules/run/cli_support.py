@@ -7,35 +7,38 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from domain.messages import N_, Message
 from rules.run.backtest import backtest, parse_jsonl
 from rules.run.coverage import coverage
-from rules.run.testing import format_results, run_tests
+from rules.run.testing import Translate, format_results, run_tests
 
 __all__ = ["print_backtest", "print_coverage", "print_tests"]
 
 
-def print_tests(rulebook: Any, out: TextIO = sys.stdout, engine: str = "durable") -> int:
-    """Run the rulebook's tests, print failures and ``N passed, M failed``; the exit code (1 on a failure)."""
-    results = run_tests(rulebook, engine)
-    print(format_results(results), file=out)
+def print_tests(rulebook: Any, out: TextIO = sys.stdout, engine: str = "durable", tr: Translate = str) -> int:
+    """Run the rulebook's tests, print failures and ``N 条通过，M 条未通过``; the exit code (1 on a failure).
+    ``tr`` renders the messages (:data:`rules.run.testing.Translate`)."""
+    results = run_tests(rulebook, engine, tr)
+    print(format_results(results, tr), file=out)
     return 0 if all(r.passed for r in results) else 1
 
 
-def print_coverage(rulebook: Any, out: TextIO = sys.stdout, listing: bool = False, required: bool = False) -> int:
+def print_coverage(rulebook: Any, out: TextIO = sys.stdout, listing: bool = False, required: bool = False,
+                   tr: Translate = str) -> int:
     """Say which rules no test expects (an error line when ``required``, else a warning); with
     ``listing``, first one line per rule with the levels its tests expect. Returns how many are uncovered."""
     rules = coverage(rulebook)
     if listing:
-        print("覆盖情况：每条规则有测试期望的级别 (coverage: levels some test expects, per rule)", file=out)
+        print(tr(Message(N_("覆盖情况：每条规则有测试期望的级别"))), file=out)
         for c in rules:
-            got = ", ".join(c.expected) if c.covered else "无 none"
-            missing = f"；未测试 untested: {', '.join(c.untested)}" if c.covered and c.untested else ""
-            print(f"{c.where}: {c.name}: {got}{missing}", file=out)
+            got = ", ".join(c.expected) if c.covered else tr(Message(N_("无")))
+            untested = tr(Message(N_("；未测试：{levels}"), levels=", ".join(c.untested)))
+            print(f"{c.where}: {c.name}: {got}{untested if c.covered and c.untested else ''}", file=out)
     uncovered = [c for c in rules if not c.covered]
-    tag = "error" if required else "warning"
+    tag = tr(Message(N_("错误") if required else N_("警告")))
     for c in uncovered:
-        print(f"{c.where}: {tag}: 规则 {c.name} 没有任何测试期望它发出预警；每条规则至少需要一个触发的测试 "
-              f"(no test expects rule '{c.rule.id}' at any level)", file=out)
+        why = Message(N_("规则 {name} 没有任何测试期望它发出预警；每条规则至少需要一个触发的测试"), name=c.name)
+        print(f"{c.where}: {tag}: {tr(why)}", file=out)
     return len(uncovered)
 
 

@@ -12,7 +12,7 @@ equal the number of entries.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.kinds import RecordKinds
+from domain.messages import N_, Message
 from domain.records import Record
 from domain.regions import TIERS, ancestor, tier_of
 from domain.warnings import WarningState
@@ -28,7 +29,11 @@ from rules.language.calendars import Calendars
 from rules.language.chaining import step_takes
 from rules.language.model import Rule, TestCase
 
-__all__ = ["TestResult", "format_results", "record_from_dict", "run_test", "run_tests"]
+__all__ = ["TestResult", "Translate", "format_results", "record_from_dict", "run_test", "run_tests"]
+
+Translate = Callable[[Message], str]
+"""How a message reaches the reader: ``str`` is the Chinese text; the command line passes the catalogue's
+``integrations.i18n.translate`` (rules/ knows no language, it only marks its messages)."""
 
 _TIERS = {t.value: t for t in TIERS}
 
@@ -167,7 +172,8 @@ def _got_value(key: str, w: WarningState, values: Mapping[str, Any]) -> Any:
     return values.get(key)
 
 
-def mismatch_table(expects: Sequence[Mapping[str, Any]], got: Sequence[tuple[WarningState, dict[str, Any]]]) -> str:
+def mismatch_table(expects: Sequence[Mapping[str, Any]], got: Sequence[tuple[WarningState, dict[str, Any]]],
+                   tr: Translate = str) -> str:
     """Expected against got, one row a warning: each expect entry beside the warning it matches (or
     the first unused one of its rule), ``✓`` where they agree; then the warnings nobody expected."""
     keys = list(_SHOWN) + [k for e in expects for k in e if k not in _SHOWN]
@@ -180,7 +186,7 @@ def mismatch_table(expects: Sequence[Mapping[str, Any]], got: Sequence[tuple[War
             pick = next((j for j, (w, _) in enumerate(got) if j not in used and w.rule == e.get("rule")), None)
         left = " ".join(f"{k}={e[k]}" for k in keys if k in e)
         if pick is None:
-            rows.append(("✗", left, "（无 none）"))
+            rows.append(("✗", left, tr(Message(N_("（无）")))))
             continue
         used.add(pick)
         w, v = got[pick]
@@ -188,21 +194,21 @@ def mismatch_table(expects: Sequence[Mapping[str, Any]], got: Sequence[tuple[War
         rows.append(("✓" if _matches(e, w, v) else "✗", left, right))
     for j, (w, v) in enumerate(got):
         if j not in used:
-            rows.append(("✗", "（无 none）", " ".join(f"{k}={_got_value(k, w, v)}" for k in _SHOWN)))
+            rows.append(("✗", tr(Message(N_("（无）"))), " ".join(f"{k}={_got_value(k, w, v)}" for k in _SHOWN)))
     if not rows:
         rows.append(("✗", "", ""))
-    head = ("", f"期望 expected ({len(expects)})", f"实际 got ({len(got)})")
+    head = ("", tr(Message(N_("期望（{n}）"), n=len(expects))), tr(Message(N_("实际（{n}）"), n=len(got))))
     wide = max(_width(r[1]) for r in [head, *rows])
     return "\n".join(f"{mark:1} {left}{' ' * (wide - _width(left))} | {right}" for mark, left, right in [head, *rows])
 
 
 def run_test(rules: tuple[Rule, ...], version: str, calendars: Calendars | None, kinds: RecordKinds | None,
-             case: TestCase, file: str = "", engine: str = "durable") -> TestResult:
+             case: TestCase, file: str = "", engine: str = "durable", tr: Translate = str) -> TestResult:
     """Run one test case over ``rules``."""
     try:
         records = [record_from_dict(r, i + 1, kinds) for i, r in enumerate(case.records)]
     except ValueError as exc:
-        return TestResult(file, case.name, False, f"测试记录有误 (bad test record): {exc}", case.line)
+        return TestResult(file, case.name, False, tr(Message(N_("测试记录有误：{reason}"), reason=str(exc))), case.line)
     evaluator = Evaluator(_Book(rules, version, calendars), engine)
     try:
         evaluator.feed(records)
@@ -212,29 +218,29 @@ def run_test(rules: tuple[Rule, ...], version: str, calendars: Calendars | None,
     expects = [dict(e) for e in case.expect]
     if len(got) == len(expects) and _assign(expects, got):
         return TestResult(file, case.name, True, line=case.line)
-    return TestResult(file, case.name, False, mismatch_table(expects, got), case.line)
+    return TestResult(file, case.name, False, mismatch_table(expects, got, tr), case.line)
 
 
-def run_tests(rulebook: Any, engine: str = "durable") -> list[TestResult]:
+def run_tests(rulebook: Any, engine: str = "durable", tr: Translate = str) -> list[TestResult]:
     """Run every test of every file of ``rulebook`` (a :class:`rules.language.loader.Rulebook`)."""
     out: list[TestResult] = []
     for name, rule_file in rulebook.files.items():
         rules = _with_producers(rule_file.rules, rulebook.rules)
         for case in rule_file.tests:
             out.append(
-                run_test(rules, rulebook.version, rulebook.calendars, rulebook.kinds, case, name, engine)
+                run_test(rules, rulebook.version, rulebook.calendars, rulebook.kinds, case, name, engine, tr)
             )
     return out
 
 
-def format_results(results: Sequence[TestResult]) -> str:
-    """Per failure a ``FILE:LINE: test 'name' FAILED`` line and its expected-against-got table, then
-    ``N passed, M failed``."""
+def format_results(results: Sequence[TestResult], tr: Translate = str) -> str:
+    """Per failure a ``FILE:LINE: 测试 'name' 未通过`` line and its expected-against-got table, then
+    ``N 条通过，M 条未通过`` (through ``tr``: "N passed, M failed" in English)."""
     lines: list[str] = []
     for r in results:
         if not r.passed:
-            lines.append(f"{r.file}:{r.line}: 测试 '{r.name}' 未通过 (FAILED)")
+            lines.append(tr(Message(N_("{file}:{line}: 测试 '{name}' 未通过"), file=r.file, line=r.line, name=r.name)))
             lines.extend(f"    {row}" for row in r.message.splitlines())
     passed = sum(1 for r in results if r.passed)
-    lines.append(f"{passed} passed, {len(results) - passed} failed")
+    lines.append(tr(Message(N_("{passed} 条通过，{failed} 条未通过"), passed=passed, failed=len(results) - passed)))
     return "\n".join(lines)

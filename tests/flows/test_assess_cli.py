@@ -47,8 +47,8 @@ def _prepared(tmp_path: Path) -> None:
     survey = tmp_path / "survey.csv"
     survey.write_text("answer,count\nstrongly_support,96\nsupport,188\nneutral,61\noppose,48\n"
                       "strongly_oppose,19\n", encoding="utf-8")
-    assert "E2 added" in _ok("add-evidence", "1", "survey", "--csv", str(survey))
-    assert "E3 added" in _ok("add-evidence", "1", "survey", "街道问卷", "--counts", "10,20,5,3,1")
+    assert "E2 已加入评估 #1：问卷调查" in _ok("add-evidence", "1", "survey", "--csv", str(survey))
+    assert "E3 已加入评估 #1" in _ok("add-evidence", "1", "survey", "街道问卷", "--counts", "10,20,5,3,1")
     _ok("add-evidence", "1", "hearing", "听证会", "--participants", "86", "--on", "2026-01-20")
     for name in ("王立新", "陈晓梅"):
         _ok("add-evidence", "1", "expert", name, "--field", "法律")
@@ -59,18 +59,19 @@ def _prepared(tmp_path: Path) -> None:
 def test_full_workflow(tmp_path: Path) -> None:
     _prepared(tmp_path)
     out = _err("score", "1")
-    assert "scoring blocked, evidence missing: expert panel has 2 members; this decision needs at least 3" in out
+    assert "无法评分，缺少依据材料：expert panel has 2 members; this decision needs at least 3" in out
     _ok("add-evidence", "1", "expert", "刘建国")
     factors = tmp_path / "factors.csv"
     factors.write_text("title,dimension,probability,impact,residual_probability,residual_impact,evidence\n"
                        "补偿标准争议,合理性,3,3,2,2,E2 E4\n", encoding="utf-8")
-    assert "1 factors imported: F2" in _ok("add-factor", "1", "--csv", str(factors))
+    assert "已导入 1 项风险因素：F2" in _ok("add-factor", "1", "--csv", str(factors))
     out = _ok("score", "1")
-    assert "中风险 medium (14.4) → after mitigation 低风险 low (4.8)" in out
+    assert "评估 #1：中风险（14.4）→ 化解后 低风险（4.8）" in out and "建议：落实风险防范化解措施后实施" in out
     out = _ok("report", "1", "--out", str(tmp_path / "r"))
     html = (tmp_path / "r" / "assessment-1.html").read_text(encoding="utf-8")
     assert "<svg" in html and 'href="#E2"' in html and (tmp_path / "r" / "assessment-1.md").exists()
-    assert "status scored" not in _ok("show", "1")
+    shown_text = _ok("show", "1")
+    assert "已评分" in shown_text and "拆迁安置" in shown_text and "scored" not in shown_text
     _ok("decide", "1", "implement_after_mitigation", "--by", "锦江区人民政府常务会议",
         "--implement-from", "2026-02-01")
     engine = open_store(get_settings().resolved_database_url)
@@ -81,7 +82,7 @@ def test_full_workflow(tmp_path: Path) -> None:
                             region="510104001001001", content_hash=str(n), attributes={"subject": "拆迁安置"}))
     engine.dispose()
     out = _ok("follow-up", "1", "--now", "2026-03-02T12:00:00+08:00", "--no-route", "--note", "入户回访")
-    assert "linked 5 records" in out and "re-opened" in out
+    assert "本次关联 5 条记录" in out and "评估已重新启动" in out and "待重新评估" in out
     listed = [json.loads(line) for line in _ok("list", "--json").splitlines()]
     assert [(a["id"], a["status"], a["level_before"], a["level_after"]) for a in listed] == \
         [(1, "reassessment", "medium", "low")]
@@ -98,8 +99,8 @@ def test_full_workflow(tmp_path: Path) -> None:
     (("add-evidence", "1", "public_notice", "公示", "--notice-from", "2026-01-10", "--notice-to", "2026-01-01"),
      "ends (2026-01-01) before it starts"),
     (("add-evidence", "1", "survey", "--csv", "/nonexistent.csv"), "cannot read as UTF-8 CSV"),
-    (("follow-up", "1", "--now", "2026-03-02T12:00:00"), "--now needs a timezone"),
-    (("add-evidence", "1", "survey", "问卷", "--counts", "1,2,x,4,5"), "--counts needs five numbers"),
+    (("follow-up", "1", "--now", "2026-03-02T12:00:00"), "--now 须带时区"),
+    (("add-evidence", "1", "survey", "问卷", "--counts", "1,2,x,4,5"), "--counts 须为五个数"),
 ])
 def test_errors_are_one_readable_line(args: tuple[str, ...], message: str) -> None:
     _ok("new", "政策", "--region", "510104000000", "--kind", "policy_change")
@@ -107,6 +108,21 @@ def test_errors_are_one_readable_line(args: tuple[str, ...], message: str) -> No
 
 
 def test_list_empty_and_follow_up_before_decision() -> None:
-    assert "No assessments" in _ok("list")
+    assert "没有评估" in _ok("list")
     _ok("new", "政策", "--region", "510104000000")
+    assert "记录实施决策后才开始跟踪" in _ok("follow-up", "1", "--no-route")
+
+
+def test_the_assessment_commands_speak_english_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    assert "No assessments." in _ok("list")
+    assert "assessment 1 opened: 政策 (policy change, 510104000000)" in _ok(
+        "new", "政策", "--region", "510104000000", "--kind", "policy_change")
+    assert "E1 added to assessment 1: public notice" in _ok(
+        "add-evidence", "1", "public_notice", "公示", "--notice-from", "2026-01-05", "--notice-to", "2026-01-19")
+    shown = _ok("show", "1")
+    assert "(draft)" in shown and "Evidence" in shown and "材料收集中" not in shown and "依据材料" not in shown
     assert "follow-up starts once a decision" in _ok("follow-up", "1", "--no-route")
+    refused = runner.invoke(app, ["follow-up", "1", "--now", "2026-03-02T12:00:00"])
+    assert refused.exit_code == 1 and "--now needs a timezone" in refused.output

@@ -49,7 +49,7 @@ def test_check_test_and_backtest(tmp_path: Path) -> None:
     rules.write_text(SURGE, encoding="utf-8")
     assert runner.invoke(app, ["rules", "check", str(rules)]).exit_code == 0
     tested = runner.invoke(app, ["rules", "test", str(rules)])
-    assert tested.exit_code == 0 and "1 passed, 0 failed" in tested.stdout, tested.output
+    assert tested.exit_code == 0 and "1 条通过，0 条未通过" in tested.stdout, tested.output
     result = runner.invoke(app, ["backtest", "--rules", str(rules), "--records", str(_records(tmp_path / "r.jsonl")),
                                  "--format", "jsonl"])
     assert result.exit_code == 0, result.output

@@ -54,15 +54,15 @@ def test_sharded_prints_what_the_unsharded_backtest_prints(stored: str, fmt: str
         assert len(single.stdout.splitlines()) > 10  # a real comparison: many warnings
     else:
         assert "warnings from" in single.stdout
-    assert "layer 1: done" in sharded.stderr  # progress on stderr, never in the output
+    assert "第 1 层：用时" in sharded.stderr  # progress on stderr, never in the output
 
 
 @pytest.mark.parametrize(("argv", "says"), [
-    (["--since", "yesterday", "--workers", "2"], "is not a date"),
-    (["--since", "2026-03-01", "--until", "soon", "--workers", "2"], "is not a date"),
+    (["--since", "yesterday", "--workers", "2"], "不是日期"),
+    (["--since", "2026-03-01", "--until", "soon", "--workers", "2"], "不是日期"),
     (["--since", "2026-03-01", "--workers", "0"], "--workers 0"),
-    (["--since", "2031-01-01", "--workers", "2"], "no stored records"),
-    (["--records", "x.jsonl", "--workers", "2"], "give --since"),
+    (["--since", "2031-01-01", "--workers", "2"], "存储中没有"),
+    (["--records", "x.jsonl", "--workers", "2"], "只用于回测存储中的记录"),
 ])
 def test_errors_are_one_line(stored: str, argv: list[str], says: str) -> None:
     result = runner.invoke(app, ["backtest", *argv])
@@ -80,7 +80,7 @@ def test_empty_store_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("FENGHUO_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
     get_settings.cache_clear()
     result = runner.invoke(app, ["backtest", "--since", "2026-01-01", "--workers", "2"])
-    _one_line_error(result, "no stored records")
+    _one_line_error(result, "存储中没有")
 
 
 # -- language 1.1: --compare, load failures, readable input errors and output --------------------------------

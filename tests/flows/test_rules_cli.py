@@ -57,17 +57,17 @@ def test_check_reports_file_and_line_and_checks_the_other_files(tmp_path: Path) 
 def test_check_missing_path_is_one_line() -> None:
     result = runner.invoke(app, ["rules", "check", "no/such/folder"])
     assert result.exit_code == 1
-    assert "no such file or folder" in result.output and "Traceback" not in result.output
+    assert "文件或文件夹不存在" in result.output and "Traceback" not in result.output
 
 
 def test_rules_test_counts_and_fails(tmp_path: Path) -> None:
     (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
     ok = runner.invoke(app, ["rules", "test", str(tmp_path)])
-    assert ok.exit_code == 0 and "1 passed, 0 failed" in ok.stdout
+    assert ok.exit_code == 0 and "1 条通过，0 条未通过" in ok.stdout
     (tmp_path / "good.yaml").write_text(GOOD.replace("level: yellow, region", "level: red, region"),
                                         encoding="utf-8")
     bad = runner.invoke(app, ["rules", "test", str(tmp_path)])
-    assert bad.exit_code == 1 and "0 passed, 1 failed" in bad.stdout
+    assert bad.exit_code == 1 and "0 条通过，1 条未通过" in bad.stdout
 
 
 def test_backtest_jsonl_prints_one_object_per_warning(tmp_path: Path) -> None:
@@ -164,7 +164,7 @@ def test_the_catalog_passes_strict_check_and_required_coverage() -> None:
     assert check.exit_code == 0 and "warning" not in check.stdout, check.output
     test = runner.invoke(app, ["rules", "test", "--require-coverage"])
     assert test.exit_code == 0, test.output
-    assert test.stdout.splitlines()[-1].endswith(" passed, 0 failed")
+    assert test.stdout.splitlines()[-1].endswith(" 条通过，0 条未通过")
 
 
 def test_coverage_lists_levels_per_rule(tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_coverage_lists_levels_per_rule(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (line,) = [x for x in result.stdout.splitlines() if "big-petition" in x]
     assert line.startswith(f"{tmp_path / 'good.yaml'}:3: big-petition: yellow") and "orange" in line  # untested
-    assert result.stdout.splitlines()[-1] == "1 passed, 0 failed"
+    assert result.stdout.splitlines()[-1] == "1 条通过，0 条未通过"
 
 
 def test_a_rule_no_test_expects_warns_and_fails_when_coverage_is_required(tmp_path: Path) -> None:
@@ -182,11 +182,11 @@ def test_a_rule_no_test_expects_warns_and_fails_when_coverage_is_required(tmp_pa
                                         .replace("people: 5}", "people: 4}"), encoding="utf-8")
     plain = runner.invoke(app, ["rules", "test", str(tmp_path)])
     assert plain.exit_code == 0, plain.output
-    assert f"{tmp_path / 'good.yaml'}:3: warning: " in plain.stdout and "big-petition" in plain.stdout
+    assert f"{tmp_path / 'good.yaml'}:3: 警告: " in plain.stdout and "big-petition" in plain.stdout
     required = runner.invoke(app, ["rules", "test", "--require-coverage", str(tmp_path)])
     assert required.exit_code == 1
-    (line,) = [x for x in required.stdout.splitlines() if ": error: " in x]
-    assert line.startswith(f"{tmp_path / 'good.yaml'}:3: error: ") and "'big-petition'" in line
+    (line,) = [x for x in required.stdout.splitlines() if ": 错误: " in x]
+    assert line.startswith(f"{tmp_path / 'good.yaml'}:3: 错误: ") and "规则 big-petition" in line
 
 
 def test_a_failing_test_names_its_line_and_shows_expected_against_got(tmp_path: Path) -> None:
@@ -197,11 +197,11 @@ def test_a_failing_test_names_its_line_and_shows_expected_against_got(tmp_path: 
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"{path}:12: ") and "five is yellow" in lines[0]  # the `- name:` line
     header, row = lines[1], lines[2]
-    assert "expected" in header and "got" in header and _column(header, "|") == _column(row, "|")
+    assert "期望" in header and "实际" in header and _column(header, "|") == _column(row, "|")
     left, right = row.split("|")
     assert "level=red" in left and "level=yellow" in right and "occurrences=1" in right
     assert "{" not in result.stdout  # no Python dicts
-    assert lines[-1] == "0 passed, 1 failed"
+    assert lines[-1] == "0 条通过，1 条未通过"
 
 
 def _column(line: str, char: str) -> int:
@@ -219,3 +219,17 @@ def test_an_unknown_engine_is_one_line(argv: list[str]) -> None:
     assert result.exit_code == 1
     assert result.output.startswith("错误：--engine 'fast'") and result.output.count("\n") == 1, result.output
     assert "durable" in result.output and "Traceback" not in result.output
+
+
+def test_rules_test_speaks_english_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
+
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    path = tmp_path / "good.yaml"
+    path.write_text(GOOD.replace("level: yellow, region", "level: red, region"), encoding="utf-8")
+    result = runner.invoke(app, ["rules", "test", "--require-coverage", str(tmp_path)])
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 1 and lines[-1] == "0 passed, 1 failed"
+    assert "FAILED" in lines[0] and "expected (1)" in lines[1] and "got (1)" in lines[1]
+    assert not any("期望" in line or "未通过" in line for line in lines)

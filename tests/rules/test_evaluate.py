@@ -123,7 +123,7 @@ def test_rule_file_tests_run(tmp_path: Path) -> None:
     for engine in ENGINES:
         results = run_tests(rulebook, engine)
         assert [r.passed for r in results] == [True]
-        assert format_results(results).splitlines()[-1] == "1 passed, 0 failed"
+        assert format_results(results).splitlines()[-1] == "1 条通过，0 条未通过"
 
 
 def test_rule_file_test_failure_is_reported(tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def test_rule_file_test_failure_is_reported(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text(bad, encoding="utf-8")
     rulebook = load_rulebook([tmp_path], rulebook=Path(__file__).resolve().parents[2] / "rules" / "catalog")
     text = format_results(run_tests(rulebook))
-    assert text.endswith("0 passed, 1 failed") and "FAILED" in text
+    assert text.endswith("0 条通过，1 条未通过") and "未通过" in text
 
 
 def test_backtest_over_jsonl() -> None:
