@@ -26,8 +26,9 @@ from integrations.store.prepared import PreparedRecord, prepare
 from integrations.store.record_insert import (
     SEQ_LOCK,
     ConcurrentWrite,
+    PendingCopy,
+    begin_copy_if_all_new,
     bound_now,
-    copy_if_all_new,
     execute_insert,
     insert_if_all_new,
     insert_rows,
@@ -40,7 +41,7 @@ from integrations.store.record_reads import (
     records_between,
     seq_records_after,
 )
-from integrations.store.wakeup import notify_records
+from integrations.store.wakeup import NOTIFY_SQL, notify_records
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
 _VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
@@ -78,8 +79,9 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[i : i + _CHUNK]
 
 
-_TRY_ALL_NEW = {"sqlite": insert_if_all_new, "postgresql": copy_if_all_new}
-"""The optimistic insert of each backend: all rows as new, or ``None`` and nothing of the attempt kept."""
+_TRY_ALL_NEW = {"sqlite": insert_if_all_new}
+"""The optimistic insert of each backend: all rows as new, or ``None`` and nothing of the attempt kept
+(PostgreSQL's, a ``COPY`` in a savepoint, is begun by :func:`begin_upsert`)."""
 
 _VER_KEYS = ("record_id", "version", "attributes", "at", "region", "content_hash", "received_at")
 
@@ -110,10 +112,41 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
     rolled back) and the batch takes the usual way. The
     outcome is the same either way (``tests/integrations/store/test_upsert_optimistic.py``).
     """
-    stats = _upsert_prepared(session, records, optimistic)
-    if stats.inserted or stats.updated:
-        notify_records(session)
-    return stats
+    return begin_upsert(session=session, records=records, optimistic=optimistic).finish()
+
+
+class PendingUpsert:
+    """An upsert begun by :func:`begin_upsert`; :meth:`finish` completes it."""
+
+    def __init__(self, session: Session, records: Sequence[PreparedRecord], optimistic: bool,
+                 copy: PendingCopy | None) -> None:
+        self._session, self._records, self._optimistic, self._copy = session, records, optimistic, copy
+
+    def finish(self) -> UpsertStats:
+        """The rest of the upsert; what it did, listeners told at commit when anything was stored."""
+        if self._copy is not None:
+            inserted = self._copy.finish()  # its NOTIFY went in its savepoint, kept with its rows
+            if inserted is not None:
+                return UpsertStats(inserted)
+        stats = _upsert_prepared(self._session, self._records, self._optimistic and self._copy is None)
+        if stats.inserted or stats.updated:
+            notify_records(self._session)
+        return stats
+
+
+def begin_upsert(*, session: Session, records: Sequence[PreparedRecord], optimistic: bool = False) -> PendingUpsert:
+    """:func:`upsert_prepared` in two plain steps, for a writer that has other work to start in between.
+
+    On PostgreSQL with ``optimistic``, every round trip and all the Python work of the ``COPY`` happen
+    here (the writers' lock, the seq numbers, the savepoint, its ``NOTIFY``, each row handed to the
+    driver), and :meth:`PendingUpsert.finish` only ends the ``COPY``, which the server completes while
+    the driver waits without the GIL: the ingest maps its next page meanwhile. Otherwise everything
+    happens at :meth:`~PendingUpsert.finish`.
+    """
+    copy = None
+    if optimistic and records and session.get_bind().dialect.name == "postgresql":
+        copy = begin_copy_if_all_new(session, list(records), notify=NOTIFY_SQL)
+    return PendingUpsert(session, records, optimistic, copy)
 
 
 def _upsert_prepared(session: Session, records: Sequence[PreparedRecord], optimistic: bool) -> UpsertStats:
@@ -222,8 +255,10 @@ def _upsert_prepared(session: Session, records: Sequence[PreparedRecord], optimi
 
 __all__ = [
     "ConcurrentWrite",
+    "PendingUpsert",
     "PreparedRecord",
     "UpsertStats",
+    "begin_upsert",
     "content_hash",
     "get_cursor",
     "list_quarantine",
