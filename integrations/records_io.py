@@ -25,7 +25,8 @@ import sqlalchemy as sa
 from domain.kinds import RecordKinds
 from domain.records import Record
 from integrations.ingest.fastmap import CompiledMapping
-from integrations.sources.mapping import Rejection, SourceConfig, safe_raw
+from integrations.sources.mapping import Rejection, SourceConfig
+from integrations.sources.payload import safe_raw
 from integrations.store.db import session_scope
 from integrations.store.records import quarantine, record_span, records_between, upsert_prepared
 from integrations.store.watermarks import note_delivery

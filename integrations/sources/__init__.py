@@ -13,7 +13,8 @@ from integrations.sources.base import (
 from integrations.sources.config import DEPARTMENTS
 from integrations.sources.fake import FakeSource
 from integrations.sources.filedrop import FileDropSource
-from integrations.sources.mapping import Rejection, SourceConfig, map_item, safe_raw
+from integrations.sources.mapping import Rejection, SourceConfig, map_item
+from integrations.sources.payload import safe_raw
 from integrations.sources.rest import RestSource
 
 __all__ = [

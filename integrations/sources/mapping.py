@@ -4,13 +4,13 @@ Each department names things its own way; a :class:`SourceConfig` maps its field
 kind's (``occurred_at`` → ``at``, ``region_code`` → ``region``, ``id_card`` → ``person``…). Only mapped
 fields are kept, so a raw name a department sends along is never stored; personal fields are
 pseudonymised and free-text fields masked here, at the border. :func:`map_item` never raises: every
-problem with an item is a Rejection, to be quarantined with its reason.
+problem with an item is a Rejection, to be quarantined with its reason (its payload made safe to keep by
+:mod:`integrations.sources.payload`).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,12 +20,14 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from domain.kinds import FieldSpec, RecordKinds, has_bad_text
-from domain.nesting import MAX_DEPTH, clipped, too_deep
-from domain.privacy import mask, mask_value, pseudonymise_value
+from domain.nesting import MAX_DEPTH, too_deep
+from domain.privacy import mask_value, pseudonymise_value
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
+from integrations.sources.payload import safe_raw, storable
 
-_CODE = re.compile(r"^\d{12}(\d{3})?$")
+__all__ = ["CLOCK_SKEW", "EARLIEST_YEAR", "TOO_DEEP", "Rejection", "SourceConfig", "map_item", "safe_raw", "storable"]
+
 CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future an item's time may lie (departments' clocks drift) before it is refused."""
 
@@ -74,50 +76,6 @@ class Rejection:
     code: str = "invalid"
     """Short kind of problem, for counting: ``unparseable``, ``missing_field``, ``bad_timestamp``,
     ``naive_timestamp``, ``future_timestamp``, ``invalid_region``, ``unknown_region``, ``invalid_field``…"""
-
-
-def _safe_value(name: str, value: Any, config: SourceConfig, key: str | bytes) -> Any:
-    if name in config.personal_raw:
-        return pseudonymise_value(_cleaned(value), key)
-    if name == config.region_field and isinstance(value, str) and _CODE.match(value):
-        # A well-formed region code is a place, kept as sent so a replay maps it; masking would mangle codes
-        # such as 510116… whose digits happen to contain a mobile-like run.
-        return value
-    return mask_value(value)
-
-
-def _cleaned(value: Any) -> Any:
-    # A refused identifier is still pseudonymised in the quarantined payload: hash what can be encoded.
-    if isinstance(value, str):
-        return storable(value)
-    if isinstance(value, list):
-        return [_cleaned(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _cleaned(v) for k, v in value.items()}
-    return value
-
-
-def storable(text: str) -> str:
-    """``text`` with what no store keeps written out: a NUL as ``\\x00``, a lone surrogate as ``\\udxxx``."""
-    if not has_bad_text(text):
-        return text
-    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def safe_raw(raw: Any, config: SourceConfig, key: str | bytes) -> str:
-    """The payload as text fit to store: personal fields pseudonymised, identifiers in text masked."""
-    # Cut to a depth every walker below (masking, json.dumps, repr) can take: an item nested past the
-    # interpreter's stack is still kept, its deep part written as domain.nesting.CLIPPED.
-    if isinstance(raw, Mapping):
-        safe = {k: _safe_value(k, clipped(v, MAX_DEPTH - 1), config, key) for k, v in raw.items()}
-        return storable(json.dumps(safe, ensure_ascii=False, default=str))
-    text = storable(raw if isinstance(raw, str) else repr(clipped(raw)))
-    if config.personal_raw:
-        # A cut page is not JSON, but its personal fields still look like "name": "value".
-        fields = "|".join(re.escape(f) for f in config.personal_raw)
-        pattern = re.compile(rf'("(?:{fields})"\s*:\s*")([^"]*)')
-        text = pattern.sub(lambda m: m.group(1) + str(pseudonymise_value(m.group(2), key)), text)
-    return mask(text)
 
 
 TOO_DEEP = (f"too_deep: 嵌套超过 {MAX_DEPTH} 层，不是部门的记录；请核对对方系统的导出 "

@@ -9,7 +9,7 @@ rows bound with a NULL source, which ``INSERT OR IGNORE`` skips (it breaks NOT N
 prepared statements — about a megabyte for a thousand rows — serve every batch size. Binding is most of
 what the insert does while holding the GIL, so the rows hold only what sqlite3 binds without looking for
 an adapter: str, int and float (a bool or a ``None`` costs it two failed attribute lookups).
-PostgreSQL takes a batch by ``COPY … FROM STDIN`` (:func:`copy_if_all_new` tries it before asking which
+PostgreSQL takes a batch by ``COPY … FROM STDIN`` (:func:`begin_copy_if_all_new` tries it before asking which
 keys exist, in a savepoint).
 """
 
@@ -33,9 +33,10 @@ __all__ = [
     "INSERT_COLS",
     "SEQ_LOCK",
     "ConcurrentWrite",
+    "PendingCopy",
+    "begin_copy_if_all_new",
     "bind_conversion",
     "bound_now",
-    "copy_if_all_new",
     "execute_insert",
     "insert_if_all_new",
     "insert_rows",
@@ -224,20 +225,66 @@ def insert_if_all_new(session: Session, records: list[PreparedRecord]) -> int | 
     return None
 
 
-def copy_if_all_new(session: Session, records: list[PreparedRecord]) -> int | None:
-    """Insert ``records`` (PostgreSQL) as new rows by ``COPY``, all or none, without first asking which
-    keys exist; how many, or ``None`` when some key exists already or comes twice (then nothing of the
-    attempt remains: it ran in a savepoint, rolled back)."""
+class PendingCopy:
+    """A ``COPY`` of new rows begun in a savepoint (PostgreSQL; see :func:`begin_copy_if_all_new`): every row
+    handed to the driver, the statement not yet ended. :meth:`finish` ends it."""
+
+    def __init__(self, conn: sa.Connection, savepoint: sa.NestedTransaction, cursor: Any, copying: Any, n: int) -> None:
+        self._conn, self._savepoint, self._cursor, self._copying, self._n = conn, savepoint, cursor, copying, n
+
+    def finish(self) -> int | None:
+        """End the ``COPY`` (the server takes the rest and checks the keys, the driver waiting without the
+        GIL): how many rows, or ``None`` when some key exists already (the savepoint rolled back)."""
+        try:
+            try:
+                self._copying.__exit__(None, None, None)
+            finally:
+                self._cursor.close()
+        except self._conn.dialect.loaded_dbapi.Error as exc:
+            self._savepoint.rollback()
+            wrapped = sa.exc.DBAPIError.instance(
+                "COPY", None, exc, self._conn.dialect.loaded_dbapi.Error, dialect=self._conn.dialect
+            )
+            if isinstance(wrapped, sa.exc.IntegrityError):
+                return None
+            raise wrapped from exc
+        self._savepoint.commit()
+        return self._n
+
+
+def begin_copy_if_all_new(session: Session, records: list[PreparedRecord], *, notify: str | None = None
+                          ) -> PendingCopy | None:
+    """Begin inserting ``records`` (PostgreSQL) as new rows by ``COPY``, all or none, without first asking
+    which keys exist: the writers' lock, the seq numbers, the savepoint and every row handed to the driver
+    now, the end of the ``COPY`` by :meth:`PendingCopy.finish`. ``None`` (nothing begun) when a key comes
+    twice in ``records``. ``notify``: a ``NOTIFY`` statement sent inside the savepoint, so it is kept
+    exactly when the rows are."""
     if len({(r[0], r[1]) for r in records}) < len(records):
         return None
     conn = session.connection()
     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (SEQ_LOCK,))
     rows = insert_rows(enumerate(records, max_seq(session=session) + 1), conn.dialect, bound_now(conn.dialect))
     savepoint = conn.begin_nested()
+    raw = conn.connection.dbapi_connection
+    sql = f"COPY {_REC.name} ({', '.join(INSERT_COLS)}) FROM STDIN"
+    cursor = raw.cursor()  # type: ignore[union-attr]
     try:
-        _copy_rows(conn, rows)
-    except sa.exc.IntegrityError:
+        if notify is not None:
+            cursor.execute(notify)
+        copying = cursor.copy(sql)  # a context manager, entered here and left by PendingCopy.finish
+        copy = copying.__enter__()
+        try:
+            for row in rows:
+                copy.write_row(row)
+        except BaseException as exc:
+            copying.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+    except conn.dialect.loaded_dbapi.Error as exc:
+        cursor.close()
         savepoint.rollback()
-        return None
-    savepoint.commit()
-    return len(rows)
+        raise sa.exc.DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
+    except BaseException:
+        cursor.close()
+        savepoint.rollback()
+        raise
+    return PendingCopy(conn, savepoint, cursor, copying, len(rows))

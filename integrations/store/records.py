@@ -1,5 +1,6 @@
 """Records and their versions in the store (keyword-only, explicit session); quarantine and source
-cursors live in :mod:`integrations.store.intake` and are re-exported here.
+cursors live in :mod:`integrations.store.intake`, reading records back in
+:mod:`integrations.store.record_reads`; both are re-exported here.
 
 ``upsert_records`` is the ingest's hot path: it selects the existing rows of a batch in bulk, inserts
 new ones in bulk (SQLite: one multi-row statement; PostgreSQL: one ``COPY``), updates changed ones with
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,14 +26,22 @@ from integrations.store.prepared import PreparedRecord, prepare
 from integrations.store.record_insert import (
     SEQ_LOCK,
     ConcurrentWrite,
+    PendingCopy,
+    begin_copy_if_all_new,
     bound_now,
-    copy_if_all_new,
     execute_insert,
     insert_if_all_new,
     insert_rows,
     max_seq,
 )
-from integrations.store.wakeup import notify_records
+from integrations.store.record_reads import (
+    record_span,
+    record_versions,
+    records_after_seq,
+    records_between,
+    seq_records_after,
+)
+from integrations.store.wakeup import NOTIFY_SQL, notify_records
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
 _VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
@@ -71,8 +79,9 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[i : i + _CHUNK]
 
 
-_TRY_ALL_NEW = {"sqlite": insert_if_all_new, "postgresql": copy_if_all_new}
-"""The optimistic insert of each backend: all rows as new, or ``None`` and nothing of the attempt kept."""
+_TRY_ALL_NEW = {"sqlite": insert_if_all_new}
+"""The optimistic insert of each backend: all rows as new, or ``None`` and nothing of the attempt kept
+(PostgreSQL's, a ``COPY`` in a savepoint, is begun by :func:`begin_upsert`)."""
 
 _VER_KEYS = ("record_id", "version", "attributes", "at", "region", "content_hash", "received_at")
 
@@ -103,10 +112,41 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
     rolled back) and the batch takes the usual way. The
     outcome is the same either way (``tests/integrations/store/test_upsert_optimistic.py``).
     """
-    stats = _upsert_prepared(session, records, optimistic)
-    if stats.inserted or stats.updated:
-        notify_records(session)
-    return stats
+    return begin_upsert(session=session, records=records, optimistic=optimistic).finish()
+
+
+class PendingUpsert:
+    """An upsert begun by :func:`begin_upsert`; :meth:`finish` completes it."""
+
+    def __init__(self, session: Session, records: Sequence[PreparedRecord], optimistic: bool,
+                 copy: PendingCopy | None) -> None:
+        self._session, self._records, self._optimistic, self._copy = session, records, optimistic, copy
+
+    def finish(self) -> UpsertStats:
+        """The rest of the upsert; what it did, listeners told at commit when anything was stored."""
+        if self._copy is not None:
+            inserted = self._copy.finish()  # its NOTIFY went in its savepoint, kept with its rows
+            if inserted is not None:
+                return UpsertStats(inserted)
+        stats = _upsert_prepared(self._session, self._records, self._optimistic and self._copy is None)
+        if stats.inserted or stats.updated:
+            notify_records(self._session)
+        return stats
+
+
+def begin_upsert(*, session: Session, records: Sequence[PreparedRecord], optimistic: bool = False) -> PendingUpsert:
+    """:func:`upsert_prepared` in two plain steps, for a writer that has other work to start in between.
+
+    On PostgreSQL with ``optimistic``, every round trip and all the Python work of the ``COPY`` happen
+    here (the writers' lock, the seq numbers, the savepoint, its ``NOTIFY``, each row handed to the
+    driver), and :meth:`PendingUpsert.finish` only ends the ``COPY``, which the server completes while
+    the driver waits without the GIL: the ingest maps its next page meanwhile. Otherwise everything
+    happens at :meth:`~PendingUpsert.finish`.
+    """
+    copy = None
+    if optimistic and records and session.get_bind().dialect.name == "postgresql":
+        copy = begin_copy_if_all_new(session, list(records), notify=NOTIFY_SQL)
+    return PendingUpsert(session, records, optimistic, copy)
 
 
 def _upsert_prepared(session: Session, records: Sequence[PreparedRecord], optimistic: bool) -> UpsertStats:
@@ -213,95 +253,12 @@ def _upsert_prepared(session: Session, records: Sequence[PreparedRecord], optimi
     return UpsertStats(len(inserts), len(updates), unchanged)
 
 
-def _to_record(row: Any) -> Record:
-    return Record(
-        kind=row.kind,
-        source=row.source,
-        id=row.source_id,
-        at=row.at,
-        region=row.region,
-        attributes=row.attributes or {},
-        late=row.late,
-    )
-
-
-_COLS = (
-    _REC.c.seq,
-    _REC.c.kind,
-    _REC.c.source,
-    _REC.c.source_id,
-    _REC.c.at,
-    _REC.c.region,
-    _REC.c.attributes,
-    _REC.c.late,
-)
-
-
-def seq_records_after(*, session: Session, seq: int, limit: int = 10_000) -> list[tuple[int, Record]]:
-    """``(seq, record)`` pairs of the latest versions with ``seq`` above ``seq``, in seq order."""
-    q = sa.select(*_COLS).where(_REC.c.seq > seq).order_by(_REC.c.seq).limit(limit)
-    return [(row.seq, _to_record(row)) for row in session.execute(q)]
-
-
-def records_after_seq(*, session: Session, seq: int, limit: int = 10_000) -> list[Record]:
-    """Records (latest versions) that arrived after ``seq``, in arrival order."""
-    return [r for _, r in seq_records_after(session=session, seq=seq, limit=limit)]
-
-
-def records_between(*, session: Session, since: datetime, until: datetime) -> list[Record]:
-    """Records with ``since <= at < until``, in the engine's order (at, source, id)."""
-    q = (
-        sa.select(*_COLS)
-        .where(_REC.c.at >= since, _REC.c.at < until)
-        .order_by(_REC.c.at, _REC.c.source, _REC.c.source_id)
-    )
-    return [_to_record(row) for row in session.execute(q)]
-
-
-def record_span(*, session: Session, since: datetime, until: datetime | None) -> tuple[datetime, datetime] | None:
-    """The first and last ``at`` of the records with ``since <= at < until`` (``None``: there are none)."""
-    q = sa.select(sa.func.min(_REC.c.at), sa.func.max(_REC.c.at)).where(_REC.c.at >= since)
-    if until is not None:
-        q = q.where(_REC.c.at < until)
-    first, last = session.execute(q).one()
-    return None if first is None else (first, last)
-
-
-def record_versions(*, session: Session, source: str, source_id: str) -> list[RecordVersionRow]:
-    """Every version of one record, oldest first (``[]`` if unknown; one unsaved row if never changed)."""
-    q = (
-        sa.select(RecordVersionRow)
-        .join(_REC, _REC.c.id == _VER.c.record_id)
-        .where(_REC.c.source == source, _REC.c.source_id == source_id)
-        .order_by(_VER.c.version)
-    )
-    rows = list(session.execute(q).scalars())
-    if rows:
-        return rows
-    cur = (
-        session.execute(sa.select(RecordRow).where(_REC.c.source == source, _REC.c.source_id == source_id))
-        .scalars()
-        .first()
-    )
-    if cur is None or cur.id is None:
-        return []
-    return [
-        RecordVersionRow(
-            record_id=cur.id,
-            version=cur.version,
-            attributes=cur.attributes,
-            at=cur.at,
-            region=cur.region,
-            content_hash=cur.content_hash,
-            received_at=cur.received_at,
-        )
-    ]
-
-
 __all__ = [
     "ConcurrentWrite",
+    "PendingUpsert",
     "PreparedRecord",
     "UpsertStats",
+    "begin_upsert",
     "content_hash",
     "get_cursor",
     "list_quarantine",

@@ -18,7 +18,8 @@ from sqlmodel import Session
 CHANNEL = "fenghuo_records"
 
 
-_NOTIFY = f"NOTIFY {CHANNEL}"
+NOTIFY_SQL = f"NOTIFY {CHANNEL}"
+"""The statement :func:`notify_records` sends (the ingest's ``COPY`` sends it in its own savepoint)."""
 
 
 def notify_records(session: Session) -> None:
@@ -31,7 +32,7 @@ def notify_records(session: Session) -> None:
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
-            cursor.execute(_NOTIFY)
+            cursor.execute(NOTIFY_SQL)
 
 
 class Wakeup(Protocol):

@@ -1,0 +1,106 @@
+"""Reading stored records back: by arrival ``seq`` (live evaluation), by event time (backtests, rebuilds),
+their time span, and one record's versions (keyword-only, explicit session).
+
+The writing side is :mod:`integrations.store.records`, which re-exports these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from domain.records import Record
+from integrations.store.models import RecordRow, RecordVersionRow
+
+__all__ = ["record_span", "record_versions", "records_after_seq", "records_between", "seq_records_after"]
+
+_REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
+_VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
+
+
+def _to_record(row: Any) -> Record:
+    return Record(
+        kind=row.kind,
+        source=row.source,
+        id=row.source_id,
+        at=row.at,
+        region=row.region,
+        attributes=row.attributes or {},
+        late=row.late,
+    )
+
+
+_COLS = (
+    _REC.c.seq,
+    _REC.c.kind,
+    _REC.c.source,
+    _REC.c.source_id,
+    _REC.c.at,
+    _REC.c.region,
+    _REC.c.attributes,
+    _REC.c.late,
+)
+
+
+def seq_records_after(*, session: Session, seq: int, limit: int = 10_000) -> list[tuple[int, Record]]:
+    """``(seq, record)`` pairs of the latest versions with ``seq`` above ``seq``, in seq order."""
+    q = sa.select(*_COLS).where(_REC.c.seq > seq).order_by(_REC.c.seq).limit(limit)
+    return [(row.seq, _to_record(row)) for row in session.execute(q)]
+
+
+def records_after_seq(*, session: Session, seq: int, limit: int = 10_000) -> list[Record]:
+    """Records (latest versions) that arrived after ``seq``, in arrival order."""
+    return [r for _, r in seq_records_after(session=session, seq=seq, limit=limit)]
+
+
+def records_between(*, session: Session, since: datetime, until: datetime) -> list[Record]:
+    """Records with ``since <= at < until``, in the engine's order (at, source, id)."""
+    q = (
+        sa.select(*_COLS)
+        .where(_REC.c.at >= since, _REC.c.at < until)
+        .order_by(_REC.c.at, _REC.c.source, _REC.c.source_id)
+    )
+    return [_to_record(row) for row in session.execute(q)]
+
+
+def record_span(*, session: Session, since: datetime, until: datetime | None) -> tuple[datetime, datetime] | None:
+    """The first and last ``at`` of the records with ``since <= at < until`` (``None``: there are none)."""
+    q = sa.select(sa.func.min(_REC.c.at), sa.func.max(_REC.c.at)).where(_REC.c.at >= since)
+    if until is not None:
+        q = q.where(_REC.c.at < until)
+    first, last = session.execute(q).one()
+    return None if first is None else (first, last)
+
+
+def record_versions(*, session: Session, source: str, source_id: str) -> list[RecordVersionRow]:
+    """Every version of one record, oldest first (``[]`` if unknown; one unsaved row if never changed)."""
+    q = (
+        sa.select(RecordVersionRow)
+        .join(_REC, _REC.c.id == _VER.c.record_id)
+        .where(_REC.c.source == source, _REC.c.source_id == source_id)
+        .order_by(_VER.c.version)
+    )
+    rows = list(session.execute(q).scalars())
+    if rows:
+        return rows
+    cur = (
+        session.execute(sa.select(RecordRow).where(_REC.c.source == source, _REC.c.source_id == source_id))
+        .scalars()
+        .first()
+    )
+    if cur is None or cur.id is None:
+        return []
+    return [
+        RecordVersionRow(
+            record_id=cur.id,
+            version=cur.version,
+            attributes=cur.attributes,
+            at=cur.at,
+            region=cur.region,
+            content_hash=cur.content_hash,
+            received_at=cur.received_at,
+        )
+    ]
