@@ -56,6 +56,8 @@ from rules.language.loader import load_rulebook
 
 clock = time.perf_counter
 """The clock every figure is measured with (``--clock``)."""
+places_limit: int | None = None
+"""``--places``: the stream's records over only this many communities (windows stay over their thresholds)."""
 
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 1, 1, tzinfo=CST)
@@ -76,10 +78,12 @@ def _person(rng: random.Random) -> str:
     return f"f{rng.randrange(3_000)}" if rng.random() < 0.01 else f"p{rng.randrange(3_000_000)}"
 
 
-def stream(n: int, seed: int = 7, per_day: int = 200_000) -> Iterator[list[Record]]:
-    """``n`` records in chunks, in time order: about ``per_day`` records a day across the city."""
+def stream(n: int, seed: int = 7, per_day: int = 200_000, places: int | None = None) -> Iterator[list[Record]]:
+    """``n`` records in chunks, in time order: about ``per_day`` records a day across the city (over
+    ``places`` communities, default ``--places``, else all)."""
     rng = random.Random(seed)
-    places = _communities(rng)
+    limit = places or places_limit
+    places_list = _communities(rng)[:limit] if limit else _communities(rng)
     step = 86400.0 / per_day
     t = 0.0
     made = 0
@@ -110,7 +114,7 @@ def stream(n: int, seed: int = 7, per_day: int = 200_000) -> Iterator[list[Recor
             else:
                 a = {"person": f"c{rng.randrange(5_000)}", "program": "elderly"}
             chunk.append(Record(kind=kind, source="sim", id=str(made), at=START + timedelta(seconds=t),
-                                region=rng.choice(places), attributes=a))
+                                region=rng.choice(places_list), attributes=a))
         yield chunk
 
 
@@ -355,13 +359,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-day", type=int, default=200_000, help="records per day of event time")
     p.add_argument("--resolve-after-days", type=float, default=7.0,
                    help="play responders: resolve warnings quiet this long (0: never)")
-    p.add_argument("--engines", default="floor,floor-api,durable,reference")
+    p.add_argument("--engines", default="floor,floor-api,durable,reference",
+                   help="also: baseline; cli (fenghuo backtest --records end to end, marginal rate)")
+    p.add_argument("--places", type=int, default=None,
+                   help="only this many communities (of 2,880): a firing-heavy stream, e.g. --places 40")
     p.add_argument("--rules", type=Path, default=None, help="rulebook folder (default: the configured one)")
     p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                    help="wall-clock, or this process's CPU time (steadier on a shared machine)")
     args = p.parse_args(argv)
-    global clock
+    global clock, places_limit
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    places_limit = args.places
     rulebook = load_rulebook([args.rules] if args.rules else None)
     if not rulebook.rules:
         print("the rulebook has no rules", file=sys.stderr)
@@ -370,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     n = args.records
     print(machine_line())
     print(f"rulebook {rulebook.version[:12]}: {len(rulebook.rules)} rules; {n:,} records, seed {args.seed}, "
-          f"{args.per_day:,} records/day ({n / args.per_day:.1f} days of event time); {args.clock} clock")
+          f"{args.per_day:,} records/day ({n / args.per_day:.1f} days of event time); {args.clock} clock"
+          + (f"; {args.places} communities only" if args.places else ""))
     t0 = time.perf_counter()
     generated = sum(len(c) for c in stream(min(n, 100_000), args.seed))
     gen_rate = generated / (time.perf_counter() - t0)
@@ -395,6 +404,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"with baselines    (durable, full Evaluator): {n / based:,.0f} rec/s "
                   f"({based / n * 1e6:.2f} µs/record), {c_based:,} warning changes; history held {history:,}")
             print(f"ratio with / without baselines: {based / plain:5.2f}x the cost   (target ≤ 1.5x)")
+            continue
+        elif name == "cli":
+            from rules_bench_cli import cli_marginal
+
+            rate, wall_rate, lines = cli_marginal(args.rules, n, args.seed, args.per_day, args.places)
+            print(f"cli (fenghuo backtest --records, end to end, marginal {n // 10:,} → {n:,} records): "
+                  f"{rate:,.0f} rec/s CPU, {wall_rate:,.0f} rec/s wall; {lines:,} output lines")
             continue
         elif name == "floor-api":
             spent, noted = run_floor_api(rulebook, n, args.seed, args.per_day)

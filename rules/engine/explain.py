@@ -20,7 +20,7 @@ from rules.language.model import AnyOf, Condition, FieldTest, NotOf, Op, Rule
 from rules.language.templates import render
 
 __all__ = ["describe", "duration", "firing", "firing_from_json", "firing_to_json", "group_of", "region_of",
-           "tested"]
+           "tested", "tier_region"]
 
 _SYMBOL = {
     Op.eq: "=", Op.ne: "≠", Op.gt: ">", Op.gte: "≥", Op.lt: "<", Op.lte: "≤", Op.in_: "∈",
@@ -79,11 +79,17 @@ def _plain(value: Any) -> Any:
 
 def region_of(rule: Rule, fields: Mapping[str, Any]) -> str:
     """The ancestor code at the finest tier among the fingerprint fields, else the record's region."""
+    tier = tier_region(rule, fields)
+    return str(fields["region"]) if tier is None else tier
+
+
+def tier_region(rule: Rule, fields: Mapping[str, Any]) -> str | None:
+    """The ancestor code at the finest tier among the fingerprint fields, if there is one (:func:`region_of`)."""
     names = set(rule.fingerprint_fields)
     for tier in _FINEST_FIRST:
         if tier in names and isinstance(fields.get(tier), str):
             return str(fields[tier])
-    return str(fields["region"])
+    return None
 
 
 def firing(

@@ -16,26 +16,43 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from domain.warnings import Firing, Level, fingerprint, made_firing
-from rules.engine.explain import group_of, region_of
+from rules.engine.explain import group_of, tier_region
 from rules.language.model import Rule
 
 __all__ = ["quiet_window_firing"]
 
 
-def quiet_window_firing(rule: Rule, level: Level, quiet: Callable[[str, Level], bool] | None, r: Any,
-                        f: Mapping[str, Any], values: dict[str, Any], version: str) -> Firing | None:
-    """The firing of window ``rule`` at ``level`` on record ``r`` (``f``: its light fields, which must
-    hold every ``fingerprint_fields`` name the full fields hold) when ``quiet`` says it folds away
-    without its words, else ``None``. ``values``: the aggregate, already plain."""
+def quiet_window_firing(job: Any, level: Level, quiet: Callable[[str, Level], bool] | None, r: Any,
+                        f: Mapping[str, Any], key: tuple[Any, ...], values: dict[str, Any],
+                        version: str) -> Firing | None:
+    """The firing of ``job``'s window rule at ``level`` on record ``r`` (``f``: its light fields, which
+    must hold every ``fingerprint_fields`` name the full fields hold; ``key``: its window key) when
+    ``quiet`` says it folds away without its words, else ``None``. ``values``: the aggregate, plain."""
     if quiet is None:
         return None
-    group = group_of(rule, f)
-    fp = fingerprint(rule.id, group)
+    rule = job.rule
+    groups: dict[tuple[Any, ...], tuple[str, dict[str, Any], str | None]] | None = job.groups
+    # The group, fingerprint and tier region follow from the key when the rule groups by its window's
+    # `by` and the key is text (1, 1.0 and True are one key but three groups): remembered per key.
+    known = None
+    if groups is not None and all(type(v) is str for v in key):
+        known = groups.get(key)
+        if known is None:
+            if len(groups) >= _GROUPS:
+                groups.clear()
+            known = groups[key] = _group(rule, f)
+    fp, group, tier = known or _group(rule, f)
     if not quiet(fp, level):
         return None
-    where: dict[str, Any] = {n: f.get(n) for n in rule.fingerprint_fields}
-    where["region"] = r.region
-    return made_firing(fp, rule=rule.id, level=level, at=r.at, group=group, region=region_of(rule, where),
+    return made_firing(fp, rule=rule.id, level=level, at=r.at, group=group, region=r.region if tier is None else tier,
                        records=(r.ref,), explanation="", summary="", title=rule.title, values=values,
                        rulebook_version=version)
 
+
+_GROUPS = 1 << 16
+
+
+def _group(rule: Rule, f: Mapping[str, Any]) -> tuple[str, dict[str, Any], str | None]:
+    """The fingerprint, group and tier region (:func:`rules.engine.explain.tier_region`) of a firing."""
+    group = group_of(rule, f)
+    return fingerprint(rule.id, group), group, tier_region(rule, {n: f.get(n) for n in rule.fingerprint_fields})

@@ -72,7 +72,8 @@ __all__ = ["Absent", "EngineParts", "WindowJob", "absent_json", "run_rule", "run
 class WindowJob:
     """What the hot path needs of one window rule, looked up once."""
 
-    __slots__ = ("add", "agg", "baseline", "by", "field", "light_group", "memo", "periods", "ri", "rule", "state")
+    __slots__ = ("add", "agg", "baseline", "by", "field", "groups", "light_group", "memo", "periods", "ri", "rule",
+                 "state")
 
     def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool, baseline: Baselines | None = None) -> None:
         assert rule.window is not None
@@ -89,6 +90,8 @@ class WindowJob:
         self.light_group = False
         """Whether the light fields of the rule's records hold its fingerprint fields (set by the engine):
         then a quiet firing is built from them (:mod:`rules.engine.quiet`)."""
+        self.groups: dict[Any, Any] | None = {} if rule.fingerprint_fields == self.by else None
+        """Text key → its firings' fingerprint, group and tier region, when the rule groups by its key."""
 
 
 class Absent:
@@ -207,7 +210,7 @@ def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], 
     assert rule.window is not None
     if w.light_group:
         level = rule.levels[li].level
-        got = quiet_window_firing(rule, level, engine.quiet, r, f, {w.agg: total}, engine.version)
+        got = quiet_window_firing(w, level, engine.quiet, r, f, key, {w.agg: total}, engine.version)
         if got is not None:
             return got
     full = engine.fields(r, t)

@@ -27,13 +27,13 @@ from domain.regions import validate_code
 
 __all__ = ["FastLines"]
 
-_SPECIAL = frozenset(("kind", "at", "region", "source", "id"))
 _FIELDS_SET = frozenset(("kind", "source", "id", "at", "region", "attributes"))
 """The fields the reference passes to ``Record(...)``: pydantic's ``model_fields_set`` of its records."""
 _MEMO_LIMIT = 1 << 17
 _BIG = 2.0**63
 """orjson reads a whole number beyond 64 bits as a float (``json`` as an exact int): a float this large
 may have been one, so its line goes to the reference."""
+_MISSING = object()
 _new = object.__new__
 _set = object.__setattr__
 
@@ -45,8 +45,8 @@ class FastLines:
         self.kinds = kinds
         self._regions: set[str] = set()
         """Region codes :func:`domain.regions.validate_code` accepted."""
-        self._values: dict[tuple[str, str, type, Any], Any] = {}
-        """(kind, field, type, value) → the coerced value, for text and whole numbers (a float is never
+        self._values: dict[str, dict[tuple[str, Any], Any]] = {}
+        """kind → (field, value) → the coerced value, for text and whole numbers (a float is never
         remembered: 0.0 and -0.0 are equal keys but different values)."""
 
     def record(self, line: str, number: int) -> Record | None:
@@ -58,12 +58,13 @@ class FastLines:
             return None
         if type(data) is not dict:
             return None
-        for v in data.values():
-            t = type(v)
-            if (t is float and not -_BIG < v < _BIG) or ((t is list or t is dict) and _inexact(v)):
-                return None
-        kind, at, region = data.get("kind"), data.get("at"), data.get("region")
+        # orjson's dict is ours: the common fields are taken out of it, the rest are the attributes
+        pop = data.pop
+        kind, at, region = pop("kind", None), pop("at", None), pop("region", None)
         if type(kind) is not str or type(at) is not str or type(region) is not str:
+            return None
+        source, ident = pop("source", "test"), pop("id", number)
+        if (type(source) is not str and _suspect(source)) or (type(ident) is not str and _suspect(ident)):
             return None
         try:
             when = datetime.fromisoformat(at)
@@ -79,15 +80,17 @@ class FastLines:
             if len(self._regions) >= _MEMO_LIMIT:
                 self._regions.clear()
             self._regions.add(region)
-        attrs = {k: v for k, v in data.items() if k not in _SPECIAL}
         kinds = self.kinds
         if kinds is not None and kind in kinds.kinds:
-            coerced = self._coerce(kind, kinds, attrs)
-            if coerced is None:
+            attrs = self._coerce(kind, kinds, data)
+            if attrs is None:
                 return None
-            attrs = coerced
-        source = str(data.get("source", "test"))
-        ident = str(data.get("id", number))
+        else:
+            attrs = data
+            for v in data.values():
+                if _suspect(v):
+                    return None
+        source, ident = str(source), str(ident)
         # pydantic would only check again what was checked above (types, aware time, region code)
         out = _new(Record)
         _set(out, "__dict__", {"kind": kind, "source": source, "id": ident, "at": when, "region": region,
@@ -100,7 +103,9 @@ class FastLines:
     def _coerce(self, kind: str, kinds: RecordKinds, attrs: dict[str, Any]) -> dict[str, Any] | None:
         """:meth:`RecordKinds.coerce`, remembered per (field, value); ``None`` when it refuses."""
         fields = kinds.kinds[kind].fields
-        memo = self._values
+        memo = self._values.get(kind)
+        if memo is None:
+            memo = self._values[kind] = {}
         out: dict[str, Any] = {}
         for name, value in attrs.items():
             if value is None:
@@ -108,10 +113,14 @@ class FastLines:
                     return None
                 continue
             t = type(value)
-            key = (kind, name, t, value) if t is str or t is int else None
-            if key is not None and key in memo:
-                out[name] = memo[key]
-                continue
+            key = (name, value) if t is str or t is int else None  # int and str values never compare equal
+            if key is not None:
+                got = memo.get(key, _MISSING)
+                if got is not _MISSING:
+                    out[name] = got
+                    continue
+            elif _suspect(value):
+                return None
             spec = fields.get(name)
             if spec is None:
                 return None
@@ -125,6 +134,13 @@ class FastLines:
                 memo[key] = got
             out[name] = got
         return out
+
+def _suspect(value: Any) -> bool:
+    """Whether ``value`` is or holds a float orjson may have read from a too-large whole number."""
+    t = type(value)
+    if t is float:
+        return not -_BIG < value < _BIG
+    return (t is list or t is dict) and _inexact(value)
 
 
 def _inexact(value: Any) -> bool:

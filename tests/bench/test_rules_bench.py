@@ -62,3 +62,29 @@ def test_the_baseline_variant_compares_the_same_rules_without_them(book: Ruleboo
     out = capsys.readouterr().out
     assert "ratio with / without baselines" in out
     assert "history held 0" not in out
+
+
+def test_places_makes_the_stream_firing_heavy(book: Rulebook, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--places 40``: the same stream over 40 communities only, so the windows stay over their thresholds."""
+    spread = [r for chunk in rules_bench.stream(6_000, 3, 200_000) for r in chunk]
+    _, _, changes_spread = rules_bench.run_engine(book, "durable", 6_000, 3, 200_000, 10**9, 0)
+    monkeypatch.setattr(rules_bench, "places_limit", 40)
+    packed = [r for chunk in rules_bench.stream(6_000, 3, 200_000) for r in chunk]
+    _, _, changes_packed = rules_bench.run_engine(book, "durable", 6_000, 3, 200_000, 10**9, 0)
+    assert len({r.region for r in packed}) <= 40 < len({r.region for r in spread})
+    assert len(packed) == len(spread)
+    assert changes_packed > 2 * changes_spread
+
+
+def test_the_cli_path_runs_fenghuo_backtest_end_to_end(tmp_path: Path) -> None:
+    import rules_bench_cli
+
+    path = tmp_path / "s.jsonl"
+    rules_bench_cli.write_jsonl(path, 500, 3, 200_000)
+    from rules.language.loader import load_rulebook as load
+    from rules.run.backtest import parse_jsonl
+
+    records = list(parse_jsonl(path.read_text(encoding="utf-8").splitlines(), load().kinds))
+    assert [r.id for r in records] == [r.id for c in rules_bench.stream(500, 3, 200_000) for r in c]
+    rate, wall_rate, lines = rules_bench_cli.cli_marginal(None, 3_000, 3, 200_000)
+    assert rate > 0 and wall_rate > 0 and lines > 0

@@ -144,3 +144,16 @@ def test_the_fast_path_leaves_bad_lines_to_the_reference() -> None:
         assert fast.record(json.dumps(bad), 1) is None
     assert fast.record("   ", 1) is None
     assert fast.record('{"kind": "dispute", "at": NaN}', 1) is None
+
+
+def test_odd_but_good_lines_give_the_reference_record() -> None:
+    """Duplicate keys (the last wins in both), escapes, a big integer for an unknown kind's field."""
+    fast = FastLines(SHIPPED)
+    for line in ('{"kind": "hotline", "kind": "dispute", "at": "2026-01-01T00:00:00+08:00", "region": "510104001001",'
+                 ' "type": "land", "type": "labour"}',
+                 '{"kind": "hotline", "at": "2026-01-01T00:00:00+08:00", "region": "510104001001", '
+                 '"person": "\\u5f20"}',
+                 '{"kind": "unknown", "at": "2026-01-01T00:00:00+08:00", "region": "510104001001", "n": 1e3}'):
+        want = _outcome(lambda line=line: reference_line(line, 3, SHIPPED))
+        got = fast.record(line, 3)
+        assert got is not None and _outcome(lambda got=got: got) == want
