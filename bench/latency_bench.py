@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,6 @@ from machine import machine_line  # noqa: E402
 from tests.webhook_helpers import WebhookReceiver, webhook_directory  # noqa: E402
 
 TOKEN = "latency-bench-push-token-0123456789abcdef"  # nosec B105 - a loopback bench's own token
-DISTRICTS = ["510104", "510105", "510106", "510107", "510108"]
 PLAIN_REGIONS = ["510104001001", "510104001002", "510105001001", "510106001001"]
 WEB = """
 import time
@@ -65,8 +65,10 @@ web = start_web(store_engine(), get_settings())
 print("ready", web.url, flush=True)
 time.sleep(10 ** 6)
 """
-SIZES = {"tiny": dict(seconds=8, bursts=1, burst=200, batches=5), "quick": dict(seconds=40, bursts=2, burst=1000,
-                                                                            batches=20)}
+SIZES = {"tiny": dict(seconds=6, bursts=2, burst=200, batches=5),
+         "quick": dict(seconds=28, bursts=2, burst=1000, batches=20)}
+"""Seconds of steady feed (half before the kill, half after the restart caught up), bursts, records a burst,
+in-process batches of 100."""
 
 
 def _free_port() -> int:
@@ -89,17 +91,21 @@ class Feed:
 
     def __init__(self, base: str, rng: random.Random) -> None:
         self.client = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {TOKEN}"})
-        self.rng, self.n, self.streets = rng, 0, 0
+        self.rng, self.n, self.streets, self.oranges = rng, 0, 0, 0
+        self.start = rng.randrange(50)  # a reused store (--days) keeps earlier runs' districts busy a week
         self.answered: dict[str, float] = {}  # record id -> time.time() of its push's 202
         self.floor: list[float] = []
         self.down: tuple[float, float] | None = None  # the evaluator's kill → caught up
 
     def _record(self, orange: bool) -> dict[str, Any]:
         self.n += 1
-        if orange:  # a street of its own: a fresh warning, not a fold into an open one
+        if orange:
+            # A street of its own (a fresh warning, not a fold into an open one), two to a district: a third
+            # orange warning in a district within 7 days opens a district cluster, whose default inhibition
+            # holds the district's later warnings (they would never reach the receiver).
             self.streets += 1
-            district, street = DISTRICTS[self.streets % len(DISTRICTS)], 100 + self.streets // len(DISTRICTS)
-            region, people = f"{district}{street:03d}001", 60
+            district = 510150 + (self.start + self.streets // 2) % 50  # beyond the directory: routed to the city
+            region, people = f"{district}{100 + self.streets % 2:03d}001", 60
         else:
             region, people = self.rng.choice(PLAIN_REGIONS), self.rng.choice([1, 2, 3, 5])
         return {"kind": "petition", "id": f"lb{self.n}", "at": datetime.now(UTC).isoformat(), "region": region,
@@ -107,6 +113,7 @@ class Feed:
 
     def push(self, count: int, orange: int) -> None:
         """One POST of ``count`` records, ``orange`` of them collective petitions."""
+        self.oranges += orange
         flags = [True] * orange + [False] * (count - orange)
         self.rng.shuffle(flags)
         items = [self._record(f) for f in flags]
@@ -123,14 +130,12 @@ class Feed:
         for item in items:
             self.answered[item["id"]] = done
 
-    def run(self, seconds: float, rate_per_day: float, bursts: int, burst: int, stop: threading.Event) -> None:
-        """Steady pushes (a quarter of them orange) for ``seconds``, with ``bursts`` bursts of ``burst``
-        records in one second (one in a hundred orange) spread over it."""
-        gap, start = 86_400 / rate_per_day, time.monotonic()
-        burst_at = [start + seconds * (i + 1) / (bursts + 1) for i in range(bursts)]
-        while (now := time.monotonic()) < start + seconds and not stop.is_set():
-            if burst_at and now >= burst_at[0]:
-                burst_at.pop(0)
+    def run(self, rate_per_day: float, burst: int, stop: threading.Event, bursts: threading.Semaphore) -> None:
+        """Steady pushes (a quarter of them orange) until ``stop``; a burst of ``burst`` records in one second
+        (one in a hundred orange) whenever ``bursts`` is released."""
+        gap, deadline = 86_400 / rate_per_day, time.monotonic() + 900  # bounded whatever happens
+        while not stop.is_set() and time.monotonic() < deadline:
+            if bursts.acquire(blocking=False):
                 for _ in range(10):
                     self.push(burst // 10, orange=max(1, burst // 1000))
                     time.sleep(0.1)
@@ -185,14 +190,17 @@ def _settle(engine: sa.Engine, receiver: WebhookReceiver, timeout: float = 60) -
         time.sleep(0.2)
 
 
-def petitions(n: int, prefix: str, at: datetime, rng: random.Random | None = None) -> list[Any]:
-    """``n`` plain petitions at ``at`` (the steady mix, one in fifty collective), for the in-process batches."""
-    from domain.records import Record
+def megacity_batches(batches: int, size: int = 100, seed: int = 5) -> Iterator[list[Any]]:
+    """``batches`` batches of ``size`` records of the megacity stream (bench/rules_bench.py: every kind, the
+    city's regions, 100,000 a day), in event-time order from now on (none behind what the live run already
+    evaluated, so none is late; the last ones ahead of the wall clock), ids of their own."""
+    from rules_bench import stream
 
-    rng = rng or random.Random(3)
-    return [Record(kind="petition", source="xinfang", id=f"{prefix}{i}", at=at, region=rng.choice(PLAIN_REGIONS),
-                   attributes={"people": 60 if i % 50 == 0 else rng.choice([1, 2, 3]), "subject": "欠薪",
-                               "person": f"p_{rng.randrange(10**6):020d}"}) for i in range(n)]
+    records = [r for chunk in stream(batches * size, seed, 100_000) for r in chunk]
+    shift = datetime.now(UTC) - records[0].at
+    for i in range(batches):
+        yield [r.model_copy(update={"at": r.at + shift, "id": f"mb{seed}_{r.id}"})
+               for r in records[i * size:(i + 1) * size]]
 
 
 def _in_process(url: str, env: dict[str, str], batches: int) -> dict[str, float]:
@@ -216,11 +224,12 @@ def _in_process(url: str, env: dict[str, str], batches: int) -> dict[str, float]
 
     live, _ = load()
     costs = []
-    for i in range(batches):
-        at = datetime.now(UTC)
-        with session_scope(engine) as session:  # stored as the intake stores a push: the watermark moves
-            upsert_records(session=session, records=petitions(100, f"b{i}_", at))
-            note_delivery(session=session, source="xinfang", ats=[at], now=at)
+    for batch in megacity_batches(batches):
+        at = batch[-1].at
+        with session_scope(engine) as session:  # stored as a delivery is: the watermarks move
+            upsert_records(session=session, records=batch)
+            for source in ("xinfang", "sim"):
+                note_delivery(session=session, source=source, ats=[at], now=at)
         t0 = time.perf_counter()
         report = live.run(datetime.now(UTC))
         costs.append(time.perf_counter() - t0)
@@ -301,24 +310,42 @@ def run(db: str, size: dict[str, int], rate: float, days: int, store_dir: Path) 
             assert web.stdout is not None
             base = web.stdout.readline().split()[-1]
             _wait_for(log, "delivering the outbox", 1, timeout=300)
-            feed, stop = Feed(base, random.Random(11)), threading.Event()  # stop: the run's own bound
-            pusher = threading.Thread(target=feed.run,
-                                      args=(size["seconds"], rate, size["bursts"], size["burst"], stop))
+            feed, stop = Feed(base, random.Random(11)), threading.Event()
+            bursts = threading.Semaphore(0)
+            pusher = threading.Thread(target=feed.run, args=(rate, size["burst"], stop, bursts))
             pusher.start()
-            time.sleep(size["seconds"] * 0.6)
+            # Steady pushes and bursts before the kill, and the same after the restarted evaluator caught up.
+            quarter = size["seconds"] / 4
+            for _ in range(size["bursts"] // 2):
+                time.sleep(quarter)
+                bursts.release()
+            time.sleep(quarter)
             killed = time.time()
             follower.send_signal(signal.SIGKILL)
             follower.wait(10)
             follower = _follow(env, log)  # restarted at once, as a supervisor would
             _wait_for(log, "evaluating from the last checkpoint", 2, timeout=300)
+            restored = time.time() - killed  # a new interpreter, its imports, the rulebook, the checkpoint
             target = _max_seq(engine)  # caught up: past every record committed by the time it was up
             while _position(engine) < target:
                 time.sleep(0.02)
             feed.down = (killed, time.time())
+            for _ in range(size["bursts"] - size["bursts"] // 2):
+                time.sleep(quarter)
+                bursts.release()
+            time.sleep(quarter)
+            stop.set()
             pusher.join()
             _settle(engine, receiver)
             steady, during = _latencies(engine, feed, receiver)
             keys = [r.key for r in receiver.snapshot()]
+            with engine.connect() as conn:
+                opened = conn.execute(sa.text("SELECT count(*) FROM warning WHERE level IN ('orange', 'red')"
+                                              " AND rule <> 'source-stale'")).scalar_one()
+                outbox = dict(conn.execute(sa.text("SELECT status, count(*) FROM outbox WHERE channel = 'webhook'"
+                                                   " GROUP BY status")).all())
+            print(f"  collective petitions pushed {feed.oranges}; orange/red warnings in the store {opened}; "
+                  f"webhook outbox {outbox}", flush=True)
         finally:
             follower.send_signal(signal.SIGTERM)
             follower.wait(30)
@@ -341,13 +368,14 @@ def run(db: str, size: dict[str, int], rate: float, days: int, store_dir: Path) 
     print(f"  intake→delivered (orange/red): {_percentiles(steady)}; pushed while the evaluator restarted: "
           f"{_percentiles(during)}")
     print(f"  intake→stored (the push's round trip): {_percentiles(feed.floor)}")
-    print(f"  restart to caught up after kill -9: {restart_s:.2f} s; duplicates at the receiver: "
+    print(f"  restart to caught up after kill -9: {restart_s:.2f} s (the new process up, its checkpoint "
+          f"restored and journal replayed: {restored:.2f} s); duplicates at the receiver: "
           f"{len(keys) - len(set(keys))} of {len(keys)} posts")
     print(f"  per batch of 100 records at steady state: median {cost['batch_median_ms']:.1f} ms, "
           f"max {cost['batch_max_ms']:.1f} ms over {size['batches']} batches; checkpoint: write "
           f"{cost['write_s']:.3f} s, read {cost['read_s']:.3f} s, {cost['size_mb']:.2f} MB")
-    return {"p95_ms": p95 * 1000, "restart_s": restart_s, "duplicates": len(keys) - len(set(keys)),
-            "samples": len(steady), **cost}
+    return {"p95_ms": p95 * 1000, "restart_s": restart_s, "restored_s": restored,
+            "duplicates": len(keys) - len(set(keys)), "samples": len(steady), **cost}
 
 
 def main(argv: list[str] | None = None) -> int:
