@@ -9,8 +9,7 @@ rows bound with a NULL source, which ``INSERT OR IGNORE`` skips (it breaks NOT N
 prepared statements — about a megabyte for a thousand rows — serve every batch size. Binding is most of
 what the insert does while holding the GIL, so the rows hold only what sqlite3 binds without looking for
 an adapter: str, int and float (a bool or a ``None`` costs it two failed attribute lookups).
-PostgreSQL takes a batch by ``COPY … FROM STDIN`` (:func:`begin_copy_if_all_new` tries it before asking which
-keys exist, in a savepoint).
+PostgreSQL takes a batch by ``COPY … FROM STDIN`` (:mod:`integrations.store.record_copy`).
 """
 
 from __future__ import annotations
@@ -33,12 +32,12 @@ __all__ = [
     "INSERT_COLS",
     "SEQ_LOCK",
     "ConcurrentWrite",
-    "PendingCopy",
-    "begin_copy_if_all_new",
+    "PendingInsert",
+    "begin_insert_if_all_new",
     "bind_conversion",
     "bound_now",
+    "copy_rows",
     "execute_insert",
-    "insert_if_all_new",
     "insert_rows",
     "insert_sql",
     "max_seq",
@@ -152,9 +151,14 @@ def execute_insert(conn: sa.Connection, rows: list[tuple[Any, ...]], *, if_new: 
     :class:`ConcurrentWrite` is raised. See the module docstring for how SQLite gets them.
     """
     if conn.dialect.name == "postgresql" and not if_new:
-        return _copy_rows(conn, rows)
+        return copy_rows(conn, rows)
     if conn.dialect.name != "sqlite":
         return int(conn.exec_driver_sql(insert_sql(conn.dialect), rows).rowcount)
+    return _run_sqlite(conn, _sqlite_statements(conn, rows), len(rows), if_new=if_new)
+
+
+def _sqlite_statements(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> list[tuple[str, list[Any]]]:
+    """The padded multi-row statements of ``rows`` and their parameters (see the module docstring)."""
     width = len(INSERT_COLS)
     raw: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
     most = min(
@@ -167,6 +171,12 @@ def execute_insert(conn: sa.Connection, rows: list[tuple[Any, ...]], *, if_new: 
         params = list(chain.from_iterable(chunk))
         params.extend(_pad_row(width) * (size - len(chunk)))
         statements.append((_padded_insert_sql(size), params))
+    return statements
+
+
+def _run_sqlite(conn: sa.Connection, statements: list[tuple[str, list[Any]]], n: int, *, if_new: bool) -> int:
+    """Run :func:`_sqlite_statements` of ``n`` rows; how many went in (see :func:`execute_insert`)."""
+    raw: sqlite3.Connection = conn.connection.dbapi_connection  # type: ignore[assignment]
     # The DBAPI cursor directly, as SQLAlchemy's execution path would be more Python in between.
     cursor = raw.cursor()
     done = 0
@@ -178,17 +188,48 @@ def execute_insert(conn: sa.Connection, rows: list[tuple[Any, ...]], *, if_new: 
         raise sa.exc.DBAPIError.instance(sql[:200], None, exc, sqlite3.Error, dialect=conn.dialect) from exc
     finally:
         cursor.close()
-    if done != len(rows) and not if_new:
+    if done != n and not if_new:
         # The keys were looked up before (outside the write lock): another writer got there in between.
         # (IGNORE would also skip a row breaking NOT NULL; mapped records never do.)
         raise ConcurrentWrite(
-            f"{len(rows) - done} of {len(rows)} new records were stored by another writer meanwhile; "
+            f"{n - done} of {n} new records were stored by another writer meanwhile; "
             "nothing of this batch is kept (its transaction rolls back): run it again"
         )
     return done
 
 
-def _copy_rows(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> int:
+class PendingInsert:
+    """New rows made ready as SQLite's statements (see :func:`begin_insert_if_all_new`); :meth:`finish` runs them."""
+
+    def __init__(self, conn: sa.Connection, statements: list[tuple[str, list[Any]]], n: int, base: int, now: Any
+                 ) -> None:
+        self._conn, self._statements, self._n, self._base, self._now = conn, statements, n, base, now
+
+    def finish(self) -> int | None:
+        """Run the statements (sqlite3 lets go of the GIL for each): how many rows, or ``None`` when some
+        key existed already or came twice (then the rows this attempt inserted are deleted again)."""
+        if _run_sqlite(self._conn, self._statements, self._n, if_new=True) == self._n:
+            return self._n
+        # Some keys were there already: take back exactly the rows this attempt inserted (its seq range,
+        # its arrival time), in the same transaction.
+        self._conn.exec_driver_sql(
+            f"DELETE FROM {_REC.name} WHERE seq > ? AND seq <= ? AND received_at = ?",  # nosec B608  # the table name is a constant; values are bound
+            (self._base, self._base + self._n, self._now),
+        )
+        return None
+
+
+def begin_insert_if_all_new(session: Session, records: list[PreparedRecord]) -> PendingInsert:
+    """Begin inserting ``records`` (SQLite) as new rows, all or none: the seq numbers and the statements'
+    parameters now, the statements themselves by :meth:`PendingInsert.finish`."""
+    conn = session.connection()
+    base = max_seq(session=session)
+    now = bound_now(conn.dialect)
+    rows = insert_rows(enumerate(records, base + 1), conn.dialect, now)
+    return PendingInsert(conn, _sqlite_statements(conn, rows), len(rows), base, now)
+
+
+def copy_rows(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> int:
     """``rows`` into PostgreSQL by ``COPY … FROM STDIN``: the bulk load path, half again as fast as the
     pipelined ``executemany`` here (``bench/ingest_bench.py`` prints both). A key that exists already
     fails the whole COPY, raised as SQLAlchemy's ``IntegrityError`` as the insert would raise it.
@@ -206,85 +247,3 @@ def _copy_rows(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> int:
             sql, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
         ) from exc
     return len(rows)
-
-
-def insert_if_all_new(session: Session, records: list[PreparedRecord]) -> int | None:
-    """Insert ``records`` (SQLite) as new rows, all or none; how many, or ``None`` when some key exists
-    already or comes twice (then nothing of the attempt remains)."""
-    conn = session.connection()
-    base = max_seq(session=session)
-    now = bound_now(conn.dialect)
-    rows = insert_rows(enumerate(records, base + 1), conn.dialect, now)
-    if execute_insert(conn, rows, if_new=True) == len(rows):
-        return len(rows)
-    # Some keys were there already: take back exactly the rows this call inserted (its seq range, its
-    # arrival time), in the same transaction.
-    conn.exec_driver_sql(
-        f"DELETE FROM {_REC.name} WHERE seq > ? AND seq <= ? AND received_at = ?", (base, base + len(rows), now)  # nosec B608  # the table name is a constant; values are bound
-    )
-    return None
-
-
-class PendingCopy:
-    """A ``COPY`` of new rows begun in a savepoint (PostgreSQL; see :func:`begin_copy_if_all_new`): every row
-    handed to the driver, the statement not yet ended. :meth:`finish` ends it."""
-
-    def __init__(self, conn: sa.Connection, savepoint: sa.NestedTransaction, cursor: Any, copying: Any, n: int) -> None:
-        self._conn, self._savepoint, self._cursor, self._copying, self._n = conn, savepoint, cursor, copying, n
-
-    def finish(self) -> int | None:
-        """End the ``COPY`` (the server takes the rest and checks the keys, the driver waiting without the
-        GIL): how many rows, or ``None`` when some key exists already (the savepoint rolled back)."""
-        try:
-            try:
-                self._copying.__exit__(None, None, None)
-            finally:
-                self._cursor.close()
-        except self._conn.dialect.loaded_dbapi.Error as exc:
-            self._savepoint.rollback()
-            wrapped = sa.exc.DBAPIError.instance(
-                "COPY", None, exc, self._conn.dialect.loaded_dbapi.Error, dialect=self._conn.dialect
-            )
-            if isinstance(wrapped, sa.exc.IntegrityError):
-                return None
-            raise wrapped from exc
-        self._savepoint.commit()
-        return self._n
-
-
-def begin_copy_if_all_new(session: Session, records: list[PreparedRecord], *, notify: str | None = None
-                          ) -> PendingCopy | None:
-    """Begin inserting ``records`` (PostgreSQL) as new rows by ``COPY``, all or none, without first asking
-    which keys exist: the writers' lock, the seq numbers, the savepoint and every row handed to the driver
-    now, the end of the ``COPY`` by :meth:`PendingCopy.finish`. ``None`` (nothing begun) when a key comes
-    twice in ``records``. ``notify``: a ``NOTIFY`` statement sent inside the savepoint, so it is kept
-    exactly when the rows are."""
-    if len({(r[0], r[1]) for r in records}) < len(records):
-        return None
-    conn = session.connection()
-    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (SEQ_LOCK,))
-    rows = insert_rows(enumerate(records, max_seq(session=session) + 1), conn.dialect, bound_now(conn.dialect))
-    savepoint = conn.begin_nested()
-    raw = conn.connection.dbapi_connection
-    sql = f"COPY {_REC.name} ({', '.join(INSERT_COLS)}) FROM STDIN"
-    cursor = raw.cursor()  # type: ignore[union-attr]
-    try:
-        if notify is not None:
-            cursor.execute(notify)
-        copying = cursor.copy(sql)  # a context manager, entered here and left by PendingCopy.finish
-        copy = copying.__enter__()
-        try:
-            for row in rows:
-                copy.write_row(row)
-        except BaseException as exc:
-            copying.__exit__(type(exc), exc, exc.__traceback__)
-            raise
-    except conn.dialect.loaded_dbapi.Error as exc:
-        cursor.close()
-        savepoint.rollback()
-        raise sa.exc.DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
-    except BaseException:
-        cursor.close()
-        savepoint.rollback()
-        raise
-    return PendingCopy(conn, savepoint, cursor, copying, len(rows))

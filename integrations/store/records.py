@@ -23,14 +23,14 @@ from integrations.store.columns import utcnow
 from integrations.store.intake import get_cursor, list_quarantine, quarantine, set_cursor
 from integrations.store.models import RecordRow, RecordVersionRow
 from integrations.store.prepared import PreparedRecord, prepare
+from integrations.store.record_copy import PendingCopy, begin_copy_if_all_new
 from integrations.store.record_insert import (
     SEQ_LOCK,
     ConcurrentWrite,
-    PendingCopy,
-    begin_copy_if_all_new,
+    PendingInsert,
+    begin_insert_if_all_new,
     bound_now,
     execute_insert,
-    insert_if_all_new,
     insert_rows,
     max_seq,
 )
@@ -79,9 +79,6 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[i : i + _CHUNK]
 
 
-_TRY_ALL_NEW = {"sqlite": insert_if_all_new}
-"""The optimistic insert of each backend: all rows as new, or ``None`` and nothing of the attempt kept
-(PostgreSQL's, a ``COPY`` in a savepoint, is begun by :func:`begin_upsert`)."""
 
 _VER_KEYS = ("record_id", "version", "attributes", "at", "region", "content_hash", "received_at")
 
@@ -118,17 +115,19 @@ def upsert_prepared(*, session: Session, records: Sequence[PreparedRecord], opti
 class PendingUpsert:
     """An upsert begun by :func:`begin_upsert`; :meth:`finish` completes it."""
 
-    def __init__(self, session: Session, records: Sequence[PreparedRecord], optimistic: bool,
-                 copy: PendingCopy | None) -> None:
-        self._session, self._records, self._optimistic, self._copy = session, records, optimistic, copy
+    def __init__(self, session: Session, records: Sequence[PreparedRecord], new: PendingCopy | PendingInsert | None
+                 ) -> None:
+        self._session, self._records, self._new = session, records, new
 
     def finish(self) -> UpsertStats:
         """The rest of the upsert; what it did, listeners told at commit when anything was stored."""
-        if self._copy is not None:
-            inserted = self._copy.finish()  # its NOTIFY went in its savepoint, kept with its rows
+        if self._new is not None:
+            inserted = self._new.finish()
             if inserted is not None:
+                if not isinstance(self._new, PendingCopy):  # the COPY's NOTIFY went in its savepoint
+                    notify_records(self._session)
                 return UpsertStats(inserted)
-        stats = _upsert_prepared(self._session, self._records, self._optimistic and self._copy is None)
+        stats = _upsert_prepared(self._session, self._records)
         if stats.inserted or stats.updated:
             notify_records(self._session)
         return stats
@@ -137,28 +136,27 @@ class PendingUpsert:
 def begin_upsert(*, session: Session, records: Sequence[PreparedRecord], optimistic: bool = False) -> PendingUpsert:
     """:func:`upsert_prepared` in two plain steps, for a writer that has other work to start in between.
 
-    On PostgreSQL with ``optimistic``, every round trip and all the Python work of the ``COPY`` happen
-    here (the writers' lock, the seq numbers, the savepoint, its ``NOTIFY``, each row handed to the
-    driver), and :meth:`PendingUpsert.finish` only ends the ``COPY``, which the server completes while
-    the driver waits without the GIL: the ingest maps its next page meanwhile. Otherwise everything
-    happens at :meth:`~PendingUpsert.finish`.
+    With ``optimistic``, every round trip and all the Python work of the insert happen here — on
+    PostgreSQL the writers' lock, the seq numbers, the savepoint, its ``NOTIFY`` and each row handed to
+    the driver; on SQLite the seq numbers and the statements' parameters — and
+    :meth:`PendingUpsert.finish` only ends the ``COPY`` or runs SQLite's statements, which the driver
+    does without the GIL: the ingest maps its next page meanwhile. (When some key was there already,
+    the checked way runs at :meth:`~PendingUpsert.finish`; without ``optimistic`` everything does.)
     """
-    copy = None
-    if optimistic and records and session.get_bind().dialect.name == "postgresql":
-        copy = begin_copy_if_all_new(session, list(records), notify=NOTIFY_SQL)
-    return PendingUpsert(session, records, optimistic, copy)
+    new: PendingCopy | PendingInsert | None = None
+    dialect = session.get_bind().dialect.name
+    # A key repeated within the batch is skipped like an existing one: the checked way sorts it out.
+    if optimistic and records and dialect == "postgresql":
+        new = begin_copy_if_all_new(session, list(records), notify=NOTIFY_SQL)
+    elif optimistic and records and dialect == "sqlite":
+        new = begin_insert_if_all_new(session, list(records))
+    return PendingUpsert(session, records, new)
 
 
-def _upsert_prepared(session: Session, records: Sequence[PreparedRecord], optimistic: bool) -> UpsertStats:
+def _upsert_prepared(session: Session, records: Sequence[PreparedRecord]) -> UpsertStats:
     if not records:
         return UpsertStats()
     dialect = session.get_bind().dialect.name
-    if optimistic:
-        # A key repeated within the batch is skipped like an existing one: the checked way sorts it out.
-        try_all_new = _TRY_ALL_NEW.get(dialect)
-        inserted = try_all_new(session, list(records)) if try_all_new is not None else None
-        if inserted is not None:
-            return UpsertStats(inserted)
     latest = {(r[0], r[1]): r for r in records}
     if len(latest) < len(records):  # a key repeated: order the batch by the last occurrences
         latest = {}
