@@ -254,18 +254,23 @@ def _run_baseline(engine: EngineParts, w: WindowJob, b: Baselines, r: Record, f:
         return None
     rule = w.rule
     assert rule.window is not None and rule.baseline is not None
+    rounded = {k: shown(v) for k, v in m.items()}
+    shown_samples = [shown(s) for s in samples]
+    values = {w.agg: total, **rounded, "samples": shown_samples}
+    if w.light_group:
+        got = quiet_window_firing(w, rule.levels[li].level, engine.quiet, r, f, key, values, engine.version)
+        if got is not None:
+            return got
     full = engine.fields(r, t)
-    nice: dict[str, Any] = {w.agg: total, **{k: shown(v) for k, v in m.items()}}
+    nice: dict[str, Any] = {w.agg: total, **rounded}
     if "periods" in full:
         nice["periods"] = full["periods"]
     span, every = duration(rule.window.within), duration(rule.baseline.every)
     reasons = [f"{span} 内 within {span}, by {', '.join(rule.window.by) or '-'}"]
     reasons += describe(rule.levels[li].when, nice) or [f"{w.agg}={total}"]
-    shown_samples = [shown(s) for s in samples]
     reasons.append(f"基线 baseline: 前 {len(samples)} 个同期 samples（每隔 every {every}）"
                    f"[{', '.join(map(str, shown_samples))}] → 期望 expected={nice['expected']}, "
                    f"离散 spread={nice['spread']}, 倍数 ratio={nice['ratio']}, 标准分 zscore={nice['zscore']}")
-    values = {w.agg: total, **{k: nice[k] for k in m}, "samples": shown_samples}
     full.update(values)
     return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), engine.version,
                   values=values, reasons=reasons, quiet=engine.quiet)

@@ -157,3 +157,18 @@ def test_odd_but_good_lines_give_the_reference_record() -> None:
         want = _outcome(lambda line=line: reference_line(line, 3, SHIPPED))
         got = fast.record(line, 3)
         assert got is not None and _outcome(lambda got=got: got) == want
+
+
+def test_parse_jsonl_yields_the_good_lines_before_a_bad_one_and_leaves_gc_on() -> None:
+    import gc
+
+    import pytest
+
+    good = '{"kind": "hotline", "at": "2026-01-01T00:00:00+08:00", "region": "510104001001"}'
+    got = []
+    with pytest.raises(JsonlLineError) as err:
+        for record in parse_jsonl([good, "", good, '{"kind": "hotline"}', good], SHIPPED):
+            assert gc.isenabled()  # paused only while a block is read, never while the caller runs
+            got.append(record.id)
+    assert got == ["1", "3"] and err.value.line == 4
+    assert gc.isenabled()

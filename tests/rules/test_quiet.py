@@ -30,6 +30,9 @@ def window_rules(draw: st.DrawFn) -> list[dict[str, Any]]:
                        {"level": "orange", "when": {name: {"gte": draw(st.integers(3, 8))}}}],
             "summary": f"{{{name}}} 件",
         }
+        if draw(st.booleans()):  # rule language 1.1: a baseline, tested beside the aggregate
+            rule["baseline"] = {"samples": draw(st.integers(1, 3)), "every": draw(st.sampled_from(["20m", "1h"]))}
+            rule["levels"].append({"level": "yellow", "when": {"ratio": {"gte": draw(st.sampled_from([0, 1, 1.5]))}}})
         group = draw(st.sampled_from([None, ["street"], ["subject"], [name], ["region"], ["community", "person"]]))
         if group is not None:
             rule["group_by"] = group
