@@ -108,7 +108,8 @@ class Feed:
             district = 510150 + (self.start + self.streets // 2) % 50  # beyond the directory: routed to the city
             region, people = f"{district}{100 + self.streets % 2:03d}001", 60
         else:
-            region, people = self.rng.choice(self.places), self.rng.choice([1, 1, 1, 2, 3, 5])
+            # Under 5 people: no collective-petition (5 or more opens one in a street of its own).
+            region, people = self.rng.choice(self.places), self.rng.choice([1, 1, 1, 2, 3])
         return {"kind": "petition", "id": f"lb{self.n}", "at": datetime.now(UTC).isoformat(), "region": region,
                 "people": people, "subject": "征地补偿", "person": f"p_{self.rng.randrange(10**6):020d}"}
 
