@@ -51,11 +51,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from crash_bench import _drop, _follow, _max_seq, _position, _url, _wait_for  # noqa: E402
 from machine import machine_line  # noqa: E402
+from rules_bench import _communities  # noqa: E402
 
 from tests.webhook_helpers import WebhookReceiver, webhook_directory  # noqa: E402
 
 TOKEN = "latency-bench-push-token-0123456789abcdef"  # nosec B105 - a loopback bench's own token
-PLAIN_REGIONS = ["510104001001", "510104001002", "510105001001", "510106001001"]
 WEB = """
 import time
 from flows.store import store_engine
@@ -93,6 +93,7 @@ class Feed:
         self.client = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {TOKEN}"})
         self.rng, self.n, self.streets, self.oranges = rng, 0, 0, 0
         self.start = rng.randrange(50)  # a reused store (--days) keeps earlier runs' districts busy a week
+        self.places = _communities(random.Random(7))  # the megacity stream's communities (bench/rules_bench.py)
         self.answered: dict[str, float] = {}  # record id -> time.time() of its push's 202
         self.floor: list[float] = []
         self.down: tuple[float, float] | None = None  # the evaluator's kill → caught up
@@ -107,7 +108,8 @@ class Feed:
             district = 510150 + (self.start + self.streets // 2) % 50  # beyond the directory: routed to the city
             region, people = f"{district}{100 + self.streets % 2:03d}001", 60
         else:
-            region, people = self.rng.choice(PLAIN_REGIONS), self.rng.choice([1, 2, 3, 5])
+            # Under 5 people: no collective-petition (5 or more opens one in a street of its own).
+            region, people = self.rng.choice(self.places), self.rng.choice([1, 1, 1, 2, 3])
         return {"kind": "petition", "id": f"lb{self.n}", "at": datetime.now(UTC).isoformat(), "region": region,
                 "people": people, "subject": "征地补偿", "person": f"p_{self.rng.randrange(10**6):020d}"}
 
