@@ -1,6 +1,6 @@
 """Watching the sources in live operation: a ``source-stale`` warning (:mod:`domain.source_alerts`) opened
-and routed for a source gone silent, resolved when it delivers again — in the caller's transaction,
-audited."""
+and routed for a source gone silent, resolved when it delivers again (the one resolve path, and whoever
+was told of it is told it is over) — in the caller's transaction, audited."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from domain.source_alerts import RULE, fingerprint, source_alerts
 from domain.warnings import Change
 from domain.watermarks import SourceTiming
+from integrations.resolution import tell_resolved
 from integrations.route import Routing, route_changes
 from integrations.store.models import WarningRow
 from integrations.store.staleness import resolve_on_behalf
@@ -34,4 +35,5 @@ def sweep_sources(session: Session, timings: Mapping[str, SourceTiming], routing
         resolve_on_behalf(session, by_source[source], actor=f"system:{RULE}",
                           reason=f"来源 {source} 已恢复交付，自动办结",
                           detail={"fingerprint": fingerprint(source)}, now=now)
+        tell_resolved(session, by_source[source], routing=routing, now=now)  # whoever was told hears it is over
     return len(alerts.opened), len(alerts.recovered)

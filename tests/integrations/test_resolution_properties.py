@@ -107,6 +107,20 @@ def test_an_open_cluster_at_the_resolve_records_the_resolve_messages_not_needed(
     assert rows and {r.status for r in rows} == {"not_needed"} and f"#{cluster}" in rows[0].last_error
 
 
+def test_a_rule_resolving_its_quiet_warning_tells_whoever_was_told(engine: sa.Engine) -> None:
+    from integrations.staleness import Staleness, stale_sweep
+
+    wid = open_with(engine, "collective-petition", "orange", "510104001001", "a")
+    deliver_pending(engine, {"file": FakeChannel("file"), "webhook": FakeChannel("webhook")}, now=T0)
+    with session_scope(engine) as s:
+        counts = stale_sweep(s, {"collective-petition": Staleness(timedelta(hours=1), auto_resolve=True)},
+                             routing=ROUTING, event_now=T0 + timedelta(hours=2), now=T0 + timedelta(hours=2))
+    assert counts == {"stale": 0, "resolved": 1}
+    told = {(r.recipient, r.channel) for r in _rows(engine, wid) if r.step != "resolve"}
+    rows = _rows(engine, wid, "resolve")
+    assert {(r.recipient, r.channel) for r in rows} == told and {r.status for r in rows} == {"pending"}
+
+
 # --- the property --------------------------------------------------------------------------------------------
 
 

@@ -40,6 +40,10 @@ def test_a_silent_source_is_warned_once_and_resolved_when_it_returns(engine: sa.
         (w,) = s.exec(select(WarningRow).where(WarningRow.rule == RULE)).all()
         assert w.region == small_directory().city and w.status == "open" and w.tier == "city"
         assert s.exec(select(OutboxRow).where(OutboxRow.warning_id == w.id)).all()  # routed: someone is told
+    from integrations.notify import FakeChannel
+    from integrations.notify.pipeline import deliver_pending
+
+    deliver_pending(engine, {"file": FakeChannel("file"), "webhook": FakeChannel("webhook")}, now=NOW)
     with session_scope(engine) as s:
         note_delivery(session=s, source="xinfang", ats=[NOW], now=NOW + timedelta(hours=1))
     assert _sweep(engine, NOW + timedelta(hours=1)) == (0, 1)
@@ -48,6 +52,9 @@ def test_a_silent_source_is_warned_once_and_resolved_when_it_returns(engine: sa.
         assert w.status == "resolved" and w.open_key is None
         actions = [a.action for a in s.exec(select(AuditRow).where(AuditRow.warning_id == w.id)).all()]
         assert actions[0] == "opened" and actions[-1] == "resolved"
+        rows = s.exec(select(OutboxRow).where(OutboxRow.warning_id == w.id)).all()
+        told = {(r.recipient, r.channel) for r in rows if r.step != "resolve" and r.status in ("sent", "pending")}
+        assert told and told == {(r.recipient, r.channel) for r in rows if r.step == "resolve"}
     # Silent again later: a new warning, the old one stays resolved.
     assert _sweep(engine, NOW + timedelta(hours=8)) == (1, 0)
     with Session(engine) as s:
