@@ -84,7 +84,7 @@ def test_quarantine_list_show_replay() -> None:
     engine.dispose()
     listed = runner.invoke(app, ["quarantine", "list", "--json"])
     [row] = [json.loads(x) for x in listed.output.splitlines()]
-    assert row["source"] == "xinfang" and "naive timestamp" in row["reason"]
+    assert row["source"] == "xinfang" and "不带时区的时间" in row["reason"]
     shown = runner.invoke(app, ["quarantine", "show", str(row["id"])])
     assert shown.exit_code == 0 and "510104199001011234" not in shown.output and '"p_' in shown.output
     assert runner.invoke(app, ["quarantine", "show", "999"]).exit_code == 1

@@ -94,7 +94,7 @@ def test_bad_calendar(write: Write) -> None:
     assert [str(e) for e in book.errors] == [
         f"{cal}:2: period 'sales': range ends (2026-01-01) before it starts (2026-02-01)",
         # the rules of good.yaml name a period the broken calendar does not provide
-        f"{cal.parent / 'good.yaml'}:21: unknown period 'spring-festival-run-up'",
+        f"{cal.parent / 'good.yaml'}:21: 未知的时段 'spring-festival-run-up'",
     ]
 
 
