@@ -290,8 +290,8 @@ def test_overlong_and_unsupported_regex(write: Write, check: Check) -> None:
         """,
     )
     assert check(path).lines() == [
-        f"{path}:6: regex is 201 characters long; the limit is 200",
-        f"{path}:11: only plain (...) and (?:...) groups are supported at position 2 of regex '(?=噪音).*'",
+        f"{path}:6: 正则表达式长 201 个字符；上限为 200",
+        f"{path}:11: 只支持普通的 (...) 和 (?:...) 分组（正则 '(?=噪音).*' 的第 2 个字符处）",
     ]
 
 
