@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flows.console import console, err_console, fail, open_engine, print_json, report_errors
+from integrations.i18n import _, explain
 
 
 def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) -> None:
@@ -28,12 +29,13 @@ def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) ->
         span = period_containing(kind, parse_day(date)) if date else last_complete(kind, now)
         config = load_kaohe_config()
     except ValueError as exc:
-        fail(f"{exc}；请修正后重试 (fix it and run again)")
+        fail(_("{reason}；请修正后重试").format(reason=explain(exc)))
     if span.first > now.date():
-        fail(f"{span.label} 尚未开始（今天是北京时间 {now:%Y-%m-%d}）(has not begun)")
+        fail(_("{period} 尚未开始（今天是北京时间 {today}）").format(period=span.label, today=f"{now:%Y-%m-%d}"))
     folder = out or get_settings().home / "reports"
     engine = open_engine()
-    with err_console.status(f"making the 考核 report of {span.slug}…") as status, report_errors(folder):
+    with err_console.status(_(
+            "正在生成 {period} 的考核报告…").format(period=span.slug)) as status, report_errors(folder):
         files = make_kaohe_files(engine, span, folder, now=now, config=config,
                                  progress=lambda step: status.update(f"{span.slug}: {step}…"))
     if as_json:
@@ -49,4 +51,4 @@ def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) ->
     console.print(f"HTML      {files.html_path}", highlight=False, soft_wrap=True)
     console.print(f"Excel     {files.xlsx_path}", highlight=False, soft_wrap=True)
     for chart in files.charts:
-        console.print(f"chart     {chart}", highlight=False, soft_wrap=True)
+        console.print(_("图表      {path}").format(path=chart), highlight=False, soft_wrap=True)

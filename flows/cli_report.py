@@ -33,7 +33,7 @@ def report_cmd(
 ) -> None:
     """Make the situation report of a day (Markdown, HTML, SVG charts), or the 考核 report of a period."""
     if period not in ("day", "week", "month"):
-        fail(f"unknown period {period!r}: use day, week or month")
+        fail(_("未知的周期 {period}：请用 day、week 或 month").format(period=repr(period)))
     if period != "day":
         from flows.cli_kaohe import kaohe_cmd
 
@@ -50,11 +50,11 @@ def report_cmd(
     except ValueError as exc:
         fail(explain(exc))
     if day > now.date():
-        fail(f"{day:%Y-%m-%d} 尚未到来（今天是北京时间 {now:%Y-%m-%d}）(is in the future)")
+        fail(_("{day} 尚未到来（今天是北京时间 {today}）").format(day=f"{day:%Y-%m-%d}", today=f"{now:%Y-%m-%d}"))
     folder = out or get_settings().home / "reports"
     engine = open_engine()
     # The status goes to stderr, so `--json` output on stdout stays clean for scripts.
-    with err_console.status(f"making the situation report of {day:%Y-%m-%d}…") as status, report_errors(folder):
+    with err_console.status(_("正在生成 {day} 的日报…").format(day=f"{day:%Y-%m-%d}")) as status, report_errors(folder):
         files = make_report(engine, day, folder, now=now,
                             progress=lambda step: status.update(f"{day:%Y-%m-%d}: {step}…"))
     report = files.report
@@ -68,9 +68,10 @@ def report_cmd(
     if report is not None:
         from integrations.report.text import headline
 
-        console.print(f"[bold]烽火 日报 {day:%Y-%m-%d}[/]  {headline(report)}", highlight=False,
+        console.print("[bold]" + _(
+                "烽火 日报 {day}").format(day=f"{day:%Y-%m-%d}") + f"[/]  {headline(report)}", highlight=False,
                       soft_wrap=True)
     console.print(f"Markdown  {files.markdown_path}", highlight=False, soft_wrap=True)
     console.print(f"HTML      {files.html_path}", highlight=False, soft_wrap=True)
     for chart in files.charts:
-        console.print(f"chart     {chart}", highlight=False, soft_wrap=True)
+        console.print(_("图表      {path}").format(path=chart), highlight=False, soft_wrap=True)

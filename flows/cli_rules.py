@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.console import console, err_console, fail
+from flows.console import console, err_console, fail, located
 from integrations.i18n import _, translate
 from integrations.settings import get_settings
 
@@ -47,10 +47,19 @@ def check_cmd(
     from rules.language.check import check_paths
 
     result = check_paths(_existing(paths), rulebook=get_settings().rulebook, strict=strict)
-    for line in result.lines():
-        typer.echo(line)
-    err_console.print(result.summary(), style="green" if result.ok else "red", highlight=False)
+    for problem in sorted(result.errors + result.warnings):
+        typer.echo(located(problem))
+    err_console.print(_check_summary(result), style="green" if result.ok else "red", highlight=False)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _check_summary(result: Any) -> str:
+    """The closing line of ``rules check``: files, rules, errors (and warnings), in the language in force."""
+    line = _("{files} 个文件，{rules} 条规则，{errors} 个错误").format(
+        files=result.files, rules=result.rules, errors=len(result.errors))
+    if result.warnings or result.strict:
+        line += _("，{warnings} 个警告").format(warnings=len(result.warnings))
+    return line + (_("（--strict：警告按错误处理）") if result.strict else "")
 
 
 @app.command("test", help=_("运行规则文件中的测试；最后一行为通过与失败的个数；有失败时退出码为 1。"))
@@ -69,7 +78,7 @@ def test_cmd(
     _check_engine(engine)
     book = load_rulebook(_existing(paths), rulebook=get_settings().rulebook)
     for error in book.errors:
-        typer.echo(str(error))
+        typer.echo(located(error))
     uncovered = print_coverage(book, out=sys.stdout, listing=show_coverage, required=require_coverage, tr=translate)
     code = print_tests(book, out=sys.stdout, engine=engine, tr=translate)
     raise typer.Exit(1 if code or book.errors or (require_coverage and uncovered) else 0)
@@ -169,7 +178,7 @@ def _loaded(paths: list[Path] | None) -> Any:
     book = load_rulebook(_existing(paths), rulebook=get_settings().rulebook)
     if book.errors:
         for error in book.errors:
-            err_console.print(str(error), highlight=False, soft_wrap=True)
+            err_console.print(located(error), highlight=False, soft_wrap=True)
         fail(_("规则文件有 {n} 处错误，未运行回测；修正后再试（fenghuo rules check）").format(n=len(book.errors)))
     return book
 

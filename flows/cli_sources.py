@@ -56,17 +56,20 @@ def check_cmd(file: FileOpt = None) -> None:
             spec.transport, str(spec.folder))
         console.print(f"  {spec.name:<22} {spec.config.kind:<15} {spec.transport:<8} {where}", highlight=False)
         if spec.push_token is not None and spec.push_token not in secrets:
-            typer.echo(f"{loaded.path}:{spec.line}: warning: {spec.name}: push token {spec.push_token!r} is not set "
-                       "in FENGHUO_SOURCE_SECRETS (the intake refuses its pushes)", err=True)
+            typer.echo(f"{loaded.path}:{spec.line}: " + _(
+                "警告：{name}：推送令牌 {token} 未在 FENGHUO_SOURCE_SECRETS 中设置（推送入口会拒绝其推送）").format(
+                name=spec.name, token=repr(spec.push_token)), err=True)
         if spec.auth.secret is not None and spec.auth.secret not in secrets:
             # Not a fault of the file, but the source cannot run until it is set.
-            typer.echo(f"{loaded.path}:{spec.line}: warning: {spec.name}: secret {spec.auth.secret!r} is not set "
-                       "in FENGHUO_SOURCE_SECRETS", err=True)
-    console.print(f"[green]ok[/]: {len(loaded.specs)} sources in {loaded.path}")
+            typer.echo(f"{loaded.path}:{spec.line}: " + _(
+                    "警告：{name}：密钥 {secret} 未在 FENGHUO_SOURCE_SECRETS 中设置").format(
+                name=spec.name, secret=repr(spec.auth.secret)), err=True)
+    console.print("[green]" + _(
+            "通过") + "[/]" + _("：{path} 中有 {n} 个数据源").format(n=len(loaded.specs), path=loaded.path))
     from integrations.ingest import speedups
 
     if speedups.UNAVAILABLE is not None:  # not a fault of the file: the same records, at about half the speed
-        typer.echo(f"warning: the ingest runs without its C code: {speedups.UNAVAILABLE}", err=True)
+        typer.echo(_("警告：采集在没有 C 扩展的情况下运行：{reason}").format(reason=speedups.UNAVAILABLE), err=True)
 
 
 def _attrs(attrs: dict[str, Any]) -> str:
@@ -116,23 +119,23 @@ def test_cmd(
         for j in rejected:
             print_json({"ok": False, "id": j.source_id, "code": j.code, "reason": j.reason})
         return
-    table = Table(box=box.SIMPLE, title=f"{name}: {len(records)} records")
+    table = Table(box=box.SIMPLE, title=_("{name}：{n} 条记录").format(name=name, n=len(records)))
     for column in ("id", "at", "region", "attributes"):
         table.add_column(column, overflow="fold", no_wrap=column != "attributes")
     for r in records:
         table.add_row(r.id, r.at.isoformat(timespec="seconds"), r.region, _attrs(r.attributes))
     console.print(table)
     if rejected:
-        bad = Table(box=box.SIMPLE, title=f"{len(rejected)} rejected (would be quarantined)")
+        bad = Table(box=box.SIMPLE, title=_("{n} 条被拒（将被隔离）").format(n=len(rejected)))
         for column in ("id", "code", "reason"):
             bad.add_column(column, overflow="fold")
         for j in rejected:
             bad.add_row(j.source_id or "-", j.code, j.reason)
         console.print(bad)
     if page.error:
-        console.print(f"[yellow]page unreadable[/]: {page.error}")
-    console.print(f"page {page.page_ref}; next cursor {page.next_cursor!r}; more: {page.has_more}. Nothing stored.",
-                  highlight=False)
+        console.print("[yellow]" + _("该页无法读取") + f"[/]：{page.error}")
+    console.print(_("页 {page}；下一游标 {cursor}；还有更多：{more}。未存储任何数据。").format(
+        page=page.page_ref, cursor=repr(page.next_cursor), more=_("是") if page.has_more else _("否")), highlight=False)
 
 
 def _mount_status() -> None:

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from domain.regions import RegionDirectory
 from flows.console import console, fail, open_engine, print_json
-from integrations.i18n import _
+from integrations.i18n import _, explain
 
 app = typer.Typer(help=_("列出、查看和处置预警。"), no_args_is_help=True)
 
@@ -266,9 +266,10 @@ def handover_cmd(
     context = RoutingContext.load(settings)
     directory: ResponderDirectory = context.directory
     if directory.responder(responder) is None:
-        fail(f"--as {responder!r} 不是处置人员名录（responders.yaml）中的 id；请核对，例如 jj-duty-office")
+        fail(_("--as {responder} 不是处置人员名录（responders.yaml）中的 id；请核对，例如 jj-duty-office").format(
+            responder=repr(responder)))
     if not note.strip():
-        fail("--note 必填：写明移交原因和需要下级做什么")
+        fail(_("--note 必填：写明移交原因和需要下级做什么"))
     target = _node_named(to, context.regions)
     operator = getpass.getuser()  # the shell's user acts for the responder: the audit names both
     try:
@@ -276,12 +277,15 @@ def handover_cmd(
             hand_over(session=session, warning_id=warning_id, responder=responder, to=target, note=note,
                       routing=context.routing(), now=datetime.now(UTC), operator=operator)
     except actions.JurisdictionError as exc:
-        fail(f"不能移交（已记录在案）：{exc}。只有当前责任节点的人员可以移交，且只能移交给本级以下、"
-             "包含预警发生地且有处置人员的节点。")
+        fail(_("不能移交（已记录在案）：{reason}。只有当前责任节点的人员可以移交，且只能移交给本级以下、"
+               "包含预警发生地且有处置人员的节点。").format(reason=explain(exc)))
     except actions.ActionError as exc:
         fail(str(exc))
-    console.print(f"handover: warning {warning_id} → {context.regions.name(target)}（{target}）"
-                  f"，操作员 {operator} 代 {responder} 办理 — recorded in its audit log.", highlight=False)
+    console.print(_(
+            "已移交：预警 #{id} → {name}（{code}），操作员 {operator} 代 {responder} 办理，已记入审计"
+            "。").format(
+        id=warning_id, name=context.regions.name(target), code=target, operator=operator, responder=responder),
+        highlight=False)
 
 
 def _node_named(text: str, names: RegionDirectory) -> str:
@@ -294,6 +298,7 @@ def _node_named(text: str, names: RegionDirectory) -> str:
         pass
     found = [code for code, name in names.names.items() if name == text.strip()]
     if len(found) != 1:
-        fail(f"--to {text!r}：{'没有这个名称的节点' if not found else '有多个同名节点，请用区划代码'}"
-             "（`fenghuo warnings show ID` 显示预警所在地的各级名称和代码）")
+        why = _("没有这个名称的节点") if not found else _("有多个同名节点，请用区划代码")
+        fail(_("--to {text}：{why}（`fenghuo warnings show ID` 显示预警所在地的各级名称和代码）").format(
+            text=repr(text), why=why))
     return found[0]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from rich.console import Console
 
-from integrations.i18n import _, explain
+from integrations.i18n import _, explain, translate
 
 console = Console()
 err_console = Console(stderr=True)
@@ -29,6 +29,12 @@ def fail(message: str, code: int = 1) -> NoReturn:
     # soft_wrap: an error stays one line whatever the terminal width, so `FILE:LINE: message` can be grepped.
     err_console.print(f"[bold red]{_('错误：')}[/]{message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def located(error: Any) -> str:
+    """``FILE:LINE: message`` of a rule-file error (:class:`rules.language.diagnostics.RuleError`) in the
+    language in force: its message may be a :class:`domain.messages.Message` (rules/ knows no language)."""
+    return f"{error.file}:{error.line}: {translate(error.message)}"
 
 
 def beijing(at: datetime | None) -> str:

@@ -19,6 +19,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from flows.console import console
+from integrations.i18n import _
+from integrations.labels import label
 from integrations.settings import get_settings, quiet_prefect
 
 LEVELS = ("red", "orange", "yellow", "blue")
@@ -30,7 +32,8 @@ ACK_SHARE = {"blue": 0.9, "yellow": 0.7, "orange": 0.6, "red": 0.8}
 def _reset_home() -> None:
     settings = get_settings()
     if settings.database_url:
-        console.print(f"[yellow]using the configured store {settings.database_url.split('@')[-1]}[/]")
+        store = settings.database_url.split("@")[-1]
+        console.print("[yellow]" + _("使用已配置的存储 {store}").format(store=store) + "[/]")
     else:
         for suffix in ("", "-wal", "-shm"):
             (settings.home / f"fenghuo.db{suffix}").unlink(missing_ok=True)
@@ -77,12 +80,12 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
     settings = get_settings()
     _reset_home()
     rng = random.Random(seed)
-    console.rule("[bold red]烽火 Fenghuo[/] demo — a simulated month in 成都")
+    console.rule("[bold red]" + _("烽火") + "[/] " + _("演示 — 模拟成都的一个月"))
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
     totals: Counter[str] = Counter()
     with Progress(*columns, console=console, transient=False) as progress:
-        step = progress.add_task("starting the departmental-systems simulator", total=rounds + 3)
+        step = progress.add_task(_("正在启动部门系统模拟器"), total=rounds + 3)
         sim = start_simulator(seed=seed, days=days, reveal_until=DEFAULT_START)
         try:
             settings.simulator_url = sim.url
@@ -92,13 +95,14 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
 
             # Before the rounds, so their evaluation sees the visits falling due.
             register = run_register_demo(start=DEFAULT_START, until=DEFAULT_START + timedelta(days=days))
-            progress.update(step, advance=1, description="starting Prefect (a temporary local API, ~10 s)")
+            progress.update(step, advance=1, description=_("正在启动 Prefect（临时的本地 API，约 10 秒）"))
             from flows.demo_tasks import simulate_grid_work
             from flows.pipeline import run_pipeline
 
             for r in range(rounds):
                 clock = DEFAULT_START + timedelta(days=days * (r + 1) / rounds)
-                progress.update(step, description=f"round {r + 1}/{rounds}: pipeline up to {clock:%m-%d %H:%M}")
+                progress.update(step, description=_("第 {round}/{rounds} 轮：流水线运行到 {clock}").format(
+                    round=r + 1, rounds=rounds, clock=f"{clock:%m-%d %H:%M}"))
                 if r == rounds // 2:
                     _announce_silence(clock)  # this round's collective petitions are expected: held
                 sim.reveal_until(clock)
@@ -111,33 +115,34 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
                 totals["acknowledged"] += _simulated_responders(clock, rng)
                 totals.update(simulate_grid_work(clock))  # grid workers take and finish tasks
                 progress.update(step, advance=1)
-            progress.update(step, description="SSRA: the worked example (demolition in 锦江区)")
+            progress.update(step, description=_("社会稳定风险评估：示例（锦江区拆迁）"))
             assessment = _seed_assessment(DEFAULT_START + timedelta(days=days))
             from flows.demo_fieldwork import report_field_matters
 
             fieldwork = report_field_matters(DEFAULT_START + timedelta(days=days))
-            progress.update(step, advance=1, description="delivering the last notifications")
+            progress.update(step, advance=1, description=_("正在投递最后的通知"))
             from flows.escalate import escalate_warnings
 
             # Past the digest window (escalation.yaml), so the last blue and yellow go out too.
             escalate_warnings(now=DEFAULT_START + timedelta(days=days, minutes=11))
             _noise_section(DEFAULT_START + timedelta(days=days, minutes=20))
-            progress.update(step, advance=1, description="done")
+            progress.update(step, advance=1, description=_("完成"))
         finally:
             sim.stop()
     _summary(totals, assessment)
     from flows.demo_register import summary_line as register_line
 
     console.print(register_line(register), highlight=False)
-    console.print("事件上报 field reports: " + ", ".join(f"{k} {v}" for k, v in fieldwork.items()), highlight=False)
+    counts = "，".join(f"{k} {v}" for k, v in fieldwork.items())
+    console.print(_("事件上报：{counts}").format(counts=counts), highlight=False)
     from flows.demo_kaohe import kaohe_week
 
     console.print(kaohe_week(DEFAULT_START + timedelta(days=days)))
     from flows.demo_nyc import print_nyc311
 
-    with console.status("real data: NYC 311 records through the same rules …"):
+    with console.status(_("真实数据：纽约 311 记录经同一套规则 …")):
         print_nyc311(console)
-    console.print(f"\nNotifications written to {get_settings().resolved_outbox_dir}/. Next:\n"
+    console.print("\n" + _("通知已写入 {folder}/。接下来：").format(folder=get_settings().resolved_outbox_dir) + "\n"
                   "  uv run fenghuo warnings list\n  uv run fenghuo warnings show <id>\n"
                   "  uv run fenghuo rules test\n  uv run fenghuo assess list\n"
                   "  uv run fenghuo report --date 2026-01-25")
@@ -185,12 +190,12 @@ def _silence_line() -> str:
         rows = [r for r in session.exec(select(OutboxRow).where(col(OutboxRow.payload).is_not(None)))
                 if r.payload.get("silence")]
     if not rows:
-        return _("静默：本轮无集体访，没有暂缓的通知")
+        return _("静默：没有压下任何通知（静默的那一轮没有集体访）")
     done = Counter(r.status for r in rows)
-    return _("静默：一轮中暂缓通知 {n} 条 — {reason}；其后补发 {sent} 条，不再需要（已办结）{not_needed} 条，"
-             "仍暂缓 {held} 条，待发送 {pending} 条").format(
-        n=len(rows), reason=SILENCE_REASON, sent=done["sent"], not_needed=done["not_needed"],
-        held=done["silenced"], pending=done["pending"])
+    return _("静默：一轮中压下 {n} 条通知 — {reason}；之后已发送 {sent}，无需发送（期间已办结）{not_needed}，"
+             "仍压下 {held}，待发送 {pending}").format(
+        n=len(rows), reason=SILENCE_REASON, sent=done["sent"], not_needed=done["not_needed"], held=done["silenced"],
+        pending=done["pending"])
 
 
 def _noise_line() -> str:
@@ -229,19 +234,20 @@ def _summary(totals: Counter[str], assessment: Any) -> None:
         outbox = session.exec(select(OutboxRow.recipient, OutboxRow.channel, OutboxRow.status,
                                      func.count()).group_by(OutboxRow.recipient, OutboxRow.channel,
                                                             OutboxRow.status)).all()
-    console.print(f"records fetched {totals['fetched']}, quarantined {totals['quarantined']}, "
-                  f"evaluated {totals['evaluated']}; warnings {len(warnings)}; acknowledged by responders "
-                  f"{totals['acknowledged']}; escalations and reminders {totals['escalated']}")
+    console.print(_("采集记录 {fetched} 条，隔离 {quarantined} 条，研判 {evaluated} 条；预警 {warnings} 条；"
+                    "责任人签收 {acked} 条；升级与催办 {escalated} 次").format(
+        fetched=totals["fetched"], quarantined=totals["quarantined"], evaluated=totals["evaluated"],
+        warnings=len(warnings), acked=totals["acknowledged"], escalated=totals["escalated"]))
     by: Counter[tuple[str, str]] = Counter()
     for w in warnings:
         by[(ancestor(w.region, Tier.district) or w.region, w.level)] += 1
-    table = Table(title="Warnings by district and level (预警 按区县、等级)")
-    table.add_column("district")
+    table = Table(title=_("预警：按区县、等级"))
+    table.add_column(_("区县"))
     for level in LEVELS:
-        table.add_column(f"{LEVEL_CN[level]} {level}", justify="right")
-    for district in sorted({d for d, _ in by}):
+        table.add_column(label("level_name", level), justify="right")
+    for district in sorted({d for d, _level in by}):
         table.add_row(names.name(district), *(str(by[(district, lv)] or "") for lv in LEVELS))
-    table.add_row("[bold]all[/]", *(f"[bold]{sum(v for (_, lv), v in by.items() if lv == level)}[/]"
+    table.add_row("[bold]" + _("合计") + "[/]", *(f"[bold]{sum(v for (_d, lv), v in by.items() if lv == level)}[/]"
                                     for level in LEVELS))
     console.print(table)
     sent: Counter[str] = Counter()
@@ -249,9 +255,10 @@ def _summary(totals: Counter[str], assessment: Any) -> None:
     for recipient, channel, st, n in outbox:
         sent[f"{recipient} ({channel})"] += n
         status[st] += n
-    who = Table(title=f"Who was notified — {sum(sent.values())} notifications ({dict(status)})")
-    who.add_column("recipient")
-    who.add_column("notifications", justify="right")
+    states = "，".join(f"{label('outbox_status', s)} {n}" for s, n in status.items())
+    who = Table(title=_("通知了谁 — 共 {n} 条通知（{states}）").format(n=sum(sent.values()), states=states))
+    who.add_column(_("接收人"))
+    who.add_column(_("通知数"), justify="right")
     for name, n in sent.most_common(12):
         who.add_row(name, str(n))
     console.print(who)
@@ -259,8 +266,11 @@ def _summary(totals: Counter[str], assessment: Any) -> None:
     console.print(_noise_line(), highlight=False)
     console.print(summary_line(totals), highlight=False)
     if assessment is not None:
-        console.print(f"SSRA worked example: assessment #{assessment.assessment_id} "
-                      f"{assessment.level_before} → {assessment.level_after} after mitigation, "
-                      f"recommendation {assessment.recommendation}; status now {assessment.status}"
-                      + (f", re-assessment warning #{assessment.warning_id}" if assessment.warning_id else ""))
+        console.print(_("社会稳定风险评估示例：评估 #{id} {before} → 化解后 {after}，"
+                        "建议：{recommendation}；当前状态：{status}").format(
+            id=assessment.assessment_id, before=label("ssra_level", assessment.level_before),
+            after=label("ssra_level", assessment.level_after),
+            recommendation=label("ssra_recommendation", assessment.recommendation),
+            status=label("assessment_status", assessment.status))
+            + (_("，重新评估预警 #{id}").format(id=assessment.warning_id) if assessment.warning_id else ""))
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from integrations.i18n import _
+from integrations.labels import label
 from integrations.settings import PACKAGE_ROOT, get_settings
 
 PROFILE = PACKAGE_ROOT / "integrations" / "data" / "sources-nyc311.yaml"
@@ -70,17 +72,20 @@ def print_nyc311(console: Any) -> None:
 
     result = backtest_nyc311()
     if result is None:
-        console.print(f"[yellow]NYC 311 样本缺失（{DATA_DIR}），跳过真实数据部分；"
-                      "请从仓库恢复：git checkout -- data/nyc311[/]")
+        missing = _("纽约 311 样本缺失（{folder}），跳过真实数据部分；"
+                    "请从仓库恢复：git checkout -- data/nyc311").format(folder=DATA_DIR)
+        console.print(f"[yellow]{missing}[/]")
         return
     names = RegionDirectory.load(REGIONS_FILE)
-    table = Table(title=f"Real data — NYC 311: {result.records} complaints mapped, "
-                        f"{sum(result.rejected.values())} quarantined {dict(result.rejected)}; "
-                        f"{len(result.warnings)} warnings")
-    for col in ("rule", "level", "where", "occ.", "first seen"):
+    table = Table(title=_("真实数据 — 纽约 311：映射投诉 {records} 条，隔离 {quarantined} 条 {codes}；"
+                          "预警 {warnings} 条").format(
+        records=result.records, quarantined=sum(result.rejected.values()), codes=dict(result.rejected),
+        warnings=len(result.warnings)))
+    for col in (_("规则"), _("等级"), _("地点"), _("次数"), _("首次（北京时间）")):
         table.add_column(col)
     order = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
     for w in sorted(result.warnings, key=lambda w: (order[w["level"]], -w["occurrences"]))[:8]:
         place = names.path(w["region"]).removeprefix("NEW YORK CITY / ")
-        table.add_row(w["rule"], w["level"], place, str(w["occurrences"]), w["first_at"][:16].replace("T", " "))
+        table.add_row(w["rule"], label("level_name", w["level"]), place, str(w["occurrences"]),
+                      w["first_at"][:16].replace("T", " "))
     console.print(table)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from integrations.i18n import _
 from integrations.settings import get_settings
 
 SOURCE_FILE = "民政局-关爱对象台账.csv"
@@ -39,7 +40,7 @@ def write_export(folder: Path, *, people: int, start: datetime, rng: random.Rand
     rows: list[str] = []
     titles, weights = list(_CATEGORY_WEIGHTS), list(_CATEGORY_WEIGHTS.values())
     day0 = start.date()
-    for _ in range(people):
+    for _person in range(people):
         grid = rng.choice(grids)
         begin = day0 - timedelta(days=rng.randrange(-10, 90))
         end = begin + timedelta(days=rng.randrange(20, 200)) if rng.random() < 0.2 else None
@@ -103,10 +104,12 @@ def summary_line(counts: dict[str, Any]) -> str:
     from domain.register_rows import REASONS
 
     refused = "，".join(f"{REASONS[r]} {n}" for r, n in counts["refused_by_reason"].items())
-    return (f"register (台账): {counts['people']} people from {counts['file']} (编码：{counts['encoding']}), "
-            f"{counts['refused']} rows refused ({refused}); visits due {counts['due']}: on time "
-            f"{counts['visited_on_time']}, late {counts['visited_late']}, not visited {counts['not_visited']}, "
-            f"still within 72 h {counts['not_yet_due_72h']} (care-visit-missed warns of the late and the missed)")
+    return _("台账：从 {file} 导入 {people} 人（编码：{encoding}），拒绝 {refused} 行（{reasons}）；应走访 {due} 次："
+             "按时 {on_time}，逾期 {late}，未走访 {missed}，仍在 72 小时内 {pending}"
+             "（care-visit-missed 对逾期和未走访发出预警）").format(
+        file=counts["file"], people=counts["people"], encoding=counts["encoding"], refused=counts["refused"],
+        reasons=refused, due=counts["due"], on_time=counts["visited_on_time"], late=counts["visited_late"],
+        missed=counts["not_visited"], pending=counts["not_yet_due_72h"])
 
 
 def _visits(items: list[dict[str, Any]], rng: random.Random, until: datetime) -> tuple[list[dict[str, Any]],

@@ -11,6 +11,8 @@ import random
 from collections import Counter
 from datetime import datetime, timedelta
 
+from integrations.i18n import _
+from integrations.labels import label
 from integrations.settings import get_settings
 
 TAKE_SHARE = 0.8
@@ -76,13 +78,13 @@ def summary_line(totals: Counter[str] | dict[str, int]) -> str:
     """The demo summary's line about tasks: by outcome, and how many the store has overdue now."""
     from sqlmodel import Session, func, select
 
-    from domain.tasks import OUTCOME_CN
     from flows.store import store_engine
     from integrations.store.task_models import TaskRow
 
     with Session(store_engine()) as session:
         by_status = dict(session.exec(select(TaskRow.status, func.count()).group_by(TaskRow.status)).all())
-    outcomes = "，".join(f"{OUTCOME_CN[k]} {totals.get(k, 0)}" for k in OUTCOME_WEIGHTS)
-    return (f"grid tasks (网格任务): {sum(by_status.values())} created, {totals.get('accepted', 0)} accepted by "
-            f"grid workers; done by outcome: {outcomes}; overdue now {by_status.get('overdue', 0)}, "
-            f"still open {by_status.get('open', 0) + by_status.get('accepted', 0)}")
+    outcomes = "，".join(f"{label('task_outcome', k)} {totals.get(k, 0)}" for k in OUTCOME_WEIGHTS)
+    return _("网格任务：生成 {created} 件，网格员接单 {accepted} 件；按结果办结：{outcomes}；当前超期 {overdue} 件，"
+             "仍未办结 {open} 件").format(
+        created=sum(by_status.values()), accepted=totals.get("accepted", 0), outcomes=outcomes,
+        overdue=by_status.get("overdue", 0), open=by_status.get("open", 0) + by_status.get("accepted", 0))

@@ -26,6 +26,9 @@ from integrations.i18n import N_, _
 ASSESSMENT_STATUS = {"draft": N_("材料收集中"), "scored": N_("已评分"), "decided": N_("已决策"),
                      "implementing": N_("实施中"), "reassessment": N_("待重新评估"), "closed": N_("已关闭")}
 """An assessment's status (integrations.store.assessment_models.AssessmentStatus) by its Chinese name."""
+OUTBOX_STATUS = {"queued": N_("排队中"), "pending": N_("待发送"), "sent": N_("已发送"), "failed": N_("发送失败"),
+                 "dead": N_("已放弃"), "silenced": N_("静默中"), "held": N_("暂缓"), "not_needed": N_("无需发送")}
+"""A notification's status in the outbox by its Chinese name."""
 
 
 @lru_cache(maxsize=1)
@@ -59,6 +62,7 @@ def vocabulary() -> dict[str, Mapping[str, str]]:
         "ssra_outcome": {e.value: e.chinese for e in ssra.DecisionOutcome},
         "ssra_evidence": {e.value: e.chinese for e in ssra.EvidenceKind} | {"expert": N_("专家")},
         "assessment_status": ASSESSMENT_STATUS,
+        "outbox_status": OUTBOX_STATUS,
     }
 
 

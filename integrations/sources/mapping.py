@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from domain.kinds import FieldSpec, RecordKinds, has_bad_text
+from domain.messages import N_, Message
 from domain.nesting import MAX_DEPTH, too_deep
 from domain.privacy import mask_value, pseudonymise_value
 from domain.records import Record
@@ -78,8 +79,7 @@ class Rejection:
     ``naive_timestamp``, ``future_timestamp``, ``invalid_region``, ``unknown_region``, ``invalid_field``…"""
 
 
-TOO_DEEP = (f"too_deep: 嵌套超过 {MAX_DEPTH} 层，不是部门的记录；请核对对方系统的导出 "
-            f"(nested deeper than {MAX_DEPTH} levels)")
+TOO_DEEP = Message(N_("too_deep: 嵌套超过 {depth} 层，不是部门的记录；请核对对方系统的导出"), depth=MAX_DEPTH)
 """The reason of an item nested past :data:`domain.nesting.MAX_DEPTH` (or past what ``json`` parses)."""
 
 
@@ -100,25 +100,30 @@ EARLIEST_YEAR = 1990
 
 def _parse_at(value: Any, name: str, now: datetime, config: SourceConfig) -> datetime:
     fmt = config.at_format
-    what = f"a timestamp like {fmt!r}" if fmt else "an ISO 8601 timestamp"
+    what = Message(N_("形如 {format} 的时间"), format=repr(fmt)) if fmt else Message(N_("ISO 8601 时间"))
     if not isinstance(value, str):
-        raise _ItemError("bad_timestamp", f"{name} must be {what}, got {value!r}")
+        raise _ItemError("bad_timestamp", Message(N_("{name} 须为{what}，收到 {value}"), name=name, what=what,
+                                                  value=repr(value)))
     try:
         at = datetime.strptime(value.strip(), fmt) if fmt else datetime.fromisoformat(value)
     except ValueError:
-        raise _ItemError("bad_timestamp", f"{name} is not {what}: {value!r}") from None
+        raise _ItemError("bad_timestamp", Message(N_("{name} 不是{what}：{value}"), name=name, what=what,
+                                                  value=repr(value))) from None
     if at.tzinfo is None:
         if config.timezone is None:
             raise _ItemError(
-                "naive_timestamp", f"{name} {value!r} is a naive timestamp (no UTC offset); the source must send one"
+                "naive_timestamp", Message(N_("{name} {value} 是不带时区的时间（无 UTC 偏移）；数据源必须带上时区"),
+                                           name=name, value=repr(value))
             )
         # A department's local wall time; ZoneInfo picks the right offset (DST included) for that date.
         at = at.replace(tzinfo=ZoneInfo(config.timezone))
     if at.year < EARLIEST_YEAR:  # before comparing: near year 1 the shift to UTC overflows
-        raise _ItemError("out_of_range", f"{name} {value!r} lies before {EARLIEST_YEAR}; no department's record does")
+        raise _ItemError("out_of_range", Message(N_("{name} {value} 早于 {year} 年；部门的记录不会这么早"), name=name,
+                                                 value=repr(value), year=EARLIEST_YEAR))
     if at > now + CLOCK_SKEW:
         raise _ItemError(
-            "future_timestamp", f"{name} {value!r} lies in the future (now is {now.isoformat(timespec='seconds')})"
+            "future_timestamp", Message(N_("{name} {value} 在未来（现在是 {now}）"), name=name, value=repr(value),
+                                        now=now.isoformat(timespec="seconds"))
         )
     return at
 
@@ -131,11 +136,13 @@ def _region(raw: Mapping[str, Any], config: SourceConfig) -> str:
     parts = [str(raw.get(n) if raw.get(n) is not None else "").strip() for n in names]
     empty = [n for n, p in zip(names, parts, strict=True) if not p]
     if empty:
-        raise _ItemError("missing_region", f"no region: {', '.join(map(repr, empty))} empty or missing")
+        raise _ItemError("missing_region", Message(N_(
+                "没有地区：{fields} 为空或缺失"), fields=", ".join(map(repr, empty))))
     code = config.region_lookup.get("|".join(parts))
     if code is None:
         shown = ", ".join(f"{n}={p!r}" for n, p in zip(names, parts, strict=True))
-        raise _ItemError("unknown_region", f"unknown region: no code for {shown} in the source's region lookup")
+        raise _ItemError("unknown_region", Message(N_(
+                "未知地区：数据源的地区对照表中没有 {shown} 的代码"), shown=shown))
     return code
 
 
@@ -191,37 +198,43 @@ def map_item(
         try:
             raw = json.loads(raw)
         except ValueError as exc:
-            return reject(f"unparseable JSON ({exc}); the page was cut or corrupted in transit", "unparseable")
+            return reject(Message(N_(
+                    "无法解析的 JSON（{reason}）；该页在传输中被截断或损坏"), reason=str(exc)), "unparseable")
         except RecursionError:  # json recurses per level: 100,000 "[" overflow it
             return reject(TOO_DEEP, "too_deep")
     if type(raw) is not dict and not isinstance(raw, Mapping):  # the exact-type test first: ABCs are slow
-        return reject(f"item is not a JSON object but {type(raw).__name__}", "not_object")
+        return reject(Message(N_("条目不是 JSON 对象，而是 {type}"), type=type(raw).__name__), "not_object")
     sid = raw.get(config.id_field)
     if sid is None or sid == "" or isinstance(sid, (dict, list)):
-        return reject(f"missing id field {config.id_field!r}; has the department renamed it?", "missing_id")
+        return reject(Message(N_(
+                "缺少 id 字段 {field}；部门是否改了字段名？"), field=repr(config.id_field)), "missing_id")
     source_id = str(sid)
     if has_bad_text(source_id) or len(source_id) > 200:
         source_id = None  # not kept as the quarantine row's id either
-        return reject(f"id field {config.id_field!r} holds a NUL, an invalid character or over 200 characters",
+        return reject(Message(N_("id 字段 {field} 含有 NUL、无效字符或超过 200 个字符"), field=repr(config.id_field)),
                       "bad_text")
     if any(too_deep(raw.get(name), MAX_DEPTH - 1) for name in _read_fields(config)):
         return reject(TOO_DEEP, "too_deep")  # before anything below recurses into it (coerce's repr, masking)
     for name in (config.at_field, *(config.region_fields or (config.region_field,))):
         if name not in raw:
             return reject(
-                f"missing field {name!r} (renamed at the source? update the mapping of {config.name})", "missing_field"
+                Message(N_("缺少字段 {field}（数据源改了字段名？请更新 {source} 的映射）"), field=repr(name),
+                        source=config.name),
+                "missing_field"
             )
     try:
         at = _parse_at(raw[config.at_field], config.at_field, now, config)
         region = _region(raw, config)
     except RegionCodeError as exc:
-        return reject(f"invalid region code in {config.region_field!r}: {exc}", "invalid_region")
+        return reject(Message(N_(
+                "{field} 中的地区代码无效：{reason}"), field=repr(config.region_field), reason=str(exc)),
+                      "invalid_region")
     except _ItemError as exc:
         return reject(str(exc), exc.code)
     if known_regions is not None and region not in known_regions:
-        return reject(f"unknown region code {region!r}: not in the region directory", "unknown_region")
+        return reject(Message(N_("未知地区代码 {code}：不在区域目录中"), code=repr(region)), "unknown_region")
     if config.kind not in kinds.kinds:
-        return reject(f"invalid field: unknown record kind {config.kind!r}", "invalid_field")
+        return reject(Message(N_("字段无效：未知的记录类型 {kind}"), kind=repr(config.kind)), "invalid_field")
     plan = _plan(config, kinds)
     attrs: dict[str, Any] = {}
     bad: str | None = None
@@ -233,7 +246,7 @@ def map_item(
         if vmap is not None and isinstance(value, (str, int, float, bool)) and str(value) in vmap:
             value = vmap[str(value)]
         if spec is None:
-            bad = bad or f"{config.kind} records have no field {dst!r}"
+            bad = bad or Message(N_("{kind} 记录没有字段 {field}"), kind=config.kind, field=repr(dst))
             continue
         try:
             value = spec.coerce(value)
@@ -249,11 +262,12 @@ def map_item(
     missing = [f for f in config.required if f not in attrs]
     if missing:
         return reject(
-            f"missing field(s) {', '.join(missing)} (renamed at the source? update the mapping of {config.name})",
+            Message(N_("缺少字段 {fields}（数据源改了字段名？请更新 {source} 的映射）"), fields=", ".join(missing),
+                    source=config.name),
             "missing_field",
         )
     if bad is not None:
-        return reject(f"invalid field: {bad}", bad_code)
+        return reject(Message(N_("字段无效：{reason}"), reason=bad), bad_code)
     try:
         return Record(kind=config.kind, source=config.name, id=source_id, at=at, region=region, attributes=attrs)
     except ValidationError as exc:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from domain.messages import N_, Message
 from rules.language.positions import LanguageError, key_line, line_of
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -68,24 +69,26 @@ class Calendars:
         if data is None:
             return cls()
         if not isinstance(data, Mapping):
-            raise LanguageError("a calendars file maps period names to lists of {from, to}", line_of(data, 1))
+            raise LanguageError(Message(N_("时段文件把时段名称对应到 {from, to} 的列表")), line_of(data, 1))
         periods: dict[str, tuple[DateRange, ...]] = {}
         for name, ranges in data.items():
             here = key_line(data, name, 1)
             if not isinstance(name, str) or not PERIOD_NAME.match(name):
-                raise LanguageError(f"period name must match [a-z0-9-]+, got {name!r}", here)
+                raise LanguageError(Message(N_("时段名称须符合 [a-z0-9-]+，收到 {name}"), name=repr(name)), here)
             if not isinstance(ranges, list) or not ranges:
-                raise LanguageError(f"period '{name}' needs a list of {{from: DATE, to: DATE}}", here)
+                raise LanguageError(Message(N_("时段 '{name}' 须为 {{from: DATE, to: DATE}} 的列表"), name=name), here)
             out = []
             for i, item in enumerate(ranges):
                 iline = key_line(ranges, i, here)
                 if not isinstance(item, Mapping) or set(item) != {"from", "to"}:
-                    raise LanguageError(f"period '{name}': each range is {{from: DATE, to: DATE}}", iline)
+                    raise LanguageError(Message(N_(
+                            "时段 '{name}'：每个范围写作 {{from: DATE, to: DATE}}"), name=name), iline)
                 start, end = item["from"], item["to"]
                 if type(start) is not date or type(end) is not date:
-                    raise LanguageError(f"period '{name}': from/to are dates like 2026-01-17", iline)
+                    raise LanguageError(Message(N_("时段 '{name}'：from/to 须为日期，如 2026-01-17"), name=name), iline)
                 if end < start:
-                    msg = f"period '{name}': range ends ({end}) before it starts ({start})"
+                    msg = Message(N_(
+                            "时段 '{name}'：范围的结束（{end}）早于开始（{start}）"), name=name, end=end, start=start)
                     raise LanguageError(msg, iline)
                 out.append(DateRange(start, end))
             periods[name] = tuple(out)

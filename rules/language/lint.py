@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from domain.kinds import FieldSpec, RecordKinds
+from domain.messages import N_, Message
 from domain.regions import TIERS
 from rules.language.conditions_ast import Condition, FieldTest, Op
 from rules.language.diagnostics import RuleError
@@ -47,7 +48,7 @@ def lint_file(rule_file: RuleFile, kinds: RecordKinds) -> list[RuleError]:
     out: list[RuleError] = []
     for rule in rule_file.rules:
         for line, message in _rule(rule, kinds):
-            out.append(RuleError(rule_file.file or rule.file, line, f"warning: {message}"))
+            out.append(RuleError(rule_file.file or rule.file, line, Message(N_("警告：{message}"), message=message)))
     return out
 
 
@@ -86,14 +87,15 @@ def _tests(cond: Condition, fields: Mapping[str, FieldSpec | None]) -> Iterator[
         if spec is None:
             continue  # a name this check does not know: undecidable, say nothing
         if test.op is Op.contains and spec.type != "list":
-            hint = f"；要在文本中找词，请写 {test.field}: {{matches: '.*{test.value}.*'}}" \
-                if spec.type == "string" else ""
-            yield test.line, (f"'{test.field}' 不是列表字段（{spec.type}），'contains' 永远不成立{hint}"
-                              f" (contains on a field that is not a list)")
+            hint = Message(N_("；要在文本中找词，请写 {field}: {{matches: '.*{value}.*'}}"), field=test.field,
+                           value=test.value) if spec.type == "string" else ""
+            yield test.line, Message(N_("'{field}' 不是列表字段（{type}），'contains' 永远不成立{hint}"),
+                                     field=test.field, type=spec.type, hint=hint)
         elif spec.values is not None and test.op in (Op.eq, Op.matches) and not _can_hold(test, spec.values):
             allowed = ", ".join(map(str, spec.values))
-            yield test.line, (f"'{test.field}' 的取值只有 {allowed}（rules/kinds.yaml），"
-                              f"'{test.op.value}: {test.value}' 永远不成立 (value outside the declared values)")
+            yield test.line, Message(N_("'{field}' 的取值只有 {allowed}（rules/kinds.yaml），"
+                                        "'{op}: {value}' 永远不成立"),
+                                     field=test.field, allowed=allowed, op=test.op.value, value=test.value)
 
 
 def _can_hold(test: FieldTest, values: tuple[Any, ...]) -> bool:
@@ -114,9 +116,11 @@ def _never_wins(levels: tuple[LevelSpec, ...]) -> Iterator[tuple[int, str]]:
     for low in levels:
         for high in levels:
             if high.level.rank > low.level.rank and _implies(low.when, high.when):
-                why = "没有条件，总是成立" if high.when is None else f"在 {low.level.value} 成立时总也成立"
-                yield low.line, (f"{low.level.value} 级永远不会胜出：更高的 {high.level.value} 级（第 {high.line} 行）"
-                                 f"{why}，而成立的最高级别胜出；请检查阈值 (level can never win)")
+                why = Message(N_("没有条件，总是成立")) if high.when is None else Message(
+                    N_("在 {level} 成立时总也成立"), level=low.level.value)
+                yield low.line, Message(N_("{low} 级永远不会胜出：更高的 {high} 级（第 {line} 行）{why}，"
+                                           "而成立的最高级别胜出；请检查阈值"),
+                                        low=low.level.value, high=high.level.value, line=high.line, why=why)
                 break
 
 

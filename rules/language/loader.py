@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.kinds import KindsError, RecordKinds
+from domain.messages import N_, Message
 from rules.language.calendars import Calendars
 from rules.language.chaining import find_cycles
 from rules.language.diagnostics import RuleError
@@ -256,11 +257,12 @@ def _cross_file(loaded: dict[Path, RuleFile], errors: list[RuleError]) -> dict[P
     for path, rf in loaded.items():
         clashes = []
         if rf.ruleset in ruleset_at:
-            msg = f"duplicate ruleset '{rf.ruleset}' (first at {ruleset_at[rf.ruleset]})"
+            msg = Message(N_("规则集 '{name}' 重复（首次出现在 {where}）"), name=rf.ruleset,
+                          where=ruleset_at[rf.ruleset])
             clashes.append((rf.lines.get("ruleset", 1), msg))
         for r in rf.rules:
             if r.id in rule_at:
-                msg = f"duplicate rule id '{r.id}' (first at {rule_at[r.id]})"
+                msg = Message(N_("规则 id '{id}' 重复（首次出现在 {where}）"), id=r.id, where=rule_at[r.id])
                 clashes.append((r.lines.get("id", r.line), msg))
         if clashes:
             errors.extend(RuleError(rf.file, line, msg) for line, msg in clashes)
@@ -276,12 +278,10 @@ def _cross_file(loaded: dict[Path, RuleFile], errors: list[RuleError]) -> dict[P
         for rid in cycle:
             rule = by_id[rid]
             if len(cycle) == 1:
-                msg = f"rule '{rid}' could consume its own warnings; exclude it with e.g. rule: {{ne: {rid}}}"
+                msg = Message(N_("规则 '{rule}' 可能消费它自己的预警；请排除，例如 rule: {{ne: {rule}}}"), rule=rid)
             else:
-                msg = (
-                    f"rule '{rid}' could consume its own warnings through {chain};"
-                    " exclude with a condition on rule or level"
-                )
+                msg = Message(N_("规则 '{rule}' 可能经由 {chain} 消费它自己的预警；请用 rule 或 level 条件排除"),
+                              rule=rid, chain=chain)
             errors.append(RuleError(rule.file, rule.line, msg))
             bad_files.add(rule.file)
     return {p: rf for p, rf in kept.items() if rf.file not in bad_files}

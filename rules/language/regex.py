@@ -35,6 +35,7 @@ from typing import Protocol
 
 import re2
 
+from domain.messages import N_, Message
 from rules.language.regex_parse import MAX_LENGTH, MAX_REPEAT, RegexError, Translator
 
 __all__ = ["MAX_LENGTH", "MAX_REPEAT", "FullMatcher", "RegexError", "compile_regex", "python_only", "translate_regex"]
@@ -57,22 +58,24 @@ def python_only(pattern: str) -> str | None:
 
 def _checked(pattern: str) -> str:
     if not isinstance(pattern, str) or not pattern:
-        raise RegexError("a regex must be a non-empty string")
+        raise RegexError(Message(N_("正则表达式须为非空文本")))
     return pattern
 
 
 @lru_cache(maxsize=4096)
 def _analyse(pattern: str) -> tuple[str, tuple[str, ...]]:
     if len(pattern) > MAX_LENGTH:
-        raise RegexError(f"regex is {len(pattern)} characters long; the limit is {MAX_LENGTH}")
+        raise RegexError(Message(N_(
+                "正则表达式长 {length} 个字符；上限为 {limit}"), length=len(pattern), limit=MAX_LENGTH))
     translator = Translator(pattern)
     out, _ = translator.alternation()
     if translator.peek() == ")":
-        raise translator.fail("unbalanced ')'")
+        raise translator.fail(Message(N_("')' 不配对")))
     try:  # the subset is Python syntax too: make sure Python agrees it is well formed
         re.compile(pattern, re.ASCII)
     except re.error as exc:
-        raise RegexError(f"invalid regex '{pattern}': {exc}") from None
+        raise RegexError(Message(N_(
+                "无效的正则表达式 '{pattern}'：{reason}"), pattern=pattern, reason=str(exc))) from None
     return out, tuple(translator.untrusted)
 
 
@@ -122,5 +125,6 @@ def compile_regex(pattern: str) -> FullMatcher:
         compiled: FullMatcher = re2.compile(_re2_syntax(pattern), _RE2_OPTIONS)
     except re2.error as exc:
         detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else exc
-        raise RegexError(f"regex '{pattern}' is too complex to match safely: {detail}") from None
+        raise RegexError(Message(N_("正则表达式 '{pattern}' 过于复杂，无法安全匹配：{detail}"), pattern=pattern,
+                                 detail=str(detail))) from None
     return compiled

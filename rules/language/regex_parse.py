@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from domain.messages import N_, Message
+
 MAX_LENGTH = 200
 """Longest pattern accepted (characters)."""
 MAX_REPEAT = 100
@@ -39,7 +41,8 @@ class Translator:
 
     def fail(self, what: str) -> RegexError:
         """An error naming the position reached."""
-        return RegexError(f"{what} at position {self.i + 1} of regex '{self.p}'")
+        return RegexError(Message(N_("{what}（正则 '{pattern}' 的第 {position} 个字符处）"), what=what, pattern=self.p,
+                                  position=self.i + 1))
 
     def peek(self) -> str:
         """The next character, or ``""`` at the end."""
@@ -92,29 +95,29 @@ class Translator:
         elif ch == "{":
             m = _QUANT.match(self.p, self.i)
             if m is None:
-                raise self.fail("a repeat is {m} or {m,n}; unbounded {m,} is not supported")
+                raise self.fail(Message(N_("重复次数写作 {m} 或 {m,n}；不支持无上限的 {m,}")))
             low, high = int(m.group(1)), int(m.group(2) if m.group(2) is not None else m.group(1))
             if high > MAX_REPEAT or low > high:
-                raise self.fail(f"a repeat {{m,n}} needs m ≤ n ≤ {MAX_REPEAT}")
+                raise self.fail(Message(N_("重复次数 {{m,n}} 须满足 m ≤ n ≤ {limit}"), limit=MAX_REPEAT))
             self.i = m.end()
             q = m.group(0)
         else:
             return "", 1, 1
         if self.peek() in ("*", "+", "?", "{"):
-            raise self.fail("lazy, possessive or stacked quantifiers are not supported")
+            raise self.fail(Message(N_("不支持惰性、占有或叠加的量词")))
         return q, low, high
 
     def atom(self) -> tuple[str, bool]:
         """One atom, translated, and whether it can match the empty string (only a group can)."""
         ch = self.peek()
         if ch in ("*", "+", "?", "{"):
-            raise self.fail(f"'{ch}' has nothing to repeat")
+            raise self.fail(Message(N_("'{char}' 前面没有可重复的内容"), char=ch))
         if ch in ("^", "$"):
-            raise self.fail(f"anchor '{ch}' is not supported (the pattern always matches the whole string)")
+            raise self.fail(Message(N_("不支持锚点 '{char}'（模式总是匹配整个字符串）"), char=ch))
         if ch == "}":
-            raise self.fail("unbalanced '}'; write \\} for the character")
+            raise self.fail(Message(N_("'}' 不配对；字符本身请写 \\}")))
         if ch == "]":
-            raise self.fail("unbalanced ']'; write \\] for the character")
+            raise self.fail(Message(N_("']' 不配对；字符本身请写 \\]")))
         self.i += 1
         if ch == "(":
             return self.group()
@@ -125,7 +128,7 @@ class Translator:
         if ch == "\\":
             return self.escape(in_class=False), False
         if ord(ch) < 32 or ord(ch) == 127:
-            raise self.fail("control characters are not supported")
+            raise self.fail(Message(N_("不支持控制字符")))
         return _lit(ch), False
 
     def group(self) -> tuple[str, bool]:
@@ -133,11 +136,11 @@ class Translator:
         if self.p.startswith("?:", self.i):
             self.i += 2
         elif self.peek() == "?":
-            raise self.fail("only plain (...) and (?:...) groups are supported")
+            raise self.fail(Message(N_("只支持普通的 (...) 和 (?:...) 分组")))
         self.depth += 1
         inner, nullable = self.alternation()
         if self.peek() != ")":
-            raise self.fail("missing ')'")
+            raise self.fail(Message(N_("缺少 ')'")))
         self.i += 1
         self.depth -= 1
         return f"({inner})", nullable
@@ -146,7 +149,7 @@ class Translator:
         """What follows a backslash; inside a class a shorthand comes back tagged with ``\\x00``."""
         ch = self.peek()
         if not ch:
-            raise self.fail("pattern ends with a lone backslash")
+            raise self.fail(Message(N_("模式以单独的反斜杠结尾")))
         self.i += 1
         if ch in "dws":
             if in_class:
@@ -154,7 +157,7 @@ class Translator:
             return {"d": "%d", "w": "[%w_]", "s": "%s"}[ch]
         if ch in _ESCAPABLE:
             return ch if in_class else _lit(ch)
-        raise self.fail(f"escape \\{ch} is not supported (only \\d \\w \\s and escaped punctuation)")
+        raise self.fail(Message(N_("不支持转义 \\{char}（只支持 \\d \\w \\s 和转义的标点）"), char=ch))
 
     def char_class(self) -> str:
         """``[...]`` after its ``[``."""
@@ -166,14 +169,14 @@ class Translator:
             self.untrusted.append(f"a negated class at position {start}")
             self.i += 1
         if self.peek() == "]":
-            raise self.fail("empty class or unescaped ']'; write \\] for the character")
+            raise self.fail(Message(N_("空的字符类或未转义的 ']'；字符本身请写 \\]")))
         shorthand: list[str] = []
         ranges: list[str] = []
         literals: list[str] = []
         while self.peek() != "]":
             ch = self.peek()
             if not ch:
-                raise self.fail("missing ']'")
+                raise self.fail(Message(N_("缺少 ']'")))
             self.i += 1
             if ch == "\\":
                 item = self.escape(in_class=True)
@@ -182,17 +185,17 @@ class Translator:
                     continue
                 ch = item
             elif ch == "[":
-                raise self.fail("nested '[' in a class; write \\[ for the character")
+                raise self.fail(Message(N_("字符类中嵌套了 '['；字符本身请写 \\[")))
             elif ord(ch) < 32 or ord(ch) == 127:
-                raise self.fail("control characters are not supported")
+                raise self.fail(Message(N_("不支持控制字符")))
             if self.peek() == "-" and self.p[self.i + 1 : self.i + 2] not in ("]", ""):
                 self.i += 1
                 end = self.peek()
                 if end == "\\":
-                    raise self.fail("a range ends in a plain character")
+                    raise self.fail(Message(N_("范围须以普通字符结尾")))
                 self.i += 1
                 if ord(end) < ord(ch):
-                    raise self.fail(f"range {ch}-{end} is out of order")
+                    raise self.fail(Message(N_("范围 {start}-{end} 顺序颠倒"), start=ch, end=end))
                 if not (ch.isascii() and end.isascii()):  # durable_rules crashes on it
                     self.untrusted.append(f"a non-ASCII range at position {start}")
                 ranges.append(f"{ch}-{end}")
@@ -225,5 +228,5 @@ class Translator:
         body += "^" if "^" in lits else ""
         body += "-" if "-" in lits else ""
         if body.startswith("^"):
-            raise RegexError("durable_rules has no form for a class holding only '^' and '-'")
+            raise RegexError(Message(N_("durable_rules 无法表达只含 '^' 和 '-' 的字符类")))
         return "[" + head + body + "]"

@@ -13,6 +13,8 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
+from domain.messages import N_, Message
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FORMATTER = string.Formatter()
 
@@ -26,19 +28,21 @@ def template_fields(template: str) -> list[str]:
     try:
         parts = list(_FORMATTER.parse(template))
     except ValueError as exc:
-        raise TemplateError(f"malformed template: {exc} (write {{{{ and }}}} for braces)") from None
+        raise TemplateError(Message(N_("模板格式有误：{reason}（花括号本身请写成 {{{{ 和 }}}}）"),
+                                    reason=str(exc))) from None
     names: list[str] = []
     for _literal, name, spec, conversion in parts:
         if name is None:
             continue
         if conversion is not None:
-            raise TemplateError(f"conversion '!{conversion}' in {{{name}!{conversion}}} is not allowed")
+            raise TemplateError(Message(N_("不允许在 {{{name}!{conversion}}} 中使用转换 '!{conversion}'"), name=name,
+                                        conversion=conversion))
         if not name or name.isdigit():
-            raise TemplateError("positional fields ({} or {0}) are not allowed; name a field")
+            raise TemplateError(Message(N_("不允许位置字段（{} 或 {0}）；请写字段名")))
         if not _NAME.match(name):
-            raise TemplateError(f"'{{{name}}}': only plain field names are allowed (no attribute or index)")
+            raise TemplateError(Message(N_("'{{{name}}}'：只允许普通字段名（不能取属性或下标）"), name=name))
         if spec and ("{" in spec or "}" in spec):
-            raise TemplateError(f"'{{{name}:{spec}}}': nested fields in a format spec are not allowed")
+            raise TemplateError(Message(N_("'{{{name}:{spec}}}'：格式说明中不允许嵌套字段"), name=name, spec=spec))
         names.append(name)
     return names
 

@@ -189,7 +189,7 @@ def test_a_rule_file_that_fails_to_load_prints_file_line_and_exits_1(books: tupl
     for argv in (["--rules", str(new)], ["--rules", str(old), "--compare", str(new)]):
         result = runner.invoke(app, ["backtest", *argv, "--records", str(records), "--format", "jsonl"])
         assert result.exit_code == 1 and result.stdout == ""
-        assert f"{new / 'p.yaml'}:6: unknown field 'peeple'" in result.stderr
+        assert f"{new / 'p.yaml'}:6: petition 记录没有字段 'peeple'" in result.stderr
         assert "Traceback" not in result.output
 
 

@@ -29,7 +29,7 @@ def test_register_demo_imports_generates_and_misses_some() -> None:
         visits = s.exec(select(func.count()).select_from(RecordRow).where(RecordRow.kind == "care_visit")).one()
     assert due == counts["due"] and visits == counts["visited_on_time"] + counts["visited_late"]
     line = summary_line(counts)
-    assert "300 people" in line and "编码：GBK" in line and "未知类别 1" in line
+    assert "导入 300 人" in line and "编码：GBK" in line and "未知类别 1" in line
     # Again: the import changes nothing and the register source, past its window, emits nothing new.
     again = run_register_demo(start=start, until=until)
     assert again["people"] == 300 and again["due"] == 0

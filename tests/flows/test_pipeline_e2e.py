@@ -47,7 +47,7 @@ def test_pipeline_routes_warnings_at_every_level_and_reruns_change_nothing(prefe
         with Session(store_engine()) as s:
             kept = s.exec(select(QuarantineRow).where(QuarantineRow.source_id == "X-UNKNOWN")).one()
             assert s.exec(select(RecordRow).where(RecordRow.source_id == "X-UNKNOWN")).first() is None
-        assert "unknown region" in kept.reason and "510104199001011234" not in kept.raw
+        assert "未知地区" in kept.reason and "510104199001011234" not in kept.raw
     with Session(store_engine()) as s:
         held = s.exec(select(OutboxRow).where(OutboxRow.status == "pending")).all()
     # Blue and yellow wait for their digest window (orange and red never do); a sweep after it sends them.

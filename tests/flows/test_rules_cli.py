@@ -50,7 +50,7 @@ def test_check_reports_file_and_line_and_checks_the_other_files(tmp_path: Path) 
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert len(lines) == 1, result.stdout
     assert lines[0].startswith(f"{tmp_path / 'bad.yaml'}:5: ") or lines[0].split(":")[1] == "5", lines[0]
-    assert "did you mean 'people'" in lines[0]
+    assert "是否应为 'people'" in lines[0]
     assert "Traceback" not in result.output
 
 
@@ -154,7 +154,7 @@ def test_check_warnings_are_file_line_warning_lines_and_keep_exit_0(tmp_path: Pa
     result = runner.invoke(app, ["rules", "check", str(path)])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if line.strip()]
-    assert [line.split(": warning: ")[0] for line in lines] == [f"{path}:5", f"{path}:8"], lines
+    assert [line.split(": 警告：")[0] for line in lines] == [f"{path}:5", f"{path}:8"], lines
     strict = runner.invoke(app, ["rules", "check", "--strict", str(path)])
     assert strict.exit_code == 1 and strict.stdout == result.stdout
 
@@ -233,3 +233,20 @@ def test_rules_test_speaks_english_on_request(tmp_path: Path, monkeypatch: pytes
     assert result.exit_code == 1 and lines[-1] == "0 passed, 1 failed"
     assert "FAILED" in lines[0] and "expected (1)" in lines[1] and "got (1)" in lines[1]
     assert not any("期望" in line or "未通过" in line for line in lines)
+
+
+def test_rules_check_speaks_english_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
+
+    (tmp_path / "bad.yaml").write_text(GOOD.replace("big-petition", "other").replace("people: {gte: 5}",
+                                                                                     "peeple: {gte: 5}"),
+                                       encoding="utf-8")
+    chinese = runner.invoke(app, ["rules", "check", str(tmp_path)])
+    assert "petition 记录没有字段 'peeple'；是否应为 'people'？" in chinese.stdout and "个错误" in chinese.stderr
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    english = runner.invoke(app, ["rules", "check", str(tmp_path)])
+    assert english.exit_code == 1
+    assert "unknown field 'peeple' for petition records; did you mean 'people'?" in english.stdout
+    assert "1 files, 0 rules, 1 errors" in english.stderr
+    assert "记录" not in english.stdout and "是否" not in english.stdout

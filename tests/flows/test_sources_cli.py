@@ -40,7 +40,8 @@ def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSimulator]:
 def test_check_accepts_the_packaged_file_and_lists_errors_with_lines(tmp_path: Path) -> None:
     ok = runner.invoke(app, ["sources", "check"])
     assert ok.exit_code == 0, ok.output
-    assert "ok: 8 sources" in ok.output and "hotline12345" in ok.output and "register_person" in ok.output
+    assert "通过：" in ok.output and "中有 8 个数据源" in ok.output
+    assert "hotline12345" in ok.output and "register_person" in ok.output
     bad = tmp_path / "s.yaml"
     bad.write_text("sources:\n  - name: x\n    kind: hotline\n    path: /x\n    fields: {a: colour}\n    nope: 1\n")
     result = runner.invoke(app, ["sources", "check", "--file", str(bad)])
@@ -57,7 +58,7 @@ def test_check_of_the_nyc_profile() -> None:
 def test_source_test_shows_records_and_rejections_and_stores_nothing(sim: RunningSimulator) -> None:
     result = runner.invoke(app, ["sources", "test", "hotline12345", "--limit", "40"])
     assert result.exit_code == 0, result.output
-    assert "records" in result.output and "rejected" in result.output and "Nothing stored" in result.output
+    assert "条记录" in result.output and "条被拒（将被隔离）" in result.output and "未存储任何数据" in result.output
     lines = [json.loads(x) for x in runner.invoke(app, ["sources", "test", "xinfang", "--json"]).output.splitlines()]
     assert lines and all("ok" in x for x in lines)
     assert all(x["person"].startswith("p_") for x in lines if x["ok"] and "person" in x)
@@ -84,7 +85,7 @@ def test_quarantine_list_show_replay() -> None:
     engine.dispose()
     listed = runner.invoke(app, ["quarantine", "list", "--json"])
     [row] = [json.loads(x) for x in listed.output.splitlines()]
-    assert row["source"] == "xinfang" and "naive timestamp" in row["reason"]
+    assert row["source"] == "xinfang" and "不带时区的时间" in row["reason"]
     shown = runner.invoke(app, ["quarantine", "show", str(row["id"])])
     assert shown.exit_code == 0 and "510104199001011234" not in shown.output and '"p_' in shown.output
     assert runner.invoke(app, ["quarantine", "show", "999"]).exit_code == 1
@@ -132,7 +133,8 @@ def test_check_warns_of_a_secret_that_is_not_set(tmp_path: Path, monkeypatch: py
     path.write_text("sources:\n  - name: x\n    kind: hotline\n    path: /x\n    fields: {c: category}\n"
                     "    auth: {type: bearer, secret: x-token}\n")
     result = runner.invoke(app, ["sources", "check", "-f", str(path)])
-    assert result.exit_code == 0 and f"{path}:2: warning: x: secret 'x-token' is not set" in result.output
+    assert result.exit_code == 0
+    assert f"{path}:2: 警告：x：密钥 'x-token' 未在 FENGHUO_SOURCE_SECRETS 中设置" in result.output
     monkeypatch.setenv("FENGHUO_SOURCE_SECRETS", '{"x-token": "t"}')
     get_settings.cache_clear()
     ok = runner.invoke(app, ["sources", "check", "-f", str(path)])
@@ -143,8 +145,20 @@ def test_check_says_when_the_ingest_runs_without_its_c_code(monkeypatch: pytest.
     from integrations.ingest import speedups
 
     monkeypatch.setattr(speedups, "UNAVAILABLE", None)
-    assert "without its C code" not in runner.invoke(app, ["sources", "check"]).output
+    assert "没有 C 扩展" not in runner.invoke(app, ["sources", "check"]).output
     monkeypatch.setattr(speedups, "UNAVAILABLE", "integrations.ingest._speedups is not built (test)")
     result = runner.invoke(app, ["sources", "check"])
-    expected = "warning: the ingest runs without its C code: integrations.ingest._speedups is not built"
+    expected = "警告：采集在没有 C 扩展的情况下运行：integrations.ingest._speedups is not built"
     assert result.exit_code == 0 and expected in result.output
+
+
+def test_sources_check_speaks_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.ingest import speedups
+    from integrations.settings import get_settings
+
+    monkeypatch.setattr(speedups, "UNAVAILABLE", "integrations.ingest._speedups is not built (test)")
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["sources", "check"])
+    assert result.exit_code == 0 and "ok: 8 sources in" in result.output
+    assert "warning: the ingest runs without its C code" in result.output and "数据源" not in result.output

@@ -95,7 +95,7 @@ def test_truncated_pages_are_quarantined_and_ingest_goes_on(
     run_all(sqlite_engine, sim, kinds)
     with session_scope(sqlite_engine) as s:
         rows = list_quarantine(session=s, limit=1000)
-    assert rows and all("unparseable JSON" in r.reason and r.page for r in rows)
+    assert rows and all("无法解析的 JSON" in r.reason and r.page for r in rows)
     assert count(sqlite_engine, RecordRow) == sum(sim.feed.count(c.kind) for c in DEPARTMENTS)
 
 
@@ -208,7 +208,8 @@ def test_fake_source_failure_mid_run_then_rerun_stores_each_record_once(engine: 
     assert report.inserted == 24 - 9 and report.quarantined == 1
     assert count(engine, RecordRow) == 24 and count(engine, QuarantineRow) == 2
     with session_scope(engine) as s:
-        assert {r.reason.split(" ")[0] for r in list_quarantine(session=s)} == {"invalid", "unparseable"}
+        reasons = sorted(r.reason for r in list_quarantine(session=s))
+        assert "地区代码无效" in reasons[0] and reasons[1].startswith("无法解析的 JSON"), reasons
         assert s.get(CursorRow, cfg.name).cursor == "26"  # type: ignore[union-attr]
 
 
@@ -362,7 +363,7 @@ def test_every_fault_at_once_interrupted_and_drifted_leaves_exactly_the_valid_re
     assert count(engine, RecordVersionRow) == 0  # duplicates and re-deliveries changed nothing
     assert {q.source_id for q in pending if q.source_id} == invalid
     assert all(q.reason for q in pending)
-    assert any(q.source_id is None and "unparseable JSON" in q.reason for q in pending)  # truncated pages
+    assert any(q.source_id is None and "无法解析的 JSON" in q.reason for q in pending)  # truncated pages
 
 
 def test_pages_all_new_repeated_and_mixed_are_counted_and_sequenced(engine: sa.Engine, kinds: RecordKinds) -> None:

@@ -63,20 +63,20 @@ def test_hotline_maps_phone_and_call_time(kinds: RecordKinds) -> None:
 @pytest.mark.parametrize(
     ("raw", "code", "reason"),
     [
-        (item(id=...), "missing_id", "missing id field 'id'"),
-        (item(occurred_at=...), "missing_field", "missing field 'occurred_at'"),
-        (item(people=...), "missing_field", "missing field(s) people"),
-        (item(people="many"), "invalid_field", "invalid field"),
+        (item(id=...), "missing_id", "缺少 id 字段 'id'"),
+        (item(occurred_at=...), "missing_field", "缺少字段 'occurred_at'"),
+        (item(people=...), "missing_field", "缺少字段 people"),
+        (item(people="many"), "invalid_field", "字段无效"),
         (item(people=[3]), "invalid_field", "people must be a whole number"),  # was a TypeError out of map_item
         (item(channel="pigeon"), "invalid_field", "channel must be one of"),
-        (item(region_code="5101"), "invalid_region", "invalid region code"),
-        (item(region_code=None), "invalid_region", "invalid region code"),
-        (item(occurred_at="2026-01-05T09:00:00"), "naive_timestamp", "naive timestamp"),
-        (item(occurred_at="yesterday"), "bad_timestamp", "not an ISO 8601 timestamp"),
-        (item(occurred_at=20260105), "bad_timestamp", "must be an ISO 8601 timestamp"),
-        (item(occurred_at="2027-01-05T09:00:00+08:00"), "future_timestamp", "lies in the future"),
-        ('{"id": "XF-1", "occurred_at": "2026-01-0', "unparseable", "unparseable JSON"),
-        ([1, 2], "not_object", "not a JSON object"),
+        (item(region_code="5101"), "invalid_region", "地区代码无效"),
+        (item(region_code=None), "invalid_region", "地区代码无效"),
+        (item(occurred_at="2026-01-05T09:00:00"), "naive_timestamp", "不带时区的时间"),
+        (item(occurred_at="yesterday"), "bad_timestamp", "不是ISO 8601 时间"),
+        (item(occurred_at=20260105), "bad_timestamp", "须为ISO 8601 时间"),
+        (item(occurred_at="2027-01-05T09:00:00+08:00"), "future_timestamp", "在未来"),
+        ('{"id": "XF-1", "occurred_at": "2026-01-0', "unparseable", "无法解析的 JSON"),
+        ([1, 2], "not_object", "不是 JSON 对象"),
     ],
 )
 def test_invalid_items_are_rejections_with_reasons(kinds: RecordKinds, raw: Any, code: str, reason: str) -> None:
@@ -95,7 +95,7 @@ def test_cut_page_text_is_stored_without_identifiers(kinds: RecordKinds) -> None
 
 def test_unknown_region_when_a_directory_is_given(kinds: RecordKinds) -> None:
     out = map_item(item(), PETITION, kinds, "k", now=NOW, known_regions={"510104001001002"})
-    assert isinstance(out, Rejection) and "unknown region code" in out.reason
+    assert isinstance(out, Rejection) and "未知地区代码" in out.reason
 
 
 def test_quarantined_payload_replays_to_the_same_record(kinds: RecordKinds) -> None:

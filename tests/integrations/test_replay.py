@@ -32,13 +32,13 @@ def test_replay_after_fixing_the_mapping(engine: sa.Engine, kinds: RecordKinds) 
     with session_scope(engine) as s:
         rows = list_quarantine(session=s)
         before = max_seq(session=s)
-    assert len(rows) == 6 and all("missing field" in r.reason or "region" in r.reason for r in rows)
+    assert len(rows) == 6 and all("缺少字段" in r.reason or "地区" in r.reason for r in rows)
     assert all("51010419900101" not in r.raw for r in rows)  # stored pseudonymised
     fixed = dataclasses.replace(PETITION, fields={**PETITION.fields, "num_people": "people"})
     ids = [r.id for r in rows if r.id is not None]
     report = replay_quarantine(engine, [*ids, 999], configs={"xinfang": fixed}, kinds=kinds, key="k", now=NOW)
     assert len(report.replayed) == 5 and report.inserted == 5
-    assert list(report.still_invalid) == [ids[5]] and "invalid region" in report.still_invalid[ids[5]]
+    assert list(report.still_invalid) == [ids[5]] and "地区代码无效" in report.still_invalid[ids[5]]
     assert report.skipped == {999: "no such quarantine entry"}
     with session_scope(engine) as s:
         new = records_after_seq(session=s, seq=before)

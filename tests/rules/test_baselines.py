@@ -233,12 +233,12 @@ def test_baseline_needs_a_window_rule(write: Write, check: Check) -> None:
 def test_baseline_names_need_a_baseline(write: Write, check: Check) -> None:
     path = write("b.yaml", _file(WINDOW + "    levels:\n      - {level: blue, when: {ratio: {gte: 3}}}\n"
                                  '    summary: "{count}，平均 {expected}"\n'))
-    need = "needs a baseline: add e.g. baseline: {samples: 8, every: 7d} to rule 'a'"
+    need = "需要基线：请在规则 'a' 中加上如 baseline: {samples: 8, every: 7d}"
     assert check(path).lines() == [f"{path}:7: 'ratio' {need}", f"{path}:8: 'expected' {need}"]
     simple = write("s.yaml", _file("  - id: s\n    record: petition\n    levels:\n"
                                    "      - {level: blue, when: {zscore: {gte: 3}}}\n"))
     [line] = check(simple).lines()
-    assert line.startswith(f"{simple}:6: 'zscore' needs a baseline, and a baseline needs a window rule")
+    assert line.startswith(f"{simple}:6: 'zscore' 需要基线，而基线只用于窗口规则")
 
 
 def test_a_good_baseline_rule_loads(write: Write, check: Check) -> None:

@@ -37,7 +37,7 @@ def test_contains_on_a_text_field_warns_with_the_line_and_a_fix(write: Write, ch
       subject: {contains: 征地}
     level: yellow
 """)
-    assert len(got) == 1 and got[0].startswith("6: warning: ")
+    assert len(got) == 1 and got[0].startswith("6: 警告：")
     assert "'subject'" in got[0] and "contains" in got[0] and "matches: '.*征地.*'" in got[0]
 
 
@@ -59,7 +59,7 @@ def test_contains_on_an_aggregate_warns(write: Write, check: Check) -> None:
     levels:
       - {level: blue, when: {count: {contains: 3}}}
 """)
-    assert [g.split(": warning: ")[0] for g in got] == ["7"]
+    assert [g.split(": 警告：")[0] for g in got] == ["7"]
 
 
 @pytest.mark.parametrize(("cond", "warns"), [
@@ -79,7 +79,7 @@ def test_eq_or_matches_outside_the_declared_values(write: Write, check: Check, c
 """)
     assert bool(got) is warns, got
     if warns:
-        assert got[0].startswith("5: warning: ") and "land" in got[0]
+        assert got[0].startswith("5: 警告：") and "land" in got[0]
 
 
 def test_a_level_that_can_never_win(write: Write, check: Check) -> None:
@@ -91,7 +91,7 @@ def test_a_level_that_can_never_win(write: Write, check: Check) -> None:
       - {level: orange, when: {count: {gte: 2}}}
       - {level: yellow, when: {count: {gte: 3}}}
 """)
-    assert len(got) == 1 and got[0].startswith("8: warning: yellow ") and "orange" in got[0]
+    assert len(got) == 1 and got[0].startswith("8: 警告：yellow ") and "orange" in got[0]
 
 
 def test_a_level_under_one_without_a_condition_can_never_win(write: Write, check: Check) -> None:
@@ -102,7 +102,7 @@ def test_a_level_under_one_without_a_condition_can_never_win(write: Write, check
       - {level: red}
       - {level: blue, when: {people: {gte: 3}}}
 """)
-    assert [g.split(": ")[0:2] for g in got] == [["7", "warning"]]
+    assert [g.split(": 警告：")[0] for g in got] == ["7"]
 
 
 @pytest.mark.parametrize("levels", [
@@ -146,7 +146,7 @@ def test_exists_is_implied_by_any_comparison(write: Write, check: Check) -> None
       - {level: blue, when: {people: {gte: 3}}}
       - {level: yellow, when: {people: {exists: true}}}
 """)
-    assert len(got) == 1 and got[0].startswith("6: warning: blue ")
+    assert len(got) == 1 and got[0].startswith("6: 警告：blue ")
 
 
 def test_warnings_do_not_change_the_exit_code_unless_strict(write: Write) -> None:

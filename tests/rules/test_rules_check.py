@@ -73,7 +73,7 @@ def test_unknown_field_with_suggestion(write: Write, check: Check) -> None:
         """,
     )
     assert check(path).lines() == [
-        f"{path}:7: unknown field 'peple' for petition records; did you mean 'people'?"
+        f"{path}:7: petition 记录没有字段 'peple'；是否应为 'people'？"
     ]
 
 
@@ -105,7 +105,7 @@ def test_unknown_kind_with_suggestion(write: Write, check: Check) -> None:
             level: yellow
         """,
     )
-    assert check(path).lines() == [f"{path}:5: unknown record kind 'petiton'; did you mean 'petition'?"]
+    assert check(path).lines() == [f"{path}:5: 未知的记录类型 'petiton'；是否应为 'petition'？"]
 
 
 def test_unknown_kind_in_a_sequence_step(write: Write, check: Check) -> None:
@@ -123,7 +123,7 @@ def test_unknown_kind_in_a_sequence_step(write: Write, check: Check) -> None:
             level: orange
         """,
     )
-    assert check(path).lines() == [f"{path}:6: unknown record kind 'petiton'; did you mean 'petition'?"]
+    assert check(path).lines() == [f"{path}:6: 未知的记录类型 'petiton'；是否应为 'petition'？"]
 
 
 def test_duplicate_rule_ids_across_files(write: Write, check: Check) -> None:
@@ -142,7 +142,7 @@ def test_duplicate_rule_ids_across_files(write: Write, check: Check) -> None:
         """,
     )
     result = check(first.parent)
-    assert result.lines() == [f"{second}:6: duplicate rule id 'collective-petition' (first at {first}:3)"]
+    assert result.lines() == [f"{second}:6: 规则 id 'collective-petition' 重复（首次出现在 {first}:3）"]
     # The first file still loads; the second is left out whole.
     assert {r.id for r in result.rulebook.rules} == {"collective-petition", "noise-spike"}
 
@@ -161,7 +161,7 @@ def test_duplicate_rule_id_in_one_file(write: Write, check: Check) -> None:
             level: blue
         """,
     )
-    assert check(path).lines() == [f"{path}:6: duplicate rule id 'a' (first at line 3)"]
+    assert check(path).lines() == [f"{path}:6: 规则 id 'a' 重复（首次出现在第 3 行）"]
 
 
 def test_duplicate_key_in_one_mapping(write: Write, check: Check) -> None:
@@ -207,10 +207,10 @@ def test_cycle_through_two_files(write: Write, check: Check) -> None:
         """,
     )
     assert check(first.parent).lines() == [
-        f"{second}:3: rule 'district-cluster' could consume its own warnings through "
-        "district-cluster → street-cluster → district-cluster; exclude with a condition on rule or level",
-        f"{first}:3: rule 'street-cluster' could consume its own warnings through "
-        "district-cluster → street-cluster → district-cluster; exclude with a condition on rule or level",
+        f"{second}:3: 规则 'district-cluster' 可能经由 "
+        "district-cluster → street-cluster → district-cluster 消费它自己的预警；请用 rule 或 level 条件排除",
+        f"{first}:3: 规则 'street-cluster' 可能经由 "
+        "district-cluster → street-cluster → district-cluster 消费它自己的预警；请用 rule 或 level 条件排除",
     ]
 
 
@@ -226,8 +226,7 @@ def test_self_cycle_and_its_fix(write: Write, check: Check) -> None:
         """,
     )
     assert check(path).lines() == [
-        f"{path}:3: rule 'any-warning' could consume its own warnings;"
-        " exclude it with e.g. rule: {ne: any-warning}"
+        f"{path}:3: 规则 'any-warning' 可能消费它自己的预警；请排除，例如 rule: {{ne: any-warning}}"
     ]
     fixed = write(
         "self.yaml",
@@ -265,10 +264,9 @@ def test_unknown_template_field(write: Write, check: Check) -> None:
         """,
     )
     assert check(path).lines() == [
-        f"{path}:6: summary names unknown field 'subjet'; did you mean 'subject'?",
-        f"{path}:10: summary: '{{people.__class__}}':"
-        " only plain field names are allowed (no attribute or index)",
-        f"{path}:15: summary names unknown field 'sum'",
+        f"{path}:6: summary 中的字段 'subjet' 不存在；是否应为 'subject'？",
+        f"{path}:10: summary：'{{people.__class__}}'：只允许普通字段名（不能取属性或下标）",
+        f"{path}:15: summary 中的字段 'sum' 不存在",
     ]
 
 
@@ -292,8 +290,8 @@ def test_overlong_and_unsupported_regex(write: Write, check: Check) -> None:
         """,
     )
     assert check(path).lines() == [
-        f"{path}:6: regex is 201 characters long; the limit is 200",
-        f"{path}:11: only plain (...) and (?:...) groups are supported at position 2 of regex '(?=噪音).*'",
+        f"{path}:6: 正则表达式长 201 个字符；上限为 200",
+        f"{path}:11: 只支持普通的 (...) 和 (?:...) 分组（正则 '(?=噪音).*' 的第 2 个字符处）",
     ]
 
 
@@ -322,7 +320,7 @@ def test_other_files_are_still_checked_and_loaded(write: Write, check: Check) ->
     worse = write("c-worse.yaml", "ruleset: [unclosed\n")
     result = check(bad.parent)
     assert result.lines() == [
-        f"{bad}:4: unknown record kind 'nope'",
+        f"{bad}:4: 未知的记录类型 'nope'",
         f"{worse}:2: malformed YAML: expected ',' or ']', but got '<stream end>'",
     ]
     assert result.files == 3
@@ -381,14 +379,14 @@ def test_one_pass_shows_errors_of_every_part(write: Write, check: Check) -> None
     assert check(path).lines() == [
         f"{path}:5: unknown level 'yelow'; did you mean 'yellow'?",
         f"{path}:8: rules.1.group_by: expected a list, e.g. [street]",
-        f"{path}:12: sum needs a numeric field; 'category' is not a number",
-        f"{path}:12: window field 'communty' is not a field of hotline records; did you mean 'community'?",
-        f"{path}:13: unknown field 'count' in levels: a window's levels test 'sum' and 'periods'",
-        f"{path}:16: type is never 'wage_arrear'; did you mean 'wage_arrears'?",
-        f"{path}:19: test 't': unknown level 'rd' in expect; did you mean 'red'?",
-        f"{path}:21: test 't': 'at' needs a time zone, e.g. +08:00: '2026-01-05T09:00:00'",
-        f"{path}:22: test 't': region code must be 12 digits (15 for a grid), got '5101'",
-        f"{path}:23: test 't': people must be a whole number, got 'many'",
+        f"{path}:12: sum 须用数值字段；'category' 不是数值",
+        f"{path}:12: 窗口字段 'communty' 不是 hotline 记录的字段；是否应为 'community'？",
+        f"{path}:13: levels 中的未知字段 'count'：窗口规则的 levels 只能检验 'sum' 和 'periods'",
+        f"{path}:16: type 不会是 'wage_arrear'；是否应为 'wage_arrears'？",
+        f"{path}:19: 测试 't'：expect 中的未知等级 'rd'；是否应为 'red'？",
+        f"{path}:21: 测试 't'：'at' 须带时区，例如 +08:00：'2026-01-05T09:00:00'",
+        f"{path}:22: 测试 't'：region code must be 12 digits (15 for a grid), got '5101'",
+        f"{path}:23: 测试 't'：people must be a whole number, got 'many'",
         f"{path}:25: missing key 'expect'",
         f"{path}:25: missing key 'name'",
         f"{path}:25: missing key 'records'",

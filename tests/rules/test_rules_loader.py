@@ -92,9 +92,9 @@ def test_bad_calendar(write: Write) -> None:
     cal = write("calendars.yaml", "sales:\n  - {from: 2026-02-01, to: 2026-01-01}\n")
     book = load_rulebook(cal.parent, rulebook=RULEBOOK)
     assert [str(e) for e in book.errors] == [
-        f"{cal}:2: period 'sales': range ends (2026-01-01) before it starts (2026-02-01)",
+        f"{cal}:2: 时段 'sales'：范围的结束（2026-01-01）早于开始（2026-02-01）",
         # the rules of good.yaml name a period the broken calendar does not provide
-        f"{cal.parent / 'good.yaml'}:21: unknown period 'spring-festival-run-up'",
+        f"{cal.parent / 'good.yaml'}:21: 未知的时段 'spring-festival-run-up'",
     ]
 
 
