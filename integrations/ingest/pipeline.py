@@ -225,9 +225,11 @@ class IngestPipeline:
 
         Every short statement of the page goes before the gate opens, while no helper competes for the
         GIL (once it is open, each return from the database waits for the mapping of the next page to let
-        go of it): the cursor, the watermark, and on PostgreSQL the writers' lock, the seq numbers, the
-        savepoint and the rows of the ``COPY`` (:func:`~integrations.store.records.begin_upsert`). Opening
-        the gate before all of those measured 0.85 of the speed of opening it after (``bench/ingest_ab.py``).
+        go of it): the cursor, the watermark, the seq numbers and the rows as the insert takes them (on
+        PostgreSQL also the writers' lock, the savepoint and the ``COPY``'s rows handed to the driver:
+        :func:`~integrations.store.records.begin_upsert`). Opening
+        the gate before all of those measured 0.75 of 48e5e48's speed on SQLite, where it opened after them
+        (``bench/ingest_ab.py``; 0.92 with this order, bench/README.md).
         """
         try:
             with session_scope(self.engine) as session:
