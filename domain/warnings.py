@@ -28,7 +28,7 @@ class Level(StrEnum):
     @property
     def rank(self) -> int:
         """0 for blue … 3 for red."""
-        return LEVELS.index(self)
+        return _RANKS[self]
 
     @property
     def roman(self) -> str:
@@ -47,6 +47,7 @@ class Level(StrEnum):
 
 
 LEVELS: tuple[Level, ...] = (Level.blue, Level.yellow, Level.orange, Level.red)
+_RANKS = {level: i for i, level in enumerate(LEVELS)}
 
 
 class Status(StrEnum):
