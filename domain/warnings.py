@@ -28,7 +28,7 @@ class Level(StrEnum):
     @property
     def rank(self) -> int:
         """0 for blue … 3 for red."""
-        return LEVELS.index(self)
+        return _RANKS[self]
 
     @property
     def roman(self) -> str:
@@ -47,6 +47,7 @@ class Level(StrEnum):
 
 
 LEVELS: tuple[Level, ...] = (Level.blue, Level.yellow, Level.orange, Level.red)
+_RANKS = {level: i for i, level in enumerate(LEVELS)}
 
 
 class Status(StrEnum):
@@ -144,6 +145,24 @@ MAX_RECORD_REFS = 50
 """A warning keeps the first records that fired it and the latest; enough to explain, bounded in size."""
 
 
+_HALF = MAX_RECORD_REFS // 2
+
+
+class _Unique(tuple[str, ...]):
+    """A warning's record refs known to hold no repeats (a tuple in every other way)."""
+
+    __slots__ = ()
+
+
+def _refs(held: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
+    """``held`` then ``new``, repeats dropped (the first kept), the first and the latest
+    :data:`MAX_RECORD_REFS` // 2 kept when there are more."""
+    refs = tuple(dict.fromkeys(held + new))
+    if len(refs) > MAX_RECORD_REFS:
+        refs = refs[:_HALF] + refs[-_HALF:]
+    return _Unique(refs)
+
+
 def fold(current: WarningState | None, firing: Firing) -> tuple[WarningState, Change]:
     """Fold ``firing`` into the open warning ``current`` (or open a new one when there is none or it
     is resolved). Returns the new state and what changed; a level only rises."""
@@ -160,15 +179,26 @@ def fold(current: WarningState | None, firing: Firing) -> tuple[WarningState, Ch
                 explanation=firing.explanation,
                 summary=firing.summary,
                 title=firing.title,
-                records=firing.records[:MAX_RECORD_REFS],
+                records=_Unique(firing.records) if len(firing.records) == 1 else firing.records[:MAX_RECORD_REFS],
                 rulebook_version=firing.rulebook_version,
             ),
             Change.opened,
         )
     raised = firing.level.rank > current.level.rank
-    refs = tuple(dict.fromkeys(current.records + firing.records))
-    if len(refs) > MAX_RECORD_REFS:
-        refs = refs[: MAX_RECORD_REFS // 2] + refs[-MAX_RECORD_REFS // 2 :]
+    held, new = current.records, firing.records
+    if type(held) is _Unique and len(new) == 1:
+        # Known free of repeats (a fold made it): what the general way gives, without a dict of 51 refs
+        # per firing — the biggest cost of a window that stays over its threshold.
+        if new[0] in held:
+            refs: tuple[str, ...] = held
+        elif len(held) < MAX_RECORD_REFS:
+            refs = _Unique(held + new)
+        elif len(held) == MAX_RECORD_REFS:
+            refs = _Unique(held[:_HALF] + held[_HALF + 1 :] + new)
+        else:
+            refs = _refs(held, new)
+    else:
+        refs = _refs(held, new)
     # A copy of the state's fields, changed: what dataclasses.replace gives, without its walk over the
     # fields and __init__ (a fold per firing, tens of thousands of them while a window stays over)
     state = _new(WarningState)

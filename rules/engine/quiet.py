@@ -35,7 +35,7 @@ def quiet_window_firing(job: Any, level: Level, quiet: Callable[[str, Level], bo
     # The group, fingerprint and tier region follow from the key when the rule groups by its window's
     # `by` and the key is text (1, 1.0 and True are one key but three groups): remembered per key.
     known = None
-    if groups is not None and all(type(v) is str for v in key):
+    if groups is not None and (type(key[0]) is str if len(key) == 1 else all(type(v) is str for v in key)):
         known = groups.get(key)
         if known is None:
             if len(groups) >= _GROUPS:

@@ -72,3 +72,19 @@ def test_made_firing_equals_the_dataclass() -> None:
     fast = made_firing(plain.fingerprint, **fields)
     assert fast == plain and fast.fingerprint == plain.fingerprint
     assert fast.__dict__ == {**plain.__dict__, "fingerprint": plain.fingerprint}
+
+
+def test_a_long_run_of_single_record_firings_keeps_the_first_and_latest_refs() -> None:
+    """A window over its threshold for 150 records (some seen twice): past 50 refs the fold keeps the
+    first 25 and the latest 25, as the reference does, firing after firing."""
+    fast: WarningState | None = None
+    plain: WarningState | None = None
+    for i in range(150):
+        ref = f"s/{i - 3 if i % 7 == 0 and i > 3 else i}"  # every seventh firing names an earlier record again
+        f = _built(i % 2 == 0, rule="r", level=LEVELS[0], at=T0 + timedelta(minutes=i), group={"c": 1},
+                   region="510104001001", records=(ref,), explanation="", summary="", title="t",
+                   values={"count": i}, rulebook_version="v")
+        (fast, _), (plain, _) = fold(fast, f), reference_fold(plain, f)
+        assert fast == plain
+    assert fast is not None and len(fast.records) == MAX_RECORD_REFS and fast.records[0] == "s/0"
+    assert fast.records[-1] == "s/149"
