@@ -51,7 +51,7 @@ class Resident:
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 60
-        while not any("holds the lease" in s for s in self.said):
+        while not any("evaluating from the last checkpoint" in s for s in self.said):  # said after holding()
             assert self.thread.is_alive() and time.monotonic() < deadline, self.said
             time.sleep(0.05)
 
