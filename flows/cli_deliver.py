@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from flows.console import console, fail, open_engine, print_json
-from integrations.i18n import _
+from integrations.i18n import _, explain
 
 
 def deliver_cmd(
@@ -40,8 +40,8 @@ def deliver_cmd(
     except TemplateFileError as exc:
         fail(f"消息模板有误，未投递：\n{exc}")
     except (OSError, ValidationError, ValueError) as exc:
-        fail(f"无法读取升级策略、处置人员名录或区域目录：{exc}。请检查 FENGHUO_ESCALATION、FENGHUO_RESPONDERS、"
-             "FENGHUO_REGIONS 指向的文件（`fenghuo rules check` 不检查它们）")
+        fail(_("无法读取升级策略、处置人员名录或区域目录：{reason}。请检查 FENGHUO_ESCALATION、FENGHUO_RESPONDERS、"
+               "FENGHUO_REGIONS 指向的文件（`fenghuo rules check` 不检查它们）").format(reason=explain(exc)))
     engine = open_engine()
     try:
         report = run_round(engine, channels, policy=context.policy, directory=context.directory,
@@ -60,5 +60,5 @@ def deliver_cmd(
                   f"静默即将结束提醒 {report.reminded} 条；"
                   f"发送成功 {d['sent']} 条，失败待重试 {d['failed']} 条，放弃 {d['dead']} 条。", highlight=False)
     if d["failed"] or d["dead"]:
-        console.print("失败的通知见 `fenghuo notifications list --failed`；放弃的可用 "
-                      "`fenghuo notifications retry` 重新排队。", highlight=False)
+        console.print(_("失败的通知见 `fenghuo notifications list --failed`；放弃的可用 "
+                        "`fenghuo notifications retry` 重新排队。"), highlight=False)

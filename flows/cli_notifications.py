@@ -159,7 +159,7 @@ def preview_cmd(
     with Session(open_engine()) as session:
         warning = session.get(WarningRow, warning_id)
     if warning is None:
-        fail(f"没有编号为 {warning_id} 的预警；`fenghuo warnings list` 可查看编号")
+        fail(_("没有编号为 {id} 的预警；`fenghuo warnings list` 可列出编号").format(id=warning_id))
     try:
         regions = RegionDirectory.load(settings.regions)
     except (OSError, ValueError) as exc:

@@ -166,7 +166,7 @@ def show_cmd(
     with Session(open_engine()) as session:
         row = session.get(RegisterPersonRow, entry_id)
     if row is None:
-        fail(f"台账中没有 #{entry_id}：`fenghuo register list --all` 列出全部")
+        fail(_("台账中没有 #{id}：`fenghuo register list --all` 列出全部").format(id=entry_id))
     data = _row_dict(row, categories, today)
     if as_json:
         print_json(data)
@@ -203,7 +203,7 @@ def close_cmd(
         with session_scope(open_engine()) as session:
             row = close_entry(session, entry_id, reason=reason.strip(), actor=actor, now=datetime.now(UTC))
             if row is None:
-                fail(f"台账中没有 #{entry_id}：`fenghuo register list --all` 列出全部")
+                fail(_("台账中没有 #{id}：`fenghuo register list --all` 列出全部").format(id=entry_id))
     except RegisterClosed as exc:
         fail(explain(exc))
     console.print(f"台账 #{entry_id} 已注销：{reason.strip()}。此后不再生成走访到期记录。", highlight=False)

@@ -188,7 +188,7 @@ def show_cmd(
     with Session(open_engine()) as session:
         row = session.get(SilenceRow, silence_id)
         if row is None:
-            fail(f"没有静默 #{silence_id}：`fenghuo silence list --all` 列出全部")
+            fail(_("没有静默 #{id}：`fenghuo silence list --all` 列出全部").format(id=silence_id))
         held = [o for o in session.exec(select(OutboxRow).where(OutboxRow.status == SILENCED)
                                         .order_by(col(OutboxRow.id))) if o.payload.get("silence") == silence_id]
     if as_json:
@@ -227,7 +227,7 @@ def expire_cmd(
     with session_scope(open_engine()) as session:
         row = expire_silence(session, silence_id, actor=author or "cli:admin", now=now)
         if row is None:
-            fail(f"没有静默 #{silence_id}：`fenghuo silence list --all` 列出全部")
+            fail(_("没有静默 #{id}：`fenghuo silence list --all` 列出全部").format(id=silence_id))
         counts = release_held(session, now=now)
     console.print(f"静默 #{silence_id} 已解除。放行通知 {counts['released']} 条（下一次投递发出），"
                   f"预警已办结无需发送 {counts['not_needed']} 条。", highlight=False)
