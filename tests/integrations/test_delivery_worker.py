@@ -77,18 +77,16 @@ def test_a_wake_delivers_at_once_and_without_one_nothing_goes_before_the_sweep(
     before = _open(sqlite_engine, parts, "before")
     worker = workers(sqlite_engine, parts, sweep_s=3600)
     worker.start()
-    assert _until(lambda: _statuses(sqlite_engine, before) == {"sent"}, 10)  # the round at start
-    assert _until(lambda: worker.rounds == 1, 5)
+    assert _until(lambda: _statuses(sqlite_engine, before) == {"sent"}, 20)  # the round at start
+    assert _until(lambda: worker.rounds == 1, 20)
 
     unwoken = _open(sqlite_engine, parts, "unwoken")
     time.sleep(1.0)
     assert _statuses(sqlite_engine, unwoken) == {"pending"}  # nobody woke it, the sweep is an hour away
 
     woken = _open(sqlite_engine, parts, "woken")
-    started = time.monotonic()
-    worker.wake()
-    assert _until(lambda: _statuses(sqlite_engine, woken) == {"sent"}, 10)
-    assert time.monotonic() - started < 5
+    worker.wake()  # the full sweep is an hour away: only the wake can send it
+    assert _until(lambda: _statuses(sqlite_engine, woken) == {"sent"}, 20)
     assert _statuses(sqlite_engine, unwoken) == {"sent"}  # a pass sends whatever is due
     assert worker.rounds == 1 and worker.passes >= 2 and worker.sent >= 3 and worker.errors == 0
     assert worker.stop(5) and not worker.running
@@ -98,10 +96,10 @@ def test_a_full_round_comes_every_sweep_without_a_wake(
         sqlite_engine: sa.Engine, parts: DeliveryParts, workers: Callable[..., DeliveryWorker]) -> None:
     worker = workers(sqlite_engine, parts, sweep_s=0.3)
     worker.start()
-    assert _until(lambda: worker.rounds >= 1, 5)
+    assert _until(lambda: worker.rounds >= 1, 20)
     wid = _open(sqlite_engine, parts, "later")
-    assert _until(lambda: _statuses(sqlite_engine, wid) == {"sent"}, 10)
-    assert _until(lambda: worker.rounds >= 3, 10)
+    assert _until(lambda: _statuses(sqlite_engine, wid) == {"sent"}, 20)
+    assert _until(lambda: worker.rounds >= 3, 20)
 
 
 def test_a_failing_pass_is_said_and_the_thread_goes_on(
@@ -118,10 +116,10 @@ def test_a_failing_pass_is_said_and_the_thread_goes_on(
     wid = _open(sqlite_engine, parts, "after-failure")
     worker = workers(sqlite_engine, parts, sweep_s=3600, say=said.append, clock=clock)
     worker.start()
-    assert _until(lambda: worker.errors == 1, 5)
+    assert _until(lambda: worker.errors == 1, 20)
     assert any("delivery pass failed (RuntimeError: store away)" in s for s in said)
     worker.wake()  # after the pause, the next pass delivers (the full round is still due: it was not made)
-    assert _until(lambda: _statuses(sqlite_engine, wid) == {"sent"}, 10)
+    assert _until(lambda: _statuses(sqlite_engine, wid) == {"sent"}, 20)
     assert worker.running and worker.rounds == 1
 
 
@@ -130,7 +128,7 @@ def test_stop_returns_at_once_and_a_worker_never_started_is_stopped(
     assert workers(sqlite_engine, parts).stop(0.1)
     worker = workers(sqlite_engine, parts, sweep_s=3600)
     worker.start()
-    assert _until(lambda: worker.rounds == 1, 5)
+    assert _until(lambda: worker.rounds == 1, 20)
     started = time.monotonic()
     assert worker.stop(5)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # not the hour of the sweep
