@@ -31,6 +31,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from integrations.i18n import N_, _
 from integrations.settings import Settings
 
 __all__ = ["intake_router"]
@@ -74,28 +75,30 @@ def _load(settings: Settings) -> _Setup:
 def _authorise(setup: _Setup, source: str, header: str | None) -> Any:
     """The source's spec, if ``header`` carries its push token; else :class:`_Refused`."""
     if source not in setup.sources.names:
-        raise _Refused(404, "unknown_source", f"未知来源 {source!r}，请核对推送地址 (unknown source)")
+        raise _Refused(404, "unknown_source", _("未知来源 {source}，请核对推送地址").format(source=repr(source)))
     spec = setup.sources.get(source)
     if spec.push_token is None:
         raise _Refused(403, "push_not_enabled",
-                       f"来源 {source} 未开放推送；请在 sources.yaml 为其配置 push_token (this source does not push)")
-    scheme, _, token = (header or "").partition(" ")
+                       _("来源 {source} 未开放推送；请在 sources.yaml 为其配置 push_token").format(source=source))
+    scheme, _space, token = (header or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _Refused(401, "no_token", "缺少推送令牌：请在 Authorization 头中携带 Bearer 令牌 (bearer token required)",
+        raise _Refused(401, "no_token", _("缺少推送令牌：请在 Authorization 头中携带 Bearer 令牌"),
                        {"WWW-Authenticate": "Bearer"})
     digest = setup.digests.get(source)
     if digest is None:
         raise _Refused(503, "token_not_configured",
-                       f"来源 {source} 的推送令牌尚未在服务端配置（FENGHUO_SOURCE_SECRETS 中的 {spec.push_token!r}），"
-                       "请联系管理员 (push token not configured)")
+                       _(
+                               "来源 {source} 的推送令牌尚未在服务端配置（FENGHUO_SOURCE_SECRETS 中的"
+                               " {token}），请联系管理员").format(
+                           source=source, token=repr(spec.push_token)))
     if not hmac.compare_digest(_digest(token.strip()), digest):
-        raise _Refused(403, "bad_token", f"推送令牌与来源 {source} 不符，请核对令牌 (token does not match this source)")
+        raise _Refused(403, "bad_token", _("推送令牌与来源 {source} 不符，请核对令牌").format(source=source))
     return spec
 
 
 async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
-    too_big = _Refused(413, "too_large", f"请求体超过上限 {limit} 字节，请分批推送 (body over the limit)")
+    too_big = _Refused(413, "too_large", _("请求体超过上限 {limit} 字节，请分批推送").format(limit=limit))
     if declared.isdigit() and int(declared) > limit:
         raise too_big
     chunks, size = [], 0
@@ -107,8 +110,8 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-_TOO_DEEP = ("请求体嵌套过深（数组或对象层层套叠，超出可解析的层数），不是部门的记录；本次未入库任何记录，"
-             "请核对对方系统的导出 (body nested too deep)")
+_TOO_DEEP = N_("请求体嵌套过深（数组或对象层层套叠，超出可解析的层数），不是部门的记录；本次未入库任何记录，"
+               "请核对对方系统的导出")
 
 
 def _parse(body: bytes) -> tuple[list[Any], str | None]:
@@ -120,7 +123,7 @@ def _parse(body: bytes) -> tuple[list[Any], str | None]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _Refused(400, "not_utf8", "请求体须为 UTF-8 编码的 JSON (body must be UTF-8 JSON)") from None
+        raise _Refused(400, "not_utf8", _("请求体须为 UTF-8 编码的 JSON")) from None
     if not text.strip():
         return [], None
     deep = False
@@ -134,7 +137,7 @@ def _parse(body: bytes) -> tuple[list[Any], str | None]:
         return _shaped(whole)
     lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     if deep and len(lines) == 1:
-        raise _Refused(400, "too_deep", _TOO_DEEP)
+        raise _Refused(400, "too_deep", _(_TOO_DEEP))
     items: list[Any] = []
     for n, line in lines:
         try:
@@ -143,9 +146,10 @@ def _parse(body: bytes) -> tuple[list[Any], str | None]:
             items.append(line)  # the mapping parses it again and quarantines it as too_deep
         except json.JSONDecodeError as exc:
             if deep:  # a document over several lines, too deep as a whole: its lines are not JSON lines
-                raise _Refused(400, "too_deep", _TOO_DEEP) from None
-            raise _Refused(400, "bad_json", f"第 {n} 行不是合法的 JSON：{exc.msg}；本次未入库任何记录，"
-                           f"请修正后重发 (line {n} is not JSON)") from None
+                raise _Refused(400, "too_deep", _(_TOO_DEEP)) from None
+            raise _Refused(400, "bad_json", _(
+                    "第 {n} 行不是合法的 JSON：{reason}；本次未入库任何记录，请修正后重发").format(
+                n=n, reason=exc.msg)) from None
     return items, None
 
 
@@ -170,8 +174,9 @@ def _heartbeat(text: str | None) -> datetime | None:
         at = None
     if at is None or at.tzinfo is None:
         shown = text if len(text) <= 60 else text[:57] + "..."  # echo what was sent, not a megabyte of it
-        raise _Refused(422, "bad_heartbeat", f"complete_up_to {shown!r} 须为带时区的 ISO 8601 时间，"
-                       "如 2026-12-05T08:00:00+08:00 (an ISO 8601 time with its zone)")
+        raise _Refused(422, "bad_heartbeat", _(
+                "complete_up_to {shown} 须为带时区的 ISO 8601 时间，如 2026-12-05T08:00:00+08:00")
+                       .format(shown=repr(shown)))
     return at
 
 
@@ -194,14 +199,14 @@ def intake_router(engine: sa.Engine, settings: Settings, *, clock: Callable[[], 
         try:
             spec = _authorise(setup(), source, request.headers.get("authorization"))
             if in_flight[0] >= settings.intake_max_in_flight:
-                raise _Refused(429, "busy", "推送过于频繁，服务端正在处理先前的数据，请稍后重试 (busy: retry later)",
+                raise _Refused(429, "busy", _("推送过于频繁，服务端正在处理先前的数据，请稍后重试"),
                                {"Retry-After": "1"})
             in_flight[0] += 1
             try:
                 items, upto = _parse(await _body(request, settings.intake_max_bytes))
                 heartbeat = _heartbeat(request.query_params.get("complete_up_to") or upto)
                 if not items and heartbeat is None:
-                    raise _Refused(400, "empty", "请求体中没有记录；若只报告完整时间，请带 complete_up_to (no items)")
+                    raise _Refused(400, "empty", _("请求体中没有记录；若只报告完整时间，请带 complete_up_to"))
                 try:
                     report = await run_in_threadpool(
                         import_items, engine, spec.config, items, kinds=setup().kinds,
@@ -209,7 +214,8 @@ def intake_router(engine: sa.Engine, settings: Settings, *, clock: Callable[[], 
                         mapped=request.query_params.get("shape", "source") != "record",
                         known_regions=setup().known_regions)
                 except HeartbeatError as exc:
-                    raise _Refused(422, "bad_heartbeat", f"{exc} (heartbeat refused; nothing stored)") from None
+                    raise _Refused(422, "bad_heartbeat", _(
+                            "{reason}（心跳被拒，未存储任何数据）").format(reason=exc)) from None
             finally:
                 in_flight[0] -= 1
         except _Refused as refused:

@@ -115,3 +115,18 @@ def test_kinds_labels_render_through_the_catalogue(kinds: RecordKinds) -> None:
 @pytest.mark.usefixtures("english")
 def test_the_empty_string_stays_empty_not_the_catalogue_header() -> None:
     assert _("") == ""
+
+
+def test_the_intake_doors_refusals_are_one_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each refusal reads in the language in force, never "中文 (English)" side by side.
+    from integrations.intake_api import _parse as parse_body
+    from integrations.intake_api import _Refused
+
+    with pytest.raises(_Refused) as chinese:
+        parse_body(b"\xff\xfe")
+    assert str(chinese.value) == "请求体须为 UTF-8 编码的 JSON"
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    with pytest.raises(_Refused) as english:
+        parse_body(b"\xff\xfe")
+    assert str(english.value) == "the body must be UTF-8 JSON"
