@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from crash_bench import _drop, _follow, _max_seq, _position, _url, _wait_for  # noqa: E402
 from latency_history import history  # noqa: E402
 from machine import machine_line  # noqa: E402
-from rules_bench import _communities  # noqa: E402
+from rules_stream import _communities  # noqa: E402
 
 from tests.webhook_helpers import WebhookReceiver, webhook_directory  # noqa: E402
 

@@ -44,7 +44,8 @@ def history(url: str, days: int, seed: int = 7) -> str:
 
 def _store(engine: Any, days: int, seed: int) -> None:
     """Bulk-insert ``days`` of the stream, shifted to end now, into the empty store."""
-    from rules_bench import START, stream
+    from rules_bench import stream
+    from rules_stream import START
 
     from integrations.store.prepared import prepare
     from integrations.store.record_insert import insert_sql

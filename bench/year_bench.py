@@ -30,7 +30,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from machine import machine_line  # the same folder (sys.path above)
-from rules_bench import START, stream
+from rules_bench import stream
+from rules_stream import START
 
 PER_DAY = 100_000
 
