@@ -195,7 +195,7 @@ def _read_records(path: Path, kinds: Any) -> list[Any]:
         with path.open(encoding="utf-8") as lines:
             return list(parse_jsonl(lines, kinds))
     except JsonlLineError as exc:
-        fail(f"{path}:{exc.line}: {exc.reason}")
+        fail(f"{path}:{exc.line}: {translate(exc.reason)}")
     except UnicodeDecodeError as exc:
         fail(_("{path}：不是 UTF-8 文本（第 {byte} 字节）").format(path=path, byte=exc.start + 1))
     except OSError as exc:

@@ -14,6 +14,7 @@ from itertools import islice
 from typing import Any
 
 from domain.kinds import RecordKinds
+from domain.messages import N_, Message
 from domain.records import Record
 from domain.warnings import Level, WarningState
 from rules.engine.evaluate import Evaluator
@@ -76,14 +77,15 @@ def reference_line(line: str, number: int, kinds: RecordKinds | None = None) -> 
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise JsonlLineError(number, f"不是合法的 JSON：第 {exc.colno} 列 {exc.msg} (bad JSON)") from None
+        raise JsonlLineError(number, Message(N_("不是合法的 JSON：第 {column} 列 {reason}"), column=exc.colno,
+                                             reason=exc.msg)) from None
     if not isinstance(data, dict):
-        raise JsonlLineError(number, "每行应是一个 JSON 对象，如 {\"kind\": \"petition\", \"at\": …, "
-                                     "\"region\": …} (a line is one JSON object)")
+        one_object = Message(N_('每行应是一个 JSON 对象，如 {"kind": "petition", "at": …, "region": …}'))
+        raise JsonlLineError(number, one_object)
     try:
         return record_from_dict(data, number, kinds)
     except (ValueError, TypeError) as exc:
-        raise JsonlLineError(number, f"记录无效：{exc}") from None
+        raise JsonlLineError(number, Message(N_("记录无效：{reason}"), reason=str(exc))) from None
 
 
 def warning_row(w: WarningState) -> dict[str, Any]:

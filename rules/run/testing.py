@@ -91,9 +91,9 @@ def _problem(error: Any) -> str:
     where = ".".join(str(p) for p in error.get("loc", ())) or "记录"
     kind = error.get("type", "")
     if where == "region" and kind == "value_error":
-        return f"region 应为 12 位地区代码（网格 15 位），得到 {error.get('input')!r} (bad region code)"
+        return Message(N_("region 应为 12 位地区代码（网格 15 位），得到 {value}"), value=repr(error.get("input")))
     if kind == "timezone_aware":
-        return f"{where} 需要时区，例如 2026-01-05T09:00:00+08:00 (needs a time zone)"
+        return Message(N_("{field} 需要时区，例如 2026-01-05T09:00:00+08:00"), field=where)
     if kind == "value_error":
         return f"{where} 无效：{error.get('ctx', {}).get('error', error.get('msg', ''))}"
     if kind == "missing":
