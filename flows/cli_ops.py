@@ -25,9 +25,17 @@ def demo_cmd(
     rounds: Annotated[int, typer.Option(help=_("一个月内运行流水线的次数"))] = 6,
 ) -> None:
     """Simulated departmental systems → a month of warnings, routed and notified; then a summary."""
+    from flows.console import fail
     from flows.demo import run_demo
 
-    run_demo(days=days, seed=seed, rounds=rounds)
+    try:
+        run_demo(days=days, seed=seed, rounds=rounds)
+    except RuntimeError as exc:
+        if "Prefect API server" not in str(exc):
+            raise
+        # Prefect's temporary server did not answer within its start-up time (a loaded machine).
+        fail(_("演示所用的本地 Prefect 服务器未能在时限内启动（机器负载过高？）；请稍后重试，或设置 "
+               "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS 为更长的秒数"))
 
 
 def serve_cmd(

@@ -18,6 +18,8 @@ def quiet_prefect(log_level: str = "WARNING") -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", log_level)
+    # The temporary server of `demo` and the flows' tests needs more than Prefect's 20 s on a loaded machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 
