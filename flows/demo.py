@@ -133,8 +133,8 @@ def run_demo(*, days: int = 30, seed: int = 20260105, rounds: int = 6) -> None:
     from flows.demo_register import summary_line as register_line
 
     console.print(register_line(register), highlight=False)
-    counts = "，".join(f"{k} {v}" for k, v in fieldwork.items())
-    console.print(_("事件上报：{counts}").format(counts=counts), highlight=False)
+    console.print(_("事件上报：入库 {stored}，重复 {duplicate}，隔离 {quarantined}，拒收 {refused}；网格与办理时限"
+                    "规则发出预警 {warnings} 条").format(**fieldwork), highlight=False)
     from flows.demo_kaohe import kaohe_week
 
     console.print(kaohe_week(DEFAULT_START + timedelta(days=days)))
@@ -223,12 +223,14 @@ def _summary(totals: Counter[str], assessment: Any) -> None:
     from sqlmodel import Session, func, select
 
     from domain.regions import RegionDirectory, Tier, ancestor
+    from domain.responders import ResponderDirectory
     from flows.demo_tasks import summary_line
     from flows.store import store_engine
     from integrations.store.models import OutboxRow, WarningRow
 
     settings = get_settings()
     names = RegionDirectory.load(settings.regions)
+    people = ResponderDirectory.load(settings.responders)
     with Session(store_engine()) as session:
         warnings = session.exec(select(WarningRow)).all()
         outbox = session.exec(select(OutboxRow.recipient, OutboxRow.channel, OutboxRow.status,
@@ -253,7 +255,8 @@ def _summary(totals: Counter[str], assessment: Any) -> None:
     sent: Counter[str] = Counter()
     status: Counter[str] = Counter()
     for recipient, channel, st, n in outbox:
-        sent[f"{recipient} ({channel})"] += n
+        person = people.responder(recipient)
+        sent[f"{person.name if person else recipient}（{label('channel', channel)}）"] += n
         status[st] += n
     states = "，".join(f"{label('outbox_status', s)} {n}" for s, n in status.items())
     who = Table(title=_("通知了谁 — 共 {n} 条通知（{states}）").format(n=sum(sent.values()), states=states))

@@ -73,17 +73,25 @@ def noise_line(c: NoiseCounts) -> str:
     """One summary line through the catalogue (the reasons first, then what became of the held
     notifications: sent after the hold, 不再需要（已办结） because the warning was resolved, still held)."""
     total = c.silenced + sum(c.inhibited.values())
-    by_cluster = "、".join(_("#{id}（{rule}）{n} 条").format(id=wid, rule=c.clusters.get(wid, "?"), n=n)
+    by_cluster = "、".join(_("#{id}（{rule}）{n} 条").format(id=wid, rule=_rule_title(c.clusters.get(wid, "?")), n=n)
                            for wid, n in sorted(c.inhibited.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
     more = _(" 等 {n} 个聚集预警").format(n=len(c.inhibited)) if len(c.inhibited) > 5 else ""
     o = c.outcome
-    return _("降噪 noise control：暂缓通知 {total} 条 — 静默 {silenced} 条；被聚集预警压制 {inhibited} 条"
+    return _("降噪：暂缓通知 {total} 条 — 静默 {silenced} 条；被聚集预警压制 {inhibited} 条"
              "（{clusters}{more}）；重复通知间隔未到（notify_every）未再通知的触发 {limited} 次。"
              "其后补发 {sent} 条，不再需要（已办结）{not_needed} 条，仍暂缓 {held} 条，待发送 {pending} 条。"
-             "久无新情况转为可办结（stale）的预警 {stale} 条。").format(
+             "久无新情况转为可办结的预警 {stale} 条。").format(
         total=total, silenced=c.silenced, inhibited=sum(c.inhibited.values()), clusters=by_cluster or _("无"),
         more=more, limited=c.repeat_limited, sent=o.get("sent", 0), not_needed=o.get("not_needed", 0),
         held=o.get("silenced", 0) + o.get("held", 0), pending=o.get("pending", 0), stale=c.stale)
+
+
+def _rule_title(rule: str) -> str:
+    """A rule's title from the rulebook in force (its id when the title is unknown)."""
+    from integrations.settings import get_settings
+    from integrations.workspace.present import rule_titles
+
+    return rule_titles(get_settings().rulebook).get(rule, rule)
 
 
 SILENCE_REASON = "拆迁听证会期间的集体访已知（演示：市维稳工作值班室设置）"

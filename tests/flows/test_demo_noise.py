@@ -71,8 +71,8 @@ def test_the_summary_counts_each_reason_and_what_became_of_the_held(engine: sa.E
     assert counts.repeat_limited == 4 and counts.stale == 1
     line = noise_line(counts)
     assert f"静默 {counts.silenced} 条" in line
-    assert f"#{cluster}（street-cluster）{counts.inhibited[cluster]} 条" in line
-    assert "notify_every）未再通知的触发 4 次" in line and "可办结（stale）的预警 1 条" in line
+    assert f"#{cluster}（街道预警聚集）{counts.inhibited[cluster]} 条" in line
+    assert "notify_every）未再通知的触发 4 次" in line and "可办结的预警 1 条" in line
     assert f"不再需要（已办结）{counts.silenced} 条" in line and held != cluster
 
 
@@ -91,4 +91,4 @@ def test_the_demo_has_a_rule_that_goes_stale_and_a_cluster_that_holds_its_street
 def test_the_demo_prints_the_noise_line() -> None:
     from flows.demo import _noise_line
 
-    assert _noise_line().startswith("降噪 noise control：暂缓通知 0 条")
+    assert _noise_line().startswith("降噪：暂缓通知 0 条")

@@ -68,9 +68,9 @@ def test_the_noise_section_holds_releases_and_says_why(engine: sa.Engine) -> Non
     assert counts.outcome == {"sent": rows["collective-petition"] + rows["hotline-many-callers"],
                               "not_needed": rows["wage-arrears-sum"]}
     line = noise_line(counts)
-    assert line.startswith(f"降噪 noise control：暂缓通知 {counts.silenced + n_held} 条 — 静默 {counts.silenced} 条；"
+    assert line.startswith(f"降噪：暂缓通知 {counts.silenced + n_held} 条 — 静默 {counts.silenced} 条；"
                            f"被聚集预警压制 {n_held} 条")
-    assert f"#{cluster.id}（street-cluster）{n_held} 条" in line and "可办结（stale）的预警 1 条" in line
+    assert f"#{cluster.id}（街道预警聚集）{n_held} 条" in line and "可办结的预警 1 条" in line
     assert f"不再需要（已办结）{rows['wage-arrears-sum']} 条，仍暂缓 0 条" in line
 
 
