@@ -1,10 +1,8 @@
-"""Ingest from the simulator into the store: cursors, faults, quarantine, versions, privacy, crashes."""
+"""Ingest from the simulator into the store: cursors, quarantine, versions, privacy, crashes."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -12,52 +10,17 @@ import pytest
 import sqlalchemy as sa
 
 from domain.kinds import RecordKinds
-from integrations.ingest.run import IngestReport, build_sources, ingest_source
+from integrations.ingest.run import IngestReport, ingest_source
 from integrations.settings import Settings
-from integrations.simulator import DEFAULT_START, Faults, RunningSimulator, start_simulator
+from integrations.simulator import Faults, RunningSimulator, start_simulator
 from integrations.simulator.feed import item_id
-from integrations.sources import DEPARTMENTS, FakeSource, RawItem, RestSource, SourceStalled, SourceUnavailable
+from integrations.sources import DEPARTMENTS, FakeSource, RawItem, RestSource, SourceUnavailable
 from integrations.store.db import session_scope
 from integrations.store.models import CursorRow, QuarantineRow, RecordRow, RecordVersionRow
 from integrations.store.records import list_quarantine, record_versions
+from tests.integrations.ingest_support import KEY, count, run_all
 
 pytestmark = pytest.mark.integration
-KEY = "test-key"
-DEPARTMENT_NAMES = [c.name for c in DEPARTMENTS]
-"""The simulator's departments (sources.yaml also declares the register, read from the store)."""
-
-
-@pytest.fixture
-def sim() -> Iterator[RunningSimulator]:
-    with start_simulator(seed=11, days=3, scale=0.3, bad_rate=0.0) as s:
-        yield s
-
-
-def run_all(
-    engine: sa.Engine,
-    sim: RunningSimulator,
-    kinds: RecordKinds,
-    *,
-    page_size: int = 50,
-    sleeps: list[float] | None = None,
-) -> dict[str, IngestReport]:
-    sources = build_sources(
-        Settings(simulator_url=sim.url, http_retries=6), DEPARTMENT_NAMES,
-        sleep=(sleeps if sleeps is not None else []).append,
-    )
-    try:
-        return {s.kind: ingest_source(engine, s, kinds=kinds, key=KEY, page_size=page_size) for s in sources}
-    finally:
-        for s in sources:
-            s.close()
-
-
-def count(engine: sa.Engine, table: type, **where: str) -> int:
-    with session_scope(engine) as s:
-        q = sa.select(sa.func.count()).select_from(table)
-        for k, v in where.items():
-            q = q.where(getattr(table, k) == v)
-        return int(s.execute(q).scalar_one())
 
 
 def test_full_ingest_then_only_new_records(engine: sa.Engine, sim: RunningSimulator, kinds: RecordKinds) -> None:
@@ -236,229 +199,3 @@ def test_the_collector_runs_every_few_pages_and_is_on_again_after(
     with pytest.raises(SourceUnavailable):  # and after a failure too
         ingest_source(sqlite_engine, FakeSource(cfg, items, fail_on_fetch={1}), kinds=kinds, key=KEY, page_size=2)
     assert gc.isenabled()
-
-
-def test_a_source_that_only_sends_garbage_stalls(sqlite_engine: sa.Engine, kinds: RecordKinds) -> None:
-    cfg = DEPARTMENTS[0]
-    transport = httpx.MockTransport(lambda req: httpx.Response(200, content=b'{"items": [{"id": "XF'))
-    with RestSource(cfg, base_url="http://x.test", transport=transport) as src, pytest.raises(SourceStalled):
-        ingest_source(sqlite_engine, src, kinds=kinds, key=KEY, max_stalls=2)
-    assert count(sqlite_engine, QuarantineRow) == 1  # the same cut page, fetched three times, kept once
-    with session_scope(sqlite_engine) as s:
-        assert s.get(CursorRow, cfg.name) is None
-
-
-def test_simulated_clock_reveals_the_month_bit_by_bit(sqlite_engine: sa.Engine, kinds: RecordKinds) -> None:
-    start = DEFAULT_START
-    with start_simulator(seed=14, days=3, scale=0.3, bad_rate=0.0, reveal_until=start) as sim:
-        total = sum(sim.feed.count(c.kind) for c in DEPARTMENTS)
-        seen = 0
-        for hours in (12, 30, 200):
-            sim.reveal_until(start + timedelta(hours=hours))
-            reports = run_all(sqlite_engine, sim, kinds)
-            assert all(r.unchanged == 0 for r in reports.values())
-            seen += sum(r.inserted for r in reports.values())
-            with session_scope(sqlite_engine) as s:
-                latest = s.execute(sa.select(sa.func.max(RecordRow.at))).scalar_one()
-            assert latest <= start + timedelta(hours=hours)
-        assert seen == total == count(sqlite_engine, RecordRow)
-
-
-def test_schema_drift_is_quarantined_as_missing_field(
-    sqlite_engine: sa.Engine, sim: RunningSimulator, kinds: RecordKinds
-) -> None:
-    sim.faults = Faults(rename_fields={"people": "num_people"})
-    cfg = next(c for c in DEPARTMENTS if c.kind == "petition")
-    with RestSource.from_settings(cfg, Settings(simulator_url=sim.url)) as src:
-        report = ingest_source(sqlite_engine, src, kinds=kinds, key=KEY)
-    assert report.inserted == 0 and report.reasons == {"missing_field": sim.feed.count("petition")}
-
-
-def test_a_slow_department_times_out_into_source_unavailable(
-    sim: RunningSimulator, sqlite_engine: sa.Engine, kinds: RecordKinds
-) -> None:
-    sim.faults = Faults(latency_s=0.3)
-    sleeps: list[float] = []
-    src = RestSource(DEPARTMENTS[0], base_url=sim.url, timeout_s=0.05, retries=1, sleep=sleeps.append)
-    with src, pytest.raises(SourceUnavailable, match="timed out"):
-        ingest_source(sqlite_engine, src, kinds=kinds, key=KEY)
-    assert len(sleeps) == 1 and count(sqlite_engine, RecordRow) == 0
-
-
-def test_every_fault_at_once_interrupted_and_drifted_leaves_exactly_the_valid_records(
-    engine: sa.Engine, kinds: RecordKinds, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The issue's proof: all faults on, a crash inside a page's transaction, schema drift for a while,
-    then replay after the mapping is fixed: the N valid records are stored once each, every invalid one
-    is in quarantine with a reason, and the cursor is at the end."""
-    import dataclasses
-    from datetime import UTC, datetime
-
-    import integrations.ingest.pipeline as ingest_mod
-    from domain.records import Record
-    from integrations.replay import replay_quarantine
-    from integrations.sources import map_item
-
-    cfg = next(c for c in DEPARTMENTS if c.kind == "hotline")
-    faults = Faults(latency_s=0.001, fail_rate=0.15, rate_limit_rate=0.1, retry_after_s=2, slow_rate=0.05,
-                    slow_s=0.4, truncate_rate=0.1, duplicate_rate=0.3, out_of_order=True, down_for_requests=3, seed=7)
-    sleeps: list[float] = []
-
-    class Crash(Exception):
-        pass
-
-    def source() -> RestSource:
-        return RestSource(cfg, base_url=sim.url, timeout_s=0.2, retries=12, sleep=sleeps.append)
-
-    with start_simulator(seed=21, days=3, scale=0.3, bad_rate=0.05) as sim:
-        now = datetime.now(UTC)
-        oracle = {item_id("hotline", i): map_item(i, cfg, kinds, KEY, now=now) for i in sim.items("hotline")}
-        valid = {k for k, m in oracle.items() if isinstance(m, Record)}
-        invalid = set(oracle) - valid
-        assert len(valid) > 200 and invalid
-        sim.faults = faults
-        # 1. Interrupted mid-page: the third page's transaction fails after its upsert, before its commit.
-        real_set_cursor, calls = ingest_mod.set_cursor, []
-
-        def set_cursor_then_crash(**kw: object) -> None:
-            calls.append(1)
-            if len(calls) == 3:
-                raise Crash
-            real_set_cursor(**kw)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(ingest_mod, "set_cursor", set_cursor_then_crash)
-        with source() as src, pytest.raises(Crash):
-            ingest_source(engine, src, kinds=kinds, key=KEY, page_size=25, now=now)
-        monkeypatch.setattr(ingest_mod, "set_cursor", real_set_cursor)
-        assert count(engine, RecordRow) <= 50
-
-        # 2. Schema drift for two pages (category renamed), then the department reverts it.
-        def stop_after_two(report: IngestReport) -> None:
-            if report.pages == 2 and report.reasons.get("missing_field"):
-                raise Crash
-
-        sim.faults = dataclasses.replace(faults, rename_fields={"category": "cat"}, truncate_rate=0.0)
-        with source() as src, pytest.raises(Crash):
-            ingest_source(engine, src, kinds=kinds, key=KEY, page_size=25, now=now, progress=stop_after_two)
-        # 3. Back to normal (every other fault still on), to the end.
-        sim.faults = faults
-        with source() as src:
-            ingest_source(engine, src, kinds=kinds, key=KEY, page_size=25, now=now)
-        # 4. The mapping learns the drifted name; the drifted items are replayed.
-        fixed = dataclasses.replace(cfg, fields={**cfg.fields, "cat": "category"})
-        replayed = replay_quarantine(engine, None, configs={cfg.name: fixed}, kinds=kinds, key=KEY, now=now)
-        assert len(replayed.replayed) >= 25
-        statuses = {status for _, status in sim.request_log}
-        sim.faults = Faults()
-        with httpx.Client(base_url=sim.url) as client, session_scope(engine) as s:
-            cursor = s.get(CursorRow, cfg.name)
-            assert cursor is not None
-            tail = client.get(cfg.path, params={"cursor": cursor.cursor}).json()
-    assert tail["items"] == [] and not tail["has_more"]  # the cursor is at the end
-    assert {500, 503, 429, 200} <= statuses and 2.0 in sleeps
-    with session_scope(engine) as s:
-        stored = s.execute(sa.select(RecordRow.source_id)).scalars().all()
-        pending = list_quarantine(session=s, limit=10_000, include_replayed=False)
-    assert len(stored) == len(set(stored)) == len(valid) and set(stored) == valid
-    assert count(engine, RecordVersionRow) == 0  # duplicates and re-deliveries changed nothing
-    assert {q.source_id for q in pending if q.source_id} == invalid
-    assert all(q.reason for q in pending)
-    assert any(q.source_id is None and "无法解析的 JSON" in q.reason for q in pending)  # truncated pages
-
-
-def test_pages_all_new_repeated_and_mixed_are_counted_and_sequenced(engine: sa.Engine, kinds: RecordKinds) -> None:
-    # Pages all new, repeated whole, mixed, with a duplicate inside: the figures, the arrival order (seq)
-    # and the history must hold whatever each page holds.
-    cfg = next(c for c in DEPARTMENTS if c.kind == "incident")
-
-    def incident(i: int, injured: int = 0) -> dict[str, object]:
-        return {
-            "id": f"SJ-{i}",
-            "occurred_at": f"2026-01-05T{i % 24:02d}:00:00+08:00",
-            "region_code": "510104001001001",
-            "category": "fire",
-            "injured": injured,
-            "deaths": 0,
-        }
-
-    items: list[RawItem] = [incident(i) for i in range(10)]  # pages 1-2: all new
-    items += [incident(i) for i in range(5)]  # page 3: page 1 again, unchanged
-    items += [incident(10), incident(5, 2), incident(11), incident(6), incident(12)]  # page 4: mixed
-    items += [incident(i) for i in range(13, 18)]  # page 5: all new again
-    items += [incident(18), incident(19), incident(18, 4), incident(20), incident(0, 1)]  # page 6: a duplicate
-    report = ingest_source(engine, FakeSource(cfg, items), kinds=kinds, key=KEY, page_size=5)
-    assert (report.inserted, report.updated, report.unchanged) == (21, 2, 6)
-    with session_scope(engine) as s:
-        rows = s.execute(sa.select(RecordRow.source_id, RecordRow.seq, RecordRow.version).order_by(RecordRow.seq))
-        got = [(sid, seq, v) for sid, seq, v in rows]
-        assert [v.version for v in record_versions(session=s, source=cfg.name, source_id="SJ-5")] == [1, 2]
-        assert [v.version for v in record_versions(session=s, source=cfg.name, source_id="SJ-0")] == [1, 2]
-    order = [f"SJ-{i}" for i in [1, 2, 3, 4, 6, 7, 8, 9, 10, 5, 11, 12, *range(13, 18), 19, 18, 20, 0]]
-    assert [sid for sid, _, _ in got] == order
-    assert [seq for _, seq, _ in got] == [2, 3, 4, 5, *range(7, 24)]  # 1 and 6: SJ-0 and SJ-5 changed since
-    assert {sid: v for sid, _, v in got if v > 1} == {"SJ-5": 2, "SJ-0": 2}
-
-
-def test_a_page_that_fails_to_store_stops_the_run_after_the_pages_before_it(
-    sqlite_engine: sa.Engine, kinds: RecordKinds, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The next page's mapping waits for this page's commit to begin; a failure before it must release
-    # that wait (else the run would hang on its helper thread) and leave the pages before committed.
-    from integrations.ingest.pipeline import IngestPipeline
-
-    cfg = next(c for c in DEPARTMENTS if c.kind == "incident")
-    items: list[RawItem] = [
-        {
-            "id": f"SJ-{i}",
-            "occurred_at": "2026-01-05T01:00:00+08:00",
-            "region_code": "510104001001001",
-            "category": "fire",
-            "injured": 0,
-            "deaths": 0,
-        }
-        for i in range(20)
-    ]
-    real = IngestPipeline.store
-    calls = []
-
-    def failing(*args: object, **kw: object) -> object:
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("disk full")
-        return real(*args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(IngestPipeline, "store", failing)
-    with pytest.raises(RuntimeError, match="disk full"):
-        ingest_source(sqlite_engine, FakeSource(cfg, items), kinds=kinds, key=KEY, page_size=5)
-    assert count(sqlite_engine, RecordRow) == 10
-    with session_scope(sqlite_engine) as s:
-        assert s.get(CursorRow, cfg.name).cursor == "10"  # type: ignore[union-attr]
-
-
-def test_reading_ahead_stores_what_the_plain_ingest_stores(
-    sim: RunningSimulator, kinds: RecordKinds, tmp_path: Path
-) -> None:
-    # The read-ahead (fetching two pages ahead, mapping during the write, the UTC text written while
-    # mapping, one multi-row statement per page) is only a schedule: row for row, the same store.
-    from integrations.store.db import open_store
-
-    sim.faults = Faults(duplicate_rate=0.1, out_of_order=True)
-    stored = []
-    for prefetch in (True, False):
-        engine = open_store(f"sqlite:///{tmp_path}/{prefetch}.db")
-        sources = build_sources(Settings(simulator_url=sim.url), DEPARTMENT_NAMES)
-        try:
-            for s in sources:
-                ingest_source(engine, s, kinds=kinds, key=KEY, page_size=37, prefetch=prefetch)
-        finally:
-            for s in sources:
-                s.close()
-        with engine.connect() as conn:
-            stored.append(
-                conn.exec_driver_sql(
-                    "SELECT source, source_id, kind, at, region, attributes, content_hash, version, late "
-                    "FROM record ORDER BY source, source_id"
-                ).fetchall()
-            )
-        engine.dispose()
-    assert stored[0] and stored[0] == stored[1]
