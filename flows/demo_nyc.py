@@ -68,7 +68,9 @@ def print_nyc311(console: Any) -> None:
     from rich.table import Table
 
     from domain.regions import RegionDirectory
+    from integrations.settings import get_settings
     from integrations.sources.nyc311 import DATA_DIR, REGIONS_FILE
+    from integrations.workspace.present import rule_titles
 
     result = backtest_nyc311()
     if result is None:
@@ -77,15 +79,17 @@ def print_nyc311(console: Any) -> None:
         console.print(f"[yellow]{missing}[/]")
         return
     names = RegionDirectory.load(REGIONS_FILE)
-    table = Table(title=_("真实数据 — 纽约 311：映射投诉 {records} 条，隔离 {quarantined} 条 {codes}；"
+    titles = rule_titles(get_settings().rulebook)
+    table = Table(title=_("真实数据 — 纽约 311：映射投诉 {records} 条，隔离 {quarantined} 条（{codes}）；"
                           "预警 {warnings} 条").format(
-        records=result.records, quarantined=sum(result.rejected.values()), codes=dict(result.rejected),
+        records=result.records, quarantined=sum(result.rejected.values()),
+        codes="、".join(f"{label('rejection', c)} {n}" for c, n in result.rejected.items()),
         warnings=len(result.warnings)))
     for col in (_("规则"), _("等级"), _("地点"), _("次数"), _("首次（北京时间）")):
         table.add_column(col)
     order = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
     for w in sorted(result.warnings, key=lambda w: (order[w["level"]], -w["occurrences"]))[:8]:
         place = names.path(w["region"]).removeprefix("NEW YORK CITY / ")
-        table.add_row(w["rule"], label("level_name", w["level"]), place, str(w["occurrences"]),
+        table.add_row(titles.get(w["rule"], w["rule"]), label("level_name", w["level"]), place, str(w["occurrences"]),
                       w["first_at"][:16].replace("T", " "))
     console.print(table)

@@ -29,6 +29,12 @@ ASSESSMENT_STATUS = {"draft": N_("材料收集中"), "scored": N_("已评分"), 
 OUTBOX_STATUS = {"queued": N_("排队中"), "pending": N_("待发送"), "sent": N_("已发送"), "failed": N_("发送失败"),
                  "dead": N_("已放弃"), "silenced": N_("静默中"), "held": N_("暂缓"), "not_needed": N_("无需发送")}
 """A notification's status in the outbox by its Chinese name."""
+REJECTION = {"bad_timestamp": N_("时间格式有误"), "naive_timestamp": N_("时间缺少时区"),
+             "future_timestamp": N_("时间在未来"), "out_of_range": N_("时间超出范围"), "missing_region": N_("缺少地区"),
+             "unknown_region": N_("未知地区"), "invalid_region": N_("地区代码无效"), "invalid_field": N_("字段无效"),
+             "missing_field": N_("缺少字段"), "missing_id": N_("缺少编号"), "not_object": N_("不是 JSON 对象"),
+             "unparseable": N_("无法解析"), "too_deep": N_("嵌套过深"), "bad_text": N_("含无效字符")}
+"""Why an item was quarantined, by the code of its rejection (integrations.sources.mapping.Rejection)."""
 
 
 @lru_cache(maxsize=1)
@@ -63,6 +69,7 @@ def vocabulary() -> dict[str, Mapping[str, str]]:
         "ssra_evidence": {e.value: e.chinese for e in ssra.EvidenceKind} | {"expert": N_("专家")},
         "assessment_status": ASSESSMENT_STATUS,
         "outbox_status": OUTBOX_STATUS,
+        "rejection": REJECTION,
     }
 
 
