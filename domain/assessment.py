@@ -295,5 +295,5 @@ class AssessmentIncomplete(Exception):
     """Scoring refused: evidence the scheme requires is missing. ``reasons`` says exactly what."""
 
     def __init__(self, reasons: list[str]) -> None:
-        super().__init__("assessment incomplete: " + "; ".join(reasons))
+        super().__init__("评估材料不全：" + "；".join(reasons))  # the reasons are Messages; shown one by one
         self.reasons = list(reasons)

@@ -82,8 +82,8 @@ def test_incomplete_assessment_is_not_scored(store: sa.Engine) -> None:
         assert row.id is not None
         with pytest.raises(AssessmentIncomplete) as exc:
             score(load_bundle(session=s, assessment_id=row.id).to_input(), default_scheme())
-    assert any("no public notice" in r for r in exc.value.reasons)
-    assert any("expert panel has 0" in r for r in exc.value.reasons)
+    assert any("没有公示" in r for r in exc.value.reasons)
+    assert any("专家组只有 0 人" in r for r in exc.value.reasons)
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------
