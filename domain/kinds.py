@@ -182,7 +182,8 @@ def _limits(kind: Any, fname: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
         if key in spec:
             value = spec[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise KindsError(f"kind {kind!r} field {fname!r}: {key} must be a number, got {value!r}")
+                raise KindsError(Message(N_("记录类型 {kind} 的字段 {field}：{key} 须为数值，得到 {value}"),
+                                         kind=repr(kind), field=repr(fname), key=key, value=repr(value)))
             out[key] = int(value) if key == "max_length" else value
     return out
 
@@ -193,10 +194,12 @@ def _labels(kind: Any, fname: Any, spec: Mapping[str, Any], values: tuple[Any, .
     if raw is None:
         return {}
     if not isinstance(raw, Mapping) or values is None:
-        raise KindsError(f"kind {kind!r} field {fname!r}: labels must map the field's values to names")
+        raise KindsError(Message(N_("记录类型 {kind} 的字段 {field}：labels 须把字段的取值对应到名称"), kind=repr(kind),
+                                 field=repr(fname)))
     unknown = sorted(str(k) for k in raw if k not in values)
     if unknown:
-        raise KindsError(f"kind {kind!r} field {fname!r}: labels name unknown values {', '.join(unknown)}")
+        raise KindsError(Message(N_("记录类型 {kind} 的字段 {field}：labels 中有未知的取值 {values}"), kind=repr(kind),
+                                 field=repr(fname), values=", ".join(unknown)))
     return {"labels": {str(k): str(v) for k, v in raw.items()}}
 
 
@@ -221,11 +224,11 @@ class RecordKinds:
         """Build from the parsed YAML shape ``{kinds: {name: {title, fields}}, personal: [...]}``."""
         raw = data.get("kinds")
         if not isinstance(raw, Mapping):
-            raise KindsError("kinds file needs a top-level 'kinds' mapping")
+            raise KindsError(Message(N_("记录类型文件需要顶层的 'kinds' 映射")))
         kinds: dict[str, KindSpec] = {}
         for name, spec in raw.items():
             if not isinstance(spec, Mapping) or not isinstance(spec.get("fields", {}), Mapping):
-                raise KindsError(f"kind {name!r} needs a 'fields' mapping")
+                raise KindsError(Message(N_("记录类型 {kind} 需要 'fields' 映射"), kind=repr(name)))
             fields: dict[str, FieldSpec] = {}
             for fname, ftype in (spec.get("fields") or {}).items():
                 values = None
@@ -235,9 +238,11 @@ class RecordKinds:
                     limits = _limits(name, fname, ftype) | _labels(name, fname, ftype, values)
                     ftype = ftype.get("type", "string")
                 if ftype not in FIELD_TYPES:
-                    raise KindsError(f"kind {name!r} field {fname!r}: unknown type {ftype!r}")
+                    raise KindsError(Message(N_("记录类型 {kind} 的字段 {field}：未知的类型 {type}"), kind=repr(name),
+                                             field=repr(fname), type=repr(ftype)))
                 if fname in COMMON_FIELDS:
-                    raise KindsError(f"kind {name!r} field {fname!r} is common to every record")
+                    raise KindsError(Message(N_("记录类型 {kind} 的字段 {field} 是每条记录都有的公共字段"),
+                                             kind=repr(name), field=repr(fname)))
                 fields[str(fname)] = FieldSpec(str(fname), str(ftype), values, **limits)
             kinds[str(name)] = KindSpec(str(name), str(spec.get("title", name)), fields)
         personal = frozenset(str(p) for p in data.get("personal", ["person"]))

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.kinds import KindsError, RecordKinds
-from domain.messages import N_, Message
+from domain.messages import N_, Message, message_of
 from rules.language.calendars import Calendars
 from rules.language.chaining import find_cycles
 from rules.language.diagnostics import RuleError
@@ -176,7 +176,7 @@ def load_rulebook(paths: Sequence[Path] | Path | None = None, rulebook: Path | N
         try:
             kinds = RecordKinds.from_mapping(kinds_data or {})
         except KindsError as exc:
-            run.errors.append(RuleError(display_path(kinds_path), 1, str(exc)))
+            run.errors.append(RuleError(display_path(kinds_path), 1, message_of(exc) or str(exc)))
     cal_path, cal_data = run.data_file("calendars.yaml", _is_calendars)
     calendars = Calendars()
     if cal_path is not None:
