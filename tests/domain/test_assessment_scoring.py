@@ -107,7 +107,7 @@ def test_every_reason_is_listed_at_once() -> None:
 
 
 def test_residual_above_original_is_refused() -> None:
-    with pytest.raises(ValueError, match="mitigation cannot raise"):
+    with pytest.raises(ValueError, match="化解措施不能抬高风险"):
         RiskFactor(ref="F1", title="x", dimension=Dimension.safety, probability=2, impact=2,
                    residual_probability=3)
 

@@ -42,7 +42,7 @@ def test_bad_weight_and_cutoffs_point_at_their_lines(tmp_path: Path) -> None:
     errors = schemes.check_schemes([path])
     assert len(errors) == 2, errors
     assert errors[0].startswith(f"{path}:{_line_of(text, 'legality: {weight: -1')}: dimensions.legality.weight")
-    assert errors[1].startswith(f"{path}:{_line_of(text, 'cutoffs:')}: cutoffs: cut-off medium (8.0) must be below")
+    assert errors[1].startswith(f"{path}:{_line_of(text, 'cutoffs:')}: cutoffs: 中等的分界（8.0）须低于高的分界")
     assert all("\n" not in e for e in errors)
 
 
@@ -51,13 +51,13 @@ def test_hard_rule_needs_exactly_one_condition(tmp_path: Path) -> None:
     path = _write(tmp_path, text)
     [error] = schemes.check_schemes([path])
     assert error.startswith(f"{path}:{_line_of(text, 'factor: {score: 3}')}: hard_rules.0.when")
-    assert "exactly one" in error
+    assert "须有且只有 failure_in" in error
 
 
 def test_missing_dimension_and_duplicate_key(tmp_path: Path) -> None:
     no_safety = DEFAULT.replace("  safety: {weight: 1.2, label: 安全性}\n", "")
     [error] = schemes.check_schemes([_write(tmp_path, no_safety)])
-    assert "dimensions missing a weight: safety" in error
+    assert "以下维度缺少权重：safety" in error
     dup = DEFAULT.replace("combine: max", "combine: max\ncombine: sum")
     path = _write(tmp_path, dup, "dup.yaml")
     assert schemes.check_schemes([path]) == [f"{path}:{_line_of(dup, 'combine: sum')}: 键 'combine' 重复"
@@ -67,7 +67,7 @@ def test_missing_dimension_and_duplicate_key(tmp_path: Path) -> None:
 def test_panel_bands_must_end_open(tmp_path: Path) -> None:
     text = DEFAULT.replace("      - {experts: 5}", "      - {below_yuan: 2000000000, experts: 5}")
     [error] = schemes.check_schemes([_write(tmp_path, text)])
-    assert "requirements.panel" in error and "last by_investment band" in error
+    assert "requirements.panel" in error and "最后一个 by_investment 档" in error
 
 
 def test_failing_case_is_counted_and_explained(tmp_path: Path) -> None:

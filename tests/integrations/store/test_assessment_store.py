@@ -146,7 +146,7 @@ def test_factor_csv_is_all_or_nothing(store: sa.Engine, tmp_path: Path) -> None:
     with pytest.raises(CsvImportError) as exc, session_scope(store) as s:
         import_factors_csv(session=s, assessment_id=aid, path=path, now=NOW)
     assert exc.value.errors[0].startswith(f"{path}:5: unknown dimension 'morality'")
-    assert exc.value.errors[1].startswith(f"{path}:6: ") and "mitigation cannot raise" in exc.value.errors[1]
+    assert exc.value.errors[1].startswith(f"{path}:6: ") and "化解措施不能抬高风险" in exc.value.errors[1]
     path2 = _csv(tmp_path, "g.csv", FACTORS + "未知依据,safety,2,2,,,,,,E9\n")
     with pytest.raises(CsvImportError) as exc2, session_scope(store) as s:
         import_factors_csv(session=s, assessment_id=aid, path=path2, now=NOW)
