@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.messages import N_, Message
 from domain.regions import validate_code
 
 
@@ -208,7 +209,8 @@ class PublicNotice(_Frozen):
     @model_validator(mode="after")
     def _order(self) -> PublicNotice:
         if self.end < self.start:
-            raise ValueError(f"public notice ends ({self.end}) before it starts ({self.start})")
+            raise ValueError(Message(N_("公示的结束日期（{end}）早于开始日期（{start}）"),
+                                     end=self.end, start=self.start))
         return self
 
     @property
@@ -262,9 +264,9 @@ class RiskFactor(_Frozen):
     def _residual(self) -> RiskFactor:
         # Why refuse rather than clamp: a mitigation that raises a risk is a new risk; register it as one.
         if self.residual_probability is not None and self.residual_probability > self.probability:
-            raise ValueError("residual probability exceeds probability: mitigation cannot raise a risk")
+            raise ValueError(Message(N_("剩余可能性高于可能性：化解措施不能抬高风险")))
         if self.residual_impact is not None and self.residual_impact > self.impact:
-            raise ValueError("residual impact exceeds impact: mitigation cannot raise a risk")
+            raise ValueError(Message(N_("剩余影响高于影响：化解措施不能抬高风险")))
         return self
 
     @property
@@ -295,5 +297,5 @@ class AssessmentIncomplete(Exception):
     """Scoring refused: evidence the scheme requires is missing. ``reasons`` says exactly what."""
 
     def __init__(self, reasons: list[str]) -> None:
-        super().__init__("assessment incomplete: " + "; ".join(reasons))
+        super().__init__("评估材料不全：" + "；".join(reasons))  # the reasons are Messages; shown one by one
         self.reasons = list(reasons)

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.assessment import Answer, DecisionKind, Dimension, EvidenceKind, RiskLevel, SurveyCounts
+from domain.messages import N_, Message
 
 TierName = Literal["city", "district", "street", "community", "grid"]
 
@@ -36,7 +37,8 @@ class Cutoffs(_Strict):
     @model_validator(mode="after")
     def _order(self) -> Cutoffs:
         if self.medium >= self.high:
-            raise ValueError(f"cut-off medium ({self.medium}) must be below high ({self.high})")
+            raise ValueError(Message(N_("中等的分界（{medium}）须低于高的分界（{high}）"),
+                                     medium=self.medium, high=self.high))
         return self
 
     def level(self, score: float) -> RiskLevel:
@@ -77,12 +79,12 @@ class PanelRule(_Strict):
     def _bands(self) -> PanelRule:
         limits = [b.below_yuan for b in self.by_investment]
         if limits[-1] is not None:
-            raise ValueError("the last by_investment band must have no below_yuan (it catches the rest)")
+            raise ValueError(Message(N_("最后一个 by_investment 档不能有 below_yuan（它收纳其余情形）")))
         if any(x is None for x in limits[:-1]):
-            raise ValueError("only the last by_investment band may omit below_yuan")
+            raise ValueError(Message(N_("只有最后一个 by_investment 档可以省略 below_yuan")))
         bounded = [x for x in limits if x is not None]
         if bounded != sorted(bounded) or len(set(bounded)) != len(bounded):
-            raise ValueError("by_investment bands must be in increasing order of below_yuan")
+            raise ValueError(Message(N_("by_investment 各档须按 below_yuan 递增排列")))
         return self
 
 
@@ -121,7 +123,7 @@ class When(_Strict):
     def _one(self) -> When:
         given = [k for k in ("failure_in", "survey_share", "factor") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"needs exactly one of failure_in, survey_share, factor; got {given}")
+            raise ValueError(Message(N_("须有且只有 failure_in、survey_share、factor 之一；得到 {given}"), given=given))
         return self
 
 
@@ -193,7 +195,7 @@ class CaseExpect(_Strict):
     @model_validator(mode="after")
     def _some(self) -> CaseExpect:
         if not self.incomplete and self.before is None and self.after is None:
-            raise ValueError("expect needs before, after or incomplete")
+            raise ValueError(Message(N_("expect 需要 before、after 或 incomplete")))
         return self
 
 
@@ -228,11 +230,11 @@ class Scheme(_Strict):
     def _complete(self) -> Scheme:
         missing = [d.value for d in Dimension if d not in self.dimensions]
         if missing:
-            raise ValueError(f"dimensions missing a weight: {', '.join(missing)}")
+            raise ValueError(Message(N_("以下维度缺少权重：{dimensions}"), dimensions=", ".join(missing)))
         ids = [r.id for r in self.hard_rules]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
-            raise ValueError(f"hard rule ids repeated: {', '.join(dup)}")
+            raise ValueError(Message(N_("硬性规则 id 重复：{ids}"), ids=", ".join(dup)))
         return self
 
     def weight(self, dimension: Dimension) -> float:

@@ -27,6 +27,7 @@ from domain.assessment import (
     recommend,
 )
 from domain.assessment_scheme import HardRule, Scheme
+from domain.messages import N_, Message
 from domain.regions import tier_of
 
 
@@ -104,44 +105,43 @@ def missing_evidence(inp: AssessmentInput, scheme: Scheme) -> list[str]:
     if req.public_notice.required:
         dated = [e for e in notices if e.notice is not None]
         if not notices:
-            reasons.append(f"no public notice (公示): the scheme requires one of at least "
-                           f"{req.public_notice.min_days} days")
+            reasons.append(Message(N_("没有公示：评估方案要求至少 {days} 天的公示"), days=req.public_notice.min_days))
         elif not dated:
             refs = ", ".join(e.ref for e in notices)
-            reasons.append(f"public notice {refs} has no start and end dates")
+            reasons.append(Message(N_("公示 {refs} 没有起止日期"), refs=refs))
         else:
             longest = max(dated, key=lambda e: e.notice.days if e.notice else 0)
             days = longest.notice.days if longest.notice else 0
             if days < req.public_notice.min_days:
-                reasons.append(f"public notice {longest.ref} lasted {days} days; the scheme requires "
-                               f"at least {req.public_notice.min_days}")
+                reasons.append(Message(N_("公示 {ref} 只持续了 {days} 天；评估方案要求至少 {min_days} 天"),
+                                       ref=longest.ref, days=days, min_days=req.public_notice.min_days))
     surveys = inp.of_kind(EvidenceKind.survey)
     for e in surveys:
         total = e.survey.total if e.survey else 0
         if e.survey is None or total == 0:
-            reasons.append(f"survey {e.ref} has no counts (strongly support … strongly oppose)")
+            reasons.append(Message(N_("问卷 {ref} 没有各项答案的人数（非常支持……非常反对）"), ref=e.ref))
         elif total < req.survey.min_respondents:
-            reasons.append(f"survey {e.ref} has {total} respondents; the scheme requires at least "
-                           f"{req.survey.min_respondents}")
+            reasons.append(Message(N_("问卷 {ref} 只有 {total} 人作答；评估方案要求至少 {min} 人"), ref=e.ref,
+                                   total=total, min=req.survey.min_respondents))
     if req.survey.required and not surveys:
-        reasons.append("no opinion survey (问卷调查): the scheme requires one with counts of the five "
-                       "answers")
+        reasons.append(Message(N_("没有问卷调查：评估方案要求一份含五项答案人数的问卷")))
     need = required_panel_size(inp.decision, scheme)
     if len(inp.experts) < need:
-        reasons.append(f"expert panel has {len(inp.experts)} members; this decision needs at least {need} "
-                       f"(investment ¥{inp.decision.investment_yuan:,.0f}, "
-                       f"{tier_of(inp.decision.region).value} level)")
+        reasons.append(Message(N_("专家组只有 {members} 人；此决策至少需要 {need} 人（投资 ¥{investment}，{tier}级）"),
+                               members=len(inp.experts), need=need, investment=f"{inp.decision.investment_yuan:,.0f}",
+                               tier=Message(tier_of(inp.decision.region).label)))
     for kind in req.by_kind.get(inp.decision.kind, ()):
         if not inp.of_kind(kind):
-            reasons.append(f"no {kind.value} ({kind.chinese}): required for a "
-                           f"{inp.decision.kind.value} decision")
+            reasons.append(Message(N_("没有{evidence}：{decision}类决策必须具备"), evidence=Message(kind.chinese),
+                                   decision=Message(inp.decision.kind.chinese)))
     if not inp.factors:
-        reasons.append("the risk-factor register is empty: record at least one factor")
+        reasons.append(Message(N_("风险因素登记表为空：请至少登记一项风险因素")))
     known = {e.ref for e in inp.evidence}
     for f in inp.factors:
         unknown = [r for r in f.evidence if r not in known]
         if unknown:
-            reasons.append(f"factor {f.ref} cites evidence that does not exist: {', '.join(unknown)}")
+            reasons.append(Message(N_("风险因素 {ref} 引用了不存在的依据材料：{refs}"),
+                                   ref=f.ref, refs=", ".join(unknown)))
     return reasons
 
 

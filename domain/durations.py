@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
 
+from domain.messages import N_, Message
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -28,13 +30,13 @@ def parse_duration(value: object) -> object:
 
 def _positive(value: timedelta) -> timedelta:
     if value <= timedelta(0):
-        raise ValueError("a duration must be positive")
+        raise ValueError(Message(N_("时长须为正数")))
     return value
 
 
 def _not_negative(value: timedelta) -> timedelta:
     if value < timedelta(0):
-        raise ValueError("a duration must not be negative")
+        raise ValueError(Message(N_("时长不能为负数")))
     return value
 
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.durations import NonNegativeDuration, PositiveDuration
 from domain.inhibition import Inhibition, merge_inhibitions
+from domain.messages import N_, Message
 from domain.regions import Tier, ancestor, tier_of
 from domain.tasks import TaskRule
 from domain.warnings import Level, Status
@@ -127,7 +128,7 @@ class EscalationPolicy(BaseModel):
     def _every_level(self) -> EscalationPolicy:
         missing = [lv.value for lv in Level if lv not in self.levels]
         if missing:
-            raise ValueError(f"escalation policy lacks levels: {', '.join(missing)}")
+            raise ValueError(Message(N_("升级策略缺少以下等级：{levels}"), levels=", ".join(missing)))
         return self
 
     @classmethod

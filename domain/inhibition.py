@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.messages import N_, Message
 from domain.regions import is_within
 from domain.warnings import Level
 
@@ -37,7 +38,8 @@ class Inhibition(BaseModel):
     @model_validator(mode="after")
     def _levels_in_order(self) -> Inhibition:
         if self.min_level.rank > self.max_level.rank:
-            raise ValueError(f"min_level {self.min_level.value} is above max_level {self.max_level.value}")
+            raise ValueError(Message(N_("min_level {low} 高于 max_level {high}"), low=self.min_level.value,
+                                     high=self.max_level.value))
         return self
 
     def names(self, rule: str) -> bool:

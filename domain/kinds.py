@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from domain.messages import N_, Message
+
 FIELD_TYPES = ("string", "int", "number", "timestamp", "bool", "list")
 COMMON_FIELDS = ("kind", "source", "id", "at", "region")
 """Fields every record has, whatever its kind."""
@@ -73,7 +75,7 @@ def has_bad_text(text: str) -> bool:
 def check_text(name: str, text: str) -> str:
     """``text`` unchanged, or :class:`BadText` naming ``name``."""
     if _BAD_TEXT.search(text) is not None:
-        raise BadText(f"{name} holds a NUL character or an invalid (lone surrogate) character")
+        raise BadText(Message(N_("{field} 含有 NUL 字符或无效字符（孤立代理项）"), field=name))
     return text
 
 
@@ -101,17 +103,23 @@ class FieldSpec:
         if t == "int" or t == "number":
             lo, hi = self.bounds()
             if not (lo <= out <= hi):  # NaN fails both comparisons
-                raise OutOfRange(f"{self.name} must be between {lo:g} and {hi:g}, got {_shown(out)}")
+                raise OutOfRange(Message(N_("{field} 须在 {lo} 与 {hi} 之间，得到 {value}"),
+                                         field=self.name, lo=f"{lo:g}", hi=f"{hi:g}",
+                                         value=_shown(out)))
         elif t == "string":
             limit = self.max_length if self.max_length is not None else DEFAULT_MAX_LENGTH
             if len(out) > limit:
-                raise OutOfRange(f"{self.name} is {len(out)} characters long; at most {limit} are kept")
+                raise OutOfRange(Message(N_("{field} 长 {length} 个字符；最多保留 {limit} 个"),
+                                         field=self.name, length=len(out),
+                                         limit=limit))
             check_text(self.name, out)
         elif t == "timestamp" and not (1900 <= out.year <= LATEST_YEAR):
-            raise OutOfRange(f"{self.name} must be between 1900 and {LATEST_YEAR}, got {out.isoformat()}")
+            raise OutOfRange(Message(N_("{field} 须在 1900 与 {latest} 年之间，得到 {value}"),
+                                     field=self.name, latest=LATEST_YEAR,
+                                     value=out.isoformat()))
         elif t == "list":
             if len(out) > 1000:
-                raise OutOfRange(f"{self.name} holds {len(out)} items; at most 1000 are kept")
+                raise OutOfRange(Message(N_("{field} 有 {n} 项；最多保留 1000 项"), field=self.name, n=len(out)))
             for item in out:
                 if isinstance(item, str):
                     check_text(self.name, item)
@@ -123,41 +131,46 @@ class FieldSpec:
         out: Any
         if self.type == "int":
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError(f"{self.name} must be a whole number, got {value!r}")
+                raise ValueError(Message(N_("{field} 须为整数，得到 {value}"), field=self.name, value=repr(value)))
             try:
                 out = int(value)
             except (TypeError, ValueError):  # int("many") or int([]) says nothing about which field; say it
-                raise ValueError(f"{self.name} must be a whole number, got {value!r}") from None
+                raise ValueError(Message(N_("{field} 须为整数，得到 {value}"),
+                                         field=self.name, value=repr(value))) from None
         elif self.type == "number":
             if isinstance(value, bool):
-                raise ValueError(f"{self.name} must be a number, got {value!r}")
+                raise ValueError(Message(N_("{field} 须为数值，得到 {value}"), field=self.name, value=repr(value)))
             try:
                 out = float(value)
             except (TypeError, ValueError):  # a list or an object sent for a number
-                raise ValueError(f"{self.name} must be a number, got {value!r}") from None
+                raise ValueError(Message(N_("{field} 须为数值，得到 {value}"),
+                                         field=self.name, value=repr(value))) from None
             except OverflowError:  # int(10**400) does not fit a float
-                raise OutOfRange(f"{self.name} is too large, got {value!r}") from None
+                raise OutOfRange(Message(N_("{field} 过大，得到 {value}"),
+                                         field=self.name, value=repr(value))) from None
             if not math.isfinite(out):
-                raise OutOfRange(f"{self.name} must be a finite number, got {value!r}")
+                raise OutOfRange(Message(N_("{field} 须为有限数值，得到 {value}"), field=self.name, value=repr(value)))
         elif self.type == "bool":
             if not isinstance(value, bool):
-                raise ValueError(f"{self.name} must be true or false, got {value!r}")
+                raise ValueError(Message(N_("{field} 须为 true 或 false，得到 {value}"),
+                                         field=self.name, value=repr(value)))
             out = value
         elif self.type == "list":
             if not isinstance(value, list):
-                raise ValueError(f"{self.name} must be a list, got {value!r}")
+                raise ValueError(Message(N_("{field} 须为列表，得到 {value}"), field=self.name, value=repr(value)))
             out = value
         elif self.type == "timestamp":
             out = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
             if out.tzinfo is None:
-                raise ValueError(f"{self.name} must carry a time zone, got {value!r}")
+                raise ValueError(Message(N_("{field} 须带时区，得到 {value}"), field=self.name, value=repr(value)))
         else:
             if isinstance(value, (dict, list)):
-                raise ValueError(f"{self.name} must be text, got {value!r}")
+                raise ValueError(Message(N_("{field} 须为文本，得到 {value}"), field=self.name, value=repr(value)))
             out = str(value)
         if self.values is not None and out not in self.values:
             allowed = ", ".join(map(str, self.values))
-            raise ValueError(f"{self.name} must be one of {allowed}; got {out!r}")
+            raise ValueError(Message(N_("{field} 须为 {allowed} 之一；得到 {value}"), field=self.name, allowed=allowed,
+                                     value=repr(out)))
         self._check(out)
         return out
 
@@ -169,7 +182,8 @@ def _limits(kind: Any, fname: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
         if key in spec:
             value = spec[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise KindsError(f"kind {kind!r} field {fname!r}: {key} must be a number, got {value!r}")
+                raise KindsError(Message(N_("记录类型 {kind} 的字段 {field}：{key} 须为数值，得到 {value}"),
+                                         kind=repr(kind), field=repr(fname), key=key, value=repr(value)))
             out[key] = int(value) if key == "max_length" else value
     return out
 
@@ -180,10 +194,12 @@ def _labels(kind: Any, fname: Any, spec: Mapping[str, Any], values: tuple[Any, .
     if raw is None:
         return {}
     if not isinstance(raw, Mapping) or values is None:
-        raise KindsError(f"kind {kind!r} field {fname!r}: labels must map the field's values to names")
+        raise KindsError(Message(N_("记录类型 {kind} 的字段 {field}：labels 须把字段的取值对应到名称"), kind=repr(kind),
+                                 field=repr(fname)))
     unknown = sorted(str(k) for k in raw if k not in values)
     if unknown:
-        raise KindsError(f"kind {kind!r} field {fname!r}: labels name unknown values {', '.join(unknown)}")
+        raise KindsError(Message(N_("记录类型 {kind} 的字段 {field}：labels 中有未知的取值 {values}"), kind=repr(kind),
+                                 field=repr(fname), values=", ".join(unknown)))
     return {"labels": {str(k): str(v) for k, v in raw.items()}}
 
 
@@ -208,11 +224,11 @@ class RecordKinds:
         """Build from the parsed YAML shape ``{kinds: {name: {title, fields}}, personal: [...]}``."""
         raw = data.get("kinds")
         if not isinstance(raw, Mapping):
-            raise KindsError("kinds file needs a top-level 'kinds' mapping")
+            raise KindsError(Message(N_("记录类型文件需要顶层的 'kinds' 映射")))
         kinds: dict[str, KindSpec] = {}
         for name, spec in raw.items():
             if not isinstance(spec, Mapping) or not isinstance(spec.get("fields", {}), Mapping):
-                raise KindsError(f"kind {name!r} needs a 'fields' mapping")
+                raise KindsError(Message(N_("记录类型 {kind} 需要 'fields' 映射"), kind=repr(name)))
             fields: dict[str, FieldSpec] = {}
             for fname, ftype in (spec.get("fields") or {}).items():
                 values = None
@@ -222,9 +238,11 @@ class RecordKinds:
                     limits = _limits(name, fname, ftype) | _labels(name, fname, ftype, values)
                     ftype = ftype.get("type", "string")
                 if ftype not in FIELD_TYPES:
-                    raise KindsError(f"kind {name!r} field {fname!r}: unknown type {ftype!r}")
+                    raise KindsError(Message(N_("记录类型 {kind} 的字段 {field}：未知的类型 {type}"), kind=repr(name),
+                                             field=repr(fname), type=repr(ftype)))
                 if fname in COMMON_FIELDS:
-                    raise KindsError(f"kind {name!r} field {fname!r} is common to every record")
+                    raise KindsError(Message(N_("记录类型 {kind} 的字段 {field} 是每条记录都有的公共字段"),
+                                             kind=repr(name), field=repr(fname)))
                 fields[str(fname)] = FieldSpec(str(fname), str(ftype), values, **limits)
             kinds[str(name)] = KindSpec(str(name), str(spec.get("title", name)), fields)
         personal = frozenset(str(p) for p in data.get("personal", ["person"]))
@@ -249,7 +267,7 @@ class RecordKinds:
         for name, value in attributes.items():
             fs = spec.fields.get(name)
             if fs is None:
-                raise ValueError(f"{kind} records have no field {name!r}")
+                raise ValueError(Message(N_("{kind} 记录没有字段 {field}"), kind=kind, field=repr(name)))
             if value is not None:
                 out[name] = fs.coerce(value)
         return out

@@ -9,6 +9,7 @@ parameters, so the layer that shows it renders it in the language in force
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -33,3 +34,12 @@ class Message(str):
 def message_of(exc: BaseException) -> Message | None:
     """The :class:`Message` an exception was raised with, if any (first such argument)."""
     return next((a for a in exc.args if isinstance(a, Message)), None)
+
+
+def joined(items: Iterable[str], separator: str) -> Message:
+    """``items`` one after the other with ``separator`` (a Message such as ``Message(N_("；"))``) between:
+    a Message whose template is only placeholders, so each item and the separator are translated when it
+    is shown (the template itself is in no catalogue and passes through unchanged)."""
+    params: dict[str, Any] = {f"i{n}": item for n, item in enumerate(items)}
+    template = "{sep}".join(f"{{{name}}}" for name in params)
+    return Message(template, sep=separator, **params) if params else Message("")

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from domain.messages import N_, Message
+
 
 class Tier(StrEnum):
     """An administrative tier, finest last."""
@@ -59,7 +61,7 @@ class RegionCodeError(ValueError):
 def validate_code(code: str) -> str:
     """Return ``code`` if it is a well-formed region code, else raise :class:`RegionCodeError`."""
     if not isinstance(code, str) or not _CODE.match(code):
-        raise RegionCodeError(f"region code must be 12 digits (15 for a grid), got {code!r}")
+        raise RegionCodeError(Message(N_("地区代码须为 12 位数字（网格为 15 位），得到 {code}"), code=repr(code)))
     return code
 
 

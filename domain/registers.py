@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from domain.messages import N_, Message
+
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 _INTERVAL = re.compile(r"^(\d+)([dw])$")
 
@@ -143,7 +145,7 @@ def due_dates(start: date, end: date | None, interval_days: int, first: date, la
     one window), which is what keeps generated records from doubling or going missing across runs.
     """
     if interval_days < 1:
-        raise ValueError("interval_days must be at least 1")
+        raise ValueError(Message(N_("interval_days 至少为 1")))
     stop = last if end is None else min(last, end + timedelta(days=1))
     if stop <= start or stop <= first:
         return []
@@ -182,7 +184,7 @@ def parse_register_date(value: object) -> date | None:
         if match:
             year, month, day = (int(g) for g in match.groups())
             return date(year, month, day)  # ValueError for 2026-02-30
-    raise ValueError(f"unreadable date {value!r}")
+    raise ValueError(Message(N_("无法识别的日期 {value}"), value=repr(value)))
 
 
 _FULLWIDTH_DIGITS = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF0D: 0x2D, 0xFF0F: 0x2F, 0x3000: 0x20}

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.escalation import LEADERSHIP, Step
+from domain.messages import N_, Message
 from domain.regions import TIERS, Tier, ancestor, tier_of, validate_code
 
 CHINA = timezone(timedelta(hours=8), "CST")
@@ -51,7 +52,7 @@ class DutySlot(BaseModel):
     def _days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         bad = [d for d in value if d not in WEEKDAYS]
         if bad:
-            raise ValueError(f"unknown weekday(s) {bad}; use {', '.join(WEEKDAYS)}")
+            raise ValueError(Message(N_("未知的星期 {bad}；请用 {known}"), bad=bad, known=", ".join(WEEKDAYS)))
         return value
 
     def covers(self, at: datetime) -> bool:
@@ -122,14 +123,15 @@ class ResponderDirectory(BaseModel):
     def _check(self) -> ResponderDirectory:
         validate_code(self.city)
         if tier_of(self.city) is not Tier.city:
-            raise ValueError(f"city {self.city} is not a city-tier code")
+            raise ValueError(Message(N_("city {city} 不是市级地区代码"), city=self.city))
         seen: set[str] = set()
         for responder in self.everyone():
             validate_code(responder.node)
             if ancestor(responder.node, Tier.city) != self.city:
-                raise ValueError(f"responder {responder.id} at {responder.node} is outside city {self.city}")
+                raise ValueError(Message(N_("处置人员 {id} 所在节点 {node} 不在城市 {city} 之内"), id=responder.id,
+                                         node=responder.node, city=self.city))
             if responder.id in seen:
-                raise ValueError(f"duplicate responder id {responder.id}")
+                raise ValueError(Message(N_("处置人员 id {id} 重复"), id=responder.id))
             seen.add(responder.id)
         return self
 

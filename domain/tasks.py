@@ -70,7 +70,8 @@ class TaskSpec(BaseModel):
     def _assignee(cls, value: str) -> str:
         if value in ASSIGNEE_TIERS or (value.startswith("unit:") and len(value) > 5):
             return value
-        raise ValueError(f"assignee must be one of {', '.join(ASSIGNEE_TIERS)} or unit:<name>, got {value!r}")
+        raise ValueError(Message(N_("assignee 须为 {tiers} 之一或 unit:<名称>，得到 {value}"),
+                                 tiers=", ".join(ASSIGNEE_TIERS), value=repr(value)))
 
     @property
     def unit(self) -> str | None:
@@ -97,7 +98,8 @@ class TaskRule(BaseModel):
     def _selects_something(self) -> TaskRule:
         # An entry with neither would match nothing; "every warning" is said explicitly with rules: ["*"].
         if not self.rules and not self.categories:
-            raise ValueError(f"task rule {self.name!r} needs `rules` (globs, e.g. ['*']) or `categories`")
+            raise ValueError(Message(N_("任务规则 {name} 需要 rules（通配符，例如 ['*']）或 categories"),
+                                     name=repr(self.name)))
         return self
 
     def matches(self, rule: str, level: Level | str, categories: Iterable[str] = ()) -> bool:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
+from domain.messages import N_, Message
+
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 BEIJING = timezone(timedelta(hours=8))
@@ -35,7 +37,7 @@ def parse_span(text: object) -> timedelta:
         return text
     match = _DURATION.match(text.strip()) if isinstance(text, str) else None
     if match is None:
-        raise ValueError(f"duration must be a whole number with s, m, h or d (e.g. 5m, 2h, 1d), got {text!r}")
+        raise ValueError(Message(N_("时长须为整数加 s、m、h 或 d（例如 5m、2h、1d），得到 {text}"), text=repr(text)))
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
+from domain.messages import N_, Message
 from domain.situation.views import REPORT_TZ, local_date
 
 PeriodKind = Literal["week", "month"]
@@ -66,7 +67,7 @@ def period_containing(kind: PeriodKind, day: date) -> Period:
         first = day.replace(day=1)
         following = (first + timedelta(days=32)).replace(day=1)
         return Period("month", first, following - timedelta(days=1))
-    raise ValueError(f"unknown period {kind!r}: use week or month")
+    raise ValueError(Message(N_("未知的周期 {kind}：请用 week 或 month"), kind=repr(kind)))
 
 
 def last_complete(kind: PeriodKind, now: datetime) -> Period:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from domain.kaohe.compute import NodeFigures
+from domain.messages import N_, Message
 
 COMPONENTS: tuple[str, ...] = ("ack", "resolve", "escalation", "tasks", "visits", "cases")
 """The score's components, in the order they are shown."""
@@ -30,10 +31,11 @@ def validate_weights(weights: Mapping[str, float]) -> dict[str, float]:
     """``weights`` checked: known components only, none negative, not all zero; missing ones weigh 0."""
     unknown = set(weights) - set(COMPONENTS)
     if unknown:
-        raise ValueError(f"unknown score components {sorted(unknown)}: use {', '.join(COMPONENTS)}")
+        raise ValueError(Message(N_("未知的评分项 {unknown}：请用 {known}"), unknown=sorted(unknown),
+                                 known=", ".join(COMPONENTS)))
     out = {c: float(weights.get(c, 0.0)) for c in COMPONENTS}
     if any(w < 0 for w in out.values()) or not any(out.values()):
-        raise ValueError("score weights must be zero or more, and not all zero")
+        raise ValueError(Message(N_("评分权重须为零或正数，且不能全为零")))
     return out
 
 

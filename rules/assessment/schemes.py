@@ -26,6 +26,7 @@ from domain.assessment import (
 )
 from domain.assessment_scheme import Scheme, SchemeCase
 from domain.assessment_scoring import score
+from domain.messages import N_, Message
 from rules.language.positions import key_line, line_of
 from rules.language.yaml_safe import YamlError, load_yaml
 
@@ -104,9 +105,11 @@ def load_scheme(path: Path | str) -> Scheme:
     except YamlError as exc:
         raise SchemeFileError([f"{path}:{exc.line}: {exc.message}"]) from None
     except OSError as exc:
-        raise SchemeFileError([f"{path}:0: cannot read: {exc.strerror}"]) from None
+        unreadable = Message(N_("无法读取：{reason}"), reason=str(exc.strerror))
+        raise SchemeFileError([f"{path}:0: {unreadable}"]) from None
     if not isinstance(data, dict):
-        raise SchemeFileError([f"{path}:1: a scheme file is a mapping (scheme:, dimensions:, …)"])
+        not_a_map = Message(N_("评估方案文件须为映射（scheme:、dimensions:、…）"))
+        raise SchemeFileError([f"{path}:1: {not_a_map}"])
     try:
         scheme = Scheme.model_validate(data)
     except ValidationError as exc:
@@ -163,17 +166,19 @@ def _run_case(scheme: Scheme, case: SchemeCase) -> str | None:
         result = score(case_input(case), scheme)
     except AssessmentIncomplete as exc:
         if not exp.incomplete:
-            return f"scoring refused: {'; '.join(exc.reasons)}"
-        text = "; ".join(exc.reasons)
+            return Message(N_("评分被拒绝：{reasons}"), reasons="；".join(exc.reasons))
+        text = "；".join(exc.reasons)
         absent = [s for s in exp.incomplete if s not in text]
-        return f"reasons do not mention {absent}: {text}" if absent else None
+        return Message(N_("理由中没有提到 {absent}：{reasons}"), absent=absent, reasons=text) if absent else None
     if exp.incomplete:
-        return f"expected scoring to be refused ({list(exp.incomplete)}), got {result.level_before.value}"
+        return Message(N_("期望评分被拒绝（{absent}），实际为 {level}"), absent=list(exp.incomplete),
+                       level=result.level_before.value)
     got = (result.level_before, result.level_after)
     if (exp.before or got[0], exp.after or got[1]) != got:
-        return (f"expected before={exp.before and exp.before.value} after={exp.after and exp.after.value}, "
-                f"got before={got[0].value} after={got[1].value} "
-                f"(score {result.score_before} → {result.score_after})")
+        return Message(N_("期望 before={before} after={after}，实际 before={got_before} after={got_after}"
+                          "（分数 {score_before} → {score_after}）"), before=exp.before and exp.before.value,
+                       after=exp.after and exp.after.value, got_before=got[0].value, got_after=got[1].value,
+                       score_before=result.score_before, score_after=result.score_after)
     return None
 
 

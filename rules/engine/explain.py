@@ -2,10 +2,15 @@
 
 The explanation names the rule, the values that crossed the thresholds of the level it fired at, and
 the records, e.g.
-``规则 collective-petition（集体访）: people=57 ≥ 50 → 橙色（严重） orange; 记录 records: sim/123``.
+``规则 collective-petition（集体访）：people=57 ≥ 50 → 橙色（严重）；记录：sim/123``.
 A window rule with a baseline also states its samples and what follows from them
-(:func:`rules.engine.steps.run_window`): ``基线 baseline: 前 4 个同期 samples（每隔 every 7d）[1, 1, 1, 1] →
-期望 expected=1, 离散 spread=0, 倍数 ratio=12, 标准分 zscore=11``, numbers to 2 decimals.
+(:func:`rules.engine.steps.run_window`): ``基线：前 4 个同期样本（每隔 7d）[1, 1, 1, 1] → 期望 1，离散 0，
+倍数 12，标准分 11``, numbers to 2 decimals.
+
+One language: the explanation is a :class:`domain.messages.Message` (Chinese, the text stored with the
+warning) whose parts are Messages too, so a layer showing a fresh firing can render it in English
+through the catalogue (``integrations.i18n.translate``). Field names, values and operators stay as the
+rule file writes them.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from domain.messages import N_, Message, joined
 from domain.regions import TIERS
 from domain.warnings import Firing, Level, fingerprint, made_firing
 from rules.language.model import AnyOf, Condition, FieldTest, NotOf, Op, Rule
@@ -27,6 +33,9 @@ _SYMBOL = {
     Op.not_in: "∉", Op.contains: "∋", Op.matches: "~", Op.exists: "exists",
 }
 _FINEST_FIRST = tuple(t.value for t in reversed(TIERS))
+AND = Message(N_(" 且 "))
+OR = Message(N_(" 或 "))
+SEMICOLON = Message(N_("；"))
 
 
 def _show(value: Any) -> str:
@@ -57,14 +66,15 @@ def describe(condition: Condition | None, fields: Mapping[str, Any]) -> list[str
         if isinstance(term, FieldTest):
             actual = fields.get(term.field)
             if term.op is Op.exists:
-                out.append(f"{term.field} {'存在 present' if actual is not None else '缺失 absent'}")
+                said = N_("{field} 存在") if actual is not None else N_("{field} 缺失")
+                out.append(Message(said, field=term.field))
             else:
                 out.append(f"{term.field}={_show(actual)} {_SYMBOL[term.op]} {_show(term.value)}")
         elif isinstance(term, AnyOf):
-            parts = [" 且 ".join(describe(o, fields)) or "true" for o in term.options]
-            out.append("（" + " 或 ".join(parts) + "）")
+            parts = [joined(describe(o, fields), AND) or "true" for o in term.options]
+            out.append(Message(N_("（{options}）"), options=joined(parts, OR)))
         elif isinstance(term, NotOf):
-            out.append("非（" + " 且 ".join(describe(term.condition, fields)) + "）")
+            out.append(Message(N_("非（{condition}）"), condition=joined(describe(term.condition, fields), AND)))
     return out
 
 
@@ -120,9 +130,10 @@ def firing(
     else:
         name = f"{rule.id}（{rule.title}）" if rule.title else rule.id
         said = reasons() if callable(reasons) else reasons
-        why = "; ".join(said) if said else "条件成立 conditions hold"
+        why = joined(said, SEMICOLON) if said else Message(N_("条件成立"))
         shown = list(records[:5]) + ([f"…(+{len(records) - 5})"] if len(records) > 5 else [])
-        explanation = f"规则 {name}: {why} → {level.chinese} {level.value}; 记录 records: {', '.join(shown)}"
+        explanation = Message(N_("规则 {rule}：{why} → {level}；记录：{records}"), rule=name, why=why,
+                              level=Message(level.chinese), records=", ".join(shown))
         summary = render(rule.summary, {**fields, **vals}) if rule.summary else ""
     return made_firing(
         fp,

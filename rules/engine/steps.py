@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from domain.messages import N_, Message
 from domain.records import Record
 from domain.warnings import Firing, Level
 from rules.engine.baselines import Baselines, measure, shown
@@ -134,8 +135,9 @@ def run_rule(engine: EngineParts, job: tuple[int, list[tuple[int, int]]], r: Rec
             return None
         f = engine.fields(r, t)
         span = duration(rule.within) if rule.within is not None else ""
-        reasons = [f"{' → '.join(s.record for s in rule.steps)}: 同一 same {', '.join(rule.join)}, "
-                   f"{span} 内依次出现 in order within {span}"]
+        order = " → ".join(s.record for s in rule.steps)
+        reasons: list[str] = [Message(N_("{steps}：同一 {join}，{span} 内依次出现"), steps=order,
+                                      join=", ".join(rule.join), span=span)]
         reasons += describe(rule.levels[li].when, f)
         return firing(rule, rule.levels[li].level, r.at, f, tuple(done), engine.version,
                       values=tested(rule, li, f), reasons=reasons, quiet=engine.quiet)
@@ -161,12 +163,19 @@ def absent_json(engine: EngineParts, payload: Any) -> Any:
     assert rule.absence is not None and rule.within is not None
     f = engine.fields(r, payload.t)
     span = duration(rule.within)
-    reasons = [f"{rule.absence.after.record} 之后 {span} 内无 {rule.absence.missing.record} "
-               f"(no {rule.absence.missing.record} within {span} after {r.ref})"]
+    reasons: list[str] = [Message(N_("{after} 之后 {span} 内无 {missing}（{ref} 之后）"),
+                                  after=rule.absence.after.record, span=span, missing=rule.absence.missing.record,
+                                  ref=r.ref)]
     reasons += describe(rule.levels[li].when, f)
     pending = firing(rule, rule.levels[li].level, r.at + rule.within, f, (r.ref,), engine.version,
                      values=tested(rule, li, f), reasons=reasons)
     return firing_to_json(pending)
+
+
+def _window_reason(span: str, by: Sequence[str]) -> Message:
+    if not by:
+        return Message(N_("{span} 内"), span=span)
+    return Message(N_("{span} 内，按 {by}"), span=span, by=", ".join(by))
 
 
 def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], t: float) -> Firing | None:
@@ -221,7 +230,7 @@ def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], 
     def reasons() -> list[str]:
         assert rule.window is not None
         span = duration(rule.window.within)
-        return ([f"{span} 内 within {span}, by {', '.join(rule.window.by) or '-'}"]
+        return ([_window_reason(span, rule.window.by)]
                 + (describe(rule.levels[li].when, aggf) or [f"{w.agg}={total}"]))
 
     full[w.agg] = total
@@ -266,11 +275,12 @@ def _run_baseline(engine: EngineParts, w: WindowJob, b: Baselines, r: Record, f:
     if "periods" in full:
         nice["periods"] = full["periods"]
     span, every = duration(rule.window.within), duration(rule.baseline.every)
-    reasons = [f"{span} 内 within {span}, by {', '.join(rule.window.by) or '-'}"]
+    reasons: list[str] = [_window_reason(span, rule.window.by)]
     reasons += describe(rule.levels[li].when, nice) or [f"{w.agg}={total}"]
-    reasons.append(f"基线 baseline: 前 {len(samples)} 个同期 samples（每隔 every {every}）"
-                   f"[{', '.join(map(str, shown_samples))}] → 期望 expected={nice['expected']}, "
-                   f"离散 spread={nice['spread']}, 倍数 ratio={nice['ratio']}, 标准分 zscore={nice['zscore']}")
+    reasons.append(Message(N_("基线：前 {n} 个同期样本（每隔 {every}）[{samples}] → 期望 {expected}，离散 {spread}，"
+                              "倍数 {ratio}，标准分 {zscore}"), n=len(samples), every=every,
+                           samples=", ".join(map(str, shown_samples)), expected=nice["expected"],
+                           spread=nice["spread"], ratio=nice["ratio"], zscore=nice["zscore"]))
     full.update(values)
     return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), engine.version,
                   values=values, reasons=reasons, quiet=engine.quiet)

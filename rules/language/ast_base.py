@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from domain.kinds import RecordKinds
+from domain.messages import N_, Message
 from rules.language.conditions_ast import Condition, parse_condition
 from rules.language.positions import LanguageError, LineMap, key_line, line_of
 
@@ -26,7 +27,7 @@ def parse_duration(text: Any, line: int = 0) -> timedelta:
         return text
     match = _DURATION.match(str(text)) if isinstance(text, str) else None
     if match is None or int(match.group(1)) == 0:
-        msg = f"duration must be a positive number with s, m, h or d (e.g. 90m, 7d), got {text!r}"
+        msg = Message(N_("时长须为正数加 s、m、h 或 d（例如 90m、7d），得到 {text}"), text=repr(text))
         raise LanguageError(msg, line)
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
@@ -61,7 +62,7 @@ class Located(BaseModel):
         if isinstance(data, LineMap):
             for key in _POSITION_KEYS:
                 if key in data:  # positions come from the loader, never from the author
-                    raise LanguageError(f"unknown key '{key}'", key_line(data, key))
+                    raise LanguageError(Message(N_("未知的键 '{key}'"), key=key), key_line(data, key))
         out = dict(data)
         out.setdefault("file", str((info.context or {}).get("file", "")))
         out.setdefault("line", line_of(data))
@@ -91,6 +92,7 @@ def noise_fields(raw: Mapping[str, Any], out: dict[str, Any], here: int) -> None
     if "auto_resolve" in out:
         line = key_line(raw, "auto_resolve", here)
         if not isinstance(out["auto_resolve"], bool):
-            raise LanguageError(f"auto_resolve must be true or false, got {out['auto_resolve']!r}", line)
+            raise LanguageError(Message(N_("auto_resolve 须为 true 或 false，得到 {value}"),
+                                        value=repr(out["auto_resolve"])), line)
         if out["auto_resolve"] and "resolve_after" not in out:
-            raise LanguageError("auto_resolve needs resolve_after (how long without a firing, e.g. 72h)", line)
+            raise LanguageError(Message(N_("auto_resolve 需要 resolve_after（多久没有触发，例如 72h）")), line)

@@ -16,6 +16,7 @@ from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.messages import N_, Message
 from rules.language.positions import LanguageError, key_line, line_of
 
 
@@ -106,14 +107,14 @@ def _parse_timestamp(raw: Any, file: str, line: int) -> datetime:
     if isinstance(raw, datetime):
         value = raw
     elif isinstance(raw, date):
-        raise LanguageError(f"timestamp needs a time and a zone, e.g. '{raw}T00:00:00+08:00'", line)
+        raise LanguageError(Message(N_("时间须带时刻和时区，例如 '{raw}T00:00:00+08:00'"), raw=raw), line)
     else:
         try:
             value = datetime.fromisoformat(str(raw))
         except ValueError:
-            raise LanguageError(f"{raw!r} is not an ISO-8601 timestamp", line) from None
+            raise LanguageError(Message(N_("{raw} 不是 ISO-8601 时间"), raw=repr(raw)), line) from None
     if value.tzinfo is None:
-        raise LanguageError(f"timestamp {raw!s} needs a time zone, e.g. +08:00", line)
+        raise LanguageError(Message(N_("时间 {raw} 须带时区，例如 +08:00"), raw=str(raw)), line)
     return value
 
 
@@ -121,18 +122,19 @@ def _check_value(op: Op, value: Any, line: int) -> None:
     """Reject values an operator cannot use (a list for ``eq``, a number for ``matches``…)."""
     if op in (Op.in_, Op.not_in):
         if not isinstance(value, list) or any(isinstance(v, (list, dict)) for v in value):
-            raise LanguageError(f"'{op.value}' takes a list of values, e.g. [a, b]", line)
+            raise LanguageError(Message(N_("'{op}' 须为值的列表，例如 [a, b]"), op=op.value), line)
     elif op is Op.exists:
         if not isinstance(value, bool):
-            raise LanguageError("'exists' takes true or false", line)
+            raise LanguageError(Message(N_("'exists' 须为 true 或 false")), line)
     elif op is Op.matches:
         if not isinstance(value, str):
-            raise LanguageError("'matches' takes a regular expression string", line)
+            raise LanguageError(Message(N_("'matches' 须为正则表达式文本")), line)
     elif op in ORDERED_OPS:
         if isinstance(value, bool) or not isinstance(value, (int, float, datetime)):
-            raise LanguageError(f"'{op.value}' compares with a number or a timestamp, got {value!r}", line)
+            raise LanguageError(Message(N_("'{op}' 只能与数值或时间比较，得到 {value}"),
+                                        op=op.value, value=repr(value)), line)
     elif isinstance(value, (list, dict)) or value is None:
-        raise LanguageError(f"'{op.value}' takes a single value, got {value!r}", line)
+        raise LanguageError(Message(N_("'{op}' 须为单个值，得到 {value}"), op=op.value, value=repr(value)), line)
 
 
 def parse_condition(
@@ -151,18 +153,17 @@ def parse_condition(
     if isinstance(raw, Condition):
         return raw
     if not isinstance(raw, Mapping):
-        raise LanguageError(f"a condition is a map of field to operators, got {raw!r}", here)
+        raise LanguageError(Message(N_("条件是字段到运算符的映射，得到 {raw}"), raw=repr(raw)), here)
     terms: list[Term] = []
     for key, spec in raw.items():
         kline = key_line(raw, key, here)
         if not isinstance(key, str):
-            raise LanguageError(f"condition keys are field names, got {key!r}", kline)
+            raise LanguageError(Message(N_("条件的键须为字段名，得到 {key}"), key=repr(key)), kline)
         if key in ("any", "not") and depth >= MAX_NESTING:
-            raise LanguageError(f"'any' and 'not' nest more than {MAX_NESTING} levels deep; simplify the condition",
-                                kline)
+            raise LanguageError(Message(N_("'any' 和 'not' 嵌套超过 {limit} 层；请简化条件"), limit=MAX_NESTING), kline)
         if key == "any":
             if not isinstance(spec, list) or not spec:
-                raise LanguageError("'any' takes a non-empty list of conditions", kline)
+                raise LanguageError(Message(N_("'any' 须为非空的条件列表")), kline)
             options = tuple(parse_condition(c, file, kline, timestamp_fields, depth + 1) for c in spec)
             terms.append(AnyOf(options=options, file=file, line=kline))
         elif key == "not":
@@ -180,15 +181,17 @@ def _parse_field(
     """The tests of one ``field: {op: value, ...}`` entry (several operators mean all must hold)."""
     if not isinstance(spec, Mapping) or not spec:
         ops = ", ".join(OPERATORS)
-        msg = f"field '{field}' needs an operator map such as {{eq: {spec!r}}}; operators: {ops}"
+        msg = Message(N_("字段 '{field}' 须为运算符映射，例如 {{eq: {spec}}}；运算符：{ops}"), field=field,
+                      spec=repr(spec), ops=ops)
         raise LanguageError(msg, line)
     out: list[FieldTest] = []
     for op_name, value in spec.items():
         oline = key_line(spec, op_name, line)
         if op_name not in OPERATORS:
             near = difflib.get_close_matches(str(op_name), OPERATORS, n=1)
-            hint = f"; did you mean '{near[0]}'?" if near else f"; operators: {', '.join(OPERATORS)}"
-            raise LanguageError(f"unknown operator '{op_name}'{hint}", oline)
+            hint = (Message(N_("；是否应为 '{name}'？"), name=near[0]) if near
+                    else Message(N_("；运算符：{ops}"), ops=", ".join(OPERATORS)))
+            raise LanguageError(Message(N_("未知的运算符 '{op}'{hint}"), op=op_name, hint=hint), oline)
         op = Op(op_name)
         if field in timestamp_fields and op not in (Op.exists, Op.in_, Op.not_in):
             value = _parse_timestamp(value, file, oline)

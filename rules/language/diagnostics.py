@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from domain.messages import N_, Message
 from rules.language.positions import LanguageError, key_line, line_of
 
 # Keys an author may write in each part of a file, for "did you mean" on an unknown key.
@@ -32,11 +33,20 @@ _CONTEXT_KEYS = {
 
 
 _EXPECTED = {
-    "tuple_type": "expected a list, e.g. [street]",
-    "list_type": "expected a list",
-    "string_type": "expected text",
-    "dict_type": "expected a map",
-    "model_type": "expected a map",
+    "tuple_type": Message(N_("应为列表，例如 [street]")),
+    "list_type": Message(N_("应为列表")),
+    "string_type": Message(N_("应为文本")),
+    "dict_type": Message(N_("应为映射")),
+    "model_type": Message(N_("应为映射")),
+    "int_type": Message(N_("应为整数")),
+    "int_parsing": Message(N_("应为整数")),
+    "int_from_float": Message(N_("应为整数")),
+    "float_type": Message(N_("应为数值")),
+    "float_parsing": Message(N_("应为数值")),
+    "bool_type": Message(N_("应为 true 或 false")),
+    "bool_parsing": Message(N_("应为 true 或 false")),
+    "string_too_short": Message(N_("不能为空")),
+    "too_short": Message(N_("不能为空")),
 }
 
 
@@ -75,7 +85,7 @@ def _context(loc: tuple[int | str, ...]) -> str | None:
 
 def _suggest(name: str, known: tuple[str, ...]) -> str:
     near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f"; did you mean '{near[0]}'?" if near else ""
+    return Message(N_("；是否应为 '{name}'？"), name=near[0]) if near else ""
 
 
 def from_validation_error(
@@ -97,20 +107,20 @@ def from_validation_error(
             parent, _ = _walk(raw, loc[:-1])
             key = str(loc[-1])
             known = _CONTEXT_KEYS.get(_context(loc[:-1]), RULE_KEYS)
-            msg = f"unknown key '{key}'{_suggest(key, known)}"
+            msg = Message(N_("未知的键 '{key}'{hint}"), key=key, hint=_suggest(key, known))
             out.append(RuleError(file, key_line(parent, loc[-1], 1), msg))
         elif kind == "missing":
             _, line = _walk(raw, loc[:-1])
-            out.append(RuleError(file, line, f"missing key '{loc[-1]}'"))
+            out.append(RuleError(file, line, Message(N_("缺少键 '{key}'"), key=loc[-1])))
         elif kind == "enum" and loc and loc[-1] == "level":
             _, line = _walk(raw, loc)
             given = str(err.get("input"))
             levels = ("blue", "yellow", "orange", "red")
-            hint = _suggest(given, levels) or "; levels are blue, yellow, orange, red"
-            out.append(RuleError(file, line, f"unknown level '{given}'{hint}"))
+            hint = _suggest(given, levels) or Message(N_("；等级为 blue、yellow、orange、red"))
+            out.append(RuleError(file, line, Message(N_("未知的等级 '{level}'{hint}"), level=given, hint=hint)))
         else:
             _, line = _walk(raw, loc)
-            where = ".".join(str(p) for p in loc) or "file"
-            what = _EXPECTED.get(kind, err["msg"])
-            out.append(RuleError(file, line, f"{where}: {what}"))
+            where = ".".join(str(p) for p in loc) or Message(N_("文件"))
+            what = _EXPECTED.get(kind, err["msg"])  # pydantic's own (English) words for a rarer kind of error
+            out.append(RuleError(file, line, Message(N_("{where}：{what}"), where=where, what=what)))
     return out

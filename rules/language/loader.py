@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.kinds import KindsError, RecordKinds
-from domain.messages import N_, Message
+from domain.messages import N_, Message, message_of
 from rules.language.calendars import Calendars
 from rules.language.chaining import find_cycles
 from rules.language.diagnostics import RuleError
@@ -31,7 +31,7 @@ from rules.language.files import content_digest, display_path, file_digests, fil
 from rules.language.model import Rule, RuleFile, TestCase
 from rules.language.positions import LanguageError, LineMap
 from rules.language.validate import validate_file
-from rules.language.yaml_safe import MAX_BYTES, YamlError, load_yaml
+from rules.language.yaml_safe import MAX_BYTES, YamlError, load_yaml, too_large
 
 __all__ = ["RuleError", "Rulebook", "default_rulebook", "display_path", "load_rulebook", "rulebook_stamp", "yaml_files"]
 
@@ -101,11 +101,11 @@ class _Loading:
         except YamlError as exc:
             self.errors.append(RuleError(name, exc.line or 1, exc.message))
         except UnicodeDecodeError:
-            self.errors.append(RuleError(name, 1, "file is not UTF-8 text"))
+            self.errors.append(RuleError(name, 1, Message(N_("文件不是 UTF-8 文本"))))
         except OSError as exc:
-            self.errors.append(RuleError(name, 1, f"cannot read: {exc.strerror or exc}"))
+            self.errors.append(RuleError(name, 1, Message(N_("无法读取：{reason}"), reason=str(exc.strerror or exc))))
         except (RecursionError, MemoryError) as exc:  # never seen past the limits above: stop this file only
-            self.errors.append(RuleError(name, 1, f"cannot load ({type(exc).__name__}); simplify the file"))
+            self.errors.append(RuleError(name, 1, _cannot_load(exc)))
         return _FAILED
 
     def data_file(self, wanted: str, shape_ok: Any) -> tuple[Path | None, Any]:
@@ -127,17 +127,21 @@ class _Loading:
 _FAILED = object()
 
 
+def _cannot_load(exc: BaseException) -> Message:
+    return Message(N_("无法载入（{error}）；请简化文件"), error=type(exc).__name__)
+
+
 def _read_bounded(path: Path) -> bytes:
     """A file's bytes, its size checked before reading (and never more than the limit read, should it
     grow meanwhile): a huge file is refused without being read."""
     if not path.is_file():
-        raise YamlError("not a regular file", 1)
+        raise YamlError(Message(N_("不是普通文件")), 1)
     if path.stat().st_size > MAX_BYTES:
-        raise YamlError(f"file is larger than {MAX_BYTES} bytes", 1)
+        raise YamlError(too_large(), 1)
     with path.open("rb") as f:
         data = f.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise YamlError(f"file is larger than {MAX_BYTES} bytes", 1)
+        raise YamlError(too_large(), 1)
     return data
 
 
@@ -160,19 +164,19 @@ def load_rulebook(paths: Sequence[Path] | Path | None = None, rulebook: Path | N
     files = yaml_files(roots)
     for path in files:
         if not path.exists():
-            run.errors.append(RuleError(display_path(path), 1, "no such file or folder"))
+            run.errors.append(RuleError(display_path(path), 1, Message(N_("没有这个文件或文件夹"))))
             continue
         run.parsed[path] = run.read(path)
 
     kinds_path, kinds_data = run.data_file("kinds.yaml", _is_kinds)
     kinds = RecordKinds()
     if kinds_path is None:
-        run.errors.append(RuleError(display_path(book), 1, "no kinds.yaml found for these rules"))
+        run.errors.append(RuleError(display_path(book), 1, Message(N_("找不到这些规则的 kinds.yaml"))))
     else:
         try:
             kinds = RecordKinds.from_mapping(kinds_data or {})
         except KindsError as exc:
-            run.errors.append(RuleError(display_path(kinds_path), 1, str(exc)))
+            run.errors.append(RuleError(display_path(kinds_path), 1, message_of(exc) or str(exc)))
     cal_path, cal_data = run.data_file("calendars.yaml", _is_calendars)
     calendars = Calendars()
     if cal_path is not None:
@@ -188,12 +192,12 @@ def load_rulebook(paths: Sequence[Path] | Path | None = None, rulebook: Path | N
         name = display_path(path)
         if not isinstance(data, dict) or "ruleset" not in data:
             if isinstance(data, dict) and "rules" in data:
-                run.errors.append(RuleError(name, 1, "a rule file needs a top-level 'ruleset'"))
+                run.errors.append(RuleError(name, 1, Message(N_("规则文件需要顶层的 'ruleset'"))))
             continue  # a data file, not ours to judge
         try:
             rule_file = _parse(name, data, kinds, calendars, run.errors)
         except (RecursionError, MemoryError) as exc:  # one bad file stops only its own rules
-            run.errors.append(RuleError(name, 1, f"cannot load ({type(exc).__name__}); simplify the file"))
+            run.errors.append(RuleError(name, 1, _cannot_load(exc)))
             continue
         if rule_file is not None:
             loaded[path] = rule_file

@@ -48,6 +48,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo
 
+from domain.messages import N_, Message
 from domain.warnings import Level
 from rules.language.ast_base import Located, condition_field, noise_fields, parse_duration, timestamp_fields
 from rules.language.conditions_ast import OPERATORS, AnyOf, Condition, FieldTest, NotOf, Op, Term, parse_condition
@@ -130,43 +131,48 @@ class Rule(Located):
         noise_fields(raw, out, here)
         rid = out.get("id")
         if not isinstance(rid, str) or not RULE_ID.match(rid):
-            raise LanguageError(f"rule id must match [a-z0-9-]+, got {rid!r}", key_line(raw, "id", here))
+            raise LanguageError(Message(N_("规则 id 须符合 [a-z0-9-]+，得到 {id}"),
+                                        id=repr(rid)), key_line(raw, "id", here))
         if rid == RULEBOOK_ERROR_RULE:
-            raise LanguageError(f"rule id '{rid}' is reserved for rulebook errors; choose another",
+            raise LanguageError(Message(N_("规则 id '{id}' 保留给规则库错误使用；请另选一个"), id=rid),
                                 key_line(raw, "id", here))
         present = sorted(_KIND_KEYS & set(raw))
         if len(present) != 1:
-            why = "has none" if not present else f"has {', '.join(present)}"
-            raise LanguageError(f"rule '{rid}' needs exactly one of record, sequence, absence ({why})", here)
+            why = Message(N_("一个也没有")) if not present else Message(N_("有 {keys}"), keys=", ".join(present))
+            raise LanguageError(Message(N_("规则 '{id}' 须有且只有 record、sequence、absence 之一（{why}）"), id=rid,
+                                        why=why), here)
         watch = present[0]
         if "window" in raw and watch != "record":
-            raise LanguageError("'window' goes with 'record'", key_line(raw, "window", here))
+            raise LanguageError(Message(N_("'window' 只能与 'record' 一起使用")), key_line(raw, "window", here))
         if "baseline" in raw and "window" not in raw:
-            msg = "'baseline' goes with 'window': only a window rule has an aggregate to compare with its history"
+            msg = Message(N_("'baseline' 只能与 'window' 一起使用：只有窗口规则才有可与历史比较的聚合值"))
             raise LanguageError(msg, key_line(raw, "baseline", here))
         if "baseline" in raw and not isinstance(raw["baseline"], Mapping):
-            msg = f"baseline must be a map, e.g. baseline: {{samples: 8, every: 7d}}, got {raw['baseline']!r}"
+            msg = Message(N_("baseline 须为映射，例如 baseline: {{samples: 8, every: 7d}}，得到 {value}"),
+                          value=repr(raw["baseline"]))
             raise LanguageError(msg, key_line(raw, "baseline", here))
         if "where" in raw and watch != "record":
-            msg = f"'where' goes with 'record'; a {watch} filters in its steps"
+            msg = Message(N_("'where' 只能与 'record' 一起使用；{kind} 在其各步骤中筛选"), kind=watch)
             raise LanguageError(msg, key_line(raw, "where", here))
         for key in ("join", "within"):
             if watch == "record" and key in raw:
-                hint = " (a window has its own 'within')" if key == "within" and "window" in raw else ""
-                raise LanguageError(f"'{key}' goes with sequence or absence{hint}", key_line(raw, key, here))
+                hint = Message(N_("（窗口有自己的 'within'）")) if key == "within" and "window" in raw else ""
+                raise LanguageError(Message(N_("'{key}' 只能与 sequence 或 absence 一起使用{hint}"),
+                                            key=key, hint=hint),
+                                    key_line(raw, key, here))
             if watch != "record" and key not in raw:
-                raise LanguageError(f"a {watch} rule needs '{key}'", here)
+                raise LanguageError(Message(N_("{kind} 规则需要 '{key}'"), kind=watch, key=key), here)
         if watch == "sequence" and (not isinstance(raw["sequence"], list) or len(raw["sequence"]) < 2):
-            raise LanguageError("a sequence needs at least two steps", key_line(raw, "sequence", here))
+            raise LanguageError(Message(N_("sequence 至少需要两个步骤")), key_line(raw, "sequence", here))
         if "within" in out:
             out["within"] = parse_duration(out["within"], key_line(raw, "within", here))
         if "level" in out:
             if "levels" in out:
-                raise LanguageError("write 'level' or 'levels', not both", key_line(raw, "level", here))
+                raise LanguageError(Message(N_("请写 'level' 或 'levels'，不要两者都写")), key_line(raw, "level", here))
             lline = key_line(raw, "level", here)
             out["levels"] = [{"level": out.pop("level"), "line": lline, "file": out["file"]}]
         elif not isinstance(out.get("levels"), list) or not out["levels"]:
-            raise LanguageError(f"rule '{rid}' needs 'level' or a non-empty 'levels' list", here)
+            raise LanguageError(Message(N_("规则 '{id}' 需要 'level' 或非空的 'levels' 列表"), id=rid), here)
         condition_field(raw, out, "where", timestamp_fields(info, out.get("record")))
         return out
 

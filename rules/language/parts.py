@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo
 
+from domain.messages import N_, Message
 from domain.warnings import Level
 from rules.language.ast_base import Located, condition_field, parse_duration, timestamp_fields
 from rules.language.conditions_ast import Condition
@@ -66,10 +67,10 @@ class Window(Located):
         elif isinstance(agg, Mapping) and len(agg) == 1 and next(iter(agg)) in ("sum", "distinct"):
             kind, field = next(iter(agg.items()))
             if not isinstance(field, str):
-                raise LanguageError(f"'{kind}' takes a field name", here)
+                raise LanguageError(Message(N_("'{kind}' 须为字段名"), kind=kind), here)
             out["aggregate"] = {"kind": kind, "field": field, "file": out["file"], "line": here}
         elif not isinstance(agg, Aggregate):
-            msg = f"aggregate must be count, {{sum: FIELD}} or {{distinct: FIELD}}, got {agg!r}"
+            msg = Message(N_("aggregate 须为 count、{{sum: FIELD}} 或 {{distinct: FIELD}}，得到 {agg}"), agg=repr(agg))
             raise LanguageError(msg, here)
         return out
 
@@ -92,10 +93,12 @@ class Baseline(Located):
         here = out["line"]
         for key in ("samples", "every"):
             if key not in raw:
-                raise LanguageError(f"a baseline needs '{key}', e.g. baseline: {{samples: 8, every: 7d}}", here)
+                raise LanguageError(Message(N_("基线需要 '{key}'，例如 baseline: {{samples: 8, every: 7d}}"),
+                                            key=key), here)
         samples = out["samples"]
         if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
-            msg = f"baseline samples must be a whole number from 1 to {MAX_SAMPLES}, got {samples!r}"
+            msg = Message(N_("基线 samples 须为 1 到 {limit} 的整数，得到 {samples}"), limit=MAX_SAMPLES,
+                          samples=repr(samples))
             raise LanguageError(msg, key_line(raw, "samples", here))
         out["every"] = parse_duration(out["every"], key_line(raw, "every", here))
         return out

@@ -53,7 +53,7 @@ def python_only(pattern: str) -> str | None:
     automaton limits are another reason, asked of durable_rules itself
     (:func:`rules.language.regex_engine.engine_refusals`). Raises :class:`RegexError` outside the subset."""
     reasons = _analyse(_checked(pattern))[1]
-    return "; ".join(reasons) if reasons else None
+    return "；".join(reasons) if reasons else None  # the reasons are Chinese Messages (not shown to officials)
 
 
 def _checked(pattern: str) -> str:

@@ -14,14 +14,17 @@ import subprocess  # nosec B404  # runs our own interpreter to time a pattern in
 import sys
 from collections.abc import Iterable
 
+from domain.messages import N_, Message
+
+_TOO_COMPLEX = Message(N_("对 durable_rules 而言过于复杂"))
 _ENGINE_ERRORS = {
-    501: "durable_rules cannot parse it",
-    502: "it is too complex for durable_rules (too many transitions)",
-    503: "it is too complex for durable_rules (too many states); use fewer or smaller repeats",
-    504: "it is too complex for durable_rules",
-    505: "it is too complex for durable_rules",
-    506: "it is too complex for durable_rules",
-    507: "durable_rules cannot tell its alternatives apart (they overlap); rewrite it more simply",
+    501: Message(N_("durable_rules 无法解析它")),
+    502: Message(N_("对 durable_rules 而言过于复杂（转移过多）")),
+    503: Message(N_("对 durable_rules 而言过于复杂（状态过多）；请减少重复或缩小重复次数")),
+    504: _TOO_COMPLEX,
+    505: _TOO_COMPLEX,
+    506: _TOO_COMPLEX,
+    507: Message(N_("durable_rules 无法区分它的各个分支（分支重叠）；请写得更简单")),
 }
 
 # Run in a child process: durable_rules' automaton compiler is C code that has crashed and hung on
@@ -90,6 +93,6 @@ def engine_refusals(translated: Iterable[str]) -> dict[str, str]:
             verdicts = {}
             for p in todo:
                 alone = _ask_engine([p], timeout=10.0) if len(todo) > 1 else None
-                verdicts[p] = alone[p] if alone is not None else "durable_rules crashes or hangs on it"
+                verdicts[p] = alone[p] if alone is not None else Message(N_("durable_rules 处理它时崩溃或挂起"))
         _engine_cache.update(verdicts)
     return {p: v for p in patterns if (v := _engine_cache.get(p)) is not None}

@@ -76,11 +76,12 @@ class Translator:
                 self.repeats += 1
             if empty and (high is None or high > 1):
                 # durable_rules' matcher can loop for ever on such a pattern (e.g. (a?)+).
-                self.untrusted.append(f"a repeated group that can match nothing at position {start + 1}")
+                self.untrusted.append(Message(N_("可匹配空串的分组被重复（第 {position} 个字符处）"),
+                                              position=start + 1))
             if nested and (high is None or high > 1):
                 # Nested repeats blow up durable_rules' automaton (too many states) and some even
                 # corrupt its memory: (a+|b){1,3} is left to Python, (ab|cd)+ is fine.
-                self.untrusted.append(f"a repeated group holding a repeat at position {start + 1}")
+                self.untrusted.append(Message(N_("含重复的分组被重复（第 {position} 个字符处）"), position=start + 1))
             out.append(atom + q)
             nullable = nullable and (empty or low == 0)
         return "".join(out), nullable
@@ -166,7 +167,7 @@ class Translator:
         if negated:
             # durable_rules mismatches a negated class whenever another path of the pattern can take
             # the same character ('.*[^a]' does not match 'ab' there).
-            self.untrusted.append(f"a negated class at position {start}")
+            self.untrusted.append(Message(N_("取反的字符类（第 {position} 个字符处）"), position=start))
             self.i += 1
         if self.peek() == "]":
             raise self.fail(Message(N_("空的字符类或未转义的 ']'；字符本身请写 \\]")))
@@ -197,7 +198,7 @@ class Translator:
                 if ord(end) < ord(ch):
                     raise self.fail(Message(N_("范围 {start}-{end} 顺序颠倒"), start=ch, end=end))
                 if not (ch.isascii() and end.isascii()):  # durable_rules crashes on it
-                    self.untrusted.append(f"a non-ASCII range at position {start}")
+                    self.untrusted.append(Message(N_("非 ASCII 的范围（第 {position} 个字符处）"), position=start))
                 ranges.append(f"{ch}-{end}")
             else:
                 literals.append(ch)
@@ -207,7 +208,7 @@ class Translator:
         try:
             return self._emit_class(shorthand, ranges, literals)
         except RegexError:
-            self.untrusted.append(f"a class of only '^' and '-' at position {start}")
+            self.untrusted.append(Message(N_("只含 '^' 和 '-' 的字符类（第 {position} 个字符处）"), position=start))
             return "[-^]"
 
     @staticmethod

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from domain.messages import N_, Message
 from rules.language.positions import LineList, LineMap
 
 MAX_BYTES = 1_000_000
@@ -51,11 +52,11 @@ class PositionLoader(yaml.SafeLoader):
         event = self.peek_event()  # type: ignore[no-untyped-call]
         line = int(event.start_mark.line) + 1 if event.start_mark is not None else 0
         if isinstance(event, yaml.AliasEvent):
-            raise YamlError("aliases (*name) are not allowed in rule files", line)
+            raise YamlError(Message(N_("规则文件中不允许别名（*name）")), line)
         if getattr(event, "anchor", None) is not None:
-            raise YamlError("anchors (&name) are not allowed in rule files", line)
+            raise YamlError(Message(N_("规则文件中不允许锚点（&name）")), line)
         if self.depth >= MAX_DEPTH:
-            raise YamlError(f"maps and lists nest more than {MAX_DEPTH} levels deep; simplify the file", line)
+            raise YamlError(Message(N_("映射和列表嵌套超过 {limit} 层；请简化文件"), limit=MAX_DEPTH), line)
         self.depth += 1
         try:
             return super().compose_node(parent, index)
@@ -66,7 +67,7 @@ class PositionLoader(yaml.SafeLoader):
         """Refuse every tag but YAML's plain types (so ``!!python/...`` and custom tags are errors)."""
         if node.tag not in _ALLOWED_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise YamlError(f"tag '{tag}' is not allowed; rule files hold plain data only", _line(node))
+            raise YamlError(Message(N_("不允许标签 '{tag}'；规则文件只含普通数据"), tag=tag), _line(node))
         return super().construct_object(node, deep=deep)
 
     def construct_yaml_map(self, node: MappingNode) -> Any:
@@ -75,14 +76,15 @@ class PositionLoader(yaml.SafeLoader):
         data.line = _line(node)
         yield data
         if any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value):
-            raise YamlError("merge keys (<<) are not allowed in rule files", _line(node))
+            raise YamlError(Message(N_("规则文件中不允许合并键（<<）")), _line(node))
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise YamlError(f"mapping keys must be plain values, got {key!r}", _line(key_node))
+                raise YamlError(Message(N_("映射的键须为普通值，得到 {key}"), key=repr(key)), _line(key_node))
             if key in data:
                 first = data.key_lines[key]
-                raise YamlError(f"duplicate key '{key}' (first at line {first})", _line(key_node))
+                raise YamlError(Message(N_("键 '{key}' 重复（首次出现在第 {line} 行）"),
+                                        key=key, line=first), _line(key_node))
             data[key] = self.construct_object(value_node, deep=True)
             data.key_lines[key] = _line(key_node)
 
@@ -100,18 +102,23 @@ PositionLoader.add_constructor("tag:yaml.org,2002:map", PositionLoader.construct
 PositionLoader.add_constructor("tag:yaml.org,2002:seq", PositionLoader.construct_yaml_seq)
 
 
+def too_large() -> Message:
+    """The refusal of a file over :data:`MAX_BYTES`."""
+    return Message(N_("文件大于 {limit} 字节"), limit=MAX_BYTES)
+
+
 def check_text(text: str) -> None:
     """Refuse control characters (NUL and the like; tab and line ends are fine) with their line."""
     bad = _CONTROL.search(text)
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1
-        raise YamlError(f"control character U+{ord(bad.group()):04X} is not allowed in rule files; remove it", line)
+        raise YamlError(Message(N_("规则文件中不允许控制字符 {char}；请删除"), char=f"U+{ord(bad.group()):04X}"), line)
 
 
 def load_yaml(text: str | bytes) -> Any:
     """Parse one YAML document with positions; :class:`YamlError` with a line for anything wrong."""
     if len(text) > MAX_BYTES:
-        raise YamlError(f"file is larger than {MAX_BYTES} bytes", 1)
+        raise YamlError(too_large(), 1)
     if isinstance(text, str):
         check_text(text)
     try:  # the reader checks the characters as it is made
@@ -119,7 +126,7 @@ def load_yaml(text: str | bytes) -> Any:
     except yaml.reader.ReaderError as exc:
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
         line = text[: exc.position].count("\n" if isinstance(text, str) else b"\n") + 1  # type: ignore[arg-type]
-        raise YamlError(f"character U+{char:04X} is not allowed in rule files; remove it", line) from None
+        raise YamlError(Message(N_("规则文件中不允许字符 {char}；请删除"), char=f"U+{char:04X}"), line) from None
     try:
         node = loader.get_single_node()  # a second document is a ComposerError, reported as malformed
         if node is None:
@@ -133,9 +140,9 @@ def load_yaml(text: str | bytes) -> Any:
         problem = exc.problem or str(exc)
         if problem.startswith("but") and exc.context:
             problem = f"{exc.context} {problem}"
-        raise YamlError(f"malformed YAML: {problem}", line) from None
+        raise YamlError(Message(N_("YAML 格式错误：{problem}"), problem=problem), line) from None
     except yaml.YAMLError as exc:
-        raise YamlError(f"malformed YAML: {exc}", 0) from None
+        raise YamlError(Message(N_("YAML 格式错误：{problem}"), problem=str(exc)), 0) from None
     finally:
         loader.dispose()
 

@@ -70,27 +70,27 @@ def test_panel_size_by_investment_and_tier() -> None:
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    (lambda i: i.model_copy(update={"evidence": i.evidence[1:]}), "no public notice"),
-    (lambda i: i.model_copy(update={"evidence": (notice(9), *i.evidence[1:])}), "lasted 9 days"),
+    (lambda i: i.model_copy(update={"evidence": i.evidence[1:]}), "没有公示"),
+    (lambda i: i.model_copy(update={"evidence": (notice(9), *i.evidence[1:])}), "只持续了 9 天"),
     (lambda i: i.model_copy(update={"evidence": (Evidence(ref="E1", kind=EvidenceKind.public_notice,
                                                           title="公示"), *i.evidence[1:])}),
-     "has no start and end dates"),
-    (lambda i: i.model_copy(update={"experts": i.experts[:2]}), "expert panel has 2 members"),
+     "没有起止日期"),
+    (lambda i: i.model_copy(update={"experts": i.experts[:2]}), "专家组只有 2 人"),
     (lambda i: i.model_copy(update={"evidence": (i.evidence[0], Evidence(ref="E2", kind=EvidenceKind.survey,
                                                                          title="问卷"), i.evidence[2])}),
-     "survey E2 has no counts"),
+     "问卷 E2 没有各项答案的人数"),
     (lambda i: i.model_copy(update={"evidence": (i.evidence[0], Evidence(
         ref="E2", kind=EvidenceKind.survey, title="问卷", survey=SurveyCounts()), i.evidence[2])}),
-     "survey E2 has no counts"),
+     "问卷 E2 没有各项答案的人数"),
     (lambda i: i.model_copy(update={"evidence": (i.evidence[0], Evidence(
         ref="E2", kind=EvidenceKind.survey, title="问卷", survey=SurveyCounts(support=5)), i.evidence[2])}),
-     "has 5 respondents"),
-    (lambda i: i.model_copy(update={"evidence": (i.evidence[0], i.evidence[2])}), "no opinion survey"),
-    (lambda i: i.model_copy(update={"evidence": i.evidence[:2]}), "no hearing"),
-    (lambda i: i.model_copy(update={"factors": ()}), "risk-factor register is empty"),
+     "只有 5 人作答"),
+    (lambda i: i.model_copy(update={"evidence": (i.evidence[0], i.evidence[2])}), "没有问卷调查"),
+    (lambda i: i.model_copy(update={"evidence": i.evidence[:2]}), "没有听证会"),
+    (lambda i: i.model_copy(update={"factors": ()}), "风险因素登记表为空"),
     (lambda i: i.model_copy(update={"factors": (RiskFactor(ref="F1", title="x", dimension=Dimension.safety,
                                                            probability=2, impact=2, evidence=("E9",)),)}),
-     "cites evidence that does not exist: E9"),
+     "引用了不存在的依据材料：E9"),
 ])
 def test_missing_evidence_blocks_scoring(change, expected: str) -> None:  # type: ignore[no-untyped-def]
     inp = change(complete_input())
@@ -103,11 +103,11 @@ def test_missing_evidence_blocks_scoring(change, expected: str) -> None:  # type
 def test_every_reason_is_listed_at_once() -> None:
     inp = complete_input(experts=1).model_copy(update={"evidence": ()})
     reasons = missing_evidence(inp, SCHEME)
-    assert len(reasons) >= 4 and any("public notice" in r for r in reasons) and any("3" in r for r in reasons)
+    assert len(reasons) >= 4 and any("公示" in r for r in reasons) and any("3" in r for r in reasons)
 
 
 def test_residual_above_original_is_refused() -> None:
-    with pytest.raises(ValueError, match="mitigation cannot raise"):
+    with pytest.raises(ValueError, match="化解措施不能抬高风险"):
         RiskFactor(ref="F1", title="x", dimension=Dimension.safety, probability=2, impact=2,
                    residual_probability=3)
 

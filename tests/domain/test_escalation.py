@@ -75,7 +75,7 @@ def test_the_shipped_policy_loads_and_its_snapshot_round_trips() -> None:
 
 
 def test_a_policy_missing_a_level_or_with_unknown_keys_is_rejected() -> None:
-    with pytest.raises(ValidationError, match="lacks levels"):
+    with pytest.raises(ValidationError, match="升级策略缺少以下等级"):
         EscalationPolicy.model_validate({"levels": {"red": {"tier": "city", "acknowledge_within": "15m",
                                                             "resolve_within": "1d", "remind_every": "15m"}}})
     with pytest.raises(ValidationError):

@@ -41,7 +41,7 @@ def test_week_and_month_periods_in_beijing_time() -> None:
     assert last_complete("week", sunday_late).first == date(2026, 1, 5)
     assert last_complete("week", NOW) == WEEK
     assert last_complete("month", datetime(2026, 3, 1, 8, tzinfo=BJ)) == period_containing("month", date(2026, 2, 1))
-    with pytest.raises(ValueError, match="unknown period"):
+    with pytest.raises(ValueError, match="未知的周期"):
         period_containing("year", date(2026, 1, 1))  # type: ignore[arg-type]
 
 
@@ -129,11 +129,11 @@ def test_score_components_and_weights() -> None:
     # More escalations than warnings received: floored at 0; escalated without any received: 0.
     assert components(NodeFigures(code=A, name="", tier=Tier.street, received=1, escalated=3))["escalation"] == 0.0
     assert components(NodeFigures(code=A, name="", tier=Tier.street, escalated=1))["escalation"] == 0.0
-    with pytest.raises(ValueError, match="unknown score components"):
+    with pytest.raises(ValueError, match="未知的评分项"):
         validate_weights({"speed": 1.0})
-    with pytest.raises(ValueError, match="not all zero"):
+    with pytest.raises(ValueError, match="不能全为零"):
         validate_weights({"ack": 0.0})
-    with pytest.raises(ValueError, match="zero or more"):
+    with pytest.raises(ValueError, match="须为零或正数"):
         validate_weights({"ack": -1.0, "resolve": 2.0})
 
 

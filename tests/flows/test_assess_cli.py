@@ -59,7 +59,7 @@ def _prepared(tmp_path: Path) -> None:
 def test_full_workflow(tmp_path: Path) -> None:
     _prepared(tmp_path)
     out = _err("score", "1")
-    assert "无法评分，缺少依据材料：expert panel has 2 members; this decision needs at least 3" in out
+    assert "无法评分，缺少依据材料：专家组只有 2 人；此决策至少需要 3 人" in out
     _ok("add-evidence", "1", "expert", "刘建国")
     factors = tmp_path / "factors.csv"
     factors.write_text("title,dimension,probability,impact,residual_probability,residual_impact,evidence\n"
@@ -92,12 +92,12 @@ def test_full_workflow(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (("show", "42"), "no assessment 42"),
-    (("new", "x", "--region", "5101"), "region code must be 12 digits"),
+    (("new", "x", "--region", "5101"), "地区代码须为 12 位数字"),
     (("new", "x", "--region", "510104000000", "--kind", "war"), "'war' is not a valid DecisionKind"),
     (("decide", "1", "implement", "--by", "会议"), "only a scored assessment can be decided"),
     (("add-factor", "1", "x", "--dimension", "safety", "-p", "9", "-i", "1"), "probability"),
     (("add-evidence", "1", "public_notice", "公示", "--notice-from", "2026-01-10", "--notice-to", "2026-01-01"),
-     "ends (2026-01-01) before it starts"),
+     "公示的结束日期（2026-01-01）早于开始日期"),
     (("add-evidence", "1", "survey", "--csv", "/nonexistent.csv"), "cannot read as UTF-8 CSV"),
     (("follow-up", "1", "--now", "2026-03-02T12:00:00"), "--now 须带时区"),
     (("add-evidence", "1", "survey", "问卷", "--counts", "1,2,x,4,5"), "--counts 须为五个数"),

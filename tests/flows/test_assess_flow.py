@@ -40,7 +40,7 @@ def test_assess_decision_fails_on_missing_evidence(prefect_harness: None, tmp_pa
         aid = create_assessment(session=s, now=datetime(2026, 1, 1, tzinfo=UTC),
                                 decision=Decision(title="x", region="510104000000")).id
     assert aid is not None
-    with pytest.raises(AssessmentIncomplete, match="no public notice"):
+    with pytest.raises(AssessmentIncomplete, match="没有公示"):
         assess_decision(aid, out_dir=str(tmp_path))
     assert (tmp_path / f"assessment-{aid}.html").exists()  # the report says what is missing
     assert bundle(engine, aid).row.scored_at is None

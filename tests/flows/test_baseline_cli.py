@@ -55,7 +55,7 @@ def test_check_test_and_backtest(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     [row] = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert (row["rule"], row["level"], row["occurrences"]) == ("hotline-surge", "yellow", 2)
-    assert "[1, 1] → 期望 expected=1, 离散 spread=0, 倍数 ratio=4, 标准分 zscore=3" in row["explanation"]
+    assert "[1, 1] → 期望 1，离散 0，倍数 4，标准分 3" in row["explanation"]
 
 
 def test_a_baseline_on_a_rule_without_a_window_is_a_file_line_error(tmp_path: Path) -> None:
@@ -64,4 +64,4 @@ def test_a_baseline_on_a_rule_without_a_window_is_a_file_line_error(tmp_path: Pa
                      "    level: blue\n", encoding="utf-8")
     result = runner.invoke(app, ["rules", "check", str(rules)])
     assert result.exit_code == 1
-    assert f"{rules}:5: 'baseline' goes with 'window'" in result.stdout
+    assert f"{rules}:5: 'baseline' 只能与 'window' 一起使用" in result.stdout

@@ -79,4 +79,4 @@ def test_unscored_report_says_what_is_missing(sqlite_engine: sa.Engine) -> None:
         bundle = load_bundle(session=s, assessment_id=aid)
         bundle.experts = bundle.experts[:1]
     md = render_markdown(bundle, scheme=default_scheme(), now=NOW)
-    assert "Not scored. Scoring is blocked until: expert panel has 1 members" in md
+    assert "Not scored. Scoring is blocked until: 专家组只有 1 人" in md

@@ -76,7 +76,7 @@ def test_the_packaged_config_and_a_bad_one(tmp_path: Path) -> None:
     assert load_kaohe_config(tmp_path / "missing.yaml") == KaoheConfig()
     bad = tmp_path / "kaohe.yaml"
     bad.write_text("weights: {speed: 1}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"kaohe\.yaml: unknown score components"):
+    with pytest.raises(ValueError, match=r"kaohe\.yaml: 未知的评分项"):
         load_kaohe_config(bad)
     bad.write_text("deadlines: {dispute_days: 0}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="positive"):

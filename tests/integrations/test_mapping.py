@@ -67,8 +67,8 @@ def test_hotline_maps_phone_and_call_time(kinds: RecordKinds) -> None:
         (item(occurred_at=...), "missing_field", "缺少字段 'occurred_at'"),
         (item(people=...), "missing_field", "缺少字段 people"),
         (item(people="many"), "invalid_field", "字段无效"),
-        (item(people=[3]), "invalid_field", "people must be a whole number"),  # was a TypeError out of map_item
-        (item(channel="pigeon"), "invalid_field", "channel must be one of"),
+        (item(people=[3]), "invalid_field", "people 须为整数"),  # was a TypeError out of map_item
+        (item(channel="pigeon"), "invalid_field", "channel 须为"),
         (item(region_code="5101"), "invalid_region", "地区代码无效"),
         (item(region_code=None), "invalid_region", "地区代码无效"),
         (item(occurred_at="2026-01-05T09:00:00"), "naive_timestamp", "不带时区的时间"),

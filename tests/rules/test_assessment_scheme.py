@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def test_bad_weight_and_cutoffs_point_at_their_lines(tmp_path: Path) -> None:
     errors = schemes.check_schemes([path])
     assert len(errors) == 2, errors
     assert errors[0].startswith(f"{path}:{_line_of(text, 'legality: {weight: -1')}: dimensions.legality.weight")
-    assert errors[1].startswith(f"{path}:{_line_of(text, 'cutoffs:')}: cutoffs: cut-off medium (8.0) must be below")
+    assert errors[1].startswith(f"{path}:{_line_of(text, 'cutoffs:')}: cutoffs: 中等的分界（8.0）须低于高的分界")
     assert all("\n" not in e for e in errors)
 
 
@@ -50,23 +51,23 @@ def test_hard_rule_needs_exactly_one_condition(tmp_path: Path) -> None:
     path = _write(tmp_path, text)
     [error] = schemes.check_schemes([path])
     assert error.startswith(f"{path}:{_line_of(text, 'factor: {score: 3}')}: hard_rules.0.when")
-    assert "exactly one" in error
+    assert "须有且只有 failure_in" in error
 
 
 def test_missing_dimension_and_duplicate_key(tmp_path: Path) -> None:
     no_safety = DEFAULT.replace("  safety: {weight: 1.2, label: 安全性}\n", "")
     [error] = schemes.check_schemes([_write(tmp_path, no_safety)])
-    assert "dimensions missing a weight: safety" in error
+    assert "以下维度缺少权重：safety" in error
     dup = DEFAULT.replace("combine: max", "combine: max\ncombine: sum")
     path = _write(tmp_path, dup, "dup.yaml")
-    assert schemes.check_schemes([path]) == [f"{path}:{_line_of(dup, 'combine: sum')}: duplicate key 'combine' "
-                                              f"(first at line {_line_of(dup, 'combine: max')})"]
+    assert schemes.check_schemes([path]) == [f"{path}:{_line_of(dup, 'combine: sum')}: 键 'combine' 重复"
+                                              f"（首次出现在第 {_line_of(dup, 'combine: max')} 行）"]
 
 
 def test_panel_bands_must_end_open(tmp_path: Path) -> None:
     text = DEFAULT.replace("      - {experts: 5}", "      - {below_yuan: 2000000000, experts: 5}")
     [error] = schemes.check_schemes([_write(tmp_path, text)])
-    assert "requirements.panel" in error and "last by_investment band" in error
+    assert "requirements.panel" in error and "最后一个 by_investment 档" in error
 
 
 def test_failing_case_is_counted_and_explained(tmp_path: Path) -> None:
@@ -74,7 +75,7 @@ def test_failing_case_is_counted_and_explained(tmp_path: Path) -> None:
     path = _write(tmp_path, text)
     result = schemes.test_schemes([path])
     assert result == f"{result.passed} passed, 1 failed"
-    assert "expected before=high" in result.failures[0] and "got before=medium" in result.failures[0]
+    assert "期望 before=high" in result.failures[0] and "实际 before=medium" in result.failures[0]
 
 
 def test_invalid_file_counts_as_a_failure(tmp_path: Path) -> None:
@@ -88,10 +89,30 @@ def test_case_with_bad_region_is_a_validation_error(tmp_path: Path) -> None:
     text = DEFAULT.replace('region: "510100000000"', 'region: "5101"')
     path = _write(tmp_path, text)
     [error] = schemes.check_schemes([path])
-    assert error.startswith(f"{path}:") and "region code" in error
+    assert error.startswith(f"{path}:") and "地区代码须为 12 位数字" in error
 
 
 def test_load_named_scheme() -> None:
     assert schemes.load_named_scheme("default").scheme == "default"
-    with pytest.raises(schemes.SchemeFileError, match="cannot read"):
+    with pytest.raises(schemes.SchemeFileError, match="无法读取"):
         schemes.load_named_scheme("nope")
+
+
+def test_refusal_reasons_are_one_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    # domain/ words them in Chinese (Messages); English comes through the catalogue, vocabulary included
+    from domain.assessment import AssessmentIncomplete
+    from domain.assessment_scoring import score
+    from integrations.i18n import translate
+    from integrations.settings import get_settings
+    from tests.ssra_helpers import complete_input, default_scheme
+
+    inp = complete_input(experts=2).model_copy(update={"evidence": ()})
+    with pytest.raises(AssessmentIncomplete) as caught:
+        score(inp, default_scheme())
+    reasons = caught.value.reasons
+    assert any(r.startswith("专家组只有 2 人；此决策至少需要 3 人") for r in reasons), reasons
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    english = [translate(r) for r in reasons]
+    assert any(e.startswith("expert panel has 2 members; this decision needs at least 3") for e in english), english
+    assert not any(re.search(r"[\u4e00-\u9fff]", e) for e in english), english

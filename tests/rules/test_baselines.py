@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -137,7 +138,7 @@ def _run(rules: str, minutes: list[float], engine: str = "durable") -> Evaluator
 
 
 @pytest.mark.parametrize("engine", ["durable", "reference"])
-def test_levels_summary_and_explanation(engine: str) -> None:
+def test_levels_summary_and_explanation(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # day 0: 1 record; day 1: 2; day 2: 3 → at the third record of day 2 the samples are [2, 1, 0]
     ev = _run(SURGE, [0, DAY, DAY + 1, 2 * DAY, 2 * DAY + 1, 2 * DAY + 2], engine)
     try:
@@ -145,8 +146,20 @@ def test_levels_summary_and_explanation(engine: str) -> None:
         assert (w.rule, w.level.value, w.occurrences) == ("surge", "yellow", 3)
         # the latest firing: count 3, samples [2, 1, 0]: expected 1, spread √(2/3) = 0.816…, ratio 3, zscore 2
         assert w.summary == "3 件，前 3 天同期平均 1，3 倍，离散 0.82，z 2"
-        assert "samples（每隔 every 1d）[2, 1, 0]" in w.explanation
+        assert "基线：前 3 个同期样本（每隔 1d）[2, 1, 0] → 期望 1，离散 0.82，倍数 3，标准分 2" in w.explanation
         assert "ratio=3 ≥ 3" in w.explanation
+        assert not re.search(r"\b(within|records|baseline|expected|spread|yellow|conditions)\b", w.explanation)
+        # one language: the same explanation in English through the catalogue, both engines alike
+        from integrations.i18n import translate
+        from integrations.settings import get_settings
+
+        monkeypatch.setenv("FENGHUO_LANG", "en")
+        get_settings.cache_clear()
+        english = translate(w.explanation)
+        assert english.startswith("rule surge: within 1h, by community; count=3 ≥ 3; ratio=3 ≥ 3; baseline: 3 "
+                                  "earlier samples (every 1d) [2, 1, 0] → expected 1, spread 0.82, ratio 3, zscore 2"
+                                  " → yellow"), english
+        assert not re.search(r"[\u4e00-\u9fff]", english), english
         assert ev.last_values[w.fingerprint] == {"count": 3, "expected": 1, "spread": 0.82, "ratio": 3,
                                                  "zscore": 2, "samples": [2, 1, 0]}
     finally:
@@ -158,7 +171,7 @@ def test_first_firing_has_an_empty_history_behind_it() -> None:
     try:
         [w] = ev.warnings()
         assert w.level.value == "blue"
-        assert "[0, 0, 0] → 期望 expected=0" in w.explanation  # zscore 2 over a quiet history
+        assert "[0, 0, 0] → 期望 0" in w.explanation  # zscore 2 over a quiet history
     finally:
         ev.close()
 
@@ -209,14 +222,14 @@ WINDOW = """  - id: a
 
 
 @pytest.mark.parametrize(("baseline", "message"), [
-    ("{samples: 0, every: 7d}", "baseline samples must be a whole number from 1 to 52, got 0"),
-    ("{samples: 53, every: 7d}", "baseline samples must be a whole number from 1 to 52, got 53"),
-    ("{samples: eight, every: 7d}", "baseline samples must be a whole number from 1 to 52, got 'eight'"),
-    ("{samples: true, every: 7d}", "baseline samples must be a whole number from 1 to 52, got True"),
-    ("{samples: 8, every: 7w}", "duration must be a positive number with s, m, h or d (e.g. 90m, 7d), got '7w'"),
-    ("{samples: 8}", "a baseline needs 'every', e.g. baseline: {samples: 8, every: 7d}"),
-    ("{samples: 8, every: 7d, sample: 3}", "unknown key 'sample'; did you mean 'samples'?"),
-    ("8", "baseline must be a map, e.g. baseline: {samples: 8, every: 7d}, got 8"),
+    ("{samples: 0, every: 7d}", "基线 samples 须为 1 到 52 的整数，得到 0"),
+    ("{samples: 53, every: 7d}", "基线 samples 须为 1 到 52 的整数，得到 53"),
+    ("{samples: eight, every: 7d}", "基线 samples 须为 1 到 52 的整数，得到 'eight'"),
+    ("{samples: true, every: 7d}", "基线 samples 须为 1 到 52 的整数，得到 True"),
+    ("{samples: 8, every: 7w}", "时长须为正数加 s、m、h 或 d（例如 90m、7d），得到 '7w'"),
+    ("{samples: 8}", "基线需要 'every'，例如 baseline: {samples: 8, every: 7d}"),
+    ("{samples: 8, every: 7d, sample: 3}", "未知的键 'sample'；是否应为 'samples'？"),
+    ("8", "baseline 须为映射，例如 baseline: {samples: 8, every: 7d}，得到 8"),
 ])
 def test_bad_baselines_are_file_line_errors(write: Write, check: Check, baseline: str, message: str) -> None:
     path = write("b.yaml", _file(WINDOW + f"    baseline: {baseline}\n    level: blue\n"))
@@ -227,7 +240,7 @@ def test_baseline_needs_a_window_rule(write: Write, check: Check) -> None:
     path = write("b.yaml", _file("  - id: a\n    record: hotline\n    baseline: {samples: 8, every: 7d}\n"
                                  "    level: blue\n"))
     assert check(path).lines() == [
-        f"{path}:5: 'baseline' goes with 'window': only a window rule has an aggregate to compare with its history"]
+        f"{path}:5: 'baseline' 只能与 'window' 一起使用：只有窗口规则才有可与历史比较的聚合值"]
 
 
 def test_baseline_names_need_a_baseline(write: Write, check: Check) -> None:

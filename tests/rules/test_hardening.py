@@ -86,8 +86,8 @@ def _good(write: Write) -> Path:
 
 @pytest.mark.parametrize(
     ("levels", "message"),
-    [(33, "deep.yaml:6: 'any' and 'not' nest more than 32 levels deep"),
-     (300, "deep.yaml:6: maps and lists nest more than 100 levels deep")],
+    [(33, "deep.yaml:6: 'any' 和 'not' 嵌套超过 32 层"),
+     (300, "deep.yaml:6: 映射和列表嵌套超过 100 层")],
 )
 def test_deep_nesting_is_an_error_of_its_file(bounded: None, write: Write, levels: int, message: str) -> None:
     good = _good(write)
@@ -130,7 +130,7 @@ def test_huge_file_is_refused_before_reading(write: Write, monkeypatch: pytest.M
     rulebook = load_rulebook([good.parent], rulebook=RULEBOOK)
     assert [r.id for r in rulebook.rules] == ["slow-text"]
     (error,) = rulebook.errors
-    assert error.file.endswith("huge.yaml") and f"larger than {MAX_BYTES} bytes" in error.message
+    assert error.file.endswith("huge.yaml") and f"文件大于 {MAX_BYTES} 字节" in error.message
 
 
 def test_version_names_the_failed_files(write: Write) -> None:
@@ -148,4 +148,4 @@ def test_rulebook_error_id_is_reserved(write: Write) -> None:
     text = RULE.format(pattern="a+").replace("id: slow-text", "id: rulebook-error")
     rulebook = load_rulebook([write("mine.yaml", text)], rulebook=RULEBOOK)
     (error,) = rulebook.errors
-    assert error.line == 3 and "reserved" in error.message
+    assert error.line == 3 and "保留给规则库错误使用" in error.message

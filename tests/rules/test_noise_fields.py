@@ -63,9 +63,9 @@ def test_fields_are_read_as_durations(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("extra", "line", "words"), [
-    ("    notify_every: soon\n", 8, "duration"),
-    ("    auto_resolve: true\n", 8, "needs resolve_after"),
-    ("    resolve_after: 1d\n    auto_resolve: yes please\n", 9, "true or false"),
+    ("    notify_every: soon\n", 8, "时长须为正数"),
+    ("    auto_resolve: true\n", 8, "需要 resolve_after"),
+    ("    resolve_after: 1d\n    auto_resolve: yes please\n", 9, "须为 true 或 false"),
     ("    notify_evry: 6h\n", 8, "notify_every"),
 ])
 def test_errors_name_the_file_and_line(tmp_path: Path, extra: str, line: int, words: str) -> None:

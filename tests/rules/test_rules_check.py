@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from rules.language.check import CheckResult, check_paths
 from tests.rules.rulebook_samples import GOOD
 
@@ -36,7 +38,7 @@ def test_malformed_yaml(write: Write, check: Check) -> None:
         """,
     )
     [line] = check(path).lines()
-    assert line.startswith(f"{path}:6: malformed YAML: ")
+    assert line.startswith(f"{path}:6: YAML 格式错误：")
 
 
 def test_unknown_top_level_and_rule_keys(write: Write, check: Check) -> None:
@@ -53,8 +55,8 @@ def test_unknown_top_level_and_rule_keys(write: Write, check: Check) -> None:
         """,
     )
     assert check(path).lines() == [
-        f"{path}:2: unknown key 'descripton'; did you mean 'description'?",
-        f"{path}:6: unknown key 'wher'; did you mean 'where'?",
+        f"{path}:2: 未知的键 'descripton'；是否应为 'description'？",
+        f"{path}:6: 未知的键 'wher'；是否应为 'where'？",
     ]
 
 
@@ -90,7 +92,7 @@ def test_unknown_operator_with_suggestion(write: Write, check: Check) -> None:
             level: yellow
         """,
     )
-    assert check(path).lines() == [f"{path}:6: unknown operator 'gtee'; did you mean 'gte'?"]
+    assert check(path).lines() == [f"{path}:6: 未知的运算符 'gtee'；是否应为 'gte'？"]
 
 
 def test_unknown_kind_with_suggestion(write: Write, check: Check) -> None:
@@ -178,7 +180,7 @@ def test_duplicate_key_in_one_mapping(write: Write, check: Check) -> None:
             level: yellow
         """,
     )
-    assert check(path).lines() == [f"{path}:7: duplicate key 'people' (first at line 6)"]
+    assert check(path).lines() == [f"{path}:7: 键 'people' 重复（首次出现在第 6 行）"]
 
 
 def test_cycle_through_two_files(write: Write, check: Check) -> None:
@@ -309,7 +311,7 @@ def test_python_tag_is_rejected_and_runs_nothing(write: Write, check: Check, tmp
         """,
     )
     assert check(path).lines() == [
-        f"{path}:5: tag '!!python/object/apply:os.system' is not allowed; rule files hold plain data only"
+        f"{path}:5: 不允许标签 '!!python/object/apply:os.system'；规则文件只含普通数据"
     ]
     assert not marker.exists()
 
@@ -321,7 +323,7 @@ def test_other_files_are_still_checked_and_loaded(write: Write, check: Check) ->
     result = check(bad.parent)
     assert result.lines() == [
         f"{bad}:4: 未知的记录类型 'nope'",
-        f"{worse}:2: malformed YAML: expected ',' or ']', but got '<stream end>'",
+        f"{worse}:2: YAML 格式错误：expected ',' or ']', but got '<stream end>'",
     ]
     assert result.files == 3
     assert {r.id for r in result.rulebook.rules} == {"collective-petition", "noise-spike"}
@@ -329,7 +331,7 @@ def test_other_files_are_still_checked_and_loaded(write: Write, check: Check) ->
 
 def test_a_file_with_rules_but_no_ruleset_is_an_error(write: Write, check: Check) -> None:
     path = write("noset.yaml", "rules:\n  - id: x\n    record: petition\n    level: blue\n")
-    assert check(path).lines() == [f"{path}:1: a rule file needs a top-level 'ruleset'"]
+    assert check(path).lines() == [f"{path}:1: 规则文件需要顶层的 'ruleset'"]
 
 
 def test_data_files_are_not_rule_files(write: Write, check: Check) -> None:
@@ -345,7 +347,7 @@ def test_default_rulebook_is_clean() -> None:
     assert result.rules >= 10
 
 
-def test_one_pass_shows_errors_of_every_part(write: Write, check: Check) -> None:
+def test_one_pass_shows_errors_of_every_part(write: Write, check: Check, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(
         "odd.yaml",
         """
@@ -377,21 +379,32 @@ def test_one_pass_shows_errors_of_every_part(write: Write, check: Check) -> None
         """,
     )
     assert check(path).lines() == [
-        f"{path}:5: unknown level 'yelow'; did you mean 'yellow'?",
-        f"{path}:8: rules.1.group_by: expected a list, e.g. [street]",
+        f"{path}:5: 未知的等级 'yelow'；是否应为 'yellow'？",
+        f"{path}:8: rules.1.group_by：应为列表，例如 [street]",
         f"{path}:12: sum 须用数值字段；'category' 不是数值",
         f"{path}:12: 窗口字段 'communty' 不是 hotline 记录的字段；是否应为 'community'？",
         f"{path}:13: levels 中的未知字段 'count'：窗口规则的 levels 只能检验 'sum' 和 'periods'",
         f"{path}:16: type 不会是 'wage_arrear'；是否应为 'wage_arrears'？",
         f"{path}:19: 测试 't'：expect 中的未知等级 'rd'；是否应为 'red'？",
         f"{path}:21: 测试 't'：'at' 须带时区，例如 +08:00：'2026-01-05T09:00:00'",
-        f"{path}:22: 测试 't'：region code must be 12 digits (15 for a grid), got '5101'",
-        f"{path}:23: 测试 't'：people must be a whole number, got 'many'",
-        f"{path}:25: missing key 'expect'",
-        f"{path}:25: missing key 'name'",
-        f"{path}:25: missing key 'records'",
-        f"{path}:25: unknown key 'nam'; did you mean 'name'?",
+        f"{path}:22: 测试 't'：地区代码须为 12 位数字（网格为 15 位），得到 '5101'",
+        f"{path}:23: 测试 't'：people 须为整数，得到 'many'",
+        f"{path}:25: 未知的键 'nam'；是否应为 'name'？",
+        f"{path}:25: 缺少键 'expect'",
+        f"{path}:25: 缺少键 'name'",
+        f"{path}:25: 缺少键 'records'",
     ]
+    # one language: the same errors in English through the catalogue, positions unchanged
+    from integrations.i18n import translate
+    from integrations.settings import get_settings
+
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    english = [f"{e.file}:{e.line}: {translate(e.message)}" for e in sorted(check(path).errors)]
+    assert f"{path}:5: unknown level 'yelow'; did you mean 'yellow'?" in english
+    assert f"{path}:8: rules.1.group_by: expected a list, e.g. [street]" in english
+    assert f"{path}:25: missing key 'expect'" in english
+    assert f"{path}:25: unknown key 'nam'; did you mean 'name'?" in english
 
 
 def test_hidden_folders_are_not_searched(write: Write, check: Check) -> None:

@@ -127,21 +127,21 @@ def test_durations(text: str, expected: timedelta) -> None:
 
 @pytest.mark.parametrize("text", ["0d", "7 days", "1w", "-5m", "", "5"])
 def test_bad_durations(text: str) -> None:
-    with pytest.raises(LanguageError, match="duration must be"):
+    with pytest.raises(LanguageError, match="时长须为正数"):
         parse_duration(text)
 
 
 @pytest.mark.parametrize(
     ("cond", "message"),
     [
-        ("at: {gte: '2026-01-01T00:00:00'}", "needs a time zone"),
-        ("at: {gte: 2026-01-01}", "needs a time and a zone"),
-        ("people: {in: 5}", "'in' takes a list"),
-        ("people: {exists: yes please}", "'exists' takes true or false"),
-        ("people: {gte: many}", "'gte' compares with a number or a timestamp"),
-        ("people: 5", "needs an operator map"),
-        ("people: {eqq: 5}", "unknown operator 'eqq'; did you mean 'eq'?"),
-        ("any: []", "'any' takes a non-empty list"),
+        ("at: {gte: '2026-01-01T00:00:00'}", "须带时区"),
+        ("at: {gte: 2026-01-01}", "须带时刻和时区"),
+        ("people: {in: 5}", "'in' 须为值的列表"),
+        ("people: {exists: yes please}", "'exists' 须为 true 或 false"),
+        ("people: {gte: many}", "'gte' 只能与数值或时间比较"),
+        ("people: 5", "须为运算符映射"),
+        ("people: {eqq: 5}", "未知的运算符 'eqq'；是否应为 'eq'？"),
+        ("any: []", "'any' 须为非空的条件列表"),
     ],
 )
 def test_bad_conditions(cond: str, message: str) -> None:
@@ -152,14 +152,14 @@ def test_bad_conditions(cond: str, message: str) -> None:
 def test_structural_errors_carry_lines() -> None:
     head = "rules:\n  - id: a\n"
     cases = {
-        "rules:\n  - id: Bad_Id\n    record: petition\n    level: blue\n": (3, "rule id must match"),
-        head + "    level: blue\n": (3, "needs exactly one of record, sequence, absence (has none)"),
-        head + "    record: petition\n    within: 7d\n    level: blue\n": (5, "'within' goes with"),
-        head + "    record: petition\n": (3, "needs 'level' or a non-empty 'levels'"),
-        head + "    record: petition\n    level: blue\n    levels: [{level: red}]\n": (5, "not both"),
+        "rules:\n  - id: Bad_Id\n    record: petition\n    level: blue\n": (3, "规则 id 须符合"),
+        head + "    level: blue\n": (3, "须有且只有 record、sequence、absence 之一（一个也没有）"),
+        head + "    record: petition\n    within: 7d\n    level: blue\n": (5, "'within' 只能与 sequence 或 absence"),
+        head + "    record: petition\n": (3, "需要 'level' 或非空的 'levels' 列表"),
+        head + "    record: petition\n    level: blue\n    levels: [{level: red}]\n": (5, "不要两者都写"),
         head + "    sequence: [{record: petition}]\n    join: [person]\n    within: 1d\n    level: blue\n": (
             4,
-            "at least two steps",
+            "至少需要两个步骤",
         ),
     }
     for body, (line, message) in cases.items():
@@ -171,7 +171,7 @@ def test_structural_errors_carry_lines() -> None:
 
 
 def test_author_cannot_set_positions() -> None:
-    with pytest.raises(ValidationError, match="unknown key 'line'"):
+    with pytest.raises(ValidationError, match="未知的键 'line'"):
         _file("ruleset: x\nrules:\n  - id: a\n    record: petition\n    level: blue\n    line: 99\n")
 
 

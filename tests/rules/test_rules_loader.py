@@ -28,14 +28,14 @@ Write = Callable[[str, str], Path]
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("a: 1\nb: 2\na: 3\n", 3, "duplicate key 'a' (first at line 1)"),
-        ("x: !!python/object/new:os.system [a]", 1, "tag '!!python/object/new:os.system' is not allowed"),
-        ("x: !include other.yaml\n", 1, "tag '!include' is not allowed"),
-        ("x: !!python/object:os.system {}\n", 1, "tag '!!python/object:os.system' is not allowed"),
-        ("x: !!binary aGk=\n", 1, "tag '!!binary' is not allowed"),
-        ("x: &a 1\ny: *a\n", 1, "anchors (&name) are not allowed"),
-        ("x: {<<: {a: 1}}\n", 1, "merge keys (<<) are not allowed"),
-        ("x: [1\n", 2, "malformed YAML"),
+        ("a: 1\nb: 2\na: 3\n", 3, "键 'a' 重复（首次出现在第 1 行）"),
+        ("x: !!python/object/new:os.system [a]", 1, "不允许标签 '!!python/object/new:os.system'"),
+        ("x: !include other.yaml\n", 1, "不允许标签 '!include'"),
+        ("x: !!python/object:os.system {}\n", 1, "不允许标签 '!!python/object:os.system'"),
+        ("x: !!binary aGk=\n", 1, "不允许标签 '!!binary'"),
+        ("x: &a 1\ny: *a\n", 1, "不允许锚点（&name）"),
+        ("x: {<<: {a: 1}}\n", 1, "不允许合并键（<<）"),
+        ("x: [1\n", 2, "YAML 格式错误"),
         ("a: 1\n---\nb: 2\n", 2, "expected a single document in the stream but found another document"),
     ],
 )
@@ -211,4 +211,4 @@ def test_kinds_and_calendars_from_the_path_folder_win(write: Write) -> None:
 
 def test_a_missing_path_is_an_error(tmp_path: Path) -> None:
     book = load_rulebook(tmp_path / "nope.yaml", rulebook=RULEBOOK)
-    assert [str(e) for e in book.errors] == [f"{tmp_path / 'nope.yaml'}:1: no such file or folder"]
+    assert [str(e) for e in book.errors] == [f"{tmp_path / 'nope.yaml'}:1: 没有这个文件或文件夹"]

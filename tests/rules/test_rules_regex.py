@@ -77,13 +77,13 @@ def test_outside_the_subset(pattern: str, message: str, monkeypatch: pytest.Monk
 @pytest.mark.parametrize(
     ("pattern", "reason"),
     [
-        ("[^a]+", "a negated class at position 1"),
-        ("(a?)+", "a repeated group that can match nothing at position 1"),
-        ("x(a*|b)*", "a repeated group that can match nothing at position 2"),
-        ("(a+|b){1,3}", "a repeated group holding a repeat at position 1"),
-        ("(征+)*", "a repeated group holding a repeat at position 1"),
-        ("[一-龥]+", "a non-ASCII range at position 1"),
-        (r"[\^-]", "a class of only '^' and '-' at position 1"),
+        ("[^a]+", "取反的字符类（第 1 个字符处）"),
+        ("(a?)+", "可匹配空串的分组被重复（第 1 个字符处）"),
+        ("x(a*|b)*", "可匹配空串的分组被重复（第 2 个字符处）"),
+        ("(a+|b){1,3}", "含重复的分组被重复（第 1 个字符处）"),
+        ("(征+)*", "含重复的分组被重复（第 1 个字符处）"),
+        ("[一-龥]+", "非 ASCII 的范围（第 1 个字符处）"),
+        (r"[\^-]", "只含 '^' 和 '-' 的字符类（第 1 个字符处）"),
     ],
 )
 def test_inside_the_subset_but_left_to_python(pattern: str, reason: str) -> None:
@@ -171,7 +171,7 @@ def test_durable_rules_agrees_with_python(pattern: str, values: list[str]) -> No
 def test_engine_refusals_name_the_reason() -> None:
     fine, too_big = translate_regex(r".*\d+.*"), translate_regex(r"\d{1,3}.+\.{1,3}/")
     assert engine_refusals([fine, too_big]) == {
-        too_big: "it is too complex for durable_rules (too many states); use fewer or smaller repeats"
+        too_big: "对 durable_rules 而言过于复杂（状态过多）；请减少重复或缩小重复次数"
     }
 
 
@@ -211,7 +211,7 @@ def test_a_crash_of_the_engine_names_the_culprit(monkeypatch: pytest.MonkeyPatch
     )
     monkeypatch.setattr(engine, "_CHECK_SCRIPT", crashing)
     monkeypatch.setattr(engine, "_engine_cache", {})
-    assert engine.engine_refusals(["fine", "boom"]) == {"boom": "durable_rules crashes or hangs on it"}
+    assert engine.engine_refusals(["fine", "boom"]) == {"boom": "durable_rules 处理它时崩溃或挂起"}
 
 
 _CHARS = ["a", "b", "1", " ", "_", "-", ".", "征", "地", "%", "*", "(", "]", "|", "}", "^", "$", "/"]

@@ -82,8 +82,8 @@ def test_incomplete_assessment_is_not_scored(store: sa.Engine) -> None:
         assert row.id is not None
         with pytest.raises(AssessmentIncomplete) as exc:
             score(load_bundle(session=s, assessment_id=row.id).to_input(), default_scheme())
-    assert any("no public notice" in r for r in exc.value.reasons)
-    assert any("expert panel has 0" in r for r in exc.value.reasons)
+    assert any("没有公示" in r for r in exc.value.reasons)
+    assert any("专家组只有 0 人" in r for r in exc.value.reasons)
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ def test_factor_csv_is_all_or_nothing(store: sa.Engine, tmp_path: Path) -> None:
     with pytest.raises(CsvImportError) as exc, session_scope(store) as s:
         import_factors_csv(session=s, assessment_id=aid, path=path, now=NOW)
     assert exc.value.errors[0].startswith(f"{path}:5: unknown dimension 'morality'")
-    assert exc.value.errors[1].startswith(f"{path}:6: ") and "mitigation cannot raise" in exc.value.errors[1]
+    assert exc.value.errors[1].startswith(f"{path}:6: ") and "化解措施不能抬高风险" in exc.value.errors[1]
     path2 = _csv(tmp_path, "g.csv", FACTORS + "未知依据,safety,2,2,,,,,,E9\n")
     with pytest.raises(CsvImportError) as exc2, session_scope(store) as s:
         import_factors_csv(session=s, assessment_id=aid, path=path2, now=NOW)
