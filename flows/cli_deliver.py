@@ -36,7 +36,7 @@ def deliver_cmd(
         context = RoutingContext.load(settings)
         channels = build_channels(settings)
     except InsecureSettingsError as exc:
-        fail(f"配置不安全，未投递：{exc}")
+        fail(_("配置不安全，未投递：{reason}").format(reason=explain(exc)))
     except TemplateFileError as exc:
         fail(f"消息模板有误，未投递：\n{exc}")
     except (OSError, ValidationError, ValueError) as exc:
