@@ -19,6 +19,8 @@ from domain.regions import RegionDirectory
 from flows import assess_ops
 from flows.guard import ADMIN_HOOKS, require_safe_settings
 from flows.store import store_engine
+from integrations.i18n import _
+from integrations.labels import label
 from integrations.settings import get_settings
 
 
@@ -60,12 +62,14 @@ def assess_decision(assessment_id: int, out_dir: str | None = None, scheme: str 
     missing = validate_evidence(assessment_id, scheme)
     if missing:
         paths = report_task(assessment_id, folder, scheme, at)
-        get_run_logger().warning("assessment %d not scored; report %s", assessment_id, paths[0])
+        get_run_logger().warning(_("评估 {id} 未评分；报告 {path}").format(id=assessment_id, path=paths[0]))
         raise AssessmentIncomplete(missing)
     result = score_task(assessment_id, scheme, at)
     result["reports"] = report_task(assessment_id, folder, scheme, at)
-    get_run_logger().info("assessment %d: %s → %s, %s", assessment_id, result["level_before"],
-                          result["level_after"], result["recommendation"])
+    get_run_logger().info(_("评估 {id}：{before} → {after}，{recommendation}").format(
+        id=assessment_id, before=label("ssra_level", result["level_before"]),
+        after=label("ssra_level", result["level_after"]),
+        recommendation=label("ssra_recommendation", result["recommendation"])))
     return result
 
 

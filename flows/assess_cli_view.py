@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from flows.console import console, fail, open_engine, print_json
-from integrations.i18n import _
+from integrations.i18n import _, translate
 from integrations.labels import label
 
 LEVEL_STYLE = {"high": "bold red", "medium": "bold dark_orange", "low": "bold green"}
@@ -38,7 +38,7 @@ def _errors() -> Iterator[None]:
     except AssessmentIncomplete as exc:
         fail(_("无法评分，缺少依据材料：{reasons}").format(reasons="；".join(exc.reasons)))
     except (CsvImportError, SchemeFileError) as exc:
-        fail(" | ".join(exc.errors))
+        fail(" | ".join(translate(e) for e in exc.errors))
     except ValidationError as exc:
         fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg'].removeprefix('Value error, ')}"
                        for e in exc.errors()))

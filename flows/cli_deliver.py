@@ -36,7 +36,7 @@ def deliver_cmd(
         context = RoutingContext.load(settings)
         channels = build_channels(settings)
     except InsecureSettingsError as exc:
-        fail(f"配置不安全，未投递：{exc}")
+        fail(_("配置不安全，未投递：{reason}").format(reason=explain(exc)))
     except TemplateFileError as exc:
         fail(f"消息模板有误，未投递：\n{exc}")
     except (OSError, ValidationError, ValueError) as exc:
@@ -49,16 +49,19 @@ def deliver_cmd(
                            reminders=reminders_for(settings, context), templates=context.templates,
                            links=context.link_maker())
     except sa.exc.SQLAlchemyError as exc:
-        fail(f"投递中断（数据库错误：{type(exc).__name__}）；已提交的部分有效，重新运行 `fenghuo deliver --once` "
-             "会从中断处继续，同一通知不会重复发送给接收方（相同幂等键）")
+        fail(_("投递中断（数据库错误：{error}）；已提交的部分有效，重新运行 `fenghuo deliver --once` "
+               "会从中断处继续，同一通知不会重复发送给接收方（相同幂等键）").format(error=type(exc).__name__))
     if as_json:
         print_json(report.as_dict())
         return
     d = report.delivered
-    console.print(f"本轮：超时升级/提醒 {report.escalated} 项；静默或抑制结束放行 {report.released} 条，"
-                  f"预警已办结无需发送 {report.not_needed} 条，仍暂缓（静默或抑制） {report.still_silenced} 条，"
-                  f"静默即将结束提醒 {report.reminded} 条；"
-                  f"发送成功 {d['sent']} 条，失败待重试 {d['failed']} 条，放弃 {d['dead']} 条。", highlight=False)
+    console.print(_("本轮：超时升级/提醒 {escalated} 项；静默或抑制结束放行 {released} 条，"
+                    "预警已办结无需发送 {not_needed} 条，仍暂缓（静默或抑制） {held} 条，"
+                    "静默即将结束提醒 {reminded} 条；"
+                    "发送成功 {sent} 条，失败待重试 {failed} 条，放弃 {dead} 条。").format(
+        escalated=report.escalated, released=report.released, not_needed=report.not_needed,
+        held=report.still_silenced, reminded=report.reminded, sent=d["sent"], failed=d["failed"], dead=d["dead"]),
+        highlight=False)
     if d["failed"] or d["dead"]:
         console.print(_("失败的通知见 `fenghuo notifications list --failed`；放弃的可用 "
                         "`fenghuo notifications retry` 重新排队。"), highlight=False)

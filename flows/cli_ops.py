@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from integrations.i18n import _
+from integrations.i18n import _, explain
 
 
 def register(app: typer.Typer) -> None:
@@ -61,6 +61,6 @@ def serve_cmd(
                   watch_every_s=watch_every, dev=dev, demo=demo,
                   say=lambda s: console.print(s, highlight=False))
     except (PrefectServerError, InsecureSettingsError) as exc:
-        fail(str(exc))
+        fail(explain(exc))
     except KeyboardInterrupt:  # stopped while still starting; what had started is stopped
         raise typer.Exit(130) from None

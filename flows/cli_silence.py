@@ -223,11 +223,12 @@ def expire_cmd(
 
     now = datetime.now(UTC)
     if author is not None and ResponderDirectory.load(get_settings().responders).responder(author) is None:
-        fail(f"未知的处置人员 {author}：--as 须为处置人员名录中的 id")
+        fail(_("未知的处置人员 {author}：--as 须为处置人员名录中的 id").format(author=author))
     with session_scope(open_engine()) as session:
         row = expire_silence(session, silence_id, actor=author or "cli:admin", now=now)
         if row is None:
             fail(_("没有静默 #{id}：`fenghuo silence list --all` 列出全部").format(id=silence_id))
         counts = release_held(session, now=now)
-    console.print(f"静默 #{silence_id} 已解除。放行通知 {counts['released']} 条（下一次投递发出），"
-                  f"预警已办结无需发送 {counts['not_needed']} 条。", highlight=False)
+    console.print(_("静默 #{id} 已解除。放行通知 {released} 条（下一次投递发出），"
+                    "预警已办结无需发送 {not_needed} 条。").format(
+        id=silence_id, released=counts["released"], not_needed=counts["not_needed"]), highlight=False)

@@ -69,7 +69,7 @@ def list_cmd(
         try:
             validate_code(region)
         except RegionCodeError as exc:
-            fail(str(exc))
+            fail(explain(exc))
     from integrations.store.silences import silenced_reasons
 
     engine = open_engine()
@@ -211,7 +211,7 @@ def _act(action: str, warning_id: int, responder: str, reason: str) -> None:
             func(session=session, warning_id=warning_id, responder=responder, directory=directory,
                  reason=reason, now=datetime.now(UTC), operator=operator, **told)
     except actions.ActionError as exc:
-        fail(str(exc))
+        fail(explain(exc))
     console.print(_("{action}：预警 {id}，处置人 {name}（{responder}），操作员 {operator} 代办 — 已记入审计日志。")
                   .format(action=action, id=warning_id, name=person.name, responder=responder, operator=operator),
                   highlight=False)
@@ -280,7 +280,7 @@ def handover_cmd(
         fail(_("不能移交（已记录在案）：{reason}。只有当前责任节点的人员可以移交，且只能移交给本级以下、"
                "包含预警发生地且有处置人员的节点。").format(reason=explain(exc)))
     except actions.ActionError as exc:
-        fail(str(exc))
+        fail(explain(exc))
     console.print(_(
             "已移交：预警 #{id} → {name}（{code}），操作员 {operator} 代 {responder} 办理，已记入审计"
             "。").format(

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from integrations.i18n import _
+
 TIMEZONE = "Asia/Shanghai"
 ANCHOR = datetime(2026, 1, 1, tzinfo=ZoneInfo(TIMEZONE))
 """Interval schedules count from here plus each deployment's offset (prefect.yaml: ``anchor_date``)."""
@@ -60,7 +62,7 @@ def deployment_specs(
             interval_s=ingest_every_s,
             offset_s=i * ingest_every_s // len(sources),
             parameters={"sources": [name]},
-            description=f"Ingest {name}, then evaluate the rules and escalate, right after.",
+            description=_("接入 {source}，随即评估规则并升级。").format(source=name),
         )
         for i, name in enumerate(sources)
     ]
@@ -68,20 +70,20 @@ def deployment_specs(
         # Half an interval off the minute, away from the first pipeline.
         DeploymentSpec(name="sla-watch", flow="flows.escalate:escalate_warnings", interval_s=watch_every_s,
                        offset_s=watch_every_s // 2,
-                       description="Escalate warnings not acknowledged in time; deliver the outbox."),
+                       description=_("升级未按时签收的预警；投递发件箱。")),
         DeploymentSpec(name="daily-report", flow="flows.report:report_situation", cron="0 8 * * *",
-                       description="The daily situation report (日报) to the city tier."),
+                       description=_("每日态势报告（日报），报送市级。")),
         DeploymentSpec(name="monthly-kaohe", flow="flows.report_kaohe:report_kaohe", cron="0 8 1 * *",
                        parameters={"period": "month"},
-                       description="The 考核 report of the previous month (HTML, Excel) per district and street."),
+                       description=_("上月考核报告（HTML、Excel），按区和街道。")),
         DeploymentSpec(name="ssra-follow-up", flow="flows.assess:follow_up_assessments", cron="0 9 * * 1",
-                       description="Link petitions/disputes to implemented decisions; re-assess on rises."),
+                       description=_("将信访和纠纷关联到已实施的决策；上升时重新评估。")),
         # On demand (no schedule): `since` and `until` are given with each run; `address` points it at a
         # running Dask cluster of several machines, else it starts `workers` local processes.
         DeploymentSpec(name="backtest-sharded", flow="flows.sharded:backtest_sharded",
                        parameters={"workers": 2, "engine": "durable"},
-                       description="Backtest the stored records of [since, until) sharded on Dask; "
-                                   "on demand (docs/design.md#scale-path)."),
+                       description=_("在 Dask 上分片回测 [since, until) 的存储记录；按需运行"
+                                     "（docs/design.md#scale-path）。")),
     ]
     return specs
 
@@ -90,7 +92,7 @@ def load_flow(ref: str) -> Any:
     """Import ``module:function`` and return the flow object."""
     import importlib
 
-    module, _, name = ref.partition(":")
+    module, _colon, name = ref.partition(":")
     return getattr(importlib.import_module(module), name)
 
 

@@ -12,6 +12,7 @@ from prefect.cache_policies import NONE
 from flows.context import RoutingContext
 from flows.guard import ADMIN_HOOKS, require_safe_settings
 from flows.store import store_engine
+from integrations.i18n import _
 from integrations.settings import get_settings
 
 
@@ -56,5 +57,5 @@ def escalate_warnings(now: datetime | None = None) -> dict[str, Any]:
     at = now or datetime.now(UTC)
     escalated = watch_sla(at)
     delivered = deliver_outbox(at)
-    get_run_logger().info("escalated %d; delivered %s", escalated, delivered)
+    get_run_logger().info(_("已升级 {escalated} 条；投递 {delivered}").format(escalated=escalated, delivered=delivered))
     return {"escalated": escalated, **delivered}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from integrations.i18n import _
 from integrations.prefect_server import guard_temporary_server
 from integrations.settings import Environment, get_settings
 
@@ -56,13 +57,14 @@ def on_run_failed(flow: Any, flow_run: Any, state: Any) -> None:
         key = streak_key(flow, flow_run)
         if not streaks_for(settings).observe(key, ok=False):
             return
-        status = "崩溃" if state.is_crashed() else "失败"
-        subject = f"【烽火运维】流程 {flow.name} 运行{status}"
-        body = (f"流程 {flow.name} 的运行 {flow_run.name}（{flow_run.id}）{status}：{state.message or '无详情'}。"
-                f"请在 Prefect 界面查看该运行的日志并排除故障。同一流程再次成功运行之前，不再重复提醒。")
+        status = _("崩溃") if state.is_crashed() else _("失败")
+        subject = _("【烽火运维】流程 {flow} 运行{status}").format(flow=flow.name, status=status)
+        body = _("流程 {flow} 的运行 {run}（{id}）{status}：{detail}。请在 Prefect 界面查看该运行的日志并排除故障。"
+                 "同一流程再次成功运行之前，不再重复提醒。").format(
+            flow=flow.name, run=flow_run.name, id=flow_run.id, status=status, detail=state.message or _("无详情"))
         notify_admins(settings, key, subject, body)
     except Exception:  # a hook must never fail the run it reports on; Prefect would swallow it anyway
-        log.exception("could not tell the administrators that %s failed", flow.name)
+        log.exception(_("未能通知管理员流程 {flow} 运行失败").format(flow=flow.name))
 
 
 def on_run_completed(flow: Any, flow_run: Any, state: Any) -> None:
@@ -74,7 +76,7 @@ def on_run_completed(flow: Any, flow_run: Any, state: Any) -> None:
     try:
         streaks_for(get_settings()).observe(streak_key(flow, flow_run), ok=True)
     except Exception:
-        log.exception("could not end the failure streak of %s", flow.name)
+        log.exception(_("未能结束流程 {flow} 的连续失败计数").format(flow=flow.name))
 
 
 ADMIN_HOOKS: dict[str, Any] = {

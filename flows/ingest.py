@@ -10,6 +10,7 @@ from prefect.cache_policies import NONE
 
 from flows.guard import require_safe_settings
 from flows.store import store_engine
+from integrations.i18n import _
 from integrations.settings import get_settings
 
 
@@ -33,7 +34,8 @@ def fetch_source(name: str, now: datetime) -> dict[str, Any]:
     finally:
         source.close()
     if report.quarantined:
-        get_run_logger().warning("%s: %d records quarantined: %s", name, report.quarantined, report.reasons)
+        get_run_logger().warning(_("{source}：{n} 条记录已隔离：{reasons}").format(
+            source=name, n=report.quarantined, reasons=report.reasons))
     return {"source": name, "pages": report.pages, "fetched": report.fetched, "inserted": report.inserted,
             "updated": report.updated, "quarantined": report.quarantined}
 
@@ -53,5 +55,6 @@ def ingest_records(sources: list[str] | None = None, now: datetime | None = None
     names = sources or source_names()
     unknown = sorted(set(names) - set(source_names()))
     if unknown:
-        raise ValueError(f"unknown sources {unknown}; configured: {source_names()}")
+        raise ValueError(_("未知的数据源 {unknown}；已配置：{configured}").format(
+            unknown="、".join(unknown), configured="、".join(source_names())))
     return [fetch_source(name, at) for name in names]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from domain.watermarks import SourceTiming
+from integrations.i18n import _
 from integrations.route import Routing
 from integrations.settings import Settings, get_settings
 from integrations.store.lease import Lease, store_lease
@@ -90,8 +91,8 @@ def evaluate_once(engine: sa.Engine, *, now: datetime | None = None, who: str | 
 
 def _say_rebuilt(live: LiveEvaluator, say: Callable[[str], None]) -> None:
     if live.rebuilt is not None:
-        say(f"rulebook version {live.rulebook.version[:12]} is new: its windows were rebuilt from "
-            f"{live.rebuilt.records} stored records of its lookback; the change is in the audit log")
+        say(_("规则库版本 {version} 是新版本：已用回溯期内存储的 {records} 条记录重建其时间窗；"
+              "变更已记入审计日志").format(version=live.rulebook.version[:12], records=live.rebuilt.records))
 
 
 def _reloaded(engine: sa.Engine, live: LiveEvaluator, settings: Settings, say: Callable[[str], None]) -> LiveEvaluator:
@@ -102,7 +103,8 @@ def _reloaded(engine: sa.Engine, live: LiveEvaluator, settings: Settings, say: C
     parts = live_parts(settings)
     if parts.rulebook.version == live.rulebook.version:
         return live
-    say(f"the rule files changed: rulebook version {live.rulebook.version[:12]} → {parts.rulebook.version[:12]}")
+    say(_("规则文件已变更：规则库版本 {old} → {new}").format(old=live.rulebook.version[:12],
+                                                     new=parts.rulebook.version[:12]))
     fresh = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
                           watch_sources=True, who=live.who, checkpoint_every=(live.every_s, live.every_records))
     live.close()
@@ -124,15 +126,15 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
     lease: Lease = store_lease(engine, who=who)
     waiting_for: str | None = None
     while not lease.try_acquire():
-        holder = lease.holder() or "unknown"
+        holder = lease.holder() or _("未知")
         if holder != waiting_for:
-            say(f"standby: the evaluator's lease is held by {holder}; taking over when it stops")
+            say(_("待命：评估租约由 {holder} 持有；它停止后接手").format(holder=holder))
             waiting_for = holder
         if stop():
             return
         time.sleep(1.0)
     try:
-        say(f"resident evaluator {lease.holder()} holds the lease")
+        say(_("常驻评估 {holder} 持有租约").format(holder=lease.holder()))
         if holding is not None:
             holding()
         stamp = rulebook_stamp([settings.rulebook])  # before loading: an edit meanwhile is seen at the first batch
@@ -140,7 +142,7 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
         live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
                              watch_sources=True, who=lease.holder() or "",
                              checkpoint_every=(settings.checkpoint_every_s, settings.checkpoint_every_records))
-        say(f"evaluating from the last checkpoint; replayed {live.replayed} records committed after it")
+        say(_("从上一检查点开始评估；已重放其后提交的 {n} 条记录").format(n=live.replayed))
         _say_rebuilt(live, say)
         clean = False
         wake = wakeup_for(engine)  # PostgreSQL: woken by the ingest's NOTIFY at commit; else polling
@@ -149,7 +151,7 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
         try:
             while not stop():
                 if not lease.held():
-                    say("lost the evaluator's lease (database connection dropped); stopping")
+                    say(_("失去评估租约（数据库连接中断）；停止"))
                     return
                 # A hot edit of the rule files takes effect at the next batch: the stamp costs a few stats.
                 if (now_stamp := rulebook_stamp([settings.rulebook])) != stamp:
@@ -161,9 +163,10 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
                 if time.monotonic() - last_log >= log_every_s:
                     ready, held = live.pending(datetime.now(UTC))
                     upto = live.position.upto.isoformat() if live.position.upto else "-"
-                    say(f"{datetime.now(UTC).isoformat(timespec='seconds')} evaluated {records} records, "
-                        f"{warnings} warnings opened or raised in the last minute; evaluated up to {upto}; "
-                        f"waiting {ready} releasable, {held} held by the watermarks")
+                    say(_("{now} 最近一分钟评估 {records} 条记录，新开或上调预警 {warnings} 条；已评估至 {upto}；"
+                          "等待中：可放行 {ready} 条，水位线暂扣 {held} 条").format(
+                        now=datetime.now(UTC).isoformat(timespec="seconds"), records=records, warnings=warnings,
+                        upto=upto, ready=ready, held=held))
                     records = warnings = 0
                     last_log = time.monotonic()
                 if report.records == 0:
@@ -176,7 +179,8 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
                     # A clean stop writes the full state: the next start replays nothing.
                     written = live.checkpoint(datetime.now(UTC))
                     if written is not None:
-                        say(f"checkpoint written: {written.size_bytes} bytes in {written.seconds:.3f} s")
+                        say(_("检查点已写入：{size} 字节，用时 {seconds} 秒").format(
+                            size=written.size_bytes, seconds=f"{written.seconds:.3f}"))
             finally:
                 live.close()
     finally:

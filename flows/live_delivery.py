@@ -18,6 +18,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from integrations.delivery_worker import DeliveryParts, DeliveryWorker
+from integrations.i18n import _
 from integrations.settings import Settings, get_settings
 
 __all__ = ["ResidentThread", "delivery_worker", "follow_and_deliver"]
@@ -52,15 +53,15 @@ def follow_and_deliver(engine: sa.Engine, *, say: Callable[[str], None], who: st
     def holding() -> None:
         if worker is not None:
             worker.start()
-            say(f"delivering the outbox beside the evaluator: at each committed batch, a full round every "
-                f"{settings.delivery_sweep_s:g} s")
+            say(_("在评估旁投递发件箱：每提交一批即投递，每 {seconds} 秒完整扫一遍").format(
+                seconds=f"{settings.delivery_sweep_s:g}"))
 
     try:
         follow(engine, say=say, who=who, stop=stop, settings=settings, poll_s=poll_s, holding=holding,
                committed=None if worker is None else worker.wake)
     finally:
         if worker is not None and not worker.stop(STOP_DELIVERY_S):
-            say(f"the delivery thread did not stop within {STOP_DELIVERY_S:g} s (a send in flight); leaving it")
+            say(_("投递线程未在 {seconds} 秒内停下（有发送进行中），不再等待").format(seconds=f"{STOP_DELIVERY_S:g}"))
     return worker
 
 
@@ -81,7 +82,7 @@ class ResidentThread:
                                    settings=settings)
             except Exception as exc:  # said and kept: serve goes on with the scheduled flows
                 self.failure = exc
-                say(f"the resident evaluator stopped: {type(exc).__name__}: {exc}; the scheduled flows evaluate")
+                say(_("常驻评估异常退出：{error}；改由定时流程评估").format(error=f"{type(exc).__name__}: {exc}"))
 
         self.thread = threading.Thread(target=run, name="fenghuo-evaluator", daemon=True)
 

@@ -14,6 +14,7 @@ from prefect.cache_policies import NONE
 
 from flows.guard import ADMIN_HOOKS, require_safe_settings
 from flows.store import store_engine
+from integrations.i18n import _
 from integrations.report.make import ReportFiles, make_report, parse_day
 from integrations.settings import get_settings
 
@@ -42,7 +43,7 @@ def report_situation(date: str | None = None) -> dict[str, Any]:
     day = parse_day(date) if date else parse_day(None, now=now) - timedelta(days=1)
     files = make_report_files(day.isoformat(), now)
     queued = queue_to_city(files, now)
-    get_run_logger().info("report of %s: %s; %d notification(s) queued to the city tier",
-                          day, files.html_path, queued)
+    get_run_logger().info(_("{day} 的报告：{path}；已向市级排队 {n} 条通知").format(
+        day=day, path=files.html_path, n=queued))
     return {"day": day.isoformat(), "markdown": str(files.markdown_path), "html": str(files.html_path),
             "charts": [str(p) for p in files.charts], "queued": queued}

@@ -16,6 +16,7 @@ from prefect.cache_policies import NONE
 from domain.kaohe.period import Period, PeriodKind, last_complete, period_containing
 from flows.guard import ADMIN_HOOKS, require_safe_settings
 from flows.store import store_engine
+from integrations.i18n import _
 from integrations.report.kaohe_make import KaoheFiles, make_kaohe_files
 from integrations.report.make import parse_day
 from integrations.settings import get_settings
@@ -33,7 +34,7 @@ def report_kaohe(period: str = "month", date: str | None = None) -> dict[str, An
     last complete one in Beijing time)."""
     require_safe_settings()
     if period not in ("week", "month"):
-        raise ValueError(f"unknown period {period!r}: use week or month")
+        raise ValueError(_("未知的周期 {period!r}：请用 week 或 month").format(period=period))
     kind: PeriodKind = "week" if period == "week" else "month"
     now = datetime.now(UTC)
     span = period_containing(kind, parse_day(date)) if date else last_complete(kind, now)

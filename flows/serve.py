@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flows.deployments import SOURCES, deployment_specs, to_deployments
+from integrations.i18n import _
 from integrations.prefect_server import PrefectServerError, require_free_port, start_prefect_server
 
 STOP_WITHIN_S = 10.0
@@ -74,7 +75,8 @@ class _Stopper:
             self.force()
         self.deadline = time.monotonic() + STOP_WITHIN_S
         self.requested.set()
-        self.say(f"收到 {signal.Signals(signum).name}：正在停止（先停调度，再停服务器）；再按一次 Ctrl-C 强制退出")
+        self.say(_("收到 {signal}：正在停止（先停调度，再停服务器）；再按一次 Ctrl-C 强制退出").format(
+            signal=signal.Signals(signum).name))
         runner = self.runner
         if runner is not None and getattr(runner, "_loop", None) is not None and runner.started:
             runner.execute_in_background(runner.astop)
@@ -83,7 +85,7 @@ class _Stopper:
 
     def force(self) -> None:
         """Kill what we started and leave now (second signal, or stopping took too long)."""
-        self.say("强制退出")
+        self.say(_("强制退出"))
         for hook in self.force_hooks:
             with contextlib.suppress(Exception):  # forcing: nothing must keep us from exiting
                 hook()
@@ -120,32 +122,32 @@ def serve_all(
     specs = deployment_specs(sources or SOURCES, ingest_every_s, watch_every_s)
     stopper = _Stopper(say)
     stopper.install()
-    say(f"starting a local Prefect server on 127.0.0.1:{port} (its data in {home}) …")
+    say(_("正在启动本地 Prefect 服务器 127.0.0.1:{port}（数据在 {home}）…").format(port=port, home=home))
     server = start_prefect_server(home, port=port)
     stopper.force_hooks.append(server.process.kill)
     web = sim = resident = None
     try:
-        say(f"Prefect UI: {server.url}  — every run shows there")
+        say(_("Prefect 界面：{url}  — 每次运行都在这里显示").format(url=server.url))
         web = _start_web(settings)
-        say(f"responders' links and CAP feed: {web.url}")
+        say(_("责任人工作台、一键链接与 CAP 订阅：{url}").format(url=web.url))
         resident = _start_resident(stopper, say)
         if demo:
             sim = _start_simulator(settings.simulator_url)
-            say(f"simulated departmental systems: {sim.url} (the demo's month, for the pipelines to pull)")
+            say(_("模拟的部门系统：{url}（演示月份的数据，供流水线拉取）").format(url=sim.url))
         _serve(specs, server.api_url, stopper, say)
-        say("serving stopped")
+        say(_("调度已停止"))
     finally:
         # The evaluator began stopping at the first signal, beside the scheduler: this only waits for it.
         if resident is not None:
             if resident.stop(timeout=stopper.left(keep=2.5, at_most=3.0)):
-                say("resident evaluator stopped")
+                say(_("常驻评估已停止"))
             else:
-                say("常驻评估未在时限内停下（检查点写入中），不再等待；下次启动从上一检查点重放")
+                say(_("常驻评估未在时限内停下（检查点写入中），不再等待；下次启动从上一检查点重放"))
         for part in (sim, web):
             if part is not None:
                 part.stop(timeout=stopper.left(keep=2.0, at_most=2.0))
         server.stop(timeout=stopper.left(keep=1.0, at_most=3.0))
-        say("Prefect server stopped")
+        say(_("Prefect 服务器已停止"))
     stopper.exit_soon()
 
 
@@ -156,8 +158,8 @@ def _start_web(settings: Any) -> Any:
     web = start_web(store_engine(), settings)
     if not getattr(web.server, "started", False):
         web.stop(timeout=1.0)
-        raise PrefectServerError(f"责任人一键链接与 CAP 订阅服务未能在 {web.url} 启动：请查看上面的报错，"
-                                 "或用 FENGHUO_PUBLIC_BASE_URL 换一个端口。")
+        raise PrefectServerError(_("责任人一键链接与 CAP 订阅服务未能在 {url} 启动：请查看上面的报错，"
+                                   "或用 FENGHUO_PUBLIC_BASE_URL 换一个端口。").format(url=web.url))
     return web
 
 
@@ -192,8 +194,9 @@ def _serve(specs: list[Any], api_url: str, stopper: _Stopper, say: Callable[[str
         for deployment in to_deployments(specs):
             runner.add_deployment(deployment)
         for spec in specs:
-            say(f"  serving {spec.name:<22} {spec.when:<18} Asia/Shanghai  {spec.parameters or ''}")
-        say("press Ctrl-C to stop (serving stops first, then the server)")
+            say(_("  调度 {name} {when} 北京时间  {parameters}").format(
+                name=f"{spec.name:<22}", when=f"{spec.when:<18}", parameters=spec.parameters or ""))
+        say(_("按 Ctrl-C 停止（先停调度，再停服务器）"))
         context = contextvars.copy_context()  # the thread sees the API URL set above
         thread = threading.Thread(target=context.run, args=(asyncio.run, runner.start()),
                                   name="fenghuo-serve", daemon=True)
@@ -204,4 +207,4 @@ def _serve(specs: list[Any], api_url: str, stopper: _Stopper, say: Callable[[str
         grace = stopper.left(keep=_AFTER_SERVING_S, at_most=SERVING_GRACE_S)
         thread.join(grace)
         if thread.is_alive():
-            say(f"调度在 {grace:.0f} 秒内未停下，不再等待")
+            say(_("调度在 {seconds} 秒内未停下，不再等待").format(seconds=f"{grace:.0f}"))

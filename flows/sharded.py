@@ -35,6 +35,7 @@ from prefect.cache_policies import NONE
 from prefect_dask.task_runners import DaskTaskRunner
 
 from flows.guard import ADMIN_HOOKS, require_safe_settings
+from integrations.i18n import _
 from integrations.settings import get_settings
 from rules.run.shard_run import ShardJob, ShardResult, run_shard
 
@@ -85,7 +86,7 @@ def backtest_sharded_shards(since: datetime, until: datetime, rules: Path | None
     from integrations.settings import get_settings
 
     got = run_sharded(url or get_settings().resolved_database_url, since, until, rules, engine, groups)
-    get_run_logger().info("sharded backtest %s .. %s: %d warnings", since, until, len(got))
+    get_run_logger().info(_("分片回测 {since} .. {until}：{n} 条预警").format(since=since, until=until, n=len(got)))
     return got
 
 

@@ -28,6 +28,7 @@ from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from domain.messages import N_, Message
 from integrations.settings import get_settings
 from integrations.store.models import ActionLinkRow
 
@@ -38,6 +39,10 @@ FIELDS = ("v", "warning_id", "action", "responder", "expires", "nonce", "sig")
 
 _NONCE = re.compile(r"^[A-Za-z0-9]{8,64}$")
 _GROUP = 6
+
+
+_NOT_A_LINK = Message(N_("不是烽火的操作链接"))
+_USED = Message(N_("链接已使用过"))
 
 
 class LinkError(Exception):
@@ -121,14 +126,14 @@ def parse_token(token: str) -> dict[str, str]:
     """The link parameters of ``token`` (see :data:`FIELDS`), unverified; :class:`LinkError` if malformed."""
     parts = token.strip("/").split(".")
     if len(parts) != len(FIELDS) or parts[0] != "v1":
-        raise LinkError("malformed", "not a Fenghuo action link")
+        raise LinkError("malformed", _NOT_A_LINK)
     params = dict(zip(FIELDS, parts, strict=True))
     for name in ("responder", "nonce", "sig"):
         params[name] = params[name].replace("-", "")
     try:
         params["responder"] = _unb32(params["responder"]).decode("utf-8")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise LinkError("malformed", "not a Fenghuo action link") from exc
+        raise LinkError("malformed", _NOT_A_LINK) from exc
     return params
 
 
@@ -146,16 +151,16 @@ def verify_link(
         warning_id, expires = int(params["warning_id"]), int(params["expires"])
         action, responder, nonce, sig = params["action"], params["responder"], params["nonce"], params["sig"]
     except (KeyError, ValueError) as exc:
-        raise LinkError("malformed", "not a Fenghuo action link") from exc
+        raise LinkError("malformed", _NOT_A_LINK) from exc
     keys = [secret] if secret is None or isinstance(secret, SecretStr) else list(secret)
     # Constant-time, and checked before anything else is believed: unsigned fields mean nothing.
     signed = [hmac.compare_digest(_signature(warning_id, action, responder, expires, nonce, _key(k)), sig)
               for k in keys]
     if not any(signed) or action not in ACTIONS:
-        raise LinkError("tampered", "the link's signature does not match: it was altered or forged")
+        raise LinkError("tampered", Message(N_("链接签名不符：链接被改动或伪造")))
     expires_at = datetime.fromtimestamp(expires, UTC)
     if now >= expires_at:
-        raise LinkError("expired", f"the link expired at {expires_at.isoformat()}")
+        raise LinkError("expired", Message(N_("链接已于 {at} 过期"), at=expires_at.isoformat()))
     return LinkClaim(warning_id=warning_id, action="ack" if action == "ack" else "resolve",
                      responder=responder, expires_at=expires_at, nonce=nonce)
 
@@ -176,11 +181,11 @@ def consume_link(*, session: Session, claim: LinkClaim, now: datetime) -> Action
     try:
         session.flush()
     except IntegrityError as exc:
-        raise LinkError("used", "the link has already been used") from exc
+        raise LinkError("used", _USED) from exc
     return row
 
 
 def ensure_unused(*, session: Session, nonce: str) -> None:
     """Raise :class:`LinkError` ``used`` if the link with ``nonce`` was used (a read: takes no lock)."""
     if session.get(ActionLinkRow, nonce) is not None:
-        raise LinkError("used", "the link has already been used")
+        raise LinkError("used", _USED)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from domain.messages import N_, Message
+
 if TYPE_CHECKING:
     from integrations.settings.model import Settings
 
@@ -29,30 +31,39 @@ DEVELOPMENT_OIDC_SECRET = "fenghuo-development-oidc-secret"  # nosec B105  (publ
 """The OIDC client secret's development default: production refuses it once ``oidc_issuer`` is set."""
 
 
+def _joined(problems: list[str]) -> str:
+    """The problems as one Message joined with ``；`` (each still translatable where it is shown)."""
+    out = problems[0]
+    for more in problems[1:]:
+        out = Message(N_("{first}；{then}"), first=out, then=more)
+    return out
+
+
 class InsecureSettingsError(RuntimeError):
     """Production refuses to start: a secret is a development default or too short (message in Chinese)."""
 
 
 def insecure_secrets(settings: Settings) -> list[str]:
     """Why production would refuse these settings: one Chinese sentence per weak secret (empty: fine)."""
-    problems = []
+    problems: list[str] = []
     for name, default in DEVELOPMENT_SECRETS.items():
         value = getattr(settings, name).get_secret_value()
         variable = f"FENGHUO_{name.upper()}"
         if value == default:
-            problems.append(f"{variable} 仍是开发默认值")
+            problems.append(Message(N_("{variable} 仍是开发默认值"), variable=variable))
         elif len(value.encode("utf-8")) < MIN_SECRET_BYTES:
-            problems.append(f"{variable} 只有 {len(value.encode('utf-8'))} 字节，短于 {MIN_SECRET_BYTES} 字节")
+            problems.append(Message(N_("{variable} 只有 {n} 字节，短于 {minimum} 字节"), variable=variable,
+                                    n=len(value.encode("utf-8")), minimum=MIN_SECRET_BYTES))
     for name in ("link_secrets_previous", "session_secrets_previous"):
         for old in getattr(settings, name):
             value = old.get_secret_value()
             if value in DEVELOPMENT_SECRETS.values() or len(value.encode("utf-8")) < MIN_SECRET_BYTES:
-                problems.append(f"FENGHUO_{name.upper()} 含开发默认值或过短的密钥")
+                problems.append(Message(N_("{variable} 含开发默认值或过短的密钥"), variable=f"FENGHUO_{name.upper()}"))
                 break
     oidc_secret = settings.oidc_client_secret.get_secret_value()
     if settings.oidc_issuer and (not oidc_secret or oidc_secret == DEVELOPMENT_OIDC_SECRET):
-        problems.append("已配置 FENGHUO_OIDC_ISSUER，但 FENGHUO_OIDC_CLIENT_SECRET 未设置或仍是开发默认值"
-                        "（填写统一身份认证平台分配的客户端密钥）")
+        problems.append(Message(N_("已配置 FENGHUO_OIDC_ISSUER，但 FENGHUO_OIDC_CLIENT_SECRET 未设置或仍是开发默认值"
+                                   "（填写统一身份认证平台分配的客户端密钥）")))
     return problems
 
 def require_safe_for(settings: Settings, default_env: Environment) -> Environment:
@@ -64,8 +75,9 @@ def require_safe_for(settings: Settings, default_env: Environment) -> Environmen
     env = settings.env or default_env
     problems = insecure_secrets(settings) if env == "production" else []
     if problems:
-        raise InsecureSettingsError(
-            f"生产环境拒绝启动：{'；'.join(problems)}；请设置 {MIN_SECRET_BYTES} 字节以上的随机值，"
-            "例如 openssl rand -hex 32（写入环境变量或 .env 文件）。仅供开发试用时可设置 "
-            "FENGHUO_ENV=development（serve 可加 --dev）。")
+        raise InsecureSettingsError(Message(
+            N_("生产环境拒绝启动：{problems}；请设置 {minimum} 字节以上的随机值，"
+               "例如 openssl rand -hex 32（写入环境变量或 .env 文件）。仅供开发试用时可设置 "
+               "FENGHUO_ENV=development（serve 可加 --dev）。"),
+            problems=_joined(problems), minimum=MIN_SECRET_BYTES))
     return env

@@ -12,6 +12,7 @@ from collections.abc import Callable, Generator
 
 import httpx
 
+from domain.messages import N_, Message
 from integrations.settings import Settings
 from integrations.sources.schema import AuthModel
 
@@ -25,9 +26,8 @@ def resolve_secret(auth: AuthModel, settings: Settings) -> str:
     if auth.secret is not None:
         value = settings.source_secrets.get(auth.secret)
         if value is None:
-            raise AuthError(
-                f"secret {auth.secret!r} is not set; add it to FENGHUO_SOURCE_SECRETS (a JSON object of name: value)"
-            )
+            raise AuthError(Message(N_("密钥 {name} 未设置；请加入 FENGHUO_SOURCE_SECRETS（名称: 值 的 JSON 对象）"),
+                                    name=repr(auth.secret)))
         return value.get_secret_value()
     if auth.secret_block is not None:
         from prefect.blocks.system import Secret  # lazy: only sources that use a block need Prefect
@@ -35,8 +35,9 @@ def resolve_secret(auth: AuthModel, settings: Settings) -> str:
         try:
             return str(Secret.load(auth.secret_block).get())  # type: ignore[union-attr]
         except Exception as exc:  # a missing block, an unreachable Prefect API: say which block
-            raise AuthError(f"cannot load Prefect Secret block {auth.secret_block!r}: {exc}") from exc
-    raise AuthError("no secret configured")
+            raise AuthError(Message(N_("无法加载 Prefect Secret 块 {block}：{reason}"), block=repr(auth.secret_block),
+                                    reason=str(exc))) from exc
+    raise AuthError(Message(N_("未配置密钥")))
 
 
 class HeaderAuth(httpx.Auth):
@@ -78,12 +79,13 @@ class OAuth2ClientCredentials(httpx.Auth):
 
     def _take(self, resp: httpx.Response) -> None:
         if resp.status_code != 200:
-            raise AuthError(f"token endpoint {self.token_url} answered {resp.status_code}; check client id and secret")
+            raise AuthError(Message(N_("令牌端点 {url} 答复 {status}；请检查 client id 和密钥"), url=self.token_url,
+                                    status=resp.status_code))
         try:
             body = resp.json()
             self.token = str(body["access_token"])
         except (ValueError, KeyError, TypeError):
-            raise AuthError(f"token endpoint {self.token_url} sent no access_token") from None
+            raise AuthError(Message(N_("令牌端点 {url} 未返回 access_token"), url=self.token_url)) from None
         # Renew 30 s early so a token never expires between our check and the department's.
         self.expires_at = self.clock() + float(body.get("expires_in", 3600)) - 30
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from domain.messages import N_, Message
 from integrations.sources.mapping import SourceConfig
 
 RawItem = dict[str, Any] | str
@@ -27,8 +28,9 @@ class SourceError(Exception):
     """A source could not deliver a page. ``str(error)`` says what happened and what to do next."""
 
     def __init__(self, source: str, message: str) -> None:
-        super().__init__(f"{source}: {message}")
-        self.source = source
+        # A Message (Chinese, translated where it is shown): the source's name, then what happened.
+        super().__init__(Message(N_("{source}：{message}"), source=source, message=message))
+        self.source, self.message = source, message
 
 
 class SourceUnavailable(SourceError):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from domain.messages import N_, Message
 from integrations.sources.base import ConfiguredSource, Page, RawItem, SourceRequestError
 from integrations.sources.mapping import SourceConfig
 
@@ -55,12 +56,14 @@ def _load_cursor(cursor: str | None, names: list[str], stat: dict[str, tuple[int
             data = json.loads(cursor)["files"]
             return {name: _Taken(*entry) for name, entry in data.items()}
         except (ValueError, KeyError, TypeError):
-            raise SourceRequestError("filedrop", f"stored cursor {cursor[:80]!r} is unreadable; reset it") from None
+            raise SourceRequestError("filedrop", Message(N_("存储的游标 {cursor} 无法读取；请重置"),
+                                                       cursor=repr(cursor[:80]))) from None
     current, _, rows = cursor.rpartition(":")
     try:
         done = int(rows)
     except ValueError:
-        raise SourceRequestError("filedrop", f"stored cursor {cursor!r} is not 'file:rows'; reset it") from None
+        raise SourceRequestError("filedrop", Message(N_("存储的游标 {cursor} 不是“文件:行数”形式；请重置"),
+                                                   cursor=repr(cursor))) from None
     taken = {n: _Taken(*stat[n], "", 0, True) for n in names if n < current}
     if current in stat:
         taken[current] = _Taken(*stat[current], "", done, False)
@@ -110,7 +113,8 @@ class FileDropSource(ConfiguredSource):
     def files(self) -> list[Path]:
         """The export files now in the folder, in name order."""
         if not self.folder.is_dir():
-            raise SourceRequestError(self.name, f"file-drop folder {self.folder} does not exist; create or fix it")
+            raise SourceRequestError(self.name, Message(N_("投放文件夹 {folder} 不存在；请创建或修改"),
+                                                        folder=self.folder))
         return sorted(p for p in self.folder.glob(self.pattern) if p.is_file() and not p.name.startswith("."))
 
     def _rows(self, text: str) -> list[RawItem]:
@@ -137,7 +141,7 @@ class FileDropSource(ConfiguredSource):
         try:
             taken = _load_cursor(cursor, [p.name for p in paths], stat)
         except SourceRequestError as exc:
-            raise SourceRequestError(self.name, exc.args[-1]) from None
+            raise SourceRequestError(self.name, exc.message) from None
         taken = {n: t for n, t in taken.items() if n in stat}  # files gone from the folder are forgotten
         for path in paths:
             entry = taken.get(path.name)

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import orjson
 
+from domain.messages import N_, Message, message_of
 from integrations.settings import Settings
 from integrations.sources.auth import AuthError
 from integrations.sources.base import (
@@ -109,7 +110,8 @@ class RestSource(ConfiguredSource):
             )
         except (httpx.InvalidURL, ValueError) as exc:
             raise SourceRequestError(
-                config.name, f"invalid base URL {base_url!r}: {exc}; fix the source's settings"
+                config.name, Message(N_("无效的基础地址 {url}：{reason}；请修改该数据源的设置"), url=repr(base_url),
+                                     reason=str(exc))
             ) from exc
 
     @classmethod
@@ -149,10 +151,11 @@ class RestSource(ConfiguredSource):
         try:
             url, params, skip = self._request(cursor, limit)
         except ValueError:
-            raise SourceRequestError(self.name, f"stored cursor {cursor!r} is not a number; reset it") from None
+            raise SourceRequestError(self.name, Message(N_("存储的游标 {cursor} 不是数字；请重置"),
+                                                        cursor=repr(cursor))) from None
         query = "&".join(f"{k}={v}" for k, v in params.items())
         ref = f"{url}?{query}" if query else url
-        problem = "no attempt made"
+        problem = Message(N_("未尝试请求"))
         rate_limited = False
         for attempt in range(self.retries + 1):
             wait: float | None = None
@@ -160,42 +163,46 @@ class RestSource(ConfiguredSource):
                 # Empty params would replace the query string of a Link-header URL: pass none then.
                 resp = self._client.get(url, params=params or None)
             except AuthError as exc:
-                raise SourceRequestError(self.name, f"authentication failed: {exc}") from None
+                raise SourceRequestError(self.name, Message(N_("认证失败：{reason}"),
+                                                            reason=message_of(exc) or str(exc))) from None
             except httpx.TimeoutException as exc:
-                problem = f"timed out ({type(exc).__name__})"
+                problem = Message(N_("超时（{error}）"), error=type(exc).__name__)
             except httpx.RequestError as exc:  # connect/read/protocol errors, a body that would not decode
-                problem = f"could not connect or read ({type(exc).__name__}: {exc})"
+                problem = Message(N_("无法连接或读取（{error}）"), error=f"{type(exc).__name__}: {exc}")
             except httpx.HTTPError as exc:  # anything else httpx raises (e.g. an invalid URL): not a blip
-                raise SourceRequestError(self.name, f"GET {ref} failed: {exc}; check the source's base URL") from exc
+                raise SourceRequestError(self.name, Message(N_("GET {ref} 失败：{reason}；请检查该数据源的基础地址"),
+                                                            ref=ref, reason=str(exc))) from exc
             else:
                 if resp.status_code == 200:
                     return self._page(resp, cursor, ref, limit, skip)
                 if resp.status_code == 429:
                     rate_limited = True
-                    problem = "answered 429 Too Many Requests"
+                    problem = Message(N_("答复 429 Too Many Requests（请求过多）"))
                     wait = retry_after_seconds(resp.headers.get("Retry-After"))
                     if wait is not None and wait > self.max_retry_after_s:
                         raise SourceRateLimited(
                             self.name,
-                            f"asked us to wait {wait:.0f}s (Retry-After); run the ingest again after that",
+                            Message(N_("要求等待 {seconds} 秒（Retry-After）；请在此之后重新运行接入"),
+                                    seconds=f"{wait:.0f}"),
                         )
                 elif resp.status_code >= 500:
                     rate_limited = False
-                    problem = f"answered {resp.status_code}"
+                    problem = Message(N_("答复 {status}"), status=resp.status_code)
                 else:
                     raise SourceRequestError(
                         self.name,
-                        f"GET {ref} answered {resp.status_code}: {resp.text[:200]!r}; check the "
-                        "source's base URL and path, its credentials, and whether its cursor was reset",
+                        Message(N_("GET {ref} 答复 {status}：{body}；请检查该数据源的基础地址和路径、凭据，"
+                                   "以及其游标是否被重置"),
+                                ref=ref, status=resp.status_code, body=repr(resp.text[:200])),
                     )
             if attempt < self.retries:
                 self.sleep(wait if wait is not None else self._backoff(attempt))
         cls = SourceRateLimited if rate_limited else SourceUnavailable
         raise cls(
             self.name,
-            f"GET {ref} {problem}, {self.retries + 1} attempts; the department's system is "
-            "down or overloaded. Nothing was lost (the cursor did not move): run the ingest again later, "
-            "or raise FENGHUO_HTTP_RETRIES / FENGHUO_HTTP_TIMEOUT_S",
+            Message(N_("GET {ref} {problem}，共尝试 {attempts} 次；部门系统宕机或过载。没有丢失任何数据（游标未移动）："
+                       "请稍后重新运行接入，或调大 FENGHUO_HTTP_RETRIES / FENGHUO_HTTP_TIMEOUT_S"),
+                    ref=ref, problem=problem, attempts=self.retries + 1),
         )
 
     def _page(self, resp: httpx.Response, cursor: str | None, ref: str, limit: int, skip: int) -> Page:
@@ -211,13 +218,14 @@ class RestSource(ConfiguredSource):
             if body is _UNPARSED:
                 body = resp.json()
         except ValueError as exc:
-            return Page([resp.text], cursor, ref, has_more=True, error=f"unparseable JSON page: {exc}")
+            return Page([resp.text], cursor, ref, has_more=True,
+                        error=Message(N_("无法解析的 JSON 页：{reason}"), reason=str(exc)))
         except RecursionError:  # nested past what json parses (orjson stops at 1,024 levels, then json recurses)
-            return Page([resp.text], cursor, ref, has_more=True, error="JSON page nested too deep to parse")
+            return Page([resp.text], cursor, ref, has_more=True, error=Message(N_("JSON 页嵌套过深，无法解析")))
         items = body if p.items_field == "" else body.get(p.items_field) if isinstance(body, dict) else None
         if not isinstance(items, list):
-            shape = "a JSON list" if p.items_field == "" else f"{{{p.items_field}: [...]}}"
-            return Page([resp.text], cursor, ref, has_more=True, error=f"page is not {shape}")
+            shape = Message(N_("JSON 列表")) if p.items_field == "" else f"{{{p.items_field}: [...]}}"
+            return Page([resp.text], cursor, ref, has_more=True, error=Message(N_("页面不是{shape}"), shape=shape))
         if p.style == "cursor":
             nxt = body.get(p.next_field) if isinstance(body, dict) else None
             next_cursor = str(nxt) if nxt else cursor

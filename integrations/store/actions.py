@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from domain.escalation import EscalationPolicy, SlaView
+from domain.messages import N_, Message
 from domain.regions import is_within
 from domain.responders import Responder, ResponderDirectory
 from domain.warnings import Status
@@ -25,6 +26,8 @@ from integrations.store.routing import pinned_policy
 RESOLVE_OVERDUE = "resolve-overdue"
 """Audit action recorded once when a warning passes its resolve-within deadline unresolved."""
 SLA_ACTOR = "system:sla"
+_RESOLVED = N_("预警 {id} 已办结")
+_ACTION_NAME = {"acknowledge": N_("执行签收"), "resolve": N_("执行办结"), "comment": N_("执行批注")}
 
 
 class ActionError(Exception):
@@ -49,7 +52,8 @@ def _refuse(session: Session, warning: WarningRow, responder: str, action: str, 
         own.add(AuditRow(warning_id=warning.id, at=now, actor=actor_of(responder, operator), action="refused",
                          reason=reason, detail={"attempted": action, "why": why, "region": warning.region}))
         own.commit()
-    return JurisdictionError(f"{responder} may not {action} warning {warning.id}: {why}")
+    return JurisdictionError(Message(N_("{responder} 无权对预警 {id}{action}：{why}"), responder=responder,
+                                     id=warning.id, action=Message(_ACTION_NAME.get(action, action)), why=why))
 
 
 def _authorised(
@@ -59,13 +63,13 @@ def _authorised(
     """The warning and the responder, if the responder may act on it; else refuse (audited)."""
     warning = session.get(WarningRow, warning_id)
     if warning is None:
-        raise ActionError(f"no warning {warning_id}")
+        raise ActionError(Message(N_("没有编号为 {id} 的预警；`fenghuo warnings list` 可列出编号"), id=warning_id))
     person = directory.responder(responder)
     if person is None:
-        raise _refuse(session, warning, responder, action, reason, "unknown responder", now, operator)
+        raise _refuse(session, warning, responder, action, reason, Message(N_("未知的处置人员")), now, operator)
     root = directory.city if directory.is_leadership(person.id) else person.node
     if not is_within(warning.region, root):
-        why = f"region {warning.region} is outside jurisdiction {root}"
+        why = Message(N_("地区 {region} 不在辖区 {root} 之内"), region=warning.region, root=root)
         raise _refuse(session, warning, responder, action, reason, why, now, operator)
     return warning, person
 
@@ -81,7 +85,7 @@ def acknowledge(
     """
     warning, person = _authorised(session, warning_id, responder, directory, "acknowledge", reason, now, operator)
     if warning.status == Status.resolved.value:
-        raise ActionError(f"warning {warning_id} is already resolved")
+        raise ActionError(Message(_RESOLVED, id=warning_id))
     if warning.status == Status.acknowledged.value:
         return warning
     warning.status, warning.acknowledged_at = Status.acknowledged.value, now
@@ -100,10 +104,10 @@ def resolve(
     :func:`integrations.store.resolution.close_warning`. A reason is required; a resolved warning raises
     :class:`ActionError`. Telling those notified is ``integrations.resolution.resolve_as``."""
     if not reason.strip():
-        raise ActionError("resolving a warning needs a reason")
+        raise ActionError(Message(N_("办结预警须写明原因")))
     warning, person = _authorised(session, warning_id, responder, directory, "resolve", reason, now, operator)
     if warning.status == Status.resolved.value:
-        raise ActionError(f"warning {warning_id} is already resolved")
+        raise ActionError(Message(_RESOLVED, id=warning_id))
     late = warning.resolve_due_at is not None and now > warning.resolve_due_at
     close_warning(session, warning, actor=actor_of(person.id, operator), reason=reason, now=now, acknowledge=True,
                   detail={"node": person.node, "late": late})
@@ -116,7 +120,7 @@ def comment(
 ) -> AuditRow:
     """Add a responder's note (``reason`` is the comment text) to the warning's record (any status)."""
     if not reason.strip():
-        raise ActionError("an empty comment says nothing")
+        raise ActionError(Message(N_("批注不能为空")))
     warning, person = _authorised(session, warning_id, responder, directory, "comment", reason, now, operator)
     return append_audit(session=session, warning_id=warning.id, actor=actor_of(person.id, operator), action="comment",
                         reason=reason, at=now, detail={"node": person.node})

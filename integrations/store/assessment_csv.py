@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from domain.assessment import ANSWERS, Answer, Dimension, EvidenceKind, RiskFactor, SurveyCounts
+from domain.messages import N_, Message, message_of
 from integrations.store.assessment_models import AssessmentEvidenceRow, AssessmentFactorRow
 from integrations.store.assessments import add_evidence, add_factor, get_assessment
 
@@ -43,11 +44,16 @@ class CsvImportError(ValueError):
         self.errors = errors
 
 
+def _at(path: Path, line: int, message: str) -> str:
+    """``FILE:LINE: message``, the message translated where it is shown (a Message)."""
+    return Message(N_("{file}:{line}: {message}"), file=str(path), line=line, message=message)
+
+
 def _rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CsvImportError([f"{path}:0: cannot read as UTF-8 CSV: {exc}"]) from None
+        raise CsvImportError([_at(path, 0, Message(N_("无法按 UTF-8 CSV 读取：{reason}"), reason=str(exc)))]) from None
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     reader.fieldnames = header
@@ -60,9 +66,9 @@ def _int(text: str, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise ValueError(f"{what} must be a whole number, got {text!r}") from None
+        raise ValueError(Message(N_("{what} 须为整数，收到 {text}"), what=what, text=repr(text))) from None
     if value < 0:
-        raise ValueError(f"{what} must not be negative, got {value}")
+        raise ValueError(Message(N_("{what} 不能为负数，收到 {value}"), what=what, value=value))
     return value
 
 
@@ -76,28 +82,29 @@ def survey_counts_from_csv(path: Path) -> SurveyCounts:
         for line, row in rows:
             answer = _ANSWER_NAMES.get(row.get("answer", "").lower())
             if answer is None:
-                errors.append(f"{path}:{line}: unknown answer {row.get('answer')!r}; use one of "
-                              + ", ".join(a.value for a in ANSWERS))
+                errors.append(_at(path, line, Message(N_("未知的答案 {answer}；请用 {known} 之一"),
+                                                      answer=repr(row.get("answer")),
+                                                      known=", ".join(a.value for a in ANSWERS))))
                 continue
             try:
                 counts[answer] += _int(row["count"], "count") if "count" in header else 1
             except ValueError as exc:
-                errors.append(f"{path}:{line}: {exc}")
+                errors.append(_at(path, line, message_of(exc) or str(exc)))
     elif len(set(wide.values())) == len(ANSWERS):
         for line, row in rows:
             for col, answer in wide.items():
                 try:
                     counts[answer] += _int(row.get(col) or "0", col)
                 except ValueError as exc:
-                    errors.append(f"{path}:{line}: {exc}")
+                    errors.append(_at(path, line, message_of(exc) or str(exc)))
     else:
-        errors.append(f"{path}:1: a survey CSV needs a column 'answer' or the five columns "
-                      + ",".join(a.value for a in ANSWERS))
+        errors.append(_at(path, 1, Message(N_("问卷 CSV 须有 answer 列，或 {columns} 五列"),
+                                           columns=",".join(a.value for a in ANSWERS))))
     if errors:
         raise CsvImportError(errors)
     result = SurveyCounts(**{a.value: n for a, n in counts.items()})
     if result.total == 0:
-        raise CsvImportError([f"{path}:1: the survey has no answers"])
+        raise CsvImportError([_at(path, 1, Message(N_("问卷没有任何答案")))])
     return result
 
 
@@ -117,7 +124,7 @@ def _bool(text: str) -> bool:
         return True
     if low in _FALSE:
         return False
-    raise ValueError(f"failure must be yes or no, got {text!r}")
+    raise ValueError(Message(N_("failure 须为 yes 或 no，收到 {text}"), text=repr(text)))
 
 
 def _opt_int(text: str, what: str) -> int | None:
@@ -129,14 +136,14 @@ def factors_from_csv(path: Path) -> list[RiskFactor]:
     header, rows = _rows(path)
     missing = [c for c in ("title", "dimension", "probability", "impact") if c not in header]
     if missing:
-        raise CsvImportError([f"{path}:1: missing column(s): {', '.join(missing)}"])
+        raise CsvImportError([_at(path, 1, Message(N_("缺少列：{columns}"), columns=", ".join(missing)))])
     factors, errors = [], []
     for i, (line, row) in enumerate(rows, 1):
         try:
             dimension = _DIMENSION_NAMES.get(row["dimension"].lower())
             if dimension is None:
-                raise ValueError(f"unknown dimension {row['dimension']!r}; use one of "
-                                 + ", ".join(d.value for d in Dimension))
+                raise ValueError(Message(N_("未知的维度 {dimension}；请用 {known} 之一"),
+                                         dimension=repr(row["dimension"]), known=", ".join(d.value for d in Dimension)))
             factors.append(RiskFactor(
                 ref=f"F{i}", title=row["title"], dimension=dimension,
                 probability=_int(row["probability"], "probability"), impact=_int(row["impact"], "impact"),
@@ -151,7 +158,7 @@ def factors_from_csv(path: Path) -> list[RiskFactor]:
                 errors.append(f"{path}:{line}: {where + ': ' if where else ''}"
                               f"{e['msg'].removeprefix('Value error, ')}")
         except ValueError as exc:
-            errors.append(f"{path}:{line}: {exc}")
+            errors.append(_at(path, line, message_of(exc) or str(exc)))
     if errors:
         raise CsvImportError(errors)
     return factors
@@ -169,7 +176,7 @@ def import_factors_csv(*, session: Session, assessment_id: int, path: Path,
     for (line, _row), f in zip(rows, factors, strict=True):
         unknown = [r for r in f.evidence if r not in known]
         if unknown:
-            errors.append(f"{path}:{line}: cites evidence that does not exist: {', '.join(unknown)}")
+            errors.append(_at(path, line, Message(N_("引用了不存在的依据：{refs}"), refs=", ".join(unknown))))
     if errors:
         raise CsvImportError(errors)
     return [add_factor(session=session, assessment_id=assessment_id, title=f.title, dimension=f.dimension,

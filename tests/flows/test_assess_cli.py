@@ -98,7 +98,7 @@ def test_full_workflow(tmp_path: Path) -> None:
     (("add-factor", "1", "x", "--dimension", "safety", "-p", "9", "-i", "1"), "probability"),
     (("add-evidence", "1", "public_notice", "公示", "--notice-from", "2026-01-10", "--notice-to", "2026-01-01"),
      "公示的结束日期（2026-01-01）早于开始日期"),
-    (("add-evidence", "1", "survey", "--csv", "/nonexistent.csv"), "cannot read as UTF-8 CSV"),
+    (("add-evidence", "1", "survey", "--csv", "/nonexistent.csv"), "无法按 UTF-8 CSV 读取"),
     (("follow-up", "1", "--now", "2026-03-02T12:00:00"), "--now 须带时区"),
     (("add-evidence", "1", "survey", "问卷", "--counts", "1,2,x,4,5"), "--counts 须为五个数"),
 ])

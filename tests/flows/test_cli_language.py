@@ -100,3 +100,18 @@ def test_notifications_list_speaks_english(monkeypatch: pytest.MonkeyPatch) -> N
     assert "No notifications match." in runner.invoke(app, ["notifications", "list"]).stdout
     refused = runner.invoke(app, ["notifications", "list", "--status", "lost"])
     assert refused.exit_code == 1 and "unknown status 'lost'" in refused.output
+
+
+def test_deliver_and_a_resolved_warning_speak_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    wid = _seed()
+    args = ["warnings", "resolve", str(wid), "--as", "jj-duty-office", "--reason", "settled"]
+    assert runner.invoke(app, args).exit_code == 0
+    chinese = runner.invoke(app, args)
+    assert chinese.exit_code == 1 and f"预警 {wid} 已办结" in chinese.output
+    assert "本轮：" in runner.invoke(app, ["deliver", "--once"]).stdout
+    _english(monkeypatch)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 1 and f"warning {wid} is already resolved" in again.output, again.output
+    delivered = runner.invoke(app, ["deliver", "--once"])
+    assert delivered.exit_code == 0 and "This round:" in delivered.stdout and "sent" in delivered.stdout
+    assert "本轮" not in delivered.stdout and "条" not in delivered.stdout

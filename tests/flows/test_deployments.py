@@ -40,6 +40,20 @@ def test_prefect_yaml_declares_what_serve_serves() -> None:
         assert (datetime.fromisoformat(anchor) if anchor else None) == spec.anchor, name
 
 
+def test_descriptions_are_chinese_and_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
+
+    declared = {d["name"]: d["description"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]}
+    chinese = {s.name: s.description for s in deployment_specs()}
+    assert chinese == declared  # prefect.yaml says what serve says, in the default language
+    assert chinese["pipeline-xinfang"] == "接入 xinfang，随即评估规则并升级。"
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    english = {s.name: s.description for s in deployment_specs()}
+    assert english["pipeline-xinfang"] == "Ingest xinfang, then evaluate the rules and escalate, right after."
+    assert not any("\u4e00" <= c <= "\u9fff" for text in english.values() for c in text), english
+
+
 def test_every_entrypoint_is_a_flow() -> None:
     from prefect import Flow
 
@@ -154,4 +168,4 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
     assert not leftovers, "fenghuo serve left processes behind after SIGTERM"
     assert took < 10 and child.returncode == 0, (took, child.returncode)
     output = (tmp_path / "serve.log").read_text(errors="replace")
-    assert output.index("serving stopped") < output.index("Prefect server stopped")
+    assert output.index("调度已停止") < output.index("Prefect 服务器已停止")

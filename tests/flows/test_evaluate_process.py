@@ -98,7 +98,7 @@ def _warnings(env: dict[str, str], count: int, timeout: float = 30) -> list[dict
 def test_one_resident_evaluator_a_standby_that_takes_over_and_once_gives_way(
         tmp_path: Path, env: dict[str, str], spawn: Callable[..., Proc]) -> None:
     first = spawn("first", "evaluate", "--follow")
-    first.wait_for("holds the lease", timeout=120)
+    first.wait_for("持有租约", timeout=120)
     second = spawn("second", "evaluate", "--follow")
     second.wait_for("standby", timeout=120)
     assert f"pid {first.popen.pid} " in second.text()  # the standby names who it waits for
@@ -113,7 +113,7 @@ def test_one_resident_evaluator_a_standby_that_takes_over_and_once_gives_way(
 
     first.popen.send_signal(signal.SIGKILL)
     first.popen.wait(10)
-    took = second.wait_for("holds the lease", timeout=10)
+    took = second.wait_for("持有租约", timeout=10)
     assert took < 10
     _import(tmp_path, env, "b", ("p2", "2026-01-05T10:00:00+08:00", 7))
     rows = _warnings(env, 2)

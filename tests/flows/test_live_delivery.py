@@ -51,7 +51,8 @@ class Resident:
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 60
-        while not any("evaluating from the last checkpoint" in s for s in self.said):  # said after holding()
+        # Said after holding(), in either language.
+        while not any("从上一检查点开始评估" in s or "evaluating from the last checkpoint" in s for s in self.said):
             assert self.thread.is_alive() and time.monotonic() < deadline, self.said
             time.sleep(0.05)
 
@@ -70,7 +71,7 @@ def test_a_committed_record_reaches_the_webhook_without_a_deliver_run(
         engine: sa.Engine, store_url: str, tmp_path: Path, receiver: WebhookReceiver) -> None:
     resident = Resident(engine, _settings(tmp_path, store_url, receiver, live=True))
     try:
-        assert any("delivering the outbox beside the evaluator" in s for s in resident.said)
+        assert any("在评估旁投递发件箱" in s for s in resident.said)
         committed = time.time()
         with session_scope(engine) as session:
             upsert_records(session=session, records=[_petition("p1", 60)])
@@ -95,7 +96,7 @@ def test_with_live_delivery_off_the_warning_opens_and_nothing_is_sent(
         engine: sa.Engine, store_url: str, tmp_path: Path, receiver: WebhookReceiver) -> None:
     resident = Resident(engine, _settings(tmp_path, store_url, receiver, live=False))
     try:
-        assert not any("delivering the outbox" in s for s in resident.said)
+        assert not any("在评估旁投递发件箱" in s for s in resident.said)
         with session_scope(engine) as session:
             upsert_records(session=session, records=[_petition("p1", 60)])
         deadline = time.monotonic() + 20
@@ -111,3 +112,19 @@ def test_with_live_delivery_off_the_warning_opens_and_nothing_is_sent(
     assert receiver.snapshot() == [] and resident.worker is None
     with Session(engine) as s:
         assert {r.status for r in s.exec(select(OutboxRow).where(OutboxRow.channel == "webhook"))} == {"pending"}
+
+
+def test_the_resident_evaluator_speaks_english_on_request(
+        engine: sa.Engine, store_url: str, tmp_path: Path, receiver: WebhookReceiver,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
+
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    resident = Resident(engine, _settings(tmp_path, store_url, receiver, live=True))
+    resident.stop()
+    said = "\n".join(resident.said)
+    for words in ("resident evaluator test holds the lease", "delivering the outbox beside the evaluator",
+                  "evaluating from the last checkpoint; replayed 0 records", "checkpoint written: "):
+        assert words in said, said
+    assert not any("\u4e00" <= c <= "\u9fff" for c in said), said  # not one Chinese character

@@ -147,7 +147,7 @@ def test_serve_stops_on_a_signal_within_ten_seconds(tmp_path: Path, stop: str) -
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True) as serve:
         try:
             deadline = time.monotonic() + 300  # a busy machine starts a Prefect server slowly
-            while "press Ctrl-C" not in log_path.read_text(errors="replace"):
+            while "按 Ctrl-C" not in log_path.read_text(errors="replace"):
                 assert serve.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
                 time.sleep(0.5)
             (server,) = [pid for pid, cmd in _children(serve.pid) if "prefect server start" in cmd]
@@ -169,7 +169,7 @@ def test_serve_stops_on_a_signal_within_ten_seconds(tmp_path: Path, stop: str) -
     assert _wait_gone(server, 5), "the Prefect server outlived serve"
     if stop == "SIGTERM":
         assert code == 0, output[-2000:]
-        assert output.index("serving stopped") < output.index("Prefect server stopped")
+        assert output.index("调度已停止") < output.index("Prefect 服务器已停止")
     else:
         assert code == 130 and "强制退出" in output, output[-2000:]
 
@@ -222,7 +222,7 @@ def test_serve_evaluates_and_delivers_as_records_arrive_and_still_stops_within_t
             try:
                 deadline = time.monotonic() + 300  # a busy machine starts a Prefect server slowly
                 while not all(s in log_path.read_text(errors="replace")
-                              for s in ("press Ctrl-C", "holds the lease", "delivering the outbox")):
+                              for s in ("按 Ctrl-C", "持有租约", "在评估旁投递发件箱")):
                     assert serve.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
                     time.sleep(0.5)
                 imported = subprocess.run([sys.executable, "-m", "flows.cli", "records", "import", str(records),
@@ -244,5 +244,5 @@ def test_serve_evaluates_and_delivers_as_records_arrive_and_still_stops_within_t
     assert took < STOP_WITHIN_S, (took, output[-2000:])
     assert code == 0, output[-2000:]
     # The evaluator and its delivery stopped cleanly (not cut off by the exit) before the server did.
-    assert output.index("serving stopped") < output.index("resident evaluator stopped") \
-        < output.index("Prefect server stopped")
+    assert output.index("调度已停止") < output.index("常驻评估已停止") \
+        < output.index("Prefect 服务器已停止")

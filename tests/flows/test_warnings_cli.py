@@ -87,7 +87,7 @@ def test_resolve_tells_whoever_was_told_once() -> None:
     args = ["warnings", "resolve", str(wid), "--as", "jj-duty-office", "--reason", "已化解"]
     assert runner.invoke(app, args).exit_code == 0
     again = runner.invoke(app, args)
-    assert again.exit_code == 1 and "already resolved" in again.output
+    assert again.exit_code == 1 and "预警 " in again.output and "已办结" in again.output
     with Session(open_engine()) as s:
         rows = {r.idempotency_key: r.status for r in s.exec(select(OutboxRow).where(OutboxRow.warning_id == wid))}
         resolved = s.exec(select(AuditRow).where(AuditRow.warning_id == wid, AuditRow.action == "resolved")).all()

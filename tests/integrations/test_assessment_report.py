@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from lxml import etree
 
@@ -56,8 +57,8 @@ def test_html_report_is_complete_and_traceable(sqlite_engine: sa.Engine, tmp_pat
     assert {"E1", "E2", "E3", "F1", "F2"} <= ids
     hrefs = set(doc.xpath("//a/@href"))
     assert {"#E2", "#E3", "#F1"} <= hrefs and all(h[1:] in ids for h in hrefs if h.startswith("#"))
-    for words in ("中风险 medium before mitigation", "低风险 low after mitigation", "落实风险防范化解措施后实施",
-                  "(15 days)", "n=400", "3 members; the scheme requires 3", "合法性", "可控性"):
+    for words in ("防范化解前中风险", "防范化解后低风险", "落实风险防范化解措施后实施",
+                  "（15 天）", "n=400", "专家组：3 人；方案要求 3 人。", "合法性", "可控性"):
         assert words in page, words
     html_path, md_path = write_report(bundle, tmp_path, scheme=default_scheme(), now=NOW)
     assert html_path.read_text(encoding="utf-8") == page and md_path.exists()
@@ -70,7 +71,7 @@ def test_markdown_report_links_references(sqlite_engine: sa.Engine) -> None:
     assert md.startswith("# 社会稳定风险评估报告：拆迁安置")
     assert '<a id="E1"></a>E1' in md and "[E2](#E2)" in md and "[F1](#F1)" in md
     assert "<svg" in md and "</svg>" in md
-    assert "Combined score before mitigation 14.4" in md
+    assert "防范化解前综合得分 14.4" in md and "Combined" not in md
 
 
 def test_unscored_report_says_what_is_missing(sqlite_engine: sa.Engine) -> None:
@@ -79,4 +80,19 @@ def test_unscored_report_says_what_is_missing(sqlite_engine: sa.Engine) -> None:
         bundle = load_bundle(session=s, assessment_id=aid)
         bundle.experts = bundle.experts[:1]
     md = render_markdown(bundle, scheme=default_scheme(), now=NOW)
-    assert "Not scored. Scoring is blocked until: 专家组只有 1 人" in md
+    assert "尚未评分。评分前须补齐：" in md and "专家组只有 1 人" in md
+
+
+def test_report_speaks_english_on_request(sqlite_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
+
+    aid = _scored(sqlite_engine)
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    with session_scope(sqlite_engine) as s:
+        md = render_markdown(load_bundle(session=s, assessment_id=aid), scheme=default_scheme(), now=NOW)
+    for words in ("# Social stability risk assessment report: ", "## 2. Evidence",
+                  "Combined score before mitigation 14.4",
+                  "(15 days)", "Expert panel: 3 members; the scheme requires 3.", "Generated 2026-03-01"):
+        assert words in md, words
+    assert "防范化解" not in md and "评估依据" not in md and "专家组" not in md

@@ -139,7 +139,7 @@ def test_json_lines_nested_past_the_stack_are_quarantined_too_deep(
 def test_a_missing_folder_is_a_request_error(tmp_path: Path) -> None:
     src = source(tmp_path)
     (tmp_path / "drops").rmdir()
-    with pytest.raises(SourceRequestError, match="does not exist"):
+    with pytest.raises(SourceRequestError, match="不存在"):
         src.fetch(None, limit=10)
 
 

@@ -64,7 +64,7 @@ def test_a_slow_department_times_out_into_source_unavailable(
     sim.faults = Faults(latency_s=0.3)
     sleeps: list[float] = []
     src = RestSource(DEPARTMENTS[0], base_url=sim.url, timeout_s=0.05, retries=1, sleep=sleeps.append)
-    with src, pytest.raises(SourceUnavailable, match="timed out"):
+    with src, pytest.raises(SourceUnavailable, match="超时"):
         ingest_source(sqlite_engine, src, kinds=kinds, key=KEY)
     assert len(sleeps) == 1 and count(sqlite_engine, RecordRow) == 0
 

@@ -25,6 +25,21 @@ def test_development_defaults_are_refused_in_production_each_named() -> None:
     assert "openssl rand -hex 32" in message and "32 字节以上的随机值" in message
 
 
+def test_the_refusal_speaks_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.i18n import explain
+    from integrations.settings import get_settings
+
+    with pytest.raises(InsecureSettingsError) as caught:
+        Settings(env="production").require_safe_for("development")
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    said = explain(caught.value)
+    assert said.startswith("Production refuses to start: FENGHUO_"), said
+    for name in SECRETS:
+        assert f"FENGHUO_{name.upper()} is still the development default" in said
+    assert "openssl rand -hex 32" in said and "开发" not in said and "；" not in said
+
+
 @pytest.mark.parametrize("name", SECRETS)
 def test_each_secret_alone_is_checked(name: str) -> None:
     with pytest.raises(InsecureSettingsError, match=f"FENGHUO_{name.upper()} 仍是开发默认值"):

@@ -56,7 +56,7 @@ def test_api_key_and_bearer_send_the_named_secret(auth: AuthModel, header: str, 
 
 
 def test_a_missing_secret_is_a_request_error_naming_it() -> None:
-    with pytest.raises(SourceRequestError, match=r"secret 'k' is not set.*FENGHUO_SOURCE_SECRETS"):
+    with pytest.raises(SourceRequestError, match=r"密钥 'k' 未设置.*FENGHUO_SOURCE_SECRETS"):
         build_source(spec(AuthModel(type="bearer", secret="k")), settings())
 
 
@@ -87,7 +87,7 @@ def test_oauth2_refused_credentials_are_a_request_error() -> None:
     auth = AuthModel(type="oauth2", secret="cs", token_url="http://idp.test/token", client_id="x")
     transport = httpx.MockTransport(lambda req: httpx.Response(401, json={"error": "invalid_client"}))
     with build_source(spec(auth), settings(cs="bad"), transport=transport) as src, pytest.raises(  # type: ignore[attr-defined]
-        SourceRequestError, match=r"authentication failed.*answered 401"
+        SourceRequestError, match=r"认证失败.*答复 401"
     ):
         src.fetch(None, limit=10)
 

@@ -82,12 +82,12 @@ def test_exhausted_retries_become_source_errors_saying_what_to_do() -> None:
     src, sleeps = make(lambda req: httpx.Response(500), retries=2)
     with src, pytest.raises(SourceUnavailable) as info:
         src.fetch(None, limit=10)
-    assert len(sleeps) == 2 and "run the ingest again later" in str(info.value)
+    assert len(sleeps) == 2 and "请稍后重新运行接入" in str(info.value)
     src, _ = make(lambda req: httpx.Response(429, headers={"Retry-After": "0"}), retries=1)
     with src, pytest.raises(SourceRateLimited):
         src.fetch(None, limit=10)
     src, _ = make(lambda req: httpx.Response(429, headers={"Retry-After": "3600"}))
-    with src, pytest.raises(SourceRateLimited, match="wait 3600s"):
+    with src, pytest.raises(SourceRateLimited, match="要求等待 3600 秒"):
         src.fetch(None, limit=10)
 
 
@@ -113,7 +113,7 @@ def test_truncated_body_is_an_unreadable_page_at_the_same_cursor() -> None:
     src, _ = make(lambda req: httpx.Response(200, content=body[: len(body) // 2].encode()))
     with src:
         page = src.fetch("c1", limit=10)
-    assert page.error and "unparseable" in page.error
+    assert page.error and "无法解析的 JSON 页" in page.error
     assert page.next_cursor == "c1" and page.has_more and page.items == [body[: len(body) // 2]]
 
 
@@ -124,7 +124,7 @@ def test_retry_after_parsing() -> None:
 
 
 def test_an_invalid_base_url_is_a_request_error() -> None:
-    with pytest.raises(SourceRequestError, match="invalid base URL"):
+    with pytest.raises(SourceRequestError, match="无效的基础地址"):
         RestSource(CFG, base_url="http://example.test:notaport")
 
 
@@ -157,4 +157,18 @@ def test_a_page_nested_past_the_parser_is_handed_on_whole_with_an_error() -> Non
     src, _ = make(handler)
     with src:
         page = src.fetch(None, limit=10)
-    assert page.error == "JSON page nested too deep to parse" and page.items == [body.decode()]
+    assert page.error == "JSON 页嵌套过深，无法解析" and page.items == [body.decode()]
+
+
+def test_a_source_error_speaks_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.i18n import explain
+    from integrations.settings import get_settings
+
+    src, _ = make(lambda req: httpx.Response(500), retries=0)
+    with src, pytest.raises(SourceUnavailable) as info:
+        src.fetch(None, limit=10)
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    said = explain(info.value)
+    assert said.startswith("xinfang: GET /api/petition?limit=10 answered 500, 1 attempts;"), said
+    assert "run the ingest again later" in said and "部门" not in said

@@ -114,9 +114,9 @@ def test_survey_csv_errors_name_file_and_line(store: sa.Engine, tmp_path: Path) 
     bad = _csv(tmp_path, "bad.csv", "answer\nsupport\nmaybe\nsupport\n")
     with pytest.raises(CsvImportError) as exc, session_scope(store) as s:
         import_survey_csv(session=s, assessment_id=aid, path=bad, now=NOW)
-    assert exc.value.errors == [f"{bad}:3: unknown answer 'maybe'; use one of strongly_support, support, "
-                                "neutral, oppose, strongly_oppose"]
-    with pytest.raises(CsvImportError, match="needs a column 'answer'"), session_scope(store) as s:
+    assert exc.value.errors == [f"{bad}:3: 未知的答案 'maybe'；请用 strongly_support, support, "
+                                "neutral, oppose, strongly_oppose 之一"]
+    with pytest.raises(CsvImportError, match="须有 answer 列"), session_scope(store) as s:
         import_survey_csv(session=s, assessment_id=aid, path=_csv(tmp_path, "x.csv", "a,b\n1,2\n"), now=NOW)
     with session_scope(store) as s:
         assert len(load_bundle(session=s, assessment_id=aid).evidence) == 3  # nothing half-imported
@@ -145,11 +145,25 @@ def test_factor_csv_is_all_or_nothing(store: sa.Engine, tmp_path: Path) -> None:
     path = _csv(tmp_path, "f.csv", text)
     with pytest.raises(CsvImportError) as exc, session_scope(store) as s:
         import_factors_csv(session=s, assessment_id=aid, path=path, now=NOW)
-    assert exc.value.errors[0].startswith(f"{path}:5: unknown dimension 'morality'")
+    assert exc.value.errors[0].startswith(f"{path}:5: 未知的维度 'morality'")
     assert exc.value.errors[1].startswith(f"{path}:6: ") and "化解措施不能抬高风险" in exc.value.errors[1]
     path2 = _csv(tmp_path, "g.csv", FACTORS + "未知依据,safety,2,2,,,,,,E9\n")
     with pytest.raises(CsvImportError) as exc2, session_scope(store) as s:
         import_factors_csv(session=s, assessment_id=aid, path=path2, now=NOW)
-    assert exc2.value.errors == [f"{path2}:5: cites evidence that does not exist: E9"]
+    assert exc2.value.errors == [f"{path2}:5: 引用了不存在的依据：E9"]
     with session_scope(store) as s:
         assert len(load_bundle(session=s, assessment_id=aid).factors) == 2
+
+
+def test_csv_errors_speak_english_on_request(store: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.i18n import translate
+    from integrations.settings import get_settings
+
+    aid = seed_complete(store)
+    bad = _csv(tmp_path, "bad.csv", "answer\nsupport\nmaybe\n")
+    with pytest.raises(CsvImportError) as exc, session_scope(store) as s:
+        import_survey_csv(session=s, assessment_id=aid, path=bad, now=NOW)
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    assert [translate(e) for e in exc.value.errors] == [
+        f"{bad}:3: unknown answer 'maybe'; use one of strongly_support, support, neutral, oppose, strongly_oppose"]
