@@ -106,7 +106,8 @@ def _reloaded(engine: sa.Engine, live: LiveEvaluator, settings: Settings, say: C
     say(_("规则文件已变更：规则库版本 {old} → {new}").format(old=live.rulebook.version[:12],
                                                      new=parts.rulebook.version[:12]))
     fresh = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
-                          watch_sources=True, who=live.who, checkpoint_every=(live.every_s, live.every_records))
+                          watch_sources=True, who=live.who, checkpoint_every=(live.every_s, live.every_records),
+                          batch_size=live.batch_size)
     live.close()
     _say_rebuilt(fresh, say)
     return fresh
@@ -140,7 +141,7 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
         stamp = rulebook_stamp([settings.rulebook])  # before loading: an edit meanwhile is seen at the first batch
         parts = live_parts(settings)
         live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
-                             watch_sources=True, who=lease.holder() or "",
+                             watch_sources=True, who=lease.holder() or "", batch_size=settings.live_batch_records,
                              checkpoint_every=(settings.checkpoint_every_s, settings.checkpoint_every_records))
         say(_("从上一检查点开始评估；已重放其后提交的 {n} 条记录").format(n=live.replayed))
         _say_rebuilt(live, say)

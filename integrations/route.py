@@ -23,7 +23,7 @@ from integrations.notify.message_context import warning_context
 from integrations.notify.templates import MessageTemplates, default_templates
 from integrations.store.inhibition import covered_by
 from integrations.store.models import OutboxRow, WarningRow
-from integrations.store.routing import Message, apply_route, record_route, routing_facts, text_key
+from integrations.store.routing import Message, apply_route, record_route, routed_steps, routing_facts, text_key
 from integrations.store.tasks import create_tasks
 from integrations.store.warnings import ApplyReport, apply_changes
 
@@ -114,11 +114,14 @@ def route_changes(session: Session, changes: Iterable[tuple[WarningRow, str]], r
                   now: datetime) -> int:
     """Route every (warning, ``opened``/``raised``) change in order; return the outbox rows of their steps.
     Each routed warning remembers the event time of the firing it notified (for ``notify_every``)."""
+    changes = list(changes)
     total = 0
-    for warning, change in changes:
-        total += len(route_with(session, warning, change, routing, now))
-        warning.notified_at = warning.last_at
-        session.add(warning)
+    with routed_steps(session, [w for w, _ in changes]):  # one query for the steps of all of them
+        for warning, change in changes:
+            # Set before routing (which does not read it): written by the same UPDATE as the route.
+            warning.notified_at = warning.last_at
+            total += len(route_with(session, warning, change, routing, now))
+            session.add(warning)
     return total
 
 

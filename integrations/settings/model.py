@@ -139,6 +139,10 @@ class Settings(BaseSettings):
                                          "(seconds of wall time); each batch commits only its position.")
     checkpoint_every_records: int = Field(
         default=200_000, gt=0, description="…or after this many records evaluated since the last checkpoint.")
+    live_batch_records: int = Field(
+        default=200, gt=0, description="Most records the resident evaluator takes in one batch (one instant is never "
+                                       "split): an urgent record in a burst is committed and delivered after its own "
+                                       "batch, not behind the whole burst.")
     silence_max_hours: float = Field(
         default=72.0, gt=0, description="Longest silence allowed (hours): every silence ends, none is forever.")
     silence_max_recurring_days: float = Field(

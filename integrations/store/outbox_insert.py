@@ -20,13 +20,15 @@ def insert_missing(session: Session, rows: list[OutboxRow]) -> None:
     """Insert the rows whose idempotency key is not in the table yet (race-safe where the dialect allows)."""
     if not rows:
         return
-    keys = [r.idempotency_key for r in rows]
-    query = select(OutboxRow.idempotency_key).where(col(OutboxRow.idempotency_key).in_(keys))
-    existing = set(session.exec(query))
+    dialect = session.get_bind().dialect.name
+    existing: set[str] = set()
+    if dialect not in ("postgresql", "sqlite"):
+        # Elsewhere no ON CONFLICT: the keys present are read first (PostgreSQL and SQLite skip this round trip).
+        keys = [r.idempotency_key for r in rows]
+        existing = set(session.exec(select(OutboxRow.idempotency_key).where(col(OutboxRow.idempotency_key).in_(keys))))
     values = [r.model_dump(exclude={"id"}) for r in rows if r.idempotency_key not in existing]
     if not values:
         return
-    dialect = session.get_bind().dialect.name
     table = SQLModel.metadata.tables["outbox"]
     stmt: Any
     # ON CONFLICT DO NOTHING: a concurrent router that inserted the same key first wins, quietly.

@@ -9,7 +9,8 @@ row exists) is never recorded again, so a re-run writes nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from domain.routing import RouteDecision, WarningFacts
 from domain.warnings import Status
 from integrations.store.audit import append_audit, audit_entries
 from integrations.store.inhibition import hold_if_inhibited, note_source
-from integrations.store.models import OutboxRow, WarningRow
+from integrations.store.models import AuditRow, OutboxRow, WarningRow
 from integrations.store.outbox_insert import insert_missing
 from integrations.store.outbox_status import PENDING
 from integrations.store.silences import hold_if_silenced
@@ -47,13 +48,41 @@ def pinned_policy(warning: WarningRow, fallback: EscalationPolicy) -> Escalation
     return EscalationPolicy.from_snapshot(warning.policy) if warning.policy else fallback
 
 
+_ROUTED_STEPS = "routed-steps"
+"""Session cache: warning id → its routed steps, for the warnings :func:`routed_steps` read at once."""
+
+
+@contextmanager
+def routed_steps(session: Session, warnings: Iterable[WarningRow]) -> Iterator[None]:
+    """While inside, :func:`routing_facts` knows the routed steps of ``warnings`` from one query for all of
+    them (a batch routes many warnings: one round trip, not one per warning); steps recorded meanwhile
+    join them. The cache ends with the block, so later routing in the session reads the table again."""
+    ids = sorted({w.id for w in warnings if w.id is not None})
+    known: dict[int, list[str]] = {i: [] for i in ids}
+    for i in range(0, len(ids), 500):
+        query = select(AuditRow.warning_id, AuditRow.reason).where(
+            col(AuditRow.warning_id).in_(ids[i:i + 500]), AuditRow.action == ROUTED).order_by(col(AuditRow.id))
+        for warning_id, reason in session.exec(query):
+            if warning_id is not None:
+                known[warning_id].append(reason)
+    session.info[_ROUTED_STEPS] = known
+    try:
+        yield
+    finally:
+        session.info.pop(_ROUTED_STEPS, None)
+
+
 def routing_facts(session: Session, warning: WarningRow) -> WarningFacts:
     """What routing needs of ``warning`` (given an id here if it has none yet), with its routed steps."""
     if warning.id is None:
         session.add(warning)
         session.flush()
     assert warning.id is not None
-    done = tuple(a.reason for a in audit_entries(session=session, warning_id=warning.id, action=ROUTED))
+    known = session.info.get(_ROUTED_STEPS)
+    if known is not None and warning.id in known:
+        done = tuple(known[warning.id])
+    else:
+        done = tuple(a.reason for a in audit_entries(session=session, warning_id=warning.id, action=ROUTED))
     return WarningFacts(
         id=warning.id, rule=warning.rule, level=warning.level, region=warning.region, status=warning.status,
         tier=warning.tier, route_region=warning.route_region, escalation_step=warning.escalation_step,
@@ -130,6 +159,9 @@ def record_route(
     if hold_if_silenced(session, warning, rows, categories=categories, now=now) is None:
         hold_if_inhibited(session, warning, rows, inhibitions=decision.policy.inhibitions)
     insert_missing(session, rows)
+    known = session.info.get(_ROUTED_STEPS)
+    if known is not None and warning.id in known:
+        known[warning.id].append(decision.step)
     append_audit(
         session=session, warning_id=warning.id, actor=SYSTEM, action=ROUTED, reason=decision.step, at=now,
         detail={"change": decision.change,

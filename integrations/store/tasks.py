@@ -51,22 +51,27 @@ def _records(session: Session, warning: WarningRow) -> list[RecordRow]:
     return sorted(out, key=lambda r: order.get(f"{r.source}/{r.source_id}", 0))
 
 
+def _first_due(records: Iterable[RecordRow]) -> RecordRow | None:
+    return next((r for r in records if r.kind == "care_visit_due" and isinstance(r.attributes.get("person"), str)),
+                None)
+
+
 def due_record(session: Session, warning: WarningRow) -> RecordRow | None:
     """The first ``care_visit_due`` record behind ``warning`` with a person (whom a 走访 visits)."""
-    return next((r for r in _records(session, warning)
-                 if r.kind == "care_visit_due" and isinstance(r.attributes.get("person"), str)), None)
+    return _first_due(_records(session, warning))
 
 
 def warning_context(session: Session, warning: WarningRow) -> tuple[list[str], str | None]:
     """The categories behind ``warning`` (its records' kinds, types and categories) and the person of its
     first ``care_visit_due`` record (a pseudonym), for matching task rules and planning a 走访."""
     cats: dict[str, None] = {}
-    for row in _records(session, warning):
+    records = _records(session, warning)  # read once: the categories and the person come from the same rows
+    for row in records:
         cats[row.kind] = None
         for name in ("type", "category"):
             if isinstance(row.attributes.get(name), str):
                 cats[row.attributes[name]] = None
-    due = due_record(session, warning)
+    due = _first_due(records)
     return list(cats), due.attributes["person"] if due is not None else None
 
 
@@ -80,7 +85,6 @@ def create_tasks(session: Session, warning: WarningRow, policy: EscalationPolicy
     planned = domain.plan_tasks(policy.tasks, rule=warning.rule, level=warning.level, region=warning.region,
                                 categories=[*categories, *found], now=now, person=person,
                                 responsible=responsible_node(warning.region, warning.level, policy))
-    table = TaskRow.__table__  # type: ignore[attr-defined]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     made: list[TaskRow] = []
     for plan in planned:
@@ -88,13 +92,13 @@ def create_tasks(session: Session, warning: WarningRow, policy: EscalationPolicy
                   "unit": plan.unit, "status": "open", "note": "", "person": plan.person, "created_at": now,
                   "due_at": plan.due_at}
         # ON CONFLICT DO NOTHING on (warning, kind, node): a concurrent or replayed creation adds nothing.
-        stmt = insert(table).values(**values).on_conflict_do_nothing(
+        stmt = insert(TaskRow).values(**values).on_conflict_do_nothing(
             index_elements=["warning_id", "kind", "region"])
-        new_id = session.execute(stmt.returning(table.c.id)).scalar_one_or_none()
-        if new_id is None:
+        # RETURNING the ORM row: no second round trip to read the new task.
+        row = session.scalars(stmt.returning(TaskRow)).one_or_none()
+        if row is None:
             continue
-        row = session.get(TaskRow, new_id)
-        assert row is not None
+        new_id = row.id
         made.append(row)
         append_audit(session=session, warning_id=warning.id, actor=SYSTEM, action="task-created",
                      reason=f"{domain.KIND_CN[plan.kind]} → {plan.region}", at=now,

@@ -21,6 +21,8 @@ from integrations.store.models import AuditRow, WarningRow
 
 STALE = "stale"
 """Status of an open warning with no new firing for its rule's ``resolve_after`` (still unresolved)."""
+_CHUNK = 500
+"""Fingerprints looked up in one query (well under every dialect's bound-parameter limit)."""
 
 
 @dataclass
@@ -66,9 +68,19 @@ def _insert_open(session: Session, row: WarningRow) -> WarningRow | None:
     table = WarningRow.__table__  # type: ignore[attr-defined]
     values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=["open_key"])
-    new_id = session.execute(stmt.returning(table.c.id)).scalar_one_or_none()
-    return None if new_id is None else session.get(WarningRow, new_id)
+    stmt = insert(WarningRow).values(**values).on_conflict_do_nothing(index_elements=["open_key"])
+    # RETURNING the ORM row: the new warning is in the session without a second round trip to read it.
+    return session.scalars(stmt.returning(WarningRow)).one_or_none()
+
+
+def _open_rows(session: Session, fingerprints: Sequence[str]) -> dict[str, WarningRow]:
+    """The open warnings of ``fingerprints``, by fingerprint, read in chunks of one query each."""
+    out: dict[str, WarningRow] = {}
+    wanted = sorted(set(fingerprints))
+    for i in range(0, len(wanted), _CHUNK):
+        query = select(WarningRow).where(col(WarningRow.open_key).in_(wanted[i:i + _CHUNK]))
+        out.update((r.open_key, r) for r in session.exec(query) if r.open_key is not None)
+    return out
 
 
 def apply_changes(
@@ -83,17 +95,23 @@ def apply_changes(
     open in the store is folded into it instead of opening a second warning.
     """
     report = ApplyReport()
+    changes = list(changes)
+    # The open warnings of the whole batch in one query, not one round trip per change (a batch of a burst
+    # folds hundreds of firings); the rows the batch opens join them as they are inserted.
+    open_rows = _open_rows(session, [state.fingerprint for state, _ in changes])
     for state, change in changes:
-        row = session.exec(select(WarningRow).where(WarningRow.open_key == state.fingerprint)).first()
+        row = open_rows.get(state.fingerprint)
         if row is None:
             row = _insert_open(session, _new_row(state, now))
             if row is not None:
+                open_rows[state.fingerprint] = row
                 report.opened += 1
                 _audit(session, row, "opened", {"level": row.level, "explanation": row.explanation}, now)
                 report.to_route.append((row, Change.opened.value))
                 continue
             # Another writer opened it between our read and our insert: fold into theirs.
             row = session.exec(select(WarningRow).where(WarningRow.open_key == state.fingerprint)).one()
+            open_rows[state.fingerprint] = row
         previous = row.level
         row.level = state.level.value
         row.last_at = state.last_at

@@ -1,13 +1,14 @@
 """The resident evaluator delivers as it evaluates (SQLite and PostgreSQL): a record committed to the store
 reaches the webhook receiver as an orange warning without any `deliver` run, woken by the batch's commit
-(the full sweep is an hour away here); with ``live_delivery`` off the warning opens and nothing is sent."""
+(the full sweep is an hour away here); with ``live_delivery`` off the warning opens and nothing is sent; a
+burst is taken in batches of at most ``live_batch_records``, so an urgent record is not behind all of it."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from domain.records import Record
 from flows.live_delivery import follow_and_deliver
 from integrations.delivery_worker import DeliveryWorker
 from integrations.settings import Settings
+from integrations.store.checkpoint_models import EvaluatorBatchRow
 from integrations.store.db import session_scope
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.records import upsert_records
@@ -31,8 +33,8 @@ def receiver() -> Iterator[WebhookReceiver]:
     hook.close()
 
 
-def _petition(rid: str, people: int) -> Record:
-    return Record(kind="petition", source="xinfang", id=rid, at=datetime.now(UTC), region="510104001001",
+def _petition(rid: str, people: int, at: datetime | None = None) -> Record:
+    return Record(kind="petition", source="xinfang", id=rid, at=at or datetime.now(UTC), region="510104001001",
                   attributes={"people": people, "subject": "征地补偿", "person": "p_00000000000000000001"})
 
 
@@ -62,9 +64,9 @@ class Resident:
         assert not self.thread.is_alive(), self.said
 
 
-def _settings(tmp_path: Path, store_url: str, receiver: WebhookReceiver, live: bool) -> Settings:
+def _settings(tmp_path: Path, store_url: str, receiver: WebhookReceiver, live: bool, batch: int = 200) -> Settings:
     return Settings(home=tmp_path / "home", database_url=store_url, live_delivery=live, delivery_sweep_s=3600,
-                    responders=webhook_directory(tmp_path / "responders.yaml", receiver.url))
+                    live_batch_records=batch, responders=webhook_directory(tmp_path / "responders.yaml", receiver.url))
 
 
 def test_a_committed_record_reaches_the_webhook_without_a_deliver_run(
@@ -128,3 +130,24 @@ def test_the_resident_evaluator_speaks_english_on_request(
                   "evaluating from the last checkpoint; replayed 0 records", "checkpoint written: "):
         assert words in said, said
     assert not any("\u4e00" <= c <= "\u9fff" for c in said), said  # not one Chinese character
+
+
+def test_a_burst_is_evaluated_in_batches_of_at_most_the_setting(
+        engine: sa.Engine, store_url: str, tmp_path: Path, receiver: WebhookReceiver) -> None:
+    start = datetime.now(UTC)
+    with session_scope(engine) as session:  # one commit of 23 records, each at an instant of its own
+        upsert_records(session=session, records=[_petition(f"b{i}", 1, start + timedelta(milliseconds=i))
+                                                 for i in range(23)])
+    resident = Resident(engine, _settings(tmp_path, store_url, receiver, live=False, batch=5))
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with Session(engine) as s:
+                sizes = [b.records for b in s.exec(select(EvaluatorBatchRow).order_by(EvaluatorBatchRow.id))]
+            if sum(sizes) >= 23:
+                break
+            assert time.monotonic() < deadline, (sizes, resident.said)
+            time.sleep(0.1)
+    finally:
+        resident.stop()
+    assert sizes == [5, 5, 5, 5, 3]

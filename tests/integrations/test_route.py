@@ -139,3 +139,36 @@ def test_links_are_made_per_recipient_when_asked(engine: sa.Engine) -> None:
                              regions=REGIONS, now=MONDAY_10_BJ, links=links)
     url = f"https://fh.test/a/{w.id}-jj-duty"
     assert all(r.payload["links"] == {"ack": url} and f"一键确认：{url}" in r.body for r in rows)
+
+
+def test_a_batch_reads_its_routed_steps_once_and_still_routes_each_step_once(engine: sa.Engine) -> None:
+    from integrations.route import Routing, route_changes
+
+    done = warning("red", fingerprint="done")
+    _route(engine, done)  # routed by an earlier batch: its "open" step is already there
+    routing = Routing(policy=PLAIN, directory=small_directory(), regions=REGIONS)
+    reads: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM audit" in statement:
+            reads.append(statement)
+
+    with session_scope(engine) as s:
+        fresh = [warning("yellow", fingerprint=f"new{i}", region="510104001001") for i in range(5)]
+        s.add_all(fresh)
+        again = s.get(WarningRow, done.id)
+        assert again is not None
+        s.flush()
+        changes: list[tuple[WarningRow, str]] = [(w, "opened") for w in fresh] + [(again, "opened")]
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            route_changes(s, changes, routing, MONDAY_10_BJ)
+            fresh[0].level = "red"  # raised later in the same batch: a step of its own, routed once
+            route_changes(s, [(fresh[0], "raised"), (fresh[0], "raised")], routing, MONDAY_10_BJ)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+    assert len(reads) == 2  # one read of the routed steps per batch, not one per warning
+    with Session(engine) as s:
+        routed = s.exec(select(AuditRow).where(AuditRow.action == "routed")).all()
+    steps = sorted((a.warning_id, a.reason) for a in routed)
+    assert steps == sorted([(done.id, "open"), *((w.id, "open") for w in fresh), (fresh[0].id, "raise-red")])
