@@ -11,8 +11,8 @@ whenever :func:`localise` runs (at import and before every command, once the lan
 
 Typer 0.29 carries its own copy of Click (``typer._click``) with English written in the code, no gettext:
 the help option's text and the ``Usage:`` prefix are set by wrapping the two methods that make them.
-Its parse errors ("Option '--x' requires an argument.", "Did you mean …") stay English: they are
-f-strings inside the library, with nothing to hook.
+Its parse errors ("Option '--x' requires an argument.", "Did you mean …") are f-strings inside the library:
+they are rewritten on their way out (flows/cli_usage_errors.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from flows.cli_usage_errors import wrap_usage_errors
 from integrations.i18n import N_, _
 
 LIBRARY_TEXT: dict[str, str] = {
@@ -92,6 +93,7 @@ def _wrap_vendored_click() -> None:
 def localise() -> None:
     """Route the libraries' text through the catalogue and set Typer's panel titles in the language in force."""
     _wrap_vendored_click()
+    wrap_usage_errors()
     for name in _MODULES:
         module = importlib.import_module(name)
         if hasattr(module, "_"):
