@@ -37,3 +37,32 @@ def test_opened_and_raised_warnings_are_reported_for_routing_and_nothing_is_rout
         assert open_fingerprints(session=s, fingerprints=[state.fingerprint, "other"]) == {state.fingerprint}
         assert open_fingerprints(session=s, fingerprints=[]) == set()
         assert len(s.exec(select(WarningRow)).all()) == 1
+
+
+def test_a_batch_of_changes_reads_its_open_warnings_once(engine: sa.Engine) -> None:
+    streets = [f"51010400{i}000" for i in range(1, 6)]
+    opened = [fold(None, _firing(Level.yellow, 0, street)) for street in streets]
+    with session_scope(engine) as s:
+        apply_changes(session=s, changes=opened, now=T0)
+    batch = []
+    for (state, _), street in zip(opened, streets, strict=True):
+        same = fold(state, _firing(Level.yellow, 1, street))
+        batch += [same, fold(same[0], _firing(Level.orange, 2, street))]
+    batch.append(fold(None, _firing(Level.blue, 3, "510104009000")))  # a new one in the same batch
+    reads: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM warning" in statement:
+            reads.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        with session_scope(engine) as s:
+            report = apply_changes(session=s, changes=batch, now=T0)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert len(reads) == 1  # one query for the batch, not one per change
+    assert (report.opened, report.updated, report.raised) == (1, 5, 5)
+    with Session(engine) as s:
+        rows = s.exec(select(WarningRow)).all()
+    assert sorted(r.level for r in rows) == ["blue"] + ["orange"] * 5
