@@ -258,7 +258,8 @@ class RecordKinds:
         try:
             return self.kinds[kind]
         except KeyError:
-            raise KeyError(f"unknown record kind {kind!r}; known: {', '.join(sorted(self.kinds))}") from None
+            raise KeyError(Message(N_("未知的记录类型 {kind}；已知：{known}"), kind=repr(kind),
+                                   known=", ".join(sorted(self.kinds)))) from None
 
     def coerce(self, kind: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and convert a record's own fields; ``ValueError`` names the first bad field."""

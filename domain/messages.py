@@ -40,6 +40,8 @@ def joined(items: Iterable[str], separator: str) -> Message:
     """``items`` one after the other with ``separator`` (a Message such as ``Message(N_("；"))``) between:
     a Message whose template is only placeholders, so each item and the separator are translated when it
     is shown (the template itself is in no catalogue and passes through unchanged)."""
-    params: dict[str, Any] = {f"i{n}": item for n, item in enumerate(items)}
-    template = "{sep}".join(f"{{{name}}}" for name in params)
-    return Message(template, sep=separator, **params) if params else Message("")
+    listed = list(items)
+    text = str.__new__(Message, separator.join(listed))  # the same text Message() would format, made directly
+    text.template = "{sep}".join(f"{{i{n}}}" for n in range(len(listed)))
+    text.params = {"sep": separator, **{f"i{n}": item for n, item in enumerate(listed)}}
+    return text

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from domain.messages import N_, Message
 from domain.regions import Tier, ancestor, tier_of
 from rules.language.chaining import step_takes
 from rules.language.model import Rule
@@ -99,9 +100,9 @@ def is_district_local(rule: Rule) -> tuple[bool, str]:
     """Whether ``rule`` can run per district, and why (the first key that is not local, if any)."""
     for name, fields in _partition_keys(rule):
         if not LOCAL_KEYS.intersection(fields):
-            shown = ", ".join(fields) or "nothing"
-            return False, f"{name} [{shown}] names no tier at district level or below"
-    return True, "every key names a tier at district level or below"
+            shown = ", ".join(fields) or "-"
+            return False, Message(N_("{key} [{fields}] 没有区县级或以下的层级"), key=name, fields=shown)
+    return True, Message(N_("每个键都含区县级或以下的层级"))
 
 
 def _layers(rules: Sequence[Rule]) -> dict[str, int]:
@@ -113,7 +114,7 @@ def _layers(rules: Sequence[Rule]) -> dict[str, int]:
         if rule.id in layer:
             return layer[rule.id]
         if rule.id in seen:  # a cycle: the loader rejects these; never loop on a hand-built list
-            raise ValueError(f"rule '{rule.id}' could consume its own warnings")
+            raise ValueError(Message(N_("规则 '{rule}' 可能消费它自己的预警"), rule=rule.id))
         got = 1 + max((depth(q, seen | {rule.id}) for q in producers[rule.id]), default=-1)
         layer[rule.id] = got
         return got

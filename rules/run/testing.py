@@ -65,7 +65,7 @@ def record_from_dict(data: Mapping[str, Any], index: int = 0, kinds: RecordKinds
     Raises ``ValueError`` with a one-line reason (Chinese first) for a record that cannot be one."""
     missing = [k for k in ("kind", "at", "region") if k not in data]
     if missing:
-        raise ValueError(f"记录缺少 {', '.join(missing)} (record needs {', '.join(missing)})")
+        raise ValueError(Message(N_("记录缺少 {keys}"), keys=", ".join(missing)))
     at = data["at"]
     if not isinstance(at, datetime):
         try:

@@ -104,7 +104,7 @@ sources:
     assert any(e.startswith(f"{path}:2: ") and "unknown placeholder ${nowhere}" in e for e in errs)
     assert any(e.startswith(f"{path}:2: ") and "no field(s) colour" in e for e in errs)
     assert any(e.startswith(f"{path}:7: ") and "duplicate source name 'a' (first at line 2)" in e for e in errs)
-    assert any(e.startswith(f"{path}:7: ") and "unknown record kind 'hotlines'" in e for e in errs)
+    assert any(e.startswith(f"{path}:7: ") and "未知的记录类型 'hotlines'" in e for e in errs)
 
 
 def test_malformed_yaml_and_bad_zone_have_lines(tmp_path: Path) -> None:
