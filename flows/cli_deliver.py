@@ -29,7 +29,7 @@ def deliver_cmd(
     from integrations.settings import InsecureSettingsError, get_settings
 
     if not once:
-        fail("请加 --once 执行一轮投递；持续的定时投递由 `fenghuo serve` 负责")
+        fail(_("请加 --once 执行一轮投递；持续的定时投递由 `fenghuo serve` 负责"))
     try:
         settings = get_settings()
         settings.require_safe_for("development")

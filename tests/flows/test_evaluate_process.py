@@ -122,4 +122,4 @@ def test_one_resident_evaluator_a_standby_that_takes_over_and_once_gives_way(
     second.stop()
     once = _cli(env, "evaluate", "--once")  # nobody holds it now
     assert once.returncode == 0, once.stderr
-    assert "evaluated 0 records" in once.stdout
+    assert "已评估 0 条记录" in once.stdout
