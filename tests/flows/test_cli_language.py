@@ -126,3 +126,12 @@ def test_evaluate_once_speaks_english_on_request(monkeypatch: pytest.MonkeyPatch
     assert "评估" not in english.stdout
     neither = runner.invoke(app, ["evaluate"])
     assert neither.exit_code == 1 and "give one of --once" in neither.output
+
+
+def test_notifications_preview_refusals_speak_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    wid = _seed()
+    chinese = runner.invoke(app, ["notifications", "preview", str(wid), "--channel", "pigeon"])
+    assert chinese.exit_code == 1 and "未知的渠道 pigeon" in chinese.output, chinese.output
+    _english(monkeypatch)
+    english = runner.invoke(app, ["notifications", "preview", str(wid), "--channel", "pigeon"])
+    assert english.exit_code == 1 and "unknown channel pigeon; available: " in english.output, english.output
