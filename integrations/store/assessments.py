@@ -256,7 +256,7 @@ def decide(*, session: Session, assessment_id: int, outcome: DecisionOutcome, de
         raise AssessmentStateError(Message(N_("评估 {id} 处于{status}状态；只有已评分的评估才能决策（请先评分）"),
                                            id=assessment_id, status=Message(_STATUS.get(row.status, row.status))))
     if not decided_by.strip():
-        raise ValueError("a collective decision names who took it (e.g. 区政府常务会议)")
+        raise ValueError(Message(N_("集体决策须写明决策主体（例如 区政府常务会议）")))
     row.decision, row.decided_by, row.decision_note = outcome.value, decided_by, note
     row.decided_at = row.updated_at = now
     if outcome.implements:
