@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from flows.console import console, fail, open_engine, print_json
-from integrations.i18n import _, translate
+from integrations.i18n import _, explain, translate
 from integrations.labels import label
 
 LEVEL_STYLE = {"high": "bold red", "medium": "bold dark_orange", "low": "bold green"}
@@ -43,7 +43,8 @@ def _errors() -> Iterator[None]:
         fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg'].removeprefix('Value error, ')}"
                        for e in exc.errors()))
     except (AssessmentNotFound, AssessmentStateError, RegionCodeError, ValueError) as exc:
-        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        said = explain(exc)
+        fail(said.splitlines()[0] if said else type(exc).__name__)
 
 
 def _day(text: str | None, what: str) -> date | None:

@@ -86,8 +86,9 @@ def print_warnings(rows: list[dict[str, Any]], n_records: int, book: Any, limit:
     if console.width < WIDE:
         console.print(title, highlight=False)
         for r in shown:
-            console.print(f"{_level(r['level'])}  {_rule_name(r['rule'], titles, ' ')} · "
-                          f"{_place(r['region'], names)} · {r['occurrences']} 次", highlight=False)
+            console.print(_("{level}  {rule} · {place} · {n} 次").format(
+                level=_level(r["level"]), rule=_rule_name(r["rule"], titles, " "), place=_place(r["region"], names),
+                n=r["occurrences"]), highlight=False)
             explanation = r["explanation"].splitlines()[0] if r["explanation"] else ""
             console.print(f"    {beijing(r['first_at'])} → {beijing(r['last_at'])}  {explanation}",
                           highlight=False, overflow="ellipsis", no_wrap=True)

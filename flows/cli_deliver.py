@@ -29,7 +29,7 @@ def deliver_cmd(
     from integrations.settings import InsecureSettingsError, get_settings
 
     if not once:
-        fail("请加 --once 执行一轮投递；持续的定时投递由 `fenghuo serve` 负责")
+        fail(_("请加 --once 执行一轮投递；持续的定时投递由 `fenghuo serve` 负责"))
     try:
         settings = get_settings()
         settings.require_safe_for("development")
@@ -38,7 +38,7 @@ def deliver_cmd(
     except InsecureSettingsError as exc:
         fail(_("配置不安全，未投递：{reason}").format(reason=explain(exc)))
     except TemplateFileError as exc:
-        fail(f"消息模板有误，未投递：\n{exc}")
+        fail(_("消息模板有误，未投递：\n{errors}").format(errors=explain(exc)))
     except (OSError, ValidationError, ValueError) as exc:
         fail(_("无法读取升级策略、处置人员名录或区域目录：{reason}。请检查 FENGHUO_ESCALATION、FENGHUO_RESPONDERS、"
                "FENGHUO_REGIONS 指向的文件（`fenghuo rules check` 不检查它们）").format(reason=explain(exc)))

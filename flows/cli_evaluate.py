@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from flows.console import console, err_console, fail
-from integrations.i18n import _
+from integrations.i18n import _, translate
 
 LEASE_HELD_EXIT = 3
 """Exit code of ``evaluate --once`` while another process holds the evaluator's lease."""
@@ -38,18 +38,20 @@ def evaluate_cmd(
     from flows.live_delivery import follow_and_deliver
 
     if once == follow_:
-        fail("请给出 --once（评估一次后退出）或 --follow（常驻评估）之一")
+        fail(_("请给出 --once（评估一次后退出）或 --follow（常驻评估）之一"))
     engine = open_engine()
     if once:
         result = evaluate_once(engine, who=_who("once"))
         if isinstance(result, LeaseHeld):
-            fail(f"评估租约由 {result.holder} 持有（常驻评估进程正在运行），本次不评估；"
-                 "由它评估即可，或先停止它", code=LEASE_HELD_EXIT)
-        late = f"，其中迟到 {result.late} 条" if result.late else ""
-        console.print(f"已评估 {result.records} 条记录{late}：新开 {result.opened}，升级 {result.raised}，"
-                      f"更新 {result.updated}（evaluated {result.records} records）", highlight=False)
+            fail(_("评估租约由 {holder} 持有（常驻评估进程正在运行），本次不评估；由它评估即可，或先停止它").format(
+                holder=result.holder), code=LEASE_HELD_EXIT)
+        late = _("，其中迟到 {n} 条").format(n=result.late) if result.late else ""
+        console.print(_("已评估 {records} 条记录{late}：新开 {opened}，升级 {raised}，更新 {updated}").format(
+            records=result.records, late=late, opened=result.opened, raised=result.raised, updated=result.updated),
+            highlight=False)
         for problem in result.errors:
-            err_console.print(f"记录未能评估（已隔离）：{problem}", highlight=False)
+            err_console.print(_("记录未能评估（已隔离）：{problem}").format(problem=translate(problem)),
+                              highlight=False)
         return
     stopping = {"flag": False}
 

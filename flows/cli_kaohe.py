@@ -42,12 +42,15 @@ def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) ->
         print_json({"period": span.slug, "html": str(files.html_path), "xlsx": str(files.xlsx_path),
                     "charts": [str(p) for p in files.charts], "report": kaohe_to_dict(files.report)})
         return
-    console.print(f"[bold]烽火 考核{span.chinese_kind}报 {span.label}[/]", highlight=False, soft_wrap=True)
-    for tier_name, ranked in (("区县", files.report.districts), ("街道", files.report.streets)):
+    unit = _("周") if span.kind == "week" else _("月")
+    console.print("[bold]" + _("烽火 考核{kind}报 {period}").format(kind=unit, period=span.label) + "[/]",
+                  highlight=False, soft_wrap=True)
+    for tier_name, ranked in ((_("区县"), files.report.districts), (_("街道"), files.report.streets)):
         scored = [r for r in ranked if r.score is not None]
         if scored:
-            console.print(f"{tier_name}  第一 {scored[0].figures.name} {scored[0].score:.1f}  "
-                          f"末位 {scored[-1].figures.name} {scored[-1].score:.1f}", highlight=False)
+            console.print(_("{tier}  第一 {first} {first_score}  末位 {last} {last_score}").format(
+                tier=tier_name, first=scored[0].figures.name, first_score=f"{scored[0].score:.1f}",
+                last=scored[-1].figures.name, last_score=f"{scored[-1].score:.1f}"), highlight=False)
     console.print(f"HTML      {files.html_path}", highlight=False, soft_wrap=True)
     console.print(f"Excel     {files.xlsx_path}", highlight=False, soft_wrap=True)
     for chart in files.charts:

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from flows.console import console, fail, open_engine, print_json
-from integrations.i18n import _
+from integrations.i18n import _, explain
 
 app = typer.Typer(help=_("列出并重发通知（发件箱）。"), no_args_is_help=True)
 
@@ -146,16 +146,16 @@ def preview_cmd(
     from integrations.store.models import WarningRow
 
     if step.split("-")[0] not in STEPS:
-        fail(f"未知的通知环节 {escape(step)}；可用：{'、'.join(STEPS)}")
+        fail(_("未知的通知环节 {step}；可用：{known}").format(step=escape(step), known="、".join(STEPS)))
     if channel not in CHANNELS:
-        fail(f"未知的渠道 {escape(channel)}；可用：{'、'.join(CHANNELS)}")
+        fail(_("未知的渠道 {channel}；可用：{known}").format(channel=escape(channel), known="、".join(CHANNELS)))
     settings = get_settings()
     if lang is not None and lang not in LANGS:
-        fail(f"未知的语言 {escape(lang)}；可用：{'、'.join(LANGS)}")
+        fail(_("未知的语言 {lang}；可用：{known}").format(lang=escape(lang), known="、".join(LANGS)))
     try:
         templates = load_templates(settings.templates_dir, lang or settings.lang)
     except TemplateFileError as exc:
-        fail(f"消息模板有误，请按下列 文件:行号 修改后重试：\n{escape(str(exc))}")
+        fail(_("消息模板有误，请按下列 文件:行号 修改后重试：\n{errors}").format(errors=escape(explain(exc))))
     with Session(open_engine()) as session:
         warning = session.get(WarningRow, warning_id)
     if warning is None:
@@ -163,8 +163,9 @@ def preview_cmd(
     try:
         regions = RegionDirectory.load(settings.regions)
     except (OSError, ValueError) as exc:
-        fail(f"无法读取区域目录：{escape(str(exc))}。请检查 FENGHUO_REGIONS 指向的文件")
+        fail(_("无法读取区域目录：{reason}。请检查 FENGHUO_REGIONS 指向的文件").format(reason=escape(explain(exc))))
     text = preview(warning, step=step, channel=channel, recipient=recipient, regions=regions, templates=templates)
-    console.print(f"[dim]模板预览 · 渠道 {escape(channel)} · 环节 {escape(step)} · 语言 {templates.lang}[/]")
+    console.print("[dim]" + _("模板预览 · 渠道 {channel} · 环节 {step} · 语言 {lang}").format(
+        channel=escape(channel), step=escape(step), lang=templates.lang) + "[/]")
     console.print(text.subject, highlight=False, markup=False)
     console.print(text.body, highlight=False, markup=False)

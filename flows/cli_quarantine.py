@@ -14,7 +14,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from flows.console import BEIJING, beijing, console, fail, open_engine, print_json
+from flows.console import BEIJING, beijing, console, fail, located, open_engine, print_json
 from integrations.i18n import _
 
 app = typer.Typer(help=_("隔离区：列出、查看、重放未通过校验的输入。"), no_args_is_help=True)
@@ -100,7 +100,8 @@ def replay_cmd(
         configs = {**built_in_sources(kinds),
                    **{s.name: s.config for s in load_sources(settings.sources_file, settings=settings).specs}}
     except SourcesFileError as exc:
-        fail(_("数据源配置文件有误，请先修正（`fenghuo sources check`）：\n{error}").format(error=exc))
+        fail(_("数据源配置文件有误，请先修正（`fenghuo sources check`）：\n{error}").format(
+            error="\n".join(located(e) for e in exc.errors)))
     report = replay_quarantine(open_engine(), None if all_ else ids, configs=configs, kinds=kinds,
                                key=settings.pseudonym_key.get_secret_value(), now=datetime.now(UTC), source=source)
     if as_json:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from flows.console import console, fail
+from flows.console import console, fail, located
 from integrations.i18n import _, explain
 
 app = typer.Typer(help=_("从文件导入记录（视同来源送达）；导出已存记录。"),
@@ -58,7 +58,7 @@ def import_cmd(
     try:
         sources = configured_sources(settings)
     except SourcesFileError as exc:
-        fail(_("来源配置文件有误：{error}；请运行 fenghuo sources check").format(error=exc.errors[0]))
+        fail(_("来源配置文件有误：{error}；请运行 fenghuo sources check").format(error=located(exc.errors[0])))
     if source not in sources.names:
         fail(_("未知来源 {source!r}；已配置的来源：{names}").format(source=source, names=", ".join(sources.names)))
     heartbeat = _time(complete_up_to, "--complete-up-to") if complete_up_to else None

@@ -37,7 +37,8 @@ def parse_until(text: str, now: datetime) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"看不懂的时间 {text!r}：请写 2026-12-05T18:00（北京时间）或 2h、90m、1d 这样的时长") from None
+        raise ValueError(_("看不懂的时间 {text!r}：请写 2026-12-05T18:00（北京时间）或 2h、90m、1d 这样的时长").format(
+            text=text)) from None
     return at.replace(tzinfo=CST) if at.tzinfo is None else at
 
 
@@ -75,8 +76,8 @@ def _check_rule(rule: str) -> None:
     except Exception:  # a broken rulebook is `fenghuo rules check`'s to report, not a reason to refuse
         return
     if ids and rule not in ids:
-        err_console.print(f"[yellow]注意：[/]规则 {rule} 不在当前规则库中，这条静默不会静默任何预警，"
-                          "除非该规则日后加入；请核对 --rule。", highlight=False)
+        note = _("规则 {rule} 不在当前规则库中，这条静默不会静默任何预警，除非该规则日后加入；请核对 --rule。")
+        err_console.print("[yellow]" + _("注意：") + "[/]" + note.format(rule=rule), highlight=False)
 
 
 @app.command("add", help=_("在设定时间之前静默一条规则的预警（限某地区及其下级、某等级及以下）。"))
@@ -103,14 +104,14 @@ def add_cmd(
 
     now = datetime.now(UTC)
     if level is not None and level not in LEVELS:
-        fail(f"未知级别 {level}：--level 取 {', '.join(LEVELS)}")
+        fail(_("未知级别 {level}：--level 取 {known}").format(level=level, known=", ".join(LEVELS)))
     if region is not None:
         try:
             validate_code(region)
         except RegionCodeError:
-            fail(f"区域代码 {region} 不正确：须为 12 或 15 位行政区划代码")
+            fail(_("区域代码 {region} 不正确：须为 12 或 15 位行政区划代码").format(region=region))
     if not reason.strip():
-        fail("--reason 不能为空：写明静默的原因（会显示在被静默的预警上）")
+        fail(_("--reason 不能为空：写明静默的原因（会显示在被静默的预警上）"))
     try:
         end = parse_until(until, now)
     except ValueError as exc:
@@ -132,13 +133,15 @@ def add_cmd(
                               category=category, until=end, reason=reason.strip(), now=now,
                               max_length=longest, schedule=spec)
     except SilenceRefused as exc:
-        fail(f"拒绝设置静默：{exc}（已记入审计）")
+        fail(_("拒绝设置静默：{reason}（已记入审计）").format(reason=explain(exc)))
     if as_json:
         print_json(_row_dict(row, now))
         return
-    console.print(f"静默 #{row.id} 已设置：规则 {rule}，区域 {region or '全市'}，级别 {level or '全部'}"
-                  f"{'，类别 ' + category if category else ''}{'，仅在 ' + spec + ' 期间' if spec else ''}，"
-                  f"至 {_bj(row.until)}。", highlight=False)
+    extra = (_("，类别 {category}").format(category=category) if category else "") + (
+        _("，仅在 {schedule} 期间").format(schedule=spec) if spec else "")
+    console.print(_("静默 #{id} 已设置：规则 {rule}，区域 {region}，级别 {level}{extra}，至 {until}。").format(
+        id=row.id, rule=rule, region=region or _("全市"), level=level or _("全部"), extra=extra,
+        until=_bj(row.until)), highlight=False)
 
 
 @app.command("list", help=_("静默列表，最新的在前（除非给出 --all，只列未结束的）。"))
@@ -195,17 +198,19 @@ def show_cmd(
         print_json(_row_dict(row, now) | {"held": [{"id": o.id, "idempotency_key": o.idempotency_key,
                                                     "warning_id": o.warning_id} for o in held]})
         return
-    console.print(f"静默 #{row.id}（{_state(row, now)}）  规则 {row.rule}  区域 {row.region or '全市'}  "
-                  f"级别 {row.level or '全部'}  类别 {row.category or '全部'}", highlight=False)
-    console.print(f"  时间   {_bj(row.starts_at)} → {_bj(row.until)}", highlight=False)
+    console.print(_("静默 #{id}（{state}）  规则 {rule}  区域 {region}  级别 {level}  类别 {category}").format(
+        id=row.id, state=_state(row, now), rule=row.rule, region=row.region or _("全市"), level=row.level or _("全部"),
+        category=row.category or _("全部")), highlight=False)
+    console.print(_("  时间   {start} → {end}").format(start=_bj(row.starts_at), end=_bj(row.until)), highlight=False)
     if row.schedule:
-        console.print(f"  周期   {row.schedule}（北京时间，仅在此期间静默）", highlight=False)
+        console.print(_("  周期   {schedule}（北京时间，仅在此期间静默）").format(schedule=row.schedule),
+                      highlight=False)
     if row.expired_at:
-        console.print(f"  已解除 {_bj(row.expired_at)}，由 {row.expired_by}", highlight=False)
-    console.print(f"  设置人 {row.author}   原因 {row.reason}", highlight=False)
+        console.print(_("  已解除 {at}，由 {who}").format(at=_bj(row.expired_at), who=row.expired_by), highlight=False)
+    console.print(_("  设置人 {author}   原因 {reason}").format(author=row.author, reason=row.reason), highlight=False)
     warnings = sorted({o.warning_id for o in held if o.warning_id is not None})
-    console.print(f"  暂存通知 {len(held)} 条" + (f"（预警 {', '.join(f'#{w}' for w in warnings)}）" if held else ""),
-                  highlight=False)
+    console.print(_("  暂存通知 {n} 条").format(n=len(held)) + (_("（预警 {ids}）").format(
+        ids=", ".join(f"#{w}" for w in warnings)) if held else ""), highlight=False)
 
 
 @app.command("expire", help=_("立即结束一项静默；其压下的通知若对应预警仍未关闭，随下一轮投递各发送一次。"))

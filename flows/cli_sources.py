@@ -13,8 +13,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from flows.console import console, fail, print_json
-from integrations.i18n import _, explain
+from flows.console import console, fail, located, print_json
+from integrations.i18n import _, explain, translate
 
 app = typer.Typer(help=_("检查部门数据源配置文件，试取一个数据源。"), no_args_is_help=True)
 
@@ -39,7 +39,7 @@ def _load(file: Path | None, kinds: Any) -> Any:
         return load_sources(file or settings.sources_file, settings=settings, kinds=kinds)
     except SourcesFileError as exc:
         for error in exc.errors:
-            typer.echo(str(error), err=True)  # plain: one unwrapped FILE:LINE: line per error, for editors
+            typer.echo(located(error), err=True)  # plain: one unwrapped FILE:LINE: line per error, for editors
         raise typer.Exit(1) from None
 
 
@@ -97,9 +97,9 @@ def test_cmd(
     try:
         spec = loaded.get(name)
     except KeyError as exc:
-        fail(str(exc.args[0]))
+        fail(translate(exc.args[0]))
     if spec.transport == "push":
-        fail(f"来源 {name} 只接收推送（POST /v1/intake/{name}），没有可拉取的页面")
+        fail(_("来源 {name} 只接收推送（POST /v1/intake/{name}），没有可拉取的页面").format(name=name))
     now = datetime.now(UTC)
     key = settings.pseudonym_key.get_secret_value()
     try:

@@ -109,21 +109,24 @@ def feed_token_cmd(
         with session_scope(open_engine()) as session:
             row = get_account(session=session, username=username)
             if row is None:
-                raise AccountError(f"没有用户 {username!r}：`fenghuo users list` 列出全部用户。")
+                raise AccountError(_("没有用户 {username!r}：`fenghuo users list` 列出全部用户。").format(
+                    username=username))
             if revoke:
                 count = revoke_feed_tokens(session=session, username=username, actor=_actor(), now=now)
             elif row.disabled:
-                raise AccountError(f"用户 {username!r} 已停用：先启用账号，或为在用的账号签发。")
+                raise AccountError(_("用户 {username!r} 已停用：先启用账号，或为在用的账号签发。").format(
+                    username=username))
             else:
                 token = issue_feed_token(session=session, username=username, actor=_actor(), now=now)
     except AccountError as exc:
         fail(explain(exc))
     if revoke:
-        console.print(f"已吊销 {username} 的订阅令牌（{count} 个）。", highlight=False)
+        console.print(_("已吊销 {username} 的订阅令牌（{n} 个）。").format(username=username, n=count), highlight=False)
         return
-    err_console.print(f"{username} 的订阅令牌（只显示这一次，之前的令牌已失效）：", highlight=False)
+    err_console.print(_("{username} 的订阅令牌（只显示这一次，之前的令牌已失效）：").format(username=username),
+                      highlight=False)
     sys.stdout.write(token + "\n")  # alone on stdout (the notes go to stderr): a script captures just the token
-    err_console.print("订阅地址 /cap/feed.atom，请求头 Authorization: Bearer <令牌>；不要把令牌写进网址。",
+    err_console.print(_("订阅地址 /cap/feed.atom，请求头 Authorization: Bearer <令牌>；不要把令牌写进网址。"),
                   highlight=False)
 
 @app.command("totp", help=_("为区县级或市级账号绑定（或重新绑定）TOTP 动态口令；otpauth:// 地址只显示一次。"))
@@ -138,17 +141,19 @@ def totp_cmd(
     from integrations.totp import SecretBox, new_secret, provisioning_uri
 
     if disable:
-        _run(f"已停用 {username} 的动态口令，今后仅凭密码登录（已记入审计日志）。", disable_totp, username=username)
+        _run(_("已停用 {username} 的动态口令，今后仅凭密码登录（已记入审计日志）。").format(username=username),
+             disable_totp, username=username)
         return
     settings = get_settings()
     secret = new_secret()
-    _run(f"已为 {username} 绑定动态口令（已记入审计日志，审计中不含密钥）。", enrol_totp, username=username,
+    _run(_("已为 {username} 绑定动态口令（已记入审计日志，审计中不含密钥）。").format(username=username), enrol_totp,
+         username=username,
          sealed=SecretBox(settings.totp_key).seal(secret), directory=ResponderDirectory.load(settings.responders))
     # Shown once, here only: the store keeps it sealed and no log has it.
-    console.print("请用手机身份验证器（任一 TOTP 验证器）导入下面的链接，或手动输入密钥：", highlight=False)
+    console.print(_("请用手机身份验证器（任一 TOTP 验证器）导入下面的链接，或手动输入密钥："), highlight=False)
     console.print(provisioning_uri(secret, username), highlight=False, soft_wrap=True)
-    console.print(f"密钥（base32）：{secret}", highlight=False)
-    console.print("下次登录时，输入密码后还需输入验证器上的 6 位动态口令。此密钥不会再次显示。", highlight=False)
+    console.print(_("密钥（base32）：{secret}").format(secret=secret), highlight=False)
+    console.print(_("下次登录时，输入密码后还需输入验证器上的 6 位动态口令。此密钥不会再次显示。"), highlight=False)
 
 
 @app.command("list", help=_("全部账号：责任人、状态、最近登录（北京时间）。"))

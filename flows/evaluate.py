@@ -8,8 +8,10 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from flows.console import located
 from flows.guard import require_safe_settings
 from flows.store import store_engine
+from integrations.i18n import _, translate
 from integrations.settings import get_settings
 
 
@@ -27,23 +29,24 @@ def evaluate_batch(now: datetime) -> dict[str, Any]:
     engine = store_engine()
     lease = store_lease(engine)
     if not lease.try_acquire():
-        holder = lease.holder() or "unknown"
-        logger.info("the resident evaluator %s holds the lease: it evaluates, this run does not", holder)
+        holder = lease.holder() or _("未知")
+        logger.info(_("常驻评估 {holder} 持有租约：由它评估，本次运行不评估").format(holder=holder))
         return {"records": 0, "opened": 0, "raised": 0, "updated": 0, "late": 0, "rule_errors": [],
                 "record_errors": [], "skipped_for": holder}
     try:
         parts = live_parts(settings)
         for error in parts.rulebook.errors:
             # A broken rule file stops only itself: the rest of the rulebook keeps running.
-            logger.error("rule file rejected: %s", error)
+            logger.error(_("规则文件被拒绝：{error}").format(error=located(error)))
         report = evaluate_pending(engine, parts.rulebook, now=now, routing=parts.routing, timings=parts.timings,
                                   watch_sources=True, who=lease.holder() or "")
     finally:
         lease.release()
     for problem in report.errors:  # quarantined, and a rulebook-error warning opened for each
-        logger.error("record left out: %s", problem)
-    logger.info("evaluated %d records: %d opened, %d raised, %d updated (rulebook %s)",
-                report.records, report.opened, report.raised, report.updated, parts.rulebook.version[:12])
+        logger.error(_("记录未能评估（已隔离）：{problem}").format(problem=translate(problem)))
+    logger.info(_("已评估 {records} 条记录：新开 {opened}，升级 {raised}，更新 {updated}（规则库 {version}）").format(
+        records=report.records, opened=report.opened, raised=report.raised, updated=report.updated,
+        version=parts.rulebook.version[:12]))
     return {"records": report.records, "opened": report.opened, "raised": report.raised,
             "updated": report.updated, "late": report.late, "rule_errors": [str(e) for e in parts.rulebook.errors],
             "record_errors": report.errors}

@@ -39,6 +39,7 @@ def report_kaohe(period: str = "month", date: str | None = None) -> dict[str, An
     now = datetime.now(UTC)
     span = period_containing(kind, parse_day(date)) if date else last_complete(kind, now)
     files = make_kaohe_report_files(span, now)
-    get_run_logger().info("考核 report of %s: %s, %s", span.slug, files.html_path, files.xlsx_path)
+    get_run_logger().info(_("{period} 的考核报告：{html}，{xlsx}").format(period=span.slug, html=files.html_path,
+                                                                   xlsx=files.xlsx_path))
     return {"period": span.slug, "html": str(files.html_path), "xlsx": str(files.xlsx_path),
             "charts": [str(p) for p in files.charts]}

@@ -26,6 +26,7 @@ from domain.escalation import EscalationPolicy
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from integrations.delivery import Reminders, deliver_all, run_round
+from integrations.i18n import _
 from integrations.notify.base import Channel
 from integrations.notify.templates import MessageTemplates
 from integrations.route import LinkMaker
@@ -107,7 +108,7 @@ class DeliveryWorker:
                 self._pass(full)
             except Exception as exc:  # the loop outlives a failing pass: the next retries
                 self.errors += 1
-                self.say(f"delivery pass failed ({type(exc).__name__}: {exc}); trying again")
+                self.say(_("投递一轮失败（{error}）；稍后重试").format(error=f"{type(exc).__name__}: {exc}"))
                 self._stop.wait(ERROR_PAUSE_S)
                 continue
             if full:

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from domain.handover import handover_refusal, handover_route, handover_targets
+from domain.messages import N_, Message
 from domain.responders import Responder, ResponderDirectory
 from integrations.route import Routing, step_texts
 from integrations.store.actions import ActionError
@@ -37,10 +38,10 @@ def hand_over(
     from the command line. Raises :class:`ActionError` (no such warning, empty note) or its subclass
     :class:`integrations.store.actions.JurisdictionError` (not allowed; audited ``refused``)."""
     if not note.strip():
-        raise ActionError("a hand-over needs a note for the new holder")
+        raise ActionError(Message(N_("移交须给接手方写明说明")))
     warning = session.get(WarningRow, warning_id)
     if warning is None:
-        raise ActionError(f"no warning {warning_id}")
+        raise ActionError(Message(N_("没有编号为 {id} 的预警；`fenghuo warnings list` 可列出编号"), id=warning_id))
     facts = routing_facts(session, warning)
     person = routing.directory.responder(responder)
     why = handover_refusal(person, facts, to, routing.directory)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from domain.escalation import EscalationPolicy
+from integrations.i18n import _
 from integrations.settings import Settings, get_settings
 from rules.language.files import yaml_files
 from rules.language.inhibitions import default_inhibitions
@@ -72,8 +73,8 @@ def _build(settings: Settings) -> EscalationPolicy:
     book = load_rulebook(settings.rulebook)
     if book.errors:
         # The rules that loaded still give their defaults; the broken file is the rule checker's to report.
-        log.warning("rulebook %s has %d errors; default inhibitions from the rules that loaded",
-                    settings.rulebook, len(book.errors))
+        log.warning(_("规则库 {path} 有 {n} 个错误；默认抑制取自已加载的规则").format(path=settings.rulebook,
+                                                                          n=len(book.errors)))
     return declared.with_default_inhibitions(default_inhibitions(book.rules))
 
 

@@ -33,6 +33,7 @@ from types import ModuleType, TracebackType
 
 import httpx
 
+from domain.messages import N_, Message
 from integrations.settings import child_env
 
 
@@ -104,9 +105,10 @@ def port_taken(port: int, host: str = "127.0.0.1") -> bool:
 def require_free_port(port: int, what: str, option: str, host: str = "127.0.0.1") -> None:
     """Raise :class:`PrefectServerError` (in Chinese, with what to do) if ``host:port`` is taken."""
     if port_taken(port, host):
-        raise PrefectServerError(
-            f"端口 {host}:{port} 已被占用，无法启动{what}：请先停止占用它的进程（如另一个 fenghuo serve；"
-            f"可用 ss -ltnp 'sport = :{port}' 查看），或用 {option} 换一个端口。")
+        raise PrefectServerError(Message(N_(
+            "端口 {host}:{port} 已被占用，无法启动{what}：请先停止占用它的进程（如另一个 fenghuo serve；"
+            "可用 ss -ltnp 'sport = :{port}' 查看），或用 {option} 换一个端口。"), host=host, port=port, what=what,
+            option=option))
 
 
 _TEMPORARY_SERVER_MODULE = "prefect.server.api.server"
@@ -209,14 +211,16 @@ def _wait_healthy(server: PrefectServer, port: int, timeout: float) -> None:
     with httpx.Client(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise PrefectServerError(
-                    f"Prefect 服务器启动失败（退出码 {process.returncode}）：请查看日志 {log_path}；"
-                    f"若端口 {port} 被占用，请用 --port 换一个端口。")
+                raise PrefectServerError(Message(N_(
+                    "Prefect 服务器启动失败（退出码 {code}）：请查看日志 {log}；"
+                    "若端口 {port} 被占用，请用 --port 换一个端口。"),
+                    code=process.returncode, log=log_path, port=port))
             try:
                 if client.get(f"{url}/api/health").status_code == 200:
                     return
             except httpx.HTTPError:
                 pass  # not up yet
             time.sleep(0.5)
-    raise PrefectServerError(
-        f"Prefect 服务器在 {timeout:.0f} 秒内未在 {url} 应答：请查看日志 {log_path}，机器繁忙时稍后重试。")
+    raise PrefectServerError(Message(N_("Prefect 服务器在 {seconds} 秒内未在 {url} 应答：请查看日志 {log}，"
+                                        "机器繁忙时稍后重试。"),
+                                     seconds=f"{timeout:.0f}", url=url, log=log_path))

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from domain.kinds import RecordKinds
+from domain.messages import N_, Message
 from integrations.ingest.ahead import ReadAhead
 from integrations.ingest.fastmap import CompiledMapping
 from integrations.sources.base import DataSource, Page, SourceStalled
@@ -206,8 +207,8 @@ class IngestPipeline:
                     if stalls > max_stalls:
                         raise SourceStalled(
                             self.source.name,
-                            f"{stalls} unreadable pages in a row at cursor {cursor!r}; "
-                            "see the quarantine for what it sent, and run the ingest again later",
+                            Message(N_("游标 {cursor} 处连续 {n} 页无法读取；请在隔离区查看对方发来的内容，"
+                                       "稍后重新运行接入"), n=stalls, cursor=repr(cursor)),
                         )
                 else:
                     stalls = 0

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from apprise import Apprise, AppriseAsset, NotifyFormat
 
+from domain.messages import N_, Message
 from domain.warnings import Level
 from integrations.notify.base import Notification, PermanentDeliveryError, TransientDeliveryError
 from integrations.settings import Settings, get_settings
@@ -102,16 +103,19 @@ class AppriseRobotChannel:
     def send(self, message: Notification) -> None:
         """Post ``message`` to the robot or raise :class:`DeliveryError`."""
         if not message.address.strip():
-            raise PermanentDeliveryError(f"{self._name}: no robot address for {message.recipient}")
+            raise PermanentDeliveryError(Message(N_("{channel}：{recipient} 没有机器人地址"), channel=self._name,
+                                                 recipient=message.recipient))
         scheme = SCHEMES[self._name]
         url = robot_url(message.address, scheme)
         if not url.startswith(f"{scheme}://"):
             # apprise speaks ~100 services; this channel must reach only its own kind of robot.
-            raise PermanentDeliveryError(f"{self._name}: address of {message.recipient} is not a {scheme} robot")
+            raise PermanentDeliveryError(Message(N_("{channel}：{recipient} 的地址不是 {scheme} 机器人"),
+                                                 channel=self._name, recipient=message.recipient, scheme=scheme))
         plugin = Apprise.instantiate(url, asset=self._asset)
         if plugin is None:
             # Never echo the URL: it holds the robot's key.
-            raise PermanentDeliveryError(f"{self._name}: robot address of {message.recipient} is not valid")
+            raise PermanentDeliveryError(Message(N_("{channel}：{recipient} 的机器人地址无效"), channel=self._name,
+                                                 recipient=message.recipient))
         # apprise derives its request timeout from these two (its URL parameters cto/rto).
         plugin.socket_connect_timeout = plugin.socket_read_timeout = self._timeout_s
         if self._endpoint:
@@ -124,8 +128,10 @@ class AppriseRobotChannel:
             return
         logs = " ".join(entry.message for entry in result.logs())
         codes = [int(c) for c in _HTTP_CODE.findall(logs)]
-        detail = f"{self._name} robot of {message.recipient}: delivery failed"
+        detail = Message(N_("{recipient} 的 {channel} 机器人：投递失败"), channel=self._name,
+                         recipient=message.recipient)
         # A 4xx (bad key, bad request) will not heal by retrying; 5xx, 429 and network errors may.
         if codes and all(400 <= c < 500 and c not in _RETRYABLE_HTTP for c in codes):
-            raise PermanentDeliveryError(f"{detail} (HTTP {codes[-1]})")
-        raise TransientDeliveryError(f"{detail} ({f'HTTP {codes[-1]}' if codes else 'no answer'})")
+            raise PermanentDeliveryError(Message(N_("{detail}（{why}）"), detail=detail, why=f"HTTP {codes[-1]}"))
+        raise TransientDeliveryError(Message(N_("{detail}（{why}）"), detail=detail,
+                                             why=f"HTTP {codes[-1]}" if codes else Message(N_("无应答"))))

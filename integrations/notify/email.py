@@ -22,6 +22,7 @@ from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 
+from domain.messages import N_, Message
 from integrations.notify.base import (
     DeliveryError,
     Notification,
@@ -45,7 +46,7 @@ def _address(value: str) -> str:
     _, addr = parseaddr(value)
     local, _, domain = addr.rpartition("@")
     if not local or "." not in domain or any(c.isspace() for c in addr):
-        raise PermanentDeliveryError(f"not an e-mail address: {value!r}")
+        raise PermanentDeliveryError(Message(N_("不是电子邮件地址：{value}"), value=repr(value)))
     return addr
 
 
@@ -75,16 +76,16 @@ def _translate(exc: Exception, where: str) -> DeliveryError:
         codes = [code for code, _ in exc.recipients.values()]
         retry = bool(codes) and all(400 <= c < 500 for c in codes)  # e.g. 450 mailbox busy, 452 full
         cls: type[DeliveryError] = TransientDeliveryError if retry else PermanentDeliveryError
-        return cls(f"{where}: recipient refused {exc.recipients}")
+        return cls(Message(N_("{where}：收件人被拒绝 {recipients}"), where=where, recipients=exc.recipients))
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return PermanentDeliveryError(f"{where}: login refused ({exc.smtp_code})")
+        return PermanentDeliveryError(Message(N_("{where}：登录被拒绝（{code}）"), where=where, code=exc.smtp_code))
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return PermanentDeliveryError(f"{where}: server does not support {exc}")
+        return PermanentDeliveryError(Message(N_("{where}：服务器不支持 {what}"), where=where, what=str(exc)))
     if isinstance(exc, smtplib.SMTPResponseException):
         cls = TransientDeliveryError if 400 <= exc.smtp_code < 500 else PermanentDeliveryError
         return cls(f"{where}: {exc.smtp_code} {exc.smtp_error!r}")
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return PermanentDeliveryError(f"{where}: TLS certificate refused: {exc}")
+        return PermanentDeliveryError(Message(N_("{where}：TLS 证书被拒绝：{reason}"), where=where, reason=str(exc)))
     # SMTPServerDisconnected, SMTPConnectError, timeouts, refused connections: the server may be back.
     return TransientDeliveryError(f"{where}: {type(exc).__name__}: {exc}")
 
@@ -134,4 +135,5 @@ class EmailChannel:
         except (smtplib.SMTPException, OSError) as exc:
             raise _translate(exc, where) from exc
         if refused:  # only possible with several recipients; kept for completeness
-            raise PermanentDeliveryError(f"{where}: recipient refused {refused}")
+            raise PermanentDeliveryError(Message(N_("{where}：收件人被拒绝 {recipients}"), where=where,
+                                                 recipients=refused))

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from domain.messages import N_, Message
 from integrations.notify.base import Notification, PermanentDeliveryError, TransientDeliveryError
 from integrations.settings import get_settings
 
@@ -39,7 +40,8 @@ class FileChannel:
             with self.path_for(message.recipient).open("a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
         except OSError as exc:
-            raise TransientDeliveryError(f"cannot write {self.directory}: {exc}") from exc
+            raise TransientDeliveryError(Message(N_("无法写入 {directory}：{reason}"), directory=self.directory,
+                                                 reason=str(exc))) from exc
 
 
 class ConsoleChannel:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import httpx
 from pydantic import SecretStr
 
+from domain.messages import N_, Message
 from integrations.notify.base import Notification, PermanentDeliveryError, TransientDeliveryError
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -70,7 +71,8 @@ class WebhookChannel:
     def send(self, message: Notification) -> None:
         """POST ``message``; 2xx is delivered, 408/425/429/5xx and network errors are retryable."""
         if not message.address.startswith(("http://", "https://")):
-            raise PermanentDeliveryError(f"webhook address is not an http(s) URL: {message.address!r}")
+            raise PermanentDeliveryError(Message(N_("webhook 地址不是 http(s) 网址：{address}"),
+                                                 address=repr(message.address)))
         body = body_of(message)
         timestamp = str(int(self._clock()))
         headers = {
@@ -82,13 +84,14 @@ class WebhookChannel:
         try:
             response = self._client.post(message.address, content=body.encode("utf-8"), headers=headers)
         except httpx.InvalidURL as exc:
-            raise PermanentDeliveryError(f"bad webhook URL {message.address!r}: {exc}") from exc
+            raise PermanentDeliveryError(Message(N_("无效的 webhook 网址 {address}：{reason}"),
+                                                 address=repr(message.address), reason=str(exc))) from exc
         except httpx.HTTPError as exc:
             # Timeouts, refused connections, protocol errors: the receiver may be back later.
             raise TransientDeliveryError(f"webhook {message.address}: {type(exc).__name__}: {exc}") from exc
         if response.is_success:
             return
-        detail = f"webhook {message.address} answered {response.status_code}"
+        detail = Message(N_("webhook {address} 答复 {status}"), address=message.address, status=response.status_code)
         if response.status_code in RETRYABLE_STATUS:
             raise TransientDeliveryError(detail)
         raise PermanentDeliveryError(detail)

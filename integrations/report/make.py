@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from domain.messages import N_, Message
 from domain.regions import RegionDirectory
 from domain.situation.compute import SituationReport, compute_report
 from domain.situation.views import REPORT_TZ, local_date
@@ -44,7 +45,8 @@ def parse_day(value: date | str | None, *, now: datetime | None = None) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(f"invalid date {value!r}: use YYYY-MM-DD, e.g. 2026-01-20") from None
+        raise ValueError(Message(N_("无效的日期 {value}：请用 YYYY-MM-DD，例如 2026-01-20"),
+                                 value=repr(value))) from None
 
 
 def _noop(_: str) -> None:

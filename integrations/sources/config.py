@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.kinds import RecordKinds
+from domain.messages import N_, Message, message_of
 from domain.regions import RegionCodeError, validate_code
 from domain.watermarks import SourceTiming, parse_span
 from integrations.settings import PACKAGE_ROOT, Settings
@@ -104,7 +105,8 @@ class SourcesFile:
         for s in self.specs:
             if s.name == name:
                 return s
-        raise KeyError(f"no source {name!r} in {self.path}; configured: {', '.join(self.names)}")
+        raise KeyError(Message(N_("{file} 中没有数据源 {name}；已配置：{names}"), name=repr(name), file=self.path,
+                               names=", ".join(self.names)))
 
 
 def _walk_line(raw: Any, loc: tuple[Any, ...]) -> int:
@@ -123,7 +125,8 @@ def _substitute(text: str, values: dict[str, str], file: Path, line: int, out: l
     def repl(m: re.Match[str]) -> str:
         if m.group(1) not in values:
             known = ", ".join(f"${{{k}}}" for k in sorted(values))
-            out.append(SourceFileError(file, line, f"unknown placeholder ${{{m.group(1)}}}; known: {known}"))
+            out.append(SourceFileError(file, line, Message(N_("未知的占位符 {placeholder}；已知：{known}"),
+                                                           placeholder=f"${{{m.group(1)}}}", known=known)))
             return m.group(0)
         return values[m.group(1)]
 
@@ -137,7 +140,8 @@ def _lookup(model: SourceModel, base: Path, line: int, errors: list[SourceFileEr
     try:
         data = load_yaml(path.read_bytes()) if path.stat().st_size < 900_000 else None
     except (OSError, YamlError) as exc:
-        errors.append(SourceFileError(path, getattr(exc, "line", 0) or line, f"cannot read region lookup: {exc}"))
+        errors.append(SourceFileError(path, getattr(exc, "line", 0) or line,
+                                      Message(N_("无法读取地区对照表：{reason}"), reason=str(exc))))
         return None
     if data is None:  # too big for the safe loader's bound: a plain safe load of a generated table
         import yaml
@@ -145,12 +149,12 @@ def _lookup(model: SourceModel, base: Path, line: int, errors: list[SourceFileEr
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     table = data.get("lookup") if isinstance(data, dict) else None
     if not isinstance(table, dict):
-        errors.append(SourceFileError(path, 1, "region lookup file needs a top-level 'lookup' mapping"))
+        errors.append(SourceFileError(path, 1, Message(N_("地区对照表文件须有顶层的 'lookup' 映射"))))
         return None
     try:
         return {str(k): validate_code(str(v)) for k, v in table.items()}
     except RegionCodeError as exc:
-        errors.append(SourceFileError(path, 1, f"region lookup: {exc}"))
+        errors.append(SourceFileError(path, 1, Message(N_("地区对照表：{reason}"), reason=message_of(exc) or str(exc))))
         return None
 
 
@@ -159,9 +163,9 @@ def _check_kind(model: SourceModel, kinds: RecordKinds) -> list[str]:
     try:
         spec = kinds.get(model.kind)
     except KeyError as exc:
-        return [str(exc.args[0])]
+        return [exc.args[0] if isinstance(exc.args[0], str) else str(exc.args[0])]  # a Message stays one
     own = set(spec.fields)
-    problems = []
+    problems: list[str] = []
     for where, names in (
         ("fields", model.fields.values()),
         ("constants", model.constants),
@@ -171,7 +175,8 @@ def _check_kind(model: SourceModel, kinds: RecordKinds) -> list[str]:
     ):
         bad = sorted(set(names) - own)
         if bad:
-            problems.append(f"{where}: {model.kind} records have no field(s) {', '.join(bad)}; known: {sorted(own)}")
+            problems.append(Message(N_("{where}：{kind} 记录没有字段 {bad}；已知：{known}"), where=where,
+                                    kind=model.kind, bad=", ".join(bad), known=", ".join(sorted(own))))
     return problems
 
 
@@ -225,7 +230,8 @@ def load_sources(path: Path, *, settings: Settings | None = None, kinds: RecordK
     try:
         raw = load_yaml(path.read_bytes())
     except OSError as exc:
-        raise SourcesFileError([SourceFileError(path, 0, f"cannot read: {exc.strerror or exc}")]) from None
+        raise SourcesFileError([SourceFileError(path, 0, Message(N_("无法读取：{reason}"),
+                                                                 reason=exc.strerror or str(exc)))]) from None
     except YamlError as exc:
         raise SourcesFileError([SourceFileError(path, exc.line, exc.message)]) from None
     errors: list[SourceFileError] = []
@@ -235,12 +241,15 @@ def load_sources(path: Path, *, settings: Settings | None = None, kinds: RecordK
         for err in exc.errors():
             loc = tuple(err["loc"])
             where = ".".join(map(str, loc)) or "file"
-            msg = err["msg"].removeprefix("Value error, ")
+            cause = err.get("ctx", {}).get("error")  # a validator's own ValueError, its Message kept
+            msg: str = (message_of(cause) if isinstance(cause, BaseException) else None) \
+                or err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                msg = f"unknown key '{loc[-1]}'"
+                msg = Message(N_("未知的键 '{key}'"), key=loc[-1])
             elif err["type"] == "missing":
-                msg = f"missing key '{loc[-1]}'"
-            errors.append(SourceFileError(path, _walk_line(raw, loc), f"{where}: {msg}"))
+                msg = Message(N_("缺少键 '{key}'"), key=loc[-1])
+            errors.append(SourceFileError(path, _walk_line(raw, loc), Message(N_("{where}：{message}"), where=where,
+                                                                              message=msg)))
         raise SourcesFileError(errors) from None
     values = {"simulator_url": settings.simulator_url, "package_root": str(PACKAGE_ROOT),
               "home": str(settings.home)}
@@ -250,10 +259,12 @@ def load_sources(path: Path, *, settings: Settings | None = None, kinds: RecordK
         line = _walk_line(raw, ("sources", i))
         if src.name in seen:
             first = seen[src.name]
-            errors.append(SourceFileError(path, line, f"duplicate source name '{src.name}' (first at line {first})"))
+            errors.append(SourceFileError(path, line, Message(N_("数据源名称 '{name}' 重复（首次出现在第 {first} 行）"),
+                                                              name=src.name, first=first)))
         seen.setdefault(src.name, line)
         if kinds is not None:
-            errors.extend(SourceFileError(path, line, f"{src.name}: {p}") for p in _check_kind(src, kinds))
+            errors.extend(SourceFileError(path, line, Message(N_("{name}：{problem}"), name=src.name, problem=p))
+                          for p in _check_kind(src, kinds))
         specs.append(_spec(src, model.defaults, values, path.parent, line, errors, path))
     if errors:
         raise SourcesFileError(errors)

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from domain.messages import N_, Message, message_of
 from domain.registers import CareCategories, CategoriesError, due_dates, due_id
 from integrations.settings import Settings
 from integrations.sources.base import ConfiguredSource, Page, RawItem, SourceRequestError
@@ -81,7 +82,8 @@ class RegisterSource(ConfiguredSource):
         try:
             categories = CareCategories.load(settings.care_categories)
         except CategoriesError as exc:
-            raise SourceRequestError(config.name, f"{exc}; fix the categories file") from None
+            raise SourceRequestError(config.name, Message(N_("{reason}；请修改类别文件"),
+                                                          reason=message_of(exc) or str(exc))) from None
         return cls(config, make_engine(settings.resolved_database_url), categories, now=now, first_run=first_run,
                    own_engine=True)
 
@@ -95,8 +97,9 @@ class RegisterSource(ConfiguredSource):
         try:
             items = self._items(since, until)
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceRequestError(self.name, f"cannot read the register ({type(exc).__name__}); "
-                                                "check the store (fenghuo sources status)") from None
+            raise SourceRequestError(self.name, Message(N_("无法读取台账（{error}）；"
+                                                           "请检查存储（fenghuo sources status）"),
+                                                        error=type(exc).__name__)) from None
         page = items[offset:offset + limit]
         if offset + limit < len(items):
             nxt = {"since": since.isoformat(), "until": until.isoformat(), "offset": offset + limit}
@@ -119,7 +122,8 @@ class RegisterSource(ConfiguredSource):
             until = datetime.fromisoformat(data["until"]) if "until" in data else now
             return since, until, int(data.get("offset", 0))
         except (ValueError, KeyError, TypeError):
-            raise SourceRequestError(self.name, f"stored cursor {cursor[:80]!r} is unreadable; reset it") from None
+            raise SourceRequestError(self.name, Message(N_("存储的游标 {cursor} 无法读取；请重置"),
+                                                        cursor=repr(cursor[:80]))) from None
 
     def close(self) -> None:
         """Release the engine if this source made it."""

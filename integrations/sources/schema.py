@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.messages import N_, Message
 from domain.regions import validate_code
 from domain.watermarks import SourceTiming, parse_span
 
@@ -41,9 +42,9 @@ class AuthModel(_Model):
         if self.type == "none":
             return self
         if (self.secret is None) == (self.secret_block is None):
-            raise ValueError(f"auth type {self.type} needs exactly one of 'secret' or 'secret_block'")
+            raise ValueError(Message(N_("认证类型 {type} 须有且只有 'secret' 或 'secret_block' 之一"), type=self.type))
         if self.type == "oauth2" and not (self.token_url and self.client_id):
-            raise ValueError("auth type oauth2 needs 'token_url' and 'client_id'")
+            raise ValueError(Message(N_("认证类型 oauth2 须有 'token_url' 和 'client_id'")))
         return self
 
 
@@ -84,7 +85,8 @@ class TimeModel(_Model):
             try:
                 ZoneInfo(v)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from None
+                raise ValueError(Message(N_("未知的时区 {zone}（请用 IANA 名称，例如 Asia/Shanghai）"),
+                                         zone=repr(v))) from None
         return v
 
 
@@ -124,7 +126,8 @@ class FileDropModel(_Model):
             try:
                 codecs.lookup(v)
             except LookupError:
-                raise ValueError(f"unknown encoding {v!r}; use auto, utf-8, gb18030, gbk …") from None
+                raise ValueError(Message(N_("未知的编码 {encoding}；请用 auto、utf-8、gb18030、gbk …"),
+                                         encoding=repr(v))) from None
         return v
 
 
@@ -192,10 +195,11 @@ class SourceModel(_Model):
     @model_validator(mode="after")
     def _one_transport(self) -> SourceModel:
         if sum(x is not None for x in (self.path, self.filedrop, self.care_register)) > 1:
-            raise ValueError("a source needs exactly one of 'path' (REST), 'filedrop' or 'register' "
-                             "(or none of them and 'push_token': pushed only)")
+            raise ValueError(Message(N_("数据源只能有 'path'（REST）、'filedrop' 或 'register' 之一"
+                                        "（或都没有而有 'push_token'：只由对方推送）")))
         if self.path is None and self.filedrop is None and self.care_register is None and self.push_token is None:
-            raise ValueError("a source needs one of 'path' (REST), 'filedrop', 'register' or 'push_token' (pushed)")
+            raise ValueError(Message(N_("数据源须有 'path'（REST）、'filedrop'、'register' "
+                                        "或 'push_token'（推送）之一")))
         return self
 
     @field_validator("value_maps")

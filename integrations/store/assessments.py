@@ -27,6 +27,7 @@ from domain.assessment import (
     SurveyCounts,
 )
 from domain.assessment_scoring import Score
+from domain.messages import N_, Message
 from domain.regions import ancestor, is_within, tier_of
 from integrations.store.assessment_models import (
     AssessmentEventRow,
@@ -37,6 +38,10 @@ from integrations.store.assessment_models import (
     AssessmentRow,
     AssessmentStatus,
 )
+
+_STATUS = {"draft": N_("材料收集中"), "scored": N_("已评分"), "decided": N_("已决策"), "implementing": N_("实施中"),
+           "reassessment": N_("待重新评估"), "closed": N_("已关闭")}
+"""An assessment's status by its Chinese name, for refusals (integrations.labels.ASSESSMENT_STATUS names the same)."""
 
 
 class AssessmentNotFound(LookupError):
@@ -73,7 +78,7 @@ def get_assessment(*, session: Session, assessment_id: int) -> AssessmentRow:
     """The assessment, or :class:`AssessmentNotFound`."""
     row = session.get(AssessmentRow, assessment_id)
     if row is None:
-        raise AssessmentNotFound(f"no assessment {assessment_id}")
+        raise AssessmentNotFound(Message(N_("没有评估 {id}"), id=assessment_id))
     return row
 
 
@@ -145,7 +150,7 @@ def add_factor(*, session: Session, assessment_id: int, title: str, dimension: D
                              .where(AssessmentEvidenceRow.assessment_id == assessment_id)).all())
     unknown = [r for r in factor.evidence if r not in known]
     if unknown:
-        raise ValueError(f"factor cites evidence that does not exist: {', '.join(unknown)}")
+        raise ValueError(Message(N_("风险因素引用了不存在的依据：{refs}"), refs=", ".join(unknown)))
     item = AssessmentFactorRow(assessment_id=assessment_id, ref=ref, title=title, dimension=dimension.value,
                                probability=probability, impact=impact, people=people, mitigation=mitigation,
                                residual_probability=residual_probability, residual_impact=residual_impact,
@@ -229,7 +234,8 @@ def save_score(*, session: Session, assessment_id: int, score: Score, now: datet
     """Keep ``score`` on the assessment. Scoring again (e.g. in re-assessment) replaces the last score."""
     row = get_assessment(session=session, assessment_id=assessment_id)
     if row.status in (AssessmentStatus.closed, AssessmentStatus.implementing):
-        raise AssessmentStateError(f"assessment {assessment_id} is {row.status}: it cannot be scored now")
+        raise AssessmentStateError(Message(N_("评估 {id} 处于{status}状态，现在不能评分"), id=assessment_id,
+                                           status=Message(_STATUS.get(row.status, row.status))))
     row.score_before, row.score_after = score.score_before, score.score_after
     row.level_before, row.level_after = score.level_before.value, score.level_after.value
     row.recommendation = score.recommendation.value
@@ -247,10 +253,10 @@ def decide(*, session: Session, assessment_id: int, outcome: DecisionOutcome, de
     """Record the collective decision. Implementing it starts follow-up (from ``implement_from``)."""
     row = get_assessment(session=session, assessment_id=assessment_id)
     if row.status != AssessmentStatus.scored:
-        raise AssessmentStateError(f"assessment {assessment_id} is {row.status}; only a scored assessment "
-                                   "can be decided (score it first)")
+        raise AssessmentStateError(Message(N_("评估 {id} 处于{status}状态；只有已评分的评估才能决策（请先评分）"),
+                                           id=assessment_id, status=Message(_STATUS.get(row.status, row.status))))
     if not decided_by.strip():
-        raise ValueError("a collective decision names who took it (e.g. 区政府常务会议)")
+        raise ValueError(Message(N_("集体决策须写明决策主体（例如 区政府常务会议）")))
     row.decision, row.decided_by, row.decision_note = outcome.value, decided_by, note
     row.decided_at = row.updated_at = now
     if outcome.implements:

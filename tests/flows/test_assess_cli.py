@@ -91,10 +91,10 @@ def test_full_workflow(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("show", "42"), "no assessment 42"),
+    (("show", "42"), "没有评估 42"),
     (("new", "x", "--region", "5101"), "地区代码须为 12 位数字"),
     (("new", "x", "--region", "510104000000", "--kind", "war"), "'war' is not a valid DecisionKind"),
-    (("decide", "1", "implement", "--by", "会议"), "only a scored assessment can be decided"),
+    (("decide", "1", "implement", "--by", "会议"), "只有已评分的评估才能决策"),
     (("add-factor", "1", "x", "--dimension", "safety", "-p", "9", "-i", "1"), "probability"),
     (("add-evidence", "1", "public_notice", "公示", "--notice-from", "2026-01-10", "--notice-to", "2026-01-01"),
      "公示的结束日期（2026-01-01）早于开始日期"),
@@ -126,3 +126,17 @@ def test_the_assessment_commands_speak_english_on_request(tmp_path: Path, monkey
     assert "follow-up starts once a decision" in _ok("follow-up", "1", "--no-route")
     refused = runner.invoke(app, ["follow-up", "1", "--now", "2026-03-02T12:00:00"])
     assert refused.exit_code == 1 and "--now needs a timezone" in refused.output
+
+
+def test_assessment_refusals_speak_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
+
+    _ok("new", "政策", "--region", "510104000000", "--kind", "policy_change")
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    for args, words in ((("show", "42"), "error: no assessment 42"),
+                        (("decide", "1", "implement", "--by", "会议"), "only a scored assessment can be decided")):
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 1 and words in result.output.replace("\n", " "), result.output
+    said = runner.invoke(app, ["decide", "1", "implement", "--by", "会议"]).output.replace("\n", " ")
+    assert "assessment 1 is" in said and "only a scored assessment can be decided" in said and "评估" not in said

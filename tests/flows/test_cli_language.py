@@ -115,3 +115,23 @@ def test_deliver_and_a_resolved_warning_speak_english_on_request(monkeypatch: py
     delivered = runner.invoke(app, ["deliver", "--once"])
     assert delivered.exit_code == 0 and "This round:" in delivered.stdout and "sent" in delivered.stdout
     assert "本轮" not in delivered.stdout and "条" not in delivered.stdout
+
+
+def test_evaluate_once_speaks_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    chinese = runner.invoke(app, ["evaluate", "--once"])
+    assert chinese.exit_code == 0 and "已评估 0 条记录" in chinese.stdout, chinese.output
+    _english(monkeypatch)
+    english = runner.invoke(app, ["evaluate", "--once"])
+    assert english.exit_code == 0 and "evaluated 0 records: 0 opened" in english.stdout, english.output
+    assert "评估" not in english.stdout
+    neither = runner.invoke(app, ["evaluate"])
+    assert neither.exit_code == 1 and "give one of --once" in neither.output
+
+
+def test_notifications_preview_refusals_speak_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    wid = _seed()
+    chinese = runner.invoke(app, ["notifications", "preview", str(wid), "--channel", "pigeon"])
+    assert chinese.exit_code == 1 and "未知的渠道 pigeon" in chinese.output, chinese.output
+    _english(monkeypatch)
+    english = runner.invoke(app, ["notifications", "preview", str(wid), "--channel", "pigeon"])
+    assert english.exit_code == 1 and "unknown channel pigeon; available: " in english.output, english.output

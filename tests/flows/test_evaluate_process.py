@@ -100,7 +100,7 @@ def test_one_resident_evaluator_a_standby_that_takes_over_and_once_gives_way(
     first = spawn("first", "evaluate", "--follow")
     first.wait_for("持有租约", timeout=120)
     second = spawn("second", "evaluate", "--follow")
-    second.wait_for("standby", timeout=120)
+    second.wait_for("待命", timeout=120)
     assert f"pid {first.popen.pid} " in second.text()  # the standby names who it waits for
 
     once = _cli(env, "evaluate", "--once")
@@ -122,4 +122,4 @@ def test_one_resident_evaluator_a_standby_that_takes_over_and_once_gives_way(
     second.stop()
     once = _cli(env, "evaluate", "--once")  # nobody holds it now
     assert once.returncode == 0, once.stderr
-    assert "evaluated 0 records" in once.stdout
+    assert "已评估 0 条记录" in once.stdout

@@ -81,7 +81,7 @@ def test_period_day_is_the_daily_report(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--period", "year"], "未知的周期 'year'：请用 day、week 或 month"),
     (["--period", "week", "--date", "2999-01-01"], "尚未开始"),
-    (["--period", "month", "--date", "01/2026"], "invalid date '01/2026': use YYYY-MM-DD"),
+    (["--period", "month", "--date", "01/2026"], "无效的日期 '01/2026'：请用 YYYY-MM-DD"),
 ])
 def test_bad_input_is_one_line(args: list[str], message: str) -> None:
     result = runner.invoke(app, ["report", *args])

@@ -112,13 +112,13 @@ def test_export_then_backtest_gives_the_warnings_of_the_store(tmp_path: Path) ->
     once = runner.invoke(app, ["evaluate", "--once"])
     assert once.exit_code == 0, once.output
     # The petitions wait: mediation has delivered only up to its dispute of 4 January.
-    assert "evaluated 1 records" in once.stdout
+    assert "已评估 1 条记录" in once.stdout
     empty = tmp_path / "empty.jsonl"
     empty.write_text("", encoding="utf-8")
     beat = runner.invoke(app, ["records", "import", str(empty), "--source", "mediation", "--complete-up-to",
                                "2026-01-31"])
     assert beat.exit_code == 0, beat.output
-    assert "evaluated 4 records" in runner.invoke(app, ["evaluate", "--once"]).stdout
+    assert "已评估 4 条记录" in runner.invoke(app, ["evaluate", "--once"]).stdout
     listed = runner.invoke(app, ["warnings", "list", "--json", "--limit", "100"])
     stored = sorted((w["rule"], w["level"], w["fingerprint"], w["occurrences"])
                     for w in map(json.loads, listed.stdout.splitlines()))

@@ -69,7 +69,7 @@ def test_populated_store_human_output(populated: None) -> None:
 
 
 @pytest.mark.parametrize(("date", "message"), [
-    ("2026/01/20", "invalid date '2026/01/20': use YYYY-MM-DD"),
+    ("2026/01/20", "无效的日期 '2026/01/20'：请用 YYYY-MM-DD"),
     ("2999-01-01", "2999-01-01 尚未到来"),
 ])
 def test_bad_dates_are_one_line_errors(date: str, message: str) -> None:
@@ -90,3 +90,13 @@ def test_unwritable_folder_is_one_line_error(tmp_path: Path) -> None:
 def test_the_command_module_does_not_import_prefect() -> None:
     code = "import sys, flows.cli_report; assert 'prefect' not in sys.modules, 'prefect imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE_ROOT)
+
+
+def test_a_bad_date_speaks_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
+
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["report", "--date", "2026/01/20"])
+    assert result.exit_code == 1 and "invalid date '2026/01/20': use YYYY-MM-DD" in result.output, result.output
+    assert "无效" not in result.output

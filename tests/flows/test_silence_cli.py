@@ -129,3 +129,19 @@ def test_recurring_silences_by_name_or_spec() -> None:
     assert code == 1 and "上限" in out
     shown = runner.invoke(app, ["silence", "show", str(row["id"])])
     assert "周一 09:00-11:00" in shown.stdout
+
+
+def test_silence_lines_speak_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out = _add("--region", "510104000000", "--level", "orange", "--until", "2h", "--as", "jj-duty-office",
+                     "--json")
+    assert code == 0, out
+    sid = json.loads(out)["id"]
+    chinese = runner.invoke(app, ["silence", "show", str(sid)])
+    assert f"静默 #{sid}" in chinese.stdout and "暂存通知 0 条" in chinese.stdout
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    shown = runner.invoke(app, ["silence", "show", str(sid)])
+    assert shown.exit_code == 0 and f"Silence #{sid}" in shown.stdout and "held notifications: 0" in shown.stdout
+    expired = runner.invoke(app, ["silence", "expire", str(sid), "--as", "jj-duty-office"])
+    assert expired.exit_code == 0 and f"Silence #{sid} lifted. 0 notifications released" in expired.stdout
+    assert "静默" not in shown.stdout + expired.stdout

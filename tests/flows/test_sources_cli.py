@@ -46,7 +46,7 @@ def test_check_accepts_the_packaged_file_and_lists_errors_with_lines(tmp_path: P
     bad.write_text("sources:\n  - name: x\n    kind: hotline\n    path: /x\n    fields: {a: colour}\n    nope: 1\n")
     result = runner.invoke(app, ["sources", "check", "--file", str(bad)])
     assert result.exit_code == 1
-    assert f"{bad}:6: sources.0.nope: unknown key 'nope'" in result.output
+    assert f"{bad}:6: sources.0.nope：未知的键 'nope'" in result.output
 
 
 def test_check_of_the_nyc_profile() -> None:
@@ -64,7 +64,7 @@ def test_source_test_shows_records_and_rejections_and_stores_nothing(sim: Runnin
     assert all(x["person"].startswith("p_") for x in lines if x["ok"] and "person" in x)
     assert not (get_settings().home / "fenghuo.db").exists()  # nothing stored, no store even opened
     unknown = runner.invoke(app, ["sources", "test", "nope"])
-    assert unknown.exit_code == 1 and "no source 'nope'" in unknown.output
+    assert unknown.exit_code == 1 and "中没有数据源 'nope'" in unknown.output
 
 
 def test_source_test_of_a_department_that_is_down_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,3 +162,20 @@ def test_sources_check_speaks_english_on_request(monkeypatch: pytest.MonkeyPatch
     result = runner.invoke(app, ["sources", "check"])
     assert result.exit_code == 0 and "ok: 8 sources in" in result.output
     assert "warning: the ingest runs without its C code" in result.output and "数据源" not in result.output
+
+
+def test_sources_file_errors_speak_english_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
+
+    bad = tmp_path / "s.yaml"
+    bad.write_text("sources:\n  - name: a\n    kind: petition\n    nope: 1\n    path: /a\n    fields: {x: y}\n",
+                   encoding="utf-8")
+    chinese = runner.invoke(app, ["sources", "check", "--file", str(bad)])
+    assert chinese.exit_code == 1 and "sources.0.nope：未知的键 'nope'" in chinese.output, chinese.output
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    english = runner.invoke(app, ["sources", "check", "--file", str(bad)])
+    assert english.exit_code == 1 and "sources.0.nope: unknown key 'nope'" in english.output, english.output
+    assert "未知" not in english.output
+    unknown = runner.invoke(app, ["sources", "test", "nope"])
+    assert unknown.exit_code == 1 and "no source 'nope' in " in unknown.output and "数据源" not in unknown.output

@@ -128,7 +128,7 @@ def test_errors_become_delivery_errors(receiver: Receiver) -> None:
         channel.send(_note("", "wecom"))
     with pytest.raises(PermanentDeliveryError):
         channel.send(_note("bad key with spaces!", "wecom"))
-    with pytest.raises(PermanentDeliveryError, match="not a wecombot robot"):
+    with pytest.raises(PermanentDeliveryError, match="的地址不是 wecombot 机器人"):
         channel.send(_note("mailto://someone@example.cn", "wecom"))
     assert len(receiver.requests) == 2
 
@@ -145,3 +145,15 @@ def test_robot_url_forms() -> None:
     assert robot_url("wecombot://K", "feishu") == "wecombot://K"
     with pytest.raises(ValueError):
         AppriseRobotChannel("telegram")
+
+
+def test_a_delivery_error_speaks_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.i18n import explain
+    from integrations.settings import get_settings
+
+    channel = AppriseRobotChannel("wecom", endpoint="http://127.0.0.1:9", settings=_settings())
+    with pytest.raises(PermanentDeliveryError) as caught:
+        channel.send(_note("mailto://someone@example.cn", "wecom"))
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    assert explain(caught.value) == "wecom: address of duty-city is not a wecombot robot"

@@ -117,7 +117,7 @@ def test_a_failing_pass_is_said_and_the_thread_goes_on(
     worker = workers(sqlite_engine, parts, sweep_s=3600, say=said.append, clock=clock)
     worker.start()
     assert _until(lambda: worker.errors == 1, 20)
-    assert any("delivery pass failed (RuntimeError: store away)" in s for s in said)
+    assert any("投递一轮失败（RuntimeError: store away）" in s for s in said)
     worker.wake()  # after the pause, the next pass delivers (the full round is still due: it was not made)
     assert _until(lambda: _statuses(sqlite_engine, wid) == {"sent"}, 20)
     assert worker.running and worker.rounds == 1

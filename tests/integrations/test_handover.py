@@ -67,5 +67,5 @@ def test_refusals_change_nothing_and_are_audited(engine: sa.Engine, who: str, to
 
 def test_a_note_is_required(engine: sa.Engine) -> None:
     wid = open_routed(engine, "orange")
-    with pytest.raises(actions.ActionError, match="note"):
+    with pytest.raises(actions.ActionError, match="须给接手方写明说明"):
         _hand(engine, wid, "jj-duty", "510104001000", note="  ")

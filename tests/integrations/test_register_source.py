@@ -101,7 +101,7 @@ def test_a_register_source_is_declared_with_register_alone(tmp_path: Path) -> No
     path = tmp_path / "sources.yaml"
     path.write_text("sources:\n  - name: r\n    kind: care_visit_due\n    register: {first_run: 2d}\n"
                     "    path: /x\n    fields: {person: person}\n", encoding="utf-8")
-    with pytest.raises(SourcesFileError, match="exactly one of 'path' \\(REST\\), 'filedrop' or 'register'"):
+    with pytest.raises(SourcesFileError, match="只能有 'path'（REST）、'filedrop' 或 'register' 之一"):
         load_sources(path, settings=Settings())
     path.write_text("sources:\n  - name: r\n    kind: care_visit_due\n    register: {first_run: 2d}\n"
                     "    fields: {person: person}\n", encoding="utf-8")

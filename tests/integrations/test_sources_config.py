@@ -60,9 +60,9 @@ sources:
     fields: {x: category}
 """)
     errs = errors_of(path)
-    assert f"{path}:6: sources.0.colour: unknown key 'colour'" in errs
-    assert any(e.startswith(f"{path}:10: ") and "exactly one of 'secret'" in e for e in errs)
-    assert any(e.startswith(f"{path}:12: ") and "one of 'path' (REST), 'filedrop', 'register' or 'push_token'" in e
+    assert f"{path}:6: sources.0.colour：未知的键 'colour'" in errs
+    assert any(e.startswith(f"{path}:10: ") and "须有且只有 'secret'" in e for e in errs)
+    assert any(e.startswith(f"{path}:12: ") and "数据源须有 'path'（REST）、'filedrop'、'register' 或 'push_token'" in e
                for e in errs)
 
 
@@ -101,9 +101,9 @@ sources:
     fields: {x: category}
 """)
     errs = errors_of(path, kinds)
-    assert any(e.startswith(f"{path}:2: ") and "unknown placeholder ${nowhere}" in e for e in errs)
-    assert any(e.startswith(f"{path}:2: ") and "no field(s) colour" in e for e in errs)
-    assert any(e.startswith(f"{path}:7: ") and "duplicate source name 'a' (first at line 2)" in e for e in errs)
+    assert any(e.startswith(f"{path}:2: ") and "未知的占位符 ${nowhere}" in e for e in errs)
+    assert any(e.startswith(f"{path}:2: ") and "没有字段 colour" in e for e in errs)
+    assert any(e.startswith(f"{path}:7: ") and "数据源名称 'a' 重复（首次出现在第 2 行）" in e for e in errs)
     assert any(e.startswith(f"{path}:7: ") and "未知的记录类型 'hotlines'" in e for e in errs)
 
 
@@ -112,7 +112,7 @@ def test_malformed_yaml_and_bad_zone_have_lines(tmp_path: Path) -> None:
     path = write(tmp_path, "sources:\n  - name: a\n    kind: hotline\n    path: /a\n    fields: {}\n"
                            "    at: {field: t, timezone: Mars/Olympus}\n", "zone.yaml")
     [err] = errors_of(path)
-    assert err.startswith(f"{path}:6: ") and "unknown time zone 'Mars/Olympus'" in err
+    assert err.startswith(f"{path}:6: ") and "未知的时区 'Mars/Olympus'" in err
 
 
 DECLARATIVE = """\

@@ -37,7 +37,7 @@ def test_lifecycle_score_and_decide(store: sa.Engine) -> None:
     with session_scope(store) as s:
         b = load_bundle(session=s, assessment_id=aid)
         assert [e.ref for e in b.evidence] == ["E1", "E2", "E3"] and [f.ref for f in b.factors] == ["F1", "F2"]
-        with pytest.raises(AssessmentStateError, match="score it first"):
+        with pytest.raises(AssessmentStateError, match="请先评分"):
             decide(session=s, assessment_id=aid, outcome=DecisionOutcome.implement, decided_by="常务会议", now=NOW)
         result = score(b.to_input(), default_scheme())
         save_score(session=s, assessment_id=aid, score=result, now=NOW)
