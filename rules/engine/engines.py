@@ -218,11 +218,15 @@ class _Engine(RecordFields):
 
     def snapshot(self) -> dict[str, Any]:
         """See :meth:`RuleEngine.snapshot`."""
-        out = {"watermark": self.watermark if self.watermark != float("-inf") else None,
-               "states": {self.rules[ri].id: s.to_json(self.absent_json) if isinstance(s, Absences) else s.to_json()
-                          for ri, s in self.states.items()}}
+        states = {self.rules[ri].id: s.to_json(self.absent_json) if isinstance(s, Absences) else s.to_json()
+                  for ri, s in self.states.items()}
+        out: dict[str, Any] = {"watermark": self.watermark if self.watermark != float("-inf") else None,
+                               "states": states}
         if self.baselines:
             out["baselines"] = {self.rules[ri].id: b.to_json() for ri, b in self.baselines.items()}
+        # When each state sweeps next is state too: a sweep forgets what a late record would still count,
+        # so an engine restored without it sweeps at its first record and then counts differently.
+        out["sweeps"] = [None if t == float("-inf") else t for t in self.sweep_at]
         return out
 
     def load(self, data: Mapping[str, Any]) -> None:
@@ -237,6 +241,11 @@ class _Engine(RecordFields):
         for ri, b in self.baselines.items():
             if self.rules[ri].id in history:
                 b.load_json(history[self.rules[ri].id])
+        # in the order of `swept` (the same rulebook's); a snapshot without them sweeps at its first record
+        sweeps = data.get("sweeps") or []
+        if len(sweeps) == len(self.swept):
+            self.sweep_at = [float("-inf") if t is None else float(t) for t in sweeps]
+        self.next_sweep = min(self.sweep_at, default=float("inf"))
 
     def close(self) -> None:
         """See :meth:`RuleEngine.close`."""

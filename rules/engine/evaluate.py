@@ -5,7 +5,8 @@
 (:func:`domain.warnings.fold`). A warning enters the stream as a record of kind ``warning`` once when it
 opens and once each time its level rises, at the ``at`` of that firing, right after the record whose
 firing made it (docs/rules-language.md#chaining). :meth:`Evaluator.snapshot` / :meth:`Evaluator.restore` carry
-the whole state (windows, partial sequences, pending absences, watermark, open warnings) across runs.
+the whole state (windows, partial sequences, pending absences, watermark, sweep schedule, open warnings)
+across runs.
 """
 
 from __future__ import annotations
