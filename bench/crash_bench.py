@@ -82,7 +82,8 @@ def _drop(url: str) -> None:
 
 def _env(tmp: Path, url: str, every_records: int) -> dict[str, str]:
     env = {**os.environ, "FENGHUO_HOME": str(tmp / "home"), "FENGHUO_DATABASE_URL": url,
-           "FENGHUO_CHECKPOINT_EVERY_RECORDS": str(every_records), "FENGHUO_CHECKPOINT_EVERY_S": "3"}
+           "FENGHUO_CHECKPOINT_EVERY_RECORDS": str(every_records), "FENGHUO_CHECKPOINT_EVERY_S": "3",
+           "FENGHUO_LANG": "en"}  # the bench reads the evaluator's log lines: one language, whatever the operator's
     env.pop("FENGHUO_ENV", None)
     return env
 

@@ -156,7 +156,8 @@ def _setup(tmp: Path, url: str, receiver: WebhookReceiver) -> dict[str, str]:
            "FENGHUO_SOURCES_FILE": str(tmp / "sources.yaml"), "FENGHUO_SOURCE_SECRETS": f'{{"bench-push": "{TOKEN}"}}',
            "FENGHUO_RESPONDERS": str(webhook_directory(tmp / "responders.yaml", receiver.url)),
            "FENGHUO_REJECT_UNKNOWN_REGIONS": "false", "FENGHUO_INTAKE_MAX_IN_FLIGHT": "16",
-           "FENGHUO_PUBLIC_BASE_URL": f"http://127.0.0.1:{_free_port()}", "FENGHUO_ENV": "development"}
+           "FENGHUO_PUBLIC_BASE_URL": f"http://127.0.0.1:{_free_port()}", "FENGHUO_ENV": "development",
+           "FENGHUO_LANG": "en"}  # the bench reads the evaluator's log lines: one language, whatever the operator's
     return env
 
 

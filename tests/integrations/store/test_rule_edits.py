@@ -179,7 +179,7 @@ def test_a_hot_edit_while_the_resident_evaluator_runs_takes_effect_at_the_next_b
 
     follow(engine, say=said.append, poll_s=0.01, who="test-follow", stop=stop, settings=settings)
     assert _mine(engine) == [("repeat-visitor", "yellow", 1)]
-    assert any("rebuilt from 2 stored records" in line for line in said), said
+    assert any("已用回溯期内存储的 2 条记录重建" in line for line in said), said
     assert [r.detail["process"] for r in _edits(engine)] == ["test-follow", "test-follow"]
 
 
