@@ -27,6 +27,8 @@ DIGEST_KEY = "digest_key"
 """Payload field of a member row: the key of the digest it is sent in."""
 DIGEST_SIZE = "digest_size"
 """Payload field of a member row: how many rows its digest has."""
+FORMING_LOCK = 0x46484447
+"""The PostgreSQL advisory lock (held to the commit) that lets one sweep at a time form digests."""
 _Q = TypeVar("_Q", bound=SelectOfScalar[OutboxRow])
 
 
@@ -74,6 +76,12 @@ def form_digests(
                  OutboxRow.attempts == 0)
     with Session(engine) as session:
         if not sqlite_write_lock(session, *candidate):
+            return formed
+        if session.get_bind().dialect.name == "postgresql" and not session.execute(
+                sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": FORMING_LOCK}).scalar():
+            # Another sweep is forming digests: with both scanning, each would skip the rows the other had
+            # locked so far and a group could split in two. Its groups come out whole; the rest wait for
+            # the next sweep (rows that could still join a digest are not sent alone: awaits_grouping).
             return formed
         query = select(OutboxRow).where(*candidate).order_by(col(OutboxRow.id)).limit(limit)
         groups: dict[tuple[str, str], list[OutboxRow]] = {}
