@@ -73,7 +73,7 @@ def noise_line(c: NoiseCounts) -> str:
     """One summary line through the catalogue (the reasons first, then what became of the held
     notifications: sent after the hold, 不再需要（已办结） because the warning was resolved, still held)."""
     total = c.silenced + sum(c.inhibited.values())
-    by_cluster = "、".join(_("#{id}（{rule}）{n} 条").format(id=wid, rule=_rule_title(c.clusters.get(wid, "?")), n=n)
+    by_cluster = "、".join(_("#{id}（{rule}）{n} 条").format(id=wid, rule=rule_title(c.clusters.get(wid, "?")), n=n)
                            for wid, n in sorted(c.inhibited.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
     more = _(" 等 {n} 个聚集预警").format(n=len(c.inhibited)) if len(c.inhibited) > 5 else ""
     o = c.outcome
@@ -86,7 +86,7 @@ def noise_line(c: NoiseCounts) -> str:
         held=o.get("silenced", 0) + o.get("held", 0), pending=o.get("pending", 0), stale=c.stale)
 
 
-def _rule_title(rule: str) -> str:
+def rule_title(rule: str) -> str:
     """A rule's title from the rulebook in force (its id when the title is unknown)."""
     from integrations.settings import get_settings
     from integrations.workspace.present import rule_titles

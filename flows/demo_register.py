@@ -102,6 +102,7 @@ def run_register_demo(*, start: datetime, until: datetime, people: int = 300, se
 def summary_line(counts: dict[str, Any]) -> str:
     """One line for the demo's summary: what the import kept and refused, and the visits by outcome."""
     from domain.register_rows import REASONS
+    from flows.demo_noise import rule_title
 
     refused = "，".join(f"{REASONS[r]} {n}" for r, n in counts["refused_by_reason"].items())
     return _("台账：从 {file} 导入 {people} 人（编码：{encoding}），拒绝 {refused} 行（{reasons}）；应走访 {due} 次："
@@ -109,14 +110,7 @@ def summary_line(counts: dict[str, Any]) -> str:
              "（“{rule}”规则对逾期和未走访发出预警）").format(
         file=counts["file"], people=counts["people"], encoding=counts["encoding"], refused=counts["refused"],
         reasons=refused, due=counts["due"], on_time=counts["visited_on_time"], late=counts["visited_late"],
-        missed=counts["not_visited"], pending=counts["not_yet_due_72h"], rule=_care_rule_title())
-
-
-def _care_rule_title() -> str:
-    from integrations.settings import get_settings
-    from integrations.workspace.present import rule_titles
-
-    return rule_titles(get_settings().rulebook).get("care-visit-missed", "care-visit-missed")
+        missed=counts["not_visited"], pending=counts["not_yet_due_72h"], rule=rule_title("care-visit-missed"))
 
 
 def _visits(items: list[dict[str, Any]], rng: random.Random, until: datetime) -> tuple[list[dict[str, Any]],

@@ -20,6 +20,11 @@ KINDS = RecordKinds.load(REPO / "rules" / "kinds.yaml")
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=CST)
 REGION = "510104001001"
+CHAIN_RULE: dict[str, Any] = {
+    "id": "chain", "record": "warning", "where": {"rule": {"ne": "chain"}},
+    "window": {"within": "1d", "by": ["street"], "aggregate": "count"},
+    "levels": [{"level": "orange", "when": {"count": {"gte": 2}}}]}
+"""A chained rule the property tests add: two warnings of other rules in a street within a day."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rules.engine.evaluate import Evaluator
-from tests.rules.engine_helpers import book, rec
+from tests.rules.engine_helpers import CHAIN_RULE, book, rec
 
 WORDS = ["a", "b", "ab", "征地", "a\"b"]
 PATTERNS = ["a.*", ".*b", "[ab]", "征.*", "a?b", "\\w+", "a.b",
@@ -96,9 +96,7 @@ def rules(draw: st.DrawFn) -> list[dict[str, Any]]:
                                                "missing": {"record": "hotline"}},
                         "join": ["person"], "within": "2h", "level": "yellow"})
     if draw(st.booleans()):
-        out.append({"id": "chain", "record": "warning", "where": {"rule": {"ne": "chain"}},
-                    "window": {"within": "1d", "by": ["street"], "aggregate": "count"},
-                    "levels": [{"level": "orange", "when": {"count": {"gte": 2}}}]})
+        out.append(CHAIN_RULE)
     return out
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from domain.warnings import Firing
 from rules.engine.engines import WindowJob
 from rules.engine.evaluate import Evaluator
-from tests.rules.engine_helpers import book, rec
+from tests.rules.engine_helpers import CHAIN_RULE, book, rec
 
 
 @st.composite
@@ -38,9 +38,7 @@ def window_rules(draw: st.DrawFn) -> list[dict[str, Any]]:
             rule["group_by"] = group
         out.append(rule)
     if draw(st.booleans()):  # a window over the warnings: quiet folds on chained records too
-        out.append({"id": "chain", "record": "warning", "where": {"rule": {"ne": "chain"}},
-                    "window": {"within": "1d", "by": ["street"], "aggregate": "count"},
-                    "levels": [{"level": "orange", "when": {"count": {"gte": 2}}}]})
+        out.append(CHAIN_RULE)
     return out
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from domain.records import Record
 from rules.engine.evaluate import Evaluator
 from rules.engine.state_codec import StateFormatError, decode_state, encode_state
-from tests.rules.engine_helpers import CST, REGION, book, rec
+from tests.rules.engine_helpers import CHAIN_RULE, CST, REGION, book, rec
 from tests.rules.test_equivalence import CAL, records, rules
 from tests.rules.test_windows import NOISE
 
@@ -63,9 +63,7 @@ def _continues_exactly(rule_list: list[dict[str, Any]], recs: list[Any], cut: in
 CHAIN_RULES = [
     {"id": "r0", "record": "petition", "where": {"people": {"eq": 0}},
      "levels": [{"level": "blue"}, {"level": "orange", "when": {"people": {"eq": 0}}}]},
-    {"id": "chain", "record": "warning", "where": {"rule": {"ne": "chain"}},
-     "window": {"within": "1d", "by": ["street"], "aggregate": "count"},
-     "levels": [{"level": "orange", "when": {"count": {"gte": 2}}}]},
+    CHAIN_RULE,
 ]
 
 
