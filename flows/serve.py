@@ -35,6 +35,12 @@ from integrations.prefect_server import PrefectServerError, require_free_port, s
 
 STOP_WITHIN_S = 10.0
 """A first Ctrl-C or SIGTERM ends the process within this; the serving gets most of it."""
+_PLANNED_S = STOP_WITHIN_S - 1.5
+"""The orderly stop plans within this: its steps can each overrun a little (a kill after a terminate, the
+interpreter's exit), and a busy machine delivers the signal late."""
+_OVERDUE_S = STOP_WITHIN_S - 0.6
+"""Past this after the first signal, whatever still runs is killed and the process leaves: the promise to
+a service manager is kept even when a step hangs."""
 SERVING_GRACE_S = 6.0
 """At most this for the runner to stop; less when the rest of the stop needs the time."""
 _AFTER_SERVING_S = 3.0
@@ -73,8 +79,11 @@ class _Stopper:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested.is_set():
             self.force()
-        self.deadline = time.monotonic() + STOP_WITHIN_S
+        self.deadline = time.monotonic() + _PLANNED_S
         self.requested.set()
+        overdue = threading.Timer(_OVERDUE_S, self._overdue)
+        overdue.daemon = True
+        overdue.start()
         self.say(_("收到 {signal}：正在停止（先停调度，再停服务器）；再按一次 Ctrl-C 强制退出").format(
             signal=signal.Signals(signum).name))
         runner = self.runner
@@ -83,14 +92,36 @@ class _Stopper:
         elif runner is None:
             raise KeyboardInterrupt  # still starting: unwind through the finally blocks that stop things
 
-    def force(self) -> None:
-        """Kill what we started and leave now (second signal, or stopping took too long)."""
-        self.say(_("强制退出"))
+    def _overdue(self) -> None:
+        """The orderly stop took too long: kill what we started and leave (exit 0: the stop was asked for)."""
+        self.say(_("停止超过 {seconds} 秒，强制结束余下部分").format(seconds=f"{_OVERDUE_S:.0f}"))
+        self._kill_all()
+        sys.stdout.flush()
+        os._exit(0)
+
+    def _kill_all(self) -> None:
         for hook in self.force_hooks:
             with contextlib.suppress(Exception):  # forcing: nothing must keep us from exiting
                 hook()
+        for pid in _children():  # flow-run processes the runner started; they would outlive us
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    def force(self) -> None:
+        """Kill what we started and leave now (second signal, or stopping took too long)."""
+        self.say(_("强制退出"))
+        self._kill_all()
         sys.stdout.flush()
         os._exit(130)
+
+
+def _children() -> list[int]:
+    """This process's child processes (Linux ``/proc``; none elsewhere)."""
+    pids: list[int] = []
+    for task in Path("/proc/self/task").glob("*/children"):
+        with contextlib.suppress(OSError, ValueError):
+            pids += [int(pid) for pid in task.read_text().split()]
+    return pids
 
 
 def check_ports(settings: Any, port: int, *, demo: bool) -> None:

@@ -62,8 +62,8 @@ class PrefectServer:
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=timeout)
+            self.process.kill()  # SIGKILL ends it at once; a short wait reaps it
+            self.process.wait(timeout=min(timeout, 1.0))
 
     def __enter__(self) -> PrefectServer:
         return self

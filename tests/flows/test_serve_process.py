@@ -192,6 +192,36 @@ def test_every_stopping_step_waits_only_what_is_left_before_the_deadline(monkeyp
     assert stopper.left(keep=0.3, at_most=3.0) == 0.2
 
 
+def test_a_hung_stop_is_cut_short_before_the_budget_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step that hangs (a runner that never returns, a server that ignores SIGTERM) cannot break the
+    promise: shortly before the ten seconds, what serve started is killed and the process leaves with 0."""
+    from flows import serve
+
+    assert serve._PLANNED_S < serve._OVERDUE_S < serve.STOP_WITHIN_S
+    monkeypatch.setattr(serve, "_OVERDUE_S", 0.2)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        monkeypatch.setattr(serve, "_children", lambda: [child.pid])
+        exits: list[int] = []
+        monkeypatch.setattr(serve.os, "_exit", exits.append)
+        hooks: list[str] = []
+        said: list[str] = []
+        stopper = serve._Stopper(said.append)
+        stopper.force_hooks.append(lambda: hooks.append("server killed"))
+        stopper.runner = object()  # serving: the first signal asks, it does not unwind
+        stopper._handle(signal.SIGTERM, None)
+        assert child.wait(timeout=5) == -signal.SIGKILL
+        deadline = time.monotonic() + 5
+        while not exits and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert exits == [0] and hooks == ["server killed"]
+        assert any("强制结束" in line for line in said), said
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
 @pytest.mark.integration
 @pytest.mark.slow
 def test_serve_evaluates_and_delivers_as_records_arrive_and_still_stops_within_ten_seconds(tmp_path: Path) -> None:
