@@ -8,8 +8,8 @@ departmental systems, and serves the deployments of :mod:`flows.deployments` wit
 
 Stopping behaves like a service: the first Ctrl-C or SIGTERM stops the serving (a bounded wait), then
 the resident evaluator (with its delivery thread, :mod:`flows.live_delivery`), the web endpoint and the
-server, within :data:`STOP_WITHIN_S`; a second one forces (the server is killed, the process exits at
-once). The runner runs in a thread of its own so that the main thread keeps the signals: Prefect's runner
+server, within :data:`STOP_WITHIN_S` (a watchdog armed by the signal keeps that promise even when a step
+hangs); a second one forces (the server is killed, the process exits at once). The runner runs in a thread of its own so that the main thread keeps the signals: Prefect's runner
 would otherwise take SIGTERM for itself. The resident evaluator starts stopping at the first signal too.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import os
 import signal
 import sys
@@ -64,13 +65,17 @@ class _Stopper:
             return at_most
         return max(0.2, min(at_most, self.deadline - time.monotonic() - keep))
 
-    def exit_soon(self) -> None:
-        """Everything we started is stopped: threads Prefect leaves behind must not keep the process (and
-        its exit) waiting past the deadline, so leave anyway if the interpreter has not exited by then."""
+    def leave(self) -> None:
+        """Everything we started is stopped: leave now. A normal interpreter exit waits for threads Prefect
+        leaves behind and tears down its modules, seconds on a busy machine, and no watchdog thread can run
+        during that teardown; a flow-run process still finishing its own stop would outlive us."""
+        for pid in _children():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        logging.shutdown()
         sys.stdout.flush()
-        watchdog = threading.Timer(self.left(keep=0.3, at_most=3.0), os._exit, (0,))
-        watchdog.daemon = True  # runs while the interpreter waits for those threads; gone if it does not
-        watchdog.start()
+        sys.stderr.flush()
+        os._exit(0)
 
     def install(self) -> None:
         signal.signal(signal.SIGINT, self._handle)
@@ -179,7 +184,7 @@ def serve_all(
                 part.stop(timeout=stopper.left(keep=2.0, at_most=2.0))
         server.stop(timeout=stopper.left(keep=1.0, at_most=3.0))
         say(_("Prefect 服务器已停止"))
-    stopper.exit_soon()
+    stopper.leave()
 
 
 def _start_web(settings: Any) -> Any:
