@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from domain.messages import N_, Message, joined
 from domain.privacy import normalise_identifier
 from domain.registers import CareCategories, parse_register_date
 
@@ -27,20 +28,22 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """Each register field and the column headers accepted for it (compared without spaces, case-blind)."""
 REQUIRED = ("id_number", "category", "grid", "start_date")
-LABELS = {"id_number": "身份证号", "category": "类别", "grid": "网格", "start_date": "开始日期", "end_date": "结束日期"}
+LABELS = {"id_number": N_("身份证号"), "category": N_("类别"), "grid": N_("网格"), "start_date": N_("开始日期"),
+          "end_date": N_("结束日期")}
 
 REASONS = {
-    "missing_value": "缺少必填项",
-    "bad_id": "证件号码有误",
-    "unknown_category": "未知类别",
-    "bad_date": "日期有误",
-    "unknown_grid": "未知网格",
-    "duplicate": "文件内重复",
-    "already_registered": "已在台账中",
-    "closed_earlier": "已注销",
-    "bad_encoding": "编码有误",
+    "missing_value": N_("缺少必填项"),
+    "bad_id": N_("证件号码有误"),
+    "unknown_category": N_("未知类别"),
+    "bad_date": N_("日期有误"),
+    "unknown_grid": N_("未知网格"),
+    "duplicate": N_("文件内重复"),
+    "already_registered": N_("已在台账中"),
+    "closed_earlier": N_("已注销"),
+    "bad_encoding": N_("编码有误"),
 }
-"""Why a row is refused: reason code → Chinese label (the summary counts refusals by these)."""
+"""Why a row is refused: reason code → Chinese label (the summary counts refusals by these; translated
+where shown)."""
 
 
 class HeaderError(ValueError):
@@ -68,7 +71,11 @@ class RowProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"第 {self.line} 行：{self.message}"
+        return self.said()
+
+    def said(self) -> Message:
+        """``第 3 行：…`` as a Message (translated where it is shown)."""
+        return Message(N_("第 {line} 行：{message}"), line=self.line, message=self.message)
 
 
 def _norm(header: object) -> str:
@@ -88,13 +95,16 @@ def map_header(header: Sequence[object]) -> dict[str, int]:
         if field is None:
             continue
         if field in found:
-            raise HeaderError(f"列「{LABELS[field]}」出现两次（第 {found[field] + 1} 列和第 {index + 1} 列），"
-                              "请只保留一列")
+            raise HeaderError(Message(N_("列「{column}」出现两次（第 {first} 列和第 {second} 列），请只保留一列"),
+                                      column=Message(LABELS[field]), first=found[field] + 1, second=index + 1))
         found[field] = index
     missing = [f for f in REQUIRED if f not in found]
     if missing:
-        wanted = "；".join(f"{LABELS[f]}（可写 {' / '.join(COLUMNS[f][:3])} 或 {COLUMNS[f][-2]}）" for f in missing)
-        raise HeaderError(f"缺少必需的列：{wanted}。整个文件未导入；请在第一行补上列名后重试")
+        wanted = joined((Message(N_("{column}（可写 {names} 或 {english}）"), column=Message(LABELS[f]),
+                                 names=" / ".join(COLUMNS[f][:3]), english=COLUMNS[f][-2]) for f in missing),
+                        Message(N_("；")))
+        raise HeaderError(Message(N_("缺少必需的列：{columns}。整个文件未导入；请在第一行补上列名后重试"),
+                                  columns=wanted))
     return found
 
 
@@ -141,8 +151,9 @@ def check_rows(rows: Iterable[tuple[int, Sequence[object]]], columns: Mapping[st
             continue
         first = seen.setdefault((entry.person, entry.category), line)
         if first != line:
-            problems.append(RowProblem(line, "duplicate", f"与第 {first} 行是同一人、同一类别（"
-                                       f"{categories.title(entry.category)}），本行未导入"))
+            problems.append(RowProblem(line, "duplicate", Message(
+                N_("与第 {first} 行是同一人、同一类别（{category}），本行未导入"), first=first,
+                category=categories.title(entry.category))))
             continue
         kept.append(entry)
     return kept, problems
@@ -152,30 +163,33 @@ def _check(line: int, row: Sequence[object], columns: Mapping[str, int], categor
            grids: Mapping[str, str], by_name: Mapping[str, str],
            pseudonym: Callable[[str], str]) -> RegisterEntry | RowProblem:
     values = {field: _cell(row, columns.get(field)) for field in COLUMNS}
-    empty = [LABELS[f] for f in REQUIRED if _text(values[f]) == ""]
+    empty = [Message(LABELS[f]) for f in REQUIRED if _text(values[f]) == ""]
     if empty:
-        return RowProblem(line, "missing_value", f"{'、'.join(empty)}为空")
+        return RowProblem(line, "missing_value", Message(N_("{columns}为空"), columns=joined(empty, Message(N_("、")))))
     raw_id = normalise_identifier(_text(values["id_number"]))
     if not (raw_id.isascii() and raw_id.isalnum() and 6 <= len(raw_id) <= 30):
         # The value itself is never repeated in a message: it may be someone's ID number, mistyped.
-        return RowProblem(line, "bad_id", f"身份证号格式不对（{len(raw_id)} 个字符，应为字母和数字）")
+        return RowProblem(line, "bad_id", Message(N_("身份证号格式不对（{n} 个字符，应为字母和数字）"), n=len(raw_id)))
     name = _text(values["category"])
     category = categories.resolve(name)
     if category is None:
-        return RowProblem(line, "unknown_category", f"未知类别「{name[:30]}」；可用：{categories.names()}")
+        return RowProblem(line, "unknown_category", Message(N_("未知类别「{name}」；可用：{known}"), name=name[:30],
+                                                            known=categories.names()))
     grid = _grid(_text(values["grid"]), grids, by_name)
     if grid is None:
-        return RowProblem(line, "unknown_grid", f"网格「{_text(values['grid'])[:30]}」不在区域名录中"
-                                                "（须为名录中的 15 位网格代码或网格全称）")
+        return RowProblem(line, "unknown_grid", Message(
+            N_("网格「{grid}」不在区域名录中（须为名录中的 15 位网格代码或网格全称）"),
+            grid=_text(values["grid"])[:30]))
     dates: dict[str, date | None] = {}
     for field in ("start_date", "end_date"):
         try:
             dates[field] = parse_register_date(values[field])
         except ValueError:
-            return RowProblem(line, "bad_date", f"{LABELS[field]}「{_text(values[field])[:30]}」无法识别"
-                                                "（请写 2026-01-05 或 2026年1月5日）")
+            return RowProblem(line, "bad_date", Message(
+                N_("{column}「{value}」无法识别（请写 2026-01-05 或 2026年1月5日）"), column=Message(LABELS[field]),
+                value=_text(values[field])[:30]))
     start, end = dates["start_date"], dates["end_date"]
     assert start is not None  # required, and not empty (checked above)
     if end is not None and end < start:
-        return RowProblem(line, "bad_date", f"结束日期 {end} 早于开始日期 {start}")
+        return RowProblem(line, "bad_date", Message(N_("结束日期 {end} 早于开始日期 {start}"), end=end, start=start))
     return RegisterEntry(line, pseudonym(raw_id), category.key, grid, start, end)

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from domain.messages import N_, Message
+from domain.messages import N_, Message, joined, message_of
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 _INTERVAL = re.compile(r"^(\d+)([dw])$")
@@ -50,16 +50,17 @@ class CareCategories:
         """Validate ``{"categories": [{key, title, interval, aliases?}, ...]}``; :class:`CategoriesError`."""
         items = data.get("categories") if isinstance(data, dict) else None
         if not isinstance(items, list) or not items:
-            raise CategoriesError("类别文件须有非空的 categories 列表")
+            raise CategoriesError(Message(N_("类别文件须有非空的 categories 列表")))
         by_key: dict[str, CareCategory] = {}
         names: dict[str, str] = {}
         for i, item in enumerate(items, 1):
             category = _category(item, i)
             if category.key in by_key:
-                raise CategoriesError(f"第 {i} 个类别：键 {category.key} 重复")
+                raise CategoriesError(Message(N_("第 {i} 个类别：键 {key} 重复"), i=i, key=category.key))
             for name in (category.key, category.title, *category.aliases):
                 if name in names and names[name] != category.key:
-                    raise CategoriesError(f"第 {i} 个类别：名称「{name}」已属于类别 {names[name]}")
+                    raise CategoriesError(Message(N_("第 {i} 个类别：名称「{name}」已属于类别 {other}"), i=i, name=name,
+                                                  other=names[name]))
                 names[name] = category.key
             by_key[category.key] = category
         return cls(by_key)
@@ -70,13 +71,16 @@ class CareCategories:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise CategoriesError(f"无法读取类别文件 {path}：{exc.strerror or exc}") from None
+            raise CategoriesError(Message(N_("无法读取类别文件 {path}：{reason}"), path=str(path),
+                                          reason=exc.strerror or str(exc))) from None
         except yaml.YAMLError as exc:
-            raise CategoriesError(f"类别文件 {path} 不是有效的 YAML：{exc}") from None
+            raise CategoriesError(Message(N_("类别文件 {path} 不是有效的 YAML：{error}"), path=str(path),
+                                          error=str(exc))) from None
         try:
             return cls.from_mapping(data)
         except CategoriesError as exc:
-            raise CategoriesError(f"{path}：{exc}") from None
+            raise CategoriesError(Message(N_("{path}：{reason}"), path=str(path),
+                                          reason=message_of(exc) or str(exc))) from None
 
     def resolve(self, name: str) -> CareCategory | None:
         """The category named ``name`` (key, title or alias; surrounding spaces ignored), or None."""
@@ -93,7 +97,8 @@ class CareCategories:
         try:
             return self.by_key[key]
         except KeyError:
-            raise KeyError(f"未知类别 {key}；可用：{', '.join(self.by_key)}") from None
+            raise KeyError(Message(N_("未知类别 {key}；可用：{known}"), key=key,
+                                   known=", ".join(self.by_key))) from None
 
     def title(self, key: str) -> str:
         """The category's Chinese title (the key itself for a category no longer in the file)."""
@@ -102,23 +107,25 @@ class CareCategories:
 
     def names(self) -> str:
         """The titles, for messages (``社区矫正对象、独居老人…``)."""
-        return "、".join(c.title for c in self.by_key.values())
+        return joined((c.title for c in self.by_key.values()), Message(N_("、")))
 
 
 def _category(item: Any, index: int) -> CareCategory:
     if not isinstance(item, dict):
-        raise CategoriesError(f"第 {index} 个类别须为映射（key、title、interval）")
+        raise CategoriesError(Message(N_("第 {i} 个类别须为映射（key、title、interval）"), i=index))
     unknown = sorted(set(item) - {"key", "title", "interval", "aliases"})
     if unknown:
-        raise CategoriesError(f"第 {index} 个类别：未知字段 {', '.join(map(str, unknown))}")
+        raise CategoriesError(Message(N_("第 {i} 个类别：未知字段 {fields}"), i=index,
+                                      fields=", ".join(map(str, unknown))))
     key, title = item.get("key"), item.get("title")
     if not isinstance(key, str) or not _KEY.match(key):
-        raise CategoriesError(f"第 {index} 个类别：key 须为小写字母、数字和下划线，得到 {key!r}")
+        raise CategoriesError(Message(N_("第 {i} 个类别：key 须为小写字母、数字和下划线，得到 {key}"), i=index,
+                                      key=repr(key)))
     if not isinstance(title, str) or not title.strip():
-        raise CategoriesError(f"类别 {key}：缺少 title（中文名称）")
+        raise CategoriesError(Message(N_("类别 {key}：缺少 title（中文名称）"), key=key))
     aliases = item.get("aliases") or []
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
-        raise CategoriesError(f"类别 {key}：aliases 须为名称列表")
+        raise CategoriesError(Message(N_("类别 {key}：aliases 须为名称列表"), key=key))
     return CareCategory(key, title.strip(), parse_interval(item.get("interval"), key),
                         tuple(a.strip() for a in aliases))
 
@@ -131,9 +138,11 @@ def parse_interval(value: object, key: str = "") -> int:
     elif match:
         days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
     else:
-        raise CategoriesError(f"类别 {key}：interval 须写作 7d 或 2w，得到 {value!r}")
+        raise CategoriesError(Message(N_("类别 {key}：interval 须写作 7d 或 2w，得到 {value}"), key=key,
+                                      value=repr(value)))
     if not 1 <= days <= 3660:
-        raise CategoriesError(f"类别 {key}：interval 须在 1 天到 10 年之间，得到 {value!r}")
+        raise CategoriesError(Message(N_("类别 {key}：interval 须在 1 天到 10 年之间，得到 {value}"), key=key,
+                                       value=repr(value)))
     return days
 
 

@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from domain.messages import N_, Message
 from domain.warnings import Level, WarningState
 from domain.watermarks import DEFAULT_TIMING, SourceMark, SourceState, SourceTiming, state_of
 
@@ -45,16 +46,18 @@ def _hours(span: timedelta) -> str:
 def _warning(mark: SourceMark, timing: SourceTiming, now: datetime, city: str, version: str) -> WarningState:
     assert mark.delivered_at is not None
     silent = now - mark.delivered_at
-    last = mark.delivered_at.astimezone(_CST).strftime("%Y-%m-%d %H:%M 北京时间")
+    last = Message(N_("{time}（北京时间）"), time=mark.delivered_at.astimezone(_CST).strftime("%Y-%m-%d %H:%M"))
     return WarningState(
         fingerprint=fingerprint(mark.source), rule=RULE, level=LEVEL, region=city,
         first_at=now, last_at=now, occurrences=1, records=(), rulebook_version=version,
-        title="数据来源中断",
-        summary=f"来源 {mark.source} 已 {_hours(silent)} 小时未交付数据，实时研判不再等待该来源；"
-                "请核实该部门系统或接口是否正常",
-        explanation=f"规则 {RULE}：来源 {mark.source} 最后一次交付于 {last}，已静默 {_hours(silent)} 小时，"
-                    f"超过 sources.yaml 中的 stale_after {_hours(timing.stale_after)} 小时。"
-                    "该来源恢复交付后本预警自动办结。",
+        # Messages (the Chinese text): the live watch renders them in the deployment's language before storing.
+        title=Message(N_("数据来源中断")),
+        summary=Message(N_("来源 {source} 已 {hours} 小时未交付数据，实时研判不再等待该来源；"
+                           "请核实该部门系统或接口是否正常"), source=mark.source, hours=_hours(silent)),
+        explanation=Message(N_("规则 {rule}：来源 {source} 最后一次交付于 {last}，已静默 {hours} 小时，"
+                               "超过 sources.yaml 中的 stale_after {limit} 小时。该来源恢复交付后本预警自动办结。"),
+                            rule=RULE, source=mark.source, last=last, hours=_hours(silent),
+                            limit=_hours(timing.stale_after)),
     )
 
 

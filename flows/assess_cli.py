@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from flows.assess_cli_view import _day, _errors, _now, follow_up_cmd, list_cmd, show_cmd
+from flows.assess_cli_view import _day, _errors, _now, choice, follow_up_cmd, list_cmd, show_cmd
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import N_, _
 from integrations.labels import label
@@ -46,7 +46,7 @@ def new_cmd(
     from rules.assessment.schemes import load_named_scheme
 
     with _errors():
-        decision = Decision(title=title, body=body, region=region, kind=DecisionKind(kind),
+        decision = Decision(title=title, body=body, region=region, kind=choice(DecisionKind, kind, "--kind"),
                             affected_people=people, investment_yuan=investment)
         subject = load_named_scheme(scheme).follow_up.subjects.get(decision.kind)
         engine = open_engine()
@@ -108,7 +108,8 @@ def add_evidence_cmd(
                     survey = SurveyCounts(**dict(zip(
                         ("strongly_support", "support", "neutral", "oppose", "strongly_oppose"),
                         (int(p) for p in raw), strict=True)))
-                row = add_evidence(session=s, assessment_id=assessment_id, kind=EvidenceKind(kind), title=title,
+                row = add_evidence(session=s, assessment_id=assessment_id, kind=choice(EvidenceKind, kind, "KIND"),
+                                   title=title,
                                    summary=summary, held_on=_day(on, "--on"), notice=notice, survey=survey,
                                    participants=participants, now=_now())
     console.print(_("{ref} 已加入评估 #{id}：{kind} {title}").format(
@@ -148,7 +149,8 @@ def add_factor_cmd(
                 return
             if not title or dimension is None or probability is None or impact is None:
                 fail(_("风险因素须给出 TITLE、--dimension、--probability 和 --impact（或 --csv FILE）"))
-            row = add_factor(session=s, assessment_id=assessment_id, title=title, dimension=Dimension(dimension),
+            row = add_factor(session=s, assessment_id=assessment_id, title=title,
+                             dimension=choice(Dimension, dimension, "--dimension"),
                              probability=probability, impact=impact, people=people, mitigation=mitigation,
                              residual_probability=residual_probability, residual_impact=residual_impact,
                              failure=failure, evidence=evidence or (), now=_now())

@@ -8,14 +8,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from enum import Enum
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 
+from domain.validation_messages import validation_messages
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import _, explain, translate
 from integrations.labels import label
+
+E = TypeVar("E", bound=Enum)
 
 LEVEL_STYLE = {"high": "bold red", "medium": "bold dark_orange", "low": "bold green"}
 
@@ -36,15 +40,23 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except AssessmentIncomplete as exc:
-        fail(_("无法评分，缺少依据材料：{reasons}").format(reasons="；".join(exc.reasons)))
+        fail(_("无法评分，缺少依据材料：{reasons}").format(reasons=_("；").join(translate(r) for r in exc.reasons)))
     except (CsvImportError, SchemeFileError) as exc:
         fail(" | ".join(translate(e) for e in exc.errors))
-    except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg'].removeprefix('Value error, ')}"
-                       for e in exc.errors()))
+    except ValidationError as exc:  # pydantic's English never reaches the user: each error named in the catalogue
+        fail(_("；").join(translate(m) for m in validation_messages(exc)))
     except (AssessmentNotFound, AssessmentStateError, RegionCodeError, ValueError) as exc:
         said = explain(exc)
         fail(said.splitlines()[0] if said else type(exc).__name__)
+
+
+def choice(kind: type[E], value: str, option: str) -> E:
+    """``value`` as a member of the enumeration ``kind``, or one line naming ``option`` and what it takes."""
+    try:
+        return kind(value)
+    except ValueError:
+        fail(_("{field} 须为 {allowed} 之一；得到 {value}").format(
+            field=option, allowed=", ".join(str(m.value) for m in kind), value=repr(value)))
 
 
 def _day(text: str | None, what: str) -> date | None:

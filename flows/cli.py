@@ -44,11 +44,12 @@ app = typer.Typer(
 def _settings_first() -> None:
     # Bad settings (an unknown FENGHUO_LANG…) are refused in one line before any command, not as a traceback.
     from flows.console import fail
+    from integrations.i18n import translate
     from integrations.settings import settings_problem
 
     problem = settings_problem()
     if problem:
-        fail(problem)
+        fail(translate(problem))
     localise()  # again, now that the settings are known good (a test may have changed the language)
 
 

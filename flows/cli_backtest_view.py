@@ -16,9 +16,10 @@ from rich.table import Table
 from domain.regions import RegionDirectory
 from flows.console import console
 from integrations.i18n import N_, _
+from integrations.labels import label
 
 BEIJING = timezone(timedelta(hours=8))
-LEVEL_CN = {"blue": "蓝", "yellow": "黄", "orange": "橙", "red": "红"}
+LEVELS = ("blue", "yellow", "orange", "red")
 WIDE = 120
 """Columns from which the warnings are a table; a narrower terminal gets two lines a warning."""
 SHOWN = 50
@@ -67,7 +68,7 @@ def _level(level: str | None) -> str:
 
     if level is None:
         return "—"
-    return f"[{LEVEL_STYLE.get(level, '')}]{LEVEL_CN.get(level, level)} {level}[/]"
+    return f"[{LEVEL_STYLE.get(level, '')}]{label('level', level)}[/]"
 
 
 def print_warnings(rows: list[dict[str, Any]], n_records: int, book: Any, limit: int = SHOWN) -> None:
@@ -77,7 +78,7 @@ def print_warnings(rows: list[dict[str, Any]], n_records: int, book: Any, limit:
     are listed, with a line saying how to get them all: a backtest of a year opens tens of thousands, more
     than a person reads, and laying them out one by one took longer than evaluating them."""
     names, titles = _directory(), titles_of(book)
-    title = f"{n_records} 条记录产生 {len(rows)} 条预警 ({len(rows)} warnings from {n_records} records)"
+    title = _("{records} 条记录产生 {warnings} 条预警").format(records=n_records, warnings=len(rows))
     shown = rows[:limit] if 0 < limit < len(rows) else rows
     if len(shown) < len(rows):
         console.print(title, highlight=False)
@@ -94,12 +95,12 @@ def print_warnings(rows: list[dict[str, Any]], n_records: int, book: Any, limit:
                           highlight=False, overflow="ellipsis", no_wrap=True)
     else:
         table = Table(title=title)
-        for col in ("规则 rule", "级别", "地区 region"):
+        for col in (_("规则"), _("级别"), _("地区")):
             table.add_column(col)
-        for col in ("首次（北京时间）", "最近（北京时间）"):
+        for col in (_("首次（北京时间）"), _("最近（北京时间）")):
             table.add_column(col, no_wrap=True)
-        table.add_column("次数", justify="right")
-        table.add_column("说明 explanation", ratio=1)
+        table.add_column(_("次数"), justify="right")
+        table.add_column(_("说明"), ratio=1)
         for r in shown:
             table.add_row(_rule_name(r["rule"], titles), _level(r["level"]), _place(r["region"], names),
                           beijing(r["first_at"]), beijing(r["last_at"]), str(r["occurrences"]),
@@ -124,7 +125,7 @@ def _print_by_rule(rows: list[dict[str, Any]], titles: dict[str, str]) -> None:
         s.occurrences += r["occurrences"]
         s.first, s.last = min(s.first, first), max(s.last, last)
     lines = [(_rule_name(rule_id, titles, " "), str(s.levels.total()),
-              " ".join(f"{_level(lv)} {s.levels[lv]}" for lv in LEVEL_CN if s.levels[lv]), str(s.occurrences),
+              " ".join(f"{_level(lv)} {s.levels[lv]}" for lv in LEVELS if s.levels[lv]), str(s.occurrences),
               beijing(s.first.isoformat()), beijing(s.last.isoformat())) for rule_id, s in by_rule.items()]
     if console.width < WIDE:
         console.print(_("按规则汇总"), highlight=False)

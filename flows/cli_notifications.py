@@ -21,7 +21,6 @@ app = typer.Typer(help=_("列出并重发通知（发件箱）。"), no_args_is_
 
 STATUS_STYLE = {"sent": "green", "pending": "yellow", "dead": "bold red", "silenced": "magenta",
                 "not_needed": "dim"}
-LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
 
 
 def _row_dict(row: Any) -> dict[str, Any]:

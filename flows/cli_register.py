@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flows.console import console, fail, open_engine, print_json
-from integrations.i18n import _, explain
+from flows.console import beijing, console, fail, open_engine, print_json
+from integrations.i18n import _, explain, translate
 
 if TYPE_CHECKING:
     from domain.registers import CareCategories
@@ -32,7 +32,7 @@ def _categories() -> CareCategories:
     try:
         return CareCategories.load(get_settings().care_categories)
     except CategoriesError as exc:
-        fail(f"{exc}（类别文件：settings.care_categories / FENGHUO_CARE_CATEGORIES）")
+        fail(_("{reason}（类别文件：settings.care_categories / FENGHUO_CARE_CATEGORIES）").format(reason=explain(exc)))
 
 
 def _row_dict(row: RegisterPersonRow, categories: CareCategories, today: date) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def import_cmd(
     from integrations.settings import get_settings
 
     if not file.is_file():
-        fail(f"找不到文件 {file}：请检查路径")
+        fail(_("找不到文件 {file}：请检查路径").format(file=file))
     settings = get_settings()
     categories = _categories()
     grids = known_grids(settings.regions)
@@ -76,7 +76,7 @@ def import_cmd(
                                  pseudonym=pseudonymiser(settings.pseudonym_key.get_secret_value()),
                                  now=datetime.now(UTC), dry_run=dry_run)
     except RegisterFileError as exc:
-        fail(f"未导入：{exc}")
+        fail(_("未导入：{reason}").format(reason=explain(exc)))
     if as_json:
         print_json(report.as_dict())
         return
@@ -86,20 +86,28 @@ def import_cmd(
 def _print_report(report: Any) -> None:
     from domain.register_rows import REASONS
 
-    console.print(f"文件 {report.file}（{report.format}，编码：{report.encoding}）", highlight=False)
-    verb = "试导入（未写入）" if report.dry_run else "导入"
-    console.print(f"{verb}：读取 {report.read} 行，保留 {report.kept} 行（新增 {len(report.added)}，已在台账无变化 "
-                  f"{report.unchanged}），拒绝 {len(report.problems)} 行。", highlight=False)
+    console.print(_("文件 {file}（{format}，编码：{encoding}）").format(
+        file=report.file, format=report.format, encoding=report.encoding), highlight=False)
+    if report.dry_run:
+        summary = _("试导入（未写入）：读取 {read} 行，保留 {kept} 行（新增 {added}，已在台账无变化 {unchanged}），"
+                    "拒绝 {refused} 行。")
+    else:
+        summary = _("导入：读取 {read} 行，保留 {kept} 行（新增 {added}，已在台账无变化 {unchanged}），"
+                    "拒绝 {refused} 行。")
+    console.print(summary.format(read=report.read, kept=report.kept, added=len(report.added),
+                                 unchanged=report.unchanged, refused=len(report.problems)), highlight=False)
     for reason, count in report.by_reason().items():
         lines = [p.line for p in report.problems if p.reason == reason]
-        shown = "、".join(map(str, lines[:12])) + ("…" if len(lines) > 12 else "")
-        console.print(f"  {REASONS[reason]} {count} 行（第 {shown} 行）", highlight=False)
+        shown = _("、").join(map(str, lines[:12])) + ("…" if len(lines) > 12 else "")
+        console.print(_("  {reason} {n} 行（第 {lines} 行）").format(reason=_(REASONS[reason]), n=count, lines=shown),
+                      highlight=False)
     for problem in report.problems[:SHOWN_PROBLEMS]:
-        console.print(f"  {problem}", highlight=False, soft_wrap=True)
+        console.print(f"  {translate(problem.said())}", highlight=False, soft_wrap=True)
     if len(report.problems) > SHOWN_PROBLEMS:
-        console.print(f"  …另有 {len(report.problems) - SHOWN_PROBLEMS} 行，完整清单：--json", highlight=False)
+        console.print(_("  …另有 {n} 行，完整清单：--json").format(n=len(report.problems) - SHOWN_PROBLEMS),
+                      highlight=False)
     if report.problems:
-        console.print("被拒绝的行改正后可单独再导入；已导入的行再次导入不会重复。", highlight=False)
+        console.print(_("被拒绝的行改正后可单独再导入；已导入的行再次导入不会重复。"), highlight=False)
 
 
 @app.command("list", help=_("台账中的人员，按编号排列（除非给出 --all，只列未关闭的条目）。"))
@@ -122,13 +130,13 @@ def list_cmd(
     if category is not None:
         found = categories.resolve(category)
         if found is None:
-            fail(f"未知类别 {category}：可用 {categories.names()}")
+            fail(_("未知类别 {category}：可用 {known}").format(category=category, known=translate(categories.names())))
         key = found.key
     if grid is not None:
         try:
             validate_code(grid)
         except RegionCodeError:
-            fail(f"区域代码 {grid} 不正确：须为 12 或 15 位行政区划代码")
+            fail(_("区域代码 {grid} 不正确：须为 12 或 15 位行政区划代码").format(grid=grid))
     today = datetime.now(CST).date()
     with Session(open_engine()) as session:
         rows = list_entries(session, category=key, grid=grid, include_closed=include_closed, limit=limit)
@@ -137,15 +145,16 @@ def list_cmd(
             print_json(_row_dict(r, categories, today))
         return
     if not rows:
-        console.print("台账中没有符合条件的人员。")
+        console.print(_("台账中没有符合条件的人员。"))
         return
-    table = Table(title=f"台账 {len(rows)} 人" + (f"（至多 {limit}）" if len(rows) == limit else ""))
-    for name in ("id", "人员（化名）", "类别", "网格", "开始", "结束", "下次走访", "状态"):
+    table = Table(title=_("台账 {n} 人").format(n=len(rows)) + (
+        _("（至多 {limit}）").format(limit=limit) if len(rows) == limit else ""))
+    for name in ("id", _("人员（化名）"), _("类别"), _("网格"), _("开始"), _("结束"), _("下次走访"), _("状态")):
         table.add_column(name, overflow="fold")
     for r in rows:
         due = _next_due(r, categories, today)
         table.add_row(str(r.id), r.person, categories.title(r.category), r.grid, str(r.start_date),
-                      str(r.end_date or "—"), str(due or "—"), "已注销" if r.closed_at else "在册")
+                      str(r.end_date or "—"), str(due or "—"), _("已注销") if r.closed_at else _("在册"))
     console.print(table)
 
 
@@ -173,18 +182,21 @@ def show_cmd(
         return
     place = RegionDirectory.load(get_settings().regions).path(row.grid)
     category = categories.by_key.get(row.category)
-    every = f"每 {category.interval_days} 天走访" if category else "类别已不在政策文件中，不再生成走访"
-    state = "已注销" if row.closed_at else "在册"
-    console.print(f"台账 #{row.id}（{state}）  人员 {row.person}（化名）", highlight=False)
-    console.print(f"  类别   {categories.title(row.category)}（{row.category}），{every}", highlight=False)
-    console.print(f"  网格   {row.grid}  {place}", highlight=False)
-    console.print(f"  期间   {row.start_date} → {row.end_date or '未定'}", highlight=False)
-    console.print(f"  下次走访 {data['next_due'] or '—'}", highlight=False)
+    every = _("每 {n} 天走访").format(n=category.interval_days) if category else _("类别已不在政策文件中，不再生成走访")
+    state = _("已注销") if row.closed_at else _("在册")
+    console.print(_("台账 #{id}（{state}）  人员 {person}（化名）").format(id=row.id, state=state, person=row.person),
+                  highlight=False)
+    console.print(_("  类别   {title}（{key}），{every}").format(
+        title=categories.title(row.category), key=row.category, every=every), highlight=False)
+    console.print(_("  网格   {grid}  {place}").format(grid=row.grid, place=place), highlight=False)
+    console.print(_("  期间   {start} → {end}").format(start=row.start_date, end=row.end_date or _("未定")),
+                  highlight=False)
+    console.print(_("  下次走访 {day}").format(day=data["next_due"] or "—"), highlight=False)
     if row.closed_at:
-        console.print(f"  注销   {row.closed_at.astimezone(CST):%Y-%m-%d %H:%M} 北京时间：{row.closed_reason}",
+        console.print(_("  注销   {time}：{reason}").format(time=beijing(row.closed_at), reason=row.closed_reason),
                       highlight=False)
-    console.print(f"  来源   {row.source_file or '—'} 第 {row.source_line or '—'} 行；"
-                  f"录入 {row.created_at.astimezone(CST):%Y-%m-%d %H:%M} 北京时间", highlight=False)
+    console.print(_("  来源   {file} 第 {line} 行；录入 {time}").format(
+        file=row.source_file or "—", line=row.source_line or "—", time=beijing(row.created_at)), highlight=False)
 
 
 @app.command("close", help=_("关闭一条台账记录：从现在起不再产生走访任务。记入审计；记录保留。"))
@@ -198,7 +210,7 @@ def close_cmd(
     from integrations.store.registers import RegisterClosed, close_entry
 
     if not reason.strip():
-        fail("--reason 不能为空：写明注销原因（如 解除矫正、迁出本市）")
+        fail(_("--reason 不能为空：写明注销原因（如 解除矫正、迁出本市）"))
     try:
         with session_scope(open_engine()) as session:
             row = close_entry(session, entry_id, reason=reason.strip(), actor=actor, now=datetime.now(UTC))
@@ -206,4 +218,5 @@ def close_cmd(
                 fail(_("台账中没有 #{id}：`fenghuo register list --all` 列出全部").format(id=entry_id))
     except RegisterClosed as exc:
         fail(explain(exc))
-    console.print(f"台账 #{entry_id} 已注销：{reason.strip()}。此后不再生成走访到期记录。", highlight=False)
+    console.print(_("台账 #{id} 已注销：{reason}。此后不再生成走访到期记录。").format(
+        id=entry_id, reason=reason.strip()), highlight=False)

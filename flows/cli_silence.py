@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flows.console import console, err_console, fail, open_engine, print_json
+from flows.console import beijing, console, err_console, fail, open_engine, print_json
 from integrations.i18n import _, explain
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def parse_until(text: str, now: datetime) -> datetime:
 
 
 def _bj(at: datetime | None) -> str:
-    return f"{at.astimezone(CST):%Y-%m-%d %H:%M} 北京时间" if at else "—"
+    return beijing(at)
 
 
 def _state(row: SilenceRow, now: datetime) -> str:
@@ -163,14 +163,14 @@ def list_cmd(
             print_json(_row_dict(r, now))
         return
     if not rows:
-        console.print("没有静默。" if include_ended else "没有生效中的静默。")
+        console.print(_("没有静默。") if include_ended else _("没有生效中的静默。"))
         return
-    table = Table(title=f"{len(rows)} 条静默")
-    for name in ("id", "state", "rule", "region", "level", "category", "schedule", "until (北京)", "author",
+    table = Table(title=_("{n} 条静默").format(n=len(rows)))
+    for name in ("id", "state", "rule", "region", "level", "category", "schedule", _("until（北京时间）"), "author",
                  "reason"):
         table.add_column(name, overflow="fold")
     for r in rows:
-        table.add_row(str(r.id), _state(r, now), r.rule, r.region or "全市", r.level or "全部", r.category or "—",
+        table.add_row(str(r.id), _state(r, now), r.rule, r.region or _("全市"), r.level or _("全部"), r.category or "—",
                       r.schedule or "—", f"{r.until.astimezone(CST):%m-%d %H:%M}", r.author, r.reason)
     console.print(table)
 

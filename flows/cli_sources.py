@@ -52,7 +52,7 @@ def check_cmd(file: FileOpt = None) -> None:
     secrets = get_settings().source_secrets
     for spec in loaded.specs:
         where = {"rest": spec.base_url + spec.config.path, "push": f"POST /v1/intake/{spec.name}",
-                 "register": "台账 register_person (store)"}.get(
+                 "register": _("台账 register_person（存储）")}.get(
             spec.transport, str(spec.folder))
         console.print(f"  {spec.name:<22} {spec.config.kind:<15} {spec.transport:<8} {where}", highlight=False)
         if spec.push_token is not None and spec.push_token not in secrets:

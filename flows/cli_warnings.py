@@ -21,8 +21,6 @@ from integrations.i18n import _, explain
 app = typer.Typer(help=_("列出、查看和处置预警。"), no_args_is_help=True)
 
 LEVEL_STYLE = {"red": "bold red", "orange": "bold dark_orange", "yellow": "bold yellow", "blue": "bold blue"}
-LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
-STATUS_SHORT = {"open": "open", "acknowledged": "acked", "resolved": "resolved"}
 CST = timezone(timedelta(hours=8))
 
 

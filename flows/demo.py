@@ -24,7 +24,6 @@ from integrations.labels import label
 from integrations.settings import get_settings, quiet_prefect
 
 LEVELS = ("red", "orange", "yellow", "blue")
-LEVEL_CN = {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"}
 ACK_SHARE = {"blue": 0.9, "yellow": 0.7, "orange": 0.6, "red": 0.8}
 """Share of warnings the simulated responders acknowledge in time, per level; the rest escalate."""
 

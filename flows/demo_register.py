@@ -104,7 +104,7 @@ def summary_line(counts: dict[str, Any]) -> str:
     from domain.register_rows import REASONS
     from flows.demo_noise import rule_title
 
-    refused = "，".join(f"{REASONS[r]} {n}" for r, n in counts["refused_by_reason"].items())
+    refused = _("，").join(f"{_(REASONS[r])} {n}" for r, n in counts["refused_by_reason"].items())
     return _("台账：从 {file} 导入 {people} 人（编码：{encoding}），拒绝 {refused} 行（{reasons}）；应走访 {due} 次："
              "按时 {on_time}，逾期 {late}，未走访 {missed}，仍在 72 小时内 {pending}"
              "（“{rule}”规则对逾期和未走访发出预警）").format(

@@ -131,11 +131,11 @@ def _children() -> list[int]:
 
 def check_ports(settings: Any, port: int, *, demo: bool) -> None:
     """Refuse to start when a port serve needs is taken (:class:`PrefectServerError`, in Chinese)."""
-    require_free_port(port, "Prefect 服务器", "--port")
-    require_free_port(urlsplit(settings.public_base_url).port or 80, "责任人一键链接与 CAP 订阅服务",
+    require_free_port(port, _("Prefect 服务器"), "--port")
+    require_free_port(urlsplit(settings.public_base_url).port or 80, _("责任人一键链接与 CAP 订阅服务"),
                       "FENGHUO_PUBLIC_BASE_URL")
     if demo:
-        require_free_port(urlsplit(settings.simulator_url).port or 80, "部门系统模拟器", "FENGHUO_SIMULATOR_URL")
+        require_free_port(urlsplit(settings.simulator_url).port or 80, _("部门系统模拟器"), "FENGHUO_SIMULATOR_URL")
 
 
 def serve_all(

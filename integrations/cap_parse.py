@@ -14,6 +14,7 @@ from datetime import datetime
 from lxml import etree
 
 from integrations.cap_xml import CAP11_NS, CAP_NS, CapError, parse_xml
+from integrations.i18n import _
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class _Reader:
         child = el.find(self.q(tag))
         value = (child.text or "").strip() if child is not None else ""
         if required and not value:
-            raise CapError(f"<{tag}> is missing or empty")
+            raise CapError(_("CAP 消息缺少 <{tag}> 或其为空").format(tag=tag))
         return value
 
     def texts(self, el: etree._Element, tag: str) -> tuple[str, ...]:
@@ -90,9 +91,9 @@ def _parse_sent(value: str) -> datetime:
         # fromisoformat accepts "Z" too, which a few real feeds use although CAP forbids it.
         sent = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise CapError(f"<sent> is not a date-time: {value!r}") from exc
+        raise CapError(_("CAP 消息的 <sent> 不是日期时间：{value}").format(value=repr(value))) from exc
     if sent.tzinfo is None:
-        raise CapError(f"<sent> has no offset: {value!r}")
+        raise CapError(_("CAP 消息的 <sent> 未标时区偏移：{value}").format(value=repr(value)))
     return sent
 
 
@@ -128,7 +129,7 @@ def parse_cap(data: str | bytes) -> CapAlert:
     root = parse_xml(data)
     ns = etree.QName(root).namespace
     if ns not in (CAP_NS, CAP11_NS) or etree.QName(root).localname != "alert":
-        raise CapError(f"not a CAP 1.2 alert: root is {root.tag!r}")
+        raise CapError(_("不是 CAP 1.2 预警消息：根元素为 {tag}").format(tag=repr(root.tag)))
     r = _Reader(ns)
     return CapAlert(
         identifier=r.text(root, "identifier", required=True),

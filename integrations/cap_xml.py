@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from integrations.i18n import _
+
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 """The CAP 1.2 namespace."""
 CAP11_NS = "urn:oasis:names:tc:emergency:cap:1.1"
@@ -46,10 +48,10 @@ def parse_xml(data: str | bytes) -> etree._Element:
     try:
         root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise CapError(f"not well-formed XML: {exc}") from exc
+        raise CapError(_("XML 格式有误：{error}").format(error=exc)) from exc
     doctype = root.getroottree().docinfo.doctype
     if doctype:
-        raise CapError("a DOCTYPE is not allowed in an alert")
+        raise CapError(_("预警消息中不允许出现 DOCTYPE 声明"))
     return root
 
 

@@ -13,9 +13,11 @@ translated where they are shown: ``_(STATUS[value])``.
 from __future__ import annotations
 
 import gettext
+import os
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from typing import cast, get_args
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -51,15 +53,17 @@ def translations(lang: Language) -> gettext.NullTranslations:
 def language() -> Language:
     """The language in force (``FENGHUO_LANG``).
 
-    Unreadable settings render in Chinese here: refusing them (with the reason) is the entry point's job
-    (``fenghuo`` does it before any command), and help texts are translated while modules import.
+    Unreadable settings render in the ``FENGHUO_LANG`` of the environment if it names a language, else in
+    Chinese: refusing them (with the reason, in that language) is the entry point's job (``fenghuo`` does it
+    before any command), and help texts are translated while modules import.
     """
     from pydantic import ValidationError
 
     try:
         return get_settings().lang
     except ValidationError:
-        return SOURCE_LANGUAGE
+        asked = os.environ.get("FENGHUO_LANG", "").strip().lower()
+        return cast(Language, asked) if asked in get_args(Language) else SOURCE_LANGUAGE
 
 
 def _(message: str) -> str:

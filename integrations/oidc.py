@@ -22,6 +22,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from pydantic import SecretStr
 
+from integrations.i18n import _
 from integrations.settings import Settings
 
 ALGORITHMS = ("RS256", "PS256", "ES256")
@@ -75,16 +76,16 @@ class AuthlibProvider:
                     resp.raise_for_status()
                     meta = resp.json()
                 except (httpx2.HTTPError, ValueError) as exc:
-                    raise OidcError("unreachable", f"discovery: {exc}") from exc
+                    raise OidcError("unreachable", _("读取发现文档失败：{error}").format(error=exc)) from exc
             if not isinstance(meta, dict) or str(meta.get("issuer", "")).rstrip("/") != self.issuer:
-                raise OidcError("unreachable", "discovery document names another issuer")
+                raise OidcError("unreachable", _("发现文档中的签发方与配置的不一致"))
             self._meta = meta
         return self._meta
 
     def authorization_url(self, *, redirect_uri: str, state: str, nonce: str, code_verifier: str) -> str:
         """The provider's authorization endpoint with the request (scope ``openid``, S256 challenge)."""
         with self._client() as client:
-            url, _ = client.create_authorization_url(
+            url, _state = client.create_authorization_url(
                 self._metadata()["authorization_endpoint"], state=state, code_verifier=code_verifier,
                 nonce=nonce, redirect_uri=redirect_uri, scope="openid")
         return str(url)
@@ -104,7 +105,7 @@ class AuthlibProvider:
                 raise OidcError("token-refused", f"{type(exc).__name__}: {exc}") from exc
         id_token = token.get("id_token") if isinstance(token, dict) else None
         if not id_token:
-            raise OidcError("token-refused", "no id_token in the token response")
+            raise OidcError("token-refused", _("令牌应答中没有 id_token"))
         try:
             decoded = jwt.decode(str(id_token), keys, algorithms=list(ALGORITHMS))
             jwt.JWTClaimsRegistry(
@@ -133,7 +134,7 @@ class FakeIdentityProvider:
                  now: datetime) -> dict[str, Any]:
         """The claims of ``code`` with this ``nonce``; :class:`OidcError` for an unknown code."""
         if code not in self.claims_by_code:
-            raise OidcError("token-refused", "unknown code")
+            raise OidcError("token-refused", _("未知的授权码"))
         return {**self.claims_by_code[code], "nonce": nonce}
 
 

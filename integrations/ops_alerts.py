@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from integrations.i18n import _, explain
 from integrations.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ def notify_admins(settings: Settings, key: str, subject: str, body: str) -> int:
     # Specialist units (信访局…) are told about warnings they own, not about Fenghuo's own failures.
     admins = tuple(r for r in directory.at_node(node) if r.unit is None)
     if not admins:
-        log.error("运维告警无人接收：管理员节点 %s 在应急责任人名录中没有人员（设置 FENGHUO_ADMIN_NODE）", node)
+        log.error(_("运维告警无人接收：管理员节点 {node} 在应急责任人名录中没有人员（设置 FENGHUO_ADMIN_NODE）"
+                    ).format(node=node))
         return 0
     channels = build_channels(settings)
     now = datetime.now(UTC)
@@ -92,7 +94,7 @@ def notify_admins(settings: Settings, key: str, subject: str, body: str) -> int:
         for address in admin.channels:
             channel = channels.get(address.type)
             if channel is None:
-                log.error("运维告警：渠道 %s 未配置，%s 收不到", address.type, admin.id)
+                log.error(_("运维告警：渠道 {channel} 未配置，{who} 收不到").format(channel=address.type, who=admin.id))
                 continue
             message = Notification(
                 idempotency_key=f"ops:{key}:{now.isoformat()}:{admin.id}:{address.type}", step="ops-alert",
@@ -102,5 +104,6 @@ def notify_admins(settings: Settings, key: str, subject: str, body: str) -> int:
                 channel.send(message)
                 sent += 1
             except DeliveryError as exc:
-                log.error("运维告警发给 %s（%s）失败：%s", admin.id, address.type, exc)
+                log.error(_("运维告警发给 {who}（{channel}）失败：{error}").format(
+                    who=admin.id, channel=address.type, error=explain(exc)))
     return sent

@@ -23,7 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain.kinds import RecordKinds
+from domain.messages import N_, Message
 from domain.records import Record
+from integrations.i18n import _
 from integrations.ingest.fastmap import CompiledMapping
 from integrations.sources.mapping import Rejection, SourceConfig
 from integrations.sources.payload import safe_raw
@@ -83,29 +85,31 @@ def _json_lines(path: Path) -> Iterator[Any]:
                 yield line.rstrip("\r\n")
                 continue
             except ValueError as exc:
-                raise ImportFileError(f"{path}:{number}: 不是有效的 JSON（{exc}）；每行应是一个 JSON 对象") from None
+                raise ImportFileError(_("{file}:{line}: 不是有效的 JSON（{error}）；每行应是一个 JSON 对象").format(
+                    file=path, line=number, error=exc)) from None
             yield item
 
 
 def read_items(path: Path) -> list[Any]:
     """The items of ``path``: CSV (by its ``.csv`` suffix; empty cells left out) or JSON lines."""
     if not path.is_file():
-        raise ImportFileError(f"{path}: 文件不存在；请检查路径")
+        raise ImportFileError(_("{file}: 文件不存在；请检查路径").format(file=path))
     try:
         if path.suffix.lower() == ".csv":
             with path.open(encoding="utf-8-sig", newline="") as f:
                 return [{k: v for k, v in row.items() if k and v not in (None, "")} for row in csv.DictReader(f)]
         return list(_json_lines(path))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ImportFileError(f"{path}: 无法读取（{exc}）；请提供 UTF-8 编码的 JSON lines 或 CSV 文件") from None
+        raise ImportFileError(_("{file}: 无法读取（{error}）；请提供 UTF-8 编码的 JSON lines 或 CSV 文件").format(
+            file=path, error=exc)) from None
 
 
 def _kind_rejection(item: Any, config: SourceConfig, key: str | bytes) -> Rejection | None:
     """An item that names a kind other than the source's is refused (it belongs to another source)."""
     if isinstance(item, dict) and "kind" in item and item["kind"] != config.kind:
         sid = item.get("id")
-        reason = (f"wrong_kind: 来源 {config.name} 只提供 {config.kind} 记录，此条为 {item['kind']!r}；"
-                  "请用对应来源导入")
+        reason = Message(N_("来源 {source} 只提供 {kind} 记录，此条为 {got}；请用对应来源导入"),
+                         source=config.name, kind=config.kind, got=repr(item["kind"]))
         return Rejection(reason, None if sid is None else str(sid), safe_raw(item, config, key), "wrong_kind")
     return None
 

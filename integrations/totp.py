@@ -21,6 +21,7 @@ import pyotp
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
+from domain.messages import N_, Message
 from domain.regions import Tier, tier_of
 
 OFFERED_TIERS = frozenset({Tier.city, Tier.district})
@@ -73,8 +74,8 @@ class SecretBox:
         try:
             return self._fernet.decrypt(sealed.encode("ascii")).decode("ascii")
         except (InvalidToken, ValueError) as exc:
-            raise TotpError("动态口令密钥无法解密（FENGHUO_TOTP_KEY 可能已更换）：请管理员用 "
-                            "`fenghuo users totp 用户名` 为该账号重新绑定。") from exc
+            raise TotpError(Message(N_("动态口令密钥无法解密（FENGHUO_TOTP_KEY 可能已更换）：请管理员用 "
+                                       "`fenghuo users totp 用户名` 为该账号重新绑定。"))) from exc
 
 
 def matching_step(secret: str, code: str, now: datetime) -> int | None:

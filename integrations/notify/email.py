@@ -83,11 +83,13 @@ def _translate(exc: Exception, where: str) -> DeliveryError:
         return PermanentDeliveryError(Message(N_("{where}：服务器不支持 {what}"), where=where, what=str(exc)))
     if isinstance(exc, smtplib.SMTPResponseException):
         cls = TransientDeliveryError if 400 <= exc.smtp_code < 500 else PermanentDeliveryError
-        return cls(f"{where}: {exc.smtp_code} {exc.smtp_error!r}")
+        return cls(Message(N_("{where}：邮件服务器答复 {code} {reply}"), where=where, code=exc.smtp_code,
+                           reply=repr(exc.smtp_error)))
     if isinstance(exc, ssl.SSLCertVerificationError):
         return PermanentDeliveryError(Message(N_("{where}：TLS 证书被拒绝：{reason}"), where=where, reason=str(exc)))
     # SMTPServerDisconnected, SMTPConnectError, timeouts, refused connections: the server may be back.
-    return TransientDeliveryError(f"{where}: {type(exc).__name__}: {exc}")
+    return TransientDeliveryError(Message(N_("{where}：连接邮件服务器失败，稍后重试（{error}）"), where=where,
+                                          error=f"{type(exc).__name__}: {exc}"))
 
 
 class EmailChannel:

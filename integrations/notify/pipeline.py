@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from integrations.i18n import explain
 from integrations.notify.base import Channel, DeliveryError, Notification
 from integrations.notify.digest import digest_notification
 from integrations.notify.templates import MessageTemplates
@@ -141,8 +142,9 @@ def send(channel: Channel, message: Notification) -> Failure | None:
     except Exception as exc:
         # The contract is DeliveryError; anything else is a channel bug, retried like a transient failure
         # so that one bad row never stops the sweep.
-        retryable = exc.retryable if isinstance(exc, DeliveryError) else True
-        return f"{type(exc).__name__}: {exc}"[:2000], retryable
+        if isinstance(exc, DeliveryError):  # kept in the deployment's language: officials read it in the lists
+            return explain(exc)[:2000], exc.retryable
+        return f"{type(exc).__name__}: {exc}"[:2000], True
     return None
 
 

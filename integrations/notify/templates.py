@@ -36,6 +36,7 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 
 from domain.privacy import mask
+from integrations.i18n import _
 from integrations.notify.message_context import Rendered, sample_context
 from integrations.settings import Settings, get_settings
 
@@ -103,7 +104,7 @@ class MessageTemplates:
             if self.fallback is None:
                 raise
             file, line = _where(exc.__traceback__, template.filename or "?")
-            log.warning("%s:%s: 模板渲染失败，改用自带模板：%s", file, line, exc)
+            log.warning(_("{file}:{line}: 模板渲染失败，改用自带模板：{error}").format(file=file, line=line, error=exc))
             return self.fallback.render(channel, step, context)
 
 
@@ -113,12 +114,12 @@ def _split(rel: Path) -> tuple[str, str | None, str] | str:
     lang = parts.pop(0) if len(parts) > 1 and parts[0] in LANGS[1:] else "zh"
     kind = rel.stem
     if len(parts) > 2:
-        return "文件夹层次过深"
+        return _("文件夹层次过深")
     channel = parts[0] if len(parts) == 2 else None
     if channel is not None and channel not in CHANNELS:
-        return f"未知的渠道文件夹 {channel}（可用：{'、'.join(CHANNELS)}）"
+        return _("未知的渠道文件夹 {channel}（可用：{known}）").format(channel=channel, known=_("、").join(CHANNELS))
     if kind not in STEPS:
-        return f"未知的通知环节 {kind}（可用：{'、'.join(STEPS)}）"
+        return _("未知的通知环节 {kind}（可用：{known}）").format(kind=kind, known=_("、").join(STEPS))
     return lang, channel, kind
 
 
@@ -148,11 +149,13 @@ def load_templates(folder: Path | None = None, lang: str = "zh") -> MessageTempl
     Raises :class:`TemplateFileError` listing every problem, one ``FILE:LINE: message`` line each.
     """
     if lang not in LANGS:
-        raise TemplateFileError(f"{folder or SHIPPED}:1: 未知的语言 {lang}（可用：{'、'.join(LANGS)}）")
+        raise TemplateFileError(_("{folder}:1: 未知的语言 {lang}（可用：{known}）").format(
+            folder=folder or SHIPPED, lang=lang, known=_("、").join(LANGS)))
     folders = [SHIPPED]
     if folder is not None and folder.resolve() != SHIPPED:
         if not folder.is_dir():
-            raise TemplateFileError(f"{folder}:1: 模板文件夹不存在；请检查 FENGHUO_TEMPLATES，或不设它以使用自带模板")
+            raise TemplateFileError(_(
+                "{folder}:1: 模板文件夹不存在；请检查 FENGHUO_TEMPLATES，或不设它以使用自带模板").format(folder=folder))
         folders.insert(0, folder)
     env = _environment(folders)
     names = sorted({p.relative_to(f).as_posix() for f in folders for p in f.rglob("*.j2")})
@@ -163,7 +166,8 @@ def load_templates(folder: Path | None = None, lang: str = "zh") -> MessageTempl
         # A shared part (``_*.j2``) has no key: compiled here, trial-rendered through the steps that use it.
         key = None if Path(name).name.startswith("_") else _split(Path(name))
         if isinstance(key, str):
-            errors.append(f"{source}:1: {key}；模板应为 <环节>.j2、<渠道>/<环节>.j2 或 en/ 下的同样路径")
+            errors.append(_("{file}:1: {problem}；模板应为 <环节>.j2、<渠道>/<环节>.j2 或 en/ 下的同样路径").format(
+                file=source, problem=key))
             continue
         try:
             template = env.get_template(name)
@@ -171,20 +175,23 @@ def load_templates(folder: Path | None = None, lang: str = "zh") -> MessageTempl
                 continue
             template.render(**sample_context(key[2]))
         except TemplateSyntaxError as exc:
-            errors.append(f"{exc.filename or source}:{exc.lineno}: 模板语法错误：{exc.message}")
+            errors.append(_("{file}:{line}: 模板语法错误：{error}").format(
+                file=exc.filename or source, line=exc.lineno, error=exc.message))
             continue
         except TemplateNotFound as exc:
             file, line = _where(exc.__traceback__, source)
-            errors.append(f"{file}:{line}: 找不到被引用的模板 {exc.name}")
+            errors.append(_("{file}:{line}: 找不到被引用的模板 {name}").format(file=file, line=line, name=exc.name))
             continue
         except Exception as exc:  # TemplateError, or a Python error raised by what the template calls
             file, line = _where(exc.__traceback__, source)
-            errors.append(f"{file}:{line}: 模板无法渲染（{type(exc).__name__}）：{exc}")
+            errors.append(_("{file}:{line}: 模板无法渲染（{type}）：{error}").format(
+                file=file, line=line, type=type(exc).__name__, error=exc))
             continue
         found[key] = template
     missing = [k for k in STEPS if ("zh", None, k) not in found]
     if missing and not errors:
-        errors.append(f"{SHIPPED}:1: 缺少自带模板 {'、'.join(missing)}（安装不完整）")
+        errors.append(_("{folder}:1: 缺少自带模板 {steps}（安装不完整）").format(
+            folder=SHIPPED, steps=_("、").join(missing)))
     if errors:
         raise TemplateFileError("\n".join(dict.fromkeys(errors)))
     return MessageTemplates(found, lang, load_templates(None, lang) if len(folders) > 1 else None)

@@ -88,7 +88,9 @@ class WebhookChannel:
                                                  address=repr(message.address), reason=str(exc))) from exc
         except httpx.HTTPError as exc:
             # Timeouts, refused connections, protocol errors: the receiver may be back later.
-            raise TransientDeliveryError(f"webhook {message.address}: {type(exc).__name__}: {exc}") from exc
+            raise TransientDeliveryError(Message(
+                N_("webhook {address} 无法送达，稍后重试（{error}）"), address=message.address,
+                error=f"{type(exc).__name__}: {exc}")) from exc
         if response.is_success:
             return
         detail = Message(N_("webhook {address} 答复 {status}"), address=message.address, status=response.status_code)

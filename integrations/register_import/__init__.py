@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from domain.messages import N_, Message, message_of
 from domain.register_rows import REASONS, HeaderError, RegisterEntry, RowProblem, check_rows, map_header
 from domain.registers import CareCategories
 from integrations.register_import.files import RegisterFileError, Table, read_table
@@ -97,11 +98,15 @@ def import_register(engine: sa.Engine, path: Path, *, categories: CareCategories
     try:
         columns = map_header(table.header)
     except HeaderError as exc:
-        hint = "" if table.format == "Excel" else f"（文件编码识别为 {table.encoding}；若列名是乱码，请另存为 UTF-8）"
-        raise RegisterFileError(f"{path.name}：{exc}{hint}") from None
+        said = message_of(exc) or str(exc)
+        raise RegisterFileError(Message(N_("{name}：{reason}"), name=path.name, reason=said) if table.format == "Excel"
+                                else Message(N_("{name}：{reason}（文件编码识别为 {encoding}；"
+                                                "若列名是乱码，请另存为 UTF-8）"),
+                                             name=path.name, reason=said, encoding=table.encoding)) from None
     entries, problems = check_rows(table.rows, columns, categories=categories, grids=grids, pseudonym=pseudonym)
-    problems += [RowProblem(line, "bad_encoding", f"本行不是 {table.encoding} 编码的文字（与文件其余部分不同），"
-                                                  "请改正后单独导入") for line in table.undecodable]
+    problems += [RowProblem(line, "bad_encoding", Message(N_("本行不是 {encoding} 编码的文字（与文件其余部分不同），"
+                                                             "请改正后单独导入"), encoding=table.encoding))
+                 for line in table.undecodable]
     report = ImportReport(path.name, table.format, table.encoding, dry_run=dry_run,
                           read=_rows_read(table) + len(table.undecodable))
     with Session(engine) as session:
@@ -135,17 +140,20 @@ def _set_aside_registered(session: Session, entries: list[RegisterEntry], report
         ended = closed.get((entry.person, entry.category, entry.start_date))
         if row is None and ended is not None:
             assert ended.closed_at is not None
-            problems.append(RowProblem(entry.line, "closed_earlier", (
-                f"此人「{categories.title(entry.category)}」台账（#{ended.id}，{entry.start_date} 起）已于 "
-                f"{ended.closed_at:%Y-%m-%d} 注销（{ended.closed_reason}）；如需重新纳入，请写新的开始日期")))
+            problems.append(RowProblem(entry.line, "closed_earlier", Message(
+                N_("此人「{category}」台账（#{id}，{start} 起）已于 {closed} 注销（{reason}）；"
+                   "如需重新纳入，请写新的开始日期"),
+                category=categories.title(entry.category), id=ended.id, start=entry.start_date,
+                closed=f"{ended.closed_at:%Y-%m-%d}", reason=ended.closed_reason)))
         elif row is None:
             fresh.append(entry)
         elif _same(row, entry):
             report.unchanged += 1
         else:
-            problems.append(RowProblem(entry.line, "already_registered", (
-                f"此人已在「{categories.title(entry.category)}」台账中（#{row.id}，网格 {row.grid}，"
-                f"{row.start_date} 起），与本行不同；如需变更，请先注销（fenghuo register close {row.id}）再导入")))
+            problems.append(RowProblem(entry.line, "already_registered", Message(
+                N_("此人已在「{category}」台账中（#{id}，网格 {grid}，{start} 起），与本行不同；"
+                   "如需变更，请先注销（fenghuo register close {id}）再导入"),
+                category=categories.title(entry.category), id=row.id, grid=row.grid, start=row.start_date)))
     return fresh
 
 

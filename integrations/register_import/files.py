@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domain.messages import N_, Message
+
 _ENCODINGS = (("utf-8", "UTF-8"), ("gbk", "GBK"), ("gb18030", "GB18030"))
 """Tried in this order; GBK before GB18030 so a plain GBK file is named as such (GB18030 is its superset)."""
 MAX_BYTES = 50 * 1024 * 1024
@@ -36,7 +38,7 @@ class Table:
     format: str
     """``CSV`` or ``Excel``."""
     encoding: str
-    """``UTF-8``, ``UTF-8（带 BOM）``, ``GBK``, ``GB18030``; for Excel ``xlsx``."""
+    """``UTF-8``, ``UTF-8 BOM``, ``GBK``, ``GB18030``; for Excel ``xlsx``."""
     header: list[object]
     rows: list[tuple[int, Sequence[object]]]
     undecodable: list[int] = field(default_factory=list)
@@ -47,13 +49,16 @@ def read_table(path: Path) -> Table:
     """Read ``path`` (``.csv``/``.txt`` or ``.xlsx``); :class:`RegisterFileError` if it cannot be used."""
     suffix = path.suffix.lower()
     if suffix == ".xls":
-        raise RegisterFileError(f"{path.name} 是旧版 Excel（.xls）文件：请在 Excel 中另存为 .xlsx 或 CSV 后再导入")
+        raise RegisterFileError(Message(N_("{name} 是旧版 Excel（.xls）文件："
+                                           "请在 Excel 中另存为 .xlsx 或 CSV 后再导入"),
+                                        name=path.name))
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise RegisterFileError(f"{path.name} 超过 50 MB：请按街道或类别拆分后分批导入")
+            raise RegisterFileError(Message(N_("{name} 超过 50 MB：请按街道或类别拆分后分批导入"), name=path.name))
         data = path.read_bytes()
     except OSError as exc:
-        raise RegisterFileError(f"无法读取 {path}：{exc.strerror or exc}") from None
+        raise RegisterFileError(Message(N_("无法读取 {path}：{reason}"), path=str(path),
+                                        reason=exc.strerror or str(exc))) from None
     if suffix == ".xlsx" or data[:4] == b"PK\x03\x04":
         return _read_xlsx(path)
     return _read_csv(path.name, data)
@@ -73,9 +78,9 @@ def decode_csv(name: str, data: bytes) -> tuple[str, list[str | None]]:
     """``(encoding label, lines)`` of a CSV file's bytes; a line not in that encoding is None."""
     label_suffix = ""
     if data.startswith(codecs.BOM_UTF8):
-        data, label_suffix = data[len(codecs.BOM_UTF8):], "（带 BOM）"
+        data, label_suffix = data[len(codecs.BOM_UTF8):], " BOM"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise RegisterFileError(f"{name} 是 UTF-16 编码：请另存为 UTF-8 或 GBK 的 CSV 后再导入")
+        raise RegisterFileError(Message(N_("{name} 是 UTF-16 编码：请另存为 UTF-8 或 GBK 的 CSV 后再导入"), name=name))
     lines = data.split(b"\n")
     best: tuple[int, str, list[str | None]] | None = None
     for codec, label in _ENCODINGS:
@@ -90,8 +95,8 @@ def decode_csv(name: str, data: bytes) -> tuple[str, list[str | None]]:
     assert best is not None
     bad, label, decoded = best
     if decoded[0] is None or bad * 2 > len([raw for raw in lines if raw.strip()]):
-        raise RegisterFileError(f"{name} 的编码无法识别（不是 UTF-8、GBK 或 GB18030）：请在 Excel 或 WPS 中"
-                                "另存为「CSV UTF-8」后再导入")
+        raise RegisterFileError(Message(N_("{name} 的编码无法识别（不是 UTF-8、GBK 或 GB18030）：请在 Excel 或 WPS 中"
+                                           "另存为「CSV UTF-8」后再导入"), name=name))
     return label, decoded
 
 
@@ -100,7 +105,9 @@ def _read_csv(name: str, data: bytes) -> Table:
     undecodable = [i + 1 for i, line in enumerate(decoded) if line is None]
     text = "\n".join("" if line is None else line for line in decoded)
     if not text.strip():
-        raise RegisterFileError(f"{name} 是空文件：第一行应为列名（身份证号、类别、网格、开始日期、结束日期）")
+        raise RegisterFileError(Message(N_("{name} 是空文件："
+                                           "第一行应为列名（身份证号、类别、网格、开始日期、结束日期）"),
+                                        name=name))
     delimiter = _delimiter(text.split("\n", 1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[object] | None = None
@@ -114,7 +121,8 @@ def _read_csv(name: str, data: bytes) -> Table:
                 rows.append((line, cells))
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise RegisterFileError(f"{name} 第 {reader.line_num} 行不是有效的 CSV（{exc}）：请检查引号是否成对") from None
+        raise RegisterFileError(Message(N_("{name} 第 {line} 行不是有效的 CSV（{error}）：请检查引号是否成对"),
+                                        name=name, line=reader.line_num, error=str(exc))) from None
     return Table("CSV", label, header or [], rows, undecodable)
 
 
@@ -131,12 +139,13 @@ def _read_xlsx(path: Path) -> Table:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (zip, XML, KeyError) for a damaged file
-        raise RegisterFileError(f"{path.name} 不是可读的 Excel（.xlsx）文件（{type(exc).__name__}）：请用 Excel "
-                                "或 WPS 打开后另存为 .xlsx，或导出为 CSV") from None
+        raise RegisterFileError(Message(N_("{name} 不是可读的 Excel（.xlsx）文件（{error}）：请用 Excel "
+                                           "或 WPS 打开后另存为 .xlsx，或导出为 CSV"), name=path.name,
+                                        error=type(exc).__name__)) from None
     try:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:
-            raise RegisterFileError(f"{path.name} 没有工作表")
+            raise RegisterFileError(Message(N_("{name} 没有工作表"), name=path.name))
         header: list[object] | None = None
         rows: list[tuple[int, Sequence[object]]] = []
         for line, cells in enumerate(sheet.iter_rows(values_only=True), 1):
@@ -147,5 +156,7 @@ def _read_xlsx(path: Path) -> Table:
     finally:
         book.close()
     if not header or all(c is None for c in header):
-        raise RegisterFileError(f"{path.name} 的第一个工作表为空：第一行应为列名（身份证号、类别、网格、开始日期）")
+        raise RegisterFileError(Message(N_("{name} 的第一个工作表为空："
+                                           "第一行应为列名（身份证号、类别、网格、开始日期）"),
+                                        name=path.name))
     return Table("Excel", "xlsx", header, rows)

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.messages import N_, Message, joined
+from domain.validation_messages import error_message
 from integrations.settings.secrets import (
     DEVELOPMENT_OIDC_SECRET,
     DEVELOPMENT_SECRETS,
@@ -282,6 +284,7 @@ def settings_problem() -> str | None:
     try:
         get_settings()
     except ValidationError as exc:
-        return "；".join(str(e.get("ctx", {}).get("error") or f"FENGHUO_{str(e['loc'][0]).upper()}: {e['msg']}")
-                        for e in exc.errors())
+        # Messages (pydantic's English never shown): the entry point translates them once the language is known.
+        return joined((error_message(e, field=f"FENGHUO_{str(e['loc'][0]).upper()}") if e.get("loc") else
+                       error_message(e) for e in exc.errors()), Message(N_("；")))
     return None

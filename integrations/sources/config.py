@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from domain.kinds import RecordKinds
 from domain.messages import N_, Message, message_of
 from domain.regions import RegionCodeError, validate_code
+from domain.validation_messages import error_message
 from domain.watermarks import SourceTiming, parse_span
 from integrations.settings import PACKAGE_ROOT, Settings
 from integrations.sources.mapping import SourceConfig
@@ -243,7 +244,7 @@ def load_sources(path: Path, *, settings: Settings | None = None, kinds: RecordK
             where = ".".join(map(str, loc)) or "file"
             cause = err.get("ctx", {}).get("error")  # a validator's own ValueError, its Message kept
             msg: str = (message_of(cause) if isinstance(cause, BaseException) else None) \
-                or err["msg"].removeprefix("Value error, ")
+                or error_message(err, field=str(loc[-1]) if loc else None)
             if err["type"] == "extra_forbidden":
                 msg = Message(N_("未知的键 '{key}'"), key=loc[-1])
             elif err["type"] == "missing":

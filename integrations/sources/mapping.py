@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from domain.kinds import FieldSpec, RecordKinds, has_bad_text
-from domain.messages import N_, Message
+from domain.messages import N_, Message, message_of
 from domain.nesting import MAX_DEPTH, too_deep
 from domain.privacy import mask_value, pseudonymise_value
 from domain.records import Record
 from domain.regions import RegionCodeError, validate_code
+from domain.validation_messages import error_message
 from integrations.sources.payload import safe_raw, storable
 
 __all__ = ["CLOCK_SKEW", "EARLIEST_YEAR", "TOO_DEEP", "Rejection", "SourceConfig", "map_item", "safe_raw", "storable"]
@@ -226,11 +227,11 @@ def map_item(
         at = _parse_at(raw[config.at_field], config.at_field, now, config)
         region = _region(raw, config)
     except RegionCodeError as exc:
-        return reject(Message(N_(
-                "{field} 中的地区代码无效：{reason}"), field=repr(config.region_field), reason=str(exc)),
+        return reject(Message(N_("{field} 中的地区代码无效：{reason}"), field=repr(config.region_field),
+                              reason=message_of(exc) or str(exc)),
                       "invalid_region")
     except _ItemError as exc:
-        return reject(str(exc), exc.code)
+        return reject(message_of(exc) or str(exc), exc.code)
     if known_regions is not None and region not in known_regions:
         return reject(Message(N_("未知地区代码 {code}：不在区域目录中"), code=repr(region)), "unknown_region")
     if config.kind not in kinds.kinds:
@@ -252,7 +253,7 @@ def map_item(
             value = spec.coerce(value)
         except ValueError as exc:
             if bad is None:
-                bad, bad_code = str(exc), getattr(exc, "code", "invalid_field")
+                bad, bad_code = message_of(exc) or str(exc), getattr(exc, "code", "invalid_field")
             attrs[dst] = None  # present but wrong: reported as invalid, not as missing
             continue
         # Personal: a department field marked so, or a field the kinds declare personal (``person``).
@@ -271,4 +272,4 @@ def map_item(
     try:
         return Record(kind=config.kind, source=config.name, id=source_id, at=at, region=region, attributes=attrs)
     except ValidationError as exc:
-        return reject(f"invalid record: {exc.errors()[0]['msg']}", "invalid_record")
+        return reject(Message(N_("记录无效：{reason}"), reason=error_message(exc.errors()[0])), "invalid_record")

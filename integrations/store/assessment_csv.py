@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 
 from domain.assessment import ANSWERS, Answer, Dimension, EvidenceKind, RiskFactor, SurveyCounts
 from domain.messages import N_, Message, message_of
+from domain.validation_messages import validation_messages
 from integrations.store.assessment_models import AssessmentEvidenceRow, AssessmentFactorRow
 from integrations.store.assessments import add_evidence, add_factor, get_assessment
 
@@ -137,7 +138,8 @@ def factors_from_csv(path: Path) -> list[RiskFactor]:
     missing = [c for c in ("title", "dimension", "probability", "impact") if c not in header]
     if missing:
         raise CsvImportError([_at(path, 1, Message(N_("缺少列：{columns}"), columns=", ".join(missing)))])
-    factors, errors = [], []
+    factors: list[RiskFactor] = []
+    errors: list[str] = []
     for i, (line, row) in enumerate(rows, 1):
         try:
             dimension = _DIMENSION_NAMES.get(row["dimension"].lower())
@@ -153,10 +155,7 @@ def factors_from_csv(path: Path) -> list[RiskFactor]:
                 failure=_bool(row.get("failure", "")),
                 evidence=tuple(r for r in re.split(r"[\s;,，；]+", row.get("evidence", "")) if r)))
         except ValidationError as exc:
-            for e in exc.errors():
-                where = ".".join(map(str, e["loc"]))
-                errors.append(f"{path}:{line}: {where + ': ' if where else ''}"
-                              f"{e['msg'].removeprefix('Value error, ')}")
+            errors.extend(_at(path, line, m) for m in validation_messages(exc))
         except ValueError as exc:
             errors.append(_at(path, line, message_of(exc) or str(exc)))
     if errors:

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from domain.messages import N_, Message
 from integrations.store.columns import utcnow
 from integrations.store.models import AwareDateTime, RecordRow
 from integrations.store.prepared import PreparedRecord, utc_text
@@ -191,10 +192,9 @@ def _run_sqlite(conn: sa.Connection, statements: list[tuple[str, list[Any]]], n:
     if done != n and not if_new:
         # The keys were looked up before (outside the write lock): another writer got there in between.
         # (IGNORE would also skip a row breaking NOT NULL; mapped records never do.)
-        raise ConcurrentWrite(
-            f"{n - done} of {n} new records were stored by another writer meanwhile; "
-            "nothing of this batch is kept (its transaction rolls back): run it again"
-        )
+        raise ConcurrentWrite(Message(
+            N_("{n} 条新记录中有 {taken} 条已被另一写入方同时存入；本批未保存（事务已回滚）：请重新运行"),
+            n=n, taken=n - done))
     return done
 
 

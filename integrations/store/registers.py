@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from domain.messages import N_, Message
 from domain.regions import tier_of
 
 # The models first: importing them registers every table (see integrations.store.silences).
@@ -114,8 +115,8 @@ def close_entry(session: Session, entry_id: int, *, reason: str, actor: str, now
     if row is None:
         return None
     if row.closed_at is not None:
-        raise RegisterClosed(f"台账 #{entry_id} 已于 {row.closed_at:%Y-%m-%d} 注销（{row.closed_reason}），"
-                             "无需再次注销")
+        raise RegisterClosed(Message(N_("台账 #{id} 已于 {day} 注销（{reason}），无需再次注销"), id=entry_id,
+                                     day=f"{row.closed_at:%Y-%m-%d}", reason=row.closed_reason))
     row.closed_at, row.closed_reason = now, reason[:500]
     session.add(row)
     append_audit(session=session, warning_id=None, actor=actor, action=REGISTER_CLOSED, reason=reason,

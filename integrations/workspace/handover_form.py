@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from domain.regions import RegionDirectory
 from integrations.handover import hand_over, handover_choices
+from integrations.i18n import _
 from integrations.notify.render import action_links
 from integrations.route import Routing
 from integrations.settings import Settings
@@ -49,16 +50,16 @@ def handover_action(engine: sa.Engine, routing: Routing, who: Viewer, row: Warni
     """Hand ``row`` over as the form says, then back to the warning (or a Chinese refusal)."""
     note, target = form.get("note", "").strip()[:2000], form.get("to", "").strip()[:15]
     if not note or not target:
-        return refused("请选择节点并填写说明",
-                       "移交需要选择下级节点，并写明移交原因和需要下级做什么。请返回上一页填写。", 400, who)
+        return refused(_("请选择节点并填写说明"),
+                       _("移交需要选择下级节点，并写明移交原因和需要下级做什么。请返回上一页填写。"), 400, who)
     assert row.id is not None
     try:
         with session_scope(engine) as s:
             hand_over(session=s, warning_id=row.id, responder=who.person.id, to=target, note=note,
                       routing=routing, now=now)
     except actions.JurisdictionError:
-        return refused("无法移交", "只有当前负责节点的人员可以移交，且只能移交给本级以下、"
-                       "包含预警发生地且有处置人员的节点。操作已被拒绝并记录；请刷新页面查看最新状态。", 403, who)
+        return refused(_("无法移交"), _("只有当前负责节点的人员可以移交，且只能移交给本级以下、"
+                       "包含预警发生地且有处置人员的节点。操作已被拒绝并记录；请刷新页面查看最新状态。"), 403, who)
     except actions.ActionError:
-        return refused("无法移交", "这条预警当前的状态不允许移交，请刷新页面查看最新状态。", 409, who)
+        return refused(_("无法移交"), _("这条预警当前的状态不允许移交，请刷新页面查看最新状态。"), 409, who)
     return RedirectResponse(f"/w/{row.id}?done=handover", status_code=303)

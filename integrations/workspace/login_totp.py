@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from domain.responders import ResponderDirectory
-from integrations.i18n import explain
+from integrations.i18n import N_, _, explain
 from integrations.settings import Settings
 from integrations.store.audit import append_audit
 from integrations.store.db import session_scope
@@ -35,8 +35,8 @@ PENDING_COOKIE = "fenghuo_pending"
 PENDING_TTL = timedelta(minutes=5)
 """How long the code may be entered after the password."""
 _PURPOSE = "pending-login"
-_WRONG = "动态口令不正确，请输入验证器上当前显示的 6 位数字。"
-_LOCKED = "连续输错次数过多，账号已暂时锁定，请 15 分钟后再试或联系系统管理员。"
+_WRONG = N_("动态口令不正确，请输入验证器上当前显示的 6 位数字。")
+_LOCKED = N_("连续输错次数过多，账号已暂时锁定，请 15 分钟后再试或联系系统管理员。")
 
 
 def ask_for_code(username: str, target: str, *, settings: Settings, now: datetime) -> RedirectResponse:
@@ -60,11 +60,11 @@ def totp_router(
     per_client, per_account = throttles
 
     def again(pending: dict[str, Any], error: str, status: int) -> HTMLResponse:
-        return page("login_totp.html", status=status, title="动态口令", csrf=pending["c"], error=error, viewer=None)
+        return page("login_totp.html", status=status, title=_("动态口令"), csrf=pending["c"], error=error, viewer=None)
 
     def expired() -> Response:
-        resp = page("message.html", status=401, title="登录已超时", viewer=None,
-                    text="输入动态口令的时间已过或登录状态已失效，请返回登录页重新输入用户名和密码。")
+        resp = page("message.html", status=401, title=_("登录已超时"), viewer=None,
+                    text=_("输入动态口令的时间已过或登录状态已失效，请返回登录页重新输入用户名和密码。"))
         resp.delete_cookie(PENDING_COOKIE)
         return resp
 
@@ -83,37 +83,37 @@ def totp_router(
             return expired()
         form, username = form_of(await request.body()), str(pending["u"])
         if not same_token(pending["c"], form.get("csrf")):
-            return page("message.html", status=403, title="请求已失效", viewer=None,
-                        text="表单已过期或不是从本站提交的。请返回登录页重新登录。")
+            return page("message.html", status=403, title=_("请求已失效"), viewer=None,
+                        text=_("表单已过期或不是从本站提交的。请返回登录页重新登录。"))
         if not (per_client.hit(client, now) and per_account.hit(username, now)):
             with session_scope(engine) as s:
                 append_audit(session=s, warning_id=None, actor=f"web:{username}", action="login_failed",
                              reason="rate-limited", at=now, detail={"username": username, "client": client})
-            return page("message.html", status=429, title="尝试过于频繁", viewer=None,
-                        text="登录尝试过于频繁，请 15 分钟后再试；如无法使用验证器请联系系统管理员。")
+            return page("message.html", status=429, title=_("尝试过于频繁"), viewer=None,
+                        text=_("登录尝试过于频繁，请 15 分钟后再试；如无法使用验证器请联系系统管理员。"))
         with Session(engine) as s:
             account = get_account(session=s, username=username)
             locked = locked_until(session=s, username=username, now=now)
         if account is None or account.disabled or account.totp_secret is None:
             return expired()  # disabled or unbound since the password step: start again
         if locked is not None:
-            return again(pending, _LOCKED, 401)
+            return again(pending, _(_LOCKED), 401)
         try:
             step = matching_step(box.open(account.totp_secret), form.get("code", ""), now)
         except TotpError as exc:
-            return page("message.html", status=500, title="无法验证动态口令", text=explain(exc), viewer=None)
+            return page("message.html", status=500, title=_("无法验证动态口令"), text=explain(exc), viewer=None)
         with session_scope(engine) as s:
             if step is None:
                 newly_locked = refuse_code(session=s, username=username, client=client, now=now)
             else:
                 accepted = accept_step(session=s, username=username, step=step, client=client, now=now)
         if step is None:
-            return again(pending, _LOCKED if newly_locked else _WRONG, 401)
+            return again(pending, _(_LOCKED if newly_locked else _WRONG), 401)
         if not accepted:
-            return again(pending, "该动态口令已经用过，请等验证器显示新的口令后再输入。", 401)
+            return again(pending, _("该动态口令已经用过，请等验证器显示新的口令后再输入。"), 401)
         if directory.responder(account.responder_id) is None:
-            return page("message.html", status=403, title="无法登录", viewer=None,
-                        text="该账号对应的责任人已不在责任人名录中，请联系系统管理员。")
+            return page("message.html", status=403, title=_("无法登录"), viewer=None,
+                        text=_("该账号对应的责任人已不在责任人名录中，请联系系统管理员。"))
         resp = signed_in(engine, username, str(pending.get("n") or "/inbox"), settings=settings, now=now)
         resp.delete_cookie(PENDING_COOKIE)
         return resp

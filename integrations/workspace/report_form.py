@@ -85,16 +85,18 @@ def report_router(
             return to_login(request)
         form = _form(await request.body())
         if not same_token(who.session.csrf, form.get("csrf")):
-            return message(who, "请求已失效", "表单已过期或不是从本站提交的，未作任何处理。请刷新页面后重试。", 403)
+            return message(who, _("请求已失效"),
+                           _("表单已过期或不是从本站提交的，未作任何处理。请刷新页面后重试。"), 403)
         values = {k: form.get(k, "").strip() for k in ("matter", "grid", "people", "text")}
         token = form.get("token", "")[:64] or None
         try:
             people = int(values["people"])
         except ValueError:
-            return form_page(who, status=400, error="涉及人数请填写整数（不清楚可填 0）。", values=values, token=token)
-        if not values["text"] or len(values["text"]) > MAX_TEXT:
-            return form_page(who, status=400, error=f"请填写情况描述（不超过 {MAX_TEXT} 字）。", values=values,
+            return form_page(who, status=400, error=_("涉及人数请填写整数（不清楚可填 0）。"), values=values,
                              token=token)
+        if not values["text"] or len(values["text"]) > MAX_TEXT:
+            return form_page(who, status=400, error=_("请填写情况描述（不超过 {n} 字）。").format(n=MAX_TEXT),
+                             values=values, token=token)
         report = FieldReport(matter=values["matter"], grid=values["grid"], people=people, text=values["text"],
                              at=clock())
         try:

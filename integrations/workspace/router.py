@@ -162,8 +162,8 @@ def workspace_router(
             with session_scope(engine) as s:
                 append_audit(session=s, warning_id=None, actor=f"web:{account.username}", action="login_failed",
                              reason="totp-required", at=now, detail={"username": account.username, "client": client})
-            return refused("需要动态口令", "您的账号所在层级要求使用动态口令登录，但尚未绑定。请联系系统管理员运行 "
-                           "`fenghuo users totp 用户名` 绑定后再登录。", 403)
+            return refused(_("需要动态口令"), _("您的账号所在层级要求使用动态口令登录，但尚未绑定。"
+                                                "请联系系统管理员运行 `fenghuo users totp 用户名` 绑定后再登录。"), 403)
         else:
             resp = signed_in(engine, account.username, target, settings=settings, now=now)
         resp.delete_cookie(LOGIN_COOKIE)

@@ -22,7 +22,7 @@ from domain.privacy import mask
 from domain.regions import RegionDirectory, is_within
 from domain.responders import Responder
 from domain.tasks import KIND_CN, OUTCOME_CN, OUTCOMES, STATUS_CN
-from integrations.i18n import N_, _
+from integrations.i18n import N_, _, explain
 from integrations.store.db import session_scope
 from integrations.store.models import WarningRow
 from integrations.store.task_models import TaskRow
@@ -89,7 +89,7 @@ def tasks_router(engine: sa.Engine, *, ctx: TaskContext, names: RegionDirectory,
                 return refused(_("任务不存在"), _("没有这个任务，或它不在您的管辖范围内。"), 404, who)
             warning = s.get(WarningRow, row.warning_id)
         assert warning is not None
-        return page("task.html", title=f"任务 #{row.id}", viewer=who, t=view(row, clock()), w=warning,
+        return page("task.html", title=_("任务 #{id}").format(id=row.id), viewer=who, t=view(row, clock()), w=warning,
                     title_text=mask(warning.title or warning.rule), summary=mask(warning.summary),
                     outcomes=[(o, _(OUTCOME_CN[o])) for o in OUTCOMES], done=_(_DONE.get(done, "")))
 
@@ -117,7 +117,7 @@ def tasks_router(engine: sa.Engine, *, ctx: TaskContext, names: RegionDirectory,
         except TaskActionError as exc:
             # Refused and audited by the store; the message says why and what to do.
             status = 403 if not is_within(row.region, who.root) else 409
-            return refused("无法处理", f"{exc}", status, who)
+            return refused(_("无法处理"), explain(exc), status, who)
         return RedirectResponse(f"/t/{task_id}?done={action}", status_code=303)
 
     return router

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def test_full_workflow(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (("show", "42"), "没有评估 42"),
     (("new", "x", "--region", "5101"), "地区代码须为 12 位数字"),
-    (("new", "x", "--region", "510104000000", "--kind", "war"), "'war' is not a valid DecisionKind"),
+    (("new", "x", "--region", "510104000000", "--kind", "war"), "--kind 须为 land_acquisition, demolition"),
     (("decide", "1", "implement", "--by", "会议"), "只有已评分的评估才能决策"),
     (("add-factor", "1", "x", "--dimension", "safety", "-p", "9", "-i", "1"), "probability"),
     (("add-evidence", "1", "public_notice", "公示", "--notice-from", "2026-01-10", "--notice-to", "2026-01-01"),
@@ -140,3 +141,40 @@ def test_assessment_refusals_speak_english_on_request(monkeypatch: pytest.Monkey
         assert result.exit_code == 1 and words in result.output.replace("\n", " "), result.output
     said = runner.invoke(app, ["decide", "1", "implement", "--by", "会议"]).output.replace("\n", " ")
     assert "assessment 1 is" in said and "only a scored assessment can be decided" in said and "评估" not in said
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+"""Chinese characters and full-width punctuation: none may be left in an English line."""
+INPUT_ERRORS = (
+    ("show", "42"),
+    ("new", "x", "--region", "5101"),
+    ("new", "x", "--region", "510104000000", "--kind", "war"),
+    ("new", "x", "--region", "510104000000", "--people", "-5"),
+    ("add-factor", "1", "x", "--dimension", "safety", "-p", "9", "-i", "1"),
+    ("add-factor", "1", "x", "--dimension", "weather", "-p", "1", "-i", "1"),
+    ("add-evidence", "1", "rumour", "x"),
+    ("follow-up", "1", "--now", "2026-03-02T12:00:00"),
+    ("add-evidence", "1", "survey", "x", "--counts", "1,2,x,4,5"),
+)
+
+
+@pytest.mark.parametrize("args", INPUT_ERRORS)
+def test_input_errors_are_english_on_request_without_a_chinese_word(args: tuple[str, ...],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # Enumerations, pydantic's refusals and the domain's: all through the catalogue, none in a library's words.
+    _ok("new", "x", "--region", "510104000000", "--kind", "policy_change")
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    result = runner.invoke(app, list(args))
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and said.startswith("error: "), said
+    assert not CJK.search(said), said
+    assert "is not a valid" not in said and "Input should" not in said and "pydantic" not in said, said
+
+
+@pytest.mark.parametrize("args", INPUT_ERRORS)
+def test_input_errors_are_chinese_by_default(args: tuple[str, ...]) -> None:
+    _ok("new", "x", "--region", "510104000000", "--kind", "policy_change")
+    said = _err(*args)
+    assert "is not a valid" not in said and "Input should" not in said and "pydantic" not in said, said
+    assert CJK.search(said.removeprefix("错误：")), said

@@ -53,7 +53,7 @@ def test_sharded_prints_what_the_unsharded_backtest_prints(stored: str, fmt: str
     if fmt == "jsonl":
         assert len(single.stdout.splitlines()) > 10  # a real comparison: many warnings
     else:
-        assert "warnings from" in single.stdout
+        assert "条记录产生" in single.stdout
     assert "第 1 层：用时" in sharded.stderr  # progress on stderr, never in the output
 
 
@@ -248,7 +248,7 @@ def test_more_warnings_than_the_limit_are_summed_up_by_rule_then_listed_in_part(
         result = runner.invoke(app, ["backtest", "--rules", str(new), "--records", str(records), "--limit", "1"])
         assert result.exit_code == 0, result.output
         text = result.stdout
-        assert "按规则汇总" in text and "大规模信访" in text and "2 warnings from 3 records" in text
+        assert "按规则汇总" in text and "大规模信访" in text and "3 条记录产生 2 条预警" in text
         assert "另有 1 条未列出" in text and "--format jsonl" in text
         # the summary spans both warnings (first 09:00, latest 10:00 Beijing); one warning is listed
         assert "2026-01-05 09:00+08:00" in text and "2026-01-05 10:00+08:00" in text

@@ -4,13 +4,16 @@ row report in Chinese, listed and shown by pseudonym only, closed once (audited)
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.console import open_engine
+from integrations.settings import get_settings
 from integrations.store.models import AuditRow
 from integrations.store.registers import REGISTER_CLOSED
 
@@ -91,3 +94,44 @@ def test_register_commands_never_import_prefect(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "新增 2" in proc.stdout
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def test_the_register_commands_speak_english_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The interface's words, reasons and refusals in English; what stays Chinese is data (file name,
+    # category titles from the policy file, the reason typed for a close).
+    path = _file(tmp_path)
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["register", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    for text in ("imported: 3 rows read, 2 kept (2 new", "1 refused", "unknown category: 1 rows (lines 4)",
+                 "line 4: unknown category \"低保户\"; known: ", "encoding: GBK"):
+        assert text in said, text
+    shown = runner.invoke(app, ["register", "show", "1"])
+    assert shown.exit_code == 0 and "a visit every 7 days" in shown.output and "(Beijing time)" in shown.output
+    assert not CJK.findall(shown.output.replace("独居老人", "")), shown.output
+    assert "register: 2 people" in runner.invoke(app, ["register", "list"]).output
+    closed = runner.invoke(app, ["register", "close", "1", "--reason", "moved"])
+    assert closed.exit_code == 0 and "register entry #1 closed: moved." in " ".join(closed.output.split())
+    for args in (["register", "close", "1", "--reason", "moved"], ["register", "close", "1", "--reason", " "],
+                 ["register", "import", str(tmp_path / "none.csv")], ["register", "list", "--category", "x"],
+                 ["register", "list", "--grid", "51"], ["register", "show", "99"]):
+        refused = runner.invoke(app, args)
+        line = " ".join(refused.output.split())
+        assert refused.exit_code == 1 and line.startswith("error: "), line
+        assert not CJK.findall(line.replace("独居老人", "").replace("留守儿童", "")), line
+
+
+def test_a_whole_file_refusal_is_english_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0")
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    refused = runner.invoke(app, ["register", "import", str(path)])
+    line = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "not imported: old.xls is an old Excel (.xls) file" in line
+    assert not CJK.findall(line), line

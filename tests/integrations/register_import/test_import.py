@@ -48,7 +48,7 @@ def _rows(engine: sa.Engine) -> list[RegisterPersonRow]:
         return list(s.exec(select(RegisterPersonRow).order_by(col(RegisterPersonRow.id))))
 
 
-@pytest.mark.parametrize(("encoding", "label"), [("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8（带 BOM）"),
+@pytest.mark.parametrize(("encoding", "label"), [("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 BOM"),
                                                   ("gbk", "GBK"), ("gb18030", "GB18030")])
 def test_each_encoding_is_detected_reported_and_read(sqlite_engine: sa.Engine, tmp_path: Path,
                                                      encoding: str, label: str) -> None:

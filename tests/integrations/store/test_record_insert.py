@@ -90,7 +90,7 @@ def test_an_existing_key_among_rows_thought_new_rolls_the_batch_back(store: sa.E
     records = _prepared(p, 5)
     with session_scope(store) as s:
         upsert_prepared(session=s, records=records[2:3])
-    with pytest.raises(ConcurrentWrite, match="another writer"), session_scope(store) as s:
+    with pytest.raises(ConcurrentWrite, match="另一写入方"), session_scope(store) as s:
         conn = s.connection()
         rows = insert_rows(enumerate(records, 2_000_000), conn.dialect, bound_now(conn.dialect))
         execute_insert(conn, rows)  # as if the lookup had not seen the key another writer just stored

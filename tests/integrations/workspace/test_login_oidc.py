@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from integrations.actions_api import create_app
 from integrations.oidc import AuthlibProvider
-from integrations.settings import InsecureSettingsError, Settings
+from integrations.settings import InsecureSettingsError, Settings, get_settings
 from integrations.store.db import open_store, session_scope
 from integrations.store.models import AuditRow
 from integrations.store.user_totp import enrol_totp
@@ -261,3 +262,45 @@ def test_single_sign_on_skips_the_local_totp_the_provider_does_the_second_factor
                              follow_redirects=False)
     assert by_password.status_code == 303 and by_password.headers["location"].startswith("/login/totp")
     assert "fenghuo_session" not in plain.cookies
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def test_refusals_speak_english_on_request(store: sa.Engine, keys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each refusal page and the audit's detail in the language in force; the page has no Chinese left.
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    stub = StubProvider(keys[0])
+    refused = _sign_on(_client(store, stub), stub, "nobody")
+    assert refused.status_code == 403 and "has no Fenghuo account yet" in refused.text
+    expired = _client(store, stub).get("/login/oidc/callback", params={"code": "x", "state": "y"})
+    assert expired.status_code == 400 and "Login timed out" in expired.text
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    provider = AuthlibProvider(issuer=ISSUER, client_id=CLIENT_ID, client_secret=SecretStr(CLIENT_SECRET),
+                               transport=httpx.MockTransport(down))
+    unreachable = TestClient(create_app(store, OIDC, directory=directory(), clock=lambda: NOW, oidc=provider)
+                             ).get("/login/oidc", follow_redirects=False)
+    assert unreachable.status_code == 502 and "cannot be reached" in unreachable.text
+    for page in (refused.text, expired.text, unreachable.text):
+        assert not CJK.findall(page), CJK.findall(page)
+    with Session(store) as s:
+        failed = s.exec(select(AuditRow).where(AuditRow.reason == "oidc-unreachable")).one()
+    assert failed.detail["error"].startswith("discovery: ")
+
+
+def test_the_fake_provider_refuses_an_unknown_code_in_the_language_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.oidc import FakeIdentityProvider, OidcError
+
+    def refusal() -> str:
+        with pytest.raises(OidcError) as caught:
+            FakeIdentityProvider({}).identity(code="x", redirect_uri="", code_verifier="", nonce="", now=NOW)
+        return caught.value.detail
+
+    assert refusal() == "未知的授权码"
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    assert refusal() == "unknown code"
