@@ -63,7 +63,7 @@ def test_rules_fed_by_the_same_sources_share_a_group() -> None:
         (ANY_SOURCE, ("grid",)),
     ]
     assert plan.group_of("serious").single_source and plan.group_of("repeat").single_source
-    assert plan.group_of("dispute-then-petition").sources == {"mediation", "xinfang"}
+    assert plan.group_of("dispute-then-petition").sources == frozenset({"mediation", "xinfang"})
     assert not plan.group_of("dispute-then-petition").single_source
     # A kind no declared source delivers may come from anywhere: every source holds its rules.
     assert plan.group_of("grid").sources is None and not plan.group_of("grid").single_source
@@ -88,7 +88,7 @@ def test_a_chained_rule_waits_for_what_it_consumes_and_its_producers_do_not() ->
     assert chain is plan.group_of("city-of-pairs")  # connected: one takes the other's warnings
     assert chain.name == "chain:street-pair" and chain.rules == ("street-pair", "city-of-pairs")
     assert chain.consumes == ("public-safety", "mediation+xinfang") and chain.chained
-    assert chain.sources == {"public-safety", "mediation", "xinfang"} and chain.kinds == frozenset()
+    assert chain.sources == frozenset({"public-safety", "mediation", "xinfang"}) and chain.kinds == frozenset()
     assert plan.group_of("serious").single_source and plan.group_of("serious").exports
     assert plan.group_of("dispute-then-petition").exports and not plan.group_of("collective").exports
     assert plan.get("chain:street-pair") is chain
@@ -107,11 +107,12 @@ def test_every_rule_is_in_exactly_one_group_in_rulebook_order(default_plan: Any)
 
 def test_the_default_rulebook_releases_a_serious_incident_at_once(default_plan: Any) -> None:
     _, plan = default_plan
-    assert plan.group_of("serious-incident").sources == {"public-safety"}
+    assert plan.group_of("serious-incident").sources == frozenset({"public-safety"})
     assert plan.group_of("serious-incident").single_source
-    assert plan.group_of("repeat-petitioner").sources == {"xinfang"}
-    assert plan.group_of("unresolved-dispute-then-petition").sources == {"mediation", "xinfang"}
-    assert plan.group_of("care-visit-missed").sources == {"civil-affairs-due", "civil-affairs-visit", "register"}
+    assert plan.group_of("repeat-petitioner").sources == frozenset({"xinfang"})
+    assert plan.group_of("unresolved-dispute-then-petition").sources == frozenset({"mediation", "xinfang"})
+    care = frozenset({"civil-affairs-due", "civil-affairs-visit", "register"})
+    assert plan.group_of("care-visit-missed").sources == care
     # The cluster rules take the warnings of nearly every rule (grid reports' among them): every source.
     clusters = plan.group_of("district-cluster")
     assert clusters is plan.group_of("street-cluster") and clusters.sources is None
