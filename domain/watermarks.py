@@ -17,7 +17,7 @@ Pure functions; the store keeps the marks (``integrations/store/watermarks.py``)
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
@@ -106,14 +106,18 @@ def holds(mark: SourceMark, timing: SourceTiming, now: datetime) -> bool:
 
 
 def release_bound(
-    marks: Mapping[str, SourceMark], timings: Mapping[str, SourceTiming], now: datetime
+    marks: Mapping[str, SourceMark], timings: Mapping[str, SourceTiming], now: datetime,
+    sources: Collection[str] | None = None,
 ) -> datetime | None:
     """The instant up to which (inclusive) records may be released: the minimum bound over the holding
-    sources; ``None`` when no source holds (then nothing holds records back)."""
+    sources; ``None`` when no source holds (then nothing holds records back). ``sources``: only these may
+    hold (a release group's, :mod:`rules.run.release_groups`: a rule fed by one source waits for no
+    other); ``None``: every source."""
     bounds = [
         b
         for name, mark in marks.items()
-        if holds(mark, t := timings.get(name, DEFAULT_TIMING), now) and (b := source_bound(mark, t)) is not None
+        if (sources is None or name in sources)
+        and holds(mark, t := timings.get(name, DEFAULT_TIMING), now) and (b := source_bound(mark, t)) is not None
     ]
     return min(bounds) if bounds else None
 

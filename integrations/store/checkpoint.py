@@ -21,7 +21,7 @@ version; a replay across that change feeds the new version where the old one was
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,9 +67,12 @@ def _consumed(position: Position) -> sa.ColumnElement[bool]:
     return sa.and_(_REC.c.seq <= position.seq, _REC.c.at <= position.upto)
 
 
-def consumed_between(session: Session, before: Position, after: Position) -> list[Record]:
-    """The records ``after`` has consumed and ``before`` had not: one batch's records, from the store."""
-    q = (sa.select(*_COLS).where(_consumed(after), sa.not_(_consumed(before)))
+def consumed_between(session: Session, before: Position, after: Position,
+                     kinds: Collection[str] | None = None) -> list[Record]:
+    """The records ``after`` has consumed and ``before`` had not: one batch's records, from the store
+    (``kinds``: of a release group's kinds only, as its positions count them; ``None``: every kind)."""
+    mine = sa.true() if kinds is None else _REC.c.kind.in_(sorted(kinds))
+    q = (sa.select(*_COLS).where(_consumed(after), sa.not_(_consumed(before)), mine)
          .order_by(_REC.c.at, _REC.c.source, _REC.c.source_id))
     return [Record(kind=m["kind"], source=m["source"], id=m["source_id"], at=m["at"], region=m["region"],
                    attributes=m["attributes"] or {}, late=m["late"])

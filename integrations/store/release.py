@@ -8,10 +8,14 @@ records evaluated so far are exactly those with ``seq <= position.seq`` and ``at
 engine's order ``(at, source, id)``, where ``bound`` is the release bound of the sources' watermarks
 (:mod:`domain.watermarks`). A batch never splits one instant, so the evaluator sees a prefix of the
 event-time order of everything released: the same records, in the same order, as a backtest.
+
+``kinds`` narrows all of it to a release group's record kinds (:mod:`rules.run.release_groups`): each
+group then keeps a position of its own over the same log, held back only by its own sources' bound.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,14 +50,21 @@ def _max_seq(session: Session) -> int:
     return int(session.execute(sa.select(sa.func.coalesce(sa.func.max(_REC.c.seq), 0))).scalar_one())
 
 
-def next_batch(session: Session, position: Position, bound: datetime | None, *,
-               limit: int) -> tuple[list[tuple[int, Record]], Position, bool]:
+def _of(kinds: Collection[str] | None) -> sa.ColumnElement[bool]:
+    return sa.true() if kinds is None else _REC.c.kind.in_(sorted(kinds))
+
+
+def next_batch(session: Session, position: Position, bound: datetime | None, *, limit: int,
+               kinds: Collection[str] | None = None) -> tuple[list[tuple[int, Record]], Position, bool]:
     """The next batch after ``position`` up to the release ``bound`` (``None``: no bound), the position
     after it, and whether its records are late ones. An empty batch: nothing to evaluate now (the
-    returned position is then equivalent to the one given and need not be saved)."""
+    returned position is then equivalent to the one given and need not be saved). ``kinds``: only
+    records of these kinds (a release group's; ``None``: every kind)."""
     top = _max_seq(session)
+    mine = _of(kinds)
     if position.upto is not None and top > position.seq:
-        late_q = (sa.select(*_COLS).where(_REC.c.seq > position.seq, _REC.c.seq <= top, _REC.c.at <= position.upto)
+        late_q = (sa.select(*_COLS).where(_REC.c.seq > position.seq, _REC.c.seq <= top, _REC.c.at <= position.upto,
+                                          mine)
                   .order_by(_REC.c.seq).limit(limit))
         late = [_record(r) for r in session.execute(late_q)]
         if len(late) == limit:  # more may follow: the position moves to the last one taken
@@ -62,7 +73,7 @@ def next_batch(session: Session, position: Position, bound: datetime | None, *,
         if late:
             return late, position, True
     position = Position(top, position.upto)
-    q = sa.select(*_COLS).where(_REC.c.seq <= position.seq)
+    q = sa.select(*_COLS).where(_REC.c.seq <= position.seq, mine)
     if position.upto is not None:
         q = q.where(_REC.c.at > position.upto)
     if bound is not None:
@@ -74,16 +85,18 @@ def next_batch(session: Session, position: Position, bound: datetime | None, *,
     if len(rows) == limit:
         # A batch never splits an instant: the rest of the last one's records come along.
         taken = {seq for seq, _ in rows}
-        same = sa.select(*_COLS).where(_REC.c.seq <= position.seq, _REC.c.at == last)
+        same = sa.select(*_COLS).where(_REC.c.seq <= position.seq, _REC.c.at == last, mine)
         rows += [r for r in map(_record, session.execute(same)) if r[0] not in taken]
         return rows, Position(position.seq, last), False
     return rows, Position(position.seq, bound if bound is not None else last), False
 
 
-def pending_count(session: Session, position: Position, bound: datetime | None) -> tuple[int, int]:
-    """How many stored records wait: ``(releasable now, held back by the watermarks)``."""
+def pending_count(session: Session, position: Position, bound: datetime | None,
+                  kinds: Collection[str] | None = None) -> tuple[int, int]:
+    """How many stored records (of ``kinds``; ``None``: any) wait: ``(releasable now, held back by the
+    watermarks)``."""
     newer = sa.or_(_REC.c.seq > position.seq, _REC.c.at > position.upto) if position.upto is not None else sa.true()
-    waiting = sa.select(sa.func.count()).select_from(_REC).where(newer)
+    waiting = sa.select(sa.func.count()).select_from(_REC).where(newer, _of(kinds))
     total = int(session.execute(waiting).scalar_one())
     if bound is None:
         return total, 0

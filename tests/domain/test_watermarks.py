@@ -53,6 +53,16 @@ def test_the_release_bound_is_the_slowest_live_source() -> None:
     assert release_bound({}, {}, NOW) is None
 
 
+def test_a_release_group_is_held_only_by_its_own_sources() -> None:
+    """A silent but live source holds back the groups it feeds, not a group of another source alone."""
+    marks = {"incidents": mark("incidents", 10), "civil": mark("civil", 1), "visits": mark("visits", 6)}
+    assert release_bound(marks, {}, NOW) == T + timedelta(hours=1)
+    assert release_bound(marks, {}, NOW, sources={"incidents"}) == T + timedelta(hours=10)
+    assert release_bound(marks, {}, NOW, sources={"civil", "visits"}) == T + timedelta(hours=1)
+    assert release_bound(marks, {}, NOW, sources={"visits", "never-heard-of"}) == T + timedelta(hours=6)
+    assert release_bound(marks, {}, NOW, sources=set()) is None
+
+
 def test_states() -> None:
     assert state_of(mark("a", 1), DEFAULT_TIMING, NOW) is SourceState.live
     assert state_of(mark("a", 1, silent=timedelta(minutes=11)), DEFAULT_TIMING, NOW) is SourceState.late

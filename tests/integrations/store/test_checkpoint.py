@@ -116,3 +116,19 @@ def test_live_warnings_with_checkpoints_equal_the_backtest(engine: sa.Engine, ru
     expected = sorted((w["rule"], w["level"], w["region"], w["occurrences"], "open")
                       for w in backtest(rulebook, records))
     assert _warnings(engine) == expected
+
+
+def test_a_batch_of_a_release_group_is_replayed_with_its_kinds_only(engine: sa.Engine) -> None:
+    """A group's journal row counts only its kinds: the replay feeds those, not the other groups' records."""
+    from integrations.store.checkpoint import consumed_between
+    from integrations.store.release import Position
+
+    incident = Record(kind="incident", source="public-safety", id="i1", at=T0 + timedelta(hours=1),
+                      region="510104001001", attributes={"injured": 40, "deaths": 0})
+    with session_scope(engine) as s:
+        upsert_records(session=s, records=[_petition(1, 1, 0.5), incident, _petition(2, 1, 2)])
+    with session_scope(engine) as s:
+        after = Position(10**9, T0 + timedelta(hours=1))
+        assert [r.id for r in consumed_between(s, Position(), after)] == ["p1", "i1"]
+        assert [r.id for r in consumed_between(s, Position(), after, kinds={"petition"})] == ["p1"]
+        assert consumed_between(s, Position(), after, kinds=set()) == []
