@@ -21,6 +21,7 @@ from domain.routing import ChangeKind, RouteDecision, decide_route, repeat_due
 from domain.warnings import Change, WarningState
 from integrations.notify.message_context import warning_context
 from integrations.notify.templates import MessageTemplates, default_templates
+from integrations.store.audit import deferred_audit
 from integrations.store.inhibition import covered_by
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.routing import Message, apply_route, record_route, routed_steps, routing_facts, text_key
@@ -113,10 +114,12 @@ def route_with(session: Session, warning: WarningRow, change: str, routing: Rout
 def route_changes(session: Session, changes: Iterable[tuple[WarningRow, str]], routing: Routing,
                   now: datetime) -> int:
     """Route every (warning, ``opened``/``raised``) change in order; return the outbox rows of their steps.
-    Each routed warning remembers the event time of the firing it notified (for ``notify_every``)."""
+    Each routed warning remembers the event time of the firing it notified (for ``notify_every``).
+    Their audit rows are written together at the end (one statement, not one per row)."""
     changes = list(changes)
     total = 0
-    with routed_steps(session, [w for w, _ in changes]):  # one query for the steps of all of them
+    # One query for the steps of all of them; one insert for all their audit rows.
+    with deferred_audit(session), routed_steps(session, [w for w, _ in changes]):
         for warning, change in changes:
             # Set before routing (which does not read it): written by the same UPDATE as the route.
             warning.notified_at = warning.last_at

@@ -31,11 +31,13 @@ def insert_missing(session: Session, rows: list[OutboxRow]) -> None:
         return
     table = SQLModel.metadata.tables["outbox"]
     stmt: Any
-    # ON CONFLICT DO NOTHING: a concurrent router that inserted the same key first wins, quietly.
+    # ON CONFLICT DO NOTHING: a concurrent router that inserted the same key first wins, quietly. The rows
+    # go as parameters of one cached statement (executemany, sent as one multi-row insert where the driver
+    # allows), not as literal VALUES compiled anew for every step.
     if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=[_KEY])
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=[_KEY])
     elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=[_KEY])
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=[_KEY])
     else:
-        stmt = sa.insert(table).values(values)
-    session.execute(stmt)
+        stmt = sa.insert(table)
+    session.execute(stmt, values)

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from domain.escalation import EscalationPolicy
 from domain.routing import RouteDecision, WarningFacts
 from domain.warnings import Status
-from integrations.store.audit import append_audit, audit_entries
+from integrations.store.audit import append_audit, audit_entries, flush_audit
 from integrations.store.inhibition import hold_if_inhibited, note_source
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
 from integrations.store.outbox_insert import insert_missing
@@ -57,6 +57,7 @@ def routed_steps(session: Session, warnings: Iterable[WarningRow]) -> Iterator[N
     """While inside, :func:`routing_facts` knows the routed steps of ``warnings`` from one query for all of
     them (a batch routes many warnings: one round trip, not one per warning); steps recorded meanwhile
     join them. The cache ends with the block, so later routing in the session reads the table again."""
+    flush_audit(session)  # steps kept unwritten (integrations.store.audit.deferred_audit) are read too
     ids = sorted({w.id for w in warnings if w.id is not None})
     known: dict[int, list[str]] = {i: [] for i in ids}
     for i in range(0, len(ids), 500):

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from domain.regions import tier_of
 from domain.warnings import Change, Status, WarningState
+from integrations.store.audit import add_audit, deferred_audit
 from integrations.store.models import AuditRow, WarningRow
 
 STALE = "stale"
@@ -39,7 +40,7 @@ class ApplyReport:
 
 
 def _audit(session: Session, row: WarningRow, action: str, detail: dict[str, object], at: datetime) -> None:
-    session.add(AuditRow(warning_id=row.id, at=at, actor="system:evaluator", action=action, detail=detail))
+    add_audit(session, AuditRow(warning_id=row.id, at=at, actor="system:evaluator", action=action, detail=detail))
 
 
 def _new_row(state: WarningState, now: datetime) -> WarningRow:
@@ -92,8 +93,14 @@ def apply_changes(
     """Write the evaluator's changes: open, update (fold) or raise warnings, each audited.
 
     Idempotent with respect to the fingerprint: an ``opened`` change for a fingerprint that is already
-    open in the store is folded into it instead of opening a second warning.
+    open in the store is folded into it instead of opening a second warning. The audit rows are written
+    together at the end (one statement, :func:`integrations.store.audit.deferred_audit`).
     """
+    with deferred_audit(session):
+        return _apply(session, changes, now)
+
+
+def _apply(session: Session, changes: Iterable[tuple[WarningState, Change]], now: datetime) -> ApplyReport:
     report = ApplyReport()
     changes = list(changes)
     # The open warnings of the whole batch in one query, not one round trip per change (a batch of a burst
