@@ -24,8 +24,9 @@ from integrations.notify.templates import MessageTemplates, default_templates
 from integrations.store.audit import deferred_audit
 from integrations.store.inhibition import covered_by
 from integrations.store.models import OutboxRow, WarningRow
+from integrations.store.outbox_insert import deferred_outbox
 from integrations.store.routing import Message, apply_route, record_route, routed_steps, routing_facts, text_key
-from integrations.store.tasks import create_tasks
+from integrations.store.tasks import create_tasks, records_read_once
 from integrations.store.warnings import ApplyReport, apply_changes
 
 LinkMaker = Callable[[int, str, datetime], Mapping[str, str]]
@@ -115,11 +116,16 @@ def route_changes(session: Session, changes: Iterable[tuple[WarningRow, str]], r
                   now: datetime) -> int:
     """Route every (warning, ``opened``/``raised``) change in order; return the outbox rows of their steps.
     Each routed warning remembers the event time of the firing it notified (for ``notify_every``).
-    Their audit rows are written together at the end (one statement, not one per row)."""
+    Their audit rows and outbox rows are written together at the end (one statement each, not one per
+    step), their records read once for their tasks: a batch's routing costs a few round trips, not
+    several per warning. The count is of the rows written (a step a concurrent router wrote first counts
+    the rows this one would have written)."""
     changes = list(changes)
     total = 0
-    # One query for the steps of all of them; one insert for all their audit rows.
-    with deferred_audit(session), routed_steps(session, [w for w, _ in changes]):
+    warnings = [w for w, _ in changes]
+    # One query for the steps of all of them, one for their records; one insert for each table written.
+    with deferred_audit(session), deferred_outbox(session), routed_steps(session, warnings), \
+            records_read_once(session, warnings):
         for warning, change in changes:
             # Set before routing (which does not read it): written by the same UPDATE as the route.
             warning.notified_at = warning.last_at
