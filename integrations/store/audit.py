@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from integrations.store.columns import utcnow
@@ -41,9 +42,16 @@ def deferred_audit(session: Session) -> Iterator[None]:
 def flush_audit(session: Session) -> None:
     """Write the audit rows kept by :func:`deferred_audit` now (one statement; nothing if none are kept)."""
     kept: list[AuditRow] | None = session.info.get(_DEFERRED)
-    if kept:
-        session.add_all(kept)
-        kept.clear()
+    if not kept:
+        return
+    rows = list(kept)
+    kept.clear()
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite cannot return a multi-row insert's ids in order, so the ORM would insert row by row: the
+        # rows go as one executemany instead (ids ascend in order; the kept rows themselves get none).
+        session.execute(sa.insert(AuditRow), [r.model_dump(exclude={"id"}) for r in rows])
+    else:
+        session.add_all(rows)  # one multi-row INSERT … RETURNING, ids in order
         session.flush()
 
 
