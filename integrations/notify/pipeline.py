@@ -61,6 +61,8 @@ class DeliveryReport:
     """Digests delivered in this sweep (their members' keys are in ``sent_keys``)."""
     held_keys: list[str] = field(default_factory=list)
     """Blue/yellow rows left waiting because their digest window is still open."""
+    more_due: bool = True
+    """False when the sweep's plan read fewer due rows than its limit: it saw everything due by ``now``."""
 
     @property
     def sent(self) -> int:
@@ -100,6 +102,8 @@ def plan(engine: sa.Engine, channels: Mapping[str, Channel], *, now: datetime, l
         form_digests(engine, list(channels), now=now, window=window)
     with Session(engine) as session:
         candidates = due_rows(session, list(channels), now=now, limit=limit, window=window)
+    # Fewer than the limit (the ready rows and those waiting for their digest together): none was left out.
+    report.more_due = len(candidates) >= limit
     units: list[Unit] = []
     for c in candidates:
         member_of = digest_of(c)

@@ -19,10 +19,10 @@ from sqlmodel import Session, col, select
 from domain.escalation import EscalationPolicy
 from domain.routing import RouteDecision, WarningFacts
 from domain.warnings import Status
-from integrations.store.audit import append_audit, audit_entries
+from integrations.store.audit import append_audit, audit_entries, flush_audit
 from integrations.store.inhibition import hold_if_inhibited, note_source
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
-from integrations.store.outbox_insert import insert_missing
+from integrations.store.outbox_insert import flush_outbox, insert_missing, outbox_deferred
 from integrations.store.outbox_status import PENDING
 from integrations.store.silences import hold_if_silenced
 
@@ -57,6 +57,7 @@ def routed_steps(session: Session, warnings: Iterable[WarningRow]) -> Iterator[N
     """While inside, :func:`routing_facts` knows the routed steps of ``warnings`` from one query for all of
     them (a batch routes many warnings: one round trip, not one per warning); steps recorded meanwhile
     join them. The cache ends with the block, so later routing in the session reads the table again."""
+    flush_audit(session)  # steps kept unwritten (integrations.store.audit.deferred_audit) are read too
     ids = sorted({w.id for w in warnings if w.id is not None})
     known: dict[int, list[str]] = {i: [] for i in ids}
     for i in range(0, len(ids), 500):
@@ -147,14 +148,19 @@ def record_route(
     audit row of a decision applied with :func:`apply_route`; return the step's rows. A step already
     routed writes nothing and returns its existing rows. Rows an active silence covers (``categories``:
     the record kinds or types behind the warning) are written ``silenced`` instead of pending; rows an
-    open source warning inhibits (``decision.policy.inhibitions``) are written ``held``."""
+    open source warning inhibits (``decision.policy.inhibitions``) are written ``held``. Inside
+    :func:`integrations.store.outbox_insert.deferred_outbox` (a batch's routing) the rows are inserted at
+    the block's end and the step's rows returned are those written here, not read back (the same rows
+    unless a concurrent router wrote the step first), so a step costs no round trip of its own."""
     assert warning.id is not None
     if decision.already_routed:
         return rows_of_step(session, warning.id, decision.step)
     rows = [_outbox_row(warning, decision.step, d.recipient, d.channel, d.address,
                         texts.get(text_key(d.recipient, d.channel)) or texts[d.recipient], now)
             for d in decision.deliveries]
-    session.flush()
+    deferred = outbox_deferred(session)
+    if not deferred:
+        session.flush()  # in a batch, the warnings' route UPDATEs go together at the next flush
     note_source(session, warning)  # a cluster opened in this transaction holds the later ones in it
     if hold_if_silenced(session, warning, rows, categories=categories, now=now) is None:
         hold_if_inhibited(session, warning, rows, inhibitions=decision.policy.inhibitions)
@@ -171,10 +177,11 @@ def record_route(
                 "recipients": [p.id for p in decision.recipients], "policy": decision.policy.snapshot()["id"],
                 "ack_due_at": warning.ack_due_at.isoformat() if warning.ack_due_at else None},
     )
-    return rows_of_step(session, warning.id, decision.step)
+    return rows if deferred else rows_of_step(session, warning.id, decision.step)
 
 
 def rows_of_step(session: Session, warning_id: int, step: str) -> list[OutboxRow]:
     """The outbox rows of one routing step of a warning, in insertion order."""
+    flush_outbox(session)  # rows kept unwritten (a batch's routing) are read too
     query = select(OutboxRow).where(OutboxRow.warning_id == warning_id, OutboxRow.step == step)
     return list(session.exec(query.order_by(col(OutboxRow.id))))

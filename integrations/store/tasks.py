@@ -11,7 +11,8 @@ its own and changes nothing. What an outcome does to the warning is :mod:`integr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 
@@ -37,16 +38,48 @@ class TaskActionError(Exception):
     """An action on a task that is refused; the message (Chinese) says why and what to do instead."""
 
 
-def _records(session: Session, warning: WarningRow) -> list[RecordRow]:
-    """The stored records behind ``warning`` (its first refs ``source/id``), one query per source."""
+_BATCH = "task-records"
+"""Session info key: the warnings of :func:`records_read_once` and, once read, their records by ref."""
+
+
+@contextmanager
+def records_read_once(session: Session, warnings: Iterable[WarningRow]) -> Iterator[None]:
+    """While inside, the records behind ``warnings`` (what :func:`create_tasks` reads of each) are read for
+    all of them at the first need, one query per source, instead of one per warning of a batch."""
+    session.info[_BATCH] = ({id(w): w for w in warnings}, None)
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCH, None)
+
+
+def _read(session: Session, refs: Iterable[str]) -> dict[str, RecordRow]:
+    """The stored records of ``refs`` (``source/id``) by ref, one query per source (in chunks of 500)."""
     by_source: dict[str, list[str]] = {}
-    for ref in warning.records[:_REFS]:
+    for ref in dict.fromkeys(refs):
         source, _, source_id = ref.partition("/")
         by_source.setdefault(source, []).append(source_id)
-    out: list[RecordRow] = []
+    out: dict[str, RecordRow] = {}
     for source, ids in by_source.items():
-        out.extend(session.exec(select(RecordRow).where(RecordRow.source == source,
-                                                        col(RecordRow.source_id).in_(ids))))
+        for i in range(0, len(ids), 500):
+            query = select(RecordRow).where(RecordRow.source == source, col(RecordRow.source_id).in_(ids[i:i + 500]))
+            out.update((f"{r.source}/{r.source_id}", r) for r in session.exec(query))
+    return out
+
+
+def _records(session: Session, warning: WarningRow) -> list[RecordRow]:
+    """The stored records behind ``warning`` (its first refs ``source/id``), one query per source (or read
+    already for the batch, :func:`records_read_once`)."""
+    refs = warning.records[:_REFS]
+    batch = session.info.get(_BATCH)
+    if batch is not None and batch[0].get(id(warning)) is warning:
+        if batch[1] is None:
+            refs_of_all = (r for w in batch[0].values() for r in w.records[:_REFS])
+            batch = session.info[_BATCH] = (batch[0], _read(session, refs_of_all))
+        found = batch[1]
+    else:
+        found = _read(session, refs)
+    out = [found[ref] for ref in dict.fromkeys(refs) if ref in found]
     order = {ref: i for i, ref in enumerate(warning.records[:_REFS])}
     return sorted(out, key=lambda r: order.get(f"{r.source}/{r.source_id}", 0))
 

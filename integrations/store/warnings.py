@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from domain.regions import tier_of
 from domain.warnings import Change, Status, WarningState
+from integrations.store.audit import add_audit, deferred_audit
 from integrations.store.models import AuditRow, WarningRow
 
 STALE = "stale"
@@ -39,7 +40,7 @@ class ApplyReport:
 
 
 def _audit(session: Session, row: WarningRow, action: str, detail: dict[str, object], at: datetime) -> None:
-    session.add(AuditRow(warning_id=row.id, at=at, actor="system:evaluator", action=action, detail=detail))
+    add_audit(session, AuditRow(warning_id=row.id, at=at, actor="system:evaluator", action=action, detail=detail))
 
 
 def _new_row(state: WarningState, now: datetime) -> WarningRow:
@@ -62,15 +63,22 @@ def _new_row(state: WarningState, now: datetime) -> WarningRow:
     )
 
 
-def _insert_open(session: Session, row: WarningRow) -> WarningRow | None:
-    """Insert ``row`` unless a warning with its ``open_key`` is open (then ``None``): one statement,
-    ``INSERT … ON CONFLICT DO NOTHING``, so two writers never collide on the unique key."""
+def _insert_open(session: Session, rows: Sequence[WarningRow]) -> dict[str, WarningRow]:
+    """Insert ``rows`` but those whose ``open_key`` is open already (another writer's): one statement for
+    all, ``INSERT … ON CONFLICT DO NOTHING``, so two writers never collide on the unique key. Returns the
+    rows inserted, by ``open_key``; ids ascend in the order of ``rows``, as one insert each would give."""
+    if not rows:
+        return {}
     table = WarningRow.__table__  # type: ignore[attr-defined]
-    values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(WarningRow).values(**values).on_conflict_do_nothing(index_elements=["open_key"])
-    # RETURNING the ORM row: the new warning is in the session without a second round trip to read it.
-    return session.scalars(stmt.returning(WarningRow)).one_or_none()
+    values = [{c.name: getattr(row, c.name) for c in table.columns if c.name != "id"} for row in rows]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = pg_insert if postgres else sqlite_insert
+    stmt = insert(WarningRow).on_conflict_do_nothing(index_elements=["open_key"])
+    # RETURNING the ORM rows: the new warnings are in the session without a second round trip to read them.
+    # PostgreSQL is told to number them in parameter order; SQLite's one multi-row insert does so anyway
+    # (asking it would split the insert into one statement per row).
+    returning = stmt.returning(WarningRow, sort_by_parameter_order=postgres)
+    return {r.open_key: r for r in session.scalars(returning, values) if r.open_key is not None}
 
 
 def _open_rows(session: Session, fingerprints: Sequence[str]) -> dict[str, WarningRow]:
@@ -92,17 +100,29 @@ def apply_changes(
     """Write the evaluator's changes: open, update (fold) or raise warnings, each audited.
 
     Idempotent with respect to the fingerprint: an ``opened`` change for a fingerprint that is already
-    open in the store is folded into it instead of opening a second warning.
+    open in the store is folded into it instead of opening a second warning. The audit rows are written
+    together at the end (one statement, :func:`integrations.store.audit.deferred_audit`).
     """
+    with deferred_audit(session):
+        return _apply(session, changes, now)
+
+
+def _apply(session: Session, changes: Iterable[tuple[WarningState, Change]], now: datetime) -> ApplyReport:
     report = ApplyReport()
     changes = list(changes)
     # The open warnings of the whole batch in one query, not one round trip per change (a batch of a burst
     # folds hundreds of firings); the rows the batch opens join them as they are inserted.
     open_rows = _open_rows(session, [state.fingerprint for state, _ in changes])
+    # The warnings the batch opens, inserted together (each from its first change, as one by one would).
+    new: dict[str, WarningState] = {}
+    for state, _ in changes:
+        if state.fingerprint not in open_rows:
+            new.setdefault(state.fingerprint, state)
+    inserted = _insert_open(session, [_new_row(state, now) for state in new.values()])
     for state, change in changes:
         row = open_rows.get(state.fingerprint)
         if row is None:
-            row = _insert_open(session, _new_row(state, now))
+            row = inserted.pop(state.fingerprint, None)
             if row is not None:
                 open_rows[state.fingerprint] = row
                 report.opened += 1
