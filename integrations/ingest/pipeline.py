@@ -23,6 +23,7 @@ from collections.abc import Callable, Container
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -41,6 +42,8 @@ from rules.engine.gc_pause import gc_paused
 
 __all__ = ["IngestPipeline", "IngestReport", "MappedPage"]
 
+_AT = itemgetter(3)
+"""A prepared record's event time (:attr:`PreparedRecord.at`)."""
 _COLLECT_EVERY_PAGES = 16
 """Pages between two collections of young garbage during an ingest (the collector is paused between)."""
 
@@ -85,6 +88,8 @@ class MappedPage(NamedTuple):
     page: Page
     records: list[PreparedRecord]
     rejections: list[Rejection]
+    latest: datetime | None
+    """The latest event time of ``records`` (``None``: no records), for the source's watermark."""
 
 
 class IngestPipeline:
@@ -117,7 +122,10 @@ class IngestPipeline:
 
     def map(self, page: Page) -> MappedPage:
         """Step 2: the page's items as prepared records or rejections (never raises for an item)."""
-        return MappedPage(page, *self.mapping.map_page(page.items, self.now or datetime.now(UTC)))
+        records, rejections = self.mapping.map_page(page.items, self.now or datetime.now(UTC))
+        # The watermark's latest time, found here, on the read-ahead's helper thread: comparing a page of
+        # aware datetimes (offsets of their own) is no work for the writer's path.
+        return MappedPage(page, records, rejections, max(map(_AT, records), default=None))
 
     def store(
         self, session: Session, mapped: MappedPage, *, optimistic: bool = False, gate: threading.Event | None = None
@@ -239,8 +247,8 @@ class IngestPipeline:
                 # The source's watermark moves with the page it describes; a pull that reached the end of
                 # the source has sent everything up to now (its heartbeat).
                 now = self.now or datetime.now(UTC)
-                note_delivery(session=session, source=self.source.name, ats=(r.at for r in mapped.records),
-                              drained_at=None if mapped.page.has_more else now, now=now)
+                note_delivery(session=session, source=self.source.name, ats=() if mapped.latest is None else
+                              (mapped.latest,), drained_at=None if mapped.page.has_more else now, now=now)
                 return self.store(session, mapped, optimistic=new_only, gate=gate)
         finally:
             if gate is not None:
