@@ -19,6 +19,7 @@ import typer
 from flows.console import console, err_console, fail, located
 from integrations.i18n import _, translate
 from integrations.settings import get_settings
+from rules.engine.gc_pause import gc_paused
 
 app = typer.Typer(help=_("检查并测试规则文件（不启动 Prefect，不用存储）。"), no_args_is_help=True)
 
@@ -131,30 +132,36 @@ def backtest_cmd(
     old = _loaded([compare]) if compare is not None else None
     start = _since(since) if since is not None else None
     end = _since(until) if until else None
-    if workers is not None:
-        from flows.cli_backtest import sharded_rows
+    # No cyclic collection from here on (the process ends after): records, windows and warnings make no
+    # cycles, and with it on, sorting the records and listing the warnings started collections that
+    # walked every record read — an eighth of the CPU of a 300,000-record backtest. Not around the
+    # sharded run: its forked workers would inherit the pause.
+    with gc_paused() if workers is None else _null():
+        if workers is not None:
+            from flows.cli_backtest import sharded_rows
 
-        rows, n = sharded_rows(book, start or _CST_EPOCH, end, workers, engine)
-        old_rows = sharded_rows(old, start or _CST_EPOCH, end, workers, engine)[0] if old is not None else []
-    else:
-        items = _read_records(records, book.kinds) if records is not None else _stored_records(start or _CST_EPOCH, end)
-        # Records may come in any order: the engine's order is (at, source, id).
-        items.sort(key=lambda r: r.key)
-        n = len(items)
-        with console.status(_("正在研判 {n} 条记录 …").format(n=n), spinner="dots") if fmt == "table" else _null():
-            rows = backtest(book, items, engine)
-            old_rows = backtest(old, items, engine) if old is not None else []
-    if old is None:
-        _print_rows(rows, n, fmt, book, limit)
-        return
-    diffs = compare_rows(rows, old_rows)
-    if fmt == "jsonl":
-        for diff in diffs:
-            typer.echo(json.dumps(diff, ensure_ascii=False))
-    else:
-        from flows.cli_backtest_view import print_comparison
+            rows, n = sharded_rows(book, start or _CST_EPOCH, end, workers, engine)
+            old_rows = sharded_rows(old, start or _CST_EPOCH, end, workers, engine)[0] if old is not None else []
+        else:
+            items = (_read_records(records, book.kinds) if records is not None
+                     else _stored_records(start or _CST_EPOCH, end))
+            # Records may come in any order: the engine's order is (at, source, id).
+            items.sort(key=lambda r: r.key)
+            n = len(items)
+            with console.status(_("正在研判 {n} 条记录 …").format(n=n), spinner="dots") if fmt == "table" else _null():
+                rows = backtest(book, items, engine)
+                old_rows = backtest(old, items, engine) if old is not None else []
+        if old is None:
+            _print_rows(rows, n, fmt, book, limit)
+            return
+        diffs = compare_rows(rows, old_rows)
+        if fmt == "jsonl":
+            for diff in diffs:
+                typer.echo(json.dumps(diff, ensure_ascii=False))
+        else:
+            from flows.cli_backtest_view import print_comparison
 
-        print_comparison(diffs, n, book, old)
+            print_comparison(diffs, n, book, old)
 
 
 _CST_EPOCH = datetime(1970, 1, 1, tzinfo=_CST)

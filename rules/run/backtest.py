@@ -100,9 +100,11 @@ def backtest(rulebook: Any, records: Iterable[Record], engine: str = "durable") 
     evaluator = Evaluator(rulebook, engine)
     try:
         it = iter(records)
-        with gc_paused():  # for the whole run, not batch by batch: see rules.engine.gc_pause
+        # for the whole run, not batch by batch, and the rows too (tens of thousands of new objects while
+        # every window is still alive): see rules.engine.gc_pause
+        with gc_paused():
             while batch := list(islice(it, BATCH)):
                 evaluator.feed(batch)
-        return [warning_row(w) for w in evaluator.warnings()]
+            return [warning_row(w) for w in evaluator.warnings()]
     finally:
         evaluator.close()
