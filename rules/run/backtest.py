@@ -97,7 +97,7 @@ def warning_row(w: WarningState) -> dict[str, Any]:
 
 def backtest(rulebook: Any, records: Iterable[Record], engine: str = "durable") -> list[dict[str, Any]]:
     """Evaluate ``records`` over ``rulebook`` and return every warning, oldest first."""
-    evaluator = Evaluator(rulebook, engine)
+    evaluator = Evaluator(rulebook, engine, updates=False)  # only the warnings at the end are read
     try:
         it = iter(records)
         # for the whole run, not batch by batch, and the rows too (tens of thousands of new objects while
