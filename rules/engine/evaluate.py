@@ -190,3 +190,6 @@ class Evaluator:
     def close(self) -> None:
         """Free the engine (durable_rules rulesets)."""
         self.engine.close()
+        # The engine holds this evaluator's methods: without that cycle, the windows and warnings go
+        # when the last reference does, not at a collection that walks them all first.
+        self.engine.quiet = self.engine.absorb = None
