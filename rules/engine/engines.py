@@ -31,7 +31,7 @@ from rules.engine.count_windows import CountWindows
 from rules.engine.distinct_windows import DistinctWindows
 from rules.engine.explain import firing_from_json, firing_to_json
 from rules.engine.matching import DurableMatcher, Matcher, Plan, PythonMatcher, build_plan
-from rules.engine.protocol import Emit, RulebookLike, RuleEngine
+from rules.engine.protocol import Absorb, Emit, RulebookLike, RuleEngine
 from rules.engine.record_fields import RecordFields
 from rules.engine.sequences import Absences, Sequences
 from rules.engine.steps import WindowJob, absent_json, run_rule, run_window
@@ -87,6 +87,8 @@ class _Engine(RecordFields):
         self.errors: list[EvaluationError] = []
         self.quiet: Callable[[str, Level], bool] | None = None
         """Set by the evaluator: whether a firing folds into an open warning without its words."""
+        self.absorb: Absorb | None = None
+        """Set by an evaluator that keeps no updates: folds a quiet window firing in place (no firing)."""
         self._budget = TextBudget(plan.checks, plan.info, self.rules)
         RecordFields.__init__(self, self.rules, plan, rulebook)
         self._windows: dict[int, WindowJob] = {}

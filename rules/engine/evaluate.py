@@ -14,11 +14,12 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
 from domain.records import Record
-from domain.warnings import Change, Firing, Level, Status, WarningState, fold
+from domain.warnings import Change, Firing, Level, Status, WarningState, fold, fold_in_place
 from rules.engine.budget import EvaluationError
 from rules.engine.engines import DurableEngine, ReferenceEngine
 from rules.engine.gc_pause import gc_paused
@@ -63,8 +64,14 @@ def warning_from_json(d: Mapping[str, Any]) -> WarningState:
 class Evaluator:
     """Evaluates a rulebook over batches of records and keeps the open warnings."""
 
-    def __init__(self, rulebook: RulebookLike, engine: EngineName | str = "durable") -> None:
+    def __init__(self, rulebook: RulebookLike, engine: EngineName | str = "durable", *, updates: bool = True) -> None:
+        """``updates=False``: for a caller that reads only the warnings at the end (a backtest) —
+        :meth:`feed` returns only the changes that open or raise a warning, and a firing that merely
+        updates one is folded into it in place (:func:`domain.warnings.fold_in_place`; for a window
+        rule, without the firing being made at all). The warnings are the same either way; the states
+        :meth:`feed` returned may change afterwards."""
         self.rulebook = rulebook
+        self._updates = updates
         self.engine_name = str(engine)
         self.engine: RuleEngine = _engine(rulebook, self.engine_name)
         self._open: dict[str, WarningState] = {}
@@ -73,6 +80,7 @@ class Evaluator:
         self._chained = 0
         self._chain = "warning" in self.engine.watched
         self.engine.quiet = self._folds_quietly
+        self.engine.absorb = None if updates else self._absorb
         self.errors: list[EvaluationError] = []
         """The records the last :meth:`feed` left out (over the budget or failing a rule), with the rule
         and the reason: the caller quarantines them and tells the administrators."""
@@ -97,6 +105,7 @@ class Evaluator:
             ordered = [given[k[3]] for k in keys]
             times = [k[0] for k in keys]
         changes: list[tuple[WarningState, Change]] = []
+        updates = self._updates
 
         def emit(record: Record, firings: list[Firing]) -> Sequence[Record]:
             chained: list[Record] = []
@@ -104,9 +113,12 @@ class Evaluator:
                 state, change = fold(self._open.get(f.fingerprint), f)
                 self._open[f.fingerprint] = state
                 self.last_values[f.fingerprint] = f.values
-                changes.append((state, change))
-                if self._chain and change is not Change.updated:
-                    chained.append(self._warning_record(state, f))
+                if change is not Change.updated:
+                    changes.append((state, change))
+                    if self._chain:
+                        chained.append(self._warning_record(state, f))
+                elif updates:
+                    changes.append((state, change))
             return chained
 
         self.engine.process(ordered, emit, times)
@@ -119,6 +131,17 @@ class Evaluator:
         explanation and summary would be dropped by :func:`domain.warnings.fold`."""
         current = self._open.get(fingerprint)
         return current is not None and current.status is not Status.resolved and level.rank <= current.level.rank
+
+    def _absorb(self, fingerprint: str, level: Level, at: datetime, ref: str, values: dict[str, Any],
+                version: str) -> bool:
+        """See :data:`rules.engine.protocol.Absorb`: what :meth:`feed`'s fold would do with a quiet firing
+        of one record, done in place (this evaluator's states are its own: ``updates=False``)."""
+        current = self._open.get(fingerprint)
+        if current is None or current.status is Status.resolved or level.rank > current.level.rank:
+            return False
+        fold_in_place(current, at, ref, version)
+        self.last_values[fingerprint] = values
+        return True
 
     def _warning_record(self, state: WarningState, f: Firing) -> Record:
         self._chained += 1
@@ -139,7 +162,9 @@ class Evaluator:
     def adopt(self, warnings: Iterable[WarningState]) -> None:
         """Take ``warnings`` as the open ones, replacing those held (after a rule edit, the store's open
         warnings are the truth; the event-time state stays as it is)."""
-        self._open = {w.fingerprint: w for w in warnings if w.status is not Status.resolved}
+        # copies when folding in place: the caller's states stay as they were
+        self._open = {w.fingerprint: w if self._updates else replace(w)
+                      for w in warnings if w.status is not Status.resolved}
         self.last_values = {fp: v for fp, v in self.last_values.items() if fp in self._open}
 
     def snapshot(self) -> dict[str, Any]:
@@ -150,11 +175,12 @@ class Evaluator:
 
     @classmethod
     def restore(cls, rulebook: RulebookLike, snapshot: Mapping[str, Any],
-                engine: EngineName | str = "durable") -> Evaluator:
-        """An evaluator that continues from ``snapshot`` (taken with the same rulebook version)."""
+                engine: EngineName | str = "durable", *, updates: bool = True) -> Evaluator:
+        """An evaluator that continues from ``snapshot`` (taken with the same rulebook version); ``updates``
+        as for the constructor."""
         if snapshot.get("rulebook_version") not in (None, rulebook.version):
             raise ValueError("the snapshot was taken with another rulebook version")
-        out = cls(rulebook, engine)
+        out = cls(rulebook, engine, updates=updates)
         out.engine.load(snapshot.get("engine", {}))
         out._open = {w["fingerprint"]: warning_from_json(w) for w in snapshot.get("warnings", [])}
         out._chained = int(snapshot.get("chained", 0))
@@ -164,3 +190,6 @@ class Evaluator:
     def close(self) -> None:
         """Free the engine (durable_rules rulesets)."""
         self.engine.close()
+        # The engine holds this evaluator's methods: without that cycle, the windows and warnings go
+        # when the last reference does, not at a collection that walks them all first.
+        self.engine.quiet = self.engine.absorb = None

@@ -11,7 +11,7 @@ from domain.warnings import Firing, Level
 from rules.engine.budget import EvaluationError
 from rules.language.model import Rule
 
-__all__ = ["Emit", "RuleEngine", "RulebookLike"]
+__all__ = ["Absorb", "Emit", "RuleEngine", "RulebookLike"]
 
 Emit = Callable[[Record, list[Firing]], Sequence[Record]]
 
@@ -31,6 +31,12 @@ class RulebookLike(Protocol):
     def calendars(self) -> _Calendars | None: ...
 
 
+Absorb = Callable[[str, Level, datetime, str, dict[str, Any], str], bool]
+"""``absorb(fingerprint, level, at, ref, values, version)``: fold a one-record firing into its open
+warning in place when it does not raise it, and say so (an :class:`~rules.engine.evaluate.Evaluator`'s,
+when it keeps no updates); ``False``: the firing must be made and emitted."""
+
+
 class RuleEngine(Protocol):
     """Evaluates a rulebook over records in event time."""
 
@@ -43,6 +49,9 @@ class RuleEngine(Protocol):
     quiet: Callable[[str, Level], bool] | None
     """Whether a firing (fingerprint, level) will fold into an open warning without its own words, so
     they need not be built (:func:`rules.engine.explain.firing`); None: always build them."""
+    absorb: Absorb | None
+    """None, or an :data:`Absorb` that folds a quiet window firing into its warning in
+    place: then no firing is made or emitted for it."""
 
     def process(self, records: Sequence[Record], emit: Emit, times: Sequence[float] | None = None) -> None:
         """Evaluate ``records`` (sorted by ``(at, source, id)``), calling ``emit`` per record that fired.

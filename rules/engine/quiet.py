@@ -13,10 +13,11 @@ warning, a ``group_by`` naming a field the light fields lack) gets ``None`` and 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from domain.warnings import Firing, Level, fingerprint, made_firing
 from rules.engine.explain import group_of, tier_region
+from rules.engine.protocol import Absorb
 from rules.language.model import Rule
 
 __all__ = ["quiet_window_firing"]
@@ -24,11 +25,13 @@ __all__ = ["quiet_window_firing"]
 
 def quiet_window_firing(job: Any, level: Level, quiet: Callable[[str, Level], bool] | None, r: Any,
                         f: Mapping[str, Any], key: tuple[Any, ...], values: dict[str, Any],
-                        version: str) -> Firing | None:
+                        version: str, absorb: Absorb | None = None) -> Firing | Literal[True] | None:
     """The firing of ``job``'s window rule at ``level`` on record ``r`` (``f``: its light fields, which
     must hold every ``fingerprint_fields`` name the full fields hold; ``key``: its window key) when
-    ``quiet`` says it folds away without its words, else ``None``. ``values``: the aggregate, plain."""
-    if quiet is None:
+    ``quiet`` says it folds away without its words, else ``None``. ``values``: the aggregate, plain.
+    Given ``absorb`` (asked instead of ``quiet``): ``True`` when it folded the firing into its warning
+    itself, so no firing is made at all."""
+    if quiet is None and absorb is None:
         return None
     rule = job.rule
     groups: dict[tuple[Any, ...], tuple[str, dict[str, Any], str | None]] | None = job.groups
@@ -42,7 +45,9 @@ def quiet_window_firing(job: Any, level: Level, quiet: Callable[[str, Level], bo
                 groups.clear()
             known = groups[key] = _group(rule, f)
     fp, group, tier = known or _group(rule, f)
-    if not quiet(fp, level):
+    if absorb is not None:
+        return True if absorb(fp, level, r.at, r.ref, values, version) else None
+    if quiet is None or not quiet(fp, level):
         return None
     return made_firing(fp, rule=rule.id, level=level, at=r.at, group=group, region=r.region if tier is None else tier,
                        records=(r.ref,), explanation="", summary="", title=rule.title, values=values,

@@ -13,6 +13,7 @@ from domain.warnings import Firing, Level
 from rules.engine.baselines import Baselines, measure, shown
 from rules.engine.explain import describe, duration, firing, firing_to_json, tested
 from rules.engine.matching import Matcher
+from rules.engine.protocol import Absorb
 from rules.engine.quiet import quiet_window_firing
 from rules.engine.sequences import Absences, Sequences
 from rules.engine.windows import Windows
@@ -57,6 +58,12 @@ class EngineParts(Protocol):
     def quiet(self) -> Callable[[str, Level], bool] | None:
         """Whether a firing (fingerprint, level) folds into an open warning without its words (see
         :func:`rules.engine.explain.firing`); None: always build them."""
+        ...
+
+    @property
+    def absorb(self) -> Absorb | None:
+        """Folds a quiet window firing into its warning in place (:data:`rules.engine.protocol.Absorb`);
+        None: quiet firings are made and emitted."""
         ...
 
     def fields(self, r: Record, t: float | None = None) -> dict[str, Any]:
@@ -219,9 +226,9 @@ def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], 
     assert rule.window is not None
     if w.light_group:
         level = rule.levels[li].level
-        got = quiet_window_firing(w, level, engine.quiet, r, f, key, {w.agg: total}, engine.version)
+        got = quiet_window_firing(w, level, engine.quiet, r, f, key, {w.agg: total}, engine.version, engine.absorb)
         if got is not None:
-            return got
+            return None if got is True else got
     full = engine.fields(r, t)
     aggf = {w.agg: total}
     if "periods" in full:
@@ -267,9 +274,10 @@ def _run_baseline(engine: EngineParts, w: WindowJob, b: Baselines, r: Record, f:
     shown_samples = [shown(s) for s in samples]
     values = {w.agg: total, **rounded, "samples": shown_samples}
     if w.light_group:
-        got = quiet_window_firing(w, rule.levels[li].level, engine.quiet, r, f, key, values, engine.version)
+        got = quiet_window_firing(w, rule.levels[li].level, engine.quiet, r, f, key, values, engine.version,
+                                  engine.absorb)
         if got is not None:
-            return got
+            return None if got is True else got
     full = engine.fields(r, t)
     nice: dict[str, Any] = {w.agg: total, **rounded}
     if "periods" in full:

@@ -97,12 +97,14 @@ def warning_row(w: WarningState) -> dict[str, Any]:
 
 def backtest(rulebook: Any, records: Iterable[Record], engine: str = "durable") -> list[dict[str, Any]]:
     """Evaluate ``records`` over ``rulebook`` and return every warning, oldest first."""
-    evaluator = Evaluator(rulebook, engine)
+    evaluator = Evaluator(rulebook, engine, updates=False)  # only the warnings at the end are read
     try:
         it = iter(records)
-        with gc_paused():  # for the whole run, not batch by batch: see rules.engine.gc_pause
+        # for the whole run, not batch by batch, and the rows too (tens of thousands of new objects while
+        # every window is still alive): see rules.engine.gc_pause
+        with gc_paused():
             while batch := list(islice(it, BATCH)):
                 evaluator.feed(batch)
-        return [warning_row(w) for w in evaluator.warnings()]
+            return [warning_row(w) for w in evaluator.warnings()]
     finally:
         evaluator.close()

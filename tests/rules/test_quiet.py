@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.warnings import Firing
+from domain.warnings import Change, Firing
 from rules.engine.engines import WindowJob
 from rules.engine.evaluate import Evaluator
 from tests.rules.engine_helpers import CHAIN_RULE, book, rec
@@ -95,6 +95,52 @@ def test_quiet_folds_equal_the_plain_path(rule_list: list[dict[str, Any]], recs:
     finally:
         fast.close()
         plain.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(window_rules(), records(), st.sampled_from(["durable", "reference"]))
+def test_folding_in_place_gives_the_warnings_of_the_plain_path(rule_list: list[dict[str, Any]], recs: list[Any],
+                                                               engine: str) -> None:
+    """An evaluator that keeps no updates (the backtest's: quiet window firings folded into their warnings
+    in place, never made) ends with the warnings and values of one that builds every firing's words, and
+    returns the same openings and raisings, in order."""
+    b = book(yaml.safe_dump(rule_list, allow_unicode=True))
+    inplace, plain = Evaluator(b, engine, updates=False), Evaluator(b, engine)
+    for job in plain.engine._windows.values():  # type: ignore[attr-defined]
+        job.light_group = False
+    try:
+        recs = sorted(recs, key=lambda r: r.key)
+        half = len(recs) // 2
+        for chunk in (recs[:half], recs[half:]):
+            got = [(w.fingerprint, w.level, c) for w, c in inplace.feed(chunk)]
+            want = [(w.fingerprint, w.level, c) for w, c in plain.feed(chunk) if c is not Change.updated]
+            assert got == want
+        assert inplace.warnings() == plain.warnings()
+        assert [w.__dict__ for w in inplace.warnings()] == [w.__dict__ for w in plain.warnings()]
+        assert inplace.last_values == plain.last_values
+        assert inplace.snapshot() == plain.snapshot()
+    finally:
+        inplace.close()
+        plain.close()
+
+
+def test_folding_in_place_leaves_adopted_warnings_alone() -> None:
+    """Warnings adopted from outside are copied before anything is folded into them in place."""
+    b = book(yaml.safe_dump([{"id": "w", "title": "激增", "record": "petition",
+                              "window": {"within": "1d", "by": ["community"], "aggregate": "count"},
+                              "levels": [{"level": "blue", "when": {"count": {"gte": 1}}}], "summary": "{count} 件"}],
+                            allow_unicode=True))
+    first, ev = Evaluator(b), Evaluator(b, updates=False)
+    try:
+        first.feed([rec("petition", 0)])
+        (held,) = first.warnings()
+        ev.adopt([held])
+        ev.feed([rec("petition", m) for m in range(1, 4)])
+        (w,) = ev.warnings()
+        assert w.occurrences == 4 and held.occurrences == 1
+    finally:
+        first.close()
+        ev.close()
 
 
 def test_the_shortcut_is_taken_and_words_survive() -> None:
