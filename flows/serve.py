@@ -10,7 +10,8 @@ Stopping behaves like a service: the first Ctrl-C or SIGTERM stops the serving (
 the resident evaluator (with its delivery thread, :mod:`flows.live_delivery`), the web endpoint and the
 server, within :data:`STOP_WITHIN_S` (a watchdog armed by the signal keeps that promise even when a step
 hangs); a second one forces (the server is killed, the process exits at once). The runner runs in a
-thread of its own so that the main thread keeps the signals: Prefect's runner would otherwise take SIGTERM for itself. The resident evaluator starts stopping at the first signal too.
+thread of its own so that the main thread keeps the signals: Prefect's runner would otherwise take
+SIGTERM for itself. The resident evaluator starts stopping at the first signal too.
 """
 
 from __future__ import annotations
