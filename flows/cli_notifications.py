@@ -86,7 +86,7 @@ def list_cmd(
         step = _("{step}（汇总）").format(step=step_label(r.step)) if digest_of(r) else step_label(r.step)
         table.add_row(str(r.id), f"[{STATUS_STYLE.get(r.status, '')}]{state_of(r)}[/]",
                       label("level_name", r.level) if r.level else "", str(r.warning_id or "—"), step,
-                      r.recipient, r.channel, str(r.attempts), _when(r), mask(r.last_error)[:80])
+                      r.recipient, r.channel, str(r.attempts), _when(r), mask(_(r.last_error))[:80])
     console.print(table)
     if failed:
         console.print(_("已放弃的通知可用 `fenghuo notifications retry ID…` 重新排队（不给编号则全部重发）；"
