@@ -145,12 +145,12 @@ def preview_cmd(
     from integrations.store.models import WarningRow
 
     if step.split("-")[0] not in STEPS:
-        fail(_("未知的通知环节 {step}；可用：{known}").format(step=escape(step), known="、".join(STEPS)))
+        fail(_("未知的通知环节 {step}；可用：{known}").format(step=escape(step), known=_("、").join(STEPS)))
     if channel not in CHANNELS:
-        fail(_("未知的渠道 {channel}；可用：{known}").format(channel=escape(channel), known="、".join(CHANNELS)))
+        fail(_("未知的渠道 {channel}；可用：{known}").format(channel=escape(channel), known=_("、").join(CHANNELS)))
     settings = get_settings()
     if lang is not None and lang not in LANGS:
-        fail(_("未知的语言 {lang}；可用：{known}").format(lang=escape(lang), known="、".join(LANGS)))
+        fail(_("未知的语言 {lang}；可用：{known}").format(lang=escape(lang), known=_("、").join(LANGS)))
     try:
         templates = load_templates(settings.templates_dir, lang or settings.lang)
     except TemplateFileError as exc:

@@ -198,8 +198,8 @@ def follow_up_in(session: Session, assessment_id: int, now: datetime, *,
     links = list(session.exec(select(AssessmentLinkRow).where(AssessmentLinkRow.assessment_id == row.id)))
     report.total_links = len(links)
     crossed = _crossed(links, scheme.follow_up.thresholds, now)
-    report.crossed = [f"≥{t.at_least} {t.kind} within {t.within_days} days ({len(ks)})"
-                      for t, ks in crossed]
+    report.crossed = [Message(N_("{days} 天内 {kind} ≥{at_least}：关联 {n} 条"), days=t.within_days, kind=t.kind,
+                              at_least=t.at_least, n=len(ks)) for t, ks in crossed]
     if report.linked_records or report.linked_warnings:
         _event(session, row, "follow-up", now, detail={"records": report.linked_records,
                                                        "warnings": report.linked_warnings})
