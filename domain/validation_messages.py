@@ -60,6 +60,11 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _LONGEST_VALUE else text[:_LONGEST_VALUE] + "…"
 
 
+def _bound(value: Any) -> Any:
+    """A limit as people write it: ``1`` rather than pydantic's ``1.0`` for a whole number."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def error_message(error: Any, *, field: str | None = None) -> Message:
     """One pydantic error (an item of ``ValidationError.errors()``) as a Message naming its field (its
     location, or ``field`` when the caller names it better: ``FENGHUO_LANG`` rather than ``lang``)."""
@@ -71,7 +76,7 @@ def error_message(error: Any, *, field: str | None = None) -> Message:
         said = message_of(cause) or str(cause)
         return Message(N_("{field}：{reason}"), field=named, reason=said) if loc else Message("{reason}", reason=said)
     template = _BY_TYPE.get(str(error.get("type")), _OTHER)
-    params = {k: ctx.get(k, "") for k in ("min_length", "max_length", "gt", "ge", "lt", "le")
+    params = {k: _bound(ctx.get(k, "")) for k in ("min_length", "max_length", "gt", "ge", "lt", "le")
               if "{" + k + "}" in template}
     if "{allowed}" in template:  # pydantic's "'a', 'b' or 'c'": the English "or" dropped
         params["allowed"] = str(ctx.get("expected", "")).replace(" or ", ", ")

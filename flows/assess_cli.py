@@ -145,7 +145,7 @@ def add_factor_cmd(
             if csv is not None:
                 rows = import_factors_csv(session=s, assessment_id=assessment_id, path=csv, now=_now())
                 console.print(_(
-                        "已导入 {n} 项风险因素：{refs}").format(n=len(rows), refs="、".join(r.ref for r in rows)))
+                        "已导入 {n} 项风险因素：{refs}").format(n=len(rows), refs=_("、").join(r.ref for r in rows)))
                 return
             if not title or dimension is None or probability is None or impact is None:
                 fail(_("风险因素须给出 TITLE、--dimension、--probability 和 --impact（或 --csv FILE）"))
@@ -179,7 +179,7 @@ def score_cmd(
         score_after=result.score_after))
     for fr in result.fired:
         console.print(_("  硬性规则 {rule}（{phase}）：至少 {level} — {refs}").format(
-            rule=fr.id, phase=fr.phase, level=label("ssra_level", fr.level.value), refs="、".join(fr.refs)))
+            rule=fr.id, phase=fr.phase, level=label("ssra_level", fr.level.value), refs=_("、").join(fr.refs)))
     console.print(_("  建议：{recommendation}").format(
         recommendation=label("ssra_recommendation", result.recommendation.value)))
 

@@ -158,7 +158,7 @@ def show_cmd(
             by=r.decided_by, day=f"{r.decided_at:%Y-%m-%d}", outcome=label("ssra_outcome", r.decision)))
     if r.implementation_from:
         console.print(_("[bold]跟踪[/] 已关联 {n} 项；关键词 {keywords}；类别 {categories}").format(
-            n=len(b.links), keywords="、".join(r.keywords) or "-", categories="、".join(r.categories) or "-"),
+            n=len(b.links), keywords=_("、").join(r.keywords) or "-", categories=_("、").join(r.categories) or "-"),
             highlight=False)
 
 
@@ -194,7 +194,7 @@ def follow_up_cmd(
         id=assessment_id, records=rep.linked_records, warnings=rep.linked_warnings, total=rep.total_links,
         status=label("assessment_status", rep.status)))
     for c in rep.crossed:
-        console.print(_("  超过阈值：{what}").format(what=c))
+        console.print(_("  超过阈值：{what}").format(what=translate(c)))
     if rep.warning_id is not None:
         console.print(_("  预警 #{id}（ssra-follow-up）").format(id=rep.warning_id)
-                      + (_("；评估已重新启动。") if rep.reopened else "。"))
+                      + (_("；评估已重新启动。") if rep.reopened else _("。")))

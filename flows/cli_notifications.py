@@ -86,7 +86,7 @@ def list_cmd(
         step = _("{step}（汇总）").format(step=step_label(r.step)) if digest_of(r) else step_label(r.step)
         table.add_row(str(r.id), f"[{STATUS_STYLE.get(r.status, '')}]{state_of(r)}[/]",
                       label("level_name", r.level) if r.level else "", str(r.warning_id or "—"), step,
-                      r.recipient, r.channel, str(r.attempts), _when(r), mask(r.last_error)[:80])
+                      r.recipient, r.channel, str(r.attempts), _when(r), mask(_(r.last_error))[:80])
     console.print(table)
     if failed:
         console.print(_("已放弃的通知可用 `fenghuo notifications retry ID…` 重新排队（不给编号则全部重发）；"
@@ -145,12 +145,12 @@ def preview_cmd(
     from integrations.store.models import WarningRow
 
     if step.split("-")[0] not in STEPS:
-        fail(_("未知的通知环节 {step}；可用：{known}").format(step=escape(step), known="、".join(STEPS)))
+        fail(_("未知的通知环节 {step}；可用：{known}").format(step=escape(step), known=_("、").join(STEPS)))
     if channel not in CHANNELS:
-        fail(_("未知的渠道 {channel}；可用：{known}").format(channel=escape(channel), known="、".join(CHANNELS)))
+        fail(_("未知的渠道 {channel}；可用：{known}").format(channel=escape(channel), known=_("、").join(CHANNELS)))
     settings = get_settings()
     if lang is not None and lang not in LANGS:
-        fail(_("未知的语言 {lang}；可用：{known}").format(lang=escape(lang), known="、".join(LANGS)))
+        fail(_("未知的语言 {lang}；可用：{known}").format(lang=escape(lang), known=_("、").join(LANGS)))
     try:
         templates = load_templates(settings.templates_dir, lang or settings.lang)
     except TemplateFileError as exc:

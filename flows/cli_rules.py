@@ -181,7 +181,7 @@ def _check_engine(engine: str) -> None:
 
     known = get_args(EngineName)
     if engine not in known:
-        fail(_("--engine {engine} 不存在；可选：{known}").format(engine=repr(engine), known="、".join(known)))
+        fail(_("--engine {engine} 不存在；可选：{known}").format(engine=repr(engine), known=_("、").join(known)))
 
 
 def _loaded(paths: list[Path] | None) -> Any:

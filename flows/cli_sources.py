@@ -133,7 +133,7 @@ def test_cmd(
             bad.add_row(j.source_id or "-", j.code, j.reason)
         console.print(bad)
     if page.error:
-        console.print("[yellow]" + _("该页无法读取") + f"[/]：{page.error}")
+        console.print("[yellow]" + _("该页无法读取") + "[/]" + _("：") + str(translate(page.error)))
     console.print(_("页 {page}；下一游标 {cursor}；还有更多：{more}。未存储任何数据。").format(
         page=page.page_ref, cursor=repr(page.next_cursor), more=_("是") if page.has_more else _("否")), highlight=False)
 

@@ -61,7 +61,7 @@ def list_cmd(
     from integrations.store.tasks import list_tasks
 
     if status and status not in FILTERS:
-        fail(_("未知的状态 {status!r}：请用 {known}").format(status=status, known="、".join(FILTERS)))
+        fail(_("未知的状态 {status!r}：请用 {known}").format(status=status, known=_("、").join(FILTERS)))
     if region:
         try:
             validate_code(region)

@@ -181,7 +181,7 @@ def show_cmd(
     console.print("[bold]" + _("通知") + "[/]")
     for o in sent:
         console.print(f"  {o.status:<8} {o.channel:<8} {o.recipient:<28} {step_label(o.step):<14} attempts={o.attempts}"
-                      f"{'  ' + o.last_error[:60] if o.last_error else ''}")
+                      f"{'  ' + _(o.last_error)[:60] if o.last_error else ''}")
 
 
 def _act(action: str, warning_id: int, responder: str, reason: str) -> None:

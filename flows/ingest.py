@@ -56,5 +56,5 @@ def ingest_records(sources: list[str] | None = None, now: datetime | None = None
     unknown = sorted(set(names) - set(source_names()))
     if unknown:
         raise ValueError(_("未知的数据源 {unknown}；已配置：{configured}").format(
-            unknown="、".join(unknown), configured="、".join(source_names())))
+            unknown=_("、").join(unknown), configured=_("、").join(source_names())))
     return [fetch_source(name, at) for name in names]

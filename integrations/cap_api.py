@@ -32,6 +32,7 @@ from domain.warnings import Status
 from integrations.cap import CapWarning, cap_messages, render_message
 from integrations.cap_feed import CAP_MEDIA_TYPE, render_atom_feed
 from integrations.cap_parse import parse_cap
+from integrations.i18n import N_, _
 from integrations.settings import Settings
 from integrations.store.models import AuditRow, WarningRow
 from integrations.store.web_sessions import feed_token_user
@@ -75,7 +76,7 @@ def load_feed_views(
 
 
 class _Refused(Exception):
-    """A CAP request refused: status and the Chinese text that says what to do."""
+    """A CAP request refused: status and the text that says what to do (a Chinese msgid, shown translated)."""
 
     def __init__(self, status: int, text: str) -> None:
         super().__init__(text)
@@ -85,15 +86,15 @@ class _Refused(Exception):
         headers = {"Cache-Control": "no-store"}
         if self.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
-        return Response(self.text + "\n", status_code=self.status, media_type="text/plain; charset=utf-8",
+        return Response(_(self.text) + "\n", status_code=self.status, media_type="text/plain; charset=utf-8",
                         headers=headers)
 
 
-_IN_URL = _Refused(400, "订阅令牌不能放在网址里（网址会留在日志、代理和浏览记录中）。请把令牌放在请求头 "
-                        "Authorization: Bearer <令牌> 中发送，或登录工作台后从待办页打开订阅。")
-_NO_AUTH = _Refused(401, "需要订阅令牌：请在请求头 Authorization: Bearer <令牌> 中发送"
-                         "（令牌由系统管理员用 `fenghuo users feed-token 用户名` 签发），或先登录工作台。")
-_MISSING = _Refused(404, "没有这条预警消息，或它不在您的管辖范围内。")
+_IN_URL = _Refused(400, N_("订阅令牌不能放在网址里（网址会留在日志、代理和浏览记录中）。请把令牌放在请求头 "
+                           "Authorization: Bearer <令牌> 中发送，或登录工作台后从待办页打开订阅。"))
+_NO_AUTH = _Refused(401, N_("需要订阅令牌：请在请求头 Authorization: Bearer <令牌> 中发送"
+                            "（令牌由系统管理员用 `fenghuo users feed-token 用户名` 签发），或先登录工作台。"))
+_MISSING = _Refused(404, N_("没有这条预警消息，或它不在您的管辖范围内。"))
 
 
 def cap_router(
@@ -156,7 +157,7 @@ def cap_router(
             return refused.response()
         if "text/html" in request.headers.get("accept", ""):
             alert = parse_cap(body.encode("utf-8"))
-            return page("cap.html", title=alert.infos[0].headline if alert.infos else "预警消息", alert=alert,
+            return page("cap.html", title=alert.infos[0].headline if alert.infos else _("预警消息"), alert=alert,
                         viewer=viewer(request), identifier=identifier, beijing=present.beijing)
         return Response(body, media_type=f"{CAP_MEDIA_TYPE}; charset=utf-8", headers={"Cache-Control": "no-store"})
 

@@ -15,6 +15,7 @@ from lxml import etree
 from domain.privacy import mask
 from integrations.cap import CapWarning, build_alert, cap_messages
 from integrations.cap_xml import ATOM_NS, cap_time, to_string
+from integrations.i18n import _
 from integrations.settings import Settings, get_settings
 from integrations.store.models import AuditRow
 
@@ -50,7 +51,7 @@ def render_atom_feed(
     base = s.public_base_url.rstrip("/")
     feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
     _a(feed, "id", f"urn:fenghuo:cap-feed:{s.cap_sender}")
-    _a(feed, "title", f"{s.cap_sender_name}：当前预警（CAP 1.2）")
+    _a(feed, "title", _("{sender}：当前预警（CAP 1.2）").format(sender=s.cap_sender_name))
     _a(feed, "updated", cap_time(now, s.cap_timezone))
     _a(feed, "link", rel="self", type="application/atom+xml", href=f"{base}/cap/feed.atom")
     author = _a(feed, "author")
@@ -65,7 +66,7 @@ def render_atom_feed(
         identifier = message.identifier(warning)
         entry = _a(feed, "entry")
         _a(entry, "id", f"urn:fenghuo:cap:{identifier}")
-        _a(entry, "title", f"{message.level.chinese}预警 {mask(warning.title)}")
+        _a(entry, "title", _("{level}预警 {title}").format(level=_(message.level.chinese), title=mask(warning.title)))
         _a(entry, "updated", cap_time(message.sent, s.cap_timezone))
         _a(entry, "link", rel="alternate", type=CAP_MEDIA_TYPE, href=cap_url(base, identifier))
         _a(entry, "category", term=message.level.value, label=message.level.chinese)

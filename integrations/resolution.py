@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
+from integrations.i18n import _
 from integrations.notify.message_context import warning_context
 from integrations.notify.templates import default_templates, templates_for
 from integrations.policy import load_policy
@@ -62,10 +63,10 @@ def _hold_reason(session: Session, warning: WarningRow, routing: Routing, now: d
     categories = tuple(routing.categories(warning)) if routing.categories else ()
     silence = covering_silence(session, warning, categories=categories, now=now)
     if silence is not None:
-        return f"静默期间办结（静默 #{silence.id}：{silence.reason}），不再需要"
+        return _("静默期间办结（静默 #{id}：{reason}），不再需要").format(id=silence.id, reason=silence.reason)
     source = inhibiting(session, warning, pinned_policy(warning, routing.policy).inhibitions)
     if source is not None:
-        return f"由预警 #{source.id}（{source.rule}）统一通知，不再需要"
+        return _("由预警 #{id}（{rule}）统一通知，不再需要").format(id=source.id, rule=source.rule)
     return None
 
 

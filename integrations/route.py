@@ -19,6 +19,7 @@ from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from domain.routing import ChangeKind, RouteDecision, decide_route, repeat_due
 from domain.warnings import Change, WarningState
+from integrations.i18n import _
 from integrations.notify.message_context import warning_context
 from integrations.notify.templates import MessageTemplates, default_templates
 from integrations.store.audit import deferred_audit
@@ -93,8 +94,9 @@ def route_warning(
     covered = covered_by(session, warning, decision.policy.inhibitions) if texts else []
     if covered:
         # An inhibiting warning (a cluster) says which warnings it covers: theirs are held meanwhile.
-        note = (f"\n本预警涵盖预警 {'、'.join(f'#{i}' for i in covered[:20])}{' 等' if len(covered) > 20 else ''}"
-                f"（共 {len(covered)} 条，其通知暂缓，本预警办结后仍未办结的将补发）")
+        listed = _("、").join(f"#{i}" for i in covered[:20]) + (_(" 等") if len(covered) > 20 else "")
+        note = "\n" + _("本预警涵盖预警 {ids}（共 {n} 条，其通知暂缓，本预警办结后仍未办结的将补发）").format(
+            ids=listed, n=len(covered))
         texts = {k: Message(m.subject, m.body + note, m.links) for k, m in texts.items()}
     rows = record_route(session, warning, decision, texts, now, categories)
     if decision.change in ("opened", "raised") and not decision.already_routed:

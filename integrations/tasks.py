@@ -33,6 +33,7 @@ from domain.privacy import mask
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory, recipients_for
 from domain.tasks import KIND_CN, OUTCOME_CN, OutcomeEffect, outcome_effect
+from integrations.i18n import _, translate
 from integrations.ingest.fastmap import CompiledMapping
 from integrations.notify.templates import MessageTemplates
 from integrations.records_io import record_shape
@@ -109,7 +110,9 @@ def done(*, session: Session, task_id: int, responder: str, outcome: str, note: 
     effect = outcome_effect(row.kind, row.outcome or "")
     warning = session.get(WarningRow, row.warning_id)
     assert warning is not None and row.id is not None
-    text = f"任务 #{row.id} {effect.text}" + (f" 说明：{row.note}" if row.note else "")
+    # Told to people and kept in the audit: in the deployment's language.
+    text = _("任务 #{id} {effect}").format(id=row.id, effect=translate(effect.text)) + (
+        _(" 说明：{note}").format(note=row.note) if row.note else "")
     actions.comment(session=session, warning_id=warning.id or 0, responder=responder, directory=ctx.directory,
                     reason=text, now=now)
     sent = 0
@@ -128,10 +131,11 @@ def _propose(session: Session, row: TaskRow, warning: WarningRow, text: str, ctx
     assert row.id is not None and warning.id is not None
     tier = warning.tier or "city"
     people = recipients_for(warning.route_region or warning.region, tier, ctx.directory, now)
-    found = OUTCOME_CN.get(row.outcome or "", "")
-    subject = f"【建议办结】预警 #{warning.id}：{KIND_CN.get(row.kind, row.kind)}结果 {found}"
-    body = (f"{mask(text)}\n预警：{mask(warning.title or warning.rule)}（#{warning.id}）。"
-            f"请核查后在工作台或用 `fenghuo warnings resolve {warning.id}` 办结；系统不会自动办结。")
+    found = _(OUTCOME_CN.get(row.outcome or "", ""))
+    subject = _("【建议办结】预警 #{id}：{kind}结果 {outcome}").format(
+        id=warning.id, kind=_(KIND_CN.get(row.kind, row.kind)), outcome=found)
+    body = mask(text) + "\n" + _("预警：{title}（#{id}）。请核查后在工作台或用 `fenghuo warnings resolve {id}` 办结；"
+                                  "系统不会自动办结。").format(title=mask(warning.title or warning.rule), id=warning.id)
     rows = [OutboxRow(idempotency_key=f"task:{row.id}:propose:{p.id}:{c.type}", warning_id=warning.id,
                       step=PROPOSE_STEP, recipient=p.id, channel=c.type, address=c.address, level="",
                       subject=subject, body=body, payload={"task": row.id, "step": PROPOSE_STEP},
@@ -139,7 +143,7 @@ def _propose(session: Session, row: TaskRow, warning: WarningRow, text: str, ctx
             for p in people for c in p.channels]
     insert_missing(session, rows)
     append_audit(session=session, warning_id=warning.id, actor="system:tasks", action="task-proposal",
-                 reason=f"建议办结（任务 #{row.id}：{OUTCOME_CN.get(row.outcome or '', '')}）", at=now,
+                 reason=_("建议办结（任务 #{id}：{outcome}）").format(id=row.id, outcome=found), at=now,
                  detail={"task": row.id, "outcome": row.outcome, "recipients": [p.id for p in people]})
     return len(rows)
 

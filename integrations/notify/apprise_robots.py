@@ -30,6 +30,7 @@ from apprise import Apprise, AppriseAsset, NotifyFormat
 
 from domain.messages import N_, Message
 from domain.warnings import Level
+from integrations.i18n import _
 from integrations.notify.base import Notification, PermanentDeliveryError, TransientDeliveryError
 from integrations.settings import Settings, get_settings
 
@@ -63,10 +64,11 @@ def text_of(message: Notification) -> str:
     """The robot's text: subject (with the level's colour name), body, and the idempotency key."""
     subject = message.subject
     if message.level:
-        colour = Level(message.level).chinese
-        if colour.split("（")[0] not in subject:
-            subject = f"【{colour}预警】{subject}"
-    return f"{subject}\n\n{message.body}\n\n消息编号：{message.idempotency_key}"
+        colour = _(Level(message.level).chinese)
+        if colour.split("（")[0].split(" (")[0] not in subject:
+            subject = _("【{colour}预警】{subject}").format(colour=colour, subject=subject)
+    return _("{subject}\n\n{body}\n\n消息编号：{key}").format(subject=subject, body=message.body,
+                                                             key=message.idempotency_key)
 
 
 def _repoint(plugin: object, endpoint: str) -> None:
@@ -87,7 +89,8 @@ class AppriseRobotChannel:
         self, name: str = "wecom", *, endpoint: str | None = None, settings: Settings | None = None
     ) -> None:
         if name not in SCHEMES:
-            raise ValueError(f"unknown IM robot channel {name!r}; known: {', '.join(SCHEMES)}")
+            raise ValueError(Message(N_("未知的群机器人渠道 {name}；可用：{known}"), name=repr(name),
+                                     known=", ".join(SCHEMES)))
         s = settings or get_settings()
         self._name = name
         self._endpoint = endpoint if endpoint is not None else s.im_robot_endpoints.get(name)

@@ -23,6 +23,7 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 
 from domain.messages import N_, Message
+from integrations.i18n import _
 from integrations.notify.base import (
     DeliveryError,
     Notification,
@@ -58,7 +59,7 @@ def build_email(message: Notification, *, sender: str, now: datetime | None = No
     # between two RFC 2047 encoded words, which mangles long Chinese subjects ("信访 — 锦江区").
     mail = MIMEText(message.body, "plain", "utf-8")
     mail["Subject"] = Header(message.subject, "utf-8")  # type: ignore[assignment]  # compat32 takes Header
-    mail["From"] = formataddr((str(Header("烽火预警", "utf-8")), from_addr))
+    mail["From"] = formataddr((str(Header(_("烽火预警"), "utf-8")), from_addr))
     mail["To"] = to
     mail["Date"] = format_datetime(now or datetime.now(UTC))
     mail["Message-ID"] = message_id(message.idempotency_key, from_addr.rpartition("@")[2])

@@ -15,6 +15,7 @@ from typing import Any
 from domain.regions import RegionDirectory, Tier, ancestors
 from domain.routing import DIGEST_LEVELS
 from domain.warnings import Level
+from integrations.i18n import N_, _
 from integrations.notify.base import Notification
 from integrations.store.models import WarningRow
 
@@ -46,19 +47,19 @@ def place(region: str, regions: RegionDirectory) -> str:
     return " ".join(dict.fromkeys(chain)) or regions.name(region)
 
 
-def node_label(tier: str, code: str, regions: RegionDirectory, leadership: str = "市领导值班") -> str:
+def node_label(tier: str, code: str, regions: RegionDirectory, leadership: str = N_("市领导值班")) -> str:
     """Who is responsible now, e.g. ``区县 锦江区``."""
     if tier == "leadership":
-        return leadership
+        return _(leadership)  # the default through the catalogue; a configured name passes unchanged
     try:
-        label = Tier(tier).label
+        label = _(Tier(tier).label)
     except ValueError:
         label = tier
     return f"{label} {regions.name(code)}"
 
 
 def warning_context(warning: WarningRow, *, step: str, recipient: str, regions: RegionDirectory,
-                    leadership: str = "市领导值班", links: Mapping[str, str] | None = None) -> dict[str, Any]:
+                    leadership: str = N_("市领导值班"), links: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The names a warning's template may use (times as Beijing-time text). ``step`` is the routing step
     (``remind-2``); ``step_kind`` its kind (``remind``) and ``step_no`` its number (``2``, else ``""``)."""
     kind, _, number = step.partition("-")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from domain.regions import RegionDirectory
+from integrations.i18n import N_
 from integrations.notify.message_context import CHINA, Rendered, beijing, colour, node_label, place, warning_context
 from integrations.notify.templates import MessageTemplates, default_templates
 from integrations.settings import Settings, get_settings
@@ -26,7 +27,7 @@ def render(
     step: str,
     recipient: str,
     regions: RegionDirectory,
-    leadership: str = "市领导值班",
+    leadership: str = N_("市领导值班"),
     links: Mapping[str, str] | None = None,
     channel: str | None = None,
     templates: MessageTemplates | None = None,

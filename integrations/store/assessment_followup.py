@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.assessment_scheme import FollowUpThreshold, Scheme
+from domain.messages import N_, Message, joined
 from domain.regions import is_within
 from domain.warnings import LEVELS, Level, fingerprint
 from integrations.store.assessment_models import AssessmentLinkRow, AssessmentRow, AssessmentStatus
@@ -135,12 +136,14 @@ def _raise_warning(session: Session, row: AssessmentRow, crossed: list[tuple[Fol
     level = max((Level(t.level) for t, _ in crossed), key=LEVELS.index)
     hits = sorted({k.id: k for _, ks in crossed for k in ks}.values(), key=lambda k: k.at)
     refs = _refs(session, hits)
-    lines = [f"≥{t.at_least} {t.kind} in {t.within_days} days: {len(ks)} linked" for t, ks in crossed]
-    explanation = (f"Decision under implementation: 《{row.title}》 (assessment {row.id}, level after "
-                   f"mitigation {row.level_after}). Related items in its region crossed follow-up thresholds: "
-                   + "; ".join(lines) + ". Linked: "
-                   + ", ".join(f"{r} ({k.matched}, {k.at:%Y-%m-%d})" for r, k in zip(refs, hits, strict=True))
-                   + ". Re-assess the decision's social stability risk.")
+    # Stored text read by officials: Chinese first, as Messages (the store knows no language).
+    lines = joined((Message(N_("{days} 天内 {kind} ≥{at_least}：关联 {n} 条"), days=t.within_days, kind=t.kind,
+                            at_least=t.at_least, n=len(ks)) for t, ks in crossed), Message(N_("；")))
+    explanation = Message(
+        N_("实施中的决策《{title}》（评估 {id}，采取措施后风险等级 {level}）所在地区的相关事项超过跟踪阈值：{lines}。"
+           "关联事项：{linked}。请重新评估该决策的社会稳定风险。"),
+        title=row.title, id=row.id, level=row.level_after, lines=lines,
+        linked=", ".join(f"{r} ({k.matched}, {k.at:%Y-%m-%d})" for r, k in zip(refs, hits, strict=True)))
     fp = fingerprint(RULE_ID, {"assessment": row.id})
     w = session.exec(select(WarningRow).where(WarningRow.open_key == fp)).first()
     change = "opened"
@@ -148,7 +151,7 @@ def _raise_warning(session: Session, row: AssessmentRow, crossed: list[tuple[Fol
         w = WarningRow(fingerprint=fp, open_key=fp, rule=RULE_ID, title=f"重大决策实施跟踪预警：{row.title}",
                        level=level.value, status="open", region=row.region, first_at=hits[0].at,
                        last_at=hits[-1].at,
-                       summary=f"{len(hits)} related items while 《{row.title}》 is implemented",
+                       summary=Message(N_("《{title}》实施期间关联事项 {n} 条"), title=row.title, n=len(hits)),
                        explanation=explanation, records=refs[-50:], opened_at=now)
         session.add(w)
     else:
@@ -195,8 +198,8 @@ def follow_up_in(session: Session, assessment_id: int, now: datetime, *,
     links = list(session.exec(select(AssessmentLinkRow).where(AssessmentLinkRow.assessment_id == row.id)))
     report.total_links = len(links)
     crossed = _crossed(links, scheme.follow_up.thresholds, now)
-    report.crossed = [f"≥{t.at_least} {t.kind} within {t.within_days} days ({len(ks)})"
-                      for t, ks in crossed]
+    report.crossed = [Message(N_("{days} 天内 {kind} ≥{at_least}：关联 {n} 条"), days=t.within_days, kind=t.kind,
+                              at_least=t.at_least, n=len(ks)) for t, ks in crossed]
     if report.linked_records or report.linked_warnings:
         _event(session, row, "follow-up", now, detail={"records": report.linked_records,
                                                        "warnings": report.linked_warnings})

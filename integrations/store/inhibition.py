@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from domain.inhibition import Inhibition, OpenSource, inhibitor
+from domain.messages import N_
 from domain.regions import ancestors
 from domain.silences import release_outcome
 from domain.warnings import Level, Status
@@ -126,7 +127,7 @@ def release_inhibited(session: Session, *, now: datetime) -> dict[str, int]:
             row.status, row.next_attempt_at = PENDING, now
             counts["released"] += 1
         else:
-            row.status, row.last_error = NOT_NEEDED, "预警已办结，无需补发"
+            row.status, row.last_error = NOT_NEEDED, N_("预警已办结，无需补发")
             counts["not_needed"] += 1
         session.add(row)
     session.flush()

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from domain.messages import N_
 from domain.routing import DIGEST_LEVELS
 from domain.warnings import Status
 
@@ -31,7 +32,7 @@ from integrations.store.tasks import withdraw_tasks
 
 RESOLVED = "resolved"
 """Audit action of a resolution (the CAP feed's ``Cancel``, the reports' 办结 read it)."""
-NOT_NEEDED_NOTE = "预警已办结，无需发送"
+NOT_NEEDED_NOTE = N_("预警已办结，无需发送")
 """``last_error`` of a row closing a warning made ``not_needed`` (shown in ``notifications list``)."""
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from domain.messages import N_
 from domain.responders import ResponderDirectory
 from domain.schedules import parse_schedule
 from domain.silences import Silence, SilenceIndex, refusal, release_outcome
@@ -203,7 +204,7 @@ def release_held(session: Session, *, now: datetime) -> dict[str, int]:
             row.status, row.next_attempt_at = PENDING, now
             counts["released"] += 1
         else:
-            row.status, row.last_error = NOT_NEEDED, "预警已在静默期间办结，无需发送"
+            row.status, row.last_error = NOT_NEEDED, N_("预警已在静默期间办结，无需发送")
             counts["not_needed"] += 1
         session.add(row)
         if outcome != "keep" and row.warning_id is not None and (row.warning_id, outcome) not in audited:

@@ -19,7 +19,7 @@ import pytest
 from integrations.notify import PermanentDeliveryError, TransientDeliveryError
 from integrations.notify.apprise_robots import AppriseRobotChannel, robot_url
 from integrations.notify.base import Notification
-from integrations.settings import Settings
+from integrations.settings import Settings, get_settings
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +157,12 @@ def test_a_delivery_error_speaks_english_on_request(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("FENGHUO_LANG", "en")
     get_settings.cache_clear()
     assert explain(caught.value) == "wecom: address of duty-city is not a wecombot robot"
+
+
+def test_the_robot_text_is_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.notify.apprise_robots import text_of
+
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    text = text_of(_note("ABCDEF-123456", "wecom").model_copy(update={"subject": "crowd", "body": "people=60"}))
+    assert text == "[red (I, extremely severe) warning] crowd\n\npeople=60\n\nMessage ID: w9:open:duty-city:wecom"

@@ -130,3 +130,43 @@ def test_the_intake_doors_refusals_are_one_language(monkeypatch: pytest.MonkeyPa
     with pytest.raises(_Refused) as english:
         parse_body(b"\xff\xfe")
     assert str(english.value) == "the body must be UTF-8 JSON"
+
+
+def test_pydantic_refusals_and_bad_settings_read_in_the_language_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bad setting is refused in FENGHUO_LANG's language even though the settings cannot be read.
+    from integrations.i18n import translate
+
+    monkeypatch.setenv("FENGHUO_DELIVERY_SWEEP_S", "-1")
+    get_settings.cache_clear()
+    problem = settings_problem()
+    assert problem is not None and translate(problem) == "FENGHUO_DELIVERY_SWEEP_S 须大于 0，得到 '-1'"
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    said = translate(settings_problem())
+    assert said == "FENGHUO_DELIVERY_SWEEP_S must be greater than 0, got '-1'"
+    assert "Input should" not in said and "pydantic" not in said
+
+
+def test_cap_parse_refusals_read_in_the_language_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.cap import CapError, parse_cap
+
+    def refusals() -> list[str]:
+        said = []
+        for doc in ("<alert", '<feed xmlns="http://www.w3.org/2005/Atom"/>',
+                    '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier></alert>',
+                    '<?xml version="1.0"?><!DOCTYPE a []><alert/>'):
+            with pytest.raises(CapError) as caught:
+                parse_cap(doc)
+            said.append(str(caught.value))
+        return said
+
+    chinese = refusals()
+    assert chinese[0].startswith("XML 格式有误") and chinese[1].startswith("不是 CAP 1.2 预警消息")
+    assert chinese[2] == "CAP 消息缺少 <sender> 或其为空" and chinese[3] == "预警消息中不允许出现 DOCTYPE 声明"
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    english = refusals()
+    assert english[0].startswith("not well-formed XML") and english[1].startswith("not a CAP 1.2 alert")
+    assert english[2] == "the CAP message has no <sender>, or it is empty"
+    assert english[3] == "a DOCTYPE is not allowed in an alert"
+    assert not any(re.search(r"[\u4e00-\u9fff]", s) for s in english), english

@@ -243,3 +243,27 @@ def test_the_most_specific_file_wins_and_missing_ones_fall_back_to_shipped(
                 assert subject == "override None"
             else:
                 assert not subject.startswith("override"), subject
+
+
+def test_an_english_deployment_names_the_holder_and_the_template_errors_in_english(
+        engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from integrations.settings import get_settings
+
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    w = warning("orange")
+    with session_scope(engine) as s:
+        s.add(w)
+        s.flush()
+        rows = route_warning(session=s, warning=w, change="opened", policy=EscalationPolicy(),
+                             directory=small_directory(), regions=REGIONS, now=MONDAY_10_BJ,
+                             templates=load_templates(None, "en"))
+    assert rows and all("district 锦江区" in r.body and "区县" not in r.body for r in rows)  # the place is data
+    with pytest.raises(TemplateFileError) as caught:
+        load_templates(tmp_path / "missing", "en")
+    assert "the template folder does not exist" in str(caught.value)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "nope.j2").write_text("x", encoding="utf-8")
+    with pytest.raises(TemplateFileError) as caught:
+        load_templates(tmp_path / "x", "en")
+    assert "unknown notification step nope" in str(caught.value) and "模板" not in str(caught.value)

@@ -69,7 +69,7 @@ def test_links_related_items_and_warns_past_threshold(store: sa.Engine) -> None:
     rep = follow_up(store, aid, now)
     routed = [f"{w.rule}:{change}" for w, change in rep.to_route]
     assert rep.linked_records == 1 and rep.reopened and rep.status == AssessmentStatus.reassessment
-    assert rep.crossed == ["≥5 petition within 7 days (5)"] and routed == [f"{RULE_ID}:opened"]
+    assert rep.crossed == ["7 天内 petition ≥5：关联 5 条"] and routed == [f"{RULE_ID}:opened"]
     with Session(store) as s:
         w = s.exec(select(WarningRow).where(WarningRow.rule == RULE_ID)).one()
         assert (w.status, w.level, w.region, w.open_key) == ("open", "orange", "510104000000", w.fingerprint)
