@@ -41,7 +41,7 @@ from integrations.store.record_reads import (
     records_between,
     seq_records_after,
 )
-from integrations.store.wakeup import NOTIFY_SQL, notify_records
+from integrations.store.wakeup import CHANNEL, notify_records
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
 _VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
@@ -137,7 +137,7 @@ def begin_upsert(*, session: Session, records: Sequence[PreparedRecord], optimis
     """:func:`upsert_prepared` in two plain steps, for a writer that has other work to start in between.
 
     With ``optimistic``, every round trip and all the Python work of the insert happen here — on
-    PostgreSQL the writers' lock, the seq numbers, the savepoint, its ``NOTIFY`` and each row handed to
+    PostgreSQL the writers' lock, the savepoint, the seq numbers with its notification and each row handed to
     the driver; on SQLite the seq numbers and the statements' parameters — and
     :meth:`PendingUpsert.finish` only ends the ``COPY`` or runs SQLite's statements, which the driver
     does without the GIL: the ingest maps its next page meanwhile. (When some key was there already,
@@ -147,7 +147,7 @@ def begin_upsert(*, session: Session, records: Sequence[PreparedRecord], optimis
     dialect = session.get_bind().dialect.name
     # A key repeated within the batch is skipped like an existing one: the checked way sorts it out.
     if optimistic and records and dialect == "postgresql":
-        new = begin_copy_if_all_new(session, list(records), notify=NOTIFY_SQL)
+        new = begin_copy_if_all_new(session, list(records), notify=CHANNEL)
     elif optimistic and records and dialect == "sqlite":
         new = begin_insert_if_all_new(session, list(records))
     return PendingUpsert(session, records, new)

@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 CHANNEL = "fenghuo_records"
-
+"""The channel told (the ingest's ``COPY`` tells it by ``pg_notify`` in its own savepoint, with the seq query)."""
 
 NOTIFY_SQL = f"NOTIFY {CHANNEL}"
-"""The statement :func:`notify_records` sends (the ingest's ``COPY`` sends it in its own savepoint)."""
+"""The statement :func:`notify_records` sends."""
 
 
 def notify_records(session: Session) -> None:
