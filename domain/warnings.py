@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -177,17 +178,57 @@ def _added(held: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
     return _refs(held, new)
 
 
-def fold_in_place(current: WarningState, at: datetime, ref: str, rulebook_version: str) -> None:
+class RefRing:
+    """A warning's record refs held mutable while one-record firings fold into it: what :func:`_added`
+    gives firing after firing, at a set lookup and an append each instead of a new tuple of up to
+    :data:`MAX_RECORD_REFS` refs (the first half never changes; the latest half is a queue). Only for
+    refs :meth:`fits` accepts; :meth:`write` puts the tuple back into the state."""
+
+    __slots__ = ("head", "seen", "tail")
+
+    def __init__(self, refs: tuple[str, ...]) -> None:
+        self.head = list(refs[:_HALF])
+        self.tail = deque(refs[_HALF:])
+        self.seen = set(refs)
+
+    @staticmethod
+    def fits(refs: tuple[str, ...]) -> bool:
+        """Whether ``refs`` are a fold's (known free of repeats) and within bounds."""
+        return type(refs) is _Unique and len(refs) <= MAX_RECORD_REFS
+
+    def add(self, ref: str) -> None:
+        """Fold in the ref of a one-record firing."""
+        if ref in self.seen:
+            return
+        self.seen.add(ref)
+        if len(self.head) < _HALF:
+            self.head.append(ref)
+            return
+        self.tail.append(ref)
+        if len(self.tail) > _HALF:  # the oldest of the latest half goes
+            self.seen.discard(self.tail.popleft())
+
+    def write(self, state: WarningState) -> None:
+        """Set ``state``'s refs to these (a state :func:`fold_in_place` folds into)."""
+        state.__dict__["records"] = _Unique((*self.head, *self.tail))
+
+
+def fold_in_place(current: WarningState, at: datetime, ref: str, rulebook_version: str,
+                  ring: RefRing | None = None) -> None:
     """Write into ``current`` itself what ``fold(current, firing)`` gives for a firing of the one record
     ``ref`` at ``at`` that does not raise its level (``current`` open, the firing's level at most its
     own): the evaluator of a backtest folds tens of thousands of such firings and reads none of the
     states in between. Only for a state its caller made and has handed to no one: it is frozen to
-    everyone else."""
+    everyone else. Given ``ring`` (``current``'s refs, :class:`RefRing`), the ref goes there, and
+    ``current.records`` are stale until ``ring.write(current)``."""
     d = current.__dict__
     if at > d["last_at"]:  # max(last_at, at): the held one when equal
         d["last_at"] = at
     d["occurrences"] += 1
-    d["records"] = _added(d["records"], (ref,))
+    if ring is None:
+        d["records"] = _added(d["records"], (ref,))
+    else:
+        ring.add(ref)
     if rulebook_version:
         d["rulebook_version"] = rulebook_version
 

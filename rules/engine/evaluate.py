@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from domain.records import Record
-from domain.warnings import Change, Firing, Level, Status, WarningState, fold, fold_in_place
+from domain.warnings import Change, Firing, Level, RefRing, Status, WarningState, fold, fold_in_place
 from rules.engine.budget import EvaluationError
 from rules.engine.engines import DurableEngine, ReferenceEngine
 from rules.engine.gc_pause import gc_paused
@@ -72,6 +72,8 @@ class Evaluator:
         :meth:`feed` returned may change afterwards."""
         self.rulebook = rulebook
         self._updates = updates
+        self._rings: dict[str, RefRing] = {}
+        """Within a :meth:`feed`, the refs of the warnings folded into in place (written back at its end)."""
         self.engine_name = str(engine)
         self.engine: RuleEngine = _engine(rulebook, self.engine_name)
         self._open: dict[str, WarningState] = {}
@@ -105,11 +107,13 @@ class Evaluator:
             ordered = [given[k[3]] for k in keys]
             times = [k[0] for k in keys]
         changes: list[tuple[WarningState, Change]] = []
-        updates = self._updates
+        updates, rings = self._updates, self._rings
 
         def emit(record: Record, firings: list[Firing]) -> Sequence[Record]:
             chained: list[Record] = []
             for f in firings:
+                if rings and (ring := rings.pop(f.fingerprint, None)) is not None:
+                    ring.write(self._open[f.fingerprint])  # its refs as they are, for the fold to read
                 state, change = fold(self._open.get(f.fingerprint), f)
                 self._open[f.fingerprint] = state
                 self.last_values[f.fingerprint] = f.values
@@ -121,7 +125,12 @@ class Evaluator:
                     changes.append((state, change))
             return chained
 
-        self.engine.process(ordered, emit, times)
+        try:
+            self.engine.process(ordered, emit, times)
+        finally:
+            for fp, ring in rings.items():  # every state whole again between feeds
+                ring.write(self._open[fp])
+            rings.clear()
         self.errors = list(self.engine.errors)
         self.engine.errors.clear()
         return changes
@@ -139,7 +148,10 @@ class Evaluator:
         current = self._open.get(fingerprint)
         if current is None or current.status is Status.resolved or level.rank > current.level.rank:
             return False
-        fold_in_place(current, at, ref, version)
+        ring = self._rings.get(fingerprint)
+        if ring is None and RefRing.fits(current.records):
+            ring = self._rings[fingerprint] = RefRing(current.records)
+        fold_in_place(current, at, ref, version, ring)
         self.last_values[fingerprint] = values
         return True
 

@@ -14,6 +14,7 @@ from domain.warnings import (
     MAX_RECORD_REFS,
     Change,
     Firing,
+    RefRing,
     Status,
     WarningState,
     fold,
@@ -120,3 +121,47 @@ def test_fold_in_place_equals_fold_for_what_does_not_raise(stream: list[Firing],
         assert want[1] is Change.updated or not quiet
         assert held.__dict__ == want[0].__dict__
         plain = want[0]
+
+
+@given(st.lists(firings, max_size=160), st.sets(st.integers(0, 159), max_size=3))
+def test_a_ring_of_refs_folds_as_the_tuples_do(stream: list[Firing], resolved_at: set[int]) -> None:
+    """In-place folds with the refs in a :class:`RefRing` (made when the refs fit, written back before
+    any other fold): the states the fold makes, after every firing."""
+    held: WarningState | None = None
+    plain: WarningState | None = None
+    ring: RefRing | None = None
+    for i, f in enumerate(stream):
+        if i in resolved_at and held is not None and plain is not None:
+            if ring is not None:
+                ring.write(held)
+                ring = None
+            held, plain = replace(held, status=Status.resolved), replace(plain, status=Status.resolved)
+        plain = fold(plain, f)[0]
+        if (held is not None and held.status is not Status.resolved and len(f.records) == 1
+                and f.level.rank <= held.level.rank):
+            if ring is None and RefRing.fits(held.records):
+                ring = RefRing(held.records)
+            fold_in_place(held, f.at, f.records[0], f.rulebook_version, ring)
+        else:
+            if ring is not None and held is not None:
+                ring.write(held)
+                ring = None
+            held = fold(held, f)[0]
+        if ring is not None:
+            ring.write(held)
+        assert held.__dict__ == plain.__dict__
+
+
+def test_a_ring_keeps_the_first_and_latest_refs_of_a_long_run() -> None:
+    """150 one-record firings (every seventh naming an earlier record again) into a ring: the fold's refs."""
+    f0 = Firing(rule="r", level=LEVELS[0], at=T0, group={"c": 1}, region="510104001001", records=("s/0",),
+                explanation="", summary="", title="t", values={}, rulebook_version="v")
+    plain, _ = fold(None, f0)
+    held, _ = fold(None, f0)
+    ring = RefRing(held.records)
+    for i in range(1, 150):
+        ref = f"s/{i - 3 if i % 7 == 0 and i > 3 else i}"
+        plain, _ = fold(plain, replace(f0, at=T0 + timedelta(minutes=i), records=(ref,)))
+        fold_in_place(held, T0 + timedelta(minutes=i), ref, "v", ring)
+    ring.write(held)
+    assert held == plain and len(held.records) == MAX_RECORD_REFS and held.records[-1] == "s/149"
