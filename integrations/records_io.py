@@ -108,7 +108,7 @@ def _kind_rejection(item: Any, config: SourceConfig, key: str | bytes) -> Reject
     """An item that names a kind other than the source's is refused (it belongs to another source)."""
     if isinstance(item, dict) and "kind" in item and item["kind"] != config.kind:
         sid = item.get("id")
-        reason = Message(N_("来源 {source} 只提供 {kind} 记录，此条为 {got}；请用对应来源导入"),
+        reason = Message(N_("wrong_kind: 来源 {source} 只提供 {kind} 记录，此条为 {got}；请用对应来源导入"),
                          source=config.name, kind=config.kind, got=repr(item["kind"]))
         return Rejection(reason, None if sid is None else str(sid), safe_raw(item, config, key), "wrong_kind")
     return None

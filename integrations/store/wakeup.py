@@ -1,6 +1,7 @@
 """Waking the resident evaluator when records commit: PostgreSQL ``LISTEN``/``NOTIFY``, polling elsewhere.
 
-The ingest says ``NOTIFY fenghuo_records`` inside the transaction that stores new or changed records;
+The ingest says ``NOTIFY`` (on its store schema's channel, ``fenghuo_records_…``) inside the transaction
+that stores new or changed records;
 PostgreSQL delivers it when (and only if) that transaction commits, so a waiter never wakes for records
 it cannot yet read. The resident evaluator waits on :class:`Wakeup`: on PostgreSQL a dedicated listening
 connection returns as soon as a notification arrives (or at the poll interval, the fallback: a
@@ -15,10 +16,13 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlmodel import Session
 
-CHANNEL = "fenghuo_records"
-"""The channel told (the ingest's ``COPY`` tells it by ``pg_notify`` in its own savepoint, with the seq query)."""
+CHANNEL = "'fenghuo_records_' || left(md5(current_schema()), 12)"
+"""The channel told, as an SQL expression: one per store schema, since ``NOTIFY`` reaches the whole
+database and two stores in one database (a test schema beside another, a staging store) must not wake each
+other's evaluators. The ingest's ``COPY`` tells it by ``pg_notify`` in its own savepoint, with the seq
+query."""
 
-NOTIFY_SQL = f"NOTIFY {CHANNEL}"
+NOTIFY_SQL = f"SELECT pg_notify({CHANNEL}, '')"  # nosec B608  # a constant expression, no input
 """The statement :func:`notify_records` sends."""
 
 
@@ -58,14 +62,16 @@ class Polling:
 
 
 class Listening:
-    """``LISTEN fenghuo_records`` on a connection of its own (autocommit, outside the engine's pool)."""
+    """``LISTEN`` on the store schema's channel, on a connection of its own (autocommit, outside the engine's pool)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         raw = engine.raw_connection()
         self._raw = raw
         self._conn = raw.driver_connection  # a psycopg Connection
         self._conn.autocommit = True  # type: ignore[union-attr]
-        self._conn.execute(f"LISTEN {CHANNEL}")  # type: ignore[union-attr]
+        # Only hex digits after the prefix: safe as an identifier unquoted.
+        self._channel = self._conn.execute(f"SELECT {CHANNEL}").fetchone()[0]  # type: ignore[union-attr]  # nosec B608
+        self._conn.execute(f"LISTEN {self._channel}")  # type: ignore[union-attr]
 
     def wait(self, timeout: float) -> bool:
         """Return at the first notification (draining any others queued with it), or after ``timeout``."""
@@ -77,7 +83,7 @@ class Listening:
     def close(self) -> None:
         """Stop listening and give the connection back (closed: it was changed to autocommit)."""
         try:
-            self._conn.execute(f"UNLISTEN {CHANNEL}")  # type: ignore[union-attr]
+            self._conn.execute(f"UNLISTEN {self._channel}")  # type: ignore[union-attr]
         finally:
             self._raw.invalidate()
 
