@@ -35,8 +35,9 @@ def _upsert(dialect: sa.Dialect) -> tuple[str, Callable[[Any], Any], Callable[[A
     """The upsert's SQL for ``dialect`` (SQLite and PostgreSQL share it), and the marks' bind and result
     conversions (the column type's own: naive UTC text on SQLite, aware datetimes back)."""
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    # Constant names and placeholders only; every value is bound.
     sql = (
-        f"INSERT INTO source_watermark (source, {', '.join(_MARKS)}) VALUES ({', '.join([mark] * 4)}) "
+        f"INSERT INTO source_watermark (source, {', '.join(_MARKS)}) VALUES ({', '.join([mark] * 4)}) "  # nosec B608
         f"ON CONFLICT (source) DO UPDATE SET latest_at = {_forward('latest_at')}, "
         f"complete_up_to = {_forward('complete_up_to')}, delivered_at = excluded.delivered_at "
         f"RETURNING {', '.join(_MARKS)}"
