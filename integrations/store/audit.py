@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from integrations.store.columns import utcnow
+from integrations.store.deferral import deferring
 from integrations.store.models import AuditRow
 
 _DEFERRED = "audit-deferred"
@@ -28,15 +29,8 @@ def deferred_audit(session: Session) -> Iterator[None]:
     each. Same rows, same order (ids ascend in append order), same transaction; a read of the audit log
     through :func:`audit_entries` or :func:`flush_audit` writes the kept rows first. Nested blocks write at
     the outermost one's end. An exception leaves them unwritten (the transaction is rolled back anyway)."""
-    if _DEFERRED in session.info:
+    with deferring(session, _DEFERRED, flush_audit):
         yield
-        return
-    session.info[_DEFERRED] = []
-    try:
-        yield
-        flush_audit(session)
-    finally:
-        session.info.pop(_DEFERRED, None)
 
 
 def flush_audit(session: Session) -> None:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
+from integrations.store.deferral import deferring
 from integrations.store.models import OutboxRow
 
 __all__ = ["deferred_outbox", "flush_outbox", "insert_missing", "outbox_deferred"]
@@ -30,15 +31,8 @@ def deferred_outbox(session: Session) -> Iterator[None]:
     """Inside, :func:`insert_missing` keeps its rows; they are inserted together when the block ends (see
     the module). Nested blocks write at the outermost one's end; an exception leaves them unwritten (the
     transaction is rolled back anyway)."""
-    if _DEFERRED in session.info:
+    with deferring(session, _DEFERRED, flush_outbox):
         yield
-        return
-    session.info[_DEFERRED] = []
-    try:
-        yield
-        flush_outbox(session)
-    finally:
-        session.info.pop(_DEFERRED, None)
 
 
 def outbox_deferred(session: Session) -> bool:
