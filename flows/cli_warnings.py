@@ -17,6 +17,7 @@ from rich.table import Table
 from domain.regions import RegionDirectory
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import _, explain
+from integrations.wording import audit_action, audit_reason, worded
 
 app = typer.Typer(help=_("列出、查看和处置预警。"), no_args_is_help=True)
 
@@ -132,7 +133,7 @@ def show_cmd(
     if as_json:
         data = _row_dict(row) | {"explanation": mask(row.explanation), "records": row.records,
                                  "audit": [{"at": a.at, "actor": a.actor, "action": a.action,
-                                            "reason": mask(a.reason)} for a in trail],
+                                            "reason": mask(audit_reason(a.action, a.reason))} for a in trail],
                                  "notifications": [{"key": o.idempotency_key, "status": o.status,
                                                     "recipient": o.recipient, "channel": o.channel}
                                                    for o in sent],
@@ -168,7 +169,8 @@ def show_cmd(
                   + f"[/] {', '.join(row.records[:20])}{' …' if len(row.records) > 20 else ''}")
     console.print("[bold]" + _("处置经过（北京时间）") + "[/]")
     for a in trail:
-        console.print(f"  {a.at.astimezone(CST):%Y-%m-%d %H:%M}  {a.actor:<24} {a.action:<12} {mask(a.reason)}")
+        console.print(f"  {a.at.astimezone(CST):%Y-%m-%d %H:%M}  {a.actor:<24} {audit_action(a.action):<12} "
+                      f"{mask(audit_reason(a.action, a.reason))}", highlight=False)
     if tasks:
         from domain.tasks import KIND_CN, OUTCOME_CN, STATUS_CN
 
@@ -181,7 +183,7 @@ def show_cmd(
     console.print("[bold]" + _("通知") + "[/]")
     for o in sent:
         console.print(f"  {o.status:<8} {o.channel:<8} {o.recipient:<28} {step_label(o.step):<14} attempts={o.attempts}"
-                      f"{'  ' + _(o.last_error)[:60] if o.last_error else ''}")
+                      f"{'  ' + worded(o.last_error)[:60] if o.last_error else ''}")
 
 
 def _act(action: str, warning_id: int, responder: str, reason: str) -> None:

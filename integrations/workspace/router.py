@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from domain.privacy import mask
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
-from integrations.i18n import N_, _
+from integrations.i18n import N_, _, explain
 from integrations.oidc import IdentityProvider, provider_for
 from integrations.resolution import resolve_as
 from integrations.settings import Settings
@@ -249,7 +249,7 @@ def workspace_router(
                             level=row.level, category=None, until=now + timedelta(hours=hours), reason=reason,
                             now=now, max_length=timedelta(hours=settings.silence_max_hours))
         except SilenceRefused as exc:
-            return refused(_("无法设置静默"), _("{reason}（已记录在案）").format(reason=exc), 403, who)
+            return refused(_("无法设置静默"), _("{reason}（已记录在案）").format(reason=explain(exc)), 403, who)
         return RedirectResponse(f"/w/{row.id}?done=silence", status_code=303)
 
     @router.post("/w/{warning_id}/{action}", response_class=HTMLResponse)
