@@ -21,9 +21,9 @@ from functools import lru_cache
 
 from babel.messages.pofile import read_po
 
-from domain.messages import N_
+from domain.messages import N_, Message
 from domain.responders import CHINA
-from integrations.i18n import SOURCE_LANGUAGE, _, catalogue_path, language
+from integrations.i18n import SOURCE_LANGUAGE, _, catalogue_path, language, translate
 from integrations.labels import label, step_label
 from integrations.settings import Language
 
@@ -105,8 +105,9 @@ _CODES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], int], str]], ...] 
 
 
 def worded(text: str) -> str:
-    """The stored ``text`` in the language in force (see the module's docstring); unknown text unchanged."""
-    return _worded(text, 0)
+    """The stored ``text`` in the language in force (see the module's docstring); unknown text unchanged.
+    A :class:`~domain.messages.Message` not yet stored is translated from its own template."""
+    return translate(text) if isinstance(text, Message) else _worded(text, 0)
 
 
 def _worded(text: str, depth: int) -> str:
