@@ -21,6 +21,18 @@ from integrations.labels import label
 
 E = TypeVar("E", bound=Enum)
 
+OPTIONS = {
+    "title": "TITLE", "body": "--body", "region": "--region", "affected_people": "--people", "kind": "--kind",
+    "investment_yuan": "--investment", "summary": "--summary", "on": "--on", "participants": "--participants",
+    "notice": "--notice-from/--notice-to", "survey": "--counts", "name": "TITLE", "field": "--field",
+    "affiliation": "--affiliation", "dimension": "--dimension", "probability": "--probability",
+    "impact": "--impact", "people": "--people", "mitigation": "--mitigation",
+    "residual_probability": "--residual-probability", "residual_impact": "--residual-impact",
+    "evidence": "--evidence", "decided_by": "--by", "note": "--note", "implement_from": "--implement-from",
+}
+"""The assessment models' fields by the option (or argument) of ``fenghuo assess`` that gives them, so a
+refusal names what the user typed."""
+
 LEVEL_STYLE = {"high": "bold red", "medium": "bold dark_orange", "low": "bold green"}
 
 
@@ -44,7 +56,7 @@ def _errors() -> Iterator[None]:
     except (CsvImportError, SchemeFileError) as exc:
         fail(" | ".join(translate(e) for e in exc.errors))
     except ValidationError as exc:  # pydantic's English never reaches the user: each error named in the catalogue
-        fail(_("；").join(translate(m) for m in validation_messages(exc)))
+        fail(_("；").join(translate(m) for m in validation_messages(exc, names=OPTIONS)))
     except (AssessmentNotFound, AssessmentStateError, RegionCodeError, ValueError) as exc:
         said = explain(exc)
         fail(said.splitlines()[0] if said else type(exc).__name__)
