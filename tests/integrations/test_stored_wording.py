@@ -137,3 +137,26 @@ def test_quarantine_reasons_keep_their_code_and_read_in_the_language_in_force(
     en = runner.invoke(app, ["quarantine", "list", "--json"])
     assert en.exit_code == 0 and "wrong_kind: source xinfang provides only petition" in en.stdout, en.stdout
     assert not cjk(en.stdout), en.stdout
+
+
+def test_a_warning_the_system_wrote_reads_in_the_language_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.console import console
+
+    monkeypatch.setattr(console, "_width", 200)
+    row = warning(title=Message(N_("记录无法研判：规则 {rule}"), rule="petition-burst"),
+                  summary=Message(N_("{record}: 规则 {rule}: {reason}"), record="petition/xf/1", rule="petition-burst",
+                                  reason=Message(N_("研判出错（{error}）：该记录未参与研判，已隔离；请把此消息转给规则维护人员"),
+                                                 error="KeyError: 'x'")))
+    with session_scope(open_engine()) as s:
+        s.add(row)
+        s.flush()
+        wid = row.id
+        mark_stale(s, row, resolve_after=timedelta(hours=6), event_now=MONDAY_10_BJ, now=MONDAY_10_BJ)
+    zh = runner.invoke(app, ["warnings", "show", str(wid)]).stdout
+    assert "记录无法研判：规则 petition-burst" in zh and "久无新情况，可办结" in zh and "可办结" in zh, zh
+    speak(monkeypatch, "en")
+    en = runner.invoke(app, ["warnings", "show", str(wid)]).stdout
+    lines = en.splitlines()
+    told = [lines[0]] + [line for line in lines if "petition/xf/1" in line or "system:" in line]
+    assert len(told) >= 3 and "Record could not be evaluated: rule petition-burst" in lines[0], en
+    assert not cjk("\n".join(told)), told
