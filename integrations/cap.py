@@ -30,6 +30,7 @@ from integrations.cap_xml import CAP_NS, CapError, cap_time, to_string
 from integrations.i18n import N_, translations
 from integrations.settings import Settings, get_settings
 from integrations.store.models import AuditRow, WarningRow
+from integrations.wording import worded
 
 __all__ = [
     "CapAlert", "CapArea", "CapError", "CapInfo", "CapMessage", "CapWarning", "build_alert", "cap_messages",
@@ -74,15 +75,16 @@ class CapWarning:
     def from_row(
         cls, row: WarningRow, *, regions: RegionDirectory | None = None, kind: str = ""
     ) -> CapWarning:
-        """The view of a stored warning; ``regions`` names the area (else the code is the name)."""
+        """The view of a stored warning; ``regions`` names the area (else the code is the name). Texts the
+        system wrote (an error warning's title, a source-stale explanation) are worded in the language in force."""
         if row.id is None:
             raise ValueError("a warning must be stored (have an id) before it is rendered as CAP")
         return cls(
-            id=row.id, fingerprint=row.fingerprint, rule=row.rule, title=row.title or row.rule,
+            id=row.id, fingerprint=row.fingerprint, rule=row.rule, title=worded(row.title or row.rule),
             level=Level(row.level), status=row.status, region=row.region,
             region_path=(regions or RegionDirectory()).path(row.region),
             first_at=row.first_at, last_at=row.last_at, opened_at=row.opened_at,
-            summary=row.summary, explanation=row.explanation, resolved_at=row.resolved_at,
+            summary=worded(row.summary), explanation=worded(row.explanation), resolved_at=row.resolved_at,
             resolve_due_at=row.resolve_due_at, kind=kind,
         )
 
