@@ -143,7 +143,8 @@ class IngestPipeline:
         stats = write.finish()
         page = mapped.page
         for rej in mapped.rejections:
-            reason = f"{page.error}: {rej.reason}" if page.error else rej.reason
+            reason = Message(N_("整页有误（{error}）：{reason}"), error=page.error, reason=rej.reason) if page.error \
+                else rej.reason
             quarantine(
                 session=session,
                 source=self.source.name,
