@@ -41,6 +41,8 @@ STORED = [  # as the store writes them (Messages are their Chinese text), and th
     (Message(N_("{kind}任务 #{id}：{outcome}。{note}"), kind=Message(N_("核实")), id=4, outcome=Message(N_("属实")),
              note="ok"), "核实任务 #4：属实。ok"),
     (Message(N_("{kind} → {region}"), kind=Message(N_("走访")), region="510104001001001"), "走访 → 510104001001001"),
+    (Message(N_("问卷调查（{name}）"), name="survey.csv"), "问卷调查（survey.csv）"),
+    (Message(N_("任务 #{id} {effect} 说明：{note}"), id=5, effect=Message(N_("属实")), note="ok"), "任务 #5 属实 说明：ok"),
     (Message(N_("规则库版本变更 {old} → {new}：{names}；按新规则重放 {n} 条历史记录重建窗口，历史触发不再通知"),
              old=Message(N_("（无）")), new="abc", names=Message(N_("（内容未变）")), n=3),
      "规则库版本变更 （无） → abc：（内容未变）；按新规则重放 3 条历史记录重建窗口，历史触发不再通知"),
