@@ -126,7 +126,10 @@ def _worded(text: str, depth: int) -> str:
         if template.longest not in text or (found := template.pattern.match(text)) is None:
             continue
         params = {name: _worded(found[f"f{n}"], depth + 1) for n, name in enumerate(template.names)}
-        return _plain(_(template.msgid)).format_map(params)
+        try:
+            return _plain(_(template.msgid)).format_map(params)
+        except (IndexError, KeyError, ValueError):  # a positional field ({0}) or a stray brace: shown as stored
+            return text
     return text
 
 
