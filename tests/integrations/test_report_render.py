@@ -65,11 +65,15 @@ def test_charts_are_svg_with_level_colours_and_no_glyph_warnings(tmp_path: Path)
     assert again.read_bytes() == trend.read_bytes()
 
 
-def test_english_labels_without_a_cjk_font_are_ascii() -> None:
-    labels = charts.Labels(chinese=False)
-    from domain.warnings import LEVELS
+def test_the_legend_names_levels_as_the_tables_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
 
-    assert all(labels.level(lvl).isascii() for lvl in LEVELS)
+    zh = charts.trend_chart(_report(), tmp_path / "zh.svg", font=None).read_text(encoding="utf-8")
+    assert "红色（特别严重）" in zh and "蓝色（一般）" in zh
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    en = charts.trend_chart(_report(), tmp_path / "en.svg", font=None).read_text(encoding="utf-8")
+    assert "red (I, extremely severe)" in en and "blue (IV, general)" in en
 
 
 def test_make_report_writes_markdown_html_and_charts(sqlite_engine: sa.Engine, tmp_path: Path) -> None:
