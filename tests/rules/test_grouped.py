@@ -3,11 +3,13 @@
 :class:`Deliveries` models what the store does in live operation — records stored as sources deliver
 them, each source's watermark, and per group the release of its kinds' records up to the bound of its
 own sources (:func:`domain.watermarks.release_bound`) — so the release semantics can be checked against
-one backtest without a database.
+one backtest without a database. A chained group (the clusters) takes its producers' warnings through a
+chain buffer by default, or re-runs their rules in shadow (``shadow=True``): both are checked.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,9 +43,9 @@ def book() -> Any:
 class Deliveries:
     """The store in miniature: stored records, the sources' marks, per group what it has been fed."""
 
-    def __init__(self, book: Any, plan: ReleasePlan) -> None:
-        self.plan = plan
-        self.grouped = GroupedEvaluator(book, plan)
+    def __init__(self, book: Any, plan: ReleasePlan, *, shadow: bool = False) -> None:
+        self.book, self.plan, self.shadow = book, plan, shadow
+        self.grouped = GroupedEvaluator(book, plan, shadow=shadow)
         self.stored: list[Record] = []
         self.marks: dict[str, SourceMark] = {}
         self.fed: dict[str, set[tuple[Any, ...]]] = {g.name: set() for g in plan.groups}
@@ -73,6 +75,16 @@ class Deliveries:
         self.changes += out
         return out
 
+    def restart(self) -> None:
+        """Every group's state through JSON into a new grouped evaluator (a chained group's buffer too)."""
+        snaps = json.loads(json.dumps(self.grouped.snapshots()))
+        self.grouped.close()
+        self.grouped = GroupedEvaluator(self.book, self.plan, snapshots=snaps, shadow=self.shadow)
+
+    def buffers(self) -> list[Any]:
+        """The chained groups' buffers (none in shadow)."""
+        return [g.buffer for g in self.grouped.groups.values() if g.buffer is not None]
+
 
 def rec(kind: str, minutes: int, n: int, region: str, person: str, **attrs: Any) -> Record:
     return Record(kind=kind, source=SOURCE_OF[kind], id=f"{kind}-{n}", at=T0 + timedelta(minutes=minutes),
@@ -93,8 +105,9 @@ def _backtest(book: Any, records: list[Record]) -> list[tuple[Any, ...]]:
 
 
 @st.composite
-def cases(draw: Any) -> tuple[list[Record], list[tuple[str, int, bool]]]:
-    """Records of five kinds over ten days, and a delivery plan: (kind, how many, evaluate after)."""
+def cases(draw: Any) -> tuple[list[Record], list[tuple[str, int, bool]], int | None]:
+    """Records of five kinds over ten days, a delivery plan — (kind, how many, evaluate after) — and the
+    step after which the evaluator restarts from its snapshots (``None``: it never does)."""
     records: list[Record] = []
     span = 10 * 24 * 2  # half hours
     for kind in SOURCE_OF:
@@ -115,34 +128,51 @@ def cases(draw: Any) -> tuple[list[Record], list[tuple[str, int, bool]]]:
         n = draw(st.integers(1, left[kind]))
         left[kind] -= n
         plan.append((kind, n, draw(st.booleans())))
-    return records, plan
+    return records, plan, draw(st.none() | st.integers(0, len(plan) - 1))
+
+
+def _deliver_all(model: Deliveries, records: list[Record], plan: list[tuple[str, int, bool]], batch: int,
+                 restart_at: int | None) -> None:
+    """Every source says hello, the records come as ``plan`` says, then every source completes; the model
+    restarts from its snapshots after step ``restart_at``, if given."""
+    for source in SOURCE_OF.values():  # every department says hello before the records start
+        model.deliver(source, [], complete_up_to=T0 - timedelta(hours=1))
+    queues = {k: sorted((r for r in records if r.kind == k), key=lambda r: r.key) for k in SOURCE_OF}
+    for step, (kind, n, evaluate) in enumerate(plan):
+        model.deliver(SOURCE_OF[kind], queues[kind][:n])
+        queues[kind] = queues[kind][n:]
+        if evaluate:
+            model.evaluate(batch)
+        if step == restart_at:
+            model.restart()
+    for source in SOURCE_OF.values():
+        model.deliver(source, [], complete_up_to=T0 + timedelta(days=11))
+    model.evaluate(batch)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(cases(), st.sampled_from([1, 3, 20_000]))
 def test_per_group_release_in_any_delivery_order_gives_the_backtest(book: Any, case: Any, batch: int) -> None:
-    records, plan = case
-    model = Deliveries(book, plan_release(book.rules, DECLARED))
-    try:
-        for source in SOURCE_OF.values():  # every department says hello before the records start
-            model.deliver(source, [], complete_up_to=T0 - timedelta(hours=1))
-        queues = {k: sorted((r for r in records if r.kind == k), key=lambda r: r.key) for k in SOURCE_OF}
-        for kind, n, evaluate in plan:
-            model.deliver(SOURCE_OF[kind], queues[kind][:n])
-            queues[kind] = queues[kind][n:]
-            if evaluate:
-                model.evaluate(batch)
-        for source in SOURCE_OF.values():
-            model.deliver(source, [], complete_up_to=T0 + timedelta(days=11))
-        model.evaluate(batch)
-        expected = _backtest(book, records)
-        event(f"rules fired: {sorted({e[0] for e in expected})}")
-        assert sorted(map(_row, model.grouped.warnings())) == expected
-        opened = [w.fingerprint for w, c in model.changes if c is Change.opened]
-        assert sorted(opened) == sorted(e[2] for e in expected)  # each warning opened once, by its own group
-    finally:
-        model.grouped.close()
+    """Chain buffer == shadow == backtest, whatever the per-source delivery order, interleaving and batch
+    size, across a restart from the snapshots (buffer included)."""
+    records, plan, restart_at = case
+    expected = _backtest(book, records)
+    event(f"rules fired: {sorted({e[0] for e in expected})}")
+    got: dict[bool, list[tuple[Any, ...]]] = {}
+    for shadow in (False, True):
+        model = Deliveries(book, plan_release(book.rules, DECLARED), shadow=shadow)
+        try:
+            _deliver_all(model, records, plan, batch, restart_at)
+            got[shadow] = sorted(map(_row, model.grouped.warnings()))
+            opened = [w.fingerprint for w, c in model.changes if c is Change.opened]
+            assert sorted(opened) == sorted(e[2] for e in expected)  # each warning opened once, by its own group
+            assert all(len(b) == 0 and b.late == 0 for b in model.buffers())  # all fed, none behind its place
+            assert len(model.buffers()) == (0 if shadow else 1)
+        finally:
+            model.grouped.close()
+    assert got[False] == expected
+    assert got[True] == expected
 
 
 def _incident_and_sequence(book: Any, plan: ReleasePlan) -> tuple[list[list[str]], list[tuple[Any, ...]]]:
