@@ -22,19 +22,21 @@ firings by rule index (the index in the FULL rulebook, so groups agree). So a wa
   record itself after the absence's warning, not before); the default rulebook's clusters read warnings
   only.
 
-Each place ends with a sequence number: two warnings of one rule at one place keep the order the
-producer made them in.
+Two warnings at one place (of one rule, on one record) keep the order the producer made them in (a
+sequence number breaks the tie).
 
 Why this is enough: the caller feeds every producer group before the chained group in each pass, and a
 chained group's bound is never past a producer's (it is held by a superset of the sources, and its clock
 is ``min(bound, latest at)`` as theirs). So when the chained group is released up to ``t``, every
 producer has processed every record at or before ``t``, and moved time at least to ``t``: every warning
-placed at or before ``t`` is in the buffer. One that arrives behind what was already released would be
+placed at or before ``t`` is in the buffer, but for the absences due at ``t`` itself, which fire only
+once time passes ``t`` (:func:`upto_clock` leaves them for a later release). One that arrives behind what was already released would be
 a caller's mistake; it is still fed (at the next release, as a late record is) and counted in
 :attr:`ChainBuffer.late`.
 
-The buffer is plain data (:meth:`ChainBuffer.to_json`): live evaluation keeps it with the chained
-group's state (docs/proposals/README.md: the next step persists it as a table).
+The buffer is plain data (:meth:`ChainBuffer.to_json`), kept in the chained group's snapshot by
+:class:`rules.run.grouped.GroupedEvaluator`; the live path is to persist it as a table
+(docs/proposals/README.md).
 """
 
 from __future__ import annotations
