@@ -9,15 +9,17 @@ the live evaluator takes them; no release model (every record released at once: 
 kinds of the batch, producers first, with the batch's last ``at`` as its clock), so the figures are the
 evaluation cost alone. Reports wall seconds (and CPU seconds) with the ratio to one evaluator, the
 snapshot size (msgpack + zlib) of each, and whether all three end with the same warnings. Never asserts
-the figures. The ways run one after another in one process: note the load average the machine line
-prints (a busy machine slows whichever way runs then).
+the figures. The ways run one after another in one process, ``--rounds`` times in turn, and the last
+lines give each grouped way's median ratio over the rounds: on a shared machine a busy minute slows
+whichever way runs then, so read the ratios within a round and the load average the machine line prints.
 
-    uv run python bench/release_groups_bench.py --records 100000
+    uv run python bench/release_groups_bench.py --records 100000 [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -63,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--rounds", type=int, default=1, help="run the three ways this many times in turn")
     args = parser.parse_args()
     book = load_rulebook()
     plan = plan_release(book.rules, kind_sources((s.name, s.config.kind)
@@ -72,24 +75,28 @@ def main() -> None:
     print(machine_line())
     print(f"{len(records)} records, batches of {args.batch}, {len(plan.groups)} groups "
           f"({', '.join(g.name for g in plan.groups if g.chained)} chained)")
-
-    single = Evaluator(book)
-    start, cpu = time.perf_counter(), time.process_time()
-    for b in batches:
-        single.feed(b)
-    one_s, one_cpu = time.perf_counter() - start, time.process_time() - cpu
-    one_size = len(encode_state(single.snapshot()))
-    expected = _rows(single.warnings())
-    single.close()
-    print(f"one evaluator: {one_s:.2f} s wall, {one_cpu:.2f} s CPU ({len(records) / one_s:,.0f} records/s), "
-          f"snapshot {one_size:,} bytes, {len(expected):,} warnings")
-    for label, shadow in (("shadow", True), ("buffer", False)):
-        wall, cpu, size, rows, note = _grouped(book, plan, batches, shadow)
-        print(f"{label + ':':14} {wall:.2f} s wall, {cpu:.2f} s CPU ({wall / one_s:.2f}× one evaluator, "
-              f"CPU {cpu / one_cpu:.2f}×), snapshots {size:,} bytes, {len(rows):,} warnings, "
-              f"same as one evaluator: {rows == expected} ({note})")
-    print(machine_line())
-
+    ratios: dict[str, list[tuple[float, float]]] = {"shadow": [], "buffer": []}
+    for n in range(1, args.rounds + 1):
+        single = Evaluator(book)
+        start, cpu = time.perf_counter(), time.process_time()
+        for b in batches:
+            single.feed(b)
+        one_s, one_cpu = time.perf_counter() - start, time.process_time() - cpu
+        one_size = len(encode_state(single.snapshot()))
+        expected = _rows(single.warnings())
+        single.close()
+        print(f"round {n}: one evaluator: {one_s:.2f} s wall, {one_cpu:.2f} s CPU "
+              f"({len(records) / one_s:,.0f} records/s), snapshot {one_size:,} bytes, {len(expected):,} warnings")
+        for label, shadow in (("shadow", True), ("buffer", False)):
+            wall, cpu, size, rows, note = _grouped(book, plan, batches, shadow)
+            ratios[label].append((wall / one_s, cpu / one_cpu))
+            print(f"round {n}: {label + ':':14} {wall:.2f} s wall, {cpu:.2f} s CPU ({wall / one_s:.2f}× one "
+                  f"evaluator, CPU {cpu / one_cpu:.2f}×), snapshots {size:,} bytes, {len(rows):,} warnings, "
+                  f"same as one evaluator: {rows == expected} ({note})")
+        print(machine_line())
+    for label, got in ratios.items():
+        print(f"{label}: median {statistics.median(w for w, _ in got):.2f}× one evaluator's wall time, "
+              f"{statistics.median(c for _, c in got):.2f}× its CPU over {len(got)} round(s)")
 
 if __name__ == "__main__":
     main()
