@@ -83,9 +83,9 @@ def render_html(report: SituationReport, *, charts: Mapping[str, str] | None = N
                 for lvl in text.LEVELS_DESC for s in [sla.ack_by_level[lvl]]]
     breaches = ""
     if sla.resolve.breached_ids:
-        breaches += "<li>" + _("未按时办结预警：") + "、".join(f"#{i}" for i in sla.resolve.breached_ids) + "</li>"
+        breaches += "<li>" + _("未按时办结预警：") + _("、").join(f"#{i}" for i in sla.resolve.breached_ids) + "</li>"
     if sla.ack.breached_ids:
-        breaches += "<li>" + _("未按时签收预警：") + "、".join(f"#{i}" for i in sla.ack.breached_ids) + "</li>"
+        breaches += "<li>" + _("未按时签收预警：") + _("、").join(f"#{i}" for i in sla.ack.breached_ids) + "</li>"
 
     def ranked(rules: Sequence[RuleCount]) -> str:
         if not rules:

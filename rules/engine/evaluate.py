@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
@@ -26,9 +26,14 @@ from rules.engine.gc_pause import gc_paused
 from rules.engine.protocol import RulebookLike, RuleEngine
 from rules.engine.windows import seconds
 
-__all__ = ["EngineName", "Evaluator", "warning_from_json", "warning_to_json"]
+__all__ = ["ChainHook", "EngineName", "Evaluator", "warning_from_json", "warning_to_json"]
 
 EngineName = Literal["durable", "reference"]
+
+ChainHook = Callable[[Record, Record, Firing], None]
+"""``on_chain(trigger, warning, firing)``: a firing opened or raised a warning, which enters the stream as
+the ``warning`` record right after ``trigger`` (the record whose processing made the firing; for an
+absence, the record that moved time past its deadline)."""
 
 WARNING_SOURCE = "fenghuo"
 """``source`` of the chained ``warning`` records."""
@@ -64,13 +69,18 @@ def warning_from_json(d: Mapping[str, Any]) -> WarningState:
 class Evaluator:
     """Evaluates a rulebook over batches of records and keeps the open warnings."""
 
-    def __init__(self, rulebook: RulebookLike, engine: EngineName | str = "durable", *, updates: bool = True) -> None:
+    def __init__(self, rulebook: RulebookLike, engine: EngineName | str = "durable", *, updates: bool = True,
+                 on_chain: ChainHook | None = None) -> None:
         """``updates=False``: for a caller that reads only the warnings at the end (a backtest) —
         :meth:`feed` returns only the changes that open or raise a warning, and a firing that merely
         updates one is folded into it in place (:func:`domain.warnings.fold_in_place`; for a window
         rule, without the firing being made at all). The warnings are the same either way; the states
-        :meth:`feed` returned may change afterwards."""
+        :meth:`feed` returned may change afterwards. ``on_chain``: see :attr:`on_chain`."""
         self.rulebook = rulebook
+        self.on_chain = on_chain
+        """Called with every ``warning`` record this evaluator's firings chain (:data:`ChainHook`), also
+        when none of its own rules takes warnings: how another evaluator's rules get them
+        (:mod:`rules.run.chain_buffer`)."""
         self._updates = updates
         self._rings: dict[str, RefRing] = {}
         """Within a :meth:`feed`, the refs of the warnings folded into in place (written back at its end)."""
@@ -87,27 +97,30 @@ class Evaluator:
         """The records the last :meth:`feed` left out (over the budget or failing a rule), with the rule
         and the reason: the caller quarantines them and tells the administrators."""
 
-    def feed(self, records: Iterable[Record]) -> list[tuple[WarningState, Change]]:
+    def feed(self, records: Iterable[Record], *, in_order: bool = False) -> list[tuple[WarningState, Change]]:
         """Evaluate ``records`` (any order; sorted here) after everything fed before. Returns each
-        warning change in stream order: opened, updated (another occurrence) or raised."""
+        warning change in stream order: opened, updated (another occurrence) or raised.
+        ``in_order=True``: take ``records`` in the order given, unsorted — for a caller that places
+        chained ``warning`` records where a single run makes them (right after their trigger, which
+        for an absence's is behind its own ``at``: sorting would move it)."""
         # The batch makes no reference cycles; collect once after it, not every few records (sorting
         # included: a collection every 700 new tuples walks every live window and warning).
         with gc_paused():
-            return self._feed(records)
+            return self._feed(records, in_order)
 
-    def _feed(self, records: Iterable[Record]) -> list[tuple[WarningState, Change]]:
+    def _feed(self, records: Iterable[Record], in_order: bool = False) -> list[tuple[WarningState, Change]]:
         # The engine's order (Record.key) with `at` as epoch seconds: much faster to compare than aware
         # datetimes, the same order (a double resolves well under a microsecond at today's epochs).
         given = list(records)
         times = [seconds(r.at) for r in given]
-        if all(map(operator.lt, times, itertools.islice(times, 1, None))):
+        if in_order or all(map(operator.lt, times, itertools.islice(times, 1, None))):
             ordered = given  # in order already, no two at the same instant (usual for a feed): no keys
         else:
             keys = sorted([(t, r.source, r.id, i) for i, (t, r) in enumerate(zip(times, given, strict=True))])
             ordered = [given[k[3]] for k in keys]
             times = [k[0] for k in keys]
         changes: list[tuple[WarningState, Change]] = []
-        updates, rings = self._updates, self._rings
+        updates, rings, hook = self._updates, self._rings, self.on_chain
 
         def emit(record: Record, firings: list[Firing]) -> Sequence[Record]:
             chained: list[Record] = []
@@ -119,8 +132,12 @@ class Evaluator:
                 self.last_values[f.fingerprint] = f.values
                 if change is not Change.updated:
                     changes.append((state, change))
-                    if self._chain:
-                        chained.append(self._warning_record(state, f))
+                    if self._chain or hook is not None:
+                        warning = self._warning_record(state, f)
+                        if self._chain:
+                            chained.append(warning)
+                        if hook is not None:
+                            hook(record, warning, f)
                 elif updates:
                     changes.append((state, change))
             return chained
@@ -187,12 +204,13 @@ class Evaluator:
 
     @classmethod
     def restore(cls, rulebook: RulebookLike, snapshot: Mapping[str, Any],
-                engine: EngineName | str = "durable", *, updates: bool = True) -> Evaluator:
+                engine: EngineName | str = "durable", *, updates: bool = True,
+                on_chain: ChainHook | None = None) -> Evaluator:
         """An evaluator that continues from ``snapshot`` (taken with the same rulebook version); ``updates``
-        as for the constructor."""
+        and ``on_chain`` as for the constructor."""
         if snapshot.get("rulebook_version") not in (None, rulebook.version):
             raise ValueError("the snapshot was taken with another rulebook version")
-        out = cls(rulebook, engine, updates=updates)
+        out = cls(rulebook, engine, updates=updates, on_chain=on_chain)
         out.engine.load(snapshot.get("engine", {}))
         out._open = {w["fingerprint"]: warning_from_json(w) for w in snapshot.get("warnings", [])}
         out._chained = int(snapshot.get("chained", 0))

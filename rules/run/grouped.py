@@ -12,12 +12,15 @@ across groups except time and chaining, and both are restored:
   The caller passes ``min(the group's release bound, the latest at stored)``: every record of the
   group up to the clock has been released, so an absence fires only when every source feeding it has
   passed its deadline, and never beyond the last record seen (the v1 rule backtests keep).
-- **Chaining.** A chained group (cluster rules taking other groups' warnings) runs, besides its own
-  rules, the rules of the groups it consumes, *in shadow*: it is fed their records too, at its own,
-  slower release (held by every source upstream), so it sees their warnings exactly where a single run
-  makes them; the shadow rules' own warning changes are dropped (their own groups report them, at
-  once). The price is evaluating the consumed rules twice; a buffer of the producers' chained records
-  (what :mod:`rules.run.sharded` does between layers) would avoid it and is left for later.
+- **Chaining.** A chained group (cluster rules taking other groups' warnings) must see the warnings of
+  the groups it consumes exactly where a single run makes them, though those groups run ahead of it.
+  By default their evaluators hand every warning they chain to the chained group's
+  :class:`~rules.run.chain_buffer.ChainBuffer`, which keeps it at its single-run place and gives it to
+  the chained group, unsorted and in place order, once the group's own release passes it. With
+  ``shadow=True`` the chained group instead runs the rules of the groups it consumes *in shadow*: it is
+  fed their records too, at its own slower release, and their own warning changes are dropped (their
+  groups report them). Both give the same warnings; the shadow evaluates the consumed rules twice (most
+  of the default rulebook), the buffer only holds their few warnings.
 
 The final warnings therefore equal one backtest over all records once every source has delivered
 (``tests/rules/test_grouped.py``), while a group fed by one source takes its records at once.
@@ -25,15 +28,17 @@ The final warnings therefore equal one backtest over all records once every sour
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from domain.records import Record
-from domain.warnings import Change, WarningState
-from rules.engine.evaluate import Evaluator
+from domain.warnings import Change, Firing, WarningState
+from rules.engine.evaluate import ChainHook, Evaluator
 from rules.engine.windows import seconds
+from rules.run.chain_buffer import ChainBuffer, upto_clock, upto_record
 from rules.run.release_groups import ReleaseGroup, ReleasePlan
 from rules.run.shard_run import CLOCK_KIND, SubRulebook
 
@@ -49,11 +54,11 @@ def tick(at: datetime) -> Record:
                                   late=False)
 
 
-def group_rulebook(rulebook: Any, plan: ReleasePlan, group: ReleaseGroup) -> SubRulebook:
-    """The rules ``group``'s evaluator runs — its own and, for a chained group, those of the groups it
-    consumes (in shadow) — in rulebook order, stamped with the full rulebook's version."""
+def group_rulebook(rulebook: Any, plan: ReleasePlan, group: ReleaseGroup, *, shadow: bool = False) -> SubRulebook:
+    """The rules ``group``'s evaluator runs — its own and, for a chained group with ``shadow``, those of
+    the groups it consumes — in rulebook order, stamped with the full rulebook's version."""
     ids = set(group.rules)
-    for name in group.consumes:
+    for name in group.consumes if shadow else ():
         ids |= set(plan.get(name).rules)
     return SubRulebook(tuple(r for r in rulebook.rules if r.id in ids), rulebook.version,
                        getattr(rulebook, "calendars", None))
@@ -69,17 +74,31 @@ class GroupEvaluator:
     """Record kinds it is fed: its own rules' and, for a chained group, those of the rules it shadows."""
     owned: frozenset[str]
     """Rules whose warning changes it reports (a chained group's shadow rules are reported by their own)."""
+    buffer: ChainBuffer | None = None
+    """A chained group's buffer of the warnings its producers chain (``None``: not chained, or in shadow)."""
 
     def feed(self, records: Iterable[Record], clock: datetime | None = None) -> list[tuple[WarningState, Change]]:
-        """Evaluate ``records`` (of :attr:`kinds`, released in event-time order after those fed before),
-        then move time to ``clock`` if given; the changes of the owned rules' warnings."""
+        """Evaluate ``records`` (of :attr:`kinds`, released: every record of those kinds at or before the
+        last of them, or before ``clock``, is in this feed or was in an earlier one) — with a
+        :attr:`buffer`, merged with the warnings it releases up to the last record, or ``clock`` — then
+        move time to ``clock`` if given; the changes of the owned rules' warnings.
+
+        In a pass, feed every producer group before its chained group: the buffer releases what its
+        producers have chained by then."""
         batch = list(records)
+        if self.buffer is not None:
+            batch.sort(key=lambda r: (seconds(r.at), r.source, r.id))
+            upto = upto_clock(clock) if clock is not None else upto_record(batch[-1]) if batch else None
+            held = self.buffer.release(upto) if upto is not None else []
+            if held:  # a record sorts before the warnings it chains: its place is their prefix
+                mine = [((seconds(r.at), r.source, r.id), r) for r in batch]
+                batch = [r for _, r in heapq.merge(mine, held, key=lambda x: x[0])]
         wm = getattr(self.evaluator.engine, "watermark", None)
         if clock is not None and (not isinstance(wm, float) or seconds(clock) > wm):
             batch.append(tick(clock))
         if not batch:
             return []
-        changes = self.evaluator.feed(batch)
+        changes = self.evaluator.feed(batch, in_order=self.buffer is not None)
         if len(self.owned) == len(self.evaluator.rulebook.rules):
             return changes
         return [(w, c) for w, c in changes if w.rule in self.owned]
@@ -89,19 +108,48 @@ class GroupEvaluator:
         return [w for w in self.evaluator.warnings() if w.rule in self.owned]
 
 
+def _fan_out(hooks: list[ChainHook]) -> ChainHook:
+    def hook(trigger: Record, warning: Record, firing: Firing) -> None:
+        for h in hooks:
+            h(trigger, warning, firing)
+
+    return hook
+
+
 class GroupedEvaluator:
-    """One :class:`GroupEvaluator` per group of ``plan``, by group name (plan order)."""
+    """One :class:`GroupEvaluator` per group of ``plan``, by group name (plan order).
+
+    ``shadow=False`` (the default): chained groups take their producers' warnings through a
+    :class:`~rules.run.chain_buffer.ChainBuffer` each; ``shadow=True``: they re-run the producers' rules
+    (see the module). ``snapshots``: from :meth:`snapshots` of a grouped evaluator of the same mode."""
 
     def __init__(self, rulebook: Any, plan: ReleasePlan, engine: str = "durable",
-                 snapshots: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+                 snapshots: Mapping[str, Mapping[str, Any]] | None = None, *, shadow: bool = False) -> None:
         self.plan = plan
+        self.shadow = shadow
         self.groups: dict[str, GroupEvaluator] = {}
+        buffers: dict[str, ChainBuffer] = {}
+        hooks: dict[str, list[ChainHook]] = {}
+        if not shadow:
+            index = {r.id: i for i, r in enumerate(rulebook.rules)}
+            absences = [r.id for r in rulebook.rules if r.absence is not None]
+            for g in plan.groups:
+                if g.chained:
+                    buffers[g.name] = ChainBuffer(index, absences)
+                    for name in g.consumes:
+                        hooks.setdefault(name, []).append(buffers[g.name])
         for g in plan.groups:
-            book = group_rulebook(rulebook, plan, g)
-            ev = (Evaluator.restore(book, snapshots[g.name], engine=engine) if snapshots and g.name in snapshots
-                  else Evaluator(book, engine))
+            book = group_rulebook(rulebook, plan, g, shadow=shadow)
+            got = hooks.get(g.name, [])
+            on_chain = None if not got else got[0] if len(got) == 1 else _fan_out(got)
+            snap = snapshots.get(g.name) if snapshots else None
+            ev = (Evaluator.restore(book, snap, engine=engine, on_chain=on_chain) if snap is not None
+                  else Evaluator(book, engine, on_chain=on_chain))
+            buffer = buffers.get(g.name)
+            if buffer is not None and snap is not None:
+                buffer.load_json(snap.get("chain_buffer", {}))
             kinds = frozenset(s.record for r in book.rules for s in r.steps) - {"warning"}
-            self.groups[g.name] = GroupEvaluator(g, ev, kinds, frozenset(g.rules))
+            self.groups[g.name] = GroupEvaluator(g, ev, kinds, frozenset(g.rules), buffer)
 
     def feed(self, name: str, records: Iterable[Record], clock: datetime | None = None
              ) -> list[tuple[WarningState, Change]]:
@@ -114,8 +162,13 @@ class GroupedEvaluator:
         return sorted(out, key=lambda w: (w.first_at, w.fingerprint))
 
     def snapshots(self) -> dict[str, dict[str, Any]]:
-        """Each group's state (:meth:`Evaluator.snapshot`), by group name."""
-        return {name: g.evaluator.snapshot() for name, g in self.groups.items()}
+        """Each group's state (:meth:`Evaluator.snapshot`; a chained group's with its buffer under
+        ``chain_buffer``), by group name."""
+        out = {name: g.evaluator.snapshot() for name, g in self.groups.items()}
+        for name, g in self.groups.items():
+            if g.buffer is not None:
+                out[name]["chain_buffer"] = g.buffer.to_json()
+        return out
 
     def close(self) -> None:
         """Free the engines."""

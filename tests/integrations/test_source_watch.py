@@ -70,7 +70,8 @@ def test_sources_never_heard_from_raise_nothing(engine: sa.Engine) -> None:
 def test_a_source_stale_warning_reads_in_the_language_in_force(engine: sa.Engine,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from integrations.wording import audit_reason, worded
-    from tests.language import cjk, speak
+    from tests.cjk import has_cjk
+    from tests.language import speak
 
     with session_scope(engine) as s:
         note_delivery(session=s, source="xinfang", ats=[NOW - timedelta(hours=8)], now=NOW - timedelta(hours=7))
@@ -82,7 +83,7 @@ def test_a_source_stale_warning_reads_in_the_language_in_force(engine: sa.Engine
         w = s.exec(select(WarningRow).where(WarningRow.rule == RULE)).one()
         resolved = s.exec(select(AuditRow).where(AuditRow.warning_id == w.id, AuditRow.action == "resolved")).one()
     stored = [w.title, w.summary, w.explanation, resolved.reason]
-    assert all(cjk(text) for text in stored) and "已恢复交付" in audit_reason("resolved", resolved.reason), stored
+    assert all(has_cjk(text) for text in stored) and "已恢复交付" in audit_reason("resolved", resolved.reason), stored
     speak(monkeypatch, "en")
     english = [worded(text) for text in stored]
-    assert all(english) and not cjk("\n".join(english)), english
+    assert all(english) and not has_cjk("\n".join(english)), english

@@ -26,8 +26,9 @@ from integrations.store.silences import REMIND_STEP, add_silence
 from integrations.store.staleness import auto_resolve, mark_stale
 from integrations.wording import audit_reason, worded
 from integrations.workspace.present import timeline
+from tests.cjk import has_cjk
 from tests.escalation_helpers import MONDAY_10_BJ, REGIONS, open_routed, small_directory, warning
-from tests.language import cjk, speak
+from tests.language import speak
 
 runner = CliRunner()
 
@@ -60,7 +61,7 @@ def test_a_stored_text_reads_in_chinese_by_default_and_in_english_on_request(
     assert worded(str(stored)) == chinese
     speak(monkeypatch, "en")
     english = worded(str(stored))
-    assert english and not cjk(english), english
+    assert english and not has_cjk(english), english
 
 
 def test_text_no_template_explains_is_shown_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,7 +86,7 @@ def test_the_audit_reasons_the_store_writes_read_in_the_language_in_force(
     assert "可办结" in notes and "规则 collective-petition 设定 auto_resolve：6 小时无新情况，自动办结" in notes, notes
     speak(monkeypatch, "en")
     english = [e.note for e in timeline(audit, [], small_directory(), REGIONS) if e.note]
-    assert "may be resolved" in english and not cjk(" ".join(english)), english
+    assert "may be resolved" in english and not has_cjk(" ".join(english)), english
 
 
 def test_a_refused_hand_over_says_why_in_the_language_in_force(
@@ -124,7 +125,7 @@ def test_the_silence_ending_reminder_is_written_in_the_deployment_language(
         zh, en = s.exec(select(OutboxRow).where(OutboxRow.step == REMIND_STEP).order_by(OutboxRow.id)).all()
     assert zh.subject.startswith("【静默即将结束】静默 #") and "黄色（较重）" in zh.body and "北京时间" in zh.body
     assert en.subject.startswith("[Silence ending] silence #"), en.subject
-    assert not cjk(en.subject + en.body), en.subject + en.body
+    assert not has_cjk(en.subject + en.body), en.subject + en.body
 
 
 def test_quarantine_reasons_keep_their_code_and_read_in_the_language_in_force(
@@ -139,7 +140,7 @@ def test_quarantine_reasons_keep_their_code_and_read_in_the_language_in_force(
     speak(monkeypatch, "en")
     en = runner.invoke(app, ["quarantine", "list", "--json"])
     assert en.exit_code == 0 and "wrong_kind: source xinfang provides only petition" in en.stdout, en.stdout
-    assert not cjk(en.stdout), en.stdout
+    assert not has_cjk(en.stdout), en.stdout
 
 
 def test_a_warning_the_system_wrote_reads_in_the_language_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,4 +163,4 @@ def test_a_warning_the_system_wrote_reads_in_the_language_in_force(monkeypatch: 
     lines = en.splitlines()
     told = [lines[0]] + [line for line in lines if "petition/xf/1" in line or "system:" in line]
     assert len(told) >= 3 and "Record could not be evaluated: rule petition-burst" in lines[0], en
-    assert not cjk("\n".join(told)), told
+    assert not has_cjk("\n".join(told)), told
