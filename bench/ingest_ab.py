@@ -12,8 +12,9 @@ project's virtual environment: it starts that revision's simulator of the depart
 timed; the garbage they left is collected before the clock starts, unless ``--no-settle-gc``). Rounds
 alternate the order (before then after, after then before…), so a drift of this shared machine's speed
 weighs on both sides alike. Printed per backend: every run, each side's median, the
-ratio after ÷ before of the medians and of each round's pair (their median too), and the load average
-at the start and end of each round: figures taken under load are only comparable as such ratios.
+ratio after ÷ before of the medians and of each round's pair (their median too), the same by the
+probe's CPU time, and the load average at the start and end of each round: figures taken under load
+are only comparable as such ratios.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ def _load() -> str:
 
 def _backend(backend: str, args: argparse.Namespace, trees: dict[str, Path], tmp: Path) -> None:
     rates: dict[str, list[float]] = {"before": [], "after": []}
+    cpu_rates: dict[str, list[float]] = {"before": [], "after": []}
     pairs: list[float] = []
     counts: dict[str, set[int]] = {"before": set(), "after": set()}
     print(f"\n== {backend} ({args.rounds} rounds, scale {args.scale}, pages of {args.page_size}, "
@@ -172,6 +174,7 @@ def _backend(backend: str, args: argparse.Namespace, trees: dict[str, Path], tmp
                 sys.exit(f"ingest_ab: the {side} side runs without its C twins: figures withheld")
             got[side] = m["records"] / m["wall"]
             rates[side].append(got[side])
+            cpu_rates[side].append(m["records"] / m["cpu"])
             counts[side].add(int(m["records"]))
         pairs.append(got["after"] / got["before"])
         print(
@@ -181,6 +184,14 @@ def _backend(backend: str, args: argparse.Namespace, trees: dict[str, Path], tmp
         )
     before, after = statistics.median(rates["before"]), statistics.median(rates["after"])
     print(f"records per run: before {sorted(counts['before'])}, after {sorted(counts['after'])}")
+    # The probe's own CPU time (its threads, SQLite's work in it; not PostgreSQL's server): less moved by
+    # other processes on the machine than the wall clock, though not immune (shared caches, clock).
+    cpu_before, cpu_after = statistics.median(cpu_rates["before"]), statistics.median(cpu_rates["after"])
+    runs = {side: ", ".join(f"{r:,.0f}" for r in cpu_rates[side]) for side in cpu_rates}
+    print(
+        f"{backend}: by the probe's CPU time, median before {cpu_before:,.0f}/s, after {cpu_after:,.0f}/s; "
+        f"after÷before {cpu_after / cpu_before:.3f} (runs before {runs['before']}; after {runs['after']})"
+    )
     print(
         f"{backend}: median before {before:,.0f}/s, after {after:,.0f}/s; "
         f"after÷before of the medians {after / before:.3f}, "
