@@ -10,6 +10,7 @@ from domain.situation.sla import DeadlineStats
 from domain.warnings import LEVELS
 from integrations.i18n import _
 from integrations.report import text
+from integrations.wording import worded
 
 
 def _cell(value: str) -> str:
@@ -76,7 +77,7 @@ def render_markdown(report: SituationReport, *, charts: Mapping[str, str] | None
         out += [f"**{heading}**", ""]
         if ranked:
             out += _table([_("排名"), _("规则"), _("名称"), _("预警数")],
-                          [[str(i), r.rule, mask(r.title), str(r.count)] for i, r in enumerate(ranked, 1)])
+                          [[str(i), r.rule, mask(worded(r.title)), str(r.count)] for i, r in enumerate(ranked, 1)])
         else:
             out.append(_("无。"))
         out.append("")

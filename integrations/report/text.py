@@ -10,6 +10,7 @@ from domain.situation.sla import DeadlineStats
 from domain.situation.views import REPORT_TZ
 from domain.warnings import LEVELS, Level
 from integrations.i18n import N_, _
+from integrations.wording import worded
 
 TITLE = N_("烽火 社会稳定风险预警日报")
 COUNT_COLUMNS = (("opened", N_("新增")), ("acknowledged", N_("签收")), ("escalated", N_("升级")),
@@ -67,7 +68,7 @@ def severe_cells(w: OpenWarning) -> list[str]:
         ack += f" {local(w.acknowledged_at)}"
     elif w.ack_due_at:
         ack += _("（时限 {due}）").format(due=local(w.ack_due_at))
-    return [f"#{w.id}", mask(w.title), w.region_path, local(w.opened_at), str(w.escalation_step), ack]
+    return [f"#{w.id}", mask(worded(w.title)), w.region_path, local(w.opened_at), str(w.escalation_step), ack]
 
 
 def with_level(cells: list[str], level: str) -> list[str]:

@@ -136,3 +136,22 @@ def test_the_english_report_has_no_chinese_but_its_data(tmp_path: Path, monkeypa
         assert "made 2026-01-21 08:00 (Beijing time)" in text
         assert "Warnings not acknowledged in time: #2, #4, #9" in text
     assert "![Warnings per district](d.svg)" in md and "| 锦江区 (510104) |" in md
+
+
+def test_a_warning_the_system_wrote_reads_in_the_report_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A title the system stored (a Message's Chinese text, here a source-stale warning) is worded in the report."""
+    import dataclasses
+
+    from domain.messages import N_, Message
+    from integrations.settings import get_settings
+
+    stored = str(Message(N_("数据来源中断")))
+    views = [dataclasses.replace(w, title=stored) if w.id == 2 else w for w in warnings() if w.id != 8]
+    report = compute_report(day=D, warnings=views, audits=audits(views), now=NOW, regions=REGIONS)
+    assert stored in render_markdown(report)
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    md, page = render_markdown(report), render_html(report)
+    for text in (md, page):
+        assert stored not in text
+        assert_no_cjk(text, data=[w.title for w in views if w.id != 2] + list(REGIONS.names.values()))
