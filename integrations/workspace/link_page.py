@@ -47,7 +47,7 @@ def page(template: str, *, status: int = 200, **context: object) -> HTMLResponse
 
 
 VERB = {"ack": N_("签收"), "resolve": N_("办结")}
-DEFAULT_REASON = {"ack": "经一键链接签收", "resolve": "经一键链接办结"}
+DEFAULT_REASON = {"ack": N_("经一键链接签收"), "resolve": N_("经一键链接办结")}
 
 
 REFUSALS_AUDITED = 20

@@ -281,7 +281,7 @@ def workspace_router(
         try:
             with session_scope(engine) as s:
                 func(session=s, warning_id=warning_id, responder=who.person.id, directory=directory,
-                     reason=note or "经工作台签收", now=clock(), **told)
+                     reason=note or N_("经工作台签收"), now=clock(), **told)
         except actions.JurisdictionError:
             return refused(_("无权处理"), _("该预警不在您的管辖范围内，操作已被拒绝并记录。"), 403, who)
         except actions.ActionError:

@@ -51,6 +51,8 @@ STORED = [  # as the store writes them (Messages are their Chinese text), and th
     ("replayed 2026-12-01T02:00:00+00:00: "
      + Message(N_("缺少字段 {field}（数据源改了字段名？请更新 {source} 的映射）"), field="'x'", source="s"),
      "2026-12-01 10:00（北京时间）重放，仍无效：缺少字段 'x'（数据源改了字段名？请更新 s 的映射）"),
+    # the reasons a workspace or link action records when the responder wrote no note
+    *[(reason, reason) for reason in ("经工作台签收", "经一键链接签收", "经一键链接办结")],
 ]
 
 
