@@ -18,13 +18,14 @@ Time. A single run's clusters also see time move with every record of the city: 
 sweeps that forget old window keys, follow it. That matters for an absence's warning, the one chained
 warning behind its own ``at``: a single run fires it at the first record past its deadline, after that
 record has moved the watermark (and maybe swept the windows it is about to be counted in). So the
-producers also tell the buffer the times of the records they take (:meth:`ChainBuffer.saw`), and it
-releases them to the chained group as tick records (a kind no rule watches) among the warnings: a
-tick at ``t`` before every record at ``t``. An absence's warning is held at ``(deadline, MAX, MAX, 0,
-deadline, rule index)`` and released right after the first tick past its deadline — its single-run
-trigger, among the records the producers see (a kind no rule reads moves a single run's time but not
-the clusters'; the default configuration has none). Only a chained group whose rules also read
-departmental records could still tell the difference: it takes its own records directly, not as ticks.
+producers also hand the buffer the records they take (:meth:`ChainBuffer.saw`), and it releases them
+to the chained group among the warnings, each at its own place: the chained group's rules watch none
+of their kinds, so they only move its time, as they move a single run's (an unwatched record costs
+the engine next to nothing). An absence's warning is held at ``(deadline, MAX, MAX, 0, deadline, rule
+index)`` and released right after the first such record past its deadline — its single-run trigger,
+among the records the producers see (a kind no rule reads moves a single run's time but not the
+clusters'; the default configuration has none). Records of a kind the chained group reads itself are
+not taken from the producers: it is fed those directly.
 
 Two warnings at one place (of one rule, on one record) keep the order the producer made them in (a
 sequence number breaks the tie).
@@ -54,7 +55,7 @@ from domain.warnings import Firing
 from rules.engine.windows import seconds
 from rules.run.shard_run import CLOCK_KIND
 
-__all__ = ["MAX", "ChainBuffer", "Place", "place_of", "tick", "upto_clock", "upto_record"]
+__all__ = ["MAX", "ChainBuffer", "Key", "Place", "key_of", "place_of", "tick", "upto_clock", "upto_record"]
 
 MAX = "\uffff\uffff"
 """Sorts after every source and id (a tick's is ``"\\uffff"``): marks an absence's place."""
@@ -66,7 +67,12 @@ Place = tuple[float, str, str, int, float, int]
 """``(at, source, id, phase, deadline, rule index)``: where a chained warning enters a single run's stream."""
 
 Key = tuple[Any, ...]
-"""Order of what a chained group is fed: a place, ``(t, "", "")`` for a tick at ``t``, a record's key."""
+"""Order of what a chained group is fed: a record's ``(at, source, id)`` (``at`` in epoch seconds) or a place."""
+
+
+def key_of(record: Record) -> tuple[float, str, str]:
+    """A record's place in the stream: :attr:`Record.key` with ``at`` in epoch seconds."""
+    return (seconds(record.at), record.source, record.id)
 
 
 def tick(at: datetime, source: str = "\uffff") -> Record:
@@ -93,21 +99,24 @@ def upto_clock(clock: datetime) -> tuple[float, str, str]:
 
 def upto_record(record: Record) -> tuple[float, str, str]:
     """A release bound at ``record``: the places up to the warnings its own firings chain."""
-    return (seconds(record.at), record.source, record.id)
+    return key_of(record)
 
 
 class ChainBuffer:
-    """Chained ``warning`` records of producer groups, and the times of their records, held by place until
-    a chained group's release passes them."""
+    """Chained ``warning`` records of producer groups, and the records those groups took, held in stream
+    order until a chained group's release passes them."""
 
-    def __init__(self, rule_index: Mapping[str, int], absences: Iterable[str]) -> None:
-        """``rule_index``: each rule's position in the full rulebook; ``absences``: the ids of its absence rules."""
+    def __init__(self, rule_index: Mapping[str, int], absences: Iterable[str], reads: Iterable[str] = ()) -> None:
+        """``rule_index``: each rule's position in the full rulebook; ``absences``: the ids of its absence
+        rules; ``reads``: the record kinds the chained group is fed directly (not taken from producers)."""
         self.rule_index = dict(rule_index)
         self.absences = frozenset(absences)
+        self.reads = frozenset(reads)
         self._heap: list[tuple[Place, int, Record]] = []
-        self._times: list[tuple[float, datetime]] = []
+        self._passing: list[tuple[tuple[float, str, str], Record]] = []
         self._seq = 0
-        self._last_tick: tuple[float, datetime] | None = None
+        self._last: tuple[float, str, str] | None = None
+        """The key of the last producer record released."""
         self.released: tuple[float, str, str] | None = None
         """The bound of the last :meth:`release` (``None``: none yet)."""
         self.late = 0
@@ -124,48 +133,50 @@ class ChainBuffer:
     def push(self, place: Place, warning: Record) -> None:
         """Keep ``warning`` at ``place``."""
         if place[1] == MAX:
-            if self._last_tick is not None and self._last_tick[0] > place[0]:
-                self.late += 1  # time has passed its deadline in the chained group already
+            if self._last is not None and self._last[0] > place[0]:
+                self.late += 1  # the chained group's time is past its deadline already
         elif self.released is not None and place[:3] <= self.released:
             self.late += 1
         self._seq += 1
         heapq.heappush(self._heap, (place, self._seq, warning))
 
     def saw(self, records: Iterable[Record]) -> None:
-        """A producer took ``records``: keep their times, to move the chained group's time with them."""
-        floor = self._last_tick[0] if self._last_tick is not None else float("-inf")
-        times = self._times
+        """A producer took ``records``: keep them, to move the chained group's time with them."""
+        last, reads, passing = self._last, self.reads, self._passing
         for r in records:
-            t = seconds(r.at)
-            if t > floor:  # at or behind the chained group's time already: a tick there would do nothing
-                heapq.heappush(times, (t, r.at))
+            if r.kind in reads:
+                continue
+            k = key_of(r)
+            if last is None or k > last:  # another producer's copy of one already released is dropped
+                heapq.heappush(passing, (k, r))
 
     def release(self, upto: tuple[float, str, str]) -> list[tuple[Key, Record]]:
-        """Ticks and warnings up to ``upto`` (:func:`upto_clock`, :func:`upto_record`), in order, each with
-        its key, taken out of the buffer; an absence's warning waits for the first tick past its deadline."""
+        """The producers' records and the warnings up to ``upto`` (:func:`upto_clock`, :func:`upto_record`),
+        in stream order, each with its key, taken out of the buffer; an absence's warning waits for the
+        first record past its deadline."""
         out: list[tuple[Key, Record]] = []
-        heap, times = self._heap, self._times
-        while heap or times:
+        heap, passing = self._heap, self._passing
+        while heap or passing:
             item: Key | None
-            if heap and heap[0][0][1] == MAX:  # an absence's warning: right after the first tick past its due
-                place, last = heap[0][0], self._last_tick
+            if heap and heap[0][0][1] == MAX:  # an absence's warning: right after the first record past its due
+                place, last = heap[0][0], self._last
                 if last is not None and last[0] > place[0]:
                     _, _, warning = heapq.heappop(heap)
-                    out.append(((last[0], "", "", 0, place[4], place[5]), warning))
+                    out.append(((*last, 0, place[4], place[5]), warning))
                     continue
-                if not times:
+                if not passing:
                     break  # no record past its deadline yet: it waits, and nothing comes before it
-                item = None  # the next tick goes first
+                item = None  # the next record goes first
             else:
                 item = heap[0][0] if heap else None
-            if times and (item is None or (times[0][0], "", "") < item):
-                t, at = times[0]
-                if (t, "", "") > upto:
+            if passing and (item is None or passing[0][0] < item):
+                k, r = passing[0]
+                if k > upto:
                     break
-                while times and times[0][0] == t:
-                    heapq.heappop(times)
-                self._last_tick = (t, at)
-                out.append(((t, "", ""), tick(at, "")))
+                while passing and passing[0][0] == k:  # one record taken by several producers
+                    heapq.heappop(passing)
+                self._last = k
+                out.append((k, r))
                 continue
             if item is None or item[:3] > upto:
                 break
@@ -177,22 +188,20 @@ class ChainBuffer:
 
     def to_json(self) -> dict[str, Any]:
         """What it holds and the release so far, as plain JSON."""
-        last = self._last_tick
+        unique = {k: r for k, r in self._passing}
         return {"released": None if self.released is None else list(self.released), "late": self.late,
-                "last_tick": None if last is None else last[1].isoformat(),
-                "times": sorted({at.isoformat() for _, at in self._times}),
+                "last": None if self._last is None else list(self._last),
+                "passing": [r.model_dump(mode="json") for _, r in sorted(unique.items(), key=lambda x: x[0])],
                 "held": [[list(p), s, w.model_dump(mode="json")] for p, s, w in sorted(self._heap)]}
 
     def load_json(self, data: Mapping[str, Any]) -> None:
         """Continue from :meth:`to_json`'s output."""
-        released = data.get("released")
+        released, last = data.get("released"), data.get("last")
         self.released = None if released is None else (float(released[0]), str(released[1]), str(released[2]))
+        self._last = None if last is None else (float(last[0]), str(last[1]), str(last[2]))
         self.late = int(data.get("late", 0))
-        last = data.get("last_tick")
-        at = None if last is None else datetime.fromisoformat(last)
-        self._last_tick = None if at is None else (seconds(at), at)
-        self._times = [(seconds(a), a) for a in map(datetime.fromisoformat, data.get("times", []))]
-        heapq.heapify(self._times)
+        self._passing = []
+        self.saw(map(Record.model_validate, data.get("passing", [])))
         self._heap = [((float(p[0]), str(p[1]), str(p[2]), int(p[3]), float(p[4]), int(p[5])), int(s),
                        Record.model_validate(w)) for p, s, w in data.get("held", [])]
         heapq.heapify(self._heap)

@@ -38,7 +38,7 @@ from domain.records import Record
 from domain.warnings import Change, Firing, WarningState
 from rules.engine.evaluate import ChainHook, Evaluator
 from rules.engine.windows import seconds
-from rules.run.chain_buffer import ChainBuffer, tick, upto_clock, upto_record
+from rules.run.chain_buffer import ChainBuffer, key_of, tick, upto_clock, upto_record
 from rules.run.release_groups import ReleaseGroup, ReleasePlan
 from rules.run.shard_run import SubRulebook
 
@@ -67,10 +67,10 @@ class GroupEvaluator:
     buffer: ChainBuffer | None = None
     """A chained group's buffer of the warnings its producers chain (``None``: not chained, or in shadow)."""
     exports_to: tuple[ChainBuffer, ...] = ()
-    """The buffers of the chained groups that take its warnings: they learn the times of its records too."""
+    """The buffers of the chained groups that take its warnings: they take its records too (their time)."""
     clock_ticks: bool = True
     """Whether ``clock`` moves its engine (a buffered chained group without absences takes its time from
-    the buffer's ticks instead, the times of actual records as a single run's)."""
+    the producers' records in its buffer instead, the records that move a single run's)."""
 
     def feed(self, records: Iterable[Record], clock: datetime | None = None) -> list[tuple[WarningState, Change]]:
         """Evaluate ``records`` (of :attr:`kinds`, released: every record of those kinds at or before the
@@ -84,11 +84,11 @@ class GroupEvaluator:
         for b in self.exports_to:
             b.saw(batch)
         if self.buffer is not None:
-            batch.sort(key=lambda r: (seconds(r.at), r.source, r.id))
+            batch.sort(key=key_of)
             upto = upto_clock(clock) if clock is not None else upto_record(batch[-1]) if batch else None
             held = self.buffer.release(upto) if upto is not None else []
             if held:  # a record sorts before the warnings it chains: its place is their prefix
-                mine = [((seconds(r.at), r.source, r.id), r) for r in batch]
+                mine = [(key_of(r), r) for r in batch]
                 batch = [r for _, r in heapq.merge(mine, held, key=lambda x: x[0])]
         wm = getattr(self.evaluator.engine, "watermark", None)
         if self.clock_ticks and clock is not None and (not isinstance(wm, float) or seconds(clock) > wm):
@@ -132,7 +132,7 @@ class GroupedEvaluator:
             absences = [r.id for r in rulebook.rules if r.absence is not None]
             for g in plan.groups:
                 if g.chained:
-                    buffers[g.name] = ChainBuffer(index, absences)
+                    buffers[g.name] = ChainBuffer(index, absences, g.kinds)
                     for name in g.consumes:
                         hooks.setdefault(name, []).append(buffers[g.name])
         for g in plan.groups:

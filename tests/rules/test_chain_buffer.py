@@ -38,8 +38,8 @@ def _buffer() -> ChainBuffer:
 
 
 def _ids(entries: list[tuple[Any, Record]]) -> list[str]:
-    """Warnings by id, ticks as ``@minutes``."""
-    return [w.id if w.kind == "warning" else f"@{int((w.at - T0).total_seconds() // 60)}" for _, w in entries]
+    """Warnings by id, the producers' records as ``@id``."""
+    return [w.id if w.kind == "warning" else f"@{w.id}" for _, w in entries]
 
 
 def test_warnings_come_out_at_their_single_run_places_among_the_producers_times() -> None:
@@ -53,8 +53,8 @@ def test_warnings_come_out_at_their_single_run_places_among_the_producers_times(
     buf(a, _warning(4, 10), _firing("plain", 10))
     buf(a, _warning(5, 10), _firing("plain", 10))  # the same place twice: in the order made
     # A single run's time reaches 10 at a: every absence due before 10 fires there, before a's own warnings.
-    assert _ids(buf.release(upto_clock(T0 + timedelta(minutes=20)))) == ["@10", "w-3", "w-4", "w-5", "w-2", "w-1"]
-    assert _ids(buf.release(upto_clock(T0 + timedelta(minutes=30)))) == ["@30"]
+    assert _ids(buf.release(upto_clock(T0 + timedelta(minutes=20)))) == ["@a", "w-3", "w-4", "w-5", "@b", "w-2", "w-1"]
+    assert _ids(buf.release(upto_clock(T0 + timedelta(minutes=30)))) == ["@c"]
     assert (len(buf), buf.late) == (0, 0)
 
 
@@ -65,15 +65,25 @@ def test_release_stops_at_the_last_record_or_before_the_absences_due_at_the_cloc
     buf(a, _warning(1, 10), _firing("plain", 10))
     buf(b, _warning(2, 10), _firing("plain", 10))
     buf(b, _warning(3, 10), _firing("absent", 10))
-    assert _ids(buf.release(upto_record(a))) == ["@10", "w-1"]
+    assert _ids(buf.release(upto_record(a))) == ["@a", "w-1"]
     # time is at 10: an absence due at 10 has not fired in a single run; it waits for a record past 10
-    assert _ids(buf.release(upto_clock(T0 + timedelta(minutes=11)))) == ["w-2"]
+    assert _ids(buf.release(upto_clock(T0 + timedelta(minutes=11)))) == ["@b", "w-2"]
     buf.saw([_rec("petition", 12, "d")])
     assert _ids(buf.release(upto_clock(T0 + timedelta(minutes=11)))) == []
-    assert _ids(buf.release(upto_clock(T0 + timedelta(minutes=12)))) == ["@12", "w-3"]
+    assert _ids(buf.release(upto_clock(T0 + timedelta(minutes=12)))) == ["@d", "w-3"]
     assert buf.late == 0
     buf(a, _warning(4, 10), _firing("plain", 10))  # behind what was released: a caller's mistake, counted
     assert buf.late == 1
+
+
+def test_a_record_two_producers_took_comes_once_and_the_chained_groups_own_kinds_not_at_all() -> None:
+    buf = ChainBuffer({"plain": 0}, [], reads=["dispute"])
+    a = _rec("petition", 10, "a")
+    buf.saw([a, _rec("dispute", 11, "c", source="mediation")])
+    buf.saw([a])
+    assert _ids(buf.release(upto_clock(T0 + timedelta(minutes=20)))) == ["@a"]
+    buf.saw([a])  # behind what was released: nothing to move
+    assert _ids(buf.release(upto_clock(T0 + timedelta(minutes=30)))) == []
 
 
 def test_the_buffer_survives_json() -> None:
@@ -88,7 +98,7 @@ def test_the_buffer_survives_json() -> None:
     again.load_json(json.loads(json.dumps(buf.to_json())))
     assert (again.released, again.late, len(again)) == (buf.released, 0, 1)
     again(b, _warning(4, 50), _firing("plain", 50))
-    assert _ids(again.release(upto_clock(T0 + timedelta(hours=1)))) == ["@50", "w-2", "w-4"]
+    assert _ids(again.release(upto_clock(T0 + timedelta(hours=1)))) == ["@b", "w-2", "w-4"]
 
 
 def test_an_evaluator_hands_its_chained_warnings_to_on_chain_and_takes_them_back_in_order() -> None:
