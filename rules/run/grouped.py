@@ -15,12 +15,14 @@ across groups except time and chaining, and both are restored:
 - **Chaining.** A chained group (cluster rules taking other groups' warnings) must see the warnings of
   the groups it consumes exactly where a single run makes them, though those groups run ahead of it.
   By default their evaluators hand every warning they chain to the chained group's
-  :class:`~rules.run.chain_buffer.ChainBuffer`, which keeps it at its single-run place and gives it to
-  the chained group, unsorted and in place order, once the group's own release passes it. With
+  :class:`~rules.run.chain_buffer.ChainBuffer`, with the records they took; the buffer gives the
+  chained group both, unsorted and in stream order, once the group's own release passes them: the
+  warnings at their single-run places, the records (of kinds its rules do not watch) to move its time
+  as a single run's moves, an absence's warning right after the first record past its deadline. With
   ``shadow=True`` the chained group instead runs the rules of the groups it consumes *in shadow*: it is
   fed their records too, at its own slower release, and their own warning changes are dropped (their
   groups report them). Both give the same warnings; the shadow evaluates the consumed rules twice (most
-  of the default rulebook), the buffer only holds their few warnings.
+  of the default rulebook), the buffer only steps their records through an engine that watches none.
 
 The final warnings therefore equal one backtest over all records once every source has delivered
 (``tests/rules/test_grouped.py``), while a group fed by one source takes its records at once.
