@@ -53,15 +53,11 @@ from typing import Any
 from domain.records import Record
 from domain.warnings import Firing
 from rules.engine.windows import seconds
-from rules.run.shard_run import CLOCK_KIND
 
-__all__ = ["MAX", "ChainBuffer", "Key", "Place", "key_of", "place_of", "tick", "upto_clock", "upto_record"]
+__all__ = ["MAX", "ChainBuffer", "Key", "Place", "key_of", "place_of", "upto_clock", "upto_record"]
 
 MAX = "\uffff\uffff"
 """Sorts after every source and id (a tick's is ``"\\uffff"``): marks an absence's place."""
-
-_NOWHERE = "000000000000"
-"""Region of a tick record (no rule watches its kind, so none reads it)."""
 
 Place = tuple[float, str, str, int, float, int]
 """``(at, source, id, phase, deadline, rule index)``: where a chained warning enters a single run's stream."""
@@ -73,13 +69,6 @@ Key = tuple[Any, ...]
 def key_of(record: Record) -> tuple[float, str, str]:
     """A record's place in the stream: :attr:`Record.key` with ``at`` in epoch seconds."""
     return (seconds(record.at), record.source, record.id)
-
-
-def tick(at: datetime, source: str = "\uffff") -> Record:
-    """A record no rule watches: moves an engine's watermark to ``at`` (sorting after every record at
-    ``at`` with the default ``source``)."""
-    return Record.model_construct(kind=CLOCK_KIND, source=source, id="", at=at, region=_NOWHERE, attributes={},
-                                  late=False)
 
 
 def place_of(trigger: Record, firing: Firing, rule_index: int, absence: bool) -> Place:

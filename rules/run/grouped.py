@@ -40,11 +40,20 @@ from domain.records import Record
 from domain.warnings import Change, Firing, WarningState
 from rules.engine.evaluate import ChainHook, Evaluator
 from rules.engine.windows import seconds
-from rules.run.chain_buffer import ChainBuffer, key_of, tick, upto_clock, upto_record
+from rules.run.chain_buffer import ChainBuffer, key_of, upto_clock, upto_record
 from rules.run.release_groups import ReleaseGroup, ReleasePlan
-from rules.run.shard_run import SubRulebook
+from rules.run.shard_run import CLOCK_KIND, SubRulebook
 
 __all__ = ["GroupEvaluator", "GroupedEvaluator", "group_rulebook", "tick"]
+
+_NOWHERE = "000000000000"
+"""Region of a tick record (no rule watches its kind, so none reads it)."""
+
+
+def tick(at: datetime) -> Record:
+    """A record no rule watches, sorting after every record at ``at``: moves an engine's watermark there."""
+    return Record.model_construct(kind=CLOCK_KIND, source="\uffff", id="", at=at, region=_NOWHERE, attributes={},
+                                  late=False)
 
 def group_rulebook(rulebook: Any, plan: ReleasePlan, group: ReleaseGroup, *, shadow: bool = False) -> SubRulebook:
     """The rules ``group``'s evaluator runs — its own and, for a chained group with ``shadow``, those of
