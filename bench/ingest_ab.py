@@ -1,7 +1,7 @@
 """A/B of the ingest between two git revisions: records/s of ``ingest_source``, before and after, in one run.
 
 Run: ``uv run python bench/ingest_ab.py --before 48e5e48 [--after HEAD] [--rounds 5] [--scale 4]
-[--backend sqlite|postgresql|both] [--url postgresql+psycopg://127.0.0.1:5432/test]``
+[--backend sqlite|postgresql|both] [--url postgresql+psycopg://127.0.0.1:5432/test] [--no-settle-gc]``
 
 Each revision is checked out into a temporary git worktree (removed afterwards) and its C extension
 compiled there with the same compiler flags for both. Every measurement is a fresh process with the
@@ -9,10 +9,12 @@ revision's folder first on ``sys.path`` (it checks that its code is that folder'
 project's virtual environment: it starts that revision's simulator of the departments, opens a new store
 (a SQLite file, or a fresh PostgreSQL schema dropped afterwards), and times that revision's
 ``ingest_source`` over every department (imports, the simulator's start and the migrations are not
-timed). Rounds alternate the order (before then after, after then before…), so a drift of this shared
-machine's speed weighs on both sides alike. Printed per backend: every run, each side's median, the
-ratio after ÷ before of the medians and of each round's pair (their median too), and the load average
-at the start and end of each round: figures taken under load are only comparable as such ratios.
+timed; the garbage they left is collected before the clock starts, unless ``--no-settle-gc``). Rounds
+alternate the order (before then after, after then before…), so a drift of this shared machine's speed
+weighs on both sides alike. Printed per backend: every run, each side's median, the
+ratio after ÷ before of the medians and of each round's pair (their median too), the same by the
+probe's CPU time, and the load average at the start and end of each round: figures taken under load
+are only comparable as such ratios.
 """
 
 from __future__ import annotations
@@ -34,10 +36,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 # One measurement, run in a fresh process inside a revision's worktree (argv: worktree, store URL, scale,
-# page size). Only what both revisions have: ingest_source, build_sources, the simulator, open_store.
+# page size, settle). Only what both revisions have: ingest_source, build_sources, the simulator, open_store.
+# With settle, one full collection before the clock starts: the heap of the imports and the migrations is
+# then old for both sides alike. Without it, whether the interpreter's next full collection (~160 ms over
+# that heap) falls inside the timed region depends on how many young collections the revision's imports
+# happened to make, not on its ingest (bench/README.md, ingest seam, 2026-12-06).
 PROBE = r"""
-import json, subprocess, sys, time
-tree, url, scale, page_size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+import gc, json, subprocess, sys, time
+tree, url, scale, page_size, settle = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
 import integrations
 assert integrations.__file__.startswith(tree), f"code from {integrations.__file__}, not {tree}"
 from domain.kinds import RecordKinds
@@ -54,6 +60,8 @@ try:
     sim_url = json.loads(sim.stdout.readline())["url"]
     engine = open_store(url)
     sources = build_sources(Settings(simulator_url=sim_url), [d.name for d in DEPARTMENTS])
+    if settle:
+        gc.collect()
     t0, c0 = time.perf_counter(), time.process_time()
     n = 0
     for src in sources:
@@ -129,11 +137,11 @@ def _store(backend: str, url: str, tmp: Path, tag: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _measure(tree: Path, store_url: str, scale: float, page_size: int) -> dict[str, float]:
+def _measure(tree: Path, store_url: str, scale: float, page_size: int, settle: bool) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     env.pop("FENGHUO_DATABASE_URL", None)
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(tree), store_url, str(scale), str(page_size)],
+        [sys.executable, "-c", PROBE, str(tree), store_url, str(scale), str(page_size), "1" if settle else "0"],
         cwd=tree,
         env=env,
         check=True,
@@ -150,20 +158,23 @@ def _load() -> str:
 
 def _backend(backend: str, args: argparse.Namespace, trees: dict[str, Path], tmp: Path) -> None:
     rates: dict[str, list[float]] = {"before": [], "after": []}
+    cpu_rates: dict[str, list[float]] = {"before": [], "after": []}
     pairs: list[float] = []
     counts: dict[str, set[int]] = {"before": set(), "after": set()}
-    print(f"\n== {backend} ({args.rounds} rounds, scale {args.scale}, pages of {args.page_size})", flush=True)
+    print(f"\n== {backend} ({args.rounds} rounds, scale {args.scale}, pages of {args.page_size}, "
+          f"{'heap collected before the clock' if args.settle_gc else 'heap as the imports left it'})", flush=True)
     for r in range(args.rounds):
         order = ("before", "after") if r % 2 == 0 else ("after", "before")
         load_start = _load()
         got: dict[str, float] = {}
         for side in order:
             with _store(backend, args.url, tmp, f"{side}_{r}_{os.getpid()}") as url:
-                m = _measure(trees[side], url, args.scale, args.page_size)
+                m = _measure(trees[side], url, args.scale, args.page_size, args.settle_gc)
             if not m["c_twins"]:
                 sys.exit(f"ingest_ab: the {side} side runs without its C twins: figures withheld")
             got[side] = m["records"] / m["wall"]
             rates[side].append(got[side])
+            cpu_rates[side].append(m["records"] / m["cpu"])
             counts[side].add(int(m["records"]))
         pairs.append(got["after"] / got["before"])
         print(
@@ -173,6 +184,14 @@ def _backend(backend: str, args: argparse.Namespace, trees: dict[str, Path], tmp
         )
     before, after = statistics.median(rates["before"]), statistics.median(rates["after"])
     print(f"records per run: before {sorted(counts['before'])}, after {sorted(counts['after'])}")
+    # The probe's own CPU time (its threads, SQLite's work in it; not PostgreSQL's server): less moved by
+    # other processes on the machine than the wall clock, though not immune (shared caches, clock).
+    cpu_before, cpu_after = statistics.median(cpu_rates["before"]), statistics.median(cpu_rates["after"])
+    runs = {side: ", ".join(f"{r:,.0f}" for r in cpu_rates[side]) for side in cpu_rates}
+    print(
+        f"{backend}: by the probe's CPU time, median before {cpu_before:,.0f}/s, after {cpu_after:,.0f}/s; "
+        f"after÷before {cpu_after / cpu_before:.3f} (runs before {runs['before']}; after {runs['after']})"
+    )
     print(
         f"{backend}: median before {before:,.0f}/s, after {after:,.0f}/s; "
         f"after÷before of the medians {after / before:.3f}, "
@@ -190,6 +209,12 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=4.0, help="simulator scale (4: about 51k records)")
     ap.add_argument("--page-size", type=int, default=1000)
     ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument(
+        "--settle-gc",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one full garbage collection before the timed region, on both sides (default; see PROBE)",
+    )
     ap.add_argument("--url", default="postgresql+psycopg://127.0.0.1:5432/test", help="PostgreSQL database")
     args = ap.parse_args()
     revs = {"before": _git("rev-parse", "--short", args.before), "after": _git("rev-parse", "--short", args.after)}

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from domain.escalation import LEADERSHIP, EscalationPolicy
+from domain.messages import N_, Message
 from domain.regions import TIERS, Tier, ancestor, is_within, tier_of
 from domain.responders import Responder, ResponderDirectory
 from domain.routing import RouteDecision, WarningFacts, recipients
@@ -52,20 +53,27 @@ def handover_targets(person: Responder, facts: WarningFacts, directory: Responde
 
 
 def handover_refusal(person: Responder | None, facts: WarningFacts, target: str,
-                     directory: ResponderDirectory) -> str | None:
-    """Why ``person`` may not hand the warning to ``target`` (an English reason for the audit), or
-    ``None`` if they may."""
+                     directory: ResponderDirectory) -> Message | None:
+    """Why ``person`` may not hand the warning to ``target`` (a Message, Chinese, for the refusal and its
+    audit), or ``None`` if they may."""
     if person is None:
-        return "unknown responder"
+        return UNKNOWN_RESPONDER
     if facts.status == Status.resolved.value:
-        return "the warning is resolved"
+        return Message(N_("预警已办结"))
     if not is_holder(person, facts, directory):
-        return f"{person.id} does not hold the warning (held by {facts.tier} {facts.route_region})"
+        return Message(N_("{responder} 不是预警的当前负责人（当前由 {tier} {node} 负责）"), responder=person.id,
+                       tier=Message(Tier(facts.tier).label) if facts.tier in set(Tier) else facts.tier or "-",
+                       node=facts.route_region)
     if not is_within(facts.region, target):
-        return f"node {target} does not contain the warning's region {facts.region}"
+        return Message(N_("节点 {target} 不包含预警所在地区 {region}"), target=target, region=facts.region)
     if target not in handover_targets(person, facts, directory):
-        return f"node {target} is not below {holder_node(facts, directory)} or has no responders"
+        return Message(N_("节点 {target} 不在 {node} 之下，或没有处置人员"), target=target,
+                       node=holder_node(facts, directory))
     return None
+
+
+UNKNOWN_RESPONDER = Message(N_("未知的处置人员"))
+"""Why a hand-over by someone not in the responders' directory is refused."""
 
 
 def handover_route(facts: WarningFacts, target: str, *, policy: EscalationPolicy, directory: ResponderDirectory,

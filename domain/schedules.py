@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from domain.messages import N_, Message, message_of
+
 BEIJING = timezone(timedelta(hours=8), "CST")
 """Asia/Shanghai without daylight saving (none since 1991)."""
 
@@ -101,34 +103,37 @@ def _days(token: str) -> frozenset[int]:
         elif item in _DAY_NAMES:
             out.add(_DAY_NAMES[item])
         else:
-            raise ScheduleError(f"看不懂的星期 {item!r}：请写 周一…周日、工作日、周末 或 每天")
+            raise ScheduleError(Message(N_("看不懂的星期 {item}：请写 周一…周日、工作日、周末 或 每天"),
+                                        item=repr(item)))
     return frozenset(out)
 
 
 def _window(part: str) -> Window:
     tokens = part.split()
     if len(tokens) < 2:
-        raise ScheduleError(f"时间段 {part!r} 不完整：请写 星期 时间，例如 周一 09:00-11:00")
+        raise ScheduleError(Message(N_("时间段 {part} 不完整：请写 星期 时间，例如 周一 09:00-11:00"), part=repr(part)))
     found = _TIME.match(tokens[1])
     if not found:
-        raise ScheduleError(f"看不懂的时间 {tokens[1]!r}：请写 HH:MM-HH:MM，例如 09:00-11:00")
+        raise ScheduleError(Message(N_("看不懂的时间 {text}：请写 HH:MM-HH:MM，例如 09:00-11:00"),
+                                    text=repr(tokens[1])))
     h1, m1, h2, m2 = (int(g) for g in found.groups())
     if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
-        raise ScheduleError(f"时间 {tokens[1]!r} 超出范围：小时 0-23，分钟 0-59")
+        raise ScheduleError(Message(N_("时间 {text} 超出范围：小时 0-23，分钟 0-59"), text=repr(tokens[1])))
     start, end = time(h1, m1), time(0, 0) if h2 == 24 else time(h2, m2)
     if start == end and h2 != 24:
-        raise ScheduleError(f"时间段 {tokens[1]!r} 长度为零：开始与结束不能相同")
+        raise ScheduleError(Message(N_("时间段 {text} 长度为零：开始与结束不能相同"), text=repr(tokens[1])))
     dates = []
     for token in tokens[2:]:
         span = _DATES.match(token)
         if not span:
-            raise ScheduleError(f"看不懂的日期范围 {token!r}：请写 2026-02-10~2026-02-24")
+            raise ScheduleError(Message(N_("看不懂的日期范围 {text}：请写 2026-02-10~2026-02-24"), text=repr(token)))
         try:
             a, b = date.fromisoformat(span.group(1)), date.fromisoformat(span.group(2))
         except ValueError:
-            raise ScheduleError(f"日期 {token!r} 不存在：请核对年月日（如 2 月 29 日只在闰年）") from None
+            raise ScheduleError(Message(N_("日期 {text} 不存在：请核对年月日（如 2 月 29 日只在闰年）"),
+                                        text=repr(token))) from None
         if b < a:
-            raise ScheduleError(f"日期范围 {token!r} 结束早于开始")
+            raise ScheduleError(Message(N_("日期范围 {text} 结束早于开始"), text=repr(token)))
         dates.append((a, b))
     return Window(days=_days(tokens[0]), start=start, end=end, dates=tuple(dates))
 
@@ -137,7 +142,7 @@ def parse_schedule(spec: str) -> Schedule:
     """Read a schedule spec (see the module docstring); :class:`ScheduleError` names what is wrong."""
     parts = [p.strip() for p in re.split(r"[;；]", spec) if p.strip()]
     if not parts:
-        raise ScheduleError("静默时间表为空：请写如 周一 09:00-11:00")
+        raise ScheduleError(Message(N_("静默时间表为空：请写如 周一 09:00-11:00")))
     return Schedule(tuple(_window(p) for p in parts))
 
 
@@ -148,13 +153,14 @@ def load_named_schedules(path: Path) -> dict[str, Schedule]:
         return {}
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
-        raise ScheduleError(f"{path}: 须为 名称: 时间表 的映射")
+        raise ScheduleError(Message(N_("{path}: 须为 名称: 时间表 的映射"), path=str(path)))
     out: dict[str, Schedule] = {}
     for name, spec in data.items():
         try:
             out[str(name)] = parse_schedule(str(spec))
         except ScheduleError as exc:
-            raise ScheduleError(f"{path}: {name}: {exc}") from None
+            raise ScheduleError(Message(N_("{path}: 时间表 {name}: {reason}"), path=str(path), name=name,
+                                        reason=message_of(exc) or str(exc))) from None
     return out
 
 

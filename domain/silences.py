@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from domain.messages import N_, Message
 from domain.regions import Tier, is_within, tier_of
 from domain.responders import ResponderDirectory
 from domain.schedules import Schedule
@@ -99,7 +100,7 @@ def covering(silences: Iterable[Silence] | SilenceIndex, *, rule: str, region: s
 
 
 def refusal(directory: ResponderDirectory, author: str, *, region: str | None, level: str | None,
-            starts_at: datetime, until: datetime, max_length: timedelta) -> str | None:
+            starts_at: datetime, until: datetime, max_length: timedelta) -> Message | None:
     """Why ``author`` may not create this silence (Chinese, saying what to do), or None if allowed.
 
     The author must be a known responder whose node's subtree contains the silence's region (no region:
@@ -108,19 +109,20 @@ def refusal(directory: ResponderDirectory, author: str, *, region: str | None, l
     """
     person = directory.responder(author)
     if person is None:
-        return f"未知的处置人员 {author}：--as 须为处置人员名录中的 id"
+        return Message(N_("未知的处置人员 {author}：--as 须为处置人员名录中的 id"), author=author)
     if until <= starts_at:
-        return "结束时间须晚于开始时间：请给出将来的 --until"
+        return Message(N_("结束时间须晚于开始时间：请给出将来的 --until"))
     if until - starts_at > max_length:
         hours = max_length.total_seconds() / 3600
-        return f"静默时长超过上限 {hours:g} 小时：请缩短 --until（没有永久静默）"
+        return Message(N_("静默时长超过上限 {hours:g} 小时：请缩短 --until（没有永久静默）"), hours=hours)
     node = directory.city if directory.is_leadership(author) else person.node
     root = region or directory.city
     if not is_within(root, node):
-        return f"{author} 的辖区 {node} 不包含 {root}：只有辖区覆盖该区域的人员可以设置静默"
+        return Message(N_("{author} 的辖区 {node} 不包含 {root}：只有辖区覆盖该区域的人员可以设置静默"), author=author,
+                       node=node, root=root)
     covers_red = level is None or Level(level) is Level.red
     if covers_red and tier_of(node) is not Tier.city:
-        return "覆盖红色预警的静默须由市级人员设置：请加 --level orange 或以下，或请市级值班人员设置"
+        return Message(N_("覆盖红色预警的静默须由市级人员设置：请加 --level orange 或以下，或请市级值班人员设置"))
     return None
 
 

@@ -9,6 +9,7 @@ validator's own refusal (a ``ValueError`` carrying a Message) is kept as it was 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -65,10 +66,24 @@ def _bound(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def error_message(error: Any, *, field: str | None = None) -> Message:
-    """One pydantic error (an item of ``ValidationError.errors()``) as a Message naming its field (its
-    location, or ``field`` when the caller names it better: ``FENGHUO_LANG`` rather than ``lang``)."""
-    loc = field or ".".join(str(part) for part in error.get("loc", ()))
+def _located(error: Any, names: Mapping[str, str]) -> str:
+    """The error's location as the user wrote it: the whole dotted location or its first part renamed by
+    ``names`` (``residual_probability`` → ``--residual-probability``), else the location itself."""
+    parts = [str(part) for part in error.get("loc", ())]
+    loc = ".".join(parts)
+    if loc in names:
+        return names[loc]
+    if parts and parts[0] in names:
+        return ".".join([names[parts[0]], *parts[1:]])
+    return loc
+
+
+def error_message(error: Any, *, field: str | None = None, names: Mapping[str, str] | None = None) -> Message:
+    """One pydantic error (an item of ``ValidationError.errors()``) as a Message naming its field: its
+    location, the name ``names`` gives that location (a command-line option for a model field:
+    ``{"affected_people": "--people"}``), or ``field`` when the caller names it better (``FENGHUO_LANG``
+    rather than ``lang``)."""
+    loc = field or _located(error, names or {})
     named: str = loc or Message(_WHOLE)
     ctx = error.get("ctx") or {}
     cause = ctx.get("error")
@@ -83,6 +98,7 @@ def error_message(error: Any, *, field: str | None = None) -> Message:
     return Message(template, field=named, value=_shown(error.get("input")), **params)
 
 
-def validation_messages(exc: ValidationError) -> list[Message]:
-    """Every error of ``exc`` as a Message naming its field (see :func:`error_message`)."""
-    return [error_message(e) for e in exc.errors()]
+def validation_messages(exc: ValidationError, *, names: Mapping[str, str] | None = None) -> list[Message]:
+    """Every error of ``exc`` as a Message naming its field, or the name ``names`` gives it (the option a
+    user typed rather than the model's field: see :func:`error_message`)."""
+    return [error_message(e, names=names) for e in exc.errors()]

@@ -125,17 +125,15 @@ def release_bound(
 def check_heartbeat(source: str, previous: datetime | None, heartbeat: datetime, now: datetime) -> None:
     """Refuse a heartbeat in the future (beyond clock skew) or behind the one already recorded."""
     if heartbeat.tzinfo is None:
-        raise HeartbeatError(
-            f"来源 {source} 的完整时间 {heartbeat.isoformat()} 缺少时区：请写成 2026-01-31T23:59:59+08:00"
-        )
+        raise HeartbeatError(Message(N_("来源 {source} 的完整时间 {at} 缺少时区：请写成 2026-01-31T23:59:59+08:00"),
+                                     source=source, at=heartbeat.isoformat()))
     if heartbeat > now + CLOCK_SKEW:
-        raise HeartbeatError(
-            f"来源 {source} 的完整时间 {heartbeat.astimezone(BEIJING).isoformat()} 在未来（现在 "
-            f"{now.astimezone(BEIJING).isoformat(timespec='seconds')}）：请检查部门系统的时钟后重发"
-        )
+        raise HeartbeatError(Message(N_("来源 {source} 的完整时间 {at} 在未来（现在 {now}）："
+                                        "请检查部门系统的时钟后重发"), source=source,
+                                     at=heartbeat.astimezone(BEIJING).isoformat(),
+                                     now=now.astimezone(BEIJING).isoformat(timespec="seconds")))
     if previous is not None and heartbeat < previous:
-        raise HeartbeatError(
-            f"来源 {source} 的完整时间 {heartbeat.astimezone(BEIJING).isoformat()} 早于已记录的 "
-            f"{previous.astimezone(BEIJING).isoformat()}：完整时间不能倒退，"
-            "请发送不早于已记录时间的值"
-        )
+        raise HeartbeatError(Message(N_("来源 {source} 的完整时间 {at} 早于已记录的 {previous}：完整时间不能倒退，"
+                                        "请发送不早于已记录时间的值"), source=source,
+                                     at=heartbeat.astimezone(BEIJING).isoformat(),
+                                     previous=previous.astimezone(BEIJING).isoformat()))

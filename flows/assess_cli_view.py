@@ -18,8 +18,21 @@ from domain.validation_messages import validation_messages
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import _, explain, translate
 from integrations.labels import label
+from integrations.wording import worded
 
 E = TypeVar("E", bound=Enum)
+
+OPTIONS = {
+    "title": "TITLE", "body": "--body", "region": "--region", "affected_people": "--people", "kind": "--kind",
+    "investment_yuan": "--investment", "summary": "--summary", "on": "--on", "participants": "--participants",
+    "notice": "--notice-from/--notice-to", "survey": "--counts", "name": "TITLE", "field": "--field",
+    "affiliation": "--affiliation", "dimension": "--dimension", "probability": "--probability",
+    "impact": "--impact", "people": "--people", "mitigation": "--mitigation",
+    "residual_probability": "--residual-probability", "residual_impact": "--residual-impact",
+    "evidence": "--evidence", "decided_by": "--by", "note": "--note", "implement_from": "--implement-from",
+}
+"""The assessment models' fields by the option (or argument) of ``fenghuo assess`` that gives them, so a
+refusal names what the user typed."""
 
 LEVEL_STYLE = {"high": "bold red", "medium": "bold dark_orange", "low": "bold green"}
 
@@ -44,7 +57,7 @@ def _errors() -> Iterator[None]:
     except (CsvImportError, SchemeFileError) as exc:
         fail(" | ".join(translate(e) for e in exc.errors))
     except ValidationError as exc:  # pydantic's English never reaches the user: each error named in the catalogue
-        fail(_("；").join(translate(m) for m in validation_messages(exc)))
+        fail(_("；").join(translate(m) for m in validation_messages(exc, names=OPTIONS)))
     except (AssessmentNotFound, AssessmentStateError, RegionCodeError, ValueError) as exc:
         said = explain(exc)
         fail(said.splitlines()[0] if said else type(exc).__name__)
@@ -125,7 +138,7 @@ def show_cmd(
     r = b.row
     if as_json:
         print_json(_summary(r) | {
-            "evidence": [{"ref": e.ref, "kind": e.kind, "title": e.title} for e in b.evidence],
+            "evidence": [{"ref": e.ref, "kind": e.kind, "title": worded(e.title)} for e in b.evidence],
             "experts": [x.name for x in b.experts],
             "factors": [{"ref": f.ref, "title": f.title, "dimension": f.dimension, "p": f.probability,
                          "i": f.impact, "rp": f.residual_probability, "ri": f.residual_impact} for f in b.factors],
@@ -140,7 +153,7 @@ def show_cmd(
     console.print(_(
             "[bold]依据材料[/]（{n} 份），专家组 {experts} 人").format(n=len(b.evidence), experts=len(b.experts)))
     for e in b.evidence:
-        console.print(f"  {e.ref:<4} {label('ssra_evidence', e.kind):<8} {e.title}", highlight=False)
+        console.print(f"  {e.ref:<4} {label('ssra_evidence', e.kind):<8} {worded(e.title)}", highlight=False)
     console.print(_("[bold]风险因素[/]（{n} 项）").format(n=len(b.factors)))
     for f in b.factors:
         res = f" → {f.residual_probability or f.probability}×{f.residual_impact or f.impact}"

@@ -15,6 +15,7 @@ import typer
 
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import _, explain
+from integrations.wording import worded
 
 app = typer.Typer(help=_("网格工作：网格员事件上报。"), no_args_is_help=True)
 
@@ -75,7 +76,7 @@ def report_cmd(
     except ReportRefused as exc:
         fail(explain(exc))
     if as_json:
-        print_json({"id": outcome.id, "status": outcome.status, "reason": outcome.reason})
+        print_json({"id": outcome.id, "status": outcome.status, "reason": worded(outcome.reason)})
     elif outcome.status == "stored":
         matter = _(MATTERS[kind]) if kind in MATTERS else kind
         console.print(_("已上报{matter}，编号 {id}").format(matter=matter, id=outcome.id), highlight=False)
@@ -83,6 +84,6 @@ def report_cmd(
         console.print(_("此事件已上报过，未重复入库，编号 {id}").format(id=outcome.id), highlight=False)
     else:
         console.print(_("上报内容有误，已隔离：{reason}；请修改后重新上报。隔离记录见 "
-                        "`fenghuo quarantine list --source grid-reports`").format(reason=outcome.reason),
+                        "`fenghuo quarantine list --source grid-reports`").format(reason=worded(outcome.reason)),
                       highlight=False, soft_wrap=True)
         raise typer.Exit(1)

@@ -17,9 +17,9 @@ def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) ->
     """The 考核 report of the week or month containing ``date`` (default: the last complete one)."""
 
     from domain.kaohe.period import PeriodKind, last_complete, period_containing
-    from domain.kaohe.report import kaohe_to_dict
     from domain.situation.views import REPORT_TZ
     from integrations.report.kaohe_make import load_kaohe_config, make_kaohe_files
+    from integrations.report.kaohe_text import period_label, report_dict
     from integrations.report.make import parse_day
     from integrations.settings import get_settings
 
@@ -31,7 +31,8 @@ def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) ->
     except ValueError as exc:
         fail(_("{reason}；请修正后重试").format(reason=explain(exc)))
     if span.first > now.date():
-        fail(_("{period} 尚未开始（今天是北京时间 {today}）").format(period=span.label, today=f"{now:%Y-%m-%d}"))
+        fail(_("{period} 尚未开始（今天是北京时间 {today}）").format(period=period_label(span),
+                                                                 today=f"{now:%Y-%m-%d}"))
     folder = out or get_settings().home / "reports"
     engine = open_engine()
     with err_console.status(_(
@@ -40,10 +41,10 @@ def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) ->
                                  progress=lambda step: status.update(f"{span.slug}: {step}…"))
     if as_json:
         print_json({"period": span.slug, "html": str(files.html_path), "xlsx": str(files.xlsx_path),
-                    "charts": [str(p) for p in files.charts], "report": kaohe_to_dict(files.report)})
+                    "charts": [str(p) for p in files.charts], "report": report_dict(files.report)})
         return
     unit = _("周") if span.kind == "week" else _("月")
-    console.print("[bold]" + _("烽火 考核{kind}报 {period}").format(kind=unit, period=span.label) + "[/]",
+    console.print("[bold]" + _("烽火 考核{kind}报 {period}").format(kind=unit, period=period_label(span)) + "[/]",
                   highlight=False, soft_wrap=True)
     for tier_name, ranked in ((_("区县"), files.report.districts), (_("街道"), files.report.streets)):
         scored = [r for r in ranked if r.score is not None]

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import _, explain
+from integrations.wording import worded
 
 app = typer.Typer(help=_("列出并重发通知（发件箱）。"), no_args_is_help=True)
 
@@ -33,7 +34,7 @@ def _row_dict(row: Any) -> dict[str, Any]:
         "id": row.id, "idempotency_key": row.idempotency_key, "warning_id": row.warning_id, "step": row.step,
         "recipient": row.recipient, "channel": row.channel, "address": mask(row.address), "level": row.level,
         "status": row.status, "attempts": row.attempts, "next_attempt_at": row.next_attempt_at,
-        "last_error": mask(row.last_error), "created_at": row.created_at, "sent_at": row.sent_at,
+        "last_error": mask(worded(row.last_error)), "created_at": row.created_at, "sent_at": row.sent_at,
         "digest_key": digest_of(row), "subject": row.subject, "state": state_of(row),
         "silence": row.payload.get("silence"), "silence_reason": row.payload.get("silence_reason"),
     }
@@ -86,7 +87,7 @@ def list_cmd(
         step = _("{step}（汇总）").format(step=step_label(r.step)) if digest_of(r) else step_label(r.step)
         table.add_row(str(r.id), f"[{STATUS_STYLE.get(r.status, '')}]{state_of(r)}[/]",
                       label("level_name", r.level) if r.level else "", str(r.warning_id or "—"), step,
-                      r.recipient, r.channel, str(r.attempts), _when(r), mask(_(r.last_error))[:80])
+                      r.recipient, r.channel, str(r.attempts), _when(r), mask(worded(r.last_error))[:80])
     console.print(table)
     if failed:
         console.print(_("已放弃的通知可用 `fenghuo notifications retry ID…` 重新排队（不给编号则全部重发）；"

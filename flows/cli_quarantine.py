@@ -15,14 +15,15 @@ from rich import box
 from rich.table import Table
 
 from flows.console import BEIJING, beijing, console, fail, located, open_engine, print_json
-from integrations.i18n import _
+from integrations.i18n import _, translate
+from integrations.wording import worded
 
 app = typer.Typer(help=_("隔离区：列出、查看、重放未通过校验的输入。"), no_args_is_help=True)
 
 
 def _row(row: Any) -> dict[str, Any]:
-    return {k: getattr(row, k) for k in
-            ("id", "source", "source_id", "page", "reason", "received_at", "replayed_at")}
+    return {k: getattr(row, k) for k in ("id", "source", "source_id", "page", "received_at", "replayed_at")} | {
+        "reason": worded(row.reason)}
 
 
 @app.command("list", help=_("隔离的输入，最早的在前（默认不含已重放的；加 --replayed 包含）。"))
@@ -48,7 +49,7 @@ def list_cmd(
     for r in rows:
         received = f"{r.received_at.astimezone(BEIJING):%Y-%m-%d %H:%M}"  # the column says Beijing time
         table.add_row(str(r.id), r.source, r.source_id or "-", received,
-                      r.reason[:160] + (" " + _("［已重放］") if r.replayed_at else ""))
+                      worded(r.reason)[:160] + (" " + _("［已重放］") if r.replayed_at else ""))
     console.print(table)
 
 
@@ -72,7 +73,7 @@ def show_cmd(
     for label, value in ((_("编号"), row.id), (_("数据源"), row.source), (_("来源编号"), row.source_id or "-"),
                          (_("所在页"), row.page or "-"), (_("收到时间"), beijing(row.received_at)),
                          (_("重放时间"), beijing(row.replayed_at) if row.replayed_at else _("未重放")),
-                         (_("原因"), row.reason)):
+                         (_("原因"), worded(row.reason))):
         console.print(f"[bold]{label}[/]{colon}{value}", highlight=False)
     console.print("[bold]" + _("原始内容") + "[/]" + colon)
     console.print(row.raw, highlight=False, markup=False, soft_wrap=True)
@@ -105,7 +106,9 @@ def replay_cmd(
     report = replay_quarantine(open_engine(), None if all_ else ids, configs=configs, kinds=kinds,
                                key=settings.pseudonym_key.get_secret_value(), now=datetime.now(UTC), source=source)
     if as_json:
-        print_json({"replayed": report.replayed, "still_invalid": report.still_invalid, "skipped": report.skipped,
+        print_json({"replayed": report.replayed,
+                    "still_invalid": {k: worded(v) for k, v in report.still_invalid.items()},
+                    "skipped": {k: translate(v) for k, v in report.skipped.items()},
                     "inserted": report.inserted, "updated": report.updated, "unchanged": report.unchanged})
         return
     console.print(_("已重放 {n} 条（入库：新增 {new}，更新 {changed}，未变 {same}）；"
@@ -114,8 +117,9 @@ def replay_cmd(
                       invalid=len(report.still_invalid), skipped=len(report.skipped)), highlight=False)
     colon = _("：")
     for qid, reason in report.still_invalid.items():
-        console.print(f"  {qid}{colon}{reason}", highlight=False, markup=False)
+        console.print(f"  {qid}{colon}{worded(reason)}", highlight=False, markup=False)
     for qid, reason in report.skipped.items():
-        console.print("  " + _("{id}：跳过，{reason}").format(id=qid, reason=reason), highlight=False, markup=False)
+        console.print("  " + _("{id}：跳过，{reason}").format(id=qid, reason=translate(reason)), highlight=False,
+                      markup=False)
     if report.skipped and not report.replayed and not report.still_invalid:
         raise typer.Exit(1)

@@ -14,6 +14,7 @@ import typer
 
 from flows.console import beijing, console, fail, open_engine, print_json
 from integrations.i18n import _, explain, translate
+from integrations.wording import worded
 
 if TYPE_CHECKING:
     from domain.registers import CareCategories
@@ -78,7 +79,9 @@ def import_cmd(
     except RegisterFileError as exc:
         fail(_("未导入：{reason}").format(reason=explain(exc)))
     if as_json:
-        print_json(report.as_dict())
+        data = report.as_dict()  # the audit keeps the Chinese; the reader gets the language in force
+        data["problems"] = [{**p, "message": worded(p["message"])} for p in data["problems"]]
+        print_json(data)
         return
     _print_report(report)
 

@@ -117,7 +117,7 @@ def test_cmd(
         for r in records:
             print_json({"ok": True, **r.model_dump(mode="json")})
         for j in rejected:
-            print_json({"ok": False, "id": j.source_id, "code": j.code, "reason": j.reason})
+            print_json({"ok": False, "id": j.source_id, "code": j.code, "reason": translate(j.reason)})
         return
     table = Table(box=box.SIMPLE, title=_("{name}：{n} 条记录").format(name=name, n=len(records)))
     for column in ("id", "at", "region", "attributes"):
@@ -130,7 +130,7 @@ def test_cmd(
         for column in ("id", "code", "reason"):
             bad.add_column(column, overflow="fold")
         for j in rejected:
-            bad.add_row(j.source_id or "-", j.code, j.reason)
+            bad.add_row(j.source_id or "-", j.code, translate(j.reason))
         console.print(bad)
     if page.error:
         console.print("[yellow]" + _("该页无法读取") + "[/]" + _("：") + str(translate(page.error)))

@@ -17,6 +17,7 @@ from rich.table import Table
 from domain.regions import RegionDirectory
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import _, explain
+from integrations.wording import audit_action, audit_reason, worded
 
 app = typer.Typer(help=_("列出、查看和处置预警。"), no_args_is_help=True)
 
@@ -39,7 +40,7 @@ def _row_dict(row: Any) -> dict[str, Any]:
     from domain.privacy import mask
 
     # Title and summary are free text (an identifier typed into a record can reach them): masked as on screen.
-    return {k: mask(getattr(row, k)) if k in ("title", "summary") else getattr(row, k) for k in (
+    return {k: mask(worded(getattr(row, k))) if k in ("title", "summary") else getattr(row, k) for k in (
         "id", "rule", "title", "level", "status", "region", "tier", "route_region", "first_at", "last_at",
         "occurrences", "summary", "fingerprint", "rulebook_version", "escalation_step")}
 
@@ -97,7 +98,7 @@ def list_cmd(
                       label("status", r.status) + (_(" 静默") if r.id in silenced else ""), r.rule,
                       short_place(r.region, names),
                       str(r.occurrences), r.last_at.astimezone(CST).strftime("%m-%d %H:%M"),
-                      *([mask(r.summary)] if wide else []))
+                      *([mask(worded(r.summary))] if wide else []))
     console.print(table)
 
 
@@ -130,9 +131,9 @@ def show_cmd(
                                  .order_by(col(OutboxRow.id))))
         tasks = list_tasks(session=session, warning_id=warning_id)
     if as_json:
-        data = _row_dict(row) | {"explanation": mask(row.explanation), "records": row.records,
+        data = _row_dict(row) | {"explanation": mask(worded(row.explanation)), "records": row.records,
                                  "audit": [{"at": a.at, "actor": a.actor, "action": a.action,
-                                            "reason": mask(a.reason)} for a in trail],
+                                            "reason": mask(audit_reason(a.action, a.reason))} for a in trail],
                                  "notifications": [{"key": o.idempotency_key, "status": o.status,
                                                     "recipient": o.recipient, "channel": o.channel}
                                                    for o in sent],
@@ -143,7 +144,7 @@ def show_cmd(
     style = LEVEL_STYLE.get(row.level, "")
     heading = _("{level}预警").format(level=label("level_name", row.level))
     console.print(f"[{style}]#{row.id} {heading}[/]  "
-                  f"{mask(row.title or row.rule)}  ({label('status', row.status)})")
+                  f"{mask(worded(row.title or row.rule))}  ({label('status', row.status)})")
     console.print("  " + _("规则       {rule}   规则库 {version}").format(
         rule=row.rule, version=row.rulebook_version[:12]))
     console.print("  " + _("地点       {path}（{code}）").format(path=names.path(row.region), code=row.region))
@@ -161,14 +162,15 @@ def show_cmd(
                       + _("通知暂不发送（静默原因：{reason}）；静默结束时仍未办结则补发一次").format(
                           reason=mask(silenced)),
                       highlight=False)
-    console.print("  " + _("摘要       {summary}").format(summary=mask(row.summary)))
+    console.print("  " + _("摘要       {summary}").format(summary=mask(worded(row.summary))))
     console.print("[bold]" + _("预警依据") + "[/]")
-    console.print("  " + mask(row.explanation).replace("\n", "\n  "), highlight=False)
+    console.print("  " + mask(worded(row.explanation)).replace("\n", "\n  "), highlight=False)
     console.print("[bold]" + _("相关记录")
                   + f"[/] {', '.join(row.records[:20])}{' …' if len(row.records) > 20 else ''}")
     console.print("[bold]" + _("处置经过（北京时间）") + "[/]")
     for a in trail:
-        console.print(f"  {a.at.astimezone(CST):%Y-%m-%d %H:%M}  {a.actor:<24} {a.action:<12} {mask(a.reason)}")
+        console.print(f"  {a.at.astimezone(CST):%Y-%m-%d %H:%M}  {a.actor:<24} {audit_action(a.action):<12} "
+                      f"{mask(audit_reason(a.action, a.reason))}", highlight=False)
     if tasks:
         from domain.tasks import KIND_CN, OUTCOME_CN, STATUS_CN
 
@@ -181,7 +183,7 @@ def show_cmd(
     console.print("[bold]" + _("通知") + "[/]")
     for o in sent:
         console.print(f"  {o.status:<8} {o.channel:<8} {o.recipient:<28} {step_label(o.step):<14} attempts={o.attempts}"
-                      f"{'  ' + _(o.last_error)[:60] if o.last_error else ''}")
+                      f"{'  ' + worded(o.last_error)[:60] if o.last_error else ''}")
 
 
 def _act(action: str, warning_id: int, responder: str, reason: str) -> None:

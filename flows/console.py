@@ -27,7 +27,7 @@ BEIJING = timezone(timedelta(hours=8))
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one readable line (no traceback) and exit with ``code``."""
     # soft_wrap: an error stays one line whatever the terminal width, so `FILE:LINE: message` can be grepped.
-    err_console.print(f"[bold red]{_('错误：')}[/]{message}", highlight=False, soft_wrap=True)
+    err_console.print("[bold red]" + _("错误：") + f"[/]{message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -13,9 +13,13 @@ from rich.table import Table
 
 from domain.kaohe.period import last_complete
 from domain.kaohe.score import Ranked
+from integrations.i18n import N_, _
 from integrations.report.kaohe_make import KaoheFiles, make_kaohe_files
-from integrations.report.kaohe_text import pct
+from integrations.report.kaohe_text import pct, period_label
 from integrations.settings import get_settings
+
+_COLUMNS = (N_("名次"), N_("街道"), N_("综合得分"), N_("收到预警"), N_("签收及时"), N_("办结及时"), N_("被升级"),
+            N_("任务按时"), N_("走访按时"), N_("信访纠纷按期"))
 
 
 def _row(r: Ranked) -> list[str]:
@@ -30,17 +34,16 @@ def kaohe_table(files: KaoheFiles, *, rows: int = 5) -> Table:
     report = files.report
     scored = [r for r in report.streets if r.score is not None]
     shown = scored if len(scored) <= 2 * rows else [*scored[:rows], *scored[-rows:]]
-    table = Table(title=f"考核周报 {report.period.label}：街道前 {rows} 名与后 {rows} 名",
-                  caption=f"{files.html_path}\n{files.xlsx_path}")
-    for name in ("名次", "街道", "综合得分", "收到预警", "签收及时", "办结及时", "被升级", "任务按时", "走访按时",
-                 "信访纠纷按期"):
-        table.add_column(name, justify="left" if name == "街道" else "right")
+    table = Table(title=_("考核周报 {period}：街道前 {rows} 名与后 {rows} 名").format(
+        period=period_label(report.period), rows=rows), caption=f"{files.html_path}\n{files.xlsx_path}")
+    for i, name in enumerate(_COLUMNS):
+        table.add_column(_(name), justify="left" if i == 1 else "right")
     for i, r in enumerate(shown):
         if i == rows and len(shown) == 2 * rows and len(scored) > 2 * rows:
             table.add_row("…", "", "", "", "", "", "", "", "", "")
         table.add_row(*_row(r))
     if not shown:
-        table.add_row("—", "本周无可考核事项", "", "", "", "", "", "", "", "")
+        table.add_row("—", _("本周无可考核事项"), "", "", "", "", "", "", "", "")
     return table
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from domain.assessment import DecisionKind, Dimension, Recommendation, RiskLevel
 from domain.assessment_scheme import Scheme
 from domain.assessment_scoring import missing_evidence
 from domain.regions import RegionDirectory, tier_of
+from domain.situation.views import REPORT_TZ
 from integrations.assessment_svg import risk_matrix_svg
 from integrations.i18n import N_, _, language, translate
 from integrations.labels import label
@@ -58,6 +59,16 @@ def _money(yuan: float) -> str:
         return _("¥{hundred_millions} 亿元（{yuan} 元）").format(hundred_millions=f"{yuan / 1e8:,.2f}",
                                                           yuan=f"{yuan:,.0f}")
     return f"¥{yuan:,.0f}"
+
+
+def _beijing(at: datetime) -> datetime:
+    # Stored times are aware UTC; a naive one (built in memory) is UTC too.
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(REPORT_TZ)
+
+
+def _day(at: datetime | date) -> str:
+    """The Beijing day of a time (a date as it is)."""
+    return f"{_beijing(at) if isinstance(at, datetime) else at:%Y-%m-%d}"
 
 
 def _pct(part: int, total: int) -> str:
@@ -107,13 +118,14 @@ def build_sections(bundle: AssessmentBundle, *, scheme: Scheme | None = None,
     ])]))
     ev_rows = [[e.ref, label("ssra_evidence", e.kind), e.title, str(e.held_on or ""), _evidence_numbers(e), e.summary,
                 e.source] for e in bundle.evidence]
-    experts = [f"{x.name}（{x.field or '—'}，{x.affiliation or '—'}）" for x in bundle.experts]
+    experts = [_("{name}（{field}，{affiliation}）").format(name=x.name, field=x.field or "—",
+                                                        affiliation=x.affiliation or "—") for x in bundle.experts]
     panel = (_("专家组：{n} 人；方案要求 {required} 人。").format(n=len(experts), required=score.panel_required)
              if score else _("专家组：{n} 人。").format(n=len(experts)))
     out.append(Section(_("二、评估依据"), [
         Table([_("编号"), _("类别"), _("名称"), _("日期"), _("数据"), _("摘要"), _("来源")], ev_rows, anchors=True)
         if ev_rows else _("尚未登记任何评估依据。"),
-        panel + ("；".join(experts) if experts else ""),
+        panel + (_("；").join(experts) if experts else ""),
     ]))
     weights = {d.value: s for d, s in (scheme.dimensions.items() if scheme else [])}
     fs = {s.ref: s for s in score.factors} if score else {}
@@ -131,8 +143,9 @@ def build_sections(bundle: AssessmentBundle, *, scheme: Scheme | None = None,
                _("残余加权"), _("涉及人数"), _("依据")], rows, anchors=True)
         if rows else _("尚未登记任何风险因素。"),
         _("P：可能性 1–5，I：影响程度 1–5；加权 = P×I × 维度权重")
-        + ("（" + "，".join(f"{label('ssra_dimension', k)} {v.weight:g}" for k, v in weights.items()) + "）。"
-           if weights else "。"),
+        + (_("（{weights}）。").format(weights=_("，").join(f"{label('ssra_dimension', k)} {v.weight:g}"
+                                                          for k, v in weights.items()))
+           if weights else _("。")),
     ]))
     dims: list[str | Table] = []
     for d in (score.dimensions if score else ()):
@@ -160,7 +173,7 @@ def _level_section(bundle: AssessmentBundle, scheme: Scheme | None) -> Section:
     if score is None:
         missing = missing_evidence(bundle.to_input(), scheme) if scheme else []
         sec.blocks.append(_("尚未评分。") + (_("评分前须补齐：{missing}").format(
-            missing="；".join(translate(m) for m in missing)) if missing else ""))
+            missing=_("；").join(translate(m) for m in missing)) if missing else ""))
         return sec
     top = {s.ref: s for s in score.factors}
     worst_b = max(score.factors, key=lambda s: s.weighted).ref if score.factors else ""
@@ -190,7 +203,8 @@ def _decision_section(bundle: AssessmentBundle) -> Section:
     sec = Section(_("七、决策与跟踪"))
     if r.decision:
         sec.blocks.append(_("{date} 由{who}集体决策：{outcome}。{note}").format(
-            date=f"{r.decided_at:%Y-%m-%d}", who=r.decided_by, outcome=label("ssra_outcome", r.decision),
+            date=_day(r.decided_at) if r.decided_at else "–", who=r.decided_by,
+            outcome=label("ssra_outcome", r.decision),
             note=r.decision_note or "").strip())
     else:
         sec.blocks.append(_("尚未记录集体决策。"))
@@ -198,20 +212,22 @@ def _decision_section(bundle: AssessmentBundle) -> Section:
         kinds: dict[str, int] = {}
         for k in bundle.links:
             kinds[k.kind] = kinds.get(k.kind, 0) + 1
-        linked = "，".join(f"{k} {n}" for k, n in sorted(kinds.items())) or _("无")
+        # A record's kind is the deployment's identifier (petition, dispute …), shown as written, like a rule id.
+        linked = _("，").join(_("预警 {n} 起").format(n=n) if k == "warning" else f"{k} {n}"
+                             for k, n in sorted(kinds.items())) or _("无")
         sec.blocks.append(_("自 {date} 起实施。跟踪关联：{linked}。").format(
-            date=f"{r.implementation_from:%Y-%m-%d}", linked=linked))
+            date=_day(r.implementation_from), linked=linked))
     if r.reopened_at:
-        sec.blocks.append(_("{date} 重新开启评估（跟踪阈值已越过）。").format(date=f"{r.reopened_at:%Y-%m-%d}"))
+        sec.blocks.append(_("{date} 重新开启评估（跟踪阈值已越过）。").format(date=_day(r.reopened_at)))
     notes = [e for e in bundle.events if e.action in ("follow-up-note", "reopened", "decided")]
     if notes:
-        sec.blocks.append(Table([_("时间"), _("人员"), _("事项"), _("说明")], [
-            [f"{e.at:%Y-%m-%d %H:%M}", e.actor, _(_ACTION[e.action]), e.note] for e in notes]))
+        sec.blocks.append(Table([_("时间（北京时间）"), _("人员"), _("事项"), _("说明")], [
+            [f"{_beijing(e.at):%Y-%m-%d %H:%M}", e.actor, _(_ACTION[e.action]), e.note] for e in notes]))
     return sec
 
 
 def _generated(now: datetime | None) -> str:
-    return _("烽火于 {when} 生成。").format(when=f"{(now or datetime.now(UTC)):%Y-%m-%d %H:%M %Z}")
+    return _("烽火于 {when}（北京时间）生成。").format(when=f"{_beijing(now or datetime.now(UTC)):%Y-%m-%d %H:%M}")
 
 
 def _md_cell(text: str) -> str:

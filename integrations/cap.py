@@ -15,7 +15,7 @@ The Atom feed of current alerts is in :mod:`integrations.cap_feed`; the parser i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -27,8 +27,10 @@ from domain.regions import RegionDirectory
 from domain.warnings import Level
 from integrations.cap_parse import CapAlert, CapArea, CapInfo, parse_cap
 from integrations.cap_xml import CAP_NS, CapError, cap_time, to_string
+from integrations.i18n import N_, translations
 from integrations.settings import Settings, get_settings
 from integrations.store.models import AuditRow, WarningRow
+from integrations.wording import worded
 
 __all__ = [
     "CapAlert", "CapArea", "CapError", "CapInfo", "CapMessage", "CapWarning", "build_alert", "cap_messages",
@@ -73,15 +75,16 @@ class CapWarning:
     def from_row(
         cls, row: WarningRow, *, regions: RegionDirectory | None = None, kind: str = ""
     ) -> CapWarning:
-        """The view of a stored warning; ``regions`` names the area (else the code is the name)."""
+        """The view of a stored warning; ``regions`` names the area (else the code is the name). Texts the
+        system wrote (an error warning's title, a source-stale explanation) are worded in the language in force."""
         if row.id is None:
             raise ValueError("a warning must be stored (have an id) before it is rendered as CAP")
         return cls(
-            id=row.id, fingerprint=row.fingerprint, rule=row.rule, title=row.title or row.rule,
+            id=row.id, fingerprint=row.fingerprint, rule=row.rule, title=worded(row.title or row.rule),
             level=Level(row.level), status=row.status, region=row.region,
             region_path=(regions or RegionDirectory()).path(row.region),
             first_at=row.first_at, last_at=row.last_at, opened_at=row.opened_at,
-            summary=row.summary, explanation=row.explanation, resolved_at=row.resolved_at,
+            summary=worded(row.summary), explanation=worded(row.explanation), resolved_at=row.resolved_at,
             resolve_due_at=row.resolve_due_at, kind=kind,
         )
 
@@ -146,19 +149,21 @@ def _pair(parent: etree._Element, tag: str, name: str, value: str) -> None:
     _sub(el, "value", value)
 
 
-def _headline(warning: CapWarning, msg: CapMessage) -> str:
-    colour = msg.level.chinese
-    prefix = {"Alert": "", "Update": "预警升级：", "Cancel": "预警解除："}[msg.msg_type]
-    # CAP advises headlines under 160 characters (SMS-sized).
-    return mask(f"{prefix}{colour}预警 {warning.title}")[:160]
-
-
+_HEADLINE = {"Alert": N_("{level}预警 {title}"), "Update": N_("预警升级：{level}预警 {title}"),
+             "Cancel": N_("预警解除：{level}预警 {title}")}
 _INSTRUCTION = {
-    "Alert": "请责任单位在时限内签收（确认）本预警，核实情况并依职责处置，处置完毕后办结。"
-    "本平台只发出预警和提醒，不对任何人采取措施。",
-    "Update": "预警等级已提升，请按新等级的时限签收并处置。",
-    "Cancel": "本预警已办结，无需进一步行动。",
+    "Alert": N_("请责任单位在时限内签收（确认）本预警，核实情况并依职责处置，处置完毕后办结。"
+                "本平台只发出预警和提醒，不对任何人采取措施。"),
+    "Update": N_("预警等级已提升，请按新等级的时限签收并处置。"),
+    "Cancel": N_("本预警已办结，无需进一步行动。"),
 }
+LANGUAGE_TAG = {"zh": "zh-CN", "en": "en-US"}
+"""The CAP ``<language>`` (RFC 3066) of each deployment language."""
+
+
+def _headline(warning: CapWarning, msg: CapMessage, say: Callable[[str], str]) -> str:
+    text = say(_HEADLINE[msg.msg_type]).format(level=say(msg.level.chinese), title=warning.title)
+    return mask(text)[:160]  # CAP advises headlines under 160 characters (SMS-sized)
 
 
 def build_alert(
@@ -170,6 +175,7 @@ def build_alert(
 ) -> etree._Element:
     """The ``<alert>`` element of one message; ``previous`` are the earlier messages it references."""
     s = settings or get_settings()
+    say = translations(s.lang).gettext  # the deployment's language (the settings given), not the caller's
     alert = etree.Element(f"{{{CAP_NS}}}alert", nsmap={None: CAP_NS})
     _sub(alert, "identifier", message.identifier(warning))
     _sub(alert, "sender", s.cap_sender)
@@ -177,10 +183,10 @@ def build_alert(
     _sub(alert, "status", "Exercise" if s.cap_exercise else "Actual")
     _sub(alert, "msgType", message.msg_type)
     _sub(alert, "scope", "Restricted")
-    _sub(alert, "restriction", s.cap_restriction)
+    _sub(alert, "restriction", say(s.cap_restriction))
     _sub(alert, "code", "fenghuo")
     if s.cap_exercise:
-        _sub(alert, "note", "演练信息，非真实预警。")
+        _sub(alert, "note", say(N_("演练信息，非真实预警。")))
     if previous:
         tz = s.cap_timezone
         refs = (f"{s.cap_sender},{p.identifier(warning)},{cap_time(p.sent, tz)}" for p in previous)
@@ -189,7 +195,7 @@ def build_alert(
     _sub(alert, "incidents", warning.fingerprint)
 
     info = _sub(alert, "info")
-    _sub(info, "language", "zh-CN")
+    _sub(info, "language", LANGUAGE_TAG.get(s.lang, "zh-CN"))
     _sub(info, "category", warning.category)
     _sub(info, "event", mask(warning.title))
     _sub(info, "responseType", "AllClear" if message.msg_type == "Cancel" else "Assess")
@@ -201,10 +207,10 @@ def build_alert(
     _sub(info, "onset", cap_time(warning.first_at, s.cap_timezone))
     if warning.resolve_due_at and message.msg_type != "Cancel":
         _sub(info, "expires", cap_time(warning.resolve_due_at, s.cap_timezone))
-    _sub(info, "senderName", s.cap_sender_name)
-    _sub(info, "headline", _headline(warning, message))
+    _sub(info, "senderName", say(s.cap_sender_name))
+    _sub(info, "headline", _headline(warning, message, say))
     _sub(info, "description", mask(warning.explanation or warning.summary or warning.title))
-    _sub(info, "instruction", _INSTRUCTION[message.msg_type])
+    _sub(info, "instruction", say(_INSTRUCTION[message.msg_type]))
     _pair(info, "parameter", "fenghuo:warningId", str(warning.id))
     _pair(info, "parameter", "fenghuo:level", f"{message.level.value} ({message.level.roman})")
     if warning.summary:

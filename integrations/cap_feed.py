@@ -51,11 +51,11 @@ def render_atom_feed(
     base = s.public_base_url.rstrip("/")
     feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
     _a(feed, "id", f"urn:fenghuo:cap-feed:{s.cap_sender}")
-    _a(feed, "title", _("{sender}：当前预警（CAP 1.2）").format(sender=s.cap_sender_name))
+    _a(feed, "title", _("{sender}：当前预警（CAP 1.2）").format(sender=_(s.cap_sender_name)))
     _a(feed, "updated", cap_time(now, s.cap_timezone))
     _a(feed, "link", rel="self", type="application/atom+xml", href=f"{base}/cap/feed.atom")
     author = _a(feed, "author")
-    _a(author, "name", s.cap_sender_name)
+    _a(author, "name", _(s.cap_sender_name))
 
     current = [w for w in warnings if w.status != "resolved"]
     current.sort(key=lambda w: (-w.level.rank, -w.last_at.timestamp(), w.id))

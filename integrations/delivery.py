@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from domain.escalation import EscalationPolicy
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
+from integrations.i18n import translate
 from integrations.notify.base import Channel
 from integrations.notify.pipeline import deliver_pending
 from integrations.notify.templates import MessageTemplates
@@ -63,7 +64,8 @@ def release_silences(engine: sa.Engine, now: datetime, reminders: Reminders | No
         for name, n in release_inhibited(session, now=now).items():
             counts[name] += n
         counts["reminded"] = 0 if reminders is None else remind_authors(
-            session, directory=reminders.directory, now=now, long=reminders.long, before=reminders.before)
+            session, directory=reminders.directory, now=now, long=reminders.long, before=reminders.before,
+            word=translate)
         return counts
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from domain.handover import handover_refusal, handover_route, handover_targets
+from domain.handover import UNKNOWN_RESPONDER, handover_refusal, handover_route, handover_targets
 from domain.messages import N_, Message
 from domain.responders import Responder, ResponderDirectory
 from integrations.route import Routing, step_texts
@@ -47,7 +47,7 @@ def hand_over(
     why = handover_refusal(person, facts, to, routing.directory)
     if why is not None or person is None:
         raise refuse_handover(session, warning, responder=responder, target=to, note=note,
-                              why=why or "unknown responder", now=now, operator=operator)
+                              why=why or UNKNOWN_RESPONDER, now=now, operator=operator)
     decision = handover_route(facts, to, policy=routing.policy, directory=routing.directory, now=now)
     record_handover(session, warning, decision, lambda w: step_texts(w, decision, routing, now),
                     responder=person.id, note=note.strip(), now=now, operator=operator)

@@ -31,7 +31,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from integrations.i18n import N_, _
+from integrations.i18n import N_, _, explain
 from integrations.settings import Settings
 
 __all__ = ["intake_router"]
@@ -215,7 +215,7 @@ def intake_router(engine: sa.Engine, settings: Settings, *, clock: Callable[[], 
                         known_regions=setup().known_regions)
                 except HeartbeatError as exc:
                     raise _Refused(422, "bad_heartbeat", _(
-                            "{reason}（心跳被拒，未存储任何数据）").format(reason=exc)) from None
+                            "{reason}（心跳被拒，未存储任何数据）").format(reason=explain(exc))) from None
             finally:
                 in_flight[0] -= 1
         except _Refused as refused:

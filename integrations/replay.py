@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from domain.kinds import RecordKinds
+from domain.messages import N_, Message
 from domain.records import Record
 from integrations.sources.mapping import SourceConfig, map_item
 from integrations.store.columns import utcnow
@@ -66,18 +67,20 @@ def replay_quarantine(
         rows = list(session.exec(q))
         found = {r.id for r in rows}
         for missing in sorted(set(ids or ()) - found):
-            report.skipped[missing] = "no such quarantine entry" + (f" of source {source}" if source else "")
+            report.skipped[missing] = (Message(N_("来源 {source} 没有这条隔离记录"), source=source) if source
+                                       else Message(N_("没有这条隔离记录")))
         records: list[Record] = []
         done: list[QuarantineRow] = []
         for row in rows:
             assert row.id is not None
             if row.replayed_at is not None:
                 if ids is not None:
-                    report.skipped[row.id] = f"already replayed at {row.replayed_at.isoformat(timespec='seconds')}"
+                    report.skipped[row.id] = Message(N_("已于 {at} 重放过"),
+                                                     at=row.replayed_at.isoformat(timespec="seconds"))
                 continue
             cfg = configs.get(row.source)
             if cfg is None:
-                report.skipped[row.id] = f"source {row.source!r} is not configured any more"
+                report.skipped[row.id] = Message(N_("来源 {source} 已不在配置中"), source=repr(row.source))
                 continue
             out = map_item(row.raw, cfg, kinds, key, now=now, known_regions=known_regions)
             if isinstance(out, Record):

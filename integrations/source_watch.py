@@ -5,15 +5,14 @@ was told of it is told it is over) — in the caller's transaction, audited."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from domain.messages import N_, Message
 from domain.source_alerts import RULE, fingerprint, source_alerts
 from domain.warnings import Change
 from domain.watermarks import SourceTiming
-from integrations.i18n import _, translate
 from integrations.resolution import tell_resolved
 from integrations.route import Routing, route_changes
 from integrations.store.models import WarningRow
@@ -31,14 +30,12 @@ def sweep_sources(session: Session, timings: Mapping[str, SourceTiming], routing
     alerts = source_alerts(source_marks(session=session), timings, set(by_source), now=now,
                            city=routing.directory.city, version=version)
     if alerts.opened:
-        # Stored text, read by officials: in the deployment's language (FENGHUO_LANG), like a rule's own titles.
-        told = [replace(s, title=translate(s.title), summary=translate(s.summary), explanation=translate(s.explanation))
-                for s in alerts.opened]
-        applied = apply_changes(session=session, changes=[(s, Change.opened) for s in told], now=now)
+        # Stored as Messages (Chinese), worded in the language in force wherever they are shown (integrations.wording).
+        applied = apply_changes(session=session, changes=[(s, Change.opened) for s in alerts.opened], now=now)
         route_changes(session, applied.to_route, routing, now)
     for source in alerts.recovered:
         resolve_on_behalf(session, by_source[source], actor=f"system:{RULE}",
-                          reason=_("来源 {source} 已恢复交付，自动办结").format(source=source),
+                          reason=Message(N_("来源 {source} 已恢复交付，自动办结"), source=source),
                           detail={"fingerprint": fingerprint(source)}, now=now)
         tell_resolved(session, by_source[source], routing=routing, now=now)  # whoever was told hears it is over
     return len(alerts.opened), len(alerts.recovered)

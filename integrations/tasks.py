@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 from domain.escalation import EscalationPolicy, due_escalations
 from domain.kinds import RecordKinds
+from domain.messages import N_, Message
 from domain.privacy import mask
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory, recipients_for
@@ -110,11 +111,13 @@ def done(*, session: Session, task_id: int, responder: str, outcome: str, note: 
     effect = outcome_effect(row.kind, row.outcome or "")
     warning = session.get(WarningRow, row.warning_id)
     assert warning is not None and row.id is not None
-    # Told to people and kept in the audit: in the deployment's language.
-    text = _("任务 #{id} {effect}").format(id=row.id, effect=translate(effect.text)) + (
-        _(" 说明：{note}").format(note=row.note) if row.note else "")
+    # Kept in the audit as a Message (Chinese, worded where it is shown); told to people in the deployment's
+    # language (translated as the proposal is written).
+    comment = (Message(N_("任务 #{id} {effect} 说明：{note}"), id=row.id, effect=effect.text, note=row.note)
+               if row.note else Message(N_("任务 #{id} {effect}"), id=row.id, effect=effect.text))
     actions.comment(session=session, warning_id=warning.id or 0, responder=responder, directory=ctx.directory,
-                    reason=text, now=now)
+                    reason=comment, now=now)
+    text = translate(comment)
     sent = 0
     if warning.status != "resolved" and effect.action == "propose-resolve":
         sent = _propose(session, row, warning, text, ctx, now)
@@ -143,7 +146,8 @@ def _propose(session: Session, row: TaskRow, warning: WarningRow, text: str, ctx
             for p in people for c in p.channels]
     insert_missing(session, rows)
     append_audit(session=session, warning_id=warning.id, actor="system:tasks", action="task-proposal",
-                 reason=_("建议办结（任务 #{id}：{outcome}）").format(id=row.id, outcome=found), at=now,
+                 reason=Message(N_("建议办结（任务 #{id}：{outcome}）"), id=row.id,
+                                outcome=Message(OUTCOME_CN.get(row.outcome or "", ""))), at=now,
                  detail={"task": row.id, "outcome": row.outcome, "recipients": [p.id for p in people]})
     return len(rows)
 

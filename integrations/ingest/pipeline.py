@@ -22,8 +22,8 @@ import threading
 from collections.abc import Callable, Container
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from operator import itemgetter
+from datetime import UTC, datetime, timezone
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -44,6 +44,9 @@ __all__ = ["IngestPipeline", "IngestReport", "MappedPage"]
 
 _AT = itemgetter(3)
 """A prepared record's event time (:attr:`PreparedRecord.at`)."""
+_AT_UTC = itemgetter(9)
+"""A prepared record's UTC time text (:attr:`PreparedRecord.at_utc`)."""
+_TZINFO = attrgetter("tzinfo")
 _COLLECT_EVERY_PAGES = 16
 """Pages between two collections of young garbage during an ingest (the collector is paused between)."""
 
@@ -112,9 +115,8 @@ class IngestPipeline:
     ) -> None:
         self.engine, self.source, self.now, self.page_size = engine, source, now, page_size
         # Compiled once per run; a SQLite store needs each record's UTC time text, written while mapping.
-        self.mapping = CompiledMapping(
-            source.config, kinds, key, known_regions=known_regions, utc_text=engine.dialect.name == "sqlite"
-        )
+        self._utc_text = engine.dialect.name == "sqlite"
+        self.mapping = CompiledMapping(source.config, kinds, key, known_regions=known_regions, utc_text=self._utc_text)
 
     def fetch(self, cursor: str | None) -> Page:
         """Step 1: the page of the source after ``cursor``."""
@@ -123,9 +125,22 @@ class IngestPipeline:
     def map(self, page: Page) -> MappedPage:
         """Step 2: the page's items as prepared records or rejections (never raises for an item)."""
         records, rejections = self.mapping.map_page(page.items, self.now or datetime.now(UTC))
-        # The watermark's latest time, found here, on the read-ahead's helper thread: comparing a page of
-        # aware datetimes (offsets of their own) is no work for the writer's path.
-        return MappedPage(page, records, rejections, max(map(_AT, records), default=None))
+        # The watermark's latest time, found here, on the read-ahead's helper thread.
+        return MappedPage(page, records, rejections, self._latest(records))
+
+    def _latest(self, records: list[PreparedRecord]) -> datetime | None:
+        """The latest event time of ``records``, as ``max`` of their times finds it (the first of equals).
+
+        Two aware datetimes with tzinfo objects of their own (each parsed offset has one) compare by
+        calling ``utcoffset`` on both, from C by the method's name: ~0.4 ms a page of 1,000, on the
+        helper thread that wants the GIL. Where every time has a fixed offset (``datetime.timezone``:
+        wall time and instant order alike, whichever way Python compares) the UTC texts SQLite needs,
+        fixed-width, order as the instants do, and are compared instead; a zone with rules (a source's
+        configured zone: same-object times compare as wall times) keeps the datetimes' own order.
+        """
+        if self._utc_text and records and set(map(type, map(_TZINFO, map(_AT, records)))) == {timezone}:
+            return max(records, key=_AT_UTC).at
+        return max(map(_AT, records), default=None)
 
     def store(
         self, session: Session, mapped: MappedPage, *, optimistic: bool = False, gate: threading.Event | None = None
@@ -143,7 +158,8 @@ class IngestPipeline:
         stats = write.finish()
         page = mapped.page
         for rej in mapped.rejections:
-            reason = f"{page.error}: {rej.reason}" if page.error else rej.reason
+            reason = Message(N_("整页有误（{error}）：{reason}"), error=page.error, reason=rej.reason) if page.error \
+                else rej.reason
             quarantine(
                 session=session,
                 source=self.source.name,

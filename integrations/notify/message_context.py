@@ -18,6 +18,7 @@ from domain.warnings import Level
 from integrations.i18n import N_, _
 from integrations.notify.base import Notification
 from integrations.store.models import WarningRow
+from integrations.wording import worded
 
 CHINA = timezone(timedelta(hours=8), "CST")
 """Responders read Beijing time."""
@@ -64,9 +65,9 @@ def warning_context(warning: WarningRow, *, step: str, recipient: str, regions: 
     (``remind-2``); ``step_kind`` its kind (``remind``) and ``step_no`` its number (``2``, else ``""``)."""
     kind, _, number = step.partition("-")
     return {
-        "id": warning.id, "rule": warning.rule, "title": warning.title or warning.rule, "level": warning.level,
-        "level_cn": Level(warning.level).chinese, "colour": colour(warning.level), "summary": warning.summary,
-        "explanation": warning.explanation, "region": warning.region, "place": place(warning.region, regions),
+        "id": warning.id, "rule": warning.rule, "title": worded(warning.title or warning.rule), "level": warning.level,
+        "level_cn": Level(warning.level).chinese, "colour": colour(warning.level), "summary": worded(warning.summary),
+        "explanation": worded(warning.explanation), "region": warning.region, "place": place(warning.region, regions),
         "path": regions.path(warning.region), "status": warning.status,
         "holder": node_label(warning.tier, warning.route_region, regions, leadership),
         "first_at": beijing(warning.first_at), "last_at": beijing(warning.last_at),

@@ -8,14 +8,13 @@ one it stays SVG text that the browser draws with its own fonts, so Chinese is n
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from domain.situation.compute import SituationReport
 from domain.warnings import LEVELS, Level
-from integrations.i18n import _, language
+from integrations.i18n import _
 
 LEVEL_COLOURS = {
     Level.blue: "#1f6feb", Level.yellow: "#d4a72c", Level.orange: "#f0883e", Level.red: "#da3633",
@@ -37,21 +36,6 @@ def cjk_font() -> str | None:
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
     return next((family for family in CJK_FAMILIES if family in installed), None)
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Chart texts in one language: Chinese, or English when FENGHUO_LANG=en."""
-
-    chinese: bool
-
-    def text(self, zh: str, en: str) -> str:
-        """``zh`` in Chinese, else ``en``."""
-        return zh if self.chinese else en
-
-    def level(self, level: Level) -> str:
-        """A level's legend entry."""
-        return self.text(level.chinese, f"{level.value} ({level.roman})")
 
 
 def _rc(font: str | None) -> Any:
@@ -82,7 +66,6 @@ def trend_chart(report: SituationReport, path: Path, *, font: str | None) -> Pat
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    labels = Labels(chinese=language() == "zh")
     with matplotlib.rc_context(_rc(font)):
         fig = Figure(figsize=(9, 3.4))
         ax = fig.add_subplot()
@@ -90,7 +73,7 @@ def trend_chart(report: SituationReport, path: Path, *, font: str | None) -> Pat
         bottom = [0] * len(xs)
         for level in LEVELS:
             heights = [day.opened.get(level, 0) for day in report.trend]
-            ax.bar(xs, heights, bottom=bottom, color=LEVEL_COLOURS[level], label=labels.level(level),
+            ax.bar(xs, heights, bottom=bottom, color=LEVEL_COLOURS[level], label=_(level.chinese),
                    width=0.8)
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
         ticks = [i for i in xs if (len(xs) - 1 - i) % 5 == 0]

@@ -15,6 +15,7 @@ from domain.warnings import LEVELS, Level
 from integrations.i18n import _, language
 from integrations.report import text
 from integrations.report.charts import LEVEL_COLOURS
+from integrations.wording import worded
 
 CSS = """
 body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC",sans-serif;
@@ -83,15 +84,15 @@ def render_html(report: SituationReport, *, charts: Mapping[str, str] | None = N
                 for lvl in text.LEVELS_DESC for s in [sla.ack_by_level[lvl]]]
     breaches = ""
     if sla.resolve.breached_ids:
-        breaches += "<li>" + _("未按时办结预警：") + "、".join(f"#{i}" for i in sla.resolve.breached_ids) + "</li>"
+        breaches += "<li>" + _("未按时办结预警：") + _("、").join(f"#{i}" for i in sla.resolve.breached_ids) + "</li>"
     if sla.ack.breached_ids:
-        breaches += "<li>" + _("未按时签收预警：") + "、".join(f"#{i}" for i in sla.ack.breached_ids) + "</li>"
+        breaches += "<li>" + _("未按时签收预警：") + _("、").join(f"#{i}" for i in sla.ack.breached_ids) + "</li>"
 
     def ranked(rules: Sequence[RuleCount]) -> str:
         if not rules:
             return "<p>" + _("无。") + "</p>"
         return _table([_("排名"), _("规则"), _("名称"), _("预警数")],
-                      [[str(i), escape(r.rule), escape(mask(r.title)), str(r.count)]
+                      [[str(i), escape(r.rule), escape(mask(worded(r.title))), str(r.count)]
                        for i, r in enumerate(rules, 1)],
                       numeric_from=3)
 

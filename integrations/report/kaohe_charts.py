@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from domain.kaohe.score import Ranked
-from integrations.i18n import _, language
-from integrations.report.charts import Labels, _rc, _save
+from integrations.i18n import _
+from integrations.report.charts import _rc, _save
 
 MAX_BARS = 20
 """More nodes than this: the chart shows the first and the last ``MAX_BARS // 2``."""
@@ -31,20 +31,18 @@ def _colour(score: float) -> str:
     return GOOD if score >= 90 else FAIR if score >= 70 else POOR
 
 
-def score_chart(ranked: Sequence[Ranked], path: Path, *, title: tuple[str, str], font: str | None) -> Path:
-    """Bars of the composite scores (0–100) of ``ranked``; ``title`` is (Chinese, English)."""
+def score_chart(ranked: Sequence[Ranked], path: Path, *, title: str, font: str | None) -> Path:
+    """Bars of the composite scores (0–100) of ``ranked`` under ``title`` (already in the language in force)."""
     import matplotlib
     from matplotlib.figure import Figure
 
-    labels = Labels(chinese=language() == "zh")
     rows = shown(ranked)
     with matplotlib.rc_context(_rc(font)):
         fig = Figure(figsize=(9, 1.2 + 0.36 * max(len(rows), 2)))
         ax = fig.add_subplot()
-        ax.set_title(labels.text(*title))
+        ax.set_title(title)
         if not rows:
-            ax.text(0.5, 0.5, _("本期无可考核事项"),
-                    ha="center", va="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, _("本期无可考核事项"), ha="center", va="center", transform=ax.transAxes)
             ax.set_axis_off()
             return _save(fig, path)
         ys = list(range(len(rows)))

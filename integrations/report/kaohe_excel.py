@@ -1,7 +1,7 @@
 """The 考核 report as an Excel workbook (openpyxl), for the offices that file it.
 
 One sheet per tier (区县, 街道) with the columns of :data:`integrations.report.kaohe_text.COLUMNS` —
-Chinese headers, the header row frozen, rates formatted as percentages, scores to one decimal — and a
+headers in the language in force, the header row frozen, rates formatted as percentages, scores to one decimal — and a
 sheet 指标说明 with the definition of every figure. Empty cells mean no data (nothing to judge).
 """
 
@@ -14,11 +14,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from domain.kaohe.report import KaoheReport
-from domain.regions import Tier
+from integrations.i18n import N_, _
 from integrations.report import kaohe_text as text
 
-SHEETS = {Tier.district: "区县", Tier.street: "街道"}
-DEFINITIONS_SHEET = "指标说明"
+DEFINITIONS_SHEET = N_("指标说明")
 NUMBER_FORMATS = {"pct": "0.0%", "score": "0.0", "int": "0", "text": "@"}
 _HEADER = Font(bold=True)
 _FILL = PatternFill("solid", fgColor="F6F8FA")
@@ -26,31 +25,32 @@ _FILL = PatternFill("solid", fgColor="F6F8FA")
 
 def _width(header: str, fmt: str) -> float:
     # CJK characters are about two Latin ones wide.
-    return max(8.0, 2.2 * len(header) + 2) if fmt != "text" else 16.0
+    width = sum(2.2 if ord(ch) > 0x2E80 else 1.1 for ch in header) + 2
+    return max(8.0, min(width, 40.0)) if fmt != "text" else 16.0
 
 
 def write_workbook(report: KaoheReport, path: Path) -> Path:
     """Write the workbook of ``report`` to ``path`` (its folder is created)."""
     wb = Workbook()
     first = True
-    for tier, name in SHEETS.items():
+    for tier in text.TIERS:
         ws = wb.active if first else wb.create_sheet()
         assert ws is not None
         first = False
-        ws.title = name
-        ws.append([c.header for c in text.COLUMNS])
+        ws.title = _(text.TIER_WORDS[tier].sheet)
+        ws.append([c.heading for c in text.COLUMNS])
         for i, column in enumerate(text.COLUMNS, 1):
             cell = ws.cell(row=1, column=i)
             cell.font, cell.fill = _HEADER, _FILL
             cell.alignment = Alignment(wrap_text=True, vertical="center")
-            ws.column_dimensions[get_column_letter(i)].width = _width(column.header, column.format)
+            ws.column_dimensions[get_column_letter(i)].width = _width(column.heading, column.format)
         for r in report.tier(tier):
             ws.append([column.get(r) for column in text.COLUMNS])
             for i, column in enumerate(text.COLUMNS, 1):
                 ws.cell(row=ws.max_row, column=i).number_format = NUMBER_FORMATS[column.format]
         ws.freeze_panes = "A2"
-    ws = wb.create_sheet(DEFINITIONS_SHEET)
-    ws.append(["指标", "说明"])
+    ws = wb.create_sheet(_(DEFINITIONS_SHEET))
+    ws.append([_("指标"), _("说明")])
     for cell in ws[1]:
         cell.font, cell.fill = _HEADER, _FILL
     for name, definition in text.definitions(report):
@@ -58,7 +58,7 @@ def write_workbook(report: KaoheReport, path: Path) -> Path:
         ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 18, 100
     ws.freeze_panes = "A2"
-    wb.properties.title = f"{text.TITLE} {report.period.label}"
+    wb.properties.title = text.title(report)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

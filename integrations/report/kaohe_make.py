@@ -21,7 +21,10 @@ from domain.kaohe.compute import Deadlines
 from domain.kaohe.period import Period
 from domain.kaohe.report import KaoheReport, make_kaohe_report
 from domain.kaohe.score import DEFAULT_WEIGHTS, validate_weights
-from domain.regions import RegionDirectory, Tier
+from domain.messages import N_, Message, message_of
+from domain.regions import RegionDirectory
+from integrations.i18n import _
+from integrations.report import kaohe_text as text
 from integrations.report.charts import cjk_font
 from integrations.report.kaohe_charts import score_chart
 from integrations.report.kaohe_excel import write_workbook
@@ -57,9 +60,9 @@ def load_kaohe_config(path: Path = CONFIG) -> KaoheConfig:
             visit=timedelta(hours=float(limits.get("visit_hours", default.visit.total_seconds() / 3600))),
         )
     except (ValueError, TypeError, AttributeError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise ValueError(Message(N_("{path}：{reason}"), path=str(path), reason=message_of(exc) or str(exc))) from None
     if min(deadlines.petition, deadlines.dispute, deadlines.visit) <= timedelta(0):
-        raise ValueError(f"{path}: deadlines must be positive")
+        raise ValueError(Message(N_("{path}：{reason}"), path=str(path), reason=Message(N_("时限须为正数"))))
     return KaoheConfig(weights=weights, deadlines=deadlines)
 
 
@@ -91,22 +94,22 @@ def make_kaohe_files(
         from integrations.settings import get_settings
 
         regions = RegionDirectory.load(get_settings().regions)
-    step("reading warnings, tasks, visits and cases")
+    step(_("读取预警、任务、走访和案件"))
     with Session(engine) as session:
         inputs = load_kaohe_inputs(session=session, period=period, deadlines=cfg.deadlines)
-    step(f"computing {period.label} from {len(inputs.warnings)} warnings")
+    step(_("根据 {n} 条预警计算 {period}").format(n=len(inputs.warnings), period=text.period_label(period)))
     report = make_kaohe_report(inputs, period=period, now=now, regions=regions, weights=cfg.weights,
                                deadlines=cfg.deadlines)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"fenghuo-kaohe-{period.slug}"
-    step("drawing charts")
+    step(_("绘制图表"))
     font = cjk_font()
     charts = {
         tier.value: score_chart(report.tier(tier), out_dir / f"{stem}-{tier.value}.svg", font=font,
-                                title=(f"{period.label} {tier.label}综合得分", f"{tier.value} scores, {period.slug}"))
-        for tier in (Tier.district, Tier.street)
+                                title=_(text.TIER_WORDS[tier].chart).format(period=text.period_label(period)))
+        for tier in text.TIERS
     }
-    step("writing HTML and Excel")
+    step(_("写入 HTML 和 Excel"))
     html_path = out_dir / f"{stem}.html"
     html_path.write_text(render_kaohe_html(report, charts={k: p.read_text(encoding="utf-8")
                                                            for k, p in charts.items()}), encoding="utf-8")

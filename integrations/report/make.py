@@ -17,6 +17,7 @@ from domain.messages import N_, Message
 from domain.regions import RegionDirectory
 from domain.situation.compute import SituationReport, compute_report
 from domain.situation.views import REPORT_TZ, local_date
+from integrations.i18n import _
 from integrations.report.charts import cjk_font, district_chart, trend_chart
 from integrations.report.html import render_html
 from integrations.report.markdown import render_markdown
@@ -77,20 +78,20 @@ def make_report(
         from integrations.settings import get_settings
 
         regions = RegionDirectory.load(get_settings().regions)
-    step("reading warnings and audit log")
+    step(_("读取预警和审计记录"))
     with Session(engine) as session:
         inputs = load_report_inputs(session=session, day=the_day)
-    step(f"computing the report of {the_day:%Y-%m-%d} from {len(inputs.warnings)} warnings")
+    step(_("根据 {n} 条预警计算 {day} 的日报").format(n=len(inputs.warnings), day=f"{the_day:%Y-%m-%d}"))
     report = compute_report(day=the_day, warnings=inputs.warnings, audits=inputs.audits, now=at,
                             regions=regions)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"fenghuo-report-{the_day:%Y-%m-%d}"
-    step("drawing charts")
+    step(_("绘制图表"))
     font = cjk_font()
     trend = trend_chart(report, out_dir / f"{stem}-trend.svg", font=font)
     districts = district_chart(report, out_dir / f"{stem}-districts.svg", font=font)
-    step("writing Markdown and HTML")
+    step(_("写入 Markdown 和 HTML"))
     md_path = out_dir / f"{stem}.md"
     md_path.write_text(render_markdown(report, charts={"trend": trend.name, "districts": districts.name}),
                        encoding="utf-8")

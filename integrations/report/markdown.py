@@ -10,6 +10,7 @@ from domain.situation.sla import DeadlineStats
 from domain.warnings import LEVELS
 from integrations.i18n import _
 from integrations.report import text
+from integrations.wording import worded
 
 
 def _cell(value: str) -> str:
@@ -50,22 +51,23 @@ def render_markdown(report: SituationReport, *, charts: Mapping[str, str] | None
 
     out += ["## " + _("三、各区县情况"), ""]
     if report.by_district:
-        rows = [[f"{d.name}（{d.code[:6]}）" if d.name != d.code else d.code, *text.count_cells(d.counts)]
+        rows = [[_("{name}（{code}）").format(name=d.name, code=d.code[:6]) if d.name != d.code else d.code,
+                 *text.count_cells(d.counts)]
                 for d in report.by_district]
         out += _table([_("区县"), *(_(name) for _attr, name in text.COUNT_COLUMNS)], rows)
     else:
         out.append(_("当日各区县无预警变化。"))
     if "districts" in charts:
-        out += ["", f"![各区县预警处置]({charts['districts']})"]
+        out += ["", "![" + _("各区县预警处置") + f"]({charts['districts']})"]
     out.append("")
 
     sla = report.sla
     out += ["## " + _("四、时限执行情况"), "", f"- {text.sla_sentence(text.ACK_RATE, sla.ack)}",
             f"- {text.sla_sentence(text.RESOLVE_RATE, sla.resolve)}"]
     if sla.resolve.breached_ids:
-        out.append("- " + _("未按时办结预警：") + "、".join(f"#{i}" for i in sla.resolve.breached_ids))
+        out.append("- " + _("未按时办结预警：") + _("、").join(f"#{i}" for i in sla.resolve.breached_ids))
     if sla.ack.breached_ids:
-        out.append("- " + _("未按时签收预警：") + "、".join(f"#{i}" for i in sla.ack.breached_ids))
+        out.append("- " + _("未按时签收预警：") + _("、").join(f"#{i}" for i in sla.ack.breached_ids))
     out.append("")
     rows = [_sla_row(_(lvl.chinese), sla.ack_by_level[lvl]) for lvl in text.LEVELS_DESC]
     out += [*_table([_("等级（签收）"), _("按时"), _("超时"), _("未到期"), _("及时率")], rows), ""]
@@ -75,7 +77,7 @@ def render_markdown(report: SituationReport, *, charts: Mapping[str, str] | None
         out += [f"**{heading}**", ""]
         if ranked:
             out += _table([_("排名"), _("规则"), _("名称"), _("预警数")],
-                          [[str(i), r.rule, mask(r.title), str(r.count)] for i, r in enumerate(ranked, 1)])
+                          [[str(i), r.rule, mask(worded(r.title)), str(r.count)] for i, r in enumerate(ranked, 1)])
         else:
             out.append(_("无。"))
         out.append("")
@@ -85,6 +87,6 @@ def render_markdown(report: SituationReport, *, charts: Mapping[str, str] | None
     levels = _("，").join(f"{_(lvl.chinese)} {totals[lvl]}" for lvl in text.LEVELS_DESC)
     out.append(_("近30日新增：{levels}，合计 {n}。").format(levels=levels, n=sum(totals.values())))
     if "trend" in charts:
-        out += ["", f"![近30日新增预警]({charts['trend']})"]
+        out += ["", "![" + _("近30日新增预警") + f"]({charts['trend']})"]
     out += ["", "---", _("本报告由烽火平台自动生成，仅供负有处置职责的人员内部使用。"), ""]
     return "\n".join(out)

@@ -10,6 +10,7 @@ from domain.situation.sla import DeadlineStats
 from domain.situation.views import REPORT_TZ
 from domain.warnings import LEVELS, Level
 from integrations.i18n import N_, _
+from integrations.wording import worded
 
 TITLE = N_("烽火 社会稳定风险预警日报")
 COUNT_COLUMNS = (("opened", N_("新增")), ("acknowledged", N_("签收")), ("escalated", N_("升级")),
@@ -39,8 +40,8 @@ def as_of_text(report: SituationReport) -> str:
 
 
 def subtitle(report: SituationReport) -> str:
-    """The line under the title: the day, the cut-off and when the report was made."""
-    return _("统计日：{day}（北京时间）· 数据截至 {as_of} · 生成于 {made}").format(
+    """The line under the title: the day, the cut-off and when the report was made, each in Beijing time."""
+    return _("统计日：{day}（北京时间）· 数据截至 {as_of}（北京时间）· 生成于 {made}（北京时间）").format(
         day=f"{report.day:%Y-%m-%d}", as_of=as_of_text(report), made=local(report.generated_at))
 
 
@@ -67,7 +68,7 @@ def severe_cells(w: OpenWarning) -> list[str]:
         ack += f" {local(w.acknowledged_at)}"
     elif w.ack_due_at:
         ack += _("（时限 {due}）").format(due=local(w.ack_due_at))
-    return [f"#{w.id}", mask(w.title), w.region_path, local(w.opened_at), str(w.escalation_step), ack]
+    return [f"#{w.id}", mask(worded(w.title)), w.region_path, local(w.opened_at), str(w.escalation_step), ack]
 
 
 def with_level(cells: list[str], level: str) -> list[str]:
@@ -75,7 +76,9 @@ def with_level(cells: list[str], level: str) -> list[str]:
     return [cells[0], level, *cells[1:]]
 
 
-SEVERE_HEADERS = (N_("编号"), N_("等级"), N_("预警"), N_("地区"), N_("发出时间"), N_("升级次数"), N_("签收状态"))
+SEVERE_HEADERS = (N_("编号"), N_("等级"), N_("预警"), N_("地区"), N_("发出时间（北京时间）"), N_("升级次数"),
+                  N_("签收状态（时间为北京时间）"))
+"""The times in the cells carry no zone: the headers of their columns say it."""
 
 
 def headline(report: SituationReport) -> str:

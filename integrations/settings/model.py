@@ -168,13 +168,14 @@ class Settings(BaseSettings):
     cap_sender: str = Field(
         default="fenghuo@city.example.gov.cn", description="CAP <sender>: who issues the alerts (no spaces)."
     )
-    cap_sender_name: str = Field(default="烽火社会稳定风险预警平台", description="CAP <senderName>.")
+    # The defaults are catalogue msgids: shown in the deployment's language unless set to a name of one's own.
+    cap_sender_name: str = Field(default=N_("烽火社会稳定风险预警平台"), description="CAP <senderName>.")
     cap_timezone: str = Field(default="Asia/Shanghai", description="Offset CAP times are written in.")
     cap_exercise: bool = Field(
         default=False, description="CAP status Exercise instead of Actual on every alert (demo, drills)."
     )
     cap_restriction: str = Field(
-        default="仅限负有处置职责的各级责任人员内部使用，不得对外公开。",
+        default=N_("仅限负有处置职责的各级责任人员内部使用，不得对外公开。"),
         description="CAP <restriction> of the Restricted scope.",
     )
     cap_feed_token: SecretStr | None = Field(

@@ -115,8 +115,8 @@ def import_survey_csv(*, session: Session, assessment_id: int, path: Path, now: 
     get_assessment(session=session, assessment_id=assessment_id)
     counts = survey_counts_from_csv(path)
     return add_evidence(session=session, assessment_id=assessment_id, kind=EvidenceKind.survey,
-                        title=title or f"问卷调查（{path.name}）", summary=summary, survey=counts,
-                        source=str(path.name), now=now)
+                        title=title or Message(N_("问卷调查（{name}）"), name=path.name), summary=summary,
+                        survey=counts, source=str(path.name), now=now)
 
 
 def _bool(text: str) -> bool:

@@ -148,7 +148,8 @@ def _raise_warning(session: Session, row: AssessmentRow, crossed: list[tuple[Fol
     w = session.exec(select(WarningRow).where(WarningRow.open_key == fp)).first()
     change = "opened"
     if w is None:
-        w = WarningRow(fingerprint=fp, open_key=fp, rule=RULE_ID, title=f"重大决策实施跟踪预警：{row.title}",
+        w = WarningRow(fingerprint=fp, open_key=fp, rule=RULE_ID,
+                       title=Message(N_("重大决策实施跟踪预警：{title}"), title=row.title),
                        level=level.value, status="open", region=row.region, first_at=hits[0].at,
                        last_at=hits[-1].at,
                        summary=Message(N_("《{title}》实施期间关联事项 {n} 条"), title=row.title, n=len(hits)),

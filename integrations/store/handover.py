@@ -15,12 +15,14 @@ from datetime import datetime
 from sqlmodel import Session
 
 from domain.handover import HANDOVER
+from domain.messages import N_, Message
 from domain.routing import RouteDecision
 from domain.warnings import Status
 from integrations.store.actions import JurisdictionError, actor_of
 from integrations.store.audit import append_audit
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
-from integrations.store.routing import Message, apply_route, record_route
+from integrations.store.routing import Message as RouteMessage
+from integrations.store.routing import apply_route, record_route
 
 HANDED_OVER = "handed-over"
 """Audit action of a hand-over; its reason is the holder's note."""
@@ -28,7 +30,7 @@ HANDED_OVER = "handed-over"
 
 def record_handover(
     session: Session, warning: WarningRow, decision: RouteDecision,
-    texts: Callable[[WarningRow], Mapping[str, Message]], *,
+    texts: Callable[[WarningRow], Mapping[str, RouteMessage]], *,
     responder: str, note: str, now: datetime, operator: str | None = None,
 ) -> list[OutboxRow]:
     """Write the hand-over ``decision`` (from :func:`domain.handover.handover_route`) on ``warning``:
@@ -58,4 +60,5 @@ def refuse_handover(session: Session, warning: WarningRow, *, responder: str, ta
                          reason=note[:500], detail={"attempted": "handover", "to": target, "why": why,
                                                     "region": warning.region}))
         own.commit()
-    return JurisdictionError(f"{responder} may not hand warning {warning.id} over to {target}: {why}")
+    return JurisdictionError(Message(N_("{responder} 无权把预警 {id} 移交给 {target}：{why}"), responder=responder,
+                                     id=warning.id, target=target, why=why))

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from domain.inhibition import Inhibition, OpenSource, inhibitor
-from domain.messages import N_
+from domain.messages import N_, Message
 from domain.regions import ancestors
 from domain.silences import release_outcome
 from domain.warnings import Level, Status
@@ -92,7 +92,8 @@ def hold_if_inhibited(session: Session, warning: WarningRow, rows: Sequence[Outb
         row.status = HELD
         row.payload = {**row.payload, "inhibitor": source.id}
     append_audit(session=session, warning_id=warning.id, actor=SYSTEM, action="inhibited",
-                 reason=f"由预警 #{source.id}（{source.rule}）统一通知", at=rows[0].created_at,
+                 reason=Message(N_("由预警 #{id}（{rule}）统一通知"), id=source.id, rule=source.rule),
+                 at=rows[0].created_at,
                  detail={"inhibitor": source.id, "step": rows[0].step})
     return source
 

@@ -16,6 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from domain.messages import N_, Message, joined
 from domain.records import Record
 from domain.regions import ancestors
 from domain.warnings import Change, Level, WarningState
@@ -188,16 +189,18 @@ def _error_warnings(session: Session, rulebook: Rulebook, evaluator: Evaluator, 
         quarantine(session=session, source=record.source, page=None, raw=record.model_dump_json(),
                    reason=f"研判 evaluation: {error}", source_id=record.id)
         city = ancestors(record.region).get("city", record.region)
-        out.append(_error_warning(f"record|{error.record}|{error.rule}", f"记录无法研判：规则 {error.rule}",
-                                  str(error), city, record.at, rulebook.version, (error.record,)))
+        title = Message(N_("记录无法研判：规则 {rule}"), rule=error.rule)
+        out.append(_error_warning(f"record|{error.record}|{error.rule}", title, str(error), city, record.at,
+                                  rulebook.version, (error.record,)))
     if rulebook.failed and records and not report.batches:
         city = ancestors(records[-1].region).get("city", records[-1].region)
         for name in rulebook.failed:
-            msgs = "；".join(str(e) for e in rulebook.errors if e.file == name)
-            summary = (f"规则文件 {name} 未加载，其规则未运行（其余规则照常运行）：{msgs}。"
-                       "请修正后运行 fenghuo rules check")
-            out.append(_error_warning(f"file|{name}|{rulebook.version}", f"规则文件加载失败：{name}",
-                                      summary[:2000], city, records[-1].at, rulebook.version))
+            msgs = joined((str(e) for e in rulebook.errors if e.file == name), Message(N_("；")))
+            summary = Message(N_("规则文件 {name} 未加载，其规则未运行（其余规则照常运行）：{msgs}。"
+                                 "请修正后运行 fenghuo rules check"), name=name, msgs=msgs)
+            title = Message(N_("规则文件加载失败：{name}"), name=name)
+            out.append(_error_warning(f"file|{name}|{rulebook.version}", title, summary[:2000], city,
+                                      records[-1].at, rulebook.version))
     return out
 
 

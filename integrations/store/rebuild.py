@@ -40,6 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from domain.messages import N_, Message
 from domain.records import Record
 from domain.warnings import Change, Level, Status, WarningState
 from integrations.store.audit import append_audit
@@ -141,8 +142,10 @@ def audit_rulebook(session: Session, *, old_version: str, rulebook: Rulebook, ev
     if rulebook.failed:
         detail["failed"] = list(rulebook.failed)
     changed = detail["changed"]
-    names = "、".join(changed + detail["added"] + detail["removed"]) if changed is not None else "（旧版本文件未记录）"
-    reason = (f"规则库版本变更 {old_version[:12] or '（无）'} → {rulebook.version[:12]}：{names or '（内容未变）'}；"
-              f"按新规则重放 {rebuilt.records if rebuilt else 0} 条历史记录重建窗口，历史触发不再通知")
+    names = ("、".join(changed + detail["added"] + detail["removed"]) or Message(N_("（内容未变）"))
+             if changed is not None else Message(N_("（旧版本文件未记录）")))
+    reason = Message(N_("规则库版本变更 {old} → {new}：{names}；按新规则重放 {n} 条历史记录重建窗口，历史触发不再通知"),
+                     old=old_version[:12] or Message(N_("（无）")), new=rulebook.version[:12], names=names,
+                     n=rebuilt.records if rebuilt else 0)
     return append_audit(session=session, warning_id=None, actor=f"system:evaluator {who}".strip(),
                         action=RULEBOOK_CHANGED, reason=reason, detail=detail, at=now)

@@ -9,16 +9,17 @@ own idempotency key if its warning is still open, or marked ``not_needed`` if th
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from domain.messages import N_
+from domain.messages import N_, Message
 from domain.responders import ResponderDirectory
 from domain.schedules import parse_schedule
 from domain.silences import Silence, SilenceIndex, refusal, release_outcome
+from domain.warnings import Level
 
 # The models first: importing them registers every table, and the audit module cannot be the first of the
 # store's modules imported (models -> users -> audit would find it half loaded).
@@ -236,11 +237,28 @@ REMIND_STEP = "silence-remind"
 """Outbox step of the reminder to a silence's author that it ends soon."""
 
 
+def reminder(silence: SilenceRow, now: datetime) -> tuple[Message, Message]:
+    """The subject and body of the reminder that ``silence`` ends soon, as Messages (Chinese)."""
+    left = max(0, int((silence.until - now).total_seconds() // 60))
+    subject = Message(N_("【静默即将结束】静默 #{id}（规则 {rule}）约 {left} 分钟后结束"), id=silence.id,
+                      rule=silence.rule, left=left)
+    level = Message(Level(silence.level).chinese) if silence.level in set(Level) else silence.level
+    body = Message(N_("您设置的静默 #{id} 将于 {ends}（北京时间）结束。\n"
+                      "规则：{rule}；区域：{region}；级别：{level}。\n原因：{reason}\n结束后，仍未办结预警的暂存通知将补发一次。如需延长，请重新设置静默"
+                      "（fenghuo silence add），或提前解除（fenghuo silence expire {id}）。"),
+                   id=silence.id, ends=f"{silence.until.astimezone(_BEIJING):%Y-%m-%d %H:%M}", rule=silence.rule,
+                   region=silence.region or Message(N_("全市")), level=level or Message(N_("全部")),
+                   reason=silence.reason)
+    return subject, body
+
+
 def remind_authors(session: Session, *, directory: ResponderDirectory, now: datetime, long: timedelta,
-                   before: timedelta) -> int:
+                   before: timedelta, word: Callable[[str], str] = str) -> int:
     """Queue, once per silence, a reminder to the author of each silence in force for ``long`` or more
     that ends within ``before`` of ``now`` (one outbox row per channel of the author, key
-    ``silence:{id}:remind:{author}:{channel}``); return the rows queued now."""
+    ``silence:{id}:remind:{author}:{channel}``); return the rows queued now. The reminder is sent as
+    written: ``word`` renders its Messages in the deployment's language (the caller's translator; the
+    store knows none), Chinese by default."""
     query = select(SilenceRow).where(col(SilenceRow.expired_at).is_(None), col(SilenceRow.until) > now,
                                      col(SilenceRow.until) <= now + before)
     rows: list[OutboxRow] = []
@@ -248,13 +266,7 @@ def remind_authors(session: Session, *, directory: ResponderDirectory, now: date
         person = directory.responder(silence.author)
         if person is None or silence.until - silence.starts_at < long:
             continue
-        left = max(0, int((silence.until - now).total_seconds() // 60))
-        subject = f"【静默即将结束】静默 #{silence.id}（规则 {silence.rule}）约 {left} 分钟后结束"
-        ends = silence.until.astimezone(_BEIJING)
-        body = (f"您设置的静默 #{silence.id} 将于 {ends:%Y-%m-%d %H:%M}（北京时间）结束。\n"
-                f"规则：{silence.rule}；区域：{silence.region or '全市'}；级别：{silence.level or '全部'}。\n"
-                f"原因：{silence.reason}\n结束后，仍未办结预警的暂存通知将补发一次。如需延长，请重新设置静默"
-                f"（fenghuo silence add），或提前解除（fenghuo silence expire {silence.id}）。")
+        subject, body = (word(text) for text in reminder(silence, now))
         for channel in person.channels:
             rows.append(OutboxRow(
                 idempotency_key=f"silence:{silence.id}:remind:{person.id}:{channel.type}", warning_id=None,

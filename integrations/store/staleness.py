@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from domain.messages import N_, Message
 from domain.warnings import Status
 
 # The models first: the audit module cannot be the first of the store's modules imported (see silences).
@@ -35,7 +36,7 @@ def mark_stale(session: Session, row: WarningRow, *, resolve_after: timedelta, e
     """Turn ``row`` stale (its holder may close it), audited with its last firing."""
     row.status, row.stale_at = STALE, now
     session.add(row)
-    append_audit(session=session, warning_id=row.id, actor=SYSTEM, action="stale", reason="可办结",
+    append_audit(session=session, warning_id=row.id, actor=SYSTEM, action="stale", reason=N_("可办结"),
                  detail={"rule": row.rule, "last_at": row.last_at.isoformat(), "event_now": event_now.isoformat(),
                          "resolve_after_s": int(resolve_after.total_seconds())}, at=now)
 
@@ -52,6 +53,6 @@ def auto_resolve(session: Session, row: WarningRow, *, resolve_after: timedelta,
     """Resolve ``row`` on its rule's behalf (``auto_resolve: true``), the audit entry naming the rule."""
     row.stale_at = row.stale_at or now
     hours = resolve_after.total_seconds() / 3600
-    resolve_on_behalf(session, row, actor=f"rule:{row.rule}",
-                      reason=f"规则 {row.rule} 设定 auto_resolve：{hours:g} 小时无新情况，自动办结",
+    reason = Message(N_("规则 {rule} 设定 auto_resolve：{hours:g} 小时无新情况，自动办结"), rule=row.rule, hours=hours)
+    resolve_on_behalf(session, row, actor=f"rule:{row.rule}", reason=reason,
                       detail={"last_at": row.last_at.isoformat()}, now=now)

@@ -134,7 +134,9 @@ def create_tasks(session: Session, warning: WarningRow, policy: EscalationPolicy
         new_id = row.id
         made.append(row)
         append_audit(session=session, warning_id=warning.id, actor=SYSTEM, action="task-created",
-                     reason=f"{domain.KIND_CN[plan.kind]} → {plan.region}", at=now,
+                     reason=Message(N_("{kind} → {region}"), kind=Message(domain.KIND_CN[plan.kind]),
+                                    region=plan.region),
+                     at=now,
                      detail={"task": new_id, "kind": plan.kind, "region": plan.region, "tier": plan.tier,
                              "unit": plan.unit, "due_at": plan.due_at.isoformat()})
     return made
@@ -225,9 +227,23 @@ def accept_task(*, session: Session, task_id: int, responder: str, directory: Re
     if after != before:
         _transition(session, row, after)
         append_audit(session=session, warning_id=row.warning_id, actor=person.id, action="task-accepted",
-                     reason=f"{domain.KIND_CN.get(row.kind, row.kind)}任务 #{row.id} 已接单", at=now,
+                     reason=Message(N_("{kind}任务 #{id} 已接单"), kind=_kind(row), id=row.id), at=now,
                      detail={"task": row.id, "kind": row.kind, "region": row.region, "status": row.status})
     return row
+
+
+def _kind(row: TaskRow) -> Message:
+    """The task's kind by its Chinese name (a Message, so the audit reason is worded when shown)."""
+    return Message(domain.KIND_CN.get(row.kind, row.kind))
+
+
+def _done(row: TaskRow, note: str) -> Message:
+    """The ``task-done`` audit reason: kind, number, outcome and the responder's note (if any)."""
+    outcome = Message(domain.OUTCOME_CN.get(row.outcome or "", ""))
+    if note:
+        return Message(N_("{kind}任务 #{id}：{outcome}。{note}"), kind=_kind(row), id=row.id, outcome=outcome,
+                       note=note)
+    return Message(N_("{kind}任务 #{id}：{outcome}"), kind=_kind(row), id=row.id, outcome=outcome)
 
 
 def finish_task(*, session: Session, task_id: int, responder: str, directory: ResponderDirectory,
@@ -244,8 +260,7 @@ def finish_task(*, session: Session, task_id: int, responder: str, directory: Re
     row.note = note
     session.add(row)
     append_audit(session=session, warning_id=row.warning_id, actor=person.id, action="task-done",
-                 reason=f"{domain.KIND_CN.get(row.kind, row.kind)}任务 #{row.id}："
-                        f"{domain.OUTCOME_CN.get(row.outcome or '', '')}。{note}".rstrip("。"),
+                 reason=_done(row, note.rstrip("。")),
                  at=now, detail={"task": row.id, "kind": row.kind, "outcome": row.outcome, "late": late})
     return row
 
@@ -263,7 +278,7 @@ def mark_overdue(*, session: Session, row: TaskRow, now: datetime) -> TaskRow:
     _apply(row, after)
     session.add(row)
     append_audit(session=session, warning_id=row.warning_id, actor=SYSTEM, action="task-overdue",
-                 reason=f"{domain.KIND_CN.get(row.kind, row.kind)}任务 #{row.id} 超期未办结", at=now,
+                 reason=Message(N_("{kind}任务 #{id} 超期未办结"), kind=_kind(row), id=row.id), at=now,
                  detail={"task": row.id, "kind": row.kind, "region": row.region, "due_at": row.due_at.isoformat()})
     return row
 
@@ -278,6 +293,6 @@ def withdraw_tasks(*, session: Session, warning_id: int, now: datetime) -> list[
         _apply(row, domain.withdraw(state_of(row)))
         session.add(row)
         append_audit(session=session, warning_id=warning_id, actor=SYSTEM, action="task-withdrawn",
-                     reason=f"{domain.KIND_CN.get(row.kind, row.kind)}任务 #{row.id} 已撤销：预警已办结", at=now,
+                     reason=Message(N_("{kind}任务 #{id} 已撤销：预警已办结"), kind=_kind(row), id=row.id), at=now,
                      detail={"task": row.id, "kind": row.kind, "from": previous})
     return rows

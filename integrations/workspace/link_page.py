@@ -34,6 +34,7 @@ from integrations.store.actions import ActionError, JurisdictionError, acknowled
 from integrations.store.audit import append_audit
 from integrations.store.db import session_scope
 from integrations.store.models import WarningRow
+from integrations.wording import worded
 from integrations.workspace import present
 from integrations.workspace.render import LINK_HEADERS
 from integrations.workspace.render import page as _page
@@ -107,7 +108,8 @@ def link_router(
 
     def context(warning: WarningRow) -> dict[str, object]:
         level = Level(warning.level).chinese if warning.level in Level.__members__ else warning.level
-        return {"title": mask(warning.title or warning.rule), "summary": mask(warning.summary), "level": level,
+        return {"title": mask(worded(warning.title or warning.rule)), "summary": mask(worded(warning.summary)),
+                "level": level,
                 "place": present.place(warning.region, names), "first": present.beijing(warning.first_at),
                 "last": present.beijing(warning.last_at), "deadline": present.deadline_of(warning, clock()),
                 "status": present.STATUS_CN.get(warning.status, warning.status)}

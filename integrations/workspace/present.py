@@ -16,6 +16,7 @@ from domain.responders import CHINA, ResponderDirectory
 from integrations.i18n import N_, _
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
 from integrations.store.task_models import TaskRow
+from integrations.wording import worded
 
 LEVEL_CN = {"red": N_("红"), "orange": N_("橙"), "yellow": N_("黄"), "blue": N_("蓝")}
 """The level as responders say it (红色预警…)."""
@@ -147,7 +148,7 @@ def timeline(audit: list[AuditRow], sent: list[OutboxRow], people: ResponderDire
         if a.action == "raised":
             before, after = (_(LEVEL_CN.get(str(a.detail.get(k)), "")) for k in ("from", "to"))
             what = _("等级上调：{before} → {after}").format(before=before, after=after)
-        out.append(Event(beijing(a.at), what, _who(a.actor, people), mask(a.reason)))
+        out.append(Event(beijing(a.at), what, _who(a.actor, people), mask(worded(a.reason))))
     return out
 
 

@@ -26,6 +26,7 @@ from integrations.grid_reports import MATTERS, FieldReport, ReportRefused, submi
 from integrations.i18n import _, explain
 from integrations.ingest.run import load_kinds
 from integrations.settings import Settings
+from integrations.wording import worded
 from integrations.workspace.render import page
 from integrations.workspace.sessions import SessionData, same_token
 
@@ -107,7 +108,7 @@ def report_router(
         if outcome.status == "quarantined":
             return form_page(who, status=400, values=values, token=token,
                              error=_("上报内容未通过校验，已隔离记录：{reason}。请修改后重新提交。").format(
-                                 reason=outcome.reason))
+                                 reason=worded(outcome.reason)))
         matter = _(MATTERS[report.matter]) if report.matter in MATTERS else report.matter
         text = {"stored": _("已上报{matter}事件，编号 {id}。预警规则将据此研判。"),
                 "duplicate": _("此事件已上报过（编号 {id}），未重复入库。")}[outcome.status]

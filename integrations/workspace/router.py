@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from domain.privacy import mask
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
-from integrations.i18n import N_, _
+from integrations.i18n import N_, _, explain
 from integrations.oidc import IdentityProvider, provider_for
 from integrations.resolution import resolve_as
 from integrations.settings import Settings
@@ -36,6 +36,7 @@ from integrations.store.warnings import audit_trail
 from integrations.store.web_sessions import end_session
 from integrations.tasks import TaskContext
 from integrations.totp import required as totp_required
+from integrations.wording import worded
 from integrations.workspace import handover_form, present
 from integrations.workspace.handover_form import workspace_routing
 from integrations.workspace.inbox import STATUSES, Filters, inbox, level_counts, rules_in
@@ -199,7 +200,7 @@ def workspace_router(
             rules = rules_in(session=s, root=who.root, status=filters.status)
             if filters.rule and filters.rule not in rules:
                 rules.append(filters.rule)
-        items = [{"row": r, "title": mask(r.title or r.rule), "summary": mask(r.summary),
+        items = [{"row": r, "title": mask(worded(r.title or r.rule)), "summary": mask(worded(r.summary)),
                   "place": present.place(r.region, names), "deadline": present.deadline_of(r, now)}
                  for r in rows]
         return page("inbox.html", title=_("预警待办"), viewer=who, items=items, counts=counts,
@@ -223,8 +224,8 @@ def workspace_router(
             tasks = present.tasks_of(list_tasks(session=s, warning_id=warning_id), names, now)
             below = handover_form.choices(s, row, who, routing, names)
         return page("warning.html", title=_("预警 #{id}").format(id=row.id), viewer=who, w=row,
-                    title_text=mask(row.title or row.rule),
-                    summary=mask(row.summary), explanation=mask(row.explanation).splitlines(),
+                    title_text=mask(worded(row.title or row.rule)),
+                    summary=mask(worded(row.summary)), explanation=mask(worded(row.explanation)).splitlines(),
                     rule=present.rule_label(row.rule, titles),
                     place=present.place(row.region, names), holder=present.holder(row, names),
                     deadline=present.deadline_of(row, now), events=present.timeline(trail, sent, directory, names),
@@ -249,7 +250,7 @@ def workspace_router(
                             level=row.level, category=None, until=now + timedelta(hours=hours), reason=reason,
                             now=now, max_length=timedelta(hours=settings.silence_max_hours))
         except SilenceRefused as exc:
-            return refused(_("无法设置静默"), _("{reason}（已记录在案）").format(reason=exc), 403, who)
+            return refused(_("无法设置静默"), _("{reason}（已记录在案）").format(reason=explain(exc)), 403, who)
         return RedirectResponse(f"/w/{row.id}?done=silence", status_code=303)
 
     @router.post("/w/{warning_id}/{action}", response_class=HTMLResponse)

@@ -28,6 +28,7 @@ from integrations.store.models import WarningRow
 from integrations.store.task_models import TaskRow
 from integrations.store.tasks import TaskActionError, list_tasks
 from integrations.tasks import TaskContext, accept, done
+from integrations.wording import worded
 from integrations.workspace import present
 from integrations.workspace.render import page
 from integrations.workspace.sessions import SessionData, same_token
@@ -90,7 +91,7 @@ def tasks_router(engine: sa.Engine, *, ctx: TaskContext, names: RegionDirectory,
             warning = s.get(WarningRow, row.warning_id)
         assert warning is not None
         return page("task.html", title=_("任务 #{id}").format(id=row.id), viewer=who, t=view(row, clock()), w=warning,
-                    title_text=mask(warning.title or warning.rule), summary=mask(warning.summary),
+                    title_text=mask(worded(warning.title or warning.rule)), summary=mask(worded(warning.summary)),
                     outcomes=[(o, _(OUTCOME_CN[o])) for o in OUTCOMES], done=_(_DONE.get(done, "")))
 
     @router.post("/t/{task_id}/{action}", response_class=HTMLResponse)

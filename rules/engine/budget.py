@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from domain.messages import N_, Message
 from rules.language.conditions_ast import Condition, Op
 from rules.language.model import RULEBOOK_ERROR_RULE, Rule
 
@@ -34,7 +35,7 @@ class EvaluationError:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.record}: 规则 {self.rule}: {self.reason}"
+        return Message(N_("{record}: 规则 {rule}: {reason}"), record=self.record, rule=self.rule, reason=self.reason)
 
 
 class TextBudget:
@@ -54,12 +55,13 @@ class TextBudget:
         for name, rule in self.kinds.get(kind, {}).items():
             value = fields.get(name)
             if isinstance(value, str) and len(value) > MAX_MATCH_TEXT:
-                return EvaluationError(ref, rule, f"字段 {name} 长 {len(value)} 字符，超过正则匹配上限 "
-                                                  f"{MAX_MATCH_TEXT}：该记录未参与研判，已隔离；请核对数据源后重放")
+                return EvaluationError(ref, rule, Message(N_(
+                    "字段 {name} 长 {n} 字符，超过正则匹配上限 {limit}：该记录未参与研判，已隔离；请核对数据源后重放"),
+                    name=name, n=len(value), limit=MAX_MATCH_TEXT))
         return None
 
 
 def failed(ref: str, rule: str, exc: BaseException) -> EvaluationError:
     """The error for a rule that raised on a record."""
-    return EvaluationError(ref, rule, f"研判出错（{type(exc).__name__}: {str(exc)[:200]}）：该记录未参与研判，"
-                                      "已隔离；请把此消息转给规则维护人员")
+    said = N_("研判出错（{error}）：该记录未参与研判，已隔离；请把此消息转给规则维护人员")
+    return EvaluationError(ref, rule, Message(said, error=f"{type(exc).__name__}: {str(exc)[:200]}"))

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from domain.messages import N_, Message
 from domain.records import Record
 from domain.warnings import Firing, Level
 from rules.engine.baselines import Baselines
@@ -145,7 +146,7 @@ class _Engine(RecordFields):
                 try:
                     out.append(self.matcher.match([item])[0])
                 except Exception as exc:
-                    self.errors.append(failed(r.ref, f"{r.kind} 类规则", exc))
+                    self.errors.append(failed(r.ref, Message(N_("{kind} 类规则"), kind=r.kind), exc))
                     out.append(None)
             return out
 

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.kinds import RecordKinds
-from domain.messages import N_, Message
+from domain.messages import N_, Message, joined, message_of
 from domain.records import Record
 from domain.regions import TIERS, ancestor, tier_of
 from domain.warnings import WarningState
@@ -71,34 +71,36 @@ def record_from_dict(data: Mapping[str, Any], index: int = 0, kinds: RecordKinds
         try:
             at = datetime.fromisoformat(str(at))
         except ValueError:
-            raise ValueError(f"at 不是 ISO-8601 时间，应写成 2026-01-05T09:00:00+08:00，得到 {at!r}") from None
+            raise ValueError(Message(N_("at 不是 ISO-8601 时间，应写成 2026-01-05T09:00:00+08:00，得到 {value}"),
+                                     value=repr(at))) from None
     attrs = {k: v for k, v in data.items() if k not in ("kind", "at", "region", "source", "id")}
     kind = str(data["kind"])
     if kinds is not None and kind in kinds.kinds:
         try:
             attrs = kinds.coerce(kind, attrs)
         except ValueError as exc:
-            raise ValueError(f"字段取值无效 (invalid field): {exc}") from None
+            raise ValueError(Message(N_("字段取值无效：{error}"), error=message_of(exc) or str(exc))) from None
     try:
         return Record(kind=kind, source=str(data.get("source", "test")), id=str(data.get("id", index)),
                       at=at, region=str(data["region"]), attributes=attrs)
     except ValidationError as exc:
-        raise ValueError("；".join(_problem(e) for e in exc.errors())) from None
+        raise ValueError(joined([_problem(e) for e in exc.errors()], Message(N_("；")))) from None
 
 
-def _problem(error: Any) -> str:
+def _problem(error: Any) -> Message:
     """One pydantic error of a record, in words (never pydantic's URL)."""
-    where = ".".join(str(p) for p in error.get("loc", ())) or "记录"
+    where = ".".join(str(p) for p in error.get("loc", ())) or Message(N_("记录"))
     kind = error.get("type", "")
     if where == "region" and kind == "value_error":
         return Message(N_("region 应为 12 位地区代码（网格 15 位），得到 {value}"), value=repr(error.get("input")))
     if kind == "timezone_aware":
         return Message(N_("{field} 需要时区，例如 2026-01-05T09:00:00+08:00"), field=where)
     if kind == "value_error":
-        return f"{where} 无效：{error.get('ctx', {}).get('error', error.get('msg', ''))}"
+        return Message(N_("{field} 无效：{error}"), field=where,
+                       error=error.get("ctx", {}).get("error", error.get("msg", "")))
     if kind == "missing":
-        return f"缺少 {where}"
-    return f"{where} 无效：{error.get('msg', kind)}"
+        return Message(N_("缺少 {field}"), field=where)
+    return Message(N_("{field} 无效：{error}"), field=where, error=error.get("msg", kind))
 
 
 def _with_producers(file_rules: Sequence[Rule], every: Sequence[Rule]) -> tuple[Rule, ...]:
@@ -208,7 +210,8 @@ def run_test(rules: tuple[Rule, ...], version: str, calendars: Calendars | None,
     try:
         records = [record_from_dict(r, i + 1, kinds) for i, r in enumerate(case.records)]
     except ValueError as exc:
-        return TestResult(file, case.name, False, tr(Message(N_("测试记录有误：{reason}"), reason=str(exc))), case.line)
+        reason = Message(N_("测试记录有误：{reason}"), reason=message_of(exc) or str(exc))
+        return TestResult(file, case.name, False, tr(reason), case.line)
     evaluator = Evaluator(_Book(rules, version, calendars), engine)
     try:
         evaluator.feed(records)

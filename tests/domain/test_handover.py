@@ -39,9 +39,9 @@ def test_the_district_holder_may_hand_to_the_street_or_the_community_below() -> 
 def test_only_the_holder_hands_over() -> None:
     facts = _held("street", STREET)
     assert handover_targets(_person("jj-duty"), facts, DIRECTORY) == ()  # above the holder: escalation's job
-    assert "does not hold" in (handover_refusal(_person("jj-duty"), facts, COMMUNITY, DIRECTORY) or "")
-    assert "does not hold" in (handover_refusal(_person("c1"), facts, COMMUNITY, DIRECTORY) or "")
-    assert handover_refusal(None, facts, COMMUNITY, DIRECTORY) == "unknown responder"
+    assert "不是预警的当前负责人" in (handover_refusal(_person("jj-duty"), facts, COMMUNITY, DIRECTORY) or "")
+    assert "不是预警的当前负责人" in (handover_refusal(_person("c1"), facts, COMMUNITY, DIRECTORY) or "")
+    assert handover_refusal(None, facts, COMMUNITY, DIRECTORY) == "未知的处置人员"
 
 
 def test_never_upward_sideways_to_an_empty_node_or_when_resolved() -> None:

@@ -84,3 +84,20 @@ def test_heartbeats_in_the_future_or_going_back_are_refused() -> None:
         check_heartbeat("xinfang", None, NOW + timedelta(hours=1), NOW)
     with pytest.raises(HeartbeatError, match="倒退"):
         check_heartbeat("xinfang", T + timedelta(hours=2), T + timedelta(hours=1), NOW)
+
+
+def test_a_refused_heartbeat_says_why_in_the_language_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.i18n import explain
+    from tests.cjk import has_cjk
+    from tests.language import speak
+
+    refusals = []
+    for previous, at in ((None, datetime(2026, 1, 5, 9)), (None, NOW + timedelta(hours=1)),
+                         (T + timedelta(hours=2), T + timedelta(hours=1))):
+        with pytest.raises(HeartbeatError) as caught:
+            check_heartbeat("xinfang", previous, at, NOW)
+        refusals.append(caught.value)
+    assert all(explain(r).startswith("来源 xinfang 的完整时间") for r in refusals)
+    speak(monkeypatch, "en")
+    english = [explain(r) for r in refusals]
+    assert all("of source xinfang" in e and not has_cjk(e) for e in english), english

@@ -178,3 +178,40 @@ def test_input_errors_are_chinese_by_default(args: tuple[str, ...]) -> None:
     said = _err(*args)
     assert "is not a valid" not in said and "Input should" not in said and "pydantic" not in said, said
     assert CJK.search(said.removeprefix("错误：")), said
+
+
+@pytest.mark.parametrize(("args", "option", "field"), [
+    (("new", "x", "--region", "510104000000", "--people", "-5"), "--people", "affected_people"),
+    (("add-factor", "1", "x", "--dimension", "safety", "-p", "1", "-i", "1", "--rp", "9"),
+     "--residual-probability", "residual_probability"),
+])
+def test_a_refused_value_names_the_option_typed_not_the_models_field(
+    args: tuple[str, ...], option: str, field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ok("new", "x", "--region", "510104000000", "--kind", "policy_change")
+    said = _err(*args)
+    assert said.startswith(f"错误：{option} ") and field not in said, said
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    english = " ".join(runner.invoke(app, list(args)).output.split())
+    assert english.startswith(f"error: {option} ") and field not in english and not CJK.search(english), english
+
+
+def test_names_rename_a_location_or_its_first_part() -> None:
+    from pydantic import BaseModel, Field, ValidationError
+
+    from domain.validation_messages import validation_messages
+
+    class Inner(BaseModel):
+        n: int = Field(ge=0)
+
+    class Outer(BaseModel):
+        deadline: int = Field(gt=0)
+        inner: Inner
+
+    with pytest.raises(ValidationError) as caught:
+        Outer(deadline=0, inner=Inner.model_construct(n=-1).model_dump())
+    plain = [str(m) for m in validation_messages(caught.value)]
+    assert plain == ["deadline 须大于 0，得到 0", "inner.n 须不小于 0，得到 -1"]
+    named = [str(m) for m in validation_messages(caught.value, names={"deadline": "--deadline", "inner": "--inner"})]
+    assert named == ["--deadline 须大于 0，得到 0", "--inner.n 须不小于 0，得到 -1"]

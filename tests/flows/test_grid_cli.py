@@ -58,3 +58,7 @@ def test_grid_report_speaks_chinese_by_default_and_english_on_request(monkeypatc
     en = runner.invoke(app, outside)
     assert en.exit_code == 1 and en.output.startswith("error: Grid 510104002001001 is outside your jurisdiction")
     assert not any("\u4e00" <= c <= "\u9fff" for c in stored.output + en.output), stored.output + en.output
+    bad = runner.invoke(app, [*REPORT[:2], "--kind", "riot", *REPORT[4:8], "--text", "e-bikes charged on the stairs",
+                              *REPORT[10:]])  # the text is data: an English one, so any Chinese left is ours
+    said = " ".join(bad.output.split())
+    assert bad.exit_code == 1 and "quarantined" in said and not any("\u4e00" <= c <= "\u9fff" for c in said), said

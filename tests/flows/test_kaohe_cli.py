@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from flows.cli_report import report_cmd
 from integrations.settings import PACKAGE_ROOT, get_settings
 from integrations.store.db import open_store
+from tests.cjk import assert_no_cjk
 from tests.kaohe_scenario import NOW, A, B, C, store
 
 app = typer.Typer()
@@ -107,3 +108,26 @@ def test_the_demo_hook_writes_the_week_and_returns_its_table(populated: None) ->
     assert "考核周报 2026年第3周" in text
     assert text.index("甲街道") < text.index("乙街道") and "丙街道" not in text  # top 1 and bottom 1
     assert (get_settings().home / "reports" / "fenghuo-kaohe-2026-W03.xlsx").exists()
+
+
+def test_the_json_label_follows_the_language(populated: None, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["report", "--period", "week", "--date", "2026-01-14", "--json",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    period = json.loads(result.stdout)["report"]["period"]
+    assert period == {"kind": "week", "first": "2026-01-12", "last": "2026-01-18",
+                      "label": "week 3 of 2026 (01-12 to 01-18)"}  # the fields stay; the label is for people
+    page = (tmp_path / "out" / "fenghuo-kaohe-2026-W03.html").read_text(encoding="utf-8")
+    assert "Fenghuo grassroots governance assessment report (weekly)" in page
+
+
+def test_month_report_human_output_in_english(populated: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["report", "--period", "month", "--date", "2026-01-14"])
+    assert result.exit_code == 0, result.output
+    assert "Fenghuo monthly assessment report 1/2026" in result.output
+    assert_no_cjk(result.output, data=("锦江区", "青羊区", "甲街道", "乙街道", "丙街道"))

@@ -136,3 +136,23 @@ def test_a_whole_file_refusal_is_english_on_request(tmp_path: Path, monkeypatch:
     line = " ".join(refused.output.split())
     assert refused.exit_code == 1 and "not imported: old.xls is an old Excel (.xls) file" in line
     assert not CJK.findall(line), line
+
+
+def test_the_json_report_of_an_import_reads_in_the_language_in_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.cjk import has_cjk
+    from tests.language import speak
+
+    path = tmp_path / "register.csv"
+    path.write_text("\n".join(["证件号码,人员类别,所属网格,纳入日期,截止日期", f"12345,独居老人,{G1},2026-01-01,",
+                               "510104198502023456,独居老人,999,2026-01-01,"]), encoding="utf-8")
+    zh = json.loads(runner.invoke(app, ["register", "import", str(path), "--json", "--dry-run"]).output)
+    assert [p["line"] for p in zh["problems"]] == [2, 3] and all(has_cjk(p["message"]) for p in zh["problems"]), zh
+    speak(monkeypatch, "en")
+    en = json.loads(runner.invoke(app, ["register", "import", str(path), "--json", "--dry-run"]).output)
+    assert [p["reason"] for p in en["problems"]] == [p["reason"] for p in zh["problems"]]
+    for problem in en["problems"]:
+        assert problem["message"] and not has_cjk(problem["message"]), problem
+    with Session(open_engine()) as s:  # a dry run audits nothing; the messages were never stored
+        assert not list(s.exec(select(AuditRow)))

@@ -145,3 +145,18 @@ def test_silence_lines_speak_english_on_request(monkeypatch: pytest.MonkeyPatch)
     expired = runner.invoke(app, ["silence", "expire", str(sid), "--as", "jj-duty-office"])
     assert expired.exit_code == 0 and f"Silence #{sid} lifted. 0 notifications released" in expired.stdout
     assert "静默" not in shown.stdout + expired.stdout
+
+
+def test_silence_refusals_speak_english_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.cjk import has_cjk
+    from tests.language import speak
+
+    bad_schedule = ("--level", "orange", "--region", "510104000000", "--as", "jj-duty-office",
+                    "--schedule", "mon 25:00-26:00", "--until", "1d")
+    red_by_a_district = ("--region", "510104000000", "--until", "2h", "--as", "jj-duty-office")
+    zh = [_add(*args) for args in (bad_schedule, red_by_a_district)]
+    assert [code for code, _out in zh] == [1, 1] and "超出范围" in zh[0][1] and "市级" in zh[1][1], zh
+    speak(monkeypatch, "en")
+    en = [" ".join(_add(*args)[1].split()) for args in (bad_schedule, red_by_a_district)]
+    assert "out of range" in en[0] and "city staff" in en[1], en
+    assert not any(has_cjk(line) for line in en), en

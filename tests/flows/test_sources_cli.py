@@ -120,6 +120,11 @@ def test_quarantine_speaks_chinese_by_default_and_english_on_request(monkeypatch
     assert en_replay.startswith("replayed 0 (stored: 0 new") and "still invalid 1" in en_replay, en_replay
     missing = runner.invoke(app, ["quarantine", "show", "999"])
     assert missing.exit_code == 1 and missing.output.startswith("error: no quarantine entry 999"), missing.output
+    # The stored reason (Chinese, prefixed by the replay's code) reads in English, the whole entry with it.
+    reason = json.loads(runner.invoke(app, ["quarantine", "list", "--json"]).output)["reason"]
+    assert reason.startswith("replayed ") and "still invalid: " in reason, reason
+    shown = runner.invoke(app, ["quarantine", "show", str(qid)]).output
+    assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", reason + shown), reason + shown
 
 
 def test_the_commands_never_import_prefect() -> None:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from lxml import etree
 
-from domain.assessment import Dimension, RiskFactor
+from domain.assessment import DecisionOutcome, Dimension, RiskFactor
 from domain.assessment_scoring import score
 from integrations.assessment_report import render_html, render_markdown, write_report
 from integrations.assessment_svg import risk_matrix_svg
-from integrations.store.assessments import load_bundle, save_score
+from integrations.store.assessments import add_follow_up_note, decide, load_bundle, save_score
 from integrations.store.db import session_scope
+from tests.cjk import assert_no_cjk
 from tests.ssra_helpers import NOW, default_scheme, seed_complete
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -96,3 +98,49 @@ def test_report_speaks_english_on_request(sqlite_engine: sa.Engine, monkeypatch:
                   "(15 days)", "Expert panel: 3 members; the scheme requires 3.", "Generated 2026-03-01"):
         assert words in md, words
     assert "防范化解" not in md and "评估依据" not in md and "专家组" not in md
+
+
+DATA = ("拆迁安置", "问卷、听证、公示、专家论证", "公示", "问卷", "听证会", "专家0", "专家1", "专家2", "法律",
+        "补偿争议", "过渡房源", "一户一策")
+"""What the seeded assessment records: shown as written in any language."""
+LATE = datetime(2026, 3, 1, 20, 30, tzinfo=UTC)
+"""20:30 UTC is 04:30 the next day in Beijing: a report in UTC would show the wrong day."""
+
+
+def _decided(engine: sa.Engine) -> int:
+    aid = _scored(engine)
+    with session_scope(engine) as s:
+        decide(session=s, assessment_id=aid, outcome=DecisionOutcome.implement_after_mitigation,
+               decided_by="county standing meeting", now=LATE, note="with the measures")
+        add_follow_up_note(session=s, assessment_id=aid, note="visit done", now=LATE, actor="zhang")
+    return aid
+
+
+def test_report_times_are_beijing_time_with_the_zone_marked(sqlite_engine: sa.Engine) -> None:
+    aid = _decided(sqlite_engine)
+    with session_scope(sqlite_engine) as s:
+        md = render_markdown(load_bundle(session=s, assessment_id=aid), scheme=default_scheme(), now=LATE)
+    assert "_烽火于 2026-03-02 04:30（北京时间）生成。_" in md
+    assert "2026-03-02 由county standing meeting集体决策" in md and "自 2026-03-02 起实施" in md
+    assert "| 时间（北京时间） | 人员 | 事项 | 说明 |" in md
+    assert "| 2026-03-02 04:30 | zhang | 跟踪记录 | visit done |" in md
+    assert "UTC" not in md and "2026-03-01 20:30" not in md
+
+
+def test_the_english_report_has_no_chinese_but_its_data(sqlite_engine: sa.Engine,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
+
+    aid = _decided(sqlite_engine)
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    with session_scope(sqlite_engine) as s:
+        bundle = load_bundle(session=s, assessment_id=aid)
+        md = render_markdown(bundle, scheme=default_scheme(), now=LATE)
+        page = render_html(bundle, scheme=default_scheme(), now=LATE)
+    for text in (md, page):
+        assert_no_cjk(text, data=DATA)
+        assert "Generated 2026-03-02 04:30 (Beijing time)" in text
+        assert "when (Beijing time)" in text and "2026-03-02 04:30" in text
+    assert '<html lang="en">' in page and "专家0 (法律, —); 专家1" in md
+    assert "拆迁安置" in md  # the data as recorded

@@ -171,3 +171,22 @@ def test_parser_refuses_doctype_entities_and_non_cap() -> None:
         parse_cap('<feed xmlns="http://www.w3.org/2005/Atom"/>')
     with pytest.raises(CapError):
         parse_cap("<alert")
+
+
+def test_a_cap_message_is_in_the_deployment_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.cjk import assert_no_cjk
+    from tests.language import speak
+
+    warning = _warning(Level.red, "resolved", title="Repeated visits", region_path="Chengdu / Jinjiang",
+                       summary="4 visits in 30 days", explanation="4 visits, over the threshold of 3")
+    chinese = [parse_cap(d) for d in render_chain(warning, HISTORY, settings=Settings(cap_exercise=True))]
+    assert {p.infos[0].language for p in chinese} == {"zh-CN"}
+    assert chinese[1].infos[0].headline.startswith("预警升级：黄色（较重）预警")
+    assert "签收" in chinese[0].infos[0].instruction and chinese[0].infos[0].sender_name == "烽火社会稳定风险预警平台"
+    speak(monkeypatch, "en")
+    docs = render_chain(warning, HISTORY, settings=Settings(cap_exercise=True))
+    english = [parse_cap(d) for d in docs]
+    assert {p.infos[0].language for p in english} == {"en-US"}
+    assert english[-1].infos[0].instruction and english[-1].msg_type == "Cancel"
+    for doc in docs:
+        assert_no_cjk(doc)

@@ -39,7 +39,7 @@ def test_replay_after_fixing_the_mapping(engine: sa.Engine, kinds: RecordKinds) 
     report = replay_quarantine(engine, [*ids, 999], configs={"xinfang": fixed}, kinds=kinds, key="k", now=NOW)
     assert len(report.replayed) == 5 and report.inserted == 5
     assert list(report.still_invalid) == [ids[5]] and "地区代码无效" in report.still_invalid[ids[5]]
-    assert report.skipped == {999: "no such quarantine entry"}
+    assert report.skipped == {999: "没有这条隔离记录"}
     with session_scope(engine) as s:
         new = records_after_seq(session=s, seq=before)
         pending = list_quarantine(session=s, include_replayed=False)
@@ -58,4 +58,4 @@ def test_replay_after_fixing_the_mapping(engine: sa.Engine, kinds: RecordKinds) 
     again = replay_quarantine(engine, None, configs={"xinfang": fixed}, kinds=kinds, key="k", now=NOW)
     assert again.replayed == [] and list(again.still_invalid) == [ids[5]]
     twice = replay_quarantine(engine, ids[:1], configs={"xinfang": fixed}, kinds=kinds, key="k", now=NOW)
-    assert twice.replayed == [] and "already replayed" in twice.skipped[ids[0]]
+    assert twice.replayed == [] and "重放过" in twice.skipped[ids[0]]

@@ -12,6 +12,7 @@ from integrations.report import charts
 from integrations.report.html import render_html
 from integrations.report.make import make_report, parse_day
 from integrations.report.markdown import render_markdown
+from tests.cjk import assert_no_cjk
 from tests.report_scenario import NOW, REGIONS, D, audits, store, warnings
 
 
@@ -64,11 +65,15 @@ def test_charts_are_svg_with_level_colours_and_no_glyph_warnings(tmp_path: Path)
     assert again.read_bytes() == trend.read_bytes()
 
 
-def test_english_labels_without_a_cjk_font_are_ascii() -> None:
-    labels = charts.Labels(chinese=False)
-    from domain.warnings import LEVELS
+def test_the_legend_names_levels_as_the_tables_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
 
-    assert all(labels.level(lvl).isascii() for lvl in LEVELS)
+    zh = charts.trend_chart(_report(), tmp_path / "zh.svg", font=None).read_text(encoding="utf-8")
+    assert "红色（特别严重）" in zh and "蓝色（一般）" in zh
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    en = charts.trend_chart(_report(), tmp_path / "en.svg", font=None).read_text(encoding="utf-8")
+    assert "red (I, extremely severe)" in en and "blue (IV, general)" in en
 
 
 def test_make_report_writes_markdown_html_and_charts(sqlite_engine: sa.Engine, tmp_path: Path) -> None:
@@ -98,3 +103,55 @@ def test_parse_day() -> None:
     assert parse_day(None, now=NOW) == NOW.date()
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         parse_day("20/01/2026")
+
+
+def _data() -> list[str]:
+    """Rule titles and region names: data, shown as recorded in any language."""
+    return [w.title for w in warnings()] + list(REGIONS.names.values())
+
+
+def test_every_shown_time_carries_its_zone() -> None:
+    md, page = render_markdown(_report()), render_html(_report())
+    for text in (md, page):
+        assert "发出时间（北京时间）" in text and "签收状态（时间为北京时间）" in text
+        assert ("统计日：2026-01-20（北京时间）· 数据截至 2026-01-20 24:00（北京时间）"
+                "· 生成于 2026-01-21 08:00（北京时间）") in text
+    assert "| #1 | 红色（特别严重） | 人员聚集 | 成都市 / 锦江区 / 春熙路街道 / 和平社区 | 2026-01-20 09:00 |" in md
+
+
+def test_the_english_report_has_no_chinese_but_its_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.settings import get_settings
+
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    report = _report()
+    md = render_markdown(report, charts={"trend": "t.svg", "districts": "d.svg"})
+    svgs = [charts.trend_chart(report, tmp_path / "t.svg", font=None).read_text(encoding="utf-8"),
+            charts.district_chart(report, tmp_path / "d.svg", font=None).read_text(encoding="utf-8")]
+    page = render_html(report, charts={"trend": svgs[0], "districts": svgs[1]})
+    for text in (md, page, *svgs):
+        assert_no_cjk(text, data=_data())
+    for text in (md, page):
+        assert "raised at (Beijing time)" in text and "acknowledgement (Beijing time)" in text
+        assert "made 2026-01-21 08:00 (Beijing time)" in text
+        assert "Warnings not acknowledged in time: #2, #4, #9" in text
+    assert "![Warnings per district](d.svg)" in md and "| 锦江区 (510104) |" in md
+
+
+def test_a_warning_the_system_wrote_reads_in_the_report_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A title the system stored (a Message's Chinese text, here a source-stale warning) is worded in the report."""
+    import dataclasses
+
+    from domain.messages import N_, Message
+    from integrations.settings import get_settings
+
+    stored = str(Message(N_("数据来源中断")))
+    views = [dataclasses.replace(w, title=stored) if w.id == 2 else w for w in warnings() if w.id != 8]
+    report = compute_report(day=D, warnings=views, audits=audits(views), now=NOW, regions=REGIONS)
+    assert stored in render_markdown(report)
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    md, page = render_markdown(report), render_html(report)
+    for text in (md, page):
+        assert stored not in text
+        assert_no_cjk(text, data=[w.title for w in views if w.id != 2] + list(REGIONS.names.values()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -64,3 +65,25 @@ def test_a_silent_source_is_warned_once_and_resolved_when_it_returns(engine: sa.
 
 def test_sources_never_heard_from_raise_nothing(engine: sa.Engine) -> None:
     assert _sweep(engine, NOW) == (0, 0)
+
+
+def test_a_source_stale_warning_reads_in_the_language_in_force(engine: sa.Engine,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.wording import audit_reason, worded
+    from tests.cjk import has_cjk
+    from tests.language import speak
+
+    with session_scope(engine) as s:
+        note_delivery(session=s, source="xinfang", ats=[NOW - timedelta(hours=8)], now=NOW - timedelta(hours=7))
+    _sweep(engine, NOW)
+    with session_scope(engine) as s:
+        note_delivery(session=s, source="xinfang", ats=[NOW], now=NOW + timedelta(hours=1))
+    _sweep(engine, NOW + timedelta(hours=1))
+    with Session(engine) as s:
+        w = s.exec(select(WarningRow).where(WarningRow.rule == RULE)).one()
+        resolved = s.exec(select(AuditRow).where(AuditRow.warning_id == w.id, AuditRow.action == "resolved")).one()
+    stored = [w.title, w.summary, w.explanation, resolved.reason]
+    assert all(has_cjk(text) for text in stored) and "已恢复交付" in audit_reason("resolved", resolved.reason), stored
+    speak(monkeypatch, "en")
+    english = [worded(text) for text in stored]
+    assert all(english) and not has_cjk("\n".join(english)), english

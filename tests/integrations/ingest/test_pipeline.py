@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -73,3 +74,30 @@ def test_the_next_page_is_mapped_only_once_this_one_has_advanced(
         assert events.index(("map", f"SJ-{5 * k}")) > events.index(("advance", str(5 * k)))
     with session_scope(sqlite_engine) as s:
         assert get_cursor(session=s, source=CFG.name) == "20"
+
+
+def _at_items(times: list[str]) -> list[RawItem]:
+    return [{"id": f"SJ-{i}", "occurred_at": t, "region_code": "510104001001001", "category": "fire"}
+            for i, t in enumerate(times)]
+
+
+@pytest.mark.parametrize(
+    ("zone", "times"),
+    [
+        # offsets of their own, UTC among them; two equal instants (the first of them is the latest)
+        (None, ["2026-01-05T01:00:00+08:00", "2026-01-05T09:00:00+08:00", "2026-01-05T01:00:00Z",
+                "2026-01-05T03:00:00-05:00", "2026-01-05T16:00:00+08:00", "2026-01-04T22:00:00.5-05:00"]),
+        (None, ["2026-01-05T01:00:00.000001+00:00", "2026-01-05T09:00:00.000001+08:00"]),  # equal instants
+        # naive times in a zone with rules: in the spring gap wall order and instant order differ
+        ("Europe/Berlin", ["2026-03-29T02:30:00", "2026-03-29T03:10:00", "2026-03-29T01:59:59"]),
+    ],
+)
+def test_the_pages_latest_time_is_max_of_its_times(
+    engine: sa.Engine, kinds: RecordKinds, zone: str | None, times: list[str]
+) -> None:
+    cfg = dataclasses.replace(CFG, timezone=zone)
+    pipeline = IngestPipeline(engine, FakeSource(cfg, _at_items(times)), kinds=kinds, key=KEY, page_size=50)
+    mapped = pipeline.map(pipeline.fetch(None))
+    assert len(mapped.records) == len(times)
+    assert mapped.latest is max(r.at for r in mapped.records)  # the very object max finds
+    assert pipeline._latest([]) is None

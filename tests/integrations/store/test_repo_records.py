@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from domain.records import Record
 from integrations.store.db import session_scope
@@ -107,6 +109,55 @@ def test_cursor_moves_within_a_session_and_keeps_complete_until(engine: sa.Engin
         row = s.get(CursorRow, "y")
         assert row is not None and (row.cursor, row.complete_until) == ("c2", until)
         assert row.updated_at.tzinfo is not None
+
+
+def _orm_cursor(session: Session, source: str) -> str | None:
+    """The cursor as the ORM reads it (what ``get_cursor`` always did)."""
+    row = session.get(CursorRow, source)
+    return row.cursor if row else None
+
+
+def test_cursor_read_in_plain_sql_equals_the_orm_read(engine: sa.Engine) -> None:
+    cursors = {"a": "c1", "b": None, "c": "页-2026-03-01T00:00:00+08:00|7", "d": "x" * 400}
+    for source, cursor in cursors.items():
+        with session_scope(engine) as s:
+            set_cursor(session=s, source=source, cursor=cursor)
+    with session_scope(engine) as s:  # "b" moved again, in another transaction
+        set_cursor(session=s, source="b", cursor="b2")
+    for source in [*cursors, "never"]:
+        with session_scope(engine) as s:
+            got = get_cursor(session=s, source=source)
+        with session_scope(engine) as s:
+            assert got == _orm_cursor(s, source), source
+    assert got is None  # "never"
+
+
+def test_empty_session_reads_the_cursor_without_the_orm(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    with session_scope(engine) as s:
+        set_cursor(session=s, source="x", cursor="c1")
+
+    def no_orm(*_: object, **__: object) -> None:
+        raise AssertionError("the ORM read configures every mapper on the ingest's path")
+
+    monkeypatch.setattr(Session, "get", no_orm)
+    with session_scope(engine) as s:
+        assert get_cursor(session=s, source="x") == "c1"
+        assert get_cursor(session=s, source="y") is None
+
+
+def test_cursor_read_sees_the_sessions_unflushed_objects(engine: sa.Engine) -> None:
+    with session_scope(engine) as s:
+        set_cursor(session=s, source="held", cursor="c1")
+    with session_scope(engine) as s:
+        s.add(CursorRow(source="pending", cursor="p1"))  # not flushed yet
+        assert get_cursor(session=s, source="pending") == "p1"
+    with session_scope(engine) as s:
+        held = s.get(CursorRow, "held")
+        assert held is not None
+        held.cursor = "c2"  # changed in the session, not flushed
+        assert get_cursor(session=s, source="held") == "c2"
+    with session_scope(engine) as s:
+        assert (get_cursor(session=s, source="pending"), get_cursor(session=s, source="held")) == ("p1", "c2")
 
 
 def test_a_record_exactly_on_a_range_bound_is_found(engine: sa.Engine) -> None:
