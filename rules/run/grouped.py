@@ -15,12 +15,14 @@ across groups except time and chaining, and both are restored:
 - **Chaining.** A chained group (cluster rules taking other groups' warnings) must see the warnings of
   the groups it consumes exactly where a single run makes them, though those groups run ahead of it.
   By default their evaluators hand every warning they chain to the chained group's
-  :class:`~rules.run.chain_buffer.ChainBuffer`, which keeps it at its single-run place and gives it to
-  the chained group, unsorted and in place order, once the group's own release passes it. With
+  :class:`~rules.run.chain_buffer.ChainBuffer`, with the records they took; the buffer gives the
+  chained group both, unsorted and in stream order, once the group's own release passes them: the
+  warnings at their single-run places, the records (of kinds its rules do not watch) to move its time
+  as a single run's moves, an absence's warning right after the first record past its deadline. With
   ``shadow=True`` the chained group instead runs the rules of the groups it consumes *in shadow*: it is
   fed their records too, at its own slower release, and their own warning changes are dropped (their
   groups report them). Both give the same warnings; the shadow evaluates the consumed rules twice (most
-  of the default rulebook), the buffer only holds their few warnings.
+  of the default rulebook), the buffer only steps their records through an engine that watches none.
 
 The final warnings therefore equal one backtest over all records once every source has delivered
 (``tests/rules/test_grouped.py``), while a group fed by one source takes its records at once.
@@ -29,7 +31,7 @@ The final warnings therefore equal one backtest over all records once every sour
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,7 +40,7 @@ from domain.records import Record
 from domain.warnings import Change, Firing, WarningState
 from rules.engine.evaluate import ChainHook, Evaluator
 from rules.engine.windows import seconds
-from rules.run.chain_buffer import ChainBuffer, upto_clock, upto_record
+from rules.run.chain_buffer import ChainBuffer, key_of, upto_clock, upto_record
 from rules.run.release_groups import ReleaseGroup, ReleasePlan
 from rules.run.shard_run import CLOCK_KIND, SubRulebook
 
@@ -52,7 +54,6 @@ def tick(at: datetime) -> Record:
     """A record no rule watches, sorting after every record at ``at``: moves an engine's watermark there."""
     return Record.model_construct(kind=CLOCK_KIND, source="\uffff", id="", at=at, region=_NOWHERE, attributes={},
                                   late=False)
-
 
 def group_rulebook(rulebook: Any, plan: ReleasePlan, group: ReleaseGroup, *, shadow: bool = False) -> SubRulebook:
     """The rules ``group``'s evaluator runs — its own and, for a chained group with ``shadow``, those of
@@ -76,6 +77,11 @@ class GroupEvaluator:
     """Rules whose warning changes it reports (a chained group's shadow rules are reported by their own)."""
     buffer: ChainBuffer | None = None
     """A chained group's buffer of the warnings its producers chain (``None``: not chained, or in shadow)."""
+    exports_to: tuple[ChainBuffer, ...] = ()
+    """The buffers of the chained groups that take its warnings: they take its records too (their time)."""
+    clock_ticks: bool = True
+    """Whether ``clock`` moves its engine (a buffered chained group without absences takes its time from
+    the producers' records in its buffer instead, the records that move a single run's)."""
 
     def feed(self, records: Iterable[Record], clock: datetime | None = None) -> list[tuple[WarningState, Change]]:
         """Evaluate ``records`` (of :attr:`kinds`, released: every record of those kinds at or before the
@@ -86,15 +92,17 @@ class GroupEvaluator:
         In a pass, feed every producer group before its chained group: the buffer releases what its
         producers have chained by then."""
         batch = list(records)
+        for b in self.exports_to:
+            b.saw(batch)
         if self.buffer is not None:
-            batch.sort(key=lambda r: (seconds(r.at), r.source, r.id))
+            batch.sort(key=key_of)
             upto = upto_clock(clock) if clock is not None else upto_record(batch[-1]) if batch else None
             held = self.buffer.release(upto) if upto is not None else []
             if held:  # a record sorts before the warnings it chains: its place is their prefix
-                mine = [((seconds(r.at), r.source, r.id), r) for r in batch]
+                mine = [(key_of(r), r) for r in batch]
                 batch = [r for _, r in heapq.merge(mine, held, key=lambda x: x[0])]
         wm = getattr(self.evaluator.engine, "watermark", None)
-        if clock is not None and (not isinstance(wm, float) or seconds(clock) > wm):
+        if self.clock_ticks and clock is not None and (not isinstance(wm, float) or seconds(clock) > wm):
             batch.append(tick(clock))
         if not batch:
             return []
@@ -108,7 +116,7 @@ class GroupEvaluator:
         return [w for w in self.evaluator.warnings() if w.rule in self.owned]
 
 
-def _fan_out(hooks: list[ChainHook]) -> ChainHook:
+def _fan_out(hooks: Sequence[ChainHook]) -> ChainHook:
     def hook(trigger: Record, warning: Record, firing: Firing) -> None:
         for h in hooks:
             h(trigger, warning, firing)
@@ -129,13 +137,13 @@ class GroupedEvaluator:
         self.shadow = shadow
         self.groups: dict[str, GroupEvaluator] = {}
         buffers: dict[str, ChainBuffer] = {}
-        hooks: dict[str, list[ChainHook]] = {}
+        hooks: dict[str, list[ChainBuffer]] = {}
         if not shadow:
             index = {r.id: i for i, r in enumerate(rulebook.rules)}
             absences = [r.id for r in rulebook.rules if r.absence is not None]
             for g in plan.groups:
                 if g.chained:
-                    buffers[g.name] = ChainBuffer(index, absences)
+                    buffers[g.name] = ChainBuffer(index, absences, g.kinds)
                     for name in g.consumes:
                         hooks.setdefault(name, []).append(buffers[g.name])
         for g in plan.groups:
@@ -149,7 +157,9 @@ class GroupedEvaluator:
             if buffer is not None and snap is not None:
                 buffer.load_json(snap.get("chain_buffer", {}))
             kinds = frozenset(s.record for r in book.rules for s in r.steps) - {"warning"}
-            self.groups[g.name] = GroupEvaluator(g, ev, kinds, frozenset(g.rules), buffer)
+            ticks = buffer is None or any(r.absence is not None for r in book.rules)
+            self.groups[g.name] = GroupEvaluator(g, ev, kinds, frozenset(g.rules), buffer,
+                                                 tuple(got), ticks)
 
     def feed(self, name: str, records: Iterable[Record], clock: datetime | None = None
              ) -> list[tuple[WarningState, Change]]:
