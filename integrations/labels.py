@@ -109,14 +109,31 @@ def value_label(kinds: RecordKinds, kind: str, field: str, value: Any) -> str:
     return _(name) if name else str(value)
 
 
+def kind_label(kind: str, kinds: RecordKinds | None = None) -> str:
+    """A record kind as kinds.yaml titles it (``petition`` → 信访), in the language in force; ``kinds`` defaults
+    to the deployment's (the rulebook's kinds file). A kind without a title, or kinds that cannot be read,
+    show the kind as it is (never hidden)."""
+    if kinds is None:
+        from integrations.ingest.run import load_kinds  # here: the ingest imports this module's callers
+        from integrations.settings import get_settings
+
+        try:
+            kinds = load_kinds(get_settings().rulebook)
+        except Exception:  # a label never fails a report; the identifier still names the kind
+            return kind
+    spec = kinds.kinds.get(kind)
+    return _(spec.title) if spec is not None and spec.title != kind else kind
+
+
 def vocabulary_msgids(kinds: RecordKinds | None = None) -> Iterator[str]:
-    """Every Chinese name this module renders: the tables, the step names, and the kinds' labels."""
+    """Every Chinese name this module renders: the tables, the step names, the kinds' titles and labels."""
     for table in vocabulary().values():
         yield from table.values()
     yield from _NUMBERED.values()
     yield from _STEPS.values()
     yield _RAISE
     for spec in (kinds.kinds.values() if kinds else ()):
+        yield spec.title
         for fs in spec.fields.values():
             yield from fs.labels.values()
 

@@ -144,3 +144,21 @@ def test_the_english_report_has_no_chinese_but_its_data(sqlite_engine: sa.Engine
         assert "when (Beijing time)" in text and "2026-03-02 04:30" in text
     assert '<html lang="en">' in page and "专家0 (法律, —); 专家1" in md
     assert "拆迁安置" in md  # the data as recorded
+
+
+def test_the_follow_up_names_linked_record_kinds_by_their_titles(sqlite_engine: sa.Engine,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linked records are counted by kind as kinds.yaml titles them (信访, petitions), not by the identifier."""
+    from integrations.store.assessment_models import AssessmentLinkRow
+    from tests.language import speak
+
+    aid = _decided(sqlite_engine)
+    with session_scope(sqlite_engine) as s:
+        bundle = load_bundle(session=s, assessment_id=aid)
+        bundle.links = [AssessmentLinkRow(assessment_id=aid, kind=kind, at=LATE) for kind in ("petition", "petition",
+                                                                                             "dispute", "warning")]
+        chinese = render_markdown(bundle, scheme=default_scheme(), now=LATE)
+        speak(monkeypatch, "en")
+        english = render_markdown(bundle, scheme=default_scheme(), now=LATE)
+    assert "跟踪关联：矛盾纠纷 1，信访 2，预警 1 起。" in chinese, chinese
+    assert "petitions 2" in english and "petition 2" not in english
