@@ -20,7 +20,7 @@ from domain.regions import RegionDirectory, tier_of
 from domain.situation.views import REPORT_TZ
 from integrations.assessment_svg import risk_matrix_svg
 from integrations.i18n import N_, _, language, translate
-from integrations.labels import kind_label, label
+from integrations.labels import deployment_kinds, kind_label, label
 from integrations.store.assessment_models import AssessmentEvidenceRow, AssessmentFactorRow
 from integrations.store.assessments import AssessmentBundle
 
@@ -212,7 +212,8 @@ def _decision_section(bundle: AssessmentBundle) -> Section:
         kinds: dict[str, int] = {}
         for k in bundle.links:
             kinds[k.kind] = kinds.get(k.kind, 0) + 1
-        linked = _("，").join(_("预警 {n} 起").format(n=n) if k == "warning" else f"{kind_label(k)} {n}"
+        titles = deployment_kinds()  # read once for every linked kind
+        linked = _("，").join(_("预警 {n} 起").format(n=n) if k == "warning" else f"{kind_label(k, titles)} {n}"
                              for k, n in sorted(kinds.items())) or _("无")
         sec.blocks.append(_("自 {date} 起实施。跟踪关联：{linked}。").format(
             date=_day(r.implementation_from), linked=linked))

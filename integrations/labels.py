@@ -109,19 +109,21 @@ def value_label(kinds: RecordKinds, kind: str, field: str, value: Any) -> str:
     return _(name) if name else str(value)
 
 
-def kind_label(kind: str, kinds: RecordKinds | None = None) -> str:
-    """A record kind as kinds.yaml titles it (``petition`` → 信访), in the language in force; ``kinds`` defaults
-    to the deployment's (the rulebook's kinds file). A kind without a title, or kinds that cannot be read,
-    show the kind as it is (never hidden)."""
-    if kinds is None:
-        from integrations.ingest.run import load_kinds  # here: the ingest imports this module's callers
-        from integrations.settings import get_settings
+def deployment_kinds() -> RecordKinds | None:
+    """The deployment's record kinds (the rulebook's kinds file); ``None`` if they cannot be read."""
+    from integrations.ingest.run import load_kinds  # here: the ingest imports this module's callers
+    from integrations.settings import get_settings
 
-        try:
-            kinds = load_kinds(get_settings().rulebook)
-        except Exception:  # a label never fails a report; the identifier still names the kind
-            return kind
-    spec = kinds.kinds.get(kind)
+    try:
+        return load_kinds(get_settings().rulebook)
+    except Exception:  # a label never fails a report; the identifier still names the kind
+        return None
+
+
+def kind_label(kind: str, kinds: RecordKinds | None) -> str:
+    """A record kind as kinds.yaml titles it (``petition`` → 信访), in the language in force; a kind without
+    a title, or no ``kinds`` (see :func:`deployment_kinds`), shows the kind as it is (never hidden)."""
+    spec = kinds.kinds.get(kind) if kinds is not None else None
     return _(spec.title) if spec is not None and spec.title != kind else kind
 
 
