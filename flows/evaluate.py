@@ -39,7 +39,7 @@ def evaluate_batch(now: datetime) -> dict[str, Any]:
             # A broken rule file stops only itself: the rest of the rulebook keeps running.
             logger.error(_("规则文件被拒绝：{error}").format(error=located(error)))
         report = evaluate_pending(engine, parts.rulebook, now=now, routing=parts.routing, timings=parts.timings,
-                                  watch_sources=True, who=lease.holder() or "")
+                                  watch_sources=True, who=lease.holder() or "", kinds=parts.kinds)
     finally:
         lease.release()
     for problem in report.errors:  # quarantined, and a rulebook-error warning opened for each

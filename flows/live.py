@@ -49,16 +49,22 @@ class LiveParts:
     rulebook: Rulebook
     routing: Routing | None
     timings: dict[str, SourceTiming]
+    kinds: dict[str, frozenset[str]]
+    """Each record kind's sources: live evaluation releases each rule group by its own sources."""
 
 
-def _timings(settings: Settings) -> dict[str, SourceTiming]:
+def _timings(settings: Settings) -> tuple[dict[str, SourceTiming], dict[str, frozenset[str]]]:
     from integrations.sources.config import SourcesFileError
     from integrations.sources.factory import configured_sources
+    from rules.run.release_groups import kind_sources
 
     try:
-        return dict(configured_sources(settings).timings)
+        sources = configured_sources(settings)
     except SourcesFileError:
-        return {}  # the ingest reports the broken file; evaluation goes on with the default timing
+        # The ingest reports the broken file; evaluation goes on with the default timing, every rule
+        # held by every source (no kind's sources known).
+        return {}, {}
+    return dict(sources.timings), kind_sources((s.name, s.config.kind) for s in sources.specs)
 
 
 def live_parts(settings: Settings, routed: bool = True) -> LiveParts:
@@ -69,7 +75,7 @@ def live_parts(settings: Settings, routed: bool = True) -> LiveParts:
     rulebook = load_rulebook([settings.rulebook])
     # The rulebook's cluster rules bring their default inhibitions to the policy the new warnings pin.
     routing = RoutingContext.load(settings, rulebook.rules).routing() if routed else None
-    return LiveParts(rulebook, routing, _timings(settings))
+    return LiveParts(rulebook, routing, *_timings(settings))
 
 
 def evaluate_once(engine: sa.Engine, *, now: datetime | None = None, who: str | None = None,
@@ -84,7 +90,8 @@ def evaluate_once(engine: sa.Engine, *, now: datetime | None = None, who: str | 
     try:
         parts = live_parts(settings)
         return evaluate_pending(engine, parts.rulebook, now=now or datetime.now(UTC), routing=parts.routing,
-                                timings=parts.timings, watch_sources=True, who=lease.holder() or "")
+                                timings=parts.timings, watch_sources=True, who=lease.holder() or "",
+                                kinds=parts.kinds)
     finally:
         lease.release()
 
@@ -98,16 +105,16 @@ def _say_rebuilt(live: LiveEvaluator, say: Callable[[str], None]) -> None:
 def _reloaded(engine: sa.Engine, live: LiveEvaluator, settings: Settings, say: Callable[[str], None]) -> LiveEvaluator:
     """After the rule files changed: the resident evaluator of the new rulebook version (its state rebuilt
     from the store, :mod:`integrations.store.rebuild`), or ``live`` itself when the version is the same."""
-    from integrations.evaluation import LiveEvaluator
+    from integrations.evaluation import live_evaluator
 
     parts = live_parts(settings)
     if parts.rulebook.version == live.rulebook.version:
         return live
     say(_("规则文件已变更：规则库版本 {old} → {new}").format(old=live.rulebook.version[:12],
                                                      new=parts.rulebook.version[:12]))
-    fresh = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
-                          watch_sources=True, who=live.who, checkpoint_every=(live.every_s, live.every_records),
-                          batch_size=live.batch_size)
+    fresh = live_evaluator(engine, parts.rulebook, kinds=parts.kinds, routing=parts.routing, timings=parts.timings,
+                           watch_sources=True, who=live.who, checkpoint_every=(live.every_s, live.every_records),
+                           batch_size=live.batch_size)
     live.close()
     _say_rebuilt(fresh, say)
     return fresh
@@ -120,7 +127,7 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
     """The resident evaluator (see the module); returns when ``stop()`` says so. ``holding`` is called once
     the lease is held, ``committed`` after each committed batch (:mod:`flows.live_delivery` starts and
     wakes its delivery thread with them)."""
-    from integrations.evaluation import LiveEvaluator
+    from integrations.evaluation import live_evaluator
     from integrations.store.wakeup import wakeup_for
 
     settings = settings or get_settings()
@@ -140,8 +147,8 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
             holding()
         stamp = rulebook_stamp([settings.rulebook])  # before loading: an edit meanwhile is seen at the first batch
         parts = live_parts(settings)
-        live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
-                             watch_sources=True, who=lease.holder() or "", batch_size=settings.live_batch_records,
+        live = live_evaluator(engine, parts.rulebook, kinds=parts.kinds, routing=parts.routing, timings=parts.timings,
+                              watch_sources=True, who=lease.holder() or "", batch_size=settings.live_batch_records,
                              checkpoint_every=(settings.checkpoint_every_s, settings.checkpoint_every_records))
         say(_("从上一检查点开始评估；已重放其后提交的 {n} 条记录").format(n=live.replayed))
         _say_rebuilt(live, say)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -36,7 +37,7 @@ from integrations.store.release import Position, pending_count
 from integrations.store.watermarks import current_release_bound
 from rules.language.loader import Rulebook
 
-__all__ = ["SOURCE_CHECK", "LiveEvaluator", "evaluate_pending"]
+__all__ = ["SOURCE_CHECK", "LiveEvaluator", "evaluate_pending", "live_evaluator"]
 
 SOURCE_CHECK = timedelta(seconds=30)
 """How often (wall time) a resident evaluator looks for sources gone silent or back."""
@@ -177,18 +178,33 @@ def evaluate_pending(
     timings: Mapping[str, SourceTiming] | None = None,
     watch_sources: bool = False,
     who: str = "",
+    kinds: Mapping[str, frozenset[str]] | None = None,
 ) -> EvaluationReport:
     """Evaluate every record released since the last run, batch by batch; route the warnings opened
     or raised with ``routing`` (None: record them unrouted) in each batch's transaction. ``timings``:
     the sources' declared timing (default: :data:`domain.watermarks.DEFAULT_TIMING` for each);
     ``watch_sources``: also open or resolve the ``source-stale`` warnings (live operation, with routing);
-    ``who``: the process, as checkpoints and a rule edit's audit name it."""
-    live = LiveEvaluator(engine, rulebook, routing=routing, timings=timings, batch_size=batch_size,
-                         engine_name=engine_name, watch_sources=watch_sources, who=who)
+    ``who``: the process, as checkpoints and a rule edit's audit name it; ``kinds``: each record kind's
+    sources, to release per rule group (:func:`live_evaluator`)."""
+    live = live_evaluator(engine, rulebook, kinds=kinds, routing=routing, timings=timings, batch_size=batch_size,
+                          engine_name=engine_name, watch_sources=watch_sources, who=who)
     try:
         return live.run(now, progress)
     finally:
         live.close()
+
+
+def live_evaluator(engine: sa.Engine, rulebook: Rulebook, *, kinds: Mapping[str, frozenset[str]] | None,
+                   **options: Any) -> LiveEvaluator:
+    """The live evaluator of the store: with ``kinds`` (each record kind's sources, ``sources.yaml``) one
+    evaluator per release group, each released by its own sources' watermarks
+    (:class:`integrations.live_grouped.GroupedLiveEvaluator`); without, the single evaluator released by
+    every source (tests and benches of the single path)."""
+    if kinds is None:
+        return LiveEvaluator(engine, rulebook, **options)
+    from integrations.live_grouped import GroupedLiveEvaluator
+
+    return GroupedLiveEvaluator(engine, rulebook, kinds, **options)
 
 
 def _sweep_stale(session: Session, rulebook: Rulebook, routing: Routing | None, event_now: datetime,

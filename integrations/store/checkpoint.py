@@ -103,9 +103,10 @@ def last_checkpoint(session: Session, name: str) -> EvaluatorCheckpointRow | Non
 
 
 def write_checkpoint(session: Session, name: str, evaluator: Evaluator, position: Position, *, journal_id: int,
-                     now: datetime, who: str = "") -> CheckpointWritten:
+                     now: datetime, who: str = "", journal_names: Collection[str] = ()) -> CheckpointWritten:
     """Write the full state at ``position`` (which includes journal rows up to ``journal_id``) in the
-    caller's transaction, and drop the journal rows it makes unnecessary."""
+    caller's transaction, and drop the journal rows it makes unnecessary (those of ``name``, and of
+    ``journal_names``: the lanes of the grouped evaluator, :mod:`integrations.store.grouped_state`)."""
     start = time.perf_counter()
     data = encode_state(evaluator.snapshot())
     row = session.get(EvaluatorCheckpointRow, name) or EvaluatorCheckpointRow(
@@ -116,7 +117,7 @@ def write_checkpoint(session: Session, name: str, evaluator: Evaluator, position
     session.add(row)
     # The row ``journal_id`` itself stays: SQLite numbers a new row after the highest one left, and ids
     # must keep growing past the checkpoint's.
-    session.execute(sa.delete(EvaluatorBatchRow).where(col(EvaluatorBatchRow.name) == name,
+    session.execute(sa.delete(EvaluatorBatchRow).where(col(EvaluatorBatchRow.name).in_([name, *journal_names]),
                                                        col(EvaluatorBatchRow.id) < journal_id))
     session.flush()
     return CheckpointWritten(len(data), time.perf_counter() - start, journal_id)

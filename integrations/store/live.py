@@ -10,6 +10,7 @@ from the same state and produces the same warnings, so nothing is lost and nothi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,7 +29,7 @@ from integrations.store.models import EvaluatorStateRow
 from integrations.store.rebuild import Rebuilt, audit_rulebook, previous_files, rebuild
 from integrations.store.release import Position, next_batch
 from integrations.store.warnings import ApplyReport, apply_changes, open_fingerprints
-from rules.engine.budget import RULEBOOK_ERROR_RULE
+from rules.engine.budget import RULEBOOK_ERROR_RULE, EvaluationError
 from rules.engine.evaluate import Evaluator
 from rules.engine.state_codec import decode_state
 from rules.language.loader import Rulebook
@@ -57,7 +58,7 @@ class EvaluationReport:
         self.raised += applied.raised
 
 
-def _mark_late(session: Session, evaluator: Evaluator, batch: list[tuple[int, Record]]) -> list[Record]:
+def mark_late(session: Session, evaluator: Evaluator, batch: list[tuple[int, Record]]) -> list[Record]:
     """The batch's records, those behind the watermark marked late (here and in the store).
 
     A late record is still evaluated at once (DESIGN decision 1); only late records can make a live run
@@ -176,12 +177,12 @@ def _error_warning(key: str, title: str, summary: str, region: str, at: datetime
                         records=records, rulebook_version=version), Change.opened
 
 
-def _error_warnings(session: Session, rulebook: Rulebook, evaluator: Evaluator, records: list[Record],
-                    report: EvaluationReport) -> list[tuple[WarningState, Change]]:
+def error_warnings(session: Session, rulebook: Rulebook, errors: Sequence[EvaluationError], records: list[Record],
+                   report: EvaluationReport) -> list[tuple[WarningState, Change]]:
     """Quarantine the records the engine left out; warnings for them and (once per run) the failed files."""
     out: list[tuple[WarningState, Change]] = []
     by_ref = {r.ref: r for r in records}
-    for error in evaluator.errors:
+    for error in errors:
         report.errors.append(str(error))
         record = by_ref.get(error.record)
         if record is None:
@@ -233,10 +234,10 @@ def evaluate_batch(session: Session, evaluator: Evaluator, position: Position, *
     batch, after, _late = next_batch(session, position, bound, limit=batch_size)
     if not batch:
         return None
-    records = _mark_late(session, evaluator, batch)
+    records = mark_late(session, evaluator, batch)
     changes = evaluator.feed(records)
     if rulebook is not None and report is not None:
-        changes += _error_warnings(session, rulebook, evaluator, records, report)
+        changes += error_warnings(session, rulebook, evaluator.errors, records, report)
     applied = apply_changes(session=session, changes=changes, now=now)
     return Batch(records, applied, after)
 

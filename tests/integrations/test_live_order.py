@@ -29,6 +29,7 @@ from integrations.store.db import open_store
 from integrations.store.models import RecordRow, WarningRow
 from rules.language.loader import load_rulebook
 from rules.run.backtest import backtest
+from rules.run.release_groups import kind_sources
 from rules.run.testing import record_from_dict
 
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
@@ -37,6 +38,9 @@ KEY = "test-pseudonym-key-of-32-bytes-or-more!"
 SOURCES = {s.config.kind: s.config for s in load_sources(DEFAULT_SOURCES_FILE).specs if s.transport != "register"}
 REGIONS = ["510104001001", "510104001002", "510104002001"]
 PERSONS = ["p_" + f"{i:020x}" for i in range(1, 4)]  # pseudonyms already: stored as given
+# Each kind's sources: live evaluation per release group (what the flows run); None: the single evaluator.
+GROUPS = kind_sources((s.name, s.config.kind) for s in load_sources(DEFAULT_SOURCES_FILE).specs)
+MODES = {"per group": GROUPS, "single": None}
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +112,8 @@ def fresh_store() -> Iterator[Any]:
 
 
 def deliver_in_order(engine: sa.Engine, book: Any, kinds: Any, records: list[dict[str, Any]],
-                     plan: list[tuple[str, int, bool]], batch_size: int = 20_000) -> None:
+                     plan: list[tuple[str, int, bool]], batch_size: int = 20_000,
+                     groups: Any = GROUPS) -> None:
     """Every source says hello, then the plan's deliveries (each source's records in event-time order),
     then every source reports it is complete up to the end; evaluations where the plan says."""
     now = datetime.now(UTC)
@@ -120,22 +125,23 @@ def deliver_in_order(engine: sa.Engine, book: Any, kinds: Any, records: list[dic
         batch, queues[kind] = queues[kind][:n], queues[kind][n:]
         import_items(engine, SOURCES[kind], batch, kinds=kinds, key=KEY, now=now)
         if evaluate:
-            evaluate_pending(engine, book, now=now, batch_size=batch_size)
+            evaluate_pending(engine, book, now=now, batch_size=batch_size, kinds=groups)
     for config in SOURCES.values():
         import_items(engine, config, [], kinds=kinds, key=KEY, now=now, complete_up_to=end)
-    evaluate_pending(engine, book, now=now, batch_size=batch_size)
+    evaluate_pending(engine, book, now=now, batch_size=batch_size, kinds=groups)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
-@given(deliveries(), st.sampled_from([1, 2, 3, 20_000]))
+@given(deliveries(), st.sampled_from([1, 2, 3, 20_000]), st.sampled_from(list(MODES)))
 def test_any_delivery_order_gives_the_backtest_warnings(book: Any, kinds: Any, fresh_store: Any,
                                                         case: tuple[list[dict[str, Any]], list[Any]],
-                                                        batch_size: int) -> None:
+                                                        batch_size: int, mode: str) -> None:
     """Small evaluation batches too: a batch never splits an instant (records at the same `at`)."""
     records, plan = case
     engine = fresh_store()
-    deliver_in_order(engine, book, kinds, records, plan, batch_size)
+    deliver_in_order(engine, book, kinds, records, plan, batch_size, MODES[mode])
+    event(mode)
     with Session(engine) as s:
         assert s.exec(select(sa.func.count()).select_from(RecordRow).where(RecordRow.late == True)).one() == 0  # noqa: E712
     expected = _backtest_warnings(book, kinds, records)
@@ -150,7 +156,7 @@ def test_visits_before_their_due_record(book: Any, kinds: Any, fresh_store: Any,
     warnings are the backtest's (none); evaluated as they arrive (no release bound) a false absence fires,
     which is what the property test above would catch."""
     if not watermarks:
-        monkeypatch.setattr("integrations.evaluation.current_release_bound", lambda **_: None)
+        monkeypatch.setattr("integrations.live_grouped.release_bound", lambda *_: None)
 
     def rec(kind: str, rid: str, hours: int, person: str) -> dict[str, Any]:
         return {"kind": kind, "id": rid, "at": (T0 + timedelta(hours=hours)).isoformat(), "region": REGIONS[0],
@@ -189,10 +195,11 @@ ORDERS = {
 }
 
 
+@pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.parametrize("whole", [False, True], ids=["day by day", "each source whole"])
 @pytest.mark.parametrize("order", list(ORDERS))
 def test_the_demo_data_in_several_source_orders(book: Any, kinds: Any, fresh_store: Any, order: str,
-                                               whole: bool) -> None:
+                                               whole: bool, mode: str) -> None:
     """The simulator's records delivered source after source (a day at a time, or each source all at once),
     evaluated after every delivery: the warnings equal the backtest of the exported records."""
     from integrations.records_io import export_lines
@@ -211,7 +218,7 @@ def test_the_demo_data_in_several_source_orders(book: Any, kinds: Any, fresh_sto
             items[kind] = items[kind][len(batch):]
             import_items(engine, config, batch, kinds=kinds, key=KEY, now=now, complete_up_to=day_end,
                          mapped=True)
-            evaluate_pending(engine, book, now=now)
+            evaluate_pending(engine, book, now=now, kinds=MODES[mode])
     exported = list(parse_jsonl(export_lines(engine, T0 - timedelta(days=1), None, None), kinds))
     assert len(exported) > 500
     expected = sorted((w["rule"], w["level"], w["fingerprint"], w["occurrences"]) for w in backtest(

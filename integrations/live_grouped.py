@@ -1,0 +1,294 @@
+"""Live evaluation per release group (issue 17): a rule fed by one department takes its records at once.
+
+Releasing every record by one global bound — the slowest live source's watermark — made a serious
+incident wait for the civil-affairs department. Here the rules are split into release groups
+(:mod:`rules.run.release_groups`), each with its own evaluator (:mod:`rules.run.grouped`) and its own
+reorder buffer, released by the watermarks of the sources that feed it alone:
+
+- **One read of the log per pass.** The records committed since the last pass (``seq`` above the one
+  read) are read once and handed to every group whose kinds they are: a record already behind the
+  group's position is *late* for it — evaluated at once and marked late, as before; the others wait in
+  the group's buffer (a heap in event-time order).
+- **Release per group.** Each group takes from its buffer every record up to its *clock*: the release
+  bound of its own sources (:func:`domain.watermarks.release_bound`) but never beyond the latest ``at``
+  stored (the v1 rule of backtests). The clock also moves the group's time, so an absence fires only
+  once every source feeding it has passed its deadline. Producer groups are fed before the chained
+  group, which takes their warnings at their single-run places (:mod:`rules.run.chain_buffer`).
+- **One transaction per pass.** Every group's warnings, their routing and outbox rows, and one journal
+  row per group that moved commit together; the state is checkpointed every few minutes or so many
+  records, all groups at once (:mod:`integrations.store.grouped_state`). A crash loses nothing: the next
+  start restores the checkpoint, replays the journal and reads the buffers back from the store.
+
+Within their declared lateness the warnings therefore equal one backtest over all records, whatever the
+order and timing of the deliveries (``tests/integrations/test_live_grouped.py``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from domain.records import Record
+from domain.watermarks import SourceMark, SourceTiming, release_bound
+from integrations.evaluation import LiveEvaluator, _sweep_stale
+from integrations.route import Routing, route_changes, route_repeats
+from integrations.store.checkpoint import CheckpointWritten, journal_batch
+from integrations.store.columns import utcnow
+from integrations.store.db import session_scope
+from integrations.store.grouped_state import AllGroups, load_grouped, write_grouped_checkpoint
+from integrations.store.live import EvaluationReport, error_warnings, sync_resolved
+from integrations.store.models import RecordRow
+from integrations.store.release import Position
+from integrations.store.warnings import apply_changes
+from integrations.store.watermarks import source_marks
+from rules.engine.windows import seconds
+from rules.language.loader import Rulebook
+from rules.run.chain_buffer import key_of
+from rules.run.release_groups import plan_release
+
+__all__ = ["GroupedLiveEvaluator"]
+
+_REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
+_COLS = (_REC.c.seq, _REC.c.kind, _REC.c.source, _REC.c.source_id, _REC.c.at, _REC.c.region,
+         _REC.c.attributes, _REC.c.late)
+
+
+def _record(m: Any) -> tuple[int, Record]:
+    return int(m["seq"]), Record(kind=m["kind"], source=m["source"], id=m["source_id"], at=m["at"],
+                                 region=m["region"], attributes=m["attributes"] or {}, late=m["late"])
+
+
+@dataclass
+class _Lane:
+    """One group in live operation: its journal name, sources, position and buffer of held records."""
+
+    lane: str
+    group: str
+    kinds: frozenset[str]
+    sources: frozenset[str] | None
+    position: Position
+    consumes: tuple[str, ...] = ()
+    """The groups whose warnings it takes (a chained group's producers)."""
+    held: list[tuple[tuple[float, str, str], int, Record]] = field(default_factory=list)
+
+    def clock(self, marks: Mapping[str, SourceMark], timings: Mapping[str, SourceTiming], now: datetime,
+              latest: datetime | None) -> datetime | None:
+        """Up to when it may take records now: its sources' bound, never beyond the latest ``at`` stored."""
+        if latest is None:
+            return None
+        bound = release_bound(marks, timings, now, self.sources)
+        return latest if bound is None else min(bound, latest)
+
+    def release(self, clock: datetime, limit: int) -> tuple[list[Record], datetime, bool]:
+        """The held records up to ``clock`` in event-time order (at most ``limit``, never splitting an
+        instant), the clock reached and whether more are releasable."""
+        top, out = seconds(clock), list[Record]()
+        while self.held and self.held[0][0][0] <= top and len(out) < limit:
+            out.append(heapq.heappop(self.held)[2])
+        if out and len(out) == limit and self.held and self.held[0][0][0] <= top:
+            last = out[-1].at
+            while self.held and self.held[0][2].at == last:
+                out.append(heapq.heappop(self.held)[2])
+            return out, last, True
+        return out, clock, False
+
+
+class GroupedLiveEvaluator(LiveEvaluator):
+    """The live evaluator with one evaluator per release group (see the module). ``kinds``: each record
+    kind's sources (:func:`rules.run.release_groups.kind_sources` of ``sources.yaml``); the rest as
+    :class:`~integrations.evaluation.LiveEvaluator`."""
+
+    def __init__(self, engine: sa.Engine, rulebook: Rulebook, kinds: Mapping[str, frozenset[str]], *,
+                 routing: Routing | None = None, timings: Mapping[str, SourceTiming] | None = None,
+                 batch_size: int = 20_000, engine_name: str = "durable", watch_sources: bool = False,
+                 checkpoint_every: tuple[float, int] | None = None, who: str = "") -> None:
+        self.engine, self.rulebook, self.routing = engine, rulebook, routing
+        self.watch_sources = watch_sources and routing is not None
+        self._sources_checked: datetime | None = None
+        self.timings = dict(timings or {})
+        self.batch_size, self.who = batch_size, who
+        if checkpoint_every is None:
+            from integrations.settings import get_settings
+
+            settings = get_settings()
+            checkpoint_every = (settings.checkpoint_every_s, settings.checkpoint_every_records)
+        self.every_s, self.every_records = checkpoint_every
+        self.every = {r.id: r.notify_every for r in rulebook.rules if r.notify_every is not None}
+        self.plan = plan_release(rulebook.rules, kinds)
+        with session_scope(engine) as session:
+            loaded = load_grouped(session, rulebook, self.plan, engine_name, now=utcnow(), who=who)
+            self.groups: AllGroups = loaded.groups
+            self._resolved = sync_resolved(session, self.groups)  # type: ignore[arg-type]
+            self._lanes = self._buffers(session)
+        self.restarted, self.rebuilt, self.replayed = loaded.restarted, loaded.rebuilt, loaded.replayed
+        self._journal_id, self._checkpoint_at, self._since = loaded.journal_id, loaded.checkpoint_at, loaded.replayed
+        self.last_checkpoint: CheckpointWritten | None = None
+        self._fresh = True
+
+    def _buffers(self, session: Session) -> list[_Lane]:
+        """The lanes at their positions, their buffers read back from the store: the records each has not
+        consumed up to the furthest ``seq`` any has."""
+        positions = self.groups.positions
+        self._seq = max((p.seq for p in positions.values()), default=0)
+        at = _REC.c.at
+        self._latest: datetime | None = session.execute(sa.select(sa.func.max(at)).where(
+            _REC.c.seq <= self._seq)).scalar()
+        evs = self.groups.grouped.groups
+        lanes = [_Lane(lane, name, evs[name].kinds, evs[name].group.sources, Position(self._seq, positions[lane].upto),
+                       evs[name].group.consumes)
+                 for lane, name in self.groups.lanes.items()]
+        ups = [ln.position.upto for ln in lanes]
+        kinds = sorted(set().union(*(ln.kinds for ln in lanes)))
+        q = sa.select(*_COLS).where(_REC.c.seq <= self._seq, _REC.c.kind.in_(kinds))
+        if ups and all(u is not None for u in ups):
+            q = q.where(at > min(u for u in ups if u is not None))
+        for row in session.execute(q):
+            seq, record = _record(row._mapping)
+            for ln in lanes:
+                if record.kind in ln.kinds and (ln.position.upto is None or record.at > ln.position.upto):
+                    ln.held.append((key_of(record), seq, record))
+        for ln in lanes:
+            heapq.heapify(ln.held)
+        return lanes
+
+    @property
+    def position(self) -> Position:  # type: ignore[override]
+        """The slowest group's position (what logs show as evaluated up to)."""
+        ups = [ln.position.upto for ln in self._lanes if ln.position.upto is not None]
+        return Position(self._seq, min(ups) if ups else None)
+
+    def pending(self, now: datetime) -> tuple[int, int]:
+        """Records read but held: ``(releasable now, held back by their groups' watermarks)``, each counted once."""
+        with session_scope(self.engine) as session:
+            marks = source_marks(session=session)
+        ready: set[int] = set()
+        held: set[int] = set()
+        for ln in self._lanes:
+            clock = ln.clock(marks, self.timings, now, self._latest)
+            top = seconds(clock) if clock is not None else float("-inf")
+            for key, seq, _ in ln.held:
+                (ready if key[0] <= top else held).add(seq)
+        return len(ready), len(held - ready)
+
+    def _read(self, session: Session) -> list[tuple[int, Record]]:
+        q = sa.select(*_COLS).where(_REC.c.seq > self._seq).order_by(_REC.c.seq).limit(self.batch_size)
+        return [_record(r._mapping) for r in session.execute(q)]
+
+    def run(self, now: datetime, progress: Callable[[int], None] | None = None) -> EvaluationReport:
+        """Evaluate what every group may take now, pass by pass; route what opens or rises."""
+        report = EvaluationReport(rulebook_version=self.rulebook.version, restarted=self.restarted)
+        event_now: datetime | None = None
+        while True:
+            with session_scope(self.engine) as session:
+                if not self._fresh:
+                    self._resolved += sync_resolved(session, self.groups)  # type: ignore[arg-type]
+                self._fresh = False
+                fresh = self._read(session)
+                done = self._pass(session, fresh, source_marks(session=session), now, report)
+                if done is None:
+                    if event_now is not None:
+                        _sweep_stale(session, self.rulebook, self.routing, event_now, now)
+                    self._watch(session, now)
+                    return report
+                fed, latest = done
+            if latest is not None and (event_now is None or latest > event_now):
+                event_now = latest
+            if fed and progress is not None:
+                progress(fed)
+
+    def _pass(self, session: Session, fresh: list[tuple[int, Record]], marks: Mapping[str, SourceMark],
+              now: datetime, report: EvaluationReport) -> tuple[int, datetime | None] | None:
+        """One pass in the caller's transaction: ``(records fed, their latest at)``; None: nothing to do."""
+        if fresh:
+            self._seq = fresh[-1][0]
+            top = max(r.at for _, r in fresh)
+            self._latest = top if self._latest is None or top > self._latest else self._latest
+        late_seqs: set[int] = set()
+        changes: list[Any] = []
+        errors: list[Any] = []
+        fed: dict[str, Record] = {}
+        wrote, whole = False, len(fresh) < self.batch_size
+        by_group = {ln.group: ln for ln in self._lanes}
+        for ln in self._lanes:
+            late: list[Record] = []
+            for seq, record in fresh:
+                if record.kind not in ln.kinds:
+                    continue
+                if ln.position.upto is not None and record.at <= ln.position.upto:
+                    late_seqs.add(seq)
+                    late.append(record if record.late else record.model_copy(update={"late": True}))
+                else:
+                    heapq.heappush(ln.held, (key_of(record), seq, record))
+            # A clock moves only once the log is read to its end: a record not yet read may lie behind it.
+            clock = ln.clock(marks, self.timings, now, self._latest) if whole else None
+            if clock is not None and ln.consumes:
+                # A chained group never passes its producers: what they have yet to chain may lie behind it.
+                ups = [by_group[name].position.upto for name in ln.consumes]
+                clock = None if any(u is None for u in ups) else min([clock, *(u for u in ups if u is not None)])
+            released: list[Record] = []
+            upto = ln.position.upto
+            if clock is not None and (upto is None or clock > upto):
+                released, clock, _ = ln.release(clock, self.batch_size)
+                upto = clock
+            batch = sorted(late, key=key_of) + released
+            if not batch and upto == ln.position.upto:
+                ln.position = Position(self._seq, upto)
+                continue
+            changes += self.groups.grouped.feed(ln.group, batch, upto if upto != ln.position.upto else None)
+            errors += self.groups.grouped.groups[ln.group].evaluator.errors
+            ln.position = self.groups.positions[ln.lane] = Position(self._seq, upto)
+            self._journal_id = journal_batch(session, ln.lane, ln.position, resolved=[] if wrote else self._resolved,
+                                             records=len(batch), now=now)
+            wrote = True
+            fed.update((r.ref, r) for r in batch)
+        if not wrote:
+            return None if not fresh else (0, None)
+        if late_seqs:
+            session.execute(sa.update(RecordRow).where(col(RecordRow.seq).in_(sorted(late_seqs))).values(late=True))
+        records = list(fed.values())
+        changes += error_warnings(session, self.rulebook, errors, records, report)
+        applied = apply_changes(session=session, changes=changes, now=now)
+        if self.routing is not None:
+            route_changes(session, applied.to_route, self.routing, now)
+            route_repeats(session, applied.folded, self.routing, self.every, now)
+        self._resolved = []
+        written = self._checkpoint_if_due_all(session, len(records), now)
+        if written is not None:
+            self.last_checkpoint, self._checkpoint_at, self._since = written, now, 0
+        else:
+            self._since += len(records)
+        report.add(applied)
+        report.records += len(records)
+        report.late += len(late_seqs)
+        report.batches += 1
+        return len(records), max((r.at for r in records), default=None)
+
+    def _checkpoint_if_due_all(self, session: Session, records: int, now: datetime) -> CheckpointWritten | None:
+        due = (self._checkpoint_at is None or (now - self._checkpoint_at).total_seconds() >= self.every_s
+               or self._since + records >= self.every_records)
+        if not due:
+            return None
+        written: CheckpointWritten = write_grouped_checkpoint(session, self.groups, journal_id=self._journal_id,
+                                                              now=now, who=self.who)
+        return written
+
+    def checkpoint(self, now: datetime) -> CheckpointWritten | None:
+        """Write every group's state now if passes were committed since the last checkpoint (a clean stop)."""
+        if self._checkpoint_at is not None and self._since == 0 and not self._resolved:
+            return None
+        with session_scope(self.engine) as session:
+            written: CheckpointWritten = write_grouped_checkpoint(session, self.groups, journal_id=self._journal_id,
+                                                                  now=now, who=self.who)
+        self.last_checkpoint, self._checkpoint_at, self._since, self._resolved = written, now, 0, []
+        return written
+
+    def close(self) -> None:
+        """Free the engines."""
+        self.groups.grouped.close()
+
