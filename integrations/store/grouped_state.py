@@ -77,6 +77,9 @@ class AllGroups:
         self.grouped, self.rulebook, self.positions = grouped, rulebook, positions
         self.errors: list[Any] = []
         self._pending: list[Record] = []
+        self._fed = False
+        self.clock: datetime | None = None
+        """Where a rebuild's replay ends (see :meth:`adopt`)."""
         self.lanes = {lane_name(g.group): name for name, g in grouped.groups.items()}
 
     def warnings(self) -> list[WarningState]:
@@ -88,7 +91,11 @@ class AllGroups:
         return any([g.evaluator.resolve(fingerprint) for g in self.grouped.groups.values()])
 
     def adopt(self, warnings: Iterable[WarningState]) -> None:
-        """Each group takes the open warnings of its own rules."""
+        """Each group takes the open warnings of its own rules. During a rebuild (:attr:`clock` set), what
+        :meth:`feed` held back is fed first and every group's time moved to the clock: the replay is whole
+        before the store's warnings replace the replayed ones."""
+        if self._fed and self.clock is not None:
+            self.flush(self.clock)
         ws = list(warnings)
         for g in self.grouped.groups.values():
             g.evaluator.adopt(w for w in ws if w.rule in g.owned)
@@ -97,6 +104,7 @@ class AllGroups:
         """Feed records in event-time order to every group (the rebuild's chunks): an instant is held back
         until the next chunk, so each group's clock moves only past instants it has had whole."""
         batch = self._pending + list(records)
+        self._fed = self._fed or bool(batch)
         cut = len(batch)
         while cut and batch[cut - 1].at == batch[-1].at:
             cut -= 1
@@ -193,9 +201,9 @@ def load_grouped(session: Session, rulebook: Rulebook, plan: ReleasePlan, engine
     if ck is not None:
         old_version = ck.rulebook_version
     groups = AllGroups(GroupedEvaluator(rulebook, plan, engine_name), rulebook, dict.fromkeys(names, start))
+    groups.clock = start.upto
     rebuilt = rebuild(session, groups, rulebook, start)  # type: ignore[arg-type]  # AllGroups: as one evaluator
-    groups.flush(start.upto)
-    groups.errors = []
+    groups.clock, groups.errors = None, []
     changed = old_version != rulebook.version
     if changed and (old_version or previous_files(session, rulebook.version) is None):
         audit_rulebook(session, old_version=old_version, rulebook=rulebook, event_at=start.upto, now=now, who=who,

@@ -226,3 +226,34 @@ def test_the_demo_data_in_several_source_orders(book: Any, kinds: Any, fresh_sto
     got = [w[:4] for w in _store_warnings(engine)]
     assert got == expected
     assert {"care-visit-missed", "unresolved-dispute-then-petition"} <= {w[0] for w in got}
+
+
+def test_a_rule_fed_by_one_department_does_not_wait_for_the_others(book: Any, kinds: Any, fresh_store: Any) -> None:
+    """Every department is live, complete up to T0. A collective petition comes in from 信访 alone: per
+    release group it opens at once, while the dispute-then-petition sequence (信访 and 调解) waits for 调解;
+    the single evaluator, released by every source, opens nothing yet. Once 调解 has delivered past it,
+    both modes hold the same warnings."""
+    now = datetime.now(UTC)
+    engines = {mode: fresh_store() for mode in MODES}
+    dispute = {"kind": "dispute", "id": "d1", "at": (T0 - timedelta(hours=2)).isoformat(), "region": REGIONS[0],
+               "person": PERSONS[0], "type": "land", "status": "open"}
+    petition = {"kind": "petition", "id": "p1", "at": (T0 + timedelta(hours=1)).isoformat(), "region": REGIONS[0],
+                "person": PERSONS[0], "people": 60, "subject": "征地补偿"}
+    for mode, engine in engines.items():
+        for config in SOURCES.values():
+            import_items(engine, config, [], kinds=kinds, key=KEY, now=now, complete_up_to=T0 - timedelta(hours=3))
+        import_items(engine, SOURCES["dispute"], [dispute], kinds=kinds, key=KEY, now=now)
+        import_items(engine, SOURCES["petition"], [petition], kinds=kinds, key=KEY, now=now)
+        evaluate_pending(engine, book, now=now, kinds=MODES[mode])
+    grouped = {w[0] for w in _store_warnings(engines["per group"])}
+    assert "collective-petition" in grouped and "unresolved-dispute-then-petition" not in grouped
+    assert _store_warnings(engines["single"]) == []
+    for mode, engine in engines.items():
+        import_items(engine, SOURCES["dispute"], [], kinds=kinds, key=KEY, now=now,
+                     complete_up_to=T0 + timedelta(hours=2))
+        for config in SOURCES.values():
+            import_items(engine, config, [], kinds=kinds, key=KEY, now=now, complete_up_to=T0 + timedelta(days=30))
+        evaluate_pending(engine, book, now=now, kinds=MODES[mode])
+    assert _store_warnings(engines["per group"]) == _store_warnings(engines["single"]) == _backtest_warnings(
+        book, kinds, [dispute, petition])
+    assert "unresolved-dispute-then-petition" in {w[0] for w in _store_warnings(engines["single"])}

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from domain.escalation import EscalationPolicy
 from domain.records import Record
-from integrations.evaluation import LiveEvaluator
+from integrations.evaluation import LiveEvaluator, live_evaluator
 from integrations.route import Routing
 from integrations.store.checkpoint_models import EvaluatorCheckpointRow
 from integrations.store.db import session_scope
@@ -21,6 +21,7 @@ from integrations.store.rebuild import RULEBOOK_CHANGED
 from integrations.store.records import upsert_records
 from rules.language.loader import Rulebook, load_rulebook
 from tests.escalation_helpers import REGIONS, small_directory
+from tests.integrations.test_live_order import GROUPS
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 NOW = datetime(2026, 2, 1, tzinfo=UTC)
@@ -37,6 +38,21 @@ rules:
 """
 YELLOW_AT_3 = "      - {level: yellow, when: {count: {gte: 3}}}\n"
 ORANGE_AT_4 = YELLOW_AT_3 + "      - {level: orange, when: {count: {gte: 4}}}\n"
+
+
+MODES = {"single": None, "per group": GROUPS}
+_kinds: dict[str, object] = {"now": None}
+
+
+@pytest.fixture(autouse=True, params=list(MODES))
+def mode(request: pytest.FixtureRequest) -> str:
+    """Each test with the single evaluator and with live evaluation per release group."""
+    _kinds["now"] = MODES[request.param]
+    return str(request.param)
+
+
+def _live(engine: sa.Engine, book: Rulebook, **options: object) -> LiveEvaluator:
+    return live_evaluator(engine, book, kinds=_kinds["now"], **options)  # type: ignore[arg-type]
 
 
 def _write(folder: Path, title: str = "重复信访", levels: str = YELLOW_AT_3) -> Rulebook:
@@ -58,7 +74,7 @@ def _store(engine: sa.Engine, records: list[Record]) -> None:
 
 def _run(engine: sa.Engine, book: Rulebook, routed: bool = False) -> LiveEvaluator:
     routing = Routing(EscalationPolicy(), small_directory(), REGIONS) if routed else None
-    live = LiveEvaluator(engine, book, routing=routing, batch_size=2, checkpoint_every=(1e9, 10**9), who="test")
+    live = _live(engine, book, routing=routing, batch_size=2, checkpoint_every=(1e9, 10**9), who="test")
     try:
         live.run(NOW)
     finally:
@@ -98,9 +114,9 @@ def test_a_count_window_straddling_an_edit_counts_the_records_before_it(engine: 
     # Empty windows after the edit (before issue 17) counted 1 here and stayed silent.
     assert live.restarted and _warnings(engine) == [("repeat-visitor", "yellow", 1)]
     with Session(engine) as s:
-        ck = s.get(EvaluatorCheckpointRow, "main")
+        ck = s.get(EvaluatorCheckpointRow, "main" if _kinds["now"] is None else "grouped")
         assert ck is not None and ck.rulebook_version == edited.version  # rebuilt once: no rebuild at restart
-    again = LiveEvaluator(engine, edited, checkpoint_every=(1e9, 10**9))
+    again = _live(engine, edited, checkpoint_every=(1e9, 10**9))
     again.close()
     assert not again.restarted and again.replayed == 1  # the checkpoint at the edit, then p4's batch
 
@@ -270,8 +286,9 @@ def test_a_rebuild_that_fails_leaves_nothing_and_the_next_start_does_it_once(
         raise RuntimeError("killed while checkpointing the rebuilt state")
 
     monkeypatch.setattr("integrations.store.live.write_checkpoint", killed)
+    monkeypatch.setattr("integrations.store.grouped_state.write_checkpoint", killed)
     with pytest.raises(RuntimeError):
-        LiveEvaluator(engine, edited, checkpoint_every=(1e9, 10**9))
+        _live(engine, edited, checkpoint_every=(1e9, 10**9))
     monkeypatch.undo()
     assert len(_edits(engine)) == 1  # the first version's row only: the audit rolled back with the rebuild
     _store(engine, [_petition(3, 2)])
