@@ -96,7 +96,8 @@ def _follow(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 def _position(engine: sa.Engine) -> int:
     with engine.connect() as conn:
-        got = conn.execute(sa.text("SELECT consumed_seq FROM evaluator_state WHERE name = 'main'")).scalar()
+        q = "SELECT max(consumed_seq) FROM evaluator_state WHERE name IN ('main', 'grouped')"
+        got = conn.execute(sa.text(q)).scalar()
     return int(got or 0)
 
 
@@ -189,14 +190,15 @@ def _run(backend: str, tmp: Path, name: str, recs: list[Record], *, kills: int, 
 def _inline_reference(backend: str, tmp: Path, recs: list[Record], chunk: int) -> Outcome:
     """The uninterrupted run in this process: the same deliveries, each evaluated as ``--follow`` does."""
     from flows.live import live_parts
-    from integrations.evaluation import LiveEvaluator
+    from integrations.evaluation import live_evaluator
     from integrations.settings import Settings
 
     url = _url(backend, tmp, "inline")
     try:
         engine = open_store(url)
         parts = live_parts(Settings(home=tmp / "inline-home", database_url=url))
-        live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings, watch_sources=True)
+        live = live_evaluator(engine, parts.rulebook, kinds=parts.kinds, routing=parts.routing, timings=parts.timings,
+                              watch_sources=True)
         try:
             for start in range(0, len(recs), chunk):
                 with session_scope(engine) as s:

@@ -210,7 +210,7 @@ def megacity_batches(batches: int, size: int = 100, seed: int = 5) -> Iterator[l
 def _in_process(url: str, env: dict[str, str], batches: int) -> dict[str, float]:
     """Per-batch cost (100 records) and checkpoint write/read, with the evaluator in this process."""
     from flows.live import live_parts
-    from integrations.evaluation import LiveEvaluator
+    from integrations.evaluation import LiveEvaluator, live_evaluator
     from integrations.settings import Settings
     from integrations.store.db import open_store, session_scope
     from integrations.store.records import upsert_records
@@ -222,8 +222,8 @@ def _in_process(url: str, env: dict[str, str], batches: int) -> dict[str, float]
 
     def load() -> tuple[LiveEvaluator, float]:
         t0 = time.perf_counter()
-        live = LiveEvaluator(engine, parts.rulebook, routing=parts.routing, timings=parts.timings,
-                             checkpoint_every=(1e9, 10**9), who="latency bench")
+        live = live_evaluator(engine, parts.rulebook, kinds=parts.kinds, routing=parts.routing, timings=parts.timings,
+                              checkpoint_every=(1e9, 10**9), who="latency bench")
         return live, time.perf_counter() - t0
 
     live, _ = load()

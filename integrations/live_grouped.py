@@ -41,8 +41,8 @@ from integrations.route import Routing, route_changes, route_repeats
 from integrations.store.checkpoint import CheckpointWritten, journal_batch
 from integrations.store.columns import utcnow
 from integrations.store.db import session_scope
-from integrations.store.grouped_state import AllGroups, load_grouped, write_grouped_checkpoint
-from integrations.store.live import EvaluationReport, error_warnings, sync_resolved
+from integrations.store.grouped_state import GROUPED, AllGroups, load_grouped, write_grouped_checkpoint
+from integrations.store.live import EvaluationReport, error_warnings, save_position, sync_resolved
 from integrations.store.models import RecordRow
 from integrations.store.release import Position
 from integrations.store.warnings import apply_changes
@@ -247,6 +247,8 @@ class GroupedLiveEvaluator(LiveEvaluator):
                                              records=len(batch), now=now)
             wrote = True
             fed.update((r.ref, r) for r in batch)
+        if fresh or wrote:
+            save_position(session, self.rulebook, self.position, now, name=GROUPED)
         if not wrote:
             return None if not fresh else (0, None)
         if late_seqs:

@@ -242,10 +242,12 @@ def evaluate_batch(session: Session, evaluator: Evaluator, position: Position, *
     return Batch(records, applied, after)
 
 
-def save_position(session: Session, rulebook: Rulebook, position: Position, now: datetime) -> None:
-    """Save the evaluator's position (the state itself goes into checkpoints), in the caller's transaction."""
-    state = session.get(EvaluatorStateRow, STATE_NAME) or EvaluatorStateRow(
-        name=STATE_NAME, rulebook_version=rulebook.version)
+def save_position(session: Session, rulebook: Rulebook, position: Position, now: datetime,
+                  name: str = STATE_NAME) -> None:
+    """Save the evaluator's position (the state itself goes into checkpoints), in the caller's transaction.
+    ``name``: the grouped evaluator's (:mod:`integrations.store.grouped_state`) is the furthest ``seq`` read
+    and its slowest group's time, what operators and benches watch."""
+    state = session.get(EvaluatorStateRow, name) or EvaluatorStateRow(name=name, rulebook_version=rulebook.version)
     state.rulebook_version = rulebook.version
     state.consumed_seq = position.seq
     state.watermark = position.upto
