@@ -35,8 +35,9 @@ def history(url: str, days: int, seed: int = 7) -> str:
             said[0] = done[0]
             print(f"history: evaluated {done[0]} records, {done[0] / (time.perf_counter() - t0):.0f}/s", flush=True)
 
-    rulebook = live_parts(Settings(database_url=url), routed=False).rulebook
-    report = evaluate_pending(engine, rulebook, now=datetime.now(UTC), who="latency bench history", progress=progress)
+    parts = live_parts(Settings(database_url=url), routed=False)
+    report = evaluate_pending(engine, parts.rulebook, now=datetime.now(UTC), who="latency bench history",
+                              progress=progress, kinds=parts.kinds)
     print(f"history: evaluated {report.records} records in {time.perf_counter() - t0:.0f} s", flush=True)
     engine.dispose()
     return url

@@ -28,7 +28,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -129,7 +129,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         self.restarted, self.rebuilt, self.replayed = loaded.restarted, loaded.rebuilt, loaded.replayed
         self._journal_id, self._checkpoint_at, self._since = loaded.journal_id, loaded.checkpoint_at, loaded.replayed
         self.last_checkpoint: CheckpointWritten | None = None
-        self._fresh = True
+        self._fresh, self._stop_writes = True, loaded.fresh
 
     def _buffers(self, session: Session) -> list[_Lane]:
         """The lanes at their positions, their buffers read back from the store: the records each has not
@@ -180,6 +180,11 @@ class GroupedLiveEvaluator(LiveEvaluator):
         q = sa.select(*_COLS).where(_REC.c.seq > self._seq).order_by(_REC.c.seq).limit(self.batch_size)
         return [_record(r._mapping) for r in session.execute(q)]
 
+    def _unread(self, session: Session) -> datetime | None:
+        """Just before the earliest ``at`` of the records not read yet (None: there are none)."""
+        first = session.execute(sa.select(sa.func.min(_REC.c.at)).where(_REC.c.seq > self._seq)).scalar()
+        return None if first is None else first - timedelta(microseconds=1)
+
     def run(self, now: datetime, progress: Callable[[int], None] | None = None) -> EvaluationReport:
         """Evaluate what every group may take now, pass by pass; route what opens or rises."""
         report = EvaluationReport(rulebook_version=self.rulebook.version, restarted=self.restarted)
@@ -213,7 +218,10 @@ class GroupedLiveEvaluator(LiveEvaluator):
         changes: list[Any] = []
         errors: list[Any] = []
         fed: dict[str, Record] = {}
-        wrote, whole = False, len(fresh) < self.batch_size
+        wrote = False
+        # A clock never passes a record not yet read (a backlog longer than a pass reads): it stops just
+        # before the earliest of them, so they are not taken for late ones and the heaps stay small.
+        unread = self._unread(session) if len(fresh) == self.batch_size else None
         by_group = {ln.group: ln for ln in self._lanes}
         for ln in self._lanes:
             late: list[Record] = []
@@ -225,8 +233,9 @@ class GroupedLiveEvaluator(LiveEvaluator):
                     late.append(record if record.late else record.model_copy(update={"late": True}))
                 else:
                     heapq.heappush(ln.held, (key_of(record), seq, record))
-            # A clock moves only once the log is read to its end: a record not yet read may lie behind it.
-            clock = ln.clock(marks, self.timings, now, self._latest) if whole else None
+            clock = ln.clock(marks, self.timings, now, self._latest)
+            if clock is not None and unread is not None:
+                clock = min(clock, unread)
             if clock is not None and ln.consumes:
                 # A chained group never passes its producers: what they have yet to chain may lie behind it.
                 ups = [by_group[name].position.upto for name in ln.consumes]
@@ -282,12 +291,13 @@ class GroupedLiveEvaluator(LiveEvaluator):
 
     def checkpoint(self, now: datetime) -> CheckpointWritten | None:
         """Write every group's state now if passes were committed since the last checkpoint (a clean stop)."""
-        if self._checkpoint_at is not None and self._since == 0 and not self._resolved:
+        if self._checkpoint_at is not None and self._since == 0 and not self._resolved and not self._stop_writes:
             return None
         with session_scope(self.engine) as session:
             written: CheckpointWritten = write_grouped_checkpoint(session, self.groups, journal_id=self._journal_id,
                                                                   now=now, who=self.who)
         self.last_checkpoint, self._checkpoint_at, self._since, self._resolved = written, now, 0, []
+        self._stop_writes = False
         return written
 
     def close(self) -> None:

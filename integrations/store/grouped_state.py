@@ -141,6 +141,8 @@ class GroupedLoaded:
     checkpoint_at: datetime | None
     rebuilt: Rebuilt | None = None
     resolved: list[str] = field(default_factory=list)
+    fresh: bool = False
+    """A store never evaluated: the checkpoint written at load pins the plan; a clean stop writes another."""
 
 
 def _journal(session: Session, names: Iterable[str], after: int) -> list[EvaluatorBatchRow]:
@@ -211,7 +213,7 @@ def load_grouped(session: Session, rulebook: Rulebook, plan: ReleasePlan, engine
     journal_id = _last_journal_id(session)
     write_grouped_checkpoint(session, groups, journal_id=journal_id, now=now, who=who)
     return GroupedLoaded(groups, changed and bool(old_version), journal_id, 0, now,
-                         rebuilt if old_version and changed else None)
+                         rebuilt if old_version and changed else None, fresh=start.upto is None)
 
 
 def write_grouped_checkpoint(session: Session, groups: AllGroups, *, journal_id: int, now: datetime,

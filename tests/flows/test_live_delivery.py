@@ -142,12 +142,16 @@ def test_a_burst_is_evaluated_in_batches_of_at_most_the_setting(
     try:
         deadline = time.monotonic() + 20
         while True:
+            # One journal row per release group a pass moved: the petitions' groups each take the burst.
+            lanes: dict[str, list[int]] = {}
             with Session(engine) as s:
-                sizes = [b.records for b in s.exec(select(EvaluatorBatchRow).order_by(EvaluatorBatchRow.id))]
-            if sum(sizes) >= 23:
+                for b in s.exec(select(EvaluatorBatchRow).order_by(EvaluatorBatchRow.id)):
+                    lanes.setdefault(b.name, []).append(b.records)
+            if lanes and max(sum(sizes) for sizes in lanes.values()) >= 23:
                 break
-            assert time.monotonic() < deadline, (sizes, resident.said)
+            assert time.monotonic() < deadline, (lanes, resident.said)
             time.sleep(0.1)
     finally:
         resident.stop()
-    assert sizes == [5, 5, 5, 5, 3]
+    taking = {name: [n for n in sizes if n] for name, sizes in lanes.items() if sum(sizes)}
+    assert taking and all(sizes == [5, 5, 5, 5, 3] for sizes in taking.values()), lanes

@@ -111,8 +111,12 @@ def test_export_then_backtest_gives_the_warnings_of_the_store(tmp_path: Path) ->
     assert runner.invoke(app, ["records", "import", str(f), "--source", "xinfang"]).exit_code == 0
     once = runner.invoke(app, ["evaluate", "--once"])
     assert once.exit_code == 0, once.output
-    # The petitions wait: mediation has delivered only up to its dispute of 4 January.
-    assert "已评估 1 条记录" in once.stdout
+    # The rules of petitions alone take them at once; the dispute-then-petition sequence waits for
+    # mediation, which has delivered only up to its dispute of 4 January.
+    assert "已评估 5 条记录" in once.stdout
+    first = {json.loads(line)["rule"] for line in runner.invoke(
+        app, ["warnings", "list", "--json", "--limit", "100"]).stdout.splitlines()}
+    assert "collective-petition" in first and "unresolved-dispute-then-petition" not in first
     empty = tmp_path / "empty.jsonl"
     empty.write_text("", encoding="utf-8")
     beat = runner.invoke(app, ["records", "import", str(empty), "--source", "mediation", "--complete-up-to",
