@@ -38,13 +38,14 @@ from domain.records import Record
 from domain.watermarks import SourceMark, SourceTiming, release_bound
 from integrations.evaluation import LiveEvaluator, _sweep_stale
 from integrations.route import Routing, route_changes, route_repeats
-from integrations.store.checkpoint import CheckpointWritten, journal_batch
+from integrations.store.checkpoint import CheckpointWritten, journal_lanes
 from integrations.store.columns import utcnow
 from integrations.store.db import session_scope
 from integrations.store.grouped_state import GROUPED, AllGroups, load_grouped, write_grouped_checkpoint
-from integrations.store.live import EvaluationReport, error_warnings, save_position, sync_resolved
+from integrations.store.live import EvaluationReport, error_warnings, save_position
 from integrations.store.models import RecordRow
 from integrations.store.release import Position
+from integrations.store.resolved_watch import ResolvedWatch
 from integrations.store.warnings import apply_changes
 from integrations.store.watermarks import source_marks
 from rules.engine.windows import seconds
@@ -124,7 +125,8 @@ class GroupedLiveEvaluator(LiveEvaluator):
         with session_scope(engine) as session:
             loaded = load_grouped(session, rulebook, self.plan, engine_name, now=utcnow(), who=who)
             self.groups: AllGroups = loaded.groups
-            self._resolved = sync_resolved(session, self.groups)  # type: ignore[arg-type]
+            self._watch_resolved = ResolvedWatch()
+            self._resolved = self._watch_resolved.sync(session, self.groups, utcnow())
             self._lanes = self._buffers(session)
         self.restarted, self.rebuilt, self.replayed = loaded.restarted, loaded.rebuilt, loaded.replayed
         self._journal_id, self._checkpoint_at, self._since = loaded.journal_id, loaded.checkpoint_at, loaded.replayed
@@ -192,7 +194,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         while True:
             with session_scope(self.engine) as session:
                 if not self._fresh:
-                    self._resolved += sync_resolved(session, self.groups)  # type: ignore[arg-type]
+                    self._resolved += self._watch_resolved.sync(session, self.groups, now)
                 self._fresh = False
                 fresh = self._read(session)
                 done = self._pass(session, fresh, source_marks(session=session), now, report)
@@ -218,7 +220,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         changes: list[Any] = []
         errors: list[Any] = []
         fed: dict[str, Record] = {}
-        wrote = False
+        journal: list[tuple[str, Position, list[str], int]] = []
         # A clock never passes a record not yet read (a backlog longer than a pass reads): it stops just
         # before the earliest of them, so they are not taken for late ones and the heaps stay small.
         unread = self._unread(session) if len(fresh) == self.batch_size else None
@@ -252,10 +254,11 @@ class GroupedLiveEvaluator(LiveEvaluator):
             changes += self.groups.grouped.feed(ln.group, batch, upto if upto != ln.position.upto else None)
             errors += self.groups.grouped.groups[ln.group].evaluator.errors
             ln.position = self.groups.positions[ln.lane] = Position(self._seq, upto)
-            self._journal_id = journal_batch(session, ln.lane, ln.position, resolved=[] if wrote else self._resolved,
-                                             records=len(batch), now=now)
-            wrote = True
+            journal.append((ln.lane, ln.position, [] if journal else self._resolved, len(batch)))
             fed.update((r.ref, r) for r in batch)
+        wrote = bool(journal)
+        if wrote:
+            self._journal_id = journal_lanes(session, journal, now=now)
         if fresh or wrote:
             save_position(session, self.rulebook, self.position, now, name=GROUPED)
         if not wrote:

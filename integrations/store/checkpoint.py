@@ -35,7 +35,7 @@ from integrations.store.release import Position
 from rules.engine.evaluate import Evaluator
 from rules.engine.state_codec import encode_state
 
-__all__ = ["CheckpointWritten", "Replayed", "consumed_between", "journal_after", "journal_batch",
+__all__ = ["CheckpointWritten", "Replayed", "consumed_between", "journal_after", "journal_batch", "journal_lanes",
            "last_checkpoint", "replay", "write_checkpoint"]
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
@@ -88,6 +88,17 @@ def journal_batch(session: Session, name: str, position: Position, *, resolved: 
     session.flush()
     assert row.id is not None  # nosec B101  # flushed: the database gave it one
     return row.id
+
+
+def journal_lanes(session: Session, rows: Sequence[tuple[str, Position, Sequence[str], int]], *, now: datetime) -> int:
+    """Append the journal rows of one pass of the grouped evaluator — ``(name, position, resolved, records)``
+    in the order its groups were fed — in one statement (in the caller's transaction); the last one's id.
+    One evaluator writes the journal at a time (the lease), so the highest id is the last row written."""
+    table: sa.Table = EvaluatorBatchRow.__table__  # type: ignore[attr-defined]
+    session.execute(sa.insert(table), [
+        {"name": name, "consumed_seq": position.seq, "watermark": position.upto, "resolved": list(resolved),
+         "records": records, "committed_at": now} for name, position, resolved, records in rows])
+    return int(session.execute(sa.select(sa.func.max(table.c.id))).scalar_one())
 
 
 def journal_after(session: Session, name: str, journal_id: int) -> list[EvaluatorBatchRow]:

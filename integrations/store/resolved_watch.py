@@ -1,0 +1,70 @@
+"""Which warnings responders resolved since the resident evaluator last looked (issue 17, speed).
+
+The evaluator must resolve those warnings too, so that their next firing opens a new one. Asking the store
+which of *all* its open warnings are still open cost 150 ms a pass against 30 days of history (15,600 open
+warnings: an ``IN`` of that many keys, twice a run). A warning is resolved in one place only
+(:func:`integrations.store.resolution.close_warning`), which appends a ``resolved`` audit row; so a pass
+reads the ``resolved`` rows after the last audit id it saw — a range of the primary key — and checks only
+their fingerprints.
+
+Audit ids are handed out before commit: on PostgreSQL a transaction can commit a lower id after a higher one
+was read. Each read therefore goes back :data:`OVERLAP` ids (re-reading is harmless: only fingerprints open
+in the evaluator and no longer open in the store are resolved), and every :data:`FULL_EVERY` of wall time
+the whole open set is checked as before, so a resolution missed by both is seen within minutes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from domain.warnings import WarningState
+from integrations.store.models import AuditRow, WarningRow
+from integrations.store.resolution import RESOLVED
+from integrations.store.warnings import open_fingerprints
+
+__all__ = ["FULL_EVERY", "OVERLAP", "ResolvedWatch"]
+
+OVERLAP = 2_000
+"""How many audit ids each read goes back (see the module)."""
+
+FULL_EVERY = timedelta(minutes=5)
+"""How often (wall time) the whole open set is checked (see the module)."""
+
+_AUDIT: sa.Table = AuditRow.__table__  # type: ignore[attr-defined]
+_WARNING: sa.Table = WarningRow.__table__  # type: ignore[attr-defined]
+
+
+class _Resolving(Protocol):
+    def warnings(self) -> list[WarningState]: ...
+
+    def resolve(self, fingerprint: str) -> bool: ...
+
+
+class ResolvedWatch:
+    """The audit id read up to, and when the whole open set was last checked."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.full_at: datetime | None = None
+
+    def sync(self, session: Session, evaluator: _Resolving, now: datetime) -> list[str]:
+        """Resolve in ``evaluator`` the warnings resolved in the store since the last call; their fingerprints
+        (the next journal row records them)."""
+        top = int(session.execute(sa.select(sa.func.coalesce(sa.func.max(_AUDIT.c.id), 0))).scalar_one())
+        if self.full_at is None or now - self.full_at >= FULL_EVERY or now < self.full_at:
+            candidates = [w.fingerprint for w in evaluator.warnings()]
+            self.full_at = now
+        else:
+            joined = _AUDIT.join(_WARNING, _WARNING.c.id == _AUDIT.c.warning_id)
+            q = (sa.select(_WARNING.c.fingerprint).select_from(joined)
+                 .where(_AUDIT.c.id > self.seen - OVERLAP, _AUDIT.c.id <= top, _AUDIT.c.action == RESOLVED))
+            candidates = sorted(set(session.execute(q).scalars()))
+        self.seen = top
+        if not candidates:
+            return []
+        still_open = open_fingerprints(session=session, fingerprints=candidates)
+        return [fp for fp in candidates if fp not in still_open and evaluator.resolve(fp)]
