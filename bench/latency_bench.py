@@ -93,7 +93,11 @@ class Feed:
     def __init__(self, base: str, rng: random.Random) -> None:
         self.client = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {TOKEN}"})
         self.rng, self.n, self.streets, self.oranges = rng, 0, 0, 0
-        self.start = rng.randrange(50)  # a reused store (--days) keeps earlier runs' districts busy a week
+        self.start = rng.randrange(50)
+        # A reused store (--days) keeps an earlier run's warnings open: each run takes streets and people of
+        # its own, or its collective petitions would fold into those warnings and notify nobody, and its
+        # petitioners, seen again, would open thousands of repeat-petitioner warnings.
+        self.salt = int(time.time()) % 399 * 2
         self.places = _communities(random.Random(7))  # the megacity stream's communities (bench/rules_bench.py)
         self.answered: dict[str, float] = {}  # record id -> time.time() of its push's 202
         self.floor: list[float] = []
@@ -107,12 +111,13 @@ class Feed:
             # holds the district's later warnings (they would never reach the receiver).
             self.streets += 1
             district = 510150 + (self.start + self.streets // 2) % 50  # beyond the directory: routed to the city
-            region, people = f"{district}{100 + self.streets % 2:03d}001", 60
+            region, people = f"{district}{100 + self.salt + self.streets % 2:03d}001", 60
         else:
             # Under 5 people: no collective-petition (5 or more opens one in a street of its own).
             region, people = self.rng.choice(self.places), self.rng.choice([1, 1, 1, 2, 3])
         return {"kind": "petition", "id": f"lb{self.n}", "at": datetime.now(UTC).isoformat(), "region": region,
-                "people": people, "subject": "征地补偿", "person": f"p_{self.rng.randrange(10**6):020d}"}
+                "people": people, "subject": "征地补偿",
+                "person": f"p_{self.salt:04d}{self.rng.randrange(10**6):016d}"}  # people of its own, too
 
     def push(self, count: int, orange: int) -> None:
         """One POST of ``count`` records, ``orange`` of them collective petitions."""
