@@ -163,7 +163,9 @@ def _replay(session: Session, groups: AllGroups, rows: list[EvaluatorBatchRow]) 
             groups.resolve(fingerprint)
         name = groups.lanes[row.name]
         after = Position(row.consumed_seq, row.watermark)
-        batch = consumed_between(session, groups.positions[row.name], after, groups.grouped.groups[name].kinds)
+        # A row of no records moved only the group's clock: nothing to read back.
+        batch = (consumed_between(session, groups.positions[row.name], after, groups.grouped.groups[name].kinds)
+                 if row.records else [])
         groups.grouped.feed(name, batch, row.watermark)
         groups.positions[row.name] = after
         records += len(batch)

@@ -195,9 +195,13 @@ ORDERS = {
 }
 
 
-@pytest.mark.parametrize("mode", list(MODES))
-@pytest.mark.parametrize("whole", [False, True], ids=["day by day", "each source whole"])
-@pytest.mark.parametrize("order", list(ORDERS))
+# Per release group (what the flows run) in every order; the single evaluator in one (the property test
+# above covers it in random ones).
+DEMO_CASES = [(o, w, "per group") for o in ORDERS for w in (False, True)] + [("configured", False, "single")]
+
+
+@pytest.mark.parametrize(("order", "whole", "mode"), DEMO_CASES,
+                         ids=[f"{o}-{'each source whole' if w else 'day by day'}-{m}" for o, w, m in DEMO_CASES])
 def test_the_demo_data_in_several_source_orders(book: Any, kinds: Any, fresh_store: Any, order: str,
                                                whole: bool, mode: str) -> None:
     """The simulator's records delivered source after source (a day at a time, or each source all at once),
