@@ -53,7 +53,7 @@ class LiveParts:
     """Each record kind's sources: live evaluation releases each rule group by its own sources."""
 
 
-def _timings(settings: Settings) -> tuple[dict[str, SourceTiming], dict[str, frozenset[str]]]:
+def _from_sources(settings: Settings) -> tuple[dict[str, SourceTiming], dict[str, frozenset[str]]]:
     from integrations.sources.config import SourcesFileError
     from integrations.sources.factory import configured_sources
     from rules.run.release_groups import kind_sources
@@ -75,7 +75,7 @@ def live_parts(settings: Settings, routed: bool = True) -> LiveParts:
     rulebook = load_rulebook([settings.rulebook])
     # The rulebook's cluster rules bring their default inhibitions to the policy the new warnings pin.
     routing = RoutingContext.load(settings, rulebook.rules).routing() if routed else None
-    return LiveParts(rulebook, routing, *_timings(settings))
+    return LiveParts(rulebook, routing, *_from_sources(settings))
 
 
 def evaluate_once(engine: sa.Engine, *, now: datetime | None = None, who: str | None = None,

@@ -33,7 +33,7 @@ from integrations.store.live import (
     save_position,
     sync_resolved,
 )
-from integrations.store.release import Position, pending_count
+from integrations.store.release import pending_count
 from integrations.store.watermarks import current_release_bound
 from rules.language.loader import Rulebook
 
@@ -52,33 +52,40 @@ class LiveEvaluator:
                  timings: Mapping[str, SourceTiming] | None = None, batch_size: int = 20_000,
                  engine_name: str = "durable", watch_sources: bool = False,
                  checkpoint_every: tuple[float, int] | None = None, who: str = "") -> None:
-        self.engine, self.rulebook, self.routing = engine, rulebook, routing
-        # Live operation (not a replay) also watches the sources: a silent one raises ``source-stale``.
-        self.watch_sources = watch_sources and routing is not None
-        self._sources_checked: datetime | None = None
-        self.timings = dict(timings or {})
-        self.batch_size = batch_size
+        self._configure(engine, rulebook, routing=routing, timings=timings, batch_size=batch_size,
+                        watch_sources=watch_sources, checkpoint_every=checkpoint_every, who=who)
         loaded = load_evaluator(engine, rulebook, engine_name, who=who)
         self.evaluator, self.position, self.restarted = loaded.evaluator, loaded.position, loaded.restarted
         self.replayed = loaded.replayed
         """Records fed again at load: the batches committed after the checkpoint."""
         self.rebuilt = loaded.rebuilt
         """For a new rulebook version: what rebuilding its state replayed (:mod:`integrations.store.rebuild`)."""
-        if checkpoint_every is None:
-            from integrations.settings import get_settings
-
-            settings = get_settings()
-            checkpoint_every = (settings.checkpoint_every_s, settings.checkpoint_every_records)
-        self.every_s, self.every_records = checkpoint_every
-        self.who = who
         self._journal_id = loaded.journal_id
         self._checkpoint_at = loaded.checkpoint_at  # None: due at the next batch
         self._since = loaded.replayed  # records since the checkpoint: what a restart would replay
         self._resolved = list(loaded.resolved)  # resolved since the last journal row
         self.last_checkpoint: CheckpointWritten | None = None
         self._fresh = True
+
+    def _configure(self, engine: sa.Engine, rulebook: Rulebook, *, routing: Routing | None,
+                   timings: Mapping[str, SourceTiming] | None, batch_size: int, watch_sources: bool,
+                   checkpoint_every: tuple[float, int] | None, who: str) -> None:
+        """What every live evaluator keeps of its configuration (the grouped one too)."""
+        self.engine, self.rulebook, self.routing = engine, rulebook, routing
+        # Live operation (not a replay) also watches the sources: a silent one raises ``source-stale``.
+        self.watch_sources = watch_sources and routing is not None
+        self._sources_checked: datetime | None = None
+        self.timings = dict(timings or {})
+        self.batch_size, self.who = batch_size, who
+        if checkpoint_every is None:
+            from integrations.settings import get_settings
+
+            settings = get_settings()
+            checkpoint_every = (settings.checkpoint_every_s, settings.checkpoint_every_records)
+        self.every_s, self.every_records = checkpoint_every
         # Rules whose folded firings notify again, at most once per their ``notify_every``.
         self.every = {r.id: r.notify_every for r in rulebook.rules if r.notify_every is not None}
+        self._stop_writes = False  # a clean stop writes a checkpoint even with nothing new since the last
 
     def bound(self, now: datetime) -> datetime | None:
         """The release bound of the sources' watermarks at wall time ``now`` (``None``: nothing holds)."""
@@ -118,14 +125,11 @@ class LiveEvaluator:
                 save_position(session, self.rulebook, batch.position, now)
                 journal_id = journal_batch(session, STATE_NAME, batch.position, resolved=self._resolved,
                                            records=len(batch.records), now=now)
-                written = self._checkpoint_if_due(session, batch.position, journal_id, len(batch.records), now)
-            self.position = batch.position
+                self.position, self._journal_id = batch.position, journal_id
+                due = self._checkpoint_due(len(batch.records), now)
+                written = self._write_checkpoint(session, now) if due else None
             self._resolved = []
-            self._journal_id = journal_id
-            if written is not None:
-                self.last_checkpoint, self._checkpoint_at, self._since = written, now, 0
-            else:
-                self._since += len(batch.records)
+            self._checkpointed(written, len(batch.records), now)
             report.add(batch.applied)
             report.records += len(batch.records)
             report.late += sum(1 for r in batch.records if r.late)
@@ -133,24 +137,31 @@ class LiveEvaluator:
             if progress is not None:
                 progress(len(batch.records))
 
-    def _checkpoint_if_due(self, session: Session, position: Position, journal_id: int, records: int,
-                           now: datetime) -> CheckpointWritten | None:
-        """The full state, when the last checkpoint is old enough or enough records came since."""
-        due = (self._checkpoint_at is None or (now - self._checkpoint_at).total_seconds() >= self.every_s
-               or self._since + records >= self.every_records)
-        if not due:
-            return None
-        return write_checkpoint(session, STATE_NAME, self.evaluator, position, journal_id=journal_id, now=now,
-                                who=self.who)
+    def _checkpoint_due(self, records: int, now: datetime) -> bool:
+        """Whether the last checkpoint is old enough, or enough records came since (``records`` with this batch)."""
+        return (self._checkpoint_at is None or (now - self._checkpoint_at).total_seconds() >= self.every_s
+                or self._since + records >= self.every_records)
+
+    def _write_checkpoint(self, session: Session, now: datetime) -> CheckpointWritten:
+        """The full state at :attr:`position`, including the journal up to the last row written."""
+        return write_checkpoint(session, STATE_NAME, self.evaluator, self.position, journal_id=self._journal_id,
+                                now=now, who=self.who)
+
+    def _checkpointed(self, written: CheckpointWritten | None, records: int, now: datetime) -> None:
+        """After a committed batch of ``records``: the checkpoint written with it, if one was."""
+        if written is not None:
+            self.last_checkpoint, self._checkpoint_at, self._since = written, now, 0
+        else:
+            self._since += records
 
     def checkpoint(self, now: datetime) -> CheckpointWritten | None:
         """Write the full state now if batches were committed since the last checkpoint (a clean stop)."""
-        if self._checkpoint_at is not None and self._since == 0 and not self._resolved:
+        if self._checkpoint_at is not None and self._since == 0 and not self._resolved and not self._stop_writes:
             return None
         with session_scope(self.engine) as session:
-            written = write_checkpoint(session, STATE_NAME, self.evaluator, self.position,
-                                       journal_id=self._journal_id, now=now, who=self.who)
+            written = self._write_checkpoint(session, now)
         self.last_checkpoint, self._checkpoint_at, self._since, self._resolved = written, now, 0, []
+        self._stop_writes = False
         return written
 
     def _watch(self, session: Session, now: datetime) -> None:

@@ -20,7 +20,7 @@ reorder buffer, released by the watermarks of the sources that feed it alone:
   start restores the checkpoint, replays the journal and reads the buffers back from the store.
 
 Within their declared lateness the warnings therefore equal one backtest over all records, whatever the
-order and timing of the deliveries (``tests/integrations/test_live_grouped.py``).
+order and timing of the deliveries (``tests/integrations/test_live_order.py``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from integrations.store.db import session_scope
 from integrations.store.grouped_state import GROUPED, AllGroups, load_grouped, write_grouped_checkpoint
 from integrations.store.live import EvaluationReport, error_warnings, save_position
 from integrations.store.models import RecordRow
-from integrations.store.release import Position
+from integrations.store.release import RECORD_COLUMNS, Position, stored_record
 from integrations.store.resolved_watch import ResolvedWatch
 from integrations.store.warnings import apply_changes
 from integrations.store.watermarks import source_marks
@@ -56,14 +56,6 @@ from rules.run.release_groups import plan_release
 __all__ = ["GroupedLiveEvaluator"]
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
-_COLS = (_REC.c.seq, _REC.c.kind, _REC.c.source, _REC.c.source_id, _REC.c.at, _REC.c.region,
-         _REC.c.attributes, _REC.c.late)
-
-
-def _record(m: Any) -> tuple[int, Record]:
-    return int(m["seq"]), Record(kind=m["kind"], source=m["source"], id=m["source_id"], at=m["at"],
-                                 region=m["region"], attributes=m["attributes"] or {}, late=m["late"])
-
 
 @dataclass
 class _Lane:
@@ -86,9 +78,9 @@ class _Lane:
         bound = release_bound(marks, timings, now, self.sources)
         return latest if bound is None else min(bound, latest)
 
-    def release(self, clock: datetime, limit: int) -> tuple[list[Record], datetime, bool]:
+    def release(self, clock: datetime, limit: int) -> tuple[list[Record], datetime]:
         """The held records up to ``clock`` in event-time order (at most ``limit``, never splitting an
-        instant), the clock reached and whether more are releasable."""
+        instant) and the clock reached (the last one's ``at`` when more remain)."""
         top, out = seconds(clock), list[Record]()
         while self.held and self.held[0][0][0] <= top and len(out) < limit:
             out.append(heapq.heappop(self.held)[2])
@@ -96,8 +88,8 @@ class _Lane:
             last = out[-1].at
             while self.held and self.held[0][2].at == last:
                 out.append(heapq.heappop(self.held)[2])
-            return out, last, True
-        return out, clock, False
+            return out, last
+        return out, clock
 
 
 class GroupedLiveEvaluator(LiveEvaluator):
@@ -109,18 +101,8 @@ class GroupedLiveEvaluator(LiveEvaluator):
                  routing: Routing | None = None, timings: Mapping[str, SourceTiming] | None = None,
                  batch_size: int = 20_000, engine_name: str = "durable", watch_sources: bool = False,
                  checkpoint_every: tuple[float, int] | None = None, who: str = "") -> None:
-        self.engine, self.rulebook, self.routing = engine, rulebook, routing
-        self.watch_sources = watch_sources and routing is not None
-        self._sources_checked: datetime | None = None
-        self.timings = dict(timings or {})
-        self.batch_size, self.who = batch_size, who
-        if checkpoint_every is None:
-            from integrations.settings import get_settings
-
-            settings = get_settings()
-            checkpoint_every = (settings.checkpoint_every_s, settings.checkpoint_every_records)
-        self.every_s, self.every_records = checkpoint_every
-        self.every = {r.id: r.notify_every for r in rulebook.rules if r.notify_every is not None}
+        self._configure(engine, rulebook, routing=routing, timings=timings, batch_size=batch_size,
+                        watch_sources=watch_sources, checkpoint_every=checkpoint_every, who=who)
         self.plan = plan_release(rulebook.rules, kinds)
         with session_scope(engine) as session:
             loaded = load_grouped(session, rulebook, self.plan, engine_name, now=utcnow(), who=who)
@@ -128,6 +110,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
             self._watch_resolved = ResolvedWatch()
             self._resolved = self._watch_resolved.sync(session, self.groups, utcnow())
             self._lanes = self._buffers(session)
+        self._by_group = {ln.group: ln for ln in self._lanes}
         self.restarted, self.rebuilt, self.replayed = loaded.restarted, loaded.rebuilt, loaded.replayed
         self._journal_id, self._checkpoint_at, self._since = loaded.journal_id, loaded.checkpoint_at, loaded.replayed
         self.last_checkpoint: CheckpointWritten | None = None
@@ -147,11 +130,11 @@ class GroupedLiveEvaluator(LiveEvaluator):
                  for lane, name in self.groups.lanes.items()]
         ups = [ln.position.upto for ln in lanes]
         kinds = sorted(set().union(*(ln.kinds for ln in lanes)))
-        q = sa.select(*_COLS).where(_REC.c.seq <= self._seq, _REC.c.kind.in_(kinds))
+        q = sa.select(*RECORD_COLUMNS).where(_REC.c.seq <= self._seq, _REC.c.kind.in_(kinds))
         if ups and all(u is not None for u in ups):
             q = q.where(at > min(u for u in ups if u is not None))
         for row in session.execute(q):
-            seq, record = _record(row._mapping)
+            seq, record = stored_record(row)
             for ln in lanes:
                 if record.kind in ln.kinds and (ln.position.upto is None or record.at > ln.position.upto):
                     ln.held.append((key_of(record), seq, record))
@@ -179,8 +162,8 @@ class GroupedLiveEvaluator(LiveEvaluator):
         return len(ready), len(held - ready)
 
     def _read(self, session: Session) -> list[tuple[int, Record]]:
-        q = sa.select(*_COLS).where(_REC.c.seq > self._seq).order_by(_REC.c.seq).limit(self.batch_size)
-        return [_record(r._mapping) for r in session.execute(q)]
+        q = sa.select(*RECORD_COLUMNS).where(_REC.c.seq > self._seq).order_by(_REC.c.seq).limit(self.batch_size)
+        return [stored_record(r) for r in session.execute(q)]
 
     def _unread(self, session: Session) -> datetime | None:
         """Just before the earliest ``at`` of the records not read yet (None: there are none)."""
@@ -224,7 +207,6 @@ class GroupedLiveEvaluator(LiveEvaluator):
         # A clock never passes a record not yet read (a backlog longer than a pass reads): it stops just
         # before the earliest of them, so they are not taken for late ones and the heaps stay small.
         unread = self._unread(session) if len(fresh) == self.batch_size else None
-        by_group = {ln.group: ln for ln in self._lanes}
         for ln in self._lanes:
             late: list[Record] = []
             for seq, record in fresh:
@@ -240,12 +222,12 @@ class GroupedLiveEvaluator(LiveEvaluator):
                 clock = min(clock, unread)
             if clock is not None and ln.consumes:
                 # A chained group never passes its producers: what they have yet to chain may lie behind it.
-                ups = [by_group[name].position.upto for name in ln.consumes]
+                ups = [self._by_group[name].position.upto for name in ln.consumes]
                 clock = None if any(u is None for u in ups) else min([clock, *(u for u in ups if u is not None)])
             released: list[Record] = []
             upto = ln.position.upto
             if clock is not None and (upto is None or clock > upto):
-                released, clock, _ = ln.release(clock, self.batch_size)
+                released, clock = ln.release(clock, self.batch_size)
                 upto = clock
             batch = sorted(late, key=key_of) + released
             if not batch and upto == ln.position.upto:
@@ -272,35 +254,18 @@ class GroupedLiveEvaluator(LiveEvaluator):
             route_changes(session, applied.to_route, self.routing, now)
             route_repeats(session, applied.folded, self.routing, self.every, now)
         self._resolved = []
-        written = self._checkpoint_if_due_all(session, len(records), now)
-        if written is not None:
-            self.last_checkpoint, self._checkpoint_at, self._since = written, now, 0
-        else:
-            self._since += len(records)
+        due = self._checkpoint_due(len(records), now)
+        self._checkpointed(self._write_checkpoint(session, now) if due else None, len(records), now)
         report.add(applied)
         report.records += len(records)
         report.late += len(late_seqs)
         report.batches += 1
         return len(records), max((r.at for r in records), default=None)
 
-    def _checkpoint_if_due_all(self, session: Session, records: int, now: datetime) -> CheckpointWritten | None:
-        due = (self._checkpoint_at is None or (now - self._checkpoint_at).total_seconds() >= self.every_s
-               or self._since + records >= self.every_records)
-        if not due:
-            return None
+    def _write_checkpoint(self, session: Session, now: datetime) -> CheckpointWritten:
+        """Every group's state and position at once."""
         written: CheckpointWritten = write_grouped_checkpoint(session, self.groups, journal_id=self._journal_id,
                                                               now=now, who=self.who)
-        return written
-
-    def checkpoint(self, now: datetime) -> CheckpointWritten | None:
-        """Write every group's state now if passes were committed since the last checkpoint (a clean stop)."""
-        if self._checkpoint_at is not None and self._since == 0 and not self._resolved and not self._stop_writes:
-            return None
-        with session_scope(self.engine) as session:
-            written: CheckpointWritten = write_grouped_checkpoint(session, self.groups, journal_id=self._journal_id,
-                                                                  now=now, who=self.who)
-        self.last_checkpoint, self._checkpoint_at, self._since, self._resolved = written, now, 0, []
-        self._stop_writes = False
         return written
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from tests.integrations.test_live_order import GROUPS
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def _incident(i: int, hours: float) -> Record:
+def _petition(i: int, hours: float) -> Record:
     """A collective petition in one street: each one folds into the street's open warning."""
     return Record(kind="petition", source="xinfang", id=f"p{i}", at=T0 + timedelta(hours=hours),
                   region="510104001001", attributes={"people": 8, "subject": "征地补偿", "person": f"p_{i:020x}"})
@@ -48,11 +48,11 @@ def test_a_resolution_is_seen_at_the_next_pass_and_the_next_firing_opens_anew(en
     live = live_evaluator(engine, book, kinds=GROUPS, checkpoint_every=(1e9, 10**9))
     try:
         now = datetime.now(UTC)
-        _store(engine, [_incident(1, 0)])
+        _store(engine, [_petition(1, 0)])
         live.run(now)
         assert _rows(engine) == [("collective-petition", "open")]
         _resolve_all(engine, now)
-        _store(engine, [_incident(2, 1)])
+        _store(engine, [_petition(2, 1)])
         # Well within FULL_EVERY of the load: only the audit's resolved rows tell the evaluator.
         live.run(now + timedelta(seconds=1))
         assert _rows(engine) == [("collective-petition", "open"), ("collective-petition", "resolved")]
@@ -79,7 +79,7 @@ def test_only_fingerprints_open_in_the_evaluator_and_closed_in_the_store_are_res
     book = load_rulebook()
     live = live_evaluator(engine, book, kinds=GROUPS, checkpoint_every=(1e9, 10**9))
     now = datetime.now(UTC)
-    _store(engine, [_incident(1, 0)])
+    _store(engine, [_petition(1, 0)])
     live.run(now)
     live.close()
     with Session(engine) as s:
