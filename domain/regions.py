@@ -105,6 +105,13 @@ def is_within(code: str, root: str) -> bool:
     return ancestor(code, root_tier) == root
 
 
+def subtree_prefix(root: str) -> str:
+    """The leading digits every code within ``root`` shares (:func:`is_within`): a store can read a subtree
+    as the codes from this prefix up to, not including, the prefix followed by ``":"`` (the character after
+    ``"9"``)."""
+    return root[: tier_of(root).digits]
+
+
 @dataclass
 class RegionDirectory:
     """Names of region codes. Codes not listed are still valid; they are shown by code."""

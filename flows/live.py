@@ -114,7 +114,7 @@ def _reloaded(engine: sa.Engine, live: LiveEvaluator, settings: Settings, say: C
                                                      new=parts.rulebook.version[:12]))
     fresh = live_evaluator(engine, parts.rulebook, kinds=parts.kinds, routing=parts.routing, timings=parts.timings,
                            watch_sources=True, who=live.who, checkpoint_every=(live.every_s, live.every_records),
-                           batch_size=live.batch_size)
+                           batch_size=live.batch_size, background_checkpoints=True)
     live.close()
     _say_rebuilt(fresh, say)
     return fresh
@@ -149,7 +149,8 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
         parts = live_parts(settings)
         live = live_evaluator(engine, parts.rulebook, kinds=parts.kinds, routing=parts.routing, timings=parts.timings,
                               watch_sources=True, who=lease.holder() or "", batch_size=settings.live_batch_records,
-                             checkpoint_every=(settings.checkpoint_every_s, settings.checkpoint_every_records))
+                              checkpoint_every=(settings.checkpoint_every_s, settings.checkpoint_every_records),
+                              background_checkpoints=True)  # its periodic checkpoints are encoded in a child
         say(_("从上一检查点开始评估；已重放其后提交的 {n} 条记录").format(n=live.replayed))
         _say_rebuilt(live, say)
         clean = False

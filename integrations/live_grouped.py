@@ -26,8 +26,8 @@ order and timing of the deliveries (``tests/integrations/test_live_order.py``).
 from __future__ import annotations
 
 import heapq
+import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,15 +35,19 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from domain.records import Record
-from domain.watermarks import SourceMark, SourceTiming, release_bound
+from domain.watermarks import SourceMark, SourceTiming
 from integrations.evaluation import LiveEvaluator, _sweep_stale
+from integrations.i18n import _
+from integrations.live_lane import Lane
 from integrations.route import Routing, route_changes, route_repeats
 from integrations.store.checkpoint import CheckpointWritten, journal_lanes
+from integrations.store.checkpoint_child import CAN_FORK, GroupsChild
 from integrations.store.columns import utcnow
 from integrations.store.db import session_scope
 from integrations.store.grouped_state import GROUPED, AllGroups, load_grouped, write_grouped_checkpoint
 from integrations.store.live import EvaluationReport, error_warnings, save_position
 from integrations.store.models import RecordRow
+from integrations.store.record_reads import earliest_at_after_seq
 from integrations.store.release import RECORD_COLUMNS, Position, stored_record
 from integrations.store.resolved_watch import ResolvedWatch
 from integrations.store.warnings import apply_changes
@@ -56,53 +60,24 @@ from rules.run.release_groups import plan_release
 __all__ = ["GroupedLiveEvaluator"]
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
-
-@dataclass
-class _Lane:
-    """One group in live operation: its journal name, sources, position and buffer of held records."""
-
-    lane: str
-    group: str
-    kinds: frozenset[str]
-    sources: frozenset[str] | None
-    position: Position
-    consumes: tuple[str, ...] = ()
-    """The groups whose warnings it takes (a chained group's producers)."""
-    held: list[tuple[tuple[float, str, str], int, Record]] = field(default_factory=list)
-
-    def clock(self, marks: Mapping[str, SourceMark], timings: Mapping[str, SourceTiming], now: datetime,
-              latest: datetime | None) -> datetime | None:
-        """Up to when it may take records now: its sources' bound, never beyond the latest ``at`` stored."""
-        if latest is None:
-            return None
-        bound = release_bound(marks, timings, now, self.sources)
-        return latest if bound is None else min(bound, latest)
-
-    def release(self, clock: datetime, limit: int) -> tuple[list[Record], datetime]:
-        """The held records up to ``clock`` in event-time order (at most ``limit``, never splitting an
-        instant) and the clock reached (the last one's ``at`` when more remain)."""
-        top, out = seconds(clock), list[Record]()
-        while self.held and self.held[0][0][0] <= top and len(out) < limit:
-            out.append(heapq.heappop(self.held)[2])
-        if out and len(out) == limit and self.held and self.held[0][0][0] <= top:
-            last = out[-1].at
-            while self.held and self.held[0][2].at == last:
-                out.append(heapq.heappop(self.held)[2])
-            return out, last
-        return out, clock
-
+log = logging.getLogger(__name__)
 
 class GroupedLiveEvaluator(LiveEvaluator):
     """The live evaluator with one evaluator per release group (see the module). ``kinds``: each record
     kind's sources (:func:`rules.run.release_groups.kind_sources` of ``sources.yaml``); the rest as
-    :class:`~integrations.evaluation.LiveEvaluator`."""
+    :class:`~integrations.evaluation.LiveEvaluator`; ``background_checkpoints``: encode the periodic checkpoints
+    beside the evaluator (:mod:`integrations.store.checkpoint_child`), as the resident evaluator does."""
 
     def __init__(self, engine: sa.Engine, rulebook: Rulebook, kinds: Mapping[str, frozenset[str]], *,
                  routing: Routing | None = None, timings: Mapping[str, SourceTiming] | None = None,
                  batch_size: int = 20_000, engine_name: str = "durable", watch_sources: bool = False,
-                 checkpoint_every: tuple[float, int] | None = None, who: str = "") -> None:
+                 checkpoint_every: tuple[float, int] | None = None, who: str = "",
+                 background_checkpoints: bool = False) -> None:
         self._configure(engine, rulebook, routing=routing, timings=timings, batch_size=batch_size,
                         watch_sources=watch_sources, checkpoint_every=checkpoint_every, who=who)
+        # The resident evaluator encodes its checkpoints in a child process (its state is tens of MB).
+        self._child = GroupsChild() if background_checkpoints and CAN_FORK else None
+        self._fork_due = False
         self.plan = plan_release(rulebook.rules, kinds)
         with session_scope(engine) as session:
             loaded = load_grouped(session, rulebook, self.plan, engine_name, now=utcnow(), who=who)
@@ -116,7 +91,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         self.last_checkpoint: CheckpointWritten | None = None
         self._fresh, self._stop_writes = True, loaded.fresh
 
-    def _buffers(self, session: Session) -> list[_Lane]:
+    def _buffers(self, session: Session) -> list[Lane]:
         """The lanes at their positions, their buffers read back from the store: the records each has not
         consumed up to the furthest ``seq`` any has."""
         positions = self.groups.positions
@@ -125,7 +100,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         self._latest: datetime | None = session.execute(sa.select(sa.func.max(at)).where(
             _REC.c.seq <= self._seq)).scalar()
         evs = self.groups.grouped.groups
-        lanes = [_Lane(lane, name, evs[name].kinds, evs[name].group.sources, Position(self._seq, positions[lane].upto),
+        lanes = [Lane(lane, name, evs[name].kinds, evs[name].group.sources, Position(self._seq, positions[lane].upto),
                        evs[name].group.consumes)
                  for lane, name in self.groups.lanes.items()]
         ups = [ln.position.upto for ln in lanes]
@@ -157,7 +132,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         for ln in self._lanes:
             clock = ln.clock(marks, self.timings, now, self._latest)
             top = seconds(clock) if clock is not None else float("-inf")
-            for key, seq, _ in ln.held:
+            for key, seq, _record in ln.held:
                 (ready if key[0] <= top else held).add(seq)
         return len(ready), len(held - ready)
 
@@ -167,7 +142,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
 
     def _unread(self, session: Session) -> datetime | None:
         """Just before the earliest ``at`` of the records not read yet (None: there are none)."""
-        first = session.execute(sa.select(sa.func.min(_REC.c.at)).where(_REC.c.seq > self._seq)).scalar()
+        first = earliest_at_after_seq(session, self._seq)
         return None if first is None else first - timedelta(microseconds=1)
 
     def run(self, now: datetime, progress: Callable[[int], None] | None = None) -> EvaluationReport:
@@ -176,6 +151,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         event_now: datetime | None = None
         while True:
             with session_scope(self.engine) as session:
+                self._store_encoded(session, now)
                 if not self._fresh:
                     self._resolved += self._watch_resolved.sync(session, self.groups, now)
                 self._fresh = False
@@ -187,6 +163,8 @@ class GroupedLiveEvaluator(LiveEvaluator):
                     self._watch(session, now)
                     return report
                 fed, latest = done
+            if self._fork_due:  # after the commit: the state of a committed pass
+                self._fork(now)
             if latest is not None and (event_now is None or latest > event_now):
                 event_now = latest
             if fed and progress is not None:
@@ -255,6 +233,9 @@ class GroupedLiveEvaluator(LiveEvaluator):
             route_repeats(session, applied.folded, self.routing, self.every, now)
         self._resolved = []
         due = self._checkpoint_due(len(records), now)
+        if due and self._child is not None:
+            self._fork_due = True
+            due = False
         self._checkpointed(self._write_checkpoint(session, now) if due else None, len(records), now)
         report.add(applied)
         report.records += len(records)
@@ -264,11 +245,34 @@ class GroupedLiveEvaluator(LiveEvaluator):
 
     def _write_checkpoint(self, session: Session, now: datetime) -> CheckpointWritten:
         """Every group's state and position at once."""
-        written: CheckpointWritten = write_grouped_checkpoint(session, self.groups, journal_id=self._journal_id,
-                                                              now=now, who=self.who)
-        return written
+        return write_grouped_checkpoint(session, self.groups, journal_id=self._journal_id, now=now, who=self.who)
+
+    def _fork(self, now: datetime) -> None:
+        """Encode the state in a child (one at a time: while one runs, the checkpoint stays due)."""
+        assert self._child is not None  # nosec B101  # only set with a child
+        if self._child.start(self.groups, self._journal_id, now):
+            self._fork_due, self._checkpoint_at, self._since = False, now, 0
+
+    def _store_encoded(self, session: Session, now: datetime, *, block: bool = False) -> None:
+        """Store what a child encoded, once it has ended (in the caller's transaction)."""
+        if self._child is None:
+            return
+        done = self._child.store(session, version=self.rulebook.version, who=self.who, now=now, block=block)
+        if done is False:
+            log.error(_("检查点编码子进程失败；下一批次重试（上一检查点与批次日志仍完整，不丢数据）"))
+            self._checkpoint_at = None  # due again at the next pass
+        elif done is not None:
+            self.last_checkpoint = done
+
+    def checkpoint(self, now: datetime) -> CheckpointWritten | None:
+        """A clean stop: a child still encoding is waited for, then the state written now if it moved since."""
+        if self._child is not None and self._child.running:
+            with session_scope(self.engine) as session:
+                self._store_encoded(session, now, block=True)
+        return super().checkpoint(now)
 
     def close(self) -> None:
-        """Free the engines."""
+        """Free the engines (after a child still encoding has ended)."""
+        if self._child is not None:
+            self._child.discard()
         self.groups.grouped.close()
-

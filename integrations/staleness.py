@@ -31,7 +31,8 @@ def stale_sweep(session: Session, rules: Mapping[str, Staleness], *, routing: Ro
     """Mark stale (and tell the holder, when ``routing`` is given) or auto-resolve the open warnings of
     ``rules`` quiet since ``event_now`` minus their ``resolve_after``; counts ``stale`` and ``resolved``."""
     counts = {"stale": 0, "resolved": 0}
-    for row in stale_candidates(session, list(rules)):
+    cutoffs = {rule: event_now - s.resolve_after for rule, s in rules.items()}
+    for row in stale_candidates(session, cutoffs):
         rule = rules[row.rule]
         if not stale_due(row.last_at, event_now, rule.resolve_after):
             continue

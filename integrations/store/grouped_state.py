@@ -36,7 +36,13 @@ from sqlmodel import Session, col, select
 
 from domain.records import Record
 from domain.warnings import Change, WarningState
-from integrations.store.checkpoint import consumed_between, last_checkpoint, write_checkpoint
+from integrations.store.checkpoint import (
+    CheckpointWritten,
+    consumed_between,
+    last_checkpoint,
+    store_checkpoint,
+    write_checkpoint,
+)
 from integrations.store.checkpoint_models import EvaluatorBatchRow
 from integrations.store.models import EvaluatorStateRow
 from integrations.store.rebuild import Rebuilt, audit_rulebook, previous_files, rebuild
@@ -46,7 +52,8 @@ from rules.language.loader import Rulebook
 from rules.run.grouped import GroupedEvaluator
 from rules.run.release_groups import ReleaseGroup, ReleasePlan
 
-__all__ = ["GROUPED", "AllGroups", "GroupedLoaded", "lane_name", "load_grouped", "write_grouped_checkpoint"]
+__all__ = ["GROUPED", "AllGroups", "GroupedLoaded", "lane_name", "load_grouped", "slowest_position",
+           "store_grouped_checkpoint", "write_grouped_checkpoint"]
 
 GROUPED = "grouped"
 """Name of the grouped evaluator's checkpoint and state rows."""
@@ -218,11 +225,23 @@ def load_grouped(session: Session, rulebook: Rulebook, plan: ReleasePlan, engine
                          rebuilt if old_version and changed else None, fresh=start.upto is None)
 
 
+def slowest_position(groups: AllGroups) -> Position:
+    """The position a checkpoint of ``groups`` is stored at: the furthest ``seq``, the slowest group's time."""
+    ups = [p.upto for p in groups.positions.values() if p.upto is not None]
+    return Position(max((p.seq for p in groups.positions.values()), default=0), min(ups, default=None))
+
+
 def write_grouped_checkpoint(session: Session, groups: AllGroups, *, journal_id: int, now: datetime,
-                             who: str) -> Any:
+                             who: str) -> CheckpointWritten:
     """Every group's state and position at once (:func:`integrations.store.checkpoint.write_checkpoint`),
     dropping the journal rows of every lane it includes."""
-    ups = [p.upto for p in groups.positions.values() if p.upto is not None]
-    slowest = Position(max((p.seq for p in groups.positions.values()), default=0), min(ups, default=None))
-    return write_checkpoint(session, GROUPED, groups, slowest, journal_id=journal_id, now=now,  # type: ignore[arg-type]
-                            who=who, journal_names=list(groups.lanes))
+    return write_checkpoint(session, GROUPED, groups, slowest_position(groups),  # type: ignore[arg-type]
+                            journal_id=journal_id, now=now, who=who, journal_names=list(groups.lanes))
+
+
+def store_grouped_checkpoint(session: Session, data: bytes, *, version: str, position: Position,
+                             lanes: Iterable[str], journal_id: int, now: datetime, who: str) -> None:
+    """The groups' state encoded earlier (:meth:`AllGroups.snapshot`, at ``position`` and ``journal_id``),
+    stored as :func:`write_grouped_checkpoint` would have (:mod:`integrations.store.checkpoint_child`)."""
+    store_checkpoint(session, GROUPED, data, version, position, journal_id=journal_id, now=now, who=who,
+                     journal_names=list(lanes))

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from domain.inhibition import Inhibition, OpenSource, inhibitor
 from domain.messages import N_, Message
-from domain.regions import ancestors
+from domain.regions import ancestors, subtree_prefix
 from domain.silences import release_outcome
 from domain.warnings import Level, Status
 
@@ -103,7 +103,10 @@ def covered_by(session: Session, source: WarningRow, inhibitions: Sequence[Inhib
     mine = [i for i in inhibitions if i.source == source.rule and i.enabled]
     if not mine:
         return []
-    query = select(WarningRow).where(WarningRow.status != Status.resolved.value, WarningRow.id != source.id)
+    # Only the source's subtree can be covered: read that range of codes, not every open warning of the city.
+    prefix = subtree_prefix(source.region)
+    query = select(WarningRow).where(WarningRow.status != Status.resolved.value, WarningRow.id != source.id,
+                                     col(WarningRow.region) >= prefix, col(WarningRow.region) < prefix + ":")
     return [w.id for w in session.exec(query.order_by(col(WarningRow.id))) if w.id is not None and any(
         i.holds(source_rule=source.rule, source_region=source.region, rule=w.rule, region=w.region,
                 level=w.level) for i in mine)]

@@ -13,9 +13,11 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from domain.records import Record
+from integrations.store.columns import AwareDateTime
 from integrations.store.models import RecordRow, RecordVersionRow
 
-__all__ = ["record_span", "record_versions", "records_after_seq", "records_between", "seq_records_after"]
+__all__ = ["earliest_at_after_seq", "record_span", "record_versions", "records_after_seq", "records_between",
+           "seq_records_after"]
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
 _VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
@@ -49,6 +51,21 @@ def seq_records_after(*, session: Session, seq: int, limit: int = 10_000) -> lis
     """``(seq, record)`` pairs of the latest versions with ``seq`` above ``seq``, in seq order."""
     q = sa.select(*_COLS).where(_REC.c.seq > seq).order_by(_REC.c.seq).limit(limit)
     return [(row.seq, _to_record(row)) for row in session.execute(q)]
+
+
+def earliest_at_after_seq(session: Session, seq: int) -> datetime | None:
+    """The earliest ``at`` of the records after ``seq`` (None: there are none).
+
+    Not a bare ``min(at)``: SQLite and PostgreSQL both answer that by walking the ``at`` index from the
+    oldest record until one is past ``seq`` — all of them, since the unread records are the newest (0.9 and
+    1.1 s against a month of a city's records, on every pass of a backlog). The expression hides the column
+    from that index, so the few records after ``seq`` are read by ``seq``."""
+    at = _REC.c.at
+    hidden = (sa.literal_column("+record.at") if session.get_bind().dialect.name == "sqlite"
+              else at + sa.text("interval '0 seconds'"))
+    first = session.execute(sa.select(sa.type_coerce(sa.func.min(hidden), AwareDateTime())).where(
+        _REC.c.seq > seq)).scalar()
+    return first if isinstance(first, datetime) else None
 
 
 def records_after_seq(*, session: Session, seq: int, limit: int = 10_000) -> list[Record]:

@@ -4,9 +4,10 @@ rule. Whether a warning is due is decided in the domain (``domain.routing.stale_
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.messages import N_, Message
@@ -22,12 +23,15 @@ from integrations.store.warnings import STALE
 SYSTEM = "system:staleness"
 
 
-def stale_candidates(session: Session, rules: Collection[str]) -> list[WarningRow]:
-    """Open or acknowledged (not yet stale) warnings of ``rules``, oldest last firing first."""
-    if not rules:
+def stale_candidates(session: Session, cutoffs: Mapping[str, datetime]) -> list[WarningRow]:
+    """Open or acknowledged (not yet stale) warnings of the rules in ``cutoffs`` whose last firing is at or
+    before their rule's cutoff (``event_now`` less its ``resolve_after``), oldest last firing first. Only
+    those due are read: a city holds thousands of open warnings, and every evaluation pass sweeps."""
+    if not cutoffs:
         return []
-    query = select(WarningRow).where(col(WarningRow.rule).in_(list(rules)),
-                                     col(WarningRow.status).in_([Status.open.value, Status.acknowledged.value]))
+    due = sa.or_(*(sa.and_(col(WarningRow.rule) == rule, col(WarningRow.last_at) <= cutoff)
+                   for rule, cutoff in sorted(cutoffs.items())))
+    query = select(WarningRow).where(col(WarningRow.status).in_([Status.open.value, Status.acknowledged.value]), due)
     return list(session.exec(query.order_by(col(WarningRow.last_at))))
 
 

@@ -198,6 +198,10 @@ class Evaluator:
 
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to continue later, as plain JSON."""
+        with gc_paused():  # a month of windows is millions of new containers: collections would walk them all
+            return self._snapshot()
+
+    def _snapshot(self) -> dict[str, Any]:
         return {"rulebook_version": self.rulebook.version, "engine": self.engine.snapshot(),
                 "warnings": [warning_to_json(w) for w in self.warnings()], "chained": self._chained,
                 "values": self.last_values}
@@ -211,10 +215,11 @@ class Evaluator:
         if snapshot.get("rulebook_version") not in (None, rulebook.version):
             raise ValueError("the snapshot was taken with another rulebook version")
         out = cls(rulebook, engine, updates=updates, on_chain=on_chain)
-        out.engine.load(snapshot.get("engine", {}))
-        out._open = {w["fingerprint"]: warning_from_json(w) for w in snapshot.get("warnings", [])}
-        out._chained = int(snapshot.get("chained", 0))
-        out.last_values = {fp: dict(v) for fp, v in snapshot.get("values", {}).items() if fp in out._open}
+        with gc_paused():  # as for snapshot: the restored windows are millions of new containers
+            out.engine.load(snapshot.get("engine", {}))
+            out._open = {w["fingerprint"]: warning_from_json(w) for w in snapshot.get("warnings", [])}
+            out._chained = int(snapshot.get("chained", 0))
+            out.last_values = {fp: dict(v) for fp, v in snapshot.get("values", {}).items() if fp in out._open}
         return out
 
     def close(self) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import msgpack
 
+from rules.engine.gc_pause import gc_paused
+
 __all__ = ["StateFormatError", "decode_state", "encode_state"]
 
 _MAGIC = b"FHS"
@@ -44,7 +46,9 @@ def decode_state(data: bytes) -> dict[str, Any]:
         if data[3] == _ZLIB:
             body = zlib.decompress(body)
         # Keys may be numbers where the engine keys by number; lists stay lists (what JSON gave back).
-        out = msgpack.unpackb(body, raw=False, strict_map_key=False, use_list=True)
+        # Collections paused: a month's state is millions of new containers, and each collection walks them.
+        with gc_paused():
+            out = msgpack.unpackb(body, raw=False, strict_map_key=False, use_list=True)
     except (zlib.error, ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
         raise StateFormatError(f"damaged evaluator state: {exc}") from exc
     if not isinstance(out, dict):

@@ -156,7 +156,7 @@ def test_visits_before_their_due_record(book: Any, kinds: Any, fresh_store: Any,
     warnings are the backtest's (none); evaluated as they arrive (no release bound) a false absence fires,
     which is what the property test above would catch."""
     if not watermarks:
-        monkeypatch.setattr("integrations.live_grouped.release_bound", lambda *_: None)
+        monkeypatch.setattr("integrations.live_lane.release_bound", lambda *_: None)
 
     def rec(kind: str, rid: str, hours: int, person: str) -> dict[str, Any]:
         return {"kind": kind, "id": rid, "at": (T0 + timedelta(hours=hours)).isoformat(), "region": REGIONS[0],

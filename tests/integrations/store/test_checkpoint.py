@@ -132,3 +132,37 @@ def test_a_batch_of_a_release_group_is_replayed_with_its_kinds_only(engine: sa.E
         assert [r.id for r in consumed_between(s, Position(), after)] == ["p1", "i1"]
         assert [r.id for r in consumed_between(s, Position(), after, kinds={"petition"})] == ["p1"]
         assert consumed_between(s, Position(), after, kinds=set()) == []
+
+
+def test_the_records_between_two_positions_are_those_one_consumed_and_the_other_not(sqlite_engine: sa.Engine) -> None:
+    """The replay's read (two index ranges) against its definition, over many pairs of positions."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from integrations.store.checkpoint import consumed_between
+    from integrations.store.models import RecordRow
+    from integrations.store.release import Position
+
+    records = [_petition(i, 1, (i * 7) % 13 / 2) for i in range(26)]  # arrival order is not time order
+    with session_scope(sqlite_engine) as s:
+        upsert_records(session=s, records=records)
+    with Session(sqlite_engine) as s:
+        stored = [(r.seq, r.at, r.source_id) for r in s.exec(select(RecordRow))]
+
+    def consumed(p: Position, seq: int, at: datetime) -> bool:
+        return p.upto is not None and seq <= p.seq and at <= p.upto
+
+    hours = st.none() | st.integers(min_value=-1, max_value=14).map(lambda h: T0 + timedelta(hours=h / 2))
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.integers(0, 28), hours, st.integers(0, 28), hours)
+    def check(seq_a: int, up_a: datetime | None, seq_b: int, up_b: datetime | None) -> None:
+        # positions only move forward: ``after`` is at or past ``before`` in both
+        ups = sorted([u for u in (up_a, up_b) if u is not None])
+        before = Position(min(seq_a, seq_b), None if up_a is None or up_b is None else ups[0])
+        after = Position(max(seq_a, seq_b), ups[-1] if ups else None)
+        expected = sorted(i for seq, at, i in stored if consumed(after, seq, at) and not consumed(before, seq, at))
+        with Session(sqlite_engine) as s:
+            assert sorted(r.id for r in consumed_between(s, before, after)) == expected
+
+    check()

@@ -167,3 +167,23 @@ def test_a_record_exactly_on_a_range_bound_is_found(engine: sa.Engine) -> None:
     with session_scope(engine) as s:
         on_bound = records_between(session=s, since=T0, until=T0 + timedelta(minutes=1))
     assert [r.id for r in on_bound] == ["r0"]
+
+
+def test_the_earliest_time_after_a_seq_is_read_by_seq_not_by_time(engine: sa.Engine) -> None:
+    from integrations.store.record_reads import earliest_at_after_seq
+
+    with session_scope(engine) as s:
+        upsert_records(session=s, records=[rec(i) for i in range(1, 15)])  # times not in arrival order
+    with Session(engine) as s:
+        stored = sorted(seq_records_after(session=s, seq=0, limit=100))
+        for cut in range(0, 16):
+            later = [r.at for q, r in stored if q > cut]
+            assert earliest_at_after_seq(s, cut) == (min(later) if later else None)
+    if engine.dialect.name == "sqlite":
+        # its plan reads by the seq index (a bare min(at) walks the at index from the oldest record)
+        seen: list[str] = []
+        sa.event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+        with Session(engine) as s:
+            earliest_at_after_seq(s, 3)
+            plan = s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + seen[-1], (3,)).all()
+        assert "ix_record_seq" in " ".join(str(r) for r in plan), plan
