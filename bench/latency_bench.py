@@ -232,8 +232,9 @@ def megacity_batches(batches: int, size: int = 100, seed: int = 5) -> Iterator[l
 
     records = [r for chunk in stream(batches * size, seed, 100_000) for r in chunk]
     shift = datetime.now(UTC) - records[0].at
+    run = int(time.time())  # ids of this run's own: on a reused store the same ids would be changed records
     for i in range(batches):
-        yield [r.model_copy(update={"at": r.at + shift, "id": f"mb{seed}_{r.id}"})
+        yield [r.model_copy(update={"at": r.at + shift, "id": f"mb{seed}_{run}_{r.id}"})
                for r in records[i * size:(i + 1) * size]]
 
 

@@ -99,3 +99,21 @@ def test_only_fingerprints_open_in_the_evaluator_and_closed_in_the_store_are_res
         watch.seen = 10**9  # as if the read had passed it
         assert watch.sync(s, ev3, now + timedelta(seconds=4)) == []
         assert watch.sync(s, ev3, now + FULL_EVERY + timedelta(seconds=5)) == [fp]
+
+
+def test_the_passes_of_one_run_read_once_and_the_next_run_reads_again(engine: sa.Engine) -> None:
+    book = load_rulebook()
+    live = live_evaluator(engine, book, kinds=GROUPS, checkpoint_every=(1e9, 10**9))
+    now = datetime.now(UTC)
+    _store(engine, [_petition(1, 0)])
+    live.run(now)
+    live.close()
+    with Session(engine) as s:
+        fp = s.exec(select(WarningRow.fingerprint).where(WarningRow.rule == "collective-petition")).one()
+    watch, ev = ResolvedWatch(), _Evaluator([fp])
+    with Session(engine) as s:
+        assert watch.sync(s, ev, now) == []
+    _resolve_all(engine, now)
+    with Session(engine) as s:
+        assert watch.sync(s, ev, now) == []  # a later pass of the same run (same now, within the second)
+        assert watch.sync(s, ev, now + timedelta(milliseconds=1)) == [fp]  # the next run
