@@ -311,7 +311,8 @@ def run(db: str, size: dict[str, int], rate: float, days: int, store_dir: Path,
         try:
             assert web.stdout is not None
             base = web.stdout.readline().split()[-1]
-            _wait_for(log, "delivering the outbox", 1, timeout=300)
+            # the feed starts once the evaluator is up (its checkpoint restored): the restart is measured apart
+            _wait_for(log, "evaluating from the last checkpoint", 1, timeout=300)
             feed, stop = Feed(base, random.Random(11)), threading.Event()
             bursts = threading.Semaphore(0)
             pusher = threading.Thread(target=feed.run, args=(rate, size["burst"], stop, bursts))

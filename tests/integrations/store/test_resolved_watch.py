@@ -75,15 +75,19 @@ class _Evaluator:
         return self.open.pop(fingerprint, None) is not None
 
 
-def test_only_fingerprints_open_in_the_evaluator_and_closed_in_the_store_are_resolved(engine: sa.Engine) -> None:
-    book = load_rulebook()
-    live = live_evaluator(engine, book, kinds=GROUPS, checkpoint_every=(1e9, 10**9))
-    now = datetime.now(UTC)
+def _one_open_warning(engine: sa.Engine, now: datetime) -> str:
+    """A collective petition evaluated at ``now``: the fingerprint of the warning it opened."""
+    live = live_evaluator(engine, load_rulebook(), kinds=GROUPS, checkpoint_every=(1e9, 10**9))
     _store(engine, [_petition(1, 0)])
     live.run(now)
     live.close()
     with Session(engine) as s:
-        fp = s.exec(select(WarningRow.fingerprint).where(WarningRow.rule == "collective-petition")).one()
+        return s.exec(select(WarningRow.fingerprint).where(WarningRow.rule == "collective-petition")).one()
+
+
+def test_only_fingerprints_open_in_the_evaluator_and_closed_in_the_store_are_resolved(engine: sa.Engine) -> None:
+    now = datetime.now(UTC)
+    fp = _one_open_warning(engine, now)
     watch, ev = ResolvedWatch(), _Evaluator([fp, "gone"])
     with Session(engine) as s:  # the first call checks the whole open set: "gone" is open in no store row
         assert watch.sync(s, ev, now) == ["gone"]
@@ -102,14 +106,8 @@ def test_only_fingerprints_open_in_the_evaluator_and_closed_in_the_store_are_res
 
 
 def test_the_passes_of_one_run_read_once_and_the_next_run_reads_again(engine: sa.Engine) -> None:
-    book = load_rulebook()
-    live = live_evaluator(engine, book, kinds=GROUPS, checkpoint_every=(1e9, 10**9))
     now = datetime.now(UTC)
-    _store(engine, [_petition(1, 0)])
-    live.run(now)
-    live.close()
-    with Session(engine) as s:
-        fp = s.exec(select(WarningRow.fingerprint).where(WarningRow.rule == "collective-petition")).one()
+    fp = _one_open_warning(engine, now)
     watch, ev = ResolvedWatch(), _Evaluator([fp])
     with Session(engine) as s:
         assert watch.sync(s, ev, now) == []
