@@ -62,6 +62,7 @@ __all__ = ["GroupedLiveEvaluator"]
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
 log = logging.getLogger(__name__)
 
+
 class GroupedLiveEvaluator(LiveEvaluator):
     """The live evaluator with one evaluator per release group (see the module). ``kinds``: each record
     kind's sources (:func:`rules.run.release_groups.kind_sources` of ``sources.yaml``); the rest as

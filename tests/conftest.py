@@ -39,10 +39,25 @@ def _pg_available() -> str | None:
         return f"PostgreSQL on 127.0.0.1:5432 not reachable ({type(exc).__name__})"
 
 
+_CATALOGS = ("pg_attribute", "pg_depend", "pg_class", "pg_index", "pg_type", "pg_constraint", "pg_attrdef",
+             "pg_namespace", "pg_sequence", "pg_statistic")
+
+
 @pytest.fixture(scope="session")
-def pg_reason() -> str | None:
-    """None when PostgreSQL answers; else why not."""
-    return _pg_available()
+def pg_reason() -> Iterator[str | None]:
+    """None when PostgreSQL answers; else why not. At the end of the session the system catalogs that the
+    tests' schemas churned (a migrated store is some forty tables, created and dropped) are vacuumed: on a
+    server without autovacuum their dead rows otherwise pile up run after run, and every later migration
+    and catalog lookup pays for them (one machine here: 443,116 dead rows in pg_attribute against 3,914
+    live, and a suite a third slower)."""
+    reason = _pg_available()
+    yield reason
+    if reason is None:
+        admin = sa.create_engine(PG_URL)
+        with admin.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM " + ", ".join(f"pg_catalog.{c}" for c in _CATALOGS))
+        admin.dispose()
 
 
 @pytest.fixture
