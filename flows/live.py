@@ -178,7 +178,9 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
                         upto=upto, ready=ready, held=held))
                     records = warnings = 0
                     last_log = time.monotonic()
-                if report.records == 0:
+                # A run takes everything it can now; records committed meanwhile wake a listener at once,
+                # so only a poller looks again straight after a run that found records.
+                if report.records == 0 or wake.tells:
                     wake.wait(poll_s)
             clean = True
         finally:

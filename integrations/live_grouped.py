@@ -157,23 +157,26 @@ class GroupedLiveEvaluator(LiveEvaluator):
                     self._resolved += self._watch_resolved.sync(session, self.groups, now)
                 self._fresh = False
                 fresh = self._read(session)
-                done = self._pass(session, fresh, source_marks(session=session), now, report)
-                if done is None:
+                fed, latest, more = self._pass(session, fresh, source_marks(session=session), now, report)
+                if latest is not None and (event_now is None or latest > event_now):
+                    event_now = latest
+                if not more:
+                    # The last pass of the run sweeps in its own transaction: an empty pass after it would
+                    # cost a transaction and a read for nothing (records committed meanwhile start the next run).
                     if event_now is not None:
                         _sweep_stale(session, self.rulebook, self.routing, event_now, now)
                     self._watch(session, now)
-                    return report
-                fed, latest = done
             if self._fork_due:  # after the commit: the state of a committed pass
                 self._fork(now)
-            if latest is not None and (event_now is None or latest > event_now):
-                event_now = latest
             if fed and progress is not None:
                 progress(fed)
+            if not more:
+                return report
 
     def _pass(self, session: Session, fresh: list[tuple[int, Record]], marks: Mapping[str, SourceMark],
-              now: datetime, report: EvaluationReport) -> tuple[int, datetime | None] | None:
-        """One pass in the caller's transaction: ``(records fed, their latest at)``; None: nothing to do."""
+              now: datetime, report: EvaluationReport) -> tuple[int, datetime | None, bool]:
+        """One pass in the caller's transaction: ``(records fed, their latest at, more)``; ``more``: a pass
+        right after this one could take more now (the read or a group's release stopped at the batch size)."""
         if fresh:
             self._seq = fresh[-1][0]
             top = max(r.at for _, r in fresh)
@@ -185,7 +188,8 @@ class GroupedLiveEvaluator(LiveEvaluator):
         journal: list[tuple[str, Position, list[str], int]] = []
         # A clock never passes a record not yet read (a backlog longer than a pass reads): it stops just
         # before the earliest of them, so they are not taken for late ones and the heaps stay small.
-        unread = self._unread(session) if len(fresh) == self.batch_size else None
+        more = len(fresh) == self.batch_size
+        unread = self._unread(session) if more else None
         for ln in self._lanes:
             late: list[Record] = []
             for seq, record in fresh:
@@ -206,8 +210,8 @@ class GroupedLiveEvaluator(LiveEvaluator):
             released: list[Record] = []
             upto = ln.position.upto
             if clock is not None and (upto is None or clock > upto):
-                released, clock = ln.release(clock, self.batch_size)
-                upto = clock
+                released, upto = ln.release(clock, self.batch_size)
+                more = more or upto != clock
             batch = sorted(late, key=key_of) + released
             if not batch and upto == ln.position.upto:
                 ln.position = Position(self._seq, upto)
@@ -223,7 +227,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         if fresh or wrote:
             save_position(session, self.rulebook, self.position, now, name=GROUPED)
         if not wrote:
-            return None if not fresh else (0, None)
+            return 0, None, more
         if late_seqs:
             session.execute(sa.update(RecordRow).where(col(RecordRow.seq).in_(sorted(late_seqs))).values(late=True))
         records = list(fed.values())
@@ -242,7 +246,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         report.records += len(records)
         report.late += len(late_seqs)
         report.batches += 1
-        return len(records), max((r.at for r in records), default=None)
+        return len(records), max((r.at for r in records), default=None), more
 
     def _write_checkpoint(self, session: Session, now: datetime) -> CheckpointWritten:
         """Every group's state and position at once."""

@@ -106,13 +106,13 @@ def journal_batch(session: Session, name: str, position: Position, *, resolved: 
 
 def journal_lanes(session: Session, rows: Sequence[tuple[str, Position, Sequence[str], int]], *, now: datetime) -> int:
     """Append the journal rows of one pass of the grouped evaluator — ``(name, position, resolved, records)``
-    in the order its groups were fed — in one statement (in the caller's transaction); the last one's id.
-    One evaluator writes the journal at a time (the lease), so the highest id is the last row written."""
+    in the order its groups were fed — in one statement (in the caller's transaction); the last one's id
+    (the highest the statement returned: one round trip, no second read of the table)."""
     table: sa.Table = EvaluatorBatchRow.__table__  # type: ignore[attr-defined]
-    session.execute(sa.insert(table), [
+    ids = session.execute(sa.insert(table).returning(table.c.id), [
         {"name": name, "consumed_seq": position.seq, "watermark": position.upto, "resolved": list(resolved),
-         "records": records, "committed_at": now} for name, position, resolved, records in rows])
-    return int(session.execute(sa.select(sa.func.max(table.c.id))).scalar_one())
+         "records": records, "committed_at": now} for name, position, resolved, records in rows]).scalars()
+    return int(max(ids))
 
 
 def journal_after(session: Session, name: str, journal_id: int) -> list[EvaluatorBatchRow]:

@@ -246,12 +246,10 @@ def save_position(session: Session, rulebook: Rulebook, position: Position, now:
                   name: str = STATE_NAME) -> None:
     """Save the evaluator's position (the state itself goes into checkpoints), in the caller's transaction.
     ``name``: the grouped evaluator's (:mod:`integrations.store.grouped_state`) is the furthest ``seq`` read
-    and its slowest group's time, what operators and benches watch."""
-    state = session.get(EvaluatorStateRow, name) or EvaluatorStateRow(name=name, rulebook_version=rulebook.version)
-    state.rulebook_version = rulebook.version
-    state.consumed_seq = position.seq
-    state.watermark = position.upto
-    if state.state:
-        state.state = {}  # the JSON state of old: a checkpoint holds it now
-    state.updated_at = now
-    session.add(state)
+    and its slowest group's time, what operators and benches watch. One ``UPDATE`` a pass (the row is
+    inserted once); the JSON state of old goes with it, since a checkpoint holds the state now."""
+    table: sa.Table = EvaluatorStateRow.__table__  # type: ignore[attr-defined]
+    values = {"rulebook_version": rulebook.version, "consumed_seq": position.seq, "watermark": position.upto,
+              "state": {}, "updated_at": now}
+    if session.execute(sa.update(table).where(table.c.name == name).values(**values)).rowcount == 0:  # type: ignore[attr-defined]
+        session.execute(sa.insert(table).values(name=name, **values))

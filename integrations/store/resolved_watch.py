@@ -63,15 +63,19 @@ class ResolvedWatch:
         if self._last is not None and self._last[0] == now and time.monotonic() - self._last[1] < SAME_RUN_S:
             return []
         self._last = (now, time.monotonic())
-        top = int(session.execute(sa.select(sa.func.coalesce(sa.func.max(_AUDIT.c.id), 0))).scalar_one())
+        last = sa.select(sa.func.coalesce(sa.func.max(_AUDIT.c.id), 0).label("top")).subquery()
         if self.full_at is None or now - self.full_at >= FULL_EVERY or now < self.full_at:
+            top = int(session.execute(sa.select(last.c.top)).scalar_one())
             candidates = [w.fingerprint for w in evaluator.warnings()]
             self.full_at = now
         else:
+            # The last id and the resolutions up to it in one round trip (a row of the id alone: none).
             joined = _AUDIT.join(_WARNING, _WARNING.c.id == _AUDIT.c.warning_id)
-            q = (sa.select(_WARNING.c.fingerprint).select_from(joined)
-                 .where(_AUDIT.c.id > self.seen - OVERLAP, _AUDIT.c.id <= top, _AUDIT.c.action == RESOLVED))
-            candidates = sorted(set(session.execute(q).scalars()))
+            on = sa.and_(_AUDIT.c.id > self.seen - OVERLAP, _AUDIT.c.id <= last.c.top, _AUDIT.c.action == RESOLVED)
+            rows = session.execute(sa.select(last.c.top, _WARNING.c.fingerprint)
+                                   .select_from(last.outerjoin(joined, on))).all()
+            top = int(rows[0][0])
+            candidates = sorted({fp for _, fp in rows if fp is not None})
         self.seen = top
         if not candidates:
             return []

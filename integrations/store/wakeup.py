@@ -42,6 +42,10 @@ def notify_records(session: Session) -> None:
 class Wakeup(Protocol):
     """Waits until records may have arrived, or ``timeout`` seconds at most."""
 
+    tells: bool
+    """True when a wait returns at once for records committed since the last one (a notification queued
+    while the evaluator worked): then a run that took what it could need not be followed by another look."""
+
     def wait(self, timeout: float) -> bool:
         """True if woken by a notification, False when the timeout passed."""
 
@@ -51,6 +55,8 @@ class Wakeup(Protocol):
 
 class Polling:
     """Sleep the interval (SQLite, or wherever notifications are not available)."""
+
+    tells = False
 
     def wait(self, timeout: float) -> bool:
         """Sleep ``timeout`` seconds; never woken early."""
@@ -63,6 +69,8 @@ class Polling:
 
 class Listening:
     """``LISTEN`` on the store schema's channel, on a connection of its own (autocommit, outside the engine's pool)."""
+
+    tells = True
 
     def __init__(self, engine: sa.Engine) -> None:
         raw = engine.raw_connection()

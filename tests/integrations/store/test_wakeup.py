@@ -33,10 +33,11 @@ def test_a_commit_wakes_the_listener_and_a_rollback_does_not(pg_url: str) -> Non
     wake = wakeup_for(engine)
     try:
         assert isinstance(wake, Listening)
+        assert wake.tells  # what lets the resident evaluator wait straight after a run (flows.live.follow)
         assert wake.wait(0.2) is False  # nothing yet: the timeout passes
         _store(engine, "r1", fail=True)
         assert wake.wait(0.5) is False
-        _store(engine, "r2")
+        _store(engine, "r2")  # committed before the wait (as while the evaluator runs): told at once
         t0 = time.monotonic()
         assert wake.wait(5.0) is True
         assert time.monotonic() - t0 < 1.0
@@ -50,6 +51,7 @@ def test_a_commit_wakes_the_listener_and_a_rollback_does_not(pg_url: str) -> Non
 def test_sqlite_polls(sqlite_engine: sa.Engine) -> None:
     wake = wakeup_for(sqlite_engine)
     assert isinstance(wake, Polling)
+    assert not wake.tells  # a poller looks again after a run that found records
     t0 = time.monotonic()
     assert wake.wait(0.05) is False and time.monotonic() - t0 >= 0.05
     wake.close()
