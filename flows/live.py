@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from domain.watermarks import SourceTiming
+from domain.watermarks import BEIJING, SourceTiming
 from integrations.i18n import _
 from integrations.route import Routing
 from integrations.settings import Settings, get_settings
@@ -120,6 +120,24 @@ def _reloaded(engine: sa.Engine, live: LiveEvaluator, settings: Settings, say: C
     return fresh
 
 
+def _at(at: datetime) -> str:
+    """Beijing time to the second, the zone marked (the log of a resident process is read live)."""
+    return _("{time}（北京时间）").format(time=f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M:%S}")
+
+
+def minute_line(live: LiveEvaluator, records: int, warnings: int, now: datetime) -> str:
+    """The resident evaluator's line a minute: records evaluated and warnings opened or raised since the
+    last line, how far the slowest group has evaluated and its lag behind ``now`` (event time), and what
+    waits: releasable now, or held by the sources' watermarks."""
+    ready, held = live.pending(now)
+    upto = live.position.upto
+    where = _("尚无") if upto is None else _("{at}（滞后 {lag} 秒）").format(
+        at=_at(upto), lag=f"{max(0.0, (now - upto).total_seconds()):.0f}")
+    return _("{now} 最近一分钟评估 {records} 条记录，新开或上调预警 {warnings} 条；最慢的规则组已评估至 {upto}；"
+             "等待中：可放行 {ready} 条，水位线暂扣 {held} 条").format(
+        now=_at(now), records=records, warnings=warnings, upto=where, ready=ready, held=held)
+
+
 def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5, log_every_s: float = 60.0,
            who: str | None = None, stop: Callable[[], bool] = lambda: False,
            settings: Settings | None = None, holding: Callable[[], None] | None = None,
@@ -170,12 +188,7 @@ def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5
                 records += report.records
                 warnings += report.opened + report.raised
                 if time.monotonic() - last_log >= log_every_s:
-                    ready, held = live.pending(datetime.now(UTC))
-                    upto = live.position.upto.isoformat() if live.position.upto else "-"
-                    say(_("{now} 最近一分钟评估 {records} 条记录，新开或上调预警 {warnings} 条；已评估至 {upto}；"
-                          "等待中：可放行 {ready} 条，水位线暂扣 {held} 条").format(
-                        now=datetime.now(UTC).isoformat(timespec="seconds"), records=records, warnings=warnings,
-                        upto=upto, ready=ready, held=held))
+                    say(minute_line(live, records, warnings, datetime.now(UTC)))
                     records = warnings = 0
                     last_log = time.monotonic()
                 # A run takes everything it can now; records committed meanwhile wake a listener at once,
