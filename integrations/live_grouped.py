@@ -262,7 +262,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         """Store what a child encoded, once it has ended (in the caller's transaction)."""
         if self._child is None:
             return
-        done = self._child.store(session, version=self.rulebook.version, who=self.who, now=now, block=block)
+        done = self._child.store(session, version=self.rulebook.version, who=self.who, block=block)
         if done is False:
             log.error(_("检查点编码子进程失败；下一批次重试（上一检查点与批次日志仍完整，不丢数据）"))
             self._checkpoint_at = None  # due again at the next pass

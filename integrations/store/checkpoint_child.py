@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,10 +44,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Encoded(Generic[T]):
-    """A child that ended: the bytes it sent (None: it failed) and what the caller noted at the fork."""
+    """A child that ended: the bytes it sent (None: it failed), what the caller noted at the fork, and the
+    seconds from the fork to the last byte read (the encoding, beside the evaluator)."""
 
     data: bytes | None
     note: T
+    seconds: float = 0.0
 
 
 class StateChild(Generic[T]):
@@ -57,6 +60,7 @@ class StateChild(Generic[T]):
         self._reader: threading.Thread | None = None
         self._chunks: list[bytes] = []
         self._note: T | None = None
+        self._span = (0.0, 0.0)  # monotonic: the fork, the end of the pipe
 
     @property
     def running(self) -> bool:
@@ -82,6 +86,7 @@ class StateChild(Generic[T]):
                 os._exit(code)  # nothing of the parent's (atexit handlers, connections, threads) runs here
         os.close(write_fd)
         self._pid, self._note, self._chunks = pid, note, []
+        self._span = (time.monotonic(), 0.0)
         self._reader = threading.Thread(target=self._read, args=(read_fd,), name="checkpoint-pipe", daemon=True)
         self._reader.start()
 
@@ -89,6 +94,7 @@ class StateChild(Generic[T]):
         with os.fdopen(fd, "rb") as pipe:
             while chunk := pipe.read(1 << 20):
                 self._chunks.append(chunk)
+        self._span = (self._span[0], time.monotonic())
 
     def take(self, *, block: bool = False) -> Encoded[T] | None:
         """The child's outcome once it has ended (``block``: wait for it); None while it runs, or if none
@@ -103,7 +109,7 @@ class StateChild(Generic[T]):
         note, data = self._note, b"".join(self._chunks)
         self._pid, self._reader, self._note, self._chunks = None, None, None, []
         assert note is not None  # nosec B101  # set with the pid
-        return Encoded(data if ok else None, note)
+        return Encoded(data if ok else None, note, max(0.0, self._span[1] - self._span[0]))
 
 
 @dataclass(frozen=True)
@@ -140,16 +146,18 @@ class GroupsChild:
         """Wait for a child still running and drop what it sends (a stop that stores nothing more)."""
         self._child.take(block=True)
 
-    def store(self, session: Session, *, version: str, who: str, now: datetime,
+    def store(self, session: Session, *, version: str, who: str,
               block: bool = False) -> CheckpointWritten | Literal[False] | None:
         """Once the child has ended, store its checkpoint in the caller's transaction and say what was
-        written; False: the child failed (the checkpoint is due again); None: nothing ended yet."""
+        written (its seconds: the child's encoding and this store, not the passes between them); False: the
+        child failed (the checkpoint is due again); None: nothing ended yet."""
         done = self._child.take(block=block)
         if done is None:
             return None
         at = done.note
         if done.data is None:
             return False
+        start = time.perf_counter()
         store_grouped_checkpoint(session, done.data, version=version, position=at.position, lanes=at.lanes,
                                  journal_id=at.journal_id, now=at.now, who=who)
-        return CheckpointWritten(len(done.data), (now - at.now).total_seconds(), at.journal_id)
+        return CheckpointWritten(len(done.data), done.seconds + time.perf_counter() - start, at.journal_id)

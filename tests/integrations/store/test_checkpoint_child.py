@@ -153,6 +153,21 @@ def test_a_child_sends_back_more_than_a_pipe_holds() -> None:
     assert not child.running and child.take() is None
 
 
+def test_the_seconds_of_a_child_are_those_of_its_encoding_not_of_the_wait_for_them() -> None:
+    import time
+
+    child: StateChild[str] = StateChild()
+
+    def slow() -> bytes:
+        time.sleep(0.3)
+        return b"state"
+
+    child.start(slow, "note")
+    time.sleep(1.0)  # the evaluator's passes meanwhile: not the checkpoint's cost
+    done = child.take(block=True)
+    assert done is not None and 0.3 <= done.seconds < 0.9
+
+
 def test_a_child_that_raises_sends_nothing() -> None:
     child: StateChild[int] = StateChild()
 
