@@ -293,7 +293,9 @@ def _in_process(url: str, env: dict[str, str], batches: int) -> dict[str, float]
         report = live.run(datetime.now(UTC))
         if i >= WARM_UP:
             costs.append(time.perf_counter() - t0)
-        assert report.records == 100, report
+            assert report.records == 100, report
+        else:  # the first one's heartbeat also releases the feed's records its sources' lateness still held
+            assert report.records >= 100, report
     written = live.checkpoint(datetime.now(UTC))
     live.close()
     again, read_s = load()
