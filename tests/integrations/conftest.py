@@ -1,4 +1,6 @@
-"""Fixtures for the ingest tests (the stores come from tests/conftest.py: ``engine``, ``sqlite_engine``)."""
+"""Fixtures of the integration tests. The stores (``engine``, ``sqlite_engine``, and ``migrated_url`` for a
+test's own fixture) are copies of a store migrated once per test process (tests/store_templates.py); the
+empty ones (``store_url``, ``pg_url``: for tests of the migrations) come from tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ import pytest
 from domain.kinds import RecordKinds
 from integrations.settings import PACKAGE_ROOT
 from integrations.simulator import RunningSimulator, start_simulator
+from tests.store_templates import engine, migrated_url, sqlite_engine, store_templates
+
+__all__ = ["engine", "migrated_url", "sqlite_engine", "store_templates"]
 
 
 @pytest.fixture(scope="session")
