@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,28 @@ class StoreTemplates:
         copy.dispose()
         return f"{PG_SERVER}{name}?options=-csearch_path%3D{schema}", name
 
+    @contextmanager
+    def store(self, backend: str) -> Iterator[sa.Engine]:
+        """A migrated store of its own on ``backend`` (``sqlite``, ``postgres``), opened, and gone after the
+        block: for a property test's examples, each on a fresh store."""
+        if backend == "sqlite":
+            with tempfile.TemporaryDirectory(dir=self.folder) as folder:
+                engine = open_store(self.sqlite_copy(Path(folder) / "fenghuo.db"))
+                try:
+                    yield engine
+                finally:
+                    engine.dispose()
+            return
+        url, database = self.pg_copy()
+        try:
+            engine = open_store(url)
+            try:
+                yield engine
+            finally:
+                engine.dispose()
+        finally:
+            self.drop(database)
+
     def drop(self, database: str) -> None:
         with self.admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -123,6 +147,23 @@ def store_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreT
         templates.close()
 
 
+def _require_pg(request: pytest.FixtureRequest) -> None:
+    """Skip without PostgreSQL, or fail in CI (CI must never skip it), as ``pg_url`` does."""
+    reason = request.getfixturevalue("pg_reason")
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def pg_templates(request: pytest.FixtureRequest, store_templates: StoreTemplates) -> StoreTemplates:
+    """:func:`store_templates` for a test that makes PostgreSQL stores (``.store("postgres")``): skips or fails
+    without PostgreSQL as ``pg_url`` does."""
+    _require_pg(request)
+    return store_templates
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def migrated_url(request: pytest.FixtureRequest, tmp_path: Path, store_templates: StoreTemplates) -> Iterator[str]:
     """The URL of a store already migrated, once per backend (the same ids as ``store_url``): a copy of the
@@ -130,11 +171,7 @@ def migrated_url(request: pytest.FixtureRequest, tmp_path: Path, store_templates
     if request.param == "sqlite":
         yield store_templates.sqlite_copy(tmp_path / "fenghuo.db")
         return
-    reason = request.getfixturevalue("pg_reason")
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
-        pytest.skip(reason)
+    _require_pg(request)
     url, database = store_templates.pg_copy()
     try:
         yield url

@@ -11,9 +11,9 @@ import pytest
 from domain.kinds import RecordKinds
 from integrations.settings import PACKAGE_ROOT
 from integrations.simulator import RunningSimulator, start_simulator
-from tests.store_templates import engine, migrated_url, sqlite_engine, store_templates
+from tests.store_templates import engine, migrated_url, pg_templates, sqlite_engine, store_templates
 
-__all__ = ["engine", "migrated_url", "sqlite_engine", "store_templates"]
+__all__ = ["engine", "migrated_url", "pg_templates", "sqlite_engine", "store_templates"]
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from rules.language.check import CheckResult, check_paths
-from tests.store_templates import engine, migrated_url, sqlite_engine, store_templates
+from tests.store_templates import engine, migrated_url, pg_templates, sqlite_engine, store_templates
 
-__all__ = ["engine", "migrated_url", "sqlite_engine", "store_templates"]
+__all__ = ["engine", "migrated_url", "pg_templates", "sqlite_engine", "store_templates"]
 
 REPO = Path(__file__).resolve().parents[2]
 RULEBOOK = REPO / "rules" / "catalog"
