@@ -1,20 +1,22 @@
-"""Migrated stores for tests, cheaply: each backend's store is migrated once per test process (a *template*)
-and every test gets a copy of it, instead of running the Alembic migrations again (on PostgreSQL some forty
-tables created, then dropped with their schema: about a second a test on a loaded machine, against a
-tenth of that for a copy).
+"""Migrated stores for tests, cheaply. Running the Alembic migrations for every test (some twenty-five tables
+and seventy indexes; on PostgreSQL created in a fresh schema, then dropped with it) costs a quarter of a second
+to a second a store on a loaded two-core machine, and the suite makes some six hundred stores.
 
-- SQLite: the template's file, copied (the store is one file; its engine is disposed first, so no WAL is left).
-- PostgreSQL: a database of its own per test, ``CREATE DATABASE … TEMPLATE`` of a database migrated once
-  (a block copy, no DDL). The template migrates into a schema, which each copy renames to a fresh name: the
-  test's URL sets ``search_path`` to it, as :func:`tests.conftest.pg_url` does, so what keys on
-  ``current_schema()`` (the lease's holder name in ``pg_stat_activity``, the records' ``NOTIFY`` channel)
-  stays apart from the other tests running at the same time. The copy is dropped ``WITH (FORCE)`` after the
-  test (a connection the test left open must not fail the teardown).
+- SQLite: a store migrated once per test process (the *template*) is copied, file and all (its engine is
+  disposed first, so no WAL is left beside it).
+- PostgreSQL: a test's schema, once the test is over, is emptied and handed to the next test instead of
+  being dropped (a pool of migrated schemas per test process). Emptied means what a fresh migration leaves:
+  every table truncated but ``alembic_version``, every sequence back at its start; and it is reused only
+  if its tables, indexes and sequences are still exactly those the migrations made and nothing of the
+  test still holds it (a lock on its tables, or a lease: see :func:`StoreTemplates.pg_release`) —
+  otherwise it is dropped and a new one migrated. The schema's name is new per store made, so a lease or
+  a ``NOTIFY`` channel (both keyed on ``current_schema()``) of one test never meets another's at the same
+  time; reused, it is the same store for the next test as a new one would be.
 
-A copy is the store the migrations build (the copy runs :func:`integrations.store.db.open_store` again,
-which finds it at head); tests of the migrations themselves keep ``store_url`` (an empty store) and migrate.
-The fixtures here are imported by the conftests of the folders that use them (tests/integrations,
-tests/rules).
+A copy is a store the migrations built, and is opened again with :func:`integrations.store.db.open_store`
+(which finds it at head). Tests of the migrations themselves keep ``store_url`` and ``pg_url`` (empty
+stores, tests/conftest.py) and migrate. The fixtures are imported by the conftests of the folders that use
+them (tests/integrations, tests/rules).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,20 +34,41 @@ import sqlalchemy as sa
 
 from integrations.store.db import open_store
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
-ADMIN_DB = "test"
-TEMPLATE_SCHEMA = "tpl"
-_RUN = uuid.uuid4().hex[:10]  # this test process's: two sessions on one server never share a template
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+LEASE_APP_PREFIX = "fenghuo-lease"  # integrations.store.lease: a lease holder's application_name starts so
+
+
+def pg_schema_url(schema: str) -> str:
+    """The store URL whose ``search_path`` is ``schema`` (as tests/conftest.py's ``pg_url`` gives)."""
+    return f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+
+_SHAPE = """SELECT relkind::text, relname || ' ' || relnatts FROM pg_class WHERE relnamespace = {ns}
+            UNION ALL SELECT 'constraint', conname FROM pg_constraint WHERE connamespace = {ns}
+            UNION ALL SELECT 'version', version_num FROM "{schema}".alembic_version ORDER BY 1, 2"""
+"""What a migrated schema is made of: its tables, indexes and sequences (with their column counts), its
+constraints, its Alembic revision."""
+
+
+def _shape(conn: sa.Connection, schema: str) -> list[tuple[str, str]]:
+    ns = f"CAST('{schema}' AS regnamespace)"
+    return [(kind, what) for kind, what in conn.exec_driver_sql(_SHAPE.format(ns=ns, schema=schema))]
 
 
 class StoreTemplates:
-    """The migrated templates of one test process, made on first use, dropped at its end."""
+    """The SQLite template and the pool of PostgreSQL schemas of one test process (see the module)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._sqlite: Path | None = None
-        self._pg: str | None = None
         self._admin: sa.Engine | None = None
+        self._shape: list[tuple[str, str]] | None = None  # a migrated schema's (see _SHAPE)
+        self._tables: list[str] = []  # its tables but alembic_version
+        self._free: list[str] = []  # migrated schemas, empty, waiting for a test
+        self._made: list[str] = []  # every schema made, dropped at the end
+        self.reused = self.discarded = 0
+
+    # SQLite
 
     def sqlite_copy(self, path: Path) -> str:
         """A migrated SQLite store at ``path`` (a copy of the template); its URL."""
@@ -59,48 +81,72 @@ class StoreTemplates:
         shutil.copyfile(self._sqlite, path)
         return f"sqlite:///{path}"
 
+    # PostgreSQL
+
     @property
     def admin(self) -> sa.Engine:
         if self._admin is None:
-            self._admin = sa.create_engine(PG_SERVER + ADMIN_DB, isolation_level="AUTOCOMMIT",
-                                           poolclass=sa.pool.NullPool)
+            self._admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
         return self._admin
 
-    def _pg_template(self) -> str:
-        if self._pg is None:
-            name = f"fh_tpl_{_RUN}"
+    def pg_schema(self) -> str:
+        """A migrated, empty PostgreSQL schema for one test: from the pool, or new. Give it back with
+        :meth:`pg_release`."""
+        if self._free:
+            self.reused += 1
+            return self._free.pop()
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        self._made.append(schema)
+        open_store(pg_schema_url(schema)).dispose()
+        if self._shape is None:
             with self.admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            made = sa.create_engine(PG_SERVER + name, poolclass=sa.pool.NullPool)
-            with made.begin() as conn:
-                conn.exec_driver_sql(f'CREATE SCHEMA "{TEMPLATE_SCHEMA}"')
-            made.dispose()
-            open_store(f"{PG_SERVER}{name}?options=-csearch_path%3D{TEMPLATE_SCHEMA}").dispose()
-            with self.admin.connect() as conn:
-                # No connection may be open to a template while it is copied: none of ours is, and with
-                # connections refused autovacuum (where it runs) leaves it alone too.
-                conn.exec_driver_sql(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
-            self._pg = name
-        return self._pg
+                self._shape = _shape(conn, schema)
+                self._tables = conn.exec_driver_sql(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %(s)s AND tablename <> 'alembic_version' "
+                    "ORDER BY 1", {"s": schema}).scalars().all()
+        return schema
 
-    def pg_copy(self) -> tuple[str, str]:
-        """A migrated PostgreSQL store in a database of its own: ``(url, database)``."""
-        template = self._pg_template()
-        name, schema = f"fh_t_{_RUN}_{uuid.uuid4().hex[:8]}", f"t_{uuid.uuid4().hex[:12]}"
-        for attempt in range(50):
-            try:
-                with self.admin.connect() as conn:
-                    conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-                break
-            except sa.exc.OperationalError as exc:  # "source database … is being accessed by other users"
-                if "being accessed by other users" not in str(exc) or attempt == 49:
-                    raise
-                time.sleep(0.1)
-        copy = sa.create_engine(PG_SERVER + name, poolclass=sa.pool.NullPool)
-        with copy.begin() as conn:
-            conn.exec_driver_sql(f'ALTER SCHEMA "{TEMPLATE_SCHEMA}" RENAME TO "{schema}"')
-        copy.dispose()
-        return f"{PG_SERVER}{name}?options=-csearch_path%3D{schema}", name
+    def pg_release(self, schema: str) -> None:
+        """After the test: empty ``schema`` back to the migrated state and pool it, or drop it if it cannot
+        be (its shape changed, or something of the test still holds it)."""
+        try:
+            self._reset(schema)
+        except Exception:  # whatever went wrong, the schema is not reused
+            self.discarded += 1
+            self._drop(schema)
+            return
+        self._free.append(schema)
+
+    def _reset(self, schema: str) -> None:
+        with self.admin.connect() as conn:
+            # A lease the test left held (its holder still running) would be found held by the next test.
+            held = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %(p)s",
+                {"p": f"{LEASE_APP_PREFIX} {schema} %"}).scalar_one()
+            if held:
+                raise RuntimeError(f"{held} lease(s) still held in {schema}")
+            if _shape(conn, schema) != self._shape:
+                raise RuntimeError(f"{schema} is no longer the migrated schema")
+            conn.exec_driver_sql("SET lock_timeout = '5s'")
+            conn.exec_driver_sql(f'SET search_path = "{schema}"')
+            used = conn.exec_driver_sql(" UNION ALL ".join(
+                f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in self._tables)).scalars().all()
+            if used:
+                # CASCADE: a table that references a truncated one is truncated too (empty or not).
+                conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in used) + " CASCADE")
+            conn.exec_driver_sql(
+                "SELECT setval(format('%%I.%%I', schemaname, sequencename)::regclass, start_value, false) "
+                "FROM pg_sequences WHERE schemaname = %(schema)s AND last_value IS NOT NULL", {"schema": schema})
+
+    def _drop(self, schema: str) -> None:
+        try:
+            with self.admin.connect() as conn:
+                conn.exec_driver_sql("SET lock_timeout = '30s'")
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        except Exception:  # tried again at the end of the session
+            pass
 
     @contextmanager
     def store(self, backend: str) -> Iterator[sa.Engine]:
@@ -114,32 +160,33 @@ class StoreTemplates:
                 finally:
                     engine.dispose()
             return
-        url, database = self.pg_copy()
+        schema = self.pg_schema()
         try:
-            engine = open_store(url)
+            engine = open_store(pg_schema_url(schema))
             try:
                 yield engine
             finally:
                 engine.dispose()
         finally:
-            self.drop(database)
-
-    def drop(self, database: str) -> None:
-        with self.admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            self.pg_release(schema)
 
     def close(self) -> None:
-        if self._pg is not None:
+        """Drop every schema made."""
+        if os.environ.get("FENGHUO_TEST_POOL_REPORT"):  # how the pool did: a line per test process
+            with Path(os.environ["FENGHUO_TEST_POOL_REPORT"]).open("a", encoding="utf-8") as out:
+                out.write(f"made {len(self._made)} reused {self.reused} discarded {self.discarded}\n")
+        if self._made:
             with self.admin.connect() as conn:
-                conn.exec_driver_sql(f'ALTER DATABASE "{self._pg}" WITH IS_TEMPLATE false')
-            self.drop(self._pg)
+                conn.exec_driver_sql("SET lock_timeout = '30s'")
+                for schema in self._made:
+                    conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         if self._admin is not None:
             self._admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def store_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreTemplates]:
-    """This test process's migrated templates (see the module)."""
+    """This test process's SQLite template and PostgreSQL pool (see the module)."""
     templates = StoreTemplates(tmp_path_factory.mktemp("store-templates"))
     try:
         yield templates
@@ -166,22 +213,22 @@ def pg_templates(request: pytest.FixtureRequest, store_templates: StoreTemplates
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def migrated_url(request: pytest.FixtureRequest, tmp_path: Path, store_templates: StoreTemplates) -> Iterator[str]:
-    """The URL of a store already migrated, once per backend (the same ids as ``store_url``): a copy of the
-    template. PostgreSQL skips or fails as ``pg_url`` does: CI must never skip it."""
+    """The URL of a store already migrated and empty, once per backend (the same ids as ``store_url``).
+    PostgreSQL skips or fails as ``pg_url`` does: CI must never skip it."""
     if request.param == "sqlite":
         yield store_templates.sqlite_copy(tmp_path / "fenghuo.db")
         return
     _require_pg(request)
-    url, database = store_templates.pg_copy()
+    schema = store_templates.pg_schema()
     try:
-        yield url
+        yield pg_schema_url(schema)
     finally:
-        store_templates.drop(database)
+        store_templates.pg_release(schema)
 
 
 @pytest.fixture
 def engine(migrated_url: str) -> Iterator[sa.Engine]:
-    """A migrated store on each backend (a copy of the template, opened as a command opens it)."""
+    """A migrated store on each backend (see the module), opened as a command opens it."""
     eng = open_store(migrated_url)
     yield eng
     eng.dispose()
