@@ -26,7 +26,9 @@ from integrations.ingest.run import load_kinds
 from integrations.records_io import import_items
 from integrations.settings import get_settings
 from integrations.sources.config import DEFAULT_SOURCES_FILE, load_sources
+from integrations.store.checkpoint_models import EvaluatorCheckpointRow
 from integrations.store.db import open_store
+from integrations.store.grouped_state import GROUPED
 from integrations.store.models import RecordRow, WarningRow
 from rules.language.loader import load_rulebook
 from rules.run.backtest import backtest
@@ -225,6 +227,7 @@ def test_the_demo_data_in_several_source_orders(book: Any, kinds: Any, fresh_sto
     items = _demo_items()
     engine = fresh_store()
     now = datetime.now(UTC)
+    checkpoints: set[int | None] = set()
     for config in SOURCES.values():  # every department is connected before the month starts
         import_items(engine, config, [], kinds=kinds, key=KEY, now=now, complete_up_to=T0 - timedelta(days=1))
     days = [T0 + timedelta(days=d + 1) for d in range(11)] if not whole else [T0 + timedelta(days=11)]
@@ -236,6 +239,10 @@ def test_the_demo_data_in_several_source_orders(book: Any, kinds: Any, fresh_sto
             import_items(engine, config, batch, kinds=kinds, key=KEY, now=now, complete_up_to=day_end,
                          mapped=True)
             evaluate_pending(engine, book, now=now, kinds=MODES[mode])
+            with Session(engine) as s:  # the checkpoint the next run restores
+                checkpoints.add(getattr(s.get(EvaluatorCheckpointRow, GROUPED), "journal_id", None))
+    if mode == "per group" and not whole:
+        assert len(checkpoints) > 3, checkpoints  # checkpoints all through the month, restored by the runs
     exported = list(parse_jsonl(export_lines(engine, T0 - timedelta(days=1), None, None), kinds))
     assert len(exported) > 500
     expected = sorted((w["rule"], w["level"], w["fingerprint"], w["occurrences"]) for w in backtest(
