@@ -32,6 +32,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,8 +137,10 @@ def _wait_for(log: Path, needle: str, times: int, timeout: float = 120) -> None:
 
 
 def _run(backend: str, tmp: Path, name: str, recs: list[Record], *, kills: int, rng: random.Random, chunk: int,
-         every_records: int) -> tuple[Outcome, dict[str, object], str]:
-    """One live run: the paced feed, ``evaluate --follow`` killed ``kills`` times; its outcome."""
+         every_records: int, kill_at: Sequence[int] = ()) -> tuple[Outcome, dict[str, object], str]:
+    """One live run: the paced feed, ``evaluate --follow`` killed ``kills`` times; its outcome. ``kill_at``:
+    one record count per kill, each process killed as soon as the evaluated position reaches it (every kill
+    under the feed) instead of at a random moment after it loaded."""
     url = _url(backend, tmp, name)
     try:
         engine = open_store(url)
@@ -161,9 +164,14 @@ def _run(backend: str, tmp: Path, name: str, recs: list[Record], *, kills: int, 
         feeder = threading.Thread(target=feed, daemon=True)
         feeder.start()
         for n in range(kills):
-            # Each kill lands while that process runs: after it loaded, at a random moment.
+            # Each kill lands while that process runs: after it loaded, at a random moment (or at its point).
             _wait_for(log, "evaluating from the last checkpoint", n + 1)
-            time.sleep(rng.uniform(0.3, 4.0))
+            if kill_at:
+                end = time.monotonic() + 120
+                while _position(engine) < kill_at[n] and time.monotonic() < end:
+                    time.sleep(0.01)
+            else:
+                time.sleep(rng.uniform(0.3, 4.0))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             proc = _follow(env, log)
@@ -214,14 +222,17 @@ def _inline_reference(backend: str, tmp: Path, recs: list[Record], chunk: int) -
 
 
 def crash_run(backend: str, *, records: int, kills: int, seed: int, chunk: int = 20,
-              every_records: int = 100, inline_reference: bool = False) -> dict[str, object]:
-    """The crash run and the uninterrupted one on ``backend``; the comparison as a dict."""
+              every_records: int = 100, inline_reference: bool = False,
+              kill_at: Sequence[int] = ()) -> dict[str, object]:
+    """The crash run and the uninterrupted one on ``backend``; the comparison as a dict. ``kill_at``: kill
+    at these evaluated record counts rather than at random moments (see :func:`_run`)."""
+    assert not kill_at or (len(kill_at) == kills and max(kill_at) < records), kill_at
     rng = random.Random(seed)
     recs = feed_records(records, seed)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         got, facts, _ = _run(backend, tmp, "crash", recs, kills=kills, rng=rng, chunk=chunk,
-                             every_records=every_records)
+                             every_records=every_records, kill_at=kill_at)
         if inline_reference:
             want, ref_facts = _inline_reference(backend, tmp, recs, chunk), {"seconds": None}
         else:

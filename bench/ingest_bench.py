@@ -201,6 +201,8 @@ def _run(args: argparse.Namespace, url1: str, urls: list[str]) -> None:
     finally:
         sim.terminate()
         sim.wait()
+        if sim.stdout is not None:
+            sim.stdout.close()
     engine.dispose()
     bare_rates = [len(rows) / t for t, _ in bares]
     bare = statistics.median(bare_rates)

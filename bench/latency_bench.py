@@ -68,7 +68,7 @@ web = start_web(store_engine(), get_settings())
 print("ready", web.url, flush=True)
 time.sleep(10 ** 6)
 """
-SIZES = {"tiny": dict(seconds=6, bursts=2, burst=200, batches=5),
+SIZES = {"tiny": dict(seconds=2, bursts=2, burst=200, batches=5),
          "quick": dict(seconds=28, bursts=2, burst=1000, batches=20)}
 """Seconds of steady feed (half before the kill, half after the restart caught up), bursts, records a burst,
 in-process batches of 100."""

@@ -42,9 +42,9 @@ def _directory() -> ResponderDirectory:
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[sa.Engine]:
-    """A migrated store on SQLite and on PostgreSQL (root conftest's ``store_url``)."""
-    engine = open_store(store_url)
+def store(migrated_url: str) -> Iterator[sa.Engine]:
+    """A migrated store on SQLite and on PostgreSQL (a copy of the migrated template: tests/store_templates.py)."""
+    engine = open_store(migrated_url)
     yield engine
     engine.dispose()
 

@@ -32,8 +32,8 @@ STEPS = [(0, "c-on", "registered"), (0, "c-late", "registered"), (0, "c-stuck", 
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[sa.Engine]:
-    engine = open_store(store_url)
+def store(migrated_url: str) -> Iterator[sa.Engine]:
+    engine = open_store(migrated_url)
     yield engine
     engine.dispose()
 

@@ -25,6 +25,7 @@ from integrations.notify.receiver import WebhookReceiver
 from integrations.settings import PACKAGE_ROOT, child_env
 from integrations.store.db import open_store
 from integrations.store.models import OutboxRow
+from tests.store_templates import StoreTemplates
 
 pytestmark = pytest.mark.integration
 
@@ -57,8 +58,9 @@ def _sweep(engine: sa.Engine, now: datetime, window: timedelta | None = None) ->
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/faults.db"
+def db(tmp_path: Path, store_templates: StoreTemplates) -> str:
+    """A migrated store (a copy of the template): the children's imports are cost enough."""
+    return store_templates.sqlite_copy(tmp_path / "faults.db")
 
 
 def test_a_receiver_down_for_a_while_gets_everything_once(db: str) -> None:

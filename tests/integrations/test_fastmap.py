@@ -176,7 +176,7 @@ MAPPINGS = {
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.name for c in CONFIGS])
 @pytest.mark.parametrize("known", [False, True], ids=["any-region", "known-regions"])
 @pytest.mark.parametrize("impl", IMPLS)
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_fast_mapping_equals_reference(config: SourceConfig, known: bool, impl: str, data: st.DataObject) -> None:
     mapping = MAPPINGS[(config.name, known, impl)]
@@ -206,7 +206,7 @@ def framed_items(draw: st.DrawFn, config: SourceConfig) -> dict[str, Any]:
 
 @pytest.mark.parametrize("config", CONFIGS[:-1], ids=[c.name for c in CONFIGS[:-1]])
 @pytest.mark.parametrize("impl", IMPLS)
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_fast_mapping_equals_reference_on_valid_frames(config: SourceConfig, impl: str, data: st.DataObject) -> None:
     mapping = MAPPINGS[(config.name, False, impl)]

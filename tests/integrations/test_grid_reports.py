@@ -26,8 +26,8 @@ GOOD = FieldReport(matter="gathering", grid="510104001001002", people=15, text="
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[sa.Engine]:
-    engine = open_store(store_url)
+def store(migrated_url: str) -> Iterator[sa.Engine]:
+    engine = open_store(migrated_url)
     yield engine
     engine.dispose()
 

@@ -25,6 +25,7 @@ from tests.escalation_helpers import (
     open_with,
     outbox_statuses,
 )
+from tests.store_templates import StoreTemplates
 
 T0 = MONDAY_10_BJ
 POLICY = EscalationPolicy(inhibitions=(Inhibition(source="district-cluster", targets=("*petition*",),
@@ -86,8 +87,9 @@ def test_without_inhibitions_the_pinned_policy_is_unchanged() -> None:
 @given(st.lists(st.tuples(st.sampled_from(["open", "resolve", "resolve-cluster", "sweep"]), st.integers(0, 5)),
                 min_size=1, max_size=12))
 def test_an_inhibition_never_loses_a_notification(tmp_path_factory: pytest.TempPathFactory,
+                                                  store_templates: StoreTemplates,
                                                   events: list[tuple[str, int]]) -> None:
-    engine = open_store(f"sqlite:///{tmp_path_factory.mktemp('i')}/i.db")
+    engine = open_store(store_templates.sqlite_copy(tmp_path_factory.mktemp("i") / "i.db"))  # fresh per example
     try:
         cluster = _open(engine, "district-cluster", "orange", "510104000000", "x")
         channel, opened, now = FakeChannel("file"), [], T0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,12 +26,15 @@ from integrations.ingest.run import load_kinds
 from integrations.records_io import import_items
 from integrations.settings import get_settings
 from integrations.sources.config import DEFAULT_SOURCES_FILE, load_sources
+from integrations.store.checkpoint_models import EvaluatorCheckpointRow
 from integrations.store.db import open_store
+from integrations.store.grouped_state import GROUPED
 from integrations.store.models import RecordRow, WarningRow
 from rules.language.loader import load_rulebook
 from rules.run.backtest import backtest
 from rules.run.release_groups import kind_sources
 from rules.run.testing import record_from_dict
+from tests.store_templates import StoreTemplates
 
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
 KEY = "test-pseudonym-key-of-32-bytes-or-more!"
@@ -99,11 +103,12 @@ def _backtest_warnings(book: Any, kinds: Any, records: list[dict[str, Any]]) -> 
 
 
 @pytest.fixture
-def fresh_store() -> Iterator[Any]:
+def fresh_store(store_templates: StoreTemplates) -> Iterator[Any]:
+    """``make()`` → a migrated SQLite store of its own (a copy of the template), each call a new one."""
     made: list[sa.Engine] = []
     with tempfile.TemporaryDirectory() as folder:
         def make() -> sa.Engine:
-            made.append(open_store(f"sqlite:///{folder}/s{len(made)}.db"))
+            made.append(open_store(store_templates.sqlite_copy(Path(folder) / f"s{len(made)}.db")))
             return made[-1]
 
         yield make
@@ -203,15 +208,26 @@ DEMO_CASES = [(o, w, "per group") for o in ORDERS for w in (False, True)] + [("c
 @pytest.mark.parametrize(("order", "whole", "mode"), DEMO_CASES,
                          ids=[f"{o}-{'each source whole' if w else 'day by day'}-{m}" for o, w, m in DEMO_CASES])
 def test_the_demo_data_in_several_source_orders(book: Any, kinds: Any, fresh_store: Any, order: str,
-                                               whole: bool, mode: str) -> None:
+                                               whole: bool, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The simulator's records delivered source after source (a day at a time, or each source all at once),
-    evaluated after every delivery: the warnings equal the backtest of the exported records."""
+    evaluated after every delivery: the warnings equal the backtest of the exported records.
+
+    Each evaluation is a new evaluator (``evaluate --once``): it restores the last checkpoint and replays the
+    journal after it. Per release group, a checkpoint every 300 records, as wall time would bring them
+    (``now`` stands still here, so the default 200,000 records would mean none, and each of the 77 runs
+    replaying the whole month's journal): the runs restore checkpoints taken at every stage of the month,
+    and replay a journal after each. The single evaluator keeps the default: its runs replay the whole
+    journal from the start."""
     from integrations.records_io import export_lines
     from rules.run.backtest import parse_jsonl
 
+    if mode == "per group":
+        monkeypatch.setenv("FENGHUO_CHECKPOINT_EVERY_RECORDS", "300")
+        get_settings.cache_clear()
     items = _demo_items()
     engine = fresh_store()
     now = datetime.now(UTC)
+    checkpoints: set[int | None] = set()
     for config in SOURCES.values():  # every department is connected before the month starts
         import_items(engine, config, [], kinds=kinds, key=KEY, now=now, complete_up_to=T0 - timedelta(days=1))
     days = [T0 + timedelta(days=d + 1) for d in range(11)] if not whole else [T0 + timedelta(days=11)]
@@ -223,6 +239,10 @@ def test_the_demo_data_in_several_source_orders(book: Any, kinds: Any, fresh_sto
             import_items(engine, config, batch, kinds=kinds, key=KEY, now=now, complete_up_to=day_end,
                          mapped=True)
             evaluate_pending(engine, book, now=now, kinds=MODES[mode])
+            with Session(engine) as s:  # the checkpoint the next run restores
+                checkpoints.add(getattr(s.get(EvaluatorCheckpointRow, GROUPED), "journal_id", None))
+    if mode == "per group" and not whole:
+        assert len(checkpoints) > 3, checkpoints  # checkpoints all through the month, restored by the runs
     exported = list(parse_jsonl(export_lines(engine, T0 - timedelta(days=1), None, None), kinds))
     assert len(exported) > 500
     expected = sorted((w["rule"], w["level"], w["fingerprint"], w["occurrences"]) for w in backtest(

@@ -6,7 +6,6 @@ idempotency key either way, resolve messages included. The property runs through
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -21,11 +20,12 @@ from integrations.notify import FakeChannel
 from integrations.notify.pipeline import deliver_pending
 from integrations.resolution import resolve_as, resolve_key
 from integrations.route import Routing
-from integrations.store.db import open_store, session_scope
+from integrations.store.db import session_scope
 from integrations.store.inhibition import release_inhibited
 from integrations.store.models import OutboxRow, WarningRow
 from integrations.store.silences import SilenceRow, add_silence, expire_silence, release_held
 from tests.escalation_helpers import MONDAY_10_BJ, REGIONS, open_with, small_directory
+from tests.store_templates import StoreTemplates
 
 T0 = MONDAY_10_BJ
 CLUSTER_RULE = "district-cluster"
@@ -207,22 +207,16 @@ HOURS = st.sampled_from([1.0, 3.0])
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(EVENTS, HOURS)
-def test_a_hold_never_loses_a_notification_sqlite(tmp_path_factory: pytest.TempPathFactory, events: Events,
+def test_a_hold_never_loses_a_notification_sqlite(store_templates: StoreTemplates, events: Events,
                                                   hours: float) -> None:
-    engine = open_store(f"sqlite:///{tmp_path_factory.mktemp('r')}/r.db")
-    try:
+    with store_templates.store("sqlite") as engine:  # a fresh store per example
         _run(engine, events, hours)
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.postgres
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(EVENTS, HOURS)
-def test_a_hold_never_loses_a_notification_postgres(pg_schemas: Callable[[], str], events: Events,
+def test_a_hold_never_loses_a_notification_postgres(pg_templates: StoreTemplates, events: Events,
                                                     hours: float) -> None:
-    engine = open_store(pg_schemas())
-    try:
+    with pg_templates.store("postgres") as engine:  # a fresh store per example
         _run(engine, events, hours)
-    finally:
-        engine.dispose()

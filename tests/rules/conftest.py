@@ -1,4 +1,5 @@
-"""Helpers for the rule-language tests: write rule files into a temporary folder and check them."""
+"""Helpers for the rule-language tests: write rule files into a temporary folder and check them. The stores
+(``engine``, ``sqlite_engine``) are copies of a store migrated once per test process (tests/store_templates.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from rules.language.check import CheckResult, check_paths
+from tests.store_templates import engine, migrated_url, pg_templates, sqlite_engine, store_templates
+
+__all__ = ["engine", "migrated_url", "pg_templates", "sqlite_engine", "store_templates"]
 
 REPO = Path(__file__).resolve().parents[2]
 RULEBOOK = REPO / "rules" / "catalog"

@@ -89,7 +89,7 @@ def _outcome(f: Any, *args: Any) -> Any:
         return type(exc)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.dictionaries(_keys, _simple, max_size=8), _kinds, _times, st.text(max_size=15))
 def test_c_canonical_and_hash_is_the_python_one_and_takes_every_simple_record(
     native: ModuleType, attributes: dict[str, Any], kind: str, ts: float, region: str
@@ -98,7 +98,7 @@ def test_c_canonical_and_hash_is_the_python_one_and_takes_every_simple_record(
     assert native.canonical_and_hash(kind, ts, region, attributes) == expected
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.dictionaries(_keys, _any, max_size=6), _kinds, _times, st.text(max_size=15))
 def test_c_canonical_and_hash_answers_rightly_or_not_at_all(
     native: ModuleType, attributes: dict[str, Any], kind: str, ts: float, region: str
@@ -136,7 +136,7 @@ _identifiers = (
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(_identifiers, st.binary(max_size=100))
 def test_c_pseudonym_is_the_standard_hmac(native: ModuleType, value: str, key: bytes) -> None:
     python = pseudonymiser_py(key)
@@ -161,7 +161,7 @@ _offsets = st.builds(
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(st.datetimes(min_value=datetime(1965, 1, 1), max_value=datetime(2105, 1, 1), timezones=_offsets))
 def test_c_times_are_the_timestamp_and_the_utc_text(native: ModuleType, at: datetime) -> None:
     got = native.times_of(at)
@@ -194,7 +194,7 @@ _texts = (
 )
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(_texts)
 def test_c_text_refused_is_has_bad_text(native: ModuleType, text: str) -> None:
     assert native.text_refused(text) is has_bad_text(text)

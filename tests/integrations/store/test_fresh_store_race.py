@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 import sqlalchemy as sa
 
 PROBE = """
-import sys, time
+import sys
+from alembic import command, config  # what the migration imports, loaded before the gun
 from integrations.store.db import open_store
-url, start = sys.argv[1], float(sys.argv[2])
-while time.time() < start:
-    time.sleep(0.001)
-engine = open_store(url)
+print("ready", flush=True)
+sys.stdin.readline()  # the gun
+engine = open_store(sys.argv[1])
 engine.dispose()
 """
 
 
 def _race(url: str, processes: int = 4) -> list[tuple[int, str]]:
-    start = time.time() + 3.0  # every child imported and waiting before the gun
-    children = [subprocess.Popen([sys.executable, "-c", PROBE, url, repr(start)], stdout=subprocess.PIPE,
+    children = [subprocess.Popen([sys.executable, "-c", PROBE, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for _ in range(processes)]
+    for child in children:  # every child imported and waiting before the gun
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready", child.poll()
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
     results = []
     for child in children:
         _, err = child.communicate(timeout=120)

@@ -27,8 +27,8 @@ time.sleep(600)
 
 
 @pytest.fixture
-def store(store_url: str) -> sa.Engine:
-    engine = open_store(store_url)
+def store(migrated_url: str) -> sa.Engine:
+    engine = open_store(migrated_url)
     yield engine
     engine.dispose()
 
@@ -59,8 +59,8 @@ def test_another_lease_name_is_independent(store: sa.Engine) -> None:
 
 
 @pytest.mark.slow
-def test_a_standby_takes_over_within_seconds_of_kill_9(store: sa.Engine, store_url: str) -> None:
-    holder = _holder(store_url, "1")
+def test_a_standby_takes_over_within_seconds_of_kill_9(store: sa.Engine, migrated_url: str) -> None:
+    holder = _holder(migrated_url, "1")
     try:
         standby = store_lease(store, who="standby")
         assert not standby.try_acquire()

@@ -26,6 +26,7 @@ from integrations.store.silences import (
     release_held,
 )
 from tests.escalation_helpers import MONDAY_10_BJ, REGIONS, small_directory, warning
+from tests.store_templates import StoreTemplates
 
 T0 = MONDAY_10_BJ
 MAX = timedelta(hours=72)
@@ -122,9 +123,10 @@ Event = tuple[str, int]
 @given(st.lists(st.tuples(st.sampled_from(["open", "resolve", "expire", "sweep"]), st.integers(0, 5)),
                 min_size=1, max_size=12),
        st.sampled_from([1.0, 3.0]))
-def test_a_silence_never_loses_a_notification(tmp_path_factory: pytest.TempPathFactory, events: list[Event],
+def test_a_silence_never_loses_a_notification(tmp_path_factory: pytest.TempPathFactory,
+                                              store_templates: StoreTemplates, events: list[Event],
                                               hours: float) -> None:
-    engine = open_store(f"sqlite:///{tmp_path_factory.mktemp('p')}/p.db")
+    engine = open_store(store_templates.sqlite_copy(tmp_path_factory.mktemp("p") / "p.db"))  # fresh per example
     try:
         sid = _silence(engine, region=None, level="yellow", author="city-duty", hours=hours)
         channel = FakeChannel("file")

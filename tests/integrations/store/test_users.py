@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from sqlmodel import Session, col, select
 
 from domain.responders import ResponderDirectory
@@ -51,11 +52,14 @@ def _login(engine: sa.Engine, name: str, password: str, at: datetime = NOW) -> s
             s.commit()
 
 
-def test_accounts_store_an_argon2_hash_and_log_in(engine: sa.Engine, directory: ResponderDirectory) -> None:
+def test_accounts_store_an_argon2_hash_and_log_in(engine: sa.Engine, directory: ResponderDirectory,
+                                                  real_argon2: None) -> None:
     _add(engine, directory)
     with Session(engine) as s:
         row = get_account(session=s, username="jj")
         assert row is not None and row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
+        # The library's own parameters (the other tests hash at the lowest cost: tests/integrations/conftest.py).
+        assert not PasswordHasher().check_needs_rehash(row.password_hash)
     assert _login(engine, "jj", PASSWORD) == "ok"
     assert _login(engine, "jj", "wrong password!") == "bad-credentials"
     assert _login(engine, "nobody", PASSWORD) == "bad-credentials"

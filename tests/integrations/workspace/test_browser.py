@@ -22,6 +22,7 @@ from integrations.actions_api import create_app
 from integrations.store.db import open_store
 from integrations.store.models import WarningRow
 from tests.integrations.workspace.conftest import NOW, PASSWORD, SETTINGS, directory, seed
+from tests.store_templates import StoreTemplates
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 DOCS_IMG = Path(__file__).resolve().parents[3] / "docs" / "img"
@@ -36,11 +37,11 @@ def _missing() -> str | None:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, sa.Engine, dict[str, int]]]:
+def served(tmp_path: Path, store_templates: StoreTemplates) -> Iterator[tuple[str, sa.Engine, dict[str, int]]]:
     """The endpoint (workspace included) on a free port of 127.0.0.1, over a seeded SQLite store."""
     import uvicorn
 
-    engine = open_store(f"sqlite:///{tmp_path}/web.db")
+    engine = open_store(store_templates.sqlite_copy(tmp_path / "web.db"))
     ids = seed(engine)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -59,30 +60,61 @@ def served(tmp_path: Path) -> Iterator[tuple[str, sa.Engine, dict[str, int]]]:
     engine.dispose()
 
 
-@pytest.fixture(params=[390, 1280], ids=["phone-390", "desktop-1280"])
-def browser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    """A headless Chromium of the given width (a fresh profile: no cookies)."""
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[dict[int, object]]:
+    """The module's headless Chromium, one per width, started on first use (a start costs a second or two)
+    and quit at the end of the module; :func:`browser` hands it to each test with nothing of the last one."""
     reason = _missing()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the browser tests: {reason}")
         pytest.skip(reason)
+    drivers: dict[int, object] = {}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("SE_OFFLINE", "true")  # belt and braces: Selenium Manager must not go online
+        yield drivers
+    for driver in drivers.values():
+        driver.quit()  # type: ignore[attr-defined]
+
+
+def _start(width: int) -> object:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    monkeypatch.setenv("SE_OFFLINE", "true")  # belt and braces: Selenium Manager must not go online
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--lang=zh-CN", f"--window-size={request.param},900", "--hide-scrollbars"):
+                "--lang=zh-CN", f"--window-size={width},900", "--hide-scrollbars"):
         options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    return webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+
+
+def _blank(driver: object, width: int) -> None:
+    """As a fresh profile: no page, no cookies, nothing cached; the width's window."""
+    driver.get("about:blank")  # type: ignore[attr-defined]
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})  # type: ignore[attr-defined]
+    driver.execute_cdp_cmd("Network.clearBrowserCache", {})  # type: ignore[attr-defined]
     # Headless Chromium widens a small --window-size to its minimum; an explicit resize is honoured.
-    driver.set_window_size(request.param, 900)
-    assert driver.execute_script("return window.innerWidth") == request.param
-    driver.width = request.param  # type: ignore[attr-defined]
+    driver.set_window_size(width, 900)  # type: ignore[attr-defined]
+    assert driver.execute_script("return window.innerWidth") == width  # type: ignore[attr-defined]
+    assert driver.get_cookies() == [] and len(driver.window_handles) == 1  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=[390, 1280], ids=["phone-390", "desktop-1280"])
+def browser(request: pytest.FixtureRequest, chromium: dict[int, object]) -> Iterator[object]:
+    """A headless Chromium of the given width, as a fresh profile: no cookies (the module's, emptied)."""
+    width = request.param
+    if width not in chromium:
+        chromium[width] = _start(width)
+    driver = chromium[width]
+    _blank(driver, width)
+    driver.width = width  # type: ignore[attr-defined]
     yield driver
-    driver.quit()
+    try:
+        _blank(driver, width)  # the test's session ends here, not in the next test
+    except Exception:  # a browser in a state of its own: the next test gets a new one
+        del chromium[width]
+        driver.quit()  # type: ignore[attr-defined]
 
 
 def _login(driver: object, base: str, user: str, password: str = PASSWORD) -> None:

@@ -25,8 +25,8 @@ OPERATOR = SETTINGS.model_copy(update={"cap_feed_token": SecretStr("city-wide-op
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[tuple[sa.Engine, dict[str, int]]]:
-    engine = open_store(store_url)
+def store(migrated_url: str) -> Iterator[tuple[sa.Engine, dict[str, int]]]:
+    engine = open_store(migrated_url)
     yield engine, seed(engine)
     engine.dispose()
 

@@ -21,8 +21,8 @@ DISTRICT = "510104000000"
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[sa.Engine]:
-    engine = open_store(store_url)
+def store(migrated_url: str) -> Iterator[sa.Engine]:
+    engine = open_store(migrated_url)
     yield engine
     engine.dispose()
 

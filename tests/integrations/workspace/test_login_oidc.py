@@ -93,8 +93,8 @@ class StubProvider:
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[sa.Engine]:
-    engine = open_store(store_url)
+def store(migrated_url: str) -> Iterator[sa.Engine]:
+    engine = open_store(migrated_url)
     seed(engine)
     yield engine
     engine.dispose()

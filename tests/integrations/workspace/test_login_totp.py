@@ -35,8 +35,8 @@ class Clock:
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[sa.Engine]:
-    engine = open_store(store_url)
+def store(migrated_url: str) -> Iterator[sa.Engine]:
+    engine = open_store(migrated_url)
     seed(engine)
     with session_scope(engine) as s:
         enrol_totp(session=s, username="district", sealed=SecretBox(SETTINGS.totp_key).seal(SECRET),

@@ -10,13 +10,14 @@ from sqlmodel import Session, select
 
 from integrations.grid_reports import SOURCE
 from integrations.store.models import RecordRow
-from tests.integrations.workspace.test_browser import (  # noqa: F401  (browser and served are fixtures)
+from tests.integrations.workspace.test_browser import (  # noqa: F401  (browser, chromium, served: fixtures)
     DOCS_IMG,
     Served,
     _click,
     _fits,
     _login,
     browser,
+    chromium,
     served,
 )
 

@@ -21,8 +21,8 @@ from tests.integrations.workspace.test_workspace import login
 
 
 @pytest.fixture
-def client(store_url: str) -> Iterator[tuple[TestClient, sa.Engine]]:
-    engine = open_store(store_url)
+def client(migrated_url: str) -> Iterator[tuple[TestClient, sa.Engine]]:
+    engine = open_store(migrated_url)
     seed(engine)
     client = TestClient(create_app(engine, SETTINGS, directory=directory(), clock=lambda: NOW))
     assert login(client, "street-a") == 303

@@ -20,8 +20,8 @@ from tests.integrations.workspace.conftest import NOW, PASSWORD, SETTINGS, direc
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[sa.Engine]:
-    engine = open_store(store_url)
+def store(migrated_url: str) -> Iterator[sa.Engine]:
+    engine = open_store(migrated_url)
     yield engine
     engine.dispose()
 
