@@ -236,6 +236,9 @@ def test_flow_on_dask(book: Rulebook, tmp_path: Path, prefect_harness: None) -> 
         (extra / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
     (extra / "extra.yaml").write_text(EXTRA_RULES, encoding="utf-8")
     rb = load_rulebook(extra, rulebook=RULEBOOK)
-    # the deployable flow, as the backtest-sharded deployment runs it: its shards in a Dask subflow
-    got = backtest_sharded(since, until, rules=extra, url=url, workers=2, groups=2)
+    # the deployable flow, as the backtest-sharded deployment runs it: its shards in a Dask subflow. One
+    # worker process: each shard still crosses into it and back, as with more, and every layer's shards are
+    # gathered in the flow before the next; shards split over several processes are
+    # test_sharded_in_processes's. A second worker costs about ten seconds of imports (Prefect, the rules).
+    got = backtest_sharded(since, until, rules=extra, url=url, workers=1, groups=2)
     _same(backtest(rb, back), got)
