@@ -109,7 +109,9 @@ def test_children_die_with_a_parent_killed_with_sigkill(how: str) -> None:
             assert _alive(child)
             parent.kill()
             parent.wait(timeout=10)
-            assert _wait_gone(child, 5) is (how != "plain")
+            # A guarded child goes at once (5 s allow for a loaded machine); the unguarded one is still
+            # there a second later, when every guarded one would have gone.
+            assert _wait_gone(child, 1 if how == "plain" else 5) is (how != "plain")
         finally:
             if _alive(child):
                 os.kill(child, signal.SIGKILL)
