@@ -1,4 +1,4 @@
-"""Shared fixtures: stores on SQLite and PostgreSQL, one Prefect test harness per session.
+"""Shared fixtures: stores on SQLite and PostgreSQL, one Prefect API for the flows of a run.
 
 PostgreSQL tests run against the server on 127.0.0.1:5432 (database ``test``), each in a schema of its
 own that is dropped afterwards. Without that server they are skipped with a reason, except in CI
@@ -154,12 +154,31 @@ def _isolated_settings(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
 
 
 @pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """One Prefect test harness for the whole session (starting one costs seconds)."""
-    from prefect.testing.utilities import prefect_test_harness
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A Prefect API for the flows of the session: under pytest-xdist one server shared by every worker of
+    the run (:mod:`tests.prefect_shared`: starting one costs each worker half a minute on a loaded machine),
+    in a single process Prefect's own test harness."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=180):
+        with prefect_test_harness(server_startup_timeout=180):
+            yield
+        return
+    from prefect.context import _temporary_global_settings_context, get_settings_context
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.prefect_shared import shared_api_url
+
+    # The workers' shared folder (each worker's basetemp is a folder in it); their parent is the controller.
+    url = shared_api_url(tmp_path_factory.getbasetemp().parent, controller=os.getppid())
+    with temporary_settings(updates={PREFECT_API_URL: url}), \
+            _temporary_global_settings_context(get_settings_context()):
         yield
+        # What the flows logged and emitted reaches the server before the settings go (as the harness does).
+        APILogWorker.drain_all()
+        EventsWorker.drain_all()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

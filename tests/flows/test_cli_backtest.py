@@ -26,19 +26,30 @@ def _synthetic_stream(seed: int, n: int) -> list[Any]:
     return list(module.synthetic_stream(seed, n=n, days=4.0))
 
 
-@pytest.fixture
-def stored(store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A store on each backend holding a 4-day stream, configured as the CLI's store."""
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def filled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A store on each backend holding a 4-day stream, filled once for the module: a backtest only reads it,
+    and a migrated store of 2,500 records costs a second or more on PostgreSQL."""
     from integrations.store.db import open_store, session_scope
     from integrations.store.records import upsert_records
 
-    eng = open_store(store_url)
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('backtest-store')}/fenghuo.db"
+    else:
+        url = request.getfixturevalue("pg_schemas")()
+    eng = open_store(url)
     with session_scope(eng) as s:
         upsert_records(session=s, records=_synthetic_stream(11, 2500))
     eng.dispose()
-    monkeypatch.setenv("FENGHUO_DATABASE_URL", store_url)
+    return url
+
+
+@pytest.fixture
+def stored(filled: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """:func:`filled`, configured as the CLI's store."""
+    monkeypatch.setenv("FENGHUO_DATABASE_URL", filled)
     get_settings.cache_clear()
-    return store_url
+    return filled
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "table"])

@@ -101,3 +101,11 @@ def test_every_help_page_is_english_on_request(english: dict[str, str]) -> None:
     assert not leftover, leftover
     assert "Show this message and exit." in english["rules check"] and "Options" in english["rules check"]
     assert "warnings are errors" in english["rules check"]
+
+
+def test_a_help_page_is_chinese_by_default_and_english_on_request(chinese: dict[str, str],
+                                                                  english: dict[str, str]) -> None:
+    """One page's own words in each language (the walks above only look for the other language's)."""
+    assert "预警工作台账号" in chinese["users"] and "为名录中的责任人创建账号" in chinese["users"], chinese["users"]
+    assert "Web workspace accounts" in english["users"] and "Create an account for a responder" in english["users"]
+    assert "预警工作台账号" not in english["users"]

@@ -73,21 +73,6 @@ def test_an_unknown_language_is_refused_before_any_command(monkeypatch: pytest.M
     assert "FENGHUO_LANG" in result.output and "zh" in result.output and "Traceback" not in result.output
 
 
-def test_help_is_chinese_by_default_and_english_on_request() -> None:
-    import os
-    import subprocess
-    import sys
-
-    code = "from flows.cli import app\napp(['users', '--help'])"
-    env = {k: v for k, v in os.environ.items() if k != "FENGHUO_LANG"} | {"COLUMNS": "200"}
-    zh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
-    en = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                        env=env | {"FENGHUO_LANG": "en"})
-    assert "预警工作台账号" in zh.stdout and "为名录中的责任人创建账号" in zh.stdout, zh.stdout + zh.stderr
-    assert "Web workspace accounts" in en.stdout and "Create an account for a responder" in en.stdout
-    assert "预警工作台账号" not in en.stdout
-
-
 def test_users_list_speaks_english(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "还没有用户" in runner.invoke(app, ["users", "list"]).stdout
     _english(monkeypatch)

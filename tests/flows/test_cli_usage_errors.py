@@ -3,6 +3,7 @@ in force, never the library's English in a Chinese terminal."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,21 +21,48 @@ CASES = [
     (["warnings", "show", "1", "2"], "多余的参数（2）。", "Unexpected extra arguments (2)."),
 ]
 
+_RUN_ALL = """
+import contextlib, io, json, sys
+from flows.cli import app
 
-def _run(args: list[str], lang: str) -> str:
-    # A process of its own per language: the command tree's texts are translated when it imports.
-    env = {**os.environ, "FENGHUO_LANG": lang, "COLUMNS": "200"}
-    done = subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=120, check=False)
-    assert done.returncode == 2, done.stderr
-    return " ".join(done.stderr.replace("│", " ").split())
+said = []
+for args in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    code = None
+    with contextlib.redirect_stderr(err):
+        try:
+            app(args, prog_name="fenghuo")
+        except SystemExit as exc:
+            code = exc.code
+    said.append([code, err.getvalue()])
+print(json.dumps(said, ensure_ascii=False))
+"""
 
 
-@pytest.mark.parametrize(("args", "chinese", "english"), CASES, ids=[" ".join(c[0]) for c in CASES])
-def test_a_usage_error_reads_in_the_language_in_force(args: list[str], chinese: str, english: str) -> None:
-    said = _run(args, "zh")
-    assert chinese in said and "Invalid value" not in said and "No such" not in said, said
-    assert english in _run(args, "en")
+@pytest.fixture(scope="module")
+def said() -> dict[str, list[str]]:
+    """What each case wrote to stderr, by language. A process of its own per language: the command tree's
+    texts are translated when it imports; within it, the cases run one after the other as `fenghuo` runs
+    them (Typer's standalone mode, its error on stderr and exit code 2)."""
+    out: dict[str, list[str]] = {}
+    for lang in ("zh", "en"):
+        env = {**os.environ, "FENGHUO_LANG": lang, "COLUMNS": "200"}
+        done = subprocess.run([sys.executable, "-c", _RUN_ALL, json.dumps([c[0] for c in CASES])],
+                              capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        results = json.loads(done.stdout)
+        assert [code for code, _ in results] == [2] * len(CASES), results
+        out[lang] = [" ".join(text.replace("│", " ").split()) for _, text in results]
+    return out
+
+
+@pytest.mark.parametrize(("case", "chinese", "english"), [(i, zh, en) for i, (_, zh, en) in enumerate(CASES)],
+                         ids=[" ".join(c[0]) for c in CASES])
+def test_a_usage_error_reads_in_the_language_in_force(said: dict[str, list[str]], case: int, chinese: str,
+                                                      english: str) -> None:
+    zh = said["zh"][case]
+    assert chinese in zh and "Invalid value" not in zh and "No such" not in zh, zh
+    assert english in said["en"][case], said["en"][case]
 
 
 def test_a_shape_it_does_not_know_is_shown_as_written() -> None:

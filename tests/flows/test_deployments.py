@@ -112,9 +112,11 @@ def _group_alive(pgid: int, grace_s: float = 15.0) -> bool:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`fenghuo serve --demo` starts its own Prefect server and the simulator; its scheduler fires the SLA
-    watch; SIGTERM (what a service manager sends; Ctrl-C's SIGINT has the same handler) stops serving, then
-    the server, within 10 s. The second signal's forced exit is tests/flows/test_serve_process.py's."""
+    """`fenghuo serve --demo` starts its own Prefect server, the simulator and the resident evaluator; its
+    scheduler fires the SLA watch; SIGTERM (what a service manager sends; Ctrl-C's SIGINT has the same handler)
+    stops serving, then the evaluator (cleanly, not cut off by the exit), then the server, within 10 s. The
+    second signal's forced exit, and the evaluator delivering as records arrive, are
+    tests/flows/test_serve_process.py's (each serve costs 20–40 s: one for each way of stopping)."""
     port = _free_port()
     # A fast scheduler and runner poll, so the first scheduled run comes in seconds, not a minute.
     monkeypatch.setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "2")
@@ -135,15 +137,21 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
     api = f"http://127.0.0.1:{port}/api"
     try:
         deadline = time.monotonic() + 360  # a busy machine starts a Prefect server in minutes
+        # Asked only once serve says it serves: before that the port may still be free, and another Prefect
+        # server on this machine (another test's) could take it and answer for serve's.
+        while "按 Ctrl-C" not in (tmp_path / "serve.log").read_text(errors="replace"):
+            assert child.poll() is None and time.monotonic() < deadline, \
+                (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
+            time.sleep(0.2)
         completed: list[dict[str, object]] = []
         with httpx.Client(timeout=5) as client:
             while time.monotonic() < deadline and not completed:
-                time.sleep(2)
+                time.sleep(0.5)
                 try:
                     runs = client.post(f"{api}/flow_runs/filter", json={
                         "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).json()
                 except httpx.HTTPError:
-                    continue  # server not up yet
+                    continue  # a transient failure: ask again
                 completed = [r for r in runs if isinstance(r, dict)]
         assert completed, (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
         assert any(r.get("deployment_id") for r in completed)
@@ -168,4 +176,5 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
     assert not leftovers, "fenghuo serve left processes behind after SIGTERM"
     assert took < 10 and child.returncode == 0, (took, child.returncode)
     output = (tmp_path / "serve.log").read_text(errors="replace")
-    assert output.index("调度已停止") < output.index("Prefect 服务器已停止")
+    assert "持有租约" in output  # the resident evaluator ran beside the schedules
+    assert output.index("调度已停止") < output.index("常驻评估已停止") < output.index("Prefect 服务器已停止")

@@ -109,7 +109,9 @@ def test_children_die_with_a_parent_killed_with_sigkill(how: str) -> None:
             assert _alive(child)
             parent.kill()
             parent.wait(timeout=10)
-            assert _wait_gone(child, 5) is (how != "plain")
+            # A guarded child goes at once (5 s allow for a loaded machine); the unguarded one is still
+            # there a second later, when every guarded one would have gone.
+            assert _wait_gone(child, 1 if how == "plain" else 5) is (how != "plain")
         finally:
             if _alive(child):
                 os.kill(child, signal.SIGKILL)
@@ -127,51 +129,6 @@ def _children(pid: int) -> list[tuple[int, str]]:
         except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
             continue
     return out
-
-
-@pytest.mark.integration
-@pytest.mark.slow
-@pytest.mark.parametrize("stop", ["SIGINT twice"])
-def test_serve_stops_on_a_signal_within_ten_seconds(tmp_path: Path, stop: str) -> None:
-    """A second Ctrl-C forces at once, and the Prefect server serve started is gone. (The first signal's
-    graceful stop, serving then the server, is checked by test_deployments' real-server test, which
-    already pays for a serve with its own server: each costs 20–40 s.)"""
-    from flows.serve import STOP_WITHIN_S
-
-    log_path = tmp_path / "serve.log"
-    env = {**os.environ, "FENGHUO_HOME": str(tmp_path / "home"),
-           "FENGHUO_PUBLIC_BASE_URL": f"http://127.0.0.1:{_free_port()}"}
-    with log_path.open("wb") as log, subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "serve", "--dev", "--port", str(_free_port()),
-             "--ingest-every", "3600", "--watch-every", "3600"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True) as serve:
-        try:
-            deadline = time.monotonic() + 300  # a busy machine starts a Prefect server slowly
-            while "按 Ctrl-C" not in log_path.read_text(errors="replace"):
-                assert serve.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
-                time.sleep(0.5)
-            (server,) = [pid for pid, cmd in _children(serve.pid) if "prefect server start" in cmd]
-            time.sleep(2)  # the runner is polling
-            started = time.monotonic()
-            if stop == "SIGTERM":
-                serve.send_signal(signal.SIGTERM)
-            else:
-                serve.send_signal(signal.SIGINT)
-                time.sleep(0.5)
-                serve.send_signal(signal.SIGINT)
-            code = serve.wait(timeout=30)
-            took = time.monotonic() - started
-        finally:
-            if serve.poll() is None:
-                os.killpg(serve.pid, signal.SIGKILL)
-    output = log_path.read_text(errors="replace")
-    assert took < STOP_WITHIN_S, (took, output[-2000:])
-    assert _wait_gone(server, 5), "the Prefect server outlived serve"
-    if stop == "SIGTERM":
-        assert code == 0, output[-2000:]
-        assert output.index("调度已停止") < output.index("Prefect 服务器已停止")
-    else:
-        assert code == 130 and "强制退出" in output, output[-2000:]
 
 
 def test_every_stopping_step_waits_only_what_is_left_before_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -224,13 +181,19 @@ def test_a_hung_stop_is_cut_short_before_the_budget_ends(monkeypatch: pytest.Mon
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_serve_evaluates_and_delivers_as_records_arrive_and_still_stops_within_ten_seconds(tmp_path: Path) -> None:
+def test_serve_evaluates_and_delivers_as_records_arrive_and_a_second_ctrl_c_forces(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """serve's resident evaluator holds the lease and delivers beside it: a record imported while serve runs
-    reaches the webhook receiver with no pipeline or escalation run (their schedules are an hour away), and
-    a SIGTERM still stops everything within the budget, the evaluator included."""
+    reaches the webhook receiver with no pipeline or escalation run (their schedules are an hour away). Then a
+    second Ctrl-C forces at once (exit 130), within the budget, and the Prefect server serve started is gone.
+    (The first signal's orderly stop, serving, then the evaluator, then the server, is test_deployments'
+    real-server test's: a serve costs 20–40 s to start, so each way of stopping gets one serve.)"""
     import json
     from datetime import UTC, datetime
 
+    from typer.testing import CliRunner
+
+    from flows.cli import app
     from flows.serve import STOP_WITHIN_S
     from tests.webhook_helpers import WebhookReceiver, webhook_directory
 
@@ -240,6 +203,7 @@ def test_serve_evaluates_and_delivers_as_records_arrive_and_still_stops_within_t
            "FENGHUO_PUBLIC_BASE_URL": f"http://127.0.0.1:{_free_port()}",
            "FENGHUO_RESPONDERS": str(webhook_directory(tmp_path / "responders.yaml", receiver.url))}
     env.pop("FENGHUO_ENV", None)
+    monkeypatch.delenv("FENGHUO_ENV", raising=False)  # this process imports into serve's store (its FENGHUO_HOME)
     records = tmp_path / "petition.jsonl"
     records.write_text(json.dumps({"kind": "petition", "id": "p1", "at": datetime.now(UTC).isoformat(),
                                    "region": "510104001001", "people": 60, "person": "p_00000000000000000001"})
@@ -254,15 +218,16 @@ def test_serve_evaluates_and_delivers_as_records_arrive_and_still_stops_within_t
                 while not all(s in log_path.read_text(errors="replace")
                               for s in ("按 Ctrl-C", "持有租约", "在评估旁投递发件箱")):
                     assert serve.poll() is None and time.monotonic() < deadline, log_path.read_text(errors="replace")
-                    time.sleep(0.5)
-                imported = subprocess.run([sys.executable, "-m", "flows.cli", "records", "import", str(records),
-                                           "--source", "xinfang"], cwd=ROOT, env=env, capture_output=True,
-                                          text=True, timeout=120)
-                assert imported.returncode == 0, imported.stderr
+                    time.sleep(0.2)
+                (server,) = [pid for pid, cmd in _children(serve.pid) if "prefect server start" in cmd]
+                imported = CliRunner().invoke(app, ["records", "import", str(records), "--source", "xinfang"])
+                assert imported.exit_code == 0, imported.output
                 got = receiver.wait_for(1, timeout=60)
                 assert got and {r.body["level"] for r in got} == {"orange"}, log_path.read_text(errors="replace")
                 started = time.monotonic()
-                serve.send_signal(signal.SIGTERM)
+                serve.send_signal(signal.SIGINT)
+                time.sleep(0.5)
+                serve.send_signal(signal.SIGINT)
                 code = serve.wait(timeout=30)
                 took = time.monotonic() - started
             finally:
@@ -272,7 +237,5 @@ def test_serve_evaluates_and_delivers_as_records_arrive_and_still_stops_within_t
         receiver.close()
     output = log_path.read_text(errors="replace")
     assert took < STOP_WITHIN_S, (took, output[-2000:])
-    assert code == 0, output[-2000:]
-    # The evaluator and its delivery stopped cleanly (not cut off by the exit) before the server did.
-    assert output.index("调度已停止") < output.index("常驻评估已停止") \
-        < output.index("Prefect 服务器已停止")
+    assert _wait_gone(server, 5), "the Prefect server outlived serve"
+    assert code == 130 and "强制退出" in output, output[-2000:]

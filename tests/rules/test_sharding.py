@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.records import Record
 from rules.language.loader import Rulebook, load_rulebook
 from rules.language.model import Rule
 from rules.run.backtest import backtest
@@ -160,47 +162,65 @@ def _stored(url: str, records: list[Any]) -> tuple[Any, Any]:
     return (first, until), back
 
 
-@pytest.mark.parametrize("groups", [None, 2])
-def test_sharded_from_store(book: Rulebook, store_url: str, groups: int | None) -> None:
-    """One shard per district, or runs of districts in one shard: the single run's warnings either way."""
-    from integrations.store.shard_store import sharded_store_backtest
+@dataclass(frozen=True)
+class Stored:
+    """A filled store, what came back from it and the single (unsharded) run's warnings over that."""
 
-    url = store_url
-    (since, until), back = _stored(url, synthetic_stream(7, n=3000))
-    got = sharded_store_backtest(book, url, since, until, runner=inline_runner, groups=groups)
-    _same(backtest(book, back), got)
+    url: str
+    since: datetime
+    until: datetime
+    single: list[dict[str, Any]]
 
 
-def test_groups_from_a_sample_still_read_every_district(book: Rulebook, store_url: str,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs of districts balanced on sampled days cover the districts the sample missed: two districts
-    whose only records (enough for warnings) come on a day outside the sample."""
-    from datetime import datetime
-
-    import integrations.store.shard_store as shard_store
-    from domain.records import Record
-    from integrations.store.shard_store import district_prefixes, sharded_store_backtest
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def stored(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, book: Rulebook) -> Stored:
+    """One store a backend for the module's store tests, filled once (a migrated store and its records cost
+    seconds on PostgreSQL; the tests only read it): a week of :func:`synthetic_stream`, and two districts
+    whose only records (enough for warnings) come on one day mid-range, neither the first nor the last."""
     from tests.rules.shard_samples import CST
 
-    late = datetime(2026, 3, 4, 10, tzinfo=CST)  # mid-range: neither the first nor the last day
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('shard-store')}/fenghuo.db"
+    else:
+        url = request.getfixturevalue("pg_schemas")()
+    late = datetime(2026, 3, 4, 10, tzinfo=CST)
     extra = [Record(kind="hotline", source="hotline", id=f"x{d}-{i}", at=late + timedelta(minutes=i),
                     region=f"5101{d}001001", attributes={"person": f"q{i}", "category": "noise", "status": "open"})
              for d in ("02", "99") for i in range(12)]
-    (since, until), back = _stored(store_url, synthetic_stream(7, n=3000, days=7.0) + extra)
+    (since, until), back = _stored(url, synthetic_stream(7, n=3000, days=7.0) + extra)
+    return Stored(url, since, until, backtest(book, back))
+
+
+@pytest.mark.parametrize("groups", [None, 2])
+def test_sharded_from_store(book: Rulebook, stored: Stored, groups: int | None) -> None:
+    """One shard per district, or runs of districts in one shard: the single run's warnings either way."""
+    from integrations.store.shard_store import sharded_store_backtest
+
+    got = sharded_store_backtest(book, stored.url, stored.since, stored.until, runner=inline_runner, groups=groups)
+    _same(stored.single, got)
+
+
+def test_groups_from_a_sample_still_read_every_district(book: Rulebook, stored: Stored,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of districts balanced on sampled days cover the districts the sample missed: the two districts
+    whose only records come on a day outside the sample."""
+    import integrations.store.shard_store as shard_store
+    from integrations.store.shard_store import district_prefixes, sharded_store_backtest
+
     monkeypatch.setattr(shard_store, "SAMPLE_DAYS", 2)
     from sqlmodel import Session
 
     from integrations.store.db import make_engine
 
-    eng = make_engine(store_url)
+    eng = make_engine(stored.url)
     with Session(eng) as session:
-        sampled = district_prefixes(session, since, until, sample=2)
-        full = district_prefixes(session, since, until)
+        sampled = district_prefixes(session, stored.since, stored.until, sample=2)
+        full = district_prefixes(session, stored.since, stored.until)
     eng.dispose()
     assert {"510102", "510199"} <= set(full) - set(sampled)  # the sample misses both
-    single = backtest(book, back)
-    assert {w["region"][:6] for w in single} >= {"510102", "510199"}
-    _same(single, sharded_store_backtest(book, store_url, since, until, runner=inline_runner, groups=2))
+    assert {w["region"][:6] for w in stored.single} >= {"510102", "510199"}
+    _same(stored.single, sharded_store_backtest(book, stored.url, stored.since, stored.until, runner=inline_runner,
+                                                groups=2))
 
 
 def test_covering_runs_touch_and_span_every_prefix() -> None:
@@ -236,6 +256,9 @@ def test_flow_on_dask(book: Rulebook, tmp_path: Path, prefect_harness: None) -> 
         (extra / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
     (extra / "extra.yaml").write_text(EXTRA_RULES, encoding="utf-8")
     rb = load_rulebook(extra, rulebook=RULEBOOK)
-    # the deployable flow, as the backtest-sharded deployment runs it: its shards in a Dask subflow
-    got = backtest_sharded(since, until, rules=extra, url=url, workers=2, groups=2)
+    # the deployable flow, as the backtest-sharded deployment runs it: its shards in a Dask subflow. One
+    # worker process: each shard still crosses into it and back, as with more, and every layer's shards are
+    # gathered in the flow before the next; shards split over several processes are
+    # test_sharded_in_processes's. A second worker costs about ten seconds of imports (Prefect, the rules).
+    got = backtest_sharded(since, until, rules=extra, url=url, workers=1, groups=2)
     _same(backtest(rb, back), got)
