@@ -37,11 +37,13 @@ def located(error: Any) -> str:
     return f"{error.file}:{error.line}: {translate(error.message)}"
 
 
-def beijing(at: datetime | None) -> str:
-    """``2026-12-04 10:05（北京时间）`` in the language in force (times are stored in UTC), or a dash."""
+def beijing(at: datetime | None, *, seconds: bool = False) -> str:
+    """``2026-12-04 10:05（北京时间）`` in the language in force (times are stored in UTC), or a dash;
+    ``seconds``: to the second (a live log's times)."""
     if at is None:
         return "—"
-    return _("{time}（北京时间）").format(time=f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M}")
+    shown = f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M:%S}" if seconds else f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M}"
+    return _("{time}（北京时间）").format(time=shown)
 
 
 def open_engine() -> sa.Engine:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from domain.watermarks import BEIJING, SourceTiming
+from domain.watermarks import SourceTiming
 from integrations.i18n import _
 from integrations.route import Routing
 from integrations.settings import Settings, get_settings
@@ -120,22 +120,19 @@ def _reloaded(engine: sa.Engine, live: LiveEvaluator, settings: Settings, say: C
     return fresh
 
 
-def _at(at: datetime) -> str:
-    """Beijing time to the second, the zone marked (the log of a resident process is read live)."""
-    return _("{time}（北京时间）").format(time=f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M:%S}")
-
-
 def minute_line(live: LiveEvaluator, records: int, warnings: int, now: datetime) -> str:
     """The resident evaluator's line a minute: records evaluated and warnings opened or raised since the
     last line, how far the slowest group has evaluated and its lag behind ``now`` (event time), and what
     waits: releasable now, or held by the sources' watermarks."""
+    from flows.console import beijing  # the CLI's console (typer, rich): not at the served flow's import
+
     ready, held = live.pending(now)
     upto = live.position.upto
     where = _("尚无") if upto is None else _("{at}（滞后 {lag} 秒）").format(
-        at=_at(upto), lag=f"{max(0.0, (now - upto).total_seconds()):.0f}")
+        at=beijing(upto, seconds=True), lag=f"{max(0.0, (now - upto).total_seconds()):.0f}")
     return _("{now} 最近一分钟评估 {records} 条记录，新开或上调预警 {warnings} 条；最慢的规则组已评估至 {upto}；"
              "等待中：可放行 {ready} 条，水位线暂扣 {held} 条").format(
-        now=_at(now), records=records, warnings=warnings, upto=where, ready=ready, held=held)
+        now=beijing(now, seconds=True), records=records, warnings=warnings, upto=where, ready=ready, held=held)
 
 
 def follow(engine: sa.Engine, *, say: Callable[[str], None], poll_s: float = 0.5, log_every_s: float = 60.0,

@@ -152,7 +152,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         event_now: datetime | None = None
         while True:
             with session_scope(self.engine) as session:
-                self._store_encoded(session, now)
+                self._store_encoded(session)
                 if not self._fresh:
                     self._resolved += self._watch_resolved.sync(session, self.groups, now)
                 self._fresh = False
@@ -258,7 +258,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         if self._child.start(self.groups, self._journal_id, now):
             self._fork_due, self._checkpoint_at, self._since = False, now, 0
 
-    def _store_encoded(self, session: Session, now: datetime, *, block: bool = False) -> None:
+    def _store_encoded(self, session: Session, *, block: bool = False) -> None:
         """Store what a child encoded, once it has ended (in the caller's transaction)."""
         if self._child is None:
             return
@@ -273,7 +273,7 @@ class GroupedLiveEvaluator(LiveEvaluator):
         """A clean stop: a child still encoding is waited for, then the state written now if it moved since."""
         if self._child is not None and self._child.running:
             with session_scope(self.engine) as session:
-                self._store_encoded(session, now, block=True)
+                self._store_encoded(session, block=True)
         return super().checkpoint(now)
 
     def close(self) -> None:
