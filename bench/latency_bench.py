@@ -282,7 +282,7 @@ def _in_process(url: str, env: dict[str, str], batches: int) -> dict[str, float]
         return live, time.perf_counter() - t0
 
     live, _ = load()
-    costs = []
+    costs, folds, opens = [], [], []
     for i, batch in enumerate(megacity_batches(WARM_UP + batches)):
         at = batch[-1].at
         with session_scope(engine) as session:  # stored as a delivery is: the watermarks move
@@ -293,6 +293,8 @@ def _in_process(url: str, env: dict[str, str], batches: int) -> dict[str, float]
         report = live.run(datetime.now(UTC))
         if i >= WARM_UP:
             costs.append(time.perf_counter() - t0)
+            folds.append(report.updated)
+            opens.append(report.opened + report.raised)
             assert report.records == 100, report
         else:  # the first one's heartbeat also releases the feed's records its sources' lateness still held
             assert report.records >= 100, report
@@ -303,6 +305,7 @@ def _in_process(url: str, env: dict[str, str], batches: int) -> dict[str, float]
     engine.dispose()
     costs.sort()
     return {"batch_median_ms": statistics.median(costs) * 1000, "batch_max_ms": costs[-1] * 1000,
+            "folds_median": statistics.median(folds), "opens_median": statistics.median(opens),
             "write_s": written.seconds if written else float("nan"),
             "size_mb": written.size_bytes / 1e6 if written else float("nan"), "read_s": read_s}
 
@@ -409,7 +412,9 @@ def run(db: str, size: dict[str, int], rate: float, days: int, store_dir: Path,
           f"restored and journal replayed: {restored:.2f} s); duplicates at the receiver: "
           f"{len(keys) - len(set(keys))} of {len(keys)} posts")
     print(f"  per batch of 100 records at steady state: median {cost['batch_median_ms']:.1f} ms, "
-          f"max {cost['batch_max_ms']:.1f} ms over {size['batches']} batches; checkpoint: write "
+          f"max {cost['batch_max_ms']:.1f} ms over {size['batches']} batches (a batch's median: "
+          f"{cost['folds_median']:.0f} firings folded into open warnings, {cost['opens_median']:.0f} opened or "
+          f"raised); checkpoint: write "
           f"{cost['write_s']:.3f} s, read {cost['read_s']:.3f} s, {cost['size_mb']:.2f} MB")
     return {"p95_ms": p95 * 1000, "restart_s": restart_s, "restored_s": restored,
             "duplicates": len(keys) - len(set(keys)), "samples": len(steady), **cost}

@@ -11,8 +11,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from domain.regions import tier_of
@@ -91,6 +93,38 @@ def _open_rows(session: Session, fingerprints: Sequence[str]) -> dict[str, Warni
     return out
 
 
+_FOLDED = ("level", "last_at", "occurrences", "records", "summary", "explanation", "rulebook_version", "status",
+           "stale_at")
+"""The columns a fold writes (one statement for every folded row of a batch)."""
+
+
+def _fold(row: WarningRow, state: WarningState, folds: dict[int | None, dict[str, object]]) -> bool:
+    """Take ``state`` into ``row`` as committed values and remember the row's new columns for
+    :func:`_write_folds` (the ORM's unit of work costs more than the write itself for a batch's folds).
+    True when the row was stale: a stale warning that fires again is active again."""
+    again = row.status == STALE
+    values: dict[str, object] = {
+        "level": state.level.value, "last_at": state.last_at, "occurrences": state.occurrences,
+        "records": list(state.records), "summary": state.summary, "explanation": state.explanation,
+        "rulebook_version": state.rulebook_version, "status": Status.open.value if again else row.status,
+        "stale_at": None if again else row.stale_at}
+    for name, value in values.items():
+        set_committed_value(row, name, value)
+    values["_id"] = row.id
+    folds[row.id] = values  # a later change of the same warning in the batch replaces an earlier one
+    return again
+
+
+def _write_folds(session: Session, folds: dict[int | None, dict[str, object]]) -> None:
+    """One ``UPDATE … WHERE id = ?`` executed for every folded row (an executemany)."""
+    if not folds:
+        return
+    table = WarningRow.__table__  # type: ignore[attr-defined]
+    stmt = sa.update(table).where(table.c.id == sa.bindparam("_id")).values(
+        {name: sa.bindparam(name) for name in _FOLDED})
+    session.connection().execute(stmt, list(folds.values()))
+
+
 def apply_changes(
     *,
     session: Session,
@@ -110,6 +144,7 @@ def apply_changes(
 def _apply(session: Session, changes: Iterable[tuple[WarningState, Change]], now: datetime) -> ApplyReport:
     report = ApplyReport()
     changes = list(changes)
+    folds: dict[int | None, dict[str, object]] = {}
     # The open warnings of the whole batch in one query, not one round trip per change (a batch of a burst
     # folds hundreds of firings); the rows the batch opens join them as they are inserted.
     open_rows = _open_rows(session, [state.fingerprint for state, _ in changes])
@@ -133,18 +168,8 @@ def _apply(session: Session, changes: Iterable[tuple[WarningState, Change]], now
             row = session.exec(select(WarningRow).where(WarningRow.open_key == state.fingerprint)).one()
             open_rows[state.fingerprint] = row
         previous = row.level
-        row.level = state.level.value
-        row.last_at = state.last_at
-        row.occurrences = state.occurrences
-        row.records = list(state.records)
-        row.summary = state.summary
-        row.explanation = state.explanation
-        row.rulebook_version = state.rulebook_version
-        if row.status == STALE:
-            # A stale warning that fires again is active again.
-            row.status, row.stale_at = Status.open.value, None
+        if _fold(row, state, folds):
             _audit(session, row, "active-again", {"last_at": row.last_at.isoformat()}, now)
-        session.add(row)
         if change is Change.raised and previous != row.level:
             report.raised += 1
             _audit(session, row, "raised", {"from": previous, "to": row.level,
@@ -153,7 +178,7 @@ def _apply(session: Session, changes: Iterable[tuple[WarningState, Change]], now
         else:
             report.updated += 1
             report.folded.append(row)
-    session.flush()
+    _write_folds(session, folds)
     return report
 
 

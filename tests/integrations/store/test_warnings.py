@@ -66,3 +66,41 @@ def test_a_batch_of_changes_reads_its_open_warnings_once(engine: sa.Engine) -> N
     with Session(engine) as s:
         rows = s.exec(select(WarningRow)).all()
     assert sorted(r.level for r in rows) == ["blue"] + ["orange"] * 5
+
+
+def test_a_batch_of_folds_is_one_update_and_the_store_equals_the_session(engine: sa.Engine) -> None:
+    streets = [f"51010400{i}000" for i in range(1, 5)]
+    opened = [fold(None, _firing(Level.yellow, 0, street)) for street in streets]
+    with session_scope(engine) as s:
+        apply_changes(session=s, changes=opened, now=T0)
+        s.exec(select(WarningRow).where(WarningRow.region == streets[0])).one().status = "stale"
+    batch = []
+    for (state, _), street in zip(opened, streets, strict=True):
+        same = fold(state, _firing(Level.yellow, 1, street))
+        batch += [same, fold(same[0], _firing(Level.yellow, 2, street))]  # the later fold of a warning wins
+    updates: list[tuple[str, bool]] = []
+
+    def count(conn: object, cursor: object, statement: str, params: object, context: object, many: bool) -> None:
+        if statement.lstrip().startswith("UPDATE warning"):
+            updates.append((statement, many))
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        with session_scope(engine) as s:
+            report = apply_changes(session=s, changes=batch, now=T0)
+            seen = {r.region: (r.level, r.last_at, r.occurrences, r.records, r.summary, r.status, r.stale_at)
+                    for r in report.folded}
+            assert not any(s.is_modified(r) for r in report.folded)  # nothing left for the unit of work
+            report.folded[1].tier = "street"  # a router's later change in the same transaction keeps the fold
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert [many for _, many in updates[:1]] == [True] and len(updates) == 2  # the folds, then the tier
+    assert report.updated == 8 and len(seen) == 4
+    with Session(engine) as s:
+        stored = {r.region: (r.level, r.last_at, r.occurrences, r.records, r.summary, r.status, r.stale_at)
+                  for r in s.exec(select(WarningRow))}
+        assert s.exec(select(WarningRow).where(WarningRow.region == report.folded[1].region)).one().tier == "street"
+    assert stored == seen
+    assert stored[streets[0]][5] == "open"  # the stale one is active again
+    assert {v[2] for v in stored.values()} == {3} and {v[1] for v in stored.values()} == {T0 + timedelta(minutes=2)}
+    assert {tuple(v[3]) for v in stored.values()} == {("r0", "r1", "r2")}
