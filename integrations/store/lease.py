@@ -144,13 +144,19 @@ class AdvisoryLease:
         """See :meth:`Lease.holder`."""
         if self._conn is not None:
             return self.who
+        # The lock itself, not the holder's connection: a released or killed holder's backend can linger in
+        # pg_stat_activity for a moment after its lock is gone.
         with self.engine.connect() as conn:
             schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
             prefix = f"{_APP_PREFIX} {schema} {self.name} "
             names = conn.exec_driver_sql(
-                "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %(p)s",
-                {"p": prefix.replace("%", r"\%").replace("_", r"\_") + "%"}).scalars().all()
-        return names[0].removeprefix(prefix) if names else None
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+                f" AND l.classid = {LEASE_LOCK}::oid"
+                " AND l.objid = hashtext(current_schema() || ':' || %(name)s)::oid", {"name": self.name}).scalars().all()
+        if not names:
+            return None
+        return names[0].removeprefix(prefix) if names[0].startswith(prefix) else "unknown"
 
     def held(self) -> bool:
         """See :meth:`Lease.held`: asks the server, so a dropped connection shows as lost."""

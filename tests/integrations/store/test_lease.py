@@ -52,6 +52,23 @@ def test_one_holder_at_a_time_in_process(store: sa.Engine) -> None:
     second.release()
 
 
+@pytest.mark.postgres
+def test_the_holder_is_who_holds_the_lock_not_a_session_still_bearing_its_name(pg_url: str) -> None:
+    store = open_store(pg_url)
+    first, second = store_lease(store, who="a"), store_lease(store, who="b")
+    assert first.try_acquire()
+    with store.connect() as lingering:  # a released holder's session, not yet gone from pg_stat_activity
+        schema = lingering.exec_driver_sql("SELECT current_schema()").scalar_one()
+        lingering.exec_driver_sql("SELECT set_config('application_name', %(t)s, false)",
+                                  {"t": f"fenghuo-lease {schema} evaluator c"})
+        assert second.holder() == "a"
+        first.release()
+        assert second.holder() is None
+        assert second.try_acquire() and second.holder() == "b"
+        second.release()
+    store.dispose()
+
+
 def test_another_lease_name_is_independent(store: sa.Engine) -> None:
     a, b = store_lease(store, "evaluator", who="a"), store_lease(store, "other", who="b")
     assert a.try_acquire() and b.try_acquire()
