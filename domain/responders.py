@@ -12,19 +12,17 @@ told about every warning of their node, only those an escalation-policy override
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.beijing import BEIJING
 from domain.escalation import LEADERSHIP, Step
 from domain.messages import N_, Message
 from domain.regions import TIERS, Tier, ancestor, tier_of, validate_code
-
-CHINA = timezone(timedelta(hours=8), "CST")
-"""Duty rotas are written in Beijing time (no daylight saving, so a fixed offset is exact)."""
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -57,7 +55,7 @@ class DutySlot(BaseModel):
 
     def covers(self, at: datetime) -> bool:
         """True if ``at`` (timezone-aware) falls in this slot."""
-        local = at.astimezone(CHINA)
+        local = at.astimezone(BEIJING)
         day, clock = WEEKDAYS[local.weekday()], local.time().replace(tzinfo=None)
         if self.start <= self.end:
             return day in self.days and self.start <= clock <= self.end

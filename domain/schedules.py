@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import yaml
 
+from domain.beijing import BEIJING
 from domain.messages import N_, Message, message_of
-
-BEIJING = timezone(timedelta(hours=8), "CST")
-"""Asia/Shanghai without daylight saving (none since 1991)."""
 
 _DAY_NAMES = {
     **{n: i for i, n in enumerate(("周一", "周二", "周三", "周四", "周五", "周六", "周日"))},

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+from domain.beijing import BEIJING
 from domain.messages import N_, Message
 from domain.warnings import Level, WarningState
 from domain.watermarks import DEFAULT_TIMING, SourceMark, SourceState, SourceTiming, state_of
@@ -23,7 +24,6 @@ from domain.watermarks import DEFAULT_TIMING, SourceMark, SourceState, SourceTim
 RULE = "source-stale"
 """The rule id these warnings carry."""
 LEVEL = Level.yellow
-_CST = timezone(timedelta(hours=8), "CST")
 
 
 def fingerprint(source: str) -> str:
@@ -46,7 +46,7 @@ def _hours(span: timedelta) -> str:
 def _warning(mark: SourceMark, timing: SourceTiming, now: datetime, city: str, version: str) -> WarningState:
     assert mark.delivered_at is not None
     silent = now - mark.delivered_at
-    last = Message(N_("{time}（北京时间）"), time=mark.delivered_at.astimezone(_CST).strftime("%Y-%m-%d %H:%M"))
+    last = Message(N_("{time}（北京时间）"), time=mark.delivered_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"))
     return WarningState(
         fingerprint=fingerprint(mark.source), rule=RULE, level=LEVEL, region=city,
         first_at=now, last_at=now, occurrences=1, records=(), rulebook_version=version,

@@ -19,14 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from domain.beijing import BEIJING
 from domain.messages import N_, Message
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-BEIJING = timezone(timedelta(hours=8))
 CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future a heartbeat may be (clocks of departmental systems drift)."""
 

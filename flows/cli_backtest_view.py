@@ -8,17 +8,17 @@ code (from the region directory, ``FENGHUO_REGIONS``), times in Beijing time wit
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from rich.table import Table
 
+from domain.beijing import BEIJING
 from domain.regions import RegionDirectory
 from flows.console import console
 from integrations.i18n import N_, _
 from integrations.labels import label
 
-BEIJING = timezone(timedelta(hours=8))
 LEVELS = ("blue", "yellow", "orange", "red")
 WIDE = 120
 """Columns from which the warnings are a table; a narrower terminal gets two lines a warning."""

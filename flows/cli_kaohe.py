@@ -16,15 +16,15 @@ from integrations.i18n import _, explain
 def kaohe_cmd(period: str, date: str | None, out: Path | None, as_json: bool) -> None:
     """The 考核 report of the week or month containing ``date`` (default: the last complete one)."""
 
+    from domain.beijing import BEIJING
     from domain.kaohe.period import PeriodKind, last_complete, period_containing
-    from domain.situation.views import REPORT_TZ
     from integrations.report.kaohe_make import load_kaohe_config, make_kaohe_files
     from integrations.report.kaohe_text import period_label, report_dict
     from integrations.report.make import parse_day
     from integrations.settings import get_settings
 
     kind: PeriodKind = "week" if period == "week" else "month"
-    now = datetime.now(REPORT_TZ)
+    now = datetime.now(BEIJING)
     try:
         span = period_containing(kind, parse_day(date)) if date else last_complete(kind, now)
         config = load_kaohe_config()

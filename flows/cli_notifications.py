@@ -8,12 +8,13 @@ masked (they can carry phone numbers or e-mail addresses).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from domain.beijing import BEIJING
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import _, explain
 from integrations.wording import worded
@@ -44,7 +45,7 @@ def _when(row: Any) -> str:
     """When it went out, or when it is tried next."""
     at = row.sent_at if row.status == "sent" else (row.next_attempt_at if row.status == "pending" else None)
     # Beijing time whatever the server's zone (the column heading marks it).
-    return at.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S") if at else "—"
+    return at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S") if at else "—"
 
 
 @app.command("list", help=_("通知列表，最新的在前：状态、尝试次数、下次重试或发送时间、最近一次错误。"))

@@ -14,7 +14,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from flows.console import BEIJING, beijing, console, fail, located, open_engine, print_json
+from domain.beijing import BEIJING
+from flows.console import beijing, console, fail, located, open_engine, print_json
 from integrations.i18n import _, translate
 from integrations.wording import worded
 

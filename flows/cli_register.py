@@ -6,12 +6,13 @@ number was pseudonymised at import and is not kept.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from domain.beijing import BEIJING
 from flows.console import beijing, console, fail, open_engine, print_json
 from integrations.i18n import _, explain, translate
 from integrations.wording import worded
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help=_("关爱对象台账：导入、列出、查看、关闭。"), no_args_is_help=True)
 
-CST = timezone(timedelta(hours=8), "CST")
 SHOWN_PROBLEMS = 40
 
 
@@ -140,7 +140,7 @@ def list_cmd(
             validate_code(grid)
         except RegionCodeError:
             fail(_("区域代码 {grid} 不正确：须为 12 或 15 位行政区划代码").format(grid=grid))
-    today = datetime.now(CST).date()
+    today = datetime.now(BEIJING).date()
     with Session(open_engine()) as session:
         rows = list_entries(session, category=key, grid=grid, include_closed=include_closed, limit=limit)
     if as_json:
@@ -174,7 +174,7 @@ def show_cmd(
     from integrations.store.registers import RegisterPersonRow
 
     categories = _categories()
-    today = datetime.now(CST).date()
+    today = datetime.now(BEIJING).date()
     with Session(open_engine()) as session:
         row = session.get(RegisterPersonRow, entry_id)
     if row is None:

@@ -40,11 +40,11 @@ def report_cmd(
         kaohe_cmd(period, date, out, as_json)
         return
 
-    from domain.situation.views import REPORT_TZ
+    from domain.beijing import BEIJING
     from integrations.report.make import make_report, parse_day
     from integrations.settings import get_settings
 
-    now = datetime.now(REPORT_TZ)
+    now = datetime.now(BEIJING)
     try:
         day = parse_day(date, now=now)
     except ValueError as exc:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from domain.beijing import BEIJING
 from flows.console import console, err_console, fail, located
 from integrations.i18n import _, translate
 from integrations.settings import get_settings
@@ -85,7 +86,6 @@ def test_cmd(
     raise typer.Exit(1 if code or book.errors or (require_coverage and uncovered) else 0)
 
 
-_CST = timezone(timedelta(hours=8))
 
 
 def _since(text: str) -> datetime:
@@ -95,7 +95,7 @@ def _since(text: str) -> datetime:
         fail(_("{text} 不是日期；请写成 2026-01-01 或 2026-01-01T08:00:00+08:00").format(text=repr(text)))
     if value.tzinfo is None:
         # A bare date or time means Asia/Shanghai, where the records' days are counted.
-        value = datetime.combine(value.date(), value.time() or time(0), tzinfo=_CST)
+        value = datetime.combine(value.date(), value.time() or time(0), tzinfo=BEIJING)
     return value
 
 
@@ -171,7 +171,7 @@ def _backtest(book: Any, old: Any, records: Path | None, span: tuple[datetime | 
         print_comparison(diffs, n, book, old)
 
 
-_CST_EPOCH = datetime(1970, 1, 1, tzinfo=_CST)
+_CST_EPOCH = datetime(1970, 1, 1, tzinfo=BEIJING)
 
 
 def _check_engine(engine: str) -> None:
@@ -241,4 +241,4 @@ def _stored_records(since: datetime, until: datetime | None) -> list[Any]:
     from integrations.store.records import records_between
 
     with Session(open_engine()) as session:
-        return records_between(session=session, since=since, until=until or datetime.max.replace(tzinfo=_CST))
+        return records_between(session=session, since=since, until=until or datetime.max.replace(tzinfo=BEIJING))

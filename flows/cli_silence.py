@@ -8,11 +8,12 @@ still open. These commands read and write the store directly; they never start P
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from domain.beijing import BEIJING
 from flows.console import beijing, console, err_console, fail, open_engine, print_json
 from integrations.i18n import _, explain
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help=_("静默：已知原因引起的预警，通知暂缓到设定时间。"), no_args_is_help=True)
 
-CST = timezone(timedelta(hours=8), "CST")
 _SPAN = re.compile(r"^\+?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 LEVELS = ("blue", "yellow", "orange", "red")
 
@@ -39,7 +39,7 @@ def parse_until(text: str, now: datetime) -> datetime:
     except ValueError:
         raise ValueError(_("看不懂的时间 {text!r}：请写 2026-12-05T18:00（北京时间）或 2h、90m、1d 这样的时长").format(
             text=text)) from None
-    return at.replace(tzinfo=CST) if at.tzinfo is None else at
+    return at.replace(tzinfo=BEIJING) if at.tzinfo is None else at
 
 
 def _bj(at: datetime | None) -> str:
@@ -171,7 +171,7 @@ def list_cmd(
         table.add_column(name, overflow="fold")
     for r in rows:
         table.add_row(str(r.id), _state(r, now), r.rule, r.region or _("全市"), r.level or _("全部"), r.category or "—",
-                      r.schedule or "—", f"{r.until.astimezone(CST):%m-%d %H:%M}", r.author, r.reason)
+                      r.schedule or "—", f"{r.until.astimezone(BEIJING):%m-%d %H:%M}", r.author, r.reason)
     console.print(table)
 
 

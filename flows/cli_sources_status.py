@@ -8,23 +8,23 @@ time.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich import box
 from rich.table import Table
 
+from domain.beijing import BEIJING
 from flows.console import console, print_json
 from integrations.i18n import N_, _
 
-CST = timezone(timedelta(hours=8))
 STATE = {"live": N_("实时"), "late": N_("迟到"), "stale": N_("停滞")}
 """A source's state as an operator reads it (watermarks: live, late, stale)."""
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone(CST).strftime("%m-%d %H:%M") if value else "-"
+    return value.astimezone(BEIJING).strftime("%m-%d %H:%M") if value else "-"
 
 
 def _lag(delta: timedelta | None) -> str:

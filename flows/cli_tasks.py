@@ -8,11 +8,12 @@ they never start Prefect.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from domain.beijing import BEIJING
 from domain.tasks import STATUSES
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import _, explain, translate
@@ -23,13 +24,12 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help=_("网格任务：核实、走访、调处（由预警生成）。"), no_args_is_help=True)
 
-CST = timezone(timedelta(hours=8), "CST")
 FILTERS = (*STATUSES, "pending")
 """What `tasks list --status` takes: a task status, or pending (every unfinished one)."""
 
 
 def _bj(at: datetime | None) -> str:
-    return _("{time}（北京时间）").format(time=f"{at.astimezone(CST):%Y-%m-%d %H:%M}") if at else "—"
+    return _("{time}（北京时间）").format(time=f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M}") if at else "—"
 
 
 def task_dict(row: TaskRow) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def list_cmd(
         table.add_row(str(r.id), label("task_kind", r.kind),
                       label("task_status", r.status) + (" " + _("超期") if late else ""), f"#{r.warning_id}",
                       names.name(r.region) + (f" {r.unit}" if r.unit else ""),
-                      r.due_at.astimezone(CST).strftime("%m-%d %H:%M"),
+                      r.due_at.astimezone(BEIJING).strftime("%m-%d %H:%M"),
                       label("task_outcome", r.outcome) if r.outcome else "")
     console.print(table)
 

@@ -161,7 +161,7 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help=_("每行一�
     """Every account: responder, state, last login (Beijing time)."""
     from sqlmodel import Session
 
-    from domain.responders import CHINA
+    from domain.beijing import BEIJING
     from integrations.store.users import list_accounts
 
     engine = open_engine()
@@ -176,7 +176,7 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help=_("每行一�
                         "totp": row.totp_secret is not None,
                         "last_login_at": row.last_login_at, "locked_until": row.locked_until if locked else None})
             continue
-        last = row.last_login_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if row.last_login_at else "—"
+        last = row.last_login_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if row.last_login_at else "—"
         totp = _("动态口令") if row.totp_secret else _("仅密码")
         console.print(f"{row.username:<24} {row.responder_id:<24} {state:<9} {totp:<4} "
                       + _("最近登录 {last}（北京时间）").format(last=last),

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
 
+from domain.beijing import BEIJING
 from domain.regions import RegionDirectory
 from flows.console import console, fail, open_engine, print_json
 from integrations.i18n import _, explain
@@ -22,7 +23,6 @@ from integrations.wording import audit_action, audit_reason, worded
 app = typer.Typer(help=_("列出、查看和处置预警。"), no_args_is_help=True)
 
 LEVEL_STYLE = {"red": "bold red", "orange": "bold dark_orange", "yellow": "bold yellow", "blue": "bold blue"}
-CST = timezone(timedelta(hours=8))
 
 
 def short_place(code: str, names: RegionDirectory) -> str:
@@ -97,7 +97,7 @@ def list_cmd(
         table.add_row(str(r.id), f"[{LEVEL_STYLE.get(r.level, '')}]{label('level_name', r.level)}[/]",
                       label("status", r.status) + (_(" 静默") if r.id in silenced else ""), r.rule,
                       short_place(r.region, names),
-                      str(r.occurrences), r.last_at.astimezone(CST).strftime("%m-%d %H:%M"),
+                      str(r.occurrences), r.last_at.astimezone(BEIJING).strftime("%m-%d %H:%M"),
                       *([mask(worded(r.summary))] if wide else []))
     console.print(table)
 
@@ -152,11 +152,12 @@ def show_cmd(
         tier=label("tier", row.tier) if row.tier else "-",
         node=names.path(row.route_region) if row.route_region else "-", step=row.escalation_step))
     console.print("  " + _("发生时间   {first} → {last}（北京时间），共 {n} 次").format(
-        first=f"{row.first_at.astimezone(CST):%Y-%m-%d %H:%M}", last=f"{row.last_at.astimezone(CST):%Y-%m-%d %H:%M}",
+        first=f"{row.first_at.astimezone(BEIJING):%Y-%m-%d %H:%M}",
+        last=f"{row.last_at.astimezone(BEIJING):%Y-%m-%d %H:%M}",
         n=row.occurrences))
     if row.ack_due_at:
         console.print("  " + _("签收期限   {due}（北京时间）").format(
-            due=f"{row.ack_due_at.astimezone(CST):%Y-%m-%d %H:%M}"))
+            due=f"{row.ack_due_at.astimezone(BEIJING):%Y-%m-%d %H:%M}"))
     if silenced is not None:
         console.print("  [bold]" + _("静默中") + "[/]     "
                       + _("通知暂不发送（静默原因：{reason}）；静默结束时仍未办结则补发一次").format(
@@ -169,7 +170,7 @@ def show_cmd(
                   + f"[/] {', '.join(row.records[:20])}{' …' if len(row.records) > 20 else ''}")
     console.print("[bold]" + _("处置经过（北京时间）") + "[/]")
     for a in trail:
-        console.print(f"  {a.at.astimezone(CST):%Y-%m-%d %H:%M}  {a.actor:<24} {audit_action(a.action):<12} "
+        console.print(f"  {a.at.astimezone(BEIJING):%Y-%m-%d %H:%M}  {a.actor:<24} {audit_action(a.action):<12} "
                       f"{mask(audit_reason(a.action, a.reason))}", highlight=False)
     if tasks:
         from domain.tasks import KIND_CN, OUTCOME_CN, STATUS_CN
@@ -178,7 +179,7 @@ def show_cmd(
         for t in tasks:
             console.print(f"  #{t.id:<5} {_(KIND_CN.get(t.kind, t.kind))} {t.kind:<8} "
                           f"{_(STATUS_CN.get(t.status, t.status)):<4} {names.name(t.region)} "
-                          + _("期限 {due}").format(due=f"{t.due_at.astimezone(CST):%Y-%m-%d %H:%M}") + " "
+                          + _("期限 {due}").format(due=f"{t.due_at.astimezone(BEIJING):%Y-%m-%d %H:%M}") + " "
                           f"{_(OUTCOME_CN.get(t.outcome or '', ''))}", highlight=False)
     console.print("[bold]" + _("通知") + "[/]")
     for o in sent:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
+from domain.beijing import BEIJING
 from integrations.i18n import _, explain, translate
 
 console = Console()
@@ -20,8 +21,6 @@ err_console = Console(stderr=True)
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-BEIJING = timezone(timedelta(hours=8))
-"""Beijing time (UTC+8, no daylight saving): every time an official reads is shown in it."""
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -16,8 +16,8 @@ from pathlib import Path
 from domain.assessment import DecisionKind, Dimension, Recommendation, RiskLevel
 from domain.assessment_scheme import Scheme
 from domain.assessment_scoring import missing_evidence
+from domain.beijing import BEIJING
 from domain.regions import RegionDirectory, tier_of
-from domain.situation.views import REPORT_TZ
 from integrations.assessment_svg import risk_matrix_svg
 from integrations.i18n import N_, _, language, translate
 from integrations.labels import deployment_kinds, kind_label, label
@@ -63,7 +63,7 @@ def _money(yuan: float) -> str:
 
 def _beijing(at: datetime) -> datetime:
     # Stored times are aware UTC; a naive one (built in memory) is UTC too.
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(REPORT_TZ)
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(BEIJING)
 
 
 def _day(at: datetime | date) -> str:

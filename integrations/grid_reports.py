@@ -18,12 +18,13 @@ import hashlib
 import json
 from collections.abc import Container
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Literal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from domain.beijing import BEIJING
 from domain.kinds import RecordKinds
 from domain.messages import N_, Message
 from domain.privacy import pseudonym
@@ -63,7 +64,6 @@ CONFIG = SourceConfig(
 )
 """The source configuration of field reports: items arrive in the record shape."""
 
-BEIJING = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)

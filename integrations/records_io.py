@@ -16,12 +16,13 @@ import csv
 import json
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from domain.beijing import BEIJING
 from domain.kinds import RecordKinds
 from domain.messages import N_, Message
 from domain.records import Record
@@ -35,7 +36,6 @@ from integrations.store.watermarks import note_delivery
 
 __all__ = ["ImportFileError", "ImportReport", "export_lines", "import_items", "read_items", "record_shape"]
 
-CST = timezone(timedelta(hours=8))
 
 
 class ImportFileError(ValueError):
@@ -164,7 +164,7 @@ def import_items(
 def record_line(record: Record) -> dict[str, Any]:
     """A stored record in the record shape (``backtest --records`` reads it), times in Beijing time."""
     return {"kind": record.kind, "source": record.source, "id": record.id,
-            "at": record.at.astimezone(CST).isoformat(), "region": record.region, **record.attributes}
+            "at": record.at.astimezone(BEIJING).isoformat(), "region": record.region, **record.attributes}
 
 
 def export_lines(engine: sa.Engine, since: datetime, until: datetime | None, kind: str | None) -> Iterator[str]:

@@ -21,8 +21,8 @@ from functools import lru_cache
 
 from babel.messages.pofile import read_po
 
+from domain.beijing import BEIJING
 from domain.messages import N_, Message
-from domain.responders import CHINA
 from integrations.i18n import SOURCE_LANGUAGE, _, catalogue_path, language, translate
 from integrations.labels import label, step_label
 from integrations.settings import Language
@@ -84,7 +84,7 @@ def _beijing(iso: str) -> str:
         at = datetime.fromisoformat(iso)
     except ValueError:
         return iso
-    return _("{time}（北京时间）").format(time=f"{at.astimezone(CHINA):%Y-%m-%d %H:%M}")
+    return _("{time}（北京时间）").format(time=f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M}")
 
 
 _CODES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], int], str]], ...] = (

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
+from domain.beijing import BEIJING
 from domain.messages import N_, Message
-from domain.situation.views import REPORT_TZ, local_date
+from domain.situation.views import local_date
 
 PeriodKind = Literal["week", "month"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = ("week", "month")
@@ -15,7 +16,7 @@ PERIOD_KINDS: tuple[PeriodKind, ...] = ("week", "month")
 
 @dataclass(frozen=True)
 class Period:
-    """Local days ``first`` … ``last`` (inclusive) in :data:`REPORT_TZ`."""
+    """Local days ``first`` … ``last`` (inclusive) in :data:`BEIJING`."""
 
     kind: PeriodKind
     first: date
@@ -24,12 +25,12 @@ class Period:
     @property
     def start(self) -> datetime:
         """Midnight opening the first day (aware)."""
-        return datetime.combine(self.first, time(0), tzinfo=REPORT_TZ)
+        return datetime.combine(self.first, time(0), tzinfo=BEIJING)
 
     @property
     def end(self) -> datetime:
         """Midnight closing the last day (exclusive, aware)."""
-        return datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=REPORT_TZ)
+        return datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=BEIJING)
 
     def contains(self, at: datetime | None) -> bool:
         """True if ``at`` (aware) lies within the period."""

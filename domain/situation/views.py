@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from domain.beijing import BEIJING
 from domain.warnings import Level
-
-REPORT_TZ = ZoneInfo("Asia/Shanghai")
-"""Days of the report are local days in Beijing time, whatever the server's zone."""
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -24,19 +21,19 @@ def _aware(value: datetime | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class Day:
-    """One local day ``[start, end)`` in :data:`REPORT_TZ`."""
+    """One local day ``[start, end)`` in :data:`BEIJING`."""
 
     date: date
 
     @property
     def start(self) -> datetime:
         """Midnight that opens the day (aware)."""
-        return datetime.combine(self.date, time(0), tzinfo=REPORT_TZ)
+        return datetime.combine(self.date, time(0), tzinfo=BEIJING)
 
     @property
     def end(self) -> datetime:
         """Midnight that closes the day (exclusive, aware)."""
-        return datetime.combine(self.date + timedelta(days=1), time(0), tzinfo=REPORT_TZ)
+        return datetime.combine(self.date + timedelta(days=1), time(0), tzinfo=BEIJING)
 
     def contains(self, at: datetime | None) -> bool:
         """True if ``at`` (aware) lies within the day."""
@@ -51,7 +48,7 @@ def local_date(at: datetime) -> date:
     """The Beijing-time calendar date of an aware instant."""
     if at.tzinfo is None:
         raise ValueError("naive datetime refused")
-    return at.astimezone(REPORT_TZ).date()
+    return at.astimezone(BEIJING).date()
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.beijing import BEIJING
 from domain.regions import RegionDirectory, Tier, ancestors
 from domain.routing import DIGEST_LEVELS
 from domain.warnings import Level
@@ -19,9 +20,6 @@ from integrations.i18n import N_, _
 from integrations.notify.base import Notification
 from integrations.store.models import WarningRow
 from integrations.wording import worded
-
-CHINA = timezone(timedelta(hours=8), "CST")
-"""Responders read Beijing time."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class Rendered:
 
 def beijing(at: datetime | None) -> str:
     """``2026-01-05 09:00``, Beijing time; ``—`` for none."""
-    return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if at else "—"
+    return at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if at else "—"
 
 
 def colour(level: str) -> str:

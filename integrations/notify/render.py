@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 from domain.regions import RegionDirectory
 from integrations.i18n import N_
-from integrations.notify.message_context import CHINA, Rendered, beijing, colour, node_label, place, warning_context
+from integrations.notify.message_context import Rendered, beijing, colour, node_label, place, warning_context
 from integrations.notify.templates import MessageTemplates, default_templates
 from integrations.settings import Settings, get_settings
 from integrations.store.models import WarningRow
 
-__all__ = ["CHINA", "Rendered", "action_links", "beijing", "colour", "node_label", "place", "render"]
+__all__ = ["Rendered", "action_links", "beijing", "colour", "node_label", "place", "render"]
 
 
 def render(

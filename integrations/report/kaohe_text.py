@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from domain.beijing import BEIJING
 from domain.kaohe.compute import Tally
 from domain.kaohe.period import Period
 from domain.kaohe.report import KaoheReport, kaohe_to_dict
 from domain.kaohe.score import COMPONENTS, Ranked
 from domain.regions import Tier
-from domain.situation.views import REPORT_TZ
 from integrations.i18n import N_, _
 
 TITLE = N_("烽火 基层社会治理考核报告")
@@ -164,6 +164,6 @@ def cell_text(column: Column, r: Ranked) -> str:
 
 def subtitle(report: KaoheReport) -> str:
     """The line under the title: the period and when the report was made, both in Beijing time."""
-    made = report.generated_at.astimezone(REPORT_TZ).strftime("%Y-%m-%d %H:%M")
+    made = report.generated_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
     return _("考核期：{period}（北京时间）· 生成于 {made}（北京时间）").format(
         period=period_label(report.period), made=made)

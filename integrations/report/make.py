@@ -13,10 +13,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from domain.beijing import BEIJING
 from domain.messages import N_, Message
 from domain.regions import RegionDirectory
 from domain.situation.compute import SituationReport, compute_report
-from domain.situation.views import REPORT_TZ, local_date
+from domain.situation.views import local_date
 from integrations.i18n import _
 from integrations.report.charts import cjk_font, district_chart, trend_chart
 from integrations.report.html import render_html
@@ -42,7 +43,7 @@ def parse_day(value: date | str | None, *, now: datetime | None = None) -> date:
     if isinstance(value, date):
         return value
     if value is None or value.strip().lower() in ("", "today"):
-        return local_date(now or datetime.now(REPORT_TZ))
+        return local_date(now or datetime.now(BEIJING))
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
@@ -70,7 +71,7 @@ def make_report(
     ``regions`` names districts; by default the directory at ``settings.regions`` when it exists.
     """
     step = progress or _noop
-    at = now or datetime.now(REPORT_TZ)
+    at = now or datetime.now(BEIJING)
     if at.tzinfo is None:
         raise ValueError("naive datetime refused")
     the_day = parse_day(day, now=at)

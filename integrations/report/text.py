@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.beijing import BEIJING
 from domain.privacy import mask
 from domain.situation.compute import Counts, OpenWarning, SituationReport
 from domain.situation.sla import DeadlineStats
-from domain.situation.views import REPORT_TZ
 from domain.warnings import LEVELS, Level
 from integrations.i18n import N_, _
 from integrations.wording import worded
@@ -29,7 +29,7 @@ def title(report: SituationReport) -> str:
 
 def local(at: datetime | None) -> str:
     """An instant in Beijing time, ``YYYY-MM-DD HH:MM``; ``—`` for none."""
-    return at.astimezone(REPORT_TZ).strftime("%Y-%m-%d %H:%M") if at else "—"
+    return at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if at else "—"
 
 
 def as_of_text(report: SituationReport) -> str:

@@ -14,8 +14,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from domain.beijing import BEIJING
 from integrations.simulator.people import Person, make_person
 from integrations.simulator.regions import DISTRICTS, RegionTree, region_tree
 from integrations.simulator.vocab import (
@@ -31,9 +31,8 @@ from integrations.simulator.vocab import (
     PLATFORMS,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _DISTRICTS = list(DISTRICTS)
-DEFAULT_START = datetime(2026, 1, 5, tzinfo=SHANGHAI)
+DEFAULT_START = datetime(2026, 1, 5, tzinfo=BEIJING)
 DEFAULT_DAYS = 30
 KINDS = ("petition", "dispute", "hotline", "incident", "opinion", "care_visit_due", "care_visit")
 """The simulator's departments, one endpoint each (``/api/{kind}``)."""
@@ -53,7 +52,7 @@ class Entry:
 
 def iso(t: datetime) -> str:
     """Shanghai-local ISO 8601 with offset, the departments' timestamp format."""
-    return t.astimezone(SHANGHAI).isoformat(timespec="seconds")
+    return t.astimezone(BEIJING).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -84,8 +83,8 @@ class Generator:
     # -- building blocks -------------------------------------------------------------------------
     def day_start(self, day: int) -> datetime:
         """Midnight (Shanghai) of simulated day ``day`` (0-based)."""
-        d: date = self.start.astimezone(SHANGHAI).date() + timedelta(days=day)
-        return datetime(d.year, d.month, d.day, tzinfo=SHANGHAI)
+        d: date = self.start.astimezone(BEIJING).date() + timedelta(days=day)
+        return datetime(d.year, d.month, d.day, tzinfo=BEIJING)
 
     def when(self, day: int) -> datetime:
         """A random moment of ``day``, busier in the daytime."""
@@ -110,7 +109,7 @@ class Generator:
     def new_id(self, kind: str, at: datetime) -> str:
         """The department's id: prefix, local date and a running number (``XF-20260105-000123``)."""
         n = self._counter[kind] = self._counter.get(kind, 0) + 1
-        return f"{ID_PREFIX[kind]}-{at.astimezone(SHANGHAI):%Y%m%d}-{n:06d}"
+        return f"{ID_PREFIX[kind]}-{at.astimezone(BEIJING):%Y%m%d}-{n:06d}"
 
     def emit(self, kind: str, at: datetime, region: str, **fields: Any) -> dict[str, Any]:
         """Add a new item; the department records it 5–120 minutes after it happened."""

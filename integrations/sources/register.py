@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from domain.beijing import BEIJING
 from domain.messages import N_, Message, message_of
 from domain.registers import CareCategories, CategoriesError, due_dates, due_id
 from integrations.settings import Settings
@@ -30,7 +31,6 @@ from integrations.sources.base import ConfiguredSource, Page, RawItem, SourceReq
 from integrations.sources.mapping import SourceConfig
 from integrations.store.registers import entries_due_between
 
-BEIJING = timezone(timedelta(hours=8), "CST")
 DUE_AT = time(9, 0)
 """The time of day (Beijing) a visit falls due: the start of the working day."""
 

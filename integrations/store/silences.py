@@ -10,7 +10,7 @@ own idempotency key if its warning is still open, or marked ``not_needed`` if th
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -24,6 +24,7 @@ from domain.warnings import Level
 # The models first: importing them registers every table, and the audit module cannot be the first of the
 # store's modules imported (models -> users -> audit would find it half loaded).
 from integrations.store import models as _models  # noqa: F401  isort: skip
+from domain.beijing import BEIJING
 from integrations.store.audit import append_audit
 from integrations.store.columns import _dt, utcnow
 from integrations.store.models import OutboxRow, WarningRow
@@ -36,7 +37,6 @@ HELD_BY_SILENCE, HOLD_RELEASED, HOLD_NOT_NEEDED = "silenced", "silence-released"
 """Audit actions on a warning whose notifications a silence held, released, or found not needed."""
 SYSTEM = "system:silences"
 _CACHE = "fenghuo.silences"
-_BEIJING = timezone(timedelta(hours=8), "CST")
 
 
 class SilenceRow(SQLModel, table=True):
@@ -246,7 +246,7 @@ def reminder(silence: SilenceRow, now: datetime) -> tuple[Message, Message]:
     body = Message(N_("您设置的静默 #{id} 将于 {ends}（北京时间）结束。\n"
                       "规则：{rule}；区域：{region}；级别：{level}。\n原因：{reason}\n结束后，仍未办结预警的暂存通知将补发一次。如需延长，请重新设置静默"
                       "（fenghuo silence add），或提前解除（fenghuo silence expire {id}）。"),
-                   id=silence.id, ends=f"{silence.until.astimezone(_BEIJING):%Y-%m-%d %H:%M}", rule=silence.rule,
+                   id=silence.id, ends=f"{silence.until.astimezone(BEIJING):%Y-%m-%d %H:%M}", rule=silence.rule,
                    region=silence.region or Message(N_("全市")), level=level or Message(N_("全部")),
                    reason=silence.reason)
     return subject, body

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from domain.beijing import BEIJING
 from domain.privacy import mask
 from domain.regions import RegionDirectory, Tier
-from domain.responders import CHINA, ResponderDirectory
+from domain.responders import ResponderDirectory
 from integrations.i18n import N_, _
 from integrations.store.models import AuditRow, OutboxRow, WarningRow
 from integrations.store.task_models import TaskRow
@@ -45,7 +46,7 @@ _ROUTED_CN = {"handover": N_("移交后通知新的负责节点"),
 
 def beijing(at: datetime | None) -> str:
     """``2026-12-04 10:05（北京时间）``, or a dash."""
-    return "—" if at is None else _("{time}（北京时间）").format(time=f"{at.astimezone(CHINA):%Y-%m-%d %H:%M}")
+    return "—" if at is None else _("{time}（北京时间）").format(time=f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M}")
 
 
 def remaining(due: datetime | None, now: datetime) -> tuple[str, bool]:

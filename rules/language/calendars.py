@@ -10,14 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
+from domain.beijing import BEIJING
 from domain.messages import N_, Message
 from rules.language.positions import LanguageError, key_line, line_of
-
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
-"""China has kept UTC+8 without daylight saving since 1991: a fixed offset is exact and needs no tzdata."""
 
 PERIOD_NAME = re.compile(r"^[a-z0-9-]+$")
 
@@ -43,7 +41,7 @@ class Calendars:
         """Sorted names of the periods containing ``at`` (an aware datetime), by its Shanghai date."""
         if at.tzinfo is None:
             raise ValueError("periods_at needs a timezone-aware datetime")
-        day = at.astimezone(SHANGHAI).date()
+        day = at.astimezone(BEIJING).date()
         return tuple(sorted(name for name, ranges in self.periods.items() if any(day in r for r in ranges)))
 
     @property

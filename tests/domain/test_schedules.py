@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.schedules import BEIJING, Schedule, ScheduleError, Window, parse_schedule
+from domain.beijing import BEIJING
+from domain.schedules import Schedule, ScheduleError, Window, parse_schedule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # China observed daylight saving until 1991; from 1992 on Asia/Shanghai is UTC+8 all year.

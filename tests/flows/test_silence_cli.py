@@ -11,11 +11,12 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from domain.beijing import BEIJING
 from domain.escalation import EscalationPolicy
 from domain.regions import RegionDirectory
 from domain.responders import ResponderDirectory
 from flows.cli import app
-from flows.cli_silence import CST, parse_until
+from flows.cli_silence import parse_until
 from flows.console import open_engine
 from integrations.route import route_warning
 from integrations.settings import get_settings
@@ -108,7 +109,7 @@ def test_parse_until() -> None:
     now = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
     assert parse_until("2h", now) == now + timedelta(hours=2)
     assert parse_until("1d12h30m", now) == now + timedelta(days=1, hours=12, minutes=30)
-    assert parse_until("2026-01-05T18:00", now) == datetime(2026, 1, 5, 18, 0, tzinfo=CST)
+    assert parse_until("2026-01-05T18:00", now) == datetime(2026, 1, 5, 18, 0, tzinfo=BEIJING)
     assert parse_until("2026-01-05T18:00+00:00", now) == datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
 
 

@@ -226,7 +226,7 @@ def test_the_author_of_a_long_silence_is_reminded_once_before_it_ends(engine: sa
 
 
 def test_a_nightly_silence_across_a_leap_day_and_a_month_end_in_beijing_time(engine: sa.Engine) -> None:
-    from domain.schedules import BEIJING
+    from domain.beijing import BEIJING
 
     def bj(mo: int, d: int, h: int, mi: int = 0) -> datetime:
         return datetime(2028, mo, d, h, mi, tzinfo=BEIJING)
