@@ -48,8 +48,9 @@ from integrations.store.grouped_state import GROUPED, AllGroups, load_grouped, w
 from integrations.store.live import EvaluationReport, error_warnings, save_position
 from integrations.store.models import RecordRow
 from integrations.store.record_reads import earliest_at_after_seq
-from integrations.store.release import RECORD_COLUMNS, Position, stored_record
+from integrations.store.release import Position
 from integrations.store.resolved_watch import ResolvedWatch
+from integrations.store.stored_records import SEQ_RECORD_COLUMNS, seq_record
 from integrations.store.warnings import apply_changes
 from integrations.store.watermarks import source_marks
 from rules.engine.windows import seconds
@@ -106,11 +107,11 @@ class GroupedLiveEvaluator(LiveEvaluator):
                  for lane, name in self.groups.lanes.items()]
         ups = [ln.position.upto for ln in lanes]
         kinds = sorted(set().union(*(ln.kinds for ln in lanes)))
-        q = sa.select(*RECORD_COLUMNS).where(_REC.c.seq <= self._seq, _REC.c.kind.in_(kinds))
+        q = sa.select(*SEQ_RECORD_COLUMNS).where(_REC.c.seq <= self._seq, _REC.c.kind.in_(kinds))
         if ups and all(u is not None for u in ups):
             q = q.where(at > min(u for u in ups if u is not None))
         for row in session.execute(q):
-            seq, record = stored_record(row)
+            seq, record = seq_record(row)
             for ln in lanes:
                 if record.kind in ln.kinds and (ln.position.upto is None or record.at > ln.position.upto):
                     ln.held.append((key_of(record), seq, record))
@@ -138,8 +139,8 @@ class GroupedLiveEvaluator(LiveEvaluator):
         return len(ready), len(held - ready)
 
     def _read(self, session: Session) -> list[tuple[int, Record]]:
-        q = sa.select(*RECORD_COLUMNS).where(_REC.c.seq > self._seq).order_by(_REC.c.seq).limit(self.batch_size)
-        return [stored_record(r) for r in session.execute(q)]
+        q = sa.select(*SEQ_RECORD_COLUMNS).where(_REC.c.seq > self._seq).order_by(_REC.c.seq).limit(self.batch_size)
+        return [seq_record(r) for r in session.execute(q)]
 
     def _unread(self, session: Session) -> datetime | None:
         """Just before the earliest ``at`` of the records not read yet (None: there are none)."""

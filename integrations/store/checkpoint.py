@@ -32,6 +32,7 @@ from domain.records import Record
 from integrations.store.checkpoint_models import EvaluatorBatchRow, EvaluatorCheckpointRow
 from integrations.store.models import RecordRow
 from integrations.store.release import Position
+from integrations.store.stored_records import RECORD_COLUMNS, stored_record
 from rules.engine.evaluate import Evaluator
 from rules.engine.state_codec import encode_state
 
@@ -39,7 +40,6 @@ __all__ = ["CheckpointWritten", "Replayed", "consumed_between", "journal_after",
            "last_checkpoint", "replay", "store_checkpoint", "write_checkpoint"]
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
-_COLS = (_REC.c.kind, _REC.c.source, _REC.c.source_id, _REC.c.at, _REC.c.region, _REC.c.attributes, _REC.c.late)
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,11 @@ def consumed_between(session: Session, before: Position, after: Position,
         part = [sa.and_(_REC.c.seq > before.seq, _REC.c.seq <= after.seq, _REC.c.at <= after.upto),
                 sa.and_(_REC.c.seq <= before.seq, _REC.c.seq <= after.seq, _REC.c.at > before.upto,
                         _REC.c.at <= after.upto)]
-    parts = [sa.select(*_COLS).where(p, mine) for p in part]
+    parts = [sa.select(*RECORD_COLUMNS).where(p, mine) for p in part]
     union = parts[0] if len(parts) == 1 else sa.union_all(*parts)
     sub = union.subquery()
     q = sa.select(*sub.c).order_by(sub.c.at, sub.c.source, sub.c.source_id)
-    return [Record(kind=m["kind"], source=m["source"], id=m["source_id"], at=m["at"], region=m["region"],
-                   attributes=m["attributes"] or {}, late=m["late"])
-            for m in (row._mapping for row in session.execute(q))]
+    return [stored_record(row) for row in session.execute(q)]
 
 
 def journal_batch(session: Session, name: str, position: Position, *, resolved: Sequence[str], records: int,

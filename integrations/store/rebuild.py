@@ -41,11 +41,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.messages import N_, Message
-from domain.records import Record
 from domain.warnings import Change, Level, Status, WarningState
 from integrations.store.audit import append_audit
 from integrations.store.models import AuditRow, RecordRow, WarningRow
 from integrations.store.release import Position
+from integrations.store.stored_records import RECORD_COLUMNS, stored_record
 from rules.engine.evaluate import Evaluator
 from rules.engine.lookback import ahead, kind_lookbacks
 from rules.language.loader import Rulebook
@@ -56,7 +56,6 @@ RULEBOOK_CHANGED = "rulebook-changed"
 """Audit action of a rulebook version change seen by the live evaluator (``warning_id`` empty)."""
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
-_COLS = (_REC.c.kind, _REC.c.source, _REC.c.source_id, _REC.c.at, _REC.c.region, _REC.c.attributes, _REC.c.late)
 _CHUNK = 20_000
 
 
@@ -99,12 +98,11 @@ def rebuild(session: Session, evaluator: Evaluator, rulebook: Rulebook, position
     faithful = ahead(rulebook.rules)
     evaluator.adopt(w for w in open_now if w.first_at <= upto - faithful.get(w.rule, timedelta(0)))
     per_kind = sa.or_(*(sa.and_(_REC.c.kind == k, _REC.c.at > upto - span) for k, span in sorted(lookbacks.items())))
-    q = (sa.select(*_COLS).where(_REC.c.seq <= position.seq, _REC.c.at <= upto, per_kind)
+    q = (sa.select(*RECORD_COLUMNS).where(_REC.c.seq <= position.seq, _REC.c.at <= upto, per_kind)
          .order_by(_REC.c.at, _REC.c.source, _REC.c.source_id).execution_options(yield_per=_CHUNK))
     records = historic = 0
     for part in session.execute(q).partitions():
-        batch = [Record(kind=m["kind"], source=m["source"], id=m["source_id"], at=m["at"], region=m["region"],
-                        attributes=m["attributes"] or {}, late=m["late"]) for m in (row._mapping for row in part)]
+        batch = [stored_record(row) for row in part]
         changes = evaluator.feed(batch)
         historic += sum(1 for _, change in changes if change is not Change.updated)
         records += len(batch)

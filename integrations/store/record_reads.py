@@ -7,7 +7,6 @@ The writing side is :mod:`integrations.store.records`, which re-exports these.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -15,6 +14,7 @@ from sqlmodel import Session
 from domain.records import Record
 from integrations.store.columns import AwareDateTime
 from integrations.store.models import RecordRow, RecordVersionRow
+from integrations.store.stored_records import SEQ_RECORD_COLUMNS, seq_record, stored_record
 
 __all__ = ["earliest_at_after_seq", "record_span", "record_versions", "records_after_seq", "records_between",
            "seq_records_after"]
@@ -23,34 +23,10 @@ _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
 _VER: sa.Table = RecordVersionRow.__table__  # type: ignore[attr-defined]
 
 
-def _to_record(row: Any) -> Record:
-    return Record(
-        kind=row.kind,
-        source=row.source,
-        id=row.source_id,
-        at=row.at,
-        region=row.region,
-        attributes=row.attributes or {},
-        late=row.late,
-    )
-
-
-_COLS = (
-    _REC.c.seq,
-    _REC.c.kind,
-    _REC.c.source,
-    _REC.c.source_id,
-    _REC.c.at,
-    _REC.c.region,
-    _REC.c.attributes,
-    _REC.c.late,
-)
-
-
 def seq_records_after(*, session: Session, seq: int, limit: int = 10_000) -> list[tuple[int, Record]]:
     """``(seq, record)`` pairs of the latest versions with ``seq`` above ``seq``, in seq order."""
-    q = sa.select(*_COLS).where(_REC.c.seq > seq).order_by(_REC.c.seq).limit(limit)
-    return [(row.seq, _to_record(row)) for row in session.execute(q)]
+    q = sa.select(*SEQ_RECORD_COLUMNS).where(_REC.c.seq > seq).order_by(_REC.c.seq).limit(limit)
+    return [seq_record(row) for row in session.execute(q)]
 
 
 def earliest_at_after_seq(session: Session, seq: int) -> datetime | None:
@@ -76,11 +52,11 @@ def records_after_seq(*, session: Session, seq: int, limit: int = 10_000) -> lis
 def records_between(*, session: Session, since: datetime, until: datetime) -> list[Record]:
     """Records with ``since <= at < until``, in the engine's order (at, source, id)."""
     q = (
-        sa.select(*_COLS)
+        sa.select(*SEQ_RECORD_COLUMNS)
         .where(_REC.c.at >= since, _REC.c.at < until)
         .order_by(_REC.c.at, _REC.c.source, _REC.c.source_id)
     )
-    return [_to_record(row) for row in session.execute(q)]
+    return [stored_record(row) for row in session.execute(q)]
 
 
 def record_span(*, session: Session, since: datetime, until: datetime | None) -> tuple[datetime, datetime] | None:

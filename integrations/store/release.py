@@ -24,13 +24,11 @@ from sqlmodel import Session
 
 from domain.records import Record
 from integrations.store.models import RecordRow
+from integrations.store.stored_records import SEQ_RECORD_COLUMNS, seq_record
 
-__all__ = ["RECORD_COLUMNS", "Position", "next_batch", "pending_count", "stored_record"]
+__all__ = ["Position", "next_batch", "pending_count"]
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
-RECORD_COLUMNS = (_REC.c.seq, _REC.c.kind, _REC.c.source, _REC.c.source_id, _REC.c.at, _REC.c.region,
-         _REC.c.attributes, _REC.c.late)
-
 
 @dataclass(frozen=True)
 class Position:
@@ -38,13 +36,6 @@ class Position:
 
     seq: int = 0
     upto: datetime | None = None
-
-
-def stored_record(row: sa.Row[tuple[object, ...]]) -> tuple[int, Record]:
-    """A row of :data:`RECORD_COLUMNS` as its ``seq`` and record."""
-    m = row._mapping
-    return int(m["seq"]), Record(kind=m["kind"], source=m["source"], id=m["source_id"], at=m["at"],
-                                 region=m["region"], attributes=m["attributes"] or {}, late=m["late"])
 
 
 def _max_seq(session: Session) -> int:
@@ -64,31 +55,31 @@ def next_batch(session: Session, position: Position, bound: datetime | None, *, 
     top = _max_seq(session)
     mine = _of(kinds)
     if position.upto is not None and top > position.seq:
-        late_q = (sa.select(*RECORD_COLUMNS)
+        late_q = (sa.select(*SEQ_RECORD_COLUMNS)
                   .where(_REC.c.seq > position.seq, _REC.c.seq <= top, _REC.c.at <= position.upto, mine)
                   .order_by(_REC.c.seq).limit(limit))
-        late = [stored_record(r) for r in session.execute(late_q)]
+        late = [seq_record(r) for r in session.execute(late_q)]
         if len(late) == limit:  # more may follow: the position moves to the last one taken
             return late, Position(late[-1][0], position.upto), True
         position = Position(top, position.upto)
         if late:
             return late, position, True
     position = Position(top, position.upto)
-    q = sa.select(*RECORD_COLUMNS).where(_REC.c.seq <= position.seq, mine)
+    q = sa.select(*SEQ_RECORD_COLUMNS).where(_REC.c.seq <= position.seq, mine)
     if position.upto is not None:
         q = q.where(_REC.c.at > position.upto)
     if bound is not None:
         q = q.where(_REC.c.at <= bound)
     ordered = q.order_by(_REC.c.at, _REC.c.source, _REC.c.source_id).limit(limit)
-    rows = [stored_record(r) for r in session.execute(ordered)]
+    rows = [seq_record(r) for r in session.execute(ordered)]
     if not rows:
         return [], position, False
     last = rows[-1][1].at
     if len(rows) == limit:
         # A batch never splits an instant: the rest of the last one's records come along.
         taken = {seq for seq, _ in rows}
-        same = sa.select(*RECORD_COLUMNS).where(_REC.c.seq <= position.seq, _REC.c.at == last, mine)
-        rows += [r for r in map(stored_record, session.execute(same)) if r[0] not in taken]
+        same = sa.select(*SEQ_RECORD_COLUMNS).where(_REC.c.seq <= position.seq, _REC.c.at == last, mine)
+        rows += [r for r in map(seq_record, session.execute(same)) if r[0] not in taken]
         return rows, Position(position.seq, last), False
     return rows, Position(position.seq, bound if bound is not None else last), False
 

@@ -22,14 +22,8 @@ from sqlmodel import Session
 from domain.records import Record
 from integrations.store.db import make_engine
 from integrations.store.models import RecordRow
-from integrations.store.slice_reads import (
-    RECORD_COLUMNS,
-    position_key,
-    prefix_range,
-    read_items,
-    read_slice,
-    stored_record,
-)
+from integrations.store.slice_reads import position_key, prefix_range, read_items, read_slice
+from integrations.store.stored_records import RECORD_COLUMNS, stored_record
 from rules.engine.gc_pause import gc_paused
 from rules.language.chaining import WARNING_KIND
 from rules.run.backtest import warning_row

@@ -18,46 +18,21 @@ from sqlmodel import Session
 from domain.records import Record
 from integrations.store.models import RecordRow
 from integrations.store.prepared import utc_text
+from integrations.store.stored_records import RECORD_COLUMNS, record_of, stored_record
 from rules.engine.gc_pause import gc_paused
 from rules.run.shard_run import Position
 
-__all__ = ["RECORD_COLUMNS", "position_key", "prefix_range", "read_items", "read_slice", "stored_record"]
+__all__ = ["position_key", "prefix_range", "read_items", "read_slice"]
 
 _REC: sa.Table = RecordRow.__table__  # type: ignore[attr-defined]
-RECORD_COLUMNS = (_REC.c.kind, _REC.c.source, _REC.c.source_id, _REC.c.at, _REC.c.region, _REC.c.attributes,
-                  _REC.c.late)
-"""The columns a record is read back from (:func:`stored_record`)."""
 
 try:  # orjson comes with Prefect; parsing attributes is a large share of reading records back
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover
     from json import loads as _loads  # type: ignore[assignment]
 
-_FIELDS = frozenset(Record.model_fields)
 position_key = itemgetter(0)
 """The sort key of a ``(position, record)`` pair."""
-_set = object.__setattr__
-
-
-def _stored(kind: str, source: str, id: str, at: datetime, region: str, attributes: dict[str, Any],
-            late: bool) -> Record:
-    """A stored (already validated) record, built the way ``model_construct`` does, at half its cost:
-    building Records is the largest part of reading a year back."""
-    r = Record.__new__(Record)
-    _set(r, "__dict__", {"kind": kind, "source": source, "id": id, "at": at, "region": region,
-                         "attributes": attributes, "late": late})
-    _set(r, "__pydantic_fields_set__", _FIELDS)
-    _set(r, "__pydantic_extra__", None)
-    _set(r, "__pydantic_private__", None)
-    return r
-
-
-def stored_record(row: Any) -> Record:
-    """A row of :data:`RECORD_COLUMNS` as a :class:`~domain.records.Record` (not validated again)."""
-    # Stored records were validated at ingest: build them without validating again (a third of the cost
-    # of reading a year back).
-    return Record.model_construct(kind=row.kind, source=row.source, id=row.source_id, at=row.at, region=row.region,
-                                  attributes=row.attributes or {}, late=row.late)
 
 
 def prefix_range(prefix: str, last: str | None = None) -> tuple[str, str]:
@@ -81,7 +56,7 @@ def _read_sqlite(session: Session, since: datetime, until: datetime, prefix: str
     # No ORDER BY: the rows are sorted below on the engine's key, which the database cannot compute.
     sql = (f"SELECT kind, source, source_id, at, region, attributes, late FROM {_REC.name} "  # nosec B608  # the table name is a constant; values are bound
            f"WHERE {' AND '.join(where)}")
-    parse, loads, stored = datetime.fromisoformat, _loads, _stored
+    parse, loads, stored = datetime.fromisoformat, _loads, record_of
     raw = session.connection().connection.driver_connection
     assert raw is not None
     rows = raw.execute(sql, tuple(args)).fetchall()  # the driver's own cursor: no per-row wrapping
