@@ -23,6 +23,7 @@ import os
 import resource
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
               f"peak RSS: "
               f"{got['peak_self']:7.1f} MB (process)  {got['peak_children']:7.1f} MB (largest shard process)  "
               f"{len(got['warnings']):,} warnings", flush=True)
+        by_rule = Counter(w["rule"] for w in got["warnings"])
+        print("          warnings by rule: " + ", ".join(f"{rule} {n:,}" for rule, n in by_rule.most_common()),
+              flush=True)
     if "single" in results and "sharded" in results:
         a, b = results["single"], results["sharded"]
 
