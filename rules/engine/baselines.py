@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from array import array
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -67,7 +68,10 @@ class Baselines:
         self.aggregate = aggregate
         self.span = samples * every + within
         """How far back from the watermark a record can still fall in a sample."""
-        self.ats: dict[Key, list[float]] = {}
+        self.ats: dict[Key, array[float]] = {}
+        """Per key, its records' times in order, as packed doubles: a month of a megacity's hotline is about
+        two million times, and bisecting Python float objects scattered over the heap cost twice as much
+        as bisecting them packed (and four times the memory)."""
         self.vals: dict[Key, list[Any]] = {}
         """Per key, the summed or distinct values beside :attr:`ats` (not kept for a count; for a sum,
         a value that is not a number is kept as 0)."""
@@ -81,7 +85,7 @@ class Baselines:
         ats = self.ats.get(key)
         counting = self.aggregate == "count"
         if ats is None:
-            ats = self.ats[key] = []
+            ats = self.ats[key] = array("d")
             if not counting:
                 self.vals[key] = []
         if self.aggregate == "sum":
@@ -102,7 +106,7 @@ class Baselines:
         return self._samples(key, t, floor)
 
     def _samples(self, key: Key, t: float, floor: float) -> list[float | int]:
-        ats = self.ats.get(key, [])
+        ats = self.ats.get(key)
         if not ats or ats[0] > t - self._ends[0]:  # nothing as old as the first sample's end: all empty
             return [0] * self.samples
         within = self.within
@@ -161,7 +165,7 @@ class Baselines:
         entries: list[tuple[float, Key]] = []
         for raw_key, times, values in data:
             key = key_in(raw_key)
-            self.ats[key] = [float(a) for a in times]
+            self.ats[key] = array("d", times)
             if values is not None:
                 self.vals[key] = list(values)
             entries.extend((float(a), key) for a in times)
