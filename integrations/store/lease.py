@@ -152,9 +152,8 @@ class AdvisoryLease:
             names = conn.exec_driver_sql(
                 "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
                 " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
-                f" AND l.classid = {LEASE_LOCK}::oid"
-                " AND l.objid = hashtext(current_schema() || ':' || %(name)s)::oid",
-                {"name": self.name}).scalars().all()
+                " AND l.classid = %(lock)s::oid AND l.objid = hashtext(current_schema() || ':' || %(name)s)::oid",
+                {"lock": LEASE_LOCK, "name": self.name}).scalars().all()
         if not names:
             return None
         return names[0].removeprefix(prefix) if names[0].startswith(prefix) else "unknown"
