@@ -86,8 +86,6 @@ def test_cmd(
     raise typer.Exit(1 if code or book.errors or (require_coverage and uncovered) else 0)
 
 
-
-
 def _since(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -148,10 +146,10 @@ def _backtest(book: Any, old: Any, records: Path | None, span: tuple[datetime | 
     if workers is not None:
         from flows.cli_backtest import sharded_rows
 
-        rows, n = sharded_rows(book, start or _CST_EPOCH, end, workers, engine)
-        old_rows = sharded_rows(old, start or _CST_EPOCH, end, workers, engine)[0] if old is not None else []
+        rows, n = sharded_rows(book, start or _EPOCH, end, workers, engine)
+        old_rows = sharded_rows(old, start or _EPOCH, end, workers, engine)[0] if old is not None else []
     else:
-        items = _read_records(records, book.kinds) if records is not None else _stored_records(start or _CST_EPOCH, end)
+        items = _read_records(records, book.kinds) if records is not None else _stored_records(start or _EPOCH, end)
         # Records may come in any order: the engine's order is (at, source, id).
         items.sort(key=lambda r: r.key)
         n = len(items)
@@ -171,7 +169,7 @@ def _backtest(book: Any, old: Any, records: Path | None, span: tuple[datetime | 
         print_comparison(diffs, n, book, old)
 
 
-_CST_EPOCH = datetime(1970, 1, 1, tzinfo=BEIJING)
+_EPOCH = datetime(1970, 1, 1, tzinfo=BEIJING)
 
 
 def _check_engine(engine: str) -> None:

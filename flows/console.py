@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 
-
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one readable line (no traceback) and exit with ``code``."""
     # soft_wrap: an error stays one line whatever the terminal width, so `FILE:LINE: message` can be grepped.
@@ -41,7 +40,7 @@ def beijing(at: datetime | None, *, seconds: bool = False) -> str:
     ``seconds``: to the second (a live log's times)."""
     if at is None:
         return "—"
-    shown = f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M:%S}" if seconds else f"{at.astimezone(BEIJING):%Y-%m-%d %H:%M}"
+    shown = at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     return _("{time}（北京时间）").format(time=shown)
 
 

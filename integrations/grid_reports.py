@@ -65,7 +65,6 @@ CONFIG = SourceConfig(
 """The source configuration of field reports: items arrive in the record shape."""
 
 
-
 @dataclass(frozen=True)
 class FieldReport:
     """What a grid worker reports (not yet validated: the ingest does that)."""

@@ -37,7 +37,6 @@ from integrations.store.watermarks import note_delivery
 __all__ = ["ImportFileError", "ImportReport", "export_lines", "import_items", "read_items", "record_shape"]
 
 
-
 class ImportFileError(ValueError):
     """A file that cannot be imported at all (unreadable, or a line that is not JSON): nothing is stored."""
 
