@@ -82,6 +82,12 @@ class Baselines:
         """Record a record of ``key`` at ``t`` (``value``: the summed or distinct field, ``None`` for a
         count) and return its samples, oldest offset last (sample 1 first). ``watermark``: the latest
         ``at`` the engine has seen, this record's included."""
+        return self.samples_at(key, t, self.remember(key, t, value, watermark))
+
+    def remember(self, key: Key, t: float, value: Any, watermark: float) -> float:
+        """:meth:`add` without the samples: what a record whose samples nobody reads (its rule's
+        aggregate gate is shut, :mod:`rules.engine.gate`) leaves in the history. Returns the floor
+        :meth:`samples_at` takes for it."""
         ats = self.ats.get(key)
         counting = self.aggregate == "count"
         if ats is None:
@@ -103,9 +109,11 @@ class Baselines:
         floor = watermark - self.span
         if self.order[0][0] <= floor:
             self.sweep(watermark)
-        return self._samples(key, t, floor)
+        return floor
 
-    def _samples(self, key: Key, t: float, floor: float) -> list[float | int]:
+    def samples_at(self, key: Key, t: float, floor: float) -> list[float | int]:
+        """The samples of ``key``'s record at ``t``, just remembered (``floor``: what :meth:`remember`
+        returned for it)."""
         ats = self.ats.get(key)
         if not ats or ats[0] > t - self._ends[0]:  # nothing as old as the first sample's end: all empty
             return [0] * self.samples

@@ -4,7 +4,7 @@ The explanation names the rule, the values that crossed the thresholds of the le
 the records, e.g.
 ``规则 collective-petition（集体访）：people=57 ≥ 50 → 橙色（严重）；记录：sim/123``.
 A window rule with a baseline also states its samples and what follows from them
-(:func:`rules.engine.steps.run_window`): ``基线：前 4 个同期样本（每隔 7d）[1, 1, 1, 1] → 期望 1，离散 0，
+(:func:`rules.engine.baseline_step.run_baseline`): ``基线：前 4 个同期样本（每隔 7d）[1, 1, 1, 1] → 期望 1，离散 0，
 倍数 12，标准分 11``, numbers to 2 decimals.
 
 One language: the explanation is a :class:`domain.messages.Message` (Chinese, the text stored with the
@@ -26,7 +26,7 @@ from rules.language.model import AnyOf, Condition, FieldTest, NotOf, Op, Rule
 from rules.language.templates import render
 
 __all__ = ["describe", "duration", "firing", "firing_from_json", "firing_to_json", "group_of", "region_of",
-           "tested", "tier_region"]
+           "tested", "tier_region", "window_reason"]
 
 _SYMBOL = {
     Op.eq: "=", Op.ne: "≠", Op.gt: ">", Op.gte: "≥", Op.lt: "<", Op.lte: "≤", Op.in_: "∈",
@@ -172,3 +172,10 @@ def tested(rule: Rule, li: int, f: Mapping[str, Any]) -> dict[str, Any]:
     when = rule.levels[li].when
     names += [t.field for t in when.walk()] if when is not None else []
     return {n: f[n] for n in dict.fromkeys(names) if n in f and n not in ("at",)}
+
+
+def window_reason(span: str, by: Sequence[str]) -> Message:
+    """The first reason of a window rule's firing: its span and, when it groups, its key fields."""
+    if not by:
+        return Message(N_("{span} 内"), span=span)
+    return Message(N_("{span} 内，按 {by}"), span=span, by=", ".join(by))

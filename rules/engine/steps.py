@@ -10,8 +10,10 @@ from typing import Any, Protocol
 from domain.messages import N_, Message
 from domain.records import Record
 from domain.warnings import Firing, Level
-from rules.engine.baselines import Baselines, measure, shown
-from rules.engine.explain import describe, duration, firing, firing_to_json, tested
+from rules.engine.baseline_step import run_baseline
+from rules.engine.baselines import Baselines
+from rules.engine.explain import describe, duration, firing, firing_to_json, tested, window_reason
+from rules.engine.gate import gate_of
 from rules.engine.matching import Matcher
 from rules.engine.protocol import Absorb
 from rules.engine.quiet import quiet_window_firing
@@ -80,8 +82,8 @@ __all__ = ["Absent", "EngineParts", "WindowJob", "absent_json", "run_rule", "run
 class WindowJob:
     """What the hot path needs of one window rule, looked up once."""
 
-    __slots__ = ("add", "agg", "baseline", "by", "field", "groups", "light_group", "memo", "periods", "ri", "rule",
-                 "state")
+    __slots__ = ("add", "agg", "baseline", "by", "field", "gate", "groups", "light_group", "memo", "periods", "ri",
+                 "rule", "state")
 
     def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool, baseline: Baselines | None = None) -> None:
         assert rule.window is not None
@@ -100,6 +102,9 @@ class WindowJob:
         then a quiet firing is built from them (:mod:`rules.engine.quiet`)."""
         self.groups: dict[Any, Any] | None = {} if rule.fingerprint_fields == self.by else None
         """Text key → its firings' fingerprint, group and tier region, when the rule groups by its key."""
+        self.gate = gate_of(rule, self.agg) if baseline is not None else None
+        """Whether a level could hold on the aggregate alone (:mod:`rules.engine.gate`): asked before the
+        baseline's samples are read."""
 
 
 class Absent:
@@ -179,12 +184,6 @@ def absent_json(engine: EngineParts, payload: Any) -> Any:
     return firing_to_json(pending)
 
 
-def _window_reason(span: str, by: Sequence[str]) -> Message:
-    if not by:
-        return Message(N_("{span} 内"), span=span)
-    return Message(N_("{span} 内，按 {by}"), span=span, by=", ".join(by))
-
-
 def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], t: float) -> Firing | None:
     """A window rule on a record that passed its ``where`` (``f``: the record's :meth:`light` fields)."""
     by = w.by
@@ -204,7 +203,7 @@ def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], 
             return None
     total = w.add(key, t, value)
     if w.baseline is not None:
-        return _run_baseline(engine, w, w.baseline, r, f, t, key, value, total)
+        return run_baseline(engine, w, w.baseline, r, f, t, key, value, total)
     # The level depends only on the aggregate (and periods when the levels test them): remembered.
     mk: Any = (total, f.get("periods")) if w.periods else total
     memo = w.memo
@@ -237,58 +236,9 @@ def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], 
     def reasons() -> list[str]:
         assert rule.window is not None
         span = duration(rule.window.within)
-        return ([_window_reason(span, rule.window.by)]
+        return ([window_reason(span, rule.window.by)]
                 + (describe(rule.levels[li].when, aggf) or [f"{w.agg}={total}"]))
 
     full[w.agg] = total
     return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), engine.version,
                   values={w.agg: total}, reasons=reasons, quiet=engine.quiet)
-
-
-def _run_baseline(engine: EngineParts, w: WindowJob, b: Baselines, r: Record, f: dict[str, Any], t: float,
-                  key: tuple[Any, ...], value: Any, total: float | int) -> Firing | None:
-    """:func:`run_window` for a rule with a ``baseline``: the levels test the aggregate, ``periods`` and
-    the baseline's ``expected``, ``spread``, ``ratio``, ``zscore`` (unrounded); the summary and the
-    explanation show them rounded (:func:`rules.engine.baselines.shown`), with the samples."""
-    samples = b.add(key, t, value, engine.watermark)
-    m = measure(total, samples)
-    # ratio and zscore follow from the aggregate, expected and spread: those (and periods) decide the level
-    mk: Any = (total, m["expected"], m["spread"], f.get("periods") if w.periods else None)
-    memo = w.memo
-    li = memo.get(mk, -1)
-    if li == -1:
-        aggf: dict[str, Any] = {w.agg: total, **m}
-        if "periods" in f:
-            aggf["periods"] = f["periods"]
-        held = engine.matcher.levels(w.ri, aggf)
-        free = engine.free[w.ri]
-        li = engine.best(w.rule, free | held if free else held)
-        if len(memo) >= 4096:
-            memo.clear()
-        memo[mk] = li
-    if li is None:
-        return None
-    rule = w.rule
-    assert rule.window is not None and rule.baseline is not None
-    rounded = {k: shown(v) for k, v in m.items()}
-    shown_samples = [shown(s) for s in samples]
-    values = {w.agg: total, **rounded, "samples": shown_samples}
-    if w.light_group:
-        got = quiet_window_firing(w, rule.levels[li].level, engine.quiet, r, f, key, values, engine.version,
-                                  engine.absorb)
-        if got is not None:
-            return None if got is True else got
-    full = engine.fields(r, t)
-    nice: dict[str, Any] = {w.agg: total, **rounded}
-    if "periods" in full:
-        nice["periods"] = full["periods"]
-    span, every = duration(rule.window.within), duration(rule.baseline.every)
-    reasons: list[str] = [_window_reason(span, rule.window.by)]
-    reasons += describe(rule.levels[li].when, nice) or [f"{w.agg}={total}"]
-    reasons.append(Message(N_("基线：前 {n} 个同期样本（每隔 {every}）[{samples}] → 期望 {expected}，离散 {spread}，"
-                              "倍数 {ratio}，标准分 {zscore}"), n=len(samples), every=every,
-                           samples=", ".join(map(str, shown_samples)), expected=nice["expected"],
-                           spread=nice["spread"], ratio=nice["ratio"], zscore=nice["zscore"]))
-    full.update(values)
-    return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), engine.version,
-                  values=values, reasons=reasons, quiet=engine.quiet)

@@ -1,0 +1,73 @@
+"""A window rule with a ``baseline`` (language 1.1) on one record: :func:`run_baseline`, the baseline half
+of :func:`rules.engine.steps.run_window`. The record joins its key's history
+(:class:`rules.engine.baselines.Baselines`); unless the rule's aggregate gate (:mod:`rules.engine.gate`)
+says no level can hold, its samples are read and the levels tested against them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from domain.messages import N_, Message
+from domain.records import Record
+from domain.warnings import Firing
+from rules.engine.baselines import Baselines, measure, shown
+from rules.engine.explain import describe, duration, firing, window_reason
+from rules.engine.quiet import quiet_window_firing
+
+if TYPE_CHECKING:  # steps imports this module
+    from rules.engine.steps import EngineParts, WindowJob
+
+__all__ = ["run_baseline"]
+
+
+def run_baseline(engine: EngineParts, w: WindowJob, b: Baselines, r: Record, f: dict[str, Any], t: float,
+                  key: tuple[Any, ...], value: Any, total: float | int) -> Firing | None:
+    """:func:`rules.engine.steps.run_window` for a rule with a ``baseline``: the levels test the aggregate,
+    ``periods`` and the baseline's ``expected``, ``spread``, ``ratio``, ``zscore`` (unrounded); the summary and the
+    explanation show them rounded (:func:`rules.engine.baselines.shown`), with the samples."""
+    floor = b.remember(key, t, value, engine.watermark)
+    gate = w.gate
+    if gate is not None and gate.shut(total):
+        return None  # no level can hold on this aggregate: its samples would be read by nobody
+    samples = b.samples_at(key, t, floor)
+    m = measure(total, samples)
+    # ratio and zscore follow from the aggregate, expected and spread: those (and periods) decide the level
+    mk: Any = (total, m["expected"], m["spread"], f.get("periods") if w.periods else None)
+    memo = w.memo
+    li = memo.get(mk, -1)
+    if li == -1:
+        aggf: dict[str, Any] = {w.agg: total, **m}
+        if "periods" in f:
+            aggf["periods"] = f["periods"]
+        held = engine.matcher.levels(w.ri, aggf)
+        free = engine.free[w.ri]
+        li = engine.best(w.rule, free | held if free else held)
+        if len(memo) >= 4096:
+            memo.clear()
+        memo[mk] = li
+    if li is None:
+        return None
+    rule = w.rule
+    assert rule.window is not None and rule.baseline is not None
+    rounded = {k: shown(v) for k, v in m.items()}
+    shown_samples = [shown(s) for s in samples]
+    values = {w.agg: total, **rounded, "samples": shown_samples}
+    if w.light_group:
+        got = quiet_window_firing(w, rule.levels[li].level, engine.quiet, r, f, key, values, engine.version,
+                                  engine.absorb)
+        if got is not None:
+            return None if got is True else got
+    full = engine.fields(r, t)
+    nice: dict[str, Any] = {w.agg: total, **rounded}
+    if "periods" in full:
+        nice["periods"] = full["periods"]
+    span, every = duration(rule.window.within), duration(rule.baseline.every)
+    reasons: list[str] = [window_reason(span, rule.window.by)]
+    reasons += describe(rule.levels[li].when, nice) or [f"{w.agg}={total}"]
+    reasons.append(Message(N_("基线：前 {n} 个同期样本（每隔 {every}）[{samples}] → 期望 {expected}，离散 {spread}，"
+                              "倍数 {ratio}，标准分 {zscore}"), n=len(samples), every=every,
+                           samples=", ".join(map(str, shown_samples)), expected=nice["expected"],
+                           spread=nice["spread"], ratio=nice["ratio"], zscore=nice["zscore"]))
+    full.update(values)
+    return firing(rule, rule.levels[li].level, r.at, full, (r.ref,), engine.version,
+                  values=values, reasons=reasons, quiet=engine.quiet)

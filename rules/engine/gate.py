@@ -1,0 +1,61 @@
+"""A window rule's aggregate gate: whether any level could still hold, knowing only the aggregate.
+
+A level's ``when`` is a conjunction. A term of it that tests the aggregate itself (``count: {gte: 12}``) and
+fails on this aggregate fails the level, whatever its other terms would say. When every level of a rule
+has such a failing term, no level holds: the record's window step is over without the rule's baseline
+samples (:mod:`rules.engine.baselines`), whose bisections over weeks of history are what a baseline rule
+costs, while most records of a city leave their window far below every threshold.
+
+Exact by construction: only top-level terms on the aggregate are read, by the reference semantics
+(:func:`rules.engine.conditions.holds`, which the durable matcher is held equal to); a rule with a level
+that holds without conditions, or with a level that has no such term, has no gate.
+``tests/rules/test_gate.py`` holds a shut gate to the full evaluation, on generated conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rules.engine.conditions import holds
+from rules.language.model import FieldTest, Rule
+
+__all__ = ["AggregateGate", "gate_of"]
+
+_MEMO = 4096
+"""Remembered aggregates (a count takes few values, a sum many)."""
+
+
+class AggregateGate:
+    """Per level, the terms of its ``when`` that test the aggregate ``name`` alone."""
+
+    __slots__ = ("levels", "memo", "name")
+
+    def __init__(self, name: str, levels: Sequence[tuple[FieldTest, ...]]) -> None:
+        self.name = name
+        self.levels = tuple(levels)
+        self.memo: dict[float | int, bool] = {}
+
+    def shut(self, total: float | int) -> bool:
+        """Whether no level can hold when the aggregate is ``total`` (whatever else the levels test)."""
+        got = self.memo.get(total)
+        if got is None:
+            fields = {self.name: total}
+            got = all(not all(holds(t, fields) for t in terms) for terms in self.levels)
+            if len(self.memo) >= _MEMO:
+                self.memo.clear()
+            self.memo[total] = got
+        return got
+
+
+def gate_of(rule: Rule, aggregate: str) -> AggregateGate | None:
+    """The gate of window rule ``rule`` whose aggregate is named ``aggregate``, or ``None`` when some
+    level could hold whatever the aggregate (no ``when``, or no top-level term on the aggregate)."""
+    levels: list[tuple[FieldTest, ...]] = []
+    for spec in rule.levels:
+        if spec.when is None:
+            return None
+        terms = tuple(t for t in spec.when.terms if isinstance(t, FieldTest) and t.field == aggregate)
+        if not terms:
+            return None
+        levels.append(terms)
+    return AggregateGate(aggregate, levels) if levels else None

@@ -1,0 +1,118 @@
+"""The aggregate gate of baseline rules: a shut gate means no level holds, whatever the baseline says;
+an engine without gates gives the same warnings; the catalog's baseline rules have one."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rules.engine.conditions import evaluate
+from rules.engine.engines import DurableEngine, ReferenceEngine
+from rules.engine.evaluate import Evaluator
+from rules.engine.gate import gate_of
+from rules.language.loader import load_rulebook
+from rules.language.model import AnyOf, Condition, FieldTest, NotOf, Op
+from tests.rules.engine_helpers import book, rec
+
+NAMES = ["count", "ratio", "zscore"]
+COMPARE = [Op.gt, Op.gte, Op.lt, Op.lte, Op.eq, Op.ne]
+
+tests_ = st.builds(FieldTest, field=st.sampled_from(NAMES), op=st.sampled_from(COMPARE),
+                   value=st.integers(-2, 14))
+flat = st.builds(Condition, terms=st.lists(tests_, max_size=3).map(tuple))
+terms = st.one_of(tests_, st.builds(AnyOf, options=st.lists(flat, min_size=1, max_size=3).map(tuple)),
+                  st.builds(NotOf, condition=flat))
+whens = st.one_of(st.none(), st.builds(Condition, terms=st.lists(terms, max_size=4).map(tuple)))
+values = st.one_of(st.integers(-3, 16), st.floats(-3, 16, allow_nan=False))
+
+
+@settings(max_examples=400, deadline=None)
+@given(levels=st.lists(whens, min_size=1, max_size=3), total=st.integers(-3, 16),
+       others=st.lists(st.fixed_dictionaries({"ratio": values, "zscore": values}), min_size=1, max_size=6))
+def test_a_shut_gate_means_no_level_holds_whatever_else_the_levels_test(
+        levels: list[Condition | None], total: int, others: list[dict[str, Any]]) -> None:
+    rule: Any = SimpleNamespace(levels=[SimpleNamespace(when=w) for w in levels])
+    gate = gate_of(rule, "count")
+    if gate is None:
+        # no gate only when some level holds without conditions or tests no top-level count
+        assert any(w is None or not any(isinstance(t, FieldTest) and t.field == "count" for t in w.terms)
+                   for w in levels)
+        return
+    shut = gate.shut(total)
+    assert gate.shut(total) is shut  # remembered, the same answer
+    for other in others:
+        fields = {"count": total, **other}
+        if shut:
+            assert not any(evaluate(w, fields) for w in levels), (levels, fields)
+    # and it shuts exactly when every level has a failing top-level term on the count
+    assert shut == all(any(isinstance(t, FieldTest) and t.field == "count" and not evaluate(Condition(terms=(t,)),
+                                                                                             {"count": total})
+                           for t in w.terms) for w in levels if w is not None)
+
+
+SURGE = """
+- id: surge
+  record: hotline
+  window: {within: 1h, by: [community], aggregate: count}
+  baseline: {samples: 3, every: 1d}
+  levels:
+    - {level: blue, when: {count: {gte: 3}, zscore: {gte: 1}}}
+    - {level: yellow, when: {count: {gte: 5}, ratio: {gte: 2}}}
+  summary: "{count} 件，前 3 天同期平均 {expected}，{ratio} 倍"
+- id: volume
+  record: opinion
+  window: {within: 1d, by: [district], aggregate: {sum: volume}}
+  baseline: {samples: 2, every: 1d}
+  levels:
+    - {level: yellow, when: {sum: {gte: 500}, ratio: {gte: 2}}}
+  summary: "{sum} 条"
+"""
+
+
+def _stream() -> list[Any]:
+    out = []
+    for day in range(5):
+        for i in range(40 + 30 * day):  # busier day by day: counts cross the thresholds from day 2 on
+            minute = day * 1440 + (i * 37) % 600
+            community = f"5101040010{i % 4 + 1:02d}"
+            out.append(rec("hotline", minute, region=community, id=f"h{day}-{i}"))
+            if i % 3 == 0:
+                out.append(rec("opinion", minute, region=community, id=f"o{day}-{i}", volume=10 * (i % 7) + day * 20,
+                               topic="拆迁", platform="weibo", sentiment=-0.5))
+    return out
+
+
+@pytest.mark.parametrize("engine", ["durable", "reference"])
+def test_the_engine_gives_the_same_warnings_without_its_gates(engine: str) -> None:
+    records = _stream()
+    gated, open_ = Evaluator(book(SURGE), engine), Evaluator(book(SURGE), engine)
+    try:
+        jobs = list(gated.engine._windows.values())  # type: ignore[attr-defined]
+        assert all(job.gate is not None for job in jobs)
+        for job in open_.engine._windows.values():  # type: ignore[attr-defined]
+            job.gate = None
+        a, b = gated.feed(records), open_.feed(records)
+        assert [(s, c) for s, c in a] == [(s, c) for s, c in b]
+        assert gated.warnings() == open_.warnings() != []
+        assert gated.last_values == open_.last_values
+        assert gated.snapshot() == open_.snapshot()
+        # the gate did shut on this stream, and let through what fired
+        assert all(any(job.gate.memo.values()) and not all(job.gate.memo.values()) for job in jobs)
+    finally:
+        gated.close()
+        open_.close()
+
+
+@pytest.mark.parametrize("make", [DurableEngine, ReferenceEngine])
+def test_every_baseline_rule_of_the_catalog_has_a_gate(make: Any) -> None:
+    engine = make(load_rulebook())
+    try:
+        jobs = [job for job in engine._windows.values() if job.baseline is not None]
+        assert len(jobs) >= 3
+        assert all(job.gate is not None for job in jobs), [job.rule.id for job in jobs if job.gate is None]
+    finally:
+        engine.close()
