@@ -10,6 +10,11 @@ Exact by construction: only top-level terms on the aggregate are read, by the re
 (:func:`rules.engine.conditions.holds`, which the durable matcher is held equal to); a rule with a level
 that holds without conditions, or with a level that has no such term, has no gate.
 ``tests/rules/test_gate.py`` holds a shut gate to the full evaluation, on generated conditions.
+
+:func:`cuts_of` is the same idea for a window rule whose levels test nothing but its aggregate against
+numbers: two aggregates that fall at the same place among those numbers (between the same two, or on the
+same one) pass and fail every such test alike, so they get the same level. A sum takes a new value at
+almost every record; its place among a few thresholds does not, so the level is remembered by place.
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rules.engine.conditions import holds
-from rules.language.model import FieldTest, Rule
+from rules.language.model import FieldTest, Op, Rule
 
-__all__ = ["AggregateGate", "gate_of"]
+__all__ = ["AggregateGate", "cuts_of", "gate_of"]
 
 _MEMO = 4096
 """Remembered aggregates (a count takes few values, a sum many)."""
@@ -59,3 +64,22 @@ def gate_of(rule: Rule, aggregate: str) -> AggregateGate | None:
             return None
         levels.append(terms)
     return AggregateGate(aggregate, levels) if levels else None
+
+
+_ORDERED = frozenset({Op.eq, Op.ne, Op.gt, Op.gte, Op.lt, Op.lte})
+
+
+def cuts_of(rule: Rule, aggregate: str) -> tuple[float | int, ...] | None:
+    """The numbers window rule ``rule``'s levels compare its aggregate ``aggregate`` with, sorted, when
+    every test of every level (inside ``any`` and ``not`` too) is such a comparison; else ``None``.
+    An aggregate's place among them (``bisect_left``, ``bisect_right``) decides its level."""
+    cuts: set[float | int] = set()
+    for spec in rule.levels:
+        if spec.when is None:
+            continue
+        for leaf in spec.when.walk():
+            v = leaf.value
+            if leaf.field != aggregate or leaf.op not in _ORDERED or type(v) not in (int, float) or v != v:
+                return None
+            cuts.add(v)
+    return tuple(sorted(cuts))

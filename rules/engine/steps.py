@@ -4,6 +4,7 @@ absence rule (:func:`run_rule`), a window rule (:func:`run_window`), and the fir
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -13,7 +14,7 @@ from domain.warnings import Firing, Level
 from rules.engine.baseline_step import run_baseline
 from rules.engine.baselines import Baselines
 from rules.engine.explain import describe, duration, firing, firing_to_json, tested, window_reason
-from rules.engine.gate import gate_of
+from rules.engine.gate import cuts_of, gate_of
 from rules.engine.matching import Matcher
 from rules.engine.protocol import Absorb
 from rules.engine.quiet import quiet_window_firing
@@ -82,8 +83,8 @@ __all__ = ["Absent", "EngineParts", "WindowJob", "absent_json", "run_rule", "run
 class WindowJob:
     """What the hot path needs of one window rule, looked up once."""
 
-    __slots__ = ("add", "agg", "baseline", "by", "field", "gate", "groups", "light_group", "memo", "periods", "ri",
-                 "rule", "state")
+    __slots__ = ("add", "agg", "baseline", "by", "cuts", "field", "gate", "groups", "light_group", "memo", "periods",
+                 "ri", "rule", "state")
 
     def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool, baseline: Baselines | None = None) -> None:
         assert rule.window is not None
@@ -102,6 +103,9 @@ class WindowJob:
         then a quiet firing is built from them (:mod:`rules.engine.quiet`)."""
         self.groups: dict[Any, Any] | None = {} if rule.fingerprint_fields == self.by else None
         """Text key → its firings' fingerprint, group and tier region, when the rule groups by its key."""
+        self.cuts = cuts_of(rule, self.agg) if baseline is None and self.agg == "sum" else None
+        """The numbers the levels compare a sum with, when that is all they test (:func:`rules.engine.gate.cuts_of`):
+        the level is remembered by the sum's place among them. Counts take few values: by value."""
         self.gate = gate_of(rule, self.agg) if baseline is not None else None
         """Whether a level could hold on the aggregate alone (:mod:`rules.engine.gate`): asked before the
         baseline's samples are read."""
@@ -205,7 +209,11 @@ def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], 
     if w.baseline is not None:
         return run_baseline(engine, w, w.baseline, r, f, t, key, value, total)
     # The level depends only on the aggregate (and periods when the levels test them): remembered.
-    mk: Any = (total, f.get("periods")) if w.periods else total
+    cuts = w.cuts
+    if cuts is not None and total == total:  # a NaN sum has no place: remembered by itself
+        mk: Any = (bisect_left(cuts, total), bisect_right(cuts, total))
+    else:
+        mk = (total, f.get("periods")) if w.periods else total
     memo = w.memo
     li = memo.get(mk, -1)
     if li == -1:

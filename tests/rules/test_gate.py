@@ -1,5 +1,7 @@
 """The aggregate gate of baseline rules: a shut gate means no level holds, whatever the baseline says;
-an engine without gates gives the same warnings; the catalog's baseline rules have one."""
+an engine without gates gives the same warnings; the catalog's baseline rules have one. A sum rule's
+cuts: two sums at the same place among them pass the same levels; an engine without cuts gives the same
+warnings."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from hypothesis import strategies as st
 from rules.engine.conditions import evaluate
 from rules.engine.engines import DurableEngine, ReferenceEngine
 from rules.engine.evaluate import Evaluator
-from rules.engine.gate import gate_of
+from bisect import bisect_left, bisect_right
+
+from rules.engine.gate import cuts_of, gate_of
 from rules.language.loader import load_rulebook
 from rules.language.model import AnyOf, Condition, FieldTest, NotOf, Op
 from tests.rules.engine_helpers import book, rec
@@ -116,3 +120,72 @@ def test_every_baseline_rule_of_the_catalog_has_a_gate(make: Any) -> None:
         assert all(job.gate is not None for job in jobs), [job.rule.id for job in jobs if job.gate is None]
     finally:
         engine.close()
+
+
+sums = st.one_of(st.integers(-5, 30), st.floats(-5, 30, allow_nan=False), st.sampled_from([-2.5, 0, 7, 7.0, 14]))
+sum_tests = st.builds(FieldTest, field=st.just("sum"), op=st.sampled_from(COMPARE),
+                      value=st.one_of(st.integers(-2, 14), st.sampled_from([-2.5, 7.0, 13.5])))
+sum_flat = st.builds(Condition, terms=st.lists(sum_tests, max_size=3).map(tuple))
+sum_terms = st.one_of(sum_tests, st.builds(AnyOf, options=st.lists(sum_flat, min_size=1, max_size=3).map(tuple)),
+                      st.builds(NotOf, condition=sum_flat))
+sum_whens = st.one_of(st.none(), st.builds(Condition, terms=st.lists(sum_terms, max_size=4).map(tuple)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(levels=st.lists(sum_whens, min_size=1, max_size=3), a=sums, b=sums)
+def test_sums_at_the_same_place_among_the_cuts_pass_the_same_levels(
+        levels: list[Condition | None], a: float, b: float) -> None:
+    rule: Any = SimpleNamespace(levels=[SimpleNamespace(when=w) for w in levels])
+    cuts = cuts_of(rule, "sum")
+    assert cuts is not None and list(cuts) == sorted(cuts)
+    if (bisect_left(cuts, a), bisect_right(cuts, a)) == (bisect_left(cuts, b), bisect_right(cuts, b)):
+        assert [w is None or evaluate(w, {"sum": a}) for w in levels] == [
+            w is None or evaluate(w, {"sum": b}) for w in levels]
+
+
+def test_cuts_only_when_the_levels_compare_the_aggregate_with_numbers() -> None:
+    def rule(*whens: Condition | None) -> Any:
+        return SimpleNamespace(levels=[SimpleNamespace(when=w) for w in whens])
+
+    gte = FieldTest(field="sum", op=Op.gte, value=10)
+    assert cuts_of(rule(Condition(terms=(gte,)), None), "sum") == (10,)
+    assert cuts_of(rule(Condition(terms=(gte, FieldTest(field="periods", op=Op.contains, value="两会")))),
+                   "sum") is None
+    assert cuts_of(rule(Condition(terms=(FieldTest(field="sum", op=Op.in_, value=[1, 2]),))), "sum") is None
+    assert cuts_of(rule(Condition(terms=(FieldTest(field="sum", op=Op.eq, value="10"),))), "sum") is None
+
+
+WAGES = """
+- id: wages
+  record: dispute
+  where: {type: {eq: wage_arrears}}
+  window: {within: 2d, by: [district], aggregate: {sum: amount}}
+  levels:
+    - {level: blue, when: {sum: {gt: 1000}}}
+    - {level: yellow, when: {any: [{sum: {gte: 5000}}, {sum: {eq: 777}}]}}
+    - {level: orange, when: {sum: {gte: 20000}, not: {sum: {gt: 40000}}}}
+  summary: "欠薪 {sum} 元"
+"""
+
+
+@pytest.mark.parametrize("engine", ["durable", "reference"])
+def test_the_engine_gives_the_same_warnings_without_its_cuts(engine: str) -> None:
+    records = [rec("dispute", i * 17, region=f"5101{i % 3 + 4:02d}001001", id=f"d{i}", type="wage_arrears",
+                   amount=[777, 150, 2500.5, 4000, 90][i % 5] * (1 + i // 40), people=2, status="open")
+               for i in range(300)]
+    cut, plain = Evaluator(book(WAGES), engine), Evaluator(book(WAGES), engine)
+    try:
+        (job,) = cut.engine._windows.values()  # type: ignore[attr-defined]
+        assert job.cuts == (777, 1000, 5000, 20000, 40000)
+        for other in plain.engine._windows.values():  # type: ignore[attr-defined]
+            other.cuts = None
+        a, b = cut.feed(records), plain.feed(records)
+        assert [(s, c) for s, c in a] == [(s, c) for s, c in b]
+        assert set(job.memo.values()) >= {0, 1, 2}  # every level held somewhere on this stream
+        assert cut.warnings() == plain.warnings()
+        assert cut.last_values == plain.last_values
+        # remembered by place: far fewer entries than the sums it saw
+        assert 0 < len(job.memo) <= 2 * len(job.cuts) + 1 < len({r.attributes["amount"] for r in records}) + 10
+    finally:
+        cut.close()
+        plain.close()
