@@ -5,6 +5,7 @@ warnings."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,8 +16,6 @@ from hypothesis import strategies as st
 from rules.engine.conditions import evaluate
 from rules.engine.engines import DurableEngine, ReferenceEngine
 from rules.engine.evaluate import Evaluator
-from bisect import bisect_left, bisect_right
-
 from rules.engine.gate import cuts_of, gate_of
 from rules.language.loader import load_rulebook
 from rules.language.model import AnyOf, Condition, FieldTest, NotOf, Op
