@@ -31,12 +31,16 @@ def run_baseline(engine: EngineParts, w: WindowJob, b: Baselines, r: Record, f: 
         return None  # no level can hold on this aggregate: its samples would be read by nobody
     samples = b.samples_at(key, t, floor)
     m = measure(total, samples)
-    # ratio and zscore follow from the aggregate, expected and spread: those (and periods) decide the level
-    mk: Any = (total, m["expected"], m["spread"], f.get("periods") if w.periods else None)
+    aggf: dict[str, Any] = {w.agg: total, **m}
+    # ratio and zscore follow from the aggregate, expected and spread: those (and periods) decide the level,
+    # or, when the levels only compare them with numbers, where they fall among those numbers
+    places = w.places
+    mk: Any = places.key(aggf) if places is not None else None
+    if mk is None:
+        mk = (total, m["expected"], m["spread"], f.get("periods") if w.periods else None)
     memo = w.memo
     li = memo.get(mk, -1)
     if li == -1:
-        aggf: dict[str, Any] = {w.agg: total, **m}
         if "periods" in f:
             aggf["periods"] = f["periods"]
         held = engine.matcher.levels(w.ri, aggf)

@@ -14,13 +14,13 @@ from domain.warnings import Firing, Level
 from rules.engine.baseline_step import run_baseline
 from rules.engine.baselines import Baselines
 from rules.engine.explain import describe, duration, firing, firing_to_json, tested, window_reason
-from rules.engine.gate import cuts_of, gate_of
+from rules.engine.gate import cuts_of, gate_of, places_of
 from rules.engine.matching import Matcher
 from rules.engine.protocol import Absorb
 from rules.engine.quiet import quiet_window_firing
 from rules.engine.sequences import Absences, Sequences
 from rules.engine.windows import Windows
-from rules.language.model import Rule
+from rules.language.model import BASELINE_NAMES, Rule
 
 
 class EngineParts(Protocol):
@@ -84,7 +84,7 @@ class WindowJob:
     """What the hot path needs of one window rule, looked up once."""
 
     __slots__ = ("add", "agg", "baseline", "by", "cuts", "field", "gate", "groups", "light_group", "memo", "periods",
-                 "ri", "rule", "state")
+                 "places", "ri", "rule", "state")
 
     def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool, baseline: Baselines | None = None) -> None:
         assert rule.window is not None
@@ -109,6 +109,9 @@ class WindowJob:
         self.gate = gate_of(rule, self.agg) if baseline is not None else None
         """Whether a level could hold on the aggregate alone (:mod:`rules.engine.gate`): asked before the
         baseline's samples are read."""
+        self.places = places_of(rule, (self.agg, *BASELINE_NAMES)) if baseline is not None else None
+        """Where a baseline rule's aggregate, expected, spread, ratio and zscore fall among the numbers its
+        levels compare them with, when that is all they test: its level is remembered by those places."""
 
 
 class Absent:

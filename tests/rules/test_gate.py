@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rules.engine.conditions import evaluate
 from rules.engine.engines import DurableEngine, ReferenceEngine
 from rules.engine.evaluate import Evaluator
-from rules.engine.gate import cuts_of, gate_of
+from rules.engine.gate import cuts_of, gate_of, places_of
 from rules.language.loader import load_rulebook
 from rules.language.model import AnyOf, Condition, FieldTest, NotOf, Op
 from tests.rules.engine_helpers import book, rec
@@ -96,8 +96,9 @@ def test_the_engine_gives_the_same_warnings_without_its_gates(engine: str) -> No
     try:
         jobs = list(gated.engine._windows.values())  # type: ignore[attr-defined]
         assert all(job.gate is not None for job in jobs)
+        assert all(job.places is not None for job in jobs)
         for job in open_.engine._windows.values():  # type: ignore[attr-defined]
-            job.gate = None
+            job.gate = job.places = None
         a, b = gated.feed(records), open_.feed(records)
         assert [(s, c) for s, c in a] == [(s, c) for s, c in b]
         assert gated.warnings() == open_.warnings() != []
@@ -117,6 +118,7 @@ def test_every_baseline_rule_of_the_catalog_has_a_gate(make: Any) -> None:
         jobs = [job for job in engine._windows.values() if job.baseline is not None]
         assert len(jobs) >= 3
         assert all(job.gate is not None for job in jobs), [job.rule.id for job in jobs if job.gate is None]
+        assert all(job.places is not None for job in jobs), [job.rule.id for job in jobs if job.places is None]
     finally:
         engine.close()
 
@@ -188,3 +190,20 @@ def test_the_engine_gives_the_same_warnings_without_its_cuts(engine: str) -> Non
     finally:
         cut.close()
         plain.close()
+
+
+measures = st.fixed_dictionaries({"count": st.integers(-3, 16), "ratio": values, "zscore": values})
+
+
+@settings(max_examples=400, deadline=None)
+@given(levels=st.lists(whens, min_size=1, max_size=3), a=measures, b=measures)
+def test_values_at_the_same_places_pass_the_same_levels(
+        levels: list[Condition | None], a: dict[str, Any], b: dict[str, Any]) -> None:
+    rule: Any = SimpleNamespace(levels=[SimpleNamespace(when=w) for w in levels])
+    places = places_of(rule, ("count", "expected", "spread", "ratio", "zscore"))
+    assert places is not None  # the generated levels compare only these names with numbers
+    assert {name for name, _ in places.cuts} == {t.field for w in levels if w is not None for t in w.walk()}
+    if places.key(a) == places.key(b):
+        assert [w is None or evaluate(w, a) for w in levels] == [w is None or evaluate(w, b) for w in levels]
+    assert places.key({**a, "ratio": float("nan")}) is None or "ratio" not in dict(places.cuts)
+    assert places_of(rule, ("count",)) is None or all(t.field == "count" for w in levels if w for t in w.walk())
