@@ -22,6 +22,7 @@ import math
 from array import array
 from collections import deque
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 
 from rules.engine.windows import Key, key_in
@@ -54,6 +55,19 @@ def _numeric(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+_BIG = 1 << 62
+"""Running totals stay within a signed 64-bit word while each part is below this."""
+
+
+def _running(values: Sequence[Any]) -> array[int] | None:
+    """:attr:`Baselines.cums` of a key's ``values``: ``None`` unless they are all whole numbers whose
+    totals fit."""
+    if not all(type(v) is int and -_BIG < v < _BIG for v in values):
+        return None
+    totals = list(accumulate(values, initial=0))
+    return array("q", totals) if all(-_BIG < c < _BIG for c in totals) else None
+
+
 class Baselines:
     """The history one window rule's baseline needs, per key: its records' times (and summed or distinct
     values) in time order, plus one queue of every record in arrival order to evict by."""
@@ -75,6 +89,12 @@ class Baselines:
         self.vals: dict[Key, list[Any]] = {}
         """Per key, the summed or distinct values beside :attr:`ats` (not kept for a count; for a sum,
         a value that is not a number is kept as 0)."""
+        self.cums: dict[Key, array[int] | None] = {}
+        """Per key of a sum: running totals of :attr:`vals` (``cums[i]``: the values before ``i``, so one
+        more than the values), making a sample's sum one subtraction instead of a pass over a day of
+        values. Only while every value of the key is a whole number that fits (``None`` once one is not):
+        whole numbers add up the same in any grouping, fractions need not, and a sample must not depend
+        on where its key's history happened to start."""
         self.order: deque[tuple[float, Key]] = deque()
         self._ends = [i * every for i in range(1, samples + 1)]
 
@@ -90,21 +110,31 @@ class Baselines:
         :meth:`samples_at` takes for it."""
         ats = self.ats.get(key)
         counting = self.aggregate == "count"
+        summing = self.aggregate == "sum"
         if ats is None:
             ats = self.ats[key] = array("d")
             if not counting:
                 self.vals[key] = []
-        if self.aggregate == "sum":
-            value = value if _numeric(value) else 0  # what a sum adds for it: summed in C below
+            if summing:
+                self.cums[key] = array("q", (0,))
+        if summing:
+            value = value if _numeric(value) else 0  # what a sum adds for it
         if not ats or t >= ats[-1]:
             ats.append(t)
             if not counting:
                 self.vals[key].append(value)
+            if summing and (cums := self.cums[key]) is not None:
+                if type(value) is int and -_BIG < value < _BIG and -_BIG < cums[-1] < _BIG:
+                    cums.append(cums[-1] + value)
+                else:
+                    self.cums[key] = None
         else:  # behind its key's latest (a chained warning of an absence): kept in time order
             pos = bisect.bisect_right(ats, t)
             ats.insert(pos, t)
             if not counting:
                 self.vals[key].insert(pos, value)
+            if summing and self.cums[key] is not None:
+                self.cums[key] = _running(self.vals[key])
         self.order.append((t, key))
         floor = watermark - self.span
         if self.order[0][0] <= floor:
@@ -128,11 +158,14 @@ class Baselines:
             return out
         vals = self.vals[key]
         summing = self.aggregate == "sum"
+        cums = self.cums[key] if summing else None
         for d in self._ends:
             end = t - d
             hi = right(ats, end)
             lo = right(ats, max(end - within, floor), 0, hi)
-            if summing:
+            if cums is not None:
+                out.append(cums[hi] - cums[lo])
+            elif summing:
                 out.append(sum(vals[lo:hi]))
             else:
                 seen = set(vals[lo:hi])
@@ -154,10 +187,13 @@ class Baselines:
             if cut == len(ats):
                 del ats_of[key]
                 vals_of.pop(key, None)
+                self.cums.pop(key, None)
             elif cut:
                 del ats[:cut]
                 if key in vals_of:
                     del vals_of[key][:cut]
+                if (cums := self.cums.get(key)) is not None:
+                    del cums[:cut]  # the totals before the first kept value become the base
 
     def size(self) -> int:
         """How many records the history holds."""
@@ -169,13 +205,15 @@ class Baselines:
 
     def load_json(self, data: list[Any]) -> None:
         """Restore what :meth:`to_json` wrote."""
-        self.ats, self.vals = {}, {}
+        self.ats, self.vals, self.cums = {}, {}, {}
         entries: list[tuple[float, Key]] = []
         for raw_key, times, values in data:
             key = key_in(raw_key)
             self.ats[key] = array("d", times)
             if values is not None:
                 self.vals[key] = list(values)
+                if self.aggregate == "sum":
+                    self.cums[key] = _running(self.vals[key])
             entries.extend((float(a), key) for a in times)
         entries.sort(key=lambda e: e[0])
         self.order = deque(entries)

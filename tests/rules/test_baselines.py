@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules.engine.baselines import Baselines, measure, shown
 from rules.engine.engines import ReferenceEngine
@@ -126,6 +128,38 @@ def test_history_round_trips_through_json() -> None:
     again.load_json(json.loads(json.dumps(b.to_json())))
     assert again.add(("k", "x"), 200.0, "q", 200.0) == b.add(("k", "x"), 200.0, "q", 200.0) == [2, 1]
     assert again.size() == b.size()
+
+
+_values = st.one_of(st.integers(-1000, 1000), st.integers(-(1 << 63), 1 << 63), st.sampled_from([0.1, 2.5, -1e-3]),
+                   st.sampled_from(["x", None, True]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(-30, 40), _values), min_size=1, max_size=80),
+       restore_at=st.integers(0, 80))
+def test_sum_samples_equal_a_direct_sum_of_the_records_they_reach(
+        steps: list[tuple[str, int, object]], restore_at: int) -> None:
+    """Running totals (whole numbers) or a direct sum (anything else), through sweeps, late records and a
+    restore from JSON midway: every sample is the sum, in time order, of the records in its interval."""
+    b = Baselines(within=10.0, every=25.0, samples=3, aggregate="sum")
+    seen: list[tuple[float, str, object]] = []
+    t = watermark = 0.0
+    for i, (key, dt, value) in enumerate(steps):
+        if i == restore_at:
+            again = Baselines(within=10.0, every=25.0, samples=3, aggregate="sum")
+            again.load_json(json.loads(json.dumps(b.to_json())))
+            b = again
+        t = max(t + dt, 0.0) if dt >= 0 else max(watermark + dt, 0.0)  # a negative step: a late record
+        watermark = max(watermark, t)
+        got = b.add((key,), t, value, watermark)
+        seen.append((t, key, value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0))
+        floor = watermark - b.span
+        expect = []
+        for d in (25.0, 50.0, 75.0):
+            lo, hi = max(t - d - 10.0, floor), t - d
+            ordered = sorted((x for x in seen[:-1] if x[1] == key), key=lambda x: x[0])  # stable: ties as added
+            expect.append(sum(v for a, _, v in ordered if lo < a <= hi))
+        assert got == expect and [type(g) for g in got] == [type(e) for e in expect], (got, expect)
 
 
 # -- in the engine ---------------------------------------------------------------------------------
