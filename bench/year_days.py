@@ -4,7 +4,8 @@ FROM the windows and baselines fill (the catalog's reach back is 4 weeks and a d
 what a day of the year costs. ``--root`` runs another checkout's code (e.g. ``git archive REV | tar -x -C
 /tmp/base``, with the built ``_speedups`` copied in) on this interpreter: two at once, one per core, is a
 same-time A/B. With ``--wait-for-profiler`` it prints its pid when the timed days begin and pauses two
-seconds, so ``py-spy record --pid`` can attach to just those days.
+seconds, so ``py-spy record --pid`` can attach to just those days. ``--out FILE`` writes the warnings as
+JSON lines (``rules.run.backtest.warning_row``, sorted), to compare two checkouts' warnings byte for byte.
 
     uv run python bench/year_days.py --from 30 --to 35
     uv run python bench/year_days.py --root /tmp/base & uv run python bench/year_days.py    # an A/B
@@ -13,6 +14,7 @@ seconds, so ``py-spy record --pid`` can attach to just those days.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -28,6 +30,7 @@ def main() -> int:
     p.add_argument("--db", type=Path, default=Path("/tmp/fenghuo-year-365d-7.db"))
     p.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1], help="checkout whose code runs")
     p.add_argument("--wait-for-profiler", action="store_true")
+    p.add_argument("--out", type=Path, default=None, help="write the warnings here as sorted JSON lines")
     args = p.parse_args()
     root = args.root.resolve()
     sys.path[:0] = [str(root), str(root / "bench")]
@@ -40,6 +43,7 @@ def main() -> int:
     from rules.engine.evaluate import Evaluator
     from rules.engine.gc_pause import gc_paused
     from rules.language.loader import load_rulebook
+    from rules.run.backtest import warning_row
     from rules.run.sharding import kinds_watched
 
     print(machine_line(), flush=True)
@@ -63,6 +67,9 @@ def main() -> int:
                 read, evaluate, n = read + c1 - c0, evaluate + c2 - c1, n + len(batch)
     print(f"{root}: days {args.start}–{args.end - 1}: {n:,} records; read {read / n * 1e6:.2f} µs a record, "
           f"evaluate {evaluate / n * 1e6:.2f} µs a record; {len(ev.warnings()):,} warnings", flush=True)
+    if args.out is not None:
+        rows = sorted(json.dumps(warning_row(w), ensure_ascii=False, sort_keys=True) for w in ev.warnings())
+        args.out.write_text("".join(f"{r}\n" for r in rows), encoding="utf-8")
     os._exit(0)  # the evaluator's month of state needs no teardown: freeing it takes seconds
 
 
