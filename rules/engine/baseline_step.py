@@ -1,10 +1,12 @@
 """A window rule with a ``baseline`` (language 1.1) on one record: :func:`run_baseline`, the baseline half
 of :func:`rules.engine.steps.run_window`. The record joins its key's history
 (:class:`rules.engine.baselines.Baselines`); unless the rule's aggregate gate (:mod:`rules.engine.gate`)
-says no level can hold, its samples are read and the levels tested against them."""
+says no level can hold, its samples are read — until they rule out every level
+(:mod:`rules.engine.sample_cap`) — and the levels tested against them."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from domain.messages import N_, Message
@@ -29,7 +31,10 @@ def run_baseline(engine: EngineParts, w: WindowJob, b: Baselines, r: Record, f: 
     gate = w.gate
     if gate is not None and gate.shut(total):
         return None  # no level can hold on this aggregate: its samples would be read by nobody
-    samples = b.samples_at(key, t, floor)
+    cap = w.cap
+    samples = b.samples_at(key, t, floor, cap.cap(total) if cap is not None else math.inf)
+    if samples is None:
+        return None  # the samples read already rule out every level (rules.engine.sample_cap)
     m = measure(total, samples)
     aggf: dict[str, Any] = {w.agg: total, **m}
     # ratio and zscore follow from the aggregate, expected and spread: those (and periods) decide the level,

@@ -102,7 +102,9 @@ class Baselines:
         """Record a record of ``key`` at ``t`` (``value``: the summed or distinct field, ``None`` for a
         count) and return its samples, oldest offset last (sample 1 first). ``watermark``: the latest
         ``at`` the engine has seen, this record's included."""
-        return self.samples_at(key, t, self.remember(key, t, value, watermark))
+        samples = self.samples_at(key, t, self.remember(key, t, value, watermark))
+        assert samples is not None  # no cap
+        return samples
 
     def remember(self, key: Key, t: float, value: Any, watermark: float) -> float:
         """:meth:`add` without the samples: what a record whose samples nobody reads (its rule's
@@ -141,20 +143,26 @@ class Baselines:
             self.sweep(watermark)
         return floor
 
-    def samples_at(self, key: Key, t: float, floor: float) -> list[float | int]:
+    def samples_at(self, key: Key, t: float, floor: float, cap: float = math.inf) -> list[float | int] | None:
         """The samples of ``key``'s record at ``t``, just remembered (``floor``: what :meth:`remember`
-        returned for it)."""
+        returned for it). For a count, ``None`` as soon as the samples read add up to ``cap`` or more
+        (:mod:`rules.engine.sample_cap`: then no level can hold, whatever the rest)."""
         ats = self.ats.get(key)
         if not ats or ats[0] > t - self._ends[0]:  # nothing as old as the first sample's end: all empty
-            return [0] * self.samples
+            return None if cap <= 0 else [0] * self.samples
         within = self.within
         right = bisect.bisect_right
         out: list[float | int] = []
         if self.aggregate == "count":
+            total = 0
             for d in self._ends:
                 end = t - d
                 hi = right(ats, end)
-                out.append(hi - right(ats, max(end - within, floor), 0, hi))
+                n = hi - right(ats, max(end - within, floor), 0, hi)
+                total += n
+                if total >= cap:
+                    return None
+                out.append(n)
             return out
         vals = self.vals[key]
         summing = self.aggregate == "sum"

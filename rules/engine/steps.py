@@ -18,6 +18,7 @@ from rules.engine.gate import cuts_of, gate_of, places_of
 from rules.engine.matching import Matcher
 from rules.engine.protocol import Absorb
 from rules.engine.quiet import quiet_window_firing
+from rules.engine.sample_cap import cap_of
 from rules.engine.sequences import Absences, Sequences
 from rules.engine.windows import Windows
 from rules.language.model import BASELINE_NAMES, Rule
@@ -83,8 +84,24 @@ __all__ = ["Absent", "EngineParts", "WindowJob", "absent_json", "run_rule", "run
 class WindowJob:
     """What the hot path needs of one window rule, looked up once."""
 
-    __slots__ = ("add", "agg", "baseline", "by", "cuts", "field", "gate", "groups", "light_group", "memo", "periods",
-                 "places", "ri", "rule", "state")
+    __slots__ = (
+        "add",
+        "agg",
+        "baseline",
+        "by",
+        "cap",
+        "cuts",
+        "field",
+        "gate",
+        "groups",
+        "light_group",
+        "memo",
+        "periods",
+        "places",
+        "ri",
+        "rule",
+        "state",
+    )
 
     def __init__(self, ri: int, rule: Rule, state: Windows, periods: bool, baseline: Baselines | None = None) -> None:
         assert rule.window is not None
@@ -109,6 +126,8 @@ class WindowJob:
         self.gate = gate_of(rule, self.agg) if baseline is not None else None
         """Whether a level could hold on the aggregate alone (:mod:`rules.engine.gate`): asked before the
         baseline's samples are read."""
+        self.cap = cap_of(rule, baseline.samples, self.agg) if baseline is not None else None
+        """How far a record's samples may add up before no level can hold (:mod:`rules.engine.sample_cap`)."""
         self.places = places_of(rule, (self.agg, *BASELINE_NAMES)) if baseline is not None else None
         """Where a baseline rule's aggregate, expected, spread, ratio and zscore fall among the numbers its
         levels compare them with, when that is all they test: its level is remembered by those places."""
