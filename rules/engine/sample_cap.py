@@ -70,15 +70,15 @@ class SampleCap:
     def _search(self, value: float | int) -> float:
         if value != value:
             return _NEVER
+        if self.settled(value, 0):  # a value below every floor even with no history
+            return 0
         hi = 1
         while not self.settled(value, hi):
             if hi > 1 << 62:
                 return _NEVER
             hi *= 2
-        lo = 0  # settled(value, lo) may hold (a value far below every floor): the smallest settled sum
-        if self.settled(value, 0):
-            return 0
-        while hi - lo > 1:  # settled(hi) holds, settled(lo) does not; the bound only falls as the sum grows
+        lo = 0
+        while hi - lo > 1:  # settled at hi, not at lo: the bounds only fall as the sum grows
             mid = (lo + hi) // 2
             if self.settled(value, mid):
                 hi = mid
