@@ -59,10 +59,15 @@ _BIG = 1 << 62
 """Running totals stay within a signed 64-bit word while each part is below this."""
 
 
+def _whole(v: Any) -> bool:
+    """Whether a summed value can join running totals: a whole number well within 64 bits."""
+    return type(v) is int and -_BIG < v < _BIG
+
+
 def _running(values: Sequence[Any]) -> array[int] | None:
     """:attr:`Baselines.cums` of a key's ``values``: ``None`` unless they are all whole numbers whose
     totals fit."""
-    if not all(type(v) is int and -_BIG < v < _BIG for v in values):
+    if not all(map(_whole, values)):
         return None
     totals = list(accumulate(values, initial=0))
     return array("q", totals) if all(-_BIG < c < _BIG for c in totals) else None
@@ -126,7 +131,7 @@ class Baselines:
             if not counting:
                 self.vals[key].append(value)
             if summing and (cums := self.cums[key]) is not None:
-                if type(value) is int and -_BIG < value < _BIG and -_BIG < cums[-1] < _BIG:
+                if _whole(value) and -_BIG < cums[-1] < _BIG:
                     cums.append(cums[-1] + value)
                 else:
                     self.cums[key] = None

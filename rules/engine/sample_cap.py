@@ -11,7 +11,7 @@ Both bounds are worked out as :func:`rules.engine.baselines.measure` works out t
 divisions, which round monotonically), so a bound that fails a level's ``ratio: {gte: 4}`` proves the
 value fails it too. When every level has a top-level ``ratio`` or ``zscore`` test with a positive
 threshold that the bounds fail, no level holds, and the record's remaining samples (two bisections each
-over weeks of its key's history) are not read. For a busy key the first sample or two usually settle it.
+over weeks of its key's history) are not read.
 
 :meth:`SampleCap.cap` gives, per aggregate value, the smallest sum of samples that settles it (found once
 per value by bisection on the bound, which only falls as the sum grows, and remembered: counts take few
