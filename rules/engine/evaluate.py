@@ -14,15 +14,15 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
 from domain.records import Record
-from domain.warnings import Change, Firing, Level, RefRing, Status, WarningState, fold, fold_in_place
+from domain.warnings import Change, Firing, Level, Status, WarningState
 from rules.engine.budget import EvaluationError
 from rules.engine.engines import DurableEngine, ReferenceEngine
 from rules.engine.gc_pause import gc_paused
+from rules.engine.open_warnings import OpenWarnings
 from rules.engine.protocol import RulebookLike, RuleEngine
 from rules.engine.windows import seconds
 
@@ -82,17 +82,13 @@ class Evaluator:
         when none of its own rules takes warnings: how another evaluator's rules get them
         (:mod:`rules.run.chain_buffer`)."""
         self._updates = updates
-        self._rings: dict[str, RefRing] = {}
-        """Within a :meth:`feed`, the refs of the warnings folded into in place (written back at its end)."""
         self.engine_name = str(engine)
         self.engine: RuleEngine = _engine(rulebook, self.engine_name)
-        self._open: dict[str, WarningState] = {}
-        self.last_values: dict[str, dict[str, Any]] = {}
-        """Per open warning, the values of its latest firing (``count``, ``people``…)."""
+        self._held = OpenWarnings(in_place=not updates)
         self._chained = 0
         self._chain = "warning" in self.engine.watched
-        self.engine.quiet = self._folds_quietly
-        self.engine.absorb = None if updates else self._absorb
+        self.engine.quiet = self._held.quiet
+        self.engine.absorb = None if updates else self._held.absorb
         self.errors: list[EvaluationError] = []
         """The records the last :meth:`feed` left out (over the budget or failing a rule), with the rule
         and the reason: the caller quarantines them and tells the administrators."""
@@ -120,16 +116,12 @@ class Evaluator:
             ordered = [given[k[3]] for k in keys]
             times = [k[0] for k in keys]
         changes: list[tuple[WarningState, Change]] = []
-        updates, rings, hook = self._updates, self._rings, self.on_chain
+        updates, hook, held = self._updates, self.on_chain, self._held
 
         def emit(record: Record, firings: list[Firing]) -> Sequence[Record]:
             chained: list[Record] = []
             for f in firings:
-                if rings and (ring := rings.pop(f.fingerprint, None)) is not None:
-                    ring.write(self._open[f.fingerprint])  # its refs as they are, for the fold to read
-                state, change = fold(self._open.get(f.fingerprint), f)
-                self._open[f.fingerprint] = state
-                self.last_values[f.fingerprint] = f.values
+                state, change = held.fold(f)
                 if change is not Change.updated:
                     changes.append((state, change))
                     if self._chain or hook is not None:
@@ -145,32 +137,15 @@ class Evaluator:
         try:
             self.engine.process(ordered, emit, times)
         finally:
-            for fp, ring in rings.items():  # every state whole again between feeds
-                ring.write(self._open[fp])
-            rings.clear()
+            held.settle()  # every state whole again between feeds
         self.errors = list(self.engine.errors)
         self.engine.errors.clear()
         return changes
 
-    def _folds_quietly(self, fingerprint: str, level: Level) -> bool:
-        """A firing at ``level`` folds into the open warning ``fingerprint`` without raising it: its own
-        explanation and summary would be dropped by :func:`domain.warnings.fold`."""
-        current = self._open.get(fingerprint)
-        return current is not None and current.status is not Status.resolved and level.rank <= current.level.rank
-
-    def _absorb(self, fingerprint: str, level: Level, at: datetime, ref: str, values: dict[str, Any],
-                version: str) -> bool:
-        """See :data:`rules.engine.protocol.Absorb`: what :meth:`feed`'s fold would do with a quiet firing
-        of one record, done in place (this evaluator's states are its own: ``updates=False``)."""
-        current = self._open.get(fingerprint)
-        if current is None or current.status is Status.resolved or level.rank > current.level.rank:
-            return False
-        ring = self._rings.get(fingerprint)
-        if ring is None and RefRing.fits(current.records):
-            ring = self._rings[fingerprint] = RefRing(current.records)
-        fold_in_place(current, at, ref, version, ring)
-        self.last_values[fingerprint] = values
-        return True
+    @property
+    def last_values(self) -> dict[str, dict[str, Any]]:
+        """Per open warning, the values of its latest firing (``count``, ``people``…)."""
+        return self._held.last_values
 
     def _warning_record(self, state: WarningState, f: Firing) -> Record:
         self._chained += 1
@@ -180,21 +155,17 @@ class Evaluator:
 
     def warnings(self) -> list[WarningState]:
         """The open warnings (not resolved), oldest first."""
-        return sorted(self._open.values(), key=lambda w: (w.first_at, w.fingerprint))
+        return self._held.in_order()
 
     def resolve(self, fingerprint: str) -> bool:
         """Mark the warning resolved: the next firing of its fingerprint opens a new one. False if no
         open warning has that fingerprint."""
-        self.last_values.pop(fingerprint, None)
-        return self._open.pop(fingerprint, None) is not None
+        return self._held.drop(fingerprint)
 
     def adopt(self, warnings: Iterable[WarningState]) -> None:
         """Take ``warnings`` as the open ones, replacing those held (after a rule edit, the store's open
         warnings are the truth; the event-time state stays as it is)."""
-        # copies when folding in place: the caller's states stay as they were
-        self._open = {w.fingerprint: w if self._updates else replace(w)
-                      for w in warnings if w.status is not Status.resolved}
-        self.last_values = {fp: v for fp, v in self.last_values.items() if fp in self._open}
+        self._held.replace(warnings)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to continue later, as plain JSON."""
@@ -217,9 +188,10 @@ class Evaluator:
         out = cls(rulebook, engine, updates=updates, on_chain=on_chain)
         with gc_paused():  # as for snapshot: the restored windows are millions of new containers
             out.engine.load(snapshot.get("engine", {}))
-            out._open = {w["fingerprint"]: warning_from_json(w) for w in snapshot.get("warnings", [])}
+            held = out._held
+            held.states = {w["fingerprint"]: warning_from_json(w) for w in snapshot.get("warnings", [])}
             out._chained = int(snapshot.get("chained", 0))
-            out.last_values = {fp: dict(v) for fp, v in snapshot.get("values", {}).items() if fp in out._open}
+            held.last_values = {fp: dict(v) for fp, v in snapshot.get("values", {}).items() if fp in held.states}
         return out
 
     def close(self) -> None:

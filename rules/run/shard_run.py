@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.records import Record
-from domain.warnings import Change, Firing, WarningState, fold
+from domain.warnings import Change, Firing, WarningState
 from rules.engine.engines import DurableEngine, ReferenceEngine
 from rules.engine.gc_pause import gc_paused
+from rules.engine.open_warnings import OpenWarnings
 from rules.language.model import Rule
 
 __all__ = ["CLOCK_KIND", "Chained", "Position", "ShardJob", "ShardResult", "SubRulebook", "run_shard"]
@@ -111,15 +112,16 @@ def run_shard(job: ShardJob) -> ShardResult:
     engine = DurableEngine(book) if job.engine == "durable" else ReferenceEngine(book)
     kinds = {r.id: r.kind for r in job.rules}
     index = job.rule_index
-    open_: dict[str, WarningState] = {}
+    # A shard's warnings are read only at its end: firings that merely update one fold in place.
+    held = OpenWarnings(in_place=True)
+    engine.quiet, engine.absorb = held.quiet, held.absorb
     chained: list[Chained] = []
     where: dict[int, Position] = {}
     seen = 0
 
     def emit(record: Record, firings: list[Firing]) -> Sequence[Record]:
         for f in firings:
-            state, change = fold(open_.get(f.fingerprint), f)
-            open_[f.fingerprint] = state
+            state, change = held.fold(f)
             if not job.chain or change is Change.updated:
                 continue
             due = f.at.timestamp()
@@ -143,6 +145,7 @@ def run_shard(job: ShardJob) -> ShardResult:
                 seen += len(chunk)
                 engine.process([r for _, r in chunk], emit)
     finally:
+        held.settle()
         engine.close()
-    warnings = sorted(open_.values(), key=lambda w: (w.first_at, w.fingerprint))
-    return ShardResult(job.name, warnings, chained, seen)
+        engine.quiet = engine.absorb = None
+    return ShardResult(job.name, held.in_order(), chained, seen)
