@@ -135,17 +135,20 @@ def run_shard(job: ShardJob) -> ShardResult:
             chained.append(Chained(trigger, sub, due, rec))
         return ()  # a layer never consumes its own warnings: later layers get them
 
-    try:
-        # Paused for the whole shard, not chunk by chunk: after each resume the first collection walks
-        # every object the chunk left alive (~80 ms a day in the city shard), and a backtest makes
-        # almost no cyclic garbage (a few hundred objects a week) for collection to find.
-        with gc_paused():
+    # Paused for the whole shard, not chunk by chunk: after each resume the first collection walks every
+    # object the chunk left alive (~80 ms a day in the city shard), and a backtest makes almost no cyclic
+    # garbage (a few hundred objects a week) for collection to find. Paused until the engine's state is
+    # gone too: a collection at the end would walk all of it first (seconds for a month of windows).
+    with gc_paused():
+        try:
             for chunk in _chunks(job):
                 where = {id(r): p for p, r in chunk}
                 seen += len(chunk)
                 engine.process([r for _, r in chunk], emit)
-    finally:
-        held.settle()
-        engine.close()
-        engine.quiet = engine.absorb = None
-    return ShardResult(job.name, held.in_order(), chained, seen)
+        finally:
+            held.settle()
+            engine.close()
+            engine.quiet = engine.absorb = None
+        warnings = held.in_order()
+        del engine  # its state freed by reference counting, while collection is still paused
+    return ShardResult(job.name, warnings, chained, seen)
