@@ -119,8 +119,15 @@ def sharded(url: str, days: int, workers: int, groups: int | None, out: Any) -> 
     book = load_rulebook()
     since, until = _span(days)
     t0, c0 = time.perf_counter(), _cpu()
-    rows = sharded_store_backtest(book, url, since, until, runner=process_runner(workers), groups=groups)
-    out.put({"seconds": time.perf_counter() - t0, "cpu": _cpu() - c0, "warnings": rows,
+    pool, shards = process_runner(workers), []
+
+    def runner(jobs: Any) -> Any:
+        got = pool(jobs)
+        shards.extend((r.name, r.records, r.cpu) for r in got)
+        return got
+
+    rows = sharded_store_backtest(book, url, since, until, runner=runner, groups=groups)
+    out.put({"seconds": time.perf_counter() - t0, "cpu": _cpu() - c0, "warnings": rows, "shards": shards,
              "peak_self": _peak_mb(resource.RUSAGE_SELF), "peak_children": _peak_mb(resource.RUSAGE_CHILDREN)})
 
 
@@ -171,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
               f"peak RSS: "
               f"{got['peak_self']:7.1f} MB (process)  {got['peak_children']:7.1f} MB (largest shard process)  "
               f"{len(got['warnings']):,} warnings", flush=True)
+        if got.get("shards"):
+            print("          shards (CPU s, records): " + ", ".join(
+                f"{name} {cpu:,.1f} s {count:,}" for name, count, cpu in got["shards"]), flush=True)
         by_rule = Counter(w["rule"] for w in got["warnings"])
         print("          warnings by rule: " + ", ".join(f"{rule} {n:,}" for rule, n in by_rule.most_common()),
               flush=True)

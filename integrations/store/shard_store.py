@@ -5,7 +5,7 @@ store (``FENGHUO_DATABASE_URL``): the coordinator never holds the records. Each 
 :class:`StoreSlice` — the store URL, the time range, its district (a 6-digit code prefix; ``None`` for
 the city shard) and the kinds its rules watch — and reads its records with one indexed range query a
 day, merged with the chained warnings of earlier layers that fall on that day. An absence's place in
-the stream (the first record of the city past its deadline) is one query (:func:`store_clock`).
+the stream (the first record of the city past its deadline) is read by :func:`store_clock`.
 With PostgreSQL the shards can run on several machines (:mod:`flows.sharded`).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from domain.records import Record
 from integrations.store.db import make_engine
 from integrations.store.models import RecordRow
 from integrations.store.slice_reads import position_key, prefix_range, read_items, read_slice
+from integrations.store.store_clock import store_clock
 from integrations.store.stored_records import RECORD_COLUMNS, stored_record
 from rules.engine.gc_pause import gc_paused
 from rules.language.chaining import WARNING_KIND
@@ -128,24 +129,6 @@ def district_groups(sizes: dict[str, int], groups: int | None) -> list[tuple[str
         runs.setdefault(min(groups - 1, int((seen + sizes[p] / 2) * groups / total)), []).append(p)
         seen += sizes[p]
     return [(run[0], run[-1]) for _, run in sorted(runs.items())]
-
-
-def store_clock(session: Session, until: datetime) -> Any:
-    """A :data:`rules.run.sharded.Clock` over the store: the first record before ``until`` with ``at``
-    after a deadline."""
-
-    def clock(after: float) -> Position | None:
-        when = datetime.fromtimestamp(after, UTC)
-        first = session.execute(sa.select(sa.func.min(_REC.c.at)).where(_REC.c.at > when, _REC.c.at < until))
-        at = first.scalar_one_or_none()
-        if at is None:
-            return None
-        q = sa.select(_REC.c.source, _REC.c.source_id).where(_REC.c.at == at)
-        # the first in Python's order, whatever the database's collation
-        source, sid = min((row.source, row.source_id) for row in session.execute(q))
-        return (at.timestamp(), source, sid)
-
-    return clock
 
 
 def _last(session: Session, since: datetime, until: datetime) -> Record | None:

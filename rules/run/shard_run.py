@@ -15,6 +15,7 @@ trigger is left as ``None`` for the coordinator to resolve from the deadline.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,8 @@ class ShardResult:
     warnings: list[WarningState]
     chained: list[Chained]
     records: int
+    cpu: float = 0.0
+    """CPU seconds the shard took in its process (for a run's report: where the time went)."""
 
 
 def _chunks(job: ShardJob) -> Iterator[list[tuple[Position, Record]]]:
@@ -108,6 +111,7 @@ def _chunks(job: ShardJob) -> Iterator[list[tuple[Position, Record]]]:
 
 def run_shard(job: ShardJob) -> ShardResult:
     """Evaluate ``job`` (see :class:`ShardJob`); returns its warnings and chained records."""
+    started = time.process_time()
     book = SubRulebook(job.rules, job.version, job.calendars)
     engine = DurableEngine(book) if job.engine == "durable" else ReferenceEngine(book)
     kinds = {r.id: r.kind for r in job.rules}
@@ -151,4 +155,4 @@ def run_shard(job: ShardJob) -> ShardResult:
             engine.quiet = engine.absorb = None
         warnings = held.in_order()
         del engine  # its state freed by reference counting, while collection is still paused
-    return ShardResult(job.name, warnings, chained, seen)
+    return ShardResult(job.name, warnings, chained, seen, time.process_time() - started)

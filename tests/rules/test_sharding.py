@@ -262,3 +262,37 @@ def test_flow_on_dask(book: Rulebook, tmp_path: Path, prefect_harness: None) -> 
     # test_sharded_in_processes's. A second worker costs about ten seconds of imports (Prefect, the rules).
     got = backtest_sharded(since, until, rules=extra, url=url, workers=1, groups=2)
     _same(backtest(rb, back), got)
+
+
+def test_store_clock_finds_the_first_record_past_each_deadline(stored: Stored) -> None:
+    """The clock over the store (a query per run of deadlines between two records, through the driver on
+    SQLite) against a scan of the records: deadlines on a record's instant, between records, before the
+    first and past the last, in time order and out of it, at instants several records share."""
+    import random
+
+    from sqlmodel import Session
+
+    from integrations.store.db import make_engine
+    from integrations.store.records import records_between
+    from integrations.store.shard_store import store_clock
+
+    eng = make_engine(stored.url)
+    with Session(eng) as session:
+        records = records_between(session=session, since=stored.since, until=stored.until)
+        times = sorted({r.at.timestamp() for r in records})
+        shared = [t for t in times if sum(r.at.timestamp() == t for r in records) > 1]
+        rng = random.Random(5)
+        picks = rng.sample(times, 150) + shared[:20] + [times[0] - 60, times[-1], times[-1] + 1]
+        deadlines = sorted(picks + [t + rng.choice([-0.5, 1e-6, 0.25, 30.0]) for t in picks])
+        deadlines += rng.sample(deadlines, 80)  # out of order: the held answer must not be reused wrongly
+        clock = store_clock(session, stored.until)
+        for d in deadlines:
+            after = [r for r in records if r.at.timestamp() > d]
+            want = None
+            if after:
+                first = min(r.at.timestamp() for r in after)
+                source, sid = min((r.source, r.id) for r in after if r.at.timestamp() == first)
+                want = (first, source, sid)
+            assert clock(d) == want, d
+    eng.dispose()
+    assert shared, "the store holds instants several records share"
