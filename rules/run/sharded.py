@@ -31,6 +31,7 @@ from typing import Any
 
 from domain.records import Record
 from domain.warnings import WarningState
+from rules.engine.gc_pause import gc_paused
 from rules.language.chaining import WARNING_KIND
 from rules.run.backtest import warning_row
 from rules.run.shard_run import CLOCK_KIND, Chained, Position, ShardJob, ShardResult, run_shard
@@ -64,7 +65,9 @@ def process_runner(workers: int | None = None, inline_below: int = 20_000, conte
         # shard at the end.
         order = sorted(range(len(jobs)), key=lambda i: (jobs[i].name != "city", -sizes[i]))
         ctx = multiprocessing.get_context(context)
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx) as pool:
+        # Results are unpickled here (in the pool's thread): a city's year of warnings is millions of new
+        # objects, and collections walking them all as they arrive took six times the unpickling itself.
+        with gc_paused(), ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx) as pool:
             got = dict(zip(order, pool.map(run_shard, [jobs[i] for i in order]), strict=True))
         return [got[i] for i in range(len(jobs))]
 
@@ -105,24 +108,25 @@ def sharded_backtest(rulebook: Any, records: Iterable[Record], *, runner: Runner
 
     chained: list[tuple[Position, Record]] = []
     results: list[ShardResult] = []
-    for layer in range(plan.layers):
-        template, city = layer_jobs(rulebook, plan, layer, engine)
-        jobs: list[ShardJob] = []
-        if template is not None:
-            watched = kinds_watched(template.rules)
-            parts: dict[str, list[tuple[Position, Record]]] = {}
-            for item in _merge(ordered, chained, watched):
-                parts.setdefault(shard_of(item[1].region), []).append(item)
-            jobs += [replace(template, name=code, items=items) for code, items in sorted(parts.items())]
-        if city.rules:
-            jobs.append(replace(city, items=list(_merge(ordered, chained, kinds_watched(city.rules)))))
-        for j in jobs:
-            if ordered and any(r.kind == "absence" for r in j.rules):
-                j.last_at = _tick(ordered[-1][1])
-        got = [resolve(res, clock) for res in run(jobs)]
-        results += got
-        chained = sorted(chained + place(got), key=lambda x: x[0])
-    return [warning_row(w) for w in assemble(results)]
+    with gc_paused():  # the coordinator makes no cycles; its warnings and chained records are many objects
+        for layer in range(plan.layers):
+            template, city = layer_jobs(rulebook, plan, layer, engine)
+            jobs: list[ShardJob] = []
+            if template is not None:
+                watched = kinds_watched(template.rules)
+                parts: dict[str, list[tuple[Position, Record]]] = {}
+                for item in _merge(ordered, chained, watched):
+                    parts.setdefault(shard_of(item[1].region), []).append(item)
+                jobs += [replace(template, name=code, items=items) for code, items in sorted(parts.items())]
+            if city.rules:
+                jobs.append(replace(city, items=list(_merge(ordered, chained, kinds_watched(city.rules)))))
+            for j in jobs:
+                if ordered and any(r.kind == "absence" for r in j.rules):
+                    j.last_at = _tick(ordered[-1][1])
+            got = [resolve(res, clock) for res in run(jobs)]
+            results += got
+            chained = sorted(chained + place(got), key=lambda x: x[0])
+        return [warning_row(w) for w in assemble(results)]
 
 
 def _merge(ordered: Sequence[tuple[Position, Record]], chained: Sequence[tuple[Position, Record]],
