@@ -29,7 +29,7 @@ from rules.engine.gc_pause import gc_paused
 from rules.language.chaining import WARNING_KIND
 from rules.run.backtest import warning_row
 from rules.run.shard_run import Position, ShardJob, ShardResult
-from rules.run.sharded import Runner, assemble, layer_jobs, place, process_runner, resolve
+from rules.run.sharded import Runner, assemble, layer_jobs, place, process_runner, resolve, taken_by
 from rules.run.sharding import kinds_watched, plan_shards
 
 __all__ = ["StoreSlice", "covering", "district_groups", "district_prefixes", "read_items", "read_slice",
@@ -167,15 +167,18 @@ def sharded_store_backtest(rulebook: Any, url: str, since: datetime, until: date
                 jobs: list[ShardJob] = []
                 if template is not None:
                     kinds = tuple(sorted(kinds_watched(template.rules)))
+                    takes = taken_by(rulebook, template.rules)
                     for first, last_p in runs:
                         lo, hi = prefix_range(first, last_p)
-                        mine = tuple(c for c in chained if lo <= c[1].region < hi) if WARNING_KIND in kinds else ()
+                        mine = (tuple(c for c in chained if lo <= c[1].region < hi and takes(c))
+                                if WARNING_KIND in kinds else ())
                         name = first if first == last_p else f"{first}-{last_p}"
                         part = StoreSlice(url, since, until, first, kinds, mine, last=last_p)
                         jobs.append(replace(template, name=name, stream=part))
                 if city.rules:
                     kinds = tuple(sorted(kinds_watched(city.rules)))
-                    mine = tuple(chained) if WARNING_KIND in kinds else ()
+                    takes = taken_by(rulebook, city.rules)
+                    mine = tuple(c for c in chained if takes(c)) if WARNING_KIND in kinds else ()
                     jobs.append(replace(city, stream=StoreSlice(url, since, until, None, kinds, mine)))
                 for j in jobs:
                     if isinstance(j.stream, StoreSlice) and set(j.stream.kinds) <= {WARNING_KIND}:

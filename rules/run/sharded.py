@@ -32,13 +32,14 @@ from typing import Any
 from domain.records import Record
 from domain.warnings import WarningState
 from rules.engine.gc_pause import gc_paused
-from rules.language.chaining import WARNING_KIND
+from rules.language.chaining import WARNING_KIND, taken_levels
+from rules.language.model import Rule
 from rules.run.backtest import warning_row
 from rules.run.shard_run import CLOCK_KIND, Chained, Position, ShardJob, ShardResult, run_shard
 from rules.run.sharding import ShardPlan, kinds_watched, plan_shards, shard_of
 
 __all__ = ["Clock", "Runner", "assemble", "inline_runner", "layer_jobs", "place", "process_runner", "resolve",
-           "sharded_backtest"]
+           "sharded_backtest", "taken_by"]
 
 Runner = Callable[[Sequence[ShardJob]], list[ShardResult]]
 Clock = Callable[[float], Position | None]
@@ -115,11 +116,12 @@ def sharded_backtest(rulebook: Any, records: Iterable[Record], *, runner: Runner
             if template is not None:
                 watched = kinds_watched(template.rules)
                 parts: dict[str, list[tuple[Position, Record]]] = {}
-                for item in _merge(ordered, chained, watched):
+                for item in _merge(ordered, chained, watched, taken_by(rulebook, template.rules)):
                     parts.setdefault(shard_of(item[1].region), []).append(item)
                 jobs += [replace(template, name=code, items=items) for code, items in sorted(parts.items())]
             if city.rules:
-                jobs.append(replace(city, items=list(_merge(ordered, chained, kinds_watched(city.rules)))))
+                jobs.append(replace(city, items=_merge(ordered, chained, kinds_watched(city.rules),
+                                                       taken_by(rulebook, city.rules))))
             for j in jobs:
                 if ordered and any(r.kind == "absence" for r in j.rules):
                     j.last_at = _tick(ordered[-1][1])
@@ -129,12 +131,28 @@ def sharded_backtest(rulebook: Any, records: Iterable[Record], *, runner: Runner
         return [warning_row(w) for w in assemble(results)]
 
 
+def taken_by(rulebook: Any, rules: Sequence[Rule]) -> Callable[[tuple[Position, Record]], bool]:
+    """Whether a chained ``warning`` record could be taken by a step of ``rules``: its rule and level are
+    among those the steps' ``where`` admits (:func:`rules.language.chaining.taken_levels`, conservative).
+    A shard is given only those: one no step can take changes none of its states — the same argument that
+    gives a shard only the kinds its rules watch — and most of a year's warnings are of rules and levels
+    no cluster takes (half a million blue deadline warnings, once shipped to every later layer)."""
+    pairs = frozenset((p.id, lv.value) for r in rules for s in r.steps for p in rulebook.rules
+                      for lv in taken_levels(s, p))
+
+    def takes(item: tuple[Position, Record]) -> bool:
+        a = item[1].attributes
+        return (a.get("rule"), a.get("level")) in pairs
+
+    return takes
+
+
 def _merge(ordered: Sequence[tuple[Position, Record]], chained: Sequence[tuple[Position, Record]],
-           watched: frozenset[str]) -> list[tuple[Position, Record]]:
-    """The records of the watched kinds and the chained warnings, in stream order."""
+           watched: frozenset[str], takes: Callable[[tuple[Position, Record]], bool]) -> list[tuple[Position, Record]]:
+    """The records of the watched kinds and the chained warnings ``takes`` admits, in stream order."""
     mine = [x for x in ordered if x[1].kind in watched]
     if WARNING_KIND in watched and chained:
-        mine = sorted(mine + list(chained), key=lambda x: x[0])
+        mine = sorted(mine + [c for c in chained if takes(c)], key=lambda x: x[0])
     return mine
 
 

@@ -296,3 +296,26 @@ def test_store_clock_finds_the_first_record_past_each_deadline(stored: Stored) -
             assert clock(d) == want, d
     eng.dispose()
     assert shared, "the store holds instants several records share"
+
+
+def test_a_later_layer_is_given_only_the_warnings_its_steps_can_take() -> None:
+    """The catalog's clusters take yellow and above (street) or orange and above (district), never their own:
+    a blue deadline warning — most of a year's warnings — is not shipped to them; the property tests above
+    hold the warnings equal to the single run's with the filter in place."""
+    from rules.run.sharded import taken_by
+
+    book = load_rulebook()
+    street = [r for r in book.rules if r.id == "street-cluster"]
+    district = [r for r in book.rules if r.id == "district-cluster"]
+
+    def warning(rule: str, level: str) -> tuple[Any, Record]:
+        at = datetime(2026, 1, 5).astimezone()
+        return ((0.0, "fenghuo", "x"), Record(kind="warning", source="fenghuo", id="x", at=at, region="510104001001",
+                                              attributes={"rule": rule, "level": level}))
+
+    takes_street, takes_district = taken_by(book, street), taken_by(book, district)
+    assert not takes_street(warning("dispute-mediation-overdue", "blue"))
+    assert takes_street(warning("serious-incident", "yellow"))
+    assert not takes_district(warning("serious-incident", "yellow"))
+    assert takes_district(warning("street-cluster", "orange")) and not takes_street(warning("street-cluster", "orange"))
+    assert not takes_district(warning("district-cluster", "red"))
