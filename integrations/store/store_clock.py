@@ -6,7 +6,7 @@ disputes stay open. Two things keep that from being the coordinator's longest st
 
 - an answer covers every deadline up to the record it found (no record lies between), so a run of
   deadlines between two records costs one query — the store's deadlines come in time order, shard by shard;
-- on SQLite the query goes through the driver, one statement and no ORM rows (a hundredth of the time).
+- on SQLite the query goes through the driver, one statement and no ORM rows (296 → 20 µs a deadline).
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ def store_clock(session: Session, until: datetime) -> Callable[[float], Position
     """A :data:`rules.run.sharded.Clock` over the store: the position of the first record with ``at`` after a
     deadline (epoch seconds) and before ``until``; ``None`` if there is none."""
     lookup = _sqlite(session, until) if session.get_bind().dialect.name == "sqlite" else _orm(session, until)
-    last: list[tuple[datetime, datetime, Position]] = []  # (after, at found, its position): one answer held
+    held: tuple[datetime, datetime, Position] | None = None  # (deadline, at found, its position): one answer
 
     def clock(after: float) -> Position | None:
+        nonlocal held
         when = datetime.fromtimestamp(after, UTC)
-        if last and last[0][0] <= when < last[0][1]:
-            return last[0][2]  # no record lies between the held deadline and the record it found
+        if held is not None and held[0] <= when < held[1]:
+            return held[2]  # no record lies between the held deadline and the record it found
         got = lookup(when)
         if got is None:
             return None
@@ -47,7 +48,7 @@ def store_clock(session: Session, until: datetime) -> Callable[[float], Position
         # the first in Python's order, whatever the database's collation
         source, sid = min(keys)
         position = (at.timestamp(), source, sid)
-        last[:] = [(when, at, position)]
+        held = (when, at, position)
         return position
 
     return clock

@@ -196,7 +196,6 @@ class Evaluator:
 
     def close(self) -> None:
         """Free the engine (durable_rules rulesets)."""
+        # The engine holds only the warnings' holder's methods, never this evaluator's: no cycle, so the
+        # windows and warnings go when the last reference does, not at a collection that walks them all.
         self.engine.close()
-        # The engine holds this evaluator's methods: without that cycle, the windows and warnings go
-        # when the last reference does, not at a collection that walks them all first.
-        self.engine.quiet = self.engine.absorb = None

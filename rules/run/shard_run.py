@@ -152,7 +152,6 @@ def run_shard(job: ShardJob) -> ShardResult:
         finally:
             held.settle()
             engine.close()
-            engine.quiet = engine.absorb = None
         warnings = held.in_order()
         del engine  # its state freed by reference counting, while collection is still paused
     return ShardResult(job.name, warnings, chained, seen, time.process_time() - started)
