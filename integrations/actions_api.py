@@ -23,7 +23,7 @@ from integrations.cap_api import cap_router
 from integrations.intake_api import intake_router
 from integrations.oidc import IdentityProvider
 from integrations.settings import Settings
-from integrations.workspace import workspace_router
+from integrations.workspace.router import workspace_router
 
 
 def create_app(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess  # nosec B404  # our own command, arguments built here
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +275,35 @@ def test_a_negative_limit_is_one_line(books: tuple[Path, Path, Path]) -> None:
     new, _, records = books
     result = runner.invoke(app, ["backtest", "--rules", str(new), "--records", str(records), "--limit", "-1"])
     _one_line_error(result, "--limit -1")
+
+
+_BACKTEST_MODULES = """
+import sys
+from flows.cli import app
+try:
+    app(["backtest", "--rules", sys.argv[1], "--records", sys.argv[2]])
+except SystemExit as done:
+    assert not done.code, done.code
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_a_backtest_from_the_command_line_loads_no_web_layer_and_no_orchestration(tmp_path: Path) -> None:
+    """A rule author's loop is many short backtests: the web workspace (FastAPI, its pages) and Prefect cost
+    seconds to import and a backtest serves neither. Its table's level names come from the workspace's
+    value tables, which must be reachable without the workspace's router."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("ruleset: t\nrules:\n  - id: r1\n    title: 伤人事件\n    record: incident\n"
+                     "    where: {injured: {gte: 3}}\n    level: yellow\n    summary: \"伤 {injured} 人\"\n",
+                     encoding="utf-8")
+    records = tmp_path / "records.jsonl"
+    records.write_text(json.dumps({"kind": "incident", "id": "i1", "at": "2026-01-01T08:00:00+08:00",
+                                   "region": "510104001001", "injured": 4}) + "\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", _BACKTEST_MODULES, str(rules), str(records)],  # nosec B603
+                          capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.splitlines()[-1].split())
+    assert "伤人事件" in done.stdout.splitlines()[1]  # the table was printed, the level by its name
+    heavy = sorted(m for m in loaded if m.split(".")[0] in ("fastapi", "starlette", "prefect", "uvicorn")
+                   or m == "integrations.workspace.router")
+    assert heavy == []
