@@ -58,14 +58,18 @@ def run_baseline(engine: EngineParts, w: WindowJob, b: Baselines, r: Record, f: 
         return None
     rule = w.rule
     assert rule.window is not None and rule.baseline is not None
-    rounded = {k: shown(v) for k, v in m.items()}
-    shown_samples = [shown(s) for s in samples]
-    values = {w.agg: total, **rounded, "samples": shown_samples}
-    if w.light_group:
-        got = quiet_window_firing(w, rule.levels[li].level, engine.quiet, r, f, key, values, engine.version,
+
+    def made() -> dict[str, Any]:
+        return {w.agg: total, **{k: shown(v) for k, v in m.items()}, "samples": [shown(s) for s in samples]}
+
+    if w.light_group:  # rounded only if read: a quiet firing's values are mostly replaced unread
+        got = quiet_window_firing(w, rule.levels[li].level, engine.quiet, r, f, key, made, engine.version,
                                   engine.absorb)
         if got is not None:
             return None if got is True else got
+    values = made()
+    rounded = {k: values[k] for k in m}
+    shown_samples = values["samples"]
     full = engine.fields(r, t)
     nice: dict[str, Any] = {w.agg: total, **rounded}
     if "periods" in full:

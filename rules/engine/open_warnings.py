@@ -15,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace as copy
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.warnings import Change, Firing, Level, RefRing, Status, WarningState, fold, fold_in_place
+
+if TYPE_CHECKING:
+    from rules.engine.protocol import Values
 
 __all__ = ["OpenWarnings"]
 
@@ -34,10 +37,23 @@ class OpenWarnings:
         """See the class docstring for ``in_place``."""
         self.states: dict[str, WarningState] = {}
         """Every warning folded so far, resolved ones included until dropped, by fingerprint."""
-        self.last_values: dict[str, dict[str, Any]] = {}
-        """Per warning, the values of its latest firing (``count``, ``people``…)."""
+        self._values: dict[str, Values] = {}
+        """:attr:`last_values`, some still deferred (made when read)."""
         self.in_place = in_place
         self._rings: dict[str, RefRing] = {}
+
+    @property
+    def last_values(self) -> dict[str, dict[str, Any]]:
+        """Per warning, the values of its latest firing (``count``, ``people``…)."""
+        held = self._values
+        for fp, v in held.items():
+            if callable(v):
+                held[fp] = v()
+        return held  # type: ignore[return-value]  # every one made just now
+
+    @last_values.setter
+    def last_values(self, values: dict[str, dict[str, Any]]) -> None:
+        self._values = dict(values)
 
     def quiet(self, fingerprint: str, level: Level) -> bool:
         """Whether a firing at ``level`` folds into the warning ``fingerprint`` without raising it (its
@@ -45,11 +61,12 @@ class OpenWarnings:
         current = self.states.get(fingerprint)
         return current is not None and current.status is not Status.resolved and level.rank <= current.level.rank
 
-    def absorb(self, fingerprint: str, level: Level, at: datetime, ref: str, values: dict[str, Any],
+    def absorb(self, fingerprint: str, level: Level, at: datetime, ref: str, values: Values,
                version: str) -> bool:
         """:data:`rules.engine.protocol.Absorb`: what :meth:`fold` would do with a quiet firing of the one
         record ``ref``, done in place; ``False`` (nothing done) when the firing would open or raise a
-        warning, or when the states are not this holder's own (``in_place=False``)."""
+        warning, or when the states are not this holder's own (``in_place=False``). Deferred ``values``
+        are kept deferred: made only if still the latest when :attr:`last_values` is read."""
         if not self.in_place:
             return False
         current = self.states.get(fingerprint)
@@ -59,7 +76,7 @@ class OpenWarnings:
         if ring is None and RefRing.fits(current.records):
             ring = self._rings[fingerprint] = RefRing(current.records)
         fold_in_place(current, at, ref, version, ring)
-        self.last_values[fingerprint] = values
+        self._values[fingerprint] = values
         return True
 
     def fold(self, f: Firing) -> tuple[WarningState, Change]:
@@ -70,7 +87,7 @@ class OpenWarnings:
             ring.write(self.states[fp])  # its refs as they are, for the fold to read
         state, change = fold(self.states.get(fp), f)
         self.states[fp] = state
-        self.last_values[fp] = f.values
+        self._values[fp] = f.values
         return state, change
 
     def settle(self) -> None:
@@ -85,7 +102,7 @@ class OpenWarnings:
 
     def drop(self, fingerprint: str) -> bool:
         """Forget the warning ``fingerprint``: its next firing opens a new one. False if none is held."""
-        self.last_values.pop(fingerprint, None)
+        self._values.pop(fingerprint, None)
         self._rings.pop(fingerprint, None)
         return self.states.pop(fingerprint, None) is not None
 
@@ -95,4 +112,4 @@ class OpenWarnings:
         self.settle()
         self.states = {w.fingerprint: copy(w) if self.in_place else w
                        for w in warnings if w.status is not Status.resolved}
-        self.last_values = {fp: v for fp, v in self.last_values.items() if fp in self.states}
+        self._values = {fp: v for fp, v in self._values.items() if fp in self.states}

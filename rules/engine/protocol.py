@@ -11,7 +11,7 @@ from domain.warnings import Firing, Level
 from rules.engine.budget import EvaluationError
 from rules.language.model import Rule
 
-__all__ = ["Absorb", "Emit", "RuleEngine", "RulebookLike"]
+__all__ = ["Absorb", "Emit", "RuleEngine", "RulebookLike", "Values"]
 
 Emit = Callable[[Record, list[Firing]], Sequence[Record]]
 
@@ -31,7 +31,12 @@ class RulebookLike(Protocol):
     def calendars(self) -> _Calendars | None: ...
 
 
-Absorb = Callable[[str, Level, datetime, str, dict[str, Any], str], bool]
+Values = dict[str, Any] | Callable[[], dict[str, Any]]
+"""A firing's values (``count``, ``expected``…), or what makes them when first read: a quiet firing's values
+are kept only as its warning's latest, and most are replaced by the next firing's before anyone reads
+them (a baseline's values round every sample: the costliest part of a firing that folds away)."""
+
+Absorb = Callable[[str, Level, datetime, str, Values, str], bool]
 """``absorb(fingerprint, level, at, ref, values, version)``: fold a one-record firing into its open
 warning in place when it does not raise it, and say so (an :class:`~rules.engine.evaluate.Evaluator`'s,
 when it keeps no updates); ``False``: the firing must be made and emitted."""

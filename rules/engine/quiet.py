@@ -17,18 +17,19 @@ from typing import Any, Literal
 
 from domain.warnings import Firing, Level, fingerprint, made_firing
 from rules.engine.explain import group_of, tier_region
-from rules.engine.protocol import Absorb
+from rules.engine.protocol import Absorb, Values
 from rules.language.model import Rule
 
 __all__ = ["quiet_window_firing"]
 
 
 def quiet_window_firing(job: Any, level: Level, quiet: Callable[[str, Level], bool] | None, r: Any,
-                        f: Mapping[str, Any], key: tuple[Any, ...], values: dict[str, Any],
+                        f: Mapping[str, Any], key: tuple[Any, ...], values: Values,
                         version: str, absorb: Absorb | None = None) -> Firing | Literal[True] | None:
     """The firing of ``job``'s window rule at ``level`` on record ``r`` (``f``: its light fields, which
     must hold every ``fingerprint_fields`` name the full fields hold; ``key``: its window key) when
-    ``quiet`` says it folds away without its words, else ``None``. ``values``: the aggregate, plain.
+    ``quiet`` says it folds away without its words, else ``None``. ``values``: the aggregate, plain (or
+    what makes it: see :data:`rules.engine.protocol.Values`).
     Given ``absorb`` (asked instead of ``quiet``): ``True`` when it folded the firing into its warning
     itself, so no firing is made at all."""
     if quiet is None and absorb is None:
@@ -50,7 +51,8 @@ def quiet_window_firing(job: Any, level: Level, quiet: Callable[[str, Level], bo
     if quiet is None or not quiet(fp, level):
         return None
     return made_firing(fp, rule=rule.id, level=level, at=r.at, group=group, region=r.region if tier is None else tier,
-                       records=(r.ref,), explanation="", summary="", title=rule.title, values=values,
+                       records=(r.ref,), explanation="", summary="", title=rule.title,
+                       values=values() if callable(values) else values,
                        rulebook_version=version)
 
 

@@ -3,7 +3,9 @@ shard of a sharded backtest folds its windows' updates without building them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -33,7 +35,8 @@ def test_folding_in_place_equals_the_plain_fold(events: list[tuple[str, int, int
         f = _firing(fp, LEVELS[rank], minute, f"ref-{n}")
         assert plain.quiet(fp, f.level) == in_place.quiet(fp, f.level)
         plain.fold(f)
-        if not in_place.absorb(fp, f.level, f.at, f.records[0], f.values, f.rulebook_version):
+        values = (lambda v=f.values: v) if n % 2 else f.values  # deferred or made: the same values read
+        if not in_place.absorb(fp, f.level, f.at, f.records[0], values, f.rulebook_version):
             in_place.fold(f)
     in_place.settle()
     assert in_place.in_order() == plain.in_order()
@@ -52,6 +55,26 @@ def test_absorb_only_what_folds_quietly_into_its_own_states() -> None:
     shared = OpenWarnings()  # states handed to callers: never changed in place
     shared.fold(_firing("a", Level.yellow, 0, "x"))
     assert shared.quiet("a", Level.blue) and not shared.absorb("a", Level.blue, T0, "y", {}, "v")
+
+
+def test_deferred_values_are_made_only_when_read_and_only_the_latest() -> None:
+    held = OpenWarnings(in_place=True)
+    held.fold(_firing("a", Level.yellow, 0, "x"))
+    made: list[int] = []
+
+    def values(n: int) -> Callable[[], dict[str, Any]]:
+        def make() -> dict[str, Any]:
+            made.append(n)
+            return {"count": n}
+        return make
+
+    for n in range(1, 6):
+        assert held.absorb("a", Level.blue, T0 + timedelta(minutes=n), f"r{n}", values(n), "v")
+    assert made == []  # nothing made while firings fold
+    assert held.last_values == {"a": {"count": 5}} and made == [5]
+    assert held.last_values == {"a": {"count": 5}} and made == [5]  # made once
+    held.fold(_firing("a", Level.red, 9, "y"))
+    assert held.last_values == {"a": {"count": 9}}
 
 
 def test_drop_and_replace() -> None:
