@@ -55,7 +55,11 @@ class Chained:
     """Position of the record whose firing made it; ``None`` for an absence (resolve from ``due``)."""
     sub: tuple[int, float, int, str]
     due: float
-    record: Record
+    id: str
+    """The record's provisional id (renumbered by :func:`rules.run.sharded.assemble`)."""
+    record: Record | None = None
+    """The record itself, when a later layer may take it (:attr:`ShardJob.kept`); else only its place and
+    id travel back: every chained record is numbered, few are read again."""
 
 
 @dataclass
@@ -78,6 +82,9 @@ class ShardJob:
     weight: int = -1
     """Records the shard will read, if known (``-1``: unknown, assume many); runners use it to keep
     small shards (later layers, fed a few warnings) out of process pools."""
+    kept: frozenset[tuple[str, str]] | None = None
+    """The ``(rule, level)`` of the chained warnings a later layer may take: only those come back with their
+    record (:attr:`Chained.record`); ``None``: every one does."""
 
     @property
     def size(self) -> int:
@@ -122,6 +129,7 @@ def run_shard(job: ShardJob) -> ShardResult:
     chained: list[Chained] = []
     where: dict[int, Position] = {}
     seen = 0
+    kept = job.kept
 
     def emit(record: Record, firings: list[Firing]) -> Sequence[Record]:
         for f in firings:
@@ -134,9 +142,12 @@ def run_shard(job: ShardJob) -> ShardResult:
             else:
                 trigger, sub = where[id(record)], (1, 0.0, index[f.rule], "")
             # The id is provisional: rules.run.sharded renumbers it as the single run's counter would.
-            rec = Record(kind="warning", source=WARNING_SOURCE, id=f"{state.fingerprint}-@{len(chained):09d}",
-                         at=f.at, region=state.region, attributes={"rule": state.rule, "level": state.level.value})
-            chained.append(Chained(trigger, sub, due, rec))
+            ident, level = f"{state.fingerprint}-@{len(chained):09d}", state.level.value
+            rec = None
+            if kept is None or (state.rule, level) in kept:
+                rec = Record(kind="warning", source=WARNING_SOURCE, id=ident, at=f.at, region=state.region,
+                             attributes={"rule": state.rule, "level": level})
+            chained.append(Chained(trigger, sub, due, ident, rec))
         return ()  # a layer never consumes its own warnings: later layers get them
 
     # Paused for the whole shard, not chunk by chunk: after each resume the first collection walks every
@@ -152,6 +163,15 @@ def run_shard(job: ShardJob) -> ShardResult:
         finally:
             held.settle()
             engine.close()
-        warnings = held.in_order()
+        warnings = [_as_text(w) for w in held.in_order()]
         del engine  # its state freed by reference counting, while collection is still paused
     return ShardResult(job.name, warnings, chained, seen, time.process_time() - started)
+
+
+def _as_text(w: WarningState) -> WarningState:
+    """``w`` (this shard's own state) with its explanation and summary as plain text: a sharded backtest's
+    rows show the text, and a message tree (:class:`domain.messages.Message`) costs ten times its text to
+    pickle back to the coordinator, which waits for the city shard's half a million of them."""
+    d = w.__dict__  # frozen to others; the holder folded into it in place, and no one else holds it
+    d["explanation"], d["summary"] = str(w.explanation), str(w.summary)
+    return w

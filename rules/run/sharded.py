@@ -80,7 +80,8 @@ def _tick(last: Record) -> Record:
 
 
 def layer_jobs(rulebook: Any, plan: ShardPlan, layer: int, engine: str) -> tuple[ShardJob | None, ShardJob]:
-    """Empty jobs of one layer: a template for the district shards (``None`` if none) and the city shard."""
+    """Empty jobs of one layer: a template for the district shards (``None`` if none) and the city shard,
+    each keeping the records of only the chained warnings a later layer's steps may take."""
     index = {r.id: i for i, r in enumerate(rulebook.rules)}
     chain = any(r.record == WARNING_KIND or any(s.record == WARNING_KIND for s in r.steps) for r in rulebook.rules)
 
@@ -91,7 +92,10 @@ def layer_jobs(rulebook: Any, plan: ShardPlan, layer: int, engine: str) -> tuple
         return ShardJob(name, rules, rulebook.version, rulebook.calendars, index, engine, chain=chain)
 
     district_ids = plan.ids(layer, "district")
-    return (job("district", district_ids) if district_ids else None), job("city", plan.ids(layer, "city"))
+    later = [r for r in rulebook.rules if plan.of(r.id).layer > layer]
+    kept = _taken_pairs(rulebook, later)
+    return ((replace(job("district", district_ids), kept=kept) if district_ids else None),
+            replace(job("city", plan.ids(layer, "city")), kept=kept))
 
 
 def sharded_backtest(rulebook: Any, records: Iterable[Record], *, runner: Runner | None = None,
@@ -137,14 +141,19 @@ def taken_by(rulebook: Any, rules: Sequence[Rule]) -> Callable[[tuple[Position, 
     A shard is given only those: one no step can take changes none of its states — the same argument that
     gives a shard only the kinds its rules watch — and most of a year's warnings are of rules and levels
     no cluster takes (half a million blue deadline warnings, once shipped to every later layer)."""
-    pairs = frozenset((p.id, lv.value) for r in rules for s in r.steps for p in rulebook.rules
-                      for lv in taken_levels(s, p))
+    pairs = _taken_pairs(rulebook, rules)
 
     def takes(item: tuple[Position, Record]) -> bool:
         a = item[1].attributes
         return (a.get("rule"), a.get("level")) in pairs
 
     return takes
+
+
+def _taken_pairs(rulebook: Any, rules: Sequence[Rule]) -> frozenset[tuple[str, str]]:
+    """The ``(rule, level)`` of the warnings a step of ``rules`` may take (conservative)."""
+    return frozenset((p.id, lv.value) for r in rules for s in r.steps for p in rulebook.rules
+                     for lv in taken_levels(s, p))
 
 
 def _merge(ordered: Sequence[tuple[Position, Record]], chained: Sequence[tuple[Position, Record]],
@@ -171,8 +180,10 @@ def resolve(result: ShardResult, clock: Clock) -> ShardResult:
 
 
 def place(results: Sequence[ShardResult]) -> list[tuple[Position, Record]]:
-    """The chained records of ``results`` (triggers resolved) at their stream positions."""
-    return [((*c.trigger, c.sub), c.record) for res in results for c in res.chained if c.trigger is not None]
+    """The chained records of ``results`` (triggers resolved) at their stream positions: those that came
+    back with their record, the only ones a later layer may take (:attr:`rules.run.shard_run.ShardJob.kept`)."""
+    return [((*c.trigger, c.sub), c.record) for res in results for c in res.chained
+            if c.trigger is not None and c.record is not None]
 
 
 _PROVISIONAL = re.compile(r"fenghuo/([0-9a-f]+-@\d{9})")
@@ -184,7 +195,7 @@ def assemble(results: Sequence[ShardResult]) -> list[WarningState]:
     made: list[tuple[Position, tuple[Any, ...], str]] = []
     for res in results:
         for c in res.chained:
-            made.append((c.trigger or (), c.sub, c.record.id))
+            made.append((c.trigger or (), c.sub, c.id))
     warnings = [w for res in results for w in res.warnings]
     if made:
         made.sort(key=lambda m: (m[0], m[1]))

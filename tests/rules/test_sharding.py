@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from rules.language.loader import Rulebook, load_rulebook
 from rules.language.model import Rule
 from rules.run.backtest import backtest
 from rules.run.sharded import inline_runner, process_runner, sharded_backtest
-from rules.run.sharding import is_district_local, plan_shards, shard_of
+from rules.run.sharding import is_district_local, kinds_watched, plan_shards, shard_of
 from tests.rules.shard_samples import EXTRA_PLAN, EXTRA_RULES, synthetic_stream
 
 RULEBOOK = Path(__file__).resolve().parents[2] / "rules" / "catalog"
@@ -319,3 +319,30 @@ def test_a_later_layer_is_given_only_the_warnings_its_steps_can_take() -> None:
     assert not takes_district(warning("serious-incident", "yellow"))
     assert takes_district(warning("street-cluster", "orange")) and not takes_street(warning("street-cluster", "orange"))
     assert not takes_district(warning("district-cluster", "red"))
+
+
+def test_a_shard_sends_back_records_only_for_warnings_a_later_layer_may_take(book: Rulebook) -> None:
+    """Every chained warning comes back with its place and id (the single run numbers them all), but only
+    those a later layer's steps may take come back as records; the last layer sends none. Explanations come
+    back as text, the rows' shape. Taking more or fewer would change the warnings (the property tests)."""
+    from rules.run.sharded import layer_jobs
+    from rules.run.shard_run import run_shard
+
+    plan = plan_shards(book)
+    stream = sorted(synthetic_stream(11, n=1500, days=3.0), key=lambda r: (r.at.timestamp(), r.source, r.id))
+    items = [((r.at.timestamp(), r.source, r.id), r) for r in stream]
+    _, city = layer_jobs(book, plan, 0, "durable")
+    assert city.kept is not None and ("serious-incident", "yellow") in city.kept
+    assert ("dispute-mediation-overdue", "blue") not in city.kept
+    mine = [x for x in items if x[1].kind in kinds_watched(city.rules)]
+    got, every = run_shard(replace(city, items=mine)), run_shard(replace(city, items=mine, kept=None))
+    assert got.chained, "the stream chains warnings"
+    assert [(c.trigger, c.sub, c.id) for c in got.chained] == [(c.trigger, c.sub, c.id) for c in every.chained]
+    for c, whole in zip(got.chained, every.chained, strict=True):
+        assert whole.record is not None
+        taken = (whole.record.attributes["rule"], whole.record.attributes["level"]) in city.kept
+        assert c.record == (whole.record if taken else None)
+    assert any(c.record is None for c in got.chained) and any(c.record is not None for c in got.chained)
+    assert all(type(w.explanation) is str and type(w.summary) is str for w in got.warnings)
+    _, last = layer_jobs(book, plan, plan.layers - 1, "durable")
+    assert last.kept == frozenset()
