@@ -325,8 +325,8 @@ def test_a_shard_sends_back_records_only_for_warnings_a_later_layer_may_take(boo
     """Every chained warning comes back with its place and id (the single run numbers them all), but only
     those a later layer's steps may take come back as records; the last layer sends none. Explanations come
     back as text, the rows' shape. Taking more or fewer would change the warnings (the property tests)."""
-    from rules.run.sharded import layer_jobs
     from rules.run.shard_run import run_shard
+    from rules.run.sharded import layer_jobs
 
     plan = plan_shards(book)
     stream = sorted(synthetic_stream(11, n=1500, days=3.0), key=lambda r: (r.at.timestamp(), r.source, r.id))
