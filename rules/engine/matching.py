@@ -140,6 +140,8 @@ class _Ruleset:
         self.mid = 0
         self.answers: dict[frozenset[str], frozenset[int]] = {}
         """names of the durable rules that matched a fact → the checks that hold (few distinct sets)."""
+        self.known: dict[Any, AbstractSet[int]] = {}
+        """a fact's tested values (and their types) → the checks that hold for it (:meth:`DurableMatcher.match`)."""
 
     def run(self, facts: list[dict[str, Any]]) -> dict[int, set[str]]:
         """Assert ``facts`` (each with a unique ``id``), drain the actions, retract them: fact id → names
@@ -172,6 +174,10 @@ class _Ruleset:
         if self.handle is not None:
             _dre.delete_ruleset(self.handle)
             self.handle = None
+
+
+_KNOWN = 1 << 16
+"""Facts' values remembered per ruleset, at most (cleared when full: most kinds test few distinct values)."""
 
 
 class DurableMatcher:
@@ -210,18 +216,33 @@ class DurableMatcher:
         # the facts of the kinds that have a ruleset (most records in a city are of kinds that have none).
         out: list[AbstractSet[int]] = [unmatched.get(kind, _NONE) for kind, _ in items]
         posted = self._posted
-        batches: dict[str, tuple[list[int], list[dict[str, Any]]]] = {}
+        batches: dict[str, tuple[list[int], list[dict[str, Any]], list[Any]]] = {}
         for i, (kind, fields) in enumerate(items):
             rs = posted.get(kind)
             if rs is None:
                 continue
+            compiled = rs.compiled
+            # A fact's outcome depends only on the values it carries: one seen before is answered from
+            # memory (as :meth:`levels` does), and durable_rules is asked only about values new to it.
+            key = None
+            if not compiled.python:
+                values = tuple(map(fields.get, compiled.fields))
+                key = (values, tuple(map(type, values)))  # 1, 1.0 and True are one key otherwise
+                try:
+                    hit = rs.known.get(key)
+                except TypeError:  # a list among the values: asked every time
+                    key = hit = None
+                if hit is not None:
+                    out[i] = hit
+                    continue
             got = batches.get(kind)
             if got is None:
-                got = batches[kind] = ([], [])
+                got = batches[kind] = ([], [], [])
             rs.mid += 1
             got[0].append(i)
-            got[1].append(rs.compiled.message(fields, rs.mid))
-        for kind, (indices, facts) in batches.items():
+            got[1].append(compiled.message(fields, rs.mid))
+            got[2].append(key)
+        for kind, (indices, facts, keys) in batches.items():
             rs = posted[kind]
             compiled = rs.compiled
             matched = rs.run(facts)
@@ -229,17 +250,19 @@ class DurableMatcher:
                 for i, fact in zip(indices, facts, strict=True):
                     out[i] = frozenset(compiled.checks_of(matched.get(fact["id"], _NO_NAMES), items[i][1]))
                 continue
-            if not matched:
-                continue
-            answers = rs.answers
-            for i, fact in zip(indices, facts, strict=True):
+            answers, known = rs.answers, rs.known
+            if len(known) >= _KNOWN:
+                known.clear()
+            for i, fact, key in zip(indices, facts, keys, strict=True):
                 names = matched.get(fact["id"])
                 if names is not None:
-                    key = frozenset(names)
-                    hit = answers.get(key)
+                    names_key = frozenset(names)
+                    hit = answers.get(names_key)
                     if hit is None:
-                        hit = answers[key] = frozenset(compiled.checks_of(names))
+                        hit = answers[names_key] = frozenset(compiled.checks_of(names))
                     out[i] = hit
+                if key is not None:
+                    known[key] = out[i]
         return out
 
     def _prepare(self) -> None:

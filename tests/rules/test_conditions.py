@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules.engine.conditions import evaluate
 from rules.engine.matching import DurableMatcher, Plan, PythonMatcher
@@ -126,3 +128,31 @@ def test_quotes_and_backslashes_match_alike() -> None:
         assert durable.match(items) == PythonMatcher(plan).match(items)
     finally:
         durable.close()
+
+
+_MEMO_CONDS = [{"people": {"gte": 1}}, {"people": {"eq": 1}}, {"status": {"in": ["x", "y"]}},
+               {"any": [{"people": {"lt": 0}}, {"status": {"eq": "z"}}]}, {"tags": {"contains": "a"}}]
+_VALUES = st.one_of(st.sampled_from([0, 1, 1.0, True, False, -1, 2.5, None]), st.integers(-3, 3))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.fixed_dictionaries({"people": _VALUES, "status": st.sampled_from(["x", "y", "z", None]),
+                                       "tags": st.one_of(st.none(), st.lists(st.sampled_from(["a", "b"]), max_size=2))}),
+                min_size=1, max_size=40), st.integers(1, 7))
+def test_a_remembered_answer_is_the_answer_durable_rules_gives(records: list[dict[str, Any]], batch: int) -> None:
+    """DurableMatcher answers a fact whose tested values it has seen from memory: the same checks a matcher
+    that never saw them gets from durable_rules (1, 1.0 and True are different facts; lists are never kept)."""
+    plan = Plan(checks={"petition": [(i, cond(c)) for i, c in enumerate(_MEMO_CONDS)]})
+    remembering = DurableMatcher(plan)
+    try:
+        items = [("petition", {k: v for k, v in r.items() if v is not None}) for r in records]
+        got = [a for i in range(0, len(items), batch) for a in remembering.match(items[i : i + batch])]
+        again = remembering.match(items)  # every one seen now
+        for item, answer, second in zip(items, got, again, strict=True):
+            fresh = DurableMatcher(plan)
+            try:
+                assert answer == second == fresh.match([item])[0], item
+            finally:
+                fresh.close()
+    finally:
+        remembering.close()
