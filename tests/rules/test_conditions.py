@@ -135,12 +135,12 @@ _MEMO_CONDS = [{"people": {"gte": 1}}, {"people": {"eq": 1}}, {"status": {"in": 
 _VALUES = st.one_of(st.sampled_from([0, 1, 1.0, True, False, -1, 2.5, None]), st.integers(-3, 3))
 
 
-_TAGS = st.one_of(st.none(), st.lists(st.sampled_from(["a", "b"]), max_size=2))
+_RECORDS = st.fixed_dictionaries({"people": _VALUES, "status": st.sampled_from(["x", "y", "z", None]),
+                                  "tags": st.one_of(st.none(), st.lists(st.sampled_from(["a", "b"]), max_size=2))})
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.fixed_dictionaries({"people": _VALUES, "status": st.sampled_from(["x", "y", "z", None]), "tags": _TAGS}),
-                min_size=1, max_size=40), st.integers(1, 7))
+@given(st.lists(_RECORDS, min_size=1, max_size=40), st.integers(1, 7))
 def test_a_remembered_answer_is_the_answer_durable_rules_gives(records: list[dict[str, Any]], batch: int) -> None:
     """DurableMatcher answers a fact whose tested values it has seen from memory: the same checks a matcher
     that never saw them gets from durable_rules (1, 1.0 and True are different facts; lists are never kept)."""
