@@ -73,6 +73,9 @@ SIZES = {"tiny": dict(seconds=2, bursts=2, burst=200, batches=5),
 """Seconds of steady feed (half before the kill, half after the restart caught up), bursts, records a burst,
 in-process batches of 100."""
 
+MIN_AFTER = 4
+"""Collective petitions pushed after the restarted evaluator caught up, at the least (the steady samples)."""
+
 WARM_UP = 5
 """In-process batches run before the timed ones: the first passes of a new evaluator read the whole open set,
 and psycopg prepares a statement at its fifth use (the first batches cost 2–5× on PostgreSQL)."""
@@ -370,10 +373,16 @@ def run(db: str, size: dict[str, int], rate: float, days: int, store_dir: Path,
             while _position(engine) < target:
                 time.sleep(0.02)
             feed.down = (killed, time.time())
+            after = feed.oranges
             for _ in range(size["bursts"] - size["bursts"] // 2):
                 time.sleep(quarter)
                 bursts.release()
             time.sleep(quarter)
+            # A loaded machine pushes slowly: feed on until a few collective petitions went in after the
+            # restart, or the steady latency has no samples at all (bounded).
+            until = time.monotonic() + 60
+            while feed.oranges - after < MIN_AFTER and time.monotonic() < until:
+                time.sleep(0.05)
             stop.set()
             pusher.join()
             _settle(engine, receiver)
