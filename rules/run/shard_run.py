@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.records import Record
-from domain.warnings import Change, Firing, WarningState
+from domain.warnings import Change, Firing, WarningState, words_as_text
 from rules.engine.engines import DurableEngine, ReferenceEngine
 from rules.engine.gc_pause import gc_paused
 from rules.engine.open_warnings import OpenWarnings
@@ -163,15 +163,7 @@ def run_shard(job: ShardJob) -> ShardResult:
         finally:
             held.settle()
             engine.close()
-        warnings = [_as_text(w) for w in held.in_order()]
+        # rows show the text: a year's city shard pickles half a million warnings while the coordinator waits
+        warnings = [words_as_text(w) for w in held.in_order()]
         del engine  # its state freed by reference counting, while collection is still paused
     return ShardResult(job.name, warnings, chained, seen, time.process_time() - started)
-
-
-def _as_text(w: WarningState) -> WarningState:
-    """``w`` (this shard's own state) with its explanation and summary as plain text: a sharded backtest's
-    rows show the text, and a message tree (:class:`domain.messages.Message`) costs ten times its text to
-    pickle back to the coordinator, which waits for the city shard's half a million of them."""
-    d = w.__dict__  # frozen to others; the holder folded into it in place, and no one else holds it
-    d["explanation"], d["summary"] = str(w.explanation), str(w.summary)
-    return w
