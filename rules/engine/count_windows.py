@@ -21,8 +21,8 @@ __all__ = ["CountWindows"]
 
 
 class CountWindows(Windows):
-    """Sliding event-time count windows of one rule, one per key (see the module docstring); listed in
-    buckets and swept as :class:`rules.engine.windows.Windows` does."""
+    """Sliding event-time count windows of one rule, one per key (see the module docstring); listed once
+    and swept as :class:`rules.engine.windows.Windows` does."""
 
     def __init__(self, within: float) -> None:
         super().__init__(within, "count")
@@ -42,9 +42,6 @@ class CountWindows(Windows):
         if not isinstance(got, list):  # one record held
             if t < got:
                 return self._late(key, [got], t)
-            b = t // grain
-            if b != got // grain:
-                self._list(key, b)
             if got <= t - self.within:
                 slots[key] = t
                 return 1
@@ -53,9 +50,6 @@ class CountWindows(Windows):
         last = got[-1]
         if t < last:
             return self._late(key, got, t)
-        b = t // grain
-        if b != last // grain:
-            self._list(key, b)
         got.append(t)
         horizon = t - self.within
         if got[0] <= horizon:
@@ -75,9 +69,9 @@ class CountWindows(Windows):
         lo = bisect.bisect_right(times, t - self.within)
         return bisect.bisect_right(times, t) - lo
 
-    def _latest(self, entry: Any) -> tuple[float, float | None]:
+    def _latest(self, entry: Any) -> float | None:
         latest: float = entry[-1] if isinstance(entry, list) else entry
-        return latest // self.grain, latest
+        return latest
 
     def size(self) -> int:
         """How many records the windows hold."""

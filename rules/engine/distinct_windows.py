@@ -37,26 +37,22 @@ class DistinctWindows(Windows):
         t0, v0 = got
         if t < t0:  # behind its latest (a chained warning of an absence): the general way
             return self._add_late(self._expand(key, t0, v0), t, value)
-        b = t // self.grain
-        if b != t0 // self.grain:
-            self._list(key, b)
         if t0 <= t - self.within:  # the earlier record has left the window
             self.slots[key] = (t, value)
             return 0 if value is None else 1
         slot = self._expand(key, t0, v0)
         slot.push(t, value)
-        slot.bucket = b
         return len(slot.counts or ())
 
     def _expand(self, key: Key, t: float, value: Any) -> _Slot:
         """Replace ``key``'s pair with a slot holding its record."""
-        slot = self.slots[key] = _Slot(bucket=t // self.grain)
+        slot = self.slots[key] = _Slot()
         slot.push(t, value)
         return slot
 
-    def _latest(self, entry: Any) -> tuple[float, float | None]:
+    def _latest(self, entry: Any) -> float | None:
         if type(entry) is tuple:
-            return entry[0] // self.grain, entry[0]
+            return float(entry[0])
         return super()._latest(entry)
 
     def size(self) -> int:

@@ -35,7 +35,7 @@ from rules.engine.matching import DurableMatcher, Matcher, Plan, PythonMatcher, 
 from rules.engine.protocol import Absorb, Emit, RulebookLike, RuleEngine
 from rules.engine.record_fields import RecordFields
 from rules.engine.sequences import Absences, Sequences
-from rules.engine.steps import WindowJob, absent_json, run_rule, run_window
+from rules.engine.steps import WindowJob, absent_firing, absent_json, run_rule, run_window
 from rules.engine.windows import Windows, seconds
 from rules.language.model import Rule
 
@@ -170,7 +170,7 @@ class _Engine(RecordFields):
                         due.extend((d, ri, p) for d, p in pending.due(t))
                 if due:
                     due.sort(key=lambda x: (x[0], x[1]))
-                    out.extend(firing_from_json(self.absent_json(p)) for _, _, p in due)
+                    out.extend(absent_firing(self, p) for _, _, p in due)
             if t >= self.next_sweep:
                 for i, state in enumerate(self.swept):
                     if t >= self.sweep_at[i]:

@@ -36,6 +36,11 @@ class Sequences:
         self.steps = steps
         self.within = within
         self.partials: dict[Key, list[_Partial]] = {}
+        self.expiry: list[tuple[float, int, Key]] = []
+        """When each partial match made can no longer complete, with its key (a heap; the counter keeps
+        keys from being compared): a sweep visits only the keys with one past the watermark, not every key
+        (a city's people, every day)."""
+        self._made = 0
 
     def add(self, key: Key, t: float, matched: frozenset[int] | set[int], ref: str) -> list[str] | None:
         """A record at ``t`` that passes the steps ``matched`` (indices). Returns the record refs of the
@@ -63,16 +68,25 @@ class Sequences:
                         break
         if 0 in matched and last > 0:
             self.partials.setdefault(key, []).append(_Partial(t, 1, [ref]))
+            self._made += 1
+            heapq.heappush(self.expiry, (t + self.within, self._made, key))
         if plist is not None and not plist and key in self.partials and not self.partials[key]:
             del self.partials[key]
         return done
 
     def sweep(self, watermark: float) -> None:
         """Forget partial matches that can no longer complete."""
-        for key in list(self.partials):
-            self.partials[key] = [p for p in self.partials[key] if p.first + self.within >= watermark]
-            if not self.partials[key]:
-                del self.partials[key]
+        expiry, partials, within = self.expiry, self.partials, self.within
+        while expiry and expiry[0][0] < watermark:
+            key = heapq.heappop(expiry)[2]
+            plist = partials.get(key)
+            if plist is None:
+                continue  # completed, or forgotten with an earlier partial of its key
+            kept = [p for p in plist if p.first + within >= watermark]
+            if kept:
+                partials[key] = kept
+            else:
+                del partials[key]
 
     def size(self) -> int:
         """How many partial matches are held."""
@@ -85,6 +99,10 @@ class Sequences:
     def load_json(self, data: list[Any]) -> None:
         """Restore what :meth:`to_json` wrote."""
         self.partials = {key_in(k): [_Partial(float(f), int(n), list(r)) for f, n, r in v] for k, v in data}
+        self.expiry = [(p.first + self.within, n, k) for n, (k, p) in
+                       enumerate(((k, p) for k, v in self.partials.items() for p in v), 1)]
+        heapq.heapify(self.expiry)
+        self._made = len(self.expiry)
 
 
 class Absences:
@@ -96,6 +114,9 @@ class Absences:
         self.heap: list[tuple[float, int, Key]] = []
         self.last_missing: dict[Key, float] = {}
         self.seq = 0
+        self._pending = 0
+        """How many ``after`` records are pending (:meth:`size`, kept as they come and go: counting them at
+        every sweep walked every key)."""
 
     def missing(self, key: Key, t: float) -> None:
         """A ``missing`` record at ``t``: it cancels every pending ``after`` of the key with
@@ -107,6 +128,7 @@ class Absences:
         for seq, (at, _) in list(waiting.items()):
             if at <= t <= at + self.within:
                 del waiting[seq]
+                self._pending -= 1
         if not waiting:
             del self.pending[key]
 
@@ -117,6 +139,7 @@ class Absences:
             return  # a missing record with the same at arrived just before it
         self.seq += 1
         self.pending.setdefault(key, {})[self.seq] = (t, payload)
+        self._pending += 1
         heapq.heappush(self.heap, (t + self.within, self.seq, key))
 
     def due(self, watermark: float) -> list[tuple[float, Any]]:
@@ -130,6 +153,7 @@ class Absences:
             if waiting is None or seq not in waiting:
                 continue  # cancelled
             _, payload = waiting.pop(seq)
+            self._pending -= 1
             if not waiting:
                 del self.pending[key]
             out.append((deadline, payload))
@@ -144,7 +168,7 @@ class Absences:
 
     def size(self) -> int:
         """How many ``after`` records are pending."""
-        return sum(len(v) for v in self.pending.values())
+        return self._pending
 
     def to_json(self, encode: Callable[[Any], Any] | None = None) -> dict[str, Any]:
         """Pending records as plain JSON: payloads through ``encode`` (they may be built lazily: most
@@ -165,4 +189,5 @@ class Absences:
             self.pending.setdefault(key, {})[int(s)] = (float(t), p)
             self.heap.append((float(t) + self.within, int(s), key))
         heapq.heapify(self.heap)
+        self._pending = len(self.heap)
         self.last_missing = {key_in(k): float(t) for k, t in data["last_missing"]}

@@ -13,7 +13,7 @@ from domain.records import Record
 from domain.warnings import Firing, Level
 from rules.engine.baseline_step import run_baseline
 from rules.engine.baselines import Baselines
-from rules.engine.explain import describe, duration, firing, firing_to_json, tested, window_reason
+from rules.engine.explain import describe, duration, firing, firing_from_json, firing_to_json, tested, window_reason
 from rules.engine.gate import cuts_of, gate_of, places_of
 from rules.engine.matching import Matcher
 from rules.engine.protocol import Absorb
@@ -78,7 +78,7 @@ class EngineParts(Protocol):
         """The highest-ranked level of ``held``."""
         ...
 
-__all__ = ["Absent", "EngineParts", "WindowJob", "absent_json", "run_rule", "run_window"]
+__all__ = ["Absent", "EngineParts", "WindowJob", "absent_firing", "absent_json", "run_rule", "run_window"]
 
 
 class WindowJob:
@@ -197,6 +197,15 @@ def absent_json(engine: EngineParts, payload: Any) -> Any:
     when its ``after`` record came), or the JSON it was loaded as."""
     if not isinstance(payload, Absent):
         return payload
+    return firing_to_json(absent_firing(engine, payload))
+
+
+def absent_firing(engine: EngineParts, payload: Any) -> Firing:
+    """The firing of a pending absence that came due: built from an :class:`Absent`, or read from the JSON
+    a snapshot restored (:func:`absent_json`; the two are equal — a year's half a million deadlines once
+    made each firing, wrote it as JSON and read it back)."""
+    if not isinstance(payload, Absent):
+        return firing_from_json(payload)
     rule, li, r = engine.rules[payload.ri], payload.li, payload.r
     assert rule.absence is not None and rule.within is not None
     f = engine.fields(r, payload.t)
@@ -205,9 +214,8 @@ def absent_json(engine: EngineParts, payload: Any) -> Any:
                                   after=rule.absence.after.record, span=span, missing=rule.absence.missing.record,
                                   ref=r.ref)]
     reasons += describe(rule.levels[li].when, f)
-    pending = firing(rule, rule.levels[li].level, r.at + rule.within, f, (r.ref,), engine.version,
-                     values=tested(rule, li, f), reasons=reasons)
-    return firing_to_json(pending)
+    return firing(rule, rule.levels[li].level, r.at + rule.within, f, (r.ref,), engine.version,
+                  values=tested(rule, li, f), reasons=reasons)
 
 
 def run_window(engine: EngineParts, w: WindowJob, r: Record, f: dict[str, Any], t: float) -> Firing | None:

@@ -61,16 +61,14 @@ class _Slot:
     """The records of one key in a window: their times and values (from ``head`` on), with running
     aggregates. Plain lists with a moving head: small for the many keys that hold one record."""
 
-    __slots__ = ("ats", "bucket", "counts", "head", "total", "vals")
+    __slots__ = ("ats", "counts", "head", "total", "vals")
 
-    def __init__(self, ats: list[float] | None = None, vals: list[Any] | None = None, bucket: float = _OLD) -> None:
+    def __init__(self, ats: list[float] | None = None, vals: list[Any] | None = None) -> None:
         self.ats: list[float] = [] if ats is None else ats
         self.vals: list[Any] = [] if vals is None else vals
         self.head = 0
         self.total: float = 0
         self.counts: dict[Any, int] | None = None
-        self.bucket: float = bucket
-        """The sweep bucket of the latest ``at`` (see :meth:`Windows.sweep`)."""
 
     def push(self, t: float, value: Any) -> None:
         self.ats.append(t)
@@ -112,8 +110,9 @@ class _Slot:
 class Windows:
     """Sliding event-time windows of one rule, one per key.
 
-    For sweeping, every key is also listed under the *bucket* (``at // grain``) of its latest record:
-    a sweep visits only the buckets the horizon has reached, not every key."""
+    For sweeping, every key is also listed under one *bucket* (``at // grain``) at or before that of its
+    latest record: a sweep visits only the buckets the horizon has reached, not every key (see
+    :meth:`sweep`)."""
 
     def __init__(self, within: float, aggregate: str) -> None:
         if aggregate not in ("count", "sum", "distinct"):
@@ -125,7 +124,7 @@ class Windows:
         self.grain = max(1.0, min(within / 32, 3600.0))
         """Bucket width: a sweep re-reads the live keys of the horizon's bucket, so keep it narrow."""
         self.buckets: dict[float, list[Key]] = {}
-        """bucket → keys whose latest record fell in it (a key may linger where it no longer is)."""
+        """bucket → keys listed under it: each key once, under a bucket at or before its latest record's."""
 
     def _list(self, key: Key, b: float) -> None:
         """List ``key`` under bucket ``b``."""
@@ -135,12 +134,6 @@ class Windows:
         else:
             got.append(key)
 
-    def _listed(self, key: Key, slot: _Slot) -> None:
-        """List ``key`` under the bucket of its slot's latest record."""
-        b = slot.ats[-1] // self.grain if slot.ats else _OLD
-        if b != slot.bucket:
-            slot.bucket = b
-            self._list(key, b)
 
     def add(self, key: Key, t: float, value: Any = None) -> float | int:
         """Let a record at ``t`` (with the summed or distinct ``value``) join ``key``'s window; return
@@ -159,15 +152,6 @@ class Windows:
             slot.vals.append(None)
         else:
             slot.push(t, value)
-        # _listed, inlined: this runs once per record per window rule, the engine's hottest line.
-        b = t // self.grain
-        if b != slot.bucket:
-            slot.bucket = b
-            got = self.buckets.get(b)
-            if got is None:
-                self.buckets[b] = [key]
-            else:
-                got.append(key)
         horizon = t - self.within
         head = slot.head
         if ats[head] <= horizon:  # never past the end: `t` itself is inside
@@ -194,13 +178,13 @@ class Windows:
         is made holding ``t`` and listed, with nothing to drop from the window."""
         b = t // self.grain
         if self.counting:
-            self.slots[key] = _Slot([t], None, b)
+            self.slots[key] = _Slot([t], None)
             aggregate: float | int = 1
         elif value is None:
-            self.slots[key] = _Slot([t], [None], b)
+            self.slots[key] = _Slot([t], [None])
             aggregate = 0
         else:
-            slot = self.slots[key] = _Slot(None, None, b)
+            slot = self.slots[key] = _Slot()
             slot.push(t, value)
             aggregate = slot.total if self.aggregate == "sum" else 1
         self._list(key, b)
@@ -230,32 +214,46 @@ class Windows:
         return len(set(inside))
 
     def sweep(self, watermark: float) -> None:
-        """Forget keys whose every record is at or before ``watermark - within``: those listed in the
-        buckets up to the horizon's (a key's latest record is in its bucket; later buckets are later)."""
+        """Forget keys whose every record is at or before ``watermark - within``.
+
+        A key is listed once, when it is made, and moved only here: a key listed under a bucket the
+        horizon has reached is forgotten if its latest record is at or before the horizon, else listed
+        again under its latest record's bucket. A key's listing is never after its latest record's
+        bucket, so every key a sweep of all keys would forget is visited; adding a record lists nothing
+        (listing a busy key under every bucket it touched made the sweeps a twelfth of a district's work)."""
         horizon = watermark - self.within
-        last = horizon // self.grain
+        grain = self.grain
+        last = horizon // grain
         slots: dict[Key, Any] = self.slots
-        for b in sorted(b for b in self.buckets if b <= last):
+        buckets = self.buckets
+        latest_of = self._latest
+        for b in sorted(b for b in buckets if b <= last):
             keep: list[Key] = []
-            for k in self.buckets.pop(b):
+            for k in buckets.pop(b):
                 entry = slots.get(k)
                 if entry is None:
                     continue  # gone
-                listed, latest = self._latest(entry)
-                if listed != b:
-                    continue  # listed again under a later bucket
+                latest = latest_of(entry)
                 if latest is None or latest <= horizon:
                     del slots[k]
-                else:
+                    continue
+                now = latest // grain
+                if now <= last:
                     keep.append(k)
+                else:
+                    got = buckets.get(now)
+                    if got is None:
+                        buckets[now] = [k]
+                    else:
+                        got.append(k)
             if keep:
-                self.buckets[b] = keep
+                buckets[b] = keep
 
-    def _latest(self, entry: Any) -> tuple[float, float | None]:
-        """A key's bucket and the time of its latest record (``None``: it holds none). Subclasses that
-        keep some keys in a compact form (:mod:`rules.engine.count_windows`, :mod:`rules.engine.distinct_windows`)
-        say it for theirs; :meth:`sweep` is theirs too."""
-        return entry.bucket, entry.ats[-1] if entry.ats else None
+    def _latest(self, entry: Any) -> float | None:
+        """The time of a key's latest record (``None``: it holds none). Subclasses that keep some keys in
+        a compact form (:mod:`rules.engine.count_windows`, :mod:`rules.engine.distinct_windows`) say it for
+        theirs."""
+        return entry.ats[-1] if entry.ats else None
 
     def size(self) -> int:
         """How many records the windows hold."""
@@ -275,4 +273,4 @@ class Windows:
                 slot.push(float(a), v)
             if self.counting:
                 slot.vals = []
-            self._listed(k, slot)
+            self._list(k, slot.ats[-1] // self.grain if slot.ats else _OLD)

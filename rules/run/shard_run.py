@@ -127,7 +127,8 @@ def run_shard(job: ShardJob) -> ShardResult:
     held = OpenWarnings(in_place=True)
     engine.quiet, engine.absorb = held.quiet, held.absorb
     chained: list[Chained] = []
-    where: dict[int, Position] = {}
+    chunk: list[tuple[Position, Record]] = []
+    where: dict[int, Position] | None = None
     seen = 0
     kept = job.kept
 
@@ -140,7 +141,7 @@ def run_shard(job: ShardJob) -> ShardResult:
             if kinds[f.rule] == "absence":
                 trigger, sub = None, (0, due, index[f.rule], f.records[0] if f.records else "")
             else:
-                trigger, sub = where[id(record)], (1, 0.0, index[f.rule], "")
+                trigger, sub = position(record), (1, 0.0, index[f.rule], "")
             # The id is provisional: rules.run.sharded renumbers it as the single run's counter would.
             ident, level = f"{state.fingerprint}-@{len(chained):09d}", state.level.value
             rec = None
@@ -150,6 +151,16 @@ def run_shard(job: ShardJob) -> ShardResult:
             chained.append(Chained(trigger, sub, due, ident, rec))
         return ()  # a layer never consumes its own warnings: later layers get them
 
+    def position(record: Record) -> Position:
+        # A departmental record (or the tick) sits at (at, source, id), read off the record; only a chained
+        # warning's place must be looked up. Mapping every record of a day cost more than all the lookups.
+        nonlocal where
+        if record.kind != "warning":
+            return (record.at.timestamp(), record.source, record.id)
+        if where is None:
+            where = {id(r): p for p, r in chunk if r.kind == "warning"}
+        return where[id(record)]
+
     # Paused for the whole shard, not chunk by chunk: after each resume the first collection walks every
     # object the chunk left alive (~80 ms a day in the city shard), and a backtest makes almost no cyclic
     # garbage (a few hundred objects a week) for collection to find. Paused until the engine's state is
@@ -157,7 +168,7 @@ def run_shard(job: ShardJob) -> ShardResult:
     with gc_paused():
         try:
             for chunk in _chunks(job):
-                where = {id(r): p for p, r in chunk}
+                where = None
                 seen += len(chunk)
                 engine.process([r for _, r in chunk], emit)
         finally:

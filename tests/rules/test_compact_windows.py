@@ -92,3 +92,45 @@ def test_distinct_one_record_keys_stay_pairs() -> None:
     assert w.slots[("k",)] == (10.0, "b")
     assert w.add(("k",), 12.0, "c") == 2
     assert w.add(("k",), 13.0, "c") == 2
+
+
+def _every_key(w: Windows, watermark: float) -> set[Any]:
+    """The keys a sweep that looked at every key would keep."""
+    horizon = watermark - w.within
+    return {k for k, e in w.slots.items() if (latest := w._latest(e)) is not None and latest > horizon}
+
+
+def _listed_once_before_latest(w: Windows) -> None:
+    listed = [(k, b) for b, keys in w.buckets.items() for k in keys]
+    assert sorted(map(repr, (k for k, _ in listed))) == sorted(map(repr, w.slots))  # every key, once
+    for k, b in listed:
+        latest = w._latest(w.slots[k])
+        assert latest is None or b <= latest // w.grain
+
+
+@settings(max_examples=300, deadline=None)
+@given(within=WITHIN, steps=STEPS, kind=st.sampled_from(["count", "count-compact", "distinct", "distinct-compact",
+                                                         "sum"]))
+def test_a_sweep_forgets_what_a_sweep_of_every_key_would(within: float, steps: list[tuple[Any, int, Any, bool, int]],
+                                                          kind: str) -> None:
+    """Keys are listed once and moved only by sweeps; a sweep still forgets exactly the keys whose latest record
+    is at or before the horizon, and no other."""
+    make: dict[str, Callable[[], Windows]] = {
+        "count": lambda: Windows(within, "count"), "count-compact": lambda: CountWindows(within),
+        "distinct": lambda: Windows(within, "distinct"), "distinct-compact": lambda: DistinctWindows(within),
+        "sum": lambda: Windows(within, "sum")}
+    w = make[kind]()
+    t = 0.0
+    for key, gap, value, sweep, snap in steps:
+        t = t + gap if gap >= 0 else max(0.0, t + gap)
+        w.add(key, t, value)
+        _listed_once_before_latest(w)
+        if sweep:
+            kept = _every_key(w, t)
+            w.sweep(t)
+            assert set(w.slots) == kept
+            _listed_once_before_latest(w)
+        if snap == 0:
+            again = make[kind]()
+            again.load_json(json.loads(json.dumps(w.to_json())))
+            w = again

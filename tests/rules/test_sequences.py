@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -128,3 +129,18 @@ def test_missing_with_same_at_arriving_first_cancels(engine: str) -> None:
     changes = ev.feed([rec("care_visit_due", 0, person="p1", source="b"),
                        rec("care_visit", 0, person="p1", source="a"), rec("hotline", 100 * H)])
     assert changes == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_due_absence_fires_as_it_would_after_a_restart(engine: str) -> None:
+    """The firing built straight from a pending absence equals the one read back from its JSON."""
+    from rules.engine.sequences import Absences as Pending
+    from rules.engine.steps import absent_firing, absent_json
+
+    ev = Evaluator(book(ABSENCE), engine)
+    ev.feed([rec("care_visit_due", 0, person="p1", region="510104001001")])
+    parts: Any = ev.engine
+    [(_, payload)] = [p for s in parts.states.values() if isinstance(s, Pending) for p in s.pending[("p1",)].values()]
+    direct = absent_firing(parts, payload)
+    assert direct == absent_firing(parts, absent_json(parts, payload))
+    assert (direct.rule, direct.level.value, direct.at) == ("care-visit-missed", "yellow", rec("x", 72 * H).at)
