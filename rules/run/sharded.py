@@ -51,12 +51,13 @@ def inline_runner(jobs: Sequence[ShardJob]) -> list[ShardResult]:
     return [run_shard(j) for j in jobs]
 
 
-def process_runner(workers: int | None = None, inline_below: int = 20_000, context: str | None = None) -> Runner:
+def process_runner(workers: int | None = None, inline_below: int = 100_000, context: str | None = None) -> Runner:
     """A runner that runs each shard in a process of a fresh pool (``workers`` default: CPU count;
     ``context``: the multiprocessing start method, default the platform's — pass ``"spawn"`` from a
     process that runs threads).
-    A layer whose shards together read fewer than ``inline_below`` records (a layer of clusters fed a
-    few hundred warnings) runs here instead: starting processes would cost more than the work."""
+    A layer whose shards together read fewer than ``inline_below`` records (a layer of clusters fed the
+    warnings they may take) runs here instead: starting processes would cost more than the work. A year's
+    first cluster layer reads 88,733 warnings in 0.6 s of CPU, all three shards together."""
 
     def run(jobs: Sequence[ShardJob]) -> list[ShardResult]:
         sizes = [j.size for j in jobs]
@@ -174,7 +175,8 @@ def resolve(result: ShardResult, clock: Clock) -> ShardResult:
             trigger = clock(c.due)
             if trigger is None:
                 continue
-            c = replace(c, trigger=trigger)
+            # made, not replace()d: a year's city shard resolves half a million, replace() costs 10 µs each
+            c = Chained(trigger, c.sub, c.due, c.id, c.record)
         kept.append(c)
     return replace(result, chained=kept)
 

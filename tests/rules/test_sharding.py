@@ -346,3 +346,20 @@ def test_a_shard_sends_back_records_only_for_warnings_a_later_layer_may_take(boo
     assert all(type(w.explanation) is str and type(w.summary) is str for w in got.warnings)
     _, last = layer_jobs(book, plan, plan.layers - 1, "durable")
     assert last.kept == frozenset()
+
+
+def test_resolving_an_absence_keeps_everything_but_its_trigger() -> None:
+    from rules.run.shard_run import Chained, ShardResult
+    from rules.run.sharded import resolve
+
+    at = datetime.fromisoformat("2026-01-02T00:00:00+08:00")
+    rec = Record(kind="warning", source="fenghuo", id="fp-@000000001", at=at, region="510104001001",
+                 attributes={"rule": "r", "level": "blue"})
+    due = rec.at.timestamp()
+    waiting = Chained(None, (0, due, 3, "test/r1"), due, "fp-@000000001", rec)
+    fired = Chained((1.0, "a", "b"), (1, 0.0, 2, ""), 1.0, "fq-@000000002")
+    never = Chained(None, (0, due + 9, 4, "test/r2"), due + 9, "fr-@000000003")
+    clock = {due: (due + 5, "test", "r9")}.get
+    got = resolve(ShardResult("city", [], [waiting, fired, never], 7, 1.5), clock)
+    assert got.chained == [replace(waiting, trigger=(due + 5, "test", "r9")), fired]  # the never-due one dropped
+    assert (got.name, got.records, got.cpu) == ("city", 7, 1.5)
