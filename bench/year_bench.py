@@ -118,17 +118,20 @@ def sharded(url: str, days: int, workers: int, groups: int | None, out: Any) -> 
 
     book = load_rulebook()
     since, until = _span(days)
-    t0, c0 = time.perf_counter(), _cpu()
-    pool, shards = process_runner(workers), []
+    t0, c0, w0 = time.perf_counter(), _cpu(), time.time()
+    pool, shards, layers = process_runner(workers), [], []
 
     def runner(jobs: Any) -> Any:
+        asked = time.time() - w0
         got = pool(jobs)
-        shards.extend((r.name, r.records, r.cpu) for r in got)
+        shards.extend((r.name, r.records, r.cpu, r.span[0] - w0, r.span[1] - w0) for r in got)
+        layers.append((asked, time.time() - w0))
         return got
 
     rows = sharded_store_backtest(book, url, since, until, runner=runner, groups=groups)
     out.put({"seconds": time.perf_counter() - t0, "cpu": _cpu() - c0, "warnings": rows, "shards": shards,
-             "peak_self": _peak_mb(resource.RUSAGE_SELF), "peak_children": _peak_mb(resource.RUSAGE_CHILDREN)})
+             "layers": layers, "peak_self": _peak_mb(resource.RUSAGE_SELF),
+             "peak_children": _peak_mb(resource.RUSAGE_CHILDREN)})
 
 
 def _in_child(target: Any, *args: Any) -> dict[str, Any]:
@@ -179,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{got['peak_self']:7.1f} MB (process)  {got['peak_children']:7.1f} MB (largest shard process)  "
               f"{len(got['warnings']):,} warnings", flush=True)
         if got.get("shards"):
-            print("          shards (CPU s, records): " + ", ".join(
-                f"{name} {cpu:,.1f} s {count:,}" for name, count, cpu in got["shards"]), flush=True)
+            print("          shards (CPU s, records, wall from–to s after the start): " + ", ".join(
+                f"{name} {cpu:,.1f} s {count:,} {a:,.1f}–{b:,.1f}" for name, count, cpu, a, b in got["shards"]),
+                flush=True)
+            print("          layers (asked, every result back, s after the start): " + ", ".join(
+                f"{a:,.1f}–{b:,.1f}" for a, b in got["layers"]), flush=True)
         by_rule = Counter(w["rule"] for w in got["warnings"])
         print("          warnings by rule: " + ", ".join(f"{rule} {n:,}" for rule, n in by_rule.most_common()),
               flush=True)

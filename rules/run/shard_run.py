@@ -104,6 +104,9 @@ class ShardResult:
     records: int
     cpu: float = 0.0
     """CPU seconds the shard took in its process (for a run's report: where the time went)."""
+    span: tuple[float, float] = (0.0, 0.0)
+    """When the shard started and ended, as epoch seconds of the machine's clock (for a run's report: how
+    long its results took to come back, what waited on what)."""
 
 
 def _chunks(job: ShardJob) -> Iterator[list[tuple[Position, Record]]]:
@@ -118,7 +121,7 @@ def _chunks(job: ShardJob) -> Iterator[list[tuple[Position, Record]]]:
 
 def run_shard(job: ShardJob) -> ShardResult:
     """Evaluate ``job`` (see :class:`ShardJob`); returns its warnings and chained records."""
-    started = time.process_time()
+    started, began = time.process_time(), time.time()
     book = SubRulebook(job.rules, job.version, job.calendars)
     engine = DurableEngine(book) if job.engine == "durable" else ReferenceEngine(book)
     kinds = {r.id: r.kind for r in job.rules}
@@ -177,4 +180,4 @@ def run_shard(job: ShardJob) -> ShardResult:
         # rows show the text: a year's city shard pickles half a million warnings while the coordinator waits
         warnings = [words_as_text(w) for w in held.in_order()]
         del engine  # its state freed by reference counting, while collection is still paused
-    return ShardResult(job.name, warnings, chained, seen, time.process_time() - started)
+    return ShardResult(job.name, warnings, chained, seen, time.process_time() - started, (began, time.time()))

@@ -363,3 +363,15 @@ def test_resolving_an_absence_keeps_everything_but_its_trigger() -> None:
     got = resolve(ShardResult("city", [], [waiting, fired, never], 7, 1.5), clock)
     assert got.chained == [replace(waiting, trigger=(due + 5, "test", "r9")), fired]  # the never-due one dropped
     assert (got.name, got.records, got.cpu) == ("city", 7, 1.5)
+
+
+def test_a_shard_says_when_it_ran() -> None:
+    import time
+
+    from rules.run.shard_run import ShardJob, run_shard
+
+    book = load_rulebook()
+    before = time.time()
+    got = run_shard(ShardJob("city", tuple(book.rules[:1]), book.version, book.calendars,
+                             {r.id: i for i, r in enumerate(book.rules)}))
+    assert before <= got.span[0] <= got.span[1] <= time.time()
