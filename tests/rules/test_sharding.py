@@ -375,3 +375,25 @@ def test_a_shard_says_when_it_ran() -> None:
     got = run_shard(ShardJob("city", tuple(book.rules[:1]), book.version, book.calendars,
                              {r.id: i for i, r in enumerate(book.rules)}))
     assert before <= got.span[0] <= got.span[1] <= time.time()
+
+
+def test_pool_workers_never_collect(book: Rulebook, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shard's result is pickled after the shard returns: its worker must not walk it with collections."""
+    import gc
+    from concurrent.futures import ProcessPoolExecutor
+
+    import rules.run.sharded as sharded
+
+    seen: list[bool] = []
+
+    class Pool(ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            seen.append(self.submit(gc.isenabled).result())
+
+    monkeypatch.setattr(sharded, "ProcessPoolExecutor", Pool)
+    records = synthetic_stream(6, n=500)
+    # spawned: a forked worker would inherit the coordinator's pause whatever the pool's start does
+    runner = process_runner(2, inline_below=0, context="spawn")
+    _same(backtest(book, records), sharded_backtest(book, records, runner=runner))
+    assert seen and not any(seen)
