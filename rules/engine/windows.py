@@ -134,7 +134,6 @@ class Windows:
         else:
             got.append(key)
 
-
     def add(self, key: Key, t: float, value: Any = None) -> float | int:
         """Let a record at ``t`` (with the summed or distinct ``value``) join ``key``'s window; return
         the aggregate over ``(t - within, t]``."""
