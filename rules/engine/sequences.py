@@ -99,8 +99,10 @@ class Sequences:
     def load_json(self, data: list[Any]) -> None:
         """Restore what :meth:`to_json` wrote."""
         self.partials = {key_in(k): [_Partial(float(f), int(n), list(r)) for f, n, r in v] for k, v in data}
-        self.expiry = [(p.first + self.within, n, k) for n, (k, p) in
-                       enumerate(((k, p) for k, v in self.partials.items() for p in v), 1)]
+        self.expiry = []
+        for k, v in self.partials.items():
+            for p in v:
+                self.expiry.append((p.first + self.within, len(self.expiry) + 1, k))
         heapq.heapify(self.expiry)
         self._made = len(self.expiry)
 

@@ -25,6 +25,7 @@ from domain.warnings import Change, Firing, WarningState, words_as_text
 from rules.engine.engines import DurableEngine, ReferenceEngine
 from rules.engine.gc_pause import gc_paused
 from rules.engine.open_warnings import OpenWarnings
+from rules.language.chaining import WARNING_KIND
 from rules.language.model import Rule
 
 __all__ = ["CLOCK_KIND", "Chained", "Position", "ShardJob", "ShardResult", "SubRulebook", "run_shard"]
@@ -149,7 +150,7 @@ def run_shard(job: ShardJob) -> ShardResult:
             ident, level = f"{state.fingerprint}-@{len(chained):09d}", state.level.value
             rec = None
             if kept is None or (state.rule, level) in kept:
-                rec = Record(kind="warning", source=WARNING_SOURCE, id=ident, at=f.at, region=state.region,
+                rec = Record(kind=WARNING_KIND, source=WARNING_SOURCE, id=ident, at=f.at, region=state.region,
                              attributes={"rule": state.rule, "level": level})
             chained.append(Chained(trigger, sub, due, ident, rec))
         return ()  # a layer never consumes its own warnings: later layers get them
@@ -158,10 +159,10 @@ def run_shard(job: ShardJob) -> ShardResult:
         # A departmental record (or the tick) sits at (at, source, id), read off the record; only a chained
         # warning's place must be looked up. Mapping every record of a day cost more than all the lookups.
         nonlocal where
-        if record.kind != "warning":
+        if record.kind != WARNING_KIND:
             return (record.at.timestamp(), record.source, record.id)
         if where is None:
-            where = {id(r): p for p, r in chunk if r.kind == "warning"}
+            where = {id(r): p for p, r in chunk if r.kind == WARNING_KIND}
         return where[id(record)]
 
     # Paused for the whole shard, not chunk by chunk: after each resume the first collection walks every
