@@ -213,16 +213,6 @@ class RefRing:
         state.__dict__["records"] = _Unique((*self.head, *self.tail))
 
 
-def words_as_text(state: WarningState) -> WarningState:
-    """``state`` itself, its explanation and summary now plain text (no :class:`~domain.messages.Message`
-    tree): for rows that show only the text, when ``state`` goes to another process, where a tree pickles
-    at ten times its text's cost. Only for a state its caller made and has handed to no one, as
-    :func:`fold_in_place`; ``dataclasses.replace`` would cost ten times this per state."""
-    d = state.__dict__
-    d["explanation"], d["summary"] = str(state.explanation), str(state.summary)
-    return state
-
-
 def fold_in_place(current: WarningState, at: datetime, ref: str, rulebook_version: str,
                   ring: RefRing | None = None) -> None:
     """Write into ``current`` itself what ``fold(current, firing)`` gives for a firing of the one record

@@ -27,7 +27,6 @@ from integrations.store.store_clock import store_clock
 from integrations.store.stored_records import RECORD_COLUMNS, stored_record
 from rules.engine.gc_pause import gc_paused
 from rules.language.chaining import WARNING_KIND
-from rules.run.backtest import warning_row
 from rules.run.shard_run import Position, ShardJob, ShardResult
 from rules.run.sharded import Runner, assemble, layer_jobs, place, process_runner, resolve, taken_by
 from rules.run.sharding import kinds_watched, plan_shards
@@ -189,6 +188,6 @@ def sharded_store_backtest(rulebook: Any, url: str, since: datetime, until: date
                 got = [resolve(res, clock) for res in run(jobs)]
                 results += got
                 chained = sorted(chained + place(got), key=lambda x: x[0])
-            return [warning_row(w) for w in assemble(results)]
+            return assemble(results)
     finally:
         store.dispose()

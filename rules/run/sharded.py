@@ -31,11 +31,9 @@ from dataclasses import replace
 from typing import Any
 
 from domain.records import Record
-from domain.warnings import WarningState
 from rules.engine.gc_pause import gc_paused
 from rules.language.chaining import WARNING_KIND, taken_levels
 from rules.language.model import Rule
-from rules.run.backtest import warning_row
 from rules.run.shard_run import CLOCK_KIND, Chained, Position, ShardJob, ShardResult, run_shard
 from rules.run.sharding import ShardPlan, kinds_watched, plan_shards, shard_of
 
@@ -144,7 +142,7 @@ def sharded_backtest(rulebook: Any, records: Iterable[Record], *, runner: Runner
             got = [resolve(res, clock) for res in run(jobs)]
             results += got
             chained = sorted(chained + place(got), key=lambda x: x[0])
-        return [warning_row(w) for w in assemble(results)]
+        return assemble(results)
 
 
 def taken_by(rulebook: Any, rules: Sequence[Rule]) -> Callable[[tuple[Position, Record]], bool]:
@@ -187,7 +185,7 @@ def resolve(result: ShardResult, clock: Clock) -> ShardResult:
             if trigger is None:
                 continue
             # made, not replace()d: a year's city shard resolves half a million, replace() costs 10 µs each
-            c = Chained(trigger, c.sub, c.due, c.id, c.record)
+            c = Chained(trigger, c.sub, c.due, c.id, c.taken)
         kept.append(c)
     return replace(result, chained=kept)
 
@@ -195,34 +193,34 @@ def resolve(result: ShardResult, clock: Clock) -> ShardResult:
 def place(results: Sequence[ShardResult]) -> list[tuple[Position, Record]]:
     """The chained records of ``results`` (triggers resolved) at their stream positions: those that came
     back with their record, the only ones a later layer may take (:attr:`rules.run.shard_run.ShardJob.kept`)."""
-    return [((*c.trigger, c.sub), c.record) for res in results for c in res.chained
-            if c.trigger is not None and c.record is not None]
+    return [((*c.trigger, c.sub), rec) for res in results for c in res.chained
+            if c.trigger is not None and (rec := c.record) is not None]
 
 
 _PROVISIONAL = re.compile(r"fenghuo/([0-9a-f]+-@\d{9})")
 
 
-def assemble(results: Sequence[ShardResult]) -> list[WarningState]:
-    """Every shard's warnings, oldest first, with the chained records' provisional ids replaced by the
-    single run's: a counter in the order they were made (by trigger position, then ``sub``)."""
+def assemble(results: Sequence[ShardResult]) -> list[dict[str, Any]]:
+    """Every shard's warnings as output rows (:func:`rules.run.backtest.warning_row`), oldest first, with the
+    chained records' provisional ids replaced by the single run's: a counter in the order they were made (by
+    trigger position, then ``sub``)."""
     made: list[tuple[Position, tuple[Any, ...], str]] = []
     for res in results:
         for c in res.chained:
             made.append((c.trigger or (), c.sub, c.id))
-    warnings = [w for res in results for w in res.warnings]
-    if made:
-        made.sort(key=lambda m: (m[0], m[1]))
-        new = {old: f"{old.split('-@')[0]}-{n}" for n, (_, _, old) in enumerate(made, 1)}
-        warnings = [_renamed(w, new) for w in warnings]
-    return sorted(warnings, key=lambda w: (w.first_at, w.fingerprint))
+    warnings = sorted((w for res in results for w in res.warnings), key=lambda w: (w[0], w[1]))
+    if not made:
+        return [row for _, _, row in warnings]
+    made.sort(key=lambda m: (m[0], m[1]))
+    new = {old: f"{old.split('-@')[0]}-{n}" for n, (_, _, old) in enumerate(made, 1)}
+    return [_renamed(row, new) for _, _, row in warnings]
 
 
-def _renamed(w: WarningState, new: dict[str, str]) -> WarningState:
-    if "-@" not in w.explanation and not any("-@" in r for r in w.records):
-        return w
+def _renamed(row: dict[str, Any], new: dict[str, str]) -> dict[str, Any]:
+    if "-@" not in row["explanation"]:
+        return row
 
     def sub(m: re.Match[str]) -> str:
         return "fenghuo/" + new.get(m.group(1), m.group(1))
 
-    return replace(w, explanation=_PROVISIONAL.sub(sub, w.explanation),
-                   records=tuple(_PROVISIONAL.sub(sub, r) for r in w.records))
+    return {**row, "explanation": _PROVISIONAL.sub(sub, row["explanation"])}

@@ -343,7 +343,7 @@ def test_a_shard_sends_back_records_only_for_warnings_a_later_layer_may_take(boo
         taken = (whole.record.attributes["rule"], whole.record.attributes["level"]) in city.kept
         assert c.record == (whole.record if taken else None)
     assert any(c.record is None for c in got.chained) and any(c.record is not None for c in got.chained)
-    assert all(type(w.explanation) is str and type(w.summary) is str for w in got.warnings)
+    assert all(type(row["explanation"]) is str for _, _, row in got.warnings)  # text, not a Message tree
     _, last = layer_jobs(book, plan, plan.layers - 1, "durable")
     assert last.kept == frozenset()
 
@@ -356,7 +356,8 @@ def test_resolving_an_absence_keeps_everything_but_its_trigger() -> None:
     rec = Record(kind="warning", source="fenghuo", id="fp-@000000001", at=at, region="510104001001",
                  attributes={"rule": "r", "level": "blue"})
     due = rec.at.timestamp()
-    waiting = Chained(None, (0, due, 3, "test/r1"), due, "fp-@000000001", rec)
+    waiting = Chained(None, (0, due, 3, "test/r1"), due, "fp-@000000001", (at, rec.region, "r", "blue"))
+    assert waiting.record == rec
     fired = Chained((1.0, "a", "b"), (1, 0.0, 2, ""), 1.0, "fq-@000000002")
     never = Chained(None, (0, due + 9, 4, "test/r2"), due + 9, "fr-@000000003")
     clock = {due: (due + 5, "test", "r9")}.get
