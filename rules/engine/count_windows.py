@@ -34,10 +34,9 @@ class CountWindows(Windows):
         (``value`` is ignored: a count needs none)."""
         slots = self.slots
         got = slots.get(key)
-        grain = self.grain
         if got is None:
             slots[key] = t
-            self._list(key, t // grain)
+            self._list(key, t // self.grain)
             return 1
         if not isinstance(got, list):  # one record held
             if t < got:

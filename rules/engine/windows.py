@@ -240,11 +240,7 @@ class Windows:
                 if now <= last:
                     keep.append(k)
                 else:
-                    got = buckets.get(now)
-                    if got is None:
-                        buckets[now] = [k]
-                    else:
-                        got.append(k)
+                    self._list(k, now)
             if keep:
                 buckets[b] = keep
 
