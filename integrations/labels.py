@@ -22,6 +22,7 @@ from domain import tasks
 from domain.kinds import RecordKinds
 from domain.warnings import LEVELS
 from integrations.i18n import N_, _
+from integrations.workspace import names
 
 ASSESSMENT_STATUS = {"draft": N_("材料收集中"), "scored": N_("已评分"), "decided": N_("已决策"),
                      "implementing": N_("实施中"), "reassessment": N_("待重新评估"), "closed": N_("已关闭")}
@@ -41,22 +42,19 @@ REJECTION = {"bad_timestamp": N_("时间格式有误"), "naive_timestamp": N_("�
 def vocabulary() -> dict[str, Mapping[str, str]]:
     """Every value table, by name: value → Chinese name (the msgid).
 
-    Built on first use: the workspace's tables (present.py) import the store and the web layer, and a
-    caller such as the notifications' renderer must be able to import this module without that cycle.
+    Built on first use, once.
     """
-    from integrations.workspace import present
-
-    level_name = {level: f"{name}色" for level, name in present.LEVEL_CN.items()}  # 红色, a name of its own
+    level_name = {level: f"{name}色" for level, name in names.LEVEL_CN.items()}  # 红色, a name of its own
     return {
-        "level": present.LEVEL_CN,
+        "level": names.LEVEL_CN,
         "level_name": level_name,
         "level_gravity": {level.value: level.chinese for level in LEVELS},  # 红色（特别严重）: the reports' name
-        "status": present.STATUS_CN,
-        "tier": present.TIER_CN,
-        "channel": present.CHANNEL_CN,
-        # The timeline's own wording is the workspace's (present.py); rendered here like every other value.
-        "event": present._EVENT_CN,
-        "routed": present._ROUTED_CN,
+        "status": names.STATUS_CN,
+        "tier": names.TIER_CN,
+        "channel": names.CHANNEL_CN,
+        # The timeline's own wording is the workspace's (names.py); rendered here like every other value.
+        "event": names.EVENT_CN,
+        "routed": names.ROUTED_CN,
         "task_kind": tasks.KIND_CN,
         "task_status": tasks.STATUS_CN,
         "task_outcome": tasks.OUTCOME_CN,

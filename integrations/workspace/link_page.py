@@ -36,6 +36,7 @@ from integrations.store.db import session_scope
 from integrations.store.models import WarningRow
 from integrations.wording import worded
 from integrations.workspace import present
+from integrations.workspace.names import STATUS_CN
 from integrations.workspace.render import LINK_HEADERS
 from integrations.workspace.render import page as _page
 from integrations.workspace.sessions import Throttle
@@ -112,7 +113,7 @@ def link_router(
                 "level": level,
                 "place": present.place(warning.region, names), "first": present.beijing(warning.first_at),
                 "last": present.beijing(warning.last_at), "deadline": present.deadline_of(warning, clock()),
-                "status": present.STATUS_CN.get(warning.status, warning.status)}
+                "status": STATUS_CN.get(warning.status, warning.status)}
 
     def may_act(claim: LinkClaim, warning: WarningRow) -> bool:
         person = directory.responder(claim.responder)
@@ -179,7 +180,7 @@ def link_router(
             status = current.status if current else ""
             return page("message.html", status=409, title=_("无法处理"),
                         text=_("这条预警当前的状态（{status}，{value}）不允许{verb}。请登录预警工作台查看。").format(
-                            status=_(present.STATUS_CN.get(status, status)), value=status,
+                            status=_(STATUS_CN.get(status, status)), value=status,
                             verb=_(VERB[claim.action])), viewer=None)
         return page("link.html", title=_("已{verb}").format(verb=_(VERB[claim.action])), w=warning, ctx=ctx,
                     viewer=None, action="",

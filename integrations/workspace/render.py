@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from integrations import i18n
-from integrations.workspace import present
+from integrations.labels import label
+from integrations.workspace import names
 
 _ENV = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
@@ -25,15 +26,8 @@ _ENV.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True,  # type: ig
 _ENV.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them: whitespace inside {% trans %} folded
 
 
-def _label(table: str, value: str) -> str:
-    # Imported when a page renders: integrations.labels reads this package's tables (present.py).
-    from integrations.labels import label
-
-    return label(table, value)
-
-
-_ENV.globals.update(LEVEL_CN=present.LEVEL_CN, LEVEL_ORDER=present.LEVEL_ORDER, STATUS_CN=present.STATUS_CN,
-                    label=_label, lang=i18n.language)
+_ENV.globals.update(LEVEL_CN=names.LEVEL_CN, LEVEL_ORDER=names.LEVEL_ORDER, STATUS_CN=names.STATUS_CN,
+                    label=label, lang=i18n.language)
 
 HEADERS = {
     # Pages show warnings about people: no shared cache keeps them, no other site frames them, and no

@@ -44,6 +44,7 @@ from integrations.workspace.link_page import link_router
 from integrations.workspace.login_oidc import oidc_router
 from integrations.workspace.login_state import safe_target, signed_in
 from integrations.workspace.login_totp import ask_for_code, totp_router
+from integrations.workspace.names import LEVEL_CN
 from integrations.workspace.render import page
 from integrations.workspace.report_form import report_router
 from integrations.workspace.sessions import (
@@ -189,7 +190,7 @@ def workspace_router(
         who = viewer(request)
         if who is None:
             return to_login(request)
-        filters = Filters(level=level if level in present.LEVEL_CN else "",
+        filters = Filters(level=level if level in LEVEL_CN else "",
                           status=status if status in STATUSES else "unresolved", rule=rule[:100],
                           place=place.strip()[:50], mine=bool(mine))
         now = clock()

@@ -289,9 +289,9 @@ print(" ".join(sorted(sys.modules)))
 
 
 def test_a_backtest_from_the_command_line_loads_no_web_layer_and_no_orchestration(tmp_path: Path) -> None:
-    """A rule author's loop is many short backtests: the web workspace (FastAPI, its pages) and Prefect cost
-    seconds to import and a backtest serves neither. Its table's level names come from the workspace's
-    value tables, which must be reachable without the workspace's router."""
+    """A rule author's loop is many short backtests: the web workspace (FastAPI, its pages), the store (SQLModel)
+    and Prefect cost seconds to import and a backtest serves none of them. Its table's level names come from
+    the workspace's value tables, which must be reachable without the workspace's pages or the store."""
     rules = tmp_path / "rules.yaml"
     rules.write_text("ruleset: t\nrules:\n  - id: r1\n    title: 伤人事件\n    record: incident\n"
                      "    where: {injured: {gte: 3}}\n    level: yellow\n    summary: \"伤 {injured} 人\"\n",
@@ -304,6 +304,7 @@ def test_a_backtest_from_the_command_line_loads_no_web_layer_and_no_orchestratio
     assert done.returncode == 0, done.stderr
     loaded = set(done.stdout.splitlines()[-1].split())
     assert "伤人事件" in done.stdout.splitlines()[1]  # the table was printed, the level by its name
-    heavy = sorted(m for m in loaded if m.split(".")[0] in ("fastapi", "starlette", "prefect", "uvicorn")
-                   or m == "integrations.workspace.router")
+    heavy = sorted(m for m in loaded if m.split(".")[0] in ("fastapi", "starlette", "prefect", "uvicorn", "sqlalchemy",
+                                                           "sqlmodel")
+                   or m.startswith(("integrations.store", "integrations.workspace.present")))
     assert heavy == []
