@@ -25,6 +25,8 @@ SEQ_RECORD_COLUMNS = (_REC.c.seq, *RECORD_COLUMNS)
 """The record's columns after its arrival sequence (:func:`seq_record`)."""
 
 _FIELDS = set(Record.model_fields)
+"""Every field of a record: the fields set of every record read back, one set shared by all. Nothing adds to
+it: a record is frozen, and ``model_copy`` gives the copy a set of its own before adding to it."""
 _set = object.__setattr__
 
 
@@ -34,7 +36,7 @@ def record_of(kind: str, source: str, id: str, at: datetime, region: str, attrib
     r = Record.__new__(Record)
     _set(r, "__dict__", {"kind": kind, "source": source, "id": id, "at": at, "region": region,
                          "attributes": attributes, "late": late})
-    _set(r, "__pydantic_fields_set__", _FIELDS.copy())  # a set of its own: model_copy(update=…) adds to it
+    _set(r, "__pydantic_fields_set__", _FIELDS)
     _set(r, "__pydantic_extra__", None)
     _set(r, "__pydantic_private__", None)
     return r

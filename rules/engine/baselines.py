@@ -7,12 +7,14 @@ is the same aggregate over the key's records with ``at`` in ``(t − i·every �
 population standard deviation), ``ratio`` = value / max(expected, 1) and ``zscore`` =
 (value − expected) / max(spread, 1).
 
-:class:`Baselines` keeps the history of one rule's keys: only the records inside
-``samples·every + within`` of the event-time watermark. Older ones are evicted as the watermark passes
-them, on each record and on the engine's sweeps. A sample never reads a record at or before
-``watermark − samples·every − within``, whether it is evicted yet or not: what a sample sees depends on
-the records and their order alone, never on when the engine swept (so a live run restored from a
-snapshot equals a backtest).
+:class:`Baselines` keeps the history of one rule's keys: the records inside ``samples·every + within``
+of the event-time watermark, and those the watermark passed since its last sweep. A sweep runs each time
+the watermark has moved on by a quarter of ``within`` (at most a day) and evicts everything at or before
+``watermark − samples·every − within``; it visits only the keys whose oldest record it reaches (each key is
+listed under its oldest record's time), so a busy key's expired records go a sweep's worth at a time, not
+one by one. A sample never reads a record at or before ``watermark − samples·every − within``, whether it
+is evicted yet or not: what a sample sees depends on the records and their order alone, never on when
+the engine swept (so a live run restored from a snapshot equals a backtest).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
-from collections import deque
 from collections.abc import Sequence
 from itertools import accumulate
 from typing import Any
@@ -75,7 +76,7 @@ def _running(values: Sequence[Any]) -> array[int] | None:
 
 class Baselines:
     """The history one window rule's baseline needs, per key: its records' times (and summed or distinct
-    values) in time order, plus one queue of every record in arrival order to evict by."""
+    values) in time order, each key listed under the time of its oldest record to evict by."""
 
     def __init__(self, within: float, every: float, samples: int, aggregate: str) -> None:
         if aggregate not in ("count", "sum", "distinct"):
@@ -100,7 +101,12 @@ class Baselines:
         values. Only while every value of the key is a whole number that fits (``None`` once one is not):
         whole numbers add up the same in any grouping, fractions need not, and a sample must not depend
         on where its key's history happened to start."""
-        self.order: deque[tuple[float, Key]] = deque()
+        self.pace = max(60.0, min(within / 4, 86400.0))
+        """Event time between two sweeps: how late, at most, an expired record is evicted."""
+        self.buckets: dict[float, list[Key]] = {}
+        """``time // pace`` → the keys listed there: each key under its oldest record's (or earlier)."""
+        self._due = -math.inf
+        """The floor at which :meth:`remember` sweeps next."""
         self._ends = [i * every for i in range(1, samples + 1)]
 
     def add(self, key: Key, t: float, value: Any, watermark: float) -> list[float | int]:
@@ -120,6 +126,7 @@ class Baselines:
         summing = self.aggregate == "sum"
         if ats is None:
             ats = self.ats[key] = array("d")
+            self._list(key, t)
             if not counting:
                 self.vals[key] = []
             if summing:
@@ -137,14 +144,15 @@ class Baselines:
                     self.cums[key] = None
         else:  # behind its key's latest (a chained warning of an absence): kept in time order
             pos = bisect.bisect_right(ats, t)
+            if pos == 0:
+                self._list(key, t)  # its new oldest record: listed there too (a sweep drops the other listing)
             ats.insert(pos, t)
             if not counting:
                 self.vals[key].insert(pos, value)
             if summing and self.cums[key] is not None:
                 self.cums[key] = _running(self.vals[key])
-        self.order.append((t, key))
         floor = watermark - self.span
-        if self.order[0][0] <= floor:
+        if floor >= self._due:
             self.sweep(watermark)
         return floor
 
@@ -188,25 +196,50 @@ class Baselines:
 
     def sweep(self, watermark: float) -> None:
         """Evict every record at or before ``watermark − samples·every − within``: no sample of a record
-        to come can reach it."""
+        to come can reach it. Visits the keys listed at or before that time; each left with records is
+        listed again under its oldest one."""
         floor = watermark - self.span
-        order, ats_of, vals_of = self.order, self.ats, self.vals
-        while order and order[0][0] <= floor:
-            _, key = order.popleft()
-            ats = ats_of.get(key)
-            if ats is None:
-                continue  # evicted with an earlier entry of its key
-            cut = bisect.bisect_right(ats, floor)
-            if cut == len(ats):
-                del ats_of[key]
-                vals_of.pop(key, None)
-                self.cums.pop(key, None)
-            elif cut:
-                del ats[:cut]
-                if key in vals_of:
-                    del vals_of[key][:cut]
-                if (cums := self.cums.get(key)) is not None:
-                    del cums[:cut]  # the totals before the first kept value become the base
+        pace = self.pace
+        self._due = floor + pace
+        last = floor // pace
+        ats_of, vals_of, cums_of, buckets = self.ats, self.vals, self.cums, self.buckets
+        right = bisect.bisect_right
+        seen: set[Key] = set()
+        for b in sorted(b for b in buckets if b <= last):
+            keep: list[Key] = []
+            for key in buckets.pop(b):
+                ats = ats_of.get(key)
+                if ats is None or key in seen:
+                    continue  # evicted already, or listed twice (a late oldest record) and visited
+                seen.add(key)
+                cut = right(ats, floor)
+                if cut == len(ats):
+                    del ats_of[key]
+                    vals_of.pop(key, None)
+                    cums_of.pop(key, None)
+                    continue
+                if cut:
+                    del ats[:cut]
+                    if key in vals_of:
+                        del vals_of[key][:cut]
+                    if (cums := cums_of.get(key)) is not None:
+                        del cums[:cut]  # the totals before the first kept value become the base
+                now = ats[0] // pace
+                if now <= last:
+                    keep.append(key)  # its oldest record is in this sweep's last bucket, after the floor
+                else:
+                    self._list(key, ats[0])
+            if keep:
+                buckets.setdefault(b, []).extend(keep)
+
+    def _list(self, key: Key, t: float) -> None:
+        """List ``key`` under the bucket of time ``t``."""
+        b = t // self.pace
+        got = self.buckets.get(b)
+        if got is None:
+            self.buckets[b] = [key]
+        else:
+            got.append(key)
 
     def size(self) -> int:
         """How many records the history holds."""
@@ -218,15 +251,14 @@ class Baselines:
 
     def load_json(self, data: list[Any]) -> None:
         """Restore what :meth:`to_json` wrote."""
-        self.ats, self.vals, self.cums = {}, {}, {}
-        entries: list[tuple[float, Key]] = []
+        self.ats, self.vals, self.cums, self.buckets = {}, {}, {}, {}
         for raw_key, times, values in data:
+            if not times:
+                continue
             key = key_in(raw_key)
             self.ats[key] = array("d", times)
+            self._list(key, self.ats[key][0])
             if values is not None:
                 self.vals[key] = list(values)
                 if self.aggregate == "sum":
                     self.cums[key] = _running(self.vals[key])
-            entries.extend((float(a), key) for a in times)
-        entries.sort(key=lambda e: e[0])
-        self.order = deque(entries)

@@ -27,8 +27,9 @@ from domain.regions import validate_code
 
 __all__ = ["FastLines"]
 
-_FIELDS_SET = frozenset(("kind", "source", "id", "at", "region", "attributes"))
-"""The fields the reference passes to ``Record(...)``: pydantic's ``model_fields_set`` of its records."""
+_FIELDS_SET = {"kind", "source", "id", "at", "region", "attributes"}
+"""The fields the reference passes to ``Record(...)``: pydantic's ``model_fields_set`` of its records, one set
+shared by every record made here (a record is frozen; ``model_copy`` copies the set before adding to it)."""
 _MEMO_LIMIT = 1 << 17
 _BIG = 2.0**63
 """orjson reads a whole number beyond 64 bits as a float (``json`` as an exact int): a float this large
@@ -95,7 +96,7 @@ class FastLines:
         out = _new(Record)
         _set(out, "__dict__", {"kind": kind, "source": source, "id": ident, "at": when, "region": region,
                                "attributes": attrs, "late": False})
-        _set(out, "__pydantic_fields_set__", set(_FIELDS_SET))
+        _set(out, "__pydantic_fields_set__", _FIELDS_SET)
         _set(out, "__pydantic_extra__", None)
         _set(out, "__pydantic_private__", None)
         return out

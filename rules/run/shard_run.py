@@ -163,6 +163,7 @@ def run_shard(job: ShardJob) -> ShardResult:
     where: dict[int, Position] | None = None
     seen = 0
     kept = job.kept
+    warned = any(WARNING_KIND in (s.record for s in r.steps) for r in job.rules)
 
     def emit(record: Record, firings: list[Firing]) -> Sequence[Record]:
         for f in firings:
@@ -199,7 +200,10 @@ def run_shard(job: ShardJob) -> ShardResult:
             for chunk in _chunks(job):
                 where = None
                 seen += len(chunk)
-                engine.process([r for _, r in chunk], emit)
+                # A departmental record's position starts with its time; a chained warning's with its
+                # trigger's place, not its own time: those chunks let the engine read the times itself.
+                times = None if warned else [p[0] for p, _ in chunk]
+                engine.process([r for _, r in chunk], emit, times)
         finally:
             held.settle()
             engine.close()

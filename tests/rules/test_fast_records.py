@@ -134,6 +134,9 @@ def test_the_fast_path_answers_plain_lines_itself() -> None:
         assert _outcome(lambda got=got: got) == _outcome(lambda line=line, i=i: reference_line(line, i, SHIPPED))
     again = fast.record(json.dumps({**rows[0], "amount": 1500.5}), 1)
     assert again is not None and again.attributes["amount"] == 1500.5
+    moved = again.model_copy(update={"late": True})  # as the live path marks a late record
+    assert moved.model_fields_set == again.model_fields_set | {"late"}
+    assert again.model_fields_set == got.model_fields_set == {"kind", "source", "id", "at", "region", "attributes"}
 
 
 def test_the_fast_path_leaves_bad_lines_to_the_reference() -> None:

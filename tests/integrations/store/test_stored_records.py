@@ -59,7 +59,9 @@ def test_a_record_built_without_validation_equals_the_validated_one(kind: str, s
     valid = Record(kind=kind, source=source, id=id, at=at, region=region, attributes=attributes, late=late)
     assert made == valid and hash(made.key) == hash(valid.key) and made.ref == valid.ref
     assert made.model_dump() == valid.model_dump()
+    other = record_of(kind, source, id, at, region, {}, late)
     moved = made.model_copy(update={"late": not late})  # as the live path copies records
     assert moved.late is not late and made.late is late and made.model_fields_set == valid.model_fields_set
+    assert other.model_fields_set == valid.model_fields_set  # the fields set they share is left alone
     with pytest.raises(ValidationError):
         made.late = not late  # frozen, as a validated record is
