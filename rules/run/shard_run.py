@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.records import Record
 from domain.warnings import Change, Firing, WarningState
@@ -51,9 +51,12 @@ class SubRulebook:
     calendars: Any = None
 
 
-@dataclass(frozen=True)
-class Chained:
-    """A ``warning`` record a shard's firing chained, with its place in the single run's stream."""
+class Chained(NamedTuple):
+    """A ``warning`` record a shard's firing chained, with its place in the single run's stream.
+
+    A tuple, not a dataclass: a year's city shard sends back hundreds of thousands while the next shard waits
+    on its process, and a dataclass instance's attribute dict is made on its first pickling (four times the
+    cost of pickling the entries once it exists), then rebuilt one object at a time on the other side."""
 
     trigger: Position | None
     """Position of the record whose firing made it; ``None`` for an absence (resolve from ``due``)."""

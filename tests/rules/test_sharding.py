@@ -362,8 +362,23 @@ def test_resolving_an_absence_keeps_everything_but_its_trigger() -> None:
     never = Chained(None, (0, due + 9, 4, "test/r2"), due + 9, "fr-@000000003")
     clock = {due: (due + 5, "test", "r9")}.get
     got = resolve(ShardResult("city", [], [waiting, fired, never], 7, 1.5), clock)
-    assert got.chained == [replace(waiting, trigger=(due + 5, "test", "r9")), fired]  # the never-due one dropped
+    assert got.chained == [waiting._replace(trigger=(due + 5, "test", "r9")), fired]  # the never-due one dropped
     assert (got.name, got.records, got.cpu) == ("city", 7, 1.5)
+
+
+def test_chained_entries_travel_as_plain_tuples() -> None:
+    """A year's city shard sends back hundreds of thousands of chained entries while the next shard waits on
+    its process: they pickle as tuples, with no attribute dict to make first (a dataclass's, four times the
+    cost), and come back equal, their record too."""
+    import pickle
+
+    from rules.run.shard_run import Chained
+
+    at = datetime.fromisoformat("2026-01-02T00:00:00+08:00")
+    c = Chained((1.0, "a", "b"), (1, 0.0, 2, ""), 1.0, "fq-@000000002", (at, "510104001001", "r", "blue"))
+    assert isinstance(c, tuple) and not hasattr(c, "__dict__")
+    back = pickle.loads(pickle.dumps(c, 5))
+    assert back == c and back.record == c.record is not None and back.taken == c.taken
 
 
 def test_a_shard_says_when_it_ran() -> None:
