@@ -185,7 +185,7 @@ def sharded_store_backtest(rulebook: Any, url: str, since: datetime, until: date
                     if last is not None and any(r.kind == "absence" for r in j.rules):
                         j.last_at = Record.model_construct(kind=CLOCK_KIND, source="\uffff", id="", at=last.at,
                                                            region=last.region, attributes={}, late=False)
-                got = [resolve(res, clock) for res in run(jobs)]
+                got = [resolve(res, clock, None if last is None else last.at.timestamp()) for res in run(jobs)]
                 results += got
                 chained = sorted(chained + place(got), key=lambda x: x[0])
             return assemble(results)

@@ -139,7 +139,7 @@ def sharded_backtest(rulebook: Any, records: Iterable[Record], *, runner: Runner
             for j in jobs:
                 if ordered and any(r.kind == "absence" for r in j.rules):
                     j.last_at = _tick(ordered[-1][1])
-            got = [resolve(res, clock) for res in run(jobs)]
+            got = [resolve(res, clock, times[-1] if times else None) for res in run(jobs)]
             results += got
             chained = sorted(chained + place(got), key=lambda x: x[0])
         return assemble(results)
@@ -175,17 +175,23 @@ def _merge(ordered: Sequence[tuple[Position, Record]], chained: Sequence[tuple[P
     return mine
 
 
-def resolve(result: ShardResult, clock: Clock) -> ShardResult:
-    """``result`` with its absences' triggers found by ``clock``. An absence whose deadline no record
-    passes never fired in the single run either: dropped (a shard's tick never passes such a one)."""
+def resolve(result: ShardResult, clock: Clock, last: float | None) -> ShardResult:
+    """``result`` with its absences settled: one whose deadline no record passes (none after it: ``last``, the
+    time of the stream's last record, ``None`` for no record) never fired in the single run, and is dropped (a
+    shard's tick never passes such a one); one a later layer may take (its record came back) gets its trigger,
+    the first record past the deadline, from ``clock``, to be placed in that layer's stream. The others keep no
+    trigger: :func:`assemble` numbers an absence by its deadline alone. Each fired in the single run just
+    before that first record past its deadline, as the engine fires absences (``due < t``, in event seconds)."""
     kept: list[Chained] = []
     for c in result.chained:
         if c.trigger is None:
-            trigger = clock(c.due)
-            if trigger is None:
+            if last is None or c.due >= last:
                 continue
-            # made, not replace()d: a year's city shard resolves half a million, replace() costs 10 µs each
-            c = Chained(trigger, c.sub, c.due, c.id, c.taken)
+            if c.taken is not None:
+                trigger = clock(c.due)
+                if trigger is None:
+                    continue
+                c = c._replace(trigger=trigger)
         kept.append(c)
     return replace(result, chained=kept)
 
@@ -204,16 +210,23 @@ def assemble(results: Sequence[ShardResult]) -> list[dict[str, Any]]:
     """Every shard's warnings as output rows (:func:`rules.run.backtest.warning_row`), oldest first, with the
     chained records' provisional ids replaced by the single run's: a counter in the order they were made (by
     trigger position, then ``sub``)."""
-    made: list[tuple[Position, tuple[Any, ...], str]] = []
-    for res in results:
-        for c in res.chained:
-            made.append((c.trigger or (), c.sub, c.id))
+    made = [(_made_at(c), c.id) for res in results for c in res.chained]
     warnings = sorted((w for res in results for w in res.warnings), key=lambda w: (w[0], w[1]))
     if not made:
         return [row for _, _, row in warnings]
-    made.sort(key=lambda m: (m[0], m[1]))
-    new = {old: f"{old.split('-@')[0]}-{n}" for n, (_, _, old) in enumerate(made, 1)}
+    made.sort(key=lambda m: m[0])
+    new = {old: f"{old.split('-@')[0]}-{n}" for n, (_, old) in enumerate(made, 1)}
     return [_renamed(row, new) for _, _, row in warnings]
+
+
+def _made_at(c: Chained) -> tuple[Any, ...]:
+    """Where the single run made ``c``: after its trigger record (``sub`` orders what one record made); an
+    absence (``sub`` starts with 0) after every record at or before its deadline and before the first one past
+    it, whatever its trigger (``at, 0, …`` sorts before ``due, 1, …`` exactly when ``at <= due``)."""
+    if c.sub[0] == 0:
+        return (c.due, 1, c.sub)
+    assert c.trigger is not None
+    return (c.trigger[0], 0, c.trigger[1:], c.sub)
 
 
 def _renamed(row: dict[str, Any], new: dict[str, str]) -> dict[str, Any]:

@@ -360,10 +360,19 @@ def test_resolving_an_absence_keeps_everything_but_its_trigger() -> None:
     assert waiting.record == rec
     fired = Chained((1.0, "a", "b"), (1, 0.0, 2, ""), 1.0, "fq-@000000002")
     never = Chained(None, (0, due + 9, 4, "test/r2"), due + 9, "fr-@000000003")
-    clock = {due: (due + 5, "test", "r9")}.get
-    got = resolve(ShardResult("city", [], [waiting, fired, never], 7, 1.5), clock)
-    assert got.chained == [waiting._replace(trigger=(due + 5, "test", "r9")), fired]  # the never-due one dropped
+    untaken = Chained(None, (0, due + 1, 5, "test/r3"), due + 1, "fs-@000000004")  # no later layer reads it
+    asked: list[float] = []
+
+    def clock(after: float) -> tuple[float, str, str] | None:
+        asked.append(after)
+        return (due + 5, "test", "r9") if after < due + 5 else None
+
+    got = resolve(ShardResult("city", [], [waiting, fired, never, untaken], 7, 1.5), clock, due + 5)
+    # the never-due one dropped (no record after its deadline); the one no layer takes is numbered by its deadline
+    assert got.chained == [waiting._replace(trigger=(due + 5, "test", "r9")), fired, untaken]
+    assert asked == [due]  # the store is asked only for what a later layer places
     assert (got.name, got.records, got.cpu) == ("city", 7, 1.5)
+    assert resolve(ShardResult("city", [], [waiting], 1, 0.0), clock, None).chained == []  # no record at all
 
 
 def test_chained_entries_travel_as_plain_tuples() -> None:
