@@ -6,8 +6,9 @@ that district's records) and one city shard (the layer's other rules over every 
 own process — durable_rules is single-threaded and not thread-safe, so never threads — then feeds the
 ``warning`` records the layer chained into the next layer, each at the place it takes in the single
 run's stream (right after the record whose firing made it; an absence's right after the first record
-of the city past its deadline). At the end the chained records get the ids the single run gives them
-(a counter in the order they are made) and the explanations are rewritten to match.
+of the city past its deadline, looked up only for the absences a later layer may take). At the end the
+chained records get the ids the single run gives them (a counter in the order they are made: an absence's
+by its deadline) and the explanations are rewritten to match.
 
 A shard gets only the records of the kinds its rules watch, plus one tick at the city's last ``at``
 when it holds absences: an absence fires once the watermark passes its deadline, and a shard's own
