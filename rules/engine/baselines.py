@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 from typing import Any
 
-from rules.engine.windows import Key, key_in
+from rules.engine.windows import Key, key_in, sweep_pace
 
 __all__ = ["Baselines", "Measure", "measure", "shown"]
 
@@ -101,7 +101,7 @@ class Baselines:
         values. Only while every value of the key is a whole number that fits (``None`` once one is not):
         whole numbers add up the same in any grouping, fractions need not, and a sample must not depend
         on where its key's history happened to start."""
-        self.pace = max(60.0, min(within / 4, 86400.0))
+        self.pace = sweep_pace(within)
         """Event time between two sweeps: how late, at most, an expired record is evicted."""
         self.buckets: dict[float, list[Key]] = {}
         """``time // pace`` → the keys listed there: each key under its oldest record's (or earlier)."""

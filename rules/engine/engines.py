@@ -36,7 +36,7 @@ from rules.engine.protocol import Absorb, Emit, RulebookLike, RuleEngine
 from rules.engine.record_fields import RecordFields
 from rules.engine.sequences import Absences, Sequences
 from rules.engine.steps import WindowJob, absent_firing, absent_json, run_rule, run_window
-from rules.engine.windows import Windows, seconds
+from rules.engine.windows import Windows, seconds, sweep_pace
 from rules.language.model import Rule
 
 __all__ = ["DurableEngine", "Emit", "EvaluationError", "ReferenceEngine", "RuleEngine", "RulebookLike",
@@ -175,7 +175,7 @@ class _Engine(RecordFields):
                 for i, state in enumerate(self.swept):
                     if t >= self.sweep_at[i]:
                         state.sweep(t)
-                        self.sweep_at[i] = t + max(60.0, min(state.within / 4, 86400.0))
+                        self.sweep_at[i] = t + sweep_pace(state.within)
                 self.next_sweep = min(self.sweep_at, default=float("inf"))
         if not checks:
             return out

@@ -19,7 +19,7 @@ from collections.abc import Hashable
 from datetime import UTC, datetime, timezone, tzinfo
 from typing import Any
 
-__all__ = ["Key", "Windows", "key_in", "seconds"]
+__all__ = ["Key", "Windows", "key_in", "seconds", "sweep_pace"]
 
 Key = tuple[Hashable, ...]
 
@@ -41,6 +41,12 @@ def seconds(at: datetime) -> float:
             epoch = _EPOCHS[tz] = _EPOCH.astimezone(tz)
         return (at - epoch).total_seconds()
     return at.timestamp()
+
+
+def sweep_pace(within: float) -> float:
+    """Event time between two sweeps of a state whose records stay ``within`` seconds: a quarter of it, at
+    least a minute, at most a day (so a state holds at most that much more than it must)."""
+    return max(60.0, min(within / 4, 86400.0))
 
 
 def key_in(raw: list[Any]) -> Key:

@@ -29,6 +29,7 @@ from rules.engine.open_warnings import OpenWarnings
 from rules.language.chaining import WARNING_KIND
 from rules.language.model import Rule
 from rules.run.backtest import warning_row
+from rules.run.sharding import kinds_watched
 
 __all__ = ["CLOCK_KIND", "Chained", "Position", "ShardJob", "ShardResult", "ShardRow", "SubRulebook", "run_shard",
            "shard_row"]
@@ -166,7 +167,7 @@ def run_shard(job: ShardJob) -> ShardResult:
     where: dict[int, Position] | None = None
     seen = 0
     kept = job.kept
-    warned = any(WARNING_KIND in (s.record for s in r.steps) for r in job.rules)
+    warned = WARNING_KIND in kinds_watched(job.rules)
 
     def emit(record: Record, firings: list[Firing]) -> Sequence[Record]:
         for f in firings:
