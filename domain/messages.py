@@ -55,6 +55,17 @@ def joined(items: Iterable[str], separator: str) -> Message:
     is shown (the template itself is in no catalogue and passes through unchanged)."""
     listed = list(items)
     text = str.__new__(Message, separator.join(listed))  # the same text Message() would format, made directly
-    text.template = "{sep}".join(f"{{i{n}}}" for n in range(len(listed)))
-    text.params = {"sep": separator, **{f"i{n}": item for n, item in enumerate(listed)}}
+    shape = _SHAPES.get(len(listed))
+    if shape is None:
+        names = tuple(f"i{n}" for n in range(len(listed)))
+        shape = ("{sep}".join(f"{{{name}}}" for name in names), names)
+        if len(listed) < 64:  # the lists of reasons are short: their shapes are few
+            _SHAPES[len(listed)] = shape
+    text.template = shape[0]
+    text.params = {"sep": separator, **dict(zip(shape[1], listed, strict=True))}
     return text
+
+
+_SHAPES: dict[int, tuple[str, tuple[str, ...]]] = {}
+"""Per number of items: :func:`joined`'s template and parameter names (every opening warning's
+explanation joins its reasons)."""
