@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +296,20 @@ def test_store_clock_finds_the_first_record_past_each_deadline(stored: Stored) -
             assert clock(d) == want, d
     eng.dispose()
     assert shared, "the store holds instants several records share"
+
+
+_INSTANTS = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2099, 12, 31),
+                         timezones=st.just(UTC))
+
+
+@given(_INSTANTS, _INSTANTS)
+def test_deadlines_as_seconds_keep_their_instant_and_order(a: datetime, b: datetime) -> None:
+    """The engine compares deadlines and record times as epoch seconds (``due < t``); the store clock turns a
+    deadline back into a time (to the microsecond) and compares times. Both agree because every time here
+    is whole microseconds and a double near today's epoch resolves well under half of one: the round trip
+    is exact and the order is kept."""
+    assert datetime.fromtimestamp(a.timestamp(), UTC) == a
+    assert (a.timestamp() < b.timestamp()) == (a < b)
 
 
 def test_a_later_layer_is_given_only_the_warnings_its_steps_can_take() -> None:
