@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from domain.beijing import BEIJING
-from flows.console import console, err_console, fail, located
+from flows.console import err_console, fail, located
 from integrations.i18n import _, translate
 from integrations.settings import get_settings
 from rules.engine.gc_pause import gc_paused
@@ -149,13 +150,20 @@ def _backtest(book: Any, old: Any, records: Path | None, span: tuple[datetime | 
         rows, n = sharded_rows(book, start or _EPOCH, end, workers, engine)
         old_rows = sharded_rows(old, start or _EPOCH, end, workers, engine)[0] if old is not None else []
     else:
-        items = _read_records(records, book.kinds) if records is not None else _stored_records(start or _EPOCH, end)
-        # Records may come in any order: the engine's order is (at, source, id).
-        items.sort(key=lambda r: r.key)
-        n = len(items)
-        with console.status(_("正在研判 {n} 条记录 …").format(n=n), spinner="dots") if fmt == "table" else _null():
-            rows = backtest(book, items, engine)
-            old_rows = backtest(old, items, engine) if old is not None else []
+        from flows.backtest_progress import backtest_progress
+
+        if records is not None:
+            _check_file(records)
+        with backtest_progress(err_console) as bars:
+            if records is not None:
+                items = _read_records(records, book.kinds, bars.reading(records.stat().st_size))
+            else:
+                items = _stored_records(start or _EPOCH, end)
+            # Records may come in any order: the engine's order is (at, source, id).
+            items.sort(key=lambda r: r.key)
+            n = len(items)
+            rows = backtest(book, items, engine, bars.evaluating(n, _("研判（--rules）") if old else None))
+            old_rows = backtest(old, items, engine, bars.evaluating(n, _("研判（--compare）"))) if old else []
     if old is None:
         _print_rows(rows, n, fmt, book, limit)
         return
@@ -195,17 +203,23 @@ def _loaded(paths: list[Path] | None) -> Any:
     return book
 
 
-def _read_records(path: Path, kinds: Any) -> list[Any]:
-    """The records of a JSON-lines file; a bad line is one error line naming ``FILE:LINE``."""
-    from rules.run.backtest import JsonlLineError, parse_jsonl
-
+def _check_file(path: Path) -> None:
+    """One error line unless ``path`` is a file that can be read as records."""
     if not path.exists():
         fail(_("{path}：文件不存在").format(path=path))
     if path.is_dir():
         fail(_("{path}：是文件夹，请给出一个 JSON lines 文件").format(path=path))
+
+
+def _read_records(path: Path, kinds: Any, advance: Callable[[int], None]) -> list[Any]:
+    """The records of a JSON-lines file (``advance``: told the bytes read, block by block); a bad line is
+    one error line naming ``FILE:LINE``."""
+    from flows.backtest_progress import counted_lines
+    from rules.run.backtest import JsonlLineError, parse_jsonl
+
     try:
         with path.open(encoding="utf-8") as lines:
-            return list(parse_jsonl(lines, kinds))
+            return list(parse_jsonl(counted_lines(lines, advance), kinds))
     except JsonlLineError as exc:
         fail(f"{path}:{exc.line}: {translate(exc.reason)}")
     except UnicodeDecodeError as exc:

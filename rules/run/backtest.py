@@ -9,7 +9,7 @@ them in time order across batches) and returns one dict per warning: ``rule``, `
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
@@ -95,8 +95,10 @@ def warning_row(w: WarningState) -> dict[str, Any]:
             "occurrences": w.occurrences, "explanation": w.explanation}
 
 
-def backtest(rulebook: Any, records: Iterable[Record], engine: str = "durable") -> list[dict[str, Any]]:
-    """Evaluate ``records`` over ``rulebook`` and return every warning, oldest first."""
+def backtest(rulebook: Any, records: Iterable[Record], engine: str = "durable",
+             progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+    """Evaluate ``records`` over ``rulebook`` and return every warning, oldest first. ``progress`` is told
+    how many records each batch held, once it is evaluated."""
     evaluator = Evaluator(rulebook, engine, updates=False)  # only the warnings at the end are read
     try:
         it = iter(records)
@@ -105,6 +107,8 @@ def backtest(rulebook: Any, records: Iterable[Record], engine: str = "durable") 
         with gc_paused():
             while batch := list(islice(it, BATCH)):
                 evaluator.feed(batch)
+                if progress is not None:
+                    progress(len(batch))
             return [warning_row(w) for w in evaluator.warnings()]
     finally:
         evaluator.close()
