@@ -50,7 +50,8 @@ def counted_lines(lines: TextIO, advance: Callable[[int], None]) -> Iterator[str
 
 
 class BacktestProgress:
-    """The bars of one backtest: :meth:`reading` a file, then :meth:`evaluating` per rulebook."""
+    """The bars of one backtest: :meth:`reading` a file (or :meth:`waiting` on the store), then
+    :meth:`evaluating` per rulebook."""
 
     def __init__(self, progress: Progress) -> None:
         """``progress``: the rich display the bars are added to (running)."""
@@ -60,6 +61,12 @@ class BacktestProgress:
         """A bar for reading ``size`` bytes; returns what advances it by a number of bytes."""
         task = self._progress.add_task(_("读取记录"), total=size or None, kind="bytes")
         return lambda n: self._progress.advance(task, n)
+
+    def waiting(self, label: str) -> Callable[[int], None]:
+        """A bar that pulses while ``label`` runs with no known end (reading the store); returns what
+        closes it with the number of records it gave."""
+        task = self._progress.add_task(label, total=None, kind="records")
+        return lambda n: self._progress.update(task, completed=n, total=n)
 
     def evaluating(self, records: int, label: str | None = None) -> Callable[[int], None]:
         """A bar for evaluating ``records`` (``label``: which rulebook, when two are compared); returns what

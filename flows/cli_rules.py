@@ -158,7 +158,9 @@ def _backtest(book: Any, old: Any, records: Path | None, span: tuple[datetime | 
             if records is not None:
                 items = _read_records(records, book.kinds, bars.reading(records.stat().st_size))
             else:
+                read = bars.waiting(_("读取存储中的记录"))
                 items = _stored_records(start or _EPOCH, end)
+                read(len(items))
             # Records may come in any order: the engine's order is (at, source, id).
             items.sort(key=lambda r: r.key)
             n = len(items)
