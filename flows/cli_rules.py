@@ -213,6 +213,18 @@ def _check_file(path: Path) -> None:
         fail(_("{path}：是文件夹，请给出一个 JSON lines 文件").format(path=path))
 
 
+def _not_utf8(path: Path) -> tuple[int, int]:
+    """The line and byte (1-based, within that line) where ``path`` first stops being UTF-8: the decoder
+    reading the file knows only its offset within a read chunk, which points nowhere a person can look."""
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, exc.start + 1
+    return 1, 1  # pragma: no cover  # the text reader failed on the same bytes
+
+
 def _read_records(path: Path, kinds: Any, advance: Callable[[int], None]) -> list[Any]:
     """The records of a JSON-lines file (``advance``: told the bytes read, block by block); a bad line is
     one error line naming ``FILE:LINE``."""
@@ -220,12 +232,15 @@ def _read_records(path: Path, kinds: Any, advance: Callable[[int], None]) -> lis
     from rules.run.backtest import JsonlLineError, parse_jsonl
 
     try:
-        with path.open(encoding="utf-8") as lines:
+        # utf-8-sig: a file saved by a Windows editor may start with a BOM, which is not part of its first line
+        with path.open(encoding="utf-8-sig") as lines:
             return list(parse_jsonl(counted_lines(lines, advance), kinds))
     except JsonlLineError as exc:
         fail(f"{path}:{exc.line}: {translate(exc.reason)}")
-    except UnicodeDecodeError as exc:
-        fail(_("{path}：不是 UTF-8 文本（第 {byte} 字节）").format(path=path, byte=exc.start + 1))
+    except UnicodeDecodeError:
+        line, byte = _not_utf8(path)
+        fail(_("{path}:{line}: 不是 UTF-8 文本（该行第 {byte} 字节）；请把文件另存为 UTF-8 编码").format(
+            path=path, line=line, byte=byte))
     except OSError as exc:
         fail(_("{path}：无法读取：{reason}").format(path=path, reason=exc.strerror or exc))
 

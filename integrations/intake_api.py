@@ -31,7 +31,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from integrations.i18n import N_, _, explain
+from domain.json_errors import json_reason
+from integrations.i18n import N_, _, explain, translate
 from integrations.settings import Settings
 
 __all__ = ["intake_router"]
@@ -149,7 +150,7 @@ def _parse(body: bytes) -> tuple[list[Any], str | None]:
                 raise _Refused(400, "too_deep", _(_TOO_DEEP)) from None
             raise _Refused(400, "bad_json", _(
                     "第 {n} 行不是合法的 JSON：{reason}；本次未入库任何记录，请修正后重发").format(
-                n=n, reason=exc.msg)) from None
+                n=n, reason=translate(json_reason(exc)))) from None
     return items, None
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
+from domain.json_errors import json_reason
 from domain.kinds import RecordKinds
 from domain.messages import N_, Message
 from domain.records import Record
@@ -77,8 +78,8 @@ def reference_line(line: str, number: int, kinds: RecordKinds | None = None) -> 
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise JsonlLineError(number, Message(N_("不是合法的 JSON：第 {column} 列 {reason}"), column=exc.colno,
-                                             reason=exc.msg)) from None
+        raise JsonlLineError(number, Message(N_("不是合法的 JSON（第 {column} 列）：{reason}"), column=exc.colno,
+                                             reason=json_reason(exc))) from None
     if not isinstance(data, dict):
         one_object = Message(N_('每行应是一个 JSON 对象，如 {"kind": "petition", "at": …, "region": …}'))
         raise JsonlLineError(number, one_object)

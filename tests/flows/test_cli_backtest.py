@@ -225,6 +225,31 @@ def test_a_bad_record_line_is_one_chinese_line_with_file_and_line(tmp_path: Path
     assert "pydantic" not in result.output and "errors.pydantic.dev" not in result.output
 
 
+def test_a_bad_line_says_in_chinese_what_is_wrong_with_its_json(tmp_path: Path) -> None:
+    records = tmp_path / "records.jsonl"
+    records.write_text(ROWS[0] + "\n" + ROWS[1].replace('"people": 5', '"people" 5') + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["backtest", "--records", str(records), "--format", "jsonl"])
+    _one_line_error(result, f"{records}:2: 不是合法的 JSON（第 92 列）：键名之后缺少冒号")
+    assert "Expecting" not in result.output
+
+
+def test_a_file_saved_with_a_bom_reads_as_without(tmp_path: Path) -> None:
+    plain, marked = tmp_path / "plain.jsonl", tmp_path / "marked.jsonl"
+    plain.write_text("\n".join(ROWS) + "\n", encoding="utf-8")
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())  # what some Windows editors write
+    got = [runner.invoke(app, ["backtest", "--records", str(p), "--format", "jsonl"]) for p in (plain, marked)]
+    assert got[0].exit_code == got[1].exit_code == 0 and got[0].stdout == got[1].stdout != ""
+
+
+def test_text_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    records = tmp_path / "records.jsonl"
+    gbk = ROWS[2].replace('"people": 7', '"people": 7, "subject": "征地"').encode("gbk")
+    records.write_bytes(("\n".join(ROWS[:2]) + "\n").encode() + gbk + b"\n")
+    result = runner.invoke(app, ["backtest", "--records", str(records)])
+    _one_line_error(result, f"{records}:3: 不是 UTF-8 文本（该行第 ")
+    assert "另存为 UTF-8" in result.output.replace("\n", "")
+
+
 @pytest.mark.parametrize("make", ["folder", "missing", "binary"])
 def test_an_unreadable_records_file_is_one_line(tmp_path: Path, make: str) -> None:
     path = tmp_path / "records.jsonl"

@@ -217,3 +217,12 @@ def test_first_pushes_of_a_source_at_once_are_all_accepted(engine: sa.Engine) ->
 def test_a_refused_heartbeat_is_echoed_short(roomy: TestClient) -> None:
     r = roomy.post("/v1/intake/public-safety", json={"complete_up_to": "x" * 100_000}, headers=AUTH)
     assert r.status_code == 422 and len(r.json()["message"]) < 200 and "时区" in r.json()["message"]
+
+
+def test_a_line_that_is_not_json_is_named_with_the_reason_in_chinese(client: TestClient, engine: sa.Engine) -> None:
+    lines = json.dumps(item(1), ensure_ascii=False) + "\n" + '{"id": "INC-2" "status": "open"}'
+    r = client.post("/v1/intake/public-safety", content=lines.encode(), headers=AUTH)
+    assert (r.status_code, r.json()["error"]) == (400, "bad_json")
+    said = r.json()["message"]
+    assert said.startswith("第 2 行不是合法的 JSON：缺少逗号；") and "Expecting" not in said
+    assert _records(engine) == []
