@@ -140,9 +140,31 @@ def load_yaml(text: str | bytes) -> Any:
         problem = exc.problem or str(exc)
         if problem.startswith("but") and exc.context:
             problem = f"{exc.context} {problem}"
-        raise YamlError(Message(N_("YAML 格式错误：{problem}"), problem=problem), line) from None
+        raise YamlError(Message(N_("YAML 格式错误：{problem}"), problem=yaml_reason(problem)), line) from None
     except yaml.YAMLError as exc:
         raise YamlError(Message(N_("YAML 格式错误：{problem}"), problem=str(exc)), 0) from None
     finally:
         loader.dispose()
 
+
+
+_REASONS = (
+    ("found character '\\t'", N_("不能用 Tab 缩进或对齐，请改用空格")),
+    ("expected ',' or '}'", N_("花括号 {…} 没有闭合，或其中两项之间缺少逗号")),
+    ("expected ',' or ']'", N_("方括号 […] 没有闭合，或其中两项之间缺少逗号")),
+    ("mapping values are not allowed here", N_("此处不能有冒号：值里有冒号时，请给整个值加引号")),
+    ("found unexpected end of stream", N_("引号没有闭合")),
+    ("expected <block end>", N_("缩进不一致：同一层的键或列表项须左对齐")),
+    ("could not find expected ':'", N_("缺少冒号：每行应写成“键: 值”")),
+    ("expected a single document", N_("一个文件只能有一个 YAML 文档（多了 ---）")),
+    ("found undefined alias", N_("引用了未定义的锚点（*名称）")),
+)
+"""PyYAML's problems a rule author causes (how each starts) and what each means, in their words."""
+
+
+def yaml_reason(problem: str) -> str:
+    """PyYAML's ``problem`` said in Chinese (a :class:`~domain.messages.Message`); one it does not know as it is."""
+    for start, reason in _REASONS:
+        if problem.startswith(start):
+            return Message(reason)
+    return problem

@@ -154,7 +154,7 @@ def test_other_files_are_still_checked_and_loaded(write: Write, check: Check) ->
     result = check(bad.parent)
     assert result.lines() == [
         f"{bad}:4: 未知的记录类型 'nope'",
-        f"{worse}:2: YAML 格式错误：expected ',' or ']', but got '<stream end>'",
+        f"{worse}:2: YAML 格式错误：方括号 […] 没有闭合，或其中两项之间缺少逗号",
     ]
     assert result.files == 3
     assert {r.id for r in result.rulebook.rules} == {"collective-petition", "noise-spike"}

@@ -35,8 +35,14 @@ Write = Callable[[str, str], Path]
         ("x: !!binary aGk=\n", 1, "不允许标签 '!!binary'"),
         ("x: &a 1\ny: *a\n", 1, "不允许锚点（&name）"),
         ("x: {<<: {a: 1}}\n", 1, "不允许合并键（<<）"),
-        ("x: [1\n", 2, "YAML 格式错误"),
-        ("a: 1\n---\nb: 2\n", 2, "expected a single document in the stream but found another document"),
+        ("x: [1\n", 2, "YAML 格式错误：方括号 […] 没有闭合，或其中两项之间缺少逗号"),
+        ("a: 1\n---\nb: 2\n", 2, "YAML 格式错误：一个文件只能有一个 YAML 文档（多了 ---）"),
+        ("a:\n\t- b\n", 2, "YAML 格式错误：不能用 Tab 缩进或对齐，请改用空格"),
+        ("a: {b: 1\n", 2, "YAML 格式错误：花括号 {…} 没有闭合"),
+        ("a: b: c\n", 1, "YAML 格式错误：此处不能有冒号"),
+        ('a: "abc\n', 2, "YAML 格式错误：引号没有闭合"),
+        ("a:\n  - b\n - c\n", 3, "YAML 格式错误：缩进不一致"),
+        ("a: b\nc\n", 3, "YAML 格式错误：缺少冒号"),
     ],
 )
 def test_unsafe_or_bad_yaml(text: str, line: int, message: str) -> None:
@@ -44,6 +50,12 @@ def test_unsafe_or_bad_yaml(text: str, line: int, message: str) -> None:
         load_yaml(text)
     assert info.value.line == line
     assert message in info.value.message
+
+
+def test_a_yaml_problem_without_chinese_words_is_shown_as_pyyaml_wrote_it() -> None:
+    from rules.language.yaml_safe import yaml_reason
+
+    assert yaml_reason("found something new") == "found something new"
 
 
 def test_python_tags_never_run(tmp_path: Path) -> None:
