@@ -82,6 +82,9 @@ def test_cmd(
     book = load_rulebook(_existing(paths), rulebook=get_settings().rulebook)
     for error in book.errors:
         typer.echo(located(error))
+    if book.failed:  # else "0 passed, 0 failed" below would read as if those files had no tests
+        err_console.print(_("{n} 个文件有错误，未加载，其中的测试没有运行：{files}").format(
+            n=len(book.failed), files=_("、").join(book.failed)), style="red", highlight=False, soft_wrap=True)
     uncovered = print_coverage(book, out=sys.stdout, listing=show_coverage, required=require_coverage, tr=translate)
     code = print_tests(book, out=sys.stdout, engine=engine, tr=translate)
     raise typer.Exit(1 if code or book.errors or (require_coverage and uncovered) else 0)

@@ -70,6 +70,16 @@ def test_rules_test_counts_and_fails(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "0 条通过，1 条未通过" in bad.stdout
 
 
+def test_rules_test_says_which_files_it_could_not_run(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(GOOD.replace("ruleset: sample", "ruleset: other").replace("big-petition", "other")
+                      .replace('at: "2026-01-05T09:00:00+08:00"', 'at: "yesterday"'), encoding="utf-8")
+    result = runner.invoke(app, ["rules", "test", str(tmp_path)])
+    assert result.exit_code == 1 and result.stdout.splitlines()[-1] == "1 条通过，0 条未通过"
+    assert f"1 个文件有错误，未加载，其中的测试没有运行：{broken}" in result.stderr.replace("\n", "")
+
+
 def test_backtest_jsonl_prints_one_object_per_warning(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(GOOD, encoding="utf-8")
     records = tmp_path / "records.jsonl"
