@@ -152,8 +152,11 @@ class _RuleSum:
         self.occurrences = 0
 
 
-def print_comparison(diffs: list[dict[str, Any]], n_records: int, new: Any, old: Any) -> None:
-    """The differences between two rulebooks' backtests, summed up by rule, then one row a warning."""
+def print_comparison(diffs: list[dict[str, Any]], n_records: int, new: Any, old: Any, limit: int = SHOWN) -> None:
+    """The differences between two rulebooks' backtests, summed up by rule, then one row a warning: at most
+    ``limit`` (0: all), warnings added or gone first, then those whose level changed, then those that only
+    fired more or less often — a threshold moved over a year changes thousands, and the summary above them
+    must not scroll away."""
     names, titles = _directory(), titles_of(new, old)
     if not diffs:
         console.print(_("两套规则在 {n} 条记录上产生的预警完全相同。").format(n=n_records), highlight=False)
@@ -168,9 +171,23 @@ def print_comparison(diffs: list[dict[str, Any]], n_records: int, new: Any, old:
         summary.add_row(_rule_name(rule_id, titles), str(counts["added"]), str(counts["removed"]),
                         str(counts["changed"]))
     console.print(summary)
-    console.print(_("逐条差异："), highlight=False)
-    for d in diffs:
+    ordered = sorted(diffs, key=_weight)
+    shown = ordered[:limit] if 0 < limit < len(ordered) else ordered
+    console.print(_("逐条差异：") if len(shown) == len(diffs) else
+                  _("逐条差异（最重要的 {shown} 条）：").format(shown=len(shown)), highlight=False)
+    for d in shown:
         old_side = f"{_level(d.get('old_level'))} ×{d['old_occurrences']}" if "old_level" in d else _("（无）")
         new_side = f"{_level(d.get('level'))} ×{d['occurrences']}" if "level" in d else _("（无）")
         console.print(f"  {_(CHANGE_CN[d['change']])}  {_rule_name(d['rule'], titles, ' ')} · "
                       f"{_place(d['region'], names)} · {old_side} → {new_side}", highlight=False)
+    if len(shown) < len(diffs):
+        console.print(_("另有 {more} 条未列出：--limit 0 列出全部，--format jsonl 输出全部供脚本读取").format(
+            more=len(diffs) - len(shown)), highlight=False)
+
+
+def _weight(d: dict[str, Any]) -> int:
+    """How much a difference matters to a rule author, most first: a warning added or gone, a level changed,
+    then only the number of firings."""
+    if d["change"] != "changed":
+        return 0
+    return 1 if d.get("level") != d.get("old_level") else 2

@@ -112,7 +112,8 @@ def backtest_cmd(
         help=_("与 --since 同用：把回测分给这么多个本地进程（结果相同）"))] = None,
     compare: Annotated[Path | None, typer.Option(
         "--compare", help=_("较早版本的规则文件或文件夹：只列出与之不同的预警"))] = None,
-    limit: Annotated[int, typer.Option(help=_("表格最多逐条列出的预警数（0 为全部；更多时先按规则汇总）"))] = 50,
+    limit: Annotated[int, typer.Option(help=_(
+        "表格最多逐条列出的预警数（--compare 时为差异数；0 为全部；更多时先按规则汇总）"))] = 50,
 ) -> None:
     """Evaluate records with no store writes and no notifications; print the warnings they would open
     (with --compare OLD: the warnings that differ between OLD and --rules)."""
@@ -179,7 +180,7 @@ def _backtest(book: Any, old: Any, records: Path | None, span: tuple[datetime | 
     else:
         from flows.cli_backtest_view import print_comparison
 
-        print_comparison(diffs, n, book, old)
+        print_comparison(diffs, n, book, old, limit)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=BEIJING)

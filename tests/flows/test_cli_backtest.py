@@ -178,6 +178,22 @@ def test_compare_summary_by_rule_names(books: tuple[Path, Path, Path]) -> None:
     assert "变化" in text and "消失" in text
 
 
+def test_compare_lists_at_most_limit_differences_those_that_matter_most_first(
+        books: tuple[Path, Path, Path]) -> None:
+    """Four differences (three warnings gone, one level raised): with --limit 3 the three gone are listed, the
+    summary still counts all four, and a line says how to see the rest; --format jsonl gives all of them."""
+    new, old, records = books
+    argv = ["backtest", "--rules", str(new), "--compare", str(old), "--records", str(records)]
+    result = runner.invoke(app, [*argv, "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    listed = [line for line in result.stdout.splitlines() if " → " in line]
+    assert len(listed) == 3 and all(line.lstrip().startswith("消失") for line in listed), result.stdout
+    assert "逐条差异（最重要的 3 条）" in result.stdout and "另有 1 条未列出" in result.stdout
+    everything = runner.invoke(app, [*argv, "--limit", "0"]).stdout
+    assert sum(" → " in line for line in everything.splitlines()) == 4 and "另有" not in everything
+    assert len(runner.invoke(app, [*argv, "--limit", "1", "--format", "jsonl"]).stdout.splitlines()) == 4
+
+
 def test_compare_since_reads_the_stored_records(stored: str, tmp_path: Path) -> None:
     old = tmp_path / "old.yaml"
     old.write_text(EXTRA.replace("level: blue", "level: yellow").replace("record: petition", "record: hotline"),
