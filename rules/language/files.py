@@ -1,4 +1,5 @@
-"""Files of a rulebook: finding the YAML under PATHs, naming them in errors, and the content hash."""
+"""Files of a rulebook: finding the YAML under PATHs, naming them in errors, telling rules from other
+YAML, and the content hash."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from domain.messages import N_, Message
 from rules.language.positions import plain
 
 
@@ -97,3 +99,16 @@ def files_stamp(roots: Sequence[Path], folders: Sequence[Path]) -> tuple[tuple[s
         except OSError:
             out.append((str(path), -1, -1))
     return tuple(out)
+
+
+def not_rules(data: Any, named: bool) -> Message | None:
+    """Why a file without a top-level ``ruleset`` is a mistake, or ``None`` for a data file left alone: a
+    folder may hold other YAML, but rules written without their ``ruleset``, or a file named as rules that
+    holds none, would otherwise never run and say nothing."""
+    if isinstance(data, dict) and "rules" in data:
+        return Message(N_("规则文件需要顶层的 'ruleset'"))
+    if isinstance(data, list) and data and all(isinstance(x, dict) and "id" in x for x in data):
+        return Message(N_("这里是一列规则，但规则文件须写成 ruleset: 名称，规则列在 rules: 之下"))
+    if named:
+        return Message(N_("不是规则文件：须有顶层的 ruleset: 与 rules:"))
+    return None

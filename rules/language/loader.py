@@ -27,7 +27,7 @@ from rules.language.calendars import Calendars
 from rules.language.chaining import find_cycles
 from rules.language.diagnostics import RuleError
 from rules.language.diagnostics import from_validation_error as _pydantic_errors
-from rules.language.files import content_digest, display_path, file_digests, files_stamp, yaml_files
+from rules.language.files import content_digest, display_path, file_digests, files_stamp, not_rules, yaml_files
 from rules.language.model import Rule, RuleFile, TestCase
 from rules.language.positions import LanguageError, LineMap
 from rules.language.validate import validate_file
@@ -186,13 +186,14 @@ def load_rulebook(paths: Sequence[Path] | Path | None = None, rulebook: Path | N
             run.errors.append(RuleError(display_path(cal_path), exc.line or 1, exc.message))
 
     loaded: dict[Path, RuleFile] = {}
+    named = {p for p in roots if p.suffix in (".yaml", ".yml")}  # files given by name, not found in a folder
     for path, data in run.parsed.items():
         if data is _FAILED or path in (kinds_path, cal_path):
             continue
         name = display_path(path)
         if not isinstance(data, dict) or "ruleset" not in data:
-            if isinstance(data, dict) and "rules" in data:
-                run.errors.append(RuleError(name, 1, Message(N_("规则文件需要顶层的 'ruleset'"))))
+            if (why := not_rules(data, path in named)) is not None:
+                run.errors.append(RuleError(name, 1, why))
             continue  # a data file, not ours to judge
         try:
             rule_file = _parse(name, data, kinds, calendars, run.errors)

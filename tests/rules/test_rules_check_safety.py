@@ -165,6 +165,20 @@ def test_a_file_with_rules_but_no_ruleset_is_an_error(write: Write, check: Check
     assert check(path).lines() == [f"{path}:1: 规则文件需要顶层的 'ruleset'"]
 
 
+def test_rules_listed_without_their_ruleset_are_an_error_even_in_a_folder(write: Write, check: Check) -> None:
+    write("good.yaml", GOOD)
+    listed = write("listed.yaml", "- id: x\n  record: petition\n  level: blue\n")
+    result = check(listed.parent)
+    assert result.lines() == [f"{listed}:1: 这里是一列规则，但规则文件须写成 ruleset: 名称，规则列在 rules: 之下"]
+    assert result.rules == 2  # the good file still loads
+
+
+def test_a_file_named_as_rules_that_holds_none_is_an_error(write: Write, check: Check) -> None:
+    for name, text in (("empty.yaml", ""), ("text.yaml", "just a note\n"), ("data.yaml", "regions: {}\n")):
+        path = write(name, text)
+        assert check(path).lines() == [f"{path}:1: 不是规则文件：须有顶层的 ruleset: 与 rules:"], name
+
+
 def test_data_files_are_not_rule_files(write: Write, check: Check) -> None:
     write("good.yaml", GOOD)
     data = write("regions.yaml", "regions: {'510104001001': 春熙路社区}\n")
