@@ -120,7 +120,24 @@ def from_validation_error(
             out.append(RuleError(file, line, Message(N_("未知的等级 '{level}'{hint}"), level=given, hint=hint)))
         else:
             _, line = _walk(raw, loc)
-            where = ".".join(str(p) for p in loc) or Message(N_("文件"))
+            where = _where(raw, loc)
             what = _EXPECTED.get(kind, err["msg"])  # pydantic's own (English) words for a rarer kind of error
             out.append(RuleError(file, line, Message(N_("{where}：{what}"), where=where, what=what)))
     return out
+
+
+def _where(raw: Any, loc: tuple[int | str, ...]) -> str:
+    """Where in the file ``loc`` points, as an author names it: ``规则 'a' 的 window.by`` rather than
+    ``rules.0.window.by`` (the line is given beside it)."""
+    if len(loc) >= 2 and loc[0] in ("rules", "tests") and isinstance(loc[1], int):
+        try:
+            item = raw[loc[0]][loc[1]]
+        except (KeyError, IndexError, TypeError):
+            item = None
+        rest = ".".join(str(p) for p in loc[2:])
+        name = item.get("id" if loc[0] == "rules" else "name") if isinstance(item, dict) else None
+        if isinstance(name, str):
+            template = N_("规则 '{name}' 的 {path}") if loc[0] == "rules" else N_("测试 '{name}' 的 {path}")
+            return Message(template, name=name, path=rest) if rest else Message(
+                N_("规则 '{name}'") if loc[0] == "rules" else N_("测试 '{name}'"), name=name)
+    return ".".join(str(p) for p in loc) or Message(N_("文件"))

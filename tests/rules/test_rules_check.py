@@ -222,7 +222,7 @@ def test_one_pass_shows_errors_of_every_part(write: Write, check: Check, monkeyp
     )
     assert check(path).lines() == [
         f"{path}:5: 未知的等级 'yelow'；是否应为 'yellow'？",
-        f"{path}:8: rules.1.group_by：应为列表，例如 [street]",
+        f"{path}:8: 规则 'b' 的 group_by：应为列表，例如 [street]",
         f"{path}:12: sum 须用数值字段；'category' 不是数值",
         f"{path}:12: 窗口字段 'communty' 不是 hotline 记录的字段；是否应为 'community'？",
         f"{path}:13: levels 中的未知字段 'count'：窗口规则的 levels 只能检验 'sum' 和 'periods'",
@@ -244,7 +244,7 @@ def test_one_pass_shows_errors_of_every_part(write: Write, check: Check, monkeyp
     get_settings.cache_clear()
     english = [f"{e.file}:{e.line}: {translate(e.message)}" for e in sorted(check(path).errors)]
     assert f"{path}:5: unknown level 'yelow'; did you mean 'yellow'?" in english
-    assert f"{path}:8: rules.1.group_by: expected a list, e.g. [street]" in english
+    assert f"{path}:8: group_by of rule 'b': expected a list, e.g. [street]" in english
     assert f"{path}:25: missing key 'expect'" in english
     assert f"{path}:25: unknown key 'nam'; did you mean 'name'?" in english
 
