@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from json import JSONDecodeError
 
-from domain.messages import N_, Message
+from domain.messages import N_, reworded
 
 __all__ = ["json_reason"]
 
@@ -29,7 +29,4 @@ _REASONS = (
 def json_reason(exc: JSONDecodeError) -> str:
     """What ``exc`` says went wrong, in Chinese (a :class:`~domain.messages.Message`, translated where it is
     shown); a message this table does not know stays as ``json`` wrote it."""
-    for start, reason in _REASONS:
-        if exc.msg.startswith(start):
-            return Message(reason)
-    return exc.msg
+    return reworded(exc.msg, _REASONS)

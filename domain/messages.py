@@ -69,3 +69,12 @@ def joined(items: Iterable[str], separator: str) -> Message:
 _SHAPES: dict[int, tuple[str, tuple[str, ...]]] = {}
 """Per number of items: :func:`joined`'s template and parameter names (every opening warning's
 explanation joins its reasons)."""
+
+
+def reworded(text: str, table: Iterable[tuple[str, str]]) -> str:
+    """``text`` (a library's English message) as the first entry of ``table`` whose start it begins with
+    says it — ``(start, N_("中文"))`` pairs — made a Message; a text no entry knows, unchanged."""
+    for start, reason in table:
+        if text.startswith(start):
+            return Message(reason)
+    return text

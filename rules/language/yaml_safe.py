@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from domain.messages import N_, Message
+from domain.messages import N_, Message, reworded
 from rules.language.positions import LineList, LineMap
 
 MAX_BYTES = 1_000_000
@@ -164,7 +164,4 @@ _REASONS = (
 
 def yaml_reason(problem: str) -> str:
     """PyYAML's ``problem`` said in Chinese (a :class:`~domain.messages.Message`); one it does not know as it is."""
-    for start, reason in _REASONS:
-        if problem.startswith(start):
-            return Message(reason)
-    return problem
+    return reworded(problem, _REASONS)
