@@ -16,7 +16,7 @@ from rich.table import Table
 from domain.beijing import BEIJING
 from domain.regions import RegionDirectory
 from flows.console import console
-from integrations.i18n import N_, _
+from integrations.i18n import N_, _, translate
 from integrations.labels import label
 
 LEVELS = ("blue", "yellow", "orange", "red")
@@ -30,6 +30,19 @@ CHANGE_CN = {"added": N_("新增"), "removed": N_("消失"), "changed": N_("变�
 def beijing(iso: str) -> str:
     """``2026-01-05 14:00+08:00`` (Beijing time, the zone marked) for an ISO timestamp of any offset."""
     return f"{datetime.fromisoformat(iso).astimezone(BEIJING):%Y-%m-%d %H:%M}+08:00"
+
+
+def _first_line(explanation: str) -> str:
+    """The first line of a warning's explanation, in the language in force (it is a Message when the
+    backtest ran in this process; text when it came back from a shard)."""
+    return translate(explanation).split("\n", 1)[0] if explanation else ""
+
+
+def _why(explanation: str) -> str:
+    """What made a warning fire, without the rule's name that opens its explanation (the line above names
+    the rule): on a narrow terminal the line is cut, and the name took all of it."""
+    why = getattr(explanation, "params", {}).get("why")
+    return _first_line(why) if isinstance(why, str) and why else _first_line(explanation)
 
 
 def _directory() -> RegionDirectory:
@@ -90,8 +103,7 @@ def print_warnings(rows: list[dict[str, Any]], n_records: int, book: Any, limit:
             console.print(_("{level}  {rule} · {place} · {n} 次").format(
                 level=_level(r["level"]), rule=_rule_name(r["rule"], titles, " "), place=_place(r["region"], names),
                 n=r["occurrences"]), highlight=False)
-            explanation = r["explanation"].splitlines()[0] if r["explanation"] else ""
-            console.print(f"    {beijing(r['first_at'])} → {beijing(r['last_at'])}  {explanation}",
+            console.print(f"    {beijing(r['first_at'])} → {beijing(r['last_at'])}  {_why(r['explanation'])}",
                           highlight=False, overflow="ellipsis", no_wrap=True)
     else:
         table = Table(title=title)
@@ -104,7 +116,7 @@ def print_warnings(rows: list[dict[str, Any]], n_records: int, book: Any, limit:
         for r in shown:
             table.add_row(_rule_name(r["rule"], titles), _level(r["level"]), _place(r["region"], names),
                           beijing(r["first_at"]), beijing(r["last_at"]), str(r["occurrences"]),
-                          r["explanation"].splitlines()[0] if r["explanation"] else "")
+                          _first_line(r["explanation"]))
         console.print(table)
     if len(shown) < len(rows):
         console.print(_("另有 {more} 条未列出：--limit 0 列出全部，--format jsonl 输出全部供脚本读取").format(

@@ -292,6 +292,27 @@ def test_the_table_shows_rule_names_region_names_and_beijing_time(books: tuple[P
         assert "2026-01-05 09:00+08:00" in text and "01:00" not in text
 
 
+def test_a_narrow_terminal_shows_why_a_warning_fired_and_every_width_in_the_language_in_force(
+        books: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two lines a warning: the first names the rule, so the second starts with what made it fire (its
+    explanation, on a phone-width terminal, was cut before that); the table's note and English translate."""
+    from flows.console import console
+    from integrations.settings import get_settings
+
+    new, _, records = books
+    monkeypatch.setattr(console, "_width", 80)
+    narrow = runner.invoke(app, ["backtest", "--rules", str(new), "--records", str(records)]).stdout
+    assert "+08:00  people=7 ≥ 5" in narrow and "规则 big-petition（" not in narrow
+    monkeypatch.setattr(console, "_width", 200)
+    assert "规则 big-petition（大规模信访）：people=7 ≥ 5" in runner.invoke(
+        app, ["backtest", "--rules", str(new), "--records", str(records)]).stdout
+    monkeypatch.setenv("FENGHUO_LANG", "en")
+    get_settings.cache_clear()
+    english = runner.invoke(app, ["backtest", "--rules", str(new), "--records", str(records)]).stdout
+    assert "rule big-petition（大规模信访）: people=7 ≥ 5" in english and "规则 big-petition" not in english
+    get_settings.cache_clear()
+
+
 def test_more_warnings_than_the_limit_are_summed_up_by_rule_then_listed_in_part(
         books: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     from flows.console import console
