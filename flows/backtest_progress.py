@@ -1,4 +1,5 @@
-"""Progress of a long ``fenghuo backtest --records``: reading the file, then each rulebook's evaluation.
+"""Progress of a long ``fenghuo backtest``: reading the file, then each rulebook's evaluation; or the days
+of stored records read and evaluated.
 
 A rule author backtests files of millions of records (a million takes about half a minute); without this,
 the command said nothing while reading and showed only a spinner while evaluating. The bars go to stderr
@@ -50,8 +51,8 @@ def counted_lines(lines: TextIO, advance: Callable[[int], None]) -> Iterator[str
 
 
 class BacktestProgress:
-    """The bars of one backtest: :meth:`reading` a file (or :meth:`waiting` on the store), then
-    :meth:`evaluating` per rulebook."""
+    """The bars of one backtest: :meth:`reading` a file, then :meth:`evaluating` per rulebook; or, over the
+    stored records, :meth:`days` per rulebook (read and evaluated a day at a time)."""
 
     def __init__(self, progress: Progress) -> None:
         """``progress``: the rich display the bars are added to (running)."""
@@ -62,11 +63,11 @@ class BacktestProgress:
         task = self._progress.add_task(_("读取记录"), total=size or None, kind="bytes")
         return lambda n: self._progress.advance(task, n)
 
-    def waiting(self, label: str) -> Callable[[int], None]:
-        """A bar that pulses while ``label`` runs with no known end (reading the store); returns what
-        closes it with the number of records it gave."""
-        task = self._progress.add_task(label, total=None, kind="records")
-        return lambda n: self._progress.update(task, completed=n, total=n)
+    def days(self, days: int, label: str | None = None) -> Callable[[int], None]:
+        """A bar for reading and evaluating ``days`` days of stored records (``label``: which rulebook, when
+        two are compared); returns what advances it by a number of days."""
+        task = self._progress.add_task(label or _("研判存储中的记录"), total=days or None, kind="days")
+        return lambda n: self._progress.advance(task, n)
 
     def evaluating(self, records: int, label: str | None = None) -> Callable[[int], None]:
         """A bar for evaluating ``records`` (``label``: which rulebook, when two are compared); returns what
@@ -87,7 +88,8 @@ class _Amount(ProgressColumn):
         if task.fields.get("kind") == "bytes":
             return self._bytes.render(task)
         shown = f"{int(task.completed):,}" + (f"/{int(task.total):,}" if task.total is not None else "")
-        return Text(shown + " " + _("条"), style="progress.download")
+        unit = _("天") if task.fields.get("kind") == "days" else _("条")
+        return Text(shown + " " + unit, style="progress.download")
 
 
 @contextmanager

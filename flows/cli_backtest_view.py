@@ -38,11 +38,19 @@ def _first_line(explanation: str) -> str:
     return translate(explanation).split("\n", 1)[0] if explanation else ""
 
 
-def _why(explanation: str) -> str:
-    """What made a warning fire, without the rule's name that opens its explanation (the line above names
-    the rule): on a narrow terminal the line is cut, and the name took all of it."""
-    why = getattr(explanation, "params", {}).get("why")
-    return _first_line(why) if isinstance(why, str) and why else _first_line(explanation)
+def _why(explanation: str, rule: str, titles: dict[str, str]) -> str:
+    """What made a warning fire, without the ``规则 id（title）：`` that opens its explanation (the line above
+    names the rule): on a narrow terminal the line is cut, and the name took all of it. Read off the text,
+    translated or not, so a sharded run's rows (text) show what a single run's (messages) show."""
+    from rules.engine.explain import EXPLANATION
+
+    line = _first_line(explanation)
+    name = f"{rule}（{titles[rule]}）" if titles.get(rule) else rule
+    for template in (_(EXPLANATION), EXPLANATION):
+        head = template.split("{why}", 1)[0].format(rule=name)
+        if line.startswith(head):
+            return line[len(head):]
+    return line
 
 
 def _directory() -> RegionDirectory:
@@ -103,7 +111,8 @@ def print_warnings(rows: list[dict[str, Any]], n_records: int, book: Any, limit:
             console.print(_("{level}  {rule} · {place} · {n} 次").format(
                 level=_level(r["level"]), rule=_rule_name(r["rule"], titles, " "), place=_place(r["region"], names),
                 n=r["occurrences"]), highlight=False)
-            console.print(f"    {beijing(r['first_at'])} → {beijing(r['last_at'])}  {_why(r['explanation'])}",
+            why = _why(r["explanation"], r["rule"], titles)
+            console.print(f"    {beijing(r['first_at'])} → {beijing(r['last_at'])}  {why}",
                           highlight=False, overflow="ellipsis", no_wrap=True)
     else:
         table = Table(title=title)

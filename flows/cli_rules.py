@@ -156,20 +156,20 @@ def _backtest(book: Any, old: Any, records: Path | None, span: tuple[datetime | 
     else:
         from flows.backtest_progress import backtest_progress
 
+        labels = (_("研判（--rules）"), _("研判（--compare）")) if old else (None, None)
         if records is not None:
             _check_file(records)
         with backtest_progress(err_console) as bars:
             if records is not None:
                 items = _read_records(records, book.kinds, bars.reading(records.stat().st_size))
+                # Records may come in any order: the engine's order is (at, source, id).
+                items.sort(key=lambda r: r.key)
+                n = len(items)
+                rows = backtest(book, items, engine, bars.evaluating(n, labels[0]))
+                old_rows = backtest(old, items, engine, bars.evaluating(n, labels[1])) if old else []
             else:
-                read = bars.waiting(_("读取存储中的记录"))
-                items = _stored_records(start or _EPOCH, end)
-                read(len(items))
-            # Records may come in any order: the engine's order is (at, source, id).
-            items.sort(key=lambda r: r.key)
-            n = len(items)
-            rows = backtest(book, items, engine, bars.evaluating(n, _("研判（--rules）") if old else None))
-            old_rows = backtest(old, items, engine, bars.evaluating(n, _("研判（--compare）"))) if old else []
+                rows, n = _backtest_stored(book, (start or _EPOCH, end), engine, bars, labels[0])
+                old_rows = _backtest_stored(old, (start or _EPOCH, end), engine, bars, labels[1])[0] if old else []
     if old is None:
         _print_rows(rows, n, fmt, book, limit)
         return
@@ -267,11 +267,25 @@ class _null:
         return None
 
 
-def _stored_records(since: datetime, until: datetime | None) -> list[Any]:
-    from sqlmodel import Session
-
+def _backtest_stored(book: Any, span: tuple[datetime, datetime | None], engine: str, bars: Any,
+                     label: str | None) -> tuple[list[dict[str, Any]], int]:
+    """The backtest of the stored records in ``span`` over ``book``, and how many records it read: the
+    records stream in a day at a time (a year of a city's records would not fit in memory), the bar
+    counting the days."""
     from flows.console import open_engine
-    from integrations.store.records import records_between
+    from integrations.records_io import stored_days
+    from rules.run.backtest import backtest
 
-    with Session(open_engine()) as session:
-        return records_between(session=session, since=since, until=until or datetime.max.replace(tzinfo=BEIJING))
+    days, chunks = stored_days(open_engine(), *span)
+    advance = bars.days(days, label)
+    seen = 0
+
+    def stream() -> Any:
+        nonlocal seen
+        for day in chunks:
+            seen += len(day)
+            yield from day
+            advance(1)
+
+    return backtest(book, stream(), engine), seen
+

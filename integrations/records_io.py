@@ -34,7 +34,8 @@ from integrations.store.db import session_scope
 from integrations.store.records import quarantine, record_span, records_between, upsert_prepared
 from integrations.store.watermarks import note_delivery
 
-__all__ = ["ImportFileError", "ImportReport", "export_lines", "import_items", "read_items", "record_shape"]
+__all__ = ["ImportFileError", "ImportReport", "export_lines", "import_items", "read_items", "record_shape",
+           "stored_days"]
 
 
 class ImportFileError(ValueError):
@@ -169,16 +170,34 @@ def record_line(record: Record) -> dict[str, Any]:
 def export_lines(engine: sa.Engine, since: datetime, until: datetime | None, kind: str | None) -> Iterator[str]:
     """JSON lines of the stored records with ``since <= at < until`` (of ``kind``), in the engine's order;
     read a day at a time so a long span never sits in memory whole."""
+    for day in stored_days(engine, since, until)[1]:
+        for record in day:
+            if kind is None or record.kind == kind:
+                yield json.dumps(record_line(record), ensure_ascii=False, default=str)
+
+
+def stored_days(engine: sa.Engine, since: datetime, until: datetime | None) -> tuple[int, Iterator[list[Record]]]:
+    """The stored records with ``since <= at < until`` a day at a time (24 hours from the first one's ``at``),
+    so that a year of a city's records never sits in memory whole: how many days there are, and the days,
+    each in the engine's order — Python's order of ``(at, source, id)``, whatever the database's collation —
+    so that one after another they are the whole span in that order. ``(0, nothing)`` for an empty span."""
     with session_scope(engine) as session:
         span = record_span(session=session, since=since, until=until)
     if span is None:
-        return
+        return 0, iter(())
     start, end = span[0], span[1] + timedelta(microseconds=1)
+    return -(-(end - start) // timedelta(days=1)), _days(engine, start, end)
+
+
+def _days(engine: sa.Engine, start: datetime, end: datetime) -> Iterator[list[Record]]:
     while start < end:
         stop = min(start + timedelta(days=1), end)
         with session_scope(engine) as session:
             day = records_between(session=session, since=start, until=stop)
-        for record in day:
-            if kind is None or record.kind == kind:
-                yield json.dumps(record_line(record), ensure_ascii=False, default=str)
+        day.sort(key=_engine_order)
+        yield day
         start = stop
+
+
+def _engine_order(record: Record) -> tuple[datetime, str, str]:
+    return record.key

@@ -102,6 +102,10 @@ def tier_region(rule: Rule, fields: Mapping[str, Any]) -> str | None:
     return None
 
 
+EXPLANATION = N_("规则 {rule}：{why} → {level}；记录：{records}")
+"""How a warning explains itself: the rule (``id（title）``), why it fired, the level, the records."""
+
+
 def firing(
     rule: Rule,
     level: Level,
@@ -132,7 +136,7 @@ def firing(
         said = reasons() if callable(reasons) else reasons
         why = joined(said, SEMICOLON) if said else Message(N_("条件成立"))
         shown = list(records[:5]) + ([f"…(+{len(records) - 5})"] if len(records) > 5 else [])
-        explanation = Message(N_("规则 {rule}：{why} → {level}；记录：{records}"), rule=name, why=why,
+        explanation = Message(EXPLANATION, rule=name, why=why,
                               level=Message(level.chinese), records=", ".join(shown))
         summary = render(rule.summary, {**fields, **vals}) if rule.summary else ""
     return made_firing(

@@ -70,6 +70,26 @@ def test_sharded_prints_what_the_unsharded_backtest_prints(stored: str, fmt: str
     assert "第 1 层：用时" in sharded.stderr  # progress on stderr, never in the output
 
 
+def test_a_backtest_of_the_store_reads_it_a_day_at_a_time(stored: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A city's year of records would not fit in memory: the unsharded backtest streams them a day at a time
+    (the output is held equal to the sharded one's above)."""
+    from datetime import timedelta
+
+    import integrations.records_io as records_io
+    from integrations.store.records import records_between
+
+    spans: list[timedelta] = []
+
+    def day_only(**kwargs: Any) -> Any:
+        spans.append(kwargs["until"] - kwargs["since"])
+        return records_between(**kwargs)
+
+    monkeypatch.setattr(records_io, "records_between", day_only)
+    result = runner.invoke(app, ["backtest", "--since", "2026-03-01", "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    assert len(spans) >= 4 and max(spans) <= timedelta(days=1)
+
+
 @pytest.mark.parametrize(("argv", "says"), [
     (["--since", "yesterday", "--workers", "2"], "不是日期"),
     (["--since", "2026-03-01", "--until", "soon", "--workers", "2"], "不是日期"),
