@@ -58,9 +58,10 @@ class BacktestProgress:
         """``progress``: the rich display the bars are added to (running)."""
         self._progress = progress
 
-    def reading(self, size: int) -> Callable[[int], None]:
-        """A bar for reading ``size`` bytes; returns what advances it by a number of bytes."""
-        task = self._progress.add_task(_("读取记录"), total=size or None, kind="bytes")
+    def reading(self, size: int, label: str | None = None) -> Callable[[int], None]:
+        """A bar for reading ``size`` bytes (``label``: what else happens meanwhile); returns what advances it
+        by a number of bytes."""
+        task = self._progress.add_task(label or _("读取记录"), total=size or None, kind="bytes")
         return lambda n: self._progress.advance(task, n)
 
     def days(self, days: int, label: str | None = None) -> Callable[[int], None]:

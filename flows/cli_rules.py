@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any
@@ -144,7 +143,6 @@ def backtest_cmd(
 def _backtest(book: Any, old: Any, records: Path | None, span: tuple[datetime | None, datetime | None],
               workers: int | None, engine: str, fmt: str, limit: int) -> None:
     """The body of ``backtest_cmd`` once its options are checked."""
-    from rules.run.backtest import backtest
     from rules.run.compare import compare_rows
 
     start, end = span
@@ -154,22 +152,18 @@ def _backtest(book: Any, old: Any, records: Path | None, span: tuple[datetime | 
         rows, n = sharded_rows(book, start or _EPOCH, end, workers, engine)
         old_rows = sharded_rows(old, start or _EPOCH, end, workers, engine)[0] if old is not None else []
     else:
+        from flows.backtest_input import backtest_file, backtest_stored, check_file
         from flows.backtest_progress import backtest_progress
 
         labels = (_("研判（--rules）"), _("研判（--compare）")) if old else (None, None)
         if records is not None:
-            _check_file(records)
+            check_file(records)
         with backtest_progress(err_console) as bars:
             if records is not None:
-                items = _read_records(records, book.kinds, bars.reading(records.stat().st_size))
-                # Records may come in any order: the engine's order is (at, source, id).
-                items.sort(key=lambda r: r.key)
-                n = len(items)
-                rows = backtest(book, items, engine, bars.evaluating(n, labels[0]))
-                old_rows = backtest(old, items, engine, bars.evaluating(n, labels[1])) if old else []
+                rows, old_rows, n = backtest_file(records, book, old, engine, bars, labels)
             else:
-                rows, n = _backtest_stored(book, (start or _EPOCH, end), engine, bars, labels[0])
-                old_rows = _backtest_stored(old, (start or _EPOCH, end), engine, bars, labels[1])[0] if old else []
+                rows, n = backtest_stored(book, (start or _EPOCH, end), engine, bars, labels[0])
+                old_rows = backtest_stored(old, (start or _EPOCH, end), engine, bars, labels[1])[0] if old else []
     if old is None:
         _print_rows(rows, n, fmt, book, limit)
         return
@@ -209,46 +203,6 @@ def _loaded(paths: list[Path] | None) -> Any:
     return book
 
 
-def _check_file(path: Path) -> None:
-    """One error line unless ``path`` is a file that can be read as records."""
-    if not path.exists():
-        fail(_("{path}：文件不存在").format(path=path))
-    if path.is_dir():
-        fail(_("{path}：是文件夹，请给出一个 JSON lines 文件").format(path=path))
-
-
-def _not_utf8(path: Path) -> tuple[int, int]:
-    """The line and byte (1-based, within that line) where ``path`` first stops being UTF-8: the decoder
-    reading the file knows only its offset within a read chunk, which points nowhere a person can look."""
-    with path.open("rb") as raw:
-        for number, line in enumerate(raw, 1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                return number, exc.start + 1
-    return 1, 1  # pragma: no cover  # the text reader failed on the same bytes
-
-
-def _read_records(path: Path, kinds: Any, advance: Callable[[int], None]) -> list[Any]:
-    """The records of a JSON-lines file (``advance``: told the bytes read, block by block); a bad line is
-    one error line naming ``FILE:LINE``."""
-    from flows.backtest_progress import counted_lines
-    from rules.run.backtest import JsonlLineError, parse_jsonl
-
-    try:
-        # utf-8-sig: a file saved by a Windows editor may start with a BOM, which is not part of its first line
-        with path.open(encoding="utf-8-sig") as lines:
-            return list(parse_jsonl(counted_lines(lines, advance), kinds))
-    except JsonlLineError as exc:
-        fail(f"{path}:{exc.line}: {translate(exc.reason)}")
-    except UnicodeDecodeError:
-        line, byte = _not_utf8(path)
-        fail(_("{path}:{line}: 不是 UTF-8 文本（该行第 {byte} 字节）；请把文件另存为 UTF-8 编码").format(
-            path=path, line=line, byte=byte))
-    except OSError as exc:
-        fail(_("{path}：无法读取：{reason}").format(path=path, reason=exc.strerror or exc))
-
-
 def _print_rows(rows: list[dict[str, Any]], n_records: int, fmt: str, book: Any, limit: int) -> None:
     if fmt == "jsonl":
         if rows:  # one write, not one a warning: a year's backtest prints tens of thousands
@@ -265,27 +219,3 @@ class _null:
 
     def __exit__(self, *exc: object) -> None:
         return None
-
-
-def _backtest_stored(book: Any, span: tuple[datetime, datetime | None], engine: str, bars: Any,
-                     label: str | None) -> tuple[list[dict[str, Any]], int]:
-    """The backtest of the stored records in ``span`` over ``book``, and how many records it read: the
-    records stream in a day at a time (a year of a city's records would not fit in memory), the bar
-    counting the days."""
-    from flows.console import open_engine
-    from integrations.records_io import stored_days
-    from rules.run.backtest import backtest
-
-    days, chunks = stored_days(open_engine(), *span)
-    advance = bars.days(days, label)
-    seen = 0
-
-    def stream() -> Any:
-        nonlocal seen
-        for day in chunks:
-            seen += len(day)
-            yield from day
-            advance(1)
-
-    return backtest(book, stream(), engine), seen
-
