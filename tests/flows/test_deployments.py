@@ -152,9 +152,10 @@ def test_serve_runs_a_scheduled_flow_on_a_real_server(tmp_path: Path, monkeypatc
                         "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).json()
                 except httpx.HTTPError:
                     continue  # a transient failure: ask again
-                completed = [r for r in runs if isinstance(r, dict)]
+                # a scheduled run: the deployment's. Another flow run may complete first, and stopping at it
+                # failed this test once in CI.
+                completed = [r for r in runs if isinstance(r, dict) and r.get("deployment_id")]
         assert completed, (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
-        assert any(r.get("deployment_id") for r in completed)
         # The responders' endpoint runs beside the flows: a forged link is refused, not ignored.
         assert httpx.get(f"{web}/a/forged-token", timeout=5).status_code == 403
         # The demo's pipelines have departmental systems to pull from.
