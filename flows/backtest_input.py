@@ -42,10 +42,9 @@ def backtest_file(path: Path, book: Any, old: Any, engine: str, bars: BacktestPr
 
     size = path.stat().st_size
     if old is None:
-        seen = [0]
+        stream = _InOrder(_records(path, book.kinds, bars.reading(size, _("读取并研判记录"))))
         try:
-            return backtest(book, _in_order(path, book.kinds, bars.reading(size, _("读取并研判记录")), seen),
-                            engine), [], seen[0]
+            return backtest(book, iter(stream), engine), [], stream.seen
         except _OutOfOrder:
             pass  # read again whole, sorted, below
     items = _read_records(path, book.kinds, bars.reading(size))
@@ -81,29 +80,37 @@ class _OutOfOrder(Exception):
     """A record behind the one before it: the file must be sorted before it is evaluated."""
 
 
-def _in_order(path: Path, kinds: Any, advance: Callable[[int], None], seen: list[int]) -> Iterator[Any]:
-    """The records of ``path`` as they are read, while each is at or after the one before it in the
-    engine's order; :class:`_OutOfOrder` at the first that is not. ``seen[0]``: how many were given."""
-    from rules.run.backtest import parse_jsonl
+class _InOrder:
+    """``records`` while each is at or after the one before it in the engine's order; :class:`_OutOfOrder` at
+    the first that is not. :attr:`seen`: how many were given."""
 
-    last: tuple[datetime, str, str] | None = None
-    with _reading(path), path.open(encoding="utf-8-sig") as lines:
-        for record in parse_jsonl(counted_lines(lines, advance), kinds):
+    def __init__(self, records: Iterator[Any]) -> None:
+        self.records = records
+        self.seen = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        last: tuple[datetime, str, str] | None = None
+        for record in self.records:
             key = record.key
             if last is not None and key < last:
                 raise _OutOfOrder
             last = key
-            seen[0] += 1
+            self.seen += 1
             yield record
 
 
-def _read_records(path: Path, kinds: Any, advance: Callable[[int], None]) -> list[Any]:
-    """The records of a JSON-lines file (``advance``: told the bytes read, block by block)."""
+def _records(path: Path, kinds: Any, advance: Callable[[int], None]) -> Iterator[Any]:
+    """The records of a JSON-lines file as they are read (``advance``: told the bytes read, block by block)."""
     from rules.run.backtest import parse_jsonl
 
     # utf-8-sig: a file saved by a Windows editor may start with a BOM, which is not part of its first line
     with _reading(path), path.open(encoding="utf-8-sig") as lines:
-        return list(parse_jsonl(counted_lines(lines, advance), kinds))
+        yield from parse_jsonl(counted_lines(lines, advance), kinds)
+
+
+def _read_records(path: Path, kinds: Any, advance: Callable[[int], None]) -> list[Any]:
+    """The records of a JSON-lines file, all of them (to be sorted)."""
+    return list(_records(path, kinds, advance))
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from domain.regions import RegionDirectory
 from flows.console import console
 from integrations.i18n import N_, _, translate
 from integrations.labels import label
+from rules.engine.explain import EXPLANATION, rule_label
 
 LEVELS = ("blue", "yellow", "orange", "red")
 WIDE = 120
@@ -42,10 +43,8 @@ def _why(explanation: str, rule: str, titles: dict[str, str]) -> str:
     """What made a warning fire, without the ``规则 id（title）：`` that opens its explanation (the line above
     names the rule): on a narrow terminal the line is cut, and the name took all of it. Read off the text,
     translated or not, so a sharded run's rows (text) show what a single run's (messages) show."""
-    from rules.engine.explain import EXPLANATION
-
     line = _first_line(explanation)
-    name = f"{rule}（{titles[rule]}）" if titles.get(rule) else rule
+    name = rule_label(rule, titles.get(rule, ""))
     for template in (_(EXPLANATION), EXPLANATION):
         head = template.split("{why}", 1)[0].format(rule=name)
         if line.startswith(head):

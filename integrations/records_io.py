@@ -17,6 +17,7 @@ import json
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,9 @@ from integrations.store.watermarks import note_delivery
 
 __all__ = ["ImportFileError", "ImportReport", "export_lines", "import_items", "read_items", "record_shape",
            "stored_days"]
+
+_ENGINE_ORDER = attrgetter("key")
+"""A record's place in the engine's order: ``(at, source, id)``."""
 
 
 class ImportFileError(ValueError):
@@ -194,10 +198,7 @@ def _days(engine: sa.Engine, start: datetime, end: datetime) -> Iterator[list[Re
         stop = min(start + timedelta(days=1), end)
         with session_scope(engine) as session:
             day = records_between(session=session, since=start, until=stop)
-        day.sort(key=_engine_order)
+        day.sort(key=_ENGINE_ORDER)
         yield day
         start = stop
 
-
-def _engine_order(record: Record) -> tuple[datetime, str, str]:
-    return record.key

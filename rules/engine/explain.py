@@ -102,6 +102,11 @@ def tier_region(rule: Rule, fields: Mapping[str, Any]) -> str | None:
     return None
 
 
+def rule_label(rule_id: str, title: str) -> str:
+    """How an explanation names its rule: ``id（title）``, or the id alone for a rule without a title."""
+    return f"{rule_id}（{title}）" if title else rule_id
+
+
 EXPLANATION = N_("规则 {rule}：{why} → {level}；记录：{records}")
 """How a warning explains itself: the rule (``id（title）``), why it fired, the level, the records."""
 
@@ -132,7 +137,7 @@ def firing(
     if quiet is not None and quiet(fp, level):
         explanation = summary = ""
     else:
-        name = f"{rule.id}（{rule.title}）" if rule.title else rule.id
+        name = rule_label(rule.id, rule.title)
         said = reasons() if callable(reasons) else reasons
         why = joined(said, SEMICOLON) if said else Message(N_("条件成立"))
         shown = list(records[:5]) + ([f"…(+{len(records) - 5})"] if len(records) > 5 else [])

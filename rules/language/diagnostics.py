@@ -129,15 +129,21 @@ def from_validation_error(
 def _where(raw: Any, loc: tuple[int | str, ...]) -> str:
     """Where in the file ``loc`` points, as an author names it: ``规则 'a' 的 window.by`` rather than
     ``rules.0.window.by`` (the line is given beside it)."""
-    if len(loc) >= 2 and loc[0] in ("rules", "tests") and isinstance(loc[1], int):
-        try:
-            item = raw[loc[0]][loc[1]]
-        except (KeyError, IndexError, TypeError):
-            item = None
-        rest = ".".join(str(p) for p in loc[2:])
-        name = item.get("id" if loc[0] == "rules" else "name") if isinstance(item, dict) else None
-        if isinstance(name, str):
-            template = N_("规则 '{name}' 的 {path}") if loc[0] == "rules" else N_("测试 '{name}' 的 {path}")
-            return Message(template, name=name, path=rest) if rest else Message(
-                N_("规则 '{name}'") if loc[0] == "rules" else N_("测试 '{name}'"), name=name)
-    return ".".join(str(p) for p in loc) or Message(N_("文件"))
+    dotted = ".".join(str(p) for p in loc) or Message(N_("文件"))
+    if len(loc) < 2 or not isinstance(loc[0], str) or loc[0] not in _NAMED or not isinstance(loc[1], int):
+        return dotted
+    key, whole, part = _NAMED[loc[0]]
+    items = raw.get(loc[0]) if isinstance(raw, dict) else None
+    item = items[loc[1]] if isinstance(items, list) and 0 <= loc[1] < len(items) else None
+    name = item.get(key) if isinstance(item, dict) else None
+    if not isinstance(name, str):
+        return dotted
+    rest = ".".join(str(p) for p in loc[2:])
+    return Message(part, name=name, path=rest) if rest else Message(whole, name=name)
+
+
+_NAMED = {
+    "rules": ("id", N_("规则 '{name}'"), N_("规则 '{name}' 的 {path}")),
+    "tests": ("name", N_("测试 '{name}'"), N_("测试 '{name}' 的 {path}")),
+}
+"""The lists whose items an author names: the key naming an item, how the item is named, how a part of it."""
